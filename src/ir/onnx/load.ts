@@ -1,0 +1,55 @@
+/** Reading ONNX models from files or bytes into the IR. */
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { FixqError } from "../errors.js";
+import type { Model } from "../graph.js";
+import { decodeMessage, type ProtoMessage } from "./codec.js";
+import { modelFromProto } from "./from-proto.js";
+
+const MAX_PROTO_BYTES = 2 ** 31 - 1;
+
+/** Decodes model bytes. `baseDir` is where external data is looked up. */
+export function decodeModel(bytes: Uint8Array, opts: { baseDir?: string; where?: string } = {}): Model {
+  const proto = decodeModelProto(bytes, opts.where);
+  return modelFromProto(proto, { baseDir: opts.baseDir });
+}
+
+export function decodeModelProto(bytes: Uint8Array, where = "model"): ProtoMessage {
+  if (bytes.length === 0) throw new FixqError("decode", "file is empty, not an ONNX model", where);
+  let proto: ProtoMessage;
+  try {
+    proto = decodeMessage("ModelProto", bytes);
+  } catch (e) {
+    if (e instanceof FixqError) throw new FixqError("decode", `not a valid ONNX model: ${e.message}`, where, { cause: e });
+    throw e;
+  }
+  if (proto["graph"] === undefined && proto["ir_version"] === undefined) {
+    throw new FixqError("decode", "not an ONNX model: no ir_version and no graph", where);
+  }
+  return proto;
+}
+
+export function readModelBytes(path: string): Buffer {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FixqError("io", code === "ENOENT" ? "no such file" : `cannot read (${code})`, path);
+  }
+  if (st.isDirectory()) throw new FixqError("io", "is a directory, not an ONNX file", path);
+  if (st.size > MAX_PROTO_BYTES) {
+    throw new FixqError("decode", `file is ${st.size} bytes, over protobuf's 2 GiB limit; large weights must be in external data`, path);
+  }
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new FixqError("io", `cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, path);
+  }
+}
+
+/** Loads an ONNX file. External data is validated here and read on demand later. */
+export function loadModel(path: string): Model {
+  const bytes = readModelBytes(path);
+  return decodeModel(bytes, { baseDir: dirname(realpathSync(path)), where: path });
+}

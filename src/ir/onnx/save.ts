@@ -1,0 +1,128 @@
+/**
+ * Writing the IR to ONNX files, optionally moving large initializers to an
+ * external-data file. Both files are written atomically (temp + rename), and
+ * tensor data is streamed: raw_data is referenced, not copied, and external
+ * sources are copied in bounded chunks.
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import { basename } from "node:path";
+import { FixqError } from "../errors.js";
+import { type Graph, type Model, walkGraphs } from "../graph.js";
+import { type Tensor, tensorByteLength, tensorBytes, tensorLabel } from "../tensor.js";
+import { openAtomic, writeFileAtomic, type AtomicFile } from "../../util/atomic-write.js";
+import { encodedSize, encodeMessageChunks } from "./codec.js";
+import { modelToProto, type TensorPlacement } from "./to-proto.js";
+import { concatChunks } from "./wire.js";
+
+export interface SaveOptions {
+  /**
+   * - "keep" (default): tensors that were external stay external (in `<output>.data`), the rest stay inline;
+   * - an object: every initializer of at least `threshold` bytes goes external as well;
+   * - "inline": everything inline (fails past protobuf's 2 GiB limit).
+   * A model too large for one protobuf message is written with external data whatever the choice.
+   */
+  externalData?: "keep" | "inline" | { threshold: number };
+  /** File name of the external-data file, relative to the model (default `<output name>.data`). */
+  dataLocation?: string;
+}
+
+const ALIGN = 64;
+const COPY_CHUNK = 16 << 20;
+const PROTO_LIMIT = 2 ** 31 - 1;
+
+export function encodeModel(model: Model): Uint8Array {
+  return concatChunks(encodeMessageChunks("ModelProto", modelToProto(model)));
+}
+
+function initializerSet(model: Model): Set<Tensor> {
+  const set = new Set<Tensor>();
+  if (model.graph) for (const [g] of walkGraphs(model.graph)) for (const t of (g as Graph).initializers) set.add(t);
+  return set;
+}
+
+function chooseExternal(model: Model, mode: NonNullable<SaveOptions["externalData"]>): Set<Tensor> {
+  const chosen = new Set<Tensor>();
+  const inits = initializerSet(model);
+  const visit = (t: Tensor) => {
+    if (mode === "inline") return;
+    if (t.external) chosen.add(t);
+    else if (typeof mode === "object" && inits.has(t) && t.dtype !== 8 && tensorByteLength(t) >= mode.threshold) chosen.add(t);
+  };
+  // modelToProto visits every tensor; a dry run with a recording placement collects them.
+  modelToProto(model, {
+    placeTensor: (t) => {
+      visit(t);
+      return { kind: "keep" };
+    },
+  });
+  return chosen;
+}
+
+function copyTensorData(t: Tensor, out: AtomicFile): void {
+  const ext = t.external;
+  if (!ext) {
+    out.write(tensorBytes(t));
+    return;
+  }
+  const length = ext.length ?? tensorByteLength(t);
+  const fd = openSync(ext.path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(length, 1)));
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), ext.offset + done);
+      if (n === 0) throw new FixqError("external-data", `short read from '${ext.location}'`, tensorLabel(t));
+      out.write(n === buf.length ? buf : buf.subarray(0, n));
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Saves `model` to `path`. Returns the external-data file name written, if any. */
+export function saveModel(model: Model, path: string, opts: SaveOptions = {}): { dataFile?: string; bytes: number } {
+  let mode = opts.externalData ?? "keep";
+  let external = chooseExternal(model, mode);
+  const placeInline = (t: Tensor): TensorPlacement => (t.external ? { kind: "inline", bytes: tensorBytes(t) } : { kind: "keep" });
+  if (external.size === 0) {
+    const proto = modelToProto(model, { placeTensor: placeInline });
+    if (encodedSize("ModelProto", proto) > PROTO_LIMIT) {
+      if (mode === "inline") throw new FixqError("io", "model exceeds protobuf's 2 GiB limit; save it with external data", path);
+      mode = { threshold: 1024 };
+      external = chooseExternal(model, mode);
+    } else {
+      const chunks = encodeMessageChunks("ModelProto", proto);
+      writeFileAtomic(path, chunks);
+      return { bytes: chunks.reduce((n, c) => n + c.length, 0) };
+    }
+  }
+  const location = opts.dataLocation ?? `${basename(path)}.data`;
+  const dataPath = path.slice(0, path.length - basename(path).length) + location;
+  const data = openAtomic(dataPath);
+  const placements = new Map<Tensor, TensorPlacement>();
+  try {
+    for (const t of external) {
+      const pad = (ALIGN - (data.size % ALIGN)) % ALIGN;
+      if (pad) data.write(new Uint8Array(pad));
+      const offset = data.size;
+      copyTensorData(t, data);
+      placements.set(t, { kind: "external", location, offset, length: data.size - offset });
+    }
+    const proto = modelToProto(model, { placeTensor: (t) => placements.get(t) ?? placeInline(t) });
+    const chunks = encodeMessageChunks("ModelProto", proto);
+    const modelFile = openAtomic(path);
+    try {
+      for (const c of chunks) modelFile.write(c);
+      data.commit();
+      modelFile.commit();
+    } catch (e) {
+      modelFile.abort();
+      throw e;
+    }
+    return { dataFile: location, bytes: modelFile.size };
+  } catch (e) {
+    data.abort();
+    throw e;
+  }
+}

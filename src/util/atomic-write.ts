@@ -1,0 +1,70 @@
+/**
+ * Atomic file output: data goes to a temporary file in the destination folder
+ * and is renamed over the destination only once it is complete, so a failure
+ * never leaves a partial file behind.
+ */
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { FixqError } from "../ir/errors.js";
+
+export interface AtomicFile {
+  readonly tempPath: string;
+  write(chunk: Uint8Array): void;
+  /** Bytes written so far. */
+  readonly size: number;
+  commit(): void;
+  abort(): void;
+}
+
+export function openAtomic(path: string): AtomicFile {
+  const tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  let fd: number;
+  try {
+    fd = openSync(tempPath, "wx");
+  } catch (e) {
+    throw new FixqError("io", `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, path);
+  }
+  let size = 0;
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      closeSync(fd);
+    }
+  };
+  return {
+    tempPath,
+    get size() {
+      return size;
+    },
+    write(chunk: Uint8Array) {
+      let done = 0;
+      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
+      size += chunk.length;
+    },
+    commit() {
+      close();
+      renameSync(tempPath, path);
+    },
+    abort() {
+      close();
+      try {
+        unlinkSync(tempPath);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** Writes all chunks to `path` atomically. */
+export function writeFileAtomic(path: string, chunks: Uint8Array | readonly Uint8Array[]): void {
+  const f = openAtomic(path);
+  try {
+    for (const c of chunks instanceof Uint8Array ? [chunks] : chunks) f.write(c);
+    f.commit();
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+}
