@@ -218,7 +218,7 @@ function decodeInto(r: WireReader, spec: MessageSpec, end: number, msg: ProtoMes
       } else {
         msg[f.name] = readScalar(r, f.kind);
       }
-    } else if (f && f.repeated && isPackable(f.kind) && wt === WireType.LengthDelimited) {
+    } else if (f?.repeated && isPackable(f.kind) && wt === WireType.LengthDelimited) {
       markPacking(msg, f, true);
       msg[f.name] = readPacked(r, f.kind as ScalarKind, msg[f.name]);
     } else {

@@ -30,8 +30,22 @@ const ALIGN = 64;
 const COPY_CHUNK = 16 << 20;
 const PROTO_LIMIT = 2 ** 31 - 1;
 
-export function encodeModel(model: Model): Uint8Array {
-  return concatChunks(encodeMessageChunks("ModelProto", modelToProto(model)));
+/**
+ * Encodes a model to bytes. External tensors are inlined (bytes have no folder
+ * to be relative to) unless `keepExternalRefs` is set.
+ */
+export function encodeModel(model: Model, opts: { keepExternalRefs?: boolean } = {}): Uint8Array {
+  const placeTensor = opts.keepExternalRefs ? undefined : inlineExternalPlacement;
+  return concatChunks(encodeMessageChunks("ModelProto", modelToProto(model, { placeTensor })));
+}
+
+function inlineExternalPlacement(t: Tensor): TensorPlacement {
+  return t.external ? { kind: "inline", bytes: tensorBytes(t) } : { kind: "keep" };
+}
+
+/** Encoded size with external tensors inlined. */
+export function inlinedModelSize(model: Model): number {
+  return encodedSize("ModelProto", modelToProto(model, { placeTensor: inlineExternalPlacement }));
 }
 
 function initializerSet(model: Model): Set<Tensor> {
@@ -84,7 +98,7 @@ function copyTensorData(t: Tensor, out: AtomicFile): void {
 export function saveModel(model: Model, path: string, opts: SaveOptions = {}): { dataFile?: string; bytes: number } {
   let mode = opts.externalData ?? "keep";
   let external = chooseExternal(model, mode);
-  const placeInline = (t: Tensor): TensorPlacement => (t.external ? { kind: "inline", bytes: tensorBytes(t) } : { kind: "keep" });
+  const placeInline = inlineExternalPlacement;
   if (external.size === 0) {
     const proto = modelToProto(model, { placeTensor: placeInline });
     if (encodedSize("ModelProto", proto) > PROTO_LIMIT) {

@@ -5,7 +5,7 @@
  */
 import { FixqError } from "../errors.js";
 
-export const enum WireType {
+export enum WireType {
   Varint = 0,
   Fixed64 = 1,
   LengthDelimited = 2,

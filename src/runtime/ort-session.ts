@@ -1,0 +1,178 @@
+/**
+ * onnxruntime-node adapter: builds an in-memory model from the IR, optionally
+ * exposes intermediate values as extra outputs, and runs feeds in batches.
+ * ORT failures become one-line FixqErrors naming the node when ORT names one.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { dtypeName, ortTypeName } from "../ir/dtype.js";
+import { FixqError } from "../ir/errors.js";
+import { type Model, type ValueInfo, walkGraphs } from "../ir/graph.js";
+import { encodeModel, inlinedModelSize, saveModel } from "../ir/onnx/save.js";
+import { silentProgress, type Progress } from "../util/progress.js";
+
+export interface SessionOptions {
+  /** Intra-op threads (default: ORT's choice). */
+  threads?: number;
+  /** Graph optimizations. Calibration uses "disabled" so fused patterns don't hide values. */
+  optimization?: "disabled" | "basic" | "extended" | "all";
+  /** Intermediate value names to expose as extra outputs. */
+  extraOutputs?: readonly string[];
+}
+
+/** A host tensor: C-order data plus dims. */
+export interface HostTensor {
+  readonly dtype: number;
+  readonly dims: readonly number[];
+  readonly data: ort.Tensor["data"];
+}
+
+let logLevelSet = false;
+
+/** Rewrites an ORT error message into a FixqError, naming the node when the message does. */
+export function runtimeError(e: unknown, what: string): FixqError {
+  const msg = String((e as Error)?.message ?? e).replace(/\s+/g, " ").trim();
+  const node = /Node \(([^)]*)\)/.exec(msg)?.[1] ?? /node[: ]+'?([\w./:-]+)'?/i.exec(msg)?.[1];
+  return new FixqError("runtime", `onnxruntime ${what}: ${msg}`, node ? `node '${node}'` : undefined, { cause: e });
+}
+
+export function withExtraOutputs(model: Model, names: readonly string[]): Model {
+  const g = model.graph;
+  if (!g || names.length === 0) return model;
+  const have = new Set(g.outputs.map((o) => o.name));
+  const extra: ValueInfo[] = names.filter((n) => !have.has(n)).map((name) => ({ name }));
+  return { ...model, graph: { ...g, outputs: [...g.outputs, ...extra] } };
+}
+
+export class OrtSession {
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async create(model: Model, opts: SessionOptions = {}): Promise<OrtSession> {
+    if (!logLevelSet) {
+      ort.env.logLevel = "error";
+      logLevelSet = true;
+    }
+    const full = withExtraOutputs(model, opts.extraOutputs ?? []);
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: opts.optimization ?? "all",
+      logSeverityLevel: 3,
+    };
+    if (opts.threads !== undefined) {
+      sessionOptions.intraOpNumThreads = opts.threads;
+      sessionOptions.interOpNumThreads = 1;
+    }
+    let session: ort.InferenceSession;
+    let tempDir: string | undefined;
+    try {
+      if (hasExternal(full) && inlinedModelSize(full) > 2 ** 31 - 1) {
+        // Too big for one protobuf message: hand ORT a file with external data.
+        tempDir = mkdtempSync(join(tmpdir(), "fixq-ort-"));
+        const path = join(tempDir, "model.onnx");
+        saveModel(full, path, { externalData: { threshold: 1024 } });
+        session = await ort.InferenceSession.create(path, sessionOptions);
+      } else {
+        session = await ort.InferenceSession.create(encodeModel(full), sessionOptions);
+      }
+    } catch (e) {
+      if (e instanceof FixqError) throw e;
+      throw runtimeError(e, "refused the model");
+    } finally {
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    }
+    return new OrtSession(session, session.inputNames, session.outputNames);
+  }
+
+  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      const type = ortTypeName(t.dtype);
+      if (!type) throw new FixqError("unsupported", `onnxruntime-node cannot feed ${dtypeName(t.dtype)} tensors`, `input '${name}'`);
+      ortFeeds[name] = new ort.Tensor(type as "float32", t.data as Float32Array, [...t.dims]);
+    }
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
+    } catch (e) {
+      throw runtimeError(e, "failed to run");
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const [name, v] of Object.entries(result)) {
+      out[name] = { dtype: dtypeFromOrt(v.type), dims: [...v.dims], data: v.data };
+    }
+    return out;
+  }
+
+  /**
+   * Runs `inputs` (each with a leading batch dim of N) in batches of `batchSize`,
+   * calling `onBatch` with each batch's outputs. Only one batch's outputs are
+   * alive at a time.
+   */
+  async runBatches(
+    inputs: Record<string, HostTensor>,
+    batchSize: number,
+    onBatch: (outputs: Record<string, HostTensor>, start: number, count: number) => void | Promise<void>,
+    progress: Progress = silentProgress,
+  ): Promise<void> {
+    const entries = Object.entries(inputs);
+    if (entries.length === 0) throw new FixqError("usage", "no inputs to run");
+    const n = entries[0]![1].dims[0] ?? 1;
+    for (const [name, t] of entries) {
+      if (t.dims[0] !== n) throw new FixqError("data", `batch dimension ${t.dims[0]} differs from ${n}`, `input '${name}'`);
+    }
+    progress.start(n, "running");
+    try {
+      for (let start = 0; start < n; start += batchSize) {
+        const count = Math.min(batchSize, n - start);
+        const feeds: Record<string, HostTensor> = {};
+        for (const [name, t] of entries) feeds[name] = sliceBatch(t, start, count);
+        await onBatch(await this.run(feeds), start, count);
+        progress.tick(count);
+      }
+    } finally {
+      progress.stop();
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Rows [start, start+count) of a batched tensor, as a view where possible. */
+export function sliceBatch(t: HostTensor, start: number, count: number): HostTensor {
+  const row = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const data = t.data as Float32Array;
+  return { dtype: t.dtype, dims: [count, ...t.dims.slice(1)], data: data.subarray(start * row, (start + count) * row) };
+}
+
+const ORT_TO_ONNX: Record<string, number> = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  string: 8,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  uint32: 12,
+  uint64: 13,
+};
+
+function dtypeFromOrt(type: string): number {
+  return ORT_TO_ONNX[type] ?? 0;
+}
+
+function hasExternal(model: Model): boolean {
+  if (!model.graph) return false;
+  for (const [g] of walkGraphs(model.graph)) if (g.initializers.some((t) => t.external)) return true;
+  return false;
+}
