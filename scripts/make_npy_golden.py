@@ -24,7 +24,7 @@ def value_strings(a):
     flat = np.ascontiguousarray(a).reshape(-1)
     kind = a.dtype.kind
     if a.dtype.itemsize == 2 and kind == "f":
-        return [str(int(v)) for v in flat.view(np.uint16)]
+        return [str(int(v)) for v in flat.astype("<f2").view("<u2")]
     if kind == "f":
         return [repr(float(v)) for v in flat]
     if kind == "b":
@@ -98,9 +98,16 @@ def main():
         with zipfile.ZipFile(os.path.join(OUT, name)) as z:
             assert sorted(z.namelist()) == sorted(k + ".npy" for k in arrays)
 
+    # One line per array keeps the manifest short and diffable.
+    def dump(obj, indent):
+        if "dtype" in obj:
+            return json.dumps(obj, separators=(",", ":"))
+        pad = " " * (indent + 1)
+        body = ",\n".join(f"{pad}{json.dumps(k)}: {dump(obj[k], indent + 1)}" for k in sorted(obj))
+        return "{\n" + body + "\n" + " " * indent + "}"
+
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1, sort_keys=True)
-        f.write("\n")
+        f.write(dump(manifest, 0) + "\n")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@
  * input bytes (no copy).
  */
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { type PyValue, PyLiteralSyntaxError, parsePyLiteral, pyRepr, pyTypeName } from "./pyliteral.js";
 
 export type NpyDtype = "f2" | "f4" | "f8" | "i1" | "i2" | "i4" | "i8" | "u1" | "u2" | "u4" | "u8" | "b1";
@@ -383,15 +383,26 @@ function encodeHeader(dtype: NpyDtype, shape: readonly number[]): Uint8Array {
   return out;
 }
 
-/** Internal: encodeNpy with a name for error messages. */
-export function encodeNpyAs(arr: NpyArray, where: string): Uint8Array {
+/** Internal: the header and data bytes of the .npy encoding (data may be a view on arr.data). */
+function encodeNpyParts(arr: NpyArray, where: string): [Uint8Array, Uint8Array] {
   checkArray(arr, where);
   const header = encodeHeader(arr.dtype, arr.shape);
-  const data = new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
+  let data = new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
+  if (!NATIVE_LE && npyItemSize(arr.dtype) > 1) {
+    const copy = new Uint8Array(data.length);
+    copy.set(data);
+    byteSwap(copy, npyItemSize(arr.dtype));
+    data = copy;
+  }
+  return [header, data];
+}
+
+/** Internal: encodeNpy with a name for error messages. */
+export function encodeNpyAs(arr: NpyArray, where: string): Uint8Array {
+  const [header, data] = encodeNpyParts(arr, where);
   const out = new Uint8Array(header.length + data.length);
   out.set(header, 0);
   out.set(data, header.length);
-  if (!NATIVE_LE) byteSwap(out.subarray(header.length), npyItemSize(arr.dtype));
   return out;
 }
 
@@ -410,5 +421,5 @@ export function readNpy(path: string): NpyArray {
 
 /** Writes a .npy file atomically (temporary file in the same directory, then rename). */
 export function writeNpy(path: string, arr: NpyArray): void {
-  writeFileAtomic(path, encodeNpyAs(arr, path));
+  writeFileAtomic(path, encodeNpyParts(arr, path));
 }

@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { inflateSync, type Zippable, zipSync } from "fflate";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { encodeNpyAs, type NpyArray, NpyFormatError, parseNpy } from "./npy.js";
 
 export interface NpzWriteOptions {
@@ -200,9 +200,8 @@ function entryData(bytes: Uint8Array, e: ZipEntry, fail: Fail): Uint8Array {
     } catch (err) {
       return fail(`corrupt deflate data (${err instanceof Error ? err.message : String(err)})`);
     }
-    if (data.length !== e.size) {
-      fail(`inflates to ${data.length > e.size ? "more than " : ""}${data.length} bytes, zip header says ${e.size}`);
-    }
+    if (data.length > e.size) fail(`inflates to more than the ${e.size} bytes the zip header declares`);
+    if (data.length < e.size) fail(`inflates to ${data.length} bytes, but the zip header declares ${e.size}`);
   } else {
     return fail(`unsupported compression method ${e.method} (only stored and deflate)`);
   }

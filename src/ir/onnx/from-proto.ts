@@ -3,7 +3,6 @@
  * (including unknown fields) stays in `extra`. Tensors are checked against
  * their declared dims, and external data against the model's folder.
  */
-import { FixqError } from "../errors.js";
 import type { Attribute, FunctionDef, Graph, Model, Node, OpsetImport, ValueInfo } from "../graph.js";
 import { checkTensor, type Tensor, tensorByteLength } from "../tensor.js";
 import type { ProtoMessage } from "./codec.js";
@@ -13,6 +12,12 @@ import type { Int64 } from "./wire.js";
 export interface FromProtoOptions {
   /** The model file's folder, for external data. */
   baseDir?: string;
+  /**
+   * Structural decoding only: tensors are not checked against their dims and
+   * external-data references are left unresolved (kept in `extra`, never
+   * opened). For byte-level round trips of arbitrary or synthetic files.
+   */
+  raw?: boolean;
 }
 
 type P = ProtoMessage;
@@ -23,11 +28,11 @@ function nonEmpty<T extends object>(o: T): T | undefined {
 
 export function tensorFromProto(p: P, opts: FromProtoOptions, where?: string): Tensor {
   const { name, data_type, dims, doc_string, raw_data, ...rest } = p;
+  // An explicit data_type of 0 (UNDEFINED) is kept in `extra` so that its presence survives.
+  if (data_type === 0) rest["data_type"] = 0;
   const label = where ?? `tensor '${(name as string) ?? ""}'`;
   const dimsIn = (dims as Int64[] | undefined) ?? [];
-  for (const d of dimsIn) {
-    if (typeof d === "bigint" || d < 0) throw new FixqError("tensor", `invalid dimension ${d} in dims [${dimsIn.join(",")}]`, label);
-  }
+  const check = !opts.raw;
   const base = {
     name: name as string | undefined,
     dtype: (data_type as number | undefined) ?? 0,
@@ -37,22 +42,32 @@ export function tensorFromProto(p: P, opts: FromProtoOptions, where?: string): T
     extra: nonEmpty(rest),
   };
   let t: Tensor = base;
-  if (rest["data_location"] === 1) {
+  if (check && rest["data_location"] === 1) {
     checkTensor({ ...base, external: { location: "", offset: 0, path: "" } }); // dims and dtype first
     const external = resolveExternal((rest["external_data"] as P[]) ?? [], opts.baseDir, tensorByteLength(base), label);
     t = { ...base, external };
   }
-  checkTensor(t);
+  if (check) checkTensor(t);
   return t;
+}
+
+/**
+ * IR fields that default to "" (names, op types) keep an explicit empty value
+ * in `extra`, so that "absent" and "present but empty" both survive.
+ */
+function keepEmpty(rest: P, field: string, value: unknown): void {
+  if (value === "") rest[field] = "";
 }
 
 function valueInfoFromProto(p: P): ValueInfo {
   const { name, type, doc_string, ...rest } = p;
+  keepEmpty(rest, "name", name);
   return { name: (name as string) ?? "", type: type as P | undefined, docString: doc_string as string | undefined, extra: nonEmpty(rest) };
 }
 
 function attributeFromProto(p: P, opts: FromProtoOptions, owner: string): Attribute {
   const { name, type, ref_attr_name, doc_string, f, i, s, t, g, floats, ints, strings, tensors, graphs, ...rest } = p;
+  keepEmpty(rest, "name", name);
   const label = `${owner} attribute '${(name as string) ?? ""}'`;
   return {
     name: (name as string) ?? "",
@@ -75,6 +90,7 @@ function attributeFromProto(p: P, opts: FromProtoOptions, owner: string): Attrib
 
 function nodeFromProto(p: P, opts: FromProtoOptions, index: number): Node {
   const { name, op_type, domain, overload, input, output, attribute, doc_string, ...rest } = p;
+  keepEmpty(rest, "op_type", op_type);
   const label = name ? `node '${name}'` : `node #${index} (${op_type ?? "?"})`;
   return {
     name: name as string | undefined,

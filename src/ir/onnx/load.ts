@@ -9,9 +9,19 @@ import { modelFromProto } from "./from-proto.js";
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
 
 /** Decodes model bytes. `baseDir` is where external data is looked up. */
-export function decodeModel(bytes: Uint8Array, opts: { baseDir?: string; where?: string } = {}): Model {
+export function decodeModel(bytes: Uint8Array, opts: LoadOptions & { baseDir?: string; where?: string } = {}): Model {
   const proto = decodeModelProto(bytes, opts.where);
-  return modelFromProto(proto, { baseDir: opts.baseDir });
+  try {
+    return modelFromProto(proto, { baseDir: opts.baseDir, raw: opts.raw });
+  } catch (e) {
+    if (e instanceof FixqError && opts.where) throw new FixqError(e.code, e.message, opts.where, { cause: e });
+    throw e;
+  }
+}
+
+export interface LoadOptions {
+  /** Structural decoding only: no tensor checks, external data left unresolved (see FromProtoOptions.raw). */
+  raw?: boolean;
 }
 
 export function decodeModelProto(bytes: Uint8Array, where = "model"): ProtoMessage {
@@ -49,7 +59,7 @@ export function readModelBytes(path: string): Buffer {
 }
 
 /** Loads an ONNX file. External data is validated here and read on demand later. */
-export function loadModel(path: string): Model {
+export function loadModel(path: string, opts: LoadOptions = {}): Model {
   const bytes = readModelBytes(path);
-  return decodeModel(bytes, { baseDir: dirname(realpathSync(path)), where: path });
+  return decodeModel(bytes, { ...opts, baseDir: dirname(realpathSync(path)), where: path });
 }

@@ -26,7 +26,7 @@ function defined(o: P): P {
 
 export function tensorToProto(t: Tensor, opts: ToProtoOptions): P {
   const placement = opts.placeTensor?.(t) ?? { kind: "keep" };
-  const out: P = defined({ ...t.extra, name: t.name, data_type: t.dtype, dims: [...t.dims], doc_string: t.docString, raw_data: t.raw });
+  const out: P = defined({ ...t.extra, name: t.name, data_type: t.dtype || t.extra?.["data_type"], dims: [...t.dims], doc_string: t.docString, raw_data: t.raw });
   if (placement.kind === "inline") {
     out["raw_data"] = placement.bytes;
     for (const f of ["float_data", "int32_data", "int64_data", "double_data", "uint64_data", "external_data", "data_location"]) delete out[f];
@@ -48,13 +48,13 @@ export function tensorToProto(t: Tensor, opts: ToProtoOptions): P {
 }
 
 function valueInfoToProto(v: ValueInfo): P {
-  return defined({ ...v.extra, name: v.name, type: v.type, doc_string: v.docString });
+  return defined({ ...v.extra, name: v.name || v.extra?.["name"], type: v.type, doc_string: v.docString });
 }
 
 function attributeToProto(a: Attribute, opts: ToProtoOptions): P {
   return defined({
     ...a.extra,
-    name: a.name,
+    name: a.name || a.extra?.["name"],
     type: a.type,
     ref_attr_name: a.refAttrName,
     doc_string: a.docString,
@@ -75,7 +75,7 @@ function nodeToProto(n: Node, opts: ToProtoOptions): P {
   return defined({
     ...n.extra,
     name: n.name,
-    op_type: n.opType,
+    op_type: n.opType || n.extra?.["op_type"],
     domain: n.domain,
     overload: n.overload,
     input: [...n.inputs],

@@ -144,9 +144,11 @@ export class WireReader {
         if (this.pos + 8 > this.end) this.fail("truncated fixed64");
         this.pos += 8;
         return;
-      case WireType.LengthDelimited:
-        this.pos += this.length();
+      case WireType.LengthDelimited: {
+        const n = this.length();
+        this.pos += n;
         return;
+      }
       case WireType.Fixed32:
         if (this.pos + 4 > this.end) this.fail("truncated fixed32");
         this.pos += 4;

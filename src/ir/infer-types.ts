@@ -1,0 +1,341 @@
+/**
+ * Shape and type inference for the common ops. Every value gets a dtype and a
+ * shape; dims are numbers, symbolic names (kept from the model), or unknown.
+ * Declared types (inputs, value_info, outputs) seed the table; rules derive the
+ * rest node by node. Values no rule covers can be filled by `probeTypes`
+ * (runtime.ts), which runs the model in onnxruntime on a sample input.
+ */
+import { DataType } from "./dtype.js";
+import type { Attribute, Dim, Graph, Node, TensorType } from "./graph.js";
+import { type Tensor, tensorToFloat64 } from "./tensor.js";
+import { tensorTypeOf } from "./types.js";
+
+type Shape = readonly Dim[] | undefined;
+
+function attr(n: Node, name: string): Attribute | undefined {
+  return n.attributes.find((a) => a.name === name);
+}
+function attrInt(n: Node, name: string, dflt: number): number {
+  const a = attr(n, name);
+  return a?.i !== undefined ? Number(a.i) : dflt;
+}
+function attrInts(n: Node, name: string): number[] | undefined {
+  const a = attr(n, name);
+  return a?.ints ? a.ints.map(Number) : undefined;
+}
+
+/** Constant values known at compile time: initializers and Constant nodes. */
+export function constantTensors(g: Graph): Map<string, Tensor> {
+  const m = new Map<string, Tensor>();
+  for (const t of g.initializers) if (t.name) m.set(t.name, t);
+  for (const n of g.nodes) {
+    if (n.opType === "Constant" && (n.domain ?? "") === "" && n.outputs[0]) {
+      const v = attr(n, "value");
+      if (v?.t) m.set(n.outputs[0], v.t);
+    }
+  }
+  return m;
+}
+
+function broadcast(a: Shape, b: Shape): Shape {
+  if (!a || !b) return undefined;
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x === 1) out.push(y);
+    else if (y === 1) out.push(x);
+    else if (x === y) out.push(x);
+    else if (typeof x === "number" && typeof y !== "number") out.push(x);
+    else if (typeof y === "number" && typeof x !== "number") out.push(y);
+    else out.push(undefined);
+  }
+  return out;
+}
+
+function mul(a: Dim, b: Dim): Dim {
+  return typeof a === "number" && typeof b === "number" ? a * b : undefined;
+}
+
+function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+function poolShape(n: Node, x: Shape, channelsOut: Dim, kernel: readonly number[] | undefined): Shape {
+  if (!x || !kernel) return undefined;
+  const spatial = x.length - 2;
+  const strides = attrInts(n, "strides") ?? new Array(spatial).fill(1);
+  const dil = attrInts(n, "dilations") ?? new Array(spatial).fill(1);
+  const pads = attrInts(n, "pads") ?? new Array(spatial * 2).fill(0);
+  const autoPad = attr(n, "auto_pad")?.s ? Buffer.from(attr(n, "auto_pad")!.s!).toString() : "NOTSET";
+  const ceil = attrInt(n, "ceil_mode", 0) === 1;
+  const out: Dim[] = [x[0], channelsOut];
+  for (let i = 0; i < spatial; i++) {
+    const d = x[i + 2];
+    if (typeof d !== "number") {
+      out.push(undefined);
+      continue;
+    }
+    const s = strides[i]!;
+    if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+      out.push(Math.ceil(d / s));
+      continue;
+    }
+    const padTotal = autoPad === "VALID" ? 0 : pads[i]! + pads[i + spatial]!;
+    const eff = dil[i]! * (kernel[i]! - 1) + 1;
+    const v = (d + padTotal - eff) / s;
+    out.push((ceil ? Math.ceil(v) : Math.floor(v)) + 1);
+  }
+  return out;
+}
+
+type Rule = (n: Node, ins: (TensorType | undefined)[], consts: Map<string, Tensor>) => (TensorType | undefined)[];
+
+const same: Rule = (_n, ins) => [ins[0]];
+const elementwise: Rule = (_n, ins) => {
+  let shape: Shape = ins[0]?.shape;
+  for (const t of ins.slice(1)) shape = broadcast(shape, t?.shape);
+  return [ins[0] && { dtype: ins[0].dtype, shape }];
+};
+const compare: Rule = (n, ins) => [{ dtype: DataType.BOOL, shape: elementwise(n, ins, new Map())[0]?.shape }];
+
+function constInts(name: string | undefined, consts: Map<string, Tensor>): number[] | undefined {
+  const t = name ? consts.get(name) : undefined;
+  if (!t) return undefined;
+  try {
+    return Array.from(tensorToFloat64(t));
+  } catch {
+    return undefined;
+  }
+}
+
+const rules: Record<string, Rule> = {
+  Add: elementwise,
+  Sub: elementwise,
+  Mul: elementwise,
+  Div: elementwise,
+  Pow: (n, ins) => [{ dtype: ins[0]?.dtype ?? 0, shape: broadcast(ins[0]?.shape, ins[1]?.shape) }].map((t) => t),
+  Max: elementwise,
+  Min: elementwise,
+  Sum: elementwise,
+  Mean: elementwise,
+  Where: (_n, ins) => [ins[1] && { dtype: ins[1].dtype, shape: broadcast(ins[0]?.shape, broadcast(ins[1].shape, ins[2]?.shape)) }],
+  Equal: compare,
+  Less: compare,
+  Greater: compare,
+  LessOrEqual: compare,
+  GreaterOrEqual: compare,
+  Not: same,
+  And: compare,
+  Or: compare,
+  Relu: same,
+  LeakyRelu: same,
+  PRelu: same,
+  Sigmoid: same,
+  HardSigmoid: same,
+  HardSwish: same,
+  Tanh: same,
+  Erf: same,
+  Gelu: same,
+  Exp: same,
+  Log: same,
+  Sqrt: same,
+  Reciprocal: same,
+  Neg: same,
+  Abs: same,
+  Floor: same,
+  Ceil: same,
+  Round: same,
+  Sin: same,
+  Cos: same,
+  Softplus: same,
+  Elu: same,
+  Selu: same,
+  Clip: same,
+  Softmax: same,
+  LogSoftmax: same,
+  Identity: same,
+  Dropout: (_n, ins) => [ins[0], ins[0] && { dtype: DataType.BOOL, shape: ins[0].shape }],
+  BatchNormalization: same,
+  InstanceNormalization: same,
+  LayerNormalization: (n, ins) => {
+    const x = ins[0];
+    const axis = x?.shape ? normAxis(attrInt(n, "axis", -1), x.shape.length) : undefined;
+    const stat = x?.shape && axis !== undefined ? { dtype: DataType.FLOAT, shape: x.shape.map((d, i) => (i < axis ? d : 1)) } : undefined;
+    return [x, stat, stat];
+  },
+  Cast: (n, ins) => [{ dtype: attrInt(n, "to", 0), shape: ins[0]?.shape }],
+  Shape: (_n, ins) => [{ dtype: DataType.INT64, shape: [ins[0]?.shape?.length] }],
+  Size: () => [{ dtype: DataType.INT64, shape: [] }],
+  QuantizeLinear: (n, ins) => [{ dtype: attrInt(n, "output_dtype", 0) || (ins[2]?.dtype ?? DataType.UINT8), shape: ins[0]?.shape }],
+  DequantizeLinear: (_n, ins) => [{ dtype: ins[1]?.dtype ?? DataType.FLOAT, shape: ins[0]?.shape }],
+  Conv: (n, ins) => {
+    const w = ins[1]?.shape;
+    const kernel = attrInts(n, "kernel_shape") ?? (w?.slice(2).every((d) => typeof d === "number") ? (w.slice(2) as number[]) : undefined);
+    return [ins[0] && { dtype: ins[0].dtype, shape: poolShape(n, ins[0].shape, w?.[0], kernel) }];
+  },
+  MaxPool: (n, ins) => {
+    const t = ins[0] && { dtype: ins[0].dtype, shape: poolShape(n, ins[0].shape, ins[0].shape?.[1], attrInts(n, "kernel_shape")) };
+    return [t, t && { dtype: DataType.INT64, shape: t.shape }];
+  },
+  AveragePool: (n, ins) => [ins[0] && { dtype: ins[0].dtype, shape: poolShape(n, ins[0].shape, ins[0].shape?.[1], attrInts(n, "kernel_shape")) }],
+  GlobalAveragePool: (_n, ins) => [ins[0] && { dtype: ins[0].dtype, shape: ins[0].shape?.map((d, i) => (i < 2 ? d : 1)) }],
+  GlobalMaxPool: (_n, ins) => [ins[0] && { dtype: ins[0].dtype, shape: ins[0].shape?.map((d, i) => (i < 2 ? d : 1)) }],
+  Gemm: (n, ins) => {
+    const a = ins[0]?.shape;
+    const b = ins[1]?.shape;
+    const m = a ? (attrInt(n, "transA", 0) ? a[1] : a[0]) : undefined;
+    const k = b ? (attrInt(n, "transB", 0) ? b[0] : b[1]) : undefined;
+    return [ins[0] && { dtype: ins[0].dtype, shape: [m, k] }];
+  },
+  MatMul: (_n, ins) => {
+    const a = ins[0]?.shape;
+    const b = ins[1]?.shape;
+    if (!a || !b || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
+    const a2 = a.length === 1 ? [1, a[0]] : a;
+    const b2 = b.length === 1 ? [b[0], 1] : b;
+    const batch = broadcast(a2.slice(0, -2), b2.slice(0, -2)) ?? [];
+    const shape: Dim[] = [...batch];
+    if (a.length > 1) shape.push(a2[a2.length - 2]);
+    if (b.length > 1) shape.push(b2[b2.length - 1]);
+    return [{ dtype: ins[0].dtype, shape }];
+  },
+  Flatten: (n, ins) => {
+    const x = ins[0]?.shape;
+    if (!x || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: [undefined, undefined] }];
+    const axis = normAxis(attrInt(n, "axis", 1), x.length);
+    const prod = (ds: readonly Dim[]) => ds.reduce<Dim>((p, d) => mul(p, d), 1);
+    return [{ dtype: ins[0].dtype, shape: [prod(x.slice(0, axis)), prod(x.slice(axis))] }];
+  },
+  Transpose: (n, ins) => {
+    const x = ins[0]?.shape;
+    const perm = attrInts(n, "perm") ?? x?.map((_d, i) => x.length - 1 - i);
+    return [ins[0] && { dtype: ins[0].dtype, shape: x && perm ? perm.map((p) => x[p]) : undefined }];
+  },
+  Reshape: (n, ins, consts) => {
+    const target = constInts(n.inputs[1], consts);
+    const x = ins[0]?.shape;
+    if (!ins[0]) return [undefined];
+    if (!target) return [{ dtype: ins[0].dtype, shape: ins[1]?.shape?.[0] !== undefined && typeof ins[1].shape[0] === "number" ? new Array(ins[1].shape[0]).fill(undefined) : undefined }];
+    const allowZero = attrInt(n, "allowzero", 0) === 1;
+    const shape: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? x?.[i] : d === -1 ? undefined : d));
+    const inferIdx = target.indexOf(-1);
+    if (inferIdx >= 0 && x && x.every((d) => typeof d === "number")) {
+      const total = (x as number[]).reduce((a, b) => a * b, 1);
+      const known = shape.reduce<number>((p, d, i) => (i === inferIdx ? p : typeof d === "number" ? p * d : Number.NaN), 1);
+      if (Number.isFinite(known) && known > 0) shape[inferIdx] = total / known;
+    }
+    return [{ dtype: ins[0].dtype, shape }];
+  },
+  Concat: (n, ins) => {
+    const first = ins.find((t) => t?.shape);
+    if (!first?.shape || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
+    const axis = normAxis(attrInt(n, "axis", 0), first.shape.length);
+    const shape = [...first.shape];
+    shape[axis] = ins.reduce<Dim>((s, t) => (typeof s === "number" && typeof t?.shape?.[axis] === "number" ? s + (t.shape[axis] as number) : undefined), 0);
+    return [{ dtype: ins[0].dtype, shape }];
+  },
+  Unsqueeze: (n, ins, consts) => {
+    const x = ins[0]?.shape;
+    const axes = attrInts(n, "axes") ?? constInts(n.inputs[1], consts);
+    if (!x || !axes || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
+    const rank = x.length + axes.length;
+    const set = new Set(axes.map((a) => normAxis(a, rank)));
+    const shape: Dim[] = [];
+    let k = 0;
+    for (let i = 0; i < rank; i++) shape.push(set.has(i) ? 1 : x[k++]);
+    return [{ dtype: ins[0].dtype, shape }];
+  },
+  Squeeze: (n, ins, consts) => {
+    const x = ins[0]?.shape;
+    const axes = attrInts(n, "axes") ?? constInts(n.inputs[1], consts);
+    if (!x || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
+    const set = new Set((axes ?? x.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) => normAxis(a, x.length)));
+    return [{ dtype: ins[0].dtype, shape: x.filter((_d, i) => !set.has(i)) }];
+  },
+  ReduceMean: (n, ins, consts) => {
+    const x = ins[0]?.shape;
+    const axes = attrInts(n, "axes") ?? constInts(n.inputs[1], consts);
+    const keep = attrInt(n, "keepdims", 1) === 1;
+    if (!x || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
+    const set = new Set((axes ?? x.map((_d, i) => i)).map((a) => normAxis(a, x.length)));
+    const shape = keep ? x.map((d, i) => (set.has(i) ? 1 : d)) : x.filter((_d, i) => !set.has(i));
+    return [{ dtype: ins[0].dtype, shape }];
+  },
+};
+rules["ReduceSum"] = rules["ReduceMean"]!;
+rules["ReduceMax"] = rules["ReduceMean"]!;
+rules["ReduceMin"] = rules["ReduceMean"]!;
+rules["ConvTranspose"] = (n, ins) => {
+  const x = ins[0]?.shape;
+  const w = ins[1]?.shape;
+  if (!x || !w || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
+  const group = attrInt(n, "group", 1);
+  const spatial = x.length - 2;
+  const outShape = attrInts(n, "output_shape");
+  const strides = attrInts(n, "strides") ?? new Array(spatial).fill(1);
+  const pads = attrInts(n, "pads") ?? new Array(spatial * 2).fill(0);
+  const dil = attrInts(n, "dilations") ?? new Array(spatial).fill(1);
+  const outPad = attrInts(n, "output_padding") ?? new Array(spatial).fill(0);
+  const kernel = attrInts(n, "kernel_shape") ?? w.slice(2);
+  const shape: Dim[] = [x[0], mul(w[1], group)];
+  for (let i = 0; i < spatial; i++) {
+    const d = x[i + 2];
+    const k = kernel[i];
+    if (outShape) shape.push(outShape[i]);
+    else if (typeof d === "number" && typeof k === "number")
+      shape.push(strides[i]! * (d - 1) + outPad[i]! + ((k - 1) * dil[i]! + 1) - pads[i]! - pads[i + spatial]!);
+    else shape.push(undefined);
+  }
+  return [{ dtype: ins[0].dtype, shape }];
+};
+
+export function hasInferenceRule(opType: string): boolean {
+  return opType in rules;
+}
+
+/**
+ * Infers tensor types for every value of `g` (not descending into subgraphs).
+ * `outer` supplies types of values visible from an enclosing graph.
+ */
+export function inferTypes(g: Graph, outer?: ReadonlyMap<string, TensorType>): Map<string, TensorType> {
+  const types = new Map<string, TensorType>(outer);
+  for (const t of g.initializers) if (t.name) types.set(t.name, { dtype: t.dtype, shape: t.dims });
+  for (const v of [...g.inputs, ...g.valueInfo, ...g.outputs]) {
+    const tt = tensorTypeOf(v.type);
+    if (tt && !types.has(v.name)) types.set(v.name, tt);
+  }
+  const consts = constantTensors(g);
+  for (const n of g.nodes) {
+    if (n.opType === "Constant" && n.outputs[0]) {
+      const t = consts.get(n.outputs[0]);
+      if (t) types.set(n.outputs[0], { dtype: t.dtype, shape: t.dims });
+      continue;
+    }
+    const rule = (n.domain ?? "") === "" || n.domain === "ai.onnx" ? rules[n.opType] : undefined;
+    if (!rule) continue;
+    const ins = n.inputs.map((name) => (name ? types.get(name) : undefined));
+    let outs: (TensorType | undefined)[];
+    try {
+      outs = rule(n, ins, consts);
+    } catch {
+      continue; // malformed attributes: leave these values to probing
+    }
+    n.outputs.forEach((name, i) => {
+      const t = outs[i];
+      const declared = types.get(name);
+      if (!name || !t || !t.dtype) return;
+      if (!declared) types.set(name, t);
+      else if (!declared.shape && t.shape) types.set(name, { dtype: declared.dtype, shape: t.shape });
+    });
+  }
+  return types;
+}
+
+/** Values of `g` that have no inferred type. */
+export function untypedValues(g: Graph, types: ReadonlyMap<string, TensorType>): string[] {
+  const out: string[] = [];
+  for (const n of g.nodes) for (const o of n.outputs) if (o && !types.has(o)) out.push(o);
+  return out;
+}
