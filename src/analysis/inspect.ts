@@ -1,0 +1,160 @@
+/**
+ * Model summary for `fixq inspect`: inputs/outputs, op histogram, parameter
+ * count (initializers and Constant-node tensors, in every subgraph), per-layer
+ * MACs and weight ranges, opsets, external data.
+ *
+ * MACs are per sample: symbolic dims count as 1.
+ */
+import { dtypeInfo, dtypeName } from "../ir/dtype.js";
+import { type Attribute, type Dim, type Graph, type Model, walkGraphs } from "../ir/graph.js";
+import { constantTensors, inferTypes } from "../ir/infer-types.js";
+import { type Tensor, tensorElementCount, tensorToFloat64 } from "../ir/tensor.js";
+import { formatShape, tensorTypeOf } from "../ir/types.js";
+
+export interface LayerInfo {
+  name: string;
+  op: string;
+  macs: number | null;
+  weight?: { name: string; dims: number[]; dtype: string; min: number; max: number; absMax: number };
+}
+
+export interface InspectReport {
+  irVersion: number | null;
+  producer: string | null;
+  opsets: Record<string, number>;
+  inputs: { name: string; dtype: string; shape: string }[];
+  outputs: { name: string; dtype: string; shape: string }[];
+  nodes: number;
+  ops: Record<string, number>;
+  parameters: number;
+  parameterBytes: number;
+  constantNodeParameters: number;
+  subgraphs: number;
+  functions: number;
+  externalData: boolean;
+  externalTensors: number;
+  totalMacs: number;
+  layers: LayerInfo[];
+}
+
+const num = (d: Dim): number => (typeof d === "number" ? d : 1);
+const prod = (ds: readonly Dim[]) => ds.reduce<number>((p, d) => p * num(d), 1);
+
+function intAttr(attrs: readonly Attribute[], name: string, dflt: number): number {
+  const a = attrs.find((x) => x.name === name);
+  return a?.i !== undefined ? Number(a.i) : dflt;
+}
+
+function range(t: Tensor): LayerInfo["weight"] | undefined {
+  const info = dtypeInfo(t.dtype);
+  if (!info || info.bits === 0) return undefined;
+  let v: Float64Array;
+  try {
+    v = tensorToFloat64(t);
+  } catch {
+    return undefined;
+  }
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return { name: t.name ?? "", dims: [...t.dims], dtype: dtypeName(t.dtype), min, max, absMax: Math.max(Math.abs(min), Math.abs(max)) };
+}
+
+function layersOf(g: Graph): LayerInfo[] {
+  const types = inferTypes(g);
+  const consts = constantTensors(g);
+  const out: LayerInfo[] = [];
+  for (const n of g.nodes) {
+    if ((n.domain ?? "") !== "") continue;
+    const y = types.get(n.outputs[0] ?? "")?.shape;
+    const x = types.get(n.inputs[0] ?? "")?.shape;
+    const w = consts.get(n.inputs[1] ?? "");
+    const wShape = types.get(n.inputs[1] ?? "")?.shape;
+    let macs: number | null = null;
+    switch (n.opType) {
+      case "Conv":
+        if (y && wShape) macs = prod(y) * prod(wShape.slice(1));
+        break;
+      case "ConvTranspose":
+        if (x && wShape) macs = prod(x) * prod(wShape.slice(1));
+        break;
+      case "Gemm":
+        if (y && x) macs = prod(y) * num(intAttr(n.attributes, "transA", 0) ? x[0] : x[1]);
+        break;
+      case "MatMul":
+        if (y && x) macs = prod(y) * num(x[x.length - 1]);
+        break;
+      default:
+        continue;
+    }
+    out.push({ name: n.name ?? "", op: n.opType, macs, weight: w ? range(w) : undefined });
+  }
+  return out;
+}
+
+export function inspectModel(m: Model): InspectReport {
+  const ops: Record<string, number> = {};
+  let nodes = 0;
+  let parameters = 0;
+  let parameterBytes = 0;
+  let constantNodeParameters = 0;
+  let subgraphs = -1;
+  let externalTensors = 0;
+  const countTensor = (t: Tensor) => {
+    let n = 0;
+    try {
+      n = tensorElementCount(t);
+    } catch {
+      return 0;
+    }
+    parameters += n;
+    parameterBytes += Math.ceil((n * (dtypeInfo(t.dtype)?.bits ?? 0)) / 8);
+    if (t.external) externalTensors++;
+    return n;
+  };
+  const layers: LayerInfo[] = [];
+  if (m.graph) {
+    for (const [g] of walkGraphs(m.graph)) {
+      subgraphs++;
+      for (const t of g.initializers) countTensor(t);
+      for (const n of g.nodes) {
+        nodes++;
+        const key = n.domain ? `${n.domain}::${n.opType}` : n.opType;
+        ops[key] = (ops[key] ?? 0) + 1;
+        if (n.opType === "Constant") for (const a of n.attributes) if (a.t) constantNodeParameters += countTensor(a.t);
+      }
+    }
+    layers.push(...layersOf(m.graph));
+  }
+  const types = m.graph ? inferTypes(m.graph) : new Map();
+  const io = (vs: Graph["inputs"]) =>
+    vs.map((v) => {
+      const t = tensorTypeOf(v.type) ?? types.get(v.name);
+      return { name: v.name, dtype: t ? dtypeName(t.dtype) : "?", shape: formatShape(t?.shape) };
+    });
+  const initNames = new Set(m.graph?.initializers.map((t) => t.name) ?? []);
+  const opsets: Record<string, number> = {};
+  for (const o of m.opsets) opsets[o.domain || "ai.onnx"] = Number(o.version ?? 0);
+  return {
+    irVersion: m.irVersion === undefined ? null : Number(m.irVersion),
+    producer: m.producerName ? `${m.producerName}${m.producerVersion ? ` ${m.producerVersion}` : ""}` : null,
+    opsets,
+    inputs: io((m.graph?.inputs ?? []).filter((v) => !initNames.has(v.name))),
+    outputs: io(m.graph?.outputs ?? []),
+    nodes,
+    ops: Object.fromEntries(Object.entries(ops).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+    parameters,
+    parameterBytes,
+    constantNodeParameters,
+    subgraphs: Math.max(0, subgraphs),
+    functions: m.functions.length,
+    externalData: externalTensors > 0,
+    externalTensors,
+    totalMacs: layers.reduce((s, l) => s + (l.macs ?? 0), 0),
+    layers,
+  };
+}

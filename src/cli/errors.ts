@@ -1,0 +1,11 @@
+/** How the CLI reports failures: one line on stderr, exit 1 (2 for usage); the stack only with --verbose. */
+import chalk from "chalk";
+import { isFixqError } from "../ir/errors.js";
+
+export function reportError(e: unknown, verbose: boolean): number {
+  const isUsage = isFixqError(e) && e.code === "usage";
+  const line = isFixqError(e) ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+  process.stderr.write(`${chalk.red("error:")} ${line.replace(/\s*\n\s*/g, " ")}\n`);
+  if (verbose && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return isUsage ? 2 : 1;
+}

@@ -1,0 +1,59 @@
+/** `fixq inspect MODEL [--json] [--graph]` */
+import chalk from "chalk";
+import { inspectModel, type InspectReport } from "../analysis/inspect.js";
+import { dumpModel } from "../ir/dump.js";
+import { loadModel } from "../ir/onnx/load.js";
+import { assertValid } from "../ir/verify.js";
+
+export interface InspectOptions {
+  json?: boolean;
+  graph?: boolean;
+}
+
+function human(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
+function formatReport(path: string, r: InspectReport): string {
+  const lines: string[] = [];
+  const opsets = Object.entries(r.opsets).map(([d, v]) => `${d} ${v}`).join(", ");
+  lines.push(`${chalk.bold(path)}  IR ${r.irVersion ?? "?"}, opsets ${opsets}${r.producer ? `, from ${r.producer}` : ""}`);
+  for (const v of r.inputs) lines.push(`  input  ${chalk.cyan(v.name)}: ${v.dtype}${v.shape}`);
+  for (const v of r.outputs) lines.push(`  output ${chalk.cyan(v.name)}: ${v.dtype}${v.shape}`);
+  lines.push(
+    `  ${r.nodes} nodes, ${human(r.parameters)} parameters (${human(r.parameterBytes)}B${r.constantNodeParameters ? `, ${human(r.constantNodeParameters)} in Constant nodes` : ""}), ${human(r.totalMacs)} MACs per sample`,
+  );
+  if (r.subgraphs || r.functions) lines.push(`  ${r.subgraphs} subgraphs, ${r.functions} functions`);
+  lines.push(`  external data: ${r.externalData ? `yes (${r.externalTensors} tensors)` : "no"}`);
+  lines.push(`  ops: ${Object.entries(r.ops).map(([k, v]) => `${k}×${v}`).join("  ")}`);
+  if (r.layers.length) {
+    lines.push("  layers:");
+    for (const l of r.layers) {
+      const w = l.weight ? `  w ${l.weight.dtype}[${l.weight.dims.join(",")}] range [${l.weight.min.toPrecision(4)}, ${l.weight.max.toPrecision(4)}]` : "";
+      lines.push(`    ${(l.name || "(unnamed)").padEnd(28)} ${l.op.padEnd(14)} ${l.macs === null ? "?" : human(l.macs).padStart(8)} MACs${w}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function runInspect(path: string, opts: InspectOptions): number {
+  const model = loadModel(path);
+  const warnings = assertValid(model);
+  if (opts.graph && !opts.json) {
+    process.stdout.write(dumpModel(model));
+    return 0;
+  }
+  const report = inspectModel(model);
+  if (opts.json) {
+    const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
+    if (opts.graph) out["graph"] = dumpModel(model);
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatReport(path, report));
+    for (const w of warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w.where}: ${w.message}\n`);
+  }
+  return 0;
+}
