@@ -319,7 +319,7 @@ export function parseNpy(bytes: Uint8Array, where = "<npy>"): NpyArray {
     const copy = new Uint8Array(raw.length);
     copy.set(raw);
     raw = copy;
-    
+    if (swap) byteSwap(raw, itemSize);
   }
   if (transpose) raw = fortranToC(raw, shape, itemSize);
   return { dtype: descr.dtype, shape, data: new Ctor(raw.buffer, raw.byteOffset, count) };

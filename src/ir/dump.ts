@@ -4,7 +4,7 @@
  * are indented under the node that owns them.
  */
 import { dtypeName } from "./dtype.js";
-import { type Attribute, type Graph, type Model, type TensorType } from "./graph.js";
+import type { Attribute, Graph, Model, TensorType } from "./graph.js";
 import { inferTypes } from "./infer-types.js";
 import type { Tensor } from "./tensor.js";
 import { formatShape } from "./types.js";

@@ -115,7 +115,7 @@ const rules: Record<string, Rule> = {
   Sub: elementwise,
   Mul: elementwise,
   Div: elementwise,
-  Pow: (n, ins) => [{ dtype: ins[0]?.dtype ?? 0, shape: broadcast(ins[0]?.shape, ins[1]?.shape) }].map((t) => t),
+  Pow: (_n, ins) => [ins[0] && { dtype: ins[0].dtype, shape: broadcast(ins[0].shape, ins[1]?.shape) }],
   Max: elementwise,
   Min: elementwise,
   Sum: elementwise,
@@ -325,7 +325,7 @@ export function inferTypes(g: Graph, outer?: ReadonlyMap<string, TensorType>): M
     n.outputs.forEach((name, i) => {
       const t = outs[i];
       const declared = types.get(name);
-      if (!name || !t || !t.dtype) return;
+      if (!name || !t?.dtype) return;
       if (!declared) types.set(name, t);
       else if (!declared.shape && t.shape) types.set(name, { dtype: declared.dtype, shape: t.shape });
     });

@@ -85,7 +85,9 @@ function verifyGraph(g: Graph, path: string, outer: ReadonlySet<string>, out: Di
   for (const n of g.nodes) {
     for (const a of n.attributes) {
       if (a.g) verifyGraph(a.g, `${path}/${n.name || n.opType}.${a.name}`, scope, out);
-      a.graphs?.forEach((sg, k) => verifyGraph(sg, `${path}/${n.name || n.opType}.${a.name}[${k}]`, scope, out));
+      a.graphs?.forEach((sg, k) => {
+        verifyGraph(sg, `${path}/${n.name || n.opType}.${a.name}[${k}]`, scope, out);
+      });
     }
   }
 }
