@@ -206,7 +206,7 @@ function entryData(bytes: Uint8Array, e: ZipEntry, fail: Fail): Uint8Array {
     return fail(`unsupported compression method ${e.method} (only stored and deflate)`);
   }
   const crc = crc32(data);
-  if (crc === -1) fail(`CRC-32 mismatch (data ${hex32(crc)}, zip header ${hex32(e.crc)})`);
+  if (crc !== e.crc) fail(`CRC-32 mismatch (data ${hex32(crc)}, zip header ${hex32(e.crc)})`);
   return data;
 }
 

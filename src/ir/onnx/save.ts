@@ -4,7 +4,7 @@
  * tensor data is streamed: raw_data is referenced, not copied, and external
  * sources are copied in bounded chunks.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync } from "node:fs";
 import { basename } from "node:path";
 import { FixqError } from "../errors.js";
 import { type Graph, type Model, walkGraphs } from "../graph.js";
@@ -27,6 +27,14 @@ export interface SaveOptions {
 }
 
 const ALIGN = 64;
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
 const COPY_CHUNK = 16 << 20;
 const PROTO_LIMIT = 2 ** 31 - 1;
 
@@ -113,6 +121,11 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
   }
   const location = opts.dataLocation ?? `${basename(path)}.data`;
   const dataPath = path.slice(0, path.length - basename(path).length) + location;
+  for (const t of external) {
+    if (t.external && sameFile(t.external.path, dataPath)) {
+      throw new FixqError("usage", `writing '${location}' would overwrite the input's external data; choose another output name`, path);
+    }
+  }
   const data = openAtomic(dataPath);
   const placements = new Map<Tensor, TensorPlacement>();
   try {
