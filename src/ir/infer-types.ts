@@ -205,7 +205,11 @@ const rules: Record<string, Rule> = {
     const x = ins[0]?.shape;
     if (!x || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: [undefined, undefined] }];
     const axis = normAxis(attrInt(n, "axis", 1), x.length);
-    const prod = (ds: readonly Dim[]) => ds.reduce<Dim>((p, d) => mul(p, d), 1);
+    // A product keeps a symbolic dim when every other factor is 1.
+    const prod = (ds: readonly Dim[]) => {
+      const rest = ds.filter((d) => d !== 1);
+      return rest.length === 1 ? rest[0] : rest.reduce<Dim>((p, d) => mul(p, d), 1);
+    };
     return [{ dtype: ins[0].dtype, shape: [prod(x.slice(0, axis)), prod(x.slice(axis))] }];
   },
   Transpose: (n, ins) => {

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { ALL_DATA_TYPES, DataType, dtypeName, parseDataType, rawByteLength } from "../../src/ir/dtype.js";
+import { FixqError } from "../../src/ir/errors.js";
+import { checkTensor, elementCount, tensorBytes, tensorToFloat64 } from "../../src/ir/tensor.js";
+
+describe("element types", () => {
+  it("knows all ONNX element types 1..28 and round-trips their names", () => {
+    expect(ALL_DATA_TYPES.map((d) => d.code)).toEqual(Array.from({ length: 28 }, (_, i) => i + 1));
+    for (const d of ALL_DATA_TYPES) {
+      expect(parseDataType(dtypeName(d.code))).toBe(d.code);
+      expect(parseDataType(d.onnxName)).toBe(d.code);
+    }
+  });
+
+  it("sizes sub-byte types packed", () => {
+    expect(rawByteLength(DataType.INT4, 5)).toBe(3);
+    expect(rawByteLength(DataType.FLOAT4E2M1, 4)).toBe(2);
+    expect(rawByteLength(DataType.INT2, 5)).toBe(2);
+    expect(rawByteLength(DataType.FLOAT8E8M0, 5)).toBe(5);
+  });
+});
+
+describe("tensors", () => {
+  it("reads int4 packed low nibble first, from raw_data and from int32_data", () => {
+    // values 1, -2, 7, -8, 3 → nibbles 0x1, 0xE, 0x7, 0x8, 0x3
+    const raw = { name: "q", dtype: DataType.INT4, dims: [5], raw: new Uint8Array([0xe1, 0x87, 0x03]) };
+    expect(Array.from(tensorToFloat64(raw))).toEqual([1, -2, 7, -8, 3]);
+    const typed = { name: "q", dtype: DataType.INT4, dims: [5], extra: { int32_data: Int32Array.from([0xe1, 0x87, 0x03]) } };
+    expect(Array.from(tensorBytes(typed))).toEqual([0xe1, 0x87, 0x03]);
+    const u = { name: "u", dtype: DataType.UINT4, dims: [2], raw: new Uint8Array([0xf0]) };
+    expect(Array.from(tensorToFloat64(u))).toEqual([0, 15]);
+  });
+
+  it("converts typed fields to raw bytes", () => {
+    const f = { name: "f", dtype: DataType.FLOAT, dims: [2], extra: { float_data: Float32Array.from([1.5, -2]) } };
+    expect(Array.from(tensorToFloat64(f))).toEqual([1.5, -2]);
+    const h = { name: "h", dtype: DataType.FLOAT16, dims: [2], extra: { int32_data: Int32Array.from([0x3c00, 0xc000]) } };
+    expect(Array.from(tensorToFloat64(h))).toEqual([1, -2]);
+    const l = { name: "l", dtype: DataType.INT64, dims: [2], extra: { int64_data: [-(2 ** 40), 2n ** 62n] } };
+    expect(Array.from(tensorToFloat64(l))).toEqual([-(2 ** 40), 2 ** 62]);
+  });
+
+  it("rejects dims that overflow and data that disagrees with dims", () => {
+    expect(() => elementCount([2 ** 30, 2 ** 30, 2 ** 30], "tensor 'x'")).toThrow(/overflow/);
+    expect(() => elementCount([-1], "tensor 'x'")).toThrow(/invalid dimension -1/);
+    const bad = { name: "b", dtype: DataType.FLOAT, dims: [2 ** 20, 2 ** 20], raw: new Uint8Array(8) };
+    expect(() => checkTensor(bad)).toThrow(FixqError);
+    expect(() => checkTensor({ name: "d", dtype: 99, dims: [1], raw: new Uint8Array(1) })).toThrow(/unknown element type 99/);
+    expect(() => checkTensor({ name: "t", dtype: DataType.INT32, dims: [3], extra: { int32_data: Int32Array.from([1]) } })).toThrow(
+      /int32_data has 1 entries, but dims \[3\] of int32 need 3/,
+    );
+  });
+});
