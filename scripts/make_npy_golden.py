@@ -106,6 +106,22 @@ def main():
         body = ",\n".join(f"{pad}{json.dumps(k)}: {dump(obj[k], indent + 1)}" for k in sorted(obj))
         return "{\n" + body + "\n" + " " * indent + "}"
 
+    # Headers whose unpadded length sits right at a 64-byte boundary (remainder
+    # 0, 1 and 63), where numpy's padding rule is easiest to get wrong: the pad
+    # is 64 - (length % 64), i.e. a whole extra block when already aligned.
+    boundary = {}
+    for k in range(1, 30):
+        for extra in range(3):
+            shape = (2,) + (1,) * (k - 1) + (10 ** extra,)
+            text = "{'descr': '|u1', 'fortran_order': False, 'shape': %r, }" % (shape,)
+            text += " " * (npformat.GROWTH_AXIS_MAX_DIGITS - len(repr(shape[0])))
+            rem = (npformat.MAGIC_LEN + 2 + len(text) + 1) % npformat.ARRAY_ALIGN
+            if rem in (0, 1, 63) and f"rem{rem}" not in boundary:
+                boundary[f"rem{rem}"] = np.arange(int(np.prod(shape)), dtype="u1").reshape(shape)
+    assert sorted(boundary) == ["rem0", "rem1", "rem63"], sorted(boundary)
+    np.savez(os.path.join(OUT, "header_boundaries.npz"), **boundary)
+    manifest["header_boundaries.npz"] = {k: describe(v) for k, v in boundary.items()}
+
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         f.write(dump(manifest, 0) + "\n")
 

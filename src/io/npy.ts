@@ -98,7 +98,7 @@ export function npyDescr(dtype: NpyDtype): string {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const ALIGN = 64;
 /** numpy leaves room for the growth axis to reach this many digits. */
-const GROWTH_AXIS_MAX_DIGITS = 20;
+const GROWTH_AXIS_MAX_DIGITS = 21;
 const NATIVE_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const UNSUPPORTED_KINDS: Record<string, string> = {
