@@ -3,10 +3,11 @@
  * count (initializers and Constant-node tensors, in every subgraph), per-layer
  * MACs and weight ranges, opsets, external data.
  *
- * MACs are per sample: symbolic dims count as 1.
+ * MACs are per sample: a symbolic leading (batch) dim counts as 1; a layer
+ * with any other dynamic dim has unknown MACs (null), and is not in the total.
  */
 import { dtypeInfo, dtypeName } from "../ir/dtype.js";
-import { type Attribute, type Dim, type Graph, type Model, walkGraphs } from "../ir/graph.js";
+import { type Attribute, type Dim, type Graph, type Model, type TensorType, walkGraphs } from "../ir/graph.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { type Tensor, tensorElementCount, tensorToFloat64 } from "../ir/tensor.js";
 import { formatShape, tensorTypeOf } from "../ir/types.js";
@@ -37,8 +38,10 @@ export interface InspectReport {
   layers: LayerInfo[];
 }
 
-const num = (d: Dim): number => (typeof d === "number" ? d : 1);
+const num = (d: Dim): number => (typeof d === "number" ? d : Number.NaN);
 const prod = (ds: readonly Dim[]) => ds.reduce<number>((p, d) => p * num(d), 1);
+/** Product over a value's dims, with its batch dim counted as 1. */
+const perSample = (ds: readonly Dim[]) => prod(ds.slice(1));
 
 function intAttr(attrs: readonly Attribute[], name: string, dflt: number): number {
   const a = attrs.find((x) => x.name === name);
@@ -64,8 +67,7 @@ function range(t: Tensor): LayerInfo["weight"] | undefined {
   return { name: t.name ?? "", dims: [...t.dims], dtype: dtypeName(t.dtype), min, max, absMax: Math.max(Math.abs(min), Math.abs(max)) };
 }
 
-function layersOf(g: Graph): LayerInfo[] {
-  const types = inferTypes(g);
+function layersOf(g: Graph, types: ReadonlyMap<string, TensorType>): LayerInfo[] {
   const consts = constantTensors(g);
   const out: LayerInfo[] = [];
   for (const n of g.nodes) {
@@ -77,26 +79,27 @@ function layersOf(g: Graph): LayerInfo[] {
     let macs: number | null = null;
     switch (n.opType) {
       case "Conv":
-        if (y && wShape) macs = prod(y) * prod(wShape.slice(1));
+        if (y && wShape) macs = perSample(y) * prod(wShape.slice(1));
         break;
       case "ConvTranspose":
-        if (x && wShape) macs = prod(x) * prod(wShape.slice(1));
+        if (x && wShape) macs = perSample(x) * prod(wShape.slice(1));
         break;
       case "Gemm":
-        if (y && x) macs = prod(y) * num(intAttr(n.attributes, "transA", 0) ? x[0] : x[1]);
+        if (y && x) macs = perSample(y) * num(intAttr(n.attributes, "transA", 0) ? x[0] : x[1]);
         break;
       case "MatMul":
-        if (y && x) macs = prod(y) * num(x[x.length - 1]);
+        if (y && x) macs = (y.length > 1 ? perSample(y) : prod(y)) * num(x[x.length - 1]);
         break;
       default:
         continue;
     }
-    out.push({ name: n.name ?? "", op: n.opType, macs, weight: w ? range(w) : undefined });
+    out.push({ name: n.name ?? "", op: n.opType, macs: macs !== null && Number.isFinite(macs) ? macs : null, weight: w ? range(w) : undefined });
   }
   return out;
 }
 
-export function inspectModel(m: Model): InspectReport {
+/** `types` may come from runtime probing (runtime/probe-types.ts); static inference is used otherwise. */
+export function inspectModel(m: Model, types?: ReadonlyMap<string, TensorType>): InspectReport {
   const ops: Record<string, number> = {};
   let nodes = 0;
   let parameters = 0;
@@ -128,9 +131,9 @@ export function inspectModel(m: Model): InspectReport {
         if (n.opType === "Constant") for (const a of n.attributes) if (a.t) constantNodeParameters += countTensor(a.t);
       }
     }
-    layers.push(...layersOf(m.graph));
   }
-  const types = m.graph ? inferTypes(m.graph) : new Map();
+  types ??= m.graph ? inferTypes(m.graph) : new Map<string, TensorType>();
+  if (m.graph) layers.push(...layersOf(m.graph, types));
   const io = (vs: Graph["inputs"]) =>
     vs.map((v) => {
       const t = tensorTypeOf(v.type) ?? types.get(v.name);

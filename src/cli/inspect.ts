@@ -24,7 +24,7 @@ function formatReport(path: string, r: InspectReport): string {
   for (const v of r.inputs) lines.push(`  input  ${chalk.cyan(v.name)}: ${v.dtype}${v.shape}`);
   for (const v of r.outputs) lines.push(`  output ${chalk.cyan(v.name)}: ${v.dtype}${v.shape}`);
   lines.push(
-    `  ${r.nodes} nodes, ${human(r.parameters)} parameters (${human(r.parameterBytes)}B${r.constantNodeParameters ? `, ${human(r.constantNodeParameters)} in Constant nodes` : ""}), ${human(r.totalMacs)} MACs per sample`,
+    `  ${r.nodes} nodes, ${human(r.parameters)} parameters (${human(r.parameterBytes)}B${r.constantNodeParameters ? `, ${human(r.constantNodeParameters)} in Constant nodes` : ""}), ${human(r.totalMacs)} MACs per sample${r.layers.some((l) => l.macs === null) ? ` (+ ${r.layers.filter((l) => l.macs === null).length} layers with input-dependent size)` : ""}`,
   );
   if (r.subgraphs || r.functions) lines.push(`  ${r.subgraphs} subgraphs, ${r.functions} functions`);
   lines.push(`  external data: ${r.externalData ? `yes (${r.externalTensors} tensors)` : "no"}`);
@@ -39,14 +39,21 @@ function formatReport(path: string, r: InspectReport): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function runInspect(path: string, opts: InspectOptions): number {
+export async function runInspect(path: string, opts: InspectOptions): Promise<number> {
   const model = loadModel(path);
   const warnings = assertValid(model);
   if (opts.graph && !opts.json) {
     process.stdout.write(dumpModel(model));
     return 0;
   }
-  const report = inspectModel(model);
+  let report = inspectModel(model);
+  if (report.layers.some((l) => l.macs === null) && model.graph?.inputs.every((v) => v.type)) {
+    // Static inference left some layer shapes open: complete them by running the model.
+    // Probing marks size-dependent dims unknown, so only size-independent facts are added.
+    const { probeTypes } = await import("../runtime/probe-types.js");
+    const types = await probeTypes(model).catch(() => undefined);
+    if (types) report = inspectModel(model, types);
+  }
   if (opts.json) {
     const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
     if (opts.graph) out["graph"] = dumpModel(model);

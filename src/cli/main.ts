@@ -24,8 +24,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<model>", "ONNX file")
     .option("--json", "machine-readable output")
     .option("--graph", "print the IR as text")
-    .action((model: string, opts: { json?: boolean; graph?: boolean }) => {
-      code = runInspect(model, opts);
+    .action(async (model: string, opts: { json?: boolean; graph?: boolean }) => {
+      code = await runInspect(model, opts);
     });
 
   program

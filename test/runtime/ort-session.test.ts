@@ -44,3 +44,15 @@ describe("OrtSession", () => {
     expect((err as FixqError).message).toMatch(/bad_conv/);
   });
 });
+
+describe("probeTypes", () => {
+  it("types values no static rule covers by running the model, keeping only size-independent dims", async () => {
+    const { probeTypes } = await import("../../src/runtime/probe-types.js");
+    // TopK has no static rule here: its outputs must come from the probe.
+    const k = { name: "k", dtype: 7, dims: [1], raw: new Uint8Array(new BigInt64Array([1n]).buffer) };
+    const g = graph([node("TopK", ["x", "k"], ["v", "i"], [], "topk"), node("Neg", ["v"], ["y"])], [value("x", 1, ["N", 4])], [value("y")], [k]);
+    const types = await probeTypes(model(g));
+    expect(types.get("v")).toEqual({ dtype: 1, shape: [undefined, 1] });
+    expect(types.get("i")).toEqual({ dtype: 7, shape: [undefined, 1] });
+  });
+});
