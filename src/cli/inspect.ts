@@ -8,6 +8,8 @@ import { assertValid } from "../ir/verify.js";
 export interface InspectOptions {
   json?: boolean;
   graph?: boolean;
+  /** Complete shapes that static inference leaves open by running the model in onnxruntime. */
+  probe?: boolean;
 }
 
 function human(n: number): string {
@@ -47,8 +49,7 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
     return 0;
   }
   let report = inspectModel(model);
-  if (report.layers.some((l) => l.macs === null) && model.graph?.inputs.every((v) => v.type)) {
-    // Static inference left some layer shapes open: complete them by running the model.
+  if (opts.probe && report.layers.some((l) => l.macs === null)) {
     // Probing marks size-dependent dims unknown, so only size-independent facts are added.
     const { probeTypes } = await import("../runtime/probe-types.js");
     const types = await probeTypes(model).catch(() => undefined);

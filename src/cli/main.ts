@@ -24,7 +24,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<model>", "ONNX file")
     .option("--json", "machine-readable output")
     .option("--graph", "print the IR as text")
-    .action(async (model: string, opts: { json?: boolean; graph?: boolean }) => {
+    .option("--probe", "complete shapes static inference cannot infer by running the model in onnxruntime")
+    .action(async (model: string, opts: { json?: boolean; graph?: boolean; probe?: boolean }) => {
       code = await runInspect(model, opts);
     });
 

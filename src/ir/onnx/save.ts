@@ -24,6 +24,11 @@ export interface SaveOptions {
   externalData?: "keep" | "inline" | { threshold: number };
   /** File name of the external-data file, relative to the model (default `<output name>.data`). */
   dataLocation?: string;
+  /**
+   * Largest model file to write inline; past it, initializers of 1 KiB or more
+   * go to external data. Default and maximum: protobuf's 2 GiB message limit.
+   */
+  maxModelBytes?: number;
 }
 
 const ALIGN = 64;
@@ -109,8 +114,12 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
   const placeInline = inlineExternalPlacement;
   if (external.size === 0) {
     const proto = modelToProto(model, { placeTensor: placeInline });
-    if (encodedSize("ModelProto", proto) > PROTO_LIMIT) {
-      if (mode === "inline") throw new FixqError("io", "model exceeds protobuf's 2 GiB limit; save it with external data", path);
+    const limit = Math.min(opts.maxModelBytes ?? PROTO_LIMIT, PROTO_LIMIT);
+    const size = encodedSize("ModelProto", proto);
+    if (size > limit) {
+      if (mode === "inline") {
+        throw new FixqError("usage", `model would be ${size} bytes inline, over the ${limit}-byte limit (protobuf's is 2 GiB); save it with external data`, path);
+      }
       mode = { threshold: 1024 };
       external = chooseExternal(model, mode);
     } else {

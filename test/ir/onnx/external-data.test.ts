@@ -69,6 +69,19 @@ describe("external data", () => {
     expect(readdirSync(tmp).filter((f) => f.includes(".tmp-"))).toEqual([]);
   });
 
+  it("switches to external data by itself when the model would pass the size limit", async () => {
+    const ref = await runOnce(`${DIR}/model.onnx`);
+    const model = loadModel(`${DIR}/model.onnx`);
+    const big = join(tmp, "big.onnx");
+    // 200 bytes stands in for protobuf's 2 GiB limit
+    const r = saveModel(model, big, { externalData: { threshold: 1 << 30 }, maxModelBytes: 200 });
+    expect(r.dataFile).toBe("big.onnx.data");
+    expect(statSync(big).size).toBeLessThanOrEqual(400);
+    expect(Buffer.compare(await runOnce(big), ref)).toBe(0);
+    expect(() => saveModel(model, join(tmp, "never.onnx"), { externalData: "inline", maxModelBytes: 200 })).toThrow(/over the 200-byte limit/);
+    expect(existsSync(join(tmp, "never.onnx"))).toBe(false);
+  });
+
   it("refuses to overwrite the input's external data file, leaving the input untouched", () => {
     const copy = join(tmp, "copy");
     cpSync(DIR, copy, { recursive: true, verbatimSymlinks: true });
