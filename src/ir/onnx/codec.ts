@@ -374,17 +374,30 @@ function writeMessage(w: ChunkWriter, spec: MessageSpec, msg: ProtoMessage, size
   if (msg.$unknown) for (const u of msg.$unknown) w.raw(u);
 }
 
-/** Encodes to a list of chunks (large byte fields are referenced, not copied). */
-export function encodeMessageChunks(name: string, msg: ProtoMessage): Uint8Array[] {
+/** A message measured for encoding: its size is known before any byte is written. */
+export interface SizedMessage {
+  readonly size: number;
+  /** Encodes to a list of chunks (large byte fields are referenced, not copied). */
+  chunks(): Uint8Array[];
+}
+
+export function sizeMessage(name: string, msg: ProtoMessage): SizedMessage {
   const spec = messageSpec(name);
   const sizes = new Map<object, number>();
-  const total = messageSize(spec, msg, sizes);
-  if (total > 0x7fffffff) {
-    throw new RangeError(`encoded ${name} would be ${total} bytes, over protobuf's 2 GiB limit; use external data`);
-  }
-  const w = new ChunkWriter();
-  writeMessage(w, spec, msg, sizes);
-  return w.finish();
+  const size = messageSize(spec, msg, sizes);
+  return {
+    size,
+    chunks() {
+      if (size > 0x7fffffff) throw new RangeError(`encoded ${name} would be ${size} bytes, over protobuf's 2 GiB limit; use external data`);
+      const w = new ChunkWriter();
+      writeMessage(w, spec, msg, sizes);
+      return w.finish();
+    },
+  };
+}
+
+export function encodeMessageChunks(name: string, msg: ProtoMessage): Uint8Array[] {
+  return sizeMessage(name, msg).chunks();
 }
 
 export function encodeMessage(name: string, msg: ProtoMessage): Uint8Array {
@@ -393,5 +406,5 @@ export function encodeMessage(name: string, msg: ProtoMessage): Uint8Array {
 
 /** Encoded size in bytes, without encoding. */
 export function encodedSize(name: string, msg: ProtoMessage): number {
-  return messageSize(messageSpec(name), msg, new Map());
+  return sizeMessage(name, msg).size;
 }

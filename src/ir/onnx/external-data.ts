@@ -62,12 +62,16 @@ export function resolveLocation(baseDir: string, location: string, where: string
   return real;
 }
 
+/** Resolved locations of one model load: location → absolute path and file size. */
+export type LocationCache = Map<string, { path: string; size: number }>;
+
 /** Builds the external reference of a tensor from its external_data entries, checking the file and the byte range. */
 export function resolveExternal(
   entries: readonly ProtoMessage[],
   baseDir: string | undefined,
   expectedBytes: number,
   where: string,
+  cache: LocationCache = new Map(),
 ): ExternalRef {
   const e = externalEntries(entries);
   if (e.location === undefined) throw new FixqError("external-data", "external data has no location", where);
@@ -76,8 +80,13 @@ export function resolveExternal(
   }
   const offset = parseNonNegative(e.offset, "offset", where) ?? 0;
   const length = parseNonNegative(e.length, "length", where);
-  const path = resolveLocation(baseDir, e.location, where);
-  const size = statSync(path).size;
+  let file = cache.get(e.location);
+  if (!file) {
+    const path = resolveLocation(baseDir, e.location, where);
+    file = { path, size: statSync(path).size };
+    cache.set(e.location, file);
+  }
+  const { path, size } = file;
   const need = length ?? expectedBytes;
   if (Number.isFinite(need) && offset + need > size) {
     throw new FixqError(

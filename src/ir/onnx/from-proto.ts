@@ -6,7 +6,7 @@
 import type { Attribute, FunctionDef, Graph, Model, Node, OpsetImport, ValueInfo } from "../graph.js";
 import { checkTensor, type Tensor, tensorByteLength } from "../tensor.js";
 import type { ProtoMessage } from "./codec.js";
-import { resolveExternal } from "./external-data.js";
+import { type LocationCache, resolveExternal } from "./external-data.js";
 import type { Int64 } from "./wire.js";
 
 export interface FromProtoOptions {
@@ -18,6 +18,8 @@ export interface FromProtoOptions {
    * opened). For byte-level round trips of arbitrary or synthetic files.
    */
   raw?: boolean;
+  /** Shared by one model load so each external file is resolved and checked once. */
+  locations?: LocationCache;
 }
 
 type P = ProtoMessage;
@@ -44,7 +46,7 @@ export function tensorFromProto(p: P, opts: FromProtoOptions, where?: string): T
   let t: Tensor = base;
   if (check && rest["data_location"] === 1) {
     checkTensor({ ...base, external: { location: "", offset: 0, path: "" } }); // dims and dtype first
-    const external = resolveExternal((rest["external_data"] as P[]) ?? [], opts.baseDir, tensorByteLength(base), label);
+    const external = resolveExternal((rest["external_data"] as P[]) ?? [], opts.baseDir, tensorByteLength(base), label, opts.locations);
     t = { ...base, external };
   }
   if (check) checkTensor(t);
@@ -144,7 +146,8 @@ function functionFromProto(p: P, opts: FromProtoOptions): FunctionDef {
   };
 }
 
-export function modelFromProto(p: P, opts: FromProtoOptions = {}): Model {
+export function modelFromProto(p: P, options: FromProtoOptions = {}): Model {
+  const opts: FromProtoOptions = { ...options, locations: options.locations ?? new Map() };
   const { ir_version, opset_import, producer_name, producer_version, domain, model_version, doc_string, graph, functions, ...rest } = p;
   return {
     irVersion: ir_version as Int64 | undefined,

@@ -7,10 +7,10 @@
 import { closeSync, openSync, readSync, realpathSync } from "node:fs";
 import { basename } from "node:path";
 import { FixqError } from "../errors.js";
-import { type Graph, type Model, walkGraphs } from "../graph.js";
+import { type Attribute, type Model, walkGraphs } from "../graph.js";
 import { type Tensor, tensorByteLength, tensorBytes, tensorLabel } from "../tensor.js";
 import { openAtomic, writeFileAtomic, type AtomicFile } from "../../util/atomic-write.js";
-import { encodedSize, encodeMessageChunks } from "./codec.js";
+import { encodeMessageChunks, sizeMessage } from "./codec.js";
 import { modelToProto, type TensorPlacement } from "./to-proto.js";
 import { concatChunks } from "./wire.js";
 
@@ -58,34 +58,41 @@ function inlineExternalPlacement(t: Tensor): TensorPlacement {
 
 /** Encoded size with external tensors inlined. */
 export function inlinedModelSize(model: Model): number {
-  return encodedSize("ModelProto", modelToProto(model, { placeTensor: inlineExternalPlacement }));
+  return sizeMessage("ModelProto", modelToProto(model, { placeTensor: inlineExternalPlacement })).size;
 }
 
-function initializerSet(model: Model): Set<Tensor> {
-  const set = new Set<Tensor>();
-  if (model.graph) for (const [g] of walkGraphs(model.graph)) for (const t of (g as Graph).initializers) set.add(t);
-  return set;
+/** Every tensor of the model: initializers and attribute tensors, in all graphs and functions. */
+function* allTensors(model: Model): Generator<[Tensor, boolean]> {
+  function* ofAttrs(attrs: readonly Attribute[]): Generator<[Tensor, boolean]> {
+    for (const a of attrs) {
+      if (a.t) yield [a.t, false];
+      if (a.tensors) for (const t of a.tensors) yield [t, false];
+    }
+  }
+  if (model.graph) {
+    for (const [g] of walkGraphs(model.graph)) {
+      for (const t of g.initializers) yield [t, true];
+      for (const n of g.nodes) yield* ofAttrs(n.attributes);
+    }
+  }
+  for (const f of model.functions) {
+    yield* ofAttrs(f.attributeDefaults);
+    for (const n of f.nodes) yield* ofAttrs(n.attributes);
+  }
 }
 
+/** Tensors that go to the external-data file: those already external, and large initializers when asked. */
 function chooseExternal(model: Model, mode: NonNullable<SaveOptions["externalData"]>): Set<Tensor> {
   const chosen = new Set<Tensor>();
-  const inits = initializerSet(model);
-  const visit = (t: Tensor) => {
-    if (mode === "inline") return;
+  if (mode === "inline") return chosen;
+  for (const [t, isInitializer] of allTensors(model)) {
     if (t.external) chosen.add(t);
-    else if (typeof mode === "object" && inits.has(t) && t.dtype !== 8 && tensorByteLength(t) >= mode.threshold) chosen.add(t);
-  };
-  // modelToProto visits every tensor; a dry run with a recording placement collects them.
-  modelToProto(model, {
-    placeTensor: (t) => {
-      visit(t);
-      return { kind: "keep" };
-    },
-  });
+    else if (typeof mode === "object" && isInitializer && t.dtype !== 8 && tensorByteLength(t) >= mode.threshold) chosen.add(t);
+  }
   return chosen;
 }
 
-function copyTensorData(t: Tensor, out: AtomicFile): void {
+function copyTensorData(t: Tensor, out: AtomicFile, buf: Buffer): void {
   const ext = t.external;
   if (!ext) {
     out.write(tensorBytes(t));
@@ -94,7 +101,6 @@ function copyTensorData(t: Tensor, out: AtomicFile): void {
   const length = ext.length ?? tensorByteLength(t);
   const fd = openSync(ext.path, "r");
   try {
-    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(length, 1)));
     let done = 0;
     while (done < length) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), ext.offset + done);
@@ -113,9 +119,9 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
   let external = chooseExternal(model, mode);
   const placeInline = inlineExternalPlacement;
   if (external.size === 0) {
-    const proto = modelToProto(model, { placeTensor: placeInline });
+    const sized = sizeMessage("ModelProto", modelToProto(model, { placeTensor: placeInline }));
     const limit = Math.min(opts.maxModelBytes ?? PROTO_LIMIT, PROTO_LIMIT);
-    const size = encodedSize("ModelProto", proto);
+    const size = sized.size;
     if (size > limit) {
       if (mode === "inline") {
         throw new FixqError("usage", `model would be ${size} bytes inline, over the ${limit}-byte limit (protobuf's is 2 GiB); save it with external data`, path);
@@ -123,9 +129,8 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
       mode = { threshold: 1024 };
       external = chooseExternal(model, mode);
     } else {
-      const chunks = encodeMessageChunks("ModelProto", proto);
-      writeFileAtomic(path, chunks);
-      return { bytes: chunks.reduce((n, c) => n + c.length, 0) };
+      writeFileAtomic(path, sized.chunks());
+      return { bytes: size };
     }
   }
   const location = opts.dataLocation ?? `${basename(path)}.data`;
@@ -137,12 +142,13 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
   }
   const data = openAtomic(dataPath);
   const placements = new Map<Tensor, TensorPlacement>();
+  const copyBuffer = Buffer.allocUnsafe(COPY_CHUNK); // one buffer for every copy: fresh pages per tensor cost page faults
   try {
     for (const t of external) {
       const pad = (ALIGN - (data.size % ALIGN)) % ALIGN;
       if (pad) data.write(new Uint8Array(pad));
       const offset = data.size;
-      copyTensorData(t, data);
+      copyTensorData(t, data, copyBuffer);
       placements.set(t, { kind: "external", location, offset, length: data.size - offset });
     }
     const proto = modelToProto(model, { placeTensor: (t) => placements.get(t) ?? placeInline(t) });

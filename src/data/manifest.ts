@@ -1,0 +1,46 @@
+/**
+ * The bundled-model registry: models/manifest.json, written by
+ * scripts/train_models.py. Gives each model's file, input spec, preprocessing,
+ * data files and the float accuracy measured when it was built.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface BundledModel {
+  readonly key: string;
+  readonly file: string;
+  readonly description: string;
+  readonly input: { name: string; shape: (number | string)[]; dtype: string };
+  readonly output: { name: string; shape: (number | string)[]; dtype: string };
+  readonly preprocessing: string;
+  readonly accuracy: { test10k: number; eval2000: number; measured_with: string };
+  readonly bn_folded: boolean;
+  readonly has_batchnorm: boolean;
+  readonly data: { calibration: string; eval: string; eval_labels: string };
+}
+
+export interface Manifest {
+  readonly models: Record<string, Omit<BundledModel, "key">>;
+}
+
+/** The repository's models/ folder. */
+export const MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../models");
+
+export function readManifest(dir = MODELS_DIR): Manifest {
+  return JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
+}
+
+export function bundledModels(dir = MODELS_DIR): BundledModel[] {
+  return Object.entries(readManifest(dir).models).map(([key, m]) => ({ key, ...m }));
+}
+
+/** The bundled model whose file is at `path`, if any. */
+export function bundledModelFor(path: string, dir = MODELS_DIR): BundledModel | undefined {
+  const abs = resolve(path);
+  try {
+    return bundledModels(dir).find((m) => resolve(dir, m.file) === abs);
+  } catch {
+    return undefined;
+  }
+}
