@@ -33,9 +33,10 @@ function formatReport(path: string, r: InspectReport): string {
   lines.push(`  ops: ${Object.entries(r.ops).map(([k, v]) => `${k}×${v}`).join("  ")}`);
   if (r.layers.length) {
     lines.push("  layers:");
+    const width = Math.max(...r.layers.map((l) => (l.name || "(unnamed)").length));
     for (const l of r.layers) {
       const w = l.weight ? `  w ${l.weight.dtype}[${l.weight.dims.join(",")}] range [${l.weight.min.toPrecision(4)}, ${l.weight.max.toPrecision(4)}]` : "";
-      lines.push(`    ${(l.name || "(unnamed)").padEnd(28)} ${l.op.padEnd(14)} ${l.macs === null ? "?" : human(l.macs).padStart(8)} MACs${w}`);
+      lines.push(`    ${(l.name || "(unnamed)").padEnd(width)} ${l.op.padEnd(14)} ${l.macs === null ? "?" : human(l.macs).padStart(8)} MACs${w}`);
     }
   }
   return `${lines.join("\n")}\n`;

@@ -5,7 +5,8 @@
  * sources are copied in bounded chunks.
  */
 import { closeSync, openSync, readSync, realpathSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { DataType } from "../dtype.js";
 import { FixqError } from "../errors.js";
 import { type Attribute, type Model, walkGraphs } from "../graph.js";
 import { type Tensor, tensorByteLength, tensorBytes, tensorLabel } from "../tensor.js";
@@ -87,7 +88,7 @@ function chooseExternal(model: Model, mode: NonNullable<SaveOptions["externalDat
   if (mode === "inline") return chosen;
   for (const [t, isInitializer] of allTensors(model)) {
     if (t.external) chosen.add(t);
-    else if (typeof mode === "object" && isInitializer && t.dtype !== 8 && tensorByteLength(t) >= mode.threshold) chosen.add(t);
+    else if (typeof mode === "object" && isInitializer && t.dtype !== DataType.STRING && tensorByteLength(t) >= mode.threshold) chosen.add(t);
   }
   return chosen;
 }
@@ -117,9 +118,8 @@ function copyTensorData(t: Tensor, out: AtomicFile, buf: Buffer): void {
 export function saveModel(model: Model, path: string, opts: SaveOptions = {}): { dataFile?: string; bytes: number } {
   let mode = opts.externalData ?? "keep";
   let external = chooseExternal(model, mode);
-  const placeInline = inlineExternalPlacement;
   if (external.size === 0) {
-    const sized = sizeMessage("ModelProto", modelToProto(model, { placeTensor: placeInline }));
+    const sized = sizeMessage("ModelProto", modelToProto(model, { placeTensor: inlineExternalPlacement }));
     const limit = Math.min(opts.maxModelBytes ?? PROTO_LIMIT, PROTO_LIMIT);
     const size = sized.size;
     if (size > limit) {
@@ -134,7 +134,7 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
     }
   }
   const location = opts.dataLocation ?? `${basename(path)}.data`;
-  const dataPath = path.slice(0, path.length - basename(path).length) + location;
+  const dataPath = join(dirname(path), location);
   for (const t of external) {
     if (t.external && sameFile(t.external.path, dataPath)) {
       throw new FixqError("usage", `writing '${location}' would overwrite the input's external data; choose another output name`, path);
@@ -151,7 +151,7 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
       copyTensorData(t, data, copyBuffer);
       placements.set(t, { kind: "external", location, offset, length: data.size - offset });
     }
-    const proto = modelToProto(model, { placeTensor: (t) => placements.get(t) ?? placeInline(t) });
+    const proto = modelToProto(model, { placeTensor: (t) => placements.get(t) ?? inlineExternalPlacement(t) });
     const chunks = encodeMessageChunks("ModelProto", proto);
     const modelFile = openAtomic(path);
     try {
