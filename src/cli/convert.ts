@@ -3,9 +3,8 @@ import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import chalk from "chalk";
 import { FixqError } from "../ir/errors.js";
-import { loadModel } from "../ir/onnx/load.js";
 import { type SaveOptions, saveModel } from "../ir/onnx/save.js";
-import { assertValid } from "../ir/verify.js";
+import { loadVerified } from "./load-verified.js";
 
 export interface ConvertOptions {
   output: string;
@@ -28,8 +27,7 @@ export function parseThreshold(v: string | boolean | undefined): number {
 
 export function runConvert(input: string, opts: ConvertOptions): number {
   if (opts.externalData !== undefined && opts.inline) throw new FixqError("usage", "--external-data and --inline are exclusive");
-  const model = loadModel(input);
-  assertValid(model);
+  const { model } = loadVerified(input);
   if (sameFile(input, opts.output) || resolve(input) === resolve(opts.output)) {
     throw new FixqError("usage", "output would overwrite the input; choose another path", opts.output);
   }

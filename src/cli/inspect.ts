@@ -2,8 +2,7 @@
 import chalk from "chalk";
 import { inspectModel, type InspectReport } from "../analysis/inspect.js";
 import { dumpModel } from "../ir/dump.js";
-import { loadModel } from "../ir/onnx/load.js";
-import { assertValid } from "../ir/verify.js";
+import { loadVerified } from "./load-verified.js";
 
 export interface InspectOptions {
   json?: boolean;
@@ -43,8 +42,7 @@ function formatReport(path: string, r: InspectReport): string {
 }
 
 export async function runInspect(path: string, opts: InspectOptions): Promise<number> {
-  const model = loadModel(path);
-  const warnings = assertValid(model);
+  const { model, warnings } = loadVerified(path);
   if (opts.graph && !opts.json) {
     process.stdout.write(dumpModel(model));
     return 0;

@@ -24,8 +24,16 @@ export class FixqError extends Error {
     readonly where?: string,
     options?: { cause?: unknown },
   ) {
-    super(where ? `${where}: ${message}` : message, options);
+    super(escapeControl(where ? `${where}: ${message}` : message), options);
   }
+}
+
+/**
+ * Names come from untrusted files: control characters (newlines, CR, ESC, NUL…)
+ * are shown as escapes so an error stays one line and cannot drive the terminal.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 export function isFixqError(e: unknown): e is FixqError {

@@ -12,6 +12,9 @@ import { tensorTypeOf } from "./types.js";
 
 type Shape = readonly Dim[] | undefined;
 
+/** Ranks above this are treated as unknown: no real tensor has them, and arrays are never sized by a file's claim. */
+const MAX_RANK = 64;
+
 function attr(n: Node, name: string): Attribute | undefined {
   return n.attributes.find((a) => a.name === name);
 }
@@ -221,7 +224,11 @@ const rules: Record<string, Rule> = {
     const target = constInts(n.inputs[1], consts);
     const x = ins[0]?.shape;
     if (!ins[0]) return [undefined];
-    if (!target) return [{ dtype: ins[0].dtype, shape: ins[1]?.shape?.[0] !== undefined && typeof ins[1].shape[0] === "number" ? new Array(ins[1].shape[0]).fill(undefined) : undefined }];
+    if (!target) {
+      // The rank is the shape input's length, when that is declared and sane (never size an array by a file's claim).
+      const rank = ins[1]?.shape?.[0];
+      return [{ dtype: ins[0].dtype, shape: typeof rank === "number" && rank <= MAX_RANK ? new Array<Dim>(rank).fill(undefined) : undefined }];
+    }
     const allowZero = attrInt(n, "allowzero", 0) === 1;
     const shape: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? x?.[i] : d === -1 ? undefined : d));
     const inferIdx = target.indexOf(-1);

@@ -76,7 +76,12 @@ export function checkTensor(t: Tensor): void {
   const info = dtypeInfo(t.dtype);
   if (!info || t.dtype === DataType.UNDEFINED) throw new FixqError("dtype", `unknown element type ${t.dtype}`, where);
   const count = elementCount(t.dims, where);
-  if (t.dtype === DataType.STRING) return;
+  if (t.dtype === DataType.STRING) {
+    if (t.raw || t.external) throw new FixqError("tensor", "string tensor stored as raw or external data", where);
+    const strings = (t.extra?.["string_data"] as unknown[] | undefined)?.length ?? 0;
+    if (strings !== count) throw new FixqError("tensor", `string_data has ${strings} entries, but dims [${t.dims.join(",")}] need ${count}`, where);
+    return;
+  }
   const need = rawByteLength(t.dtype, count);
   if (t.external) {
     const have = t.external.length;

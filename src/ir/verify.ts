@@ -21,7 +21,11 @@ export interface Diagnostic {
   readonly where: string;
 }
 
-function verifyGraph(g: Graph, path: string, outer: ReadonlySet<string>, out: Diagnostic[]): void {
+/** Names visible from enclosing graphs, as a chain (no copying per subgraph). */
+type Scope = (name: string) => boolean;
+const noScope: Scope = () => false;
+
+function verifyGraph(g: Graph, path: string, outer: Scope, out: Diagnostic[]): void {
   const defined = new Set<string>();
   const define = (name: string, where: string) => {
     if (!name) return;
@@ -29,10 +33,11 @@ function verifyGraph(g: Graph, path: string, outer: ReadonlySet<string>, out: Di
     defined.add(name);
   };
   for (const v of g.inputs) define(v.name, `${path} input '${v.name}'`);
+  const inputNames = new Set(g.inputs.map((v) => v.name));
   for (const t of g.initializers) {
     const name = t.name ?? "";
     // An initializer may also be listed as a graph input (IR < 4 style).
-    if (!g.inputs.some((v) => v.name === name)) define(name, `${path} initializer '${name}'`);
+    if (!inputNames.has(name)) define(name, `${path} initializer '${name}'`);
     try {
       checkTensor(t);
     } catch (e) {
@@ -46,7 +51,7 @@ function verifyGraph(g: Graph, path: string, outer: ReadonlySet<string>, out: Di
       if (o) producer.set(o, i);
     }
   });
-  const visible = (name: string) => defined.has(name) || outer.has(name);
+  const visible: Scope = (name) => defined.has(name) || outer(name);
   let disorder: string | undefined;
   g.nodes.forEach((n, i) => {
     for (const inp of n.inputs) {
@@ -81,7 +86,7 @@ function verifyGraph(g: Graph, path: string, outer: ReadonlySet<string>, out: Di
     }
   }
   // Subgraphs see this graph's values.
-  const scope = new Set([...outer, ...defined]);
+  const scope = visible;
   for (const n of g.nodes) {
     for (const a of n.attributes) {
       if (a.g) verifyGraph(a.g, `${path}/${n.name || n.opType}.${a.name}`, scope, out);
@@ -131,7 +136,7 @@ export function verify(model: Model): Diagnostic[] {
     out.push({ severity: "error", code: "dangling", message: "model has no graph", where: "model" });
     return out;
   }
-  verifyGraph(model.graph, "graph", new Set(), out);
+  verifyGraph(model.graph, "graph", noScope, out);
   return out;
 }
 

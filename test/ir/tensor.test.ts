@@ -40,6 +40,14 @@ describe("tensors", () => {
     expect(Array.from(tensorToFloat64(l))).toEqual([-(2 ** 40), 2 ** 62]);
   });
 
+  it("checks string tensors' entry count against dims (fuzz finding)", () => {
+    const strings = [Buffer.from("a")];
+    expect(() => checkTensor({ name: "s", dtype: DataType.STRING, dims: [2 ** 20, 2 ** 20], extra: { string_data: strings } })).toThrow(
+      /string_data has 1 entries, but dims \[1048576,1048576\] need 1099511627776/,
+    );
+    expect(() => checkTensor({ name: "s", dtype: DataType.STRING, dims: [1], extra: { string_data: strings } })).not.toThrow();
+  });
+
   it("rejects dims that overflow and data that disagrees with dims", () => {
     expect(() => elementCount([2 ** 30, 2 ** 30, 2 ** 30], "tensor 'x'")).toThrow(/overflow/);
     expect(() => elementCount([-1], "tensor 'x'")).toThrow(/invalid dimension -1/);

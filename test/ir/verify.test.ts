@@ -56,6 +56,18 @@ describe("verify", () => {
     expect((err as FixqError).message).toMatch(/tensor 'w': raw_data is 12 bytes, but dims \[2,3\] of f32 need 24/);
   });
 
+  it("escapes control characters from names, so an error stays one printable line (fuzz finding)", () => {
+    const m = model(graph([node("Relu", ["x"], ["h"])], [x], [value("evil\rerror: spoofed\u001b[31m\nline")]));
+    expect(() => assertValid(m)).toThrow("graph output 'evil\\x0derror: spoofed\\x1b[31m\\x0aline' is never produced");
+  });
+
+  it("does not size arrays by a declared dim (fuzz finding: Reshape shape input of length 4e7)", () => {
+    const m = model(graph([node("Reshape", ["x", "s"], ["y"])], [x, value("s", 7, [40_000_000])], [value("y", 1, [8])]));
+    const before = process.memoryUsage().rss;
+    verify(m);
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 2 ** 20);
+  });
+
   it("sees outer-scope values from subgraphs", () => {
     const body = graph([node("Neg", ["h"], ["o"])], [], [value("o")]);
     const m = model(
