@@ -1,19 +1,18 @@
 /** The fixq command line: parses flags and dispatches; the work lives in the library modules. */
-import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { FixqError } from "../ir/errors.js";
 import { runConvert } from "./convert.js";
 import { reportError } from "./errors.js";
 import { runInspect } from "./inspect.js";
+import { packageVersion } from "../util/package-root.js";
 
-const version = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes("--verbose");
   let code = 0;
   const program = new Command("fixq")
     .description("Quantization and fixed-point compiler for ONNX models")
-    .version(version)
+    .version(packageVersion())
     .option("--verbose", "show stack traces on errors")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

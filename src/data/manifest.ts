@@ -4,8 +4,8 @@
  * data files and the float accuracy measured when it was built.
  */
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { packageRoot } from "../util/package-root.js";
 
 export interface BundledModel {
   readonly key: string;
@@ -25,7 +25,7 @@ export interface Manifest {
 }
 
 /** The repository's models/ folder. */
-export const MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../models");
+export const MODELS_DIR = join(packageRoot(), "models");
 
 export function readManifest(dir = MODELS_DIR): Manifest {
   return JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
