@@ -155,7 +155,10 @@ class SmallMobileNetV2(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention written with MatMul/Softmax so it exports op by op."""
+    """Multi-head self-attention written with MatMul/Softmax so it exports op by op.
+
+    Separate q/k/v projections (MatMul + Add each) keep the graph free of Gather/Split.
+    """
 
     def __init__(self, dim: int, heads: int, tokens: int) -> None:
         super().__init__()
@@ -164,15 +167,20 @@ class Attention(nn.Module):
         self.tokens = tokens
         self.dim = dim
         self.scale = self.head_dim**-0.5
-        self.qkv = nn.Linear(dim, 3 * dim)
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
         self.proj = nn.Linear(dim, dim)
 
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, self.tokens, self.heads, self.head_dim).transpose(1, 2)  # N,h,t,d
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        t, h, d = self.tokens, self.heads, self.head_dim
-        qkv = self.qkv(x).reshape(-1, t, 3, h, d).permute(2, 0, 3, 1, 4)  # 3,N,h,t,d
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = torch.softmax(torch.matmul(q * self.scale, k.transpose(-2, -1)), dim=-1)  # N,h,t,t
-        y = torch.matmul(attn, v).permute(0, 2, 1, 3).reshape(-1, t, self.dim)
+        q = self._heads(self.q(x) * self.scale)
+        k = self._heads(self.k(x))
+        v = self._heads(self.v(x))
+        attn = torch.softmax(torch.matmul(q, k.transpose(-2, -1)), dim=-1)  # N,h,t,t
+        y = torch.matmul(attn, v).transpose(1, 2).reshape(-1, self.tokens, self.dim)
         return self.proj(y)
 
 
