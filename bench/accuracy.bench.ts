@@ -11,6 +11,7 @@ import { findFashionMnistDir, loadFashionMnistTest } from "../src/data/fashion-m
 import { evaluateClassifier } from "../src/eval/classify.js";
 import { readNpy } from "../src/io/npy.js";
 import { loadModel } from "../src/ir/onnx/load.js";
+import { terminalProgress } from "../src/util/progress.js";
 
 const x = readNpy(join(MODELS_DIR, "data/eval.npy"));
 const y = readNpy(join(MODELS_DIR, "data/eval_labels.npy"));
@@ -25,7 +26,7 @@ for (const m of bundledModels()) {
   const small = await evaluateClassifier(model, { dtype: 1, dims: x.shape, data: x.data as Float32Array }, y.data as BigInt64Array);
   const rate = 2000 / ((performance.now() - t0) / 1000);
   const big = full
-    ? await evaluateClassifier(model, { dtype: 1, dims: full.shape, data: full.images }, full.labels)
+    ? await evaluateClassifier(model, { dtype: 1, dims: full.shape, data: full.images }, full.labels, { progress: terminalProgress() })
     : undefined;
   rows.push({ model: m.key, eval2000: small.top1, python2000: m.accuracy.eval2000, test10k: big?.top1 ?? null, python10k: m.accuracy.test10k });
   console.log(
