@@ -3,7 +3,7 @@
  * and is renamed over the destination only once it is complete, so a failure
  * never leaves a partial file behind.
  */
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FixqError } from "../ir/errors.js";
 
@@ -14,6 +14,8 @@ export interface AtomicFile {
   readonly size: number;
   commit(): void;
   abort(): void;
+  /** Makes the file a copy of `source` (in-kernel copy where the OS has one; no user-space buffer). */
+  copyFrom(source: string): void;
 }
 
 export function openAtomic(path: string): AtomicFile {
@@ -41,6 +43,11 @@ export function openAtomic(path: string): AtomicFile {
       let done = 0;
       while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
       size += chunk.length;
+    },
+    copyFrom(source: string) {
+      close();
+      copyFileSync(source, tempPath);
+      size = statSync(tempPath).size;
     },
     commit() {
       close();

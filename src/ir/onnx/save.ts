@@ -144,7 +144,17 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): {
   const placements = new Map<Tensor, TensorPlacement>();
   const copyBuffer = Buffer.allocUnsafe(COPY_CHUNK); // one buffer for every copy: fresh pages per tensor cost page faults
   try {
-    for (const t of external) {
+    const sources = new Set([...external].map((t) => t.external?.path));
+    const source = [...sources][0];
+    if (mode === "keep" && sources.size === 1 && source !== undefined) {
+      // Every external tensor lives in one file: copy it whole and keep its layout.
+      data.copyFrom(source);
+      for (const t of external) {
+        const ext = t.external!;
+        placements.set(t, { kind: "external", location, offset: ext.offset, length: ext.length ?? tensorByteLength(t) });
+      }
+    }
+    for (const t of placements.size ? [] : external) {
       const pad = (ALIGN - (data.size % ALIGN)) % ALIGN;
       if (pad) data.write(new Uint8Array(pad));
       const offset = data.size;
