@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import chalk from "chalk";
 import { FixqError } from "../ir/errors.js";
 import { type SaveOptions, saveModel } from "../ir/onnx/save.js";
+import { ensureParentDir } from "../util/atomic-write.js";
 import { loadVerified } from "./load-verified.js";
 
 export interface ConvertOptions {
@@ -34,6 +35,7 @@ export function runConvert(input: string, opts: ConvertOptions): number {
   const save: SaveOptions = {
     externalData: opts.inline ? "inline" : opts.externalData !== undefined ? { threshold: parseThreshold(opts.externalData) } : "keep",
   };
+  ensureParentDir(opts.output);
   const result = saveModel(model, opts.output, save);
   if (opts.json) process.stdout.write(`${JSON.stringify({ output: opts.output, bytes: result.bytes, dataFile: result.dataFile ?? null })}\n`);
   else process.stderr.write(`${chalk.green("wrote")} ${opts.output} (${result.bytes} bytes${result.dataFile ? ` + ${result.dataFile}` : ""})\n`);

@@ -3,7 +3,9 @@ import { Command, CommanderError } from "commander";
 import { FixqError } from "../ir/errors.js";
 import { runConvert } from "./convert.js";
 import { reportError } from "./errors.js";
+import { EVAL_HELP, type EvalOptions, runEval } from "./eval.js";
 import { runInspect } from "./inspect.js";
+import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
 import { packageVersion } from "../util/package-root.js";
 
 
@@ -38,6 +40,51 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "machine-readable output")
     .action((input: string, opts: { output: string; externalData?: string | boolean; inline?: boolean; json?: boolean }) => {
       code = runConvert(input, opts);
+    });
+
+  program
+    .command("eval")
+    .description("compare CAND with REF on data (top-1/top-5, agreement, SQNR) and gate on thresholds")
+    .argument("<ref>", "reference ONNX model")
+    .argument("<cand>", "candidate ONNX model")
+    .option("--data <file>", "inputs: .npy, or .npz keyed by input name (default for a bundled REF: its eval set and labels)")
+    .option("--labels <file>", ".npy integer class labels, one per sample")
+    .option("--batch-size <n>", "samples per onnxruntime run", "256")
+    .option("--threads <n>", "onnxruntime intra-op threads")
+    .option("--max-drop <points>", "fail if CAND's top-1 is more than this many percentage points below REF's (needs labels)")
+    .option("--min-agreement <f>", "fail if CAND's top-1 class matches REF's on less than this fraction (0..1)")
+    .option("--min-sqnr <db>", "fail if the output SQNR of CAND against REF is below this (dB)")
+    .option("--json <file>", "write a JSON report")
+    .option("--junit <file>", "write a JUnit XML report (one testcase per threshold)")
+    .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
+    .addHelpText("after", EVAL_HELP)
+    .action(async (ref: string, cand: string, opts: EvalOptions) => {
+      code = await runEval(ref, cand, opts);
+    });
+
+  program
+    .command("quantize")
+    .description("post-training quantization to QDQ ONNX (runs in ONNX Runtime's integer kernels)")
+    .argument("<model>", "float ONNX file")
+    .requiredOption("-o, --output <file>", "output ONNX file")
+    .option("--calib <file>", "calibration data: .npy (one input) or .npz keyed by input name, shape [N, ...]")
+    .option("--recipe <file>", "JSON file with any of the options below; flags override it")
+    .option("--weights <type>", "int8 | uint8 | int4 | uint4 | int16 (default int8, 7-bit values)")
+    .option("--weight-bits <n>", "bits used by weight values (default 7 for int8 with 8-bit activations)")
+    .option("--acts <type>", "uint8 | int8 | uint16 | int16 (default uint8)")
+    .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
+    .option("--symmetric-acts", "symmetric activation ranges")
+    .option("--calibration <method>", "minmax | percentile[:P] | mse | entropy (default minmax)")
+    .option("--exclude <names...>", "node names or op types to keep in float")
+    .option("--opset <n>", "target opset")
+    .option("--calib-samples <n>", "use only the first N calibration samples")
+    .option("--batch-size <n>", "calibration batch size (default 64)")
+    .option("--threads <n>", "onnxruntime intra-op threads")
+    .option("--data-free", "quantize without any data (data-free passes)")
+    .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
+    .option("--json", "machine-readable summary on stdout")
+    .action(async (model: string, opts: QuantizeCliOptions) => {
+      code = await runQuantize(model, opts);
     });
 
   try {

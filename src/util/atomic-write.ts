@@ -3,7 +3,7 @@
  * and is renamed over the destination only once it is complete, so a failure
  * never leaves a partial file behind.
  */
-import { closeSync, copyFileSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FixqError } from "../ir/errors.js";
 
@@ -73,5 +73,14 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | readonly Uint
   } catch (e) {
     f.abort();
     throw e;
+  }
+}
+
+/** Creates the folder an output file goes in (the CLI's `-o out/model.onnx` on a fresh clone). */
+export function ensureParentDir(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw new FixqError("io", `cannot create the output folder: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, path);
   }
 }

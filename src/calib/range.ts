@@ -1,0 +1,459 @@
+/**
+ * Clipping range [lo, hi] for a quantized format, chosen from a
+ * StreamingHistogram by one of four calibration methods.
+ *
+ * Target model (used by mse and entropy; the range is what callers turn into
+ * scale and zero point). "Symmetric" means zero point 0:
+ * - signed symmetric:   [−T, T], levels k·Δ, k ∈ [−N, N], N = 2^(b−1) − 1, Δ = T/N
+ *                       (the restricted range; the extra −2^(b−1) code is ignored);
+ * - unsigned symmetric: [0, T],  levels k·Δ, k ∈ [0, 2^b − 1], Δ = T/(2^b − 1);
+ *                       negative data cannot be represented and clips to 0;
+ * - asymmetric (either signedness): [lo, hi] ∋ 0, levels lo + k·Δ,
+ *                       k ∈ [0, 2^b − 1], Δ = (hi − lo)/(2^b − 1) (zero-point
+ *                       rounding ignored). Data of one sign gives [min, 0] or [0, max].
+ * Every result contains 0, since ONNX zero points must represent 0 exactly.
+ *
+ * Methods:
+ * - minmax: the exact extremes (symmetric signed: T = max|x|).
+ * - percentile:p (p ∈ [50, 100], default 99.99): signed symmetric T = the p-th
+ *   percentile of |x|; unsigned symmetric T = the p-th percentile of x;
+ *   asymmetric lo/hi = the (100 − p)-th and p-th percentiles of x, so each
+ *   tail may clip up to (100 − p)% of the values. Read from the histogram,
+ *   so within one bin width of the exact percentile; p = 100 is minmax.
+ * - mse: minimises E[(x − Q(x))²] over the histogram, where Q clamps to the
+ *   range and rounds to the levels above and values are taken as uniform
+ *   inside each bin (clipped to [min, max]). Per bin [a, b] the error is the
+ *   exact integral ∫(x − Q(x))²dx/(b − a), split at the rounding boundaries:
+ *   partial end cells plus Δ³/12 per whole interior cell, O(1) per bin. Bins
+ *   wholly in a clamped tail use prefix sums of n, n·m, n·m², n·(b−a)²/12
+ *   (m the bin centre): Σ n[(m − q)² + (b−a)²/12] = S₂ − 2qS₁ + q²S₀ + S_v.
+ *   Thresholds T = Tmax·c/C, C = 1024, are searched coarse-to-fine (every 8th,
+ *   then the 15 around the best; a unimodal-error assumption). Asymmetric
+ *   ranges scale [min, 0]∪[0, max] by a common factor first, then refine hi
+ *   and lo in turn (two rounds of coordinate descent).
+ * - entropy: KL-divergence calibration after the 2017 GTC talk "8-bit
+ *   Inference with TensorRT". For a candidate cut [l, h) of histogram bins:
+ *   P = the counts in [l, h) with the mass left of l added to bin l and the
+ *   mass right of h added to bin h − 1 (clipped values saturate); Q =
+ *   the counts in [l, h) only, merged into L equal-width levels (a bin
+ *   straddling two levels splits its count by overlap) and expanded back by
+ *   spreading each level's mass evenly over the extent of its bins where P is
+ *   non-zero (empty bins stay empty); the cut minimising KL(P‖Q) =
+ *   Σ p·ln(p/q) (both normalised) wins, with threshold at the cut's bin edge
+ *   (clamped to the data's extremes). L = 2^(b−1) over the |x| histogram
+ *   (l = 0) for signed symmetric, L = 2^b over x ≥ 0 (negatives saturate into
+ *   the first bin) for unsigned symmetric, L = 2^b over x for asymmetric
+ *   (cuts searched like mse). Cuts narrower than L bins are not tried; when
+ *   the whole histogram has ≤ L bins nothing is clipped (the histogram cannot
+ *   resolve the levels), so for bits ≳ 11 entropy is minmax. Cut indices are
+ *   searched coarse-to-fine, about 128 + 2·stride evaluations.
+ *
+ * Degenerate data: no finite values → FixqError("data"). Constant data
+ * (min = max), including all zeros, is never clipped (clipping a point mass
+ * only adds error): mse/entropy/percentile give the minmax range. If a method
+ * yields a zero-width range while the data has a representable non-zero value
+ * (e.g. percentile of mostly-zero data), the minmax range is used instead. If
+ * that too is empty — all zeros, or all-negative data for an unsigned
+ * symmetric target — the result is [−ε, ε] (signed) or [0, ε] (unsigned),
+ * ε = 2^−10: small, yet its scale ε/(2^b − 1) is a normal float32 and keeps
+ * downstream requantisation multipliers bounded.
+ *
+ * Resolution: mse and entropy work on the histogram re-binned so that it
+ * covers 0 (width < 2·span/(B−1), span = max(max,0) − min(min,0)). For b = 8
+ * and B = 2048 that is < 1/4 of the quantization step; at much higher bit
+ * widths the histogram, not the search, limits their precision.
+ */
+import { FixqError } from "../ir/errors.js";
+import { type Binned, foldAbs, quantileOf, type StreamingHistogram } from "./histogram.js";
+
+export type CalibrationMethod =
+  | { kind: "minmax" }
+  | { kind: "percentile"; percentile: number }
+  | { kind: "mse" }
+  | { kind: "entropy" };
+
+/** e.g. uint8 asymmetric {8, false, false}, int8 symmetric {8, true, true}. */
+export interface QuantTarget {
+  bits: number;
+  signed: boolean;
+  symmetric: boolean;
+}
+
+export interface ClipRange {
+  lo: number;
+  hi: number;
+}
+
+export const DEFAULT_PERCENTILE = 99.99;
+/** Half-width of the range given to all-zero data. */
+export const ZERO_DATA_EPSILON = 2 ** -10;
+/** Threshold resolution of the mse search: T = Tmax·c/MSE_STEPS. */
+const MSE_STEPS = 1024;
+/** Evaluations in the coarse stage of every 1-D search. */
+const COARSE = 128;
+
+/** "minmax" | "percentile" | "percentile:P" (50 ≤ P ≤ 100) | "mse" | "entropy". */
+export function parseCalibrationMethod(s: string): CalibrationMethod {
+  if (s === "minmax" || s === "mse" || s === "entropy") return { kind: s };
+  if (s === "percentile") return { kind: "percentile", percentile: DEFAULT_PERCENTILE };
+  const m = /^percentile:([0-9]+(?:\.[0-9]+)?)$/.exec(s);
+  if (m) {
+    const p = Number(m[1]);
+    if (p >= 50 && p <= 100) return { kind: "percentile", percentile: p };
+    throw new FixqError("usage", `percentile must be in [50, 100], got '${m[1]}'`);
+  }
+  throw new FixqError(
+    "usage",
+    `unknown calibration method '${s}' (expected minmax, percentile, percentile:P, mse or entropy)`,
+  );
+}
+
+export function formatCalibrationMethod(m: CalibrationMethod): string {
+  return m.kind === "percentile" ? `percentile:${m.percentile}` : m.kind;
+}
+
+export function chooseRange(h: StreamingHistogram, method: CalibrationMethod, target: QuantTarget): ClipRange {
+  checkTarget(target);
+  if (h.count === 0) {
+    throw new FixqError("data", "cannot calibrate: no finite values were observed");
+  }
+  const minmax = shape(h.min, h.max, target);
+  if (method.kind === "minmax" || h.min === h.max) return settle(minmax, minmax, target);
+  let raw: ClipRange;
+  switch (method.kind) {
+    case "percentile":
+      raw = percentileRange(h, method.percentile, target);
+      break;
+    case "mse":
+      raw = mseRange(h.binned({ lo: 0, hi: 0 }), target);
+      break;
+    case "entropy":
+      raw = entropyRange(h.binned({ lo: 0, hi: 0 }), target);
+      break;
+    default:
+      throw new FixqError("usage", `unknown calibration method ${JSON.stringify(method)}`);
+  }
+  return settle(shape(raw.lo, raw.hi, target), minmax, target);
+}
+
+function checkTarget(t: QuantTarget): void {
+  if (!Number.isInteger(t.bits) || t.bits < 2 || t.bits > 32) {
+    throw new FixqError("usage", `quantization bits must be an integer in [2, 32], got ${t.bits}`);
+  }
+}
+
+/** Forces the target's shape: contains 0; ±T for signed symmetric; [0, T] for unsigned symmetric. */
+function shape(lo: number, hi: number, t: QuantTarget): ClipRange {
+  const l = Math.min(lo, 0);
+  const u = Math.max(hi, 0);
+  if (!t.symmetric) return { lo: l, hi: u };
+  if (!t.signed) return { lo: 0, hi: u };
+  const m = Math.max(-l, u);
+  return { lo: -m, hi: m };
+}
+
+/** Zero-width results fall back to minmax, then to ±ε (see the module comment). */
+function settle(r: ClipRange, minmax: ClipRange, t: QuantTarget): ClipRange {
+  if (r.hi > r.lo) return { lo: r.lo === 0 ? 0 : r.lo, hi: r.hi };
+  if (minmax.hi > minmax.lo) return minmax;
+  return t.signed ? { lo: -ZERO_DATA_EPSILON, hi: ZERO_DATA_EPSILON } : { lo: 0, hi: ZERO_DATA_EPSILON };
+}
+
+// --- percentile ----------------------------------------------------------------
+
+function percentileRange(h: StreamingHistogram, p: number, t: QuantTarget): ClipRange {
+  if (!(p >= 50 && p <= 100)) throw new FixqError("usage", `percentile must be in [50, 100], got ${p}`);
+  if (p === 100) return { lo: h.min, hi: h.max };
+  const q = p / 100;
+  if (t.symmetric && t.signed) {
+    const T = quantileOf(foldAbs(h.binned({ lo: 0, hi: 0 })), q);
+    return { lo: -T, hi: T };
+  }
+  if (t.symmetric) return { lo: 0, hi: h.quantile(q) };
+  return { lo: h.quantile(1 - q), hi: h.quantile(q) };
+}
+
+// --- mse -------------------------------------------------------------------------
+
+/** Quantizer levels g0 + k·step, k ∈ [kmin, kmax]. */
+interface Levels {
+  g0: number;
+  step: number;
+  kmin: number;
+  kmax: number;
+}
+
+function levelsFor(lo: number, hi: number, t: QuantTarget): Levels {
+  const full = 2 ** t.bits - 1;
+  if (t.symmetric && t.signed) {
+    const n = 2 ** (t.bits - 1) - 1;
+    return { g0: 0, step: hi / n, kmin: -n, kmax: n };
+  }
+  if (t.symmetric) return { g0: 0, step: hi / full, kmin: 0, kmax: full };
+  return { g0: lo, step: (hi - lo) / full, kmin: 0, kmax: full };
+}
+
+/** Prefix sums over bins (clipped to [min, max]) for the tail formula, plus each bin's extent. */
+interface Moments {
+  a: Float64Array;
+  b: Float64Array;
+  s0: Float64Array;
+  s1: Float64Array;
+  s2: Float64Array;
+  sv: Float64Array;
+}
+
+function momentsOf(v: Binned): Moments {
+  const n = v.counts.length;
+  const m: Moments = {
+    a: new Float64Array(n),
+    b: new Float64Array(n),
+    s0: new Float64Array(n + 1),
+    s1: new Float64Array(n + 1),
+    s2: new Float64Array(n + 1),
+    sv: new Float64Array(n + 1),
+  };
+  for (let j = 0; j < n; j++) {
+    const a = Math.max(v.lo + j * v.width, v.min);
+    const b = Math.min(v.lo + (j + 1) * v.width, v.max);
+    m.a[j] = a;
+    m.b[j] = Math.max(a, b);
+    const c = v.counts[j];
+    const mid = (a + m.b[j]) / 2;
+    const wd = m.b[j] - a;
+    m.s0[j + 1] = m.s0[j] + c;
+    m.s1[j + 1] = m.s1[j] + c * mid;
+    m.s2[j + 1] = m.s2[j] + c * mid * mid;
+    m.sv[j + 1] = m.sv[j] + (c * wd * wd) / 12;
+  }
+  return m;
+}
+
+/** Σ over bins [from, to) of n·E[(x − q)²], x uniform in each bin. */
+function tailError(m: Moments, from: number, to: number, q: number): number {
+  if (to <= from) return 0;
+  const s0 = m.s0[to] - m.s0[from];
+  const s1 = m.s1[to] - m.s1[from];
+  const s2 = m.s2[to] - m.s2[from];
+  const sv = m.sv[to] - m.sv[from];
+  return Math.max(0, s2 - 2 * q * s1 + q * q * s0) + sv;
+}
+
+/** ∫ over [a, b] of (x − q)². */
+function sq(a: number, b: number, q: number): number {
+  const u = a - q;
+  const w = b - q;
+  return (w * w * w - u * u * u) / 3;
+}
+
+/** Expected squared error of quantizing the histogram with the given levels. */
+function mseError(v: Binned, m: Moments, L: Levels): number {
+  const { g0, step, kmin, kmax } = L;
+  const qlo = g0 + kmin * step;
+  const qhi = g0 + kmax * step;
+  const lowB = qlo + step / 2; // below: all values map to kmin
+  const highB = qhi - step / 2; // above: all map to kmax
+  const n = v.counts.length;
+  // Bins wholly below lowB / above highB go through the prefix sums.
+  let jl = 0;
+  while (jl < n && m.b[jl] <= lowB) jl++;
+  let ju = n;
+  while (ju > jl && m.a[ju - 1] >= highB) ju--;
+  let err = tailError(m, 0, jl, qlo) + tailError(m, ju, n, qhi);
+  const cell = (step * step * step) / 12;
+  for (let j = jl; j < ju; j++) {
+    const c = v.counts[j];
+    if (c === 0) continue;
+    const a = m.a[j];
+    const b = m.b[j];
+    const ka = Math.min(kmax, Math.max(kmin, Math.round((a - g0) / step)));
+    const kb = Math.min(kmax, Math.max(kmin, Math.round((b - g0) / step)));
+    if (b <= a) {
+      const d = a - (g0 + ka * step);
+      err += c * d * d;
+      continue;
+    }
+    let e: number;
+    if (ka === kb) {
+      e = sq(a, b, g0 + ka * step);
+    } else {
+      const qa = g0 + ka * step;
+      const qb = g0 + kb * step;
+      e = sq(a, qa + step / 2, qa) + sq(qb - step / 2, b, qb) + (kb - ka - 1) * cell;
+    }
+    err += (c * e) / (b - a);
+  }
+  return err;
+}
+
+/**
+ * argmin of f over integers [i0, i1]: every stride-th point (stride makes
+ * about COARSE of them, always including i1), then all points within one
+ * stride of the best. Ties go to the larger index (less clipping).
+ */
+function argmin(i0: number, i1: number, f: (i: number) => number): number {
+  if (i1 <= i0) return i1;
+  const stride = Math.max(1, Math.ceil((i1 - i0) / COARSE));
+  let best = i1;
+  let bestErr = f(i1);
+  for (let i = i1 - stride; i >= i0; i -= stride) {
+    const e = f(i);
+    if (e < bestErr) {
+      bestErr = e;
+      best = i;
+    }
+  }
+  const c = best;
+  for (let i = Math.min(i1, c + stride - 1); i >= Math.max(i0, c - stride + 1); i--) {
+    if (i === c) continue;
+    const e = f(i);
+    if (e < bestErr || (e === bestErr && i > best)) {
+      bestErr = e;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
+ * Two-parameter search shared by mse and entropy for asymmetric targets:
+ * lo index in [0, nl], hi index in [0, nh] (0 = no extent on that side),
+ * first both scaled together, then two rounds of coordinate descent.
+ */
+function search2(nl: number, nh: number, f: (il: number, ih: number) => number): [number, number] {
+  const steps = Math.max(nl, nh);
+  const c = argmin(1, steps, (i) => f(Math.round((nl * i) / steps), Math.round((nh * i) / steps)));
+  let il = Math.round((nl * c) / steps);
+  let ih = Math.round((nh * c) / steps);
+  for (let round = 0; round < 2; round++) {
+    if (nh > 0) ih = argmin(0, nh, (i) => f(il, i));
+    if (nl > 0) il = argmin(0, nl, (i) => f(i, ih));
+  }
+  return [il, ih];
+}
+
+function mseRange(v: Binned, t: QuantTarget): ClipRange {
+  const m = momentsOf(v);
+  const lo0 = Math.min(v.min, 0);
+  const hi0 = Math.max(v.max, 0);
+  if (t.symmetric) {
+    const tmax = t.signed ? Math.max(-lo0, hi0) : hi0;
+    if (tmax === 0) return { lo: 0, hi: 0 };
+    const err = (c: number) => mseError(v, m, levelsFor(0, (tmax * c) / MSE_STEPS, t));
+    const T = (tmax * argmin(1, MSE_STEPS, err)) / MSE_STEPS;
+    return { lo: -T, hi: T };
+  }
+  const nl = lo0 < 0 ? MSE_STEPS : 0;
+  const nh = hi0 > 0 ? MSE_STEPS : 0;
+  const at = (il: number, ih: number): ClipRange => ({ lo: (lo0 * il) / MSE_STEPS, hi: (hi0 * ih) / MSE_STEPS });
+  const [il, ih] = search2(nl, nh, (il, ih) => {
+    const r = at(il, ih);
+    return r.hi > r.lo ? mseError(v, m, levelsFor(r.lo, r.hi, t)) : Number.POSITIVE_INFINITY;
+  });
+  return at(il, ih);
+}
+
+// --- entropy ---------------------------------------------------------------------
+
+/** Scratch for klDivergence, sized to the level count. */
+interface KlScratch {
+  mass: Float64Array;
+  support: Float64Array;
+}
+
+/**
+ * KL(P‖Q) for the cut [l, h) of counts into L levels (see the module comment).
+ * `below`/`above` are the masses outside the cut.
+ */
+function klDivergence(
+  counts: Float64Array,
+  l: number,
+  h: number,
+  below: number,
+  above: number,
+  L: number,
+  s: KlScratch,
+): number {
+  // In units of 1/L bin, bin u covers [u·L, (u+1)·L) and level k covers
+  // [k·width, (k+1)·width): integers, so overlaps are exact. width ≥ L, so a
+  // bin meets at most two levels.
+  const width = h - l;
+  const mass = s.mass;
+  const support = s.support;
+  mass.fill(0);
+  support.fill(0);
+  let pTot = 0;
+  for (let u = 0; u < width; u++) {
+    const j = l + u;
+    const c = counts[j];
+    const pj = c + (j === l ? below : 0) + (j === h - 1 ? above : 0);
+    pTot += pj;
+    const k1 = Math.floor((u * L) / width);
+    const o1 = Math.min((u + 1) * L, (k1 + 1) * width) - u * L; // overlap with k1, ×L
+    mass[k1] += c * o1;
+    if (pj > 0) support[k1] += o1;
+    if (o1 < L) {
+      mass[k1 + 1] += c * (L - o1);
+      if (pj > 0) support[k1 + 1] += L - o1;
+    }
+  }
+  let qTot = 0;
+  for (let k = 0; k < L; k++) qTot += mass[k];
+  if (qTot === 0) return Number.POSITIVE_INFINITY;
+  let kl = 0;
+  for (let u = 0; u < width; u++) {
+    const j = l + u;
+    const pj = counts[j] + (j === l ? below : 0) + (j === h - 1 ? above : 0);
+    if (pj === 0) continue;
+    const k1 = Math.floor((u * L) / width);
+    const o1 = Math.min((u + 1) * L, (k1 + 1) * width) - u * L;
+    let qj = support[k1] > 0 ? (mass[k1] * o1) / support[k1] : 0;
+    if (o1 < L && support[k1 + 1] > 0) qj += (mass[k1 + 1] * (L - o1)) / support[k1 + 1];
+    if (qj <= 0) return Number.POSITIVE_INFINITY;
+    const pn = pj / pTot;
+    kl += pn * Math.log(pn / (qj / qTot));
+  }
+  return kl;
+}
+
+function entropyRange(v: Binned, t: QuantTarget): ClipRange {
+  const L = t.symmetric && t.signed ? 2 ** (t.bits - 1) : 2 ** t.bits;
+  if (t.symmetric && t.signed) {
+    const f = foldAbs(v);
+    const h = cutOneSided(f.counts, 0, L);
+    return { lo: 0, hi: Math.min(f.max, h * f.width) };
+  }
+  const z = Math.round(-v.lo / v.width); // bin index of the 0 edge
+  if (t.symmetric) {
+    const h = cutOneSided(v.counts, z, L);
+    return { lo: 0, hi: Math.min(v.max, v.lo + h * v.width) };
+  }
+  const n = v.counts.length;
+  if (n <= L) return { lo: v.min, hi: v.max };
+  const pre = new Float64Array(n + 1);
+  for (let j = 0; j < n; j++) pre[j + 1] = pre[j] + v.counts[j];
+  const s: KlScratch = { mass: new Float64Array(L), support: new Float64Array(L) };
+  // il = bins kept left of 0, ih = bins kept right of 0.
+  const [il, ih] = search2(z, n - z, (il, ih) => {
+    const l = z - il;
+    const h = z + ih;
+    if (h - l < L) return Number.POSITIVE_INFINITY;
+    return klDivergence(v.counts, l, h, pre[l], pre[n] - pre[h], L, s);
+  });
+  return {
+    lo: Math.max(v.min, v.lo + (z - il) * v.width),
+    hi: Math.min(v.max, v.lo + (z + ih) * v.width),
+  };
+}
+
+/** Best upper cut h for bins [l, h): mass left of l saturates into bin l. Returns h. */
+function cutOneSided(counts: Float64Array, l: number, L: number): number {
+  const n = counts.length;
+  if (n - l <= L) return n;
+  let below = 0;
+  for (let j = 0; j < l; j++) below += counts[j];
+  const suffix = new Float64Array(n + 1);
+  for (let j = n - 1; j >= 0; j--) suffix[j] = suffix[j + 1] + counts[j];
+  const s: KlScratch = { mass: new Float64Array(L), support: new Float64Array(L) };
+  return argmin(l + L, n, (h) => klDivergence(counts, l, h, below, suffix[h], L, s));
+}

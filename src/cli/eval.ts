@@ -1,0 +1,114 @@
+/** `fixq eval REF CAND [--data X] [--labels Y] [thresholds] [reports]`: the CI accuracy gate. */
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import chalk from "chalk";
+import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
+import { bindEvalData, bindLabels, checkGate, compareModels, type Thresholds } from "../eval/compare.js";
+import { type EvalReport, formatText, writeReports } from "../eval/reports.js";
+import { type NpyArray, NpyFormatError } from "../io/npy.js";
+import { readTensorFile } from "../io/npz.js";
+import { FixqError } from "../ir/errors.js";
+import { terminalProgress } from "../util/progress.js";
+import { loadVerified } from "./load-verified.js";
+
+export interface EvalOptions {
+  data?: string;
+  labels?: string;
+  batchSize?: string;
+  threads?: string;
+  maxDrop?: string;
+  minAgreement?: string;
+  minSqnr?: string;
+  json?: string;
+  junit?: string;
+  markdown?: string;
+}
+
+export const EVAL_HELP = `
+The gate checks the figures of CAND run with onnxruntime graph optimizations on
+(opt=all): for a QDQ model that is the integer-kernel path ORT really deploys.
+CAND also runs with optimizations disabled (the fake-quant figure); both are
+reported, and a gap between them is flagged as a deployment risk.
+
+Exit codes: 0 all thresholds met, 1 a threshold failed or an error, 2 usage.
+Example: fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
+
+function parseNumber(flag: string, v: string | undefined, ok: (x: number) => boolean, want: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x) || !ok(x)) throw new FixqError("usage", `${flag} expects ${want}, got '${v}'`);
+  return x;
+}
+
+const ERRNO_TEXT: Record<string, string> = { ENOENT: "no such file", EISDIR: "is a directory", EACCES: "permission denied" };
+
+/** Reads a .npy/.npz file; every failure is a one-line FixqError naming the file. */
+function readArrays(path: string, what: string): Map<string, NpyArray> {
+  try {
+    return readTensorFile(path);
+  } catch (e) {
+    if (e instanceof NpyFormatError) throw new FixqError("data", e.problem, `${what} ${e.where}`, { cause: e });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) throw new FixqError("io", ERRNO_TEXT[code] ?? code, `${what} ${path}`, { cause: e });
+    throw e;
+  }
+}
+
+function checkWritable(path: string | undefined, flag: string): void {
+  if (path === undefined) return;
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FixqError("io", `folder ${dir} does not exist`, `${flag} ${path}`);
+}
+
+export async function runEval(refPath: string, candPath: string, opts: EvalOptions): Promise<number> {
+  const positiveInt = (x: number) => Number.isInteger(x) && x > 0;
+  const batchSize = parseNumber("--batch-size", opts.batchSize ?? "256", positiveInt, "a positive integer")!;
+  const threads = parseNumber("--threads", opts.threads, positiveInt, "a positive integer");
+  const thresholds: Thresholds = {
+    maxDrop: parseNumber("--max-drop", opts.maxDrop, (x) => x >= 0, "percentage points >= 0"),
+    minAgreement: parseNumber("--min-agreement", opts.minAgreement, (x) => x >= 0 && x <= 1, "a fraction in 0..1"),
+    minSqnrDb: parseNumber("--min-sqnr", opts.minSqnr, () => true, "a number of dB"),
+  };
+  let dataPath = opts.data;
+  let labelsPath = opts.labels;
+  if (dataPath === undefined) {
+    const bundled = bundledModelFor(refPath);
+    if (!bundled) throw new FixqError("usage", "--data is required (REF is not a bundled model with a default eval set)");
+    dataPath = relative(process.cwd(), join(MODELS_DIR, bundled.data.eval));
+    labelsPath ??= relative(process.cwd(), join(MODELS_DIR, bundled.data.eval_labels));
+  }
+  if (thresholds.maxDrop !== undefined && labelsPath === undefined) throw new FixqError("usage", "--max-drop needs --labels");
+  checkWritable(opts.json, "--json");
+  checkWritable(opts.junit, "--junit");
+  checkWritable(opts.markdown, "--markdown");
+
+  const ref = loadVerified(refPath).model;
+  const cand = loadVerified(candPath).model;
+  const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath);
+  let labels: Int32Array | undefined;
+  if (labelsPath !== undefined) {
+    const arrays = readArrays(labelsPath, "labels");
+    if (arrays.size !== 1) throw new FixqError("data", `expected one array of labels, found ${arrays.size}`, `labels ${labelsPath}`);
+    labels = bindLabels([...arrays.values()][0]!, data.samples, labelsPath);
+  }
+
+  const t0 = performance.now();
+  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress: terminalProgress() });
+  const gate = checkGate(result, thresholds);
+  const report: EvalReport = {
+    reference: refPath,
+    candidate: candPath,
+    data: dataPath,
+    labels: labelsPath ?? null,
+    thresholds,
+    result,
+    gate,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  writeReports(report, opts);
+  process.stdout.write(formatText(report));
+  if (gate.passed) return 0;
+  const failed = gate.checks.filter((c) => !c.passed).map((c) => c.message);
+  process.stderr.write(`${chalk.red("error:")} eval gate failed: ${failed.join("; ")}\n`);
+  return 1;
+}

@@ -1,0 +1,412 @@
+/**
+ * Accuracy comparison of a candidate model against a reference, the library
+ * behind `fixq eval`. Both models run in onnxruntime batch by batch; metrics
+ * accumulate as they go, so only one batch of outputs is ever alive.
+ *
+ * The candidate runs twice: with ORT graph optimizations "all" (for a QDQ
+ * model, ORT fuses Q/DQ into integer kernels: what actually deploys) and
+ * "disabled" (Q/DQ run as float fake-quant). A gap between the two is a
+ * deployment risk. The reference runs with optimizations "all", so a model
+ * compared with itself matches exactly. The gate uses the "all" figures.
+ */
+import { DataType, dtypeName } from "../ir/dtype.js";
+import { FixqError } from "../ir/errors.js";
+import type { Dim, Model, ValueInfo } from "../ir/graph.js";
+import { halfToFloat } from "../ir/tensor.js";
+import { formatShape, tensorTypeOf } from "../ir/types.js";
+import type { NpyArray, NpyDtype } from "../io/npy.js";
+import { type HostTensor, OrtSession, sliceBatch } from "../runtime/ort-session.js";
+import { type Progress, silentProgress } from "../util/progress.js";
+import { type Accuracy, Agreement, ErrorStats, TopKAccuracy } from "./metrics.js";
+
+/** Evaluation inputs bound to a model's input names, sample axis first. */
+export interface EvalData {
+  readonly inputs: Readonly<Record<string, HostTensor>>;
+  readonly samples: number;
+  /** The data file, for messages. */
+  readonly source: string;
+}
+
+export interface CompareOptions {
+  /** Samples per run (default 256); a model input with a fixed first dim forces that size. */
+  batchSize?: number;
+  threads?: number;
+  progress?: Progress;
+}
+
+export interface OutputMetrics {
+  /** The REF output name (outputs are paired by position). */
+  readonly name: string;
+  readonly candidateName: string;
+  /** Arg-max match rate with REF; null when the output has no per-sample score row. */
+  readonly agreement: number | null;
+  /** 10·log10(Σref²/Σ(ref−cand)²) over all elements; +Infinity when identical. */
+  readonly sqnrDb: number;
+  readonly cosine: number;
+  readonly maxAbsError: number;
+}
+
+export interface CandidateRun {
+  readonly optimization: "all" | "disabled";
+  /** Of the first output, when labels are given. */
+  readonly accuracy: Accuracy | null;
+  /** One per output; [0] is the first output, the one the gate looks at. */
+  readonly outputs: readonly OutputMetrics[];
+}
+
+export interface CompareResult {
+  readonly samples: number;
+  readonly batchSize: number;
+  readonly reference: { readonly accuracy: Accuracy | null };
+  readonly candidate: {
+    /** Optimizations on: integer kernels for QDQ models. The gate uses these. */
+    readonly all: CandidateRun;
+    /** Optimizations off: QDQ as float fake-quant. */
+    readonly disabled: CandidateRun;
+  };
+}
+
+const NPY_TO_ONNX: Record<NpyDtype, number> = {
+  f2: DataType.FLOAT16,
+  f4: DataType.FLOAT,
+  f8: DataType.DOUBLE,
+  i1: DataType.INT8,
+  i2: DataType.INT16,
+  i4: DataType.INT32,
+  i8: DataType.INT64,
+  u1: DataType.UINT8,
+  u2: DataType.UINT16,
+  u4: DataType.UINT32,
+  u8: DataType.UINT64,
+  b1: DataType.BOOL,
+};
+
+/** Graph inputs the caller must feed (inputs with an initializer are optional). */
+export function modelInputs(model: Model): readonly ValueInfo[] {
+  const g = model.graph;
+  if (!g) throw new FixqError("model", "model has no graph");
+  const init = new Set(g.initializers.map((t) => t.name));
+  return g.inputs.filter((v) => !init.has(v.name));
+}
+
+function nonFinite(a: NpyArray): number {
+  const d = a.data;
+  if (a.dtype === "f2") return (d as Uint16Array).findIndex((h) => (h & 0x7c00) === 0x7c00);
+  if (a.dtype === "f4" || a.dtype === "f8") return (d as Float32Array).findIndex((v) => !Number.isFinite(v));
+  return -1;
+}
+
+/**
+ * Binds the arrays of a .npy (key "") or .npz file to the model's inputs and
+ * checks dtypes, shapes and values against the declared input types.
+ */
+export function bindEvalData(model: Model, arrays: ReadonlyMap<string, NpyArray>, source: string): EvalData {
+  const where = `data ${source}`;
+  const inputs = modelInputs(model);
+  const names = inputs.map((v) => `'${v.name}'`).join(", ");
+  const bound: Record<string, HostTensor> = {};
+  if (arrays.size === 1 && arrays.has("")) {
+    if (inputs.length !== 1) throw new FixqError("data", `a .npy file feeds one input, but the model has ${inputs.length} (${names}); use a .npz keyed by input name`, where);
+    bound[inputs[0]!.name] = hostTensor(arrays.get("")!);
+  } else {
+    for (const key of arrays.keys()) {
+      if (!inputs.some((v) => v.name === key)) throw new FixqError("data", `array '${key}' matches no model input (inputs: ${names})`, where);
+    }
+    for (const v of inputs) {
+      const a = arrays.get(v.name);
+      if (!a) throw new FixqError("data", `no array for input '${v.name}'`, where);
+      bound[v.name] = hostTensor(a);
+    }
+  }
+  for (const [name, a] of arrays) {
+    const bad = nonFinite(a);
+    if (bad >= 0) {
+      const row = a.shape.slice(1).reduce((x, y) => x * y, 1);
+      throw new FixqError("data", `${name ? `array '${name}' ` : ""}contains NaN or Inf (element ${bad}, sample ${Math.floor(bad / row)})`, where);
+    }
+  }
+  const data: EvalData = { inputs: bound, samples: Object.values(bound)[0]?.dims[0] ?? 0, source };
+  checkEvalData(model, data);
+  return data;
+}
+
+function hostTensor(a: NpyArray): HostTensor {
+  return { dtype: NPY_TO_ONNX[a.dtype], dims: a.shape, data: a.data };
+}
+
+/**
+ * Checks bound data against a model's declared inputs; returns the fixed
+ * batch size a numeric first dim imposes, if any. `who` prefixes the input in
+ * messages ("CAND input ...").
+ */
+export function checkEvalData(model: Model, data: EvalData, who = ""): number | undefined {
+  const where = `data ${data.source}`;
+  const n = data.samples;
+  if (n === 0) throw new FixqError("data", "no samples", where);
+  const symbols = new Map<string, [number, string]>();
+  let fixed: number | undefined;
+  for (const v of modelInputs(model)) {
+    const t = data.inputs[v.name];
+    const label = `${who}input '${v.name}'`;
+    if (!t) throw new FixqError("data", `no data for ${label}`, where);
+    if (t.dims[0] !== n) throw new FixqError("data", `${label} has ${t.dims[0]} samples, other inputs ${n}`, where);
+    const type = tensorTypeOf(v.type);
+    if (type?.dtype && type.dtype !== t.dtype) {
+      throw new FixqError("data", `dtype ${dtypeName(t.dtype)} does not match ${label} ${dtypeName(type.dtype)}`, where);
+    }
+    const shape = type?.shape;
+    if (!shape) continue;
+    const mismatch = (why = "") =>
+      new FixqError("data", `shape [${t.dims.join(",")}] does not match ${label} ${formatShape(shape)}${why}`, where);
+    if (shape.length === 0) throw mismatch(" (a scalar input cannot take a batch of samples)");
+    if (t.dims.length !== shape.length) throw mismatch();
+    shape.forEach((d: Dim, i) => {
+      const got = t.dims[i]!;
+      if (typeof d === "number") {
+        if (i > 0 && d !== got) throw mismatch();
+        if (i === 0) {
+          if (n % d !== 0) throw mismatch(` (${n} samples is not a multiple of the fixed batch ${d})`);
+          if (fixed !== undefined && fixed !== d) throw mismatch(` (another input fixes the batch at ${fixed})`);
+          fixed = d;
+        }
+      } else if (typeof d === "string" && i > 0) {
+        const seen = symbols.get(d);
+        if (seen && seen[0] !== got) throw mismatch(`: '${d}' is ${got} here but ${seen[0]} in ${seen[1]}`);
+        symbols.set(d, [got, label]);
+      }
+    });
+  }
+  return fixed;
+}
+
+/** Integer class labels, one per sample (shape [N] or [N,1]). */
+export function bindLabels(a: NpyArray, samples: number, source: string): Int32Array {
+  const where = `labels ${source}`;
+  if (a.dtype.startsWith("f") || a.dtype === "b1") throw new FixqError("data", `labels must be integers, got ${dtypeName(NPY_TO_ONNX[a.dtype])}`, where);
+  if (a.shape.length > 2 || (a.shape.length === 2 && a.shape[1] !== 1) || a.shape.length === 0) {
+    throw new FixqError("data", `labels must have shape [N] or [N,1], got [${a.shape.join(",")}]`, where);
+  }
+  const count = a.shape[0]!;
+  if (count !== samples) throw new FixqError("data", `${count} labels for ${samples} data samples`, where);
+  const out = new Int32Array(count);
+  const src = a.data as ArrayLike<number | bigint>;
+  for (let i = 0; i < count; i++) {
+    const v = Number(src[i]);
+    if (v < 0 || v > 0x7fffffff) throw new FixqError("data", `label ${v} (sample ${i}) is not a class index`, where);
+    out[i] = v;
+  }
+  return out;
+}
+
+/** Output values as numbers: float32 stays a view; float16 is decoded; integers are converted. */
+function numeric(t: HostTensor, what: string): ArrayLike<number> {
+  const d = t.data;
+  if (d instanceof Float32Array || d instanceof Float64Array) return d;
+  if (t.dtype === DataType.FLOAT16 && d instanceof Uint16Array) return Float64Array.from(d, halfToFloat);
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d, Number);
+  if (ArrayBuffer.isView(d)) return d as unknown as ArrayLike<number>;
+  throw new FixqError("unsupported", `cannot compare ${dtypeName(t.dtype)} outputs`, what);
+}
+
+class OutputAccumulator {
+  readonly error = new ErrorStats();
+  readonly agreement = new Agreement();
+  perSample = true;
+  constructor(
+    readonly name: string,
+    readonly candidateName: string,
+  ) {}
+
+  update(ref: ArrayLike<number>, cand: ArrayLike<number>, rows: number, perSample: boolean): void {
+    this.error.update(ref, cand);
+    this.perSample &&= perSample;
+    if (this.perSample) this.agreement.update(ref, cand, rows);
+  }
+
+  result(): OutputMetrics {
+    const e = this.error;
+    const agreement = this.perSample ? this.agreement.rate() : null;
+    return { name: this.name, candidateName: this.candidateName, agreement, sqnrDb: e.sqnrDb(), cosine: e.cosine(), maxAbsError: e.maxAbs };
+  }
+}
+
+interface RunState {
+  readonly session: OrtSession;
+  readonly optimization: "all" | "disabled";
+  readonly outputs: OutputAccumulator[];
+  accuracy?: TopKAccuracy;
+}
+
+/** Runs REF and CAND (twice) over `data` and compares them; see the file comment. */
+export async function compareModels(
+  ref: Model,
+  cand: Model,
+  data: EvalData,
+  labels: Int32Array | undefined,
+  opts: CompareOptions = {},
+): Promise<CompareResult> {
+  const fixedRef = checkEvalData(ref, data);
+  const fixedCand = checkEvalData(cand, data, "CAND ");
+  if (fixedRef !== undefined && fixedCand !== undefined && fixedRef !== fixedCand) {
+    throw new FixqError("model", `REF fixes the batch at ${fixedRef}, CAND at ${fixedCand}`);
+  }
+  if (labels && labels.length !== data.samples) throw new FixqError("data", `${labels.length} labels for ${data.samples} data samples`);
+  const batchSize = fixedRef ?? fixedCand ?? opts.batchSize ?? 256;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new FixqError("usage", `batch size must be a positive integer, got ${batchSize}`);
+  const sessions: OrtSession[] = [];
+  const open = async (m: Model, optimization: "all" | "disabled") => {
+    const s = await OrtSession.create(m, { threads: opts.threads, optimization });
+    sessions.push(s);
+    return s;
+  };
+  try {
+    const refSession = await open(ref, "all");
+    const runs: RunState[] = [];
+    for (const optimization of ["all", "disabled"] as const) {
+      const session = await open(cand, optimization);
+      if (session.outputNames.length !== refSession.outputNames.length) {
+        throw new FixqError("model", `REF has ${refSession.outputNames.length} outputs, CAND has ${session.outputNames.length}`);
+      }
+      const outputs = refSession.outputNames.map((n, i) => new OutputAccumulator(n, session.outputNames[i]!));
+      runs.push({ session, optimization, outputs });
+    }
+    let refAccuracy: TopKAccuracy | undefined;
+    await refSession.runBatches(
+      data.inputs,
+      batchSize,
+      async (refOut, start, count) => {
+        const feeds: Record<string, HostTensor> = {};
+        for (const [k, t] of Object.entries(data.inputs)) feeds[k] = sliceBatch(t, start, count);
+        const refValues = refSession.outputNames.map((n) => numeric(refOut[n]!, `REF output '${n}'`));
+        if (labels && !refAccuracy) refAccuracy = startAccuracy(refOut[refSession.outputNames[0]!]!, refSession.outputNames[0]!, count, labels);
+        refAccuracy?.update(refValues[0]!, count, labels!, start);
+        for (const run of runs) {
+          const out = await run.session.run(feeds);
+          run.session.outputNames.forEach((n, i) => {
+            const r = refOut[refSession.outputNames[i]!]!;
+            const c = out[n]!;
+            const acc = run.outputs[i]!;
+            if (r.dims.join() !== c.dims.join()) {
+              throw new FixqError("model", `output #${i}: REF '${acc.name}' gives shape [${r.dims.join(",")}], CAND '${n}' gives [${c.dims.join(",")}]`);
+            }
+            const values = numeric(c, `CAND output '${n}'`);
+            acc.update(refValues[i]!, values, count, isPerSample(r, count));
+            if (i === 0 && labels) {
+              run.accuracy ??= new TopKAccuracy(refAccuracy!.classes);
+              run.accuracy.update(values, count, labels, start);
+            }
+          });
+        }
+      },
+      labelled(opts.progress ?? silentProgress, "evaluating"),
+    );
+    const candidateRun = (r: RunState): CandidateRun => ({
+      optimization: r.optimization,
+      accuracy: r.accuracy?.result() ?? null,
+      outputs: r.outputs.map((o) => o.result()),
+    });
+    return {
+      samples: data.samples,
+      batchSize,
+      reference: { accuracy: refAccuracy?.result() ?? null },
+      candidate: { all: candidateRun(runs[0]!), disabled: candidateRun(runs[1]!) },
+    };
+  } finally {
+    for (const s of sessions) await s.release();
+  }
+}
+
+/** True when the output is [count, ...] with at least two values per sample (a score row). */
+function isPerSample(t: HostTensor, count: number): boolean {
+  const size = t.dims.reduce((a, b) => a * b, 1);
+  return t.dims[0] === count && size / count >= 2;
+}
+
+function startAccuracy(out: HostTensor, name: string, count: number, labels: Int32Array): TopKAccuracy {
+  if (!isPerSample(out, count)) {
+    throw new FixqError("data", `labels need output '${name}' to be [batch, classes] scores; it is [${out.dims.join(",")}]`);
+  }
+  const classes = out.dims.reduce((a, b) => a * b, 1) / count;
+  const bad = labels.findIndex((l) => l >= classes);
+  if (bad >= 0) throw new FixqError("data", `label ${labels[bad]} (sample ${bad}) is out of range for output '${name}' with ${classes} classes`);
+  return new TopKAccuracy(classes);
+}
+
+function labelled(p: Progress, label: string): Progress {
+  return { start: (total) => p.start(total, label), tick: (n) => p.tick(n), stop: () => p.stop() };
+}
+
+/** CI thresholds; each is checked against the "all" (deployed) figures of the first output. */
+export interface Thresholds {
+  /** Max top-1 drop of CAND vs REF, in percentage points (needs labels). */
+  readonly maxDrop?: number;
+  /** Min arg-max agreement with REF, 0..1. */
+  readonly minAgreement?: number;
+  /** Min output SQNR in dB. */
+  readonly minSqnrDb?: number;
+}
+
+export interface GateCheck {
+  readonly id: "max-drop" | "min-agreement" | "min-sqnr";
+  /** What must hold, e.g. "top-1 drop <= 1.00 points". */
+  readonly requirement: string;
+  readonly limit: number;
+  /** The measured value; null when it cannot be measured (which fails the check). */
+  readonly value: number | null;
+  readonly passed: boolean;
+  /** The value as shown, e.g. "3.10 points", "inf dB", "n/a". */
+  readonly measured: string;
+  /** The outcome in words, e.g. "top-1 drop 3.10 points > 1.00". */
+  readonly message: string;
+}
+
+export interface GateResult {
+  readonly passed: boolean;
+  readonly checks: readonly GateCheck[];
+}
+
+/** Top-1 drop of CAND (optimizations on) vs REF in percentage points, from the correct counts. */
+export function top1Drop(r: CompareResult): number | null {
+  const a = r.reference.accuracy;
+  const b = r.candidate.all.accuracy;
+  return a && b ? ((a.correct1 - b.correct1) * 100) / a.count : null;
+}
+
+export function formatDb(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(2) : Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+}
+
+/** Checks the thresholds that are set; a missing or NaN value fails. */
+export function checkGate(r: CompareResult, t: Thresholds): GateResult {
+  const checks: GateCheck[] = [];
+  const add = (id: GateCheck["id"], limit: number, value: number | null, passed: boolean, requirement: string, measured: string, message: string) =>
+    checks.push({
+      id,
+      requirement,
+      limit,
+      value,
+      passed,
+      measured: value === null ? "n/a" : measured,
+      message: value === null ? `${requirement}: not measured` : message,
+    });
+  if (t.maxDrop !== undefined) {
+    const v = top1Drop(r);
+    const ok = v !== null && v <= t.maxDrop;
+    const limit = t.maxDrop.toFixed(2);
+    add("max-drop", t.maxDrop, v, ok, `top-1 drop <= ${limit} points`, `${v?.toFixed(2)} points`, `top-1 drop ${v?.toFixed(2)} points ${ok ? "<=" : ">"} ${limit}`);
+  }
+  const first = r.candidate.all.outputs[0];
+  if (t.minAgreement !== undefined) {
+    const v = first?.agreement ?? null;
+    const ok = v !== null && v >= t.minAgreement;
+    const limit = t.minAgreement.toFixed(4);
+    add("min-agreement", t.minAgreement, v, ok, `agreement >= ${limit}`, `${v?.toFixed(4)}`, `agreement ${v?.toFixed(4)} ${ok ? ">=" : "<"} ${limit}`);
+  }
+  if (t.minSqnrDb !== undefined) {
+    const v = first?.sqnrDb ?? null;
+    const ok = v !== null && v >= t.minSqnrDb;
+    const limit = formatDb(t.minSqnrDb);
+    add("min-sqnr", t.minSqnrDb, v, ok, `SQNR >= ${limit} dB`, `${formatDb(v ?? Number.NaN)} dB`, `SQNR ${formatDb(v ?? Number.NaN)} dB ${ok ? ">=" : "<"} ${limit} dB`);
+  }
+  return { passed: checks.every((c) => c.passed), checks };
+}

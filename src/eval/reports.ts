@@ -1,0 +1,248 @@
+/**
+ * Reports of an evaluation: the terminal table, JSON, JUnit XML and Markdown.
+ * All are pure functions returning strings; `writeReports` writes the files
+ * atomically.
+ *
+ * JSON (schemaVersion 1): numbers that are not finite are written as the
+ * strings "inf", "-inf" and "nan" — an SQNR of "inf" means the candidate's
+ * outputs are identical to the reference's. Accuracies and agreement are
+ * fractions in 0..1; drops and gaps are percentage points.
+ */
+import chalk from "chalk";
+import { escapeControl } from "../ir/errors.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { packageVersion } from "../util/package-root.js";
+import { type CompareResult, formatDb, type GateResult, type OutputMetrics, type Thresholds, top1Drop } from "./compare.js";
+import type { Accuracy } from "./metrics.js";
+
+export interface EvalReport {
+  readonly reference: string;
+  readonly candidate: string;
+  readonly data: string;
+  readonly labels: string | null;
+  readonly thresholds: Thresholds;
+  readonly result: CompareResult;
+  readonly gate: GateResult;
+  readonly seconds: number;
+}
+
+export const TABLE_HEADER = ["metric", "REF", "CAND opt=all (gate)", "CAND opt=disabled", "gap (disabled−all)"] as const;
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? "" : `${(x * 100).toFixed(2)}%`);
+const signed = (x: number, digits: number) => {
+  const s = Math.abs(x).toFixed(digits);
+  return `${x < 0 && Number(s) !== 0 ? "-" : "+"}${s}`;
+};
+
+/** Rows of the metrics table; the gap column is "disabled minus all" (points for rates, dB for SQNR). */
+export function metricRows(r: CompareResult): string[][] {
+  const rows: string[][] = [];
+  const refAcc = r.reference.accuracy;
+  const all = r.candidate.all;
+  const dis = r.candidate.disabled;
+  const accRow = (label: string, correct: (a: Accuracy) => number | null) => {
+    if (!refAcc || correct(refAcc) === null) return;
+    const n = refAcc.count;
+    const a = correct(all.accuracy!)!;
+    const d = correct(dis.accuracy!)!;
+    rows.push([label, pct(correct(refAcc)! / n), pct(a / n), pct(d / n), `${signed(((d - a) * 100) / n, 2)} pts`]);
+  };
+  accRow("top-1", (a) => a.correct1);
+  accRow("top-5", (a) => a.correct5);
+  const several = all.outputs.length > 1;
+  all.outputs.forEach((a, i) => {
+    const d = dis.outputs[i]!;
+    const tag = several ? ` [${escapeControl(a.name)}]` : "";
+    if (a.agreement !== null && d.agreement !== null) {
+      rows.push([`agreement${tag}`, "", a.agreement.toFixed(4), d.agreement.toFixed(4), `${signed((d.agreement - a.agreement) * 100, 2)} pts`]);
+    }
+    const gap = d.sqnrDb - a.sqnrDb;
+    rows.push([`SQNR dB${tag}`, "", formatDb(a.sqnrDb), formatDb(d.sqnrDb), Number.isFinite(gap) ? signed(gap, 2) : ""]);
+    rows.push([`cosine${tag}`, "", a.cosine.toFixed(6), d.cosine.toFixed(6), ""]);
+    rows.push([`max |err|${tag}`, "", a.maxAbsError.toPrecision(4), d.maxAbsError.toPrecision(4), ""]);
+  });
+  return rows;
+}
+
+/** A note when the two candidate runs disagree, or undefined. */
+export function deploymentGapNote(r: CompareResult): string | undefined {
+  const all = r.candidate.all;
+  const dis = r.candidate.disabled;
+  const diffs: string[] = [];
+  if (all.accuracy && dis.accuracy && all.accuracy.correct1 !== dis.accuracy.correct1) {
+    diffs.push(`top-1 ${signed(((dis.accuracy.correct1 - all.accuracy.correct1) * 100) / all.accuracy.count, 2)} points`);
+  }
+  const a = all.outputs[0]?.agreement;
+  const d = dis.outputs[0]?.agreement;
+  if (a != null && d != null && a !== d) diffs.push(`agreement ${signed((d - a) * 100, 2)} points`);
+  if (diffs.length === 0) return undefined;
+  return `deployment risk: CAND's fake-quant run (opt=disabled) differs from what ORT deploys (opt=all): ${diffs.join(", ")}`;
+}
+
+function pad(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+}
+
+/** The terminal summary (chalk colours when the stream supports them). */
+export function formatText(rep: EvalReport): string {
+  const r = rep.result;
+  const out: string[] = [];
+  const first = r.candidate.all.outputs[0];
+  const e = escapeControl;
+  out.push(`${chalk.bold("fixq eval")}  REF ${chalk.cyan(e(rep.reference))}  CAND ${chalk.cyan(e(rep.candidate))}`);
+  out.push(`  ${r.samples} samples from ${e(rep.data)}${rep.labels ? `, labels ${e(rep.labels)}` : ""}, batch ${r.batchSize}${first ? `, output '${e(first.name)}'` : ""}`);
+  const rows = [[...TABLE_HEADER], ...metricRows(r)];
+  const widths = TABLE_HEADER.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  out.push(chalk.dim(pad(rows[0]!, widths)));
+  for (const row of rows.slice(1)) out.push(pad(row, widths));
+  const note = deploymentGapNote(r);
+  if (note) out.push(chalk.yellow(note));
+  if (rep.gate.checks.length === 0) out.push(chalk.dim("gate: no thresholds set"));
+  else out.push("gate (CAND opt=all):");
+  for (const c of rep.gate.checks) out.push(`  ${c.passed ? chalk.green("PASS") : chalk.red("FAIL")}  ${c.message}`);
+  return `${out.join("\n")}\n`;
+}
+
+function jsonValue(_key: string, v: unknown): unknown {
+  if (typeof v !== "number" || Number.isFinite(v)) return v;
+  return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+function outputJson(o: OutputMetrics) {
+  return { agreement: o.agreement, sqnrDb: o.sqnrDb, cosine: o.cosine, maxAbsError: o.maxAbsError };
+}
+
+export function jsonReport(rep: EvalReport): string {
+  const r = rep.result;
+  const { all, disabled } = r.candidate;
+  const gap = (a: number | null | undefined, b: number | null | undefined, scale: number) =>
+    a == null || b == null || !Number.isFinite(b - a) ? null : (b - a) * scale;
+  const obj = {
+    schemaVersion: 1,
+    tool: "fixq eval",
+    fixqVersion: packageVersion(),
+    inputs: { reference: rep.reference, candidate: rep.candidate, data: rep.data, labels: rep.labels, samples: r.samples, batchSize: r.batchSize },
+    metrics: {
+      output: all.outputs[0]?.name ?? null,
+      reference: { accuracy: r.reference.accuracy },
+      candidate: {
+        all: { accuracy: all.accuracy, ...(all.outputs[0] ? outputJson(all.outputs[0]) : {}) },
+        disabled: { accuracy: disabled.accuracy, ...(disabled.outputs[0] ? outputJson(disabled.outputs[0]) : {}) },
+      },
+      top1DropPoints: top1Drop(r),
+      deploymentGap: {
+        top1Points: gap(all.accuracy?.top1, disabled.accuracy?.top1, 100),
+        agreementPoints: gap(all.outputs[0]?.agreement, disabled.outputs[0]?.agreement, 100),
+        sqnrDb: gap(all.outputs[0]?.sqnrDb, disabled.outputs[0]?.sqnrDb, 1),
+      },
+      outputs: all.outputs.map((o, i) => ({
+        name: o.name,
+        candidateName: o.candidateName,
+        all: outputJson(o),
+        disabled: outputJson(disabled.outputs[i]!),
+      })),
+    },
+    thresholds: {
+      maxDropPoints: rep.thresholds.maxDrop ?? null,
+      minAgreement: rep.thresholds.minAgreement ?? null,
+      minSqnrDb: rep.thresholds.minSqnrDb ?? null,
+      appliesTo: "candidate.all (ORT graph optimizations on), first output",
+    },
+    passed: rep.gate.passed,
+    checks: rep.gate.checks,
+    failures: rep.gate.checks.filter((c) => !c.passed).map((c) => c.message),
+    seconds: rep.seconds,
+  };
+  return `${JSON.stringify(obj, jsonValue, 2)}\n`;
+}
+
+const XML_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+
+/**
+ * Escapes text for XML 1.0; characters XML cannot hold become U+FFFD. In an
+ * attribute value, tabs and line breaks become character references so they survive.
+ */
+export function escapeXml(s: string, attribute = false): string {
+  const valid = s.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, "\uFFFD");
+  const special = attribute ? /[&<>"'\t\n\r]/g : /[&<>"'\r]/g;
+  return valid.replace(special, (c) => XML_ENTITIES[c] ?? `&#${c.charCodeAt(0)};`);
+}
+
+export function junitReport(rep: EvalReport): string {
+  const checks = rep.gate.checks;
+  const failures = checks.filter((c) => !c.passed).length;
+  const time = rep.seconds.toFixed(3);
+  const counts = `tests="${checks.length}" failures="${failures}" errors="0"`;
+  const lines = [`<?xml version="1.0" encoding="UTF-8"?>`, `<testsuites name="fixq" ${counts} time="${time}">`];
+  lines.push(`  <testsuite name="fixq eval" ${counts} skipped="0" time="${time}">`);
+  lines.push("    <properties>");
+  const props: [string, string][] = [
+    ["reference", rep.reference],
+    ["candidate", rep.candidate],
+    ["data", rep.data],
+    ["labels", rep.labels ?? ""],
+    ["samples", String(rep.result.samples)],
+    ["gate", "CAND with ORT graph optimizations on (opt=all)"],
+  ];
+  for (const [k, v] of props) lines.push(`      <property name="${escapeXml(k, true)}" value="${escapeXml(v, true)}"/>`);
+  lines.push("    </properties>");
+  for (const c of checks) {
+    const open = `    <testcase classname="fixq.eval" name="${escapeXml(c.requirement, true)}" time="0"`;
+    if (c.passed) lines.push(`${open}/>`);
+    else {
+      lines.push(`${open}>`);
+      lines.push(`      <failure message="${escapeXml(c.message, true)}" type="threshold">measured ${escapeXml(c.measured)}; required ${escapeXml(c.requirement)} (CAND with ORT optimizations on)</failure>`);
+      lines.push("    </testcase>");
+    }
+  }
+  const table = [TABLE_HEADER.join(" | "), ...metricRows(rep.result).map((row) => row.join(" | "))].join("\n");
+  lines.push(`    <system-out>${escapeXml(table)}</system-out>`);
+  lines.push("  </testsuite>", "</testsuites>");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Inline code that survives any characters in `s`. */
+function mdCode(s: string): string {
+  const flat = escapeControl(s);
+  const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = "`".repeat(longest + 1);
+  const body = flat.startsWith("`") || flat.endsWith("`") ? ` ${flat} ` : flat;
+  return `${fence}${body}${fence}`;
+}
+
+function mdCell(s: string): string {
+  return escapeControl(s).replace(/[|\\<>*_[\]`]/g, (c) => `\\${c}`);
+}
+
+export function markdownReport(rep: EvalReport): string {
+  const r = rep.result;
+  const out: string[] = [];
+  out.push(`### fixq eval: ${rep.gate.passed ? "✅ passed" : "❌ failed"}`, "");
+  const labels = rep.labels ? `, labels ${mdCode(rep.labels)}` : "";
+  out.push(`REF ${mdCode(rep.reference)} vs CAND ${mdCode(rep.candidate)} on ${r.samples} samples from ${mdCode(rep.data)}${labels}.`, "");
+  out.push(`| ${TABLE_HEADER.map(mdCell).join(" | ")} |`, `|:--|${"--:|".repeat(TABLE_HEADER.length - 1)}`);
+  for (const row of metricRows(r)) out.push(`| ${row.map(mdCell).join(" | ")} |`);
+  const note = deploymentGapNote(r);
+  if (note) out.push("", `> ⚠️ ${mdCell(note)}`);
+  out.push("");
+  if (rep.gate.checks.length === 0) out.push("No thresholds set.");
+  else {
+    out.push("| threshold (CAND opt=all) | measured | result |", "|:--|--:|:--|");
+    for (const c of rep.gate.checks) out.push(`| ${mdCell(c.requirement)} | ${mdCell(c.measured)} | ${c.passed ? "✅ pass" : "❌ fail"} |`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export interface ReportFiles {
+  json?: string;
+  junit?: string;
+  markdown?: string;
+}
+
+/** Writes the requested reports, each atomically. */
+export function writeReports(rep: EvalReport, files: ReportFiles): void {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  if (files.json) writeFileAtomic(files.json, enc(jsonReport(rep)));
+  if (files.junit) writeFileAtomic(files.junit, enc(junitReport(rep)));
+  if (files.markdown) writeFileAtomic(files.markdown, enc(markdownReport(rep)));
+}

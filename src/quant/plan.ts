@@ -1,0 +1,160 @@
+/**
+ * Quantization plan: which nodes run quantized, which tensors carry a
+ * quantization spec, and why every other node stays float.
+ *
+ * - Compute ops (Conv, ConvTranspose, Gemm, MatMul): activation inputs and
+ *   outputs are quantized; constant weights are quantized per channel (or per
+ *   tensor), constant biases become int32 with scale s_x·s_w.
+ * - Relu and Clip right after a quantized op (its only consumer) are fused:
+ *   the op's output is not quantized, the activation's output is.
+ * - Add, Mul, Concat, AveragePool, GlobalAveragePool: inputs and output.
+ * - MaxPool and shape ops (Reshape, Transpose, Flatten, Squeeze, Unsqueeze,
+ *   Slice) pass the input's quantization through to their output.
+ * - Everything else stays float, with the reason recorded.
+ */
+import type { Graph, Node } from "../ir/graph.js";
+import { constantTensors } from "../ir/infer-types.js";
+import type { Tensor } from "../ir/tensor.js";
+import type { Recipe } from "./recipe.js";
+
+const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
+const ELEMENTWISE = new Set(["Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool"]);
+const PASS_THROUGH = new Set(["MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice"]);
+const FUSED_ACTIVATIONS = new Set(["Relu", "Clip"]);
+const NO_INTEGER_KERNEL = new Set(["Sigmoid", "HardSigmoid", "HardSwish", "Softmax", "Resize"]);
+
+export type NodeRole = "compute" | "elementwise" | "pass-through" | "fused-activation";
+
+export interface NodeDecision {
+  readonly node: Node;
+  readonly index: number;
+  readonly quantized: boolean;
+  readonly role?: NodeRole;
+  readonly reason: string;
+}
+
+export interface WeightUse {
+  readonly node: Node;
+  /** Input slot: 1 for the weight, 2 for a bias. */
+  readonly slot: number;
+  readonly tensor: Tensor;
+  /** Channel axis of the weight for per-channel quantization (-1: per tensor). */
+  readonly axis: number;
+  /** Constant inputs of elementwise ops use the activation format, as their integer kernels require. */
+  readonly asActivation?: boolean;
+}
+
+export interface QuantPlan {
+  readonly decisions: NodeDecision[];
+  /** Activation tensors calibrated and quantized. */
+  readonly activations: string[];
+  /** Tensors that take another tensor's spec (pass-through outputs → their input). */
+  readonly sharedWith: Map<string, string>;
+  readonly weights: WeightUse[];
+  readonly biases: WeightUse[];
+}
+
+function intAttr(n: Node, name: string, dflt: number): number {
+  const a = n.attributes.find((x) => x.name === name);
+  return a?.i !== undefined ? Number(a.i) : dflt;
+}
+
+/** Output-channel axis of a compute op's weight, or -1 when per-channel does not apply. */
+function weightAxis(n: Node, w: Tensor): number {
+  switch (n.opType) {
+    case "Conv":
+      return 0;
+    case "ConvTranspose":
+      return intAttr(n, "group", 1) === 1 ? 1 : -1;
+    case "Gemm":
+      return intAttr(n, "transB", 0) ? 0 : 1;
+    case "MatMul":
+      return w.dims.length >= 2 ? w.dims.length - 1 : -1;
+    default:
+      return -1;
+  }
+}
+
+export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
+  const consts = constantTensors(g);
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const graphOutputs = new Set(g.outputs.map((o) => o.name));
+  const excluded = (n: Node) => recipe.exclude.includes(n.opType) || (n.name !== undefined && recipe.exclude.includes(n.name));
+
+  const decisions: NodeDecision[] = [];
+  const quantizedOut = new Set<string>(); // outputs known to carry quantization
+  const activations = new Set<string>();
+  const sharedWith = new Map<string, string>();
+  const weights: WeightUse[] = [];
+  const biases: WeightUse[] = [];
+  const fusedInto = new Set<Node>(); // activations fused into their producer
+
+  const isActivation = (name: string) => name !== "" && !consts.has(name);
+  /** Quantizes a node's output, or fuses a following Relu/Clip (its only consumer) and quantizes that instead. */
+  const quantizeOutput = (n: Node) => {
+    const y = n.outputs[0]!;
+    const next = consumers.get(y) ?? [];
+    if (next.length === 1 && FUSED_ACTIVATIONS.has(next[0]!.opType) && !graphOutputs.has(y) && !excluded(next[0]!)) {
+      fusedInto.add(next[0]!);
+    } else {
+      activations.add(y);
+      quantizedOut.add(y);
+    }
+  };
+
+  const classify = (n: Node, index: number): NodeDecision => {
+    const decide = (quantized: boolean, reason: string, role?: NodeRole): NodeDecision => ({ node: n, index, quantized, reason, role });
+    if ((n.domain ?? "") !== "" && n.domain !== "ai.onnx") return decide(false, `custom domain ${n.domain}`);
+    if (excluded(n)) return decide(false, "excluded by --exclude");
+    if (fusedInto.has(n)) {
+      activations.add(n.outputs[0]!);
+      quantizedOut.add(n.outputs[0]!);
+      return decide(true, "fused with its producer", "fused-activation");
+    }
+    if (COMPUTE.has(n.opType)) {
+      const x = n.inputs[0] ?? "";
+      if (!isActivation(x)) return decide(false, "constant input (folded, nothing to run)");
+      activations.add(x);
+      const wName = n.inputs[1] ?? "";
+      const w = consts.get(wName);
+      if (w) {
+        if (w.dtype !== 1) return decide(false, `weight is not float32`);
+        const axis = recipe.granularity.kind === "per-tensor" ? -1 : weightAxis(n, w);
+        weights.push({ node: n, slot: 1, tensor: w, axis });
+      } else activations.add(wName);
+      const b = consts.get(n.inputs[2] ?? "");
+      if (b && w && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1) biases.push({ node: n, slot: 2, tensor: b, axis: 0 });
+      quantizeOutput(n);
+      return decide(true, "quantized", "compute");
+    }
+    if (ELEMENTWISE.has(n.opType)) {
+      const ins = n.inputs.filter((i) => i !== "");
+      if (!ins.some(isActivation)) return decide(false, "all inputs constant");
+      n.inputs.forEach((i, slot) => {
+        const c = consts.get(i);
+        if (!i) return;
+        if (!c) activations.add(i);
+        else if (c.dtype === 1) weights.push({ node: n, slot, tensor: c, axis: -1, asActivation: true });
+      });
+      quantizeOutput(n);
+      return decide(true, "quantized", "elementwise");
+    }
+    if (PASS_THROUGH.has(n.opType)) {
+      const x = n.inputs[0] ?? "";
+      if (!quantizedOut.has(x) && !activations.has(x)) return decide(false, "input is not quantized");
+      sharedWith.set(n.outputs[0]!, sharedWith.get(x) ?? x);
+      quantizedOut.add(n.outputs[0]!);
+      return decide(true, "passes its input's quantization through", "pass-through");
+    }
+    if (FUSED_ACTIVATIONS.has(n.opType)) return decide(false, "not directly after a quantized op");
+    if (NO_INTEGER_KERNEL.has(n.opType)) return decide(false, "no integer kernel in ONNX Runtime (CPU) for this op in QDQ form");
+    return decide(false, "op not handled by fixq's quantizer");
+  };
+  g.nodes.forEach((n, index) => {
+    decisions.push(classify(n, index));
+  });
+  // A pass-through output shares its source's spec; the source must be calibrated.
+  for (const src of sharedWith.values()) activations.add(src);
+  return { decisions, activations: [...activations].filter((a) => !sharedWith.has(a)), sharedWith, weights, biases };
+}

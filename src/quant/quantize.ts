@@ -1,0 +1,69 @@
+/**
+ * Post-training quantization, end to end:
+ * plan (what to quantize) → calibrate (ranges from the float model on real
+ * data) → QDQ export → provenance metadata → verify.
+ */
+import { chooseRange, parseCalibrationMethod } from "../calib/range.js";
+import { FixqError } from "../ir/errors.js";
+import { type Model, opsetVersion, withMetadata } from "../ir/graph.js";
+import { formatName, intFormat } from "../ir/quant.js";
+import { assertValid } from "../ir/verify.js";
+import type { HostTensor } from "../runtime/ort-session.js";
+import { packageVersion } from "../util/package-root.js";
+import { type Progress, silentProgress } from "../util/progress.js";
+import { calibrate, hashFeeds } from "./calibrate.js";
+import { type NodeDecision, planQuantization } from "./plan.js";
+import { emitQdq } from "./qdq.js";
+import { type Recipe, recipeJson } from "./recipe.js";
+
+export interface QuantizeResult {
+  readonly model: Model;
+  readonly decisions: NodeDecision[];
+  readonly calibrationSamples: number;
+  readonly calibrationHash: string;
+}
+
+export async function quantizeModel(
+  model: Model,
+  feeds: Record<string, HostTensor>,
+  recipe: Recipe,
+  opts: { threads?: number; progress?: Progress } = {},
+): Promise<QuantizeResult> {
+  const g = model.graph;
+  if (!g) throw new FixqError("model", "model has no graph");
+  if (recipe.weights !== "int8" && recipe.weights !== "uint8") {
+    throw new FixqError("unsupported", `--weights ${recipe.weights} is not implemented yet (int8 and uint8 are)`);
+  }
+  if (recipe.acts !== "uint8" && recipe.acts !== "int8") {
+    throw new FixqError("unsupported", `--acts ${recipe.acts} is not implemented yet (uint8 and int8 are)`);
+  }
+  const opset = opsetVersion(model) ?? 0;
+  if (opset < 13) throw new FixqError("unsupported", `opset ${opset} model: per-channel QDQ needs opset 13; upgrading opsets is not implemented yet`);
+  const method = parseCalibrationMethod(recipe.calibration);
+  const plan = planQuantization(g, recipe);
+  if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
+    throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");
+  }
+  const { histograms, samples } = await calibrate(model, feeds, plan.activations, {
+    batchSize: recipe.batchSize,
+    threads: opts.threads,
+    progress: opts.progress ?? silentProgress,
+  });
+  const actFormat = intFormat(recipe.acts, { symmetric: recipe.symmetricActs });
+  const ranges = new Map<string, { lo: number; hi: number }>();
+  for (const [t, h] of histograms) ranges.set(t, chooseRange(h, method, { bits: actFormat.bits, signed: actFormat.signed, symmetric: recipe.symmetricActs }));
+  const weightFormat = intFormat(recipe.weights, { valueBits: recipe.weightBits, symmetric: true });
+  const { graph } = emitQdq(g, plan, ranges, {
+    actFormat,
+    symmetricActs: recipe.symmetricActs,
+    weightFormat,
+    perChannel: recipe.granularity.kind === "per-channel",
+  });
+  const calibrationHash = hashFeeds(feeds);
+  let out: Model = { ...model, graph };
+  out = withMetadata(out, "fixq.version", packageVersion());
+  out = withMetadata(out, "fixq.recipe", JSON.stringify({ ...recipeJson(recipe), weightFormat: formatName(weightFormat), actFormat: formatName(actFormat) }));
+  out = withMetadata(out, "fixq.calibration", JSON.stringify({ samples, sha256: calibrationHash }));
+  assertValid(out);
+  return { model: out, decisions: plan.decisions, calibrationSamples: samples, calibrationHash };
+}

@@ -1,0 +1,76 @@
+/**
+ * End to end on bundled models: the QDQ model keeps accuracy in ONNX Runtime's
+ * integer kernels, ORT really fuses every quantized layer into an integer
+ * kernel, and the output is deterministic and carries its provenance.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { afterAll, describe, expect, it } from "vitest";
+import { MODELS_DIR } from "../../src/data/manifest.js";
+import { evaluateClassifier } from "../../src/eval/classify.js";
+import { readNpy } from "../../src/io/npy.js";
+import { metadataOf } from "../../src/ir/graph.js";
+import { loadModel } from "../../src/ir/onnx/load.js";
+import { encodeModel } from "../../src/ir/onnx/save.js";
+import { feedsFor } from "../../src/quant/feeds.js";
+import { quantizeModel } from "../../src/quant/quantize.js";
+import { buildRecipe } from "../../src/quant/recipe.js";
+import { readTensorFile } from "../../src/io/npz.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "fixq-quant-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const x = readNpy(join(MODELS_DIR, "data/eval.npy"));
+const y = readNpy(join(MODELS_DIR, "data/eval_labels.npy"));
+const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
+const N = 1000;
+const evalX = { dtype: 1, dims: [N, ...x.shape.slice(1)], data: (x.data as Float32Array).subarray(0, N * 784) };
+const evalY = (y.data as BigInt64Array).subarray(0, N);
+
+async function quantize(name: string, flags = {}) {
+  const model = loadModel(join(MODELS_DIR, `${name}.onnx`));
+  const feeds = feedsFor(model.graph!, calib, "calib.npy", 256);
+  return { float: model, ...(await quantizeModel(model, feeds, buildRecipe(flags), { threads: 1 })) };
+}
+
+describe("quantize (default recipe)", () => {
+  for (const name of ["cnn", "resnet", "mobilenetv2"]) {
+    it(`${name}: integer kernels replace every quantized layer, and top-1 drops by at most 1 point`, async () => {
+      const q = await quantize(name);
+      // ORT's optimized graph: every quantized Conv/Gemm/MatMul became an integer kernel.
+      const optimized = join(tmp, `${name}.ort-opt.onnx`);
+      const s = await ort.InferenceSession.create(encodeModel(q.model), { graphOptimizationLevel: "all", optimizedModelFilePath: optimized, intraOpNumThreads: 1 });
+      await s.release();
+      const ops = loadModel(optimized).graph!.nodes.map((n) => n.opType);
+      const compute = q.decisions.filter((d) => d.role === "compute").length;
+      expect(compute).toBeGreaterThan(0);
+      expect(ops.filter((o) => o === "Conv" || o === "Gemm" || o === "MatMul" || o === "FusedConv" || o === "FusedGemm")).toEqual([]);
+      expect(ops.filter((o) => ["QLinearConv", "QLinearMatMul", "QGemm", "MatMulIntegerToFloat"].includes(o)).length).toBe(compute);
+
+      const f = await evaluateClassifier(q.float, evalX, evalY, { threads: 1 });
+      const r = await evaluateClassifier(q.model, evalX, evalY, { threads: 1 });
+      expect(f.top1 - r.top1).toBeLessThanOrEqual(0.01);
+    });
+  }
+
+  it("is deterministic, and records version, recipe and calibration hash", async () => {
+    const a = await quantize("cnn");
+    const b = await quantize("cnn");
+    expect(Buffer.compare(encodeModel(a.model), encodeModel(b.model))).toBe(0);
+    const meta = Object.fromEntries(metadataOf(a.model));
+    expect(meta["fixq.version"]).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+    expect(JSON.parse(meta["fixq.recipe"]!)).toMatchObject({ weights: "int8", weightBits: 7, acts: "uint8", granularity: "per-channel" });
+    expect(JSON.parse(meta["fixq.calibration"]!)).toEqual({ samples: 256, sha256: a.calibrationHash });
+    expect(a.calibrationHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("stores 7-bit weights by default, so ORT's u8×s8 pair sums cannot overflow int16", async () => {
+    const q = await quantize("cnn");
+    for (const t of q.model.graph!.initializers.filter((t) => t.dtype === 3 && t.dims.length > 1)) {
+      const v = new Int8Array(t.raw!.buffer, t.raw!.byteOffset, t.raw!.byteLength);
+      expect(Math.max(...Array.from(v, Math.abs))).toBeLessThanOrEqual(63);
+    }
+  });
+});
