@@ -30,23 +30,26 @@
  *   Thresholds T = Tmax·c/C, C = 1024, are searched coarse-to-fine (every 8th,
  *   then the 15 around the best; a unimodal-error assumption). Asymmetric
  *   ranges scale [min, 0]∪[0, max] by a common factor first, then refine hi
- *   and lo in turn (two rounds of coordinate descent).
+ *   and lo in turn (one round of coordinate descent).
  * - entropy: KL-divergence calibration after the 2017 GTC talk "8-bit
  *   Inference with TensorRT". For a candidate cut [l, h) of histogram bins:
  *   P = the counts in [l, h) with the mass left of l added to bin l and the
- *   mass right of h added to bin h − 1 (clipped values saturate); Q =
- *   the counts in [l, h) only, merged into L equal-width levels (a bin
- *   straddling two levels splits its count by overlap) and expanded back by
- *   spreading each level's mass evenly over the extent of its bins where P is
- *   non-zero (empty bins stay empty); the cut minimising KL(P‖Q) =
- *   Σ p·ln(p/q) (both normalised) wins, with threshold at the cut's bin edge
- *   (clamped to the data's extremes). L = 2^(b−1) over the |x| histogram
- *   (l = 0) for signed symmetric, L = 2^b over x ≥ 0 (negatives saturate into
- *   the first bin) for unsigned symmetric, L = 2^b over x for asymmetric
- *   (cuts searched like mse). Cuts narrower than L bins are not tried; when
- *   the whole histogram has ≤ L bins nothing is clipped (the histogram cannot
- *   resolve the levels), so for bits ≳ 11 entropy is minmax. Cut indices are
- *   searched coarse-to-fine, about 128 + 2·stride evaluations.
+ *   mass right of h added to bin h − 1 (clipped values saturate); Q = the
+ *   counts in [l, h) only, merged into L equal-width levels (a bin straddling
+ *   two levels splits its count by overlap) and expanded back by spreading
+ *   each level's mass evenly over the extent of its bins where P is non-zero
+ *   (empty bins stay empty), plus ½ count on every such bin — additive
+ *   smoothing, so a cut whose edge bin holds only saturated values costs a
+ *   finite amount instead of ∞. The cut minimising KL(P‖Q) = Σ p·ln(p/q)
+ *   (both normalised) wins; the threshold is the cut's bin edge, clamped to
+ *   the data's extremes. L = 2^(b−1) over the |x| histogram (l = 0) for
+ *   signed symmetric, L = 2^b over x ≥ 0 (l at 0, negatives saturating into
+ *   the first bin) for unsigned symmetric, L = 2^b over x with both ends
+ *   searched (as for mse) for asymmetric. Each cut costs O(L) via prefix
+ *   sums of counts, of non-zero bins and of c·ln c. Cuts narrower than L
+ *   bins are not tried, so the threshold is at least L bin widths: with
+ *   B = 2048 entropy clips |x| by at most a factor of about 8–16 for int8,
+ *   and when the histogram has ≤ L bins (bits ≳ 11) it is minmax.
  *
  * Degenerate data: no finite values → FixqError("data"). Constant data
  * (min = max), including all zeros, is never clipped (clipping a point mass
@@ -318,17 +321,16 @@ function argmin(i0: number, i1: number, f: (i: number) => number): number {
 /**
  * Two-parameter search shared by mse and entropy for asymmetric targets:
  * lo index in [0, nl], hi index in [0, nh] (0 = no extent on that side),
- * first both scaled together, then two rounds of coordinate descent.
+ * first both scaled together, then hi and lo refined in turn (one round of
+ * coordinate descent).
  */
 function search2(nl: number, nh: number, f: (il: number, ih: number) => number): [number, number] {
   const steps = Math.max(nl, nh);
   const c = argmin(1, steps, (i) => f(Math.round((nl * i) / steps), Math.round((nh * i) / steps)));
   let il = Math.round((nl * c) / steps);
   let ih = Math.round((nh * c) / steps);
-  for (let round = 0; round < 2; round++) {
-    if (nh > 0) ih = argmin(0, nh, (i) => f(il, i));
-    if (nl > 0) il = argmin(0, nl, (i) => f(i, ih));
-  }
+  if (nh > 0) ih = argmin(0, nh, (i) => f(il, i));
+  if (nl > 0) il = argmin(0, nl, (i) => f(i, ih));
   return [il, ih];
 }
 
@@ -355,65 +357,105 @@ function mseRange(v: Binned, t: QuantTarget): ClipRange {
 
 // --- entropy ---------------------------------------------------------------------
 
-/** Scratch for klDivergence, sized to the level count. */
-interface KlScratch {
+/** Half a count added to Q on every bin where P is non-zero (additive smoothing). */
+const KL_SMOOTHING = 0.5;
+
+/** Prefix sums over bins for O(L) divergence: counts, non-zero bins, c·ln c. */
+export interface KlTables {
+  counts: Float64Array;
+  c: Float64Array;
+  z: Float64Array;
+  e: Float64Array;
+  total: number;
   mass: Float64Array;
   support: Float64Array;
 }
 
+export function klTables(counts: Float64Array, levels: number): KlTables {
+  const n = counts.length;
+  const c = new Float64Array(n + 1);
+  const z = new Float64Array(n + 1);
+  const e = new Float64Array(n + 1);
+  for (let j = 0; j < n; j++) {
+    const v = counts[j];
+    c[j + 1] = c[j] + v;
+    z[j + 1] = z[j] + (v > 0 ? 1 : 0);
+    e[j + 1] = e[j] + (v > 0 ? v * Math.log(v) : 0);
+  }
+  return { counts, c, z, e, total: c[n], mass: new Float64Array(levels), support: new Float64Array(levels) };
+}
+
+const xlogx = (v: number): number => (v > 0 ? v * Math.log(v) : 0);
+
 /**
- * KL(P‖Q) for the cut [l, h) of counts into L levels (see the module comment).
- * `below`/`above` are the masses outside the cut.
+ * KL(P‖Q) for the cut [l, h) into L levels (h − l ≥ L), as in the module
+ * comment, with Q smoothed by KL_SMOOTHING counts on P's support. Level k
+ * covers bin positions [k·m/L, (k+1)·m/L), m = h − l; its mass and support
+ * come from prefix sums interpolated at those positions (a bin straddling a
+ * boundary splits by overlap), so one cut costs O(L), not O(m):
+ *   KL = (Σ P ln P − Σ P ln q)/ΣP − ln ΣP + ln Σq.
  */
-function klDivergence(
-  counts: Float64Array,
-  l: number,
-  h: number,
-  below: number,
-  above: number,
-  L: number,
-  s: KlScratch,
-): number {
-  // In units of 1/L bin, bin u covers [u·L, (u+1)·L) and level k covers
-  // [k·width, (k+1)·width): integers, so overlaps are exact. width ≥ L, so a
-  // bin meets at most two levels.
-  const width = h - l;
-  const mass = s.mass;
-  const support = s.support;
-  mass.fill(0);
-  support.fill(0);
-  let pTot = 0;
-  for (let u = 0; u < width; u++) {
-    const j = l + u;
-    const c = counts[j];
-    const pj = c + (j === l ? below : 0) + (j === h - 1 ? above : 0);
-    pTot += pj;
-    const k1 = Math.floor((u * L) / width);
-    const o1 = Math.min((u + 1) * L, (k1 + 1) * width) - u * L; // overlap with k1, ×L
-    mass[k1] += c * o1;
-    if (pj > 0) support[k1] += o1;
-    if (o1 < L) {
-      mass[k1 + 1] += c * (L - o1);
-      if (pj > 0) support[k1 + 1] += L - o1;
+export function klCut(t: KlTables, l: number, h: number, L: number): number {
+  const m = h - l;
+  const { counts, c, z, e, total, mass, support } = t;
+  const below = c[l];
+  const above = total - c[h];
+  const cl = counts[l];
+  const ch = counts[h - 1];
+  const extraZl = cl === 0 && below > 0 ? 1 : 0; // bins non-zero in P only
+  const extraZh = ch === 0 && above > 0 ? 1 : 0;
+  // Cumulative count / support from bin l up to position u + f (0 ≤ f < 1).
+  const cAt = (u: number, f: number): number => c[l + u] - c[l] + (f > 0 ? f * counts[l + u] : 0);
+  const zAt = (u: number, f: number): number => {
+    const x = u + f;
+    let v = z[l + u] - z[l] + (f > 0 && counts[l + u] > 0 ? f : 0);
+    if (extraZl) v += Math.min(x, 1);
+    if (extraZh) v += Math.max(0, Math.min(x - (m - 1), 1));
+    return v;
+  };
+  let qTot = 0;
+  let cPrev = 0;
+  let zPrev = 0;
+  for (let k = 0; k < L; k++) {
+    const num = (k + 1) * m;
+    const u = Math.floor(num / L);
+    const f = (num - u * L) / L;
+    const cNext = u >= m ? c[h] - c[l] : cAt(u, f);
+    const zNext = u >= m ? zAt(m - 1, 1) : zAt(u, f);
+    mass[k] = cNext - cPrev;
+    support[k] = zNext - zPrev;
+    qTot += mass[k];
+    cPrev = cNext;
+    zPrev = zNext;
+  }
+  if (qTot === 0) return Number.POSITIVE_INFINITY;
+  qTot += KL_SMOOTHING * zPrev;
+  const pl = cl + below;
+  const ph = ch + above;
+  const pLogP = e[h] - e[l] - xlogx(cl) + xlogx(pl) - xlogx(ch) + xlogx(ph);
+  const pAt = (u: number): number => counts[l + u] + (u === 0 ? below : 0) + (u === m - 1 ? above : 0);
+  let pLogQ = 0;
+  for (let k = 0; k < L; k++) {
+    const lo = k * m;
+    const hi = lo + m;
+    const ua = Math.ceil(lo / L); // first bin wholly in level k
+    const ub = Math.floor(hi / L); // one past the last
+    if (ub > ua) {
+      const sumP = c[l + ub] - c[l + ua] + (ua === 0 ? below : 0) + (ub === m ? above : 0);
+      if (sumP > 0) pLogQ += sumP * Math.log(mass[k] / support[k] + KL_SMOOTHING);
+    }
+    if (k > 0 && lo % L !== 0) {
+      // Bin straddling levels k − 1 and k.
+      const u = Math.floor(lo / L);
+      const pu = pAt(u);
+      if (pu > 0) {
+        const o = (lo - u * L) / L; // its share in level k − 1
+        const q = (o * mass[k - 1]) / support[k - 1] + ((1 - o) * mass[k]) / support[k] + KL_SMOOTHING;
+        pLogQ += pu * Math.log(q);
+      }
     }
   }
-  let qTot = 0;
-  for (let k = 0; k < L; k++) qTot += mass[k];
-  if (qTot === 0) return Number.POSITIVE_INFINITY;
-  let kl = 0;
-  for (let u = 0; u < width; u++) {
-    const j = l + u;
-    const pj = counts[j] + (j === l ? below : 0) + (j === h - 1 ? above : 0);
-    if (pj === 0) continue;
-    const k1 = Math.floor((u * L) / width);
-    const o1 = Math.min((u + 1) * L, (k1 + 1) * width) - u * L;
-    let qj = support[k1] > 0 ? (mass[k1] * o1) / support[k1] : 0;
-    if (o1 < L && support[k1 + 1] > 0) qj += (mass[k1 + 1] * (L - o1)) / support[k1 + 1];
-    if (qj <= 0) return Number.POSITIVE_INFINITY;
-    const pn = pj / pTot;
-    kl += pn * Math.log(pn / (qj / qTot));
-  }
-  return kl;
+  return (pLogP - pLogQ) / total - Math.log(total) + Math.log(qTot);
 }
 
 function entropyRange(v: Binned, t: QuantTarget): ClipRange {
@@ -430,16 +472,11 @@ function entropyRange(v: Binned, t: QuantTarget): ClipRange {
   }
   const n = v.counts.length;
   if (n <= L) return { lo: v.min, hi: v.max };
-  const pre = new Float64Array(n + 1);
-  for (let j = 0; j < n; j++) pre[j + 1] = pre[j] + v.counts[j];
-  const s: KlScratch = { mass: new Float64Array(L), support: new Float64Array(L) };
+  const tables = klTables(v.counts, L);
   // il = bins kept left of 0, ih = bins kept right of 0.
-  const [il, ih] = search2(z, n - z, (il, ih) => {
-    const l = z - il;
-    const h = z + ih;
-    if (h - l < L) return Number.POSITIVE_INFINITY;
-    return klDivergence(v.counts, l, h, pre[l], pre[n] - pre[h], L, s);
-  });
+  const [il, ih] = search2(z, n - z, (il, ih) =>
+    ih + il < L ? Number.POSITIVE_INFINITY : klCut(tables, z - il, z + ih, L),
+  );
   return {
     lo: Math.max(v.min, v.lo + (z - il) * v.width),
     hi: Math.min(v.max, v.lo + (z + ih) * v.width),
@@ -450,10 +487,6 @@ function entropyRange(v: Binned, t: QuantTarget): ClipRange {
 function cutOneSided(counts: Float64Array, l: number, L: number): number {
   const n = counts.length;
   if (n - l <= L) return n;
-  let below = 0;
-  for (let j = 0; j < l; j++) below += counts[j];
-  const suffix = new Float64Array(n + 1);
-  for (let j = n - 1; j >= 0; j--) suffix[j] = suffix[j + 1] + counts[j];
-  const s: KlScratch = { mass: new Float64Array(L), support: new Float64Array(L) };
-  return argmin(l + L, n, (h) => klDivergence(counts, l, h, below, suffix[h], L, s));
+  const tables = klTables(counts, L);
+  return argmin(l + L, n, (h) => klCut(tables, l, h, L));
 }

@@ -127,7 +127,8 @@ export interface QdqResult {
 
 export function emitQdq(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<string, { lo: number; hi: number }>, opts: QdqOptions): QdqResult {
   const names = new Names(g);
-  const specs = new Map<string, AffineQuant>();
+  const specs = new Map<string, AffineQuant>(); // activations: rewritten with Q/DQ after their producer
+  const weightSpecs = new Map<string, AffineQuant>(); // constants: read through DequantizeLinear
   const newInits: Tensor[] = [];
   const qdqNode = (op: "QuantizeLinear" | "DequantizeLinear", x: string, scale: string, zp: string, y: string, axis?: number): Node => ({
     opType: op,
@@ -178,7 +179,7 @@ export function emitQdq(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<string, {
       weightNodes.push(qdqNode("DequantizeLinear", base, s, z, out, spec.axis));
       done = { out, spec };
       weightDone.set(key, done);
-      specs.set(u.tensor.name ?? out, spec);
+      weightSpecs.set(u.tensor.name ?? out, spec);
     }
     setInput(u.node, u.slot, done.out);
     return done.spec;
@@ -242,5 +243,5 @@ export function emitQdq(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<string, {
   const replaced = new Set([...plan.weights, ...plan.biases].map((u) => u.tensor.name));
   const keepNode = (n: Node) => !(n.opType === "Constant" && replaced.has(n.outputs[0]) && !read.has(n.outputs[0]!));
   const initializers = [...g.initializers.filter((t) => !(replaced.has(t.name) && !read.has(t.name ?? ""))), ...newInits];
-  return { graph: { ...g, nodes: nodes.filter(keepNode), initializers }, specs };
+  return { graph: { ...g, nodes: nodes.filter(keepNode), initializers }, specs: new Map([...specs, ...weightSpecs]) };
 }

