@@ -1,0 +1,83 @@
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { writeNpy } from "../../src/io/npy.js";
+import { metadataOf } from "../../src/ir/graph.js";
+import { loadModel } from "../../src/ir/onnx/load.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "fixq-qcli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function fixq(...args: string[]) {
+  const r = spawnSync(process.execPath, ["bin/fixq.mjs", ...args], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function oneErrorLine(r: { status: number | null; stderr: string }, status: number, msg: RegExp) {
+  expect(r.status).toBe(status);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines[0]).toMatch(msg);
+}
+
+describe("fixq quantize", () => {
+  it("quantizes a bundled model with its bundled data, evaluates it, and reports in JSON", () => {
+    const out = join(tmp, "sub", "cnn.q.onnx");
+    const r = fixq("quantize", "models/cnn.onnx", "-o", out, "--calib-samples", "128", "--eval", "--json");
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.calibration.samples).toBe(128);
+    expect(summary.eval.samples).toBe(2000);
+    expect(summary.eval.floatTop1 - summary.eval.integerKernelTop1).toBeLessThan(0.01);
+    const meta = Object.fromEntries(metadataOf(loadModel(out)));
+    expect(JSON.parse(meta["fixq.recipe"]!).calibSamples).toBe(128);
+  });
+
+  it("takes options from a recipe file, flags overriding it", () => {
+    const recipe = join(tmp, "recipe.json");
+    writeFileSync(recipe, JSON.stringify({ granularity: "per-tensor", calibration: "percentile:99.9", calibSamples: 64 }));
+    const out = join(tmp, "recipe.onnx");
+    const r = fixq("quantize", "models/mlp.onnx", "-o", out, "--recipe", recipe, "--calibration", "minmax", "--json");
+    expect(r.status).toBe(0);
+    const meta = JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.recipe"]!);
+    expect(meta).toMatchObject({ granularity: "per-tensor", calibration: "minmax", calibSamples: 64 });
+  });
+
+  const bad = (name: string, shape: number[], fill: number) => {
+    const p = join(tmp, name);
+    writeNpy(p, { dtype: "f4", shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill) });
+    return p;
+  };
+
+  it("refuses a model without data, naming --calib and --data-free", () => {
+    const copy = join(tmp, "notbundled.onnx");
+    copyFileSync("models/cnn.onnx", copy);
+    oneErrorLine(fixq("quantize", copy, "-o", join(tmp, "x.onnx")), 2, /--calib.*--data-free/);
+  });
+
+  it("refuses calibration data of the wrong shape, naming the expected shape", () => {
+    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "x.onnx"), "--calib", bad("shape.npy", [4, 3, 28, 28], 0)), 1, /shape \[4,3,28,28\] does not match input 'input' \[batch,1,28,28\]/);
+  });
+
+  it("refuses NaN, an empty set, and an unwritable output; writes nothing", () => {
+    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "x.onnx"), "--calib", bad("nan.npy", [2, 1, 28, 28], Number.NaN)), 1, /non-finite value NaN/);
+    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "x.onnx"), "--calib", bad("empty.npy", [0, 1, 28, 28], 0)), 1, /empty/);
+    const file = join(tmp, "a-file");
+    writeFileSync(file, "x");
+    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(file, "x.onnx")), 1, /cannot/);
+    expect(existsSync(join(tmp, "x.onnx"))).toBe(false);
+    expect(readdirSync(tmp).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("refuses a model with no quantizable op", () => {
+    oneErrorLine(fixq("quantize", "test/fixtures/onnx/runnable-newer.onnx", "-o", join(tmp, "y.onnx"), "--calib", bad("n.npy", [2, 3], 1)), 1, /no quantizable op/);
+  });
+
+  it("refuses bad option values as usage errors", () => {
+    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "z.onnx"), "--granularity", "per-row"), 2, /--granularity/);
+    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "z.onnx"), "--calibration", "magic"), 2, /calibration/);
+  });
+});
