@@ -35,14 +35,17 @@
  * doubles so far outside the float32 exponent range that x·2^−k underflows
  * to 0; neither can happen for float32 data.
  *
- * Speed. `update` is one pass: floor(x·2^−k) − s, a range test, an increment,
- * two elements per step. Batches of ≥ 4096 count into 2 interleaved int32
- * lanes (element i into lane i mod 2) so runs of equal values (ReLU zeros)
+ * Speed. `update` is one pass: floor(x·2^−k) − s, a range test, an increment.
+ * Float32Array batches of ≥ 4096 go four elements per step into 4
+ * interleaved int32 lanes (element i into lane i mod 4) so runs of equal
+ * values (ReLU zeros)
  * don't serialise on one counter; lanes are folded into the float64 counts
  * after each run. A finite value outside the window stops the loop: the rest
  * of the batch is scanned for its extremes, the grid grows once, and binning
  * resumes. A NaN/±Inf hands the rest of the batch to a slower loop that counts
- * them. No allocation per element or per batch (bar growth and the report).
+ * them. Other array types (number[], Float64Array) take that slower loop
+ * throughout, which keeps the fast loop's type feedback monomorphic. No
+ * allocation per element or per batch (bar growth and the report).
  */
 import { FixqError } from "../ir/errors.js";
 
@@ -223,11 +226,13 @@ export class StreamingHistogram {
    * r = 1 and r = n, otherwise within one bin width (see the module comment).
    */
   quantile(q: number): number {
+    const r = rankOf(q, Math.max(1, this.n));
     if (this.n === 0) return Number.NaN;
-    const r = rankOf(q, this.n);
     if (r === 1) return this.lo;
     if (r === this.n) return this.hi;
-    return quantileOf(this.binned(), q);
+    if (this.grid === null) return this.lo;
+    const w = pow2(this.k);
+    return quantileOf({ lo: this.s * w, width: w, counts: this.grid, total: this.n, min: this.lo, max: this.hi }, q);
   }
 
   /**
@@ -319,7 +324,7 @@ export class StreamingHistogram {
 
   private countNonFinite(values: ArrayLike<number>): void {
     for (let i = 0; i < values.length; i++) {
-      const x = values[i];
+      const x = +values[i];
       if (Number.isNaN(x)) this.nan++;
       else if (x === Number.POSITIVE_INFINITY) this.posInf++;
       else if (x === Number.NEGATIVE_INFINITY) this.negInf++;
@@ -353,16 +358,16 @@ export class StreamingHistogram {
     while (i < len) {
       const end = Math.min(len, i + CHUNK);
       let stop: number;
-      if (end - i >= LANE_MIN) {
+      if (end - i >= LANE_MIN && values instanceof Float32Array) {
         const lanes = lanesFor(bins);
         stop = runLanes(values, i, end, lanes, inv, s, bins);
         if (runOut[0] <= runOut[1]) foldLanes(lanes, grid, Math.floor(runOut[0] * inv) - s, Math.floor(runOut[1] * inv) - s);
         this.absorb(stop - i);
         i = stop;
         if (stop === end) continue;
-        if (Number.isFinite(values[stop])) return stop;
+        if (Number.isFinite(+values[stop])) return stop;
       }
-      // Short batches, and the rest of a run that met NaN/±Inf.
+      // Short batches, other array types, and the rest of a run that met NaN/±Inf.
       stop = runCareful(values, i, end, grid, inv, s, bins);
       this.absorb(stop - i - runOut[2] - runOut[3] - runOut[4]);
       this.nan += runOut[2];
@@ -482,7 +487,7 @@ function scanFinite(values: ArrayLike<number>, from: number): void {
   let mn = Number.POSITIVE_INFINITY;
   let mx = Number.NEGATIVE_INFINITY;
   for (let i = from; i < values.length; i++) {
-    const x = values[i];
+    const x = +values[i]; // holes/undefined → NaN
     if (x - x === 0) {
       if (x < mn) mn = x;
       if (x > mx) mx = x;
@@ -496,12 +501,12 @@ function scanFinite(values: ArrayLike<number>, from: number): void {
 const runOut = new Float64Array(5);
 
 /**
- * The hot loop: two elements per step, element i into lane i mod 2 of bin t
- * (lanes[2t + i mod 2]), stopping before the first pair holding a value
+ * The hot loop: four elements per step, element i into lane i mod 4 of bin t
+ * (lanes[4t + i mod 4]), stopping before the first quad holding a value
  * outside the window or non-finite — then one at a time up to that value.
  */
 function runLanes(
-  values: ArrayLike<number>,
+  values: Float32Array,
   from: number,
   end: number,
   lanes: Int32Array,
@@ -512,24 +517,34 @@ function runLanes(
   let mn = Number.POSITIVE_INFINITY;
   let mx = Number.NEGATIVE_INFINITY;
   let i = from;
-  for (; i + 1 < end; i += 2) {
+  for (; i + 3 < end; i += 4) {
     const x0 = values[i];
     const x1 = values[i + 1];
+    const x2 = values[i + 2];
+    const x3 = values[i + 3];
     const t0 = Math.floor(x0 * inv) - s;
     const t1 = Math.floor(x1 * inv) - s;
-    if (!(t0 >= 0 && t0 < bins && t1 >= 0 && t1 < bins)) break;
-    lanes[t0 << 1]++;
-    lanes[(t1 << 1) | 1]++;
+    const t2 = Math.floor(x2 * inv) - s;
+    const t3 = Math.floor(x3 * inv) - s;
+    if (!(t0 >= 0 && t0 < bins && t1 >= 0 && t1 < bins && t2 >= 0 && t2 < bins && t3 >= 0 && t3 < bins)) break;
+    lanes[t0 << 2]++;
+    lanes[(t1 << 2) | 1]++;
+    lanes[(t2 << 2) | 2]++;
+    lanes[(t3 << 2) | 3]++;
     if (x0 < mn) mn = x0;
     if (x0 > mx) mx = x0;
     if (x1 < mn) mn = x1;
     if (x1 > mx) mx = x1;
+    if (x2 < mn) mn = x2;
+    if (x2 > mx) mx = x2;
+    if (x3 < mn) mn = x3;
+    if (x3 > mx) mx = x3;
   }
   for (; i < end; i++) {
     const x = values[i];
     const t = Math.floor(x * inv) - s;
     if (!(t >= 0 && t < bins)) break;
-    lanes[(t << 1) | (i & 1)]++;
+    lanes[(t << 2) | (i & 3)]++;
     if (x < mn) mn = x;
     if (x > mx) mx = x;
   }
@@ -555,7 +570,7 @@ function runCareful(
   let neg = 0;
   let i = from;
   for (; i < end; i++) {
-    const x = values[i];
+    const x = +values[i];
     const t = Math.floor(x * inv) - s;
     if (t >= 0 && t < bins) {
       grid[t | 0] += 1;
@@ -578,14 +593,17 @@ function runCareful(
 let sharedLanes = new Int32Array(0);
 
 function lanesFor(bins: number): Int32Array {
-  if (sharedLanes.length < 2 * bins) sharedLanes = new Int32Array(2 * bins);
+  if (sharedLanes.length < 4 * bins) sharedLanes = new Int32Array(4 * bins);
   return sharedLanes;
 }
 
 function foldLanes(lanes: Int32Array, grid: Float64Array, first: number, last: number): void {
   for (let t = first; t <= last; t++) {
-    grid[t] += lanes[2 * t] + lanes[2 * t + 1];
-    lanes[2 * t] = 0;
-    lanes[2 * t + 1] = 0;
+    const b = t << 2;
+    grid[t] += lanes[b] + lanes[b + 1] + lanes[b + 2] + lanes[b + 3];
+    lanes[b] = 0;
+    lanes[b + 1] = 0;
+    lanes[b + 2] = 0;
+    lanes[b + 3] = 0;
   }
 }

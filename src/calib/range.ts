@@ -63,8 +63,8 @@
  *
  * Resolution: mse and entropy work on the histogram re-binned so that it
  * covers 0 (width < 2·span/(B−1), span = max(max,0) − min(min,0)). For b = 8
- * and B = 2048 that is < 1/4 of the quantization step; at much higher bit
- * widths the histogram, not the search, limits their precision.
+ * and B = 2048 that is < 1/4 of the quantization step of the unclipped range;
+ * at much higher bit widths the histogram, not the search, limits precision.
  */
 import { FixqError } from "../ir/errors.js";
 import { type Binned, foldAbs, quantileOf, type StreamingHistogram } from "./histogram.js";
@@ -115,8 +115,17 @@ export function formatCalibrationMethod(m: CalibrationMethod): string {
   return m.kind === "percentile" ? `percentile:${m.percentile}` : m.kind;
 }
 
+/**
+ * The clipping range for `target` from `h` by `method` (see the module
+ * comment): lo ≤ 0 ≤ hi, hi > lo, lo = −hi for signed symmetric and lo = 0 for
+ * unsigned symmetric targets. NaN/±Inf counts in `h` are ignored here; callers
+ * that refuse such data check `h.nanCount` etc. first.
+ */
 export function chooseRange(h: StreamingHistogram, method: CalibrationMethod, target: QuantTarget): ClipRange {
   checkTarget(target);
+  if (method.kind === "percentile" && !(method.percentile >= 50 && method.percentile <= 100)) {
+    throw new FixqError("usage", `percentile must be in [50, 100], got ${method.percentile}`);
+  }
   if (h.count === 0) {
     throw new FixqError("data", "cannot calibrate: no finite values were observed");
   }
@@ -165,7 +174,6 @@ function settle(r: ClipRange, minmax: ClipRange, t: QuantTarget): ClipRange {
 // --- percentile ----------------------------------------------------------------
 
 function percentileRange(h: StreamingHistogram, p: number, t: QuantTarget): ClipRange {
-  if (!(p >= 50 && p <= 100)) throw new FixqError("usage", `percentile must be in [50, 100], got ${p}`);
   if (p === 100) return { lo: h.min, hi: h.max };
   const q = p / 100;
   if (t.symmetric && t.signed) {

@@ -3,7 +3,7 @@
  * and is renamed over the destination only once it is complete, so a failure
  * never leaves a partial file behind.
  */
-import { closeSync, copyFileSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FixqError } from "../ir/errors.js";
 
@@ -46,7 +46,8 @@ export function openAtomic(path: string): AtomicFile {
     },
     copyFrom(source: string) {
       close();
-      copyFileSync(source, tempPath);
+      // A copy-on-write clone where the file system has one (btrfs, XFS), else an in-kernel copy.
+      copyFileSync(source, tempPath, constants.COPYFILE_FICLONE);
       size = statSync(tempPath).size;
     },
     commit() {
