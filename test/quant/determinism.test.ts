@@ -15,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), "fixq-calmem-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs `fixq quantize` in a fresh process; returns its peak RSS in kB (GNU time's %M is not assumed: /proc is read by a wrapper). */
-function quantizePeakKb(calib: string, out: string, extra: string[] = []): number {
+function quantizeInFreshProcess(calib: string, out: string, extra: string[] = []): number {
   const wrapper = `
     import("./bin/fixq.mjs").then(() => {});
     process.on("exit", () => {
@@ -41,8 +41,8 @@ function calibSet(n: number): string {
 describe("calibration bounds", () => {
   it("gives a byte-identical model with 1 and 2 threads", () => {
     const calib = calibSet(1000);
-    quantizePeakKb(calib, join(tmp, "t1.onnx"), ["--threads", "1"]);
-    quantizePeakKb(calib, join(tmp, "t2.onnx"), ["--threads", "2"]);
+    quantizeInFreshProcess(calib, join(tmp, "t1.onnx"), ["--threads", "1"]);
+    quantizeInFreshProcess(calib, join(tmp, "t2.onnx"), ["--threads", "2"]);
     expect(Buffer.compare(readFileSync(join(tmp, "t1.onnx")), readFileSync(join(tmp, "t2.onnx")))).toBe(0);
   }, 120_000);
 });
