@@ -19,8 +19,9 @@
  * its value would have been binned to directly: no mass is lost or smeared.
  * So the state is a function of the multiset of finite values alone: the same
  * data in any batching, or split and combined with `merge`, gives identical
- * state (and identical `toJSON`). While all finite values are equal (min =
- * max) no bins are allocated; the first second distinct value creates them.
+ * state (and identical `toJSON`; −0 counts as 0). While all finite values
+ * are equal (min = max) no bins are allocated; the first value that differs
+ * creates them, with the pending count in its bin.
  *
  * Error bound (proof). If k > K_MIN then k − 1 fails the predicate:
  * floor(max/(w/2)) − floor(min/(w/2)) ≥ B, and as floor(a) − floor(b) <
@@ -38,14 +39,13 @@
  * Speed. `update` is one pass: floor(x·2^−k) − s, a range test, an increment.
  * Float32Array batches of ≥ 4096 go four elements per step into 4
  * interleaved int32 lanes (element i into lane i mod 4) so runs of equal
- * values (ReLU zeros)
- * don't serialise on one counter; lanes are folded into the float64 counts
- * after each run. A finite value outside the window stops the loop: the rest
- * of the batch is scanned for its extremes, the grid grows once, and binning
- * resumes. A NaN/±Inf hands the rest of the batch to a slower loop that counts
+ * values (ReLU zeros) don't serialise on one counter; lanes are folded into
+ * the float64 counts after each run. A finite value outside the window stops
+ * the loop: the rest of the batch is scanned for its extremes, the grid grows
+ * once, and binning resumes. A NaN/±Inf hands the rest of the batch to a slower loop that counts
  * them. Other array types (number[], Float64Array) take that slower loop
- * throughout, which keeps the fast loop's type feedback monomorphic. No
- * allocation per element or per batch (bar growth and the report).
+ * throughout, which keeps the fast loop monomorphic. No allocation per
+ * element or per batch (bar growth and the report).
  */
 import { FixqError } from "../ir/errors.js";
 
@@ -282,7 +282,11 @@ export class StreamingHistogram {
     if (typeof json !== "object" || json === null) return bad("not an object");
     const j = json as Partial<Record<keyof HistogramJSON, unknown>>;
     if (j.format !== "fixq-histogram" || j.version !== 1) bad("format/version is not fixq-histogram/1");
-    const h = new StreamingHistogram(typeof j.bins === "number" ? j.bins : bad("bins missing"));
+    const bins = j.bins;
+    if (typeof bins !== "number" || !Number.isInteger(bins) || bins < MIN_BINS || bins > MAX_BINS) {
+      return bad(`bins must be an integer in [${MIN_BINS}, ${MAX_BINS}]`);
+    }
+    const h = new StreamingHistogram(bins);
     const cnt = (v: unknown, what: string): number =>
       typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : bad(`${what} must be a non-negative integer`);
     h.n = cnt(j.count, "count");
@@ -357,18 +361,16 @@ export class StreamingHistogram {
     let i = from;
     while (i < len) {
       const end = Math.min(len, i + CHUNK);
-      let stop: number;
       if (end - i >= LANE_MIN && values instanceof Float32Array) {
         const lanes = lanesFor(bins);
-        stop = runLanes(values, i, end, lanes, inv, s, bins);
+        const stop = runLanes(values, i, end, lanes, inv, s, bins);
         if (runOut[0] <= runOut[1]) foldLanes(lanes, grid, Math.floor(runOut[0] * inv) - s, Math.floor(runOut[1] * inv) - s);
         this.absorb(stop - i);
         i = stop;
-        if (stop === end) continue;
-        if (Number.isFinite(+values[stop])) return stop;
       }
-      // Short batches, other array types, and the rest of a run that met NaN/±Inf.
-      stop = runCareful(values, i, end, grid, inv, s, bins);
+      // The < 4 leftover values, short batches, other array types, and the
+      // rest of a run that met NaN/±Inf (or stopped at a value outside).
+      const stop = runCareful(values, i, end, grid, inv, s, bins);
       this.absorb(stop - i - runOut[2] - runOut[3] - runOut[4]);
       this.nan += runOut[2];
       this.posInf += runOut[3];
@@ -493,17 +495,19 @@ function scanFinite(values: ArrayLike<number>, from: number): void {
       if (x > mx) mx = x;
     }
   }
-  scanOut[0] = mn;
-  scanOut[1] = mx;
+  scanOut[0] = mn + 0;
+  scanOut[1] = mx + 0;
 }
 
 /** Results of the last run: [min, max] of binned values, then NaN, +Inf, −Inf counts. */
 const runOut = new Float64Array(5);
 
 /**
- * The hot loop: four elements per step, element i into lane i mod 4 of bin t
- * (lanes[4t + i mod 4]), stopping before the first quad holding a value
- * outside the window or non-finite — then one at a time up to that value.
+ * The hot loop: whole quads only, element i into lane i mod 4 of bin t
+ * (lanes[4t + i mod 4]); stops before the first quad holding a value outside
+ * the window or non-finite. No rarely-taken code lives here: a branch that
+ * runs for the first time in optimised code deoptimises it, and with few,
+ * long calls V8 may then run the loop unoptimised for a long while.
  */
 function runLanes(
   values: Float32Array,
@@ -540,16 +544,8 @@ function runLanes(
     if (x3 < mn) mn = x3;
     if (x3 > mx) mx = x3;
   }
-  for (; i < end; i++) {
-    const x = values[i];
-    const t = Math.floor(x * inv) - s;
-    if (!(t >= 0 && t < bins)) break;
-    lanes[(t << 2) | (i & 3)]++;
-    if (x < mn) mn = x;
-    if (x > mx) mx = x;
-  }
-  runOut[0] = mn;
-  runOut[1] = mx;
+  runOut[0] = mn + 0; // −0 → +0: extremes are canonical whatever the order
+  runOut[1] = mx + 0;
   return i;
 }
 
@@ -581,8 +577,8 @@ function runCareful(
     else if (x === Number.NEGATIVE_INFINITY) neg++;
     else break;
   }
-  runOut[0] = mn;
-  runOut[1] = mx;
+  runOut[0] = mn + 0; // −0 → +0: extremes are canonical whatever the order
+  runOut[1] = mx + 0;
   runOut[2] = nan;
   runOut[3] = pos;
   runOut[4] = neg;

@@ -110,8 +110,9 @@ export class OrtSession {
 
   /**
    * Runs `inputs` (each with a leading batch dim of N) in batches of `batchSize`,
-   * calling `onBatch` with each batch's outputs. Only one batch's outputs are
-   * alive at a time.
+   * calling `onBatch` with each batch's outputs, in order. While `onBatch`
+   * works on one batch, onnxruntime computes the next, so at most two batches'
+   * outputs are alive at a time.
    */
   async runBatches(
     inputs: Record<string, HostTensor>,
@@ -127,12 +128,26 @@ export class OrtSession {
     }
     progress.start(n, "running");
     try {
-      for (let start = 0; start < n; start += batchSize) {
+      const launch = (start: number) => {
         const count = Math.min(batchSize, n - start);
         const feeds: Record<string, HostTensor> = {};
         for (const [name, t] of entries) feeds[name] = sliceBatch(t, start, count);
-        await onBatch(await this.run(feeds), start, count);
-        progress.tick(count);
+        return { start, count, outputs: this.run(feeds) };
+      };
+      // The next batch runs in onnxruntime while this one's outputs are consumed.
+      let current = n > 0 ? launch(0) : undefined;
+      while (current) {
+        const outputs = await current.outputs;
+        const nextStart = current.start + current.count;
+        const next = nextStart < n ? launch(nextStart) : undefined;
+        try {
+          await onBatch(outputs, current.start, current.count);
+        } catch (e) {
+          await next?.outputs.catch(() => undefined);
+          throw e;
+        }
+        progress.tick(current.count);
+        current = next;
       }
     } finally {
       progress.stop();
