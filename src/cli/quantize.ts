@@ -8,7 +8,7 @@ import { readNpy } from "../io/npy.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
-import { feedsFor } from "../quant/feeds.js";
+import { arraySource, feedsFor, npyFileSource } from "../quant/feeds.js";
 import { quantizeModel } from "../quant/quantize.js";
 import { buildRecipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
@@ -50,10 +50,17 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (!calibPath) {
     throw new FixqError("usage", "no calibration data: give --calib FILE (.npy or .npz keyed by input name), or --data-free (needs no data)", input);
   }
-  const feeds = feedsFor(model.graph!, readTensorFile(calibPath), calibPath, recipe.calibSamples);
+  const source = calibPath.toLowerCase().endsWith(".npy")
+    ? npyFileSource(model.graph!, calibPath, recipe.calibSamples)
+    : arraySource(feedsFor(model.graph!, readTensorFile(calibPath), calibPath, recipe.calibSamples));
   const progress = json ? silentProgress : terminalProgress();
   const nThreads = threads ? Number(threads) : undefined;
-  const result = await quantizeModel(model, feeds, recipe, { threads: nThreads, progress });
+  let result: Awaited<ReturnType<typeof quantizeModel>>;
+  try {
+    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress });
+  } finally {
+    source.close();
+  }
   ensureParentDir(output);
   saveModel(result.model, output);
 

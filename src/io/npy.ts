@@ -270,7 +270,22 @@ function interpretHeader(header: string, fail: (p: string) => never): Header {
  * Parses the bytes of a .npy file. `where` names the file in error messages.
  * Throws NpyFormatError for malformed or unsupported input.
  */
-export function parseNpy(bytes: Uint8Array, where = "<npy>"): NpyArray {
+/** What a .npy header says, and where the data starts. */
+export interface NpyHeader {
+  readonly dtype: NpyDtype;
+  readonly shape: number[];
+  readonly count: number;
+  readonly fortran: boolean;
+  readonly littleEndian: boolean;
+  readonly descr: string;
+  readonly dataOffset: number;
+}
+
+/**
+ * Parses the header at the start of `bytes`, which may hold just the start of
+ * a file (the magic, version, header length and header).
+ */
+export function parseNpyHeader(bytes: Uint8Array, where = "<npy>"): NpyHeader {
   const fail = (problem: string): never => {
     throw new NpyFormatError(where, problem);
   };
@@ -299,6 +314,17 @@ export function parseNpy(bytes: Uint8Array, where = "<npy>"): NpyArray {
   const headerBytes = bytes.subarray(prefix, dataOffset);
   const header = major === 3 ? decodeUtf8(headerBytes, fail) : latin1(headerBytes);
   const { descr, fortran, shape, count } = interpretHeader(header, fail);
+  return { dtype: descr.dtype, shape, count, fortran, littleEndian: descr.littleEndian, descr: descr.text, dataOffset };
+}
+
+export function parseNpy(bytes: Uint8Array, where = "<npy>"): NpyArray {
+  const fail = (problem: string): never => {
+    throw new NpyFormatError(where, problem);
+  };
+  const n = bytes.length;
+  const h = parseNpyHeader(bytes, where);
+  const { shape, count, fortran, dataOffset } = h;
+  const descr = { dtype: h.dtype, littleEndian: h.littleEndian, text: h.descr };
 
   const itemSize = npyItemSize(descr.dtype);
   const need = BigInt(count) * BigInt(itemSize);

@@ -9,10 +9,10 @@ import { type Model, opsetVersion, withMetadata } from "../ir/graph.js";
 import { formatName, intFormat } from "../ir/quant.js";
 import { assertValid } from "../ir/verify.js";
 import { upgradeOpset } from "../passes/upgrade-opset.js";
-import type { HostTensor } from "../runtime/ort-session.js";
 import { packageVersion } from "../util/package-root.js";
 import { type Progress, silentProgress } from "../util/progress.js";
-import { calibrate, hashFeeds } from "./calibrate.js";
+import { calibrate } from "./calibrate.js";
+import type { DataSource } from "./feeds.js";
 import { type NodeDecision, planQuantization } from "./plan.js";
 import { emitQdq } from "./qdq.js";
 import { type Recipe, recipeJson } from "./recipe.js";
@@ -26,7 +26,7 @@ export interface QuantizeResult {
 
 export async function quantizeModel(
   model: Model,
-  feeds: Record<string, HostTensor>,
+  source: DataSource,
   recipe: Recipe,
   opts: { threads?: number; progress?: Progress } = {},
 ): Promise<QuantizeResult> {
@@ -46,7 +46,7 @@ export async function quantizeModel(
   if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
     throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");
   }
-  const { histograms, samples } = await calibrate(model, feeds, plan.activations, {
+  const { histograms, samples, sha256: calibrationHash } = await calibrate(model, source, plan.activations, {
     batchSize: recipe.batchSize,
     threads: opts.threads,
     progress: opts.progress ?? silentProgress,
@@ -61,7 +61,6 @@ export async function quantizeModel(
     weightFormat,
     perChannel: recipe.granularity.kind === "per-channel",
   });
-  const calibrationHash = hashFeeds(feeds);
   let out: Model = { ...model, graph };
   out = withMetadata(out, "fixq.version", packageVersion());
   out = withMetadata(out, "fixq.recipe", JSON.stringify({ ...recipeJson(recipe), weightFormat: formatName(weightFormat), actFormat: formatName(actFormat) }));

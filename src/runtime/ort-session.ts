@@ -22,6 +22,12 @@ export interface SessionOptions {
   extraOutputs?: readonly string[];
 }
 
+/** Samples fetched a batch at a time (see quant/feeds.ts for file-backed sources). */
+export interface BatchSource {
+  readonly count: number;
+  batch(start: number, count: number): Record<string, HostTensor>;
+}
+
 /** A host tensor: C-order data plus dims. */
 export interface HostTensor {
   readonly dtype: number;
@@ -109,10 +115,8 @@ export class OrtSession {
   }
 
   /**
-   * Runs `inputs` (each with a leading batch dim of N) in batches of `batchSize`,
-   * calling `onBatch` with each batch's outputs, in order. While `onBatch`
-   * works on one batch, onnxruntime computes the next, so at most two batches'
-   * outputs are alive at a time.
+   * Runs `inputs` (each with a leading batch dim of N) in batches of
+   * `batchSize`; see runSource.
    */
   async runBatches(
     inputs: Record<string, HostTensor>,
@@ -126,22 +130,43 @@ export class OrtSession {
     for (const [name, t] of entries) {
       if (t.dims[0] !== n) throw new FixqError("data", `batch dimension ${t.dims[0]} differs from ${n}`, `input '${name}'`);
     }
+    const source: BatchSource = {
+      count: n,
+      batch(start, count) {
+        const feeds: Record<string, HostTensor> = {};
+        for (const [name, t] of entries) feeds[name] = sliceBatch(t, start, count);
+        return feeds;
+      },
+    };
+    await this.runSource(source, batchSize, (out, _feeds, start, count) => onBatch(out, start, count), progress);
+  }
+
+  /**
+   * Runs every sample of `source` in batches of `batchSize`, calling `onBatch`
+   * with each batch's outputs and feeds, in order. While `onBatch` works on one
+   * batch, onnxruntime computes the next, so at most two batches are alive.
+   */
+  async runSource(
+    source: BatchSource,
+    batchSize: number,
+    onBatch: (outputs: Record<string, HostTensor>, feeds: Record<string, HostTensor>, start: number, count: number) => void | Promise<void>,
+    progress: Progress = silentProgress,
+  ): Promise<void> {
+    const n = source.count;
     progress.start(n, "running");
     try {
       const launch = (start: number) => {
         const count = Math.min(batchSize, n - start);
-        const feeds: Record<string, HostTensor> = {};
-        for (const [name, t] of entries) feeds[name] = sliceBatch(t, start, count);
-        return { start, count, outputs: this.run(feeds) };
+        const feeds = source.batch(start, count);
+        return { start, count, feeds, outputs: this.run(feeds) };
       };
-      // The next batch runs in onnxruntime while this one's outputs are consumed.
       let current = n > 0 ? launch(0) : undefined;
       while (current) {
         const outputs = await current.outputs;
         const nextStart = current.start + current.count;
         const next = nextStart < n ? launch(nextStart) : undefined;
         try {
-          await onBatch(outputs, current.start, current.count);
+          await onBatch(outputs, current.feeds, current.start, current.count);
         } catch (e) {
           await next?.outputs.catch(() => undefined);
           throw e;

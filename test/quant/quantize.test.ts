@@ -14,7 +14,7 @@ import { readNpy } from "../../src/io/npy.js";
 import { metadataOf } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { encodeModel } from "../../src/ir/onnx/save.js";
-import { feedsFor } from "../../src/quant/feeds.js";
+import { arraySource, feedsFor } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
 import { readTensorFile } from "../../src/io/npz.js";
@@ -31,7 +31,7 @@ const evalY = (y.data as BigInt64Array).subarray(0, N);
 
 async function quantize(name: string, flags = {}) {
   const model = loadModel(join(MODELS_DIR, `${name}.onnx`));
-  const feeds = feedsFor(model.graph!, calib, "calib.npy", 256);
+  const feeds = arraySource(feedsFor(model.graph!, calib, "calib.npy", 256));
   return { float: model, ...(await quantizeModel(model, feeds, buildRecipe(flags), { threads: 1 })) };
 }
 
@@ -86,7 +86,7 @@ describe("quantize a third-party export", () => {
     };
     const data = Float32Array.from({ length: 4 * 3 * 64 * 64 }, next);
     const feeds = { x: { dtype: 1, dims: [4, 3, 64, 64], data } };
-    const q = await quantizeModel(model, feeds, buildRecipe({}), { threads: 1 });
+    const q = await quantizeModel(model, arraySource(feeds), buildRecipe({}), { threads: 1 });
     const opset = q.model.opsets.find((o) => !o.domain)!.version;
     expect(Number(opset)).toBe(13);
     const nodes = q.model.graph!.nodes;
