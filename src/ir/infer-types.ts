@@ -302,10 +302,6 @@ rules["ConvTranspose"] = (n, ins) => {
   return [{ dtype: ins[0].dtype, shape }];
 };
 
-export function hasInferenceRule(opType: string): boolean {
-  return opType in rules;
-}
-
 /**
  * Infers tensor types for every value of `g` (not descending into subgraphs).
  * `outer` supplies types of values visible from an enclosing graph.

@@ -8,7 +8,6 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { DataType, dtypeInfo, dtypeName, rawByteLength } from "./dtype.js";
 import { FixqError } from "./errors.js";
 import type { Extra } from "./graph.js";
-import type { ProtoMessage } from "./onnx/codec.js";
 import type { Int64 } from "./onnx/wire.js";
 
 export interface ExternalRef {
@@ -265,4 +264,3 @@ export function makeFloatTensor(name: string, dims: readonly number[], values: A
   return { name, dtype: DataType.FLOAT, dims: [...dims], raw: new Uint8Array(f.buffer) };
 }
 
-export type { ProtoMessage };

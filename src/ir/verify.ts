@@ -9,7 +9,7 @@
  */
 import { dtypeName } from "./dtype.js";
 import { FixqError } from "./errors.js";
-import { type Graph, type Model, nodeLabel, walkGraphs } from "./graph.js";
+import { type Graph, type Model, nodeLabel } from "./graph.js";
 import { inferTypes } from "./infer-types.js";
 import { checkTensor } from "./tensor.js";
 import { tensorTypeOf } from "./types.js";
@@ -148,4 +148,3 @@ export function assertValid(model: Model): Diagnostic[] {
   return diags.filter((d) => d.severity === "warning");
 }
 
-export { walkGraphs };

@@ -8,18 +8,9 @@ import {
   StreamingHistogram,
 } from "../../src/calib/histogram.js";
 import { FixqError } from "../../src/ir/errors.js";
+import { seededRandom } from "../helpers/prng.js";
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 function gaussian(n: number, seed: number, zeroFraction = 0): Float32Array {
   const r = prng(seed);

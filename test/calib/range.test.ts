@@ -11,17 +11,9 @@ import {
   type QuantTarget,
   ZERO_DATA_EPSILON,
 } from "../../src/calib/range.js";
+import { seededRandom } from "../helpers/prng.js";
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 function gaussian(n: number, seed: number, sigma = 1, mean = 0): Float32Array {
   const r = prng(seed);

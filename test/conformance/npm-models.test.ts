@@ -18,6 +18,7 @@ import { type Graph, type Model, walkGraphs } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { encodeModel, saveModel } from "../../src/ir/onnx/save.js";
 import { bytesDiffer, compareOutputs, create, type Feeds, feedableInputs } from "./ort-compare.js";
+import { seededRandom } from "../helpers/prng.js";
 
 const MODULES = fileURLToPath(new URL("../../node_modules/", import.meta.url));
 
@@ -44,17 +45,7 @@ const CASES: Case[] = [
   { path: "openwakeword-js/models/namaste_deepa.onnx" },
 ];
 
-/** mulberry32: a small seeded PRNG, so inputs are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function syntheticFeeds(model: Model, c: Case): Feeds {
   const feeds: Feeds = {};

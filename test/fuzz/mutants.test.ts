@@ -33,7 +33,7 @@ import { decodeModel } from "../../src/ir/onnx/load.js";
 import { encodeModel } from "../../src/ir/onnx/save.js";
 import { assertValid } from "../../src/ir/verify.js";
 import { cloneProto, type Mutant, mutants, prepareSource, type Source } from "./mutate.js";
-import { hashString, Rng } from "./prng.js";
+import { hashString, Rng } from "../helpers/prng.js";
 
 ort.env.logLevel = "fatal";
 

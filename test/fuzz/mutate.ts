@@ -7,7 +7,7 @@
  */
 import { decodeMessage, encodeMessage, type FieldSpec, type MessageSpec, messageSpec, type ProtoMessage } from "../../src/ir/onnx/codec.js";
 import { WireReader } from "../../src/ir/onnx/wire.js";
-import type { Rng } from "./prng.js";
+import type { Rng } from "../helpers/prng.js";
 
 // ------------------------------------------------------------ wire walk
 

@@ -26,6 +26,7 @@ import { upgradeOpset } from "../../src/passes/upgrade-opset.js";
 import { create, type Feeds, feedableInputs, ortMessage, ortTensorFromIr, type Outputs, typeKind } from "../conformance/ort-compare.js";
 import { dataAvailable } from "../helpers/require-data.js";
 import { graph, int, ints, model, node, value } from "../ir/builders.js";
+import { seededRandom } from "../helpers/prng.js";
 
 const RTOL = 1e-5;
 const TARGETS = [13, 21] as const;
@@ -114,17 +115,7 @@ async function runModel(m: Model | Uint8Array, feeds: Feeds): Promise<Outputs> {
   }
 }
 
-/** mulberry32, so synthetic inputs are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function randomFeed(dims: number[], seed = 1): ort.Tensor {
   const next = rng(seed);

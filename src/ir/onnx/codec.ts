@@ -404,7 +404,3 @@ export function encodeMessage(name: string, msg: ProtoMessage): Uint8Array {
   return concatChunks(encodeMessageChunks(name, msg));
 }
 
-/** Encoded size in bytes, without encoding. */
-export function encodedSize(name: string, msg: ProtoMessage): number {
-  return sizeMessage(name, msg).size;
-}

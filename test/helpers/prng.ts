@@ -48,3 +48,9 @@ export function hashString(s: string): number {
   }
   return h >>> 0;
 }
+
+/** A function returning uniform floats in [0, 1), seeded (same sequence as `new Rng(seed).float()`). */
+export function seededRandom(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.float();
+}
