@@ -76,7 +76,10 @@ function weightAxis(n: Node, w: Tensor): number {
 }
 
 export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
-  const consts = constantTensors(g);
+  // Constant-node tensors carry no name of their own (or an unrelated one): name each after the value it
+  // defines, so that weights are told apart and their float originals can be dropped after quantization.
+  const consts = new Map<string, Tensor>();
+  for (const [value, t] of constantTensors(g)) consts.set(value, t.name === value ? t : { ...t, name: value });
   const consumers = new Map<string, Node[]>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const graphOutputs = new Set(g.outputs.map((o) => o.name));

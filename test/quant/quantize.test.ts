@@ -36,7 +36,7 @@ async function quantize(name: string, flags = {}) {
 }
 
 describe("quantize (default recipe)", () => {
-  for (const name of ["cnn", "resnet", "mobilenetv2"]) {
+  for (const name of ["cnn", "resnet", "mobilenetv2", "vit"]) {
     it(`${name}: integer kernels replace every quantized layer, and top-1 drops by at most 1 point`, async () => {
       const q = await quantize(name);
       // ORT's optimized graph: every quantized Conv/Gemm/MatMul became an integer kernel.
