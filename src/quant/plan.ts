@@ -7,10 +7,15 @@
  *   tensor), constant biases become int32 with scale s_x·s_w.
  * - Relu and Clip right after a quantized op (its only consumer) are fused:
  *   the op's output is not quantized, the activation's output is.
- * - Add, Mul, Concat, AveragePool, GlobalAveragePool: inputs and output.
- * - MaxPool and shape ops (Reshape, Transpose, Flatten, Squeeze, Unsqueeze,
- *   Slice) pass the input's quantization through to their output.
- * - Everything else stays float, with the reason recorded.
+ * - Add, Mul, Concat, AveragePool, GlobalAveragePool, and the activations ORT
+ *   runs on integers (Sigmoid → QLinearSigmoid, Softmax → QLinearSoftmax,
+ *   LeakyRelu → QLinearLeakyRelu): inputs and output.
+ * - MaxPool, nearest-mode Resize and shape ops (Reshape, Transpose, Flatten,
+ *   Squeeze, Unsqueeze, Slice) pass the input's quantization through to their
+ *   output; ORT then runs them directly on the integers.
+ * - Everything else stays float, with the reason recorded. Measured with ORT
+ *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
+ *   a float kernel between DQ and Q, so quantizing them would only add error.
  */
 import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
@@ -18,10 +23,10 @@ import type { Tensor } from "../ir/tensor.js";
 import type { Recipe } from "./recipe.js";
 
 const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
-const ELEMENTWISE = new Set(["Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool"]);
-const PASS_THROUGH = new Set(["MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice"]);
+const ELEMENTWISE = new Set(["Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool", "Sigmoid", "Softmax", "LeakyRelu"]);
+const PASS_THROUGH = new Set(["MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Resize"]);
 const FUSED_ACTIVATIONS = new Set(["Relu", "Clip"]);
-const NO_INTEGER_KERNEL = new Set(["Sigmoid", "HardSigmoid", "HardSwish", "Softmax", "Resize"]);
+const NO_INTEGER_KERNEL = new Set(["HardSigmoid", "HardSwish", "Gelu", "Tanh", "Resize"]);
 
 export type NodeRole = "compute" | "elementwise" | "pass-through" | "fused-activation";
 
@@ -57,6 +62,11 @@ export interface QuantPlan {
 function intAttr(n: Node, name: string, dflt: number): number {
   const a = n.attributes.find((x) => x.name === name);
   return a?.i !== undefined ? Number(a.i) : dflt;
+}
+
+function stringAttr(n: Node, name: string, dflt: string): string {
+  const a = n.attributes.find((x) => x.name === name);
+  return a?.s !== undefined ? new TextDecoder().decode(a.s) : dflt;
 }
 
 /** Output-channel axis of a compute op's weight, or -1 when per-channel does not apply. */
@@ -143,7 +153,7 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
       quantizeOutput(n);
       return decide(true, "quantized", "elementwise");
     }
-    if (PASS_THROUGH.has(n.opType)) {
+    if (PASS_THROUGH.has(n.opType) && !(n.opType === "Resize" && stringAttr(n, "mode", "nearest") !== "nearest")) {
       const x = n.inputs[0] ?? "";
       if (!quantizedOut.has(x) && !activations.has(x)) return decide(false, "input is not quantized");
       sharedWith.set(n.outputs[0]!, sharedWith.get(x) ?? x);
@@ -151,6 +161,7 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
       return decide(true, "passes its input's quantization through", "pass-through");
     }
     if (FUSED_ACTIVATIONS.has(n.opType)) return decide(false, "not directly after a quantized op");
+    if (n.opType === "Resize") return decide(false, "no integer kernel in ONNX Runtime (CPU) for non-nearest Resize in QDQ form");
     if (NO_INTEGER_KERNEL.has(n.opType)) return decide(false, "no integer kernel in ONNX Runtime (CPU) for this op in QDQ form");
     return decide(false, "op not handled by fixq's quantizer");
   };

@@ -48,6 +48,12 @@ describe("quantize (default recipe)", () => {
       expect(compute).toBeGreaterThan(0);
       expect(ops.filter((o) => o === "Conv" || o === "Gemm" || o === "MatMul" || o === "FusedConv" || o === "FusedGemm")).toEqual([]);
       expect(ops.filter((o) => ["QLinearConv", "QLinearMatMul", "QGemm", "MatMulIntegerToFloat"].includes(o)).length).toBe(compute);
+      // Softmax and Sigmoid run as ORT's integer kernels too.
+      for (const op of ["Softmax", "Sigmoid"]) {
+        const quantized = q.decisions.filter((d) => d.quantized && d.node.opType === op).length;
+        expect(ops.filter((o) => o === op).length).toBe(q.decisions.filter((d) => d.node.opType === op).length - quantized);
+        expect(ops.filter((o) => o === `QLinear${op}`).length).toBe(quantized);
+      }
 
       const f = await evaluateClassifier(q.float, evalX, evalY, { threads: 1 });
       const r = await evaluateClassifier(q.model, evalX, evalY, { threads: 1 });
