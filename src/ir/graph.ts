@@ -10,6 +10,7 @@
  * for what it changes and shares the rest.
  */
 import type { ProtoMessage } from "./onnx/codec.js";
+import type { QuantSpec } from "./quant.js";
 import type { Tensor } from "./tensor.js";
 import type { Int64 } from "./onnx/wire.js";
 
@@ -100,6 +101,12 @@ export interface Graph {
   readonly docString?: string;
   /** Types from shape inference (see infer-types.ts); not serialized. */
   readonly inferred?: ReadonlyMap<string, TensorType>;
+  /**
+   * Quantization specs by value name (see quant.ts). Not serialized as such:
+   * the QDQ writer turns them into QuantizeLinear/DequantizeLinear nodes, and
+   * the QDQ reader (quant/qdq-read.ts) turns those back into specs.
+   */
+  readonly quant?: ReadonlyMap<string, QuantSpec>;
   readonly extra?: Extra;
 }
 

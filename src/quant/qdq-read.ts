@@ -1,0 +1,244 @@
+/**
+ * QDQ import: reads the QuantizeLinear/DequantizeLinear nodes of an already
+ * quantized model (fixq's own output, ONNX Runtime's `quantize_static`, other
+ * tools) back into quantization specs on values, and strips them to give the
+ * float graph those specs describe.
+ *
+ * Patterns recognised (scale and zero point must be constants):
+ * - activation: f → QuantizeLinear(s, z) → q → DequantizeLinear(s, z) → t, the
+ *   Q with this one consumer and both nodes with equal parameters. The spec
+ *   belongs to t; stripping merges f and t into one value (keeping whichever
+ *   name is a graph input or output).
+ * - weight: an integer constant W → DequantizeLinear(s, z [, axis, block_size]) → w.
+ *   Stripping makes w a float constant, (W − z)·s rounded to float32 exactly
+ *   as DequantizeLinear computes it, with the spec on w, so re-quantizing w
+ *   with that spec gives back W.
+ * A spec always implies its clamp to [(qmin − z)·s, (qmax − z)·s]: ONNX
+ * Runtime's tool drops a Relu before an activation whose range starts at 0 and
+ * lets QuantizeLinear's saturation do its work, so the stripped graph is the
+ * model only together with its specs (as the QDQ writer re-emits them).
+ * Anything else (a Q whose output is read by a float op, mismatched
+ * parameters, a value that would need two names) is left as nodes and
+ * reported in `unmatched`, never guessed at.
+ */
+import { DataType, dtypeName } from "../ir/dtype.js";
+import type { Graph, Node } from "../ir/graph.js";
+import { constantTensors } from "../ir/infer-types.js";
+import { type AffineQuant, type BlockQuant, type IntFormat, intFormat, type QuantSpec } from "../ir/quant.js";
+import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+
+export interface ImportedActivation {
+  readonly spec: AffineQuant;
+  readonly quantize: Node;
+  readonly dequantize: Node;
+  /** The float value the QuantizeLinear reads. */
+  readonly source: string;
+}
+
+export interface ImportedWeight {
+  readonly spec: QuantSpec;
+  readonly dequantize: Node;
+  /** The integer tensor the DequantizeLinear reads. */
+  readonly values: Tensor;
+  readonly valuesName: string;
+}
+
+export interface QdqView {
+  /** By the DequantizeLinear output's name. */
+  readonly activations: ReadonlyMap<string, ImportedActivation>;
+  /** By the DequantizeLinear output's name. */
+  readonly weights: ReadonlyMap<string, ImportedWeight>;
+  readonly unmatched: readonly { readonly node: Node; readonly reason: string }[];
+}
+
+const INTEGER_TYPES = new Set<number>([DataType.INT4, DataType.UINT4, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32]);
+
+function fullRange(dtype: number): IntFormat {
+  if (dtype === DataType.INT32) return { dtype, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 };
+  return intFormat(dtypeName(dtype));
+}
+
+function intAttr(n: Node, name: string, dflt: number): number {
+  const a = n.attributes.find((x) => x.name === name);
+  return a?.i !== undefined ? Number(a.i) : dflt;
+}
+
+/** Same scale and zero-point values (not necessarily the same initializers). */
+function sameParams(a: Node, b: Node, consts: ReadonlyMap<string, Tensor>): boolean {
+  for (const slot of [1, 2]) {
+    const x = a.inputs[slot] ?? "";
+    const y = b.inputs[slot] ?? "";
+    if (x === y) continue;
+    const tx = consts.get(x);
+    const ty = consts.get(y);
+    if (!tx || !ty || tx.dtype !== ty.dtype) return false;
+    const vx = tensorToFloat64(tx);
+    const vy = tensorToFloat64(ty);
+    if (vx.length !== vy.length || vx.some((v, i) => v !== vy[i])) return false;
+  }
+  return intAttr(a, "axis", 1) === intAttr(b, "axis", 1) && intAttr(a, "block_size", 0) === intAttr(b, "block_size", 0);
+}
+
+/**
+ * The spec a DequantizeLinear node describes, or a reason it cannot be read.
+ * `rank` is the rank of the quantized tensor when known (needed for a negative axis).
+ */
+function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, consts: ReadonlyMap<string, Tensor>): QuantSpec | string {
+  const s = consts.get(dq.inputs[1] ?? "");
+  if (!s) return "scale is not a constant";
+  if (s.dtype !== DataType.FLOAT) return `scale is ${dtypeName(s.dtype)}, not float32`;
+  const zName = dq.inputs[2] ?? "";
+  const z = zName ? consts.get(zName) : undefined;
+  if (zName && !z) return "zero point is not a constant";
+  if (!INTEGER_TYPES.has(dtype)) return `quantized type ${dtypeName(dtype)} is not an integer type fixq reads`;
+  const scale = Float32Array.from(tensorToFloat64(s));
+  const zeroPoint = z ? Int32Array.from(tensorToFloat64(z)) : new Int32Array(scale.length);
+  const format = fullRange(dtype);
+  const blockSize = intAttr(dq, "block_size", 0);
+  const sDims = s.dims.map(Number);
+  if (blockSize > 0) {
+    if (!dims) return "blocked quantization of a tensor of unknown shape";
+    const axis = (intAttr(dq, "axis", 1) + dims.length) % dims.length;
+    return { kind: "block", format, axis, blockSize, dims: sDims, scale, zeroPoint } satisfies BlockQuant;
+  }
+  // A one-element 1-D scale is per tensor, as ONNX Runtime reads it (its axis may not even exist).
+  if (sDims.length === 0 || (sDims.length === 1 && scale.length === 1)) return { kind: "affine", format, scale, zeroPoint } satisfies AffineQuant;
+  if (sDims.length !== 1) return "scale has rank > 1 without block_size";
+  let axis = intAttr(dq, "axis", 1);
+  if (axis < 0) {
+    if (!dims) return "negative axis on a tensor of unknown rank";
+    axis += dims.length;
+  }
+  return { kind: "affine", format, scale, zeroPoint, axis } satisfies AffineQuant;
+}
+
+export function readQdq(g: Graph): QdqView {
+  const consts = constantTensors(g);
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const producer = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const isStandard = (n: Node) => (n.domain ?? "") === "" || n.domain === "ai.onnx";
+
+  const activations = new Map<string, ImportedActivation>();
+  const weights = new Map<string, ImportedWeight>();
+  const unmatched: { node: Node; reason: string }[] = [];
+  const used = new Set<Node>();
+  for (const dq of g.nodes) {
+    if (dq.opType !== "DequantizeLinear" || !isStandard(dq)) continue;
+    const x = dq.inputs[0] ?? "";
+    const t = dq.outputs[0] ?? "";
+    const w = consts.get(x);
+    if (w) {
+      const spec = specOf(dq, w.dtype, w.dims.map(Number), consts);
+      if (typeof spec === "string") unmatched.push({ node: dq, reason: spec });
+      else {
+        weights.set(t, { spec, dequantize: dq, values: w, valuesName: x });
+        used.add(dq);
+      }
+      continue;
+    }
+    const q = producer.get(x);
+    if (q?.opType !== "QuantizeLinear" || !isStandard(q)) {
+      unmatched.push({ node: dq, reason: "input is neither a constant nor a QuantizeLinear output" });
+      continue;
+    }
+    if ((consumers.get(x) ?? []).length !== 1) {
+      unmatched.push({ node: dq, reason: "its QuantizeLinear output has other readers" });
+      continue;
+    }
+    if (!sameParams(q, dq, consts)) {
+      unmatched.push({ node: dq, reason: "QuantizeLinear and DequantizeLinear parameters differ" });
+      continue;
+    }
+    const zName = q.inputs[2] ?? "";
+    const dtype = zName ? (consts.get(zName)?.dtype ?? DataType.UINT8) : DataType.UINT8;
+    const spec = specOf(dq, dtype, undefined, consts);
+    if (typeof spec === "string" || spec.kind !== "affine") {
+      unmatched.push({ node: dq, reason: typeof spec === "string" ? spec : "blocked activation quantization" });
+      continue;
+    }
+    activations.set(t, { spec, quantize: q, dequantize: dq, source: q.inputs[0] ?? "" });
+    used.add(q).add(dq);
+  }
+  for (const n of g.nodes) {
+    if ((n.opType === "QuantizeLinear" || n.opType === "DequantizeLinear") && isStandard(n) && !used.has(n) && !unmatched.some((u) => u.node === n)) {
+      unmatched.push({ node: n, reason: "QuantizeLinear whose output is not only dequantized" });
+    }
+  }
+  return { activations, weights, unmatched };
+}
+
+/** Float value of a weight, computed as DequantizeLinear does: float32((W − z)·s). */
+function dequantizeWeight(name: string, w: ImportedWeight): Tensor {
+  const q = tensorToFloat64(w.values);
+  const dims = w.values.dims.map(Number);
+  const out = new Float32Array(q.length);
+  const spec = w.spec;
+  if (spec.kind === "affine") {
+    const axis = spec.axis;
+    const channels = axis === undefined ? 1 : dims[axis]!;
+    const inner = axis === undefined ? q.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+    for (let i = 0; i < q.length; i++) {
+      const c = axis === undefined ? 0 : Math.floor(i / inner) % channels;
+      out[i] = Math.fround((q[i]! - spec.zeroPoint[c]!) * spec.scale[c]!);
+    }
+  } else {
+    const inner = dims.slice(spec.axis + 1).reduce((a, b) => a * b, 1);
+    const len = dims[spec.axis]!;
+    const blocks = spec.dims[spec.axis]!;
+    for (let i = 0; i < q.length; i++) {
+      const outer = Math.floor(i / (inner * len));
+      const k = Math.floor(i / inner) % len;
+      const b = outer * blocks * inner + Math.floor(k / spec.blockSize) * inner + (i % inner);
+      out[i] = Math.fround((q[i]! - spec.zeroPoint[b]!) * spec.scale[b]!);
+    }
+  }
+  return makeFloatTensor(name, dims, out);
+}
+
+export interface StrippedQdq {
+  /** The float graph, with `quant` holding the imported specs by value name. */
+  readonly graph: Graph;
+  readonly view: QdqView;
+}
+
+/**
+ * Removes the recognised Q/DQ nodes: activations become plain float values
+ * carrying their spec, weights become float constants carrying theirs.
+ */
+export function stripQdq(g: Graph, view: QdqView = readQdq(g)): StrippedQdq {
+  const graphInputs = new Set(g.inputs.map((v) => v.name));
+  const graphOutputs = new Set(g.outputs.map((v) => v.name));
+  const drop = new Set<Node>();
+  const rename = new Map<string, string>(); // value → surviving name
+  const quant = new Map<string, QuantSpec>(g.quant ?? []);
+  for (const [t, a] of view.activations) {
+    // f → Q → DQ → t becomes one value; the graph's own input/output names survive.
+    if (graphInputs.has(a.source) && graphOutputs.has(t)) continue;
+    const keep = graphInputs.has(a.source) ? a.source : t;
+    rename.set(keep === t ? a.source : t, keep);
+    quant.set(keep, a.spec);
+    drop.add(a.quantize).add(a.dequantize);
+  }
+  const floatWeights: Tensor[] = [];
+  for (const [t, w] of view.weights) {
+    floatWeights.push(dequantizeWeight(t, w));
+    quant.set(t, w.spec);
+    drop.add(w.dequantize);
+  }
+  const nodes = g.nodes
+    .filter((n) => !drop.has(n))
+    .map((n) => {
+      const inputs = n.inputs.map((i) => rename.get(i) ?? i);
+      const outputs = n.outputs.map((o) => rename.get(o) ?? o);
+      return inputs.some((v, k) => v !== n.inputs[k]) || outputs.some((v, k) => v !== n.outputs[k]) ? { ...n, inputs, outputs } : n;
+    });
+  // Integer constants and Q/DQ parameters that nothing reads any more go.
+  const read = new Set<string>();
+  for (const n of nodes) for (const i of n.inputs) read.add(i);
+  for (const o of g.outputs) read.add(o.name);
+  const initializers = [...g.initializers.filter((t) => read.has(t.name ?? "")), ...floatWeights];
+  const live = nodes.filter((n) => n.opType !== "Constant" || n.outputs.some((o) => read.has(o)));
+  return { graph: { ...g, nodes: live, initializers, quant }, view };
+}
