@@ -67,7 +67,8 @@
  * at much higher bit widths the histogram, not the search, limits precision.
  */
 import { FixqError } from "../ir/errors.js";
-import { type Binned, foldAbs, quantileOf, type StreamingHistogram } from "./histogram.js";
+import type { StreamingExtremes } from "./extremes.js";
+import { type Binned, foldAbs, quantileOf, StreamingHistogram } from "./histogram.js";
 
 export type CalibrationMethod =
   | { kind: "minmax" }
@@ -119,9 +120,10 @@ export function formatCalibrationMethod(m: CalibrationMethod): string {
  * The clipping range for `target` from `h` by `method` (see the module
  * comment): lo ≤ 0 ≤ hi, hi > lo, lo = −hi for signed symmetric and lo = 0 for
  * unsigned symmetric targets. NaN/±Inf counts in `h` are ignored here; callers
- * that refuse such data check `h.nanCount` etc. first.
+ * that refuse such data check `h.nanCount` etc. first. minmax reads only the
+ * extremes, so a StreamingExtremes will do; the other methods need the bins.
  */
-export function chooseRange(h: StreamingHistogram, method: CalibrationMethod, target: QuantTarget): ClipRange {
+export function chooseRange(h: StreamingHistogram | StreamingExtremes, method: CalibrationMethod, target: QuantTarget): ClipRange {
   checkTarget(target);
   if (method.kind === "percentile" && !(method.percentile >= 50 && method.percentile <= 100)) {
     throw new FixqError("usage", `percentile must be in [50, 100], got ${method.percentile}`);
@@ -131,6 +133,7 @@ export function chooseRange(h: StreamingHistogram, method: CalibrationMethod, ta
   }
   const minmax = shape(h.min, h.max, target);
   if (method.kind === "minmax" || h.min === h.max) return settle(minmax, minmax, target);
+  if (!(h instanceof StreamingHistogram)) throw new FixqError("usage", `calibration method ${formatCalibrationMethod(method)} needs a histogram, not only the extremes`);
   let raw: ClipRange;
   switch (method.kind) {
     case "percentile":

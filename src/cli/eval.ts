@@ -4,6 +4,7 @@ import { dirname, join, relative } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
 import { bindEvalData, bindLabels, checkGate, compareModels, type Thresholds } from "../eval/compare.js";
+import { perLayerErrors } from "../eval/per-layer.js";
 import { type EvalReport, formatText, writeReports } from "../eval/reports.js";
 import { type NpyArray, NpyFormatError } from "../io/npy.js";
 import { readTensorFile } from "../io/npz.js";
@@ -22,6 +23,7 @@ export interface EvalOptions {
   json?: string;
   junit?: string;
   markdown?: string;
+  perLayer?: boolean;
 }
 
 export const EVAL_HELP = `
@@ -29,6 +31,14 @@ The gate checks the figures of CAND run with onnxruntime graph optimizations on
 (opt=all): for a QDQ model that is the integer-kernel path ORT really deploys.
 CAND also runs with optimizations disabled (the fake-quant figure); both are
 reported, and a gap between them is flagged as a deployment risk.
+
+--per-layer also runs REF and CAND with optimizations disabled, every
+quantized tensor of CAND (a DequantizeLinear output) exposed, and prints its
+SQNR against the float tensor of REF it stands for, worst first. A tensor
+maps to REF by its own name (fixq keeps activation names), else through its
+QuantizeLinear to the float tensor quantized (e.g. ORT's
+t_DequantizeLinear_Output to t); weights map through the node reading them.
+Tensors that cannot be mapped are listed with the reason.
 
 Exit codes: 0 all thresholds met, 1 a threshold failed or an error, 2 usage.
 Example: fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
@@ -43,7 +53,7 @@ function parseNumber(flag: string, v: string | undefined, ok: (x: number) => boo
 const ERRNO_TEXT: Record<string, string> = { ENOENT: "no such file", EISDIR: "is a directory", EACCES: "permission denied" };
 
 /** Reads a .npy/.npz file; every failure is a one-line FixqError naming the file. */
-function readArrays(path: string, what: string): Map<string, NpyArray> {
+export function readArrays(path: string, what: string): Map<string, NpyArray> {
   try {
     return readTensorFile(path);
   } catch (e) {
@@ -52,6 +62,13 @@ function readArrays(path: string, what: string): Map<string, NpyArray> {
     if (code) throw new FixqError("io", ERRNO_TEXT[code] ?? code, `${what} ${path}`, { cause: e });
     throw e;
   }
+}
+
+/** Reads integer class labels for `samples` data samples from a file of one array. */
+export function readLabels(path: string, samples: number): Int32Array {
+  const arrays = readArrays(path, "labels");
+  if (arrays.size !== 1) throw new FixqError("data", `expected one array of labels, found ${arrays.size}`, `labels ${path}`);
+  return bindLabels([...arrays.values()][0]!, samples, path);
 }
 
 function checkWritable(path: string | undefined, flag: string): void {
@@ -85,15 +102,12 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
   const ref = loadVerified(refPath).model;
   const cand = loadVerified(candPath).model;
   const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath);
-  let labels: Int32Array | undefined;
-  if (labelsPath !== undefined) {
-    const arrays = readArrays(labelsPath, "labels");
-    if (arrays.size !== 1) throw new FixqError("data", `expected one array of labels, found ${arrays.size}`, `labels ${labelsPath}`);
-    labels = bindLabels([...arrays.values()][0]!, data.samples, labelsPath);
-  }
+  const labels = labelsPath === undefined ? undefined : readLabels(labelsPath, data.samples);
 
   const t0 = performance.now();
-  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress: terminalProgress() });
+  const progress = terminalProgress();
+  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress });
+  const perLayer = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
   const gate = checkGate(result, thresholds);
   const report: EvalReport = {
     reference: refPath,
@@ -104,6 +118,7 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
     result,
     gate,
     seconds: (performance.now() - t0) / 1000,
+    perLayer,
   };
   writeReports(report, opts);
   process.stdout.write(formatText(report));

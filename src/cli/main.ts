@@ -57,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json <file>", "write a JSON report")
     .option("--junit <file>", "write a JUnit XML report (one testcase per threshold)")
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
+    .option("--per-layer", "also print the SQNR of each quantized tensor of CAND against REF, worst first")
     .addHelpText("after", EVAL_HELP)
     .action(async (ref: string, cand: string, opts: EvalOptions) => {
       code = await runEval(ref, cand, opts);

@@ -3,16 +3,17 @@ import { readFileSync, realpathSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { evaluateClassifier } from "../eval/classify.js";
-import { readNpy } from "../io/npy.js";
+import { bindEvalData, compareModels } from "../eval/compare.js";
+import { quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
-import { arraySource, feedsFor, npyFileSource } from "../quant/feeds.js";
+import { arraySource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
 import { quantizeModel } from "../quant/quantize.js";
-import { buildRecipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../util/atomic-write.js";
+import { readArrays, readLabels } from "./eval.js";
 import { loadVerified } from "./load-verified.js";
 
 export interface QuantizeCliOptions extends RecipeInput {
@@ -50,9 +51,12 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (!calibPath) {
     throw new FixqError("usage", "no calibration data: give --calib FILE (.npy or .npz keyed by input name), or --data-free (needs no data)", input);
   }
-  const source = calibPath.toLowerCase().endsWith(".npy")
+  const calibExt = calibPath.toLowerCase().slice(-4);
+  const source = calibExt === ".npy"
     ? npyFileSource(model.graph!, calibPath, recipe.calibSamples)
-    : arraySource(feedsFor(model.graph!, readTensorFile(calibPath), calibPath, recipe.calibSamples));
+    : calibExt === ".npz"
+      ? npzFileSource(model.graph!, calibPath, recipe.calibSamples)
+      : arraySource(feedsFor(model.graph!, readTensorFile(calibPath), calibPath, recipe.calibSamples));
   const progress = json ? silentProgress : terminalProgress();
   const nThreads = threads ? Number(threads) : undefined;
   let result: Awaited<ReturnType<typeof quantizeModel>>;
@@ -75,6 +79,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   };
   if (!json) {
     process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (calibrated on ${result.calibrationSamples} samples)\n`);
+    const note = integerKernelNote(recipe);
+    if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
     const byReason = new Map<string, string[]>();
     for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
     for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
@@ -83,24 +89,12 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
     const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
     if (!dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
-    const evalFeeds = feedsFor(model.graph!, readTensorFile(dataPath), dataPath);
-    const x = Object.values(evalFeeds)[0]!;
-    const labels = labelsPath ? (readNpy(labelsPath).data as BigInt64Array) : undefined;
-    if (labels) {
-      const f = await evaluateClassifier(model, x, labels, { threads: nThreads });
-      const fq = await evaluateClassifier(result.model, x, labels, { threads: nThreads, optimization: "disabled" });
-      const q = await evaluateClassifier(result.model, x, labels, { threads: nThreads, optimization: "all" });
-      let agree = 0;
-      for (let i = 0; i < q.count; i++) if (q.predictions[i] === f.predictions[i]) agree++;
-      const evalSummary = { samples: q.count, floatTop1: f.top1, fakeQuantTop1: fq.top1, integerKernelTop1: q.top1, agreement: agree / q.count };
-      summary["eval"] = evalSummary;
-      if (!json) {
-        const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
-        process.stdout.write(
-          `top-1 on ${q.count} samples: float ${pct(f.top1)}, quantized ${pct(q.top1)} in ORT integer kernels (${pct(fq.top1)} fake-quant), drop ${((f.top1 - q.top1) * 100).toFixed(2)} points; agreement ${pct(evalSummary.agreement)}\n`,
-        );
-      }
-    }
+    // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
+    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
+    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
+    const compared = await compareModels(model, result.model, data, labels, { threads: nThreads, progress });
+    summary["eval"] = quantizeEvalSummary(compared);
+    if (!json) process.stdout.write(quantizeEvalLine(compared));
   }
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   return 0;

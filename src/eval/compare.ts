@@ -199,7 +199,7 @@ export function bindLabels(a: NpyArray, samples: number, source: string): Int32A
 }
 
 /** Output values as numbers: float32 stays a view; float16 is decoded; integers are converted. */
-function numeric(t: HostTensor, what: string): ArrayLike<number> {
+export function numeric(t: HostTensor, what: string): ArrayLike<number> {
   const d = t.data;
   if (d instanceof Float32Array || d instanceof Float64Array) return d;
   if (t.dtype === DataType.FLOAT16 && d instanceof Uint16Array) return Float64Array.from(d, halfToFloat);
@@ -237,6 +237,21 @@ interface RunState {
   accuracy?: TopKAccuracy;
 }
 
+/**
+ * Checks `data` against both models and returns the batch size to run: a
+ * fixed first input dim wins over `requested` (default 256).
+ */
+export function evalBatchSize(ref: Model, cand: Model, data: EvalData, requested?: number): number {
+  const fixedRef = checkEvalData(ref, data);
+  const fixedCand = checkEvalData(cand, data, "CAND ");
+  if (fixedRef !== undefined && fixedCand !== undefined && fixedRef !== fixedCand) {
+    throw new FixqError("model", `REF fixes the batch at ${fixedRef}, CAND at ${fixedCand}`);
+  }
+  const batchSize = fixedRef ?? fixedCand ?? requested ?? 256;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new FixqError("usage", `batch size must be a positive integer, got ${batchSize}`);
+  return batchSize;
+}
+
 /** Runs REF and CAND (twice) over `data` and compares them; see the file comment. */
 export async function compareModels(
   ref: Model,
@@ -245,14 +260,8 @@ export async function compareModels(
   labels: Int32Array | undefined,
   opts: CompareOptions = {},
 ): Promise<CompareResult> {
-  const fixedRef = checkEvalData(ref, data);
-  const fixedCand = checkEvalData(cand, data, "CAND ");
-  if (fixedRef !== undefined && fixedCand !== undefined && fixedRef !== fixedCand) {
-    throw new FixqError("model", `REF fixes the batch at ${fixedRef}, CAND at ${fixedCand}`);
-  }
+  const batchSize = evalBatchSize(ref, cand, data, opts.batchSize);
   if (labels && labels.length !== data.samples) throw new FixqError("data", `${labels.length} labels for ${data.samples} data samples`);
-  const batchSize = fixedRef ?? fixedCand ?? opts.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new FixqError("usage", `batch size must be a positive integer, got ${batchSize}`);
   const sessions: OrtSession[] = [];
   const open = async (m: Model, optimization: "all" | "disabled") => {
     const s = await OrtSession.create(m, { threads: opts.threads, optimization });

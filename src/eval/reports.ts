@@ -6,7 +6,10 @@
  * JSON (schemaVersion 1): numbers that are not finite are written as the
  * strings "inf", "-inf" and "nan" — an SQNR of "inf" means the candidate's
  * outputs are identical to the reference's. Accuracies and agreement are
- * fractions in 0..1; drops and gaps are percentage points.
+ * fractions in 0..1; drops and gaps are percentage points. `perLayer` is null
+ * unless --per-layer was given; then it holds the per-tensor SQNR of CAND's
+ * quantized tensors against REF (activations and weights, each worst first),
+ * and the tensors it could not map.
  */
 import chalk from "chalk";
 import { escapeControl } from "../ir/errors.js";
@@ -14,6 +17,7 @@ import { writeFileAtomic } from "../util/atomic-write.js";
 import { packageVersion } from "../util/package-root.js";
 import { type CompareResult, formatDb, type GateResult, type OutputMetrics, type Thresholds, top1Drop } from "./compare.js";
 import type { Accuracy } from "./metrics.js";
+import { type LayerError, noisiestLayer, type PerLayerResult } from "./per-layer.js";
 
 export interface EvalReport {
   readonly reference: string;
@@ -24,6 +28,8 @@ export interface EvalReport {
   readonly result: CompareResult;
   readonly gate: GateResult;
   readonly seconds: number;
+  /** With --per-layer. */
+  readonly perLayer?: PerLayerResult | null;
 }
 
 export const TABLE_HEADER = ["metric", "REF", "CAND opt=all (gate)", "CAND opt=disabled", "gap (disabled−all)"] as const;
@@ -79,8 +85,60 @@ export function deploymentGapNote(r: CompareResult): string | undefined {
   return `deployment risk: CAND's fake-quant run (opt=disabled) differs from what ORT deploys (opt=all): ${diffs.join(", ")}`;
 }
 
-function pad(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+function pad(cells: readonly string[], widths: readonly number[], left: ReadonlySet<number> = new Set([0])): string {
+  return cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+}
+
+export const PER_LAYER_HEADER = ["#", "SQNR dB", "local dB", "max |err|", "node", "tensor"] as const;
+export const WEIGHT_HEADER = ["#", "SQNR dB", "max |err|", "read by", "tensor"] as const;
+
+const nodeLabel = (l: LayerError) => (l.node ? `${l.node.opType} '${l.node.name ?? "(unnamed)"}'` : "(graph input)");
+const tensorLabel = (l: LayerError) => (l.candidateTensor === l.tensor ? l.tensor : `${l.tensor} (CAND '${l.candidateTensor}')`);
+
+/** Rows of the per-layer activation table, worst SQNR first (unescaped). */
+export function perLayerRows(p: PerLayerResult): string[][] {
+  return p.activations.map((l, i) => [String(i + 1), formatDb(l.sqnrDb), formatDb(l.localSqnrDb), l.maxAbsError.toPrecision(4), nodeLabel(l), tensorLabel(l)]);
+}
+
+/** Rows of the per-layer weight table, worst SQNR first (unescaped). */
+export function weightRows(p: PerLayerResult): string[][] {
+  return p.weights.map((l, i) => [String(i + 1), formatDb(l.sqnrDb), l.maxAbsError.toPrecision(4), nodeLabel(l), tensorLabel(l)]);
+}
+
+/** One line naming the activation that adds the most noise itself, or undefined. */
+export function noisiestNote(p: PerLayerResult): string | undefined {
+  const n = noisiestLayer(p);
+  return n && `most noise added: '${n.tensor}' (${nodeLabel(n)}), local SQNR ${formatDb(n.localSqnrDb)} dB`;
+}
+
+function perLayerText(p: PerLayerResult): string[] {
+  const e = escapeControl;
+  const out: string[] = [];
+  const table = (title: string, header: readonly string[], rows: string[][]) => {
+    out.push(title);
+    if (rows.length === 0) {
+      out.push(chalk.dim("  (none)"));
+      return;
+    }
+    const all = [[...header], ...rows.map((r) => r.map(e))];
+    const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+    const left = new Set([header.length - 2, header.length - 1]);
+    out.push(chalk.dim(`  ${pad(all[0]!, widths, left).trimEnd()}`));
+    for (const row of all.slice(1)) out.push(`  ${pad(row, widths, left).trimEnd()}`);
+  };
+  table(
+    `per-layer SQNR of CAND's quantized activations vs REF (both opt=disabled), worst first; local = the noise the tensor adds itself:`,
+    PER_LAYER_HEADER,
+    perLayerRows(p),
+  );
+  const note = noisiestNote(p);
+  if (note) out.push(chalk.yellow(e(note)));
+  table("quantized weights and biases vs REF, worst first:", WEIGHT_HEADER, weightRows(p));
+  if (p.unmapped.length > 0) {
+    out.push(chalk.yellow(`${p.unmapped.length} quantized tensor${p.unmapped.length === 1 ? "" : "s"} of CAND not mapped to REF:`));
+    for (const u of p.unmapped) out.push(`  ${e(u.candidateTensor)} (${u.kind}): ${e(u.reason)}`);
+  }
+  return out;
 }
 
 /** The terminal summary (chalk colours when the stream supports them). */
@@ -97,6 +155,7 @@ export function formatText(rep: EvalReport): string {
   for (const row of rows.slice(1)) out.push(pad(row, widths));
   const note = deploymentGapNote(r);
   if (note) out.push(chalk.yellow(note));
+  if (rep.perLayer) out.push(...perLayerText(rep.perLayer));
   if (rep.gate.checks.length === 0) out.push(chalk.dim("gate: no thresholds set"));
   else out.push("gate (CAND opt=all):");
   for (const c of rep.gate.checks) out.push(`  ${c.passed ? chalk.green("PASS") : chalk.red("FAIL")}  ${c.message}`);
@@ -110,6 +169,32 @@ function jsonValue(_key: string, v: unknown): unknown {
 
 function outputJson(o: OutputMetrics) {
   return { agreement: o.agreement, sqnrDb: o.sqnrDb, cosine: o.cosine, maxAbsError: o.maxAbsError };
+}
+
+function layerJson(l: LayerError) {
+  return {
+    tensor: l.tensor,
+    candidateTensor: l.candidateTensor,
+    node: l.node,
+    sqnrDb: l.sqnrDb,
+    localSqnrDb: l.localSqnrDb,
+    cosine: l.cosine,
+    maxAbsError: l.maxAbsError,
+    elements: l.elements,
+  };
+}
+
+function perLayerJson(p: PerLayerResult) {
+  return {
+    optimization: "disabled",
+    samples: p.samples,
+    batchSize: p.batchSize,
+    order: "sqnrDb ascending (worst first)",
+    noisiest: noisiestLayer(p)?.tensor ?? null,
+    activations: p.activations.map(layerJson),
+    weights: p.weights.map(layerJson),
+    unmapped: p.unmapped,
+  };
 }
 
 export function jsonReport(rep: EvalReport): string {
@@ -142,6 +227,7 @@ export function jsonReport(rep: EvalReport): string {
         disabled: outputJson(disabled.outputs[i]!),
       })),
     },
+    perLayer: rep.perLayer ? perLayerJson(rep.perLayer) : null,
     thresholds: {
       maxDropPoints: rep.thresholds.maxDrop ?? null,
       minAgreement: rep.thresholds.minAgreement ?? null,
@@ -230,7 +316,32 @@ export function markdownReport(rep: EvalReport): string {
     out.push("| threshold (CAND opt=all) | measured | result |", "|:--|--:|:--|");
     for (const c of rep.gate.checks) out.push(`| ${mdCell(c.requirement)} | ${mdCell(c.measured)} | ${c.passed ? "✅ pass" : "❌ fail"} |`);
   }
+  if (rep.perLayer) out.push("", ...perLayerMarkdown(rep.perLayer));
   return `${out.join("\n")}\n`;
+}
+
+function perLayerMarkdown(p: PerLayerResult): string[] {
+  const out: string[] = [];
+  const table = (header: readonly string[], rows: string[][]) => {
+    if (rows.length === 0) {
+      out.push("None.");
+      return;
+    }
+    out.push(`| ${header.map(mdCell).join(" | ")} |`, `|${header.map((_, i) => (i >= header.length - 2 ? ":--|" : "--:|")).join("")}`);
+    for (const row of rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
+  };
+  out.push("#### Per-layer SQNR (worst first)", "");
+  out.push(`CAND's quantized activations against REF, both with ORT graph optimizations disabled, ${p.samples} samples. *local* estimates the noise the tensor adds itself.`, "");
+  table(PER_LAYER_HEADER, perLayerRows(p));
+  const note = noisiestNote(p);
+  if (note) out.push("", `> ${mdCell(note)}`);
+  out.push("", "#### Quantized weights and biases (worst first)", "");
+  table(WEIGHT_HEADER, weightRows(p));
+  if (p.unmapped.length > 0) {
+    out.push("", `#### Not mapped to REF (${p.unmapped.length})`, "");
+    for (const u of p.unmapped) out.push(`- ${mdCode(u.candidateTensor)} (${u.kind}): ${mdCell(u.reason)}`);
+  }
+  return out;
 }
 
 export interface ReportFiles {
@@ -245,4 +356,42 @@ export function writeReports(rep: EvalReport, files: ReportFiles): void {
   if (files.json) writeFileAtomic(files.json, enc(jsonReport(rep)));
   if (files.junit) writeFileAtomic(files.junit, enc(junitReport(rep)));
   if (files.markdown) writeFileAtomic(files.markdown, enc(markdownReport(rep)));
+}
+
+const dbJson = (x: number | undefined) => (x === undefined ? null : Number.isFinite(x) ? x : formatDb(x));
+
+/**
+ * The `eval` object of `fixq quantize --eval --json`: REF is the float model,
+ * CAND the quantized one. Top-1 figures are null without labels; non-finite
+ * SQNRs are the strings "inf", "-inf", "nan" as in the eval report.
+ */
+export function quantizeEvalSummary(r: CompareResult) {
+  const { all, disabled } = r.candidate;
+  return {
+    samples: r.samples,
+    output: all.outputs[0]?.name ?? null,
+    floatTop1: r.reference.accuracy?.top1 ?? null,
+    integerKernelTop1: all.accuracy?.top1 ?? null,
+    fakeQuantTop1: disabled.accuracy?.top1 ?? null,
+    top1DropPoints: top1Drop(r),
+    agreement: all.outputs[0]?.agreement ?? null,
+    fakeQuantAgreement: disabled.outputs[0]?.agreement ?? null,
+    sqnrDb: dbJson(all.outputs[0]?.sqnrDb),
+    fakeQuantSqnrDb: dbJson(disabled.outputs[0]?.sqnrDb),
+  };
+}
+
+/** The one-line result of `fixq quantize --eval`: top-1 (with labels), agreement and output SQNR. */
+export function quantizeEvalLine(r: CompareResult): string {
+  const { all, disabled } = r.candidate;
+  const pct2 = (x: number | null | undefined) => (x == null ? "n/a" : pct(x));
+  const a = all.outputs[0];
+  const d = disabled.outputs[0];
+  const sqnr = `output SQNR ${formatDb(a?.sqnrDb ?? Number.NaN)} dB (${formatDb(d?.sqnrDb ?? Number.NaN)} dB fake-quant)`;
+  const f = r.reference.accuracy;
+  if (f && all.accuracy && disabled.accuracy) {
+    const drop = top1Drop(r)!;
+    return `top-1 on ${r.samples} samples: float ${pct(f.top1)}, quantized ${pct(all.accuracy.top1)} in ORT integer kernels (${pct(disabled.accuracy.top1)} fake-quant), drop ${drop.toFixed(2)} points; agreement ${pct2(a?.agreement)}; ${sqnr}\n`;
+  }
+  return `on ${r.samples} samples (no labels): agreement ${pct2(a?.agreement)} in ORT integer kernels (${pct2(d?.agreement)} fake-quant); ${sqnr}\n`;
 }

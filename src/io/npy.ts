@@ -90,6 +90,11 @@ export function npyItemSize(dtype: NpyDtype): number {
   return DTYPE_CTOR[dtype].BYTES_PER_ELEMENT;
 }
 
+/** A zeroed array of `length` elements of `dtype` (f2 as Uint16Array, b1 as Uint8Array). */
+export function npyAlloc(dtype: NpyDtype, length: number): NpyData {
+  return new DTYPE_CTOR[dtype](length);
+}
+
 /** The descr string numpy writes for `dtype` in little-endian order, e.g. '<f4' or '|u1'. */
 export function npyDescr(dtype: NpyDtype): string {
   return `${npyItemSize(dtype) === 1 ? "|" : "<"}${dtype}`;

@@ -8,7 +8,7 @@
  * declared size, and checks each entry's length and CRC-32, so truncated or
  * corrupt archives are reported instead of yielding wrong data.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readSync } from "node:fs";
 import { extname } from "node:path";
 import { inflateSync, type Zippable, zipSync } from "fflate";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -19,7 +19,7 @@ export interface NpzWriteOptions {
   compress?: boolean;
 }
 
-type Fail = (problem: string) => never;
+export type Fail = (problem: string) => never;
 
 /** Bytes 0x80..0xff of code page 437, the zip default for names without the UTF-8 flag. */
 const CP437_HIGH =
@@ -31,13 +31,24 @@ const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 /** Deflate cannot expand by more than ~1032:1; anything claiming more is corrupt. */
-const MAX_DEFLATE_RATIO = 1032;
+export const MAX_DEFLATE_RATIO = 1032;
 /** Entries are written without zip64 records, so each must stay below 4 GiB. */
 const MAX_ENTRY_BYTES = 0xfffffffe;
 
 let crcTable: Int32Array | undefined;
 
+/** Running CRC-32: start from CRC32_INIT, feed chunks in order, then crc32Final. */
+export const CRC32_INIT = -1;
+
+export function crc32Final(state: number): number {
+  return (state ^ -1) >>> 0;
+}
+
 function crc32(bytes: Uint8Array): number {
+  return crc32Final(crc32Update(CRC32_INIT, bytes));
+}
+
+export function crc32Update(state: number, bytes: Uint8Array): number {
   if (!crcTable) {
     crcTable = new Int32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -47,9 +58,9 @@ function crc32(bytes: Uint8Array): number {
     }
   }
   const t = crcTable;
-  let c = -1;
+  let c = state;
   for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
+  return c;
 }
 
 function decodeName(raw: Uint8Array, utf8: boolean, fail: Fail): string {
@@ -65,7 +76,7 @@ function decodeName(raw: Uint8Array, utf8: boolean, fail: Fail): string {
   return s;
 }
 
-interface ZipEntry {
+export interface ZipEntry {
   name: string;
   method: number;
   crc: number;
@@ -74,28 +85,84 @@ interface ZipEntry {
   dataStart: number;
 }
 
+/**
+ * Random access to an archive's bytes: the whole file in memory, or a file
+ * read a page at a time (so the directory of a large archive costs a few
+ * pages). Reads past the end throw RangeError, as a DataView does.
+ */
+export interface ZipBytes {
+  readonly size: number;
+  bytes(offset: number, length: number): Uint8Array;
+}
+
+export function memoryZipBytes(bytes: Uint8Array): ZipBytes {
+  return {
+    size: bytes.length,
+    bytes(o, len) {
+      if (o < 0 || len < 0 || o + len > bytes.length) throw new RangeError(`offset ${o}+${len} is outside the ${bytes.length}-byte archive`);
+      return bytes.subarray(o, o + len);
+    },
+  };
+}
+
+const PAGE = 1 << 16;
+
+/** Pages of an open file, cached while the reader lives. */
+export function fileZipBytes(fd: number, size: number): ZipBytes {
+  const pages = new Map<number, Uint8Array>();
+  const readAt = (o: number, len: number) => {
+    const buf = new Uint8Array(len);
+    for (let done = 0; done < len; ) {
+      const got = readSync(fd, buf, done, len - done, o + done);
+      if (got === 0) throw new RangeError(`file ended at ${o + done} of ${size} bytes`);
+      done += got;
+    }
+    return buf;
+  };
+  return {
+    size,
+    bytes(o, len) {
+      if (o < 0 || len < 0 || o + len > size) throw new RangeError(`offset ${o}+${len} is outside the ${size}-byte archive`);
+      const p = Math.floor(o / PAGE);
+      if (o + len > (p + 1) * PAGE) return readAt(o, len);
+      let page = pages.get(p);
+      if (!page) {
+        page = readAt(p * PAGE, Math.min(PAGE, size - p * PAGE));
+        pages.set(p, page);
+      }
+      return page.subarray(o - p * PAGE, o - p * PAGE + len);
+    },
+  };
+}
+
 /** Reads and validates the central directory of a zip archive. */
-function readZipDirectory(bytes: Uint8Array, fail: Fail): ZipEntry[] {
-  const n = bytes.length;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u16 = (o: number) => view.getUint16(o, true);
-  const u32 = (o: number) => view.getUint32(o, true);
+export function readZipDirectory(src: ZipBytes, fail: Fail): ZipEntry[] {
+  const n = src.size;
+  const view = (o: number, len: number) => {
+    const b = src.bytes(o, len);
+    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+  };
+  const u16 = (o: number) => view(o, 2).getUint16(0, true);
+  const u32 = (o: number) => view(o, 4).getUint32(0, true);
   const u64 = (o: number, what: string): number => {
-    const v = view.getBigUint64(o, true);
+    const v = view(o, 8).getBigUint64(0, true);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${what} ${v} is out of range`);
     return Number(v);
   };
 
   // End of central directory: the last signature whose comment fits the file.
   let eocd = -1;
-  for (let e = n - 22; e >= 0 && e >= n - 22 - 0xffff; e--) {
-    if (u32(e) === SIG_EOCD && e + 22 + u16(e + 20) <= n) {
+  const tailStart = Math.max(0, n - 22 - 0xffff);
+  const tail = view(tailStart, n - tailStart);
+  for (let e = n - 22; e >= tailStart; e--) {
+    if (tail.getUint32(e - tailStart, true) === SIG_EOCD && e + 22 + tail.getUint16(e + 20 - tailStart, true) <= n) {
       eocd = e;
       break;
     }
   }
   if (eocd < 0) {
-    const isNpy = n >= 6 && bytes[0] === 0x93 && String.fromCharCode(...bytes.subarray(1, 6)) === "NUMPY";
+    const head = src.bytes(0, Math.min(n, 6));
+    const isNpy = n >= 6 && head[0] === 0x93 && String.fromCharCode(...head.subarray(1, 6)) === "NUMPY";
     if (isNpy) fail("not a .npz archive (this looks like a .npy file)");
     if (n >= 4 && u32(0) === SIG_LOCAL) fail("truncated zip archive (no end-of-central-directory record)");
     fail(`not a zip archive (no end-of-central-directory record in ${n} bytes)`);
@@ -137,7 +204,7 @@ function readZipDirectory(bytes: Uint8Array, fail: Fail): ZipEntry[] {
     const extraStart = nameStart + nameLen;
     const next = extraStart + extraLen + commentLen;
     if (next > cdEnd) fail(`corrupt zip central directory (entry ${i} runs past its end)`);
-    const rawName = bytes.subarray(nameStart, extraStart);
+    const rawName = src.bytes(nameStart, nameLen);
     const name = decodeName(rawName, (flags & 0x800) !== 0, fail);
     const entryFail: Fail = (problem) => fail(`entry ${JSON.stringify(name)}: ${problem}`);
     if (flags & 0x1) entryFail("encrypted entries are not supported");
@@ -168,7 +235,7 @@ function readZipDirectory(bytes: Uint8Array, fail: Fail): ZipEntry[] {
     }
     const localNameLen = u16(localOffset + 26);
     const localExtraLen = u16(localOffset + 28);
-    const localName = bytes.subarray(localOffset + 30, localOffset + 30 + localNameLen);
+    const localName = src.bytes(localOffset + 30, Math.min(localNameLen, Math.max(0, n - localOffset - 30)));
     if (localNameLen !== nameLen || localName.some((b, k) => b !== rawName[k])) {
       entryFail("local header name does not match the central directory");
     }
@@ -224,7 +291,7 @@ export function parseNpz(bytes: Uint8Array, where = "<npz>"): Map<string, NpyArr
     throw new NpyFormatError(where, problem);
   };
   const out = new Map<string, NpyArray>();
-  for (const e of readZipDirectory(bytes, fail)) {
+  for (const e of readZipDirectory(memoryZipBytes(bytes), fail)) {
     if (e.name.endsWith("/") && e.size === 0) continue; // directory entry
     const key = e.name.endsWith(".npy") ? e.name.slice(0, -4) : e.name;
     if (out.has(key)) fail(`duplicate array name ${JSON.stringify(key)}`);

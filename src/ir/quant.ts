@@ -3,7 +3,9 @@
  *
  * Affine quantization (ONNX QuantizeLinear semantics):
  *   q = saturate(roundHalfEven(x / scale) + zeroPoint),  x̂ = (q − zeroPoint) · scale
- * with one (scale, zeroPoint) per tensor, or per slice along `axis`.
+ * with one (scale, zeroPoint) per tensor, per slice along `axis` (AffineQuant),
+ * or per block of `blockSize` consecutive elements along `axis` (BlockQuant,
+ * ONNX opset-21 blocked quantization).
  */
 import { DataType } from "./dtype.js";
 
@@ -26,7 +28,24 @@ export interface AffineQuant {
   readonly axis?: number;
 }
 
-export type QuantSpec = AffineQuant;
+/**
+ * Blocked (group) quantization: one (scale, zeroPoint) per block of `blockSize`
+ * consecutive elements along `axis`. `dims` are the shape of the scale and
+ * zero-point tensors: the value's dims with dims[axis] replaced by
+ * ceil(dims[axis] / blockSize) (the last block may be shorter, as ONNX allows).
+ * Scales are float32.
+ */
+export interface BlockQuant {
+  readonly kind: "block";
+  readonly format: IntFormat;
+  readonly axis: number;
+  readonly blockSize: number;
+  readonly dims: readonly number[];
+  readonly scale: Float32Array;
+  readonly zeroPoint: Int32Array;
+}
+
+export type QuantSpec = AffineQuant | BlockQuant;
 
 const TYPES: Record<string, { dtype: number; bits: number; signed: boolean }> = {
   int4: { dtype: DataType.INT4, bits: 4, signed: true },

@@ -1,6 +1,7 @@
 /** Calibration and evaluation data: checked against the model's inputs before anything runs. */
-import { type NpyArray, NpyFormatError } from "../io/npy.js";
+import { type NpyArray, type NpyData, NpyFormatError } from "../io/npy.js";
 import { type NpyRows, openNpyRows } from "../io/npy-rows.js";
+import { type NpzRows, openNpzRows } from "../io/npz-rows.js";
 import { DataType, dtypeName } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Graph } from "../ir/graph.js";
@@ -109,4 +110,59 @@ export function npyFileSource(g: Graph, path: string, limit?: number): DataSourc
     },
     close: () => rows.close(),
   };
+}
+
+/**
+ * A .npz file (arrays keyed by input name, or one array for a one-input
+ * model), read a batch of rows at a time like npyFileSource; deflated entries
+ * are inflated as a stream (io/npz-rows.ts). Arrays are matched and checked
+ * as in feedsFor before anything runs; values are checked to be finite batch
+ * by batch.
+ */
+export function npzFileSource(g: Graph, path: string, limit?: number): DataSource {
+  const asData = (e: unknown): never => {
+    if (e instanceof NpyFormatError) throw new FixqError("data", e.problem, e.where, { cause: e });
+    throw e;
+  };
+  let npz: NpzRows;
+  try {
+    npz = openNpzRows(path);
+  } catch (e) {
+    if (e instanceof NpyFormatError) return asData(e);
+    throw new FixqError("io", `cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, path);
+  }
+  try {
+    const inputs = modelInputs(g);
+    const columns: { name: string; dtype: number; rows: NpyRows; rowSize: number }[] = [];
+    let n: number | undefined;
+    for (const v of inputs) {
+      const rows = npz.arrays.get(v.name) ?? (npz.arrays.size === 1 && inputs.length === 1 ? [...npz.arrays.values()][0] : undefined);
+      if (!rows) throw new FixqError("data", `no array for model input '${v.name}' (found: ${[...npz.arrays.keys()].join(", ")})`, path);
+      const dtype = checkInput(g, v.name, rows.dtype, rows.shape, path);
+      if (n !== undefined && rows.shape[0] !== n) throw new FixqError("data", `inputs have different sample counts (${n} and ${rows.shape[0]})`, path);
+      n = rows.shape[0]!;
+      columns.push({ name: v.name, dtype, rows, rowSize: rows.shape.slice(1).reduce((a, b) => a * b, 1) });
+    }
+    return {
+      count: Math.min(n ?? 0, limit ?? Number.POSITIVE_INFINITY),
+      batch(start, count) {
+        const out: Record<string, HostTensor> = {};
+        for (const c of columns) {
+          let data: NpyData;
+          try {
+            data = c.rows.read(start, count);
+          } catch (e) {
+            return asData(e);
+          }
+          if (c.dtype === DataType.FLOAT || c.dtype === DataType.DOUBLE) checkFinite(data as Float32Array, c.name, start * c.rowSize, path);
+          out[c.name] = { dtype: c.dtype, dims: [count, ...c.rows.shape.slice(1)], data };
+        }
+        return out;
+      },
+      close: () => npz.close(),
+    };
+  } catch (e) {
+    npz.close();
+    throw e;
+  }
 }

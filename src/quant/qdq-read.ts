@@ -26,6 +26,7 @@ import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { type AffineQuant, type BlockQuant, type IntFormat, intFormat, type QuantSpec } from "../ir/quant.js";
 import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { dequantizeWithSpec } from "./weights.js";
 
 export interface ImportedActivation {
   readonly spec: AffineQuant;
@@ -171,30 +172,8 @@ export function readQdq(g: Graph): QdqView {
 
 /** Float value of a weight, computed as DequantizeLinear does: float32((W − z)·s). */
 function dequantizeWeight(name: string, w: ImportedWeight): Tensor {
-  const q = tensorToFloat64(w.values);
   const dims = w.values.dims.map(Number);
-  const out = new Float32Array(q.length);
-  const spec = w.spec;
-  if (spec.kind === "affine") {
-    const axis = spec.axis;
-    const channels = axis === undefined ? 1 : dims[axis]!;
-    const inner = axis === undefined ? q.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-    for (let i = 0; i < q.length; i++) {
-      const c = axis === undefined ? 0 : Math.floor(i / inner) % channels;
-      out[i] = Math.fround((q[i]! - spec.zeroPoint[c]!) * spec.scale[c]!);
-    }
-  } else {
-    const inner = dims.slice(spec.axis + 1).reduce((a, b) => a * b, 1);
-    const len = dims[spec.axis]!;
-    const blocks = spec.dims[spec.axis]!;
-    for (let i = 0; i < q.length; i++) {
-      const outer = Math.floor(i / (inner * len));
-      const k = Math.floor(i / inner) % len;
-      const b = outer * blocks * inner + Math.floor(k / spec.blockSize) * inner + (i % inner);
-      out[i] = Math.fround((q[i]! - spec.zeroPoint[b]!) * spec.scale[b]!);
-    }
-  }
-  return makeFloatTensor(name, dims, out);
+  return makeFloatTensor(name, dims, dequantizeWithSpec(tensorToFloat64(w.values), dims, w.spec));
 }
 
 export interface StrippedQdq {

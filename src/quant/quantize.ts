@@ -14,8 +14,9 @@ import { type Progress, silentProgress } from "../util/progress.js";
 import { calibrate } from "./calibrate.js";
 import type { DataSource } from "./feeds.js";
 import { type NodeDecision, planQuantization } from "./plan.js";
-import { emitQdq } from "./qdq.js";
-import { type Recipe, recipeJson } from "./recipe.js";
+import { writeQdq } from "./qdq-write.js";
+import { assignSpecs } from "./specs.js";
+import { type Recipe, recipeJson, requiredOpset } from "./recipe.js";
 
 export interface QuantizeResult {
   readonly model: Model;
@@ -31,14 +32,8 @@ export async function quantizeModel(
   opts: { threads?: number; progress?: Progress } = {},
 ): Promise<QuantizeResult> {
   if (!model.graph) throw new FixqError("model", "model has no graph");
-  if (recipe.weights !== "int8" && recipe.weights !== "uint8") {
-    throw new FixqError("unsupported", `--weights ${recipe.weights} is not implemented yet (int8 and uint8 are)`);
-  }
-  if (recipe.acts !== "uint8" && recipe.acts !== "int8") {
-    throw new FixqError("unsupported", `--acts ${recipe.acts} is not implemented yet (uint8 and int8 are)`);
-  }
-  // Per-channel QDQ (DequantizeLinear with axis) needs opset 13: older models are upgraded first.
-  const target = Math.max(recipe.opset ?? 0, 13);
+  // Older models are upgraded to the opset the formats need first.
+  const target = Math.max(recipe.opset ?? 0, requiredOpset(recipe));
   if ((opsetVersion(model) ?? 0) < target) model = upgradeOpset(model, target);
   const method = parseCalibrationMethod(recipe.calibration);
   const g = model.graph!;
@@ -50,18 +45,14 @@ export async function quantizeModel(
     batchSize: recipe.batchSize,
     threads: opts.threads,
     progress: opts.progress ?? silentProgress,
+    statistics: method.kind === "minmax" ? "extremes" : "histogram",
   });
   const actFormat = intFormat(recipe.acts, { symmetric: recipe.symmetricActs });
   const ranges = new Map<string, { lo: number; hi: number }>();
   for (const [t, h] of histograms) ranges.set(t, chooseRange(h, method, { bits: actFormat.bits, signed: actFormat.signed, symmetric: recipe.symmetricActs }));
   const weightFormat = intFormat(recipe.weights, { valueBits: recipe.weightBits, symmetric: true });
-  const { graph } = emitQdq(g, plan, ranges, {
-    actFormat,
-    symmetricActs: recipe.symmetricActs,
-    weightFormat,
-    perChannel: recipe.granularity.kind === "per-channel",
-  });
-  let out: Model = { ...model, graph };
+  const specified = assignSpecs(g, plan, ranges, { actFormat, symmetricActs: recipe.symmetricActs, weightFormat, granularity: recipe.granularity });
+  let out: Model = { ...model, graph: writeQdq(specified) };
   out = withMetadata(out, "fixq.version", packageVersion());
   out = withMetadata(out, "fixq.recipe", JSON.stringify({ ...recipeJson(recipe), weightFormat: formatName(weightFormat), actFormat: formatName(actFormat) }));
   out = withMetadata(out, "fixq.calibration", JSON.stringify({ samples, sha256: calibrationHash }));

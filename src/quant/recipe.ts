@@ -10,6 +10,12 @@
  *   overflows 32767, but 255·63·2 = 32130 cannot. 7-bit weights are the one
  *   configuration that keeps ORT's integer kernels exact here (see
  *   shared/numerics.md), at a negligible accuracy cost.
+ *
+ * Other formats: int4/uint4/int16 weights, int16/uint16 activations and
+ * per-block:N (int4/uint4 weights only) need QuantizeLinear/DequantizeLinear
+ * from opset 21; int8/uint8 need 13 (per-channel axis). ONNX Runtime 1.30's
+ * CPU provider has integer kernels only for 8-bit activations with 8-bit
+ * weights; it runs the other formats as DequantizeLinear + float ops.
  */
 import { FixqError } from "../ir/errors.js";
 
@@ -113,6 +119,20 @@ export function buildRecipe(...layers: RecipeInput[]): Recipe {
     throw new FixqError("usage", "per-block granularity is for int4/uint4 weights");
   }
   return r;
+}
+
+const SUB_BYTE_OR_16_BIT = new Set<string>(["int4", "uint4", "int16", "uint16"]);
+
+/** The lowest opset whose QuantizeLinear/DequantizeLinear accept the recipe's formats. */
+export function requiredOpset(r: Recipe): number {
+  return SUB_BYTE_OR_16_BIT.has(r.weights) || SUB_BYTE_OR_16_BIT.has(r.acts) || r.granularity.kind === "per-block" ? 21 : 13;
+}
+
+/** A one-line note when ONNX Runtime (CPU) has no integer kernels for the recipe's formats; undefined when it has. */
+export function integerKernelNote(r: Recipe): string | undefined {
+  const without = [...(SUB_BYTE_OR_16_BIT.has(r.weights) ? [`${r.weights} weights`] : []), ...(SUB_BYTE_OR_16_BIT.has(r.acts) ? [`${r.acts} activations`] : [])];
+  if (without.length === 0) return undefined;
+  return `ONNX Runtime (CPU) has no integer kernels for ${without.join(" or ")}: it runs these layers as DequantizeLinear + float ops, so the model is smaller but no faster than float`;
 }
 
 /** The recipe as plain JSON (recorded in the output model's metadata). */

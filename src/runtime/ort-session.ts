@@ -143,14 +143,18 @@ export class OrtSession {
 
   /**
    * Runs every sample of `source` in batches of `batchSize`, calling `onBatch`
-   * with each batch's outputs and feeds, in order. While `onBatch` works on one
-   * batch, onnxruntime computes the next, so at most two batches are alive.
+   * with each batch's outputs and feeds, in order. The next batch is read and
+   * launched before `onBatch` runs, so at most two batches are alive; note that
+   * onnxruntime-node runs a session on the main thread (in a setImmediate
+   * callback), so its work and `onBatch`'s do not overlap.
+   * `fetch` names the outputs to return (default: all of the session's).
    */
   async runSource(
     source: BatchSource,
     batchSize: number,
     onBatch: (outputs: Record<string, HostTensor>, feeds: Record<string, HostTensor>, start: number, count: number) => void | Promise<void>,
     progress: Progress = silentProgress,
+    fetch?: readonly string[],
   ): Promise<void> {
     const n = source.count;
     progress.start(n, "running");
@@ -158,7 +162,7 @@ export class OrtSession {
       const launch = (start: number) => {
         const count = Math.min(batchSize, n - start);
         const feeds = source.batch(start, count);
-        return { start, count, feeds, outputs: this.run(feeds) };
+        return { start, count, feeds, outputs: this.run(feeds, fetch) };
       };
       let current = n > 0 ? launch(0) : undefined;
       while (current) {

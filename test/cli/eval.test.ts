@@ -13,6 +13,7 @@ import { readNpy, writeNpy } from "../../src/io/npy.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { saveModel } from "../../src/ir/onnx/save.js";
 import { makeFloatTensor, tensorToFloat64 } from "../../src/ir/tensor.js";
+import { quantizedCnn, ternaryWeight } from "../helpers/qdq-models.js";
 import { graph, model, node, value } from "../ir/builders.js";
 
 const CNN = "models/cnn.onnx";
@@ -104,6 +105,7 @@ describe("fixq eval", () => {
     expect(rep.metrics.top1DropPoints).toBe(0);
     expect(rep.passed).toBe(true);
     expect(rep.failures).toEqual([]);
+    expect(rep.perLayer).toBeNull();
     const xml = parseXml(readFileSync(junit, "utf8"));
     expect(xml.filter((e) => e.name === "testsuite").map((e) => e.attrs["name"])).toEqual(["fixq eval"]);
     expect(xml.filter((e) => e.name === "testcase")).toHaveLength(3);
@@ -198,6 +200,64 @@ describe("fixq eval", () => {
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/missing\.onnx/);
     expect(existsSync(path("missing.onnx"))).toBe(false);
+  });
+});
+
+describe("fixq eval --per-layer", () => {
+  const QUANT = path("cnn.q.onnx");
+  const WRECKED = path("cnn.q.wrecked.onnx");
+  const RELU4 = "/features/features.4/Relu_output_0";
+  const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  beforeAll(async () => {
+    const { quantized } = await quantizedCnn();
+    saveModel(quantized, QUANT);
+    saveModel(ternaryWeight(quantized, "/features/features.3/Conv"), WRECKED);
+  });
+  const db = (x: number | string) => (x === "inf" ? Number.POSITIVE_INFINITY : x === "-inf" ? Number.NEGATIVE_INFINITY : x === "nan" ? Number.NaN : (x as number));
+
+  it("prints, and writes to JSON and Markdown, each quantized tensor's SQNR worst first, naming the wrecked layer", () => {
+    const json = path("pl.json");
+    const md = path("pl.md");
+    const r = fixq("eval", CNN, WRECKED, "--data", X, "--labels", Y, "--per-layer", "--json", json, "--markdown", md);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split("\n");
+    const title = lines.findIndex((l) => l.startsWith("per-layer SQNR"));
+    expect(title).toBeGreaterThan(0);
+    expect(lines[title + 1]).toMatch(/^\s+#\s+SQNR dB\s+local dB\s+max \|err\|\s+node\s+tensor$/);
+    expect(lines[title + 2]).toMatch(new RegExp(`^\\s+1\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d\\s+\\S+\\s+Relu '/features/features\\.4/Relu'\\s+${reEscape(RELU4)}$`));
+    expect(r.stdout).toContain(`most noise added: '${RELU4}' (Relu '/features/features.4/Relu')`);
+    const weights = lines.findIndex((l) => l.startsWith("quantized weights and biases"));
+    expect(lines[weights + 2]).toMatch(/^\s+1\s+\d+\.\d\d\s+\S+\s+Conv '\/features\/features\.3\/Conv'\s+features\.3\.weight \(CAND 'features\.3\.weight__dq'\)$/);
+
+    const rep = JSON.parse(readFileSync(json, "utf8"));
+    expect(rep.schemaVersion).toBe(1);
+    const pl = rep.perLayer;
+    expect(pl).toMatchObject({ optimization: "disabled", samples: N, noisiest: RELU4, unmapped: [] });
+    expect(pl.activations.length).toBeGreaterThan(5);
+    expect(pl.activations[0]).toMatchObject({ tensor: RELU4, candidateTensor: RELU4, node: { opType: "Relu", name: "/features/features.4/Relu" } });
+    const sqnrs: number[] = pl.activations.map((a: { sqnrDb: number | string }) => db(a.sqnrDb));
+    expect(sqnrs).toEqual([...sqnrs].sort((a, b) => a - b));
+    expect(sqnrs[0]).toBeLessThan(15);
+    expect(sqnrs[sqnrs.length - 1]).toBeGreaterThan(30);
+    expect(pl.activations.find((a: { tensor: string }) => a.tensor === "input")).toMatchObject({ candidateTensor: "input__dq", node: null });
+    expect(pl.weights[0]).toMatchObject({ tensor: "features.3.weight", node: { opType: "Conv", name: "/features/features.3/Conv" } });
+
+    const mdText = readFileSync(md, "utf8");
+    expect(mdText).toContain("#### Per-layer SQNR (worst first)");
+    expect(mdText).toMatch(/\n\| 1 \| \d+\.\d\d \| \d+\.\d\d \| \S+ \| Relu '\/features\/features\.4\/Relu' \| \/features\/features\.4\/Relu\\_output\\_0 \|\n/);
+  });
+
+  it("gives a quantized model against itself infinite SQNR on every tensor", () => {
+    const json = path("pl-self.json");
+    const r = fixq("eval", QUANT, QUANT, "--data", X, "--per-layer", "--json", json);
+    expect(r.status).toBe(0);
+    const pl = JSON.parse(readFileSync(json, "utf8")).perLayer;
+    expect(pl.activations.length).toBeGreaterThan(5);
+    expect(pl.unmapped).toEqual([]);
+    expect(pl.noisiest).toBeNull();
+    expect(r.stdout).not.toContain("most noise added");
+    for (const a of [...pl.activations, ...pl.weights]) expect([a.sqnrDb, a.maxAbsError]).toEqual(["inf", 0]);
   });
 });
 

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeNpy } from "../../src/io/npy.js";
+import { readNpy, writeNpy } from "../../src/io/npy.js";
 import { metadataOf } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 
@@ -32,8 +32,47 @@ describe("fixq quantize", () => {
     expect(summary.calibration.samples).toBe(128);
     expect(summary.eval.samples).toBe(2000);
     expect(summary.eval.floatTop1 - summary.eval.integerKernelTop1).toBeLessThan(0.01);
+    expect(summary.eval.agreement).toBeGreaterThan(0.95);
+    expect(summary.eval.sqnrDb).toBeGreaterThan(25);
+    expect(summary.eval.fakeQuantSqnrDb).toBeGreaterThan(25);
     const meta = Object.fromEntries(metadataOf(loadModel(out)));
     expect(JSON.parse(meta["fixq.recipe"]!).calibSamples).toBe(128);
+  });
+
+  it("prints top-1, agreement and output SQNR after --eval on a bundled model", () => {
+    const r = fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "cnn.text.onnx"), "--calib-samples", "64", "--eval");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(
+      /^top-1 on 2000 samples: float \d+\.\d\d%, quantized \d+\.\d\d% in ORT integer kernels \(\d+\.\d\d% fake-quant\), drop -?\d+\.\d\d points; agreement \d+\.\d\d%; output SQNR \d+\.\d\d dB \(\d+\.\d\d dB fake-quant\)\n$/,
+    );
+  });
+
+  it("evaluates a model that is not bundled on --eval DATA without labels: agreement and SQNR", () => {
+    const copy = join(tmp, "mine.onnx");
+    copyFileSync("models/cnn.onnx", copy);
+    const x = readNpy("models/data/eval.npy");
+    const data = join(tmp, "eval-256.npy");
+    writeNpy(data, { dtype: "f4", shape: [256, 1, 28, 28], data: (x.data as Float32Array).slice(0, 256 * 784) });
+    const args = ["quantize", copy, "-o", join(tmp, "mine.q.onnx"), "--calib", "models/data/calib.npy", "--calib-samples", "64", "--eval", data];
+    const text = fixq(...args);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^on 256 samples \(no labels\): agreement \d+\.\d\d% in ORT integer kernels \(\d+\.\d\d% fake-quant\); output SQNR \d+\.\d\d dB \(\d+\.\d\d dB fake-quant\)\n$/);
+    const json = fixq(...args, "--json");
+    expect(json.status).toBe(0);
+    const ev = JSON.parse(json.stdout).eval;
+    expect(ev).toMatchObject({ samples: 256, output: "logits", floatTop1: null, integerKernelTop1: null, top1DropPoints: null });
+    expect(ev.agreement).toBeGreaterThan(0.95);
+    expect(ev.sqnrDb).toBeGreaterThan(25);
+  });
+
+  it("refuses --eval data that does not fit the model with one error line after writing the model", () => {
+    const r = fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "e.onnx"), "--calib-samples", "16", "--eval", bad("eval-rgb.npy", [4, 3, 28, 28], 0));
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^wrote /);
+    expect(lines.filter((l) => l.startsWith("error: "))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^error: data .*eval-rgb\.npy: shape \[4,3,28,28\] does not match input 'input'/);
+    expect(r.stdout).toBe("");
   });
 
   it("takes options from a recipe file, flags overriding it", () => {

@@ -9,10 +9,12 @@ import { DataType } from "../../src/ir/dtype.js";
 import type { Model } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { tensorToFloat64 } from "../../src/ir/tensor.js";
+import { assertValid } from "../../src/ir/verify.js";
 import { readTensorFile } from "../../src/io/npz.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { arraySource, feedsFor } from "../../src/quant/feeds.js";
 import { readQdq, stripQdq } from "../../src/quant/qdq-read.js";
+import { writeQdq } from "../../src/quant/qdq-write.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
 
@@ -103,4 +105,43 @@ describe("readQdq / stripQdq", () => {
     expect(view.unmatched.map((u) => u.reason)).toContain("its QuantizeLinear output has other readers");
     expect(view.unmatched.map((u) => u.node)).toContain(qn);
   });
+});
+
+describe("QDQ round trip: read → strip → write", () => {
+  /** Runs both models on the same 64 samples and returns whether every output bit matches. */
+  async function sameOutputs(a: Model, b: Model, optimization: "all" | "disabled"): Promise<void> {
+    const x = calib.values().next().value!;
+    const feeds = { dtype: 1, dims: [64, ...x.shape.slice(1)], data: (x.data as Float32Array).subarray(0, 64 * 784) };
+    const outs: Float32Array[] = [];
+    for (const m of [a, b]) {
+      const s = await OrtSession.create(m, { optimization, threads: 1 });
+      try {
+        const out = await s.run({ [s.inputNames[0]!]: feeds });
+        outs.push(out[s.outputNames[0]!]!.data as Float32Array);
+      } finally {
+        await s.release();
+      }
+    }
+    expect(new Uint8Array(outs[1]!.buffer)).toEqual(new Uint8Array(outs[0]!.buffer));
+  }
+
+  const cases: [string, () => Promise<Model>][] = [
+    ...["cnn", "resnet", "mobilenetv2", "vit"].map((n): [string, () => Promise<Model>] => [`fixq ${n}`, () => fixqQuantized(n)]),
+    ["ORT cnn per-channel u8", async () => loadModel(join(FIXTURES, "cnn.ort-qdq-per-channel-u8.onnx"))],
+    ["ORT resnet defaults", async () => loadModel(join(FIXTURES, "resnet.ort-qdq-defaults.onnx"))],
+  ];
+  for (const [label, make] of cases) {
+    it(`${label}: the re-exported model computes bit-identical outputs, fused and unfused`, async () => {
+      const m = await make();
+      const stripped = stripQdq(m.graph!);
+      expect(stripped.view.unmatched).toEqual([]);
+      const again: Model = { ...m, graph: writeQdq(stripped.graph) };
+      assertValid(again);
+      const count = (mm: Model, op: string) => mm.graph!.nodes.filter((n) => n.opType === op).length;
+      expect(count(again, "QuantizeLinear")).toBe(count(m, "QuantizeLinear"));
+      expect(count(again, "DequantizeLinear")).toBe(count(m, "DequantizeLinear"));
+      await sameOutputs(m, again, "disabled");
+      await sameOutputs(m, again, "all");
+    });
+  }
 });

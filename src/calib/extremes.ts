@@ -1,0 +1,126 @@
+/**
+ * Streaming extremes: exact min/max and count of the finite values, NaN/±Inf
+ * counted apart, with no bins. It is all that minmax calibration reads, and
+ * it agrees with StreamingHistogram on every figure both keep (−0 counts as
+ * 0, so the extremes do not depend on the order of the data).
+ *
+ * Values arrive either as arrays (`update`) or as a batch already reduced
+ * elsewhere (`add`: its count, min and max, all finite), which is how
+ * calibration takes the in-graph ReduceMin/ReduceMax results from ORT.
+ */
+import type { UpdateReport } from "./histogram.js";
+
+export class StreamingExtremes {
+  private n = 0;
+  private nan = 0;
+  private posInf = 0;
+  private negInf = 0;
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
+
+  /** Number of finite values seen. */
+  get count(): number {
+    return this.n;
+  }
+  get nanCount(): number {
+    return this.nan;
+  }
+  get posInfCount(): number {
+    return this.posInf;
+  }
+  get negInfCount(): number {
+    return this.negInf;
+  }
+  /** Exact smallest finite value (NaN when none). */
+  get min(): number {
+    return this.n === 0 ? Number.NaN : this.lo;
+  }
+  /** Exact largest finite value (NaN when none). */
+  get max(): number {
+    return this.n === 0 ? Number.NaN : this.hi;
+  }
+
+  /** Adds a batch of values; NaN and ±Inf are only counted. */
+  update(values: Float32Array | ArrayLike<number>): UpdateReport {
+    const len = values.length;
+    const r = values instanceof Float32Array ? scanF32(values) : scanAny(values);
+    const finite = len - r.nan - r.posInf - r.negInf;
+    this.nan += r.nan;
+    this.posInf += r.posInf;
+    this.negInf += r.negInf;
+    if (finite > 0) this.add(finite, r.min, r.max);
+    return { finite, nan: r.nan, posInf: r.posInf, negInf: r.negInf };
+  }
+
+  /** Adds `count` finite values whose extremes are `min` and `max` (count 0 adds nothing). */
+  add(count: number, min: number, max: number): void {
+    if (count === 0) return;
+    this.n += count;
+    if (min < this.lo) this.lo = min + 0; // −0 → +0
+    if (max > this.hi) this.hi = max + 0;
+  }
+
+  merge(other: StreamingExtremes): this {
+    this.nan += other.nan;
+    this.posInf += other.posInf;
+    this.negInf += other.negInf;
+    this.add(other.n, other.lo, other.hi);
+    return this;
+  }
+}
+
+interface Scan {
+  min: number;
+  max: number;
+  nan: number;
+  posInf: number;
+  negInf: number;
+}
+
+/**
+ * Float32 fast path: two interleaved min/max pairs with Math.min/Math.max,
+ * which propagate NaN. A NaN or infinite extreme means the batch is not all
+ * finite, and the careful scan counts it instead.
+ */
+function scanF32(v: Float32Array): Scan {
+  let mn0 = Number.POSITIVE_INFINITY;
+  let mx0 = Number.NEGATIVE_INFINITY;
+  let mn1 = Number.POSITIVE_INFINITY;
+  let mx1 = Number.NEGATIVE_INFINITY;
+  const len = v.length;
+  let i = 0;
+  for (; i + 1 < len; i += 2) {
+    const a = v[i]!;
+    const b = v[i + 1]!;
+    mn0 = Math.min(mn0, a);
+    mx0 = Math.max(mx0, a);
+    mn1 = Math.min(mn1, b);
+    mx1 = Math.max(mx1, b);
+  }
+  if (i < len) {
+    mn0 = Math.min(mn0, v[i]!);
+    mx0 = Math.max(mx0, v[i]!);
+  }
+  const mn = Math.min(mn0, mn1);
+  const mx = Math.max(mx0, mx1);
+  if (len > 0 && mn - mn === 0 && mx - mx === 0) return { min: mn + 0, max: mx + 0, nan: 0, posInf: 0, negInf: 0 };
+  return scanAny(v);
+}
+
+function scanAny(v: ArrayLike<number>): Scan {
+  let mn = Number.POSITIVE_INFINITY;
+  let mx = Number.NEGATIVE_INFINITY;
+  let nan = 0;
+  let posInf = 0;
+  let negInf = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = +v[i]!;
+    if (x - x === 0) {
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
+    } else if (x === Number.POSITIVE_INFINITY) posInf++;
+    else if (x === Number.NEGATIVE_INFINITY) negInf++;
+    else nan++;
+  }
+  return { min: mn + 0, max: mx + 0, nan, posInf, negInf };
+}

@@ -1,0 +1,157 @@
+/**
+ * QDQ writer: turns the quantization specs on a graph's values (`Graph.quant`)
+ * into QuantizeLinear/DequantizeLinear nodes that ONNX Runtime fuses into
+ * integer kernels. The inverse of qdq-read.ts.
+ *
+ * - A constant v (initializer or Constant node) becomes an integer initializer
+ *   `v__quantized` = QuantizeLinear(v) under its spec, read through
+ *   DequantizeLinear → `v__dq` (always with an explicit zero point: ORT fuses
+ *   QGemm only then; `axis` per channel, `axis` + `block_size` per block).
+ * - A graph input x is read through Q(x) → DQ → `x__dq`.
+ * - Any other value t keeps its name: its producer writes `t__f`, then
+ *   Q(t__f) → DQ → t, so consumers and graph outputs are untouched.
+ * - Numerically equal specs share one pair of scale/zero-point initializers.
+ * - 4-bit tensors are packed two per byte, first element in the low nibble.
+ * - Float constants that nothing reads any more are dropped.
+ */
+import { createHash } from "node:crypto";
+import { DataType } from "../ir/dtype.js";
+import { FixqError } from "../ir/errors.js";
+import type { Attribute, Graph, Node } from "../ir/graph.js";
+import { constantTensors } from "../ir/infer-types.js";
+import type { QuantSpec } from "../ir/quant.js";
+import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { Names } from "./specs.js";
+import { quantizeWithSpec } from "./weights.js";
+
+/** Two 4-bit values per byte, the first in the low nibble; an odd count leaves the last high nibble 0. */
+function packNibbles(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(Math.ceil(values.length / 2));
+  for (let i = 0; i < values.length; i++) out[i >> 1]! |= (values[i]! & 0xf) << ((i & 1) * 4);
+  return out;
+}
+
+/** Integer or float values as ONNX raw_data of `dtype` (values must already fit the type). */
+export function rawOf(dtype: number, values: ArrayLike<number>): Uint8Array {
+  switch (dtype) {
+    case DataType.INT4:
+    case DataType.UINT4:
+      return packNibbles(values);
+    case DataType.INT8:
+      return new Uint8Array(Int8Array.from(values).buffer);
+    case DataType.UINT8:
+      return Uint8Array.from(values);
+    case DataType.INT16:
+      return new Uint8Array(Int16Array.from(values).buffer);
+    case DataType.UINT16:
+      return new Uint8Array(Uint16Array.from(values).buffer);
+    case DataType.INT32:
+      return new Uint8Array(Int32Array.from(values).buffer);
+    case DataType.FLOAT:
+      return new Uint8Array(Float32Array.from(values).buffer);
+    default:
+      throw new FixqError("unsupported", `QDQ export of dtype ${dtype} is not implemented yet`);
+  }
+}
+
+function tensor(name: string, dtype: number, dims: readonly number[], values: ArrayLike<number>): Tensor {
+  return { name, dtype, dims: [...dims], raw: rawOf(dtype, values) };
+}
+
+function paramDims(spec: QuantSpec): number[] {
+  return spec.kind === "block" ? [...spec.dims] : spec.axis === undefined ? [] : [spec.scale.length];
+}
+
+function specAttributes(spec: QuantSpec): Attribute[] {
+  const axis = spec.kind === "block" ? spec.axis : spec.axis;
+  return [
+    ...(axis === undefined ? [] : [{ name: "axis", type: 2, i: axis }]),
+    ...(spec.kind === "block" ? [{ name: "block_size", type: 2, i: spec.blockSize }] : []),
+  ];
+}
+
+/** A key equal for numerically equal scale/zero-point tensors. */
+function paramKey(spec: QuantSpec): string {
+  const h = createHash("sha256");
+  h.update(`${spec.format.dtype}:${paramDims(spec).join("x")}:`);
+  h.update(new Uint8Array(spec.scale.buffer, spec.scale.byteOffset, spec.scale.byteLength));
+  h.update(new Uint8Array(spec.zeroPoint.buffer, spec.zeroPoint.byteOffset, spec.zeroPoint.byteLength));
+  return h.digest("hex");
+}
+
+export function writeQdq(g: Graph): Graph {
+  const quant = g.quant ?? new Map<string, QuantSpec>();
+  if (quant.size === 0) return g;
+  const names = new Names(g);
+  const consts = constantTensors(g);
+  const inputs = new Set(g.inputs.map((v) => v.name));
+  const newInits: Tensor[] = [];
+  const params = new Map<string, [string, string]>();
+  const paramsOf = (value: string, spec: QuantSpec): [string, string] => {
+    const key = paramKey(spec);
+    let p = params.get(key);
+    if (!p) {
+      p = [names.fresh(`${value}__scale`), names.fresh(`${value}__zero_point`)];
+      const dims = paramDims(spec);
+      newInits.push(tensor(p[0], DataType.FLOAT, dims, spec.scale), tensor(p[1], spec.format.dtype, dims, spec.zeroPoint));
+      params.set(key, p);
+    }
+    return p;
+  };
+  const qdqNode = (op: "QuantizeLinear" | "DequantizeLinear", x: string, [s, z]: [string, string], y: string, attrs: Attribute[]): Node => ({
+    opType: op,
+    name: names.fresh(`${y}_${op === "QuantizeLinear" ? "Q" : "DQ"}`),
+    inputs: [x, s, z],
+    outputs: [y],
+    attributes: attrs,
+  });
+
+  const head: Node[] = []; // weight DQs, then input Q/DQs, ahead of every other node
+  const readAs = new Map<string, string>(); // value → the DQ output its readers now read
+  for (const [v, spec] of quant) {
+    const c = consts.get(v);
+    if (c) {
+      const dims = c.dims.map(Number);
+      const q = quantizeWithSpec(tensorToFloat64(c), dims, spec);
+      const qName = names.fresh(`${v}__quantized`);
+      newInits.push(tensor(qName, spec.format.dtype, dims, q));
+      const out = names.fresh(`${v}__dq`);
+      head.push(qdqNode("DequantizeLinear", qName, paramsOf(v, spec), out, specAttributes(spec)));
+      readAs.set(v, out);
+    } else if (inputs.has(v)) {
+      if (spec.kind !== "affine") throw new FixqError("unsupported", `blocked quantization of graph input '${v}'`);
+      const p = paramsOf(v, spec);
+      const q = names.fresh(`${v}__q`);
+      const out = names.fresh(`${v}__dq`);
+      head.push(qdqNode("QuantizeLinear", v, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, out, specAttributes(spec)));
+      readAs.set(v, out);
+    }
+  }
+  const nodes: Node[] = [...head];
+  for (const n of g.nodes) {
+    const after: Node[] = [];
+    const outputs = n.outputs.map((o) => {
+      const spec = o ? quant.get(o) : undefined;
+      if (!spec || consts.has(o)) return o;
+      if (spec.kind !== "affine") throw new FixqError("unsupported", `blocked quantization of activation '${o}'`);
+      const p = paramsOf(o, spec);
+      const f = names.fresh(`${o}__f`);
+      const q = names.fresh(`${o}__q`);
+      after.push(qdqNode("QuantizeLinear", f, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, o, specAttributes(spec)));
+      return f;
+    });
+    const ins = n.inputs.map((i) => readAs.get(i) ?? i);
+    const changed = outputs.some((o, k) => o !== n.outputs[k]) || ins.some((i, k) => i !== n.inputs[k]);
+    nodes.push(changed ? { ...n, inputs: ins, outputs } : n, ...after);
+  }
+
+  // Float constants nothing reads any more go, as Constant nodes or initializers.
+  const read = new Set<string>();
+  for (const n of nodes) for (const i of n.inputs) read.add(i);
+  for (const o of g.outputs) read.add(o.name);
+  const dead = (v: string) => quant.has(v) && consts.has(v) && !read.has(v);
+  const live = nodes.filter((n) => !(n.opType === "Constant" && n.outputs.length === 1 && dead(n.outputs[0]!)));
+  const initializers = [...g.initializers.filter((t) => !dead(t.name ?? "")), ...newInits];
+  const { quant: _written, ...rest } = g;
+  return { ...rest, nodes: live, initializers };
+}
