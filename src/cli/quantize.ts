@@ -9,7 +9,7 @@ import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { arraySource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
-import { quantizeModel } from "../quant/quantize.js";
+import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../util/atomic-write.js";
@@ -46,6 +46,20 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   const { model } = loadVerified(input);
   if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
+  const already = reexportQuantized(model);
+  if (already) {
+    ensureParentDir(output);
+    saveModel(already.model, output);
+    const { activations, weights, unmatched } = already.view;
+    const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })) };
+    if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else {
+      process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
+      for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
+      if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
+    }
+    return 0;
+  }
   const bundled = bundledModelFor(input);
   const calibPath = calib ?? (bundled ? join(MODELS_DIR, bundled.data.calibration) : undefined);
   if (!calibPath) {

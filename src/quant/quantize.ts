@@ -1,7 +1,9 @@
 /**
  * Post-training quantization, end to end:
  * plan (what to quantize) → calibrate (ranges from the float model on real
- * data) → QDQ export → provenance metadata → verify.
+ * data) → specs on values → QDQ writer → provenance metadata → verify.
+ * A model that is already QDQ is read back into specs and re-exported as it
+ * is (`reexportQuantized`), never quantized twice.
  */
 import { chooseRange, parseCalibrationMethod } from "../calib/range.js";
 import { FixqError } from "../ir/errors.js";
@@ -14,6 +16,7 @@ import { type Progress, silentProgress } from "../util/progress.js";
 import { calibrate } from "./calibrate.js";
 import type { DataSource } from "./feeds.js";
 import { type NodeDecision, planQuantization } from "./plan.js";
+import { type QdqView, stripQdq } from "./qdq-read.js";
 import { writeQdq } from "./qdq-write.js";
 import { assignSpecs } from "./specs.js";
 import { type Recipe, recipeJson, requiredOpset } from "./recipe.js";
@@ -58,4 +61,18 @@ export async function quantizeModel(
   out = withMetadata(out, "fixq.calibration", JSON.stringify({ samples, sha256: calibrationHash }));
   assertValid(out);
   return { model: out, decisions: plan.decisions, calibrationSamples: samples, calibrationHash };
+}
+
+/**
+ * An input already in QDQ form: its Q/DQ nodes are read into specs and written
+ * back by the same writer fixq's own output goes through, so the result
+ * computes bit-identical outputs (tested). Returns undefined for a float model.
+ */
+export function reexportQuantized(model: Model): { model: Model; view: QdqView } | undefined {
+  if (!model.graph) throw new FixqError("model", "model has no graph");
+  const { graph, view } = stripQdq(model.graph);
+  if (view.activations.size === 0 && view.weights.size === 0) return undefined;
+  const out = withMetadata({ ...model, graph: writeQdq(graph) }, "fixq.version", packageVersion());
+  assertValid(out);
+  return { model: out, view };
 }

@@ -91,6 +91,16 @@ describe("fixq quantize", () => {
     return p;
   };
 
+  it("re-exports a model that is already QDQ (ORT's quantize_static output) without data or recipe", () => {
+    const out = join(tmp, "reexported.onnx");
+    const r = fixq("quantize", "test/fixtures/onnx/resnet.ort-qdq-defaults.onnx", "-o", out, "--json");
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ reexported: true, activations: 16, weights: 20, leftAsNodes: [] });
+    const ops = (p: string) => loadModel(p).graph!.nodes.map((n) => n.opType).sort();
+    expect(ops(out)).toEqual(ops("test/fixtures/onnx/resnet.ort-qdq-defaults.onnx"));
+  });
+
   it("refuses a model without data, naming --calib and --data-free", () => {
     const copy = join(tmp, "notbundled.onnx");
     copyFileSync("models/cnn.onnx", copy);
