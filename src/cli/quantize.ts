@@ -95,6 +95,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (calibrated on ${result.calibrationSamples} samples)\n`);
     const note = integerKernelNote(recipe);
     if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
+    const byRole = new Map<string, number>();
+    for (const d of quantized) byRole.set(`${d.node.opType} (${d.role})`, (byRole.get(`${d.node.opType} (${d.role})`) ?? 0) + 1);
+    if (byRole.size) process.stderr.write(`  quantized  ${[...byRole].map(([k, n]) => `${n}× ${k}`).join(", ")}\n`);
     const byReason = new Map<string, string[]>();
     for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
     for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
@@ -108,7 +111,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
     const compared = await compareModels(model, result.model, data, labels, { threads: nThreads, progress });
     summary["eval"] = quantizeEvalSummary(compared);
-    if (!json) process.stdout.write(quantizeEvalLine(compared));
+    if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
   }
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   return 0;

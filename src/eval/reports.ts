@@ -382,7 +382,12 @@ export function quantizeEvalSummary(r: CompareResult) {
 }
 
 /** The one-line result of `fixq quantize --eval`: top-1 (with labels), agreement and output SQNR. */
-export function quantizeEvalLine(r: CompareResult): string {
+/**
+ * The one-line `quantize --eval` summary. `deployed` names how ORT runs the
+ * optimized model: "in ORT integer kernels" for 8-bit formats, or e.g. "in ORT
+ * (DequantizeLinear + float ops)" for formats without integer kernels.
+ */
+export function quantizeEvalLine(r: CompareResult, deployed = "in ORT integer kernels"): string {
   const { all, disabled } = r.candidate;
   const pct2 = (x: number | null | undefined) => (x == null ? "n/a" : pct(x));
   const a = all.outputs[0];
@@ -391,7 +396,7 @@ export function quantizeEvalLine(r: CompareResult): string {
   const f = r.reference.accuracy;
   if (f && all.accuracy && disabled.accuracy) {
     const drop = top1Drop(r)!;
-    return `top-1 on ${r.samples} samples: float ${pct(f.top1)}, quantized ${pct(all.accuracy.top1)} in ORT integer kernels (${pct(disabled.accuracy.top1)} fake-quant), drop ${drop.toFixed(2)} points; agreement ${pct2(a?.agreement)}; ${sqnr}\n`;
+    return `top-1 on ${r.samples} samples: float ${pct(f.top1)}, quantized ${pct(all.accuracy.top1)} ${deployed} (${pct(disabled.accuracy.top1)} fake-quant), drop ${drop.toFixed(2)} points; agreement ${pct2(a?.agreement)}; ${sqnr}\n`;
   }
-  return `on ${r.samples} samples (no labels): agreement ${pct2(a?.agreement)} in ORT integer kernels (${pct2(d?.agreement)} fake-quant); ${sqnr}\n`;
+  return `on ${r.samples} samples (no labels): agreement ${pct2(a?.agreement)} ${deployed} (${pct2(d?.agreement)} fake-quant); ${sqnr}\n`;
 }
