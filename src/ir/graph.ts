@@ -171,6 +171,28 @@ export function opsetVersion(model: Model, domain = ""): number | undefined {
 }
 
 /** Walks the graph and every nested subgraph (attribute graphs), depth first. */
+/**
+ * Every value name read in g: node inputs, including those of nodes inside
+ * subgraphs (which may refer to g's values from the outer scope), and g's
+ * outputs. An over-approximation for subgraphs that shadow a name, which is
+ * the safe side for deciding what is still needed.
+ */
+export function valuesRead(g: Graph): Set<string> {
+  const read = new Set<string>(g.outputs.map((o) => o.name));
+  for (const [sg] of walkGraphs(g)) {
+    for (const n of sg.nodes) for (const i of n.inputs) if (i) read.add(i);
+    if (sg !== g) for (const o of sg.outputs) read.add(o.name);
+  }
+  return read;
+}
+
+/** Names read by nodes inside g's subgraphs (not by g's own nodes). */
+export function subgraphReads(g: Graph): Set<string> {
+  const read = new Set<string>();
+  for (const [sg] of walkGraphs(g)) if (sg !== g) for (const n of sg.nodes) for (const i of n.inputs) if (i) read.add(i);
+  return read;
+}
+
 export function* walkGraphs(g: Graph, path = "graph"): Generator<[Graph, string]> {
   yield [g, path];
   for (const n of g.nodes) {

@@ -22,7 +22,7 @@
  * reported in `unmatched`, never guessed at.
  */
 import { DataType, dtypeName } from "../ir/dtype.js";
-import type { Graph, Node } from "../ir/graph.js";
+import { type Graph, type Node, subgraphReads, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { type AffineQuant, type BlockQuant, type IntFormat, intFormat, type QuantSpec } from "../ir/quant.js";
 import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
@@ -119,6 +119,7 @@ export function readQdq(g: Graph): QdqView {
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const producer = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const inSubgraphs = subgraphReads(g);
   const isStandard = (n: Node) => (n.domain ?? "") === "" || n.domain === "ai.onnx";
 
   const activations = new Map<string, ImportedActivation>();
@@ -142,6 +143,10 @@ export function readQdq(g: Graph): QdqView {
     const q = producer.get(x);
     if (q?.opType !== "QuantizeLinear" || !isStandard(q)) {
       unmatched.push({ node: dq, reason: "input is neither a constant nor a QuantizeLinear output" });
+      continue;
+    }
+    if (inSubgraphs.has(x) || inSubgraphs.has(q.inputs[0] ?? "")) {
+      unmatched.push({ node: dq, reason: "a subgraph reads the value it quantizes" });
       continue;
     }
     if ((consumers.get(x) ?? []).length !== 1) {
@@ -214,9 +219,7 @@ export function stripQdq(g: Graph, view: QdqView = readQdq(g)): StrippedQdq {
       return inputs.some((v, k) => v !== n.inputs[k]) || outputs.some((v, k) => v !== n.outputs[k]) ? { ...n, inputs, outputs } : n;
     });
   // Integer constants and Q/DQ parameters that nothing reads any more go.
-  const read = new Set<string>();
-  for (const n of nodes) for (const i of n.inputs) read.add(i);
-  for (const o of g.outputs) read.add(o.name);
+  const read = valuesRead({ ...g, nodes });
   const initializers = [...g.initializers.filter((t) => read.has(t.name ?? "")), ...floatWeights];
   const live = nodes.filter((n) => n.opType !== "Constant" || n.outputs.some((o) => read.has(o)));
   return { graph: { ...g, nodes: live, initializers, quant }, view };

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
-import type { Attribute, Graph, Node } from "../ir/graph.js";
+import { type Attribute, type Graph, type Node, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import type { QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
@@ -146,9 +146,7 @@ export function writeQdq(g: Graph): Graph {
   }
 
   // Float constants nothing reads any more go, as Constant nodes or initializers.
-  const read = new Set<string>();
-  for (const n of nodes) for (const i of n.inputs) read.add(i);
-  for (const o of g.outputs) read.add(o.name);
+  const read = valuesRead({ ...g, nodes });
   const dead = (v: string) => quant.has(v) && consts.has(v) && !read.has(v);
   const live = nodes.filter((n) => !(n.opType === "Constant" && n.outputs.length === 1 && dead(n.outputs[0]!)));
   const initializers = [...g.initializers.filter((t) => !dead(t.name ?? "")), ...newInits];

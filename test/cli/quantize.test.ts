@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readNpy, writeNpy } from "../../src/io/npy.js";
 import { metadataOf } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
+import { saveModel } from "../../src/ir/onnx/save.js";
+import { graph, model, node, value } from "../ir/builders.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-qcli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -122,7 +124,10 @@ describe("fixq quantize", () => {
   });
 
   it("refuses a model with no quantizable op", () => {
-    oneErrorLine(fixq("quantize", "test/fixtures/onnx/runnable-newer.onnx", "-o", join(tmp, "y.onnx"), "--calib", bad("n.npy", [2, 3], 1)), 1, /no quantizable op/);
+    const path = join(tmp, "relu-only.onnx");
+    saveModel(model(graph([node("Relu", ["x"], ["y"])], [value("x", 1, ["n", 3])], [value("y", 1, ["n", 3])])), path);
+    oneErrorLine(fixq("quantize", path, "-o", join(tmp, "y.onnx"), "--calib", bad("n.npy", [2, 3], 1)), 1, /no quantizable op/);
+    expect(existsSync(join(tmp, "y.onnx"))).toBe(false);
   });
 
   it("refuses bad option values as usage errors", () => {

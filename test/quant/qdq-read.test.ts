@@ -10,6 +10,7 @@ import type { Model } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { tensorToFloat64 } from "../../src/ir/tensor.js";
 import { assertValid } from "../../src/ir/verify.js";
+import { readNpy } from "../../src/io/npy.js";
 import { readTensorFile } from "../../src/io/npz.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { arraySource, feedsFor } from "../../src/quant/feeds.js";
@@ -144,4 +145,22 @@ describe("QDQ round trip: read → strip → write", () => {
       await sameOutputs(m, again, "all");
     });
   }
+});
+
+describe("QDQ round trip with subgraphs", () => {
+  // Regression: stripping dropped an initializer that only an If branch reads (outer scope).
+  it("keeps values that only a subgraph reads, and the model still computes the same", async () => {
+    const m = loadModel(join(FIXTURES, "runnable-newer.onnx"));
+    const again: Model = { ...m, graph: writeQdq(stripQdq(m.graph!).graph) };
+    assertValid(again);
+    const x = readNpy(join(FIXTURES, "runnable-newer.input.npy"));
+    const y = readNpy(join(FIXTURES, "runnable-newer.output.npy"));
+    const s = await OrtSession.create(again, { threads: 1 });
+    try {
+      const out = await s.run({ X: { dtype: 1, dims: x.shape, data: x.data as Float32Array } });
+      expect(out["Y"]!.data).toEqual(y.data);
+    } finally {
+      await s.release();
+    }
+  });
 });
