@@ -8,7 +8,7 @@
  * elsewhere (`add`: its count, min and max, all finite), which is how
  * calibration takes the in-graph ReduceMin/ReduceMax results from ORT.
  */
-import type { UpdateReport } from "./histogram.js";
+import { float32Extremes, type UpdateReport } from "./histogram.js";
 
 export class StreamingExtremes {
   private n = 0;
@@ -77,34 +77,10 @@ interface Scan {
   negInf: number;
 }
 
-/**
- * Float32 fast path: two interleaved min/max pairs with Math.min/Math.max,
- * which propagate NaN. A NaN or infinite extreme means the batch is not all
- * finite, and the careful scan counts it instead.
- */
+/** Float32 fast path (see histogram.ts): one pass, unless the batch is not all finite. */
 function scanF32(v: Float32Array): Scan {
-  let mn0 = Number.POSITIVE_INFINITY;
-  let mx0 = Number.NEGATIVE_INFINITY;
-  let mn1 = Number.POSITIVE_INFINITY;
-  let mx1 = Number.NEGATIVE_INFINITY;
-  const len = v.length;
-  let i = 0;
-  for (; i + 1 < len; i += 2) {
-    const a = v[i]!;
-    const b = v[i + 1]!;
-    mn0 = Math.min(mn0, a);
-    mx0 = Math.max(mx0, a);
-    mn1 = Math.min(mn1, b);
-    mx1 = Math.max(mx1, b);
-  }
-  if (i < len) {
-    mn0 = Math.min(mn0, v[i]!);
-    mx0 = Math.max(mx0, v[i]!);
-  }
-  const mn = Math.min(mn0, mn1);
-  const mx = Math.max(mx0, mx1);
-  if (len > 0 && mn - mn === 0 && mx - mx === 0) return { min: mn + 0, max: mx + 0, nan: 0, posInf: 0, negInf: 0 };
-  return scanAny(v);
+  const e = float32Extremes(v);
+  return e.allFinite ? { min: e.min, max: e.max, nan: 0, posInf: 0, negInf: 0 } : scanAny(v);
 }
 
 function scanAny(v: ArrayLike<number>): Scan {

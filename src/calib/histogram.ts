@@ -36,16 +36,18 @@
  * doubles so far outside the float32 exponent range that x·2^−k underflows
  * to 0; neither can happen for float32 data.
  *
- * Speed. `update` is one pass: floor(x·2^−k) − s, a range test, an increment.
- * Float32Array batches of ≥ 4096 go four elements per step into 4
- * interleaved int32 lanes (element i into lane i mod 4) so runs of equal
- * values (ReLU zeros) don't serialise on one counter; lanes are folded into
- * the float64 counts after each run. A finite value outside the window stops
- * the loop: the rest of the batch is scanned for its extremes, the grid grows
- * once, and binning resumes. A NaN/±Inf hands the rest of the batch to a slower loop that counts
- * them. Other array types (number[], Float64Array) take that slower loop
- * throughout, which keeps the fast loop monomorphic. No allocation per
- * element or per batch (bar growth and the report).
+ * Speed. Float32Array batches go in runs of 2^14 values (small enough to
+ * stay in cache between the two passes over them). Pass one finds the run's
+ * extremes and whether all its values are finite; if the extremes fall
+ * outside the window the grid grows once, before any value is binned. Pass
+ * two then bins with no test at all: floor(x·2^−k) − s (a truncation when
+ * every x ≥ 0), element i into lane i mod 4 of 4 interleaved int32 lanes so
+ * runs of equal values (ReLU zeros) don't serialise on one counter; the
+ * lanes are folded into the float64 counts at the end of the batch (or when
+ * the grid changes). A run holding NaN/±Inf, and any other array type
+ * (number[], Float64Array), takes a slower loop with a range test per value
+ * that counts them. No allocation per element or per batch (bar growth and
+ * the report).
  */
 import { FixqError } from "../ir/errors.js";
 
@@ -55,9 +57,9 @@ const K_MIN = -1000;
 const K_MAX = 1022;
 const MIN_BINS = 16;
 const MAX_BINS = 1 << 20;
-/** Batches shorter than this count straight into the float64 bins. */
-const LANE_MIN = 4096;
-/** Elements per lane run: keeps each int32 lane counter below 2^31. */
+/** Float32 values per fast-path run: small enough to be re-read from cache by the binning pass. */
+const SCAN = 1 << 14;
+/** Values counted in the lanes between folds: keeps each int32 lane counter below 2^31. */
 const CHUNK = 1 << 30;
 
 /** What one `update` saw. Non-finite values are counted here, never binned. */
@@ -111,6 +113,10 @@ export class StreamingHistogram {
   private k = 0;
   private s = 0;
   private inv = 1;
+  /** Fast-path values counted in the shared lanes but not yet folded into `grid`, and their bin span. */
+  private pendingCount = 0;
+  private pendingFirst = 0;
+  private pendingLast = 0;
 
   constructor(bins: number = DEFAULT_BINS) {
     if (!Number.isInteger(bins) || bins < MIN_BINS || bins > MAX_BINS) {
@@ -152,31 +158,93 @@ export class StreamingHistogram {
     const pos0 = this.posInf;
     const neg0 = this.negInf;
     const len = values.length;
-    let i = 0;
+    if (values instanceof Float32Array) {
+      for (let c = 0; c < len; c += SCAN) {
+        const e = Math.min(len, c + SCAN);
+        if (!this.updateFinite(values, c, e)) {
+          this.foldPending();
+          this.updateGeneral(values, c, e);
+        }
+      }
+      this.foldPending();
+    } else {
+      this.updateGeneral(values, 0, len);
+    }
+    return this.report(n0, nan0, pos0, neg0);
+  }
+
+  /**
+   * Fast path for values[from..to) of a Float32Array: one pass for the
+   * extremes (which also tells whether all are finite), the grid grown once
+   * if they fall outside the window, then a check-free binning pass into the
+   * lanes. Returns false, having changed nothing, when the run holds NaN/±Inf.
+   */
+  private updateFinite(values: Float32Array, from: number, to: number): boolean {
+    extremesOf(values, from, to);
+    if (scanOut[2] !== 0) return false;
+    const mn = scanOut[0] + 0; // −0 → +0: extremes are canonical whatever the order
+    const mx = scanOut[1] + 0;
+    const lo = mn < this.lo ? mn : this.lo;
+    const hi = mx > this.hi ? mx : this.hi;
+    if (this.grid === null && lo === hi) {
+      this.n += to - from;
+      this.lo = lo;
+      this.hi = hi;
+      return true;
+    }
+    if (this.grid === null || Math.floor(mn * this.inv) - this.s < 0 || Math.floor(mx * this.inv) - this.s >= this.bins) {
+      this.foldPending();
+      this.cover(lo, hi);
+    }
+    const first = Math.floor(mn * this.inv) - this.s;
+    const last = Math.floor(mx * this.inv) - this.s;
+    if (this.pendingCount + (to - from) > CHUNK) this.foldPending();
+    const lanes = lanesFor(this.bins);
+    // For 0 ≤ x·2^−k < 2^31, (x·2^−k) | 0 is floor(x·2^−k), and cheaper than Math.floor.
+    if (mn >= 0 && mx * this.inv < 2 ** 31) binLanesNonNegative(values, from, to, lanes, this.inv, this.s);
+    else binLanes(values, from, to, lanes, this.inv, this.s);
+    if (this.pendingCount === 0 || first < this.pendingFirst) this.pendingFirst = first;
+    if (this.pendingCount === 0 || last > this.pendingLast) this.pendingLast = last;
+    this.pendingCount += to - from;
+    this.n += to - from;
+    this.lo = lo;
+    this.hi = hi;
+    return true;
+  }
+
+  /** Moves the lane counts of the fast path into the float64 bins. */
+  private foldPending(): void {
+    if (this.pendingCount === 0) return;
+    foldLanes(lanesFor(this.bins), this.grid!, this.pendingFirst, this.pendingLast);
+    this.pendingCount = 0;
+  }
+
+  /** Any array type, and Float32 runs holding NaN/±Inf: bins with a range test per element, counting non-finite values. */
+  private updateGeneral(values: ArrayLike<number>, from: number, to: number): void {
+    let i = from;
     if (this.grid === null) {
-      scanFinite(values, 0);
+      scanFinite(values, from, to);
       if (!(scanOut[0] <= scanOut[1])) {
-        this.countNonFinite(values); // no finite value in the batch
-        return this.report(n0, nan0, pos0, neg0);
+        this.countNonFinite(values, from, to); // no finite value in the run
+        return;
       }
       const lo = Math.min(this.lo, scanOut[0]);
       const hi = Math.max(this.hi, scanOut[1]);
       if (lo === hi) {
-        this.countNonFinite(values);
-        this.n += len - (this.nan - nan0) - (this.posInf - pos0) - (this.negInf - neg0);
+        const nonFinite = this.countNonFinite(values, from, to);
+        this.n += to - from - nonFinite;
         this.lo = lo;
         this.hi = hi;
-        return this.report(n0, nan0, pos0, neg0);
+        return;
       }
       this.cover(lo, hi);
     }
     for (;;) {
-      i = this.binFrom(values, i);
-      if (i >= len) break;
-      scanFinite(values, i); // values[i] is finite and outside the window
+      i = this.binFrom(values, i, to);
+      if (i >= to) break;
+      scanFinite(values, i, to); // values[i] is finite and outside the window
       this.cover(Math.min(this.lo, scanOut[0]), Math.max(this.hi, scanOut[1]));
     }
-    return this.report(n0, nan0, pos0, neg0);
   }
 
   /** Adds another histogram's contents (same bin count). Exact: equals streaming both inputs. */
@@ -326,13 +394,17 @@ export class StreamingHistogram {
     return { finite: this.n - n0, nan: this.nan - nan0, posInf: this.posInf - pos0, negInf: this.negInf - neg0 };
   }
 
-  private countNonFinite(values: ArrayLike<number>): void {
-    for (let i = 0; i < values.length; i++) {
-      const x = +values[i];
+  private countNonFinite(values: ArrayLike<number>, from: number, to: number): number {
+    let count = 0;
+    for (let i = from; i < to; i++) {
+      const x = +values[i]!;
       if (Number.isNaN(x)) this.nan++;
       else if (x === Number.POSITIVE_INFINITY) this.posInf++;
       else if (x === Number.NEGATIVE_INFINITY) this.negInf++;
+      else continue;
+      count++;
     }
+    return count;
   }
 
   private setGrid(grid: Float64Array, k: number, s: number): void {
@@ -353,32 +425,14 @@ export class StreamingHistogram {
     this.setGrid(next, k, s);
   }
 
-  /** Bins values[from..) until a finite value outside the window; returns its index (or length). */
-  private binFrom(values: ArrayLike<number>, from: number): number {
-    const len = values.length;
-    const grid = this.grid!;
-    const { inv, s, bins } = this;
-    let i = from;
-    while (i < len) {
-      const end = Math.min(len, i + CHUNK);
-      if (end - i >= LANE_MIN && values instanceof Float32Array) {
-        const lanes = lanesFor(bins);
-        const stop = runLanes(values, i, end, lanes, inv, s, bins);
-        if (runOut[0] <= runOut[1]) foldLanes(lanes, grid, Math.floor(runOut[0] * inv) - s, Math.floor(runOut[1] * inv) - s);
-        this.absorb(stop - i);
-        i = stop;
-      }
-      // The < 4 leftover values, short batches, other array types, and the
-      // rest of a run that met NaN/±Inf (or stopped at a value outside).
-      const stop = runCareful(values, i, end, grid, inv, s, bins);
-      this.absorb(stop - i - runOut[2] - runOut[3] - runOut[4]);
-      this.nan += runOut[2];
-      this.posInf += runOut[3];
-      this.negInf += runOut[4];
-      i = stop;
-      if (stop < end) return stop;
-    }
-    return len;
+  /** Bins values[from..to) until a finite value outside the window; returns its index (or `to`). */
+  private binFrom(values: ArrayLike<number>, from: number, to: number): number {
+    const stop = runCareful(values, from, to, this.grid!, this.inv, this.s, this.bins);
+    this.absorb(stop - from - runOut[2] - runOut[3] - runOut[4]);
+    this.nan += runOut[2];
+    this.posInf += runOut[3];
+    this.negInf += runOut[4];
+    return stop;
   }
 
   /** Takes in a run's finite count and extremes from runOut. */
@@ -482,13 +536,13 @@ function rebinInto(src: Float64Array, s: number, k: number, dst: Float64Array, s
 
 // --- hot loops ---------------------------------------------------------------
 
-/** [min, max] of the finite values of the last scan (min > max when none). */
-const scanOut = new Float64Array(2);
+/** [min, max] of the finite values of the last scan (min > max when none); extremesOf adds [2]: 0 iff all finite. */
+const scanOut = new Float64Array(3);
 
-function scanFinite(values: ArrayLike<number>, from: number): void {
+function scanFinite(values: ArrayLike<number>, from: number, to: number): void {
   let mn = Number.POSITIVE_INFINITY;
   let mx = Number.NEGATIVE_INFINITY;
-  for (let i = from; i < values.length; i++) {
+  for (let i = from; i < to; i++) {
     const x = +values[i]; // holes/undefined → NaN
     if (x - x === 0) {
       if (x < mn) mn = x;
@@ -503,50 +557,74 @@ function scanFinite(values: ArrayLike<number>, from: number): void {
 const runOut = new Float64Array(5);
 
 /**
- * The hot loop: whole quads only, element i into lane i mod 4 of bin t
- * (lanes[4t + i mod 4]); stops before the first quad holding a value outside
- * the window or non-finite. No rarely-taken code lives here: a branch that
- * runs for the first time in optimised code deoptimises it, and with few,
- * long calls V8 may then run the loop unoptimised for a long while.
+ * Extremes of values[from..to) into scanOut, and scanOut[2] = Σ (x − x),
+ * which is 0 exactly when every value is finite (x − x is NaN for NaN and
+ * ±Inf). Two min/max pairs, written as conditional expressions: V8 compiles
+ * those to selects, while `if` statements become branches that mispredict on
+ * data with many equal values (ReLU zeros), and Math.min/max take a slow path
+ * on ties of ±0. NaN never wins a comparison, so it cannot hide in the
+ * extremes, and the sum catches it.
  */
-function runLanes(
-  values: Float32Array,
-  from: number,
-  end: number,
-  lanes: Int32Array,
-  inv: number,
-  s: number,
-  bins: number,
-): number {
-  let mn = Number.POSITIVE_INFINITY;
-  let mx = Number.NEGATIVE_INFINITY;
+function extremesOf(values: Float32Array, from: number, to: number): void {
+  let mn0 = Number.POSITIVE_INFINITY;
+  let mx0 = Number.NEGATIVE_INFINITY;
+  let mn1 = Number.POSITIVE_INFINITY;
+  let mx1 = Number.NEGATIVE_INFINITY;
+  let z = 0;
   let i = from;
-  for (; i + 3 < end; i += 4) {
-    const x0 = values[i];
-    const x1 = values[i + 1];
-    const x2 = values[i + 2];
-    const x3 = values[i + 3];
-    const t0 = Math.floor(x0 * inv) - s;
-    const t1 = Math.floor(x1 * inv) - s;
-    const t2 = Math.floor(x2 * inv) - s;
-    const t3 = Math.floor(x3 * inv) - s;
-    if (!(t0 >= 0 && t0 < bins && t1 >= 0 && t1 < bins && t2 >= 0 && t2 < bins && t3 >= 0 && t3 < bins)) break;
-    lanes[t0 << 2]++;
-    lanes[(t1 << 2) | 1]++;
-    lanes[(t2 << 2) | 2]++;
-    lanes[(t3 << 2) | 3]++;
-    if (x0 < mn) mn = x0;
-    if (x0 > mx) mx = x0;
-    if (x1 < mn) mn = x1;
-    if (x1 > mx) mx = x1;
-    if (x2 < mn) mn = x2;
-    if (x2 > mx) mx = x2;
-    if (x3 < mn) mn = x3;
-    if (x3 > mx) mx = x3;
+  for (; i + 1 < to; i += 2) {
+    const x = values[i]!;
+    const y = values[i + 1]!;
+    mn0 = x < mn0 ? x : mn0;
+    mx0 = x > mx0 ? x : mx0;
+    mn1 = y < mn1 ? y : mn1;
+    mx1 = y > mx1 ? y : mx1;
+    z += x - x + (y - y);
   }
-  runOut[0] = mn + 0; // −0 → +0: extremes are canonical whatever the order
-  runOut[1] = mx + 0;
-  return i;
+  if (i < to) {
+    const x = values[i]!;
+    mn0 = x < mn0 ? x : mn0;
+    mx0 = x > mx0 ? x : mx0;
+    z += x - x;
+  }
+  scanOut[0] = mn0 < mn1 ? mn0 : mn1;
+  scanOut[1] = mx0 > mx1 ? mx0 : mx1;
+  scanOut[2] = z;
+}
+
+/** Exact extremes of values[from..to) (−0 read as +0), and whether all of them are finite: one fast pass. */
+export function float32Extremes(values: Float32Array, from = 0, to = values.length): { min: number; max: number; allFinite: boolean } {
+  extremesOf(values, from, to);
+  return { min: scanOut[0]! + 0, max: scanOut[1]! + 0, allFinite: scanOut[2] === 0 };
+}
+
+/**
+ * The hot loop: every value is known to be finite and inside the window, so
+ * there is no test at all. Element i goes to lane i mod 4 of its bin t
+ * (lanes[4t + i mod 4]), so runs of equal values (ReLU zeros) do not
+ * serialise on one counter.
+ */
+function binLanes(values: Float32Array, from: number, to: number, lanes: Int32Array, inv: number, s: number): void {
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    lanes[(Math.floor(values[i]! * inv) - s) << 2]!++;
+    lanes[((Math.floor(values[i + 1]! * inv) - s) << 2) | 1]!++;
+    lanes[((Math.floor(values[i + 2]! * inv) - s) << 2) | 2]!++;
+    lanes[((Math.floor(values[i + 3]! * inv) - s) << 2) | 3]!++;
+  }
+  for (; i < to; i++) lanes[(Math.floor(values[i]! * inv) - s) << 2]!++;
+}
+
+/** binLanes for values with 0 ≤ x·inv < 2^31, where truncation is the floor. */
+function binLanesNonNegative(values: Float32Array, from: number, to: number, lanes: Int32Array, inv: number, s: number): void {
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    lanes[(((values[i]! * inv) | 0) - s) << 2]!++;
+    lanes[((((values[i + 1]! * inv) | 0) - s) << 2) | 1]!++;
+    lanes[((((values[i + 2]! * inv) | 0) - s) << 2) | 2]!++;
+    lanes[((((values[i + 3]! * inv) | 0) - s) << 2) | 3]!++;
+  }
+  for (; i < to; i++) lanes[(((values[i]! * inv) | 0) - s) << 2]!++;
 }
 
 /** Straight into the float64 bins, counting NaN/±Inf; stops at a finite value outside the window. */

@@ -9,6 +9,8 @@ import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { arraySource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
+import { findReport } from "../passes/pipeline.js";
+import { passesJson, passesText } from "../passes/report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
@@ -90,6 +92,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     calibration: { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash },
     quantized: quantized.length,
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
+    passes: passesJson(result.passes),
   };
   if (!json) {
     process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (calibrated on ${result.calibrationSamples} samples)\n`);
@@ -101,10 +104,24 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const byReason = new Map<string, string[]>();
     for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
     for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
+    for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
+  }
+  const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
+  const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
+  // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
+  if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
+    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
+    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
+    const c = await compareModels(model, result.floatModel, data, labels, { threads: nThreads, progress });
+    const change = { samples: c.samples, floatTop1: c.reference.accuracy?.top1 ?? null, afterPassesTop1: c.candidate.all.accuracy?.top1 ?? null, agreement: c.candidate.all.outputs[0]?.agreement ?? null };
+    summary["relu6ToReluFloatChange"] = change;
+    if (!json) {
+      const pct = (x: number | null) => (x === null ? "n/a" : `${(100 * x).toFixed(2)}%`);
+      const top1 = change.floatTop1 !== null ? `top-1 ${pct(change.floatTop1)} → ${pct(change.afterPassesTop1)}, ` : "";
+      process.stderr.write(`  ReLU6 → ReLU float model: ${top1}top-1 agreement ${pct(change.agreement)} on ${change.samples} samples\n`);
+    }
   }
   if (evalOpt !== undefined && evalOpt !== false) {
-    const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
-    const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
     if (!dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
     const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);

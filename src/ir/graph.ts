@@ -107,7 +107,25 @@ export interface Graph {
    * the QDQ reader (quant/qdq-read.ts) turns those back into specs.
    */
   readonly quant?: ReadonlyMap<string, QuantSpec>;
+  /**
+   * BatchNormalization statistics kept by BN folding (passes/fold-batchnorm.ts),
+   * by the name of the folded layer's output value. Not serialized. Passes
+   * that rescale or shift that value's channels update the entry with them.
+   */
+  readonly bnStats?: ReadonlyMap<string, BnStats>;
   readonly extra?: Extra;
+}
+
+/**
+ * Per-channel statistics of a folded layer's output y (the output of the BN
+ * that was folded into it): before the activation that follows, y of channel c
+ * is taken to be distributed as N(beta[c], gamma[c]²). gamma is the BN scale
+ * and may be negative; the standard deviation is |gamma[c]|. The activation
+ * that follows is read from the graph (the value's consumer), not stored here.
+ */
+export interface BnStats {
+  readonly beta: Float64Array;
+  readonly gamma: Float64Array;
 }
 
 export interface OpsetImport {

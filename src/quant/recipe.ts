@@ -5,17 +5,23 @@
  *
  * Defaults, and why (measured on this x86 AVX2 CPU without VNNI):
  * - activations uint8, asymmetric, per tensor;
- * - weights int8 symmetric per channel, narrowed to 7-bit values ([-63, 63]).
+ * - weights int8 symmetric per channel, narrowed to 7 bits: |w| ≤ 64.
  *   ORT's u8×s8 kernels pair-sum products into int16: 255·127·2 = 64770
- *   overflows 32767, but 255·63·2 = 32130 cannot. 7-bit weights are the one
+ *   overflows 32767, but 255·64·2 = 32640 cannot. Narrowed weights are the one
  *   configuration that keeps ORT's integer kernels exact here (see
- *   shared/numerics.md), at a negligible accuracy cost.
+ *   shared/numerics.md), at a negligible accuracy cost. |w| = 64 is the exact
+ *   bound, so the range is [−64, 64] (quantize.ts weightFormatOf).
  *
  * Other formats: int4/uint4/int16 weights, int16/uint16 activations and
  * per-block:N (int4/uint4 weights only) need QuantizeLinear/DequantizeLinear
  * from opset 21; int8/uint8 need 13 (per-channel axis). ONNX Runtime 1.30's
  * CPU provider has integer kernels only for 8-bit activations with 8-bit
  * weights; it runs the other formats as DequantizeLinear + float ops.
+ *
+ * Float passes (passes/pipeline.ts) run before planning: BN folding always;
+ * cross-layer equalization (cle), high-bias absorption (absorbBias) and
+ * ReLU6 → ReLU (relu6ToRelu) on request. They are off by default: CLE targets
+ * per-tensor weights, and relu6ToRelu changes the float function.
  */
 import { FixqError } from "../ir/errors.js";
 
@@ -39,6 +45,10 @@ export interface Recipe {
   /** Calibration samples used (the first N). */
   calibSamples?: number;
   batchSize: number;
+  /** Float passes before planning (passes/pipeline.ts); BN folding always runs. */
+  cle: boolean;
+  absorbBias: boolean;
+  relu6ToRelu: boolean;
 }
 
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
@@ -50,6 +60,9 @@ export const DEFAULT_RECIPE: Readonly<Recipe> = {
   calibration: "minmax",
   exclude: [],
   batchSize: 64,
+  cle: false,
+  absorbBias: false,
+  relu6ToRelu: false,
 };
 
 const WEIGHTS: readonly WeightType[] = ["int8", "uint8", "int4", "uint4", "int16"];
@@ -78,6 +91,9 @@ export interface RecipeInput {
   opset?: number | string;
   calibSamples?: number | string;
   batchSize?: number | string;
+  cle?: boolean;
+  absorbBias?: boolean;
+  relu6ToRelu?: boolean;
 }
 
 function positiveInt(v: number | string | undefined, what: string): number | undefined {
@@ -111,6 +127,12 @@ export function buildRecipe(...layers: RecipeInput[]): Recipe {
     if (l.opset !== undefined) r.opset = positiveInt(l.opset, "--opset");
     if (l.calibSamples !== undefined) r.calibSamples = positiveInt(l.calibSamples, "--calib-samples");
     if (l.batchSize !== undefined) r.batchSize = positiveInt(l.batchSize, "--batch-size")!;
+    for (const k of ["cle", "absorbBias", "relu6ToRelu"] as const) {
+      const v = l[k];
+      if (v === undefined) continue;
+      if (typeof v !== "boolean") throw new FixqError("usage", `recipe field '${k}' must be true or false, got '${v}'`);
+      r[k] = v;
+    }
   }
   const typeBits = { int8: 8, uint8: 8, int4: 4, uint4: 4, int16: 16 }[r.weights];
   if (!bitsGiven) r.weightBits = r.weights === "int8" && (r.acts === "uint8" || r.acts === "int8") ? 7 : typeBits;

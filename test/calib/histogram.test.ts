@@ -253,6 +253,24 @@ describe("StreamingHistogram invariants (property)", () => {
     expect(feed(batches(d, [50_000, 4096, 4095])).toJSON()).toEqual(feed([d]).toJSON());
   });
 
+  it("the two-pass Float32 path equals the per-value path: growth inside a batch, NaN/±Inf runs, truncation and floor", () => {
+    const r = prng(12);
+    const parts: number[][] = [
+      Array.from({ length: 20_000 }, () => Math.max(0, r() - 0.5)), // ReLU-like: x ≥ 0, binned by truncation
+      Array.from({ length: 20_000 }, () => (r() - 0.5) * 1e4), // grows the grid mid-batch, both sides
+      Array.from({ length: 20_000 }, (_, i) => (i === 7_000 ? Number.NaN : i === 7_001 ? Number.NEGATIVE_INFINITY : -1e-30 * r())), // tiny negatives: floor, not truncation
+      Array.from({ length: 20_000 }, () => 3e9 + r() * 1e3), // x·2^−k ≥ 2^31 when the range is narrow
+    ];
+    const all = Float32Array.from(parts.flat());
+    const fast = feed([all]).toJSON();
+    expect(fast).toEqual(feed([Array.from(all)]).toJSON());
+    expect(fast.nan).toBe(1);
+    expect(fast.negInf).toBe(1);
+    const narrow = Float32Array.from(parts[3]!);
+    expect(feed([narrow]).toJSON()).toEqual(feed([Array.from(narrow)]).toJSON());
+    expect(feed(batches(all, [16_383, 1, 16_385])).toJSON()).toEqual(fast);
+  });
+
   it("accepts plain number arrays and Float64Array like Float32Array", () => {
     const d = gaussian(10_000, 4);
     const ref = feed([d]).toJSON();

@@ -135,3 +135,33 @@ describe("fixq quantize", () => {
     oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "z.onnx"), "--calibration", "magic"), 2, /calibration/);
   });
 });
+
+describe("fixq quantize: float passes (BN folding always; --cle, --absorb-bias, --relu6-to-relu)", () => {
+  it("reports folded BNs, equalized chains with spreads, absorption and the ReLU6 → ReLU float change in --json, and records the flags", () => {
+    const out = join(tmp, "mnv2.dfq.onnx");
+    const r = fixq("quantize", "models/mobilenetv2.bn.onnx", "-o", out, "--calib-samples", "64", "--granularity", "per-tensor", "--cle", "--absorb-bias", "--relu6-to-relu", "--json");
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.passes.map((p: { pass: string }) => p.pass)).toEqual(["fold-batchnorm", "relu6-to-relu", "equalize", "absorb-bias"]);
+    const [fold, relu6, cle] = s.passes;
+    expect(fold.folded).toHaveLength(22);
+    expect(relu6.replaced).toHaveLength(15);
+    expect(cle.chains).toHaveLength(14);
+    expect(cle.layers[0]).toMatchObject({ layer: expect.any(String), before: expect.any(Number), after: expect.any(Number) });
+    expect(cle.skipped.some((k: { reason: string }) => /branch point/.test(k.reason))).toBe(true);
+    expect(s.relu6ToReluFloatChange).toMatchObject({ samples: 2000, floatTop1: expect.any(Number), afterPassesTop1: expect.any(Number) });
+    expect(Math.abs(s.relu6ToReluFloatChange.floatTop1 - s.relu6ToReluFloatChange.afterPassesTop1)).toBeLessThan(0.02);
+    const recipe = JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.recipe"]!);
+    expect(recipe).toMatchObject({ cle: true, absorbBias: true, relu6ToRelu: true });
+    expect(loadModel(out).graph!.nodes.some((n) => n.opType === "BatchNormalization")).toBe(false);
+  });
+
+  it("prints the pass report on the terminal", () => {
+    const r = fixq("quantize", "models/resnet.bn.onnx", "-o", join(tmp, "resnet.cle.onnx"), "--calib-samples", "64", "--cle");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/BN folding {2}9 folded, 0 kept/);
+    expect(r.stderr).toMatch(/CLE {2}3 chains equalized in \d+ sweeps/);
+    expect(r.stderr).toMatch(/1× a value has 2 consumers \(a branch point\)/);
+    expect(r.stderr).toMatch(/\d+\.\d\d → \d+\.\d\d\s+\/layer1\/conv1\/Conv/);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The float-model passes that run before quantization planning, as one typed
+ * array built from the recipe (no registry, no ordering in comments):
+ *
+ *   fold-batchnorm (always) → relu6-to-relu → equalize (CLE) → absorb-bias
+ *
+ * BN folding comes first so that the layers carry their BN's scale and the BN
+ * statistics exist; ReLU6 must be gone before equalization can cross it; high
+ * bias absorption uses the statistics as equalization left them (rescaled).
+ * Each pass returns a new graph and its report; the pipeline times each one
+ * and, with `verifyEach`, checks the model after each.
+ */
+import { FixqError } from "../ir/errors.js";
+import type { Graph, Model } from "../ir/graph.js";
+import { assertValid } from "../ir/verify.js";
+import { type AbsorbReport, absorbHighBias } from "./absorb-bias.js";
+import { type EqualizeReport, equalize } from "./equalize.js";
+import { type FoldReport, foldBatchNorm } from "./fold-batchnorm.js";
+import { type Relu6Report, relu6ToRelu } from "./relu6-to-relu.js";
+
+export type PassReport = FoldReport | Relu6Report | EqualizeReport | AbsorbReport;
+
+export interface FloatPass {
+  readonly name: PassReport["pass"];
+  run(g: Graph): { graph: Graph; report: PassReport };
+}
+
+/** Which optional passes run (the recipe's flags). */
+export interface FloatPassOptions {
+  readonly cle: boolean;
+  readonly absorbBias: boolean;
+  readonly relu6ToRelu: boolean;
+}
+
+export interface PassRun {
+  readonly name: PassReport["pass"];
+  readonly ms: number;
+  readonly changed: boolean;
+  readonly report: PassReport;
+}
+
+export function floatPasses(opts: FloatPassOptions): FloatPass[] {
+  const passes: FloatPass[] = [{ name: "fold-batchnorm", run: foldBatchNorm }];
+  if (opts.relu6ToRelu) passes.push({ name: "relu6-to-relu", run: relu6ToRelu });
+  if (opts.cle) passes.push({ name: "equalize", run: (g) => equalize(g) });
+  if (opts.absorbBias) passes.push({ name: "absorb-bias", run: absorbHighBias });
+  return passes;
+}
+
+/** Runs the float passes the options select on the model's main graph. */
+export function prepareFloatModel(model: Model, opts: FloatPassOptions, run: { verifyEach?: boolean } = {}): { model: Model; passes: PassRun[] } {
+  if (!model.graph) throw new FixqError("model", "model has no graph");
+  let graph = model.graph;
+  const passes: PassRun[] = [];
+  for (const pass of floatPasses(opts)) {
+    const t0 = performance.now();
+    const out = pass.run(graph);
+    passes.push({ name: pass.name, ms: performance.now() - t0, changed: out.graph !== graph, report: out.report });
+    graph = out.graph;
+    if (run.verifyEach) assertValid({ ...model, graph });
+  }
+  return { model: graph === model.graph ? model : { ...model, graph }, passes };
+}
+
+export function findReport<K extends PassReport["pass"]>(runs: readonly PassRun[], name: K): Extract<PassReport, { pass: K }> | undefined {
+  return runs.find((r) => r.name === name)?.report as Extract<PassReport, { pass: K }> | undefined;
+}

@@ -1,0 +1,49 @@
+/** Text and JSON forms of the float passes' reports (passes/pipeline.ts), for `fixq quantize`. */
+import type { PassRun } from "./pipeline.js";
+
+/** Reasons with value names elided, so that the same reason groups together. */
+function grouped(items: readonly { reason: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const { reason } of items) {
+    const key = reason.replace(/'[^']*'/g, "a value");
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([r, n]) => `${n}× ${r}`).join("; ");
+}
+
+const fmt = (x: number) => (x >= 100 ? x.toExponential(2) : x.toFixed(2));
+
+/** Human-readable lines (without trailing newlines). */
+export function passesText(runs: readonly PassRun[]): string[] {
+  const lines: string[] = [];
+  for (const { report: r, ms } of runs) {
+    const time = `(${ms.toFixed(0)} ms)`;
+    switch (r.pass) {
+      case "fold-batchnorm":
+        if (r.folded.length + r.unfolded.length === 0) break;
+        lines.push(`BN folding  ${r.folded.length} folded, ${r.unfolded.length} kept ${time}`);
+        for (const u of r.unfolded) lines.push(`  kept  ${u.bn}: ${u.reason}`);
+        break;
+      case "relu6-to-relu":
+        lines.push(`ReLU6 → ReLU  ${r.replaced.length} replaced${r.kept.length ? `, ${r.kept.length} Clip(0, 6) kept (not a layer's activation, e.g. inside hard-swish)` : ""} ${time}`);
+        break;
+      case "equalize":
+        lines.push(`CLE  ${r.chains.length} chains equalized in ${r.iterations} sweeps${r.converged ? "" : " (not converged)"}, ${r.skipped.length} layers start no chain ${time}`);
+        if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
+        if (r.layers.length) lines.push("  weight-range spread (max/min over output channels of max|w|), before → after:");
+        for (const l of r.layers) lines.push(`    ${fmt(l.before).padStart(9)} → ${fmt(l.after).padEnd(9)} ${l.layer}`);
+        break;
+      case "absorb-bias":
+        lines.push(`high-bias absorption  ${r.absorbed.length} chains ${time}`);
+        for (const a of r.absorbed) lines.push(`  ${a.first} → ${a.second}: ${a.channels} channels, shift up to ${a.maxShift.toPrecision(3)}`);
+        if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
+        break;
+    }
+  }
+  return lines;
+}
+
+/** The reports as plain JSON, each with its pass name and time. */
+export function passesJson(runs: readonly PassRun[]): Record<string, unknown>[] {
+  return runs.map(({ ms, changed, report }) => ({ ...report, ms: Math.round(ms * 10) / 10, changed }));
+}
