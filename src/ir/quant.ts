@@ -7,6 +7,7 @@
  * or per block of `blockSize` consecutive elements along `axis` (BlockQuant,
  * ONNX opset-21 blocked quantization).
  */
+import { clampInt, roundHalfEven } from "../numerics/int.js";
 import { DataType } from "./dtype.js";
 
 export interface IntFormat {
@@ -103,9 +104,6 @@ export function affineParams(lo: number, hi: number, f: IntFormat, symmetric: bo
 
 /** ONNX QuantizeLinear on one value: true division, round half to even, saturate. */
 export function quantizeValue(x: number, scale: number, zeroPoint: number, qmin: number, qmax: number): number {
-  const v = Math.fround(x / scale);
-  let r = Math.round(v);
-  if (Math.abs(v - Math.trunc(v)) === 0.5) r = 2 * Math.round(v / 2); // ties to even
-  r += zeroPoint;
-  return r < qmin ? qmin : r > qmax ? qmax : r;
+  // float32 division (a double quotient rounded once more to float32 is the correctly rounded float32 quotient)
+  return clampInt(roundHalfEven(Math.fround(x / scale)) + zeroPoint, qmin, qmax);
 }
