@@ -51,8 +51,9 @@ import { readNpy } from "../src/io/npy.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
-import { buildRecipe, type Recipe, type RecipeInput } from "../src/quant/recipe.js";
+import { buildRecipe, type Recipe, type RecipeInput, weightTypeBits } from "../src/quant/recipe.js";
 import { packageRoot } from "../src/util/package-root.js";
+import { pairedDrop } from "./paired.js";
 
 type Kind = "float" | "fixq" | "anchor";
 
@@ -115,22 +116,8 @@ function lastLine(s: string | null | undefined): string {
   return (s ?? "").trim().split("\n").pop()?.trim() || "(no output)";
 }
 
-/** b − c and the paired standard error, as fractions of n (see the doc comment). */
-function pairedDrop(ref: Int32Array, cand: Int32Array, labels: ArrayLike<number>): { drop: number; se: number } {
-  const n = labels.length;
-  let b = 0;
-  let c = 0;
-  for (let i = 0; i < n; i++) {
-    const r = ref[i] === labels[i];
-    const q = cand[i] === labels[i];
-    if (r && !q) b++;
-    else if (q && !r) c++;
-  }
-  return { drop: (b - c) / n, se: Math.sqrt(Math.max(0, b + c - (b - c) ** 2 / n)) / n };
-}
-
 function recipeSettings(r: Recipe): string {
-  const typeBits = { int8: 8, uint8: 8, int4: 4, uint4: 4, int16: 16 }[r.weights];
+  const typeBits = weightTypeBits(r.weights);
   const bits = r.weightBits < typeBits ? `(${r.weightBits}-bit values)` : "";
   const g = r.granularity.kind === "per-block" ? `per-block:${r.granularity.blockSize}` : r.granularity.kind;
   return `W ${r.weights}${bits} sym ${g}, A ${r.acts} ${r.symmetricActs ? "sym" : "asym"} per-tensor, ${r.calibration}`;

@@ -60,6 +60,7 @@ class Spec:
     batch_size: int = 128
     channels_last: bool = False
     bn_variant: bool = False  # also export <name>.bn.onnx with BatchNormalization kept
+    plain_variant: bool = True  # export <name>.onnx (BN folded by the exporter); False: only <name>.bn.onnx
     extra: dict = field(default_factory=dict)
 
 
@@ -107,6 +108,22 @@ SPECS: dict[str, Spec] = {
             weight_decay=1e-4,
             channels_last=True,
             bn_variant=True,
+        ),
+        Spec(
+            "mobilenetv2.nowd",
+            lambda: zoo.SmallMobileNetV2(),
+            "MobileNetV2-style, the mobilenetv2 architecture trained without weight decay and with a 5x larger "
+            "learning rate (2 epochs), BatchNormalization kept. A few expansion channels die under ReLU6; the "
+            "depthwise channel reading one then has a near-zero BN variance, and without weight decay its unused "
+            "weights keep their size, so folding the BN (x gamma/sqrt(var+eps)) makes that channel's range "
+            "hundreds of times wider than the others': per-tensor INT8 collapses, as MobileNetV2 does on "
+            "ImageNet. ReLU6 exports as Clip(0, 6).",
+            epochs=2,
+            lr=2e-2,
+            weight_decay=0.0,
+            channels_last=True,
+            bn_variant=True,
+            plain_variant=False,
         ),
         Spec(
             "vit",
@@ -344,7 +361,7 @@ def main() -> None:
         with torch.no_grad():
             torch_eval_logits = model(torch.from_numpy(eval_x)).numpy()
 
-        variants = [(name, False)] + ([(name + ".bn", True)] if spec.bn_variant else [])
+        variants = ([(name, False)] if spec.plain_variant else []) + ([(name + ".bn", True)] if spec.bn_variant else [])
         has_bn = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
         for vname, keep_bn in variants:
             fname = vname + ".onnx"
@@ -373,9 +390,15 @@ def main() -> None:
             entries[vname] = {
                 "file": fname,
                 "description": spec.description,
-                "variant_of": name if keep_bn else None,
+                "variant_of": name if keep_bn and spec.plain_variant else None,
                 "opset": OPSET,
-                "input": {"name": INPUT_NAME, "shape": ["batch", 1, 28, 28], "dtype": "float32", "layout": "NCHW"},
+                "input": {
+                    "name": INPUT_NAME,
+                    "shape": ["batch", 1, 28, 28],
+                    "dtype": "float32",
+                    "layout": "NCHW",
+                    "range": [0.0, 1.0],
+                },
                 "output": {"name": OUTPUT_NAME, "shape": ["batch", 10], "dtype": "float32", "meaning": "logits"},
                 "preprocessing": data.PREPROCESSING,
                 "accuracy": {

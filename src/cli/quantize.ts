@@ -7,11 +7,13 @@ import { bindEvalData, compareModels } from "../eval/compare.js";
 import { quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
+import type { Model } from "../ir/graph.js";
 import { saveModel } from "../ir/onnx/save.js";
-import { arraySource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
+import { arraySource, type DataSource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
 import { findReport } from "../passes/pipeline.js";
 import { passesJson, passesText } from "../passes/report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
+import { hasNativeFp4 } from "../quant/float-schemes.js";
 import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../util/atomic-write.js";
@@ -22,7 +24,6 @@ export interface QuantizeCliOptions extends RecipeInput {
   output: string;
   calib?: string;
   recipe?: string;
-  dataFree?: boolean;
   eval?: string | boolean;
   threads?: string;
   json?: boolean;
@@ -42,10 +43,32 @@ function readRecipeFile(path: string): RecipeInput {
   }
 }
 
+/** Data-free mode's stand-in for calibration data: any use is a bug, so it fails loudly. */
+const NO_DATA: DataSource = {
+  get count(): number {
+    throw new FixqError("runtime", "internal error: data-free mode tried to read calibration data");
+  },
+  batch() {
+    throw new FixqError("runtime", "internal error: data-free mode tried to read calibration data");
+  },
+  close() {},
+};
+
+/** The calibration data, opened batch by batch (nothing is read yet). */
+function openCalibration(model: Model, path: string, limit?: number): DataSource {
+  const ext = path.toLowerCase().slice(-4);
+  if (ext === ".npy") return npyFileSource(model.graph!, path, limit);
+  if (ext === ".npz") return npzFileSource(model.graph!, path, limit);
+  return arraySource(feedsFor(model.graph!, readTensorFile(path), path, limit));
+}
+
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  if (opts.dataFree) throw new FixqError("unsupported", "--data-free needs the data-free passes (BN folding, equalization, bias correction), which are not implemented yet");
-  const { recipe: recipePath, output, calib, dataFree: _d, eval: evalOpt, threads, json, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, ...flags } = opts;
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
+  if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
+    throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${recipe.weights}); add --fp4-storage dequantized to evaluate`);
+  }
   const { model } = loadVerified(input);
   if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
   const already = reexportQuantized(model);
@@ -63,16 +86,13 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     return 0;
   }
   const bundled = bundledModelFor(input);
-  const calibPath = calib ?? (bundled ? join(MODELS_DIR, bundled.data.calibration) : undefined);
-  if (!calibPath) {
+  // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
+  if (recipe.dataFree && !recipe.inputRange && bundled?.input.range) recipe.inputRange = [...bundled.input.range];
+  const calibPath = recipe.dataFree ? undefined : (calib ?? (bundled ? join(MODELS_DIR, bundled.data.calibration) : undefined));
+  if (!calibPath && !recipe.dataFree) {
     throw new FixqError("usage", "no calibration data: give --calib FILE (.npy or .npz keyed by input name), or --data-free (needs no data)", input);
   }
-  const calibExt = calibPath.toLowerCase().slice(-4);
-  const source = calibExt === ".npy"
-    ? npyFileSource(model.graph!, calibPath, recipe.calibSamples)
-    : calibExt === ".npz"
-      ? npzFileSource(model.graph!, calibPath, recipe.calibSamples)
-      : arraySource(feedsFor(model.graph!, readTensorFile(calibPath), calibPath, recipe.calibSamples));
+  const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
   const nThreads = threads ? Number(threads) : undefined;
   let result: Awaited<ReturnType<typeof quantizeModel>>;
@@ -89,13 +109,14 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const summary: Record<string, unknown> = {
     output: resolve(output),
     recipe: recipeJson(recipe),
-    calibration: { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash },
+    calibration: calibPath ? { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash } : { dataFree: true, inputRange: recipe.inputRange ?? null },
     quantized: quantized.length,
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
     passes: passesJson(result.passes),
   };
   if (!json) {
-    process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (calibrated on ${result.calibrationSamples} samples)\n`);
+    const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
+    process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
     const note = integerKernelNote(recipe);
     if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
     const byRole = new Map<string, number>();

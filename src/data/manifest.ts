@@ -11,7 +11,8 @@ export interface BundledModel {
   readonly key: string;
   readonly file: string;
   readonly description: string;
-  readonly input: { name: string; shape: (number | string)[]; dtype: string };
+  /** `range`: what preprocessing maps every input element into (data-free mode assumes it). */
+  readonly input: { name: string; shape: (number | string)[]; dtype: string; range?: [number, number] };
   readonly output: { name: string; shape: (number | string)[]; dtype: string };
   readonly preprocessing: string;
   readonly accuracy: { test10k: number; eval2000: number; measured_with: string };

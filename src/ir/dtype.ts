@@ -1,9 +1,12 @@
 /**
  * ONNX element types: numbers, canonical names, storage widths.
  *
- * Sub-byte types (4-bit, 2-bit) are stored packed, first element in the
- * lowest bits (`byte = hi << 4 | lo & 0xF` for 4-bit). FP6 types occupy one
- * byte per element in ONNX raw data as of onnx 1.23 and are treated so here.
+ * Sub-byte types are stored packed in raw_data, first element in the lowest
+ * bits: 4-bit types two per byte (`byte = hi << 4 | lo & 0xF`), 2-bit types
+ * four per byte, and the FP6 types four per three bytes as a little-endian
+ * bit stream, ceil(6n/8) bytes (onnx ≥ 1.23; numerics/pack.ts). In the typed
+ * field int32_data, 4- and 2-bit types keep that packing, one packed byte per
+ * entry, while FP6 keeps one code per entry (onnx.helper.make_tensor).
  */
 export const DataType = {
   UNDEFINED: 0,
@@ -92,8 +95,8 @@ def("FLOAT4E2M1", "fp4e2m1", 4, "int32_data", true, true);
 def("FLOAT8E8M0", "fp8e8m0", 8, "int32_data", true, false);
 def("UINT2", "uint2", 2, "int32_data", false, false);
 def("INT2", "int2", 2, "int32_data", false, true);
-def("FLOAT6E2M3", "fp6e2m3", 8, "int32_data", true, true);
-def("FLOAT6E3M2", "fp6e3m2", 8, "int32_data", true, true);
+def("FLOAT6E2M3", "fp6e2m3", 6, "int32_data", true, true);
+def("FLOAT6E3M2", "fp6e3m2", 6, "int32_data", true, true);
 
 const byCode = new Map<number, DTypeInfo>(info.map((i) => [i.code, i]));
 const byName = new Map<string, DTypeInfo>();
@@ -124,11 +127,16 @@ export function parseDataType(name: string): DataTypeCode | undefined {
   return byName.get(name.toLowerCase())?.code;
 }
 
-/** Bytes that `count` elements occupy in raw_data (packed for sub-byte types). */
+/** Bytes that `count` elements occupy in raw_data (packed for sub-byte types, FP6 included). */
 export function rawByteLength(code: number, count: number): number {
   const i = byCode.get(code);
   if (!i || i.bits === 0) return Number.NaN;
   return Math.ceil((count * i.bits) / 8);
+}
+
+/** FP6 types: packed in raw_data, one code per entry in int32_data. */
+export function isFp6(code: number): boolean {
+  return code === DataType.FLOAT6E2M3 || code === DataType.FLOAT6E3M2;
 }
 
 export const ALL_DATA_TYPES: readonly DTypeInfo[] = info.filter((i) => i.code !== 0);

@@ -6,8 +6,23 @@
  * with one (scale, zeroPoint) per tensor, per slice along `axis` (AffineQuant),
  * or per block of `blockSize` consecutive elements along `axis` (BlockQuant,
  * ONNX opset-21 blocked quantization).
+ *
+ * Float formats (numerics/):
+ * - FloatQuant (FP8): x̂ = float32(decode(FP8(float32(x / s))) · s), s float32
+ *   per tensor or per channel; ONNX QuantizeLinear/DequantizeLinear with an
+ *   FP8 zero point 0.
+ * - MxQuant: OCP MX (numerics/mx.ts), an E8M0 scale per block of 32.
+ * - Nvfp4Quant: FP4 with an E4M3 scale per block of 16 and an FP32 tensor
+ *   scale (numerics/nvfp4.ts).
+ *   Both block along `axis` of `view`: the value's dims, or for a Conv weight
+ *   [Cout, Cin, kh, kw] the reshaped [Cout, Cin·kh·kw], so blocks run along
+ *   the whole reduction. Their scales are computed from the constant.
+ * - DynamicBlockQuant: an activation in MX or NVFP4, its block scales
+ *   computed per block at run time (blocks along `axis`, whose size is
+ *   `extent`); only NVFP4's tensor scale is fixed (calibrated).
  */
-import { clampInt, roundHalfEven } from "../numerics/int.js";
+import type { FloatFormat } from "../numerics/float-format.js";
+import type { MxFormat } from "../numerics/mx.js";
 import { DataType } from "./dtype.js";
 
 export interface IntFormat {
@@ -46,7 +61,53 @@ export interface BlockQuant {
   readonly zeroPoint: Int32Array;
 }
 
-export type QuantSpec = AffineQuant | BlockQuant;
+export interface FloatQuant {
+  readonly kind: "float";
+  readonly format: FloatFormat;
+  readonly scale: Float32Array;
+  /** Channel axis for per-channel specs; undefined for per-tensor. */
+  readonly axis?: number;
+}
+
+/** Where a block format's blocks run: `view` is the value's dims or a reshape of them, blocks along view[axis]. */
+export interface BlockView {
+  readonly view: readonly number[];
+  readonly axis: number;
+  readonly blockSize: number;
+}
+
+export interface MxQuant extends BlockView {
+  readonly kind: "mx";
+  readonly format: MxFormat;
+  /** E8M0 codes, laid out as blockLayout(view, axis, blockSize).scaleDims. */
+  readonly scales: Uint8Array;
+}
+
+export interface Nvfp4Quant extends BlockView {
+  readonly kind: "nvfp4";
+  readonly tensorScale: number;
+  /** E4M3 codes, laid out as blockLayout(view, axis, blockSize).scaleDims. */
+  readonly blockScales: Uint8Array;
+}
+
+export interface DynamicBlockQuant {
+  readonly kind: "dynamic-block";
+  readonly format: MxFormat | "nvfp4";
+  /** Non-negative axis of the activation the blocks run along, and its size. */
+  readonly axis: number;
+  readonly extent: number;
+  readonly blockSize: number;
+  /** NVFP4's FP32 tensor scale (from calibration). */
+  readonly tensorScale?: number;
+}
+
+/** Specs of integer formats: the ones with a scale and zero point per group (ONNX QuantizeLinear arithmetic). */
+export type IntQuantSpec = AffineQuant | BlockQuant;
+export type QuantSpec = IntQuantSpec | FloatQuant | MxQuant | Nvfp4Quant | DynamicBlockQuant;
+
+export function isIntSpec(s: QuantSpec): s is IntQuantSpec {
+  return s.kind === "affine" || s.kind === "block";
+}
 
 const TYPES: Record<string, { dtype: number; bits: number; signed: boolean }> = {
   int4: { dtype: DataType.INT4, bits: 4, signed: true },
@@ -77,33 +138,5 @@ export function formatName(f: IntFormat): string {
   return f.bits === TYPES[base]?.bits ? base : `${base}(${f.bits}-bit)`;
 }
 
-/**
- * Scale and zero point covering [lo, hi] (widened to include 0 so that 0 is
- * exact). Symmetric: zero point at the middle of the signed range (0), or at
- * 128-style midpoint for unsigned storage; scale = max(|lo|,|hi|) / qmax.
- * Asymmetric: scale = (hi − lo) / (qmax − qmin), zeroPoint = round(qmin − lo/scale).
- */
-export function affineParams(lo: number, hi: number, f: IntFormat, symmetric: boolean): { scale: number; zeroPoint: number } {
-  lo = Math.min(lo, 0);
-  hi = Math.max(hi, 0);
-  if (symmetric) {
-    const m = Math.max(-lo, hi);
-    if (f.signed) {
-      const scale = m > 0 ? m / f.qmax : 1;
-      return { scale: Math.fround(scale), zeroPoint: 0 };
-    }
-    const half = (f.qmax - f.qmin) / 2;
-    const scale = m > 0 ? m / Math.floor(half) : 1;
-    return { scale: Math.fround(scale), zeroPoint: Math.ceil(f.qmin + half) };
-  }
-  if (hi - lo <= 0) return { scale: 1, zeroPoint: f.signed ? 0 : f.qmin };
-  const scale = Math.fround((hi - lo) / (f.qmax - f.qmin));
-  const zp = Math.round(f.qmin - lo / scale);
-  return { scale, zeroPoint: Math.min(f.qmax, Math.max(f.qmin, zp)) };
-}
-
-/** ONNX QuantizeLinear on one value: true division, round half to even, saturate. */
-export function quantizeValue(x: number, scale: number, zeroPoint: number, qmin: number, qmax: number): number {
-  // float32 division (a double quotient rounded once more to float32 is the correctly rounded float32 quotient)
-  return clampInt(roundHalfEven(Math.fround(x / scale)) + zeroPoint, qmin, qmax);
-}
+// The affine arithmetic has one definition, in the numerics module.
+export { affineParams, quantizeValue } from "../numerics/int-group.js";

@@ -5,7 +5,10 @@
  * (float_data, int32_data, ...) stay in `extra` exactly as decoded.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { DataType, dtypeInfo, dtypeName, rawByteLength } from "./dtype.js";
+import { decodeFloats } from "../numerics/float-codec.js";
+import { floatFormatOfDataType } from "../numerics/float-formats.js";
+import { pack6, unpack4, unpack6 } from "../numerics/pack.js";
+import { DataType, dtypeInfo, dtypeName, isFp6, rawByteLength } from "./dtype.js";
 import { FixqError } from "./errors.js";
 import type { Extra } from "./graph.js";
 import type { Int64 } from "./onnx/wire.js";
@@ -111,6 +114,7 @@ export function checkTensor(t: Tensor): void {
 /** Entries the typed field holds for `count` elements (sub-byte types pack into bytes; complex types use two). */
 function typedFieldLength(dtype: number, count: number): number {
   const info = dtypeInfo(dtype)!;
+  if (isFp6(dtype)) return count; // one code per int32_data entry (onnx.helper.make_tensor)
   if (info.bits < 8) return Math.ceil((count * info.bits) / 8);
   if (dtype === DataType.COMPLEX64 || dtype === DataType.COMPLEX128) return count * 2;
   return count;
@@ -175,6 +179,7 @@ export function tensorBytes(t: Tensor): Uint8Array {
       else for (let i = 0; i < values.length; i++) dv.setBigUint64(i * 8, BigInt.asUintN(64, BigInt(values[i] as Int64)), true);
       break;
     case "int32_data": {
+      if (isFp6(t.dtype)) return pack6(Uint8Array.from(values as ArrayLike<number>, (v) => v & 0x3f));
       const width = Math.max(1, info.bits / 8);
       for (let i = 0; i < values.length; i++) {
         const v = values[i] as number;
@@ -188,7 +193,14 @@ export function tensorBytes(t: Tensor): Uint8Array {
   return out;
 }
 
-/** Decodes numeric tensor data to float64 values (for statistics and display). Sub-byte and FP8 types need the numerics module. */
+/** The codes of a float-format tensor of ≤ 8 bits, one per byte (4- and 6-bit codes unpacked). */
+function floatCodes(t: Tensor, bytes: Uint8Array, n: number): Uint8Array {
+  if (t.dtype === DataType.FLOAT4E2M1) return unpack4(bytes, n);
+  if (isFp6(t.dtype)) return unpack6(bytes, n);
+  return bytes.subarray(0, n);
+}
+
+/** Decodes numeric tensor data to float64 values (for statistics and display); float formats through the numerics module. */
 export function tensorToFloat64(t: Tensor): Float64Array {
   const bytes = tensorBytes(t);
   const n = tensorElementCount(t);
@@ -244,8 +256,14 @@ export function tensorToFloat64(t: Tensor): Float64Array {
         out[i] = t.dtype === DataType.INT4 && nib >= 8 ? nib - 16 : nib;
       }
       return out;
-    default:
-      throw new FixqError("unsupported", `decoding ${dtypeName(t.dtype)} values needs the numerics module`, tensorLabel(t));
+    default: {
+      const fmt = floatFormatOfDataType(t.dtype);
+      if (fmt && fmt.bits <= 8) {
+        out.set(decodeFloats(fmt, floatCodes(t, bytes, n)));
+        return out;
+      }
+      throw new FixqError("unsupported", `decoding ${dtypeName(t.dtype)} values is not supported`, tensorLabel(t));
+    }
   }
 }
 

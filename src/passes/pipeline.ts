@@ -13,15 +13,18 @@
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model } from "../ir/graph.js";
 import { assertValid } from "../ir/verify.js";
+import type { DataFreeRangesReport } from "../quant/data-free-ranges.js";
 import { type AbsorbReport, absorbHighBias } from "./absorb-bias.js";
+import type { BiasCorrectionReport } from "./bias-correction.js";
 import { type EqualizeReport, equalize } from "./equalize.js";
 import { type FoldReport, foldBatchNorm } from "./fold-batchnorm.js";
 import { type Relu6Report, relu6ToRelu } from "./relu6-to-relu.js";
 
-export type PassReport = FoldReport | Relu6Report | EqualizeReport | AbsorbReport;
+/** Reports of the float passes, and of the two steps quantizeModel runs after planning (bias correction, data-free ranges). */
+export type PassReport = FoldReport | Relu6Report | EqualizeReport | AbsorbReport | BiasCorrectionReport | DataFreeRangesReport;
 
 export interface FloatPass {
-  readonly name: PassReport["pass"];
+  readonly name: (FoldReport | Relu6Report | EqualizeReport | AbsorbReport)["pass"];
   run(g: Graph): { graph: Graph; report: PassReport };
 }
 

@@ -38,6 +38,17 @@ export function passesText(runs: readonly PassRun[]): string[] {
         for (const a of r.absorbed) lines.push(`  ${a.first} → ${a.second}: ${a.channels} channels, shift up to ${a.maxShift.toPrecision(3)}`);
         if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
         break;
+      case "bias-correction":
+        lines.push(`bias correction (${r.mode})  ${r.corrected.length} layers${r.mode === "empirical" ? ` in ${r.runs} runs over the calibration data` : ", E[x] from BN statistics"} ${time}`);
+        if (r.corrected.length) lines.push("  max |Δb| per layer:");
+        for (const c of r.corrected) lines.push(`    ${c.maxAbsDelta.toExponential(2).padStart(9)}  ${c.layer}`);
+        if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
+        break;
+      case "data-free-ranges": {
+        const input = r.inputRange ? `input range [${r.inputRange.join(", ")}] assumed` : "no input range";
+        lines.push(`data-free ranges  ${r.fromBn} tensors from BN statistics (β ± ${r.sigmas}|γ|), ${r.fromInput} from the input range, ${r.fromIntervals} by interval arithmetic; ${input} ${time}`);
+        break;
+      }
     }
   }
   return lines;

@@ -20,16 +20,26 @@
  * Anything else (a Q whose output is read by a float op, mismatched
  * parameters, a value that would need two names) is left as nodes and
  * reported in `unmatched`, never guessed at.
+ *
+ * Float formats: FP8 (all four types) per tensor or per axis, weights and
+ * activations, read back as FloatQuant (the zero point must be 0). Not read:
+ * blocked FP8 (fixq's MXFP8 / MXINT8 weights), FLOAT4E2M1 (MXFP4, NVFP4),
+ * E8M0 or computed scales (NVFP4's second DequantizeLinear), and fixq's
+ * dynamic MX/NVFP4 activation graphs, which are plain float ops; weights
+ * stored dequantized are plain float constants. These stay as they are, and
+ * `unmatched` says why.
  */
 import { DataType, dtypeName } from "../ir/dtype.js";
 import { type Graph, type Node, subgraphReads, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
-import { type AffineQuant, type BlockQuant, type IntFormat, intFormat, type QuantSpec } from "../ir/quant.js";
-import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { type AffineQuant, type BlockQuant, type FloatQuant, type IntFormat, intFormat, type QuantSpec } from "../ir/quant.js";
+import { makeFloatTensor, type Tensor, tensorBytes, tensorToFloat64 } from "../ir/tensor.js";
+import { floatFormatOfDataType } from "../numerics/float-formats.js";
+import { decodeFloatWeight } from "./float-weights.js";
 import { dequantizeWithSpec } from "./weights.js";
 
 export interface ImportedActivation {
-  readonly spec: AffineQuant;
+  readonly spec: AffineQuant | FloatQuant;
   readonly quantize: Node;
   readonly dequantize: Node;
   /** The float value the QuantizeLinear reads. */
@@ -53,6 +63,24 @@ export interface QdqView {
 }
 
 const INTEGER_TYPES = new Set<number>([DataType.INT4, DataType.UINT4, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32]);
+
+const FP8_TYPES = new Set<number>([DataType.FLOAT8E4M3FN, DataType.FLOAT8E4M3FNUZ, DataType.FLOAT8E5M2, DataType.FLOAT8E5M2FNUZ]);
+
+/** An FP8 DequantizeLinear: per tensor or per axis, zero point 0 (code 0 in every FP8 type). */
+function fp8SpecOf(dq: Node, dtype: number, s: Tensor, z: Tensor | undefined, dims: readonly number[] | undefined): FloatQuant | string {
+  if (intAttr(dq, "block_size", 0) > 0) return "blocked FLOAT8 (MX) quantization is not read back";
+  if (z && (z.dtype !== dtype || tensorBytes(z).some((b) => b !== 0))) return "FP8 zero point is not 0";
+  const format = floatFormatOfDataType(dtype)!;
+  const scale = Float32Array.from(tensorToFloat64(s));
+  if (s.dims.length === 0 || scale.length === 1) return { kind: "float", format, scale };
+  if (s.dims.length !== 1) return "scale has rank > 1 without block_size";
+  let axis = intAttr(dq, "axis", 1);
+  if (axis < 0) {
+    if (!dims) return "negative axis on a tensor of unknown rank";
+    axis += dims.length;
+  }
+  return { kind: "float", format, scale, axis };
+}
 
 function fullRange(dtype: number): IntFormat {
   if (dtype === DataType.INT32) return { dtype, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 };
@@ -91,7 +119,8 @@ function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, co
   const zName = dq.inputs[2] ?? "";
   const z = zName ? consts.get(zName) : undefined;
   if (zName && !z) return "zero point is not a constant";
-  if (!INTEGER_TYPES.has(dtype)) return `quantized type ${dtypeName(dtype)} is not an integer type fixq reads`;
+  if (FP8_TYPES.has(dtype)) return fp8SpecOf(dq, dtype, s, z, dims);
+  if (!INTEGER_TYPES.has(dtype)) return `quantized type ${dtypeName(dtype)} is not a type fixq reads back (integers and FP8)`;
   const scale = Float32Array.from(tensorToFloat64(s));
   const zeroPoint = z ? Int32Array.from(tensorToFloat64(z)) : new Int32Array(scale.length);
   const format = fullRange(dtype);
@@ -160,7 +189,7 @@ export function readQdq(g: Graph): QdqView {
     const zName = q.inputs[2] ?? "";
     const dtype = zName ? (consts.get(zName)?.dtype ?? DataType.UINT8) : DataType.UINT8;
     const spec = specOf(dq, dtype, undefined, consts);
-    if (typeof spec === "string" || spec.kind !== "affine") {
+    if (typeof spec === "string" || (spec.kind !== "affine" && spec.kind !== "float")) {
       unmatched.push({ node: dq, reason: typeof spec === "string" ? spec : "blocked activation quantization" });
       continue;
     }
@@ -178,6 +207,7 @@ export function readQdq(g: Graph): QdqView {
 /** Float value of a weight, computed as DequantizeLinear does: float32((W − z)·s). */
 function dequantizeWeight(name: string, w: ImportedWeight): Tensor {
   const dims = w.values.dims.map(Number);
+  if (w.spec.kind === "float") return makeFloatTensor(name, dims, decodeFloatWeight(tensorBytes(w.values), dims, w.spec));
   return makeFloatTensor(name, dims, dequantizeWithSpec(tensorToFloat64(w.values), dims, w.spec));
 }
 

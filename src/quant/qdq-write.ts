@@ -13,14 +13,20 @@
  * - Numerically equal specs share one pair of scale/zero-point initializers.
  * - 4-bit tensors are packed two per byte, first element in the low nibble.
  * - Float constants that nothing reads any more are dropped.
+ * - Float formats: FP8 constants and activations use the same Q/DQ pattern with
+ *   FP8 zero points; MX and NVFP4 weights are written by qdq-float-write.ts
+ *   (native or dequantized storage); dynamic MX/NVFP4 activations become the
+ *   graph of standard ops of block-act-graph.ts between `t__f` and `t`.
  */
 import { createHash } from "node:crypto";
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import { type Attribute, type Graph, type Node, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
-import type { QuantSpec } from "../ir/quant.js";
+import { type AffineQuant, type BlockQuant, type DynamicBlockQuant, type FloatQuant, isIntSpec, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { dynamicBlockGraph } from "./block-act-graph.js";
+import { type FloatWriteOptions, writeFloatWeight } from "./qdq-float-write.js";
 import { Names } from "./specs.js";
 import { quantizeWithSpec } from "./weights.js";
 
@@ -58,11 +64,14 @@ function tensor(name: string, dtype: number, dims: readonly number[], values: Ar
   return { name, dtype, dims: [...dims], raw: rawOf(dtype, values) };
 }
 
-function paramDims(spec: QuantSpec): number[] {
+/** Specs written as a QuantizeLinear/DequantizeLinear pair with scale and zero-point tensors. */
+type PairSpec = AffineQuant | BlockQuant | FloatQuant;
+
+function paramDims(spec: PairSpec): number[] {
   return spec.kind === "block" ? [...spec.dims] : spec.axis === undefined ? [] : [spec.scale.length];
 }
 
-function specAttributes(spec: QuantSpec): Attribute[] {
+function specAttributes(spec: PairSpec): Attribute[] {
   const axis = spec.kind === "block" ? spec.axis : spec.axis;
   return [
     ...(axis === undefined ? [] : [{ name: "axis", type: 2, i: axis }]),
@@ -71,15 +80,33 @@ function specAttributes(spec: QuantSpec): Attribute[] {
 }
 
 /** A key equal for numerically equal scale/zero-point tensors. */
-function paramKey(spec: QuantSpec): string {
+function paramKey(spec: PairSpec): string {
   const h = createHash("sha256");
-  h.update(`${spec.format.dtype}:${paramDims(spec).join("x")}:`);
+  h.update(`${zeroPointType(spec)}:${paramDims(spec).join("x")}:`);
   h.update(new Uint8Array(spec.scale.buffer, spec.scale.byteOffset, spec.scale.byteLength));
-  h.update(new Uint8Array(spec.zeroPoint.buffer, spec.zeroPoint.byteOffset, spec.zeroPoint.byteLength));
+  if (spec.kind !== "float") h.update(new Uint8Array(spec.zeroPoint.buffer, spec.zeroPoint.byteOffset, spec.zeroPoint.byteLength));
   return h.digest("hex");
 }
 
-export function writeQdq(g: Graph): Graph {
+/** The element type of the quantized tensor, which the zero point shares. */
+function zeroPointType(spec: PairSpec): number {
+  return spec.kind === "float" ? spec.format.onnxType : spec.format.dtype;
+}
+
+function zeroPointTensor(name: string, spec: PairSpec): Tensor {
+  const dims = paramDims(spec);
+  // An FP8 zero point is 0: code 0 in every FP8 type.
+  if (spec.kind === "float") return { name, dtype: spec.format.onnxType, dims, raw: new Uint8Array(spec.scale.length) };
+  return tensor(name, spec.format.dtype, dims, spec.zeroPoint);
+}
+
+/**
+ * Writes Q/DQ nodes for the specs on `g`. `opts.storage` chooses how MX/NVFP4
+ * weights are stored (default native); `opts.e8m0Scales` stores MX scales as
+ * FLOAT8E8M0, which needs opset 24 (default: float32 powers of two).
+ */
+export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph {
+  const floatOpts: FloatWriteOptions = { storage: opts.storage ?? "native", e8m0Scales: opts.e8m0Scales ?? false };
   const quant = g.quant ?? new Map<string, QuantSpec>();
   if (quant.size === 0) return g;
   const names = new Names(g);
@@ -87,13 +114,12 @@ export function writeQdq(g: Graph): Graph {
   const inputs = new Set(g.inputs.map((v) => v.name));
   const newInits: Tensor[] = [];
   const params = new Map<string, [string, string]>();
-  const paramsOf = (value: string, spec: QuantSpec): [string, string] => {
+  const paramsOf = (value: string, spec: PairSpec): [string, string] => {
     const key = paramKey(spec);
     let p = params.get(key);
     if (!p) {
       p = [names.fresh(`${value}__scale`), names.fresh(`${value}__zero_point`)];
-      const dims = paramDims(spec);
-      newInits.push(tensor(p[0], DataType.FLOAT, dims, spec.scale), tensor(p[1], spec.format.dtype, dims, spec.zeroPoint));
+      newInits.push(tensor(p[0], DataType.FLOAT, paramDims(spec), spec.scale), zeroPointTensor(p[1], spec));
       params.set(key, p);
     }
     return p;
@@ -106,11 +132,34 @@ export function writeQdq(g: Graph): Graph {
     attributes: attrs,
   });
 
+  /** x → Q → DQ → y, or x → the dynamic block graph → y. */
+  const activationNodes = (x: string, y: string, spec: PairSpec | DynamicBlockQuant, value: string): Node[] => {
+    if (spec.kind === "dynamic-block") {
+      const sub = dynamicBlockGraph(x, y, spec, (b) => names.fresh(b));
+      newInits.push(...sub.inits);
+      return sub.nodes;
+    }
+    if (spec.kind === "block") throw new FixqError("unsupported", `blocked quantization of activation '${value}'`);
+    const p = paramsOf(value, spec);
+    const q = names.fresh(`${value}__q`);
+    return [qdqNode("QuantizeLinear", x, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, y, specAttributes(spec))];
+  };
+  const activationSpec = (v: string, spec: QuantSpec): PairSpec | DynamicBlockQuant => {
+    if (spec.kind === "mx" || spec.kind === "nvfp4") throw new FixqError("unsupported", `${spec.kind} spec with static block scales on activation '${v}'`);
+    return spec;
+  };
+
   const head: Node[] = []; // weight DQs, then input Q/DQs, ahead of every other node
   const readAs = new Map<string, string>(); // value → the DQ output its readers now read
   for (const [v, spec] of quant) {
     const c = consts.get(v);
-    if (c) {
+    if (c && !isIntSpec(spec)) {
+      if (spec.kind === "dynamic-block") throw new FixqError("unsupported", `dynamic block quantization of constant '${v}'`);
+      const w = writeFloatWeight(v, c, spec, floatOpts, (b) => names.fresh(b));
+      head.push(...w.nodes);
+      newInits.push(...w.inits);
+      readAs.set(v, w.out);
+    } else if (c && isIntSpec(spec)) {
       const dims = c.dims.map(Number);
       const q = quantizeWithSpec(tensorToFloat64(c), dims, spec);
       const qName = names.fresh(`${v}__quantized`);
@@ -119,11 +168,8 @@ export function writeQdq(g: Graph): Graph {
       head.push(qdqNode("DequantizeLinear", qName, paramsOf(v, spec), out, specAttributes(spec)));
       readAs.set(v, out);
     } else if (inputs.has(v)) {
-      if (spec.kind !== "affine") throw new FixqError("unsupported", `blocked quantization of graph input '${v}'`);
-      const p = paramsOf(v, spec);
-      const q = names.fresh(`${v}__q`);
       const out = names.fresh(`${v}__dq`);
-      head.push(qdqNode("QuantizeLinear", v, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, out, specAttributes(spec)));
+      head.push(...activationNodes(v, out, activationSpec(v, spec), v));
       readAs.set(v, out);
     }
   }
@@ -133,11 +179,8 @@ export function writeQdq(g: Graph): Graph {
     const outputs = n.outputs.map((o) => {
       const spec = o ? quant.get(o) : undefined;
       if (!spec || consts.has(o)) return o;
-      if (spec.kind !== "affine") throw new FixqError("unsupported", `blocked quantization of activation '${o}'`);
-      const p = paramsOf(o, spec);
       const f = names.fresh(`${o}__f`);
-      const q = names.fresh(`${o}__q`);
-      after.push(qdqNode("QuantizeLinear", f, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, o, specAttributes(spec)));
+      after.push(...activationNodes(f, o, activationSpec(o, spec), o));
       return f;
     });
     const ins = n.inputs.map((i) => readAs.get(i) ?? i);

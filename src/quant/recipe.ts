@@ -22,11 +22,34 @@
  * cross-layer equalization (cle), high-bias absorption (absorbBias) and
  * ReLU6 → ReLU (relu6ToRelu) on request. They are off by default: CLE targets
  * per-tensor weights, and relu6ToRelu changes the float function.
+ *
+ * Bias correction (biasCorrection: empirical | analytic | none, default none)
+ * runs after planning (passes/bias-correction.ts). dataFree quantizes without
+ * any data: activation ranges from BN statistics and an assumed input range
+ * (inputRange), and, unless the recipe sets them, CLE, high-bias absorption
+ * and analytic bias correction on; empirical bias correction contradicts it.
  */
 import { FixqError } from "../ir/errors.js";
+import { checkOpset, floatKernelNote, floatOpsetNeed, type OpsetNeed, settleFloatRecipe } from "./float-schemes.js";
+import {
+  type FloatActType,
+  type FloatType,
+  type Fp4Storage,
+  type IntActType,
+  type IntWeightType,
+  isBlockFloatType,
+  isFloatType,
+  parseActType,
+  parseFormat,
+  parseFp4Storage,
+  parseWeightType,
+} from "./format-names.js";
 
-export type WeightType = "int8" | "uint8" | "int4" | "uint4" | "int16";
-export type ActType = "uint8" | "int8" | "uint16" | "int16";
+/** Integer types, or a float format (FP8, MX, NVFP4; see format-names.ts and float-schemes.ts). */
+export type WeightType = IntWeightType | FloatType;
+/** Integer types, a float format, or "float" (activations not quantized). */
+export type ActType = IntActType | FloatActType;
+export type BiasCorrection = "none" | "empirical" | "analytic";
 export type Granularity = { kind: "per-channel" } | { kind: "per-tensor" } | { kind: "per-block"; blockSize: number };
 
 export interface Recipe {
@@ -49,6 +72,14 @@ export interface Recipe {
   cle: boolean;
   absorbBias: boolean;
   relu6ToRelu: boolean;
+  /** Bias correction after planning (passes/bias-correction.ts). */
+  biasCorrection: BiasCorrection;
+  /** No data at all: ranges from BN statistics and `inputRange` (quant/data-free-ranges.ts). */
+  dataFree: boolean;
+  /** The range assumed for every graph input in data-free mode. */
+  inputRange?: [number, number];
+  /** How MX/NVFP4 weights are stored: ONNX FP4/FP8 + DequantizeLinear, or float32 values on the grid (float-schemes.ts). */
+  fp4Storage: Fp4Storage;
 }
 
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
@@ -63,10 +94,12 @@ export const DEFAULT_RECIPE: Readonly<Recipe> = {
   cle: false,
   absorbBias: false,
   relu6ToRelu: false,
+  biasCorrection: "none",
+  dataFree: false,
+  fp4Storage: "native",
 };
 
-const WEIGHTS: readonly WeightType[] = ["int8", "uint8", "int4", "uint4", "int16"];
-const ACTS: readonly ActType[] = ["uint8", "int8", "uint16", "int16"];
+const BIAS_CORRECTIONS: readonly BiasCorrection[] = ["none", "empirical", "analytic"];
 
 export function parseGranularity(s: string): Granularity {
   if (s === "per-channel" || s === "per-tensor") return { kind: s };
@@ -94,6 +127,21 @@ export interface RecipeInput {
   cle?: boolean;
   absorbBias?: boolean;
   relu6ToRelu?: boolean;
+  biasCorrection?: string;
+  dataFree?: boolean;
+  /** "LO,HI" (flag) or [LO, HI] (file). */
+  inputRange?: string | number[];
+  /** Shorthand for weights and (float formats) activations: fp8-e4m3, mxfp4, nvfp4, int4-block:128, … */
+  format?: string;
+  fp4Storage?: string;
+}
+
+function parseInputRange(v: string | number[]): [number, number] {
+  const parts = typeof v === "string" ? v.split(",").map((x) => (x.trim() === "" ? Number.NaN : Number(x))) : v.map(Number);
+  if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0]! < parts[1]!)) {
+    throw new FixqError("usage", `--input-range must be LO,HI with LO < HI, got '${Array.isArray(v) ? JSON.stringify(v) : v}'`);
+  }
+  return [parts[0]!, parts[1]!];
 }
 
 function positiveInt(v: number | string | undefined, what: string): number | undefined {
@@ -107,51 +155,95 @@ function positiveInt(v: number | string | undefined, what: string): number | und
 export function buildRecipe(...layers: RecipeInput[]): Recipe {
   const r: Recipe = { ...DEFAULT_RECIPE, exclude: [] };
   let bitsGiven = false;
+  const given = new Set<string>();
+  let granularityGiven = false;
   for (const l of layers) {
+    if (l.format !== undefined) {
+      const f = parseFormat(l.format);
+      r.weights = f.weights;
+      if (f.acts) r.acts = f.acts;
+      if (f.blockSize) r.granularity = { kind: "per-block", blockSize: f.blockSize };
+    }
     if (l.weights !== undefined) {
-      if (!WEIGHTS.includes(l.weights as WeightType)) throw new FixqError("usage", `--weights must be one of ${WEIGHTS.join(", ")}, got '${l.weights}'`);
-      r.weights = l.weights as WeightType;
+      const w = parseWeightType(l.weights);
+      r.weights = w.weights;
+      if (w.blockSize) r.granularity = { kind: "per-block", blockSize: w.blockSize };
     }
     if (l.weightBits !== undefined) {
       r.weightBits = positiveInt(l.weightBits, "--weight-bits")!;
       bitsGiven = true;
     }
-    if (l.acts !== undefined) {
-      if (!ACTS.includes(l.acts as ActType)) throw new FixqError("usage", `--acts must be one of ${ACTS.join(", ")}, got '${l.acts}'`);
-      r.acts = l.acts as ActType;
+    if (l.acts !== undefined) r.acts = parseActType(l.acts);
+    if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage);
+    if (l.granularity !== undefined) {
+      r.granularity = parseGranularity(l.granularity);
+      granularityGiven = true;
     }
-    if (l.granularity !== undefined) r.granularity = parseGranularity(l.granularity);
     if (l.symmetricActs !== undefined) r.symmetricActs = l.symmetricActs;
     if (l.calibration !== undefined) r.calibration = l.calibration;
     if (l.exclude !== undefined) r.exclude = [...r.exclude, ...(Array.isArray(l.exclude) ? l.exclude : l.exclude.split(","))].filter(Boolean);
     if (l.opset !== undefined) r.opset = positiveInt(l.opset, "--opset");
     if (l.calibSamples !== undefined) r.calibSamples = positiveInt(l.calibSamples, "--calib-samples");
     if (l.batchSize !== undefined) r.batchSize = positiveInt(l.batchSize, "--batch-size")!;
-    for (const k of ["cle", "absorbBias", "relu6ToRelu"] as const) {
+    for (const k of ["cle", "absorbBias", "relu6ToRelu", "dataFree"] as const) {
       const v = l[k];
       if (v === undefined) continue;
       if (typeof v !== "boolean") throw new FixqError("usage", `recipe field '${k}' must be true or false, got '${v}'`);
       r[k] = v;
+      given.add(k);
     }
+    if (l.biasCorrection !== undefined) {
+      if (!BIAS_CORRECTIONS.includes(l.biasCorrection as BiasCorrection)) throw new FixqError("usage", `--bias-correction must be one of ${BIAS_CORRECTIONS.join(", ")}, got '${l.biasCorrection}'`);
+      r.biasCorrection = l.biasCorrection as BiasCorrection;
+      given.add("biasCorrection");
+    }
+    if (l.inputRange !== undefined) r.inputRange = parseInputRange(l.inputRange);
   }
-  const typeBits = { int8: 8, uint8: 8, int4: 4, uint4: 4, int16: 16 }[r.weights];
+  if (r.dataFree) {
+    // The data-free pipeline: every data-free pass on unless the recipe says otherwise.
+    if (!given.has("cle")) r.cle = true;
+    if (!given.has("absorbBias")) r.absorbBias = true;
+    if (!given.has("biasCorrection")) r.biasCorrection = "analytic";
+    if (r.biasCorrection === "empirical") throw new FixqError("usage", "--bias-correction empirical needs calibration data, which --data-free never reads; use analytic");
+  }
+  settleFloatRecipe(r, granularityGiven);
+  const typeBits = weightTypeBits(r.weights);
+  if (isFloatType(r.weights) && bitsGiven) throw new FixqError("usage", `--weight-bits applies to integer weights, not ${r.weights}`);
   if (!bitsGiven) r.weightBits = r.weights === "int8" && (r.acts === "uint8" || r.acts === "int8") ? 7 : typeBits;
   if (r.weightBits > typeBits || r.weightBits < 2) throw new FixqError("usage", `--weight-bits ${r.weightBits} does not fit ${r.weights}`);
-  if (r.granularity.kind === "per-block" && r.weights !== "int4" && r.weights !== "uint4") {
-    throw new FixqError("usage", "per-block granularity is for int4/uint4 weights");
+  if (r.granularity.kind === "per-block" && r.weights !== "int4" && r.weights !== "uint4" && !isBlockFloatType(r.weights)) {
+    throw new FixqError("usage", "per-block granularity is for int4/uint4 weights (and the MX/NVFP4 formats, which are always blocked)");
   }
+  checkOpset(r, opsetNeed(r));
   return r;
 }
 
 const SUB_BYTE_OR_16_BIT = new Set<string>(["int4", "uint4", "int16", "uint16"]);
 
+/** Bits of one weight value: the integer width, or the float format's element width. */
+export function weightTypeBits(w: WeightType): number {
+  const bits: Record<WeightType, number> = { int8: 8, uint8: 8, int4: 4, uint4: 4, int16: 16, "fp8-e4m3": 8, "fp8-e5m2": 8, mxfp8: 8, "mxfp8-e5m2": 8, mxint8: 8, mxfp6: 6, "mxfp6-e3m2": 6, mxfp4: 4, nvfp4: 4 };
+  return bits[w];
+}
+
+/** The lowest opset whose ops express the recipe's formats, and why. */
+function opsetNeed(r: Recipe): OpsetNeed {
+  const ints = [r.weights, r.acts].filter((t) => SUB_BYTE_OR_16_BIT.has(t));
+  const intBlocks = r.granularity.kind === "per-block" && !isFloatType(r.weights);
+  const int: OpsetNeed = ints.length || intBlocks ? { opset: 21, why: `${[...ints, ...(intBlocks ? ["per-block"] : [])].join(", ")} formats (QuantizeLinear/DequantizeLinear-21)` } : { opset: 13, why: "per-channel QuantizeLinear/DequantizeLinear" };
+  const float = floatOpsetNeed(r);
+  return float && float.opset > int.opset ? float : int;
+}
+
 /** The lowest opset whose QuantizeLinear/DequantizeLinear accept the recipe's formats. */
 export function requiredOpset(r: Recipe): number {
-  return SUB_BYTE_OR_16_BIT.has(r.weights) || SUB_BYTE_OR_16_BIT.has(r.acts) || r.granularity.kind === "per-block" ? 21 : 13;
+  return opsetNeed(r).opset;
 }
 
 /** A one-line note when ONNX Runtime (CPU) has no integer kernels for the recipe's formats; undefined when it has. */
 export function integerKernelNote(r: Recipe): string | undefined {
+  const float = floatKernelNote(r);
+  if (float) return float;
   const without = [...(SUB_BYTE_OR_16_BIT.has(r.weights) ? [`${r.weights} weights`] : []), ...(SUB_BYTE_OR_16_BIT.has(r.acts) ? [`${r.acts} activations`] : [])];
   if (without.length === 0) return undefined;
   return `ONNX Runtime (CPU) has no integer kernels for ${without.join(" or ")}: it runs these layers as DequantizeLinear + float ops, so the model is smaller but no faster than float`;

@@ -14,12 +14,18 @@
  *   scale is widened to |b|/(2³¹−1) rather than saturating.
  * - A constant read in two roles that need different specs (a weight here, an
  *   elementwise operand there) is duplicated, so every value has one spec.
+ * - Float formats (`weightScheme`, `actScheme`; float-schemes.ts): FP8, MX and
+ *   NVFP4 weights (float-weights.ts), FP8 or dynamic MX/NVFP4 activations
+ *   (float-specs.ts). Biases of float-format layers stay float.
  */
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { type AffineQuant, affineParams, type IntFormat, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import type { ActScheme, WeightScheme } from "./float-schemes.js";
+import { dynamicActivationSpecs, fp8ActivationSpec } from "./float-specs.js";
+import { floatWeightSpec } from "./float-weights.js";
 import type { QuantPlan, WeightUse } from "./plan.js";
 import type { Granularity } from "./recipe.js";
 import { quantizeWeightUse } from "./weights.js";
@@ -29,9 +35,18 @@ export interface SpecOptions {
   readonly symmetricActs: boolean;
   readonly weightFormat: IntFormat;
   readonly granularity: Granularity;
+  /** Float weight format; overrides weightFormat/granularity when set. */
+  readonly weightScheme?: WeightScheme;
+  /** Float activation format; overrides actFormat when set. */
+  readonly actScheme?: ActScheme;
 }
 
 const INT32: IntFormat = { dtype: DataType.INT32, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 };
+
+/** A static activation spec: FP8, or the integer format. */
+function staticActivationSpec(lo: number, hi: number, opts: SpecOptions): QuantSpec {
+  return opts.actScheme?.kind === "fp8" ? fp8ActivationSpec(lo, hi, opts.actScheme.format) : activationSpec(lo, hi, opts);
+}
 
 export function activationSpec(lo: number, hi: number, opts: SpecOptions): AffineQuant {
   const p = affineParams(lo, hi, opts.actFormat, opts.symmetricActs);
@@ -39,14 +54,14 @@ export function activationSpec(lo: number, hi: number, opts: SpecOptions): Affin
 }
 
 /** A constant operand of an elementwise op: the activation format over the constant's exact range. */
-function constantOperandSpec(t: Tensor, opts: SpecOptions): AffineQuant {
+function constantOperandSpec(t: Tensor, opts: SpecOptions): QuantSpec {
   let lo = 0;
   let hi = 0;
   for (const x of tensorToFloat64(t)) {
     if (x < lo) lo = x;
     if (x > hi) hi = x;
   }
-  return activationSpec(lo, hi, opts);
+  return staticActivationSpec(lo, hi, opts);
 }
 
 /**
@@ -90,12 +105,15 @@ export class Names {
 
 export function assignSpecs(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<string, { lo: number; hi: number }>, opts: SpecOptions): Graph {
   const quant = new Map<string, QuantSpec>();
-  for (const t of plan.activations) {
+  const act = opts.actScheme;
+  const staticActs = act === undefined || act.kind === "fp8";
+  for (const t of staticActs ? plan.activations : []) {
     const r = ranges.get(t);
     if (!r) throw new FixqError("runtime", `no calibration range for tensor '${t}'`);
-    quant.set(t, activationSpec(r.lo, r.hi, opts));
+    quant.set(t, staticActivationSpec(r.lo, r.hi, opts));
   }
-  for (const [t, src] of plan.sharedWith) quant.set(t, quant.get(src)!);
+  if (staticActs) for (const [t, src] of plan.sharedWith) quant.set(t, quant.get(src)!);
+  if (act?.kind === "mx" || act?.kind === "nvfp4") for (const [t, s] of dynamicActivationSpecs(g, plan, ranges, act)) quant.set(t, s);
 
   const names = new Names(g);
   const copies: Tensor[] = [];
@@ -122,7 +140,12 @@ export function assignSpecs(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<strin
   const outScaleOf = new Map<Node, Float32Array>();
   for (const u of plan.weights) {
     if (u.asActivation) {
-      place(u, "operand", () => constantOperandSpec(u.tensor, opts));
+      if (staticActs) place(u, "operand", () => constantOperandSpec(u.tensor, opts));
+      continue;
+    }
+    const scheme = opts.weightScheme;
+    if (scheme) {
+      place(u, `weight@${u.axis}`, () => floatWeightSpec(u, scheme));
       continue;
     }
     let outScale: Float32Array | undefined;

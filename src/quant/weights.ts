@@ -1,6 +1,8 @@
 /**
- * Weight quantization: per tensor, per output channel, or per block along the
- * weight's reduction (input) axis.
+ * Integer weight quantization: per tensor, per output channel, or per block
+ * along the weight's reduction (input) axis. The group layouts and the affine
+ * arithmetic are the numerics module's (numerics/groups.ts, int-group.ts);
+ * float formats are in float-weights.ts.
  *
  * Signed formats are symmetric (zero point 0), unsigned ones asymmetric over
  * [min(w, 0), max(w, 0)] of each group.
@@ -17,100 +19,41 @@
  * channel instead.
  */
 import type { Node } from "../ir/graph.js";
-import { type AffineQuant, affineParams, type BlockQuant, type IntFormat, type QuantSpec, quantizeValue } from "../ir/quant.js";
+import { FixqError } from "../ir/errors.js";
+import { type AffineQuant, type BlockQuant, type IntFormat, type IntQuantSpec, isIntSpec, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { blockLayout, channelGroups, type Groups } from "../numerics/groups.js";
+import { dequantizeIntGroups, intGroupParams, quantizeIntGroups } from "../numerics/int-group.js";
+import { decodeFloatWeight, encodeFloatValues } from "./float-weights.js";
 import type { WeightUse } from "./plan.js";
 import type { Granularity } from "./recipe.js";
 
-/** Maps each element (row-major index) to its group: a scale/zero-point slot. */
-interface Groups {
-  readonly count: number;
-  of(i: number): number;
-}
-
-const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
-
-/** One group per slice along `axis`; a single group when axis < 0. */
-function channelGroups(dims: readonly number[], axis: number): Groups {
-  if (axis < 0) return { count: 1, of: () => 0 };
-  const channels = dims[axis]!;
-  const inner = product(dims.slice(axis + 1));
-  return { count: channels, of: (i) => Math.floor(i / inner) % channels };
-}
-
-/** Blocks of `size` consecutive elements along `axis`, laid out as the scale tensor (dims[axis] → ceil(dims[axis]/size)). */
-function blockGroups(dims: readonly number[], axis: number, size: number): Groups & { dims: number[] } {
-  const extent = dims[axis]!;
-  const inner = product(dims.slice(axis + 1));
-  const blocks = Math.ceil(extent / size);
-  const groupDims = dims.map((d, k) => (k === axis ? blocks : d));
-  return {
-    count: product(groupDims),
-    dims: groupDims,
-    of: (i) => {
-      const outer = Math.floor(i / (inner * extent));
-      const k = Math.floor(i / inner) % extent;
-      return (outer * blocks + Math.floor(k / size)) * inner + (i % inner);
-    },
-  };
-}
-
-/** Scale and zero point per group, from the group's extremes. */
-function groupParams(values: Float64Array, groups: Groups, f: IntFormat): { scale: Float32Array; zeroPoint: Int32Array } {
-  const lo = new Float64Array(groups.count);
-  const hi = new Float64Array(groups.count);
-  for (let i = 0; i < values.length; i++) {
-    const g = groups.of(i);
-    const v = values[i]!;
-    if (v < lo[g]!) lo[g] = v;
-    if (v > hi[g]!) hi[g] = v;
-  }
-  const scale = new Float32Array(groups.count);
-  const zeroPoint = new Int32Array(groups.count);
-  for (let g = 0; g < groups.count; g++) {
-    const p = affineParams(lo[g]!, hi[g]!, f, f.signed);
-    scale[g] = p.scale;
-    zeroPoint[g] = p.zeroPoint;
-  }
-  return { scale, zeroPoint };
-}
-
 function quantizeGroups(values: Float64Array, groups: Groups, f: IntFormat) {
-  const { scale, zeroPoint } = groupParams(values, groups, f);
-  const q = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const g = groups.of(i);
-    q[i] = quantizeValue(values[i]!, scale[g]!, zeroPoint[g]!, f.qmin, f.qmax);
-  }
-  return { scale, zeroPoint, q };
+  const { scale, zeroPoint } = intGroupParams(values, groups, f);
+  return { scale, zeroPoint, q: quantizeIntGroups(values, groups, scale, zeroPoint, f) };
 }
 
 /** The scale/zero-point slot of each element of a tensor of `dims` under `spec`. */
-export function specGroups(dims: readonly number[], spec: QuantSpec): Groups {
-  return spec.kind === "block" ? blockGroups(dims, spec.axis, spec.blockSize) : channelGroups(dims, spec.axis ?? -1);
+export function specGroups(dims: readonly number[], spec: IntQuantSpec): Groups {
+  return spec.kind === "block" ? blockLayout(dims, spec.axis, spec.blockSize) : channelGroups(dims, spec.axis ?? -1);
 }
 
-/** Quantizes float values with a given spec (QuantizeLinear semantics, saturating to the format's range). */
+/**
+ * Quantizes float values with a given spec: QuantizeLinear semantics,
+ * saturating to the format's range. For a float-format spec (FP8, MX, NVFP4)
+ * the result is the element codes (float-weights.ts).
+ */
 export function quantizeWithSpec(values: ArrayLike<number>, dims: readonly number[], spec: QuantSpec): Int32Array {
-  const groups = specGroups(dims, spec);
-  const f = spec.format;
-  const q = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const g = groups.of(i);
-    q[i] = quantizeValue(values[i]!, spec.scale[g]!, spec.zeroPoint[g]!, f.qmin, f.qmax);
-  }
-  return q;
+  if (isIntSpec(spec)) return quantizeIntGroups(values, specGroups(dims, spec), spec.scale, spec.zeroPoint, spec.format);
+  if (spec.kind === "dynamic-block") throw new FixqError("unsupported", "a dynamic block spec has no fixed scales to quantize a constant with");
+  return Int32Array.from(encodeFloatValues(Float32Array.from(values), dims, spec));
 }
 
-/** DequantizeLinear: float32((q − zeroPoint) · scale) per element. */
+/** DequantizeLinear: float32((q − zeroPoint) · scale) per element; for float formats, the decoded codes times their scales. */
 export function dequantizeWithSpec(q: ArrayLike<number>, dims: readonly number[], spec: QuantSpec): Float32Array {
-  const groups = specGroups(dims, spec);
-  const out = new Float32Array(q.length);
-  for (let i = 0; i < q.length; i++) {
-    const g = groups.of(i);
-    out[i] = Math.fround((q[i]! - spec.zeroPoint[g]!) * spec.scale[g]!);
-  }
-  return out;
+  if (isIntSpec(spec)) return dequantizeIntGroups(q, specGroups(dims, spec), spec.scale, spec.zeroPoint);
+  if (spec.kind === "dynamic-block") throw new FixqError("unsupported", "a dynamic block spec has no fixed scales to dequantize with");
+  return decodeFloatWeight(Uint8Array.from(q), dims, spec);
 }
 
 /** Per-channel (axis ≥ 0) or per-tensor (axis < 0) quantization of a float weight. */
@@ -121,9 +64,9 @@ export function quantizeWeight(w: Tensor, axis: number, f: IntFormat): { spec: A
 
 /** Blocked quantization of a float weight along `axis`, in blocks of `blockSize` (the last may be shorter). */
 export function quantizeWeightBlocked(w: Tensor, axis: number, blockSize: number, f: IntFormat): { spec: BlockQuant; q: Int32Array } {
-  const groups = blockGroups(w.dims, axis, blockSize);
+  const groups = blockLayout(w.dims, axis, blockSize);
   const { scale, zeroPoint, q } = quantizeGroups(tensorToFloat64(w), groups, f);
-  return { spec: { kind: "block", format: f, axis, blockSize, dims: groups.dims, scale, zeroPoint }, q };
+  return { spec: { kind: "block", format: f, axis, blockSize, dims: [...groups.scaleDims], scale, zeroPoint }, q };
 }
 
 function intAttr(n: Node, name: string, dflt: number): number {
@@ -161,7 +104,7 @@ export function quantizeWeightUse(u: WeightUse, granularity: Granularity, f: Int
     if (axis >= 0 && u.tensor.dims[axis]! > 1) {
       const { spec, q } = quantizeWeightBlocked(u.tensor, axis, granularity.blockSize, f);
       // A per-channel scale for the bias: what per-channel quantization would have used.
-      const { scale } = groupParams(tensorToFloat64(u.tensor), channelGroups(u.tensor.dims, u.axis), f);
+      const { scale } = intGroupParams(tensorToFloat64(u.tensor), channelGroups(u.tensor.dims, u.axis), f);
       return { spec, q, outScale: scale };
     }
   }

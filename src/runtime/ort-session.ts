@@ -12,6 +12,7 @@ import { FixqError } from "../ir/errors.js";
 import { type Model, type ValueInfo, walkGraphs } from "../ir/graph.js";
 import { encodeModel, inlinedModelSize, saveModel } from "../ir/onnx/save.js";
 import { silentProgress, type Progress } from "../util/progress.js";
+import { safeOptimization } from "./fp8-qdq.js";
 
 export interface SessionOptions {
   /** Intra-op threads (default: ORT's choice). */
@@ -66,7 +67,8 @@ export class OrtSession {
     }
     const full = withExtraOutputs(model, opts.extraOutputs ?? []);
     const sessionOptions: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: opts.optimization ?? "all",
+      // FP8 QDQ models: ORT 1.30 rewrites them wrongly at every optimization level (fp8-qdq.ts).
+      graphOptimizationLevel: safeOptimization(full, opts.optimization ?? "all"),
       logSeverityLevel: 3,
     };
     if (opts.threads !== undefined) {

@@ -165,3 +165,87 @@ describe("fixq quantize: float passes (BN folding always; --cle, --absorb-bias, 
     expect(r.stderr).toMatch(/\d+\.\d\d → \d+\.\d\d\s+\/layer1\/conv1\/Conv/);
   });
 });
+
+describe("fixq quantize: --bias-correction, --data-free, --input-range", () => {
+  /** A preload for the CLI process that fails any attempt to open a .npy or .npz file. */
+  const noData = join(tmp, "no-data.mjs");
+  writeFileSync(
+    noData,
+    [
+      'import fs from "node:fs";',
+      'import { syncBuiltinESMExports } from "node:module";',
+      "const guard = (f) => function (p, ...rest) { if (/\\.(npy|npz)$/i.test(String(p))) throw new Error('opened data file ' + p); return f.call(this, p, ...rest); };",
+      'for (const k of ["openSync", "readFileSync", "createReadStream", "open", "readFile"]) fs[k] = guard(fs[k]);',
+      'for (const k of ["open", "readFile"]) fs.promises[k] = guard(fs.promises[k]);',
+      "syncBuiltinESMExports();",
+    ].join("\n"),
+  );
+  const fixqNoData = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ["--import", noData, "bin/fixq.mjs", ...args], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it("the guard works: a normal run that opens the bundled calibration set fails under it", () => {
+    const r = fixqNoData("quantize", "models/resnet.bn.onnx", "-o", join(tmp, "guard.onnx"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/opened data file .*calib\.npy/);
+  });
+
+  it("--data-free on a bundled model opens no data file; JSON reports the ranges and the corrections; metadata records it", () => {
+    const out = join(tmp, "mnv2.df.onnx");
+    const r = fixqNoData("quantize", "models/mobilenetv2.nowd.bn.onnx", "-o", out, "--data-free", "--granularity", "per-tensor", "--json");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.calibration).toEqual({ dataFree: true, inputRange: [0, 1] });
+    expect(s.recipe).toMatchObject({ dataFree: true, cle: true, absorbBias: true, biasCorrection: "analytic", inputRange: [0, 1] });
+    expect(s.passes.map((p: { pass: string }) => p.pass)).toEqual(["fold-batchnorm", "equalize", "absorb-bias", "data-free-ranges", "bias-correction"]);
+    const bc = s.passes.at(-1);
+    expect(bc).toMatchObject({ mode: "analytic", runs: 0 });
+    expect(bc.corrected.length).toBeGreaterThan(15);
+    expect(bc.corrected[0]).toEqual({ layer: expect.any(String), channels: expect.any(Number), maxAbsDelta: expect.any(Number) });
+    expect(bc.skipped).toEqual([{ layer: "/stem/stem.0/Conv", reason: "'input' is a graph input (no BN statistics)" }]);
+    expect(JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.calibration"]!)).toMatchObject({ dataFree: true, inputRange: [0, 1] });
+  });
+
+  it("--data-free prints the range sources and the per-layer corrections on the terminal", () => {
+    const r = fixqNoData("quantize", "models/resnet.bn.onnx", "-o", join(tmp, "resnet.df.onnx"), "--data-free");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/\(data-free: no calibration data read\)/);
+    expect(r.stderr).toMatch(/data-free ranges {2}13 tensors from BN statistics \(β ± 6\|γ\|\), 1 from the input range, 1 by interval arithmetic; input range \[0, 1\] assumed/);
+    expect(r.stderr).toMatch(/bias correction \(analytic\) {2}7 layers, E\[x\] from BN statistics/);
+    expect(r.stderr).toMatch(/\d\.\d\de-\d {2}\/layer1\/conv1\/Conv/);
+  });
+
+  it("a model that is not bundled needs --input-range for --data-free, and quantizes with it", () => {
+    const copy = join(tmp, "mine.bn.onnx");
+    copyFileSync("models/resnet.bn.onnx", copy);
+    oneErrorLine(fixqNoData("quantize", copy, "-o", join(tmp, "mine.df.onnx"), "--data-free"), 1, /data-free: no range for 'input': graph input 'input' has no assumed range \(give --input-range LO,HI\)/);
+    const r = fixqNoData("quantize", copy, "-o", join(tmp, "mine.df.onnx"), "--data-free", "--input-range", "0,1", "--json");
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).calibration).toEqual({ dataFree: true, inputRange: [0, 1] });
+  });
+
+  it("--bias-correction empirical reports each layer's max |Δb|, in --json and on the terminal", () => {
+    const args = ["quantize", "models/resnet.bn.onnx", "-o", join(tmp, "resnet.bc.onnx"), "--calib-samples", "64", "--granularity", "per-tensor", "--bias-correction", "empirical"];
+    const j = fixq(...args, "--json");
+    expect(j.status).toBe(0);
+    const bc = JSON.parse(j.stdout).passes.find((p: { pass: string }) => p.pass === "bias-correction");
+    expect(bc).toMatchObject({ mode: "empirical", runs: 9, skipped: [] }); // the float run, then 8 waves (layer2 and layer3 correct conv1 and the shortcut together)
+    expect(bc.corrected).toHaveLength(10);
+    expect(bc.corrected.every((c: { maxAbsDelta: number }) => c.maxAbsDelta > 0)).toBe(true);
+    const t = fixq(...args);
+    expect(t.status).toBe(0);
+    expect(t.stderr).toMatch(/bias correction \(empirical\) {2}10 layers in 9 runs over the calibration data/);
+    expect(t.stderr).toMatch(/max \|Δb\| per layer:\n\s+\d\.\d\de-\d {2}\/stem\/stem\.0\/Conv/);
+  });
+
+  it("refuses --data-free with --calib or empirical correction, and unknown modes and ranges, as usage errors", () => {
+    const out = join(tmp, "u.onnx");
+    oneErrorLine(fixq("quantize", "models/resnet.bn.onnx", "-o", out, "--data-free", "--calib", "models/data/calib.npy"), 2, /--data-free reads no data: drop --calib/);
+    oneErrorLine(fixq("quantize", "models/resnet.bn.onnx", "-o", out, "--data-free", "--bias-correction", "empirical"), 2, /empirical needs calibration data/);
+    oneErrorLine(fixq("quantize", "models/resnet.bn.onnx", "-o", out, "--bias-correction", "always"), 2, /--bias-correction must be one of none, empirical, analytic, got 'always'/);
+    oneErrorLine(fixq("quantize", "models/resnet.bn.onnx", "-o", out, "--data-free", "--input-range", "0"), 2, /--input-range must be LO,HI/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -17,6 +17,31 @@ describe("element types", () => {
     expect(rawByteLength(DataType.FLOAT4E2M1, 4)).toBe(2);
     expect(rawByteLength(DataType.INT2, 5)).toBe(2);
     expect(rawByteLength(DataType.FLOAT8E8M0, 5)).toBe(5);
+    // FP6: four codes in three bytes (onnx 1.23's raw_data packing)
+    expect(rawByteLength(DataType.FLOAT6E2M3, 4)).toBe(3);
+    expect(rawByteLength(DataType.FLOAT6E3M2, 5)).toBe(4);
+  });
+});
+
+describe("float-format tensors decode through the numerics module", () => {
+  // Expected bytes from onnx 1.23: helper.make_tensor / numpy_helper.from_array with ml_dtypes.float6_e2m3fn
+  // values [1, -2, 0.5, 7.5, 3] → codes [8, 48, 4, 31, 20] → raw_data [8, 76, 124, 20]; int32_data keeps the codes.
+  it("FP6 E2M3 from packed raw_data and from int32_data (one code per entry)", () => {
+    const raw = { name: "t", dtype: DataType.FLOAT6E2M3, dims: [5], raw: Uint8Array.of(8, 76, 124, 20) };
+    expect(Array.from(tensorToFloat64(raw))).toEqual([1, -2, 0.5, 7.5, 3]);
+    const typed = { name: "t", dtype: DataType.FLOAT6E2M3, dims: [5], extra: { int32_data: Int32Array.of(8, 48, 4, 31, 20) } };
+    expect(() => checkTensor(typed)).not.toThrow();
+    expect(Array.from(tensorBytes(typed))).toEqual([8, 76, 124, 20]);
+    expect(Array.from(tensorToFloat64(typed))).toEqual([1, -2, 0.5, 7.5, 3]);
+    expect(() => checkTensor({ ...raw, raw: Uint8Array.of(8, 76, 124, 20, 0) })).toThrow(FixqError);
+  });
+
+  it("FP4 E2M1 two per byte, low nibble first; FP8 and E8M0 one per byte", () => {
+    // 0.5, -6, 3 → codes 1, 0xF, 5
+    expect(Array.from(tensorToFloat64({ name: "t", dtype: DataType.FLOAT4E2M1, dims: [3], raw: Uint8Array.of(0xf1, 0x05) }))).toEqual([0.5, -6, 3]);
+    expect(Array.from(tensorToFloat64({ name: "t", dtype: DataType.FLOAT8E4M3FN, dims: [3], raw: Uint8Array.of(0x38, 0xfe, 0x7f) }))).toEqual([1, -448, Number.NaN]);
+    expect(Array.from(tensorToFloat64({ name: "t", dtype: DataType.FLOAT8E5M2, dims: [2], raw: Uint8Array.of(0x3c, 0x7c) }))).toEqual([1, Number.POSITIVE_INFINITY]);
+    expect(Array.from(tensorToFloat64({ name: "t", dtype: DataType.FLOAT8E8M0, dims: [3], raw: Uint8Array.of(127, 0, 254) }))).toEqual([1, 2 ** -127, 2 ** 127]);
   });
 });
 

@@ -1,0 +1,129 @@
+/**
+ * Names of the number formats `fixq quantize` takes for weights (--weights),
+ * activations (--acts) and both at once (--format), and the block-size and
+ * opset rules each format brings.
+ *
+ *   integer   int8 uint8 int4 uint4 int16 (weights), uint8 int8 uint16 int16 (acts),
+ *             int4-block:N / uint4-block:N = int4/uint4 weights per-block:N
+ *   FP8       fp8-e4m3, fp8-e5m2: float32 scale per tensor or per channel
+ *   MX        mxfp8 (E4M3), mxfp8-e5m2, mxfp6 (E2M3), mxfp6-e3m2, mxfp4, mxint8:
+ *             blocks of 32 with an E8M0 scale (OCP MX v1.0); `mxfp4:32` may spell the size
+ *   NVFP4     nvfp4: FP4 in blocks of 16 with E4M3 block scales and an FP32 tensor scale
+ *   float     (acts only) no activation quantization: weight-only
+ *
+ * Names are matched ignoring case, `-` and `_` (fp8e4m3, MXFP8_E5M2 parse too).
+ */
+import { FixqError } from "../ir/errors.js";
+
+export const INT_WEIGHT_TYPES = ["int8", "uint8", "int4", "uint4", "int16"] as const;
+export const INT_ACT_TYPES = ["uint8", "int8", "uint16", "int16"] as const;
+export const FP8_TYPES = ["fp8-e4m3", "fp8-e5m2"] as const;
+export const MX_TYPES = ["mxfp8", "mxfp8-e5m2", "mxfp6", "mxfp6-e3m2", "mxfp4", "mxint8"] as const;
+export const FLOAT_TYPES = [...FP8_TYPES, ...MX_TYPES, "nvfp4"] as const;
+
+export type IntWeightType = (typeof INT_WEIGHT_TYPES)[number];
+export type IntActType = (typeof INT_ACT_TYPES)[number];
+export type Fp8Type = (typeof FP8_TYPES)[number];
+export type MxType = (typeof MX_TYPES)[number];
+export type FloatType = (typeof FLOAT_TYPES)[number];
+/** `float`: activations stay float (weight-only quantization). */
+export type FloatActType = FloatType | "float";
+
+/** How MX and NVFP4 weights are stored: ONNX's FLOAT4E2M1/FP8 + DequantizeLinear, or float32 values on the format's grid. */
+export type Fp4Storage = "native" | "dequantized";
+export const FP4_STORAGES: readonly Fp4Storage[] = ["native", "dequantized"];
+
+/** The block size a block float format requires. */
+export function requiredBlockSize(t: FloatType): number | undefined {
+  if (t === "nvfp4") return 16;
+  return (MX_TYPES as readonly string[]).includes(t) ? 32 : undefined;
+}
+
+export function isFloatType(t: string): t is FloatType {
+  return (FLOAT_TYPES as readonly string[]).includes(t);
+}
+
+export function isBlockFloatType(t: string): t is MxType | "nvfp4" {
+  return isFloatType(t) && requiredBlockSize(t) !== undefined;
+}
+
+const key = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
+
+const FLOAT_KEYS: Record<string, FloatType> = {
+  ...Object.fromEntries(FLOAT_TYPES.map((t) => [key(t), t])),
+  fp8e4m3fn: "fp8-e4m3",
+  mxfp8e4m3: "mxfp8",
+  mxfp6e2m3: "mxfp6",
+  mxfp4e2m1: "mxfp4",
+};
+
+function canonicalFloat(name: string): FloatType | undefined {
+  return FLOAT_KEYS[key(name)];
+}
+
+/** A float format name with an optional `:N` block size, checked against the format's rule. */
+function parseFloatWithBlock(text: string, flag: string): FloatType | undefined {
+  const m = /^(.*?)(?::(\d+))?$/.exec(text.trim())!;
+  const t = canonicalFloat(m[1]!);
+  if (!t) return undefined;
+  if (m[2] !== undefined) checkBlockSize(t, Number(m[2]), `${flag} ${text}`);
+  return t;
+}
+
+/** Rejects a block size a float format cannot have (MX: 32, NVFP4: 16; FP8 has none). */
+export function checkBlockSize(t: FloatType, blockSize: number, where: string): void {
+  const need = requiredBlockSize(t);
+  if (need === undefined) throw new FixqError("usage", `${where}: ${t} has per-tensor or per-channel scales, not blocks (blocked FP8 is mxfp8)`);
+  if (blockSize !== need) {
+    const rule = t === "nvfp4" ? "NVFP4 blocks are 16 elements" : "MX blocks are 32 elements (OCP MX v1.0)";
+    throw new FixqError("usage", `${where}: ${rule}, not ${blockSize}`);
+  }
+}
+
+const WEIGHT_NAMES = [...INT_WEIGHT_TYPES, "int4-block:N", "uint4-block:N", ...FLOAT_TYPES].join(", ");
+const ACT_NAMES = [...INT_ACT_TYPES, ...FLOAT_TYPES, "float"].join(", ");
+const FORMAT_NAMES = [...FLOAT_TYPES, "int4-block:N", "uint4-block:N"].join(", ");
+
+export interface ParsedWeights {
+  readonly weights: IntWeightType | FloatType;
+  /** Set by `int4-block:N` / `uint4-block:N`. */
+  readonly blockSize?: number;
+}
+
+function parseIntBlock(text: string): ParsedWeights | undefined {
+  const m = /^(u?int4)-block:(\d+)$/.exec(text.trim().toLowerCase());
+  if (!m) return undefined;
+  const n = Number(m[2]);
+  if (!(n >= 2)) throw new FixqError("usage", `${text}: the block size must be at least 2`);
+  return { weights: m[1] as IntWeightType, blockSize: n };
+}
+
+export function parseWeightType(text: string, flag = "--weights"): ParsedWeights {
+  if ((INT_WEIGHT_TYPES as readonly string[]).includes(text)) return { weights: text as IntWeightType };
+  const block = parseIntBlock(text);
+  if (block) return block;
+  const f = parseFloatWithBlock(text, flag);
+  if (f) return { weights: f };
+  throw new FixqError("usage", `${flag} must be one of ${WEIGHT_NAMES}; got '${text}'`);
+}
+
+export function parseActType(text: string): IntActType | FloatActType {
+  if ((INT_ACT_TYPES as readonly string[]).includes(text) || text === "float") return text as IntActType | "float";
+  const f = parseFloatWithBlock(text, "--acts");
+  if (f) return f;
+  throw new FixqError("usage", `--acts must be one of ${ACT_NAMES}; got '${text}'`);
+}
+
+/** `--format X`: the weight format, and the activation format when X makes sense for activations (every float format). */
+export function parseFormat(text: string): ParsedWeights & { acts?: FloatType } {
+  const block = parseIntBlock(text);
+  if (block) return block;
+  const f = parseFloatWithBlock(text, "--format");
+  if (f) return { weights: f, acts: f };
+  throw new FixqError("usage", `--format must be one of ${FORMAT_NAMES}; got '${text}'`);
+}
+
+export function parseFp4Storage(text: string): Fp4Storage {
+  if ((FP4_STORAGES as readonly string[]).includes(text)) return text as Fp4Storage;
+  throw new FixqError("usage", `--fp4-storage must be one of ${FP4_STORAGES.join(", ")}; got '${text}'`);
+}
