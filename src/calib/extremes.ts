@@ -8,37 +8,11 @@
  * elsewhere (`add`: its count, min and max, all finite), which is how
  * calibration takes the in-graph ReduceMin/ReduceMax results from ORT.
  */
+import { FiniteStats } from "./finite-stats.js";
 import { float32Extremes, type UpdateReport } from "./histogram.js";
 
-export class StreamingExtremes {
-  private n = 0;
-  private nan = 0;
-  private posInf = 0;
-  private negInf = 0;
-  private lo = Number.POSITIVE_INFINITY;
-  private hi = Number.NEGATIVE_INFINITY;
+export class StreamingExtremes extends FiniteStats {
 
-  /** Number of finite values seen. */
-  get count(): number {
-    return this.n;
-  }
-  get nanCount(): number {
-    return this.nan;
-  }
-  get posInfCount(): number {
-    return this.posInf;
-  }
-  get negInfCount(): number {
-    return this.negInf;
-  }
-  /** Exact smallest finite value (NaN when none). */
-  get min(): number {
-    return this.n === 0 ? Number.NaN : this.lo;
-  }
-  /** Exact largest finite value (NaN when none). */
-  get max(): number {
-    return this.n === 0 ? Number.NaN : this.hi;
-  }
 
   /** Adds a batch of values; NaN and ±Inf are only counted. */
   update(values: Float32Array | ArrayLike<number>): UpdateReport {

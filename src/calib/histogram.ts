@@ -49,6 +49,7 @@
  * that counts them. No allocation per element or per batch (bar growth and
  * the report).
  */
+import { FiniteStats } from "./finite-stats.js";
 import { FixqError } from "../ir/errors.js";
 
 export const DEFAULT_BINS = 2048;
@@ -100,14 +101,8 @@ export interface HistogramJSON {
   counts: number[] | null;
 }
 
-export class StreamingHistogram {
+export class StreamingHistogram extends FiniteStats {
   readonly bins: number;
-  private n = 0;
-  private nan = 0;
-  private posInf = 0;
-  private negInf = 0;
-  private lo = Number.POSITIVE_INFINITY;
-  private hi = Number.NEGATIVE_INFINITY;
   /** Bins exist only once min < max. */
   private grid: Float64Array | null = null;
   private k = 0;
@@ -119,33 +114,13 @@ export class StreamingHistogram {
   private pendingLast = 0;
 
   constructor(bins: number = DEFAULT_BINS) {
+    super();
     if (!Number.isInteger(bins) || bins < MIN_BINS || bins > MAX_BINS) {
       throw new FixqError("usage", `histogram bins must be an integer in [${MIN_BINS}, ${MAX_BINS}], got ${bins}`);
     }
     this.bins = bins;
   }
 
-  /** Number of finite values seen. */
-  get count(): number {
-    return this.n;
-  }
-  get nanCount(): number {
-    return this.nan;
-  }
-  get posInfCount(): number {
-    return this.posInf;
-  }
-  get negInfCount(): number {
-    return this.negInf;
-  }
-  /** Exact smallest finite value (NaN when none). */
-  get min(): number {
-    return this.n === 0 ? Number.NaN : this.lo;
-  }
-  /** Exact largest finite value (NaN when none). */
-  get max(): number {
-    return this.n === 0 ? Number.NaN : this.hi;
-  }
   /** Current bin width w = 2^k; 0 while all finite values are equal (or none). */
   get binWidth(): number {
     return this.grid ? pow2(this.k) : 0;
