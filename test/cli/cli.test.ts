@@ -1,16 +1,11 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { fixq } from "../helpers/fixq-cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function fixq(...args: string[]) {
-  const r = spawnSync(process.execPath, ["bin/fixq.mjs", ...args], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const MODEL = "test/fixtures/onnx/runnable-newer.onnx";
 

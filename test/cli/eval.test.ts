@@ -2,11 +2,11 @@
  * `fixq eval`: the CI accuracy gate, run as a subprocess on the bundled CNN and
  * a subset of its eval set, plus the report formats in-process.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixq } from "../helpers/fixq-cli.js";
 import { bindEvalData, bindLabels, type CompareResult, checkGate, compareModels } from "../../src/eval/compare.js";
 import { escapeXml, type EvalReport, jsonReport, junitReport, markdownReport } from "../../src/eval/reports.js";
 import { readNpy, writeNpy } from "../../src/io/npy.js";
@@ -21,11 +21,6 @@ const N = 256;
 const tmp = mkdtempSync(join(tmpdir(), "fixq-eval-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const path = (name: string) => join(tmp, name);
-
-function fixq(...args: string[]) {
-  const r = spawnSync(process.execPath, ["bin/fixq.mjs", ...args], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** models/cnn.onnx with every Conv/Gemm weight made ternary: sign·{0,1}·scale, threshold 0.7·mean|w|. */
 function writeDegraded(out: string): void {

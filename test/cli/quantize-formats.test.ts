@@ -4,21 +4,16 @@
  * list the valid names, state the block size a format needs, or name the
  * opset a format needs; good input writes a model that evaluates.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { fixq } from "../helpers/fixq-cli.js";
 import { metadataOf, opsetVersion } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-qfmt-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function fixq(...args: string[]) {
-  const r = spawnSync(process.execPath, ["bin/fixq.mjs", ...args], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function usageError(args: string[], msg: RegExp) {
   const r = fixq("quantize", "models/mlp.onnx", "-o", join(tmp, "never.onnx"), ...args);

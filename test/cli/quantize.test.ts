@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { fixq } from "../helpers/fixq-cli.js";
 import { readNpy, writeNpy } from "../../src/io/npy.js";
 import { metadataOf } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
@@ -11,11 +12,6 @@ import { graph, model, node, value } from "../ir/builders.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-qcli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function fixq(...args: string[]) {
-  const r = spawnSync(process.execPath, ["bin/fixq.mjs", ...args], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function oneErrorLine(r: { status: number | null; stderr: string }, status: number, msg: RegExp) {
   expect(r.status).toBe(status);
