@@ -50,12 +50,14 @@ describe("calibration bounds", () => {
     expect(large / small).toBeLessThanOrEqual(1.2);
   }, 120_000);
 
-  it("a deflated .npz streams too: peak RSS at N = 30,000 (94 MB of floats) is at most 1.2× the peak at N = 1,000", () => {
-    // The MLP keeps the run short; reading the array whole would add at least its 94 MB.
+  it("a deflated .npz streams too: at N = 30,000 (94 MB of floats) peak RSS grows by less than half the array over N = 1,000", () => {
+    // The MLP keeps the run short; reading the array whole would add at least its 94 MB. The bound is on the
+    // growth, not a ratio: a fixed 1.2× of a ~110 MB base leaves too little room for the GC's timing.
     const small = quantizeInFreshProcess(calibSet(1000, "npz"), join(tmp, "z1k.onnx"), [], "models/mlp.onnx");
     const large = quantizeInFreshProcess(calibSet(30000, "npz"), join(tmp, "z30k.onnx"), [], "models/mlp.onnx");
     console.log(`calibration peak RSS from .npz: N=1000 ${(small / 1024).toFixed(1)} MB, N=30000 ${(large / 1024).toFixed(1)} MB, ratio ${(large / small).toFixed(3)}`);
-    expect(large / small).toBeLessThanOrEqual(1.2);
+    const arrayKB = (30000 * 784 * 4) / 1024;
+    expect(large - small).toBeLessThan(arrayKB / 2);
   }, 120_000);
 
   it("gives a byte-identical model with 1 and 2 threads", () => {
