@@ -42,17 +42,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findFashionMnistDir, loadFashionMnistTest } from "../src/data/fashion-mnist.js";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
-import { evaluateClassifier } from "../src/eval/classify.js";
 import { isFixqError } from "../src/ir/errors.js";
 import type { Model } from "../src/ir/graph.js";
-import { readNpy } from "../src/io/npy.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type Recipe, type RecipeInput, weightTypeBits } from "../src/quant/recipe.js";
 import { packageRoot } from "../src/util/package-root.js";
+import { evaluateRow, full } from "./eval-sets.js";
 import { pairedDrop } from "./paired.js";
 
 type Kind = "float" | "fixq" | "anchor";
@@ -91,11 +89,6 @@ const ANCHOR_ROWS = [
 
 const TARGET_DROP = 0.2;
 
-const x = readNpy(join(MODELS_DIR, "data/eval.npy"));
-const y = readNpy(join(MODELS_DIR, "data/eval_labels.npy"));
-const small = { dtype: 1, dims: x.shape, data: x.data as Float32Array };
-const full = findFashionMnistDir() ? loadFashionMnistTest() : undefined;
-const big = full && { dtype: 1, dims: full.shape, data: full.images };
 
 const python = process.env["FIXQ_BENCH_PYTHON"] || "python3";
 const anchorScript = join(packageRoot(), "scripts/ort_quantize_anchor.py");
@@ -149,18 +142,6 @@ function anchorSettings(a: AnchorInfo): string {
   ].join(", ");
 }
 
-async function evaluate(row: Row, model: Model, floatRow: Row | undefined): Promise<void> {
-  row.eval2000 = (await evaluateClassifier(model, small, y.data as BigInt64Array)).top1;
-  if (!big || !full) return;
-  const r = await evaluateClassifier(model, big, full.labels);
-  row.test10k = r.top1;
-  row.preds = r.predictions;
-  if (floatRow?.preds) {
-    const d = pairedDrop(floatRow.preds, r.predictions, full.labels);
-    row.drop10k = d.drop * 100;
-    row.se10k = d.se * 100;
-  }
-}
 
 const pct = (v: number | undefined) => (v === undefined ? "-" : `${(v * 100).toFixed(2)}%`);
 const rows: Row[] = [];
@@ -177,7 +158,7 @@ try {
     const float = loadModel(path);
     const floatRow: Row = { model: m.key, kind: "float", name: "float", settings: `manifest (Python ORT): ${pct(m.accuracy.eval2000)} / ${pct(m.accuracy.test10k)}` };
     log(`[${elapsed()}] ${m.key}: float`);
-    await evaluate(floatRow, float, undefined);
+    await evaluateRow(floatRow, float, undefined);
     rows.push(floatRow);
 
     for (const f of FIXQ_ROWS) {
@@ -196,7 +177,7 @@ try {
       } finally {
         source.close();
       }
-      await evaluate(row, q, floatRow);
+      await evaluateRow(row, q, floatRow);
     }
 
     for (const a of ANCHOR_ROWS) {
@@ -214,7 +195,7 @@ try {
         continue;
       }
       row.settings = anchorSettings(JSON.parse(lastLine(r.stdout)) as AnchorInfo);
-      await evaluate(row, loadModel(out), floatRow);
+      await evaluateRow(row, loadModel(out), floatRow);
     }
   }
 } finally {

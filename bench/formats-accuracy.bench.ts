@@ -28,17 +28,13 @@
  * Knobs: FIXQ_BENCH_MODELS=mlp,cnn (default: mlp, cnn, resnet, mobilenetv2, vit).
  */
 import { join } from "node:path";
-import { findFashionMnistDir, loadFashionMnistTest } from "../src/data/fashion-mnist.js";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
-import { evaluateClassifier } from "../src/eval/classify.js";
-import type { Model } from "../src/ir/graph.js";
 import { encodeModel } from "../src/ir/onnx/save.js";
 import { loadModel } from "../src/ir/onnx/load.js";
-import { readNpy } from "../src/io/npy.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
-import { pairedDrop } from "./paired.js";
+import { evaluateRow, full } from "./eval-sets.js";
 
 interface RowSpec {
   readonly name: string;
@@ -72,26 +68,9 @@ interface Row {
   skipped?: string;
 }
 
-const x = readNpy(join(MODELS_DIR, "data/eval.npy"));
-const y = readNpy(join(MODELS_DIR, "data/eval_labels.npy"));
-const small = { dtype: 1, dims: x.shape, data: x.data as Float32Array };
-const full = findFashionMnistDir() ? loadFashionMnistTest() : undefined;
-const big = full && { dtype: 1, dims: full.shape, data: full.images };
 const log = (s: string) => process.stderr.write(`${s}\n`);
 if (!full) log("dataset-fashion-mnist not installed: full 10k test set skipped");
 
-async function evaluate(row: Row, model: Model, floatRow?: Row): Promise<void> {
-  row.eval2000 = (await evaluateClassifier(model, small, y.data as BigInt64Array)).top1;
-  if (!big || !full) return;
-  const r = await evaluateClassifier(model, big, full.labels);
-  row.test10k = r.top1;
-  row.preds = r.predictions;
-  if (floatRow?.preds) {
-    const d = pairedDrop(floatRow.preds, r.predictions, full.labels);
-    row.drop10k = d.drop * 100;
-    row.se10k = d.se * 100;
-  }
-}
 
 const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? ["mlp", "cnn", "resnet", "mobilenetv2", "vit"];
 const rows: Row[] = [];
@@ -100,7 +79,7 @@ for (const m of bundledModels().filter((b) => only.includes(b.key))) {
   const float = loadModel(join(MODELS_DIR, m.file));
   const floatRow: Row = { model: m.key, name: "float", ort: "-", how: "", bytes: encodeModel(float).length };
   log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${m.key}: float`);
-  await evaluate(floatRow, float);
+  await evaluateRow(floatRow, float);
   rows.push(floatRow);
   for (const spec of ROWS) {
     const row: Row = { model: m.key, name: spec.name, ort: spec.ort, how: spec.how };
@@ -110,7 +89,7 @@ for (const m of bundledModels().filter((b) => only.includes(b.key))) {
     try {
       const q = (await quantizeModel(float, source, buildRecipe(spec.recipe))).model;
       row.bytes = encodeModel(q).length;
-      await evaluate(row, q, floatRow);
+      await evaluateRow(row, q, floatRow);
     } catch (e) {
       row.skipped = (e as Error).message;
     } finally {
