@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { calib, evalX, evalY } from "../helpers/bundled-data.js";
 import { MODELS_DIR } from "../../src/data/manifest.js";
 import { evaluateClassifier } from "../../src/eval/classify.js";
 import { DataType } from "../../src/ir/dtype.js";
@@ -14,8 +15,6 @@ import { type Model, opsetVersion } from "../../src/ir/graph.js";
 import { decodeModel } from "../../src/ir/onnx/load.js";
 import { encodeModel } from "../../src/ir/onnx/save.js";
 import { tensorToFloat64 } from "../../src/ir/tensor.js";
-import { readNpy } from "../../src/io/npy.js";
-import { readTensorFile } from "../../src/io/npz.js";
 import { arraySource, feedsFor } from "../../src/quant/feeds.js";
 import { readQdq } from "../../src/quant/qdq-read.js";
 import { quantizeModel, reexportQuantized } from "../../src/quant/quantize.js";
@@ -23,11 +22,6 @@ import { buildRecipe, type RecipeInput } from "../../src/quant/recipe.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 
-const x = readNpy(join(MODELS_DIR, "data/eval.npy"));
-const y = readNpy(join(MODELS_DIR, "data/eval_labels.npy"));
-const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
-const evalX = { dtype: DataType.FLOAT, dims: [...x.shape], data: x.data as Float32Array };
-const evalY = y.data as BigInt64Array;
 
 interface Case {
   readonly label: string;

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { calib, evalX, evalY } from "../helpers/bundled-data.js";
 import { StreamingHistogram } from "../../src/calib/histogram.js";
 import { chooseRange, parseCalibrationMethod } from "../../src/calib/range.js";
 import { MODELS_DIR } from "../../src/data/manifest.js";
@@ -25,8 +26,6 @@ import { loadModel } from "../../src/ir/onnx/load.js";
 import { encodeModel } from "../../src/ir/onnx/save.js";
 import { intFormat } from "../../src/ir/quant.js";
 import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../../src/ir/tensor.js";
-import { readNpy } from "../../src/io/npy.js";
-import { readTensorFile } from "../../src/io/npz.js";
 import { arraySource, feedsFor } from "../../src/quant/feeds.js";
 import { rawOf } from "../../src/quant/qdq-write.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
@@ -211,11 +210,6 @@ describe("recipe formats", () => {
 
 // --- end to end on the bundled models --------------------------------------------
 
-const x = readNpy(join(MODELS_DIR, "data/eval.npy"));
-const y = readNpy(join(MODELS_DIR, "data/eval_labels.npy"));
-const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
-const evalX = { dtype: DataType.FLOAT, dims: [...x.shape], data: x.data as Float32Array };
-const evalY = y.data as BigInt64Array;
 
 interface Case {
   readonly label: string;
