@@ -1,0 +1,113 @@
+/**
+ * `integerize`: lowers a quantized graph (float ops with integer quantization
+ * specs on their values, as `stripQdq` gives them) to an integer-only
+ * `Program` (program.ts). Graph inputs are quantized once, graph outputs
+ * dequantized once, and everything between is integer arithmetic:
+ * accumulate ops with int32 bias, dyadic requantization per channel (HAWQ-V3),
+ * residual Adds as per-branch rescales summed before one rounding, pools as
+ * integer sums times a dyadic reciprocal, and Relu/ReLU6 as integer clamps.
+ *
+ * Unsupported ops are all listed in one error; a value without an integer
+ * spec where one is needed is named with the node that reads it.
+ */
+import { FixqError } from "../ir/errors.js";
+import type { Graph, Model, Node } from "../ir/graph.js";
+import { readQdq, stripQdq } from "../quant/qdq-read.js";
+import { lowerConv, lowerDense } from "./lower-linear.js";
+import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
+import { type IntegerizeOptions, LoweringContext, label } from "./lowering-context.js";
+import type { Program, ProgramIo } from "./program.js";
+
+export type { IntegerizeOptions } from "./lowering-context.js";
+
+type Lower = (ctx: LoweringContext, n: Node) => void;
+
+const MOVEMENT = ["Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Transpose"] as const;
+
+/** The ops integer code covers, and how each is lowered. */
+const LOWERINGS: Readonly<Record<string, Lower>> = {
+  Conv: lowerConv,
+  Gemm: lowerDense,
+  MatMul: lowerDense,
+  Add: lowerAdd,
+  Relu: lowerClamp,
+  Clip: lowerClamp,
+  MaxPool: lowerPool,
+  AveragePool: lowerPool,
+  GlobalAveragePool: lowerPool,
+  GlobalMaxPool: lowerPool,
+  Concat: lowerConcat,
+  ...Object.fromEntries(MOVEMENT.map((op) => [op, lowerMovement])),
+};
+
+/** Every node integer code cannot run, grouped by op, in one message. */
+function checkSupported(g: Graph): void {
+  const bad = new Map<string, Node[]>();
+  for (const n of g.nodes) {
+    const known = (n.domain ?? "") === "" && (n.opType === "Constant" || n.opType in LOWERINGS);
+    if (!known) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n]);
+  }
+  if (bad.size === 0) return;
+  const list = [...bad].map(([op, ns]) => `${op} ×${ns.length} (first '${ns[0]!.name || ns[0]!.outputs[0]}')`).join(", ");
+  throw new FixqError("unsupported", `cannot integerize: unsupported ops: ${list}; integer-only code covers ${Object.keys(LOWERINGS).join(", ")}`);
+}
+
+function quantizeInputs(ctx: LoweringContext): ProgramIo[] {
+  const inputs: ProgramIo[] = [];
+  const initializers = new Set(ctx.graph.initializers.map((t) => t.name));
+  for (const v of ctx.graph.inputs) {
+    if (initializers.has(v.name)) continue;
+    const where = `input '${v.name}'`;
+    // A graph input's spec may sit after a leading reshape (e.g. Flatten → Gemm): quantization commutes with it.
+    const reader = ctx.soleReader(v.name);
+    const spec =
+      ctx.actSpec(v.name, where) ??
+      (reader && (MOVEMENT as readonly string[]).includes(reader.opType) ? ctx.actSpec(reader.outputs[0]!, label(reader)) : undefined);
+    const shape = ctx.sampleShape(v.name, where);
+    inputs.push({ name: v.name, shape });
+    if (!spec) continue; // its readers report it as float
+    const out = ctx.addValue(`${v.name}_q`, shape, spec.type, spec);
+    ctx.ops.push({ kind: "quantize", source: where, input: v.name, output: out, scale: spec.scale, zeroPoint: spec.zeroPoint, qmin: spec.qmin, qmax: spec.qmax });
+    ctx.lowered.set(v.name, out);
+  }
+  return inputs;
+}
+
+function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
+  return ctx.graph.outputs.map((v) => {
+    const x = ctx.lowered.get(v.name);
+    if (!x) throw new FixqError("unsupported", `not fully quantized: graph output '${v.name}' has no integer quantization spec`);
+    const s = ctx.specOfInt(x);
+    ctx.ops.push({ kind: "dequantize", source: `output '${v.name}'`, input: x, output: v.name, scale: s.scale, zeroPoint: s.zeroPoint });
+    return { name: v.name, shape: ctx.values.get(x)!.shape };
+  });
+}
+
+/** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
+export function integerize(g: Graph, opts: IntegerizeOptions = {}): Program {
+  checkSupported(g);
+  const ctx = new LoweringContext(g, opts);
+  const inputs = quantizeInputs(ctx);
+  for (const n of g.nodes) {
+    if (n.opType === "Constant" || ctx.consumed.has(n)) continue;
+    LOWERINGS[n.opType]!(ctx, n);
+  }
+  const outputs = dequantizeOutputs(ctx);
+  return { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
+}
+
+/**
+ * Integerizes any QDQ model (fixq's `quantize` output, ONNX Runtime's
+ * `quantize_static`, …): reads its Q/DQ pairs back into specs, then lowers.
+ */
+export function integerizeModel(model: Model, opts: IntegerizeOptions = {}): Program {
+  const g = model.graph;
+  if (!g) throw new FixqError("model", "the model has no graph");
+  const view = readQdq(g);
+  if (view.activations.size === 0 && view.weights.size === 0) {
+    throw new FixqError("unsupported", "not quantized: the model has no QuantizeLinear/DequantizeLinear pairs; run `fixq quantize` first");
+  }
+  const first = view.unmatched[0];
+  if (first) throw new FixqError("unsupported", `cannot integerize: ${label(first.node)} is not a Q/DQ pattern fixq reads: ${first.reason}`);
+  return integerize(stripQdq(g, view).graph, opts);
+}

@@ -1,0 +1,192 @@
+/**
+ * Lowers the ops between the linear layers:
+ * - Add (HAWQ-V3 residual): each branch rescaled by its own M_i = S_i / S_y
+ *   with one shared shift, summed exactly, rounded once:
+ *     y = clamp(z_y + rshr(Σ_i (x_i − z_i)·m_i, s), lo, hi),  m_i ≈ M_i·2^s
+ * - Concat: each branch whose scale differs from the output's is rescaled
+ *   the same way (one input), then the branches are joined.
+ * - GlobalAveragePool / AveragePool: window sums of (x − z_x) times the dyadic
+ *   reciprocal M = S_x / (S_y · window size).
+ * - MaxPool, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Transpose: data
+ *   movement on the integers (max commutes with the monotone quantizer); a
+ *   change of spec across them becomes a one-input rescale.
+ * - Relu / Clip not fused into an accumulate op: a one-input rescale whose
+ *   clamp carries the bounds.
+ */
+import { FixqError } from "../ir/errors.js";
+import type { Node } from "../ir/graph.js";
+import { quantizeMultiplier } from "../numerics/requant.js";
+import { activationTail, clampBounds } from "./activation-tail.js";
+import { checkedMultiplier } from "./lower-linear.js";
+import { type ActSpec, INT32, type LoweringContext, label, quantizeBound } from "./lowering-context.js";
+
+function intAttr(n: Node, name: string, dflt: number): number {
+  const a = n.attributes.find((x) => x.name === name);
+  return a?.i !== undefined ? Number(a.i) : dflt;
+}
+function intsAttr(n: Node, name: string): number[] | undefined {
+  return n.attributes.find((x) => x.name === name)?.ints?.map(Number);
+}
+function pair(v: number[] | undefined, dflt = 1): [number, number] {
+  return [v?.[0] ?? dflt, v?.[1] ?? dflt];
+}
+function quad(v: number[] | undefined): [number, number, number, number] {
+  return [v?.[0] ?? 0, v?.[1] ?? 0, v?.[2] ?? 0, v?.[3] ?? 0];
+}
+
+/**
+ * Integer multipliers sharing one shift for real rescales M_i ≥ 0: the largest
+ * gets `bits` bits, m_i = round(M_i · 2^s) (ties up), 0 ≤ s ≤ 62.
+ */
+export function sharedShiftMultipliers(M: readonly number[], bits: number, where: string): { multipliers: number[]; shift: number } {
+  const top = Math.max(...M);
+  if (!(top > 0) || !Number.isFinite(top)) throw new FixqError("unsupported", `cannot integerize: rescale factors ${M.join(", ")} are not positive and finite`, where);
+  let shift = quantizeMultiplier(top, bits).s;
+  if (shift < 0) throw new FixqError("unsupported", `cannot integerize: rescale factor ${top} needs a left shift; its output scale is too small for its inputs`, where);
+  shift = Math.min(shift, 62);
+  const multipliers = M.map((v) => Math.floor(v * 2 ** shift + 0.5));
+  const lost = M.findIndex((v, i) => v > 0 && multipliers[i] === 0);
+  if (lost >= 0) {
+    throw new FixqError("unsupported", `cannot integerize: the rescale factor ${M[lost]} of input ${lost} rounds to 0 next to ${top} with one shared shift`, where);
+  }
+  return { multipliers, shift };
+}
+
+function sameSpec(a: ActSpec, b: ActSpec): boolean {
+  return a.scale === b.scale && a.zeroPoint === b.zeroPoint && a.type.bits === b.type.bits && a.type.signed === b.type.signed;
+}
+
+/** A one-input rescale of integer value `x` into `spec`, with a clamp. */
+function rescaleInto(ctx: LoweringContext, n: Node, x: string, spec: ActSpec, base: string, clampLo = spec.qmin, clampHi = spec.qmax): string {
+  const xs = ctx.specOfInt(x);
+  const shape = ctx.values.get(x)!.shape;
+  const out = ctx.addValue(base, shape, spec.type, spec);
+  const identity = xs.scale === spec.scale;
+  const { multipliers, shift } = identity ? { multipliers: [1], shift: 0 } : sharedShiftMultipliers([xs.scale / spec.scale], ctx.multiplierBits, label(n));
+  ctx.ops.push({ kind: "rescale", source: label(n), inputs: [x], output: out, inputZeros: [xs.zeroPoint], multipliers, shift, outZero: spec.zeroPoint, clampLo, clampHi });
+  return out;
+}
+
+export function lowerAdd(ctx: LoweringContext, n: Node): void {
+  if (n.inputs.some((i) => ctx.consts.has(i))) throw new FixqError("unsupported", `cannot integerize: ${label(n)} adds a constant; only the sum of two activations is supported`);
+  const xs = n.inputs.map((i) => ctx.intInput(i, n));
+  const shapes = xs.map((x) => ctx.values.get(x)!.shape.join("x"));
+  if (shapes[0] !== shapes[1]) throw new FixqError("unsupported", `cannot integerize: ${label(n)} broadcasts ${shapes[0]} with ${shapes[1]}; integer Add needs equal shapes`);
+  const tail = activationTail(ctx, n, n.outputs[0]!);
+  for (const c of tail.nodes) ctx.consumed.add(c);
+  const specs = xs.map((x) => ctx.specOfInt(x));
+  const { multipliers, shift } = sharedShiftMultipliers(
+    specs.map((s) => s.scale / tail.spec.scale),
+    ctx.multiplierBits,
+    label(n),
+  );
+  const out = ctx.addValue(`${tail.value}_q`, ctx.values.get(xs[0]!)!.shape, tail.spec.type, tail.spec);
+  ctx.ops.push({
+    kind: "rescale",
+    source: label(n),
+    inputs: xs,
+    output: out,
+    inputZeros: specs.map((s) => s.zeroPoint),
+    multipliers,
+    shift,
+    outZero: tail.spec.zeroPoint,
+    clampLo: tail.clampLo,
+    clampHi: tail.clampHi,
+  });
+  ctx.lowered.set(tail.value, out);
+}
+
+/** Relu or Clip on an integer activation (not fused into the op before it): a one-input rescale whose clamp carries the bounds. */
+export function lowerClamp(ctx: LoweringContext, n: Node): void {
+  const x = ctx.intInput(n.inputs[0]!, n);
+  const bounds = clampBounds(ctx, n);
+  if (!bounds) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has non-constant bounds`);
+  const tail = activationTail(ctx, n, n.outputs[0]!);
+  for (const c of tail.nodes) ctx.consumed.add(c);
+  const lo = Math.max(tail.clampLo, quantizeBound(bounds[0], tail.spec));
+  const hi = Math.min(tail.clampHi, quantizeBound(bounds[1], tail.spec));
+  ctx.lowered.set(tail.value, rescaleInto(ctx, n, x, tail.spec, `${tail.value}_q`, lo, hi));
+}
+
+export function lowerPool(ctx: LoweringContext, n: Node): void {
+  const x = ctx.intInput(n.inputs[0]!, n);
+  const xs = ctx.specOfInt(x);
+  const inShape = ctx.values.get(x)!.shape;
+  if (inShape.length !== 3) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is not a 2-D pool`);
+  if (intAttr(n, "ceil_mode", 0) !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses ceil_mode`);
+  const global = n.opType.startsWith("Global");
+  const kernel: [number, number] = global ? [inShape[1]!, inShape[2]!] : pair(intsAttr(n, "kernel_shape"));
+  const strides = global ? ([1, 1] as [number, number]) : pair(intsAttr(n, "strides"));
+  const pads = global ? ([0, 0, 0, 0] as [number, number, number, number]) : quad(intsAttr(n, "pads"));
+  const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  if (n.opType === "MaxPool" || n.opType === "GlobalMaxPool") {
+    if (n.outputs.length > 1 && n.outputs[1]) throw new FixqError("unsupported", `cannot integerize: ${label(n)} returns indices`);
+    const out = ctx.addValue(`${n.outputs[0]}_q`, shape, xs.type, xs);
+    ctx.ops.push({ kind: "maxpool", source: label(n), input: x, output: out, kernel, strides, pads, dilations: global ? [1, 1] : pair(intsAttr(n, "dilations")) });
+    finishMovement(ctx, n, out);
+    return;
+  }
+  if (pads.some((p) => p !== 0) && intAttr(n, "count_include_pad", 0) === 0) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} averages padded windows without counting the padding (count_include_pad = 0)`);
+  }
+  const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
+  ctx.ops.push({ kind: "sumpool", source: label(n), input: x, output: acc, inputZero: xs.zeroPoint, kernel, strides, pads });
+  const tail = activationTail(ctx, n, n.outputs[0]!);
+  for (const c of tail.nodes) ctx.consumed.add(c);
+  const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  const M = xs.scale / (tail.spec.scale * kernel[0] * kernel[1]);
+  ctx.ops.push({
+    kind: "requant",
+    source: label(n),
+    input: acc,
+    output: out,
+    multipliers: [checkedMultiplier(ctx, n, M)],
+    axis: 0,
+    outZero: tail.spec.zeroPoint,
+    clampLo: tail.clampLo,
+    clampHi: tail.clampHi,
+  });
+  ctx.lowered.set(tail.value, out);
+}
+
+/** After a movement op writing integer value `out` (in its input's spec): a rescale if the output carries another spec. */
+function finishMovement(ctx: LoweringContext, n: Node, out: string): void {
+  const name = n.outputs[0]!;
+  const spec = ctx.actSpec(name, label(n));
+  const have = ctx.specOfInt(out);
+  ctx.lowered.set(name, spec && !sameSpec(spec, have) ? rescaleInto(ctx, n, out, spec, `${name}_rq`) : out);
+}
+
+export function lowerMovement(ctx: LoweringContext, n: Node): void {
+  const x = ctx.intInput(n.inputs[0]!, n);
+  const xs = ctx.specOfInt(x);
+  const inShape = ctx.values.get(x)!.shape;
+  const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  const outType = ctx.types.get(n.outputs[0]!)?.shape;
+  const inType = ctx.types.get(n.inputs[0]!)?.shape;
+  if (outType?.[0] !== inType?.[0] && shape.reduce((a, b) => a * b, 1) !== inShape.reduce((a, b) => a * b, 1)) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} changes the batch axis`);
+  }
+  const out = ctx.addValue(`${n.outputs[0]}_q`, shape, xs.type, xs);
+  if (n.opType === "Transpose") {
+    const perm = intsAttr(n, "perm") ?? [...Array(inShape.length + 1).keys()].reverse();
+    if (perm[0] !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} moves the batch axis`);
+    ctx.ops.push({ kind: "transpose", source: label(n), input: x, output: out, perm: perm.slice(1).map((p) => p - 1) });
+  } else {
+    ctx.ops.push({ kind: "reshape", source: label(n), input: x, output: out });
+  }
+  finishMovement(ctx, n, out);
+}
+
+export function lowerConcat(ctx: LoweringContext, n: Node): void {
+  const xs = n.inputs.map((i) => ctx.intInput(i, n));
+  const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  let axis = intAttr(n, "axis", 0);
+  if (axis < 0) axis += shape.length + 1;
+  if (axis === 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} concatenates along the batch axis`);
+  const target = ctx.actSpec(n.outputs[0]!, label(n)) ?? ctx.specOfInt(xs[0]!);
+  const parts = xs.map((x, i) => (sameSpec(ctx.specOfInt(x), target) ? x : rescaleInto(ctx, n, x, target, `${n.outputs[0]}_in${i}`)));
+  const out = ctx.addValue(`${n.outputs[0]}_q`, shape, target.type, target);
+  ctx.ops.push({ kind: "concat", source: label(n), inputs: parts, output: out, axis: axis - 1 });
+  ctx.lowered.set(n.outputs[0]!, out);
+}

@@ -1,0 +1,199 @@
+/**
+ * Lowers Conv, Gemm and MatMul with a constant, integer-quantized weight:
+ *   acc[c] = bias[c] + Σ (x − z_x) · (W − z_W)[c]        (int32 accumulator)
+ *   y      = clamp(requant(acc[c], m_c·2^−s_c) + z_y, lo, hi)
+ * with the dyadic multiplier m_c·2^−s_c ≈ M_c = S_x · S_W[c] / S_y per output
+ * channel and the clamp from the fused Relu/Clip (activation-tail.ts).
+ * The bias becomes int32 at scale S_x·S_W[c]: read back as is when the model
+ * stores it that way (fixq and ONNX Runtime's tool both do), otherwise
+ * round(b / (S_x·S_W[c])) with a range check.
+ */
+import { FixqError } from "../ir/errors.js";
+import type { Node } from "../ir/graph.js";
+import type { AffineQuant } from "../ir/quant.js";
+import { tensorToFloat64 } from "../ir/tensor.js";
+import { roundHalfEven } from "../numerics/int.js";
+import { type Dyadic, INT32_MAX, INT32_MIN, quantizeMultiplier } from "../numerics/requant.js";
+import { quantizeWithSpec } from "../quant/weights.js";
+import { activationTail } from "./activation-tail.js";
+import { INT32, type LoweringContext, label } from "./lowering-context.js";
+
+function intAttr(n: Node, name: string, dflt: number): number {
+  const a = n.attributes.find((x) => x.name === name);
+  return a?.i !== undefined ? Number(a.i) : dflt;
+}
+function intsAttr(n: Node, name: string): number[] | undefined {
+  return n.attributes.find((x) => x.name === name)?.ints?.map(Number);
+}
+function floatAttr(n: Node, name: string, dflt: number): number {
+  return n.attributes.find((x) => x.name === name)?.f ?? dflt;
+}
+
+interface IntWeight {
+  /** (W − z_W) as integers, in the weight's own layout. */
+  readonly q: Int32Array;
+  readonly dims: number[];
+  /** S_W per output channel (length `channels`). */
+  readonly scales: Float64Array;
+}
+
+/** The integer weight of a node's input `slot`; `channelAxis` is the output-channel axis of the weight. */
+function intWeight(ctx: LoweringContext, n: Node, slot: number, channelAxis: number): IntWeight {
+  const name = n.inputs[slot] ?? "";
+  const t = ctx.consts.get(name);
+  if (!t) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has a non-constant weight '${name}'`);
+  const spec = ctx.graph.quant?.get(name);
+  if (!spec) throw new FixqError("unsupported", `not fully quantized: ${label(n)} has a float weight '${name}' (no quantization spec)`);
+  if (spec.kind !== "affine") throw new FixqError("unsupported", `cannot integerize: ${label(n)} weight '${name}' is quantized as ${spec.kind}; integer-only code needs per-tensor or per-channel integer weights`);
+  const dims = t.dims.map(Number);
+  const channels = dims[channelAxis]!;
+  if (spec.scale.length !== 1 && spec.axis !== channelAxis) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} weight '${name}' is quantized along axis ${spec.axis}, not its output-channel axis ${channelAxis}`);
+  }
+  const raw = quantizeWithSpec(tensorToFloat64(t), dims, spec);
+  const q = subtractZeroPoints(raw, dims, spec, channelAxis);
+  const scales = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) scales[c] = spec.scale.length === 1 ? spec.scale[0]! : spec.scale[c]!;
+  return { q, dims, scales };
+}
+
+function subtractZeroPoints(raw: Int32Array, dims: readonly number[], spec: AffineQuant, axis: number): Int32Array {
+  if (spec.zeroPoint.every((z) => z === 0)) return raw;
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const channels = dims[axis]!;
+  return raw.map((v, i) => v - spec.zeroPoint[spec.zeroPoint.length === 1 ? 0 : Math.floor(i / inner) % channels]!);
+}
+
+/** The int32 bias at scale S_x·S_W[c], or undefined without one. */
+function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Float64Array): Int32Array | undefined {
+  const name = n.inputs[slot];
+  if (!name) return undefined;
+  const t = ctx.consts.get(name);
+  if (!t) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has a non-constant bias '${name}'`);
+  const b = tensorToFloat64(t);
+  const spec = ctx.graph.quant?.get(name);
+  // A bias stored as integers (at scale S_x·S_w, as float32) is read back exactly.
+  if (spec?.kind === "affine" && spec.format.bits === 32 && spec.zeroPoint.every((z) => z === 0) && b.length === sw.length) {
+    return quantizeWithSpec(b, t.dims.map(Number), spec);
+  }
+  if (b.length !== sw.length) throw new FixqError("unsupported", `cannot integerize: ${label(n)} bias '${name}' has ${b.length} elements for ${sw.length} output channels`);
+  const out = new Int32Array(b.length);
+  for (let c = 0; c < b.length; c++) {
+    const v = roundHalfEven(b[c]! / (sx * sw[c]!));
+    if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+      throw new FixqError("unsupported", `cannot integerize: ${label(n)} bias[${c}] = ${b[c]} is ${v} at scale S_x·S_w = ${sx * sw[c]!}, beyond int32; use wider activations or coarser weights`);
+    }
+    out[c] = v;
+  }
+  return out;
+}
+
+function multipliers(ctx: LoweringContext, n: Node, sx: number, sw: Float64Array, sy: number): Dyadic[] {
+  const out: Dyadic[] = [];
+  for (const s of sw) out.push(checkedMultiplier(ctx, n, (sx * s) / sy));
+  return out;
+}
+
+/** quantizeMultiplier with the program's width, refusing shifts integer back ends cannot apply (0 ≤ s ≤ 62). */
+export function checkedMultiplier(ctx: LoweringContext, n: Node, M: number): Dyadic {
+  const d = quantizeMultiplier(M, ctx.multiplierBits);
+  if (d.m !== 0 && (d.s < 0 || d.s > 62)) {
+    const e = Math.ceil(Math.log2(M));
+    const hint = d.s > 62 ? `a multiplier of at most ${Math.max(1, 62 + e)} bits (--multiplier-bits)` : "a smaller output scale ratio";
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} needs the rescale ${M} = ${d.m}·2^-${d.s}, whose shift is outside 0…62 at ${ctx.multiplierBits}-bit multipliers; use ${hint}`);
+  }
+  return d;
+}
+
+/** Emits the accumulate op's requant into the activation after any fused clamps. */
+function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, shape: readonly number[]): void {
+  const tail = activationTail(ctx, n, n.outputs[0]!);
+  for (const c of tail.nodes) ctx.consumed.add(c);
+  const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  ctx.ops.push({
+    kind: "requant",
+    source: label(n),
+    input: acc,
+    output: out,
+    multipliers: multipliers(ctx, n, sx, sw, tail.spec.scale),
+    axis,
+    outZero: tail.spec.zeroPoint,
+    clampLo: tail.clampLo,
+    clampHi: tail.clampHi,
+  });
+  ctx.lowered.set(tail.value, out);
+}
+
+export function lowerConv(ctx: LoweringContext, n: Node): void {
+  const x = ctx.intInput(n.inputs[0]!, n);
+  const xs = ctx.specOfInt(x);
+  const w = intWeight(ctx, n, 1, 0);
+  if (w.dims.length !== 4) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a ${w.dims.length - 2}-D convolution; only 2-D is supported`);
+  const pads = intsAttr(n, "pads") ?? [0, 0, 0, 0];
+  const autoPad = n.attributes.find((a) => a.name === "auto_pad")?.s;
+  if (autoPad && new TextDecoder().decode(autoPad) !== "NOTSET") throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses auto_pad; export the model with explicit pads`);
+  const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
+  ctx.ops.push({
+    kind: "conv",
+    source: label(n),
+    input: x,
+    output: acc,
+    inputZero: xs.zeroPoint,
+    weight: w.q,
+    weightShape: w.dims as [number, number, number, number],
+    ...optional("bias", intBias(ctx, n, 2, xs.scale, w.scales)),
+    strides: pair(intsAttr(n, "strides")),
+    pads: [pads[0]!, pads[1]!, pads[2]!, pads[3]!],
+    dilations: pair(intsAttr(n, "dilations")),
+    group: intAttr(n, "group", 1),
+  });
+  emitRequant(ctx, n, acc, 0, xs.scale, w.scales, shape);
+}
+
+function pair(v: number[] | undefined): [number, number] {
+  return [v?.[0] ?? 1, v?.[1] ?? 1];
+}
+
+function optional<K extends string, V>(key: K, v: V | undefined): { [k in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [k in K]?: V };
+}
+
+/** Gemm (transA = 0, alpha = beta = 1) and MatMul with a constant 2-D right-hand side. */
+export function lowerDense(ctx: LoweringContext, n: Node): void {
+  const isGemm = n.opType === "Gemm";
+  if (isGemm && (intAttr(n, "transA", 0) !== 0 || floatAttr(n, "alpha", 1) !== 1 || floatAttr(n, "beta", 1) !== 1)) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} has transA, alpha or beta other than the defaults`);
+  }
+  if (!ctx.consts.has(n.inputs[1] ?? "")) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} multiplies two activations; only a constant weight is supported`);
+  }
+  const x = ctx.intInput(n.inputs[0]!, n);
+  const xs = ctx.specOfInt(x);
+  const transB = isGemm && intAttr(n, "transB", 0) === 1;
+  const w = intWeight(ctx, n, 1, transB ? 0 : 1);
+  if (w.dims.length !== 2) throw new FixqError("unsupported", `cannot integerize: ${label(n)} weight has rank ${w.dims.length}, not 2`);
+  const [outFeatures, inFeatures] = transB ? [w.dims[0]!, w.dims[1]!] : [w.dims[1]!, w.dims[0]!];
+  const weight = transB ? w.q : transpose2d(w.q, inFeatures, outFeatures);
+  const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
+  ctx.ops.push({
+    kind: "dense",
+    source: label(n),
+    input: x,
+    output: acc,
+    inputZero: xs.zeroPoint,
+    weight,
+    inFeatures,
+    outFeatures,
+    ...optional("bias", intBias(ctx, n, isGemm ? 2 : -1, xs.scale, w.scales)),
+  });
+  emitRequant(ctx, n, acc, shape.length - 1, xs.scale, w.scales, shape);
+}
+
+/** [rows, cols] → [cols, rows]. */
+function transpose2d(a: Int32Array, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
+  return out;
+}

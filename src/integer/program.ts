@@ -1,0 +1,229 @@
+/**
+ * The integer program: what `integerize` lowers a quantized graph to, and
+ * what every integer back end (emulator, generated JS, integer-only ONNX,
+ * C, HLS) executes. Between the input `quantize` and the output `dequantize`
+ * every value is an integer tensor and every op is integer arithmetic.
+ *
+ * Shapes are per sample: every value has a leading batch axis that is not
+ * stored, and ops act on each sample alike. Layouts are ONNX's (NCHW
+ * activations, OIHW conv weights), row-major.
+ *
+ * Arithmetic, exactly (all integers; `rshr(x, s)` = floor((x + 2^(s−1)) / 2^s)
+ * for s ≥ 1, and x for s = 0 — a right shift rounding half toward +∞):
+ * - quantize:   q = clamp(roundHalfEven(float32(x / scale)) + zeroPoint, qmin, qmax)
+ *               (ONNX QuantizeLinear, float32 x and scale)
+ * - conv/dense: acc = bias[c] + Σ (x − inputZero) · w        (exact, int32 result)
+ * - sumpool:    acc = Σ_window (x − inputZero)                (padding adds 0)
+ * - requant:    y = clamp(R(acc, multiplier[c]) + outZero, clampLo, clampHi)
+ *               R = single rounding rshr(acc·m, s) (default) or gemmlowp double
+ *               rounding (numerics/requant.ts), per `Program.rounding`
+ * - rescale:    y = clamp(outZero + rshr(Σ_i (x_i − inputZeros[i]) · multipliers[i], shift), clampLo, clampHi)
+ *               (residual Add, Concat branches, a change of scale; inputs
+ *               of one shape, no broadcasting; |terms| < 2^48 so doubles are exact)
+ * - maxpool:    max over the window, padding ignored (ONNX MaxPool)
+ * - reshape, transpose, concat: data movement only
+ * - dequantize: y = float32(float32(q − zeroPoint) · scale)  (ONNX DequantizeLinear)
+ * The one definition of that arithmetic is `src/numerics`; the emulator calls
+ * it, and the other back ends are tested against the emulator bit for bit.
+ */
+import type { IntType } from "../numerics/int.js";
+import type { Dyadic, RequantRounding } from "../numerics/requant.js";
+
+export interface ProgramValue {
+  readonly name: string;
+  /** Per-sample shape (the batch axis excluded). */
+  readonly shape: readonly number[];
+  /** Element type: the activation format (uint8, int8, …), or int32 for accumulators. */
+  readonly type: IntType;
+  /** Real value = (q − zeroPoint) · scale, for quantized activations (per tensor). Accumulators have none. */
+  readonly scale?: number;
+  readonly zeroPoint?: number;
+}
+
+interface OpBase {
+  /** The ONNX node this op comes from, for reports and errors ("Conv '/layer1/conv1/Conv'"). */
+  readonly source: string;
+}
+
+/** Graph input (float32) → integer activation, ONNX QuantizeLinear. */
+export interface QuantizeOp extends OpBase {
+  readonly kind: "quantize";
+  readonly input: string;
+  readonly output: string;
+  /** float32 scale. */
+  readonly scale: number;
+  readonly zeroPoint: number;
+  readonly qmin: number;
+  readonly qmax: number;
+}
+
+/** Integer activation → graph output (float32), ONNX DequantizeLinear. */
+export interface DequantizeOp extends OpBase {
+  readonly kind: "dequantize";
+  readonly input: string;
+  readonly output: string;
+  readonly scale: number;
+  readonly zeroPoint: number;
+}
+
+/** 2-D convolution into an int32 accumulator. */
+export interface ConvOp extends OpBase {
+  readonly kind: "conv";
+  readonly input: string;
+  readonly output: string;
+  readonly inputZero: number;
+  /** OIHW: [outChannels, inChannels / group, kh, kw], weight zero point already subtracted. */
+  readonly weight: Int32Array;
+  readonly weightShape: readonly [number, number, number, number];
+  /** One per output channel, at scale S_in · S_w[c]; absent = 0. */
+  readonly bias?: Int32Array;
+  readonly strides: readonly [number, number];
+  /** [top, left, bottom, right]; padded positions contribute 0 (they hold inputZero). */
+  readonly pads: readonly [number, number, number, number];
+  readonly dilations: readonly [number, number];
+  readonly group: number;
+}
+
+/**
+ * Fully connected: the input's last axis (K) times a weight [N, K] (one row
+ * per output feature), into int32 [..., N]. Covers Gemm and MatMul with a
+ * constant right-hand side.
+ */
+export interface DenseOp extends OpBase {
+  readonly kind: "dense";
+  readonly input: string;
+  readonly output: string;
+  readonly inputZero: number;
+  /** [N, K] row-major, weight zero point already subtracted. */
+  readonly weight: Int32Array;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias?: Int32Array;
+}
+
+/** Window sums of (x − inputZero): AveragePool and GlobalAveragePool before their dyadic reciprocal. */
+export interface SumPoolOp extends OpBase {
+  readonly kind: "sumpool";
+  readonly input: string;
+  readonly output: string;
+  readonly inputZero: number;
+  readonly kernel: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly pads: readonly [number, number, number, number];
+}
+
+export interface MaxPoolOp extends OpBase {
+  readonly kind: "maxpool";
+  readonly input: string;
+  readonly output: string;
+  readonly kernel: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly pads: readonly [number, number, number, number];
+  readonly dilations: readonly [number, number];
+}
+
+/** int32 accumulator → activation: dyadic multiply per channel, zero point, clamp (ReLU/ReLU6 live in the clamp). */
+export interface RequantOp extends OpBase {
+  readonly kind: "requant";
+  readonly input: string;
+  readonly output: string;
+  /** One per channel along `axis`, or one for the tensor. */
+  readonly multipliers: readonly Dyadic[];
+  /** Per-sample axis the multipliers run along (0 for NCHW channels, the last for dense). */
+  readonly axis: number;
+  readonly outZero: number;
+  readonly clampLo: number;
+  readonly clampHi: number;
+}
+
+/** Σ_i (x_i − z_i)·m_i, one rounding shift, zero point, clamp: residual Add, Concat branches, standalone ReLU, scale changes. */
+export interface RescaleOp extends OpBase {
+  readonly kind: "rescale";
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly inputZeros: readonly number[];
+  /** Non-negative integers below 2^31, sharing `shift`. */
+  readonly multipliers: readonly number[];
+  readonly shift: number;
+  readonly outZero: number;
+  readonly clampLo: number;
+  readonly clampHi: number;
+}
+
+export interface ReshapeOp extends OpBase {
+  readonly kind: "reshape";
+  readonly input: string;
+  readonly output: string;
+}
+
+export interface TransposeOp extends OpBase {
+  readonly kind: "transpose";
+  readonly input: string;
+  readonly output: string;
+  /** Permutation of the per-sample axes. */
+  readonly perm: readonly number[];
+}
+
+export interface ConcatOp extends OpBase {
+  readonly kind: "concat";
+  readonly inputs: readonly string[];
+  readonly output: string;
+  /** Per-sample axis. */
+  readonly axis: number;
+}
+
+export type IntOp =
+  | QuantizeOp
+  | DequantizeOp
+  | ConvOp
+  | DenseOp
+  | SumPoolOp
+  | MaxPoolOp
+  | RequantOp
+  | RescaleOp
+  | ReshapeOp
+  | TransposeOp
+  | ConcatOp;
+
+export type IntOpKind = IntOp["kind"];
+
+export interface ProgramIo {
+  readonly name: string;
+  /** Per-sample shape. */
+  readonly shape: readonly number[];
+}
+
+export interface Program {
+  /** Float32 graph inputs, each read by one `quantize` op. */
+  readonly inputs: readonly ProgramIo[];
+  /** Float32 graph outputs, each written by one `dequantize` op. */
+  readonly outputs: readonly ProgramIo[];
+  /** Every integer value, by name. */
+  readonly values: ReadonlyMap<string, ProgramValue>;
+  /** In execution order. */
+  readonly ops: readonly IntOp[];
+  readonly rounding: RequantRounding;
+  /** Width b of the requant multipliers: 2^(b−1) ≤ m < 2^b. */
+  readonly multiplierBits: number;
+}
+
+/** The integer value written just before each graph output's `dequantize` ("raw integer outputs"). */
+export function integerOutputs(p: Program): string[] {
+  return p.outputs.map((o) => {
+    const dq = p.ops.find((op) => op.kind === "dequantize" && op.output === o.name) as DequantizeOp | undefined;
+    if (!dq) throw new Error(`program output '${o.name}' has no dequantize op`);
+    return dq.input;
+  });
+}
+
+/** Number of elements of a per-sample shape. */
+export function sampleSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** The input values an op reads. */
+export function opInputs(op: IntOp): readonly string[] {
+  return "inputs" in op ? op.inputs : [op.input];
+}

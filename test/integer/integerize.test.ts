@@ -1,0 +1,130 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Graph, Model } from "../../src/ir/graph.js";
+import { loadModel } from "../../src/ir/onnx/load.js";
+import { type AffineQuant, intFormat, type QuantSpec } from "../../src/ir/quant.js";
+import { makeFloatTensor } from "../../src/ir/tensor.js";
+import { integerize, integerizeModel } from "../../src/integer/integerize.js";
+import type { ConvOp, RequantOp, RescaleOp } from "../../src/integer/program.js";
+import { dyadicValue } from "../../src/numerics/requant.js";
+import { graph, int, ints, node, value } from "../ir/builders.js";
+import { quantizedCnn } from "../helpers/qdq-models.js";
+
+const u8 = intFormat("uint8");
+const s8 = intFormat("int8");
+const act = (scale: number, zp: number): AffineQuant => ({ kind: "affine", format: u8, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zp) });
+
+/** x[1,2,4,4] → Conv(w[3,2,1,1], b) → Relu → y, and y + x2 → Add → z; specs as a QDQ model would carry them. */
+function convAddGraph(): Graph {
+  const w = makeFloatTensor("w", [3, 2, 1, 1], [0.5, -0.25, 1, 0, -0.5, 0.75]);
+  const b = makeFloatTensor("b", [3], [0.1, -0.2, 0]);
+  const quant = new Map<string, QuantSpec>([
+    ["x", act(1 / 64, 3)],
+    ["w", { kind: "affine", format: s8, scale: Float32Array.of(1 / 128, 1 / 64, 1 / 128), zeroPoint: new Int32Array(3), axis: 0 }],
+    ["y", act(1 / 32, 0)],
+    ["x2", act(1 / 16, 10)],
+    ["z", act(1 / 8, 7)],
+  ]);
+  const g = graph(
+    [
+      node("Conv", ["x", "w", "b"], ["c"], [ints("pads", [0, 0, 0, 0])], "conv"),
+      node("Relu", ["c"], ["y"], [], "relu"),
+      node("Add", ["y", "x2"], ["z"], [], "add"),
+    ],
+    [value("x", 1, ["N", 2, 4, 4]), value("x2", 1, ["N", 3, 4, 4])],
+    [value("z", 1, ["N", 3, 4, 4])],
+    [w, b],
+  );
+  return { ...g, quant };
+}
+
+describe("integerize: before/expected on a small graph", () => {
+  const p = integerize(convAddGraph());
+
+  it("lowers to quantize, conv, requant, rescale, dequantize in order", () => {
+    expect(p.ops.map((o) => o.kind)).toEqual(["quantize", "quantize", "conv", "requant", "rescale", "dequantize"]);
+    expect(p.inputs.map((i) => [i.name, i.shape])).toEqual([
+      ["x", [2, 4, 4]],
+      ["x2", [3, 4, 4]],
+    ]);
+  });
+
+  it("makes the weights integers, the bias int32 at S_x·S_w, and the requant dyadic per channel", () => {
+    const conv = p.ops[2] as ConvOp;
+    expect([...conv.weight]).toEqual([64, -32, 64, 0, -64, 96]);
+    expect(conv.inputZero).toBe(3);
+    // b / (S_x · S_w[c]): 0.1·64·128 = 819.2 → 819, −0.2·64·64 = −819.2 → −819
+    expect([...conv.bias!]).toEqual([819, -819, 0]);
+    const rq = p.ops[3] as RequantOp;
+    const M = [(1 / 64 / 128) * 32, (1 / 64 / 64) * 32, (1 / 64 / 128) * 32];
+    expect(rq.multipliers.map(dyadicValue)).toEqual(M); // powers of two are exact
+    expect([rq.clampLo, rq.clampHi, rq.outZero]).toEqual([0, 255, 0]); // Relu: Q(0) = z_y
+  });
+
+  it("rescales each Add branch into the output scale with one shared shift", () => {
+    const add = p.ops[4] as RescaleOp;
+    expect(add.inputZeros).toEqual([0, 10]);
+    expect(add.multipliers.map((m) => m / 2 ** add.shift)).toEqual([(1 / 32) * 8, (1 / 16) * 8]);
+    expect(add.outZero).toBe(7);
+  });
+});
+
+describe("integerize: refusals", () => {
+  it("lists every unsupported op together", () => {
+    const g = convAddGraph();
+    const bad = { ...g, nodes: [...g.nodes, node("Softmax", ["z"], ["s1"], [], "sm1"), node("Softmax", ["s1"], ["s2"], [], "sm2"), node("Erf", ["s2"], ["e"], [], "erf")] };
+    expect(() => integerize(bad)).toThrow(/unsupported ops: Softmax ×2 \(first 'sm1'\), Erf ×1 \(first 'erf'\)/);
+  });
+
+  it("names the first float op and what it lacks", () => {
+    const g = convAddGraph();
+    const quant = new Map(g.quant);
+    quant.delete("x");
+    expect(() => integerize({ ...g, quant })).toThrow(/not fully quantized: Conv 'conv' reads 'x', which is float/);
+    const q2 = new Map(g.quant);
+    q2.delete("y");
+    expect(() => integerize({ ...g, quant: q2 })).toThrow(/not fully quantized: the output 'c' of Conv 'conv' has no integer quantization spec/);
+  });
+
+  it("refuses a multiplier whose shift does not fit, suggesting a width", () => {
+    const g = convAddGraph();
+    const quant = new Map(g.quant);
+    quant.set("y", act(2 ** 40, 0)); // M ≈ 2^-53: shift 83 at 31 bits
+    expect(() => integerize({ ...g, quant })).toThrow(/shift is outside 0…62 at 31-bit multipliers; use a multiplier of at most \d+ bits/);
+  });
+
+  it("refuses an unquantized model", () => {
+    expect(() => integerizeModel(loadModel("models/cnn.onnx"))).toThrow(/not quantized/);
+  });
+
+  it("refuses a Conv whose weight is not a constant", () => {
+    const g = convAddGraph();
+    const dynamicW = { ...g, inputs: [...g.inputs, value("w2", 1, [3, 2, 1, 1])], nodes: [{ ...g.nodes[0]!, inputs: ["x", "w2", "b"], attributes: [...g.nodes[0]!.attributes, int("group", 1)] }, ...g.nodes.slice(1)] };
+    expect(() => integerize(dynamicW)).toThrow(/Conv 'conv' has a non-constant weight 'w2'/);
+  });
+});
+
+describe("integerize: a bundled model quantized by fixq", () => {
+  let quantized: Model;
+  beforeAll(async () => {
+    quantized = (await quantizedCnn()).quantized;
+  });
+
+  it("leaves no float op between the input quantize and the output dequantize", () => {
+    const p = integerizeModel(quantized);
+    const kinds = p.ops.map((o) => o.kind);
+    expect(kinds[0]).toBe("quantize");
+    expect(kinds.at(-1)).toBe("dequantize");
+    expect(kinds.slice(1, -1).every((k) => k !== "quantize" && k !== "dequantize")).toBe(true);
+    expect(kinds.filter((k) => k === "conv")).toHaveLength(3);
+    expect(kinds.filter((k) => k === "dense")).toHaveLength(2);
+    expect(kinds.filter((k) => k === "maxpool")).toHaveLength(3);
+    for (const v of p.values.values()) expect(v.type.kind).toBe("int");
+  });
+
+  it("double rounding and narrower multipliers are options", () => {
+    const p = integerizeModel(quantized, { rounding: "double", multiplierBits: 16 });
+    expect(p.rounding).toBe("double");
+    const rq = p.ops.find((o) => o.kind === "requant") as RequantOp;
+    expect(rq.multipliers.every((d) => d.m < 2 ** 16 && d.m >= 2 ** 15)).toBe(true);
+  });
+});
