@@ -24,6 +24,7 @@ export interface EvalOptions {
   junit?: string;
   markdown?: string;
   perLayer?: boolean;
+  engine?: string;
 }
 
 export const EVAL_HELP = `
@@ -31,6 +32,10 @@ The gate checks the figures of CAND run with onnxruntime graph optimizations on
 (opt=all): for a QDQ model that is the integer-kernel path ORT really deploys.
 CAND also runs with optimizations disabled (the fake-quant figure); both are
 reported, and a gap between them is flagged as a deployment risk.
+
+--engine emulator gates on the integer-only model instead: CAND (a QDQ
+model) is integerized and run in fixq's bit-exact integer emulator, the
+code that fixq compile emits; the fake-quant column is unchanged.
 
 --per-layer also runs REF and CAND with optimizations disabled, every
 quantized tensor of CAND (a DequantizeLinear output) exposed, and prints its
@@ -106,7 +111,9 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
 
   const t0 = performance.now();
   const progress = terminalProgress();
-  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress });
+  const engine = opts.engine ?? "ort";
+  if (engine !== "ort" && engine !== "emulator") throw new FixqError("usage", `--engine expects ort or emulator, got '${engine}'`);
+  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine });
   const perLayer = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
   const gate = checkGate(result, thresholds);
   const report: EvalReport = {

@@ -4,7 +4,10 @@ import { FixqError } from "../ir/errors.js";
 import { runConvert } from "./convert.js";
 import { reportError } from "./errors.js";
 import { EVAL_HELP, type EvalOptions, runEval } from "./eval.js";
+import { type CompileOptions, runCompile } from "./compile.js";
+import { type EmulateOptions, runEmulate } from "./emulate.js";
 import { runInspect } from "./inspect.js";
+import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
 import { packageVersion } from "../util/package-root.js";
 
@@ -57,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json <file>", "write a JSON report")
     .option("--junit <file>", "write a JUnit XML report (one testcase per threshold)")
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
+    .option("--engine <name>", "what runs CAND for the gate: ort (integer kernels, default) | emulator (integer-only program, bit-exact)", "ort")
     .option("--per-layer", "also print the SQNR of each quantized tensor of CAND against REF, worst first")
     .addHelpText("after", EVAL_HELP)
     .action(async (ref: string, cand: string, opts: EvalOptions) => {
@@ -93,6 +97,35 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "machine-readable summary on stdout")
     .action(async (model: string, opts: QuantizeCliOptions) => {
       code = await runQuantize(model, opts);
+    });
+
+  program
+    .command("emulate")
+    .description("run a QDQ model as integer-only code in the bit-exact emulator")
+    .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
+    .requiredOption("--data <file>", "float inputs: .npy (one input) or .npz keyed by input name, shape [N, ...]")
+    .requiredOption("--out <file>", "dequantized float32 outputs (.npy; .npz keyed by output name for several outputs)")
+    .option("--out-int <file>", "raw integer outputs before dequantization (.npy/.npz)")
+    .option("--batch-size <n>", "samples per emulator run", "64")
+    .option("--rounding <mode>", ROUNDING_HELP, "single")
+    .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
+    .option("--json", "machine-readable summary on stdout")
+    .action((model: string, opts: EmulateOptions) => {
+      code = runEmulate(model, opts);
+    });
+
+  program
+    .command("compile")
+    .description("lower a QDQ model to integer-only code: a JS module, or integer-only ONNX")
+    .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
+    .option("--target <name>", "js (dependency-free ES module; -o is a folder) | onnx-int (integer ops only; -o is a .onnx file)")
+    .option("-o, --output <path>", "output folder (js) or file (onnx-int)")
+    .option("--report", "print the accumulator-width certificate: per layer the exact range, the minimal width and the headroom")
+    .option("--rounding <mode>", ROUNDING_HELP, "single")
+    .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
+    .option("--json", "machine-readable summary (with the certificate) on stdout")
+    .action((model: string, opts: CompileOptions) => {
+      code = runCompile(model, opts);
     });
 
   try {

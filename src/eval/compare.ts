@@ -16,6 +16,7 @@ import { halfToFloat } from "../ir/tensor.js";
 import { formatShape, tensorTypeOf } from "../ir/types.js";
 import type { NpyArray, NpyDtype } from "../io/npy.js";
 import { type HostTensor, OrtSession, sliceBatch } from "../runtime/ort-session.js";
+import { type CandidateRunner, emulatorRunner } from "./emulator-runner.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type Accuracy, Agreement, ErrorStats, TopKAccuracy } from "./metrics.js";
 
@@ -30,6 +31,13 @@ export interface EvalData {
 export interface CompareOptions {
   /** Samples per run (default 256); a model input with a fixed first dim forces that size. */
   batchSize?: number;
+  /**
+   * What runs CAND for the gated figures: "ort" (graph optimizations on: ORT's
+   * integer kernels) or "emulator" (CAND integerized and run bit-exactly in
+   * fixq's integer emulator). The fake-quant run (ORT, optimizations off) is
+   * made either way.
+   */
+  engine?: "ort" | "emulator";
   threads?: number;
   progress?: Progress;
 }
@@ -47,7 +55,8 @@ export interface OutputMetrics {
 }
 
 export interface CandidateRun {
-  readonly optimization: "all" | "disabled";
+  /** "all"/"disabled": ORT with graph optimizations on/off; "emulator": the integer-only program in fixq's emulator. */
+  readonly optimization: "all" | "disabled" | "emulator";
   /** Of the first output, when labels are given. */
   readonly accuracy: Accuracy | null;
   /** One per output; [0] is the first output, the one the gate looks at. */
@@ -59,7 +68,7 @@ export interface CompareResult {
   readonly batchSize: number;
   readonly reference: { readonly accuracy: Accuracy | null };
   readonly candidate: {
-    /** Optimizations on: integer kernels for QDQ models. The gate uses these. */
+    /** Optimizations on: integer kernels for QDQ models (or the emulator, with engine "emulator"). The gate uses these. */
     readonly all: CandidateRun;
     /** Optimizations off: QDQ as float fake-quant. */
     readonly disabled: CandidateRun;
@@ -231,8 +240,8 @@ class OutputAccumulator {
 }
 
 interface RunState {
-  readonly session: OrtSession;
-  readonly optimization: "all" | "disabled";
+  readonly session: CandidateRunner;
+  readonly optimization: "all" | "disabled" | "emulator";
   readonly outputs: OutputAccumulator[];
   accuracy?: TopKAccuracy;
 }
@@ -263,15 +272,16 @@ export async function compareModels(
   const batchSize = evalBatchSize(ref, cand, data, opts.batchSize);
   if (labels && labels.length !== data.samples) throw new FixqError("data", `${labels.length} labels for ${data.samples} data samples`);
   const sessions: OrtSession[] = [];
-  const open = async (m: Model, optimization: "all" | "disabled") => {
+  const open = async (m: Model, optimization: "all" | "disabled" | "emulator"): Promise<CandidateRunner> => {
+    if (optimization === "emulator") return emulatorRunner(cand);
     const s = await OrtSession.create(m, { threads: opts.threads, optimization });
     sessions.push(s);
     return s;
   };
   try {
-    const refSession = await open(ref, "all");
+    const refSession = (await open(ref, "all")) as OrtSession;
     const runs: RunState[] = [];
-    for (const optimization of ["all", "disabled"] as const) {
+    for (const optimization of [opts.engine === "emulator" ? "emulator" : "all", "disabled"] as const) {
       const session = await open(cand, optimization);
       if (session.outputNames.length !== refSession.outputNames.length) {
         throw new FixqError("model", `REF has ${refSession.outputNames.length} outputs, CAND has ${session.outputNames.length}`);

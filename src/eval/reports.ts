@@ -32,7 +32,20 @@ export interface EvalReport {
   readonly perLayer?: PerLayerResult | null;
 }
 
-export const TABLE_HEADER = ["metric", "REF", "CAND opt=all (gate)", "CAND opt=disabled", "gap (disabled−all)"] as const;
+/** What ran CAND for the gated figures: "opt=all" (ORT integer kernels) or "emulator" (fixq's integer-only program). */
+export function gateRunLabel(r: CompareResult): string {
+  return r.candidate.all.optimization === "emulator" ? "emulator" : "opt=all";
+}
+
+/** Where the gated figures come from, in words. */
+function gateRunWords(r: CompareResult): string {
+  return r.candidate.all.optimization === "emulator" ? "CAND integer-only in fixq's emulator" : "CAND with ORT graph optimizations on (opt=all)";
+}
+
+export function tableHeader(r: CompareResult): string[] {
+  const gate = gateRunLabel(r);
+  return ["metric", "REF", `CAND ${gate} (gate)`, "CAND opt=disabled", `gap (disabled−${gate === "opt=all" ? "all" : "emulator"})`];
+}
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? "" : `${(x * 100).toFixed(2)}%`);
 const signed = (x: number, digits: number) => {
@@ -82,6 +95,7 @@ export function deploymentGapNote(r: CompareResult): string | undefined {
   const d = dis.outputs[0]?.agreement;
   if (a != null && d != null && a !== d) diffs.push(`agreement ${signed((d - a) * 100, 2)} points`);
   if (diffs.length === 0) return undefined;
+  if (all.optimization === "emulator") return `note: the integer-only model (emulator) differs from CAND's fake-quant run (opt=disabled): ${diffs.join(", ")}`;
   return `deployment risk: CAND's fake-quant run (opt=disabled) differs from what ORT deploys (opt=all): ${diffs.join(", ")}`;
 }
 
@@ -149,15 +163,16 @@ export function formatText(rep: EvalReport): string {
   const e = escapeControl;
   out.push(`${chalk.bold("fixq eval")}  REF ${chalk.cyan(e(rep.reference))}  CAND ${chalk.cyan(e(rep.candidate))}`);
   out.push(`  ${r.samples} samples from ${e(rep.data)}${rep.labels ? `, labels ${e(rep.labels)}` : ""}, batch ${r.batchSize}${first ? `, output '${e(first.name)}'` : ""}`);
-  const rows = [[...TABLE_HEADER], ...metricRows(r)];
-  const widths = TABLE_HEADER.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const header = tableHeader(r);
+  const rows = [header, ...metricRows(r)];
+  const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   out.push(chalk.dim(pad(rows[0]!, widths)));
   for (const row of rows.slice(1)) out.push(pad(row, widths));
   const note = deploymentGapNote(r);
   if (note) out.push(chalk.yellow(note));
   if (rep.perLayer) out.push(...perLayerText(rep.perLayer));
   if (rep.gate.checks.length === 0) out.push(chalk.dim("gate: no thresholds set"));
-  else out.push("gate (CAND opt=all):");
+  else out.push(`gate (CAND ${gateRunLabel(r)}):`);
   for (const c of rep.gate.checks) out.push(`  ${c.passed ? chalk.green("PASS") : chalk.red("FAIL")}  ${c.message}`);
   return `${out.join("\n")}\n`;
 }
@@ -211,7 +226,7 @@ export function jsonReport(rep: EvalReport): string {
       output: all.outputs[0]?.name ?? null,
       reference: { accuracy: r.reference.accuracy },
       candidate: {
-        all: { accuracy: all.accuracy, ...(all.outputs[0] ? outputJson(all.outputs[0]) : {}) },
+        all: { engine: all.optimization === "emulator" ? "emulator" : "ort", accuracy: all.accuracy, ...(all.outputs[0] ? outputJson(all.outputs[0]) : {}) },
         disabled: { accuracy: disabled.accuracy, ...(disabled.outputs[0] ? outputJson(disabled.outputs[0]) : {}) },
       },
       top1DropPoints: top1Drop(r),
@@ -232,7 +247,7 @@ export function jsonReport(rep: EvalReport): string {
       maxDropPoints: rep.thresholds.maxDrop ?? null,
       minAgreement: rep.thresholds.minAgreement ?? null,
       minSqnrDb: rep.thresholds.minSqnrDb ?? null,
-      appliesTo: "candidate.all (ORT graph optimizations on), first output",
+      appliesTo: `candidate.all (${gateRunWords(rep.result)}), first output`,
     },
     passed: rep.gate.passed,
     checks: rep.gate.checks,
@@ -268,7 +283,7 @@ export function junitReport(rep: EvalReport): string {
     ["data", rep.data],
     ["labels", rep.labels ?? ""],
     ["samples", String(rep.result.samples)],
-    ["gate", "CAND with ORT graph optimizations on (opt=all)"],
+    ["gate", gateRunWords(rep.result)],
   ];
   for (const [k, v] of props) lines.push(`      <property name="${escapeXml(k, true)}" value="${escapeXml(v, true)}"/>`);
   lines.push("    </properties>");
@@ -277,11 +292,11 @@ export function junitReport(rep: EvalReport): string {
     if (c.passed) lines.push(`${open}/>`);
     else {
       lines.push(`${open}>`);
-      lines.push(`      <failure message="${escapeXml(c.message, true)}" type="threshold">measured ${escapeXml(c.measured)}; required ${escapeXml(c.requirement)} (CAND with ORT optimizations on)</failure>`);
+      lines.push(`      <failure message="${escapeXml(c.message, true)}" type="threshold">measured ${escapeXml(c.measured)}; required ${escapeXml(c.requirement)} (${escapeXml(gateRunWords(rep.result))})</failure>`);
       lines.push("    </testcase>");
     }
   }
-  const table = [TABLE_HEADER.join(" | "), ...metricRows(rep.result).map((row) => row.join(" | "))].join("\n");
+  const table = [tableHeader(rep.result).join(" | "), ...metricRows(rep.result).map((row) => row.join(" | "))].join("\n");
   lines.push(`    <system-out>${escapeXml(table)}</system-out>`);
   lines.push("  </testsuite>", "</testsuites>");
   return `${lines.join("\n")}\n`;
@@ -306,14 +321,15 @@ export function markdownReport(rep: EvalReport): string {
   out.push(`### fixq eval: ${rep.gate.passed ? "✅ passed" : "❌ failed"}`, "");
   const labels = rep.labels ? `, labels ${mdCode(rep.labels)}` : "";
   out.push(`REF ${mdCode(rep.reference)} vs CAND ${mdCode(rep.candidate)} on ${r.samples} samples from ${mdCode(rep.data)}${labels}.`, "");
-  out.push(`| ${TABLE_HEADER.map(mdCell).join(" | ")} |`, `|:--|${"--:|".repeat(TABLE_HEADER.length - 1)}`);
+  const header = tableHeader(r);
+  out.push(`| ${header.map(mdCell).join(" | ")} |`, `|:--|${"--:|".repeat(header.length - 1)}`);
   for (const row of metricRows(r)) out.push(`| ${row.map(mdCell).join(" | ")} |`);
   const note = deploymentGapNote(r);
   if (note) out.push("", `> ⚠️ ${mdCell(note)}`);
   out.push("");
   if (rep.gate.checks.length === 0) out.push("No thresholds set.");
   else {
-    out.push("| threshold (CAND opt=all) | measured | result |", "|:--|--:|:--|");
+    out.push(`| threshold (CAND ${gateRunLabel(r)}) | measured | result |`, "|:--|--:|:--|");
     for (const c of rep.gate.checks) out.push(`| ${mdCell(c.requirement)} | ${mdCell(c.measured)} | ${c.passed ? "✅ pass" : "❌ fail"} |`);
   }
   if (rep.perLayer) out.push("", ...perLayerMarkdown(rep.perLayer));

@@ -15,6 +15,7 @@
  */
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
+import { RESCALE_MAX_SHIFT } from "../numerics/rescale.js";
 import { quantizeMultiplier } from "../numerics/requant.js";
 import { activationTail, clampBounds } from "./activation-tail.js";
 import { checkedMultiplier } from "./lower-linear.js";
@@ -36,14 +37,15 @@ function quad(v: number[] | undefined): [number, number, number, number] {
 
 /**
  * Integer multipliers sharing one shift for real rescales M_i ≥ 0: the largest
- * gets `bits` bits, m_i = round(M_i · 2^s) (ties up), 0 ≤ s ≤ 62.
+ * gets `bits` bits, m_i = round(M_i · 2^s) (ties up), 0 ≤ s ≤ RESCALE_MAX_SHIFT (52,
+ * so that the emulator's double arithmetic stays exact).
  */
 export function sharedShiftMultipliers(M: readonly number[], bits: number, where: string): { multipliers: number[]; shift: number } {
   const top = Math.max(...M);
   if (!(top > 0) || !Number.isFinite(top)) throw new FixqError("unsupported", `cannot integerize: rescale factors ${M.join(", ")} are not positive and finite`, where);
   let shift = quantizeMultiplier(top, bits).s;
   if (shift < 0) throw new FixqError("unsupported", `cannot integerize: rescale factor ${top} needs a left shift; its output scale is too small for its inputs`, where);
-  shift = Math.min(shift, 62);
+  shift = Math.min(shift, RESCALE_MAX_SHIFT);
   const multipliers = M.map((v) => Math.floor(v * 2 ** shift + 0.5));
   const lost = M.findIndex((v, i) => v > 0 && multipliers[i] === 0);
   if (lost >= 0) {

@@ -13,3 +13,4 @@ export * from "./overflow.js";
 export * from "./fixed.js";
 export * from "./fixed-convert.js";
 export * from "./requant.js";
+export * from "./rescale.js";

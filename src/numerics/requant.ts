@@ -87,6 +87,7 @@ function mulShiftRound(x: number, m: number, s: number): number {
 
 /** Single rounding: round(x · m · 2^−s), ties toward +∞, for an int32 x. */
 export function requantizeSingle(x: number, d: Dyadic): number {
+  if (d.m === 0) return 0;
   if (d.s <= 0) return x * d.m * 2 ** -d.s; // |x·m| ≥ 2^30 unless 0: exact whenever y fits int32
   return mulShiftRound(x, d.m, d.s);
 }
@@ -113,6 +114,7 @@ export function roundingDivideByPOT(v: number, k: number): number {
  * undefined: a left shift that overflows int32, or a right shift above 31.
  */
 export function requantizeDouble(x: number, d: Dyadic): number {
+  if (d.m === 0) return 0; // M = 0 (quantizeMultiplier(0) = {m: 0, s: 0}): no shift to apply
   const left = Math.max(0, 31 - d.s);
   const right = Math.max(0, d.s - 31);
   const a = x * 2 ** left;

@@ -171,6 +171,14 @@ describe("double rounding (gemmlowp / TFLite)", () => {
     expect(requantizeDouble(-16, d)).toBe(-3);
   });
 
+  it("a zero multiplier (M = 0) gives 0 in both roundings, whatever the accumulator", () => {
+    const zero = quantizeMultiplier(0);
+    for (const x of [0, 5, -7, 2 ** 31 - 1, -(2 ** 31)]) {
+      expect(requantizeSingle(x, zero)).toBe(0);
+      expect(requantizeDouble(x, zero)).toBe(0);
+    }
+  });
+
   it("shifts left for M ≥ 1 and refuses what gemmlowp leaves undefined", () => {
     const d = quantizeMultiplier(3); // m = 3·2^29, s = 29: left shift 2
     expect(requantizeDouble(1000, d)).toBe(3000);

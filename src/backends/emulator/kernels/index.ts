@@ -1,0 +1,23 @@
+/** One kernel per op kind; a kind without a kernel is a compile error. */
+import type { IntOpKind } from "../../../integer/program.js";
+import type { Kernel } from "../kernel.js";
+import { dequantizeKernel, quantizeKernel } from "./boundary.js";
+import { convKernel } from "./conv.js";
+import { denseKernel } from "./dense.js";
+import { concatKernel, reshapeKernel, transposeKernel } from "./movement.js";
+import { maxpoolKernel, sumpoolKernel } from "./pool.js";
+import { requantKernel, rescaleKernel } from "./requant.js";
+
+export const KERNELS = {
+  quantize: quantizeKernel,
+  dequantize: dequantizeKernel,
+  conv: convKernel,
+  dense: denseKernel,
+  sumpool: sumpoolKernel,
+  maxpool: maxpoolKernel,
+  requant: requantKernel,
+  rescale: rescaleKernel,
+  reshape: reshapeKernel,
+  transpose: transposeKernel,
+  concat: concatKernel,
+} satisfies { [K in IntOpKind]: Kernel<K> };

@@ -1,0 +1,36 @@
+/**
+ * Whether a GEMM operand fits int16, the width of the SIMD engine's
+ * i32x4.dot_i16x8_s: activations x − inputZero over the whole range of the
+ * value's type, and the weights themselves.
+ */
+import type { ProgramValue } from "../../../integer/program.js";
+import { intMax, intMin } from "../../../numerics/int.js";
+
+const I16_MIN = -32768;
+const I16_MAX = 32767;
+
+export function operandFitsInt16(v: ProgramValue, zero: number): boolean {
+  return intMin(v.type) - zero >= I16_MIN && intMax(v.type) - zero <= I16_MAX;
+}
+
+export function weightsFitInt16(w: Int32Array): boolean {
+  for (let i = 0; i < w.length; i++) if (w[i]! < I16_MIN || w[i]! > I16_MAX) return false;
+  return true;
+}
+
+/**
+ * Whether every accumulator bias[o] + Σ_k (x − zero)·w[o, k] fits int32 for
+ * every input the value's type allows: |bias[o]| + max|x − zero|·Σ_k |w[o, k]| < 2^31
+ * for each row o of `rowLength` weights. Then wrapping int32 arithmetic
+ * cannot wrap, and a range check after the fact sees the exact values.
+ */
+export function accumulatorsFitInt32(v: ProgramValue, zero: number, weight: Int32Array, rowLength: number, bias: Int32Array | undefined): boolean {
+  const d = Math.max(Math.abs(intMin(v.type) - zero), Math.abs(intMax(v.type) - zero));
+  const rows = weight.length / rowLength;
+  for (let o = 0; o < rows; o++) {
+    let s = 0;
+    for (let k = 0; k < rowLength; k++) s += Math.abs(weight[o * rowLength + k]!);
+    if (Math.abs(bias?.[o] ?? 0) + d * s >= 2 ** 31) return false;
+  }
+  return true;
+}

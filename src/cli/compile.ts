@@ -1,0 +1,80 @@
+/**
+ * `fixq compile MODEL --target js|onnx-int -o OUT [--report]`: lowers a QDQ
+ * model to its integer-only program and emits code for it.
+ * - js: a dependency-free ES module (weights inside) computing the same
+ *   integers as the emulator; OUT is a folder.
+ * - onnx-int: an ONNX graph of integer ops only between the input
+ *   QuantizeLinear and the output DequantizeLinear, which ONNX Runtime runs;
+ *   the export is proven integer-only by a walk over its ops and types.
+ * --report prints the accumulator-width certificate: per layer the exact
+ * worst-case range, the minimal width and the headroom.
+ */
+import { mkdirSync, existsSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import chalk from "chalk";
+import { emitJsModule } from "../backends/js/emit.js";
+import { emitIntegerOnnx } from "../backends/onnx-int/emit.js";
+import { ortKernelHazards, verifyIntegerOnly } from "../backends/onnx-int/verify.js";
+import { certifyProgram } from "../integer/certify.js";
+import { certificateJson, formatCertificate } from "../integer/certify-report.js";
+import { FixqError } from "../ir/errors.js";
+import { saveModel } from "../ir/onnx/save.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { type IntegerCliOptions, loadProgram } from "./load-program.js";
+
+export interface CompileOptions extends IntegerCliOptions {
+  target?: string;
+  output?: string;
+  report?: boolean;
+  json?: boolean;
+}
+
+const TARGETS = ["js", "onnx-int"] as const;
+
+export function runCompile(modelPath: string, opts: CompileOptions): number {
+  const target = opts.target;
+  if (target !== undefined && !(TARGETS as readonly string[]).includes(target)) {
+    throw new FixqError("usage", `--target expects ${TARGETS.join(" or ")}, got '${target}'`);
+  }
+  if (target !== undefined && opts.output === undefined) throw new FixqError("usage", `--target ${target} needs -o`);
+  if (target === undefined && !opts.report) throw new FixqError("usage", "give --target js|onnx-int with -o, or --report");
+  if (target === "js" && existsSync(opts.output!) && !statSync(opts.output!).isDirectory()) {
+    throw new FixqError("usage", `-o for --target js is a folder; '${opts.output}' is a file`);
+  }
+  const { program } = loadProgram(modelPath, opts);
+  const cert = certifyProgram(program);
+  const errors = cert.problems.filter((p) => p.level === "error");
+  const written: string[] = [];
+  if (target !== undefined && errors.length > 0) {
+    throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
+  }
+  if (target === "js") {
+    mkdirSync(opts.output!, { recursive: true });
+    for (const [rel, text] of emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, "") })) {
+      const path = join(opts.output!, rel);
+      writeFileAtomic(path, new TextEncoder().encode(text));
+      written.push(path);
+    }
+  } else if (target === "onnx-int") {
+    const model = emitIntegerOnnx(program);
+    const problems = verifyIntegerOnly(model);
+    if (problems.length > 0) throw new Error(`the integer ONNX export is not integer-only: ${problems[0]}`);
+    const hazards = ortKernelHazards(model);
+    if (hazards.length > 0) throw new Error(`the integer ONNX export uses an ONNX Runtime kernel measured inexact: ${hazards[0]}`);
+    saveModel(model, opts.output!);
+    written.push(opts.output!);
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ model: modelPath, target: target ?? null, written, ops: program.ops.length, certificate: certificateJson(cert) })}\n`);
+    return 0;
+  }
+  if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
+  for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);
+  if (target !== undefined) {
+    const kinds = new Map<string, number>();
+    for (const op of program.ops) kinds.set(op.kind, (kinds.get(op.kind) ?? 0) + 1);
+    const summary = [...kinds].map(([k, n]) => `${n}× ${k}`).join(", ");
+    process.stdout.write(`wrote ${written.join(", ")}: ${program.ops.length} integer ops (${summary}), ${program.rounding} rounding, ${program.multiplierBits}-bit multipliers\n`);
+  }
+  return errors.length > 0 ? 1 : 0;
+}

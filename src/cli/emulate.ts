@@ -1,0 +1,125 @@
+/**
+ * `fixq emulate MODEL --data X --out Y [--out-int Yint]`: runs a QDQ model as
+ * its integer-only program in the bit-exact emulator. Float inputs are
+ * quantized with the model's input quantization; `--out` holds the
+ * dequantized float32 outputs (ONNX DequantizeLinear exactly), `--out-int`
+ * the raw integers before dequantization.
+ */
+import { extname } from "node:path";
+import { runProgram } from "../backends/emulator/run.js";
+import type { Program } from "../integer/program.js";
+import { sampleSize } from "../integer/program.js";
+import type { NpyArray, NpyDtype } from "../io/npy.js";
+import { writeNpy } from "../io/npy.js";
+import { writeNpz } from "../io/npz.js";
+import { FixqError } from "../ir/errors.js";
+import { readArrays } from "./eval.js";
+import { type IntegerCliOptions, loadProgram } from "./load-program.js";
+
+export interface EmulateOptions extends IntegerCliOptions {
+  data: string;
+  out: string;
+  outInt?: string;
+  batchSize?: string;
+  json?: boolean;
+}
+
+/** Binds data arrays to the program's inputs: one array for one input, else by name; returns the sample count. */
+export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArray>, source: string): { feeds: Map<string, Float32Array>; samples: number } {
+  const feeds = new Map<string, Float32Array>();
+  let samples: number | undefined;
+  for (const input of p.inputs) {
+    const a = arrays.size === 1 && p.inputs.length === 1 ? [...arrays.values()][0]! : arrays.get(input.name);
+    if (!a) throw new FixqError("data", `no array for input '${input.name}' (found ${[...arrays.keys()].join(", ") || "none"})`, `data ${source}`);
+    const want = [...input.shape];
+    if (a.shape.length !== want.length + 1 || a.shape.slice(1).some((d, i) => d !== want[i])) {
+      throw new FixqError("data", `array of shape [${a.shape.join(",")}] does not fit input '${input.name}' of shape [N,${want.join(",")}]`, `data ${source}`);
+    }
+    if (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1") {
+      throw new FixqError("data", `input '${input.name}' needs float data, the array is ${a.dtype}`, `data ${source}`);
+    }
+    const n = a.shape[0]!;
+    if (samples !== undefined && n !== samples) throw new FixqError("data", `inputs have different sample counts (${samples} and ${n})`, `data ${source}`);
+    samples = n;
+    feeds.set(input.name, a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>));
+  }
+  return { feeds, samples: samples ?? 0 };
+}
+
+const INT_NPY: Record<string, NpyDtype> = { int8: "i1", uint8: "u1", int16: "i2", uint16: "u2" };
+
+/** Runs the program over all samples in batches; concatenates outputs. */
+export function emulateAll(p: Program, feeds: ReadonlyMap<string, Float32Array>, samples: number, batchSize: number) {
+  const outputs = p.outputs.map((o) => new Float32Array(samples * sampleSize(o.shape)));
+  const ints = p.outputs.map((o) => new Int32Array(samples * sampleSize(o.shape)));
+  for (let start = 0; start < samples; start += batchSize) {
+    const count = Math.min(batchSize, samples - start);
+    const batchFeeds = new Map<string, Float32Array>();
+    for (const i of p.inputs) {
+      const n = sampleSize(i.shape);
+      batchFeeds.set(i.name, feeds.get(i.name)!.subarray(start * n, (start + count) * n));
+    }
+    const r = runProgram(p, batchFeeds, count);
+    p.outputs.forEach((o, k) => {
+      const n = sampleSize(o.shape);
+      outputs[k]!.set(r.outputs.get(o.name)!, start * n);
+      ints[k]!.set(r.ints.get(o.name)!, start * n);
+    });
+  }
+  return { outputs, ints };
+}
+
+function writeArrays(path: string, p: Program, arrays: readonly NpyArray[]): void {
+  if (extname(path).toLowerCase() === ".npz") writeNpz(path, new Map(p.outputs.map((o, k) => [o.name, arrays[k]!])));
+  else writeNpy(path, arrays[0]!);
+}
+
+export function runEmulate(modelPath: string, opts: EmulateOptions): number {
+  const batchSize = Number(opts.batchSize ?? "64");
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new FixqError("usage", `--batch-size expects a positive integer, got '${opts.batchSize}'`);
+  for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
+    if (path !== undefined && ![".npy", ".npz"].includes(extname(path).toLowerCase())) throw new FixqError("usage", `${flag} must be a .npy or .npz file, got '${path}'`);
+  }
+  const { program } = loadProgram(modelPath, opts);
+  for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
+    if (path !== undefined && program.outputs.length > 1 && extname(path).toLowerCase() !== ".npz") {
+      throw new FixqError("usage", `the model has ${program.outputs.length} outputs; ${flag} must be a .npz file`);
+    }
+  }
+  const { feeds, samples } = bindProgramInputs(program, readArrays(opts.data, "data"), opts.data);
+  const t0 = performance.now();
+  const { outputs, ints } = emulateAll(program, feeds, samples, batchSize);
+  const seconds = (performance.now() - t0) / 1000;
+  const shapeOf = (k: number) => [samples, ...program.outputs[k]!.shape];
+  writeArrays(opts.out, program, outputs.map((data, k) => ({ dtype: "f4", shape: shapeOf(k), data }) as NpyArray));
+  if (opts.outInt !== undefined) {
+    const typed = program.outputs.map((_, k) => {
+      const dq = program.ops.find((op) => op.kind === "dequantize" && op.output === program.outputs[k]!.name)!;
+      const t = program.values.get((dq as { input: string }).input)!.type;
+      const dtype = INT_NPY[`${t.signed ? "" : "u"}int${t.bits}`] ?? "i4";
+      const data = dtype === "i4" ? ints[k]! : convertInts(ints[k]!, dtype);
+      return { dtype, shape: shapeOf(k), data } as NpyArray;
+    });
+    writeArrays(opts.outInt, program, typed);
+  }
+  const summary = { model: modelPath, samples, ops: program.ops.length, seconds, samplesPerSecond: samples / seconds, out: opts.out, outInt: opts.outInt ?? null };
+  if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else {
+    const ints = opts.outInt ? ` and ${opts.outInt} (raw integers)` : "";
+    process.stdout.write(`emulated ${samples} samples through ${program.ops.length} integer ops in ${seconds.toFixed(2)} s (${Math.round(samples / seconds)} samples/s); wrote ${opts.out}${ints}\n`);
+  }
+  return 0;
+}
+
+function convertInts(a: Int32Array, dtype: NpyDtype): ArrayLike<number> {
+  switch (dtype) {
+    case "i1":
+      return Int8Array.from(a);
+    case "u1":
+      return Uint8Array.from(a);
+    case "i2":
+      return Int16Array.from(a);
+    default:
+      return Uint16Array.from(a);
+  }
+}
