@@ -6,7 +6,8 @@
  * the raw integers before dequantization.
  */
 import { extname } from "node:path";
-import { runProgram } from "../backends/emulator/run.js";
+import { type RunOptions, runProgram } from "../backends/emulator/run.js";
+import { certifyProgram } from "../integer/certify.js";
 import type { Program } from "../integer/program.js";
 import { sampleSize } from "../integer/program.js";
 import type { NpyArray, NpyDtype } from "../io/npy.js";
@@ -21,6 +22,7 @@ export interface EmulateOptions extends IntegerCliOptions {
   out: string;
   outInt?: string;
   batchSize?: string;
+  assertRanges?: boolean;
   json?: boolean;
 }
 
@@ -49,7 +51,7 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
 const INT_NPY: Record<string, NpyDtype> = { int8: "i1", uint8: "u1", int16: "i2", uint16: "u2" };
 
 /** Runs the program over all samples in batches; concatenates outputs. */
-export function emulateAll(p: Program, feeds: ReadonlyMap<string, Float32Array>, samples: number, batchSize: number) {
+export function emulateAll(p: Program, feeds: ReadonlyMap<string, Float32Array>, samples: number, batchSize: number, opts: RunOptions = {}) {
   const outputs = p.outputs.map((o) => new Float32Array(samples * sampleSize(o.shape)));
   const ints = p.outputs.map((o) => new Int32Array(samples * sampleSize(o.shape)));
   for (let start = 0; start < samples; start += batchSize) {
@@ -59,7 +61,7 @@ export function emulateAll(p: Program, feeds: ReadonlyMap<string, Float32Array>,
       const n = sampleSize(i.shape);
       batchFeeds.set(i.name, feeds.get(i.name)!.subarray(start * n, (start + count) * n));
     }
-    const r = runProgram(p, batchFeeds, count);
+    const r = runProgram(p, batchFeeds, count, opts);
     p.outputs.forEach((o, k) => {
       const n = sampleSize(o.shape);
       outputs[k]!.set(r.outputs.get(o.name)!, start * n);
@@ -88,7 +90,16 @@ export function runEmulate(modelPath: string, opts: EmulateOptions): number {
   }
   const { feeds, samples } = bindProgramInputs(program, readArrays(opts.data, "data"), opts.data);
   const t0 = performance.now();
-  const { outputs, ints } = emulateAll(program, feeds, samples, batchSize);
+  // --assert-ranges: every value is checked against its certified range as it is written (a debug run; slower).
+  const check = opts.assertRanges ? { assertRanges: certifyProgram(program).ranges } : {};
+  let result: ReturnType<typeof emulateAll>;
+  try {
+    result = emulateAll(program, feeds, samples, batchSize, check);
+  } catch (e) {
+    if (opts.assertRanges && e instanceof Error && e.message.startsWith("assertRanges")) throw new FixqError("runtime", e.message, modelPath, { cause: e });
+    throw e;
+  }
+  const { outputs, ints } = result;
   const seconds = (performance.now() - t0) / 1000;
   const shapeOf = (k: number) => [samples, ...program.outputs[k]!.shape];
   writeArrays(opts.out, program, outputs.map((data, k) => ({ dtype: "f4", shape: shapeOf(k), data }) as NpyArray));

@@ -107,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption("--out <file>", "dequantized float32 outputs (.npy; .npz keyed by output name for several outputs)")
     .option("--out-int <file>", "raw integer outputs before dequantization (.npy/.npz)")
     .option("--batch-size <n>", "samples per emulator run", "64")
+    .option("--assert-ranges", "debug: check every value against its accumulator certificate as it is computed (slower)")
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
     .option("--json", "machine-readable summary on stdout")

@@ -46,6 +46,12 @@ describe("fixq emulate", () => {
     expect(Array.from(yi.data as Uint8Array)).toEqual(Array.from(want.ints.get("logits")!));
   });
 
+  it("--assert-ranges checks the certificate while running and gives the same bits", () => {
+    const r = fixq("emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("y-checked.npy"), "--assert-ranges");
+    expect(r.status).toBe(0);
+    expect(readFileSync(path("y-checked.npy")).equals(readFileSync(path("y.npy")))).toBe(true);
+  });
+
   it("rejects a float model, bad data shapes and a bad flag with one line and no output", () => {
     const cases: [string[], RegExp, number][] = [
       [["emulate", "models/cnn.onnx", "--data", path("x.npy"), "--out", path("bad1.npy")], /not quantized: the model has no QuantizeLinear/, 1],
