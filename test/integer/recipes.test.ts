@@ -33,7 +33,7 @@ function inputs(): Float32Array {
   x.set(evalX.data.subarray(0, 192 * 784));
   const rng = new Rng(7);
   for (let i = 192 * 784; i < 224 * 784; i++) x[i] = rng.float() * 2 - 0.5;
-  [0, 1, 4, -4].forEach((v, k) => x.fill(v, (224 + 32 * k) * 784, (256 + 32 * k) * 784));
+  for (const [k, v] of [0, 1, 4, -4].entries()) x.fill(v, (224 + 32 * k) * 784, (256 + 32 * k) * 784);
   return x;
 }
 
