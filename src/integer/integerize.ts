@@ -17,6 +17,7 @@ import { lowerConv, lowerDense } from "./lower-linear.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
 import { type IntegerizeOptions, LoweringContext, label } from "./lowering-context.js";
 import type { Program, ProgramIo } from "./program.js";
+import { verifyProgram } from "./verify-program.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
 
@@ -93,7 +94,10 @@ export function integerize(g: Graph, opts: IntegerizeOptions = {}): Program {
     LOWERINGS[n.opType]!(ctx, n);
   }
   const outputs = dequantizeOutputs(ctx);
-  return { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
+  const program: Program = { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
+  const problems = verifyProgram(program);
+  if (problems.length > 0) throw new Error(`integerize produced an invalid program: ${problems[0]}`);
+  return program;
 }
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * `verifyProgram`: the integer program's own `verify`. It proves what every
+ * back end relies on:
+ * - every value an op reads is defined earlier, and every value is defined
+ *   once;
+ * - every value is an integer;
+ * - float enters only through a `quantize` of a program input and leaves only
+ *   through a `dequantize` into a program output, so no float op sits
+ *   between them;
+ * - element counts agree across data movement and element-wise ops;
+ * - clamps lie inside the output type, and multipliers and shifts lie inside
+ *   the program's widths;
+ * - conv and dense weights match the shapes they are applied to.
+ * It returns one line per problem; an empty list means the program checks.
+ */
+import { intMax, intMin } from "../numerics/int.js";
+import { RESCALE_MAX_SHIFT } from "../numerics/rescale.js";
+import { type IntOp, opInputs, type Program, sampleSize } from "./program.js";
+
+function checkOp(p: Program, op: IntOp, problems: string[]): void {
+  const where = `${op.source} (${op.kind})`;
+  const size = (name: string) => sampleSize(p.values.get(name)?.shape ?? []);
+  const out = p.values.get(op.output);
+  const clampInside = (lo: number, hi: number) => {
+    if (!out) return;
+    if (!(lo <= hi) || lo < intMin(out.type) || hi > intMax(out.type)) problems.push(`${where}: clamp [${lo}, ${hi}] is not inside ${out.type.signed ? "" : "u"}int${out.type.bits}`);
+  };
+  switch (op.kind) {
+    case "quantize":
+      clampInside(op.qmin, op.qmax);
+      break;
+    case "requant":
+      clampInside(op.clampLo, op.clampHi);
+      for (const d of op.multipliers) {
+        if (d.m !== 0 && (d.m < 2 ** (p.multiplierBits - 1) || d.m >= 2 ** p.multiplierBits)) problems.push(`${where}: multiplier ${d.m} is not a ${p.multiplierBits}-bit multiplier`);
+      }
+      break;
+    case "rescale":
+      clampInside(op.clampLo, op.clampHi);
+      if (op.shift < 0 || op.shift > RESCALE_MAX_SHIFT) problems.push(`${where}: shift ${op.shift} is outside 0…${RESCALE_MAX_SHIFT}`);
+      if (op.multipliers.some((m) => !Number.isInteger(m) || m < 0 || m >= 2 ** 31)) problems.push(`${where}: a multiplier is not an integer in [0, 2^31)`);
+      if (op.inputs.some((i) => size(i) !== size(op.output))) problems.push(`${where}: inputs and output differ in size`);
+      break;
+    case "reshape":
+    case "transpose":
+      if (size(op.input) !== size(op.output)) problems.push(`${where}: ${size(op.input)} elements in, ${size(op.output)} out`);
+      break;
+    case "concat":
+      if (op.inputs.reduce((a, i) => a + size(i), 0) !== size(op.output)) problems.push(`${where}: the inputs' sizes do not add up to the output's`);
+      break;
+    case "conv": {
+      const [o, i, kh, kw] = op.weightShape;
+      const inC = p.values.get(op.input)?.shape[0];
+      if (op.weight.length !== o * i * kh * kw) problems.push(`${where}: ${op.weight.length} weights for shape [${op.weightShape.join(",")}]`);
+      if (inC !== i * op.group) problems.push(`${where}: input has ${inC} channels, the weight expects ${i * op.group}`);
+      if (out?.shape[0] !== o) problems.push(`${where}: output has ${out?.shape[0]} channels, the weight ${o}`);
+      if (op.bias && op.bias.length !== o) problems.push(`${where}: ${op.bias.length} biases for ${o} channels`);
+      break;
+    }
+    case "dense": {
+      const inShape = p.values.get(op.input)?.shape ?? [];
+      if (op.weight.length !== op.inFeatures * op.outFeatures) problems.push(`${where}: ${op.weight.length} weights for [${op.outFeatures}, ${op.inFeatures}]`);
+      if (inShape.at(-1) !== op.inFeatures) problems.push(`${where}: input's last axis is ${inShape.at(-1)}, the weight expects ${op.inFeatures}`);
+      if (op.bias && op.bias.length !== op.outFeatures) problems.push(`${where}: ${op.bias.length} biases for ${op.outFeatures} outputs`);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+export function verifyProgram(p: Program): string[] {
+  const problems: string[] = [];
+  const inputs = new Set(p.inputs.map((i) => i.name));
+  const outputs = new Set(p.outputs.map((o) => o.name));
+  const defined = new Set<string>();
+  for (const v of p.values.values()) if (v.type.kind !== "int") problems.push(`value '${v.name}' is not an integer`);
+  for (const op of p.ops) {
+    const where = `${op.source} (${op.kind})`;
+    const reads = op.kind === "quantize" ? [] : opInputs(op);
+    if (op.kind === "quantize" && !inputs.has(op.input)) problems.push(`${where}: quantizes '${op.input}', which is not a program input`);
+    for (const r of reads) if (!defined.has(r)) problems.push(`${where}: reads '${r}' before it is defined`);
+    if (op.kind === "dequantize") {
+      if (!outputs.has(op.output)) problems.push(`${where}: dequantizes into '${op.output}', which is not a program output`);
+      continue;
+    }
+    if (!p.values.has(op.output)) problems.push(`${where}: writes '${op.output}', which is not a program value`);
+    if (defined.has(op.output)) problems.push(`${where}: '${op.output}' is defined twice`);
+    defined.add(op.output);
+    checkOp(p, op, problems);
+  }
+  for (const o of p.outputs) if (!p.ops.some((op) => op.kind === "dequantize" && op.output === o.name)) problems.push(`output '${o.name}' has no dequantize`);
+  return problems;
+}
