@@ -14,6 +14,7 @@
  *   in vector registers per output channel o = c·mult + j.
  */
 import { Fn, I32, SIMD, V128 } from "./asm.js";
+import { emitPadPlaneCopy } from "./pad-plane.js";
 
 const EVEN32 = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 const ODD32 = EVEN32.map((b) => b + 4);
@@ -31,20 +32,7 @@ export function dw3x3(): Fn {
   // the padding cells stay zero: each channel rewrites only the interior
   f.get(plane).i32(0).get(planeBytes).memoryFill();
   f.for(c, inc(0), () => f.get(C), inc(1), () => {
-    f.for(y, inc(0), () => f.get(H), inc(1), () => {
-      f.get(inp).get(c).get(H).mul().get(y).add().get(W).mul().i32(4).mul().add().set(src);
-      f.get(plane).get(y).get(pt).add().get(Wp).mul().get(pl).add().i32(4).mul().add().set(dst);
-      f.for(x, inc(0), () => f.get(W).i32(3).sub(), inc(4), () => {
-        f.get(dst).get(x).i32(4).mul().add();
-        f.get(src).get(x).i32(4).mul().add().v128Load().get(vz).simd(SIMD.i32x4Sub);
-        f.v128Store();
-      });
-      f.for(x, () => f.get(W).i32(-4).and(), () => f.get(W), inc(1), () => {
-        f.get(dst).get(x).i32(4).mul().add();
-        f.get(src).get(x).i32(4).mul().add().i32Load().get(z).sub();
-        f.i32Store();
-      });
-    });
+    emitPadPlaneCopy(f, { inp, z, vz, plane, c, H, W, pt, pl, Wp, y, x, src, dst });
     f.get(s).i32(2).eq();
     f.if(() => {
       // split into even and odd columns: E at eo, O after Hp rows of `pitch`
