@@ -49,8 +49,9 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
   }
   if (target === "js") {
+    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, "") }); // before anything is written
     mkdirSync(opts.output!, { recursive: true });
-    for (const [rel, text] of emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, "") })) {
+    for (const [rel, text] of files) {
       const path = join(opts.output!, rel);
       writeFileAtomic(path, new TextEncoder().encode(text));
       written.push(path);
@@ -66,7 +67,7 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
   }
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ model: modelPath, target: target ?? null, written, ops: program.ops.length, certificate: certificateJson(cert) })}\n`);
-    return 0;
+    return errors.length > 0 ? 1 : 0;
   }
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
   for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);

@@ -5,7 +5,8 @@
  * dequantized float32 outputs (ONNX DequantizeLinear exactly), `--out-int`
  * the raw integers before dequantization.
  */
-import { extname } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
 import { type RunOptions, runProgram } from "../backends/emulator/run.js";
 import { certifyProgram } from "../integer/certify.js";
 import type { Program } from "../integer/program.js";
@@ -14,6 +15,7 @@ import type { NpyArray, NpyDtype } from "../io/npy.js";
 import { writeNpy } from "../io/npy.js";
 import { writeNpz } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
+import { halfToFloat } from "../ir/tensor.js";
 import { readArrays } from "./eval.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 
@@ -43,7 +45,9 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
     const n = a.shape[0]!;
     if (samples !== undefined && n !== samples) throw new FixqError("data", `inputs have different sample counts (${samples} and ${n})`, `data ${source}`);
     samples = n;
-    feeds.set(input.name, a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>));
+    // float16 arrives as raw half bits; other numeric dtypes convert by value
+    const values = a.data instanceof Float32Array ? a.data : a.dtype === "f2" ? Float32Array.from(a.data as Uint16Array, halfToFloat) : Float32Array.from(a.data as ArrayLike<number>);
+    feeds.set(input.name, values);
   }
   return { feeds, samples: samples ?? 0 };
 }
@@ -82,6 +86,12 @@ export function runEmulate(modelPath: string, opts: EmulateOptions): number {
   for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
     if (path !== undefined && ![".npy", ".npz"].includes(extname(path).toLowerCase())) throw new FixqError("usage", `${flag} must be a .npy or .npz file, got '${path}'`);
   }
+  for (const path of [opts.out, opts.outInt]) {
+    if (path === undefined) continue;
+    const dir = dirname(path);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FixqError("io", `folder ${dir} does not exist`, path);
+  }
+  if (opts.outInt !== undefined && resolve(opts.outInt) === resolve(opts.out)) throw new FixqError("usage", "--out and --out-int name the same file");
   const { program } = loadProgram(modelPath, opts);
   for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
     if (path !== undefined && program.outputs.length > 1 && extname(path).toLowerCase() !== ".npz") {
@@ -113,11 +123,11 @@ export function runEmulate(modelPath: string, opts: EmulateOptions): number {
     });
     writeArrays(opts.outInt, program, typed);
   }
-  const summary = { model: modelPath, samples, ops: program.ops.length, seconds, samplesPerSecond: samples / seconds, out: opts.out, outInt: opts.outInt ?? null };
+  const summary = { model: modelPath, samples, ops: program.ops.length, seconds, samplesPerSecond: samples > 0 ? samples / seconds : 0, out: opts.out, outInt: opts.outInt ?? null };
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     const ints = opts.outInt ? ` and ${opts.outInt} (raw integers)` : "";
-    process.stdout.write(`emulated ${samples} samples through ${program.ops.length} integer ops in ${seconds.toFixed(2)} s (${Math.round(samples / seconds)} samples/s); wrote ${opts.out}${ints}\n`);
+    process.stdout.write(`emulated ${samples} samples through ${program.ops.length} integer ops in ${seconds.toFixed(2)} s (${samples > 0 ? Math.round(samples / seconds) : 0} samples/s); wrote ${opts.out}${ints}\n`);
   }
   return 0;
 }

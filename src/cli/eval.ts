@@ -113,7 +113,7 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
   const progress = terminalProgress();
   const engine = opts.engine ?? "ort";
   if (engine !== "ort" && engine !== "emulator") throw new FixqError("usage", `--engine expects ort or emulator, got '${engine}'`);
-  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine });
+  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine, candidateName: candPath });
   const perLayer = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
   const gate = checkGate(result, thresholds);
   const report: EvalReport = {

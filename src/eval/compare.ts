@@ -38,6 +38,8 @@ export interface CompareOptions {
    * made either way.
    */
   engine?: "ort" | "emulator";
+  /** CAND's file, for messages. */
+  candidateName?: string;
   threads?: number;
   progress?: Progress;
 }
@@ -273,7 +275,7 @@ export async function compareModels(
   if (labels && labels.length !== data.samples) throw new FixqError("data", `${labels.length} labels for ${data.samples} data samples`);
   const sessions: OrtSession[] = [];
   const open = async (m: Model, optimization: "all" | "disabled" | "emulator"): Promise<CandidateRunner> => {
-    if (optimization === "emulator") return emulatorRunner(cand);
+    if (optimization === "emulator") return emulatorRunner(m, opts.candidateName);
     const s = await OrtSession.create(m, { threads: opts.threads, optimization });
     sessions.push(s);
     return s;

@@ -4,7 +4,7 @@
  */
 import { runProgram } from "../backends/emulator/run.js";
 import { integerizeModel } from "../integer/integerize.js";
-import { sampleSize } from "../integer/program.js";
+import { type Program, sampleSize } from "../integer/program.js";
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
@@ -15,8 +15,15 @@ export interface CandidateRunner {
   run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
 }
 
-export function emulatorRunner(model: Model): CandidateRunner {
-  const p = integerizeModel(model);
+/** The emulator running `model` (a QDQ model), integerized here; errors name `where` (the CAND file). */
+export function emulatorRunner(model: Model, where?: string): CandidateRunner {
+  let p: Program;
+  try {
+    p = integerizeModel(model);
+  } catch (e) {
+    if (e instanceof FixqError && where) throw new FixqError(e.code, e.message, where, { cause: e });
+    throw e;
+  }
   return {
     outputNames: p.outputs.map((o) => o.name),
     async run(feeds) {
@@ -26,7 +33,9 @@ export function emulatorRunner(model: Model): CandidateRunner {
         const t = feeds[i.name];
         if (!t) throw new FixqError("data", `no data for input '${i.name}'`);
         if (!(t.data instanceof Float32Array)) throw new FixqError("data", `the emulator needs float32 data for input '${i.name}'`);
-        batch = t.dims[0] ?? 1;
+        const n = t.dims[0] ?? 1;
+        if (inputs.size > 0 && n !== batch) throw new FixqError("data", `inputs disagree on the batch size (${batch} and ${n})`);
+        batch = n;
         if (t.data.length !== batch * sampleSize(i.shape)) {
           throw new FixqError("data", `input '${i.name}' has shape [${t.dims.join(",")}], the model wants [N,${i.shape.join(",")}]`);
         }

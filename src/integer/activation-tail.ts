@@ -10,6 +10,7 @@ import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { type ActSpec, type LoweringContext, label, quantizeBound } from "./lowering-context.js";
+import { floatAttr } from "./node-attrs.js";
 
 export interface ActivationTail {
   /** The float value carrying the spec (the op's output, or the last clamp's). */
@@ -21,9 +22,6 @@ export interface ActivationTail {
   readonly nodes: readonly Node[];
 }
 
-function floatAttr(n: Node, name: string): number | undefined {
-  return n.attributes.find((a) => a.name === name)?.f;
-}
 
 /** The float bounds a Relu or Clip applies, or undefined if they are not constants. */
 export function clampBounds(ctx: LoweringContext, n: Node): [number, number] | undefined {

@@ -45,7 +45,7 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
 function checkSupported(g: Graph): void {
   const bad = new Map<string, Node[]>();
   for (const n of g.nodes) {
-    const known = (n.domain ?? "") === "" && (n.opType === "Constant" || n.opType in LOWERINGS);
+    const known = (n.domain ?? "") === "" && (n.opType === "Constant" || Object.hasOwn(LOWERINGS, n.opType));
     if (!known) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n]);
   }
   if (bad.size === 0) return;

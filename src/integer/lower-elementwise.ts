@@ -20,20 +20,8 @@ import { quantizeMultiplier } from "../numerics/requant.js";
 import { activationTail, clampBounds } from "./activation-tail.js";
 import { checkedMultiplier } from "./lower-linear.js";
 import { type ActSpec, INT32, type LoweringContext, label, quantizeBound } from "./lowering-context.js";
+import { intAttr, intsAttr, type Window2d, window2d } from "./node-attrs.js";
 
-function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-function intsAttr(n: Node, name: string): number[] | undefined {
-  return n.attributes.find((x) => x.name === name)?.ints?.map(Number);
-}
-function pair(v: number[] | undefined, dflt = 1): [number, number] {
-  return [v?.[0] ?? dflt, v?.[1] ?? dflt];
-}
-function quad(v: number[] | undefined): [number, number, number, number] {
-  return [v?.[0] ?? 0, v?.[1] ?? 0, v?.[2] ?? 0, v?.[3] ?? 0];
-}
 
 /**
  * Integer multipliers sharing one shift for real rescales M_i ≥ 0: the largest
@@ -117,17 +105,17 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
   if (inShape.length !== 3) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is not a 2-D pool`);
   if (intAttr(n, "ceil_mode", 0) !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses ceil_mode`);
   const global = n.opType.startsWith("Global");
-  const kernel: [number, number] = global ? [inShape[1]!, inShape[2]!] : pair(intsAttr(n, "kernel_shape"));
-  const strides = global ? ([1, 1] as [number, number]) : pair(intsAttr(n, "strides"));
-  const pads = global ? ([0, 0, 0, 0] as [number, number, number, number]) : quad(intsAttr(n, "pads"));
+  const win: Window2d = global ? { kernel: [inShape[1]!, inShape[2]!], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } : window2d(n);
+  const { kernel, strides, pads } = win;
   const shape = ctx.sampleShape(n.outputs[0]!, label(n));
   if (n.opType === "MaxPool" || n.opType === "GlobalMaxPool") {
     if (n.outputs.length > 1 && n.outputs[1]) throw new FixqError("unsupported", `cannot integerize: ${label(n)} returns indices`);
     const out = ctx.addValue(`${n.outputs[0]}_q`, shape, xs.type, xs);
-    ctx.ops.push({ kind: "maxpool", source: label(n), input: x, output: out, kernel, strides, pads, dilations: global ? [1, 1] : pair(intsAttr(n, "dilations")) });
+    ctx.ops.push({ kind: "maxpool", source: label(n), input: x, output: out, kernel, strides, pads, dilations: win.dilations });
     finishMovement(ctx, n, out);
     return;
   }
+  if (win.dilations.some((d) => d !== 1)) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a dilated AveragePool`);
   if (pads.some((p) => p !== 0) && intAttr(n, "count_include_pad", 0) === 0) {
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} averages padded windows without counting the padding (count_include_pad = 0)`);
   }
@@ -183,6 +171,7 @@ export function lowerMovement(ctx: LoweringContext, n: Node): void {
 export function lowerConcat(ctx: LoweringContext, n: Node): void {
   const xs = n.inputs.map((i) => ctx.intInput(i, n));
   const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  if (!n.attributes.some((a) => a.name === "axis")) throw new FixqError("model", `${label(n)} has no axis attribute`);
   let axis = intAttr(n, "axis", 0);
   if (axis < 0) axis += shape.length + 1;
   if (axis === 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} concatenates along the batch axis`);

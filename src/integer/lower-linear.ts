@@ -17,17 +17,8 @@ import { type Dyadic, INT32_MAX, INT32_MIN, quantizeMultiplier } from "../numeri
 import { quantizeWithSpec } from "../quant/weights.js";
 import { activationTail } from "./activation-tail.js";
 import { INT32, type LoweringContext, label } from "./lowering-context.js";
+import { floatAttr, intAttr, window2d } from "./node-attrs.js";
 
-function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-function intsAttr(n: Node, name: string): number[] | undefined {
-  return n.attributes.find((x) => x.name === name)?.ints?.map(Number);
-}
-function floatAttr(n: Node, name: string, dflt: number): number {
-  return n.attributes.find((x) => x.name === name)?.f ?? dflt;
-}
 
 interface IntWeight {
   /** (W − z_W) as integers, in the weight's own layout. */
@@ -72,9 +63,10 @@ function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Fl
   if (!t) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has a non-constant bias '${name}'`);
   const b = tensorToFloat64(t);
   const spec = ctx.graph.quant?.get(name);
-  // A bias stored as integers (at scale S_x·S_w, as float32) is read back exactly.
+  // A bias stored as int32 at the accumulator's scale S_x·S_w[c] (to float32 precision) is read back exactly.
   if (spec?.kind === "affine" && spec.format.bits === 32 && spec.zeroPoint.every((z) => z === 0) && b.length === sw.length) {
-    return quantizeWithSpec(b, t.dims.map(Number), spec);
+    const scaleOf = (c: number) => spec.scale[spec.scale.length === 1 ? 0 : c]!;
+    if (sw.every((s, c) => Math.abs(scaleOf(c) - sx * s) <= 1e-6 * sx * s)) return quantizeWithSpec(b, t.dims.map(Number), spec);
   }
   if (b.length !== sw.length) throw new FixqError("unsupported", `cannot integerize: ${label(n)} bias '${name}' has ${b.length} elements for ${sw.length} output channels`);
   const out = new Int32Array(b.length);
@@ -99,7 +91,8 @@ export function checkedMultiplier(ctx: LoweringContext, n: Node, M: number): Dya
   const d = quantizeMultiplier(M, ctx.multiplierBits);
   if (d.m !== 0 && (d.s < 0 || d.s > 62)) {
     const e = Math.ceil(Math.log2(M));
-    const hint = d.s > 62 ? `a multiplier of at most ${Math.max(1, 62 + e)} bits (--multiplier-bits)` : "a smaller output scale ratio";
+    const hint =
+      d.s < 0 ? "a smaller output scale ratio" : 62 + e >= 2 ? `a multiplier of at most ${62 + e} bits (--multiplier-bits)` : "scales less far apart (no multiplier width can hold this rescale)";
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} needs the rescale ${M} = ${d.m}·2^-${d.s}, whose shift is outside 0…62 at ${ctx.multiplierBits}-bit multipliers; use ${hint}`);
   }
   return d;
@@ -129,9 +122,7 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
   const xs = ctx.specOfInt(x);
   const w = intWeight(ctx, n, 1, 0);
   if (w.dims.length !== 4) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a ${w.dims.length - 2}-D convolution; only 2-D is supported`);
-  const pads = intsAttr(n, "pads") ?? [0, 0, 0, 0];
-  const autoPad = n.attributes.find((a) => a.name === "auto_pad")?.s;
-  if (autoPad && new TextDecoder().decode(autoPad) !== "NOTSET") throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses auto_pad; export the model with explicit pads`);
+  const win = window2d(n, w.dims.slice(2));
   const shape = ctx.sampleShape(n.outputs[0]!, label(n));
   const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
   ctx.ops.push({
@@ -143,16 +134,12 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
     weight: w.q,
     weightShape: w.dims as [number, number, number, number],
     ...optional("bias", intBias(ctx, n, 2, xs.scale, w.scales)),
-    strides: pair(intsAttr(n, "strides")),
-    pads: [pads[0]!, pads[1]!, pads[2]!, pads[3]!],
-    dilations: pair(intsAttr(n, "dilations")),
+    strides: win.strides,
+    pads: win.pads,
+    dilations: win.dilations,
     group: intAttr(n, "group", 1),
   });
   emitRequant(ctx, n, acc, 0, xs.scale, w.scales, shape);
-}
-
-function pair(v: number[] | undefined): [number, number] {
-  return [v?.[0] ?? 1, v?.[1] ?? 1];
 }
 
 function optional<K extends string, V>(key: K, v: V | undefined): { [k in K]?: V } {
@@ -162,11 +149,12 @@ function optional<K extends string, V>(key: K, v: V | undefined): { [k in K]?: V
 /** Gemm (transA = 0, alpha = beta = 1) and MatMul with a constant 2-D right-hand side. */
 export function lowerDense(ctx: LoweringContext, n: Node): void {
   const isGemm = n.opType === "Gemm";
-  if (isGemm && (intAttr(n, "transA", 0) !== 0 || floatAttr(n, "alpha", 1) !== 1 || floatAttr(n, "beta", 1) !== 1)) {
+  if (isGemm && (intAttr(n, "transA", 0) !== 0 || (floatAttr(n, "alpha") ?? 1) !== 1 || (floatAttr(n, "beta") ?? 1) !== 1)) {
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} has transA, alpha or beta other than the defaults`);
   }
   if (!ctx.consts.has(n.inputs[1] ?? "")) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} multiplies two activations; only a constant weight is supported`);
+    const why = ctx.consts.has(n.inputs[0] ?? "") ? "has its constant on the left" : "multiplies two activations";
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} ${why}; only an activation times a constant right-hand weight is supported`);
   }
   const x = ctx.intInput(n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
@@ -186,7 +174,7 @@ export function lowerDense(ctx: LoweringContext, n: Node): void {
     weight,
     inFeatures,
     outFeatures,
-    ...optional("bias", intBias(ctx, n, isGemm ? 2 : -1, xs.scale, w.scales)),
+    ...optional("bias", isGemm ? intBias(ctx, n, 2, xs.scale, w.scales) : undefined),
   });
   emitRequant(ctx, n, acc, shape.length - 1, xs.scale, w.scales, shape);
 }

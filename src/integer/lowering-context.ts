@@ -3,13 +3,13 @@
  * specs, inferred shapes, constants, the program being built, and the map
  * from float values to the integer values that carry them.
  */
-import { DataType } from "../ir/dtype.js";
+import { DataType, dtypeName } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { type AffineQuant, type QuantSpec, quantizeValue } from "../ir/quant.js";
 import type { Tensor } from "../ir/tensor.js";
-import { type IntType, intType } from "../numerics/int.js";
+import { type IntType, intMax, intMin, intType } from "../numerics/int.js";
 import type { RequantRounding } from "../numerics/requant.js";
 import type { IntOp, ProgramValue } from "./program.js";
 
@@ -112,7 +112,7 @@ export class LoweringContext {
   specOfInt(intName: string): ActSpec {
     const v = this.values.get(intName)!;
     if (v.scale === undefined || v.zeroPoint === undefined) throw new Error(`internal: '${intName}' is not a quantized activation`);
-    return { scale: v.scale, zeroPoint: v.zeroPoint, qmin: typeMin(v.type), qmax: typeMax(v.type), type: v.type };
+    return { scale: v.scale, zeroPoint: v.zeroPoint, qmin: intMin(v.type), qmax: intMax(v.type), type: v.type };
   }
 
   /** The only reader of a value, when it has exactly one and is not a graph output. */
@@ -122,16 +122,10 @@ export class LoweringContext {
   }
 }
 
-function typeMin(t: IntType): number {
-  return t.signed ? -(2 ** (t.bits - 1)) : 0;
-}
-function typeMax(t: IntType): number {
-  return t.signed ? 2 ** (t.bits - 1) - 1 : 2 ** t.bits - 1;
-}
 
 function affineActSpec(q: AffineQuant, name: string, where: string): ActSpec {
   const storage = STORAGE_BITS[q.format.dtype];
-  if (!storage) throw new FixqError("unsupported", `cannot integerize: activation '${name}' has element type ${q.format.dtype}, not a 4/8/16-bit integer`, where);
+  if (!storage) throw new FixqError("unsupported", `cannot integerize: activation '${name}' has element type ${dtypeName(q.format.dtype)}, not a 4/8/16-bit integer`, where);
   const scale = q.scale[0]!;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new FixqError("unsupported", `cannot integerize: activation '${name}' has scale ${scale}`, where);
   return { scale, zeroPoint: q.zeroPoint[0] ?? 0, qmin: q.format.qmin, qmax: q.format.qmax, type: intType(storage[0], storage[1]) };

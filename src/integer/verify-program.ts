@@ -10,12 +10,13 @@
  * - element counts agree across data movement and element-wise ops;
  * - clamps lie inside the output type, and multipliers and shifts lie inside
  *   the program's widths;
- * - conv and dense weights match the shapes they are applied to.
+ * - conv and dense weights match the shapes they are applied to, and the
+ *   spatial output of every conv and pool is what its window gives.
  * It returns one line per problem; an empty list means the program checks.
  */
 import { intMax, intMin } from "../numerics/int.js";
 import { RESCALE_MAX_SHIFT } from "../numerics/rescale.js";
-import { type IntOp, opInputs, type Program, sampleSize } from "./program.js";
+import { type ConvOp, type IntOp, type MaxPoolOp, opInputs, type Program, type SumPoolOp, sampleSize } from "./program.js";
 
 function checkOp(p: Program, op: IntOp, problems: string[]): void {
   const where = `${op.source} (${op.kind})`;
@@ -29,12 +30,16 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
     case "quantize":
       clampInside(op.qmin, op.qmax);
       break;
-    case "requant":
+    case "requant": {
       clampInside(op.clampLo, op.clampHi);
       for (const d of op.multipliers) {
         if (d.m !== 0 && (d.m < 2 ** (p.multiplierBits - 1) || d.m >= 2 ** p.multiplierBits)) problems.push(`${where}: multiplier ${d.m} is not a ${p.multiplierBits}-bit multiplier`);
+        if (d.m !== 0 && (d.s < 0 || d.s > 62)) problems.push(`${where}: shift ${d.s} is outside 0…62`);
       }
+      const channels = out?.shape[op.axis];
+      if (op.multipliers.length !== 1 && op.multipliers.length !== channels) problems.push(`${where}: ${op.multipliers.length} multipliers for ${channels} channels along axis ${op.axis}`);
       break;
+    }
     case "rescale":
       clampInside(op.clampLo, op.clampHi);
       if (op.shift < 0 || op.shift > RESCALE_MAX_SHIFT) problems.push(`${where}: shift ${op.shift} is outside 0…${RESCALE_MAX_SHIFT}`);
@@ -48,8 +53,13 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
     case "concat":
       if (op.inputs.reduce((a, i) => a + size(i), 0) !== size(op.output)) problems.push(`${where}: the inputs' sizes do not add up to the output's`);
       break;
+    case "sumpool":
+    case "maxpool":
+      checkWindow(p, op, [op.kernel[0], op.kernel[1]], op.kind === "maxpool" ? op.dilations : [1, 1], problems);
+      break;
     case "conv": {
       const [o, i, kh, kw] = op.weightShape;
+      checkWindow(p, op, [kh, kw], op.dilations, problems);
       const inC = p.values.get(op.input)?.shape[0];
       if (op.weight.length !== o * i * kh * kw) problems.push(`${where}: ${op.weight.length} weights for shape [${op.weightShape.join(",")}]`);
       if (inC !== i * op.group) problems.push(`${where}: input has ${inC} channels, the weight expects ${i * op.group}`);
@@ -66,6 +76,17 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
     }
     default:
       break;
+  }
+}
+
+/** Spatial output size of a 2-D window op: ⌊(H + pads − d·(k − 1) − 1) / s⌋ + 1 per axis. */
+function checkWindow(p: Program, op: ConvOp | SumPoolOp | MaxPoolOp, kernel: readonly number[], dilations: readonly number[], problems: string[]): void {
+  const inShape = p.values.get(op.input)?.shape ?? [];
+  const outShape = p.values.get(op.output)?.shape ?? [];
+  for (const a of [0, 1]) {
+    const size = inShape[a + 1]! + op.pads[a]! + op.pads[a + 2]!;
+    const want = Math.floor((size - dilations[a]! * (kernel[a]! - 1) - 1) / op.strides[a]!) + 1;
+    if (outShape[a + 1] !== want) problems.push(`${op.source} (${op.kind}): output ${a === 0 ? "height" : "width"} is ${outShape[a + 1]}, the window gives ${want}`);
   }
 }
 

@@ -52,12 +52,37 @@ describe("fixq emulate", () => {
     expect(readFileSync(path("y-checked.npy")).equals(readFileSync(path("y.npy")))).toBe(true);
   });
 
+  it("reads float16 data as values, not as raw half bits", () => {
+    const half = Uint16Array.from(x.subarray(0, 8 * 784), (v) => {
+      // x is k/255; encode to the nearest float16 by hand (normal numbers suffice here)
+      if (v === 0) return 0;
+      const e = Math.floor(Math.log2(v));
+      const m = Math.round((v / 2 ** e - 1) * 1024);
+      return ((e + 15) << 10) + m;
+    });
+    writeNpy(path("x16.npy"), { dtype: "f2", shape: [8, 1, 28, 28], data: half });
+    const r = fixq("emulate", path("cnn.q.onnx"), "--data", path("x16.npy"), "--out", path("y16.npy"));
+    expect(r.status).toBe(0);
+    const y16 = readNpy(path("y16.npy")).data as Float32Array;
+    const y = readNpy(path("y.npy")).data as Float32Array;
+    let same = 0;
+    for (let s0 = 0; s0 < 8; s0++) {
+      const am = (a: Float32Array) => Array.from(a.subarray(s0 * 10, s0 * 10 + 10)).reduce((b, v, i, arr) => (v > arr[b]! ? i : b), 0);
+      if (am(y16) === am(y)) same++;
+    }
+    expect(same).toBeGreaterThanOrEqual(7); // float16 rounding of the pixels may flip a close call
+    let diff = 0;
+    for (let i = 0; i < 80; i++) diff += Math.abs(y16[i]! - y[i]!) / 80;
+    expect(diff).toBeLessThan(0.5); // raw half bits (values up to 65535) would saturate every pixel
+  });
+
   it("rejects a float model, bad data shapes and a bad flag with one line and no output", () => {
     const cases: [string[], RegExp, number][] = [
       [["emulate", "models/cnn.onnx", "--data", path("x.npy"), "--out", path("bad1.npy")], /not quantized: the model has no QuantizeLinear/, 1],
       [["emulate", path("cnn.q.onnx"), "--data", "models/data/calib_labels.npy", "--out", path("bad2.npy")], /does not fit input 'input'|no such file/, 1],
       [["emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("bad3.npy"), "--rounding", "nearest"], /--rounding expects single or double/, 2],
       [["emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("bad4.txt")], /--out must be a \.npy or \.npz file/, 2],
+      [["emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("bad5.npy"), "--out-int", path("missing/yi.npy")], /folder .*missing does not exist/, 1],
     ];
     for (const [args, message, status] of cases) {
       const r = fixq(...args);

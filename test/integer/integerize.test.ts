@@ -92,6 +92,33 @@ describe("integerize: refusals", () => {
     expect(() => integerize({ ...g, quant })).toThrow(/shift is outside 0…62 at 31-bit multipliers; use a multiplier of at most \d+ bits/);
   });
 
+  it("refuses pools it would mis-lower: auto_pad, a dilated AveragePool, a Concat without an axis", () => {
+    const g = convAddGraph();
+    const withPool = (attrs: ReturnType<typeof ints>[], op = "AveragePool") => ({
+      ...g,
+      nodes: [...g.nodes, node(op, ["z"], ["p"], attrs, "pool")],
+      outputs: [value("p", 1, ["N", 3, 4, 4])],
+      quant: new Map([...g.quant!, ["p", act(1 / 8, 7)]]),
+    });
+    const autoPad = { name: "auto_pad", type: 3, s: new TextEncoder().encode("SAME_UPPER") };
+    expect(() => integerize(withPool([ints("kernel_shape", [3, 3]), autoPad], "MaxPool"))).toThrow(/MaxPool 'pool' uses auto_pad/);
+    expect(() => integerize(withPool([ints("kernel_shape", [3, 3]), ints("dilations", [2, 2])]))).toThrow(/AveragePool 'pool' is a dilated AveragePool/);
+    expect(() => integerize(withPool([]))).toThrow(/AveragePool 'pool' has no kernel_shape/);
+    const cat = { ...withPool([], "Concat"), nodes: [...g.nodes, node("Concat", ["z", "z"], ["p"], [], "cat")] };
+    expect(() => integerize(cat)).toThrow(/Concat 'cat' has no axis attribute/);
+  });
+
+  it("reads an int32 bias back only when its scale is the accumulator's; otherwise re-rounds it", () => {
+    const g = convAddGraph();
+    const quant = new Map(g.quant);
+    const at = (scale: Float32Array): AffineQuant => ({ kind: "affine", format: { dtype: 6, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 }, scale, zeroPoint: new Int32Array(3), axis: 0 });
+    // b = [0.1, −0.2, 0] at S_x·S_w = [2^-13, 2^-12, 2^-13]: 819.2 → 819, −819.2 → −819
+    quant.set("b", at(Float32Array.of(2 ** -13, 2 ** -12, 2 ** -13)));
+    expect([...(integerize({ ...g, quant }).ops[2] as ConvOp).bias!]).toEqual([819, -819, 0]);
+    quant.set("b", at(Float32Array.of(2 ** -11, 2 ** -10, 2 ** -11))); // 4× the accumulator's scale: not read as is
+    expect([...(integerize({ ...g, quant }).ops[2] as ConvOp).bias!]).toEqual([819, -819, 0]);
+  });
+
   it("refuses an unquantized model", () => {
     expect(() => integerizeModel(loadModel("models/cnn.onnx"))).toThrow(/not quantized/);
   });

@@ -47,6 +47,17 @@ describe("verifyProgram", () => {
     expect(verifyProgram(withOp(conv, { ...c, group: 2 })).join()).toMatch(/the weight expects 2/);
   });
 
+  it("finds a pool or conv whose output size is not what its window gives, and a multiplier count that fits no axis", () => {
+    const mp = index("maxpool");
+    expect(verifyProgram(withOp(mp, { ...(p.ops[mp] as IntOp & { kind: "maxpool" }), pads: [1, 1, 1, 1] })).join()).toMatch(/output height is \d+, the window gives \d+/);
+    const conv = index("conv");
+    expect(verifyProgram(withOp(conv, { ...(p.ops[conv] as ConvOp), strides: [2, 2] })).join()).toMatch(/the window gives/);
+    const rq = index("requant");
+    const r = p.ops[rq] as RequantOp;
+    expect(verifyProgram(withOp(rq, { ...r, multipliers: r.multipliers.slice(0, 2) })).join()).toMatch(/2 multipliers for \d+ channels/);
+    expect(verifyProgram(withOp(rq, { ...r, multipliers: [{ m: 2 ** 30, s: 70 }] })).join()).toMatch(/shift 70 is outside 0…62/);
+  });
+
   it("finds a rescale shift beyond the exact range and a size mismatch in data movement", () => {
     const rs: RescaleOp = { kind: "rescale", source: "test", inputs: [p.ops[0]!.output], output: p.ops[0]!.output, inputZeros: [0], multipliers: [1], shift: 60, outZero: 0, clampLo: 0, clampHi: 255 };
     expect(verifyProgram({ ...p, ops: [...p.ops.slice(0, 1), rs, ...p.ops.slice(1)] }).join()).toMatch(/shift 60 is outside 0…52/);
