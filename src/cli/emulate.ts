@@ -9,13 +9,13 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import { type RunOptions, runProgram } from "../backends/emulator/run.js";
 import { certifyProgram } from "../integer/certify.js";
-import type { Program } from "../integer/program.js";
-import { sampleSize } from "../integer/program.js";
+import { integerOutputs, type Program, sampleSize } from "../integer/program.js";
 import type { NpyArray, NpyDtype } from "../io/npy.js";
 import { writeNpy } from "../io/npy.js";
 import { writeNpz } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { halfToFloat } from "../ir/tensor.js";
+import { intTypeName } from "../numerics/int.js";
 import { readArrays } from "./eval.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 
@@ -114,10 +114,8 @@ export function runEmulate(modelPath: string, opts: EmulateOptions): number {
   const shapeOf = (k: number) => [samples, ...program.outputs[k]!.shape];
   writeArrays(opts.out, program, outputs.map((data, k) => ({ dtype: "f4", shape: shapeOf(k), data }) as NpyArray));
   if (opts.outInt !== undefined) {
-    const typed = program.outputs.map((_, k) => {
-      const dq = program.ops.find((op) => op.kind === "dequantize" && op.output === program.outputs[k]!.name)!;
-      const t = program.values.get((dq as { input: string }).input)!.type;
-      const dtype = INT_NPY[`${t.signed ? "" : "u"}int${t.bits}`] ?? "i4";
+    const typed = integerOutputs(program).map((name, k) => {
+      const dtype = INT_NPY[intTypeName(program.values.get(name)!.type)] ?? "i4";
       const data = dtype === "i4" ? ints[k]! : convertInts(ints[k]!, dtype);
       return { dtype, shape: shapeOf(k), data } as NpyArray;
     });
