@@ -105,13 +105,15 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   saveModel(result.model, output);
 
   const quantized = result.decisions.filter((d) => d.quantized);
-  const float = result.decisions.filter((d) => !d.quantized && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
+  const float = result.decisions.filter((d) => !d.quantized && !d.notFloat && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
+  const notFloat = result.decisions.filter((d) => d.notFloat && d.node.opType !== "Constant");
   const summary: Record<string, unknown> = {
     output: resolve(output),
     recipe: recipeJson(recipe),
     calibration: calibPath ? { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash } : { dataFree: true, inputRange: recipe.inputRange ?? null },
     quantized: quantized.length,
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
+    notFloat: notFloat.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
     passes: passesJson(result.passes),
   };
   if (!json) {
@@ -125,6 +127,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const byReason = new Map<string, string[]>();
     for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
     for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
+    const byOp = new Map<string, number>();
+    for (const d of notFloat) byOp.set(d.node.opType, (byOp.get(d.node.opType) ?? 0) + 1);
+    if (byOp.size) process.stderr.write(`  not float  ${[...byOp].map(([k, n]) => `${n}× ${k}`).join(", ")} (integer, boolean or shape arithmetic: nothing to quantize)\n`);
     for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
   }
   const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;

@@ -13,14 +13,24 @@
  * - MaxPool, nearest-mode Resize and shape ops (Reshape, Transpose, Flatten,
  *   Squeeze, Unsqueeze, Slice) pass the input's quantization through to their
  *   output; ORT then runs them directly on the integers.
+ * - Gather from a constant float table (an embedding) is quantized weight
+ *   only: the table is stored as integers with a scale per row (int8 by
+ *   default; the recipe's 4-bit blocks along the row on request) and read
+ *   through DequantizeLinear; the gathered rows stay float.
+ * - Only float values (float32, float16, bfloat16) that carry data are ever
+ *   quantized (value-kinds.ts): a node computing on integers, booleans or
+ *   shape-derived values (Shape → Gather → Concat reshape targets) is not
+ *   float compute and is marked `notFloat`, whatever its op.
  * - Everything else stays float, with the reason recorded. Measured with ORT
  *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
  *   a float kernel between DQ and Q, so quantizing them would only add error.
  */
 import type { Graph, Node } from "../ir/graph.js";
+import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Recipe } from "./recipe.js";
+import { isQuantizableType, type ValueKinds, valueKinds } from "./value-kinds.js";
 
 const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 const ELEMENTWISE = new Set(["Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool", "Sigmoid", "Softmax", "LeakyRelu"]);
@@ -28,7 +38,7 @@ const PASS_THROUGH = new Set(["MaxPool", "Reshape", "Transpose", "Flatten", "Squ
 const FUSED_ACTIVATIONS = new Set(["Relu", "Clip"]);
 const NO_INTEGER_KERNEL = new Set(["HardSigmoid", "HardSwish", "Gelu", "Tanh", "Resize"]);
 
-export type NodeRole = "compute" | "elementwise" | "pass-through" | "fused-activation";
+export type NodeRole = "compute" | "elementwise" | "pass-through" | "fused-activation" | "weight-only";
 
 export interface NodeDecision {
   readonly node: Node;
@@ -36,6 +46,8 @@ export interface NodeDecision {
   readonly quantized: boolean;
   readonly role?: NodeRole;
   readonly reason: string;
+  /** The node computes on integer, boolean or shape-derived values: not float compute, nothing to quantize. */
+  readonly notFloat?: boolean;
 }
 
 export interface WeightUse {
@@ -47,6 +59,8 @@ export interface WeightUse {
   readonly axis: number;
   /** Constant inputs of elementwise ops use the activation format, as their integer kernels require. */
   readonly asActivation?: boolean;
+  /** The table of an embedding Gather: quantized per row (axis 0), or in blocks along the row. */
+  readonly embedding?: boolean;
 }
 
 export interface QuantPlan {
@@ -85,7 +99,20 @@ function weightAxis(n: Node, w: Tensor): number {
   }
 }
 
-export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
+/** Why a value cannot be quantized, or undefined when it is a float value carrying data. */
+const UNKNOWN_TYPE = "element type unknown (neither inference nor ONNX Runtime could tell)";
+function notFloatReason(name: string, kinds: ValueKinds): string | undefined {
+  if (kinds.shapeDerived.has(name)) return "computes on shapes (shape arithmetic), not data";
+  const t = kinds.dtype.get(name);
+  if (t === undefined) return UNKNOWN_TYPE;
+  return isQuantizableType(t) ? undefined : `computes on ${dtypeName(t)} values, not float`;
+}
+
+/**
+ * The plan for `g`. `kinds` gives element types and shape-derived values
+ * (value-kinds.ts); without it they come from static inference alone.
+ */
+export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = valueKinds(g)): QuantPlan {
   // Constant-node tensors carry no name of their own (or an unrelated one): name each after the value it
   // defines, so that weights are told apart and their float originals can be dropped after quantization.
   const consts = new Map<string, Tensor>();
@@ -124,6 +151,21 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
       activations.add(n.outputs[0]!);
       quantizedOut.add(n.outputs[0]!);
       return decide(true, "fused with its producer", "fused-activation");
+    }
+    if (COMPUTE.has(n.opType) || ELEMENTWISE.has(n.opType)) {
+      // Every data value the node reads or writes must be float: shape arithmetic and integer ops stay as they are.
+      for (const v of [...n.inputs.filter((i) => i !== "" && !consts.has(i)), ...n.outputs.slice(0, 1)]) {
+        const why = notFloatReason(v, kinds);
+        if (why) return { ...decide(false, why), notFloat: why !== UNKNOWN_TYPE };
+      }
+      const c = n.inputs.map((i) => consts.get(i)).find((t) => t !== undefined && !isQuantizableType(t.dtype));
+      if (c) return { ...decide(false, `reads ${dtypeName(c.dtype)} constants, not float`), notFloat: true };
+    }
+    if (n.opType === "Gather") {
+      const table = consts.get(n.inputs[0] ?? "");
+      if (table?.dtype !== 1 || table.dims.length !== 2 || intAttr(n, "axis", 0) !== 0) return decide(false, "not an embedding (a constant float32 table of rank 2 gathered along axis 0)");
+      weights.push({ node: n, slot: 0, tensor: table, axis: 0, embedding: true });
+      return decide(true, "embedding table stored quantized, rows gathered in float", "weight-only");
     }
     if (COMPUTE.has(n.opType)) {
       const x = n.inputs[0] ?? "";
@@ -166,7 +208,10 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
     return decide(false, "op not handled by fixq's quantizer");
   };
   g.nodes.forEach((n, index) => {
-    decisions.push(classify(n, index));
+    const d = classify(n, index);
+    // A node left alone whose output is not float data (Shape, Cast to int64, integer Gather, …) is not float compute either.
+    const why = !d.quantized && !d.notFloat && n.outputs[0] ? notFloatReason(n.outputs[0], kinds) : undefined;
+    decisions.push(why && why !== UNKNOWN_TYPE ? { ...d, reason: why, notFloat: true } : d);
   });
   // A pass-through output shares its source's spec; the source must be calibrated.
   for (const src of sharedWith.values()) activations.add(src);

@@ -26,6 +26,7 @@ import { actSchemeOf, weightSchemeOf } from "./float-schemes.js";
 import { isFloatType } from "./format-names.js";
 import { writeQdq } from "./qdq-write.js";
 import { assignSpecs } from "./specs.js";
+import { probedValueKinds } from "./value-kinds.js";
 import { type Recipe, recipeJson, requiredOpset } from "./recipe.js";
 
 export interface QuantizeResult {
@@ -88,7 +89,9 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
   const target = Math.max(recipe.opset ?? 0, requiredOpset(recipe));
   if ((opsetVersion(model) ?? 0) < target) model = upgradeOpset(model, target);
   const g = model.graph!;
-  const plan = planQuantization(g, recipe);
+  // Element types from inference, completed by ONNX Runtime where inference cannot tell: only float data is quantized.
+  const kinds = await probedValueKinds(model);
+  const plan = planQuantization(g, recipe, kinds);
   if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
     throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");
   }
@@ -101,7 +104,7 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
   const weightFormat = weightFormatOf(recipe);
   const specOptions = { actFormat, symmetricActs: recipe.symmetricActs, weightFormat, granularity: recipe.granularity, weightScheme: weightSchemeOf(recipe), actScheme: actSchemeOf(recipe) };
   // Bias correction edits float biases only, so a corrected graph plans (and is calibrated) as the original.
-  const specify = (h: Graph) => assignSpecs(h, h === g ? plan : planQuantization(h, recipe), ranges, specOptions);
+  const specify = (h: Graph) => assignSpecs(h, h === g ? plan : planQuantization(h, recipe, kinds), ranges, specOptions);
   // MX scales are stored as FLOAT8E8M0 where the opset allows it (24), else as float32 powers of two.
   const write = (h: Graph) => writeQdq(h, { storage: recipe.fp4Storage, e8m0Scales: (opsetVersion(model) ?? 0) >= 24 });
   let corrected = g;

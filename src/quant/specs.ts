@@ -14,6 +14,8 @@
  *   scale is widened to |b|/(2³¹−1) rather than saturating.
  * - A constant read in two roles that need different specs (a weight here, an
  *   elementwise operand there) is duplicated, so every value has one spec.
+ * - Embedding tables (a Gather's constant data): weight only, int8 per row or
+ *   int4 blocks along the row (weights.ts `quantizeEmbedding`).
  * - Float formats (`weightScheme`, `actScheme`; float-schemes.ts): FP8, MX and
  *   NVFP4 weights (float-weights.ts), FP8 or dynamic MX/NVFP4 activations
  *   (float-specs.ts). Biases of float-format layers stay float.
@@ -28,7 +30,7 @@ import { dynamicActivationSpecs, fp8ActivationSpec } from "./float-specs.js";
 import { floatWeightSpec } from "./float-weights.js";
 import type { QuantPlan, WeightUse } from "./plan.js";
 import type { Granularity } from "./recipe.js";
-import { quantizeWeightUse } from "./weights.js";
+import { quantizeEmbedding, quantizeWeightUse } from "./weights.js";
 
 export interface SpecOptions {
   readonly actFormat: IntFormat;
@@ -141,6 +143,10 @@ export function assignSpecs(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<strin
   for (const u of plan.weights) {
     if (u.asActivation) {
       if (staticActs) place(u, "operand", () => constantOperandSpec(u.tensor, opts));
+      continue;
+    }
+    if (u.embedding) {
+      place(u, "embedding", () => quantizeEmbedding(u.tensor, opts.weightScheme ? undefined : opts.weightFormat, opts.granularity));
       continue;
     }
     const scheme = opts.weightScheme;
