@@ -37,7 +37,9 @@ export function runConvert(input: string, opts: ConvertOptions): number {
   };
   ensureParentDir(opts.output);
   const result = saveModel(model, opts.output, save);
-  if (opts.json) process.stdout.write(`${JSON.stringify({ output: opts.output, bytes: result.bytes, dataFile: result.dataFile ?? null })}\n`);
-  else process.stderr.write(`${chalk.green("wrote")} ${opts.output} (${result.bytes} bytes${result.dataFile ? ` + ${result.dataFile}` : ""})\n`);
+  // convert re-encodes what it read, so it writes what ONNX Runtime would have been given anyway.
+  const note = "not opened in ONNX Runtime before writing: convert re-encodes the input unchanged";
+  if (opts.json) process.stdout.write(`${JSON.stringify({ output: opts.output, bytes: result.bytes, dataFile: result.dataFile ?? null, ortLoad: { checked: false, note } })}\n`);
+  else process.stderr.write(`${chalk.green("wrote")} ${opts.output} (${result.bytes} bytes${result.dataFile ? ` + ${result.dataFile}` : ""})\n  ${note}\n`);
   return 0;
 }

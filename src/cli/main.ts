@@ -95,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
     .option("--json", "machine-readable summary on stdout")
+    .option("--no-verify-load", "skip opening the output in ONNX Runtime before writing it (for models meant for other runtimes)")
     .action(async (model: string, opts: QuantizeCliOptions) => {
       code = await runQuantize(model, opts);
     });
@@ -125,8 +126,9 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
     .option("--json", "machine-readable summary (with the certificate) on stdout")
-    .action((model: string, opts: CompileOptions) => {
-      code = runCompile(model, opts);
+    .option("--no-verify-load", "onnx-int: skip opening the output in ONNX Runtime before writing it")
+    .action(async (model: string, opts: CompileOptions) => {
+      code = await runCompile(model, opts);
     });
 
   try {

@@ -15,6 +15,7 @@ import { passesJson, passesText } from "../passes/report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
 import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../util/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
@@ -27,6 +28,8 @@ export interface QuantizeCliOptions extends RecipeInput {
   eval?: string | boolean;
   threads?: string;
   json?: boolean;
+  /** false with --no-verify-load. */
+  verifyLoad?: boolean;
 }
 
 function readRecipeFile(path: string): RecipeInput {
@@ -42,6 +45,8 @@ function readRecipeFile(path: string): RecipeInput {
     throw new FixqError("usage", `recipe is not valid JSON: ${(e as Error).message}`, path);
   }
 }
+
+const SKIPPED: LoadCheck = { checked: false, note: "not opened in ONNX Runtime before writing (--no-verify-load)" };
 
 /** Data-free mode's stand-in for calibration data: any use is a bug, so it fails loudly. */
 const NO_DATA: DataSource = {
@@ -63,7 +68,8 @@ function openCalibration(model: Model, path: string, limit?: number): DataSource
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, verifyLoad: verify, ...flags } = opts;
+  const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
@@ -73,14 +79,16 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
   const already = reexportQuantized(model);
   if (already) {
+    const loads = await checkLoad(already.model);
     ensureParentDir(output);
     saveModel(already.model, output);
     const { activations, weights, unmatched } = already.view;
-    const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })) };
+    const summary = { output: resolve(output), ortLoad: loads, reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })) };
     if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else {
       process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
       for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
+      process.stderr.write(`  ${loadCheckLine(loads)}\n`);
       if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
     }
     return 0;
@@ -101,6 +109,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   } finally {
     source.close();
   }
+  const loads = await checkLoad(result.model);
   ensureParentDir(output);
   saveModel(result.model, output);
 
@@ -110,6 +119,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const summary: Record<string, unknown> = {
     output: resolve(output),
     recipe: recipeJson(recipe),
+    ortLoad: loads,
     calibration: calibPath ? { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash } : { dataFree: true, inputRange: recipe.inputRange ?? null },
     quantized: quantized.length,
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
@@ -131,6 +141,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     for (const d of notFloat) byOp.set(d.node.opType, (byOp.get(d.node.opType) ?? 0) + 1);
     if (byOp.size) process.stderr.write(`  not float  ${[...byOp].map(([k, n]) => `${n}× ${k}`).join(", ")} (integer, boolean or shape arithmetic: nothing to quantize)\n`);
     for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
+    process.stderr.write(`  ${loadCheckLine(loads)}\n`);
   }
   const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
   const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;

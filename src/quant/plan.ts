@@ -101,8 +101,8 @@ function weightAxis(n: Node, w: Tensor): number {
 
 /** Why a value cannot be quantized, or undefined when it is a float value carrying data. */
 const UNKNOWN_TYPE = "element type unknown (neither inference nor ONNX Runtime could tell)";
-function notFloatReason(name: string, kinds: ValueKinds): string | undefined {
-  if (kinds.shapeDerived.has(name)) return "computes on shapes (shape arithmetic), not data";
+function notFloatReason(name: string, kinds: ValueKinds, asOutput = true): string | undefined {
+  if (asOutput && kinds.shapeDerived.has(name)) return "computes on shapes (shape arithmetic), not data";
   const t = kinds.dtype.get(name);
   if (t === undefined) return UNKNOWN_TYPE;
   return isQuantizableType(t) ? undefined : `computes on ${dtypeName(t)} values, not float`;
@@ -153,9 +153,12 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
       return decide(true, "fused with its producer", "fused-activation");
     }
     if (COMPUTE.has(n.opType) || ELEMENTWISE.has(n.opType)) {
-      // Every data value the node reads or writes must be float: shape arithmetic and integer ops stay as they are.
-      for (const v of [...n.inputs.filter((i) => i !== "" && !consts.has(i)), ...n.outputs.slice(0, 1)]) {
-        const why = notFloatReason(v, kinds);
+      // Every value the node reads or writes must be float, and its output must carry data: shape arithmetic
+      // and integer ops stay as they are. (A float input built from shapes alone, such as an embedding Expand-ed to
+      // the batch, is fine where it meets data.)
+      const out = n.outputs[0] ?? "";
+      for (const v of [...n.inputs.filter((i) => i !== "" && !consts.has(i)), out]) {
+        const why = notFloatReason(v, kinds, v === out);
         if (why) return { ...decide(false, why), notFloat: why !== UNKNOWN_TYPE };
       }
       const c = n.inputs.map((i) => consts.get(i)).find((t) => t !== undefined && !isQuantizableType(t.dtype));
