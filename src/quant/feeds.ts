@@ -27,6 +27,7 @@ function checkInput(g: Graph, name: string, npyDtype: string, shape: readonly nu
     const ok = shape.length === t.shape.length && t.shape.every((d, i) => typeof d !== "number" || d === shape[i]);
     if (!ok) throw new FixqError("data", `shape [${shape.join(",")}] does not match input '${name}' ${formatShape(t.shape)}`, where);
   }
+  if (shape.length === 0) throw new FixqError("data", `input '${name}' is a scalar, but a data file holds one row per sample`, where);
   if ((shape[0] ?? 0) === 0) throw new FixqError("data", "the data set is empty", where);
   return dtype;
 }

@@ -19,6 +19,7 @@ import { verifyLoad } from "../../src/runtime/verify-load.js";
 import { Rng } from "../helpers/prng.js";
 import { graph, int, model, node, value } from "../ir/builders.js";
 
+const uniform = (rng: Rng, lo: number, hi: number) => lo + rng.float() * (hi - lo);
 const int64 = (name: string, values: number[]): Tensor => ({ name, dtype: DataType.INT64, dims: [values.length], raw: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
 
 /**
@@ -30,8 +31,8 @@ const int64 = (name: string, values: number[]): Tensor => ({ name, dtype: DataTy
  */
 function shapeArithmeticModel(): Model {
   const rng = new Rng(5);
-  const table = makeFloatTensor("table", [50, 8], Array.from({ length: 400 }, (_, i) => rng.range(-1, 1) * (1 + (i >> 3) / 10)));
-  const w = makeFloatTensor("W", [8, 8], Array.from({ length: 64 }, () => rng.range(-0.5, 0.5)));
+  const table = makeFloatTensor("table", [50, 8], Array.from({ length: 400 }, (_, i) => uniform(rng, -1, 1) * (1 + (i >> 3) / 10)));
+  const w = makeFloatTensor("W", [8, 8], Array.from({ length: 64 }, () => uniform(rng, -0.5, 0.5)));
   const two = makeFloatTensor("two", [], [2]);
   return model(
     graph(
@@ -61,8 +62,8 @@ function shapeArithmeticModel(): Model {
 function feeds(n: number, seed: number): Record<string, HostTensor> {
   const rng = new Rng(seed);
   return {
-    x: { dtype: DataType.FLOAT, dims: [n, 3, 8], data: Float32Array.from({ length: n * 24 }, () => rng.range(-1, 1)) },
-    ids: { dtype: DataType.INT64, dims: [n, 3], data: BigInt64Array.from({ length: n * 3 }, () => BigInt(Math.min(49, Math.floor(rng.range(0, 50))))) },
+    x: { dtype: DataType.FLOAT, dims: [n, 3, 8], data: Float32Array.from({ length: n * 24 }, () => uniform(rng, -1, 1)) },
+    ids: { dtype: DataType.INT64, dims: [n, 3], data: BigInt64Array.from({ length: n * 3 }, () => BigInt(rng.int(50))) },
   };
 }
 

@@ -1,0 +1,51 @@
+/**
+ * `npm run bench:corpus [NAME…]`: the real-model corpus table (issue 13 §7).
+ * Every model of test/helpers/corpus.ts goes through `fixq quantize` (default
+ * recipe, 32 generated or real calibration samples); a written model is run in
+ * ONNX Runtime against its float original on 64 other samples, in integer
+ * kernels (optimization "all") and fake-quant (Q/DQ as written). The float
+ * model measured in the same run is the anchor of every figure: SQNR of the
+ * quantized output against it, top-1 agreement with it over the output's last
+ * axis, and size as a ratio of its file. Names given on the command line
+ * select rows by substring.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CORPUS, type CorpusRow, runCorpusCase } from "../test/helpers/corpus.js";
+
+const wanted = process.argv.slice(2);
+const cases = CORPUS.filter((c) => wanted.length === 0 || wanted.some((w) => c.name.toLowerCase().includes(w.toLowerCase())));
+const dir = mkdtempSync(join(tmpdir(), "fixq-bench-corpus-"));
+
+const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
+const db = (x: number | undefined) => (x === undefined ? "" : Number.isFinite(x) ? `${x.toFixed(1)} dB` : "exact");
+const pct = (x: number | undefined) => (x === undefined ? "" : `${(100 * x).toFixed(1)}%`);
+
+function cells(row: CorpusRow): string[] {
+  if (!row.written) {
+    const why = row.stderr.trim().replace(/^error: \S+: /, "").replace(/^error: /, "");
+    return [row.name, `refused: ${why}`, "nothing written", mb(row.bytesBefore), "", "", "", ""];
+  }
+  const loads = row.ortLoads ? "yes" : `NO: ${row.ortError}`;
+  const size = `${mb(row.bytesBefore)} → ${mb(row.bytesAfter!)} (×${(row.bytesAfter! / row.bytesBefore).toFixed(2)})`;
+  return [row.name, "quantized", loads, size, db(row.sqnrDb), pct(row.agreement), db(row.fakeQuantSqnrDb), pct(row.fakeQuantAgreement)];
+}
+
+const header = ["model", "result", "ORT loads it", "size before → after", "SQNR (int kernels)", "agreement", "SQNR (fake-quant)", "agreement (fake-quant)"];
+const rows: string[][] = [];
+let invalid = 0;
+try {
+  for (const c of cases) {
+    const row = await runCorpusCase(c, dir, { calibSamples: 32, evalSamples: 64 });
+    if (row.written && !row.ortLoads) invalid++;
+    rows.push(cells(row));
+    process.stderr.write(`${c.name}: done\n`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`| ${header.join(" | ")} |`);
+console.log(`|${header.map(() => " --- ").join("|")}|`);
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+console.log(`\ninvalid models written: ${invalid}. Inputs: generated (uniform [-1, 1); BERT ids uniform over the vocabulary, mask 1) except the ViTs (Fashion-MNIST calibration and eval rows); agreement = same argmax over the first output's last axis.`);
