@@ -99,8 +99,9 @@ function weightAxis(n: Node, w: Tensor): number {
   }
 }
 
-/** Why a value cannot be quantized, or undefined when it is a float value carrying data. */
 const UNKNOWN_TYPE = "element type unknown (neither inference nor ONNX Runtime could tell)";
+
+/** Why a value cannot be quantized, or undefined when it is float (and, as an output, carries data). */
 function notFloatReason(name: string, kinds: ValueKinds, asOutput = true): string | undefined {
   if (asOutput && kinds.shapeDerived.has(name)) return "computes on shapes (shape arithmetic), not data";
   const t = kinds.dtype.get(name);
@@ -166,7 +167,8 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
     }
     if (n.opType === "Gather") {
       const table = consts.get(n.inputs[0] ?? "");
-      if (table?.dtype !== 1 || table.dims.length !== 2 || intAttr(n, "axis", 0) !== 0) return decide(false, "not an embedding (a constant float32 table of rank 2 gathered along axis 0)");
+      if (!table) return decide(false, "gathers from computed data, not from a constant table");
+      if (table.dtype !== 1 || table.dims.length !== 2 || intAttr(n, "axis", 0) !== 0) return decide(false, "not an embedding (a constant float32 table of rank 2 gathered along axis 0)");
       weights.push({ node: n, slot: 0, tensor: table, axis: 0, embedding: true });
       return decide(true, "embedding table stored quantized, rows gathered in float", "weight-only");
     }
