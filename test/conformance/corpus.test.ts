@@ -14,6 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CORPUS, runCorpusCase } from "../helpers/corpus.js";
+import { DataType } from "../../src/ir/dtype.js";
+import { loadModel } from "../../src/ir/onnx/load.js";
+import { OrtSession } from "../../src/runtime/ort-session.js";
 
 const dir = mkdtempSync(join(tmpdir(), "fixq-corpus-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,4 +47,20 @@ describe("real-model corpus", () => {
       expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
     });
   }
+});
+
+describe("FP8 output of a BERT-style model", () => {
+  it("is written, says ORT runs it with optimizations off, and loads that way", { timeout: 240_000 }, async () => {
+    const bert = CORPUS.find((c) => c.name.startsWith("BERT"))!;
+    const row = await runCorpusCase(bert, dir, { calibSamples: 16, evalSamples: 16, extraArgs: ["--format", "fp8-e4m3"] });
+    expect(row.status, row.stderr).toBe(0);
+    expect(row.stderr).toContain("ONNX Runtime loads it with graph optimizations disabled");
+    expect(row.ortLoads, row.ortError).toBe(true);
+    expect(row.sqnrDb!).toBeGreaterThan(15);
+    // The written file holds FP8 Q/DQ (a regression to int8 would make this test vacuous).
+    const q = loadModel(join(dir, "BERT-style-random-weights-.q.onnx"));
+    expect(q.graph!.initializers.some((t) => t.dtype === DataType.FLOAT8E4M3FN)).toBe(true);
+    const s = await OrtSession.create(q, { optimization: "disabled", threads: 1 });
+    await s.release();
+  });
 });

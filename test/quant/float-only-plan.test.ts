@@ -13,7 +13,7 @@ import { arraySource } from "../../src/quant/feeds.js";
 import { planQuantization } from "../../src/quant/plan.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
-import { valueKinds } from "../../src/quant/value-kinds.js";
+import { probedValueKinds, valueKinds } from "../../src/quant/value-kinds.js";
 import { type HostTensor, OrtSession } from "../../src/runtime/ort-session.js";
 import { verifyLoad } from "../../src/runtime/verify-load.js";
 import { Rng } from "../helpers/prng.js";
@@ -140,5 +140,25 @@ describe("a float-only plan", () => {
     expect(dq.attributes.find((a) => a.name === "block_size")?.i).toBe(4);
     expect(dq.attributes.find((a) => a.name === "axis")?.i).toBe(1);
     expect(await verifyLoad(q.model, "q.onnx")).toEqual({ checked: true, optimization: "all" });
+  });
+});
+
+describe("element types ONNX Runtime fills in", () => {
+  it("asks ORT for a value no rule types (CastLike), and the planner then quantizes the MatMul reading it", async () => {
+    const w = makeFloatTensor("W", [4, 4], Array.from({ length: 16 }, (_, i) => (i % 5) / 4 - 0.5));
+    const m = model(
+      graph(
+        [node("CastLike", ["ids", "like"], ["xf"], [], "castlike"), node("MatMul", ["xf", "W"], ["y"], [], "mm")],
+        [value("ids", DataType.INT64, ["n", 4])],
+        [value("y", DataType.FLOAT, ["n", 4])],
+        [w, makeFloatTensor("like", [], [0])],
+      ),
+      17,
+    );
+    expect(valueKinds(m.graph!).dtype.has("xf")).toBe(false);
+    expect(planQuantization(m.graph!, buildRecipe({})).decisions.find((d) => d.node.name === "mm")!.reason).toMatch(/element type unknown/);
+    const probed = await probedValueKinds(m);
+    expect(probed.dtype.get("xf")).toBe(DataType.FLOAT);
+    expect(planQuantization(m.graph!, buildRecipe({}), probed).decisions.find((d) => d.node.name === "mm")!.role).toBe("compute");
   });
 });
