@@ -68,4 +68,4 @@ try {
 console.log(`| ${header.join(" | ")} |`);
 console.log(`|${header.map(() => " --- ").join("|")}|`);
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
-console.log(`\ninvalid models written: ${invalid}. Inputs: generated (uniform [-1, 1); BERT ids uniform over the vocabulary, mask 1) except the ViTs (Fashion-MNIST calibration and eval rows); agreement = same argmax over the first output's last axis.`);
+console.log(`\ninvalid models written: ${invalid}. Inputs: generated (PaddleOCR: images of text-like strokes; BERT: ids uniform over the vocabulary, mask 1; others uniform [-1, 1)) except the ViTs (Fashion-MNIST calibration and eval rows); agreement = same argmax over the first output's last axis.`);
