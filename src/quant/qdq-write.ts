@@ -17,15 +17,23 @@
  *   FP8 zero points; MX and NVFP4 weights are written by qdq-float-write.ts
  *   (native or dequantized storage); dynamic MX/NVFP4 activations become the
  *   graph of standard ops of block-act-graph.ts between `t__f` and `t`.
+ * - The exact format of every quantized tensor goes into the graph's
+ *   `quantization_annotation` (format-annotation.ts): `fixq_format` and
+ *   `finn_datatype` on its integer (code) tensor, the QuantizeLinear output
+ *   or the weight's integer initializer, and FIXED<W,I> on the dequantized
+ *   tensor where its values are fixed point. Annotations of tensors that no
+ *   longer exist are dropped; others are kept.
  */
 import { createHash } from "node:crypto";
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
+import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations, withQuantAnnotations } from "../ir/annotations.js";
 import { type Attribute, type Graph, type Node, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { type AffineQuant, type BlockQuant, type DynamicBlockQuant, type FloatQuant, isIntSpec, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 import { dynamicBlockGraph } from "./block-act-graph.js";
+import { codesAnnotation, fixedPointAnnotation } from "./format-annotation.js";
 import { type FloatWriteOptions, writeFloatWeight } from "./qdq-float-write.js";
 import { Names } from "./specs.js";
 import { quantizeWithSpec } from "./weights.js";
@@ -124,6 +132,14 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
     }
     return p;
   };
+  const annotations = new Map<string, AnnotationEntries>();
+  /** Annotates the codes tensor and, for fixed-point values, the dequantized tensor. */
+  const annotate = (codes: string, dequantized: string | undefined, spec: QuantSpec) => {
+    const a = codesAnnotation(spec);
+    if (a) annotations.set(codes, a);
+    const f = dequantized === undefined ? undefined : fixedPointAnnotation(spec);
+    if (f) annotations.set(dequantized!, f);
+  };
   const qdqNode = (op: "QuantizeLinear" | "DequantizeLinear", x: string, [s, z]: [string, string], y: string, attrs: Attribute[]): Node => ({
     opType: op,
     name: names.fresh(`${y}_${op === "QuantizeLinear" ? "Q" : "DQ"}`),
@@ -142,6 +158,7 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
     if (spec.kind === "block") throw new FixqError("unsupported", `blocked quantization of activation '${value}'`);
     const p = paramsOf(value, spec);
     const q = names.fresh(`${value}__q`);
+    annotate(q, y, spec);
     return [qdqNode("QuantizeLinear", x, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, y, specAttributes(spec))];
   };
   const activationSpec = (v: string, spec: QuantSpec): PairSpec | DynamicBlockQuant => {
@@ -158,6 +175,7 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
       const w = writeFloatWeight(v, c, spec, floatOpts, (b) => names.fresh(b));
       head.push(...w.nodes);
       newInits.push(...w.inits);
+      annotate(w.codes, undefined, spec);
       readAs.set(v, w.out);
     } else if (c && isIntSpec(spec)) {
       const dims = c.dims.map(Number);
@@ -166,6 +184,7 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
       newInits.push(tensor(qName, spec.format.dtype, dims, q));
       const out = names.fresh(`${v}__dq`);
       head.push(qdqNode("DequantizeLinear", qName, paramsOf(v, spec), out, specAttributes(spec)));
+      annotate(qName, out, spec);
       readAs.set(v, out);
     } else if (inputs.has(v)) {
       const out = names.fresh(`${v}__dq`);
@@ -194,5 +213,13 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
   const live = nodes.filter((n) => !(n.opType === "Constant" && n.outputs.length === 1 && dead(n.outputs[0]!)));
   const initializers = [...g.initializers.filter((t) => !dead(t.name ?? "")), ...newInits];
   const { quant: _written, ...rest } = g;
-  return { ...rest, nodes: live, initializers };
+  const written: Graph = { ...rest, nodes: live, initializers };
+  return withFormatAnnotations(written, annotations);
+}
+
+/** g's annotations of live tensors, with `added` merged in (its keys win). */
+function withFormatAnnotations(g: Graph, added: ReadonlyMap<string, AnnotationEntries>): Graph {
+  const merged = new Map(quantAnnotations(pruneQuantAnnotations(g, new Set(), [])));
+  for (const [tensor, entries] of added) merged.set(tensor, new Map([...(merged.get(tensor) ?? []), ...entries]));
+  return withQuantAnnotations(g, merged);
 }
