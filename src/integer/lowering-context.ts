@@ -19,6 +19,8 @@ export interface IntegerizeOptions {
   readonly rounding?: RequantRounding;
   /** Width of requant multipliers, 2…31 (default 31). */
   readonly multiplierBits?: number;
+  /** Called with each note of the QDQ reader: a weight format inferred from its codes, not read from an annotation. */
+  readonly onNote?: (line: string) => void;
 }
 
 /** A per-tensor integer activation spec, as the program needs it. */

@@ -119,6 +119,12 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 beforeAll(async () => {
   mixed = await mixedModel();
   p = integerizeModel(mixed);
+  // For scripts/check_annotations.py (onnx.checker), run by hand: FIXQ_MIXED_OUT=dir writes the QDQ and integer-only files.
+  const out = process.env["FIXQ_MIXED_OUT"];
+  if (out) {
+    writeFileSync(join(out, "mixed.qdq.onnx"), encodeModel(mixed));
+    writeFileSync(join(out, "mixed.int-only.onnx"), encodeModel(emitIntegerOnnx(p)));
+  }
 }, 120_000);
 
 const layer = (prog: Program, name: string) => prog.ops.find((o) => (o.kind === "conv" || o.kind === "dense") && o.source.includes(`'${name}'`)) as ConvOp | DenseOp;
