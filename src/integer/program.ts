@@ -26,7 +26,8 @@
  * The one definition of that arithmetic is `src/numerics`; the emulator calls
  * it, and the other back ends are tested against the emulator bit for bit.
  */
-import { type IntType, intType } from "../numerics/int.js";
+import type { IntType } from "../numerics/int.js";
+import { narrowestIntType } from "../quant/format-annotation.js";
 import type { Dyadic, RequantRounding } from "../numerics/requant.js";
 
 export interface ProgramValue {
@@ -234,11 +235,13 @@ export function integerOutputs(p: Program): string[] {
 /** The op's weight type: `weightType`, or the narrowest signed type (≥ 2 bits) holding its weights. */
 export function weightTypeOf(op: WeightTyped): IntType {
   if (op.weightType) return op.weightType;
-  let m = 0;
-  for (const w of op.weight) m = Math.max(m, w < 0 ? -w - 1 : w);
-  let bits = 2;
-  while (m >= 2 ** (bits - 1)) bits++;
-  return intType(bits, true);
+  let lo = 0;
+  let hi = 0;
+  for (const w of op.weight) {
+    if (w < lo) lo = w;
+    if (w > hi) hi = w;
+  }
+  return narrowestIntType(lo, hi, true);
 }
 
 /** Number of elements of a per-sample shape. */

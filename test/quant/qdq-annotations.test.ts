@@ -3,19 +3,25 @@
  * writer's quantization annotations on fixq's default CNN (what they say,
  * that they name existing tensors and parse as qonnx DataTypes), their byte
  * and read/write round trips, and the reader without them (another tool's
- * model) or with bad ones.
+ * model) or with bad ones; FP8 and MX files.
  */
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MODELS_DIR } from "../../src/data/manifest.js";
+import { readTensorFile } from "../../src/io/npz.js";
 import { quantAnnotations, tensorNames, withQuantAnnotations } from "../../src/ir/annotations.js";
 import { DataType } from "../../src/ir/dtype.js";
 import type { Graph, Model, Node } from "../../src/ir/graph.js";
-import { decodeModel } from "../../src/ir/onnx/load.js";
-import { encodeModel } from "../../src/ir/onnx/save.js";
 import { constantTensors } from "../../src/ir/infer-types.js";
-import { OrtSession } from "../../src/runtime/ort-session.js";
+import { decodeModel, loadModel } from "../../src/ir/onnx/load.js";
+import { encodeModel } from "../../src/ir/onnx/save.js";
+import { arraySource, feedsFor } from "../../src/quant/feeds.js";
 import { readQdq, stripQdq } from "../../src/quant/qdq-read.js";
 import { writeQdq } from "../../src/quant/qdq-write.js";
-import { quantizedCnn, ternaryWeight } from "../helpers/qdq-models.js";
+import { quantizeModel } from "../../src/quant/quantize.js";
+import { buildRecipe } from "../../src/quant/recipe.js";
+import { OrtSession } from "../../src/runtime/ort-session.js";
+import { CNN, quantizedCnn, ternaryWeight } from "../helpers/qdq-models.js";
 import { qonnxDatatypeProblem } from "../helpers/qonnx-datatype.js";
 
 let q: Model;
@@ -141,4 +147,29 @@ describe("the QDQ reader", () => {
     const h = withQuantAnnotations(q.graph!, new Map([[codes, new Map([["fixq_format", "int9"]])]]));
     expect(() => readQdq(h)).toThrow(/fixq_format: 'int9' does not fit the tensor's storage type int8/);
   });
+});
+
+describe("float formats", () => {
+  it("annotate the codes tensor with the format's name only (no qonnx name is exact), and FP8 survives a read/write round trip", async () => {
+    const float = loadModel(CNN);
+    const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
+    for (const [format, name] of [
+      ["fp8-e4m3", "fp8e4m3fn"],
+      ["mxfp4", "mxfp4"],
+    ] as const) {
+      const src = arraySource(feedsFor(float.graph!, calib, "calib.npy", 64));
+      const m = (await quantizeModel(float, src, buildRecipe({ format }), { threads: 1 })).model;
+      const g = m.graph!;
+      const ann = quantAnnotations(g);
+      const names = tensorNames(g);
+      expect(ann.size, format).toBeGreaterThan(0);
+      for (const [t, e] of ann) {
+        expect(names.has(t), `${format}: '${t}'`).toBe(true);
+        expect(e.has("finn_datatype"), `${format}: '${t}'`).toBe(false);
+      }
+      const formats = new Set([...ann.values()].map((e) => e.get("fixq_format")));
+      expect([...formats], format).toEqual([name]);
+      if (format === "fp8-e4m3") expect(formatsSeenByNodes(writeQdq(stripQdq(g).graph))).toEqual(formatsSeenByNodes(g));
+    }
+  }, 120_000);
 });
