@@ -25,6 +25,8 @@
 import { DataType } from "../ir/dtype.js";
 import type { IntFormat, QuantSpec } from "../ir/quant.js";
 import { fixedType, fixedTypeName } from "../numerics/fixed.js";
+import { parseFloatFormat } from "../numerics/float-formats.js";
+import { MX_FORMATS } from "../numerics/mx.js";
 import { INT_MAX_BITS, INT_MIN_BITS, intMax, intMin, intType, intTypeName, type IntType } from "../numerics/int.js";
 
 export const FIXQ_FORMAT = "fixq_format";
@@ -156,6 +158,11 @@ export function codesAnnotation(spec: QuantSpec): Map<string, string> | undefine
   const out = new Map([[FIXQ_FORMAT, name]]);
   if (spec.kind === "affine" || spec.kind === "block") out.set(FINN_DATATYPE, finnIntName(spec.format));
   return out;
+}
+
+/** A fixq_format of a float, MX, NVFP4 or fixed-point format (not an integer one). */
+export function isNonIntegerFormatName(name: string): boolean {
+  return parseFloatFormat(name)?.name === name || MX_FORMATS.some((f) => f.name === name) || name === "nvfp4" || /^u?fixed<[^<>]*>/.test(name);
 }
 
 /** The annotation of a tensor whose values all lie in integer type t (integer back ends' weight constants). */

@@ -12,7 +12,9 @@
  *    int32 constants (biases, at the accumulator's scale) stay int32;
  * 4. else, for an activation, the storage type's full range: that is the
  *    range its QuantizeLinear saturates to.
- * An annotation that does not parse, does not fit the storage type, or does
+ * A `fixq_format` naming a float, block or fixed-point format (an MXINT8
+ * weight's int8 elements are `mxint8`) says nothing about integer codes: the
+ * storage type's range stands. An integer annotation that does not parse, does not fit the storage type, or does
  * not hold the stored codes is an error naming the tensor and the key.
  */
 import type { AnnotationEntries } from "../ir/annotations.js";
@@ -20,7 +22,16 @@ import { DataType, dtypeName } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { IntFormat } from "../ir/quant.js";
 import { intMax, intMin } from "../numerics/int.js";
-import { FINN_DATATYPE, FIXQ_FORMAT, formatOfFinnName, intFormatName, narrowestIntType, parseIntFormatName, storageFormat } from "./format-annotation.js";
+import {
+  FINN_DATATYPE,
+  FIXQ_FORMAT,
+  formatOfFinnName,
+  intFormatName,
+  isNonIntegerFormatName,
+  narrowestIntType,
+  parseIntFormatName,
+  storageFormat,
+} from "./format-annotation.js";
 
 export interface FormatReading {
   readonly format: IntFormat;
@@ -31,6 +42,8 @@ export interface FormatReading {
 function annotated(name: string, dtype: number, entries: AnnotationEntries | undefined): IntFormat | undefined {
   const bad = (key: string, why: string) => new FixqError("model", `quantization_annotation ${key}: ${why}`, `tensor '${name}'`);
   const fixq = entries?.get(FIXQ_FORMAT);
+  // MXINT8 elements are int8 codes under fixq_format 'mxint8': read at their storage type, as before annotations
+  if (fixq !== undefined && isNonIntegerFormatName(fixq)) return undefined;
   if (fixq !== undefined) {
     const f = parseIntFormatName(fixq, dtype);
     if (typeof f === "string") throw bad(FIXQ_FORMAT, f);

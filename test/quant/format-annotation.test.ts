@@ -14,6 +14,7 @@ import {
   intFormatName,
   parseIntFormatName,
 } from "../../src/quant/format-annotation.js";
+import { readIntFormat } from "../../src/quant/qdq-read-formats.js";
 import { qonnxDatatypeProblem } from "../helpers/qonnx-datatype.js";
 
 const int8 = intFormat("int8");
@@ -107,5 +108,27 @@ describe("fixed point on the dequantized tensor", () => {
     expect(fixedPointAnnotation(affine(int8, [2 ** -3], [1]))).toBeUndefined(); // zero point
     expect(fixedPointAnnotation(affine(intFormat("uint8"), [2 ** -3]))).toBeUndefined(); // unsigned
     expect(fixedPointAnnotation(affine(int8, [2 ** -3, 2 ** -4], [0, 0]))).toBeUndefined(); // two scales
+  });
+});
+
+describe("readIntFormat", () => {
+  const codes = (values: number[]) => ({ values, zeroPoints: [0] });
+  it("takes fixq_format, then an integer finn_datatype, then infers from the codes with a note", () => {
+    expect(readIntFormat("w", DataType.INT4, new Map([["fixq_format", "int3[-3,3]"]]), codes([-3, 3]))).toEqual({
+      format: { dtype: DataType.INT4, bits: 3, signed: true, qmin: -3, qmax: 3 },
+    });
+    expect(readIntFormat("w", DataType.INT8, new Map([["finn_datatype", "INT7"]]), codes([-3, 3])).format).toMatchObject({ qmin: -64, qmax: 63 });
+    const inferred = readIntFormat("w", DataType.INT8, undefined, codes([-4, 3]));
+    expect(inferred.format).toMatchObject({ bits: 3, qmin: -4, qmax: 3 });
+    expect(inferred.note).toMatch(/weight 'w' \(int8 codes in \[-4, 3\]\) has no format annotation; read as int3/);
+    // the storage type itself: nothing to say; activations and int32 biases keep the storage range
+    expect(readIntFormat("w", DataType.INT8, undefined, codes([-128, 3]))).toEqual({ format: { dtype: DataType.INT8, bits: 8, signed: true, qmin: -128, qmax: 127 } });
+    expect(readIntFormat("a", DataType.UINT8, undefined).format).toMatchObject({ qmin: 0, qmax: 255 });
+    expect(readIntFormat("b", DataType.INT32, undefined, codes([1, 2])).format).toMatchObject({ bits: 32 });
+  });
+
+  it("reads MXINT8 elements (fixq_format 'mxint8') at their storage type, and refuses an unknown name", () => {
+    expect(readIntFormat("w", DataType.INT8, new Map([["fixq_format", "mxint8"]]), codes([-128, 127])).format).toMatchObject({ qmin: -128, qmax: 127 });
+    expect(() => readIntFormat("w", DataType.INT8, new Map([["fixq_format", "int8x"]]), codes([0]))).toThrow(/tensor 'w': quantization_annotation fixq_format: 'int8x' is not an integer format name/);
   });
 });
