@@ -1,13 +1,14 @@
 /**
  * Mixed integer formats in one model, through the file: a 3-bit weight stored
  * as INT4, a 7-bit weight stored as INT8, native int4 and full int8 weights
- * in the layers after, and int16 activations in one branch of a residual Add
- * whose other branch is uint8. Built through the QDQ writer (quantized with
- * int4 weights, then per-layer formats set on the specs), written to bytes
- * and read back. The integer program must carry each layer's exact weight
- * type (from the file's annotations), the certificate must hold on every
- * value, and the emulator, the integer-only ONNX export and the generated JS
- * must agree bit for bit (and track the QDQ model in ONNX Runtime).
+ * in the layers after; in the residual Add, int16 activations in one branch
+ * and 6-bit unsigned ones (inside UINT8 storage) in the other. Built through
+ * the QDQ writer (quantized with int4 weights, then per-layer formats set on
+ * the specs), written to bytes and read back. The integer program must carry
+ * each layer's exact types (from the file's annotations), the certificate
+ * must hold on every value, and the emulator, the integer-only ONNX export
+ * and the generated JS must agree bit for bit (and track the QDQ model in
+ * ONNX Runtime).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +28,7 @@ import type { Model } from "../../src/ir/graph.js";
 import { constantTensors } from "../../src/ir/infer-types.js";
 import { decodeModel } from "../../src/ir/onnx/load.js";
 import { encodeModel } from "../../src/ir/onnx/save.js";
-import { type AffineQuant, affineParams, intFormat, type QuantSpec } from "../../src/ir/quant.js";
+import { type AffineQuant, affineParams, type IntFormat, intFormat, type QuantSpec } from "../../src/ir/quant.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
 import { intTypeName } from "../../src/numerics/int.js";
 import { arraySource } from "../../src/quant/feeds.js";
@@ -101,12 +102,16 @@ async function mixedModel(): Promise<Model> {
     const v = weightValue(w === "w1" ? "conv1" : w === "w2" ? "conv2" : "fc");
     quant.set(v, quantizeWeight(consts.get(v)!, 0, format).spec);
   }
-  // conv2's output, one branch of the Add, becomes int16 over the same real range
-  const c2 = quant.get("c2") as AffineQuant;
-  const [s, z] = [c2.scale[0]!, c2.zeroPoint[0]!];
-  const int16 = intFormat("int16");
-  const p = affineParams((c2.format.qmin - z) * s, (c2.format.qmax - z) * s, int16, false);
-  quant.set("c2", { kind: "affine", format: int16, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) });
+  // conv2's output, one branch of the Add, becomes int16 over the same real range; the other
+  // branch (the pool) 6-bit unsigned inside UINT8 storage
+  const reformat = (v: string, format: IntFormat) => {
+    const old = quant.get(v) as AffineQuant;
+    const [s, z] = [old.scale[0]!, old.zeroPoint[0]!];
+    const p = affineParams((old.format.qmin - z) * s, (old.format.qmax - z) * s, format, false);
+    quant.set(v, { kind: "affine", format, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) });
+  };
+  reformat("c2", intFormat("int16"));
+  reformat("a1", intFormat("uint8", { valueBits: 6 }));
   const written = { ...int4, graph: writeQdq({ ...g, quant }) };
   return decodeModel(encodeModel(written));
 }
@@ -153,10 +158,14 @@ describe("mixed integer formats through the file", () => {
     expect(formatOf("fc")[2]).toBe("INT8");
   });
 
-  it("come back as 3-, 7-, 4- and 8-bit weight types in the integer program, and int16 in one branch", () => {
+  it("come back as 3-, 7-, 4- and 8-bit weight types in the integer program, int16 in one branch and uint6 in the other", () => {
     expect(weightTypes(p)).toEqual(["int3", "int7", "int4", "int8"]);
     const add = p.ops.find((o) => o.kind === "rescale" && o.source.includes("'add'"))!;
-    expect(add.kind === "rescale" && add.inputs.map((i) => intTypeName(p.values.get(i)!.type))).toEqual(["int16", "uint8"]);
+    expect(add.kind === "rescale" && add.inputs.map((i) => intTypeName(p.values.get(i)!.type))).toEqual(["int16", "uint6"]);
+    // the pool's requant clamps to the 6-bit range the file records, not to its UINT8 storage
+    const pool = p.ops.find((o) => o.kind === "requant" && o.source.includes("'avg'"))!;
+    expect(pool.kind === "requant" && [pool.clampLo, pool.clampHi]).toEqual([0, 63]);
+    expect(quantAnnotations(mixed.graph!).get(mixed.graph!.nodes.find((n) => n.opType === "QuantizeLinear" && n.inputs[0] === "a1__f")!.outputs[0]!)?.get("fixq_format")).toBe("uint6");
   });
 
   it("without annotations (another tool's file) the weights read as the narrowest types holding their codes", () => {
