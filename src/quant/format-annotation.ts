@@ -22,7 +22,9 @@
  *               set of values the tensor holds, so FIXED belongs on the real
  *               values, never on the integer codes.
  */
+import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations, withQuantAnnotations } from "../ir/annotations.js";
 import { DataType } from "../ir/dtype.js";
+import type { Graph } from "../ir/graph.js";
 import type { IntFormat, QuantSpec } from "../ir/quant.js";
 import { fixedType, fixedTypeName } from "../numerics/fixed.js";
 import { parseFloatFormat } from "../numerics/float-formats.js";
@@ -172,6 +174,26 @@ export function intTypeAnnotation(t: IntType): Map<string, string> {
     [FIXQ_FORMAT, intTypeName(t)],
     [FINN_DATATYPE, finnIntName(f)],
   ]);
+}
+
+/** The annotations a QDQ writer collects as it writes, then puts into the graph. */
+export class FormatAnnotations {
+  private readonly added = new Map<string, AnnotationEntries>();
+
+  /** The codes tensor's annotation and, for fixed-point values, the dequantized tensor's. */
+  add(codes: string, dequantized: string | undefined, spec: QuantSpec): void {
+    const a = codesAnnotation(spec);
+    if (a) this.added.set(codes, a);
+    const f = dequantized === undefined ? undefined : fixedPointAnnotation(spec);
+    if (f && dequantized !== undefined) this.added.set(dequantized, f);
+  }
+
+  /** g with its annotations of live tensors kept and the collected ones merged in (their keys win). */
+  applyTo(g: Graph): Graph {
+    const merged = new Map(quantAnnotations(pruneQuantAnnotations(g, new Set(), [])));
+    for (const [tensor, entries] of this.added) merged.set(tensor, new Map([...(merged.get(tensor) ?? []), ...entries]));
+    return withQuantAnnotations(g, merged);
+  }
 }
 
 /** The exponent e with x = 2^e exactly, or undefined. */

@@ -27,13 +27,12 @@
 import { createHash } from "node:crypto";
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
-import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations, withQuantAnnotations } from "../ir/annotations.js";
 import { type Attribute, type Graph, type Node, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { type AffineQuant, type BlockQuant, type DynamicBlockQuant, type FloatQuant, isIntSpec, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 import { dynamicBlockGraph } from "./block-act-graph.js";
-import { codesAnnotation, fixedPointAnnotation } from "./format-annotation.js";
+import { FormatAnnotations } from "./format-annotation.js";
 import { type FloatWriteOptions, writeFloatWeight } from "./qdq-float-write.js";
 import { Names } from "./specs.js";
 import { quantizeWithSpec } from "./weights.js";
@@ -132,14 +131,7 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
     }
     return p;
   };
-  const annotations = new Map<string, AnnotationEntries>();
-  /** Annotates the codes tensor and, for fixed-point values, the dequantized tensor. */
-  const annotate = (codes: string, dequantized: string | undefined, spec: QuantSpec) => {
-    const a = codesAnnotation(spec);
-    if (a) annotations.set(codes, a);
-    const f = dequantized === undefined ? undefined : fixedPointAnnotation(spec);
-    if (f) annotations.set(dequantized!, f);
-  };
+  const annotations = new FormatAnnotations();
   const qdqNode = (op: "QuantizeLinear" | "DequantizeLinear", x: string, [s, z]: [string, string], y: string, attrs: Attribute[]): Node => ({
     opType: op,
     name: names.fresh(`${y}_${op === "QuantizeLinear" ? "Q" : "DQ"}`),
@@ -158,7 +150,7 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
     if (spec.kind === "block") throw new FixqError("unsupported", `blocked quantization of activation '${value}'`);
     const p = paramsOf(value, spec);
     const q = names.fresh(`${value}__q`);
-    annotate(q, y, spec);
+    annotations.add(q, y, spec);
     return [qdqNode("QuantizeLinear", x, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, y, specAttributes(spec))];
   };
   const activationSpec = (v: string, spec: QuantSpec): PairSpec | DynamicBlockQuant => {
@@ -175,7 +167,7 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
       const w = writeFloatWeight(v, c, spec, floatOpts, (b) => names.fresh(b));
       head.push(...w.nodes);
       newInits.push(...w.inits);
-      annotate(w.codes, undefined, spec);
+      annotations.add(w.codes, undefined, spec);
       readAs.set(v, w.out);
     } else if (c && isIntSpec(spec)) {
       const dims = c.dims.map(Number);
@@ -184,7 +176,7 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
       newInits.push(tensor(qName, spec.format.dtype, dims, q));
       const out = names.fresh(`${v}__dq`);
       head.push(qdqNode("DequantizeLinear", qName, paramsOf(v, spec), out, specAttributes(spec)));
-      annotate(qName, out, spec);
+      annotations.add(qName, out, spec);
       readAs.set(v, out);
     } else if (inputs.has(v)) {
       const out = names.fresh(`${v}__dq`);
@@ -213,13 +205,5 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
   const live = nodes.filter((n) => !(n.opType === "Constant" && n.outputs.length === 1 && dead(n.outputs[0]!)));
   const initializers = [...g.initializers.filter((t) => !dead(t.name ?? "")), ...newInits];
   const { quant: _written, ...rest } = g;
-  const written: Graph = { ...rest, nodes: live, initializers };
-  return withFormatAnnotations(written, annotations);
-}
-
-/** g's annotations of live tensors, with `added` merged in (its keys win). */
-function withFormatAnnotations(g: Graph, added: ReadonlyMap<string, AnnotationEntries>): Graph {
-  const merged = new Map(quantAnnotations(pruneQuantAnnotations(g, new Set(), [])));
-  for (const [tensor, entries] of added) merged.set(tensor, new Map([...(merged.get(tensor) ?? []), ...entries]));
-  return withQuantAnnotations(g, merged);
+  return annotations.applyTo({ ...rest, nodes: live, initializers });
 }
