@@ -15,8 +15,9 @@
  *   output; ORT then runs them directly on the integers.
  * - Gather from a constant float table (an embedding) is quantized weight
  *   only: the table is stored as integers with a scale per row (int8 by
- *   default; the recipe's 4-bit blocks along the row on request) and read
- *   through DequantizeLinear; the gathered rows stay float.
+ *   default; the recipe's 4-bit blocks along the row on request), read
+ *   through DequantizeLinear or GatherBlockQuantized (embedding-gather.ts);
+ *   the gathered rows stay float.
  * - Only float values (float32, float16, bfloat16) that carry data are ever
  *   quantized (value-kinds.ts): a node computing on integers, booleans or
  *   shape-derived values (Shape → Gather → Concat reshape targets) is not

@@ -26,6 +26,7 @@ import { actSchemeOf, weightSchemeOf } from "./float-schemes.js";
 import { isFloatType } from "./format-names.js";
 import { writeQdq } from "./qdq-write.js";
 import { assignSpecs } from "./specs.js";
+import { gatherQuantizedEmbeddings } from "./embedding-gather.js";
 import { probedValueKinds } from "./value-kinds.js";
 import { type Recipe, recipeJson, requiredOpset } from "./recipe.js";
 
@@ -116,7 +117,8 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
     passes.push({ name: "bias-correction", ms: performance.now() - t0, changed: bc.graph !== g, report: bc.report });
     corrected = bc.graph;
   }
-  let out: Model = { ...model, graph: write(specify(corrected)) };
+  // Embedding tables gather before they dequantize where ORT's GatherBlockQuantized applies (embedding-gather.ts).
+  let out: Model = gatherQuantizedEmbeddings({ ...model, graph: write(specify(corrected)) });
   out = withMetadata(out, "fixq.version", packageVersion());
   out = withMetadata(out, "fixq.recipe", JSON.stringify({ ...recipeJson(recipe), weightFormat: isFloatType(recipe.weights) ? recipe.weights : formatName(weightFormat), actFormat: floatActs ? recipe.acts : formatName(actFormat) }));
   const provenance = recipe.dataFree ? { dataFree: true, inputRange: recipe.inputRange ?? null, bnRangeSigmas: run?.report.pass === "data-free-ranges" ? run.report.sigmas : null } : { samples, sha256: calibrationHash };
