@@ -6,7 +6,8 @@ import { reportError } from "./errors.js";
 import { EVAL_HELP, type EvalOptions, runEval } from "./eval.js";
 import { type CompileOptions, runCompile } from "./compile.js";
 import { type EmulateOptions, runEmulate } from "./emulate.js";
-import { runInspect } from "./inspect.js";
+import { withInputFlags } from "./input-flags.js";
+import { type InspectOptions, runInspect } from "./inspect.js";
 import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
 import { packageVersion } from "../util/package-root.js";
@@ -22,16 +23,16 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program
+  const inspect = program
     .command("inspect")
     .description("summarize a model: I/O, ops, parameters, MACs, weight ranges")
     .argument("<model>", "ONNX file")
     .option("--json", "machine-readable output")
     .option("--graph", "print the IR as text")
-    .option("--probe", "complete shapes static inference cannot infer by running the model in onnxruntime")
-    .action(async (model: string, opts: { json?: boolean; graph?: boolean; probe?: boolean }) => {
-      code = await runInspect(model, opts);
-    });
+    .option("--probe", "complete shapes static inference cannot infer by running the model in onnxruntime, and say what it filled in");
+  withInputFlags(inspect, false).action(async (model: string, opts: InspectOptions) => {
+    code = await runInspect(model, opts);
+  });
 
   program
     .command("convert")
@@ -45,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       code = runConvert(input, opts);
     });
 
-  program
+  const evalCmd = program
     .command("eval")
     .description("compare CAND with REF on data (top-1/top-5, agreement, SQNR) and gate on thresholds")
     .argument("<ref>", "reference ONNX model")
@@ -62,12 +63,12 @@ export async function main(argv: string[]): Promise<number> {
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
     .option("--engine <name>", "what runs CAND for the gate: ort (integer kernels, default) | emulator (integer-only program, bit-exact)", "ort")
     .option("--per-layer", "also print the SQNR of each quantized tensor of CAND against REF, worst first")
-    .addHelpText("after", EVAL_HELP)
-    .action(async (ref: string, cand: string, opts: EvalOptions) => {
-      code = await runEval(ref, cand, opts);
-    });
+    .addHelpText("after", EVAL_HELP);
+  withInputFlags(evalCmd, true).action(async (ref: string, cand: string, opts: EvalOptions) => {
+    code = await runEval(ref, cand, opts);
+  });
 
-  program
+  const quantize = program
     .command("quantize")
     .description("post-training quantization to QDQ ONNX (runs in ONNX Runtime's integer kernels)")
     .argument("<model>", "float ONNX file")
@@ -94,10 +95,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
-    .option("--json", "machine-readable summary on stdout")
-    .action(async (model: string, opts: QuantizeCliOptions) => {
-      code = await runQuantize(model, opts);
-    });
+    .option("--json", "machine-readable summary on stdout");
+  withInputFlags(quantize, true).action(async (model: string, opts: QuantizeCliOptions) => {
+    code = await runQuantize(model, opts);
+  });
 
   program
     .command("emulate")
