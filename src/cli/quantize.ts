@@ -9,7 +9,8 @@ import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import { saveModel } from "../ir/onnx/save.js";
-import { arraySource, type DataSource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
+import { restoreSignature } from "../ir/pin-shapes.js";
+import { arraySource, type DataSource, feedsFor, type InputValues, npyFileSource, npzFileSource } from "../quant/feeds.js";
 import { findReport } from "../passes/pipeline.js";
 import { passesJson, passesText } from "../passes/report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
@@ -18,9 +19,10 @@ import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "..
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../util/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
+import { applyInputFlags, type InputFlags } from "./input-flags.js";
 import { loadVerified } from "./load-verified.js";
 
-export interface QuantizeCliOptions extends RecipeInput {
+export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   output: string;
   calib?: string;
   recipe?: string;
@@ -54,27 +56,29 @@ const NO_DATA: DataSource = {
   close() {},
 };
 
-/** The calibration data, opened batch by batch (nothing is read yet). */
-function openCalibration(model: Model, path: string, limit?: number): DataSource {
+/** The calibration data, opened batch by batch (nothing is read yet); `values` are --input-value constants. */
+function openCalibration(model: Model, path: string, limit: number | undefined, values: InputValues): DataSource {
   const ext = path.toLowerCase().slice(-4);
-  if (ext === ".npy") return npyFileSource(model.graph!, path, limit);
-  if (ext === ".npz") return npzFileSource(model.graph!, path, limit);
-  return arraySource(feedsFor(model.graph!, readTensorFile(path), path, limit));
+  if (ext === ".npy") return npyFileSource(model.graph!, path, limit, values);
+  if (ext === ".npz") return npzFileSource(model.graph!, path, limit, values);
+  return arraySource(feedsFor(model.graph!, readTensorFile(path), path, limit, values));
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, inputShape, inputValue, ...flags } = opts;
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
     throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${recipe.weights}); add --fp4-storage dequantized to evaluate`);
   }
-  const { model } = loadVerified(input);
+  const original = loadVerified(input).model;
+  // Pinned dims serve inference and the data checks; the written model keeps the declared signature.
+  const { model, values } = applyInputFlags(original, { inputShape, inputValue });
   if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
   const already = reexportQuantized(model);
   if (already) {
     ensureParentDir(output);
-    saveModel(already.model, output);
+    saveModel(restoreSignature(already.model, original), output);
     const { activations, weights, unmatched } = already.view;
     const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })) };
     if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -92,7 +96,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (!calibPath && !recipe.dataFree) {
     throw new FixqError("usage", "no calibration data: give --calib FILE (.npy or .npz keyed by input name), or --data-free (needs no data)", input);
   }
-  const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples) : NO_DATA;
+  const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples, values) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
   const nThreads = threads ? Number(threads) : undefined;
   let result: Awaited<ReturnType<typeof quantizeModel>>;
@@ -102,7 +106,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     source.close();
   }
   ensureParentDir(output);
-  saveModel(result.model, output);
+  saveModel(restoreSignature(result.model, original), output);
 
   const quantized = result.decisions.filter((d) => d.quantized);
   const float = result.decisions.filter((d) => !d.quantized && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
@@ -131,7 +135,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
-    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
+    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath, values);
     const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
     const c = await compareModels(model, result.floatModel, data, labels, { threads: nThreads, progress });
     const change = { samples: c.samples, floatTop1: c.reference.accuracy?.top1 ?? null, afterPassesTop1: c.candidate.all.accuracy?.top1 ?? null, agreement: c.candidate.all.outputs[0]?.agreement ?? null };
@@ -145,7 +149,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (evalOpt !== undefined && evalOpt !== false) {
     if (!dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
-    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
+    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath, values);
     const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
     const compared = await compareModels(model, result.model, data, labels, { threads: nThreads, progress });
     summary["eval"] = quantizeEvalSummary(compared);
