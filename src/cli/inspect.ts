@@ -47,7 +47,7 @@ function formatReport(path: string, r: InspectReport): string {
 function probeLine(p: ProbeReport): string {
   const runs = p.runs.map((r) => Object.entries(r).map(([k, d]) => `${k}[${d.join(",")}]`).join(" ")).join(", then ");
   const open = p.inputDependent.length ? `; ${p.inputDependent.length} stay input-dependent (pin them with --input-shape)` : "";
-  return p.runs.length === 0 ? "probe: static inference already knows every shape; nothing to fill in" : `probe: ran ${runs} in onnxruntime; filled in the shapes of ${p.filled.length} values${open}`;
+  return p.runs.length === 0 ? "probe: static inference already knows every shape; nothing to fill in" : `probe: ran the model in onnxruntime on ${runs}; filled in the shapes of ${p.filled.length} values${open}`;
 }
 
 export async function runInspect(path: string, opts: InspectOptions): Promise<number> {

@@ -38,10 +38,29 @@ export function parseInputShapes(specs: readonly string[] | undefined): Map<stri
   return out;
 }
 
+/** Marks a pinned dim's former symbolic name in its (otherwise unused) denotation, so batch axes are still found by name. */
+const PINNED = "fixq.pinned:";
+
 function withDims(type: TypeProto | undefined, dims: readonly Dim[]): TypeProto {
   const tt = (type?.["tensor_type"] ?? {}) as ProtoMessage;
-  const shape = { ...((tt["shape"] as ProtoMessage | undefined) ?? {}), dim: dims.map((d): ProtoMessage => (typeof d === "number" ? { dim_value: d } : typeof d === "string" ? { dim_param: d } : {})) };
-  return { ...type, tensor_type: { ...tt, shape } };
+  const old = tensorTypeOf(type)?.shape;
+  const dim = dims.map((d, i): ProtoMessage => {
+    const was = old?.[i];
+    if (typeof d === "number") return typeof was === "string" ? { dim_value: d, denotation: `${PINNED}${was}` } : { dim_value: d };
+    return typeof d === "string" ? { dim_param: d } : {};
+  });
+  return { ...type, tensor_type: { ...tt, shape: { ...((tt["shape"] as ProtoMessage | undefined) ?? {}), dim } } };
+}
+
+/** Per dim of a declared type: its symbolic name, declared or from before --input-shape pinned it (undefined: none). */
+export function dimSymbols(type: TypeProto | undefined): (string | undefined)[] | undefined {
+  const shape = (type?.["tensor_type"] as ProtoMessage | undefined)?.["shape"] as ProtoMessage | undefined;
+  if (!shape) return undefined;
+  return ((shape["dim"] as ProtoMessage[] | undefined) ?? []).map((d) => {
+    const p = d["dim_param"] as string | undefined;
+    const den = d["denotation"] as string | undefined;
+    return p ? p : den?.startsWith(PINNED) ? den.slice(PINNED.length) : undefined;
+  });
 }
 
 /**

@@ -23,6 +23,7 @@ import type { NpyData, NpyDtype } from "../io/npy.js";
 import { DataType, dtypeName } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Dim, Graph } from "../ir/graph.js";
+import { dimSymbols } from "../ir/pin-shapes.js";
 import { formatShape, tensorTypeOf } from "../ir/types.js";
 import type { HostTensor } from "../runtime/ort-session.js";
 
@@ -61,12 +62,13 @@ export interface InputSignature {
 /** The model's inputs with their batch axes; see the file comment. */
 export function inputSignature(g: Graph): InputSignature {
   const inits = new Set(g.initializers.map((t) => t.name));
-  const typed = g.inputs.map((v) => ({ v, t: tensorTypeOf(v.type) }));
-  const first = typed.find(({ v, t }) => !inits.has(v.name) && typeof t?.shape?.[0] === "string");
-  const batchSymbol = first?.t?.shape?.[0] as string | undefined;
-  const slots = typed.map(({ v, t }): InputSlot => {
+  // Symbols count as declared even where --input-shape pinned them (ir/pin-shapes.ts).
+  const typed = g.inputs.map((v) => ({ v, t: tensorTypeOf(v.type), symbols: dimSymbols(v.type) }));
+  const first = typed.find(({ v, symbols }) => !inits.has(v.name) && symbols?.[0] !== undefined);
+  const batchSymbol = first?.symbols?.[0];
+  const slots = typed.map(({ v, t, symbols }): InputSlot => {
     const shape = t?.shape;
-    const at = batchSymbol === undefined ? -1 : (shape?.indexOf(batchSymbol) ?? -1);
+    const at = batchSymbol === undefined ? -1 : (symbols?.indexOf(batchSymbol) ?? -1);
     const batchAxis = shape?.length === 0 ? null : at >= 0 ? at : 0;
     return { name: v.name, dtype: t?.dtype ?? 0, shape, batchAxis, optional: inits.has(v.name) };
   });
