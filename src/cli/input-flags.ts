@@ -33,3 +33,10 @@ export function applyInputFlags(model: Model, flags: InputFlags): { model: Model
   const values = pinned.graph ? resolveInputValues(pinned.graph, parseInputValues(flags.inputValue)) : new Map<string, HostTensor>();
   return { model: pinned, values };
 }
+
+/** The one-element --input-value constants as numbers (what decides an If for --specialize). */
+export function scalarValues(values: ReadonlyMap<string, HostTensor>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, t] of values) if (t.data.length === 1) out.set(name, Number(t.data[0]));
+  return out;
+}

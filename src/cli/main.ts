@@ -96,7 +96,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
-    .option("--json", "machine-readable summary on stdout");
+    .option("--json", "machine-readable summary on stdout")
+    .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)");
   withInputFlags(quantize, true).action(async (model: string, opts: QuantizeCliOptions) => {
     code = await runQuantize(model, opts);
   });

@@ -11,7 +11,7 @@
  *   [2,batch,64]): eval with a .npz and `--input-value`, slicing h/c along
  *   axis 1 gives the same outputs as running each sample alone.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -175,5 +175,44 @@ describe("Silero VAD: a scalar input and states batched along axis 1", () => {
     const named = fixq("eval", VAD, VAD, "--data", npz, "--input-value", "sr=16000", "--input-value", "h=0:2x1x64");
     expect(named.status).toBe(1);
     expect(named.stderr.trim()).toBe(`error: data ${npz}: no data for model input 'c' [2,batch,64] (found: input): add an array 'c' to the .npz or give --input-value c=VALUE`);
+  });
+
+  it("quantize names the Conv nodes inside If branches and refuses; --specialize quantizes the branch sr chooses", async () => {
+    const data = join(tmp, "vad-calib.npz");
+    writeNpz(data, { input: { dtype: "f4", shape: [N, 512], data: audio }, h: { dtype: "f4", shape: [2, N, 64], data: h }, c: { dtype: "f4", shape: [2, N, 64], data: c } });
+    const out = join(tmp, "vad.q.onnx");
+    const refused = fixq("quantize", VAD, "-o", out, "--calib", data, "--input-value", "sr=16000");
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim().split("\n")).toEqual([
+      "error: the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul) in its main graph: its 36× Conv inside 2 If/Loop/Scan bodies (graph/If_25.else_branch, graph/If_25.then_branch) stay float, because fixq quantizes the main graph only (ONNX Runtime cannot expose a tensor inside a body for calibration); if inputs decide the If, give them with --input-value and add --specialize to quantize the branch they choose",
+    ]);
+    expect(existsSync(out)).toBe(false);
+    // Concat_38 builds a reshape target from int64 shape values: kept float here until the planner
+    // keeps Q/DQ off integer tensors (issue 13, part 1, on another branch).
+    const r = fixq("quantize", VAD, "-o", out, "--calib", data, "--input-value", "sr=16000", "--specialize", "--exclude", "Concat_38", "--eval", data, "--json");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.specialized).toEqual([{ node: "If_25", branch: "then_branch" }]);
+    expect(s.floatInSubgraphs).toBeUndefined();
+    expect(s.calibration.samples).toBe(N);
+    expect(s.eval.sqnrDb).toBeGreaterThan(6);
+    const q = loadModel(out);
+    const producer = new Map(q.graph!.nodes.flatMap((n) => n.outputs.map((o) => [o, n.opType] as const)));
+    expect(q.graph!.nodes.filter((n) => n.opType === "Conv" && producer.get(n.inputs[1]!) === "DequantizeLinear").length).toBe(18);
+    // The declared signature is kept, and ONNX Runtime runs the file.
+    expect(q.graph!.inputs.map((v) => v.name)).toEqual(["input", "sr", "h", "c"]);
+    const session = await ort.InferenceSession.create(out);
+    try {
+      const y = await session.run({
+        input: new ort.Tensor("float32", audio.slice(0, 2 * 512), [2, 512]),
+        sr: new ort.Tensor("int64", BigInt64Array.from([16000n]), []),
+        h: new ort.Tensor("float32", new Float32Array(2 * 2 * 64), [2, 2, 64]),
+        c: new ort.Tensor("float32", new Float32Array(2 * 2 * 64), [2, 2, 64]),
+      });
+      expect(y["output"]!.dims).toEqual([2, 1]);
+    } finally {
+      await session.release();
+    }
   });
 });
