@@ -186,6 +186,9 @@ export function bindData(
       byName.set(wanted[0]!.name, columns.get(key)!);
       continue;
     }
+    if (key === "" && wanted.length === 0) {
+      throw new FixqError("usage", `a .npy file feeds the one input without data, but --input-value already gives every input (${[...values.keys()].map((k) => `'${k}'`).join(", ")})`, where);
+    }
     if (key === "") throw new FixqError("data", `a .npy file feeds one input, but the model has ${wanted.length} inputs without data (${wanted.map((s) => `'${s.name}'`).join(", ")}); use a .npz keyed by input name`, where);
     throw new FixqError("data", `array '${key}' matches no model input (inputs: ${names})`, where);
   }
