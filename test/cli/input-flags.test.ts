@@ -14,6 +14,7 @@ import { saveModel } from "../../src/ir/onnx/save.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
 import { tensorTypeOf } from "../../src/ir/types.js";
 import { fixq } from "../helpers/fixq-cli.js";
+import { runModelFile } from "../helpers/ort-run.js";
 import { graph, model, node, value } from "../ir/builders.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-input-flags-"));
@@ -45,13 +46,8 @@ describe("input flags", () => {
     // 7 samples is not a whole number of runs of 2: the first 6 calibrate.
     expect(s.calibration.samples).toBe(6);
     expect(s.eval.samples).toBe(10);
-    const session = await ort.InferenceSession.create(out);
-    try {
-      const y = await session.run({ x: new ort.Tensor("float32", new Float32Array(8).fill(1), [2, 4]) });
-      expect(y["y"]!.dims).toEqual([2, 3]);
-    } finally {
-      await session.release();
-    }
+    const y = await runModelFile(out, { x: new ort.Tensor("float32", new Float32Array(8).fill(1), [2, 4]) });
+    expect(y["y"]!.dims).toEqual([2, 3]);
     const odd = join(tmp, "odd.npy");
     writeNpy(odd, { dtype: "f4", shape: [3, 4], data: new Float32Array(12) });
     oneLine(fixq("eval", fixed, out, "--data", odd), 1, `data ${odd}: 3 samples is not a multiple of the fixed batch 2 of input 'x'`);

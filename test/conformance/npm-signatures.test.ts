@@ -25,6 +25,7 @@ import { encodeModel } from "../../src/ir/onnx/save.js";
 import { parseInputShapes, pinInputShapes } from "../../src/ir/pin-shapes.js";
 import { withExtraOutputs } from "../../src/runtime/ort-session.js";
 import { fixq } from "../helpers/fixq-cli.js";
+import { runModelFile } from "../helpers/ort-run.js";
 import { seededRandom } from "../helpers/prng.js";
 
 const MODULES = fileURLToPath(new URL("../../node_modules/", import.meta.url));
@@ -102,14 +103,8 @@ describe("openWakeWord: a fixed batch of 1", () => {
     const s = JSON.parse(r.stdout);
     expect(s.calibration.samples).toBe(40);
     expect(s.eval.samples).toBe(40);
-    const session = await ort.InferenceSession.create(out);
-    try {
-      expect(session.inputNames).toEqual(["onnx::Flatten_0"]);
-      const y = await session.run({ "onnx::Flatten_0": new ort.Tensor("float32", uniform(25 * 96, 3), [1, 25, 96]) });
-      expect(Object.values(y)[0]!.dims).toEqual([1, 1]);
-    } finally {
-      await session.release();
-    }
+    const y = await runModelFile(out, { "onnx::Flatten_0": new ort.Tensor("float32", uniform(25 * 96, 3), [1, 25, 96]) });
+    expect(Object.values(y)[0]!.dims).toEqual([1, 1]);
     const e = fixq("eval", WAKE, out, "--data", data, "--json", join(tmp, "wake.json"));
     expect(e.status).toBe(0);
     expect(e.stdout).toMatch(/40 samples from .*wake\.npy, batch 1,/);
@@ -202,17 +197,12 @@ describe("Silero VAD: a scalar input and states batched along axis 1", () => {
     expect(q.graph!.nodes.filter((n) => n.opType === "Conv" && producer.get(n.inputs[1]!) === "DequantizeLinear").length).toBe(18);
     // The declared signature is kept, and ONNX Runtime runs the file.
     expect(q.graph!.inputs.map((v) => v.name)).toEqual(["input", "sr", "h", "c"]);
-    const session = await ort.InferenceSession.create(out);
-    try {
-      const y = await session.run({
-        input: new ort.Tensor("float32", audio.slice(0, 2 * 512), [2, 512]),
-        sr: new ort.Tensor("int64", BigInt64Array.from([16000n]), []),
-        h: new ort.Tensor("float32", new Float32Array(2 * 2 * 64), [2, 2, 64]),
-        c: new ort.Tensor("float32", new Float32Array(2 * 2 * 64), [2, 2, 64]),
-      });
-      expect(y["output"]!.dims).toEqual([2, 1]);
-    } finally {
-      await session.release();
-    }
+    const y = await runModelFile(out, {
+      input: new ort.Tensor("float32", audio.slice(0, 2 * 512), [2, 512]),
+      sr: new ort.Tensor("int64", BigInt64Array.from([16000n]), []),
+      h: new ort.Tensor("float32", new Float32Array(2 * 2 * 64), [2, 2, 64]),
+      c: new ort.Tensor("float32", new Float32Array(2 * 2 * 64), [2, 2, 64]),
+    });
+    expect(y["output"]!.dims).toEqual([2, 1]);
   });
 });
