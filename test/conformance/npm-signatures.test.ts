@@ -90,6 +90,16 @@ describe("PaddleOCR det at a pinned input shape", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe("error: --input-shape x=1x3x160: input 'x' has rank 4 [p2o.DynamicDimension.0,3,p2o.DynamicDimension.1,p2o.DynamicDimension.2]");
   });
+  it("quantize --input-shape calibrates at the pinned shape and writes a model that still takes any size", async () => {
+    const data = join(tmp, "det.npy");
+    writeNpy(data, { dtype: "f4", shape: [2, 3, 64, 96], data: uniform(2 * 3 * 64 * 96, 13) });
+    const out = join(tmp, "det.q.onnx");
+    const r = fixq("quantize", DET, "-o", out, "--calib", data, "--input-shape", "x=1x3x64x96", "--json");
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).calibration.samples).toBe(2);
+    const y = await runModelFile(out, { x: new ort.Tensor("float32", uniform(2 * 3 * 32 * 128, 17), [2, 3, 32, 128]) });
+    expect(Object.values(y)[0]!.dims).toEqual([2, 1, 32, 128]);
+  });
 });
 
 describe("openWakeWord: a fixed batch of 1", () => {
