@@ -33,6 +33,11 @@ export interface DataSource {
   readonly count: number;
   /** Every run must feed exactly this many samples (an input fixes its batch dim); see signature.ts. */
   readonly fixedBatch?: number;
+  /**
+   * Per input, the axis its samples run along (absent: 0); null for a tensor
+   * fed whole to every run (a scalar such as Silero's `sr`).
+   */
+  readonly sampleAxes?: ReadonlyMap<string, number | null>;
   batch(start: number, count: number): Record<string, HostTensor>;
   close(): void;
 }
@@ -53,7 +58,8 @@ export function arraySource(feeds: Record<string, HostTensor>): DataSource {
 
 /** A source over data bound by bindData (signature.ts). */
 function boundSource(bound: BoundData, close: () => void): DataSource {
-  return { count: bound.samples, fixedBatch: bound.fixedBatch, batch: (start, count) => bound.batch(start, count), close };
+  const sampleAxes = new Map([...bound.feeds].map(([name, f]) => [name, f.axis ?? f.repeatAlong]));
+  return { count: bound.samples, fixedBatch: bound.fixedBatch, sampleAxes, batch: (start, count) => bound.batch(start, count), close };
 }
 
 /**
