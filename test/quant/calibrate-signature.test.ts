@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { StreamingExtremes } from "../../src/calib/extremes.js";
+import type { StreamingExtremes } from "../../src/calib/extremes.js";
 import { writeNpz } from "../../src/io/npz.js";
 import { DataType } from "../../src/ir/dtype.js";
 import { calibrate } from "../../src/quant/calibrate.js";
