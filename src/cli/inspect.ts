@@ -60,19 +60,27 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
   }
   let report = inspectModel(model);
   let probe: ProbeReport | undefined;
+  let probeError: string | undefined;
   if (opts.probe) {
     const { probeShapes } = await import("../runtime/probe-types.js");
-    probe = await probeShapes(model);
-    report = inspectModel(model, probe.types);
+    try {
+      probe = await probeShapes(model);
+      report = inspectModel(model, probe.types);
+    } catch (e) {
+      // The summary stands without the probe: say why it is missing instead of failing the command.
+      probeError = e instanceof Error ? e.message : String(e);
+    }
   }
   if (opts.json) {
     const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
     if (probe) out["probe"] = { runs: probe.runs, filled: probe.filled.length, inputDependent: probe.inputDependent };
+    if (probeError) out["probe"] = { error: probeError };
     if (opts.graph) out["graph"] = dumpModel(model);
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     process.stdout.write(formatReport(path, report));
     if (probe) process.stderr.write(`${probeLine(probe)}\n`);
+    if (probeError) process.stderr.write(`${chalk.yellow("warning:")} probe: ${probeError}; shapes are static inference's\n`);
     for (const w of warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w.where}: ${w.message}\n`);
   }
   return 0;

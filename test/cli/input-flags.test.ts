@@ -78,4 +78,14 @@ describe("input flags", () => {
     expect(existsSync(out)).toBe(false);
     expect(fixq("inspect", dynamic, "--input-shape", "x=2x4", "--json").status).toBe(0);
   });
+
+  it("inspect --probe on a model ONNX Runtime cannot run warns in one line and still reports", () => {
+    const path = join(tmp, "custom.onnx");
+    saveModel(model(graph([{ ...node("Mystery", ["x"], ["y"], [], "m"), domain: "com.example" }], [value("x", 1, ["n", 4])], [value("y")]), 13), path);
+    const r = fixq("inspect", path, "--probe");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/input {2}x: f32\[n,4\]/);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^warning: probe: onnxruntime refused the model: .*Mystery.*; shapes are static inference's\n$/);
+  });
 });
