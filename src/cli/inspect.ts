@@ -1,11 +1,13 @@
-/** `fixq inspect MODEL [--json] [--graph]` */
+/** `fixq inspect MODEL [--json [FILE]] [--graph] [--probe]` */
 import chalk from "chalk";
 import { inspectModel, type InspectReport } from "../analysis/inspect.js";
 import { dumpModel } from "../ir/dump.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface InspectOptions {
-  json?: boolean;
+  json?: string | boolean;
   graph?: boolean;
   /** Complete shapes that static inference leaves open by running the model in onnxruntime. */
   probe?: boolean;
@@ -42,8 +44,12 @@ function formatReport(path: string, r: InspectReport): string {
 }
 
 export async function runInspect(path: string, opts: InspectOptions): Promise<number> {
+  const json = jsonTarget(opts.json);
+  const outputs = [{ what: "--json", path: json?.file }];
+  guardOutputs([{ what: "the model", path }], outputs);
   const { model, warnings } = loadVerified(path);
-  if (opts.graph && !opts.json) {
+  guardOutputs(externalDataInputs(model, "the model"), outputs);
+  if (opts.graph && !json) {
     process.stdout.write(dumpModel(model));
     return 0;
   }
@@ -54,11 +60,12 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
     const types = await probeTypes(model).catch(() => undefined);
     if (types) report = inspectModel(model, types);
   }
-  if (opts.json) {
+  if (json) {
     const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
     if (opts.graph) out["graph"] = dumpModel(model);
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  } else {
+    emitJson(json, "inspect", out);
+  }
+  if (!jsonOnStdout(json)) {
     process.stdout.write(formatReport(path, report));
     for (const w of warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w.where}: ${w.message}\n`);
   }

@@ -1,5 +1,5 @@
 /** `fixq quantize MODEL -o OUT [options]`: post-training quantization to QDQ ONNX. */
-import { readFileSync, realpathSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
@@ -18,7 +18,9 @@ import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "..
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../util/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface QuantizeCliOptions extends RecipeInput {
   output: string;
@@ -26,7 +28,7 @@ export interface QuantizeCliOptions extends RecipeInput {
   recipe?: string;
   eval?: string | boolean;
   threads?: string;
-  json?: boolean;
+  json?: string | boolean;
 }
 
 function readRecipeFile(path: string): RecipeInput {
@@ -63,29 +65,47 @@ function openCalibration(model: Model, path: string, limit?: number): DataSource
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, ...flags } = opts;
+  const jsonOut = jsonTarget(jsonOpt);
+  const json = jsonOnStdout(jsonOut);
+  const bundled = bundledModelFor(input);
+  const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
+  const outputs = [
+    { what: "-o", path: output, createParents: true },
+    { what: "-o's external data", path: `${output}.data`, createParents: true },
+    { what: "--json", path: jsonOut?.file },
+  ];
+  guardOutputs(
+    [
+      { what: "the model", path: input },
+      { what: "--calib", path: calib ?? inModels("calibration") },
+      { what: "--recipe", path: recipePath },
+      { what: "--eval data", path: typeof evalOpt === "string" ? evalOpt : inModels("eval") },
+      { what: "the eval labels", path: typeof evalOpt === "string" ? undefined : inModels("eval_labels") },
+    ],
+    outputs,
+  );
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
     throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${recipe.weights}); add --fp4-storage dequantized to evaluate`);
   }
   const { model } = loadVerified(input);
-  if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
+  guardOutputs(externalDataInputs(model, "the model"), outputs);
   const already = reexportQuantized(model);
   if (already) {
     ensureParentDir(output);
     saveModel(already.model, output);
     const { activations, weights, unmatched } = already.view;
     const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })) };
-    if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else {
+    if (jsonOut) emitJson(jsonOut, "quantize", summary);
+    if (!json) {
       process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
       for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
       if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
     }
     return 0;
   }
-  const bundled = bundledModelFor(input);
   // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
   if (recipe.dataFree && !recipe.inputRange && bundled?.input.range) recipe.inputRange = [...bundled.input.range];
   const calibPath = recipe.dataFree ? undefined : (calib ?? (bundled ? join(MODELS_DIR, bundled.data.calibration) : undefined));
@@ -151,6 +171,6 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     summary["eval"] = quantizeEvalSummary(compared);
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
   }
-  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (jsonOut) emitJson(jsonOut, "quantize", summary);
   return 0;
 }
