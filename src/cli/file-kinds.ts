@@ -46,14 +46,15 @@ const DATA_WANT = "expected NumPy data: .npy (one input) or .npz keyed by input 
 
 /**
  * Refuses a data file (`--calib`, `--data`, `--labels`) that is not NumPy
- * data, naming what it is instead. Missing files and folders are left to the
- * reader, which names them.
+ * data, naming what it is instead (or that it is missing, or a folder).
  */
 export function checkDataFile(path: string, what: string): void {
   try {
-    if (statSync(path).isDirectory()) return;
-  } catch {
-    return;
+    if (statSync(path).isDirectory()) throw new FixqError("io", `is a directory; ${DATA_WANT}`, `${what} ${path}`);
+  } catch (e) {
+    if (e instanceof FixqError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FixqError("io", code === "ENOENT" ? "no such file" : `cannot read (${code})`, `${what} ${path}`);
   }
   const kind = fileKind(path);
   if (kind === undefined) return;

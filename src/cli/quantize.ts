@@ -18,6 +18,7 @@ import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "..
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../util/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
+import { checkDataFile } from "./file-kinds.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
@@ -58,6 +59,7 @@ const NO_DATA: DataSource = {
 
 /** The calibration data, opened batch by batch (nothing is read yet). */
 function openCalibration(model: Model, path: string, limit?: number): DataSource {
+  checkDataFile(path, "--calib");
   const ext = path.toLowerCase().slice(-4);
   if (ext === ".npy") return npyFileSource(model.graph!, path, limit);
   if (ext === ".npz") return npzFileSource(model.graph!, path, limit);
@@ -67,6 +69,8 @@ function openCalibration(model: Model, path: string, limit?: number): DataSource
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
   const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, ...flags } = opts;
   const jsonOut = jsonTarget(jsonOpt);
+  const nThreads = threads === undefined ? undefined : Number(threads);
+  if (nThreads !== undefined && !(Number.isInteger(nThreads) && nThreads > 0)) throw new FixqError("usage", `--threads expects a positive integer, got '${threads}'`);
   const json = jsonOnStdout(jsonOut);
   const bundled = bundledModelFor(input);
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
@@ -112,9 +116,21 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (!calibPath && !recipe.dataFree) {
     throw new FixqError("usage", "no calibration data: give --calib FILE (.npy or .npz keyed by input name), or --data-free (needs no data)", input);
   }
+  const dataPath = typeof evalOpt === "string" ? evalOpt : inModels("eval");
+  const labelsPath = typeof evalOpt === "string" ? undefined : inModels("eval_labels");
+  const evalRequested = evalOpt !== undefined && evalOpt !== false;
+  if (evalRequested && !dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  let evalSet: { data: ReturnType<typeof bindEvalData>; labels?: Int32Array } | undefined;
+  const readEvalSet = () => {
+    if (!evalSet) {
+      const data = bindEvalData(model, readArrays(dataPath!, "data"), dataPath!);
+      evalSet = { data, labels: labelsPath ? readLabels(labelsPath, data.samples) : undefined };
+    }
+    return evalSet;
+  };
+  if (evalRequested) readEvalSet(); // bad evaluation data is refused before anything is written
   const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
-  const nThreads = threads ? Number(threads) : undefined;
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
     result = await quantizeModel(model, source, recipe, { threads: nThreads, progress });
@@ -147,12 +163,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
     for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
   }
-  const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
-  const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
-    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
-    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
+    const { data, labels } = readEvalSet();
     const c = await compareModels(model, result.floatModel, data, labels, { threads: nThreads, progress });
     const change = { samples: c.samples, floatTop1: c.reference.accuracy?.top1 ?? null, afterPassesTop1: c.candidate.all.accuracy?.top1 ?? null, agreement: c.candidate.all.outputs[0]?.agreement ?? null };
     summary["relu6ToReluFloatChange"] = change;
@@ -162,11 +175,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       process.stderr.write(`  ReLU6 → ReLU float model: ${top1}top-1 agreement ${pct(change.agreement)} on ${change.samples} samples\n`);
     }
   }
-  if (evalOpt !== undefined && evalOpt !== false) {
-    if (!dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  if (evalRequested) {
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
-    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
-    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
+    const { data, labels } = readEvalSet();
     const compared = await compareModels(model, result.model, data, labels, { threads: nThreads, progress });
     summary["eval"] = quantizeEvalSummary(compared);
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
