@@ -84,9 +84,6 @@ function writeArrays(path: string, p: Program, arrays: readonly NpyArray[]): voi
 export function runEmulate(modelPath: string, opts: EmulateOptions): number {
   const batchSize = Number(opts.batchSize ?? "64");
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new FixqError("usage", `--batch-size expects a positive integer, got '${opts.batchSize}'`);
-  for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
-    if (path !== undefined && ![".npy", ".npz"].includes(extname(path).toLowerCase())) throw new FixqError("usage", `${flag} must be a .npy or .npz file, got '${path}'`);
-  }
   const json = jsonTarget(opts.json);
   const outFiles = [
     { what: "--out", path: opts.out },
@@ -100,6 +97,9 @@ export function runEmulate(modelPath: string, opts: EmulateOptions): number {
     ],
     outFiles,
   );
+  for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
+    if (path !== undefined && ![".npy", ".npz"].includes(extname(path).toLowerCase())) throw new FixqError("usage", `${flag} must be a .npy or .npz file, got '${path}'`);
+  }
   const { model, program } = loadProgram(modelPath, opts);
   guardOutputs(externalDataInputs(model, "the model"), outFiles);
   for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
