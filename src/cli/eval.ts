@@ -49,8 +49,14 @@ QuantizeLinear to the float tensor quantized (e.g. ORT's
 t_DequantizeLinear_Output to t); weights map through the node reading them.
 Tensors that cannot be mapped are listed with the reason.
 
-Exit codes: 0 all thresholds met, 1 a threshold failed or an error, 2 usage.
-Example: fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
+Exit codes:
+  0  all thresholds met
+  1  a threshold failed, or an error (a model or data file cannot be read, onnxruntime
+     refused a model); --junit is written either way, an error as one failing case
+  2  usage error: a bad flag or value, or an output aimed at an input, a folder or a missing folder
+
+Example:
+  fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
 
 function parseNumber(flag: string, v: string | undefined, ok: (x: number) => boolean, want: string): number | undefined {
   if (v === undefined) return undefined;
