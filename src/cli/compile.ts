@@ -44,7 +44,7 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
   const json = jsonTarget(opts.json);
   const outputs = [
     target === "js"
-      ? { what: "-o (--target js folder)", path: opts.output, kind: "folder" as const, createParents: true, members: jsModuleFileNames() }
+      ? { what: "-o for --target js", path: opts.output, kind: "folder" as const, createParents: true, members: jsModuleFileNames() }
       : { what: "-o", path: opts.output },
     { what: "--json", path: json?.file },
   ];

@@ -16,8 +16,8 @@
 import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { FixqError } from "../ir/errors.js";
-import { type Model, walkGraphs } from "../ir/graph.js";
-import type { Tensor } from "../ir/tensor.js";
+import { externalDataFiles } from "../ir/external-files.js";
+import type { Model } from "../ir/graph.js";
 
 /** A file a command reads: `what` names it in messages ("the model", "--calib"). */
 export interface GuardInput {
@@ -82,7 +82,7 @@ function checkWritableLocation(o: GuardOutput & { path: string }): void {
     st = undefined;
   }
   if (st) {
-    if (o.kind === "folder" && !st.isDirectory()) throw new FixqError("usage", "is a file; this output is a folder", where);
+    if (o.kind === "folder" && !st.isDirectory()) throw new FixqError("usage", `${o.what} is a folder; '${o.path}' is a file`);
     if (o.kind !== "folder" && st.isDirectory()) throw new FixqError("usage", "is a directory; give a file name", where);
   }
   let dir = st?.isDirectory() && o.kind === "folder" ? o.path : dirname(resolve(o.path));
@@ -123,15 +123,5 @@ export function guardOutputs(inputs: readonly GuardInput[], outputs: readonly Gu
 
 /** The external-data files a loaded model reads (on demand, so they are inputs until the command ends). */
 export function externalDataInputs(model: Model, what: string): GuardInput[] {
-  const paths = new Set<string>();
-  const add = (t: Tensor | undefined) => {
-    if (t?.external) paths.add(t.external.path);
-  };
-  if (model.graph) {
-    for (const [g] of walkGraphs(model.graph)) {
-      for (const t of g.initializers) add(t);
-      for (const n of g.nodes) for (const a of n.attributes) [a.t, ...(a.tensors ?? [])].forEach(add);
-    }
-  }
-  return [...paths].map((path) => ({ what: `${what}'s external data`, path }));
+  return externalDataFiles(model).map((path) => ({ what: `${what}'s external data`, path }));
 }

@@ -60,7 +60,14 @@ function fieldEndAcross(bytes: Uint8Array, cut: number): number {
   };
   for (;;) {
     const wire = varint() & 7;
-    const end = wire === 0 ? (varint(), p) : wire === 2 ? varint() + p : wire === 5 ? p + 4 : p + 8;
+    let end: number;
+    if (wire === 0) {
+      varint();
+      end = p;
+    } else if (wire === 2) {
+      const length = varint();
+      end = p + length;
+    } else end = p + (wire === 5 ? 4 : 8);
     if (end > cut) return end;
     p = end;
   }
@@ -96,10 +103,11 @@ describe("outputs that cannot be written", () => {
     expectOneLine(await fixqMain("quantize", CNN, "-o", at("folder"), "--calib", at("x.npy")), 2, /-o .*folder: is a directory; give a file name/);
     expectOneLine(await fixqMain("convert", CNN, "-o", at("folder")), 2, /is a directory/);
     expectOneLine(await fixqMain("compile", at("q.onnx"), "--target", "onnx-int", "-o", at("folder")), 2, /is a directory/);
-    expectOneLine(await fixqMain("compile", at("q.onnx"), "--target", "js", "-o", at("x.npy")), 2, /is a file; this output is a folder/);
+    expectOneLine(await fixqMain("compile", at("q.onnx"), "--target", "js", "-o", at("x.npy")), 2, /-o for --target js is a folder; '.*x\.npy' is a file/);
     expectOneLine(await fixqMain("eval", CNN, at("q.onnx"), "--data", at("x.npy"), "--junit", at("missing/j.xml")), 2, /--junit .*: folder .*missing does not exist/);
     expectOneLine(await fixqMain("emulate", at("q.onnx"), "--data", at("x.npy"), "--out", at("missing/y.npy")), 2, /folder .*missing does not exist/);
     expectOneLine(await fixqMain("inspect", CNN, "--json", at("missing/i.json")), 2, /folder .*missing does not exist/);
+    expectOneLine(await fixqMain("convert", CNN, "-o", at("x.npy/c.onnx")), 2, /-o .*x\.npy\/c\.onnx: .*x\.npy is not a folder/);
     expect(existsSync(at("missing"))).toBe(false);
   });
 
