@@ -183,8 +183,8 @@ describe("fixq eval", () => {
       expect(readdirSync(dir)).toEqual(["r.xml"]);
       const xml = readFileSync(join(dir, "r.xml"), "utf8");
       expect(xml).toMatch(/tests="1" failures="1"/);
-      const message = /<failure message="([^"]*)" type="error">/.exec(xml)?.[1]?.replace(/&(quot|apos|lt|gt|amp);/g, (_m, e: string) => ({ quot: '"', apos: "'", lt: "<", gt: ">", amp: "&" })[e]!);
-      expect(`error: ${message}`).toBe(lines[0]);
+      const carried = /<failure message="([^"]*)" type="error">/.exec(xml)?.[1]?.replace(/&(quot|apos|lt|gt|amp);/g, (_m, e: string) => ({ quot: '"', apos: "'", lt: "<", gt: ">", amp: "&" })[e]!);
+      expect(`error: ${carried}`).toBe(lines[0]);
     });
   }
 
