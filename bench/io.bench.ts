@@ -33,6 +33,9 @@ import { fileURLToPath } from "node:url";
 import { externalDataFiles } from "../src/ir/external-files.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { saveModel } from "../src/ir/onnx/save.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("io");
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "..");
