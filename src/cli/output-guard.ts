@@ -74,6 +74,7 @@ export function sameFile(a: Identity, b: Identity): boolean {
 }
 
 function checkWritableLocation(o: GuardOutput & { path: string }): void {
+  if (o.path.trim() === "") throw new FixqError("usage", `${o.what} needs a file name, got an empty one`);
   const where = `${o.what} ${o.path}`;
   let st: ReturnType<typeof statSync> | undefined;
   try {

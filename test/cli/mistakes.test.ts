@@ -108,6 +108,7 @@ describe("outputs that cannot be written", () => {
     expectOneLine(await fixqMain("emulate", at("q.onnx"), "--data", at("x.npy"), "--out", at("missing/y.npy")), 2, /folder .*missing does not exist/);
     expectOneLine(await fixqMain("inspect", CNN, "--json", at("missing/i.json")), 2, /folder .*missing does not exist/);
     expectOneLine(await fixqMain("convert", CNN, "-o", at("x.npy/c.onnx")), 2, /-o .*x\.npy\/c\.onnx: .*x\.npy is not a folder/);
+    expectOneLine(await fixqMain("inspect", CNN, "--json="), 2, /--json needs a file name, got an empty one/);
     expect(existsSync(at("missing"))).toBe(false);
   });
 

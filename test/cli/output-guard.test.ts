@@ -77,7 +77,7 @@ function spellings(p: string): [string, string][] {
   ];
 }
 
-const INPUT_FILES = ["m.onnx", "q.onnx", "c.npy", "e.npy", "l.npy", "r.json", "js/README.txt"];
+const INPUT_FILES = ["m.onnx", "q.onnx", "c.npy", "e.npy", "l.npy", "r.json", "js/README.txt", "ext/model.onnx", "ext/weights-a.bin", "ext/weights-b.bin"];
 const hashes = new Map<string, string>();
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
@@ -85,6 +85,8 @@ beforeAll(async () => {
   mkdirSync(at("sub"));
   mkdirSync(at("links"));
   mkdirSync(at("js"));
+  mkdirSync(at("ext"));
+  for (const f of ["model.onnx", "weights-a.bin", "weights-b.bin", "model.input.npy"]) copyFileSync(join("test/fixtures/onnx/external", f), at(`ext/${f}`));
   copyFileSync(join(MODELS_DIR, "cnn.onnx"), at("m.onnx"));
   const slice = (file: string, n: number) => {
     const a = readNpy(join(MODELS_DIR, file));
@@ -144,8 +146,18 @@ describe("no command overwrites its inputs", () => {
       expectRefused(await fixqMain("compile", at("js/README.txt"), "--target", "js", "-o", dir!), /would overwrite the input/, `compile js (${how})`);
       tried++;
     }
-    // 31 (command, output, input) triples × 4 spellings + 9 output pairs + 2 folder cases.
-    expect(tried).toBe(31 * 4 + 9 + 2);
+    // A model's external-data file is an input too (read on demand while the command runs).
+    const ext = at("ext/model.onnx");
+    for (const args of [
+      ["convert", ext, "-o", at("ext/weights-a.bin")],
+      ["quantize", ext, "-o", at("ext/weights-b.bin"), "--calib", at("ext/model.input.npy")],
+      ["inspect", ext, "--json", at("ext/weights-a.bin")],
+    ]) {
+      expectRefused(await fixqMain(...args), /would overwrite the input: .* external data/, args.join(" "));
+      tried++;
+    }
+    // 31 (command, output, input) triples × 4 spellings + 9 output pairs + 2 folder cases + 3 external-data cases.
+    expect(tried).toBe(31 * 4 + 9 + 2 + 3);
     console.log(`output guard: ${tried} collisions tried, all refused`);
     for (const f of INPUT_FILES) expect(sha(at(f)), `${f} changed`).toBe(hashes.get(f));
     const stray = readdirSync(tmp, { recursive: true }).filter((f) => String(f).includes(".tmp-"));
