@@ -150,7 +150,8 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      // Help asked for exits 0; help shown because no command was given (`fixq --verbose`) is a usage error.
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return e.exitCode === 0 ? 0 : 2;
       return 2;
     }
     return reportError(e instanceof FixqError || e instanceof Error ? e : new Error(String(e)), verbose);

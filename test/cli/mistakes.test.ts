@@ -131,6 +131,9 @@ describe("usage", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^Usage: fixq/);
     expect(r.stdout).toBe("");
+    expect((await fixqMain("--verbose")).status).toBe(2);
+    expect((await fixqMain("help")).status).toBe(0);
+    expect((await fixqMain("--help")).status).toBe(0);
   });
 
   it("every command's --help lists its exit codes and an example", async () => {
