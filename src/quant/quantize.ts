@@ -28,6 +28,7 @@ import { writeQdq } from "./qdq-write.js";
 import { assignSpecs } from "./specs.js";
 import { gatherQuantizedEmbeddings } from "./embedding-gather.js";
 import { probedValueKinds } from "./value-kinds.js";
+import { noQuantizableOpReason } from "./subgraphs.js";
 import { type Recipe, recipeJson, requiredOpset } from "./recipe.js";
 
 export interface QuantizeResult {
@@ -94,7 +95,7 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
   const kinds = await probedValueKinds(model);
   const plan = planQuantization(g, recipe, kinds);
   if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
-    throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");
+    throw new FixqError("unsupported", noQuantizableOpReason(g));
   }
   // Float activations calibrate a symmetric range, as for int8 (FP8 takes max |x| of it; MX/NVFP4 the NVFP4 tensor scale).
   const floatActs = isFloatType(recipe.acts) || recipe.acts === "float";
