@@ -157,10 +157,11 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   } finally {
     source.close();
   }
-  const loads = await checkLoad(result.model);
-  ensureParentDir(output);
   const written = inlined.length ? withMetadata(result.model, "fixq.specialized", JSON.stringify({ inputs: Object.fromEntries([...scalarValues(values)]), inlined })) : result.model;
-  saveModel(restoreSignature(written, original), output);
+  const final = restoreSignature(written, original);
+  const loads = await checkLoad(final); // the very model that is written
+  ensureParentDir(output);
+  saveModel(final, output);
 
   const quantized = result.decisions.filter((d) => d.quantized);
   const float = result.decisions.filter((d) => !d.quantized && !d.notFloat && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
