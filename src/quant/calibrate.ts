@@ -20,7 +20,7 @@
  *   with just the affected tensors exposed and scanned in JS. Either way the
  *   figures are exact, so the result does not depend on which path ran.
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { StreamingExtremes } from "../calib/extremes.js";
 import { StreamingHistogram } from "../calib/histogram.js";
 import { FixqError } from "../ir/errors.js";
@@ -36,7 +36,7 @@ export interface CalibrationResult {
   /** Per calibrated tensor: a StreamingHistogram, or a StreamingExtremes when `statistics` was "extremes". */
   readonly histograms: Map<string, TensorStatistics>;
   readonly samples: number;
-  /** SHA-256 over the calibration data (names, row shapes and bytes), for provenance. */
+  /** SHA-256 over the calibration data as CalibrationHasher defines it, for provenance. */
   readonly sha256: string;
 }
 
@@ -54,14 +54,12 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   const extremes = opts.statistics === "extremes";
   const stats = new Map<string, TensorStatistics>();
   for (const t of tensors) stats.set(t, extremes ? new StreamingExtremes() : new StreamingHistogram());
-  const hasher = new DataHasher();
+  const hasher = new CalibrationHasher();
   let samples = 0;
   const progress = opts.progress ?? silentProgress;
   const feedsIn = (feeds: Record<string, HostTensor>) => {
-    for (const [name, f] of Object.entries(feeds)) {
-      stats.get(name)?.update(f.data as Float32Array);
-      hasher.add(name, f);
-    }
+    for (const [name, f] of Object.entries(feeds)) stats.get(name)?.update(f.data as Float32Array);
+    hasher.add(feeds);
   };
 
   if (!extremes) {
@@ -77,7 +75,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
         progress,
       );
     });
-    return { histograms: stats, samples, sha256: hasher.digest() };
+    return { histograms: stats, samples, sha256: hasher.digest(source, opts.batchSize) };
   }
 
   const reduced = withReductions(model, exposed);
@@ -117,7 +115,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
       }
     });
   }
-  return { histograms: stats, samples, sha256: hasher.digest() };
+  return { histograms: stats, samples, sha256: hasher.digest(source, opts.batchSize) };
 }
 
 async function runAll(model: Model, extraOutputs: readonly string[], threads: number | undefined, body: (s: OrtSession) => Promise<void>): Promise<void> {
@@ -135,23 +133,47 @@ function tensorData(out: Record<string, HostTensor>, name: string): Float32Array
   return v.data as Float32Array;
 }
 
-/** One digest per input, combined in name order: independent of the batch size. */
-class DataHasher {
-  private readonly hashes = new Map<string, Hash>();
-  add(name: string, f: HostTensor): void {
-    let h = this.hashes.get(name);
-    if (!h) {
-      h = createHash("sha256").update(`${name}:${f.dtype}:${f.dims.slice(1).join("x")};`);
-      this.hashes.set(name, h);
+/**
+ * The calibration hash (README "Calibration hash"): SHA-256 over the model's
+ * inputs sorted by name (UTF-16 code-unit order), each contributing the raw
+ * little-endian bytes of every sample used, in sample order, in the input's
+ * own dtype; nothing else (no names, shapes or separators). For a one-input
+ * model calibrated on a whole C-order .npy file, that is the SHA-256 of the
+ * file after its header.
+ *
+ * The first input in name order is hashed as the batches stream past; any
+ * other input is read from the source again afterwards (the concatenation
+ * order forbids interleaving), so multi-input data is read twice.
+ */
+export class CalibrationHasher {
+  private readonly hash = createHash("sha256");
+  private first: string | undefined;
+  private names: string[] | undefined;
+
+  /** Feeds one batch (in sample order). */
+  add(feeds: Readonly<Record<string, HostTensor>>): void {
+    this.names ??= Object.keys(feeds).sort();
+    this.first ??= this.names[0];
+    const t = this.first === undefined ? undefined : feeds[this.first];
+    if (t) this.hash.update(rawBytes(t));
+  }
+
+  /** Reads the inputs after the first from `source` and returns the hex digest. */
+  digest(source: DataSource, batchSize: number): string {
+    for (const name of (this.names ?? []).slice(1)) {
+      for (let start = 0; start < source.count; start += batchSize) {
+        const t = source.batch(start, Math.min(batchSize, source.count - start))[name];
+        if (t) this.hash.update(rawBytes(t));
+      }
     }
-    const d = f.data as Float32Array;
-    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    return this.hash.digest("hex");
   }
-  digest(): string {
-    const all = createHash("sha256");
-    for (const name of [...this.hashes.keys()].sort()) all.update(`${name}=${this.hashes.get(name)!.digest("hex")};`);
-    return all.digest("hex");
-  }
+}
+
+/** The bytes of a tensor's data as stored (little-endian on every platform Node supports for ORT). */
+function rawBytes(t: HostTensor): Uint8Array {
+  const d = t.data as ArrayBufferView;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 interface Reductions {
