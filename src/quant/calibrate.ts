@@ -46,6 +46,8 @@ export interface CalibrateOptions {
   progress?: Progress;
   /** Default "histogram". */
   statistics?: CalibrationStatistics;
+  /** Bins of each StreamingHistogram (default DEFAULT_BINS, 2048); entropy wants ENTROPY_HISTOGRAM_BINS. */
+  histogramBins?: number;
 }
 
 export async function calibrate(model: Model, source: DataSource, tensors: readonly string[], opts: CalibrateOptions): Promise<CalibrationResult> {
@@ -53,7 +55,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   const exposed = tensors.filter((t) => !inputs.has(t));
   const extremes = opts.statistics === "extremes";
   const stats = new Map<string, TensorStatistics>();
-  for (const t of tensors) stats.set(t, extremes ? new StreamingExtremes() : new StreamingHistogram());
+  for (const t of tensors) stats.set(t, extremes ? new StreamingExtremes() : new StreamingHistogram(opts.histogramBins));
   const hasher = new CalibrationHasher();
   let samples = 0;
   const progress = opts.progress ?? silentProgress;
