@@ -3,8 +3,9 @@ import { readFileSync, realpathSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { bindEvalData, compareModels } from "../eval/compare.js";
-import { quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
+import { bindEvalData, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP } from "../eval/compare.js";
+import { explainDeploymentRisk } from "../eval/divergence.js";
+import { divergenceText, quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
@@ -27,6 +28,7 @@ export interface QuantizeCliOptions extends RecipeInput {
   eval?: string | boolean;
   threads?: string;
   json?: boolean;
+  maxDeploymentGap?: string;
 }
 
 function readRecipeFile(path: string): RecipeInput {
@@ -63,7 +65,9 @@ function openCalibration(model: Model, path: string, limit?: number): DataSource
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, maxDeploymentGap, ...flags } = opts;
+  const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
+  if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
@@ -148,8 +152,19 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
     const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
     const compared = await compareModels(model, result.model, data, labels, { threads: nThreads, progress });
-    summary["eval"] = quantizeEvalSummary(compared);
+    const evalSummary: Record<string, unknown> = quantizeEvalSummary(compared);
+    summary["eval"] = evalSummary;
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
+    // The deployment gate: the integer-kernel run may not fall more than maxGap points below fake-quant.
+    const { gate, divergence } = await explainDeploymentRisk(checkGate(compared, { maxDeploymentGap: maxGap }), result.model, data, compared.batchSize, nThreads);
+    const risk = gate.checks.find((c) => !c.passed);
+    if (risk) {
+      evalSummary["deploymentRisk"] = { message: risk.message, gapPoints: risk.value, maxGapPoints: maxGap, divergence: divergence ?? null };
+      if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      process.stderr.write(`${chalk.red("error:")} ${risk.message} (the model was written: ${output})\n`);
+      if (divergence !== undefined) process.stderr.write(`  ${divergenceText(divergence)}\n`);
+      return 1;
+    }
   }
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   return 0;
