@@ -156,8 +156,9 @@ function perLayerText(p: PerLayerResult): string[] {
     out.push(chalk.dim(`  ${pad(all[0]!, widths, left).trimEnd()}`));
     for (const row of all.slice(1)) out.push(`  ${pad(row, widths, left).trimEnd()}`);
   };
+  const refWords = p.referencePasses.length ? `REF after CAND's float passes (${p.referencePasses.join(", ")})` : "REF";
   table(
-    `per-layer SQNR of CAND's quantized activations vs REF (both opt=disabled), worst first; local = the noise the tensor adds itself:`,
+    `per-layer SQNR of CAND's quantized activations vs ${refWords} (both opt=disabled), worst first; local = the noise the tensor adds itself:`,
     PER_LAYER_HEADER,
     perLayerRows(p),
   );
@@ -219,6 +220,7 @@ function layerJson(l: LayerError) {
 function perLayerJson(p: PerLayerResult) {
   return {
     optimization: "disabled",
+    referencePasses: p.referencePasses,
     samples: p.samples,
     batchSize: p.batchSize,
     order: "sqnrDb ascending (worst first)",
