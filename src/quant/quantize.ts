@@ -95,7 +95,9 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
   }
   // Float activations calibrate a symmetric range, as for int8 (FP8 takes max |x| of it; MX/NVFP4 the NVFP4 tensor scale).
   const floatActs = isFloatType(recipe.acts) || recipe.acts === "float";
-  const actFormat = intFormat(floatActs ? "int8" : recipe.acts, { symmetric: recipe.symmetricActs || floatActs });
+  // Symmetric integer activations keep the storage type's full range: the scale is max|x|/qmax either way, and
+  // QuantizeLinear saturates to the storage range, so [qmin, qmax] says what the QDQ graph computes.
+  const actFormat = intFormat(floatActs ? "int8" : recipe.acts, { symmetric: floatActs });
   const passes = [...prepared.passes];
   const { ranges, samples, sha256: calibrationHash, run } = await activationRanges(model, plan, source, recipe, actFormat, opts);
   if (run) passes.push(run);
