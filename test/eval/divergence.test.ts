@@ -112,8 +112,11 @@ describe(`the deployment gate on ORT's kernels (${cpu.summary})`, () => {
 
   it.runIf(cpu.u8s8 === "saturating-int16-pairs")("full 8-bit weights where u8×s8 pairs saturate: quantize --eval and eval say 'deployment risk', name the stem, exit 1", () => {
     const out = join(tmp, "r8.onnx");
-    const q = fixq("quantize", "models/resnet.onnx", "-o", out, "--weight-bits", "8", "--eval");
+    const q = fixq("quantize", "models/resnet.onnx", "-o", out, "--weight-bits", "8", "--eval", "--json");
     expect(q.status).toBe(1);
+    const risk = JSON.parse(q.stdout).eval.deploymentRisk;
+    expect(risk).toMatchObject({ maxGapPoints: 2, divergence: { tensor: "/stem/stem.2/Relu_output_0" } });
+    expect(risk.gapPoints).toBeGreaterThan(2);
     expect(q.stderr).toMatch(/^error: deployment risk: (agreement|top-1) in ORT integer kernels is \d+\.\d\d points below fake-quant \(> 2\.00\); first divergence at '\/stem\/stem\.2\/Relu_output_0' \(Conv\+Relu '\/stem\/stem\.\d\/Conv'\)/m);
     const e = fixq("eval", "models/resnet.onnx", out);
     expect(e.status).toBe(1);
