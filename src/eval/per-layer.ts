@@ -51,10 +51,11 @@
 import { FixqError } from "../ir/errors.js";
 import { type Graph, type Model, metadataOf, type Node } from "../ir/graph.js";
 import { type FloatPassOptions, prepareFloatModel } from "../passes/pipeline.js";
-import { type HostTensor, OrtSession, sliceBatch } from "../runtime/ort-session.js";
+import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
-import { type EvalData, evalBatchSize, numeric } from "./compare.js";
+import { type EvalData, evalBatchSize, evalFeeds, numeric } from "./compare.js";
 import { ErrorStats } from "./metrics.js";
+import { asModel } from "./model-label.js";
 
 export interface NodeRef {
   readonly opType: string;
@@ -317,6 +318,7 @@ const shapeOf = (dims: readonly number[]) => `[${dims.join(",")}]`;
 export async function perLayerErrors(original: Model, cand: Model, data: EvalData, opts: PerLayerOptions = {}): Promise<PerLayerResult> {
   const { model: ref, passes: referencePasses } = referenceAfterFloatPasses(original, cand);
   const batchSize = evalBatchSize(ref, cand, data, opts.batchSize);
+  const bound = evalFeeds(ref, data);
   if (!ref.graph || !cand.graph) throw new FixqError("model", "model has no graph");
   const mapping = mapQuantizedTensors(ref.graph, cand.graph);
   const acts = mapping.activations;
@@ -331,9 +333,9 @@ export async function perLayerErrors(original: Model, cand: Model, data: EvalDat
   const sessions: OrtSession[] = [];
   const progress = opts.progress ?? silentProgress;
   try {
-    const refSession = await OrtSession.create(ref, { optimization: "disabled", threads: opts.threads, extraOutputs: allRef });
+    const refSession = await asModel("REF (per-layer, opt=disabled)", () => OrtSession.create(ref, { optimization: "disabled", threads: opts.threads, extraOutputs: allRef }));
     sessions.push(refSession);
-    const candSession = await OrtSession.create(cand, { optimization: "disabled", threads: opts.threads, extraOutputs: allCand });
+    const candSession = await asModel("CAND (per-layer, opt=disabled)", () => OrtSession.create(cand, { optimization: "disabled", threads: opts.threads, extraOutputs: allCand }));
     sessions.push(candSession);
     const compare = (state: PairState, r: HostTensor, c: HostTensor, what: string) => {
       if (state.mismatch) return;
@@ -352,8 +354,7 @@ export async function perLayerErrors(original: Model, cand: Model, data: EvalDat
     progress.start(samples, "per-layer");
     for (let start = 0; start < samples; start += batchSize) {
       const count = Math.min(batchSize, samples - start);
-      const feeds: Record<string, HostTensor> = {};
-      for (const [k, t] of Object.entries(data.inputs)) feeds[k] = sliceBatch(t, start, count);
+      const feeds = bound.batch(start, count);
       const first = start === 0;
       const [r, c] = await Promise.all([refSession.run(feeds, first ? allRef : actRef), candSession.run(feeds, first ? allCand : actCand)]);
       for (const [i, a] of acts.entries()) compare(actState[i]!, r[a.ref]!, c[a.cand]!, `tensor '${a.ref}'`);

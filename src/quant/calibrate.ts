@@ -28,6 +28,7 @@ import type { Model, Node } from "../ir/graph.js";
 import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type DataSource, modelInputs } from "./feeds.js";
+import { sliceAxis } from "./signature.js";
 
 export type CalibrationStatistics = "histogram" | "extremes";
 export type TensorStatistics = StreamingHistogram | StreamingExtremes;
@@ -56,7 +57,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   const extremes = opts.statistics === "extremes";
   const stats = new Map<string, TensorStatistics>();
   for (const t of tensors) stats.set(t, extremes ? new StreamingExtremes() : new StreamingHistogram(opts.histogramBins));
-  const hasher = new CalibrationHasher();
+  const hasher = new CalibrationHasher(source.sampleAxes);
   let samples = 0;
   const progress = opts.progress ?? silentProgress;
   const feedsIn = (feeds: Record<string, HostTensor>) => {
@@ -139,9 +140,11 @@ function tensorData(out: Record<string, HostTensor>, name: string): Float32Array
  * The calibration hash (README "Calibration hash"): SHA-256 over the model's
  * inputs sorted by name (UTF-16 code-unit order), each contributing the raw
  * little-endian bytes of every sample used, in sample order, in the input's
- * own dtype; nothing else (no names, shapes or separators). For a one-input
- * model calibrated on a whole C-order .npy file, that is the SHA-256 of the
- * file after its header.
+ * own dtype; nothing else (no names, shapes or separators). A sample is the
+ * slice along the input's sample axis (axis 0, or e.g. axis 1 for an LSTM
+ * state [2, batch, 64]); an input fed whole to every run (`--input-value`,
+ * sample axis null) counts once. For a one-input model calibrated on a whole
+ * C-order .npy file, that is the SHA-256 of the file after its header.
  *
  * The first input in name order is hashed as the batches stream past; any
  * other input is read from the source again afterwards (the concatenation
@@ -149,26 +152,38 @@ function tensorData(out: Record<string, HostTensor>, name: string): Float32Array
  */
 export class CalibrationHasher {
   private readonly hash = createHash("sha256");
-  private first: string | undefined;
   private names: string[] | undefined;
+  private firstDone = false;
+
+  constructor(private readonly axes?: ReadonlyMap<string, number | null>) {}
 
   /** Feeds one batch (in sample order). */
   add(feeds: Readonly<Record<string, HostTensor>>): void {
     this.names ??= Object.keys(feeds).sort();
-    this.first ??= this.names[0];
-    const t = this.first === undefined ? undefined : feeds[this.first];
-    if (t) this.hash.update(rawBytes(t));
+    const first = this.names[0];
+    const t = first === undefined ? undefined : feeds[first];
+    if (t) this.update(first!, t);
   }
 
   /** Reads the inputs after the first from `source` and returns the hex digest. */
   digest(source: DataSource, batchSize: number): string {
     for (const name of (this.names ?? []).slice(1)) {
+      this.firstDone = false;
       for (let start = 0; start < source.count; start += batchSize) {
         const t = source.batch(start, Math.min(batchSize, source.count - start))[name];
-        if (t) this.hash.update(rawBytes(t));
+        if (t) this.update(name, t);
       }
     }
     return this.hash.digest("hex");
+  }
+
+  private update(name: string, t: HostTensor): void {
+    const axis = this.axes?.has(name) ? this.axes.get(name)! : 0;
+    if (axis === null) {
+      if (!this.firstDone) this.hash.update(rawBytes(t));
+      this.firstDone = true;
+    } else if (axis === 0) this.hash.update(rawBytes(t));
+    else for (let i = 0; i < t.dims[axis]!; i++) this.hash.update(rawBytes(sliceAxis(t, axis, i, 1)));
   }
 }
 
