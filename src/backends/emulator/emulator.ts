@@ -5,7 +5,7 @@
  * Memory is one buffer (a WebAssembly memory when the SIMD engine is on):
  *   [ reserved: packed weights, gather maps, multiplier tables | scratch | arena: value buffers ]
  * Every integer value is an Int32Array view of the arena at the offset
- * plan.ts gave it, so a value's bytes are reused once no later op reads it.
+ * shared/memory-plan.ts gave it, so a value's bytes are reused once no later op reads it.
  * Each op runs its kernel (kernels/index.ts) over the whole batch. With
  * `assertRanges`, every listed value is checked after the op that writes
  * it (conv and dense check each accumulator exactly before storing it).
@@ -14,7 +14,7 @@ import { type IntOp, integerOutputs, opInputs, type Program, type ProgramValue, 
 import { intMax, intMin } from "../../numerics/int.js";
 import type { BoundMemory, Buf, CheckedRange, KernelContext, PreparedOp, Runner } from "./kernel.js";
 import { KERNELS } from "./kernels/index.js";
-import { planArena } from "./plan.js";
+import { planArena } from "../shared/memory-plan.js";
 import { instantiate, simdAvailable } from "./wasm/engine.js";
 
 export interface ValueRange {
