@@ -12,6 +12,8 @@
  */
 import { type IntOp, integerOutputs, opInputs, type Program, type ProgramValue, sampleSize } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
+import { type CheckOptions, refuseDiagnostics } from "../contract.js";
+import { checkEmulator, EMULATOR_BACKEND } from "./check.js";
 import type { BoundMemory, Buf, CheckedRange, KernelContext, PreparedOp, Runner } from "./kernel.js";
 import { KERNELS } from "./kernels/index.js";
 import { planArena } from "../shared/memory-plan.js";
@@ -27,6 +29,8 @@ export interface EmulatorOptions {
   readonly assertRanges?: ReadonlyMap<string, ValueRange>;
   /** Run conv, dense and requant in WebAssembly SIMD where their operands fit (default: when available). */
   readonly simd?: boolean;
+  /** Certified value ranges for the domain check (computed when needed and absent). */
+  readonly ranges?: CheckOptions["ranges"];
 }
 
 export interface EmulatorResult {
@@ -87,6 +91,7 @@ export class Emulator {
 
   static compile(p: Program, batch: number, opts: EmulatorOptions = {}): Emulator {
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`emulator batch ${batch} must be a positive integer`);
+    refuseDiagnostics(EMULATOR_BACKEND, checkEmulator(p, opts));
     const simd = (opts.simd ?? true) && simdAvailable();
     const value = (name: string): ProgramValue => {
       const v = p.values.get(name);
