@@ -146,8 +146,13 @@ class Printer {
       case "var":
         return { text: names.get(e.name) ?? e.name, prec: ATOM };
       case "add":
-      case "sub":
-        return { text: `${wrap(sub(e.a), 12)} ${e.k === "add" ? "+" : "-"} ${wrap(sub(e.b), 13)}`, prec: 12 };
+      case "sub": {
+        // a + −c prints as a − c, and a − −c as a + c
+        const negated = e.b.k === "num" && e.b.v < 0;
+        const b = negated ? { k: "num" as const, v: -(e.b as { v: number }).v } : e.b;
+        const plus = (e.k === "add") !== negated;
+        return { text: `${wrap(sub(e.a), 12)} ${plus ? "+" : "-"} ${wrap(sub(b), 13)}`, prec: 12 };
+      }
       case "mul":
       case "mulSat":
       case "div":
