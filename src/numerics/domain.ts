@@ -6,7 +6,8 @@
  *
  * requant (requant.ts), y = clamp(R(acc, m·2^−s) + z, lo, hi):
  *   both:    m an integer, 0 ≤ m < 2^31; s an integer; acc ∈ int32
- *   single:  every s (s ≥ 64 gives 0; s ≤ 0 gives acc·m·2^−s, saturated by the clamp)
+ *   single:  m = 0, or s ≥ −22 (so m·2^−s < 2^53; s ≥ 64 gives 0; s ≤ 0 gives acc·m·2^−s,
+ *            saturated by the clamp)
  *   double:  m = 0 (result 0), or s ≤ 62 (RoundingDivideByPOT exponent s − 31 ≤ 31)
  *            and acc·2^l ∈ int32 for every acc in its range, l = max(0, 31 − s)
  *            (gemmlowp's left shift; undefined where it overflows)
@@ -33,6 +34,8 @@ export interface IntRange {
 
 /** Multipliers of requant and rescale are below this (31-bit magnitudes). */
 export const MULTIPLIER_LIMIT = 2 ** 31;
+/** Smallest requant shift single rounding defines (m·2^−s stays below 2^53, exact in a double or an int64). */
+export const SINGLE_MIN_SHIFT = -22;
 /** Largest requant shift double rounding defines (RoundingDivideByPOT takes exponents ≤ 31). */
 export const DOUBLE_MAX_SHIFT = 62;
 
@@ -50,7 +53,8 @@ export function requantDomainIssue(d: Dyadic, rounding: RequantRounding, acc: In
   if (!isInt(d.m) || d.m < 0 || d.m >= MULTIPLIER_LIMIT) return `multiplier m = ${d.m} is not an integer in [0, 2^31)`;
   if (!isInt(d.s)) return `shift s = ${d.s} is not an integer`;
   if (acc.lo < INT32_MIN || acc.hi > INT32_MAX) return `the accumulator range [${acc.lo}, ${acc.hi}] leaves int32`;
-  if (rounding === "single" || d.m === 0) return undefined;
+  if (d.m === 0) return undefined;
+  if (rounding === "single") return d.s < SINGLE_MIN_SHIFT ? `single rounding needs a shift ≥ ${SINGLE_MIN_SHIFT} (m·2^−s below 2^53), got ${d.s}` : undefined;
   if (d.s > DOUBLE_MAX_SHIFT) return `double rounding needs a shift ≤ ${DOUBLE_MAX_SHIFT} (RoundingDivideByPOT exponent ≤ 31), got ${d.s}`;
   const l = doubleLeftShift(d.s);
   if (l > 0 && (acc.lo * 2 ** l < INT32_MIN || acc.hi * 2 ** l > INT32_MAX)) {

@@ -76,7 +76,9 @@ function evalExpr(e: Expr, env: ReadonlyMap<string, Val>): Val {
       const d = calls.get(e.name);
       if (!d) throw new Error(`no definition '${e.name}' to call`);
       const inner = new Map<string, Val>();
-      d.params.forEach((p, i) => inner.set(p, evalExpr(e.args[i]!, env)));
+      d.params.forEach((p, i) => {
+        inner.set(p, evalExpr(e.args[i]!, env));
+      });
       return evalExpr(d.body, inner);
     }
     case "floor":

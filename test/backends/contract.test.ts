@@ -100,6 +100,8 @@ describe("backend contract: numerics' domain, refused alike by every back end", 
     expectAllRefuse(requantProgram("single", { m: -3, s: 40 }, [-5, 5]), 2, /multiplier m = -3/);
     expectAllRefuse(requantProgram("single", { m: 2 ** 30, s: 40.5 }, [-5, 5]), 2, /shift s = 40.5 is not an integer/);
     expectAllAccept(requantProgram("single", { m: 2 ** 31 - 1, s: 80 }, FULL, 2 ** 16));
+    expectAllRefuse(requantProgram("single", { m: 2 ** 30, s: -23 }, [-5, 5]), 2, /single rounding needs a shift ≥ -22/);
+    expectAllAccept(requantProgram("single", { m: 2 ** 31 - 1, s: -22 }, [-5, 5]));
   });
 
   it("rescale: shift above 52, terms reaching 2^48, more than 16 inputs are refused; the edges are accepted", () => {

@@ -59,6 +59,8 @@ export const emitRequant: OpEmitter<RequantOp> = (op, ctx) => {
     used.map((k) => [k, printJs(clampE(add(caseExpr(k, rounding), op.outZero), op.clampLo, op.clampHi), { invariant: INVARIANT, where: `${where}: ` }, new Map([["acc", "a"]]))]),
   );
   const constArrays: string[] = [];
+  let readsM = false;
+  let readsS = false;
   const loop = (k: Case, pad: string) => {
     const p = printed.get(k)!;
     // the case's per-channel constants, evaluated exactly for each channel in this case (0 elsewhere)
@@ -77,6 +79,8 @@ export const emitRequant: OpEmitter<RequantOp> = (op, ctx) => {
       return `${c.name} = ${array}[c]`;
     });
     const text = [...p.body, p.value].join("\n");
+    readsM ||= /\bm\b/.test(text);
+    readsS ||= /\bs\b/.test(text);
     const locals = [...(/\bm\b/.test(text) ? [`m = M${i}[c]`] : []), ...(/\bs\b/.test(text) ? [`s = S${i}[c]`] : []), ...consts];
     return [
       ...(locals.length > 0 ? [`const ${locals.join(", ")};`] : []),
@@ -107,8 +111,8 @@ export const emitRequant: OpEmitter<RequantOp> = (op, ctx) => {
   ].join("\n");
   const text = `${opHeader(op, ctx, what)}
 ${doc}
-const M${i} = ${numList(op.multipliers.map((d) => d.m))};
-const S${i} = ${numList(op.multipliers.map((d) => d.s))};
+${readsM ? "const" : "//"} M${i} = ${numList(op.multipliers.map((d) => d.m))};
+${readsS ? "const" : "//"} S${i} = ${numList(op.multipliers.map((d) => d.s))};
 ${constArrays.join("")}${used.length > 1 ? `const CASE${i} = ${numList(cases.map((k) => CASE_CODES.indexOf(k)))};\n` : ""}function ${name}(x, y, batch) {
   for (let o = 0, i = 0; o < batch * ${outer}; o++) {
     for (let c = 0; c < ${C}; c++, i += ${inner}) {

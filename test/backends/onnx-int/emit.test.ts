@@ -97,7 +97,9 @@ describe("emitIntegerOnnx refusals", () => {
     const q = withOp(p, i, { multipliers: [{ m: 2 ** 30, s: 0 }] });
     expect(checkIntegerOnnx(q).map((d) => d.message)).toContain("double rounding needs shifts in 1…62, not 0 (multiplier 1073741824)");
     expect(() => emitIntegerOnnx(q)).toThrow(/onnx-int back end cannot run requant op \d+: /);
-    expect(() => emitIntegerOnnx(withOp({ ...p, rounding: "single" }, i, { multipliers: [{ m: 2 ** 30, s: -31 }] }))).toThrow(/too large/);
+    const big = withOp({ ...p, rounding: "single" }, i, { multipliers: [{ m: 2 ** 30, s: -31 }] });
+    expect(checkIntegerOnnx(big).map((d) => d.message)).toContain("multiplier 1073741824·2^31 is too large (left shift above 30)");
+    expect(() => emitIntegerOnnx(big)).toThrow(/single rounding needs a shift ≥ -22/);
   });
 
   it("refuses values without an ONNX carrier and int32 outputs whose zero point can overflow", () => {

@@ -182,8 +182,8 @@ function op1_conv(x, y, batch) {
 // Printed from numerics' requant definition (numerics/definitions.ts). Per channel: multiplier m·2^−s (M, S);
 // each case's constants (upper-case arrays) are its subexpressions of m and s. By the shift:
 //   17 ≤ s ≤ 63: R = ⌊(h + 2^(s−17)) / 2^(s−16)⌋, acc·m = h·2^16 + l
-const M2 = [1099511628, 1704243023];
-const S2 = [38, 39];
+// M2 = [1099511628, 1704243023];
+// S2 = [38, 39];
 const K_HIGH2 = [16777, 26004];
 const K1_HIGH2 = [14156, 44879];
 const K2_HIGH2 = [2097152, 4194304];
@@ -255,8 +255,8 @@ function op5_dense(x, y, batch) {
 // Printed from numerics' requant definition (numerics/definitions.ts). Per channel: multiplier m·2^−s (M, S);
 // each case's constants (upper-case arrays) are its subexpressions of m and s. By the shift:
 //   17 ≤ s ≤ 63: R = ⌊(h + 2^(s−17)) / 2^(s−16)⌋, acc·m = h·2^16 + l
-const M6 = [1374389535, 1374389535, 2061584302];
-const S6 = [37, 36, 37];
+// M6 = [1374389535, 1374389535, 2061584302];
+// S6 = [37, 36, 37];
 const K_HIGH6 = [20971, 20971, 31457];
 const K1_HIGH6 = [34079, 34079, 18350];
 const K2_HIGH6 = [1048576, 524288, 1048576];
