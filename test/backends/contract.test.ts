@@ -5,7 +5,10 @@
  * three back ends alike; programs just inside are accepted by all three.
  */
 import { describe, expect, it } from "vitest";
-import type { IntegerBackend } from "../../src/backends/contract.js";
+import type { CheckTable, IntegerBackend } from "../../src/backends/contract.js";
+import { KERNELS } from "../../src/backends/emulator/kernels/index.js";
+import { ONNX_INT_CHECKS } from "../../src/backends/onnx-int/check.js";
+import { NUMERICS_CHECKS } from "../../src/backends/shared/numerics-checks.js";
 import { emulatorBackend } from "../../src/backends/emulator/run.js";
 import { jsBackend } from "../../src/backends/js/emit.js";
 import { onnxIntBackend } from "../../src/backends/onnx-int/emit.js";
@@ -153,5 +156,17 @@ describe("backend contract: narrower back-end domains are refused by that back e
     const ranges = new Map([[acc, { lo: -100, hi: 100 }]]);
     for (const b of BACKENDS) expect(b.check(p, { ranges }), b.name).toEqual([]);
     expect(emulatorBackend.check(p).length).toBe(1);
+  });
+});
+
+describe("backend contract: tables", () => {
+  it("are exhaustive over the op kinds: a table without one is a compile error, and all tables list the same kinds", () => {
+    // @ts-expect-error a check table without `concat` is not a CheckTable
+    const partial: CheckTable = { ...NUMERICS_CHECKS, concat: undefined };
+    expect(partial.concat).toBeUndefined();
+    const kinds = Object.keys(KERNELS).sort();
+    expect(kinds).toHaveLength(11);
+    expect(Object.keys(NUMERICS_CHECKS).sort()).toEqual(kinds);
+    expect(Object.keys(ONNX_INT_CHECKS).sort()).toEqual(kinds);
   });
 });
