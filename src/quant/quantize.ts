@@ -26,6 +26,7 @@ import { actSchemeOf, weightSchemeOf } from "./float-schemes.js";
 import { isFloatType } from "./format-names.js";
 import { writeQdq } from "./qdq-write.js";
 import { assignSpecs } from "./specs.js";
+import { noQuantizableOpReason } from "./subgraphs.js";
 import { type Recipe, recipeJson, requiredOpset } from "./recipe.js";
 
 export interface QuantizeResult {
@@ -90,11 +91,13 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
   const g = model.graph!;
   const plan = planQuantization(g, recipe);
   if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
-    throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");
+    throw new FixqError("unsupported", noQuantizableOpReason(g));
   }
   // Float activations calibrate a symmetric range, as for int8 (FP8 takes max |x| of it; MX/NVFP4 the NVFP4 tensor scale).
   const floatActs = isFloatType(recipe.acts) || recipe.acts === "float";
-  const actFormat = intFormat(floatActs ? "int8" : recipe.acts, { symmetric: recipe.symmetricActs || floatActs });
+  // Symmetric integer activations keep the storage type's full range: the scale is max|x|/qmax either way, and
+  // QuantizeLinear saturates to the storage range, so [qmin, qmax] says what the QDQ graph computes.
+  const actFormat = intFormat(floatActs ? "int8" : recipe.acts, { symmetric: floatActs });
   const passes = [...prepared.passes];
   const { ranges, samples, sha256: calibrationHash, run } = await activationRanges(model, plan, source, recipe, actFormat, opts);
   if (run) passes.push(run);
