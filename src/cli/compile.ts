@@ -62,7 +62,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
   }
   if (target === "js") {
-    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, "") }); // before anything is written
+    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, ""), ranges: cert.ranges }); // before anything is written
     mkdirSync(opts.output!, { recursive: true });
     for (const [rel, text] of files) {
       const path = join(opts.output!, rel);
@@ -70,7 +70,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
       written.push(path);
     }
   } else if (target === "onnx-int") {
-    const model = emitIntegerOnnx(program);
+    const model = emitIntegerOnnx(program, { ranges: cert.ranges });
     const problems = verifyIntegerOnly(model);
     if (problems.length > 0) throw new Error(`the integer ONNX export is not integer-only: ${problems[0]}`);
     const hazards = ortKernelHazards(model);

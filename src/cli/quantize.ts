@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { bindEvalData, compareModels } from "../eval/compare.js";
-import { quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
+import { bindEvalData, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP } from "../eval/compare.js";
+import { explainDeploymentRisk } from "../eval/divergence.js";
+import { divergenceText, quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { type Model, withMetadata } from "../ir/graph.js";
@@ -39,6 +40,7 @@ export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   json?: string | boolean;
   /** false with --no-verify-load. */
   verifyLoad?: boolean;
+  maxDeploymentGap?: string;
 }
 
 function readRecipeFile(path: string): RecipeInput {
@@ -78,7 +80,9 @@ function openCalibration(model: Model, path: string, limit: number | undefined, 
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, ...flags } = opts;
+  const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
+  if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
   const nThreads = threads === undefined ? undefined : Number(threads);
   if (nThreads !== undefined && !(Number.isInteger(nThreads) && nThreads > 0)) throw new FixqError("usage", `--threads expects a positive integer, got '${threads}'`);
@@ -214,8 +218,19 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
     const { data, labels } = readEvalSet();
     const compared = await compareModels(declared, result.model, data, labels, { threads: nThreads, progress });
-    summary["eval"] = quantizeEvalSummary(compared);
+    const evalSummary: Record<string, unknown> = quantizeEvalSummary(compared);
+    summary["eval"] = evalSummary;
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
+    // The deployment gate: the integer-kernel run may not fall more than maxGap points below fake-quant.
+    const { gate, divergence } = await explainDeploymentRisk(checkGate(compared, { maxDeploymentGap: maxGap }), result.model, data, compared.batchSize, nThreads);
+    const risk = gate.checks.find((c) => !c.passed);
+    if (risk) {
+      evalSummary["deploymentRisk"] = { message: risk.message, gapPoints: risk.value, maxGapPoints: maxGap, divergence: divergence ?? null };
+      if (jsonOut) emitJson(jsonOut, "quantize", summary);
+      process.stderr.write(`${chalk.red("error:")} ${risk.message} (the model was written: ${output})\n`);
+      if (divergence !== undefined) process.stderr.write(`  ${divergenceText(divergence)}\n`);
+      return 1;
+    }
   }
   if (jsonOut) emitJson(jsonOut, "quantize", summary);
   return 0;

@@ -7,7 +7,7 @@
  * A model that is already QDQ is read back into specs and re-exported as it
  * is (`reexportQuantized`), never quantized twice.
  */
-import { chooseRange, parseCalibrationMethod } from "../calib/range.js";
+import { chooseRange, ENTROPY_HISTOGRAM_BINS, parseCalibrationMethod } from "../calib/range.js";
 import { FixqError } from "../ir/errors.js";
 import { type Graph, type Model, opsetVersion, withMetadata } from "../ir/graph.js";
 import { formatName, type IntFormat, intFormat } from "../ir/quant.js";
@@ -70,6 +70,7 @@ async function activationRanges(model: Model, plan: QuantPlan, source: DataSourc
     threads: opts.threads,
     progress: opts.progress ?? silentProgress,
     statistics: method.kind === "minmax" ? "extremes" : "histogram",
+    histogramBins: method.kind === "entropy" ? ENTROPY_HISTOGRAM_BINS : undefined,
   });
   const ranges: Ranges = new Map();
   for (const [t, h] of histograms) ranges.set(t, chooseRange(h, method, { bits: actFormat.bits, signed: actFormat.signed, symmetric: recipe.symmetricActs }));

@@ -20,6 +20,7 @@
  * disabled; test/runtime/fp8-qdq.test.ts pins the ORT behaviour, so a fixed
  * ORT shows up there.
  */
+import { attrInt } from "../ir/attrs.js";
 import { DataType } from "../ir/dtype.js";
 import { type Model, walkGraphs } from "../ir/graph.js";
 
@@ -34,7 +35,7 @@ export function hasFp8QuantizeLinear(model: Model): boolean {
     const fp8Inits = new Set(g.initializers.filter((t) => FP8.has(t.dtype)).map((t) => t.name));
     for (const n of g.nodes) {
       if (n.opType !== "QuantizeLinear") continue;
-      const out = n.attributes.find((a) => a.name === "output_dtype")?.i;
+      const out = attrInt(n, "output_dtype");
       if (fp8Inits.has(n.inputs[2] ?? "") || (out !== undefined && FP8.has(Number(out)))) return true;
     }
   }
