@@ -19,7 +19,7 @@ import { certifyProgram } from "../integer/certify.js";
 import { certificateJson, formatCertificate } from "../integer/certify-report.js";
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 
 export interface CompileOptions extends IntegerCliOptions {

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import chalk from "chalk";
 import { FixqError } from "../ir/errors.js";
 import { type SaveOptions, saveModel } from "../ir/onnx/save.js";
-import { ensureParentDir } from "../util/atomic-write.js";
+import { ensureParentDir } from "../ir/atomic-write.js";
 import { loadVerified } from "./load-verified.js";
 
 export interface ConvertOptions {

@@ -94,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
+    .option("--verify-each", "check the model after every stage of the pipeline (slower; names the stage that broke it)")
     .option("--json", "machine-readable summary on stdout")
     .action(async (model: string, opts: QuantizeCliOptions) => {
       code = await runQuantize(model, opts);

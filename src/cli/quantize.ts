@@ -10,13 +10,15 @@ import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { arraySource, type DataSource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
-import { findReport } from "../passes/pipeline.js";
-import { passesJson, passesText } from "../passes/report.js";
+import { formatSummaryLines } from "../quant/format-table.js";
+import { findReport } from "../quant/stage.js";
+import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
-import { buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { allSettings, buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
-import { ensureParentDir } from "../util/atomic-write.js";
+import { ensureParentDir } from "../ir/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
 import { loadVerified } from "./load-verified.js";
 
@@ -27,8 +29,10 @@ export interface QuantizeCliOptions extends RecipeInput {
   eval?: string | boolean;
   threads?: string;
   json?: boolean;
+  verifyEach?: boolean;
 }
 
+/** A recipe file: JSON, an object of known keys with values of the right types (recipe-schema.ts); rules are checked by buildRecipe. */
 function readRecipeFile(path: string): RecipeInput {
   let text: string;
   try {
@@ -36,11 +40,13 @@ function readRecipeFile(path: string): RecipeInput {
   } catch {
     throw new FixqError("usage", "cannot read recipe file", path);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as RecipeInput;
+    value = JSON.parse(text);
   } catch (e) {
     throw new FixqError("usage", `recipe is not valid JSON: ${(e as Error).message}`, path);
   }
+  return { ...(checkObject(value, RECIPE_SCHEMA, path, "") as RecipeInput), recipeFile: path };
 }
 
 /** Data-free mode's stand-in for calibration data: any use is a bug, so it fails loudly. */
@@ -63,11 +69,12 @@ function openCalibration(model: Model, path: string, limit?: number): DataSource
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, verifyEach, ...flags } = opts;
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
-  if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
-    throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${recipe.weights}); add --fp4-storage dequantized to evaluate`);
+  const fp4 = allSettings(recipe).find(hasNativeFp4);
+  if (evalOpt !== undefined && evalOpt !== false && fp4) {
+    throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${fp4.weights}); add --fp4-storage dequantized to evaluate`);
   }
   const { model } = loadVerified(input);
   if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
@@ -97,7 +104,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const nThreads = threads ? Number(threads) : undefined;
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
-    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress });
+    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
   } finally {
     source.close();
   }
@@ -113,6 +120,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     quantized: quantized.length,
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
     passes: passesJson(result.passes),
+    stages: stagesJson(result.stages),
+    formats: result.formats,
   };
   if (!json) {
     const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
@@ -126,6 +135,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
     for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
     for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
+    process.stderr.write(`  formats (role, format, granularity, calibration, rule; every tensor in --json):\n`);
+    for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
+    for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
   }
   const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
   const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;

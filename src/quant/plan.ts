@@ -20,6 +20,7 @@
 import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import type { Tensor } from "../ir/tensor.js";
+import { type NodeSettingsTable, nodeSettings } from "./node-settings.js";
 import type { Recipe } from "./recipe.js";
 
 const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
@@ -85,7 +86,16 @@ function weightAxis(n: Node, w: Tensor): number {
   }
 }
 
-export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
+/** The bias of a Conv or Gemm that becomes int32: a constant 1-D third input. */
+export function constantBias(n: Node, consts: ReadonlyMap<string, Tensor>): Tensor | undefined {
+  const b = consts.get(n.inputs[2] ?? "");
+  return b && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1 ? b : undefined;
+}
+
+/** Plans `g` under the recipe; `nodes` is the recipe applied to g's nodes (node-settings.ts), computed here when not given. */
+export function planQuantization(g: Graph, recipe: Recipe, nodes: NodeSettingsTable = nodeSettings(g, recipe)): QuantPlan {
+  const index = new Map(g.nodes.map((n, i) => [n, i]));
+  const settingsOf = (n: Node) => nodes[index.get(n)!]!;
   // Constant-node tensors carry no name of their own (or an unrelated one): name each after the value it
   // defines, so that weights are told apart and their float originals can be dropped after quantization.
   const consts = new Map<string, Tensor>();
@@ -93,7 +103,7 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
   const consumers = new Map<string, Node[]>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const graphOutputs = new Set(g.outputs.map((o) => o.name));
-  const excluded = (n: Node) => recipe.exclude.includes(n.opType) || (n.name !== undefined && recipe.exclude.includes(n.name));
+  const excluded = (n: Node) => settingsOf(n).skipped !== undefined;
 
   const decisions: NodeDecision[] = [];
   const quantizedOut = new Set<string>(); // outputs known to carry quantization
@@ -119,7 +129,7 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
   const classify = (n: Node, index: number): NodeDecision => {
     const decide = (quantized: boolean, reason: string, role?: NodeRole): NodeDecision => ({ node: n, index, quantized, reason, role });
     if ((n.domain ?? "") !== "" && n.domain !== "ai.onnx") return decide(false, `custom domain ${n.domain}`);
-    if (excluded(n)) return decide(false, "excluded by --exclude");
+    if (excluded(n)) return decide(false, settingsOf(n).skipped!);
     if (fusedInto.has(n)) {
       activations.add(n.outputs[0]!);
       quantizedOut.add(n.outputs[0]!);
@@ -133,11 +143,11 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
       const w = consts.get(wName);
       if (w) {
         if (w.dtype !== 1) return decide(false, `weight is not float32`);
-        const axis = recipe.granularity.kind === "per-tensor" ? -1 : weightAxis(n, w);
+        const axis = settingsOf(n).settings.granularity.kind === "per-tensor" ? -1 : weightAxis(n, w);
         weights.push({ node: n, slot: 1, tensor: w, axis });
       } else activations.add(wName);
-      const b = consts.get(n.inputs[2] ?? "");
-      if (b && w && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1) biases.push({ node: n, slot: 2, tensor: b, axis: 0 });
+      const b = w && constantBias(n, consts);
+      if (b) biases.push({ node: n, slot: 2, tensor: b, axis: 0 });
       quantizeOutput(n);
       return decide(true, "quantized", "compute");
     }
