@@ -9,7 +9,7 @@
  * - float;
  * - fixq default (int8 weights narrowed to 7 bits, per channel; uint8 acts);
  * - fixq W8A8 per-channel (full 8-bit weights: can saturate ORT's u8×s8
- *   kernels on an AVX2 CPU without VNNI; shown on purpose);
+ *   kernels on an x86 CPU without VNNI; the header names the CPU);
  * - fixq W8A8 per-tensor (reported, not targeted);
  * - fixq W4A8 per-channel (int4 weights; printed as "-" with the reason while
  *   quantizeModel does not implement them);
@@ -17,7 +17,7 @@
  *   own quantize_static (scripts/ort_quantize_anchor.py) on the same 512
  *   calibration samples, once with all its defaults, once per-channel with
  *   uint8 activations, and once more with reduce_range=True (7-bit weights,
- *   as ORT's docs advise without VNNI: the fairest anchor on this CPU), each
+ *   as ORT's docs advise without VNNI: the fairest anchor on such a CPU), each
  *   after ORT's recommended quant_pre_process.
  *
  * drop10k is float top-1 minus the row's top-1 on the 10k set, in points.
@@ -52,6 +52,9 @@ import { buildRecipe, type Recipe, type RecipeInput, weightTypeBits } from "../s
 import { packageRoot } from "../src/util/package-root.js";
 import { evaluateRow, full } from "./eval-sets.js";
 import { pairedDrop } from "./paired.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("accuracy");
 
 type Kind = "float" | "fixq" | "anchor";
 

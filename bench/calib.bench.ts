@@ -32,6 +32,9 @@ import { arraySource, type DataSource, modelInputs, npyFileSource } from "../src
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe } from "../src/quant/recipe.js";
 import type { HostTensor } from "../src/runtime/ort-session.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("calib");
 
 const ROOT = join(import.meta.dirname, "..");
 const CHILD = join(import.meta.dirname, "calib-child.ts");

@@ -13,6 +13,9 @@ import { encodeModel } from "../src/ir/onnx/save.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe } from "../src/quant/recipe.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("deploy");
 
 ort.env.logLevel = "error";
 const x = readNpy(join(MODELS_DIR, "data/eval.npy")).data as Float32Array;

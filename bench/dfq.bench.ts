@@ -16,8 +16,8 @@
  * Top-1 on the full 10k test set when Debian's dataset-fashion-mnist is
  * installed, else on the 2,000 bundled evaluation images, in two runs:
  * ORT's integer kernels (optimizations on) and fake-quant (optimizations
- * off). With full 8-bit weights ORT's u8×s8 kernels on this AVX2 CPU without
- * VNNI can saturate their int16 pair sums, so the integer-kernel figure
+ * off). With full 8-bit weights ORT's u8×s8 kernels on an x86 CPU without
+ * VNNI (the header names the CPU) can saturate their int16 pair sums, so the integer-kernel figure
  * mixes that in; the fake-quant figure is the quantization itself.
  * drop: float top-1 minus the row's, points, ± one paired standard error.
  * recovered: (row − naive) / (float − naive), the fraction of the
@@ -41,6 +41,9 @@ import { type DataSource, npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
 import { pairedDrop } from "./paired.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("dfq");
 
 const MODELS = ["mobilenetv2.bn", "mobilenetv2.nowd.bn", "mobilenetv2", "resnet.bn", "resnet"];
 const BASE: RecipeInput = { weights: "int8", weightBits: 8, acts: "uint8", granularity: "per-tensor" };

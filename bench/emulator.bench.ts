@@ -42,6 +42,7 @@ import { encodeModel } from "../src/ir/onnx/save.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe } from "../src/quant/recipe.js";
+import { printBenchHeader } from "./cpu-header.js";
 
 const BATCH = 64;
 const SAMPLE = 784;
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean);
   const dir = mkdtempSync(join(tmpdir(), "fixq-emu-bench-"));
   const rows: Record<string, unknown>[] = [];
+  printBenchHeader("emulator");
   console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}; batch ${BATCH}; ${reps} rounds; ratios are emulator ÷ ORT float`);
   console.log(
     `${"model".padEnd(16)} ${"emu/s".padStart(7)} ${"ort1/s".padStart(7)} ${"ratio".padStart(6)} ${"best".padStart(5)} ${"cpu".padStart(5)} ${"ort2/s".padStart(7)} ${"ratio2".padStart(6)}  ${"mem MB (live)".padEnd(14)} ${"child rss/ab MB".padEnd(16)} top1 emu/fake (agree)`,

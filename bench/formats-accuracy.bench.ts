@@ -35,6 +35,9 @@ import { npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
 import { evaluateRow, full } from "./eval-sets.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("formats-accuracy");
 
 interface RowSpec {
   readonly name: string;

@@ -30,6 +30,9 @@ import type { Graph, Model } from "../src/ir/graph.js";
 import { encodeModel } from "../src/ir/onnx/save.js";
 import { typeProtoOf } from "../src/ir/types.js";
 import { allocCodes, decodeFloats, encodeFloats, FLOAT_FORMATS, type FloatFormat } from "../src/numerics/index.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("formats");
 
 const N = Number(process.env["FIXQ_BENCH_N"] ?? 16 * 2 ** 20);
 const REPS = Number(process.env["FIXQ_BENCH_REPS"] ?? 7);

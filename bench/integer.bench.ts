@@ -40,6 +40,9 @@ import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe } from "../src/quant/recipe.js";
 import { OrtSession } from "../src/runtime/ort-session.js";
 import { pairedDrop } from "./paired.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("integer");
 
 const ALL = ["mlp", "cnn", "resnet", "resnet.bn", "mobilenetv2", "mobilenetv2.bn", "mobilenetv2.nowd.bn", "vit"];
 const MODELS = process.env.FIXQ_BENCH_MODELS?.split(",") ?? ALL;

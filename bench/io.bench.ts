@@ -34,6 +34,9 @@ import { walkGraphs } from "../src/ir/graph.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { saveModel } from "../src/ir/onnx/save.js";
 import type { Tensor } from "../src/ir/tensor.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("io");
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "..");

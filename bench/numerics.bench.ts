@@ -21,6 +21,9 @@ import {
   requantizeArray,
   requantizeSingleBig,
 } from "../src/numerics/index.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+printBenchHeader("numerics");
 
 const N = 4 << 20;
 const acc = new Int32Array(N);

@@ -15,8 +15,9 @@ import { findReport } from "../quant/stage.js";
 import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
-import { allSettings, buildRecipe, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { allSettings, buildRecipe, cpuKernelNote, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
 import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
+import { detectCpu } from "../runtime/cpu-features.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../ir/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
@@ -116,6 +117,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const summary: Record<string, unknown> = {
     output: resolve(output),
     recipe: recipeJson(recipe),
+    cpu: (({ model, arch, features, u8s8 }) => ({ model, arch, features, u8s8 }))(detectCpu()),
     calibration: calibPath ? { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash } : { dataFree: true, inputRange: recipe.inputRange ?? null },
     quantized: quantized.length,
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
@@ -126,8 +128,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (!json) {
     const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
     process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
-    const note = integerKernelNote(recipe);
-    if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
+    for (const note of [integerKernelNote(recipe), cpuKernelNote(recipe)]) if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
     const byRole = new Map<string, number>();
     for (const d of quantized) byRole.set(`${d.node.opType} (${d.role})`, (byRole.get(`${d.node.opType} (${d.role})`) ?? 0) + 1);
     if (byRole.size) process.stderr.write(`  quantized  ${[...byRole].map(([k, n]) => `${n}× ${k}`).join(", ")}\n`);

@@ -39,6 +39,8 @@ export const RECIPE_SCHEMA: Schema = {
   dataFree: ["boolean"],
   inputRange: ["number[]", "string"],
   fp4Storage: ["string"],
+  targetCpu: ["string"],
+  weightRounding: ["string"],
   layers: ["object[]"],
 };
 

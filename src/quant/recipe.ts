@@ -3,14 +3,20 @@
  * flags or from a JSON file (`--recipe`) so a CI job can pin them. Flags given
  * on the command line override the file.
  *
- * Defaults, and why (measured on this x86 AVX2 CPU without VNNI):
+ * Defaults, and why:
  * - activations uint8, asymmetric, per tensor;
- * - weights int8 symmetric per channel, narrowed to 7 bits: |w| ≤ 64.
- *   ORT's u8×s8 kernels pair-sum products into int16: 255·127·2 = 64770
- *   overflows 32767, but 255·64·2 = 32640 cannot. Narrowed weights are the one
- *   configuration that keeps ORT's integer kernels exact here (see
- *   shared/numerics.md), at a negligible accuracy cost. |w| = 64 is the exact
- *   bound, so the range is [−64, 64] (quantize.ts weightFormatOf).
+ * - weights int8 symmetric per channel, narrowed to |w| ≤ 64. A model is often
+ *   quantized on one machine and deployed on another, and ONNX Runtime's u8×s8
+ *   kernels differ by CPU (runtime/cpu-features.ts): on x86 with AVX2 but no
+ *   VNNI they add products in pairs into a saturating int16, where
+ *   255·127·2 = 64770 overflows 32767 but 255·64·2 = 32640 cannot; with VNNI,
+ *   AMX or on Arm they accumulate in int32. [−64, 64] is exact on every one of
+ *   them, at a negligible accuracy cost; |w| = 64 is the exact bound
+ *   (quantize.ts weightFormatOf). `targetCpu` states the deployment CPU:
+ *   "portable" (default) keeps the narrowing, "vnni" (int32-accumulating
+ *   kernels: AVX512-VNNI, AVX-VNNI, AMX, Arm) uses full 8-bit weights, and
+ *   "native" picks one of the two for the CPU fixq runs on. An explicit
+ *   `weightBits` overrides all three.
  *
  * Other formats: int4/uint4/int16 weights, int16/uint16 activations and
  * per-block:N (int4/uint4 weights only) need QuantizeLinear/DequantizeLinear
@@ -40,6 +46,7 @@
  */
 import { parseCalibrationMethod } from "../calib/range.js";
 import { FixqError, isFixqError } from "../ir/errors.js";
+import { detectCpu } from "../runtime/cpu-features.js";
 import { type LayerMatch, type LayerOverrides, type LayerRuleInput, overridesOf, parseLayerRules, WEIGHT_ROUNDINGS, type WeightRounding } from "./layer-rules.js";
 import { checkOpset, floatKernelNote, floatOpsetNeed, type OpsetNeed, settleFloatRecipe } from "./float-schemes.js";
 import {
@@ -61,12 +68,16 @@ export type WeightType = IntWeightType | FloatType;
 /** Integer types, a float format, or "float" (activations not quantized). */
 export type ActType = IntActType | FloatActType;
 export type BiasCorrection = "none" | "empirical" | "analytic";
+/** The CPU the model will run on in ONNX Runtime, for the default weight width (see above). */
+export type TargetCpu = "portable" | "vnni" | "native";
 export type Granularity = { kind: "per-channel" } | { kind: "per-tensor" } | { kind: "per-block"; blockSize: number };
 
 export interface Recipe {
   weights: WeightType;
-  /** Bits actually used by weight values; 7 by default for int8 (see above), else the type's width. */
+  /** Bits actually used by weight values; 7 (|w| ≤ 64) by default for int8 (see above), else the type's width. */
   weightBits: number;
+  /** The deployment CPU, which sets the default weightBits for int8 (see above). */
+  targetCpu: TargetCpu;
   acts: ActType;
   granularity: Granularity;
   symmetricActs: boolean;
@@ -128,6 +139,7 @@ export function allSettings(r: Recipe): LayerSettings[] {
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
   weights: "int8",
   weightBits: 7,
+  targetCpu: "portable",
   acts: "uint8",
   granularity: { kind: "per-channel" },
   symmetricActs: false,
@@ -145,6 +157,12 @@ export const DEFAULT_RECIPE: Readonly<Recipe> = {
 };
 
 const BIAS_CORRECTIONS: readonly BiasCorrection[] = ["none", "empirical", "analytic"];
+const TARGET_CPUS: readonly TargetCpu[] = ["portable", "vnni", "native"];
+
+/** True when the deployment CPU's u8×s8 kernels accumulate exactly in int32 ("native": this machine's, detected). */
+function exactInt8Kernels(t: TargetCpu): boolean {
+  return t === "vnni" || (t === "native" && detectCpu().u8s8 === "exact-int32");
+}
 
 export function parseGranularity(s: string): Granularity {
   if (s === "per-channel" || s === "per-tensor") return { kind: s };
@@ -161,6 +179,7 @@ export function granularityName(g: Granularity): string {
 export interface RecipeInput {
   weights?: string;
   weightBits?: number | string;
+  targetCpu?: string;
   acts?: string;
   granularity?: string;
   symmetricActs?: boolean;
@@ -212,14 +231,14 @@ function within<T>(where: string | undefined, prefix: string, f: () => T): T {
 }
 
 /** The default weight bits for a weight type under an activation type (7 for int8 under 8-bit activations, see above). */
-function defaultWeightBits(r: Pick<Recipe, "weights" | "acts">): number {
-  return r.weights === "int8" && (r.acts === "uint8" || r.acts === "int8") ? 7 : weightTypeBits(r.weights);
+function defaultWeightBits(r: Pick<Recipe, "weights" | "acts" | "targetCpu">): number {
+  return r.weights === "int8" && (r.acts === "uint8" || r.acts === "int8") && !exactInt8Kernels(r.targetCpu) ? 7 : weightTypeBits(r.weights);
 }
 
 /** A rule's settings: the global ones with the rule's overrides applied on top, through the same checks. */
 function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRounding): LayerSettings {
   const newWeights = o.weights !== undefined || o.format !== undefined;
-  const base: RecipeInput = { weights: r.weights, acts: r.acts, symmetricActs: r.symmetricActs, calibration: r.calibration, fp4Storage: r.fp4Storage, opset: r.opset };
+  const base: RecipeInput = { weights: r.weights, acts: r.acts, symmetricActs: r.symmetricActs, calibration: r.calibration, fp4Storage: r.fp4Storage, opset: r.opset, targetCpu: r.targetCpu };
   if (!newWeights && r.weightBits !== defaultWeightBits(r)) base.weightBits = r.weightBits;
   if (!newWeights || r.granularity.kind !== "per-block") base.granularity = granularityName(r.granularity);
   return { ...layerSettingsOf(buildRecipe(base, o)), weightRounding };
@@ -267,6 +286,10 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
   if (l.weightBits !== undefined) {
     r.weightBits = positiveInt(l.weightBits, "--weight-bits")!;
     given.add("weightBits");
+  }
+  if (l.targetCpu !== undefined) {
+    if (!TARGET_CPUS.includes(l.targetCpu as TargetCpu)) throw new FixqError("usage", `--target-cpu must be one of ${TARGET_CPUS.join(", ")}, got '${l.targetCpu}'`);
+    r.targetCpu = l.targetCpu as TargetCpu;
   }
   if (l.acts !== undefined) r.acts = parseActType(l.acts);
   if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage);
@@ -357,6 +380,18 @@ function kernelNote(r: LayerSettings): string | undefined {
   const without = [...(SUB_BYTE_OR_16_BIT.has(r.weights) ? [`${r.weights} weights`] : []), ...(SUB_BYTE_OR_16_BIT.has(r.acts) ? [`${r.acts} activations`] : [])];
   if (without.length === 0) return undefined;
   return `ONNX Runtime (CPU) has no integer kernels for ${without.join(" or ")}: it runs these layers as DequantizeLinear + float ops, so the model is smaller but no faster than float`;
+}
+
+/**
+ * A one-line warning when full 8-bit weights meet 8-bit activations and the CPU
+ * fixq runs on saturates ORT's u8×s8 pair sums, so `--eval`'s integer-kernel
+ * figures here may be lower than on the deployment CPU; undefined otherwise.
+ */
+export function cpuKernelNote(r: Recipe): string | undefined {
+  const eightBit = (r.weights === "int8" || r.weights === "uint8") && r.weightBits === 8 && (r.acts === "uint8" || r.acts === "int8");
+  const cpu = detectCpu();
+  if (!eightBit || cpu.u8s8 !== "saturating-int16-pairs") return undefined;
+  return `this CPU (${cpu.model}: ${cpu.features.join(" ")}, no VNNI) saturates ONNX Runtime's u8×s8 int16 pair sums, so full 8-bit weights can lose accuracy in its integer kernels here; a CPU with VNNI runs them exactly (the default [−64, 64] weights are exact on both)`;
 }
 
 /** The recipe as plain JSON (recorded in the output model's metadata). */

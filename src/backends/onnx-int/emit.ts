@@ -2,8 +2,9 @@
  * `fixq compile --target onnx-int`: an integer Program as an ONNX model
  * (opset 21) that ONNX Runtime runs with integer ops only between the input
  * QuantizeLinear and the output DequantizeLinear, bit-exactly equal to the
- * emulator. Every choice rests on a measurement on this CPU (onnxruntime-node
- * 1.30, x86 AVX2 without VNNI), re-checked on adversarial data by
+ * emulator. Every choice rests on a measurement (onnxruntime-node 1.30, first
+ * on an x86 AVX2 CPU without VNNI) and must be exact on every CPU; each is
+ * re-checked on adversarial data, on whatever CPU runs the suite, by
  * test/backends/onnx-int/ort-int-ops.test.ts:
  *
  * - conv: ConvInteger, u8×s8 or s8×s8, no weight zero point (ORT rejects

@@ -1,9 +1,10 @@
 /**
  * conv and dense as ConvInteger / MatMulInteger in the combinations measured
- * exact on this CPU (x86 AVX2, no VNNI; test/backends/onnx-int/ort-int-ops.test.ts):
+ * exact (test/backends/onnx-int/ort-int-ops.test.ts, run on whatever CPU runs the suite):
  *   ConvInteger   u8×s8 and s8×s8 (no weight zero point; ORT pads with x_zero_point)
  *   MatMulInteger s8×s8, and u8×u8 with the signed weight stored as w + 128
- *                 under b_zero_point 128 (u8×s8 saturates int16 pair sums)
+ *                 under b_zero_point 128 (u8×s8 saturates int16 pair sums
+ *                 on x86 AVX2 without VNNI, so it is used on no CPU)
  * acc = bias + Σ_{i,j} K(D_i, W_j) · 256^i · 128^j over the activation and
  * weight digits of digits.ts (one term each for 8-bit activations and int8
  * weights); several terms are combined in int64 and cast back to int32.

@@ -68,8 +68,9 @@ export function integerOnlyReport(model: Model): IntegerOnlyReport {
 }
 
 /**
- * Integer kernels measured inexact in ONNX Runtime 1.30 on this CPU (x86
- * AVX2, no VNNI), which an exported graph must not use:
+ * Integer kernels measured inexact in ONNX Runtime 1.30 on some CPU (an x86
+ * AVX2 CPU without VNNI), which an exported graph must not use, since it may
+ * be deployed on such a CPU:
  * MatMulInteger with uint8 A and int8 B (int16 pair sums saturate), and
  * int64 Max/Min/Clip/Sign (wrong when both operands share their upper 32
  * bits and differ in bit 31 of the lower word). Returns the nodes that do.
