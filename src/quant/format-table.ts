@@ -7,6 +7,7 @@
  * when it is narrower than the type's (`int8[-64,64]`, `int4[-7,7]`); float
  * formats by the recipe's name (`fp8-e4m3`, `mxfp4`, …); int32 biases `int32`.
  */
+import { DataType } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import { formatName, type IntFormat, type QuantSpec } from "../ir/quant.js";
 import type { ResolvedPlan } from "./resolve-plan.js";
@@ -29,7 +30,7 @@ export interface TensorFormat {
 
 /** e.g. uint8, int8[-64,64], int4[-7,7], int32. */
 export function intFormatLabel(f: IntFormat): string {
-  const base = formatName(f).replace(/\(.*\)$/, "");
+  const base = f.dtype === DataType.INT32 ? "int32" : formatName(f).replace(/\(.*\)$/, "");
   const bits = Number(/(\d+)$/.exec(base)?.[1] ?? f.bits);
   const full = f.signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
   return f.qmin === full[0] && f.qmax === full[1] ? base : `${base}[${f.qmin},${f.qmax}]`;
