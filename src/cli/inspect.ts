@@ -1,6 +1,7 @@
 /** `fixq inspect MODEL [--json] [--graph]` */
 import chalk from "chalk";
 import { inspectModel, type InspectReport } from "../analysis/inspect.js";
+import { provenanceLines, quantProvenance } from "../analysis/provenance.js";
 import { dumpModel } from "../ir/dump.js";
 import { loadVerified } from "./load-verified.js";
 
@@ -55,11 +56,13 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
     if (types) report = inspectModel(model, types);
   }
   if (opts.json) {
-    const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
+    const out: Record<string, unknown> = { file: path, ...report, quantization: quantProvenance(model) ?? null, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
     if (opts.graph) out["graph"] = dumpModel(model);
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     process.stdout.write(formatReport(path, report));
+    const q = quantProvenance(model);
+    if (q) process.stdout.write(`${provenanceLines(q).map((l) => `  ${l}`).join("\n")}\n`);
     for (const w of warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w.where}: ${w.message}\n`);
   }
   return 0;

@@ -12,7 +12,7 @@
  *   255·127·2 = 64770 overflows 32767 but 255·64·2 = 32640 cannot; with VNNI,
  *   AMX or on Arm they accumulate in int32. [−64, 64] is exact on every one of
  *   them, at a negligible accuracy cost; |w| = 64 is the exact bound
- *   (quantize.ts weightFormatOf). `targetCpu` states the deployment CPU:
+ *   (resolve-plan.ts weightChoice). `targetCpu` states the deployment CPU:
  *   "portable" (default) keeps the narrowing, "vnni" (int32-accumulating
  *   kernels: AVX512-VNNI, AVX-VNNI, AMX, Arm) uses full 8-bit weights, and
  *   "native" picks one of the two for the CPU fixq runs on. An explicit
@@ -30,7 +30,7 @@
  * per-tensor weights, and relu6ToRelu changes the float function.
  *
  * Bias correction (biasCorrection: empirical | analytic | none, default none)
- * runs after planning (passes/bias-correction.ts). dataFree quantizes without
+ * runs after planning (quant/bias-correction.ts). dataFree quantizes without
  * any data: activation ranges from BN statistics and an assumed input range
  * (inputRange), and, unless the recipe sets them, CLE, high-bias absorption
  * and analytic bias correction on; empirical bias correction contradicts it.
@@ -94,7 +94,7 @@ export interface Recipe {
   cle: boolean;
   absorbBias: boolean;
   relu6ToRelu: boolean;
-  /** Bias correction after planning (passes/bias-correction.ts). */
+  /** Bias correction after planning (quant/bias-correction.ts). */
   biasCorrection: BiasCorrection;
   /** No data at all: ranges from BN statistics and `inputRange` (quant/data-free-ranges.ts). */
   dataFree: boolean;

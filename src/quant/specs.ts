@@ -1,7 +1,9 @@
 /**
- * Spec assignment: from a quantization plan and calibrated ranges to a graph
- * whose values carry quantization specs (`Graph.quant`). The QDQ writer
- * (qdq-write.ts) turns those specs into QuantizeLinear/DequantizeLinear nodes.
+ * Spec assignment: from the resolved plan (resolve-plan.ts: every tensor's
+ * format) and calibrated ranges to a graph whose values carry quantization
+ * specs (`Graph.quant`). The QDQ writer (qdq-write.ts) turns those specs into
+ * QuantizeLinear/DequantizeLinear nodes, writing the codes the rounding stage
+ * chose (round-weights.ts).
  *
  * - Activations: scale and zero point covering the calibrated [lo, hi] (0
  *   included, so that 0 is exact); pass-through outputs share their source's
@@ -14,9 +16,14 @@
  *   scale is widened to |b|/(2³¹−1) rather than saturating.
  * - A constant read in two roles that need different specs (a weight here, an
  *   elementwise operand there) is duplicated, so every value has one spec.
- * - Float formats (`weightScheme`, `actScheme`; float-schemes.ts): FP8, MX and
- *   NVFP4 weights (float-weights.ts), FP8 or dynamic MX/NVFP4 activations
- *   (float-specs.ts). Biases of float-format layers stay float.
+ * - Float formats (a weight or activation choice with a scheme;
+ *   float-schemes.ts): FP8, MX and NVFP4 weights (float-weights.ts), FP8 or
+ *   dynamic MX/NVFP4 activations (float-specs.ts). Biases of float-format
+ *   layers stay float.
+ * - Formats may differ from tensor to tensor (the recipe's `layers` rules): a
+ *   constant read by two nodes whose choices differ is duplicated too.
+ * - Int32 biases and constant operands are specified last (assignLateSpecs),
+ *   after bias correction has changed them.
  */
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
