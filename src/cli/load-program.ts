@@ -1,4 +1,5 @@
 /** Loading for the integer commands: any QDQ model, integerized with the flags' options; errors name the file. */
+import chalk from "chalk";
 import { FixqError } from "../ir/errors.js";
 import { type IntegerizeOptions, integerizeModel } from "../integer/integerize.js";
 import type { Program } from "../integer/program.js";
@@ -20,9 +21,9 @@ export function integerizeOptions(opts: IntegerCliOptions): IntegerizeOptions {
   return { rounding, multiplierBits: bits };
 }
 
-/** Loads a QDQ model and lowers it to an integer program. */
+/** Loads a QDQ model and lowers it to an integer program; formats the reader had to infer are printed as notes. */
 export function loadProgram(path: string, opts: IntegerCliOptions): { model: Model; program: Program } {
-  const options = integerizeOptions(opts);
+  const options = { ...integerizeOptions(opts), onNote: (line: string) => process.stderr.write(`  ${chalk.yellow("note")}  ${line}\n`) };
   const { model } = loadVerified(path);
   try {
     return { model, program: integerizeModel(model, options) };

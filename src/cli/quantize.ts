@@ -83,12 +83,13 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (already) {
     ensureParentDir(output);
     saveModel(already.model, output);
-    const { activations, weights, unmatched } = already.view;
-    const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })) };
+    const { activations, weights, unmatched, notes } = already.view;
+    const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
     if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else {
       process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
       for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
+      for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
       if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
     }
     return 0;

@@ -1,6 +1,6 @@
 /**
  * The certificate as `fixq compile --report` prints it: one line per layer
- * with its certified range, the least width that holds it, the storage width
+ * with its weight type (conv, dense), its certified range, the least width that holds it, the storage width
  * and the headroom between (storage − width), the requant product width
  * against the 63-bit limit, then the problems. `certificateJson` is the same
  * content as plain JSON-able objects.
@@ -17,6 +17,7 @@ function cells(r: CertRow): string[] {
   return [
     r.source,
     r.kind,
+    r.weightType ?? "",
     `[${r.range.lo}, ${r.range.hi}]`,
     widthName(r),
     `${r.storage}`,
@@ -26,8 +27,8 @@ function cells(r: CertRow): string[] {
   ];
 }
 
-const HEAD = ["layer", "op", "range", "width", "storage", "headroom", "requant product", "channels"];
-const LEFT = new Set([0, 1, 3, 6, 7]);
+const HEAD = ["layer", "op", "weights", "range", "width", "storage", "headroom", "requant product", "channels"];
+const LEFT = new Set([0, 1, 2, 4, 7, 8]);
 
 export function formatCertificate(cert: Certificate): string {
   const table = [HEAD, ...cert.rows.map(cells)];

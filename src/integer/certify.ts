@@ -3,7 +3,8 @@
  * of an integer Program, by interval propagation in op order, per channel.
  *
  *   quantize:   [qmin, qmax], or [q(lo), q(hi)] for a float input range (ONNX QuantizeLinear)
- *   conv/dense: bias[c] + Σ max(w·dlo, w·dhi) … bias[c] + Σ min(w·dlo, w·dhi), d = x − inputZero,
+ *   conv/dense: (each layer with its own weight type, reported per row)
+ *               bias[c] + Σ max(w·dlo, w·dhi) … bias[c] + Σ min(w·dlo, w·dhi), d = x − inputZero,
  *               over the taps inside the input at the best output position (certify-acc.ts)
  *   sumpool:    count·dlo … count·dhi, padding-aware
  *   requant, rescale: their monotone arithmetic on the endpoints, then the clamp (certify-requant.ts)
@@ -38,7 +39,8 @@ import {
 } from "./certify-ranges.js";
 import { signedWidth, unsignedWidth } from "./certify-width.js";
 import { requantRanges, rescaleRanges } from "./certify-requant.js";
-import type { IntOp, Program, ProgramValue } from "./program.js";
+import { intTypeName } from "../numerics/int.js";
+import { type IntOp, type Program, type ProgramValue, weightTypeOf } from "./program.js";
 
 export type { CertProblem } from "./certify-checks.js";
 export type { ChannelRanges } from "./certify-ranges.js";
@@ -67,6 +69,8 @@ export interface CertRow {
   readonly accumulator: boolean;
   /** Per-channel extremes, when the value has channels. */
   readonly channels?: { readonly axis: number; readonly lo: readonly number[]; readonly hi: readonly number[] };
+  /** Conv, dense: the layer's exact weight type (`int3`, `int8`), which may differ from layer to layer. */
+  readonly weightType?: string;
   /** Output channels with all-zero weights (conv, dense). */
   readonly zeroChannels?: readonly number[];
   /** Requant: accumulator width + multiplier width, to stay ≤ 63. */
@@ -144,7 +148,7 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
       case "dense": {
         const a = op.kind === "conv" ? convRanges(op, get(op.input), shape(op.input), shape(op.output)) : denseRanges(op, get(op.input), shape(op.input), shape(op.output));
         problems.push(...checkBias(op), ...checkZeroChannels(op, a.zeroChannels), ...checkAccumulator(op, a.out));
-        put(op, a.out, true, a.zeroChannels.length > 0 ? { zeroChannels: a.zeroChannels } : {});
+        put(op, a.out, true, { weightType: intTypeName(weightTypeOf(op)), ...(a.zeroChannels.length > 0 ? { zeroChannels: a.zeroChannels } : {}) });
         break;
       }
       case "sumpool": {

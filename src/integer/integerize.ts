@@ -111,6 +111,7 @@ export function integerizeModel(model: Model, opts: IntegerizeOptions = {}): Pro
   if (view.activations.size === 0 && view.weights.size === 0) {
     throw new FixqError("unsupported", "not quantized: the model has no QuantizeLinear/DequantizeLinear pairs; run `fixq quantize` first");
   }
+  for (const note of view.notes) opts.onNote?.(note);
   const first = view.unmatched[0];
   if (first) throw new FixqError("unsupported", `cannot integerize: ${label(first.node)} is not a Q/DQ pattern fixq reads: ${first.reason}`);
   return integerize(stripQdq(g, view).graph, opts);

@@ -12,7 +12,9 @@ import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import type { AffineQuant } from "../ir/quant.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
-import { roundHalfEven } from "../numerics/int.js";
+import { DataType } from "../ir/dtype.js";
+import { type IntType, roundHalfEven } from "../numerics/int.js";
+import { formatType, narrowestIntType } from "../quant/format-annotation.js";
 import { type Dyadic, INT32_MAX, INT32_MIN, quantizeMultiplier } from "../numerics/requant.js";
 import { quantizeWithSpec } from "../quant/weights.js";
 import { activationTail } from "./activation-tail.js";
@@ -23,6 +25,8 @@ import { floatAttr, intAttr, window2d } from "./node-attrs.js";
 interface IntWeight {
   /** (W − z_W) as integers, in the weight's own layout. */
   readonly q: Int32Array;
+  /** The exact type of q (program.ts, `WeightTyped`). */
+  readonly type: IntType;
   readonly dims: number[];
   /** S_W per output channel (length `channels`). */
   readonly scales: Float64Array;
@@ -45,7 +49,14 @@ function intWeight(ctx: LoweringContext, n: Node, slot: number, channelAxis: num
   const q = subtractZeroPoints(raw, dims, spec, channelAxis);
   const scales = new Float64Array(channels);
   for (let c = 0; c < channels; c++) scales[c] = spec.scale.length === 1 ? spec.scale[0]! : spec.scale[c]!;
-  return { q, dims, scales };
+  return { q, type: weightType(spec), dims, scales };
+}
+
+/** The type of W − z under `spec`'s exact format: the format's own type for z = 0, else signed over [qmin − max z, qmax − min z]. */
+function weightType(spec: AffineQuant): IntType {
+  if (spec.zeroPoint.every((z) => z === 0)) return formatType(spec.format);
+  const zs = Array.from(spec.zeroPoint);
+  return narrowestIntType(spec.format.qmin - Math.max(...zs), spec.format.qmax - Math.min(...zs), true);
 }
 
 function subtractZeroPoints(raw: Int32Array, dims: readonly number[], spec: AffineQuant, axis: number): Int32Array {
@@ -64,7 +75,7 @@ function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Fl
   const b = tensorToFloat64(t);
   const spec = ctx.graph.quant?.get(name);
   // A bias stored as int32 at the accumulator's scale S_x·S_w[c] (to float32 precision) is read back exactly.
-  if (spec?.kind === "affine" && spec.format.bits === 32 && spec.zeroPoint.every((z) => z === 0) && b.length === sw.length) {
+  if (spec?.kind === "affine" && spec.format.dtype === DataType.INT32 && spec.zeroPoint.every((z) => z === 0) && b.length === sw.length) {
     const scaleOf = (c: number) => spec.scale[spec.scale.length === 1 ? 0 : c]!;
     if (sw.every((s, c) => Math.abs(scaleOf(c) - sx * s) <= 1e-6 * sx * s)) return quantizeWithSpec(b, t.dims.map(Number), spec);
   }
@@ -132,6 +143,7 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
     output: acc,
     inputZero: xs.zeroPoint,
     weight: w.q,
+    weightType: w.type,
     weightShape: w.dims as [number, number, number, number],
     ...optional("bias", intBias(ctx, n, 2, xs.scale, w.scales)),
     strides: win.strides,
@@ -172,6 +184,7 @@ export function lowerDense(ctx: LoweringContext, n: Node): void {
     output: acc,
     inputZero: xs.zeroPoint,
     weight,
+    weightType: w.type,
     inFeatures,
     outFeatures,
     ...optional("bias", isGemm ? intBias(ctx, n, 2, xs.scale, w.scales) : undefined),

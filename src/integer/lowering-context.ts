@@ -10,6 +10,7 @@ import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { type AffineQuant, type QuantSpec, quantizeValue } from "../ir/quant.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type IntType, intMax, intMin, intType } from "../numerics/int.js";
+import { formatType } from "../quant/format-annotation.js";
 import type { RequantRounding } from "../numerics/requant.js";
 import type { IntOp, ProgramValue } from "./program.js";
 
@@ -18,6 +19,8 @@ export interface IntegerizeOptions {
   readonly rounding?: RequantRounding;
   /** Width of requant multipliers, 2…31 (default 31). */
   readonly multiplierBits?: number;
+  /** Called with each note of the QDQ reader: a weight format inferred from its codes, not read from an annotation. */
+  readonly onNote?: (line: string) => void;
 }
 
 /** A per-tensor integer activation spec, as the program needs it. */
@@ -128,7 +131,8 @@ function affineActSpec(q: AffineQuant, name: string, where: string): ActSpec {
   if (!storage) throw new FixqError("unsupported", `cannot integerize: activation '${name}' has element type ${dtypeName(q.format.dtype)}, not a 4/8/16-bit integer`, where);
   const scale = q.scale[0]!;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new FixqError("unsupported", `cannot integerize: activation '${name}' has scale ${scale}`, where);
-  return { scale, zeroPoint: q.zeroPoint[0] ?? 0, qmin: q.format.qmin, qmax: q.format.qmax, type: intType(storage[0], storage[1]) };
+  // The exact format's type (int8 for [-127, 127]); its range is what the requant and quantize clamps keep to.
+  return { scale, zeroPoint: q.zeroPoint[0] ?? 0, qmin: q.format.qmin, qmax: q.format.qmax, type: formatType(q.format) };
 }
 
 /** The integer a float clamp bound maps to: QuantizeLinear of the bound (monotone, so it commutes with the clamp). */

@@ -27,6 +27,7 @@
  * it, and the other back ends are tested against the emulator bit for bit.
  */
 import type { IntType } from "../numerics/int.js";
+import { narrowestIntType } from "../quant/format-annotation.js";
 import type { Dyadic, RequantRounding } from "../numerics/requant.js";
 
 export interface ProgramValue {
@@ -77,6 +78,8 @@ export interface ConvOp extends OpBase {
   readonly weightShape: readonly [number, number, number, number];
   /** One per output channel, at scale S_in · S_w[c]; absent = 0. */
   readonly bias?: Int32Array;
+  /** The exact type every element of `weight` lies in (see `WeightTyped`). */
+  readonly weightType?: IntType;
   readonly strides: readonly [number, number];
   /** [top, left, bottom, right]; padded positions contribute 0 (they hold inputZero). */
   readonly pads: readonly [number, number, number, number];
@@ -99,7 +102,20 @@ export interface DenseOp extends OpBase {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly bias?: Int32Array;
+  /** The exact type every element of `weight` lies in (see `WeightTyped`). */
+  readonly weightType?: IntType;
 }
+
+/**
+ * A layer's weight type, per layer: formats may differ from one layer to the
+ * next (int4 weights here, int8 there). `integerize` sets it from the exact
+ * format the QDQ file records (a 3-bit weight stored as INT4 is int3): with a
+ * zero point of 0 the format's own type, else the narrowest signed type
+ * holding qmin − z … qmax − z. Back ends may rely on it (verifyProgram checks
+ * the weights lie in it); a hand-built program may leave it out, and then
+ * `weightTypeOf` gives the narrowest signed type holding the weights.
+ */
+export type WeightTyped = ConvOp | DenseOp;
 
 /** Window sums of (x − inputZero): AveragePool and GlobalAveragePool before their dyadic reciprocal. */
 export interface SumPoolOp extends OpBase {
@@ -214,6 +230,18 @@ export function integerOutputs(p: Program): string[] {
     if (!dq) throw new Error(`program output '${o.name}' has no dequantize op`);
     return dq.input;
   });
+}
+
+/** The op's weight type: `weightType`, or the narrowest signed type (≥ 2 bits) holding its weights. */
+export function weightTypeOf(op: WeightTyped): IntType {
+  if (op.weightType) return op.weightType;
+  let lo = 0;
+  let hi = 0;
+  for (const w of op.weight) {
+    if (w < lo) lo = w;
+    if (w > hi) hi = w;
+  }
+  return narrowestIntType(lo, hi, true);
 }
 
 /** Number of elements of a per-sample shape. */

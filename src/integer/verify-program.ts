@@ -14,9 +14,9 @@
  *   spatial output of every conv and pool is what its window gives.
  * It returns one line per problem; an empty list means the program checks.
  */
-import { intMax, intMin } from "../numerics/int.js";
+import { intMax, intMin, intTypeName } from "../numerics/int.js";
 import { RESCALE_MAX_SHIFT } from "../numerics/rescale.js";
-import { type ConvOp, type IntOp, type MaxPoolOp, opInputs, type Program, type SumPoolOp, sampleSize } from "./program.js";
+import { type ConvOp, type IntOp, type MaxPoolOp, opInputs, type Program, type SumPoolOp, sampleSize, type WeightTyped } from "./program.js";
 
 function checkOp(p: Program, op: IntOp, problems: string[]): void {
   const where = `${op.source} (${op.kind})`;
@@ -65,6 +65,7 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
       if (inC !== i * op.group) problems.push(`${where}: input has ${inC} channels, the weight expects ${i * op.group}`);
       if (out?.shape[0] !== o) problems.push(`${where}: output has ${out?.shape[0]} channels, the weight ${o}`);
       if (op.bias && op.bias.length !== o) problems.push(`${where}: ${op.bias.length} biases for ${o} channels`);
+      checkWeightType(op, where, problems);
       break;
     }
     case "dense": {
@@ -72,11 +73,20 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
       if (op.weight.length !== op.inFeatures * op.outFeatures) problems.push(`${where}: ${op.weight.length} weights for [${op.outFeatures}, ${op.inFeatures}]`);
       if (inShape.at(-1) !== op.inFeatures) problems.push(`${where}: input's last axis is ${inShape.at(-1)}, the weight expects ${op.inFeatures}`);
       if (op.bias && op.bias.length !== op.outFeatures) problems.push(`${where}: ${op.bias.length} biases for ${op.outFeatures} outputs`);
+      checkWeightType(op, where, problems);
       break;
     }
     default:
       break;
   }
+}
+
+/** Every weight lies in the declared weight type. */
+function checkWeightType(op: WeightTyped, where: string, problems: string[]): void {
+  const t = op.weightType;
+  if (!t) return;
+  const bad = op.weight.findIndex((w) => w < intMin(t) || w > intMax(t));
+  if (bad >= 0) problems.push(`${where}: weight[${bad}] = ${op.weight[bad]} is outside its declared type ${intTypeName(t)}`);
 }
 
 /** Spatial output size of a 2-D window op: ⌊(H + pads − d·(k − 1) − 1) / s⌋ + 1 per axis. */

@@ -43,6 +43,8 @@ export interface WrittenWeight {
   readonly inits: Tensor[];
   /** The value the weight's readers read now. */
   readonly out: string;
+  /** The tensor holding the weight's codes (or, stored dequantized, its grid values): where its format is annotated. */
+  readonly codes: string;
 }
 
 /** The nodes and initializers that stand for float weight `v` under `spec`, with the element codes chosen for it. */
@@ -50,7 +52,7 @@ export function writeFloatWeight(v: string, c: Tensor, spec: FloatWeightSpec, op
   const dims = c.dims.map(Number);
   if (spec.kind !== "float" && opts.storage === "dequantized") {
     const out = fresh(`${v}__fq`);
-    return { nodes: [], inits: [makeFloatTensor(out, dims, decodeFloatWeight(codes, dims, spec))], out };
+    return { nodes: [], inits: [makeFloatTensor(out, dims, decodeFloatWeight(codes, dims, spec))], out, codes: out };
   }
   const nodes: Node[] = [];
   const inits: Tensor[] = [];
@@ -62,7 +64,7 @@ export function writeFloatWeight(v: string, c: Tensor, spec: FloatWeightSpec, op
     const pDims = spec.axis === undefined ? [] : [spec.scale.length];
     inits.push(codesTensor(q, spec.format.onnxType, dims, codes), makeFloatTensor(s, pDims, spec.scale), codesTensor(z, spec.format.onnxType, pDims, new Uint8Array(spec.scale.length)));
     dq([q, s, z], spec.axis === undefined ? [] : [attr("axis", spec.axis)], out);
-    return { nodes, inits, out };
+    return { nodes, inits, out, codes: q };
   }
   const reshape = spec.view.length !== dims.length || spec.view.some((d, k) => d !== dims[k]);
   const dqOut = reshape ? fresh(`${v}__dq_view`) : out;
@@ -91,5 +93,5 @@ export function writeFloatWeight(v: string, c: Tensor, spec: FloatWeightSpec, op
     inits.push({ name: shape, dtype: DataType.INT64, dims: [dims.length], raw: new Uint8Array(BigInt64Array.from(dims.map(BigInt)).buffer) });
     nodes.push({ opType: "Reshape", name: fresh(`${out}_Reshape`), inputs: [dqOut, shape], outputs: [out], attributes: [] });
   }
-  return { nodes, inits, out };
+  return { nodes, inits, out, codes: q };
 }

@@ -28,14 +28,23 @@
  * dynamic MX/NVFP4 activation graphs, which are plain float ops; weights
  * stored dequantized are plain float constants. These stay as they are, and
  * `unmatched` says why.
+ *
+ * Integer formats are exact: the graph's quantization annotations say which
+ * range a tensor uses inside its storage type (a 3-bit weight stored as
+ * INT4), and without them a weight reads as the narrowest format holding its
+ * codes, listed in `notes` (qdq-read-formats.ts). Stripping drops the
+ * annotations of the tensors it removes and the format keys of those it keeps.
  */
 import { DataType, dtypeName } from "../ir/dtype.js";
+import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations } from "../ir/annotations.js";
 import { type Graph, type Node, subgraphReads, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
-import { type AffineQuant, type BlockQuant, type FloatQuant, type IntFormat, intFormat, type QuantSpec } from "../ir/quant.js";
+import type { AffineQuant, BlockQuant, FloatQuant, QuantSpec } from "../ir/quant.js";
 import { makeFloatTensor, type Tensor, tensorBytes, tensorToFloat64 } from "../ir/tensor.js";
 import { floatFormatOfDataType } from "../numerics/float-formats.js";
 import { decodeFloatWeight } from "./float-weights.js";
+import { FORMAT_KEYS } from "./format-annotation.js";
+import { readIntFormat } from "./qdq-read-formats.js";
 import { dequantizeWithSpec } from "./weights.js";
 
 export interface ImportedActivation {
@@ -60,6 +69,8 @@ export interface QdqView {
   /** By the DequantizeLinear output's name. */
   readonly weights: ReadonlyMap<string, ImportedWeight>;
   readonly unmatched: readonly { readonly node: Node; readonly reason: string }[];
+  /** Formats inferred rather than read from an annotation (another tool's model), one line each. */
+  readonly notes: readonly string[];
 }
 
 const INTEGER_TYPES = new Set<number>([DataType.INT4, DataType.UINT4, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32]);
@@ -80,11 +91,6 @@ function fp8SpecOf(dq: Node, dtype: number, s: Tensor, z: Tensor | undefined, di
     axis += dims.length;
   }
   return { kind: "float", format, scale, axis };
-}
-
-function fullRange(dtype: number): IntFormat {
-  if (dtype === DataType.INT32) return { dtype, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 };
-  return intFormat(dtypeName(dtype));
 }
 
 function intAttr(n: Node, name: string, dflt: number): number {
@@ -108,11 +114,20 @@ function sameParams(a: Node, b: Node, consts: ReadonlyMap<string, Tensor>): bool
   return intAttr(a, "axis", 1) === intAttr(b, "axis", 1) && intAttr(a, "block_size", 0) === intAttr(b, "block_size", 0);
 }
 
+/** Where a spec's integer codes are: the tensor (a constant's values, or a QuantizeLinear output) and its annotation. */
+interface Codes {
+  readonly name: string;
+  readonly annotation: AnnotationEntries | undefined;
+  /** A constant's stored values; absent for an activation. */
+  readonly values?: ArrayLike<number>;
+}
+
 /**
  * The spec a DequantizeLinear node describes, or a reason it cannot be read.
- * `rank` is the rank of the quantized tensor when known (needed for a negative axis).
+ * `dims` are those of the quantized tensor when known (needed for a negative
+ * axis). `notes` collects formats inferred rather than read.
  */
-function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, consts: ReadonlyMap<string, Tensor>): QuantSpec | string {
+function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, consts: ReadonlyMap<string, Tensor>, codes: Codes, notes: string[]): QuantSpec | string {
   const s = consts.get(dq.inputs[1] ?? "");
   if (!s) return "scale is not a constant";
   if (s.dtype !== DataType.FLOAT) return `scale is ${dtypeName(s.dtype)}, not float32`;
@@ -123,7 +138,9 @@ function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, co
   if (!INTEGER_TYPES.has(dtype)) return `quantized type ${dtypeName(dtype)} is not a type fixq reads back (integers and FP8)`;
   const scale = Float32Array.from(tensorToFloat64(s));
   const zeroPoint = z ? Int32Array.from(tensorToFloat64(z)) : new Int32Array(scale.length);
-  const format = fullRange(dtype);
+  const read = readIntFormat(codes.name, dtype, codes.annotation, codes.values && { values: codes.values, zeroPoints: zeroPoint });
+  if (read.note) notes.push(read.note);
+  const format = read.format;
   const blockSize = intAttr(dq, "block_size", 0);
   const sDims = s.dims.map(Number);
   if (blockSize > 0) {
@@ -144,6 +161,8 @@ function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, co
 
 export function readQdq(g: Graph): QdqView {
   const consts = constantTensors(g);
+  const annotations = quantAnnotations(g);
+  const notes: string[] = [];
   const consumers = new Map<string, Node[]>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const producer = new Map<string, Node>();
@@ -161,7 +180,8 @@ export function readQdq(g: Graph): QdqView {
     const t = dq.outputs[0] ?? "";
     const w = consts.get(x);
     if (w) {
-      const spec = specOf(dq, w.dtype, w.dims.map(Number), consts);
+      const codes = { name: x, annotation: annotations.get(x), values: INTEGER_TYPES.has(w.dtype) ? tensorToFloat64(w) : undefined };
+      const spec = specOf(dq, w.dtype, w.dims.map(Number), consts, codes, notes);
       if (typeof spec === "string") unmatched.push({ node: dq, reason: spec });
       else {
         weights.set(t, { spec, dequantize: dq, values: w, valuesName: x });
@@ -188,7 +208,7 @@ export function readQdq(g: Graph): QdqView {
     }
     const zName = q.inputs[2] ?? "";
     const dtype = zName ? (consts.get(zName)?.dtype ?? DataType.UINT8) : DataType.UINT8;
-    const spec = specOf(dq, dtype, undefined, consts);
+    const spec = specOf(dq, dtype, undefined, consts, { name: x, annotation: annotations.get(x) }, notes);
     if (typeof spec === "string" || (spec.kind !== "affine" && spec.kind !== "float")) {
       unmatched.push({ node: dq, reason: typeof spec === "string" ? spec : "blocked activation quantization" });
       continue;
@@ -201,7 +221,7 @@ export function readQdq(g: Graph): QdqView {
       unmatched.push({ node: n, reason: "QuantizeLinear whose output is not only dequantized" });
     }
   }
-  return { activations, weights, unmatched };
+  return { activations, weights, unmatched, notes };
 }
 
 /** Float value of a weight, computed as DequantizeLinear does: float32((W − z)·s). */
@@ -252,5 +272,8 @@ export function stripQdq(g: Graph, view: QdqView = readQdq(g)): StrippedQdq {
   const read = valuesRead({ ...g, nodes });
   const initializers = [...g.initializers.filter((t) => read.has(t.name ?? "")), ...floatWeights];
   const live = nodes.filter((n) => n.opType !== "Constant" || n.outputs.some((o) => read.has(o)));
-  return { graph: { ...g, nodes: live, initializers, quant }, view };
+  // The formats now live in `quant`: their annotations go (the writer writes them again).
+  const formatted = new Set([...view.activations.keys(), ...view.weights.keys(), ...rename.values()]);
+  const graph = pruneQuantAnnotations({ ...g, nodes: live, initializers, quant }, formatted, FORMAT_KEYS);
+  return { graph, view };
 }

@@ -20,6 +20,12 @@
  *   FP8 zero points; MX and NVFP4 weights are written by qdq-float-write.ts
  *   (native or dequantized storage); dynamic MX/NVFP4 activations become the
  *   graph of standard ops of block-act-graph.ts between `t__f` and `t`.
+ * - The exact format of every quantized tensor goes into the graph's
+ *   `quantization_annotation` (format-annotation.ts): `fixq_format` and
+ *   `finn_datatype` on its integer (code) tensor, the QuantizeLinear output
+ *   or the weight's integer initializer, and FIXED<W,I> on the dequantized
+ *   tensor where its values are fixed point. Annotations of tensors that no
+ *   longer exist are dropped; others are kept.
  */
 import { createHash } from "node:crypto";
 import { DataType } from "../ir/dtype.js";
@@ -29,6 +35,7 @@ import { constantTensors } from "../ir/infer-types.js";
 import { type AffineQuant, type BlockQuant, type DynamicBlockQuant, type FloatQuant, isIntSpec, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorElementCount } from "../ir/tensor.js";
 import { dynamicBlockGraph } from "./block-act-graph.js";
+import { FormatAnnotations } from "./format-annotation.js";
 import { type FloatWriteOptions, writeFloatWeight } from "./qdq-float-write.js";
 import { roundNearest } from "./round-weights.js";
 import { Names } from "./specs.js";
@@ -139,6 +146,7 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
     }
     return p;
   };
+  const annotations = new FormatAnnotations();
   const qdqNode = (op: "QuantizeLinear" | "DequantizeLinear", x: string, [s, z]: [string, string], y: string, attrs: Attribute[]): Node => ({
     opType: op,
     name: names.fresh(`${y}_${op === "QuantizeLinear" ? "Q" : "DQ"}`),
@@ -157,6 +165,7 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
     if (spec.kind === "block") throw new FixqError("unsupported", `blocked quantization of activation '${value}'`);
     const p = paramsOf(value, spec);
     const q = names.fresh(`${value}__q`);
+    annotations.add(q, y, spec);
     return [qdqNode("QuantizeLinear", x, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, y, specAttributes(spec))];
   };
   const activationSpec = (v: string, spec: QuantSpec): PairSpec | DynamicBlockQuant => {
@@ -173,6 +182,7 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
       const w = writeFloatWeight(v, c, spec, floatOpts, (b) => names.fresh(b), Uint8Array.from(codesOf(v, c)));
       head.push(...w.nodes);
       newInits.push(...w.inits);
+      annotations.add(w.codes, undefined, spec);
       readAs.set(v, w.out);
     } else if (c && isIntSpec(spec)) {
       const dims = c.dims.map(Number);
@@ -181,6 +191,7 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
       newInits.push(tensor(qName, spec.format.dtype, dims, q));
       const out = names.fresh(`${v}__dq`);
       head.push(qdqNode("DequantizeLinear", qName, paramsOf(v, spec), out, specAttributes(spec)));
+      annotations.add(qName, out, spec);
       readAs.set(v, out);
     } else if (inputs.has(v)) {
       const out = names.fresh(`${v}__dq`);
@@ -209,5 +220,5 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
   const live = nodes.filter((n) => !(n.opType === "Constant" && n.outputs.length === 1 && dead(n.outputs[0]!)));
   const initializers = [...g.initializers.filter((t) => !dead(t.name ?? "")), ...newInits];
   const { quant: _written, ...rest } = g;
-  return { ...rest, nodes: live, initializers };
+  return annotations.applyTo({ ...rest, nodes: live, initializers });
 }

@@ -121,7 +121,8 @@ describe("fixq compile", () => {
     const text = readFileSync(path("js/model.mjs"), "utf8");
     expect(text).not.toMatch(/^\s*import\s/m);
     expect(r.stdout).toMatch(/accumulator certificate/);
-    expect(r.stdout).toMatch(/Conv '\/features\/features\.0\/Conv'\s+conv\s+\[-?\d+, \d+\]\s+int\d+\s+32\s+\d+/);
+    // layer, op, its weight type (the default weights, [-64, 64], are int8), range, width, storage, headroom
+    expect(r.stdout).toMatch(/Conv '\/features\/features\.0\/Conv'\s+conv\s+int8\s+\[-?\d+, \d+\]\s+int\d+\s+32\s+\d+/);
   });
 
   it("errors: no target, a file where a folder is needed, a multiplier width out of range", () => {

@@ -32,7 +32,8 @@ describe("certificate report", () => {
     const lines = text.split("\n");
     // channel 0: 100 + 3·127 + (−1)(−128) = 609 … 100 + 3·(−128) − 127 = −411: int11, headroom 21
     const fc = lines.find((l) => l.startsWith("Gemm 'fc' ") && l.includes("dense"))!;
-    expect(fc.split(/\s{2,}/)).toEqual(["Gemm 'fc'", "dense", "[-411, 609]", "int11", "32", "21", "2 ch (1 zero ch)"]);
+    // weights 3, −1, 0, 0: int3 is the narrowest signed type holding them (no weightType declared)
+    expect(fc.split(/\s{2,}/)).toEqual(["Gemm 'fc'", "dense", "int3", "[-411, 609]", "int11", "32", "21", "2 ch (1 zero ch)"]);
     // y = clamp(rshr(acc, 3), 0, 127): [0, 76] (609/8 = 76.1), uint7 in a uint8
     const y = lines.find((l) => l.startsWith("Gemm 'fc' requant"))!;
     expect(y.split(/\s{2,}/)).toEqual(["Gemm 'fc' requant", "requant", "[0, 76]", "uint7", "8", "1", "11+31=42/63", "2 ch"]);

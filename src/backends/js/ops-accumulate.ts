@@ -14,8 +14,8 @@
  * the result equals the exact sum whenever it fits int32, as the accumulator
  * certificate guarantees. Depthwise convs take ops-depthwise.ts.
  */
-import type { ConvOp, DenseOp, MaxPoolOp, ProgramValue, SumPoolOp } from "../../integer/program.js";
-import { intMax, intMin } from "../../numerics/int.js";
+import { type ConvOp, type DenseOp, type MaxPoolOp, type ProgramValue, type SumPoolOp, weightTypeOf } from "../../integer/program.js";
+import { intMax, intMin, intTypeName } from "../../numerics/int.js";
 import { intsExpr } from "./blob.js";
 import { type OpEmitter, opFunctionName, opHeader, product, shapeText } from "./codegen.js";
 import { depthwiseFunction } from "./ops-depthwise.js";
@@ -75,7 +75,7 @@ export const emitConv: OpEmitter<ConvOp> = (op, ctx) => {
     `kernel ${KH}×${KW}, strides ${SH}×${SW}, pads ${shapeText(op.pads)}, dilations ${DH}×${DW}, group ${op.group}, ` +
     `input zero ${zin}: acc = bias + Σ (x − ${zin})·w`;
   const header = `${opHeader(op, ctx, what)}
-/** Weights ${shapeText(op.weightShape)} (OIHW, weight zero point subtracted): row o holds the ${K} weights of output channel o. */
+/** Weights ${shapeText(op.weightShape)} ${intTypeName(weightTypeOf(op))} (OIHW, weight zero point subtracted): row o holds the ${K} weights of output channel o. */
 ${decls}`;
   if (cg === 1 && O === op.group && kernel === "gemm" && K <= 49) {
     // depthwise: one channel per group, taps unrolled over a zero-padded plane (ops-depthwise.ts)
@@ -114,7 +114,7 @@ export const emitDense: OpEmitter<DenseOp> = (op, ctx) => {
   const zin = op.inputZero;
   const { kernel, arr, decls } = operands(i, op.weight, N, op.bias, exactInDoubles(op.weight, N, op.bias, maxAbsInput(xv, zin)));
   const text = `${opHeader(op, ctx, `K = ${K}, N = ${N}, input zero ${zin}: acc = bias + Σ (x − ${zin})·w`)}
-/** Weights [${N}, ${K}] (weight zero point subtracted). */
+/** Weights [${N}, ${K}] ${intTypeName(weightTypeOf(op))} (weight zero point subtracted). */
 ${decls}
 function ${name}(x, y, batch) {
   const xz = new ${arr}(x.length); // x − inputZero

@@ -5,6 +5,7 @@
  * stored once). Values are written little-endian as raw_data.
  */
 import { DataType } from "../../ir/dtype.js";
+import { type AnnotationEntries, withQuantAnnotations } from "../../ir/annotations.js";
 import type { Attribute, Model, Node, ValueInfo } from "../../ir/graph.js";
 import type { Tensor } from "../../ir/tensor.js";
 import { typeProtoOf } from "../../ir/types.js";
@@ -66,6 +67,13 @@ export class GraphBuilder {
   readonly initializers: Tensor[] = [];
   private readonly used = new Set<string>();
   private readonly constants = new Map<string, string>();
+  /** quantization_annotation entries by tensor name (ir/annotations.ts). */
+  private readonly annotations = new Map<string, AnnotationEntries>();
+
+  /** Records the exact format of a tensor in the model's quantization_annotation. */
+  annotate(name: string, entries: AnnotationEntries): void {
+    this.annotations.set(name, entries);
+  }
 
   /** Names already taken (graph inputs and outputs) so that fresh names avoid them. */
   reserve(name: string): void {
@@ -109,7 +117,7 @@ export class GraphBuilder {
       opsets: [{ domain: "", version: opset }],
       producerName: "fixq",
       docString,
-      graph: { name: "fixq_integer", nodes: this.nodes, inputs, outputs, valueInfo: [], initializers: this.initializers },
+      graph: withQuantAnnotations({ name: "fixq_integer", nodes: this.nodes, inputs, outputs, valueInfo: [], initializers: this.initializers }, this.annotations),
       functions: [],
     };
   }

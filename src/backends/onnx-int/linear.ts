@@ -9,9 +9,12 @@
  * weight digits of digits.ts (one term each for 8-bit activations and int8
  * weights); several terms are combined in int64 and cast back to int32.
  * An activation wider than 8 bits is padded with its zero point (Pad) first.
+ * A weight held in one int8 digit is annotated (quantization_annotation) with
+ * the layer's exact weight type: `fixq_format` int3, `finn_datatype` INT3.
  */
 import { DataType } from "../../ir/dtype.js";
-import type { ConvOp, DenseOp } from "../../integer/program.js";
+import { type ConvOp, type DenseOp, weightTypeOf } from "../../integer/program.js";
+import { intTypeAnnotation } from "../../quant/format-annotation.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { intAttr, intsAttr } from "./builder.js";
 import type { EmitContext, Emitted } from "./context.js";
@@ -83,6 +86,11 @@ function sumTerms(ctx: EmitContext, terms: Term[], name: string): Emitted {
   return ctx.cast(sumTerms64(ctx, terms, name), DataType.INT32, name);
 }
 
+/** A weight held in one int8 digit is the weight itself: its annotation declares the layer's exact weight type. */
+function declareWeightType(ctx: EmitContext, op: ConvOp | DenseOp, name: string, digits: number): void {
+  if (digits === 1) ctx.b.annotate(name, intTypeAnnotation(weightTypeOf(op)));
+}
+
 export function emitConv(ctx: EmitContext, op: ConvOp): void {
   const where = op.source;
   const { digits, padded } = inputDigits(ctx, op.input, op.inputZero, where, op.pads);
@@ -95,8 +103,10 @@ export function emitConv(ctx: EmitContext, op: ConvOp): void {
     intAttr("group", op.group),
   ];
   const terms: Term[] = [];
-  for (const wd of weightDigits(op.weight)) {
+  const wds = weightDigits(op.weight);
+  for (const wd of wds) {
     const w = ctx.b.constant(DataType.INT8, [O, Cg, kh, kw], wd.values, `${op.output}_w`);
+    declareWeightType(ctx, op, w, wds.length);
     for (const xd of digits) {
       const inputs = [xd.x.name, w];
       if (xd.zero) inputs.push(ctx.b.scalar(xd.x.dtype, xd.zero, "x_zero"));
@@ -112,7 +122,8 @@ export function emitDense(ctx: EmitContext, op: DenseOp): void {
   const K = op.inFeatures;
   const N = op.outFeatures;
   const terms: Term[] = [];
-  for (const wd of weightDigits(op.weight)) {
+  const wds = weightDigits(op.weight);
+  for (const wd of wds) {
     const t = new Int32Array(K * N); // B = Wᵀ, [K, N]
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = wd.values[n * K + k]!;
     for (const xd of digits) {
@@ -122,7 +133,9 @@ export function emitDense(ctx: EmitContext, op: DenseOp): void {
         const b = ctx.b.constant(DataType.UINT8, [K, N], t.map((v) => v + 128), `${op.output}_w_u8`);
         inputs = [xd.x.name, b, ctx.b.scalar(DataType.UINT8, xd.zero ?? 0, "x_zero"), ctx.b.scalar(DataType.UINT8, 128, "w_zero")];
       } else {
-        inputs = [xd.x.name, ctx.b.constant(DataType.INT8, [K, N], t, `${op.output}_w`)];
+        const w = ctx.b.constant(DataType.INT8, [K, N], t, `${op.output}_w`);
+        declareWeightType(ctx, op, w, wds.length);
+        inputs = [xd.x.name, w];
         if (xd.zero) inputs.push(ctx.b.scalar(DataType.INT8, xd.zero, "x_zero"));
       }
       terms.push({ acc: { name: ctx.b.op("MatMulInteger", inputs, [], `${op.output}_matmul`), dtype: DataType.INT32 }, factor: xd.factor * wd.factor });

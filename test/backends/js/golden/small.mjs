@@ -158,7 +158,7 @@ function op0_quantize(x, y) {
 // ── op 1: conv ── Conv '/conv2'
 // 'q0' uint8[1, 6, 6] → 'acc1' int32[2, 6, 6]
 // kernel 3×3, strides 1×1, pads [1, 1, 1, 1], dilations 1×1, group 1, input zero 0: acc = bias + Σ (x − 0)·w
-/** Weights [2, 1, 3, 3] (OIHW, weight zero point subtracted): row o holds the 9 weights of output channel o. */
+/** Weights [2, 1, 3, 3] int8 (OIHW, weight zero point subtracted): row o holds the 9 weights of output channel o. */
 const W1 = Float64Array.from(ints(1, 18, "AAAz6L47qAXeCXpgpctDAA4u"));
 const B1 = Float64Array.from(ints(2, 2, "SwDFAA=="));
 /** im2col gather table of one group: 36 positions × 9 taps (CG, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW). */
@@ -240,7 +240,7 @@ function op4_reshape(x, y) {
 // ── op 5: dense ── Gemm '/fc6'
 // 'r4' int8[18] → 'acc5' int32[3]
 // K = 18, N = 3, input zero -128: acc = bias + Σ (x − -128)·w
-/** Weights [3, 18] (weight zero point subtracted). */
+/** Weights [3, 18] int8 (weight zero point subtracted). */
 const W5 = Float64Array.from(ints(1, 54, "ANyGAN/4NNWkabHWAGtTawhkVnYMgtQNelIkDb0AAFWEGH58TlR+EeZQPH08/RVaDgfA+oGH"));
 const B5 = Float64Array.from(ints(1, 3, "TKjt"));
 function op5_dense(x, y, batch) {
