@@ -3,13 +3,13 @@
  * lists it under `--json` (`formats`), and records it in the output's
  * metadata (`fixq.formats`) for `fixq inspect`.
  *
- * Integer formats are named exactly: the storage type, and the code range
- * when it is narrower than the type's (`int8[-64,64]`, `int4[-7,7]`); float
- * formats by the recipe's name (`fp8-e4m3`, `mxfp4`, …); int32 biases `int32`.
+ * Integer formats have fixq's canonical names, as in the files'
+ * `fixq_format` annotations (format-annotation.ts: `int8[-64,64]`, `int4[-7,7]`,
+ * `int7`, `int32`); float formats the recipe's name (`fp8-e4m3`, `mxfp4`, …).
  */
-import { DataType } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
-import { formatName, type IntFormat, type QuantSpec } from "../ir/quant.js";
+import type { QuantSpec } from "../ir/quant.js";
+import { intFormatName } from "./format-annotation.js";
 import type { ResolvedPlan } from "./resolve-plan.js";
 
 export type TensorRole = "activation" | "weight" | "operand" | "bias";
@@ -26,14 +26,6 @@ export interface TensorFormat {
   readonly calibration: string;
   /** The `layers` rule that decided, or null for the global settings. */
   readonly rule: number | null;
-}
-
-/** e.g. uint8, int8[-64,64], int4[-7,7], int32. */
-export function intFormatLabel(f: IntFormat): string {
-  const base = f.dtype === DataType.INT32 ? "int32" : formatName(f).replace(/\(.*\)$/, "");
-  const bits = Number(/(\d+)$/.exec(base)?.[1] ?? f.bits);
-  const full = f.signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
-  return f.qmin === full[0] && f.qmax === full[1] ? base : `${base}[${f.qmin},${f.qmax}]`;
 }
 
 function granularityOf(spec: QuantSpec): string {
@@ -65,7 +57,7 @@ export function formatTable(plan: ResolvedPlan, specified: Graph): TensorFormat[
     const r = roles.get(tensor) ?? { role: "activation" as const };
     const choice = r.node !== undefined ? plan.nodes[r.node]! : undefined;
     const act = plan.acts.get(tensor);
-    const format = spec.kind === "affine" || spec.kind === "block" ? intFormatLabel(spec.format) : r.role === "weight" && choice?.weight.kind === "float" ? choice.weight.name : r.role === "activation" || r.role === "operand" ? (act ?? choice?.act)?.name ?? spec.kind : spec.kind;
+    const format = spec.kind === "affine" || spec.kind === "block" ? intFormatName(spec.format) : r.role === "weight" && choice?.weight.kind === "float" ? choice.weight.name : r.role === "activation" || r.role === "operand" ? (act ?? choice?.act)?.name ?? spec.kind : spec.kind;
     const rounding = r.role === "activation" ? "" : r.role === "bias" ? "nearest" : choice?.weight.rounding ?? "nearest";
     const calibration = r.role === "activation" ? (plan.dataFree ? "data-free" : act ? methodName(act.calibration) : "") : "";
     const rule = r.role === "activation" ? (plan.actRules.get(tensor) ?? null) : (choice?.rule ?? null);
