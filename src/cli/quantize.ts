@@ -13,9 +13,10 @@ import { arraySource, type DataSource, feedsFor, npyFileSource, npzFileSource } 
 import { formatSummaryLines } from "../quant/format-table.js";
 import { findReport } from "../quant/stage.js";
 import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
-import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
+import { type QuantizeResult, quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
-import { allSettings, buildRecipe, cpuKernelNote, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { buildRecipe, type Recipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { allSettings, cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
 import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
 import { detectCpu } from "../runtime/cpu-features.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
@@ -69,6 +70,40 @@ function openCalibration(model: Model, path: string, limit?: number): DataSource
   return arraySource(feedsFor(model.graph!, readTensorFile(path), path, limit));
 }
 
+/** An input that is already QDQ: written back unchanged (reexportQuantized), with its summary. */
+function writeReexported(already: NonNullable<ReturnType<typeof reexportQuantized>>, output: string, json: boolean | undefined, evalAsked: boolean): number {
+  ensureParentDir(output);
+  saveModel(already.model, output);
+  const { activations, weights, unmatched, notes } = already.view;
+  const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
+  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else {
+    process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
+    for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
+    for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
+    if (evalAsked) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
+  }
+  return 0;
+}
+
+/** The text summary on stderr: what was quantized and what stayed float (why), notes, pass reports, formats, stages. */
+function printSummary(result: QuantizeResult, recipe: Recipe, output: string, how: string): void {
+  const quantized = result.decisions.filter((d) => d.quantized);
+  const float = result.decisions.filter((d) => !d.quantized && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
+  process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
+  for (const note of [integerKernelNote(recipe), cpuKernelNote(recipe)]) if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
+  const byRole = new Map<string, number>();
+  for (const d of quantized) byRole.set(`${d.node.opType} (${d.role})`, (byRole.get(`${d.node.opType} (${d.role})`) ?? 0) + 1);
+  if (byRole.size) process.stderr.write(`  quantized  ${[...byRole].map(([k, n]) => `${n}× ${k}`).join(", ")}\n`);
+  const byReason = new Map<string, string[]>();
+  for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
+  for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
+  for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
+  process.stderr.write("  formats (role, format, granularity, calibration, rule; every tensor in --json):\n");
+  for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
+  for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
+}
+
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
   const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, verifyEach, ...flags } = opts;
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
@@ -80,20 +115,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const { model } = loadVerified(input);
   if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
   const already = reexportQuantized(model);
-  if (already) {
-    ensureParentDir(output);
-    saveModel(already.model, output);
-    const { activations, weights, unmatched, notes } = already.view;
-    const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
-    if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else {
-      process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
-      for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
-      for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
-      if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
-    }
-    return 0;
-  }
+  if (already) return writeReexported(already, output, json, evalOpt !== undefined && evalOpt !== false);
   const bundled = bundledModelFor(input);
   // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
   if (recipe.dataFree && !recipe.inputRange && bundled?.input.range) recipe.inputRange = [...bundled.input.range];
@@ -126,21 +148,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     stages: stagesJson(result.stages),
     formats: result.formats,
   };
-  if (!json) {
-    const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
-    process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
-    for (const note of [integerKernelNote(recipe), cpuKernelNote(recipe)]) if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
-    const byRole = new Map<string, number>();
-    for (const d of quantized) byRole.set(`${d.node.opType} (${d.role})`, (byRole.get(`${d.node.opType} (${d.role})`) ?? 0) + 1);
-    if (byRole.size) process.stderr.write(`  quantized  ${[...byRole].map(([k, n]) => `${n}× ${k}`).join(", ")}\n`);
-    const byReason = new Map<string, string[]>();
-    for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
-    for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
-    for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
-    process.stderr.write(`  formats (role, format, granularity, calibration, rule; every tensor in --json):\n`);
-    for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
-    for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
-  }
+  if (!json) printSummary(result, recipe, output, calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read");
   const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
   const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.

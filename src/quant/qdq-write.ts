@@ -120,17 +120,20 @@ export interface WriteOptions extends FloatWriteOptions {
   readonly codes: ReadonlyMap<string, ArrayLike<number>>;
 }
 
+/** The codes chosen for constant `v`; an internal error when the rounding stage chose none, or the wrong number. */
+function chosenCodes(codes: ReadonlyMap<string, ArrayLike<number>>, v: string, c: Tensor): ArrayLike<number> {
+  const q = codes.get(v);
+  if (!q) throw new FixqError("runtime", `internal error: no weight codes chosen for constant '${v}'`);
+  if (q.length !== tensorElementCount(c)) throw new FixqError("runtime", `internal error: ${q.length} codes for constant '${v}' of ${tensorElementCount(c)} elements`);
+  return q;
+}
+
 export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
   const floatOpts: FloatWriteOptions = { storage: opts.storage ?? "native", e8m0Scales: opts.e8m0Scales ?? false };
   const quant = g.quant ?? new Map<string, QuantSpec>();
   if (quant.size === 0) return g;
   const codes = opts.codes ?? roundNearest(g);
-  const codesOf = (v: string, c: Tensor): ArrayLike<number> => {
-    const q = codes.get(v);
-    if (!q) throw new FixqError("runtime", `internal error: no weight codes chosen for constant '${v}'`);
-    if (q.length !== tensorElementCount(c)) throw new FixqError("runtime", `internal error: ${q.length} codes for constant '${v}' of ${tensorElementCount(c)} elements`);
-    return q;
-  };
+  const codesOf = (v: string, c: Tensor) => chosenCodes(codes, v, c);
   const names = new Names(g);
   const consts = constantTensors(g);
   const inputs = new Set(g.inputs.map((v) => v.name));
