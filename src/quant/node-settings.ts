@@ -43,7 +43,8 @@ export function nodeSettings(g: Graph, recipe: Recipe, names?: ReadonlySet<strin
     if (n.name) known.add(n.name);
   }
   for (const e of recipe.exclude) {
-    if (!known.has(e)) throw new FixqError("usage", `exclude '${e}' names no node and no op type of the model`, where);
+    // Not named after the recipe file: the entry may come from --exclude as well.
+    if (!known.has(e)) throw new FixqError("usage", `exclude '${e}' names no node and no op type of the model`);
   }
   const table = g.nodes.map((n: Node): NodeSettings => {
     if (recipe.exclude.includes(n.opType) || (n.name !== undefined && recipe.exclude.includes(n.name))) return { settings: recipe, skipped: "excluded by --exclude" };
