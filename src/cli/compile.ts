@@ -9,10 +9,10 @@
  * --report prints the accumulator-width certificate: per layer the exact
  * worst-case range, the minimal width and the headroom.
  */
-import { mkdirSync, existsSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import chalk from "chalk";
-import { emitJsModule } from "../backends/js/emit.js";
+import { emitJsModule, jsModuleFileNames } from "../backends/js/emit.js";
 import { emitIntegerOnnx } from "../backends/onnx-int/emit.js";
 import { ortKernelHazards, verifyIntegerOnly } from "../backends/onnx-int/verify.js";
 import { certifyProgram } from "../integer/certify.js";
@@ -20,13 +20,15 @@ import { certificateJson, formatCertificate } from "../integer/certify-report.js
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface CompileOptions extends IntegerCliOptions {
   target?: string;
   output?: string;
   report?: boolean;
-  json?: boolean;
+  json?: string | boolean;
 }
 
 const TARGETS = ["js", "onnx-int"] as const;
@@ -38,10 +40,17 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
   }
   if (target !== undefined && opts.output === undefined) throw new FixqError("usage", `--target ${target} needs -o`);
   if (target === undefined && !opts.report) throw new FixqError("usage", "give --target js|onnx-int with -o, or --report");
-  if (target === "js" && existsSync(opts.output!) && !statSync(opts.output!).isDirectory()) {
-    throw new FixqError("usage", `-o for --target js is a folder; '${opts.output}' is a file`);
-  }
-  const { program } = loadProgram(modelPath, opts);
+  if (target === undefined && opts.output !== undefined) throw new FixqError("usage", "-o needs --target js|onnx-int");
+  const json = jsonTarget(opts.json);
+  const outputs = [
+    target === "js"
+      ? { what: "-o for --target js", path: opts.output, kind: "folder" as const, createParents: true, members: jsModuleFileNames() }
+      : { what: "-o", path: opts.output },
+    { what: "--json", path: json?.file },
+  ];
+  guardOutputs([{ what: "the model", path: modelPath }], outputs);
+  const { model: input, program } = loadProgram(modelPath, opts);
+  guardOutputs(externalDataInputs(input, "the model"), outputs);
   const cert = certifyProgram(program);
   const errors = cert.problems.filter((p) => p.level === "error");
   const written: string[] = [];
@@ -49,7 +58,7 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
   }
   if (target === "js") {
-    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, "") }); // before anything is written
+    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, ""), ranges: cert.ranges }); // before anything is written
     mkdirSync(opts.output!, { recursive: true });
     for (const [rel, text] of files) {
       const path = join(opts.output!, rel);
@@ -57,7 +66,7 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
       written.push(path);
     }
   } else if (target === "onnx-int") {
-    const model = emitIntegerOnnx(program);
+    const model = emitIntegerOnnx(program, { ranges: cert.ranges });
     const problems = verifyIntegerOnly(model);
     if (problems.length > 0) throw new Error(`the integer ONNX export is not integer-only: ${problems[0]}`);
     const hazards = ortKernelHazards(model);
@@ -65,10 +74,8 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
     saveModel(model, opts.output!);
     written.push(opts.output!);
   }
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ model: modelPath, target: target ?? null, written, ops: program.ops.length, certificate: certificateJson(cert) })}\n`);
-    return errors.length > 0 ? 1 : 0;
-  }
+  if (json) emitJson(json, "compile", { model: modelPath, target: target ?? null, written, ops: program.ops.length, certificate: certificateJson(cert) });
+  if (jsonOnStdout(json)) return errors.length > 0 ? 1 : 0;
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
   for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);
   if (target !== undefined) {

@@ -1,18 +1,24 @@
 /** `fixq eval REF CAND [--data X] [--labels Y] [thresholds] [reports]`: the CI accuracy gate. */
-import { existsSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { bindEvalData, bindLabels, checkGate, compareModels, type Thresholds } from "../eval/compare.js";
+import { bindEvalData, bindLabels, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP, type Thresholds } from "../eval/compare.js";
+import { explainDeploymentRisk } from "../eval/divergence.js";
 import { perLayerErrors } from "../eval/per-layer.js";
-import { type EvalReport, formatText, writeReports } from "../eval/reports.js";
+import { writeJunitError } from "../eval/junit-error.js";
+import { type EvalReport, formatText, jsonReport, writeReports } from "../eval/reports.js";
 import { type NpyArray, NpyFormatError } from "../io/npy.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { terminalProgress } from "../util/progress.js";
+import { applyInputFlags, type InputFlags } from "./input-flags.js";
+import { errorLine } from "./errors.js";
+import { checkDataFile } from "./file-kinds.js";
+import { jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
-export interface EvalOptions {
+export interface EvalOptions extends InputFlags {
   data?: string;
   labels?: string;
   batchSize?: string;
@@ -20,7 +26,8 @@ export interface EvalOptions {
   maxDrop?: string;
   minAgreement?: string;
   minSqnr?: string;
-  json?: string;
+  maxDeploymentGap?: string;
+  json?: string | boolean;
   junit?: string;
   markdown?: string;
   perLayer?: boolean;
@@ -31,7 +38,12 @@ export const EVAL_HELP = `
 The gate checks the figures of CAND run with onnxruntime graph optimizations on
 (opt=all): for a QDQ model that is the integer-kernel path ORT really deploys.
 CAND also runs with optimizations disabled (the fake-quant figure); both are
-reported, and a gap between them is flagged as a deployment risk.
+reported. When the integer-kernel top-1 or agreement falls more than
+--max-deployment-gap points (default 2) below fake-quant, the gate fails with
+"deployment risk" and names the layer where the two runs part first: each
+quantized activation (a DequantizeLinear output) is compared in an optimized
+session that exposes only that tensor, so everything upstream of it still
+runs fused, as deployed; see README "Deployment gate".
 
 --engine emulator gates on the integer-only model instead: CAND (a QDQ
 model) is integerized and run in fixq's bit-exact integer emulator, the
@@ -45,8 +57,14 @@ QuantizeLinear to the float tensor quantized (e.g. ORT's
 t_DequantizeLinear_Output to t); weights map through the node reading them.
 Tensors that cannot be mapped are listed with the reason.
 
-Exit codes: 0 all thresholds met, 1 a threshold failed or an error, 2 usage.
-Example: fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
+Exit codes:
+  0  all thresholds met
+  1  a threshold failed, or an error (a model or data file cannot be read, onnxruntime
+     refused a model); --junit is written either way, an error as one failing case
+  2  usage error: a bad flag or value, or an output aimed at an input, a folder or a missing folder
+
+Example:
+  fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
 
 function parseNumber(flag: string, v: string | undefined, ok: (x: number) => boolean, want: string): number | undefined {
   if (v === undefined) return undefined;
@@ -59,6 +77,7 @@ const ERRNO_TEXT: Record<string, string> = { ENOENT: "no such file", EISDIR: "is
 
 /** Reads a .npy/.npz file; every failure is a one-line FixqError naming the file. */
 export function readArrays(path: string, what: string): Map<string, NpyArray> {
+  checkDataFile(path, what);
   try {
     return readTensorFile(path);
   } catch (e) {
@@ -76,13 +95,44 @@ export function readLabels(path: string, samples: number): Int32Array {
   return bindLabels([...arrays.values()][0]!, samples, path);
 }
 
-function checkWritable(path: string | undefined, flag: string): void {
-  if (path === undefined) return;
-  const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FixqError("io", `folder ${dir} does not exist`, `${flag} ${path}`);
+/**
+ * Runs the gate. Every output is checked against every input first; after
+ * that, any failure still writes the --junit file, as one failing test case
+ * carrying the error's one line.
+ */
+export async function runEval(refPath: string, candPath: string, opts: EvalOptions): Promise<number> {
+  const t0 = performance.now();
+  const bundled = opts.data === undefined ? bundledModelFor(refPath) : undefined;
+  const dataPath = opts.data ?? (bundled ? relative(process.cwd(), join(MODELS_DIR, bundled.data.eval)) : undefined);
+  const labelsPath = opts.labels ?? (bundled ? relative(process.cwd(), join(MODELS_DIR, bundled.data.eval_labels)) : undefined);
+  const json = jsonTarget(opts.json);
+  const inputs = [
+    { what: "REF", path: refPath },
+    { what: "CAND", path: candPath },
+    { what: "--data", path: dataPath },
+    { what: "--labels", path: labelsPath },
+  ];
+  const junit = [{ what: "--junit", path: opts.junit }];
+  guardOutputs(inputs, junit);
+  try {
+    const outputs = [{ what: "--json", path: json?.file }, ...junit, { what: "--markdown", path: opts.markdown }];
+    guardOutputs(inputs, outputs);
+    return await gate(refPath, candPath, dataPath, labelsPath, opts, outputs, t0);
+  } catch (e) {
+    if (opts.junit) writeJunitError(opts.junit, { reference: refPath, candidate: candPath, message: errorLine(e), seconds: (performance.now() - t0) / 1000 });
+    throw e;
+  }
 }
 
-export async function runEval(refPath: string, candPath: string, opts: EvalOptions): Promise<number> {
+async function gate(
+  refPath: string,
+  candPath: string,
+  dataPath: string | undefined,
+  labelsPath: string | undefined,
+  opts: EvalOptions,
+  outputs: { what: string; path: string | undefined }[],
+  t0: number,
+): Promise<number> {
   const positiveInt = (x: number) => Number.isInteger(x) && x > 0;
   const batchSize = parseNumber("--batch-size", opts.batchSize ?? "256", positiveInt, "a positive integer")!;
   const threads = parseNumber("--threads", opts.threads, positiveInt, "a positive integer");
@@ -90,32 +140,25 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
     maxDrop: parseNumber("--max-drop", opts.maxDrop, (x) => x >= 0, "percentage points >= 0"),
     minAgreement: parseNumber("--min-agreement", opts.minAgreement, (x) => x >= 0 && x <= 1, "a fraction in 0..1"),
     minSqnrDb: parseNumber("--min-sqnr", opts.minSqnr, () => true, "a number of dB"),
+    maxDeploymentGap: parseNumber("--max-deployment-gap", opts.maxDeploymentGap ?? String(DEFAULT_MAX_DEPLOYMENT_GAP), (x) => x >= 0, "percentage points >= 0"),
   };
-  let dataPath = opts.data;
-  let labelsPath = opts.labels;
-  if (dataPath === undefined) {
-    const bundled = bundledModelFor(refPath);
-    if (!bundled) throw new FixqError("usage", "--data is required (REF is not a bundled model with a default eval set)");
-    dataPath = relative(process.cwd(), join(MODELS_DIR, bundled.data.eval));
-    labelsPath ??= relative(process.cwd(), join(MODELS_DIR, bundled.data.eval_labels));
-  }
+  if (dataPath === undefined) throw new FixqError("usage", "--data is required (REF is not a bundled model with a default eval set)");
   if (thresholds.maxDrop !== undefined && labelsPath === undefined) throw new FixqError("usage", "--max-drop needs --labels");
-  checkWritable(opts.json, "--json");
-  checkWritable(opts.junit, "--junit");
-  checkWritable(opts.markdown, "--markdown");
+  const json = jsonTarget(opts.json);
 
-  const ref = loadVerified(refPath).model;
-  const cand = loadVerified(candPath).model;
-  const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath);
+  // --input-shape pins REF's and CAND's dims alike; --input-value feeds both.
+  const { model: ref, values } = applyInputFlags(loadVerified(refPath).model, opts);
+  const cand = applyInputFlags(loadVerified(candPath).model, { inputShape: opts.inputShape }).model;
+  guardOutputs([...externalDataInputs(ref, "REF"), ...externalDataInputs(cand, "CAND")], outputs);
+  const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath, values);
   const labels = labelsPath === undefined ? undefined : readLabels(labelsPath, data.samples);
 
-  const t0 = performance.now();
   const progress = terminalProgress();
   const engine = opts.engine ?? "ort";
   if (engine !== "ort" && engine !== "emulator") throw new FixqError("usage", `--engine expects ort or emulator, got '${engine}'`);
-  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine, candidateName: candPath });
+  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine, candidateName: candPath, referenceName: refPath });
   const perLayer = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
-  const gate = checkGate(result, thresholds);
+  const { gate, divergence } = await explainDeploymentRisk(checkGate(result, thresholds), cand, data, result.batchSize, threads);
   const report: EvalReport = {
     reference: refPath,
     candidate: candPath,
@@ -126,9 +169,14 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
     gate,
     seconds: (performance.now() - t0) / 1000,
     perLayer,
+    divergence,
   };
-  writeReports(report, opts);
-  process.stdout.write(formatText(report));
+  writeReports(report, { json: json?.file, junit: opts.junit, markdown: opts.markdown });
+  // --json without a file: the document alone on standard output, the table on standard error.
+  if (json && json.file === undefined) {
+    process.stdout.write(jsonReport(report));
+    process.stderr.write(formatText(report));
+  } else process.stdout.write(formatText(report));
   if (gate.passed) return 0;
   const failed = gate.checks.filter((c) => !c.passed).map((c) => c.message);
   process.stderr.write(`${chalk.red("error:")} eval gate failed: ${failed.join("; ")}\n`);

@@ -1,36 +1,46 @@
 /** `fixq quantize MODEL -o OUT [options]`: post-training quantization to QDQ ONNX. */
-import { readFileSync, realpathSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { bindEvalData, compareModels } from "../eval/compare.js";
-import { quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
+import { bindEvalData, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP } from "../eval/compare.js";
+import { explainDeploymentRisk } from "../eval/divergence.js";
+import { divergenceText, quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
-import type { Model } from "../ir/graph.js";
+import { type Model, withMetadata } from "../ir/graph.js";
 import { saveModel } from "../ir/onnx/save.js";
-import { arraySource, type DataSource, feedsFor, npyFileSource, npzFileSource } from "../quant/feeds.js";
+import { restoreSignature } from "../ir/pin-shapes.js";
+import { arraySource, type DataSource, feedsFor, type InputValues, npyFileSource, npzFileSource } from "../quant/feeds.js";
 import { formatSummaryLines } from "../quant/format-table.js";
 import { findReport } from "../quant/stage.js";
 import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
-import { type QuantizeResult, quantizeModel, reexportQuantized } from "../quant/quantize.js";
+import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
-import { buildRecipe, type Recipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { buildRecipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
 import { allSettings, cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
 import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
 import { detectCpu } from "../runtime/cpu-features.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../ir/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
+import { inlineDecidedIfs } from "../passes/inline-if.js";
+import { describeSubgraphOps, subgraphComputeOps } from "../quant/subgraphs.js";
+import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
+import { checkDataFile } from "./file-kinds.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
-export interface QuantizeCliOptions extends RecipeInput {
+export interface QuantizeCliOptions extends RecipeInput, InputFlags {
+  specialize?: boolean;
   output: string;
   calib?: string;
   recipe?: string;
   eval?: string | boolean;
   threads?: string;
-  json?: boolean;
+  json?: string | boolean;
+  maxDeploymentGap?: string;
   verifyEach?: boolean;
 }
 
@@ -62,70 +72,89 @@ const NO_DATA: DataSource = {
   close() {},
 };
 
-/** The calibration data, opened batch by batch (nothing is read yet). */
-function openCalibration(model: Model, path: string, limit?: number): DataSource {
+/** The calibration data, opened batch by batch (nothing is read yet); `values` are --input-value constants. */
+function openCalibration(model: Model, path: string, limit: number | undefined, values: InputValues): DataSource {
+  checkDataFile(path, "--calib");
   const ext = path.toLowerCase().slice(-4);
-  if (ext === ".npy") return npyFileSource(model.graph!, path, limit);
-  if (ext === ".npz") return npzFileSource(model.graph!, path, limit);
-  return arraySource(feedsFor(model.graph!, readTensorFile(path), path, limit));
-}
-
-/** An input that is already QDQ: written back unchanged (reexportQuantized), with its summary. */
-function writeReexported(already: NonNullable<ReturnType<typeof reexportQuantized>>, output: string, json: boolean | undefined, evalAsked: boolean): number {
-  ensureParentDir(output);
-  saveModel(already.model, output);
-  const { activations, weights, unmatched, notes } = already.view;
-  const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
-  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else {
-    process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
-    for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
-    for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
-    if (evalAsked) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
-  }
-  return 0;
-}
-
-/** The text summary on stderr: what was quantized and what stayed float (why), notes, pass reports, formats, stages. */
-function printSummary(result: QuantizeResult, recipe: Recipe, output: string, how: string): void {
-  const quantized = result.decisions.filter((d) => d.quantized);
-  const float = result.decisions.filter((d) => !d.quantized && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
-  process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
-  for (const note of [integerKernelNote(recipe), cpuKernelNote(recipe)]) if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
-  const byRole = new Map<string, number>();
-  for (const d of quantized) byRole.set(`${d.node.opType} (${d.role})`, (byRole.get(`${d.node.opType} (${d.role})`) ?? 0) + 1);
-  if (byRole.size) process.stderr.write(`  quantized  ${[...byRole].map(([k, n]) => `${n}× ${k}`).join(", ")}\n`);
-  const byReason = new Map<string, string[]>();
-  for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
-  for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
-  for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
-  process.stderr.write("  formats (role, format, granularity, calibration, rule; every tensor in --json):\n");
-  for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
-  for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
+  if (ext === ".npy") return npyFileSource(model.graph!, path, limit, values);
+  if (ext === ".npz") return npzFileSource(model.graph!, path, limit, values);
+  return arraySource(feedsFor(model.graph!, readTensorFile(path), path, limit, values));
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, verifyEach, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, ...flags } = opts;
+  const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
+  if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
+  const jsonOut = jsonTarget(jsonOpt);
+  const nThreads = threads === undefined ? undefined : Number(threads);
+  if (nThreads !== undefined && !(Number.isInteger(nThreads) && nThreads > 0)) throw new FixqError("usage", `--threads expects a positive integer, got '${threads}'`);
+  const json = jsonOnStdout(jsonOut);
+  const bundled = bundledModelFor(input);
+  const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
+  const outputs = [
+    { what: "-o", path: output, createParents: true },
+    { what: "-o's external data", path: `${output}.data`, createParents: true },
+    { what: "--json", path: jsonOut?.file },
+  ];
+  guardOutputs(
+    [
+      { what: "the model", path: input },
+      { what: "--calib", path: calib ?? inModels("calibration") },
+      { what: "--recipe", path: recipePath },
+      { what: "--eval data", path: typeof evalOpt === "string" ? evalOpt : inModels("eval") },
+      { what: "the eval labels", path: typeof evalOpt === "string" ? undefined : inModels("eval_labels") },
+    ],
+    outputs,
+  );
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const fp4 = allSettings(recipe).find(hasNativeFp4);
   if (evalOpt !== undefined && evalOpt !== false && fp4) {
     throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${fp4.weights}); add --fp4-storage dequantized to evaluate`);
   }
-  const { model } = loadVerified(input);
-  if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
+  const original = loadVerified(input).model;
+  guardOutputs(externalDataInputs(original, "the model"), outputs);
+  // Pinned dims serve inference and the data checks; the written model keeps the declared signature.
+  const { model: declared, values } = applyInputFlags(original, { inputShape, inputValue });
+  // --specialize: If nodes the --input-value constants decide are replaced by their branch (passes/inline-if.ts).
+  const { model, inlined } = specialize ? inlineDecidedIfs(declared, scalarValues(values)) : { model: declared, inlined: [] };
+  if (specialize && inlined.length === 0) throw new FixqError("usage", "--specialize: no If node of the main graph is decided by the --input-value constants");
   const already = reexportQuantized(model);
-  if (already) return writeReexported(already, output, json, evalOpt !== undefined && evalOpt !== false);
-  const bundled = bundledModelFor(input);
+  if (already) {
+    ensureParentDir(output);
+    saveModel(restoreSignature(already.model, original), output);
+    const { activations, weights, unmatched, notes } = already.view;
+    const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
+    if (jsonOut) emitJson(jsonOut, "quantize", summary);
+    if (!json) {
+      process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
+      for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
+      for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
+      if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
+    }
+    return 0;
+  }
   // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
   if (recipe.dataFree && !recipe.inputRange && bundled?.input.range) recipe.inputRange = [...bundled.input.range];
   const calibPath = recipe.dataFree ? undefined : (calib ?? (bundled ? join(MODELS_DIR, bundled.data.calibration) : undefined));
   if (!calibPath && !recipe.dataFree) {
     throw new FixqError("usage", "no calibration data: give --calib FILE (.npy or .npz keyed by input name), or --data-free (needs no data)", input);
   }
-  const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples) : NO_DATA;
+  const dataPath = typeof evalOpt === "string" ? evalOpt : inModels("eval");
+  const labelsPath = typeof evalOpt === "string" ? undefined : inModels("eval_labels");
+  const evalRequested = evalOpt !== undefined && evalOpt !== false;
+  if (evalRequested && !dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  let evalSet: { data: ReturnType<typeof bindEvalData>; labels?: Int32Array } | undefined;
+  const readEvalSet = () => {
+    if (!evalSet) {
+      const data = bindEvalData(declared, readArrays(dataPath!, "data"), dataPath!, values);
+      evalSet = { data, labels: labelsPath ? readLabels(labelsPath, data.samples) : undefined };
+    }
+    return evalSet;
+  };
+  if (evalRequested) readEvalSet(); // bad evaluation data is refused before anything is written
+  const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples, values) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
-  const nThreads = threads ? Number(threads) : undefined;
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
     result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
@@ -133,7 +162,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     source.close();
   }
   ensureParentDir(output);
-  saveModel(result.model, output);
+  const written = inlined.length ? withMetadata(result.model, "fixq.specialized", JSON.stringify({ inputs: Object.fromEntries([...scalarValues(values)]), inlined })) : result.model;
+  saveModel(restoreSignature(written, original), output);
 
   const quantized = result.decisions.filter((d) => d.quantized);
   const float = result.decisions.filter((d) => !d.quantized && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
@@ -148,13 +178,29 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     stages: stagesJson(result.stages),
     formats: result.formats,
   };
-  if (!json) printSummary(result, recipe, output, calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read");
-  const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
-  const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
+  if (inlined.length) summary["specialized"] = inlined;
+  const insideBodies = describeSubgraphOps(subgraphComputeOps(model.graph!));
+  if (insideBodies) summary["floatInSubgraphs"] = insideBodies;
+  if (!json) {
+    const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
+    process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
+    for (const note of [integerKernelNote(recipe), cpuKernelNote(recipe)]) if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
+    const byRole = new Map<string, number>();
+    for (const d of quantized) byRole.set(`${d.node.opType} (${d.role})`, (byRole.get(`${d.node.opType} (${d.role})`) ?? 0) + 1);
+    if (byRole.size) process.stderr.write(`  quantized  ${[...byRole].map(([k, n]) => `${n}× ${k}`).join(", ")}\n`);
+    const byReason = new Map<string, string[]>();
+    for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
+    for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
+    for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
+    process.stderr.write("  formats (role, format, granularity, calibration, rule; every tensor in --json):\n");
+    for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
+    for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
+    for (const i of inlined) process.stderr.write(`  ${chalk.yellow("note")}  specialized: If '${i.node}' replaced by its ${i.branch} (decided by --input-value); the written model computes that branch whatever the input says\n`);
+    if (insideBodies) process.stderr.write(`  ${chalk.yellow("note")}  ${insideBodies} stay float: fixq quantizes the main graph only\n`);
+  }
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
-    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
-    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
+    const { data, labels } = readEvalSet();
     const c = await compareModels(model, result.floatModel, data, labels, { threads: nThreads, progress });
     const change = { samples: c.samples, floatTop1: c.reference.accuracy?.top1 ?? null, afterPassesTop1: c.candidate.all.accuracy?.top1 ?? null, agreement: c.candidate.all.outputs[0]?.agreement ?? null };
     summary["relu6ToReluFloatChange"] = change;
@@ -164,15 +210,24 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       process.stderr.write(`  ReLU6 → ReLU float model: ${top1}top-1 agreement ${pct(change.agreement)} on ${change.samples} samples\n`);
     }
   }
-  if (evalOpt !== undefined && evalOpt !== false) {
-    if (!dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  if (evalRequested) {
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
-    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath);
-    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
-    const compared = await compareModels(model, result.model, data, labels, { threads: nThreads, progress });
-    summary["eval"] = quantizeEvalSummary(compared);
+    const { data, labels } = readEvalSet();
+    const compared = await compareModels(declared, result.model, data, labels, { threads: nThreads, progress });
+    const evalSummary: Record<string, unknown> = quantizeEvalSummary(compared);
+    summary["eval"] = evalSummary;
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
+    // The deployment gate: the integer-kernel run may not fall more than maxGap points below fake-quant.
+    const { gate, divergence } = await explainDeploymentRisk(checkGate(compared, { maxDeploymentGap: maxGap }), result.model, data, compared.batchSize, nThreads);
+    const risk = gate.checks.find((c) => !c.passed);
+    if (risk) {
+      evalSummary["deploymentRisk"] = { message: risk.message, gapPoints: risk.value, maxGapPoints: maxGap, divergence: divergence ?? null };
+      if (jsonOut) emitJson(jsonOut, "quantize", summary);
+      process.stderr.write(`${chalk.red("error:")} ${risk.message} (the model was written: ${output})\n`);
+      if (divergence !== undefined) process.stderr.write(`  ${divergenceText(divergence)}\n`);
+      return 1;
+    }
   }
-  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (jsonOut) emitJson(jsonOut, "quantize", summary);
   return 0;
 }

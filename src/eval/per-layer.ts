@@ -23,6 +23,16 @@
  * initializer, a Constant node, or computed from constants only). Otherwise
  * the weight is unmapped, with the reason.
  *
+ * REF as CAND's float original. fixq quantizes the float model after its
+ * float passes (BN folding always; ReLU6 → ReLU, CLE and bias absorption when
+ * the recipe asks), so a quantized weight is compared with REF's weight after
+ * the same passes (`referenceAfterFloatPasses`): the recipe CAND records in
+ * its `fixq.recipe` metadata says which optional passes ran. A CAND without
+ * that metadata (another tool's QDQ) is compared with REF after BN folding
+ * when CAND itself has no BatchNormalization left (its tool folded them, as
+ * ORT's quant_pre_process does), else with REF as given. The result names
+ * the passes applied.
+ *
  * Both models run in onnxruntime with graph optimizations disabled (fused
  * kernels would hide the tensors), the mapped tensors exposed as extra outputs.
  * Per tensor the sums Σref², Σ(ref−cand)² (and the cosine's) accumulate batch
@@ -39,11 +49,13 @@
  * the layer that hurts where the cumulative figure only shows where it hurts.
  */
 import { FixqError } from "../ir/errors.js";
-import type { Graph, Model, Node } from "../ir/graph.js";
-import { type HostTensor, OrtSession, sliceBatch } from "../runtime/ort-session.js";
+import { type Graph, type Model, metadataOf, type Node } from "../ir/graph.js";
+import { type FloatPassOptions, prepareFloatModel } from "../passes/pipeline.js";
+import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
-import { type EvalData, evalBatchSize, numeric } from "./compare.js";
+import { type EvalData, evalBatchSize, evalFeeds, numeric } from "./compare.js";
 import { ErrorStats } from "./metrics.js";
+import { asModel } from "./model-label.js";
 
 export interface NodeRef {
   readonly opType: string;
@@ -80,6 +92,29 @@ export interface PerLayerResult {
   readonly activations: readonly LayerError[];
   readonly weights: readonly LayerError[];
   readonly unmapped: readonly UnmappedTensor[];
+  /** The float passes REF went through before the comparison (e.g. ["fold-batchnorm"]); empty when none changed it. */
+  readonly referencePasses: readonly string[];
+}
+
+/** REF after the float passes CAND was quantized with; see the file comment. */
+export function referenceAfterFloatPasses(ref: Model, cand: Model): { model: Model; passes: string[] } {
+  const recorded = metadataOf(cand).find(([k]) => k === "fixq.recipe")?.[1];
+  let opts: FloatPassOptions;
+  if (recorded !== undefined) {
+    let r: Record<string, unknown> = {};
+    try {
+      r = JSON.parse(recorded) as Record<string, unknown>;
+    } catch {
+      // Unreadable metadata: BN folding only, which every fixq recipe runs.
+    }
+    opts = { cle: r["cle"] === true, absorbBias: r["absorbBias"] === true, relu6ToRelu: r["relu6ToRelu"] === true };
+  } else if (cand.graph?.nodes.some((n) => n.opType === "BatchNormalization")) {
+    return { model: ref, passes: [] };
+  } else {
+    opts = { cle: false, absorbBias: false, relu6ToRelu: false };
+  }
+  const prepared = prepareFloatModel(ref, opts);
+  return { model: prepared.model, passes: prepared.passes.filter((p) => p.changed).map((p) => p.name) };
 }
 
 export interface PerLayerOptions {
@@ -280,8 +315,10 @@ interface PairState {
 const shapeOf = (dims: readonly number[]) => `[${dims.join(",")}]`;
 
 /** Runs REF and CAND over `data` with every mapped tensor exposed and returns per-tensor SQNR; see the file comment. */
-export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, opts: PerLayerOptions = {}): Promise<PerLayerResult> {
+export async function perLayerErrors(original: Model, cand: Model, data: EvalData, opts: PerLayerOptions = {}): Promise<PerLayerResult> {
+  const { model: ref, passes: referencePasses } = referenceAfterFloatPasses(original, cand);
   const batchSize = evalBatchSize(ref, cand, data, opts.batchSize);
+  const bound = evalFeeds(ref, data);
   if (!ref.graph || !cand.graph) throw new FixqError("model", "model has no graph");
   const mapping = mapQuantizedTensors(ref.graph, cand.graph);
   const acts = mapping.activations;
@@ -296,9 +333,9 @@ export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, op
   const sessions: OrtSession[] = [];
   const progress = opts.progress ?? silentProgress;
   try {
-    const refSession = await OrtSession.create(ref, { optimization: "disabled", threads: opts.threads, extraOutputs: allRef });
+    const refSession = await asModel("REF (per-layer, opt=disabled)", () => OrtSession.create(ref, { optimization: "disabled", threads: opts.threads, extraOutputs: allRef }));
     sessions.push(refSession);
-    const candSession = await OrtSession.create(cand, { optimization: "disabled", threads: opts.threads, extraOutputs: allCand });
+    const candSession = await asModel("CAND (per-layer, opt=disabled)", () => OrtSession.create(cand, { optimization: "disabled", threads: opts.threads, extraOutputs: allCand }));
     sessions.push(candSession);
     const compare = (state: PairState, r: HostTensor, c: HostTensor, what: string) => {
       if (state.mismatch) return;
@@ -317,8 +354,7 @@ export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, op
     progress.start(samples, "per-layer");
     for (let start = 0; start < samples; start += batchSize) {
       const count = Math.min(batchSize, samples - start);
-      const feeds: Record<string, HostTensor> = {};
-      for (const [k, t] of Object.entries(data.inputs)) feeds[k] = sliceBatch(t, start, count);
+      const feeds = bound.batch(start, count);
       const first = start === 0;
       const [r, c] = await Promise.all([refSession.run(feeds, first ? allRef : actRef), candSession.run(feeds, first ? allCand : actCand)]);
       for (const [i, a] of acts.entries()) compare(actState[i]!, r[a.ref]!, c[a.cand]!, `tensor '${a.ref}'`);
@@ -356,6 +392,7 @@ export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, op
     activations: activations.sort(byWorstSqnr),
     weights: weightResults.sort(byWorstSqnr),
     unmapped,
+    referencePasses,
   };
 }
 

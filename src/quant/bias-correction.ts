@@ -43,6 +43,7 @@
  * float op and an uncalibrated tensor into the quantized graph).
  */
 import { FixqError } from "../ir/errors.js";
+import { attrInts, attrString } from "../ir/attrs.js";
 import type { Dim, Graph, Model, Node, TensorType } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
 import type { QuantSpec } from "../ir/quant.js";
@@ -127,8 +128,7 @@ function weightError(ed: GraphEdit, t: Target, codes: ReadonlyMap<string, ArrayL
   return w.map((x, k) => wq[k]! - x);
 }
 
-const attrOf = (n: Node, name: string) => n.attributes.find((a) => a.name === name);
-const intsOf = (n: Node, name: string) => attrOf(n, name)?.ints?.map(Number);
+const intsOf = attrInts;
 
 /**
  * Per kernel tap of a Conv (row-major over the kernel dims), the fraction of
@@ -143,7 +143,7 @@ export function tapCoverage(n: Node, inShape: readonly Dim[] | undefined, kernel
   const strides = intsOf(n, "strides") ?? [];
   const dil = intsOf(n, "dilations") ?? [];
   const pads = intsOf(n, "pads") ?? [];
-  const autoPad = new TextDecoder().decode(attrOf(n, "auto_pad")?.s ?? new Uint8Array());
+  const autoPad = attrString(n, "auto_pad") ?? "";
   const perDim = kernel.map((K, j) => {
     const I = spatial[j] as number;
     const [s, d] = [strides[j] ?? 1, dil[j] ?? 1];

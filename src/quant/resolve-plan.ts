@@ -82,7 +82,9 @@ function weightChoice(s: LayerSettings): WeightChoice {
 
 function actChoice(s: LayerSettings): ActChoice {
   const floatActs = isFloatType(s.acts) || s.acts === "float";
-  const format = intFormat(floatActs ? "int8" : s.acts, { symmetric: s.symmetricActs || floatActs });
+  // Symmetric integer activations keep the storage type's full range: the scale is max|x|/qmax either way, and
+  // QuantizeLinear saturates to the storage range, so [qmin, qmax] says what the QDQ graph computes.
+  const format = intFormat(floatActs ? "int8" : s.acts, { symmetric: floatActs });
   return { format, symmetric: s.symmetricActs, scheme: actSchemeOf(s), calibration: parseCalibrationMethod(s.calibration), name: s.acts };
 }
 

@@ -12,7 +12,7 @@
  * chooses the integer code of every weight, and everything after it (bias
  * correction's ε = DQ(q) − W, the writer) uses exactly those codes.
  */
-import { chooseRange } from "../calib/range.js";
+import { chooseRange, ENTROPY_HISTOGRAM_BINS } from "../calib/range.js";
 import { FixqError } from "../ir/errors.js";
 import { type Graph, opsetVersion, withMetadata } from "../ir/graph.js";
 import { formatName } from "../ir/quant.js";
@@ -30,6 +30,7 @@ import { requiredOpset } from "./recipe-needs.js";
 import { globalChoice, onlyMinMax, resolvePlan } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
 import { assignLateSpecs, assignSpecs } from "./specs.js";
+import { noQuantizableOpReason } from "./subgraphs.js";
 import { type QuantState, type Ranges, type Stage, specifiedGraph } from "./stage.js";
 
 const always = "always";
@@ -72,7 +73,7 @@ function planStage(inputNames: ReadonlySet<string>): Stage {
     run(state, ctx) {
       const plan = resolvePlan(state.model.graph!, ctx.recipe, inputNames);
       if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
-        throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");
+        throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!));
       }
       state.plan = plan;
       return {};
@@ -103,6 +104,8 @@ function rangesStage(recipe: Recipe): Stage {
         threads: ctx.runtime.threads,
         progress: ctx.progress,
         statistics: onlyMinMax(plan) ? "extremes" : "histogram",
+        // Entropy needs finer histograms; with mixed methods every histogram takes them.
+        histogramBins: [...plan.acts.values()].some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : undefined,
       });
       const ranges: Ranges = new Map();
       for (const [t, h] of histograms) {

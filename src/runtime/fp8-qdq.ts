@@ -26,6 +26,7 @@
  * to integer activations, runs with optimizations disabled; test/runtime/fp8-qdq.test.ts pins the ORT behaviour, so a fixed
  * ORT shows up there.
  */
+import { attrInt } from "../ir/attrs.js";
 import { DataType } from "../ir/dtype.js";
 import { type Model, walkGraphs } from "../ir/graph.js";
 
@@ -47,7 +48,7 @@ export function hasFp8QuantizeLinear(model: Model): boolean {
     for (const n of g.nodes) {
       if (n.opType === "DequantizeLinear" && fp8Inits.has(n.inputs[0] ?? "")) fp8Weights = true;
       if (n.opType !== "QuantizeLinear") continue;
-      const out = n.attributes.find((a) => a.name === "output_dtype")?.i;
+      const out = attrInt(n, "output_dtype");
       if (fp8Inits.has(n.inputs[2] ?? "") || (out !== undefined && FP8.has(Number(out)))) return true;
       intQuantize = true;
     }

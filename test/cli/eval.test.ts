@@ -103,7 +103,9 @@ describe("fixq eval", () => {
     expect(rep.perLayer).toBeNull();
     const xml = parseXml(readFileSync(junit, "utf8"));
     expect(xml.filter((e) => e.name === "testsuite").map((e) => e.attrs["name"])).toEqual(["fixq eval"]);
-    expect(xml.filter((e) => e.name === "testcase")).toHaveLength(3);
+    // The three thresholds given, and the default deployment gate (integer kernels vs fake-quant, 2 points).
+    expect(xml.filter((e) => e.name === "testcase")).toHaveLength(4);
+    expect(rep.checks.map((c: { id: string }) => c.id)).toContain("max-deployment-gap");
     expect(xml.some((e) => e.name === "failure")).toBe(false);
   });
 
@@ -128,13 +130,14 @@ describe("fixq eval", () => {
     expect(rep.checks.map((c: { id: string; passed: boolean }) => [c.id, c.passed])).toEqual([
       ["max-drop", false],
       ["min-agreement", true],
+      ["max-deployment-gap", true],
     ]);
     expect(typeof rep.metrics.candidate.all.sqnrDb).toBe("number");
     expect(typeof rep.metrics.candidate.disabled.sqnrDb).toBe("number");
 
     const xml = parseXml(readFileSync(junit, "utf8"));
     const suite = xml.find((e) => e.name === "testsuite")!;
-    expect(suite.attrs).toMatchObject({ name: "fixq eval", tests: "2", failures: "1" });
+    expect(suite.attrs).toMatchObject({ name: "fixq eval", tests: "3", failures: "1" });
     const failures = xml.filter((e) => e.name === "failure");
     expect(failures).toHaveLength(1);
     expect(failures[0]!.attrs["message"]).toMatch(/^top-1 drop \d+\.\d\d points &gt; 1\.00$/);
@@ -170,7 +173,7 @@ describe("fixq eval", () => {
     ["--min-agreement out of range", () => ["--data", X, "--min-agreement", "1.5"], 2, /^error: --min-agreement expects a fraction in 0\.\.1, got '1\.5'$/],
   ];
   for (const [what, args, code, message] of bad) {
-    it(`${what}: one error line, exit ${code}, no report files`, () => {
+    it(`${what}: one error line, exit ${code}, only the JUnit file, carrying that line`, () => {
       const dir = mkdtempSync(join(tmp, "bad-"));
       const reports = ["--json", join(dir, "r.json"), "--junit", join(dir, "r.xml"), "--markdown", join(dir, "r.md")];
       const r = fixq("eval", CNN, CNN, ...args(), ...reports);
@@ -179,7 +182,12 @@ describe("fixq eval", () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(message);
       expect(r.stdout).toBe("");
-      expect(readdirSync(dir)).toEqual([]);
+      // CI must see why the gate did not run: the JUnit file holds one failing case with the error line.
+      expect(readdirSync(dir)).toEqual(["r.xml"]);
+      const xml = readFileSync(join(dir, "r.xml"), "utf8");
+      expect(xml).toMatch(/tests="1" failures="1"/);
+      const carried = /<failure message="([^"]*)" type="error">/.exec(xml)?.[1]?.replace(/&(quot|apos|lt|gt|amp);/g, (_m, e: string) => ({ quot: '"', apos: "'", lt: "<", gt: ">", amp: "&" })[e]!);
+      expect(`error: ${carried}`).toBe(lines[0]);
     });
   }
 
@@ -362,7 +370,9 @@ describe("compareModels in-process", () => {
 
   it("rejects unknown .npz keys, bad label values and labels that are not integers", () => {
     const arr = { dtype: "f4" as const, shape: [4, 2], data: x };
-    expect(() => bindEvalData(ref, new Map([["q", arr]]), "d.npz")).toThrow("data d.npz: array 'q' matches no model input (inputs: 'x')");
+    expect(() => bindEvalData(ref, new Map([["x", arr], ["q", arr]]), "d.npz")).toThrow("data d.npz: array 'q' matches no model input (inputs: 'x')");
+    // A file of one array feeds a model's one input whatever the array's name (numpy.savez names it arr_0).
+    expect(bindEvalData(ref, new Map([["arr_0", arr]]), "d.npz").inputs["x"]?.dims).toEqual([4, 2]);
     expect(() => bindLabels({ dtype: "f4", shape: [4], data: new Float32Array(4) }, 4, "l.npy")).toThrow("labels l.npy: labels must be integers, got f32");
     expect(() => bindLabels({ dtype: "i4", shape: [4], data: Int32Array.from([0, -1, 0, 0]) }, 4, "l.npy")).toThrow("label -1 (sample 1)");
   });

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -37,6 +38,20 @@ describe("fixq quantize", () => {
     expect(JSON.parse(meta["fixq.recipe"]!).calibSamples).toBe(128);
   });
 
+  it("records calibration.sha256 as the SHA-256 of the .npy bytes after the header, for the samples used", () => {
+    const out = join(tmp, "hash.q.onnx");
+    const r = fixq("quantize", "models/mlp.onnx", "-o", out, "--calib-samples", "100", "--json");
+    expect(r.status).toBe(0);
+    // Independent of fixq's loader: the header length is the uint16 at byte 8 (.npy version 1), plus 10.
+    const file = readFileSync("models/data/calib.npy");
+    expect(file[6]).toBe(1);
+    const body = file.subarray(10 + file.readUInt16LE(8));
+    expect(body.length).toBe(512 * 784 * 4);
+    const expected = createHash("sha256").update(body.subarray(0, 100 * 784 * 4)).digest("hex");
+    expect(JSON.parse(r.stdout).calibration.sha256).toBe(expected);
+    expect(JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.calibration"]!).sha256).toBe(expected);
+  });
+
   it("prints top-1, agreement and output SQNR after --eval on a bundled model", () => {
     const r = fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "cnn.text.onnx"), "--calib-samples", "64", "--eval");
     expect(r.status).toBe(0);
@@ -63,14 +78,12 @@ describe("fixq quantize", () => {
     expect(ev.sqnrDb).toBeGreaterThan(25);
   });
 
-  it("refuses --eval data that does not fit the model with one error line after writing the model", () => {
-    const r = fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "e.onnx"), "--calib-samples", "16", "--eval", bad("eval-rgb.npy", [4, 3, 28, 28], 0));
-    expect(r.status).toBe(1);
-    const lines = r.stderr.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^wrote /);
-    expect(lines.filter((l) => l.startsWith("error: "))).toHaveLength(1);
-    expect(lines.at(-1)).toMatch(/^error: data .*eval-rgb\.npy: shape \[4,3,28,28\] does not match input 'input'/);
+  it("refuses --eval data that does not fit the model with one error line, before writing anything", () => {
+    const out = join(tmp, "e.onnx");
+    const r = fixq("quantize", "models/cnn.onnx", "-o", out, "--calib-samples", "16", "--eval", bad("eval-rgb.npy", [4, 3, 28, 28], 0));
+    oneErrorLine(r, 1, /^error: data .*eval-rgb\.npy: shape \[4,3,28,28\] does not match input 'input'/);
     expect(r.stdout).toBe("");
+    expect(existsSync(out)).toBe(false);
   });
 
   it("takes options from a recipe file, flags overriding it", () => {
@@ -114,7 +127,7 @@ describe("fixq quantize", () => {
     oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "x.onnx"), "--calib", bad("empty.npy", [0, 1, 28, 28], 0)), 1, /empty/);
     const file = join(tmp, "a-file");
     writeFileSync(file, "x");
-    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(file, "x.onnx")), 1, /cannot/);
+    oneErrorLine(fixq("quantize", "models/cnn.onnx", "-o", join(file, "x.onnx")), 2, /a-file is not a folder/);
     expect(existsSync(join(tmp, "x.onnx"))).toBe(false);
     expect(readdirSync(tmp).filter((f) => f.includes(".tmp-"))).toEqual([]);
   });

@@ -173,3 +173,16 @@ describe("float formats", () => {
     }
   }, 120_000);
 });
+
+describe("symmetric int8 activations (regression: annotated int8[-127,127] while QuantizeLinear saturates to -128)", () => {
+  it("are annotated with the full int8 range their QuantizeLinear computes", async () => {
+    const model = loadModel(CNN);
+    const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
+    const r = await quantizeModel(model, arraySource(feedsFor(model.graph!, calib, "calib.npy", 32)), buildRecipe({ acts: "int8", symmetricActs: true }), { threads: 1 });
+    const g = r.model.graph!;
+    const ann = quantAnnotations(g);
+    const qOutputs = g.nodes.filter((n) => n.opType === "QuantizeLinear").map((n) => n.outputs[0]!);
+    expect(qOutputs.length).toBeGreaterThan(0);
+    for (const t of qOutputs) expect(ann.get(t)?.get("fixq_format"), t).toBe("int8");
+  });
+});
