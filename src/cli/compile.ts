@@ -20,7 +20,7 @@ import { certificateJson, formatCertificate } from "../integer/certify-report.js
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";

@@ -2,7 +2,7 @@
 import chalk from "chalk";
 import { FixqError } from "../ir/errors.js";
 import { type SaveOptions, saveModel } from "../ir/onnx/save.js";
-import { ensureParentDir } from "../util/atomic-write.js";
+import { ensureParentDir } from "../ir/atomic-write.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";

@@ -104,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
+    .option("--verify-each", "check the model after every stage of the pipeline (slower; names the stage that broke it)")
     .option("--max-deployment-gap <points>", "with --eval: exit 1 with 'deployment risk' if the integer-kernel top-1 or agreement is more than this many points below fake-quant (default 2)")
     .option("--json [file]", JSON_HELP)
     .option("--no-verify-load", "skip opening the output in ONNX Runtime before writing it (for models meant for other runtimes)")

@@ -12,15 +12,18 @@ import { type Model, withMetadata } from "../ir/graph.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { restoreSignature } from "../ir/pin-shapes.js";
 import { arraySource, type DataSource, feedsFor, type InputValues, npyFileSource, npzFileSource } from "../quant/feeds.js";
-import { findReport } from "../passes/pipeline.js";
-import { passesJson, passesText } from "../passes/report.js";
+import { formatSummaryLines } from "../quant/format-table.js";
+import { findReport } from "../quant/stage.js";
+import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
-import { buildRecipe, cpuKernelNote, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { buildRecipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { allSettings, cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
+import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
 import { detectCpu } from "../runtime/cpu-features.js";
 import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
-import { ensureParentDir } from "../util/atomic-write.js";
+import { ensureParentDir } from "../ir/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
 import { inlineDecidedIfs } from "../passes/inline-if.js";
 import { describeSubgraphOps, subgraphComputeOps } from "../quant/subgraphs.js";
@@ -41,8 +44,10 @@ export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   /** false with --no-verify-load. */
   verifyLoad?: boolean;
   maxDeploymentGap?: string;
+  verifyEach?: boolean;
 }
 
+/** A recipe file: JSON, an object of known keys with values of the right types (recipe-schema.ts); rules are checked by buildRecipe. */
 function readRecipeFile(path: string): RecipeInput {
   let text: string;
   try {
@@ -50,11 +55,13 @@ function readRecipeFile(path: string): RecipeInput {
   } catch {
     throw new FixqError("usage", "cannot read recipe file", path);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as RecipeInput;
+    value = JSON.parse(text);
   } catch (e) {
     throw new FixqError("usage", `recipe is not valid JSON: ${(e as Error).message}`, path);
   }
+  return { ...(checkObject(value, RECIPE_SCHEMA, path, "") as RecipeInput), recipeFile: path };
 }
 
 const SKIPPED: LoadCheck = { checked: false, note: "not opened in ONNX Runtime before writing (--no-verify-load)" };
@@ -80,7 +87,7 @@ function openCalibration(model: Model, path: string, limit: number | undefined, 
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -107,8 +114,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
-  if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
-    throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${recipe.weights}); add --fp4-storage dequantized to evaluate`);
+  const fp4 = allSettings(recipe).find(hasNativeFp4);
+  if (evalOpt !== undefined && evalOpt !== false && fp4) {
+    throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${fp4.weights}); add --fp4-storage dequantized to evaluate`);
   }
   const original = loadVerified(input).model;
   guardOutputs(externalDataInputs(original, "the model"), outputs);
@@ -157,7 +165,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const progress = json ? silentProgress : terminalProgress();
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
-    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress });
+    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
   } finally {
     source.close();
   }
@@ -180,6 +188,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
     notFloat: notFloat.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
     passes: passesJson(result.passes),
+    stages: stagesJson(result.stages),
+    formats: result.formats,
   };
   if (inlined.length) summary["specialized"] = inlined;
   const insideBodies = describeSubgraphOps(subgraphComputeOps(model.graph!));
@@ -198,6 +208,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     for (const d of notFloat) byOp.set(d.node.opType, (byOp.get(d.node.opType) ?? 0) + 1);
     if (byOp.size) process.stderr.write(`  not float  ${[...byOp].map(([k, n]) => `${n}× ${k}`).join(", ")} (integer, boolean or shape arithmetic: nothing to quantize)\n`);
     for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
+    process.stderr.write("  formats (role, format, granularity, calibration, rule; every tensor in --json):\n");
+    for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
+    for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
     for (const i of inlined) process.stderr.write(`  ${chalk.yellow("note")}  specialized: If '${i.node}' replaced by its ${i.branch} (decided by --input-value); the written model computes that branch whatever the input says\n`);
     if (insideBodies) process.stderr.write(`  ${chalk.yellow("note")}  ${insideBodies} stay float: fixq quantizes the main graph only\n`);
     process.stderr.write(`  ${loadCheckLine(loads)}\n`);

@@ -13,7 +13,7 @@
  */
 import chalk from "chalk";
 import { escapeControl } from "../ir/errors.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { packageVersion } from "../util/package-root.js";
 import { type CompareResult, DEFAULT_MAX_DEPLOYMENT_GAP, deploymentGap, formatDb, type GateResult, type OutputMetrics, type Thresholds, top1Drop } from "./compare.js";
 import type { Divergence } from "./divergence.js";

@@ -30,6 +30,7 @@ import type { Graph, Node } from "../ir/graph.js";
 import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
 import type { Tensor } from "../ir/tensor.js";
+import { type NodeSettingsTable, nodeSettings } from "./node-settings.js";
 import type { Recipe } from "./recipe.js";
 import { isQuantizableType, type ValueKinds, valueKinds } from "./value-kinds.js";
 
@@ -110,11 +111,21 @@ function notFloatReason(name: string, kinds: ValueKinds, asOutput = true): strin
   return isQuantizableType(t) ? undefined : `computes on ${dtypeName(t)} values, not float`;
 }
 
+/** The bias of a Conv or Gemm that becomes int32: a constant 1-D third input. */
+export function constantBias(n: Node, consts: ReadonlyMap<string, Tensor>): Tensor | undefined {
+  const b = consts.get(n.inputs[2] ?? "");
+  return b && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1 ? b : undefined;
+}
+
 /**
- * The plan for `g`. `kinds` gives element types and shape-derived values
- * (value-kinds.ts); without it they come from static inference alone.
+ * The plan for `g` under the recipe. `kinds` gives element types and
+ * shape-derived values (value-kinds.ts); without it they come from static
+ * inference alone. `nodes` is the recipe applied to g's nodes
+ * (node-settings.ts), computed here when not given.
  */
-export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = valueKinds(g)): QuantPlan {
+export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = valueKinds(g), nodes: NodeSettingsTable = nodeSettings(g, recipe)): QuantPlan {
+  const index = new Map(g.nodes.map((n, i) => [n, i]));
+  const settingsOf = (n: Node) => nodes[index.get(n)!]!;
   // Constant-node tensors carry no name of their own (or an unrelated one): name each after the value it
   // defines, so that weights are told apart and their float originals can be dropped after quantization.
   const consts = new Map<string, Tensor>();
@@ -122,7 +133,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
   const consumers = new Map<string, Node[]>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const graphOutputs = new Set(g.outputs.map((o) => o.name));
-  const excluded = (n: Node) => recipe.exclude.includes(n.opType) || (n.name !== undefined && recipe.exclude.includes(n.name));
+  const excluded = (n: Node) => settingsOf(n).skipped !== undefined;
 
   const decisions: NodeDecision[] = [];
   const quantizedOut = new Set<string>(); // outputs known to carry quantization
@@ -148,7 +159,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
   const classify = (n: Node, index: number): NodeDecision => {
     const decide = (quantized: boolean, reason: string, role?: NodeRole): NodeDecision => ({ node: n, index, quantized, reason, role });
     if ((n.domain ?? "") !== "" && n.domain !== "ai.onnx") return decide(false, `custom domain ${n.domain}`);
-    if (excluded(n)) return decide(false, "excluded by --exclude");
+    if (excluded(n)) return decide(false, settingsOf(n).skipped!);
     if (fusedInto.has(n)) {
       activations.add(n.outputs[0]!);
       quantizedOut.add(n.outputs[0]!);
@@ -181,11 +192,11 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
       const w = consts.get(wName);
       if (w) {
         if (w.dtype !== 1) return decide(false, `weight is not float32`);
-        const axis = recipe.granularity.kind === "per-tensor" ? -1 : weightAxis(n, w);
+        const axis = settingsOf(n).settings.granularity.kind === "per-tensor" ? -1 : weightAxis(n, w);
         weights.push({ node: n, slot: 1, tensor: w, axis });
       } else activations.add(wName);
-      const b = consts.get(n.inputs[2] ?? "");
-      if (b && w && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1) biases.push({ node: n, slot: 2, tensor: b, axis: 0 });
+      const b = w && constantBias(n, consts);
+      if (b) biases.push({ node: n, slot: 2, tensor: b, axis: 0 });
       quantizeOutput(n);
       return decide(true, "quantized", "compute");
     }
