@@ -33,7 +33,8 @@ import { globalChoice, onlyMinMax, resolvePlan } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
 import { assignLateSpecs, assignSpecs } from "./specs.js";
 import { noQuantizableOpReason } from "./subgraphs.js";
-import { type QuantState, type Ranges, type Stage, specifiedGraph } from "./stage.js";
+import type { HostTensor } from "../runtime/ort-session.js";
+import { type QuantContext, type QuantState, type Ranges, type Stage, specifiedGraph } from "./stage.js";
 
 const always = "always";
 
@@ -67,6 +68,15 @@ const upgradeStage: Stage = {
   },
 };
 
+/** One run's worth of calibration data (one sample, or the fixed batch), for probing element types; undefined when there is none. */
+function firstSample(source: QuantContext["source"]): Record<string, HostTensor> | undefined {
+  try {
+    return source.count > 0 ? source.batch(0, Math.min(source.count, source.fixedBatch ?? 1)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Node names and op types of the input model, which `exclude` may name even where BN folding removed them. */
 function planStage(inputNames: ReadonlySet<string>): Stage {
   return {
@@ -74,7 +84,7 @@ function planStage(inputNames: ReadonlySet<string>): Stage {
     reason: always,
     async run(state, ctx) {
       // Element types from inference, completed by ONNX Runtime where inference cannot tell: only float data is quantized.
-      const kinds = await probedValueKinds(state.model);
+      const kinds = await probedValueKinds(state.model, ctx.recipe.dataFree ? undefined : firstSample(ctx.source));
       const plan = resolvePlan(state.model.graph!, ctx.recipe, inputNames, kinds);
       if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
         throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!));

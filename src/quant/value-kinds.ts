@@ -20,6 +20,7 @@
 import { DataType } from "../ir/dtype.js";
 import type { Graph, Model, Node, TensorType } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
+import type { HostTensor } from "../runtime/ort-session.js";
 import { probeTypes } from "../runtime/probe-types.js";
 
 export interface ValueKinds {
@@ -102,14 +103,18 @@ export function valueKinds(g: Graph, types: ReadonlyMap<string, TensorType> = in
  * cannot run on a made-up input keeps what inference knows: values of unknown
  * type are then left float by the planner.
  */
-export async function probedValueKinds(model: Model): Promise<ValueKinds> {
+export async function probedValueKinds(model: Model, feeds?: Record<string, HostTensor>): Promise<ValueKinds> {
   const g = model.graph!;
   const kinds = valueKinds(g);
   const unknown = g.nodes.some((n) => n.outputs.some((o) => o !== "" && !kinds.dtype.has(o)));
   if (!unknown) return kinds;
-  try {
-    return valueKinds(g, await probeTypes(model));
-  } catch {
-    return kinds;
+  // Real samples first (a made-up input of size 1 can be refused, e.g. by a reflect Pad wider than it), then made-up ones.
+  for (const f of feeds ? [feeds, undefined] : [undefined]) {
+    try {
+      return valueKinds(g, await probeTypes(model, f));
+    } catch {
+      // try the next feeds; without any, static inference stands
+    }
   }
+  return kinds;
 }
