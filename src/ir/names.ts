@@ -4,6 +4,7 @@
  * (at the start or later) plus every name handed out since. One generator
  * for every layer (passes, the integer ONNX builder).
  */
+import type { Graph } from "./graph.js";
 
 export class NameSet {
   private readonly used: Set<string>;
@@ -34,4 +35,16 @@ export class NameSet {
 export function uniqueNamer(taken: Iterable<string> = []): (base: string) => string {
   const names = new NameSet(taken);
   return (base) => names.fresh(base);
+}
+
+/** A NameSet holding every name `g` uses: its inputs, outputs, value infos, initializers, node inputs, outputs and names. */
+export function graphNames(g: Graph): NameSet {
+  const names = new NameSet();
+  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) names.reserve(v.name);
+  for (const t of g.initializers) if (t.name) names.reserve(t.name);
+  for (const n of g.nodes) {
+    for (const o of [...n.inputs, ...n.outputs]) names.reserve(o);
+    if (n.name) names.reserve(n.name);
+  }
+  return names;
 }

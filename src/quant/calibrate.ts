@@ -25,6 +25,7 @@ import { StreamingExtremes } from "../calib/extremes.js";
 import { StreamingHistogram } from "../calib/histogram.js";
 import { FixqError } from "../ir/errors.js";
 import type { Model, Node } from "../ir/graph.js";
+import { uniqueNamer } from "../ir/names.js";
 import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type DataSource, modelInputs } from "./feeds.js";
@@ -209,12 +210,7 @@ interface Reductions {
 export function withReductions(model: Model, tensors: readonly string[]): { model: Model; outputs: Map<string, Reductions>; fetch: string[] } {
   const g = model.graph!;
   const taken = new Set<string>([...g.inputs.map((v) => v.name), ...g.initializers.flatMap((t) => (t.name ? [t.name] : [])), ...g.nodes.flatMap((n) => n.outputs)]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let k = 1; taken.has(name); k++) name = `${base}.${k}`;
-    taken.add(name);
-    return name;
-  };
+  const fresh = uniqueNamer(taken);
   const outputs = new Map<string, Reductions>();
   const groups = new Map<string, Node[]>();
   for (const t of tensors) {

@@ -13,7 +13,7 @@ import type { Tensor } from "../ir/tensor.js";
 import { OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import type { DataSource } from "./feeds.js";
-import { Names } from "./specs.js";
+import { graphNames } from "../ir/names.js";
 
 export interface MeanProbe {
   readonly value: string;
@@ -31,7 +31,7 @@ export interface ChannelMeanOptions {
 /** The mean of each probed value per channel, by value name. */
 export async function channelMeans(model: Model, source: DataSource, probes: readonly MeanProbe[], opts: ChannelMeanOptions): Promise<Map<string, Float64Array>> {
   const g = model.graph!;
-  const names = new Names(g);
+  const names = graphNames(g);
   const newOpset = (opsetVersion(model) ?? 0) >= 18; // ReduceMean-18 takes axes as an input
   const nodes: Node[] = [];
   const inits: Tensor[] = [];

@@ -14,16 +14,12 @@
  * divides the width. Tables whose width has none ≥ 16, other formats (int4
  * blocks), and tables read by anything but Gather keep DequantizeLinear.
  */
+import { attrInt } from "../ir/attrs.js";
 import { DataType } from "../ir/dtype.js";
 import { type Graph, type Model, type Node, valuesRead } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 
 const MIN_BLOCK = 16;
-
-function intAttr(n: Node, name: string): number | undefined {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : undefined;
-}
 
 /** The largest power of two dividing `width`, or undefined when it is below GatherBlockQuantized's minimum. */
 export function gatherBlockSize(width: number): number | undefined {
@@ -54,9 +50,9 @@ export function gatherQuantizedEmbeddings(model: Model): Model {
     const out = dq.outputs[0]!;
     const gathers = readers.get(out) ?? [];
     if (q?.dtype !== DataType.INT8 || q.dims.length !== 2 || !q.raw || s?.dtype !== DataType.FLOAT || !s.raw) continue;
-    if ((intAttr(dq, "axis") ?? 1) !== 0 || intAttr(dq, "block_size") || s.dims.length !== 1 || s.dims[0] !== q.dims[0]) continue;
+    if ((attrInt(dq, "axis") ?? 1) !== 0 || attrInt(dq, "block_size") || s.dims.length !== 1 || s.dims[0] !== q.dims[0]) continue;
     if (zName && !allZero(init.get(zName))) continue;
-    if (outputs.has(out) || gathers.length === 0 || gathers.some((n) => n.opType !== "Gather" || n.inputs[0] !== out || (intAttr(n, "axis") ?? 0) !== 0)) continue;
+    if (outputs.has(out) || gathers.length === 0 || gathers.some((n) => n.opType !== "Gather" || n.inputs[0] !== out || (attrInt(n, "axis") ?? 0) !== 0)) continue;
     const [rows, width] = q.dims as [number, number];
     const block = gatherBlockSize(width);
     if (!block) continue;

@@ -15,6 +15,7 @@
  *   blocks cover Cin·kh·kw: an im2col patch mixes pixels, so a GEMM's
  *   K-blocks of the patch cannot be expressed on the activation tensor.
  */
+import { attrInt } from "../ir/attrs.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
 import type { DynamicBlockQuant, FloatQuant } from "../ir/quant.js";
@@ -27,11 +28,6 @@ export function fp8ActivationSpec(lo: number, hi: number, format: FloatFormat): 
   return { kind: "float", format, scale: Float32Array.of(amax > 0 ? Math.fround(amax / format.max) : 1) };
 }
 
-function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-
 /** The activation inputs of a compute op with the axis each reduces over (as a position from the end when rank is unknown: negative). */
 function reducedInputs(n: Node): { slot: number; axis: number }[] {
   switch (n.opType) {
@@ -39,7 +35,7 @@ function reducedInputs(n: Node): { slot: number; axis: number }[] {
     case "ConvTranspose":
       return [{ slot: 0, axis: 1 }];
     case "Gemm":
-      return [{ slot: 0, axis: intAttr(n, "transA", 0) ? 0 : 1 }];
+      return [{ slot: 0, axis: attrInt(n, "transA", 0) ? 0 : 1 }];
     case "MatMul":
       return [
         { slot: 0, axis: -1 },

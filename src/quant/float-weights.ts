@@ -11,6 +11,7 @@
  *   (axis 1 with transB, else 0), MatMul along its second-to-last axis. The
  *   last block may be shorter (K = 784 → 24 blocks of 32 and one of 16).
  */
+import { attrInt } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import type { FloatQuant, MxQuant, Nvfp4Quant } from "../ir/quant.js";
@@ -25,11 +26,6 @@ import type { WeightUse } from "./plan.js";
 
 export type FloatWeightSpec = FloatQuant | MxQuant | Nvfp4Quant;
 
-function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-
 /** The shape a weight's blocks are laid over and the axis they run along: the op's whole reduction. */
 export function reductionView(n: Node, dims: readonly number[]): { view: number[]; axis: number } {
   switch (n.opType) {
@@ -38,7 +34,7 @@ export function reductionView(n: Node, dims: readonly number[]): { view: number[
     case "ConvTranspose":
       return { view: [dims[0]!, product(dims.slice(1))], axis: 0 };
     case "Gemm":
-      return { view: [...dims], axis: intAttr(n, "transB", 0) ? 1 : 0 };
+      return { view: [...dims], axis: attrInt(n, "transB", 0) ? 1 : 0 };
     case "MatMul":
       return { view: [...dims], axis: Math.max(0, dims.length - 2) };
     default:

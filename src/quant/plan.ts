@@ -26,6 +26,7 @@
  *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
  *   a float kernel between DQ and Q, so quantizing them would only add error.
  */
+import { attrInt, attrString } from "../ir/attrs.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
@@ -75,25 +76,15 @@ export interface QuantPlan {
   readonly biases: WeightUse[];
 }
 
-function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-
-function stringAttr(n: Node, name: string, dflt: string): string {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.s !== undefined ? new TextDecoder().decode(a.s) : dflt;
-}
-
 /** Output-channel axis of a compute op's weight, or -1 when per-channel does not apply. */
 function weightAxis(n: Node, w: Tensor): number {
   switch (n.opType) {
     case "Conv":
       return 0;
     case "ConvTranspose":
-      return intAttr(n, "group", 1) === 1 ? 1 : -1;
+      return attrInt(n, "group", 1) === 1 ? 1 : -1;
     case "Gemm":
-      return intAttr(n, "transB", 0) ? 0 : 1;
+      return attrInt(n, "transB", 0) ? 0 : 1;
     case "MatMul":
       return w.dims.length >= 2 ? w.dims.length - 1 : -1;
     default:
@@ -180,7 +171,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
     if (n.opType === "Gather") {
       const table = consts.get(n.inputs[0] ?? "");
       if (!table) return decide(false, "gathers from computed data, not from a constant table");
-      if (table.dtype !== 1 || table.dims.length !== 2 || intAttr(n, "axis", 0) !== 0) return decide(false, "not an embedding (a constant float32 table of rank 2 gathered along axis 0)");
+      if (table.dtype !== 1 || table.dims.length !== 2 || attrInt(n, "axis", 0) !== 0) return decide(false, "not an embedding (a constant float32 table of rank 2 gathered along axis 0)");
       weights.push({ node: n, slot: 0, tensor: table, axis: 0, embedding: true });
       return decide(true, "embedding table stored quantized, rows gathered in float", "weight-only");
     }
@@ -212,7 +203,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
       quantizeOutput(n);
       return decide(true, "quantized", "elementwise");
     }
-    if (PASS_THROUGH.has(n.opType) && !(n.opType === "Resize" && stringAttr(n, "mode", "nearest") !== "nearest")) {
+    if (PASS_THROUGH.has(n.opType) && !(n.opType === "Resize" && (attrString(n, "mode") ?? "nearest") !== "nearest")) {
       const x = n.inputs[0] ?? "";
       if (!quantizedOut.has(x) && !activations.has(x)) return decide(false, "input is not quantized");
       sharedWith.set(n.outputs[0]!, sharedWith.get(x) ?? x);

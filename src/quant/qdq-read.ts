@@ -35,6 +35,7 @@
  * codes, listed in `notes` (qdq-read-formats.ts). Stripping drops the
  * annotations of the tensors it removes and the format keys of those it keeps.
  */
+import { attrInt } from "../ir/attrs.js";
 import { DataType, dtypeName } from "../ir/dtype.js";
 import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations } from "../ir/annotations.js";
 import { type Graph, type Node, subgraphReads, valuesRead } from "../ir/graph.js";
@@ -79,23 +80,18 @@ const FP8_TYPES = new Set<number>([DataType.FLOAT8E4M3FN, DataType.FLOAT8E4M3FNU
 
 /** An FP8 DequantizeLinear: per tensor or per axis, zero point 0 (code 0 in every FP8 type). */
 function fp8SpecOf(dq: Node, dtype: number, s: Tensor, z: Tensor | undefined, dims: readonly number[] | undefined): FloatQuant | string {
-  if (intAttr(dq, "block_size", 0) > 0) return "blocked FLOAT8 (MX) quantization is not read back";
+  if (attrInt(dq, "block_size", 0) > 0) return "blocked FLOAT8 (MX) quantization is not read back";
   if (z && (z.dtype !== dtype || tensorBytes(z).some((b) => b !== 0))) return "FP8 zero point is not 0";
   const format = floatFormatOfDataType(dtype)!;
   const scale = Float32Array.from(tensorToFloat64(s));
   if (s.dims.length === 0 || scale.length === 1) return { kind: "float", format, scale };
   if (s.dims.length !== 1) return "scale has rank > 1 without block_size";
-  let axis = intAttr(dq, "axis", 1);
+  let axis = attrInt(dq, "axis", 1);
   if (axis < 0) {
     if (!dims) return "negative axis on a tensor of unknown rank";
     axis += dims.length;
   }
   return { kind: "float", format, scale, axis };
-}
-
-function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
 }
 
 /** Same scale and zero-point values (not necessarily the same initializers). */
@@ -111,7 +107,7 @@ function sameParams(a: Node, b: Node, consts: ReadonlyMap<string, Tensor>): bool
     const vy = tensorToFloat64(ty);
     if (vx.length !== vy.length || vx.some((v, i) => v !== vy[i])) return false;
   }
-  return intAttr(a, "axis", 1) === intAttr(b, "axis", 1) && intAttr(a, "block_size", 0) === intAttr(b, "block_size", 0);
+  return attrInt(a, "axis", 1) === attrInt(b, "axis", 1) && attrInt(a, "block_size", 0) === attrInt(b, "block_size", 0);
 }
 
 /** Where a spec's integer codes are: the tensor (a constant's values, or a QuantizeLinear output) and its annotation. */
@@ -141,17 +137,17 @@ function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, co
   const read = readIntFormat(codes.name, dtype, codes.annotation, codes.values && { values: codes.values, zeroPoints: zeroPoint });
   if (read.note) notes.push(read.note);
   const format = read.format;
-  const blockSize = intAttr(dq, "block_size", 0);
+  const blockSize = attrInt(dq, "block_size", 0);
   const sDims = s.dims.map(Number);
   if (blockSize > 0) {
     if (!dims) return "blocked quantization of a tensor of unknown shape";
-    const axis = (intAttr(dq, "axis", 1) + dims.length) % dims.length;
+    const axis = (attrInt(dq, "axis", 1) + dims.length) % dims.length;
     return { kind: "block", format, axis, blockSize, dims: sDims, scale, zeroPoint } satisfies BlockQuant;
   }
   // A one-element 1-D scale is per tensor, as ONNX Runtime reads it (its axis may not even exist).
   if (sDims.length === 0 || (sDims.length === 1 && scale.length === 1)) return { kind: "affine", format, scale, zeroPoint } satisfies AffineQuant;
   if (sDims.length !== 1) return "scale has rank > 1 without block_size";
-  let axis = intAttr(dq, "axis", 1);
+  let axis = attrInt(dq, "axis", 1);
   if (axis < 0) {
     if (!dims) return "negative axis on a tensor of unknown rank";
     axis += dims.length;

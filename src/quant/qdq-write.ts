@@ -38,7 +38,7 @@ import { dynamicBlockGraph } from "./block-act-graph.js";
 import { FormatAnnotations } from "./format-annotation.js";
 import { type FloatWriteOptions, writeFloatWeight } from "./qdq-float-write.js";
 import { roundNearest } from "./round-weights.js";
-import { Names } from "./specs.js";
+import { graphNames } from "../ir/names.js";
 
 /** Two 4-bit values per byte, the first in the low nibble; an odd count leaves the last high nibble 0. */
 function packNibbles(values: ArrayLike<number>): Uint8Array {
@@ -134,7 +134,7 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
   if (quant.size === 0) return g;
   const codes = opts.codes ?? roundNearest(g);
   const codesOf = (v: string, c: Tensor) => chosenCodes(codes, v, c);
-  const names = new Names(g);
+  const names = graphNames(g);
   const consts = constantTensors(g);
   const inputs = new Set(g.inputs.map((v) => v.name));
   const newInits: Tensor[] = [];

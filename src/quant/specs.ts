@@ -31,6 +31,7 @@ import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
+import { graphNames } from "../ir/names.js";
 import { type AffineQuant, affineParams, type IntFormat, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 import { dynamicActivationSpecs, fp8ActivationSpec } from "./float-specs.js";
@@ -87,24 +88,6 @@ function biasScales(b: Float64Array, sx: number, sw: Float32Array): Float32Array
   return scale;
 }
 
-/** Fresh value names that collide with nothing in the graph. */
-export class Names {
-  private readonly used = new Set<string>();
-  constructor(g: Graph) {
-    for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) this.used.add(v.name);
-    for (const t of g.initializers) if (t.name) this.used.add(t.name);
-    for (const n of g.nodes) {
-      for (const o of [...n.inputs, ...n.outputs]) this.used.add(o);
-      if (n.name) this.used.add(n.name);
-    }
-  }
-  fresh(base: string): string {
-    let name = base;
-    for (let k = 1; this.used.has(name); k++) name = `${base}_${k}`;
-    this.used.add(name);
-    return name;
-  }
-}
 
 /** A weight's spec and its scale per output channel (what the int32 bias uses). */
 function weightSpec(u: WeightUse, w: WeightChoice): { spec: QuantSpec; outScale?: Float32Array } {
@@ -142,7 +125,7 @@ export function assignSpecs(g: Graph, plan: ResolvedPlan, ranges: ReadonlyMap<st
   }
   for (const [t, s] of dynamicActivationSpecs(g, plan, ranges)) quant.set(t, s);
 
-  const names = new Names(g);
+  const names = graphNames(g);
   const copies: Tensor[] = [];
   const slotRename = new Map<Node, Map<number, string>>();
   const roleOf = new Map<string, string>(); // value → the role its spec was made for

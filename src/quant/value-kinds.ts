@@ -17,6 +17,7 @@
  *   some input Data; ShapeDerived(v) = ¬Data(v) ∧ some input of its node is
  *   ShapeDerived or the node is Shape/Size.
  */
+import { attrInt } from "../ir/attrs.js";
 import { DataType } from "../ir/dtype.js";
 import type { Graph, Model, Node, TensorType } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
@@ -41,11 +42,6 @@ const INT64_OUT = new Set(["ArgMax", "ArgMin", "NonZero", "NonMaxSuppression", "
 const BOOL_OUT = new Set(["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf"]);
 /** Ops whose output type no simple rule gives (fixed by attributes or subgraphs): left to inference and ONNX Runtime. */
 const NO_RULE = new Set(["Cast", "CastLike", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "If", "Loop", "Scan", "Constant", "RandomNormal", "RandomUniform", "Multinomial", "Bernoulli"]);
-
-function attrInt(n: Node, name: string): number | undefined {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : undefined;
-}
 
 /**
  * Element types of a node's outputs that inference left unknown: most ONNX

@@ -18,6 +18,7 @@
  * weights) would get one scale per element; it is quantized per output
  * channel instead.
  */
+import { attrInt } from "../ir/attrs.js";
 import type { Node } from "../ir/graph.js";
 import { FixqError } from "../ir/errors.js";
 import { DataType } from "../ir/dtype.js";
@@ -70,11 +71,6 @@ export function quantizeWeightBlocked(w: Tensor, axis: number, blockSize: number
   return { spec: { kind: "block", format: f, axis, blockSize, dims: [...groups.scaleDims], scale, zeroPoint }, q };
 }
 
-function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-
 /** The weight axis a compute op sums over (its input channels), or -1 when there is none to block along. */
 export function reductionAxis(n: Node, w: Tensor): number {
   switch (n.opType) {
@@ -83,7 +79,7 @@ export function reductionAxis(n: Node, w: Tensor): number {
     case "ConvTranspose":
       return 0;
     case "Gemm":
-      return intAttr(n, "transB", 0) ? 1 : 0;
+      return attrInt(n, "transB", 0) ? 1 : 0;
     case "MatMul":
       return w.dims.length >= 2 ? w.dims.length - 2 : -1;
     default:
