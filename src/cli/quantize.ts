@@ -1,6 +1,6 @@
 /** `fixq quantize MODEL -o OUT [options]`: post-training quantization to QDQ ONNX. */
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
 import { bindEvalData, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP } from "../eval/compare.js";
@@ -12,26 +12,23 @@ import { type Model, withMetadata } from "../ir/graph.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { restoreSignature } from "../ir/pin-shapes.js";
 import { arraySource, type DataSource, feedsFor, type InputValues, npyFileSource, npzFileSource } from "../quant/feeds.js";
-import { formatSummaryLines } from "../quant/format-table.js";
 import { findReport } from "../quant/stage.js";
-import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
-import { buildRecipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
-import { allSettings, cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
+import { buildRecipe, type RecipeInput } from "../quant/recipe.js";
+import { allSettings, integerKernelNote } from "../quant/recipe-needs.js";
 import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
-import { detectCpu } from "../runtime/cpu-features.js";
-import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
+import { type LoadCheck, verifyLoad } from "../runtime/verify-load.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { ensureParentDir } from "../ir/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
 import { inlineDecidedIfs } from "../passes/inline-if.js";
-import { describeSubgraphOps, subgraphComputeOps } from "../quant/subgraphs.js";
 import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
 import { checkDataFile } from "./file-kinds.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
+import { quantizeSummary, reexportSummary } from "./quantize-report.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   specialize?: boolean;
@@ -86,6 +83,27 @@ function openCalibration(model: Model, path: string, limit: number | undefined, 
   return arraySource(feedsFor(model.graph!, readTensorFile(path), path, limit, values));
 }
 
+/** Refuses, before any work, an output that is an input or another output (output-guard.ts); returns the outputs for later checks. */
+function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "calibration" | "eval" | "eval_labels") => string | undefined, jsonFile: string | undefined) {
+  const { output, calib, recipe, eval: evalOpt } = opts;
+  const outputs = [
+    { what: "-o", path: output, createParents: true },
+    { what: "-o's external data", path: `${output}.data`, createParents: true },
+    { what: "--json", path: jsonFile },
+  ];
+  guardOutputs(
+    [
+      { what: "the model", path: input },
+      { what: "--calib", path: calib ?? inModels("calibration") },
+      { what: "--recipe", path: recipe },
+      { what: "--eval data", path: typeof evalOpt === "string" ? evalOpt : inModels("eval") },
+      { what: "the eval labels", path: typeof evalOpt === "string" ? undefined : inModels("eval_labels") },
+    ],
+    outputs,
+  );
+  return outputs;
+}
+
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
   const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
@@ -96,21 +114,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const json = jsonOnStdout(jsonOut);
   const bundled = bundledModelFor(input);
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
-  const outputs = [
-    { what: "-o", path: output, createParents: true },
-    { what: "-o's external data", path: `${output}.data`, createParents: true },
-    { what: "--json", path: jsonOut?.file },
-  ];
-  guardOutputs(
-    [
-      { what: "the model", path: input },
-      { what: "--calib", path: calib ?? inModels("calibration") },
-      { what: "--recipe", path: recipePath },
-      { what: "--eval data", path: typeof evalOpt === "string" ? evalOpt : inModels("eval") },
-      { what: "the eval labels", path: typeof evalOpt === "string" ? undefined : inModels("eval_labels") },
-    ],
-    outputs,
-  );
+  const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
@@ -130,16 +134,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const loads = await checkLoad(already.model);
     ensureParentDir(output);
     saveModel(restoreSignature(already.model, original), output);
-    const { activations, weights, unmatched, notes } = already.view;
-    const summary = { output: resolve(output), ortLoad: loads, reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
+    const summary = reexportSummary(already, output, loads, evalOpt !== undefined && evalOpt !== false, json);
     if (jsonOut) emitJson(jsonOut, "quantize", summary);
-    if (!json) {
-      process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
-      for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
-      for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
-      process.stderr.write(`  ${loadCheckLine(loads)}\n`);
-      if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
-    }
     return 0;
   }
   // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
@@ -175,46 +171,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   ensureParentDir(output);
   saveModel(final, output);
 
-  const quantized = result.decisions.filter((d) => d.quantized);
-  const float = result.decisions.filter((d) => !d.quantized && !d.notFloat && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
-  const notFloat = result.decisions.filter((d) => d.notFloat && d.node.opType !== "Constant");
-  const summary: Record<string, unknown> = {
-    output: resolve(output),
-    recipe: recipeJson(recipe),
-    ortLoad: loads,
-    cpu: (({ model, arch, features, u8s8 }) => ({ model, arch, features, u8s8 }))(detectCpu()),
-    calibration: calibPath ? { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash } : { dataFree: true, inputRange: recipe.inputRange ?? null },
-    quantized: quantized.length,
-    float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
-    notFloat: notFloat.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
-    passes: passesJson(result.passes),
-    stages: stagesJson(result.stages),
-    formats: result.formats,
-  };
-  if (inlined.length) summary["specialized"] = inlined;
-  const insideBodies = describeSubgraphOps(subgraphComputeOps(model.graph!));
-  if (insideBodies) summary["floatInSubgraphs"] = insideBodies;
-  if (!json) {
-    const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
-    process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
-    for (const note of [integerKernelNote(recipe), cpuKernelNote(recipe)]) if (note) process.stderr.write(`  ${chalk.yellow("note")}  ${note}\n`);
-    const byRole = new Map<string, number>();
-    for (const d of quantized) byRole.set(`${d.node.opType} (${d.role})`, (byRole.get(`${d.node.opType} (${d.role})`) ?? 0) + 1);
-    if (byRole.size) process.stderr.write(`  quantized  ${[...byRole].map(([k, n]) => `${n}× ${k}`).join(", ")}\n`);
-    const byReason = new Map<string, string[]>();
-    for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
-    for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
-    const byOp = new Map<string, number>();
-    for (const d of notFloat) byOp.set(d.node.opType, (byOp.get(d.node.opType) ?? 0) + 1);
-    if (byOp.size) process.stderr.write(`  not float  ${[...byOp].map(([k, n]) => `${n}× ${k}`).join(", ")} (integer, boolean or shape arithmetic: nothing to quantize)\n`);
-    for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
-    process.stderr.write("  formats (role, format, granularity, calibration, rule; every tensor in --json):\n");
-    for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
-    for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
-    for (const i of inlined) process.stderr.write(`  ${chalk.yellow("note")}  specialized: If '${i.node}' replaced by its ${i.branch} (decided by --input-value); the written model computes that branch whatever the input says\n`);
-    if (insideBodies) process.stderr.write(`  ${chalk.yellow("note")}  ${insideBodies} stay float: fixq quantizes the main graph only\n`);
-    process.stderr.write(`  ${loadCheckLine(loads)}\n`);
-  }
+  const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined }, json);
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
     const { data, labels } = readEvalSet();
