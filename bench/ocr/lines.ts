@@ -51,7 +51,7 @@ export function loadTextLines(dir = OCR_DIR): TextLine[] {
   const arrays = readNpz(join(dir, "lines.npz"));
   return labels.lines.map((l) => {
     const a = arrays.get(l.key);
-    if (!a || a.dtype !== "u1" || a.shape.length !== 2) throw new Error(`${dir}/lines.npz: ${l.key} is missing or not a uint8 [height, width] array`);
+    if (a?.dtype !== "u1" || a.shape.length !== 2) throw new Error(`${dir}/lines.npz: ${l.key} is missing or not a uint8 [height, width] array`);
     return { key: l.key, split: l.split, text: l.text, image: { height: a.shape[0]!, width: a.shape[1]!, data: a.data as Uint8Array } };
   });
 }
