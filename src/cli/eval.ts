@@ -10,9 +10,10 @@ import { type NpyArray, NpyFormatError } from "../io/npy.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { terminalProgress } from "../util/progress.js";
+import { applyInputFlags, type InputFlags } from "./input-flags.js";
 import { loadVerified } from "./load-verified.js";
 
-export interface EvalOptions {
+export interface EvalOptions extends InputFlags {
   data?: string;
   labels?: string;
   batchSize?: string;
@@ -104,9 +105,10 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
   checkWritable(opts.junit, "--junit");
   checkWritable(opts.markdown, "--markdown");
 
-  const ref = loadVerified(refPath).model;
-  const cand = loadVerified(candPath).model;
-  const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath);
+  // --input-shape pins REF's and CAND's dims alike; --input-value feeds both.
+  const { model: ref, values } = applyInputFlags(loadVerified(refPath).model, opts);
+  const cand = applyInputFlags(loadVerified(candPath).model, { inputShape: opts.inputShape }).model;
+  const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath, values);
   const labels = labelsPath === undefined ? undefined : readLabels(labelsPath, data.samples);
 
   const t0 = performance.now();

@@ -1,10 +1,12 @@
-/** `fixq inspect MODEL [--json] [--graph]` */
+/** `fixq inspect MODEL [--json] [--graph] [--probe] [--input-shape NAME=DIMS]`: the model summary. */
 import chalk from "chalk";
 import { inspectModel, type InspectReport } from "../analysis/inspect.js";
 import { dumpModel } from "../ir/dump.js";
+import type { ProbeReport } from "../runtime/probe-types.js";
+import { applyInputFlags, type InputFlags } from "./input-flags.js";
 import { loadVerified } from "./load-verified.js";
 
-export interface InspectOptions {
+export interface InspectOptions extends InputFlags {
   json?: boolean;
   graph?: boolean;
   /** Complete shapes that static inference leaves open by running the model in onnxruntime. */
@@ -41,25 +43,44 @@ function formatReport(path: string, r: InspectReport): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** One line saying what probing filled in (stderr for text output, `probe` in JSON). */
+function probeLine(p: ProbeReport): string {
+  const runs = p.runs.map((r) => Object.entries(r).map(([k, d]) => `${k}[${d.join(",")}]`).join(" ")).join(", then ");
+  const open = p.inputDependent.length ? `; ${p.inputDependent.length} stay input-dependent (pin them with --input-shape)` : "";
+  return p.runs.length === 0 ? "probe: static inference already knows every shape; nothing to fill in" : `probe: ran the model in onnxruntime on ${runs}; filled in the shapes of ${p.filled.length} values${open}`;
+}
+
 export async function runInspect(path: string, opts: InspectOptions): Promise<number> {
-  const { model, warnings } = loadVerified(path);
+  const loaded = loadVerified(path);
+  const warnings = loaded.warnings;
+  const model = applyInputFlags(loaded.model, opts).model;
   if (opts.graph && !opts.json) {
     process.stdout.write(dumpModel(model));
     return 0;
   }
   let report = inspectModel(model);
-  if (opts.probe && report.layers.some((l) => l.macs === null)) {
-    // Probing marks size-dependent dims unknown, so only size-independent facts are added.
-    const { probeTypes } = await import("../runtime/probe-types.js");
-    const types = await probeTypes(model).catch(() => undefined);
-    if (types) report = inspectModel(model, types);
+  let probe: ProbeReport | undefined;
+  let probeError: string | undefined;
+  if (opts.probe) {
+    const { probeShapes } = await import("../runtime/probe-types.js");
+    try {
+      probe = await probeShapes(model);
+      report = inspectModel(model, probe.types);
+    } catch (e) {
+      // The summary stands without the probe: say why it is missing instead of failing the command.
+      probeError = e instanceof Error ? e.message : String(e);
+    }
   }
   if (opts.json) {
     const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
+    if (probe) out["probe"] = { runs: probe.runs, filled: probe.filled.length, inputDependent: probe.inputDependent };
+    if (probeError) out["probe"] = { error: probeError };
     if (opts.graph) out["graph"] = dumpModel(model);
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     process.stdout.write(formatReport(path, report));
+    if (probe) process.stderr.write(`${probeLine(probe)}\n`);
+    if (probeError) process.stderr.write(`${chalk.yellow("warning:")} probe: ${probeError}; shapes are static inference's\n`);
     for (const w of warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w.where}: ${w.message}\n`);
   }
   return 0;

@@ -6,7 +6,8 @@ import { reportError } from "./errors.js";
 import { EVAL_HELP, type EvalOptions, runEval } from "./eval.js";
 import { type CompileOptions, runCompile } from "./compile.js";
 import { type EmulateOptions, runEmulate } from "./emulate.js";
-import { runInspect } from "./inspect.js";
+import { withInputFlags } from "./input-flags.js";
+import { type InspectOptions, runInspect } from "./inspect.js";
 import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
 import { packageVersion } from "../util/package-root.js";
@@ -22,16 +23,16 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program
+  const inspect = program
     .command("inspect")
     .description("summarize a model: I/O, ops, parameters, MACs, weight ranges")
     .argument("<model>", "ONNX file")
     .option("--json", "machine-readable output")
     .option("--graph", "print the IR as text")
-    .option("--probe", "complete shapes static inference cannot infer by running the model in onnxruntime")
-    .action(async (model: string, opts: { json?: boolean; graph?: boolean; probe?: boolean }) => {
-      code = await runInspect(model, opts);
-    });
+    .option("--probe", "complete shapes static inference cannot infer by running the model in onnxruntime, and say what it filled in");
+  withInputFlags(inspect, false).action(async (model: string, opts: InspectOptions) => {
+    code = await runInspect(model, opts);
+  });
 
   program
     .command("convert")
@@ -45,12 +46,12 @@ export async function main(argv: string[]): Promise<number> {
       code = runConvert(input, opts);
     });
 
-  program
+  const evalCmd = program
     .command("eval")
     .description("compare CAND with REF on data (top-1/top-5, agreement, SQNR) and gate on thresholds")
     .argument("<ref>", "reference ONNX model")
     .argument("<cand>", "candidate ONNX model")
-    .option("--data <file>", "inputs: .npy, or .npz keyed by input name (default for a bundled REF: its eval set and labels)")
+    .option("--data <file>", "inputs: .npy, or .npz keyed by input name, samples along each input's batch axis (default for a bundled REF: its eval set and labels)")
     .option("--labels <file>", ".npy integer class labels, one per sample")
     .option("--batch-size <n>", "samples per onnxruntime run", "256")
     .option("--threads <n>", "onnxruntime intra-op threads")
@@ -62,17 +63,17 @@ export async function main(argv: string[]): Promise<number> {
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
     .option("--engine <name>", "what runs CAND for the gate: ort (integer kernels, default) | emulator (integer-only program, bit-exact)", "ort")
     .option("--per-layer", "also print the SQNR of each quantized tensor of CAND against REF, worst first")
-    .addHelpText("after", EVAL_HELP)
-    .action(async (ref: string, cand: string, opts: EvalOptions) => {
-      code = await runEval(ref, cand, opts);
-    });
+    .addHelpText("after", EVAL_HELP);
+  withInputFlags(evalCmd, true).action(async (ref: string, cand: string, opts: EvalOptions) => {
+    code = await runEval(ref, cand, opts);
+  });
 
-  program
+  const quantize = program
     .command("quantize")
     .description("post-training quantization to QDQ ONNX (runs in ONNX Runtime's integer kernels)")
     .argument("<model>", "float ONNX file")
     .requiredOption("-o, --output <file>", "output ONNX file")
-    .option("--calib <file>", "calibration data: .npy (one input) or .npz keyed by input name, shape [N, ...]")
+    .option("--calib <file>", "calibration data: .npy (one input) or .npz keyed by input name, samples along each input's batch axis (usually [N, ...])")
     .option("--recipe <file>", "JSON file with any of the options below; flags override it")
     .option("--format <name>", "weights and (float formats) activations at once: fp8-e4m3 | fp8-e5m2 | mxfp8 | mxfp8-e5m2 | mxfp6 | mxfp6-e3m2 | mxfp4 | mxint8 | nvfp4 | int4-block:N")
     .option("--weights <type>", "int8 | uint8 | int4 | uint4 | int16 | int4-block:N | fp8-e4m3 | fp8-e5m2 | mxfp8 | mxfp8-e5m2 | mxfp6 | mxfp6-e3m2 | mxfp4 | mxint8 | nvfp4 (default int8, 7-bit values)")
@@ -96,9 +97,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
     .option("--json", "machine-readable summary on stdout")
-    .action(async (model: string, opts: QuantizeCliOptions) => {
-      code = await runQuantize(model, opts);
-    });
+    .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)");
+  withInputFlags(quantize, true).action(async (model: string, opts: QuantizeCliOptions) => {
+    code = await runQuantize(model, opts);
+  });
 
   program
     .command("emulate")

@@ -11,21 +11,26 @@
  */
 import { DataType, dtypeName } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
-import type { Dim, Model, ValueInfo } from "../ir/graph.js";
+import type { Model, ValueInfo } from "../ir/graph.js";
 import { halfToFloat } from "../ir/tensor.js";
-import { formatShape, tensorTypeOf } from "../ir/types.js";
-import type { NpyArray, NpyDtype } from "../io/npy.js";
-import { type HostTensor, OrtSession, sliceBatch } from "../runtime/ort-session.js";
+import type { NpyArray } from "../io/npy.js";
+import { type BoundData, bindData, hostColumn, memoryColumn, NPY_TO_ONNX } from "../quant/signature.js";
+import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type CandidateRunner, emulatorRunner } from "./emulator-runner.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type Accuracy, Agreement, ErrorStats, TopKAccuracy } from "./metrics.js";
 
-/** Evaluation inputs bound to a model's input names, sample axis first. */
+/**
+ * Evaluation inputs bound to a model's input names, each in the model's
+ * layout with its samples along its batch axis (quant/signature.ts).
+ */
 export interface EvalData {
   readonly inputs: Readonly<Record<string, HostTensor>>;
   readonly samples: number;
   /** The data file, for messages. */
   readonly source: string;
+  /** Constants for inputs the file does not hold (`--input-value`), fed to every run. */
+  readonly values?: ReadonlyMap<string, HostTensor>;
 }
 
 export interface CompareOptions {
@@ -77,21 +82,6 @@ export interface CompareResult {
   };
 }
 
-const NPY_TO_ONNX: Record<NpyDtype, number> = {
-  f2: DataType.FLOAT16,
-  f4: DataType.FLOAT,
-  f8: DataType.DOUBLE,
-  i1: DataType.INT8,
-  i2: DataType.INT16,
-  i4: DataType.INT32,
-  i8: DataType.INT64,
-  u1: DataType.UINT8,
-  u2: DataType.UINT16,
-  u4: DataType.UINT32,
-  u8: DataType.UINT64,
-  b1: DataType.BOOL,
-};
-
 /** Graph inputs the caller must feed (inputs with an initializer are optional). */
 export function modelInputs(model: Model): readonly ValueInfo[] {
   const g = model.graph;
@@ -108,27 +98,13 @@ function nonFinite(a: NpyArray): number {
 }
 
 /**
- * Binds the arrays of a .npy (key "") or .npz file to the model's inputs and
- * checks dtypes, shapes and values against the declared input types.
+ * Binds the arrays of a .npy (key "") or .npz file, and `values` from
+ * `--input-value`, to the model's inputs (quant/signature.ts) and checks
+ * dtypes, shapes and values against the declared input types.
  */
-export function bindEvalData(model: Model, arrays: ReadonlyMap<string, NpyArray>, source: string): EvalData {
+export function bindEvalData(model: Model, arrays: ReadonlyMap<string, NpyArray>, source: string, values: ReadonlyMap<string, HostTensor> = new Map()): EvalData {
   const where = `data ${source}`;
-  const inputs = modelInputs(model);
-  const names = inputs.map((v) => `'${v.name}'`).join(", ");
-  const bound: Record<string, HostTensor> = {};
-  if (arrays.size === 1 && arrays.has("")) {
-    if (inputs.length !== 1) throw new FixqError("data", `a .npy file feeds one input, but the model has ${inputs.length} (${names}); use a .npz keyed by input name`, where);
-    bound[inputs[0]!.name] = hostTensor(arrays.get("")!);
-  } else {
-    for (const key of arrays.keys()) {
-      if (!inputs.some((v) => v.name === key)) throw new FixqError("data", `array '${key}' matches no model input (inputs: ${names})`, where);
-    }
-    for (const v of inputs) {
-      const a = arrays.get(v.name);
-      if (!a) throw new FixqError("data", `no array for input '${v.name}'`, where);
-      bound[v.name] = hostTensor(a);
-    }
-  }
+  if (!model.graph) throw new FixqError("model", "model has no graph");
   for (const [name, a] of arrays) {
     const bad = nonFinite(a);
     if (bad >= 0) {
@@ -136,58 +112,28 @@ export function bindEvalData(model: Model, arrays: ReadonlyMap<string, NpyArray>
       throw new FixqError("data", `${name ? `array '${name}' ` : ""}contains NaN or Inf (element ${bad}, sample ${Math.floor(bad / row)})`, where);
     }
   }
-  const data: EvalData = { inputs: bound, samples: Object.values(bound)[0]?.dims[0] ?? 0, source };
-  checkEvalData(model, data);
-  return data;
+  const bound = bindData(model.graph, new Map([...arrays].map(([k, a]) => [k, memoryColumn(a)])), values, where);
+  const inputs: Record<string, HostTensor> = {};
+  for (const [key, a] of arrays) inputs[bound.inputOf.get(key) ?? key] = { dtype: NPY_TO_ONNX[a.dtype], dims: a.shape, data: a.data };
+  return { inputs, samples: bound.samples, source, values };
 }
 
-function hostTensor(a: NpyArray): HostTensor {
-  return { dtype: NPY_TO_ONNX[a.dtype], dims: a.shape, data: a.data };
+/** `data` bound to `model`'s inputs, checked; `who` prefixes the input in messages ("CAND input ..."). */
+export function evalFeeds(model: Model, data: EvalData, who = ""): BoundData {
+  if (!model.graph) throw new FixqError("model", "model has no graph");
+  const columns = new Map(Object.entries(data.inputs).map(([k, t]) => [k, hostColumn(t)]));
+  return bindData(model.graph, columns, data.values ?? new Map(), `data ${data.source}`, { who });
 }
 
 /**
  * Checks bound data against a model's declared inputs; returns the fixed
- * batch size a numeric first dim imposes, if any. `who` prefixes the input in
+ * batch size an input imposes, if any. `who` prefixes the input in
  * messages ("CAND input ...").
  */
 export function checkEvalData(model: Model, data: EvalData, who = ""): number | undefined {
-  const where = `data ${data.source}`;
-  const n = data.samples;
-  if (n === 0) throw new FixqError("data", "no samples", where);
-  const symbols = new Map<string, [number, string]>();
-  let fixed: number | undefined;
-  for (const v of modelInputs(model)) {
-    const t = data.inputs[v.name];
-    const label = `${who}input '${v.name}'`;
-    if (!t) throw new FixqError("data", `no data for ${label}`, where);
-    if (t.dims[0] !== n) throw new FixqError("data", `${label} has ${t.dims[0]} samples, other inputs ${n}`, where);
-    const type = tensorTypeOf(v.type);
-    if (type?.dtype && type.dtype !== t.dtype) {
-      throw new FixqError("data", `dtype ${dtypeName(t.dtype)} does not match ${label} ${dtypeName(type.dtype)}`, where);
-    }
-    const shape = type?.shape;
-    if (!shape) continue;
-    const mismatch = (why = "") =>
-      new FixqError("data", `shape [${t.dims.join(",")}] does not match ${label} ${formatShape(shape)}${why}`, where);
-    if (shape.length === 0) throw mismatch(" (a scalar input cannot take a batch of samples)");
-    if (t.dims.length !== shape.length) throw mismatch();
-    shape.forEach((d: Dim, i) => {
-      const got = t.dims[i]!;
-      if (typeof d === "number") {
-        if (i > 0 && d !== got) throw mismatch();
-        if (i === 0) {
-          if (n % d !== 0) throw mismatch(` (${n} samples is not a multiple of the fixed batch ${d})`);
-          if (fixed !== undefined && fixed !== d) throw mismatch(` (another input fixes the batch at ${fixed})`);
-          fixed = d;
-        }
-      } else if (typeof d === "string" && i > 0) {
-        const seen = symbols.get(d);
-        if (seen && seen[0] !== got) throw mismatch(`: '${d}' is ${got} here but ${seen[0]} in ${seen[1]}`);
-        symbols.set(d, [got, label]);
-      }
-    });
-  }
-  return fixed;
+  const bound = evalFeeds(model, data, who);
+  if (bound.samples !== data.samples) throw new FixqError("data", `${who}model takes ${bound.samples} samples from the data, expected ${data.samples}`, `data ${data.source}`);
+  return bound.fixedBatch;
 }
 
 /** Integer class labels, one per sample (shape [N] or [N,1]). */
@@ -292,12 +238,11 @@ export async function compareModels(
       runs.push({ session, optimization, outputs });
     }
     let refAccuracy: TopKAccuracy | undefined;
-    await refSession.runBatches(
-      data.inputs,
+    const bound = evalFeeds(ref, data);
+    await refSession.runSource(
+      { count: bound.samples, fixedBatch: bound.fixedBatch, batch: (start, count) => bound.batch(start, count) },
       batchSize,
-      async (refOut, start, count) => {
-        const feeds: Record<string, HostTensor> = {};
-        for (const [k, t] of Object.entries(data.inputs)) feeds[k] = sliceBatch(t, start, count);
+      async (refOut, feeds, start, count) => {
         const refValues = refSession.outputNames.map((n) => numeric(refOut[n]!, `REF output '${n}'`));
         if (labels && !refAccuracy) refAccuracy = startAccuracy(refOut[refSession.outputNames[0]!]!, refSession.outputNames[0]!, count, labels);
         refAccuracy?.update(refValues[0]!, count, labels!, start);

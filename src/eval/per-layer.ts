@@ -40,9 +40,9 @@
  */
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
-import { type HostTensor, OrtSession, sliceBatch } from "../runtime/ort-session.js";
+import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
-import { type EvalData, evalBatchSize, numeric } from "./compare.js";
+import { type EvalData, evalBatchSize, evalFeeds, numeric } from "./compare.js";
 import { ErrorStats } from "./metrics.js";
 
 export interface NodeRef {
@@ -282,6 +282,7 @@ const shapeOf = (dims: readonly number[]) => `[${dims.join(",")}]`;
 /** Runs REF and CAND over `data` with every mapped tensor exposed and returns per-tensor SQNR; see the file comment. */
 export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, opts: PerLayerOptions = {}): Promise<PerLayerResult> {
   const batchSize = evalBatchSize(ref, cand, data, opts.batchSize);
+  const bound = evalFeeds(ref, data);
   if (!ref.graph || !cand.graph) throw new FixqError("model", "model has no graph");
   const mapping = mapQuantizedTensors(ref.graph, cand.graph);
   const acts = mapping.activations;
@@ -317,8 +318,7 @@ export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, op
     progress.start(samples, "per-layer");
     for (let start = 0; start < samples; start += batchSize) {
       const count = Math.min(batchSize, samples - start);
-      const feeds: Record<string, HostTensor> = {};
-      for (const [k, t] of Object.entries(data.inputs)) feeds[k] = sliceBatch(t, start, count);
+      const feeds = bound.batch(start, count);
       const first = start === 0;
       const [r, c] = await Promise.all([refSession.run(feeds, first ? allRef : actRef), candSession.run(feeds, first ? allCand : actCand)]);
       for (const [i, a] of acts.entries()) compare(actState[i]!, r[a.ref]!, c[a.cand]!, `tensor '${a.ref}'`);

@@ -40,13 +40,22 @@ export function constantTensors(g: Graph): Map<string, Tensor> {
   return m;
 }
 
-function broadcast(a: Shape, b: Shape): Shape {
+/**
+ * Numpy-style broadcast of two shapes, aligned at the right. Per axis: a 1
+ * takes the other dim; equal dims stay; a known dim > 1 wins over a symbolic
+ * or unknown one (the other must be 1 or equal, or the model is invalid);
+ * otherwise the result is unknown. An axis missing from the shorter shape
+ * counts as 1, an unknown dim does not (it may be any size).
+ */
+export function broadcast(a: Shape, b: Shape): Shape {
   if (!a || !b) return undefined;
   const n = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
+    const ia = a.length - n + i;
+    const ib = b.length - n + i;
+    const x = ia < 0 ? 1 : a[ia];
+    const y = ib < 0 ? 1 : b[ib];
     if (x === 1) out.push(y);
     else if (y === 1) out.push(x);
     else if (x === y) out.push(x);
@@ -278,6 +287,30 @@ const rules: Record<string, Rule> = {
 rules["ReduceSum"] = rules["ReduceMean"]!;
 rules["ReduceMax"] = rules["ReduceMean"]!;
 rules["ReduceMin"] = rules["ReduceMean"]!;
+/**
+ * Resize (opset 11+: X, roi, scales, sizes; opset 10 and Upsample: X, scales):
+ * out[i] = sizes[i], or floor(in[i] · scales[i]) in float32 as ONNX Runtime
+ * computes it (roi only matters for
+ * tf_crop_and_resize, which is left unknown). Needs constant scales/sizes.
+ */
+const resize: Rule = (n, ins, consts) => {
+  const x = ins[0];
+  if (!x) return [undefined];
+  const two = n.inputs.length === 2;
+  const scales = constInts(two ? n.inputs[1] : n.inputs[2], consts);
+  const sizes = two ? undefined : constInts(n.inputs[3], consts);
+  const mode = attr(n, "coordinate_transformation_mode")?.s;
+  const crop = mode !== undefined && Buffer.from(mode).toString() === "tf_crop_and_resize";
+  const rank = x.shape?.length;
+  let shape: Shape;
+  if (sizes?.length && sizes.length === rank && !attr(n, "axes")) shape = sizes;
+  else if (scales?.length && scales.length === rank && !crop && !attr(n, "axes")) {
+    shape = x.shape!.map((d, i) => (scales[i] === 1 ? d : typeof d === "number" ? Math.floor(Math.fround(Math.fround(d) * Math.fround(scales[i]!))) : undefined));
+  }
+  return [{ dtype: x.dtype, shape }];
+};
+rules["Resize"] = resize;
+rules["Upsample"] = resize;
 rules["ConvTranspose"] = (n, ins) => {
   const x = ins[0]?.shape;
   const w = ins[1]?.shape;

@@ -28,6 +28,7 @@ import type { Model, Node } from "../ir/graph.js";
 import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type DataSource, modelInputs } from "./feeds.js";
+import { sliceAxis } from "./signature.js";
 
 export type CalibrationStatistics = "histogram" | "extremes";
 export type TensorStatistics = StreamingHistogram | StreamingExtremes;
@@ -60,7 +61,8 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   const feedsIn = (feeds: Record<string, HostTensor>) => {
     for (const [name, f] of Object.entries(feeds)) {
       stats.get(name)?.update(f.data as Float32Array);
-      hasher.add(name, f);
+      const axis = source.sampleAxes?.get(name); // null: fed whole to every run
+      hasher.add(name, f, axis === undefined ? 0 : axis);
     }
   };
 
@@ -135,17 +137,25 @@ function tensorData(out: Record<string, HostTensor>, name: string): Float32Array
   return v.data as Float32Array;
 }
 
-/** One digest per input, combined in name order: independent of the batch size. */
+/**
+ * One digest per input, combined in name order: independent of the batch
+ * size. Samples are hashed in order, each as its own bytes (a state batched
+ * along axis 1 is cut per sample); a tensor fed whole to every run
+ * (`axis` null) counts once.
+ */
 class DataHasher {
   private readonly hashes = new Map<string, Hash>();
-  add(name: string, f: HostTensor): void {
+  add(name: string, f: HostTensor, axis: number | null): void {
     let h = this.hashes.get(name);
+    if (h && axis === null) return;
     if (!h) {
-      h = createHash("sha256").update(`${name}:${f.dtype}:${f.dims.slice(1).join("x")};`);
+      const row = axis === null ? f.dims : f.dims.filter((_d, i) => i !== axis);
+      h = createHash("sha256").update(`${name}:${f.dtype}:${row.join("x")};`);
       this.hashes.set(name, h);
     }
-    const d = f.data as Float32Array;
-    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    const bytes = (d: Float32Array) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    if (axis === null || axis === 0) h.update(bytes(f.data as Float32Array));
+    else for (let s = 0; s < f.dims[axis]!; s++) h.update(bytes(sliceAxis(f, axis, s, 1).data as Float32Array));
   }
   digest(): string {
     const all = createHash("sha256");

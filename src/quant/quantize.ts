@@ -26,6 +26,7 @@ import { actSchemeOf, weightSchemeOf } from "./float-schemes.js";
 import { isFloatType } from "./format-names.js";
 import { writeQdq } from "./qdq-write.js";
 import { assignSpecs } from "./specs.js";
+import { noQuantizableOpReason } from "./subgraphs.js";
 import { type Recipe, recipeJson, requiredOpset } from "./recipe.js";
 
 export interface QuantizeResult {
@@ -90,7 +91,7 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
   const g = model.graph!;
   const plan = planQuantization(g, recipe);
   if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
-    throw new FixqError("unsupported", "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)");
+    throw new FixqError("unsupported", noQuantizableOpReason(g));
   }
   // Float activations calibrate a symmetric range, as for int8 (FP8 takes max |x| of it; MX/NVFP4 the NVFP4 tensor scale).
   const floatActs = isFloatType(recipe.acts) || recipe.acts === "float";

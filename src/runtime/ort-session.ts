@@ -26,6 +26,8 @@ export interface SessionOptions {
 /** Samples fetched a batch at a time (see quant/feeds.ts for file-backed sources). */
 export interface BatchSource {
   readonly count: number;
+  /** When set, every run feeds exactly this many samples, whatever batch size is asked for (a model input fixes its batch dim). */
+  readonly fixedBatch?: number;
   batch(start: number, count: number): Record<string, HostTensor>;
 }
 
@@ -145,7 +147,8 @@ export class OrtSession {
 
   /**
    * Runs every sample of `source` in batches of `batchSize`, calling `onBatch`
-   * with each batch's outputs and feeds, in order. The next batch is read and
+   * with each batch's outputs and feeds, in order (`source.fixedBatch`, when
+   * set, replaces `batchSize`). The next batch is read and
    * launched before `onBatch` runs, so at most two batches are alive; note that
    * onnxruntime-node runs a session on the main thread (in a setImmediate
    * callback), so its work and `onBatch`'s do not overlap.
@@ -159,6 +162,7 @@ export class OrtSession {
     fetch?: readonly string[],
   ): Promise<void> {
     const n = source.count;
+    batchSize = source.fixedBatch ?? batchSize;
     progress.start(n, "running");
     try {
       const launch = (start: number) => {

@@ -9,7 +9,7 @@
  */
 import { DataType } from "../ir/dtype.js";
 import type { Dim, Model, TensorType } from "../ir/graph.js";
-import { inferTypes, untypedValues } from "../ir/infer-types.js";
+import { inferTypes } from "../ir/infer-types.js";
 import { tensorTypeOf } from "../ir/types.js";
 import { type HostTensor, OrtSession } from "./ort-session.js";
 
@@ -42,42 +42,80 @@ function sampleFeed(dtype: number, shape: readonly Dim[], sizes: (typeof PROBE_S
   return { dtype, dims, data };
 }
 
+/** What probing did, for `inspect --probe` to say. */
+export interface ProbeReport {
+  /** Static types completed by probing. */
+  readonly types: Map<string, TensorType>;
+  /** Values whose type or dims the probe filled in. */
+  readonly filled: readonly string[];
+  /** Values probed that stay partly unknown (their size depends on the input's). */
+  readonly inputDependent: readonly string[];
+  /** The input dims of each run (one run when every input dim is known). */
+  readonly runs: readonly Record<string, readonly number[]>[];
+}
+
+/** A shape with a dim that static inference left unknown (not symbolic). */
+function incomplete(t: TensorType | undefined): boolean {
+  return !t?.shape || t.shape.some((d) => d === undefined);
+}
+
 /**
- * Returns static types completed by probing. `feeds` may supply real inputs;
- * otherwise constant samples are made from the declared input types.
+ * Static types completed by probing, and what was filled in. Values with no
+ * type or with unknown dims are exposed; a dim static inference knows
+ * (a number or a symbolic name) is kept, an unknown one takes the probed
+ * size when both runs agree on it. With every input dim known (pinned),
+ * one run is made. `feeds` may supply real inputs (then one run).
  */
-export async function probeTypes(model: Model, feeds?: Record<string, HostTensor>): Promise<Map<string, TensorType>> {
+export async function probeShapes(model: Model, feeds?: Record<string, HostTensor>): Promise<ProbeReport> {
   const g = model.graph;
   const types = g ? inferTypes(g) : new Map<string, TensorType>();
-  if (!g) return types;
-  const missing = untypedValues(g, types);
-  if (missing.length === 0) return types;
+  const empty: ProbeReport = { types, filled: [], inputDependent: [], runs: [] };
+  if (!g) return empty;
+  const missing = [...new Set(g.nodes.flatMap((n) => n.outputs).filter((o) => o && incomplete(types.get(o))))];
+  if (missing.length === 0) return empty;
   const inits = new Set(g.initializers.map((t) => t.name));
+  const inputs = g.inputs.filter((v) => !inits.has(v.name)).map((v) => ({ name: v.name, t: tensorTypeOf(v.type) }));
+  if (!feeds && inputs.some(({ t }) => !t?.shape)) return empty; // cannot make a sample without a shape
+  const allKnown = inputs.every(({ t }) => t?.shape?.every((d) => typeof d === "number"));
   const runs: Record<string, HostTensor>[] = [];
+  const fedDims: Record<string, readonly number[]>[] = [];
   const session = await OrtSession.create(model, { extraOutputs: missing, optimization: "disabled", threads: 1 });
   try {
-    for (const sizes of feeds ? [PROBE_SIZES[0]!] : PROBE_SIZES) {
+    for (const sizes of feeds || allKnown ? [PROBE_SIZES[0]!] : PROBE_SIZES) {
       const f: Record<string, HostTensor> = {};
       if (feeds) Object.assign(f, feeds);
-      else {
-        for (const v of g.inputs) {
-          if (inits.has(v.name)) continue;
-          const t = tensorTypeOf(v.type);
-          if (!t?.shape) return types; // cannot make a sample without a shape
-          f[v.name] = sampleFeed(t.dtype, t.shape, sizes);
-        }
-      }
+      else for (const { name, t } of inputs) f[name] = sampleFeed(t!.dtype, t!.shape!, sizes);
+      fedDims.push(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v.dims])));
       runs.push(await session.run(f, missing));
     }
   } finally {
     await session.release();
   }
+  const filled: string[] = [];
+  const inputDependent: string[] = [];
   for (const name of missing) {
     const a = runs[0]?.[name];
     if (!a) continue;
     const b = runs[1]?.[name];
-    const shape = a.dims.map((d, i) => (b === undefined || b.dims[i] === d ? d : undefined));
-    types.set(name, { dtype: a.dtype, shape: b && b.dims.length !== a.dims.length ? undefined : shape });
+    const known = types.get(name)?.shape;
+    const sameRank = !b || b.dims.length === a.dims.length;
+    const shape = sameRank
+      ? a.dims.map((d, i): Dim => (known?.length === a.dims.length && known[i] !== undefined ? known[i] : b === undefined || b.dims[i] === d ? d : undefined))
+      : undefined;
+    const unknowns = (t: TensorType | undefined) => (t?.shape ? t.shape.filter((d) => d === undefined).length : Number.POSITIVE_INFINITY);
+    const before = types.get(name);
+    const after = { dtype: before?.dtype || a.dtype, shape };
+    types.set(name, after);
+    if (!before || unknowns(after) < unknowns(before)) filled.push(name);
+    if (incomplete(after)) inputDependent.push(name);
   }
-  return types;
+  return { types, filled, inputDependent, runs: fedDims };
+}
+
+/**
+ * Returns static types completed by probing. `feeds` may supply real inputs;
+ * otherwise constant samples are made from the declared input types.
+ */
+export async function probeTypes(model: Model, feeds?: Record<string, HostTensor>): Promise<Map<string, TensorType>> {
+  return (await probeShapes(model, feeds)).types;
 }

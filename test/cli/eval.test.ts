@@ -362,7 +362,9 @@ describe("compareModels in-process", () => {
 
   it("rejects unknown .npz keys, bad label values and labels that are not integers", () => {
     const arr = { dtype: "f4" as const, shape: [4, 2], data: x };
-    expect(() => bindEvalData(ref, new Map([["q", arr]]), "d.npz")).toThrow("data d.npz: array 'q' matches no model input (inputs: 'x')");
+    expect(() => bindEvalData(ref, new Map([["x", arr], ["q", arr]]), "d.npz")).toThrow("data d.npz: array 'q' matches no model input (inputs: 'x')");
+    // A file of one array feeds a model's one input whatever the array's name (numpy.savez names it arr_0).
+    expect(bindEvalData(ref, new Map([["arr_0", arr]]), "d.npz").inputs["x"]?.dims).toEqual([4, 2]);
     expect(() => bindLabels({ dtype: "f4", shape: [4], data: new Float32Array(4) }, 4, "l.npy")).toThrow("labels l.npy: labels must be integers, got f32");
     expect(() => bindLabels({ dtype: "i4", shape: [4], data: Int32Array.from([0, -1, 0, 0]) }, 4, "l.npy")).toThrow("label -1 (sample 1)");
   });

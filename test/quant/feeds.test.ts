@@ -85,13 +85,13 @@ describe("npzFileSource", () => {
   it("rejects missing inputs, mismatched sample counts, wrong dtypes and non-finite values", () => {
     const only = join(tmp, "only-a.npz");
     writeNpz(only, { a: { dtype: "f4", shape: [N, 3], data: a } });
-    expect(() => npzFileSource(twoInputs.graph!, only)).toThrow(/no array for model input 'b' \(found: a\)/);
+    expect(() => npzFileSource(twoInputs.graph!, only)).toThrow(/no data for model input 'b' \[n,2\] \(found: a\): add an array 'b' to the .npz or give --input-value b=VALUE/);
     const uneven = join(tmp, "uneven.npz");
     writeNpz(uneven, { a: { dtype: "f4", shape: [N, 3], data: a }, b: { dtype: "f4", shape: [N - 1, 2], data: b.subarray(0, (N - 1) * 2) } });
-    expect(() => npzFileSource(twoInputs.graph!, uneven)).toThrow(/different sample counts \(10 and 9\)/);
+    expect(() => npzFileSource(twoInputs.graph!, uneven)).toThrow(/different sample counts \(10 and 9: input 'b'\)/);
     const f8 = join(tmp, "f8.npz");
     writeNpz(f8, { a: { dtype: "f8", shape: [N, 3], data: Float64Array.from(a) }, b: { dtype: "f4", shape: [N, 2], data: b } });
-    expect(() => npzFileSource(twoInputs.graph!, f8)).toThrow(/dtype f8 does not match input 'a'/);
+    expect(() => npzFileSource(twoInputs.graph!, f8)).toThrow(/dtype f64 does not match input 'a' f32/);
     const withNan = a.slice();
     withNan[13] = Number.NaN;
     const src = npzFileSource(twoInputs.graph!, fflateNpz(join(tmp, "nan.npz"), withNan));
