@@ -127,26 +127,37 @@ function calibrationSource(model: "rec" | "cls", input: string) {
   return arraySource({ [input]: paddleBatch(images, model === "rec" ? REC_WIDTH : CLS_WIDTH) });
 }
 
+const runOf = (which: "rec" | "cls") => (which === "rec" ? recRun : clsRun);
+const summary = (r: Run) =>
+  r.skipped ??
+  `${r.score?.toFixed(2)}%${r.noSpace === undefined ? "" : ` (no-space ${r.noSpace.toFixed(2)}%, ${r.exact} exact)`}${r.delta === undefined ? "" : `, Δ ${r.delta.toFixed(2)} ± ${r.se?.toFixed(2)} points`}`;
 const message = (e: unknown) => (isFixqError(e) ? e.message : String((e as Error)?.message ?? e)).replace(/\s+/g, " ");
 
 const rows: Row[] = [];
-for (const which of (["rec", "cls"] as const).filter((m) => !onlyModels || onlyModels.includes(m))) {
-  const float = loadModel(which === "rec" ? REC_MODEL : CLS_MODEL);
-  const run = which === "rec" ? recRun : clsRun;
+const models = (["rec", "cls"] as const).filter((m) => !onlyModels || onlyModels.includes(m));
+const floats = new Map<"rec" | "cls", { model: Model; run: Run }>();
+for (const which of models) {
+  const model = loadModel(which === "rec" ? REC_MODEL : CLS_MODEL);
   log(`[${elapsed()}] ${which}: float`);
-  const f = await run(float, "all");
-  rows.push({ model: which, name: "float", int: f, fq: f });
-  const input = float.graph!.inputs[0]!.name;
-  for (const r of recipes) {
+  const run = await runOf(which)(model, "all");
+  log(`[${elapsed()}] ${which}: float ${summary(run)}`);
+  floats.set(which, { model, run });
+  rows.push({ model: which, name: "float", int: run, fq: run });
+}
+// Recipe by recipe, so the default's figures come first (percentile and mse calibration are slow on rec).
+for (const r of recipes) {
+  for (const which of models) {
+    const float = floats.get(which)!;
     const row: Row = { model: which, name: r.name, int: {}, fq: {} };
     rows.push(row);
     log(`[${elapsed()}] ${which}: quantize (${r.name})`);
     let q: Model;
-    const source = calibrationSource(which, input);
+    const source = calibrationSource(which, float.model.graph!.inputs[0]!.name);
     try {
-      q = (await quantizeModel(float, source, buildRecipe(r.recipe))).model;
+      q = (await quantizeModel(float.model, source, buildRecipe(r.recipe))).model;
     } catch (e) {
       row.int.skipped = row.fq.skipped = `quantize failed: ${message(e)}`;
+      log(`[${elapsed()}] ${which}: ${r.name}: ${row.int.skipped}`);
       continue;
     } finally {
       source.close();
@@ -155,16 +166,17 @@ for (const which of (["rec", "cls"] as const).filter((m) => !onlyModels || onlyM
       ["int", "all"],
       ["fq", "disabled"],
     ] as const) {
-      log(`[${elapsed()}] ${which}: ${r.name}, ${key === "int" ? "integer kernels" : "fake-quant"}`);
       try {
-        row[key] = await run(q, optimization, f);
+        row[key] = await runOf(which)(q, optimization, float.run);
       } catch (e) {
         row[key] = { skipped: message(e) };
       }
+      log(`[${elapsed()}] ${which}: ${r.name}, ${key === "int" ? "integer kernels" : "fake-quant"}: ${summary(row[key])}`);
     }
   }
 }
 log(`[${elapsed()}] done`);
+rows.sort((a, b) => models.indexOf(a.model) - models.indexOf(b.model));
 
 // --- the table ---
 const num = (v: number | undefined, d = 2) => (v === undefined ? "-" : v.toFixed(d));
