@@ -30,10 +30,9 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { walkGraphs } from "../src/ir/graph.js";
+import { externalDataFiles } from "../src/ir/external-files.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { saveModel } from "../src/ir/onnx/save.js";
-import type { Tensor } from "../src/ir/tensor.js";
 import { printBenchHeader } from "./cpu-header.js";
 
 printBenchHeader("io");
@@ -91,18 +90,7 @@ function findOcrDetModel(): string | undefined {
 
 /** Model file plus every external-data file that the model references. */
 function filesOf(modelPath: string): string[] {
-  const model = loadModel(modelPath);
-  const data = new Set<string>();
-  const add = (t: Tensor | undefined) => {
-    if (t?.external) data.add(t.external.path);
-  };
-  if (model.graph) {
-    for (const [g] of walkGraphs(model.graph)) {
-      for (const t of g.initializers) add(t);
-      for (const n of g.nodes) for (const a of n.attributes) [a.t, ...(a.tensors ?? [])].forEach(add);
-    }
-  }
-  return [modelPath, ...data];
+  return [modelPath, ...externalDataFiles(loadModel(modelPath))];
 }
 
 function shortPath(p: string): string {

@@ -9,10 +9,10 @@
  * --report prints the accumulator-width certificate: per layer the exact
  * worst-case range, the minimal width and the headroom.
  */
-import { mkdirSync, existsSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import chalk from "chalk";
-import { emitJsModule } from "../backends/js/emit.js";
+import { emitJsModule, jsModuleFileNames } from "../backends/js/emit.js";
 import { emitIntegerOnnx } from "../backends/onnx-int/emit.js";
 import { ortKernelHazards, verifyIntegerOnly } from "../backends/onnx-int/verify.js";
 import { certifyProgram } from "../integer/certify.js";
@@ -20,13 +20,15 @@ import { certificateJson, formatCertificate } from "../integer/certify-report.js
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface CompileOptions extends IntegerCliOptions {
   target?: string;
   output?: string;
   report?: boolean;
-  json?: boolean;
+  json?: string | boolean;
 }
 
 const TARGETS = ["js", "onnx-int"] as const;
@@ -38,10 +40,17 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
   }
   if (target !== undefined && opts.output === undefined) throw new FixqError("usage", `--target ${target} needs -o`);
   if (target === undefined && !opts.report) throw new FixqError("usage", "give --target js|onnx-int with -o, or --report");
-  if (target === "js" && existsSync(opts.output!) && !statSync(opts.output!).isDirectory()) {
-    throw new FixqError("usage", `-o for --target js is a folder; '${opts.output}' is a file`);
-  }
-  const { program } = loadProgram(modelPath, opts);
+  if (target === undefined && opts.output !== undefined) throw new FixqError("usage", "-o needs --target js|onnx-int");
+  const json = jsonTarget(opts.json);
+  const outputs = [
+    target === "js"
+      ? { what: "-o for --target js", path: opts.output, kind: "folder" as const, createParents: true, members: jsModuleFileNames() }
+      : { what: "-o", path: opts.output },
+    { what: "--json", path: json?.file },
+  ];
+  guardOutputs([{ what: "the model", path: modelPath }], outputs);
+  const { model: input, program } = loadProgram(modelPath, opts);
+  guardOutputs(externalDataInputs(input, "the model"), outputs);
   const cert = certifyProgram(program);
   const errors = cert.problems.filter((p) => p.level === "error");
   const written: string[] = [];
@@ -65,10 +74,8 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
     saveModel(model, opts.output!);
     written.push(opts.output!);
   }
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ model: modelPath, target: target ?? null, written, ops: program.ops.length, certificate: certificateJson(cert) })}\n`);
-    return errors.length > 0 ? 1 : 0;
-  }
+  if (json) emitJson(json, "compile", { model: modelPath, target: target ?? null, written, ops: program.ops.length, certificate: certificateJson(cert) });
+  if (jsonOnStdout(json)) return errors.length > 0 ? 1 : 0;
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
   for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);
   if (target !== undefined) {

@@ -1,22 +1,17 @@
 /** `fixq convert IN -o OUT [--external-data [BYTES]] [--inline]`: re-serializes a model through the IR. */
-import { existsSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
 import chalk from "chalk";
 import { FixqError } from "../ir/errors.js";
 import { type SaveOptions, saveModel } from "../ir/onnx/save.js";
 import { ensureParentDir } from "../util/atomic-write.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface ConvertOptions {
   output: string;
   externalData?: string | boolean;
   inline?: boolean;
-  json?: boolean;
-}
-
-function sameFile(a: string, b: string): boolean {
-  if (!existsSync(b)) return false;
-  return realpathSync(a) === realpathSync(b);
+  json?: string | boolean;
 }
 
 export function parseThreshold(v: string | boolean | undefined): number {
@@ -28,16 +23,22 @@ export function parseThreshold(v: string | boolean | undefined): number {
 
 export function runConvert(input: string, opts: ConvertOptions): number {
   if (opts.externalData !== undefined && opts.inline) throw new FixqError("usage", "--external-data and --inline are exclusive");
+  const json = jsonTarget(opts.json);
+  // -o may also write OUT.data (external tensors): that file must not be an input either.
+  const outputs = [
+    { what: "-o", path: opts.output, createParents: true },
+    { what: "-o's external data", path: `${opts.output}.data`, createParents: true },
+    { what: "--json", path: json?.file },
+  ];
+  guardOutputs([{ what: "the input model", path: input }], outputs);
   const { model } = loadVerified(input);
-  if (sameFile(input, opts.output) || resolve(input) === resolve(opts.output)) {
-    throw new FixqError("usage", "output would overwrite the input; choose another path", opts.output);
-  }
+  guardOutputs(externalDataInputs(model, "the input model"), outputs);
   const save: SaveOptions = {
     externalData: opts.inline ? "inline" : opts.externalData !== undefined ? { threshold: parseThreshold(opts.externalData) } : "keep",
   };
   ensureParentDir(opts.output);
   const result = saveModel(model, opts.output, save);
-  if (opts.json) process.stdout.write(`${JSON.stringify({ output: opts.output, bytes: result.bytes, dataFile: result.dataFile ?? null })}\n`);
-  else process.stderr.write(`${chalk.green("wrote")} ${opts.output} (${result.bytes} bytes${result.dataFile ? ` + ${result.dataFile}` : ""})\n`);
+  if (json) emitJson(json, "convert", { output: opts.output, bytes: result.bytes, dataFile: result.dataFile ?? null });
+  if (!jsonOnStdout(json)) process.stderr.write(`${chalk.green("wrote")} ${opts.output} (${result.bytes} bytes${result.dataFile ? ` + ${result.dataFile}` : ""})\n`);
   return 0;
 }

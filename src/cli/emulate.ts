@@ -5,8 +5,7 @@
  * dequantized float32 outputs (ONNX DequantizeLinear exactly), `--out-int`
  * the raw integers before dequantization.
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, extname, resolve } from "node:path";
+import { extname } from "node:path";
 import { type RunOptions, runProgram } from "../backends/emulator/run.js";
 import { certifyProgram } from "../integer/certify.js";
 import { integerOutputs, type Program, sampleSize } from "../integer/program.js";
@@ -17,7 +16,9 @@ import { FixqError } from "../ir/errors.js";
 import { halfToFloat } from "../ir/tensor.js";
 import { intTypeName } from "../numerics/int.js";
 import { readArrays } from "./eval.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface EmulateOptions extends IntegerCliOptions {
   data: string;
@@ -25,7 +26,7 @@ export interface EmulateOptions extends IntegerCliOptions {
   outInt?: string;
   batchSize?: string;
   assertRanges?: boolean;
-  json?: boolean;
+  json?: string | boolean;
 }
 
 /** Binds data arrays to the program's inputs: one array for one input, else by name; returns the sample count. */
@@ -83,16 +84,24 @@ function writeArrays(path: string, p: Program, arrays: readonly NpyArray[]): voi
 export function runEmulate(modelPath: string, opts: EmulateOptions): number {
   const batchSize = Number(opts.batchSize ?? "64");
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new FixqError("usage", `--batch-size expects a positive integer, got '${opts.batchSize}'`);
+  const json = jsonTarget(opts.json);
+  const outFiles = [
+    { what: "--out", path: opts.out },
+    { what: "--out-int", path: opts.outInt },
+    { what: "--json", path: json?.file },
+  ];
+  guardOutputs(
+    [
+      { what: "the model", path: modelPath },
+      { what: "--data", path: opts.data },
+    ],
+    outFiles,
+  );
   for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
     if (path !== undefined && ![".npy", ".npz"].includes(extname(path).toLowerCase())) throw new FixqError("usage", `${flag} must be a .npy or .npz file, got '${path}'`);
   }
-  for (const path of [opts.out, opts.outInt]) {
-    if (path === undefined) continue;
-    const dir = dirname(path);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FixqError("io", `folder ${dir} does not exist`, path);
-  }
-  if (opts.outInt !== undefined && resolve(opts.outInt) === resolve(opts.out)) throw new FixqError("usage", "--out and --out-int name the same file");
-  const { program } = loadProgram(modelPath, opts);
+  const { model, program } = loadProgram(modelPath, opts);
+  guardOutputs(externalDataInputs(model, "the model"), outFiles);
   for (const [flag, path] of [["--out", opts.out], ["--out-int", opts.outInt]] as const) {
     if (path !== undefined && program.outputs.length > 1 && extname(path).toLowerCase() !== ".npz") {
       throw new FixqError("usage", `the model has ${program.outputs.length} outputs; ${flag} must be a .npz file`);
@@ -122,8 +131,8 @@ export function runEmulate(modelPath: string, opts: EmulateOptions): number {
     writeArrays(opts.outInt, program, typed);
   }
   const summary = { model: modelPath, samples, ops: program.ops.length, seconds, samplesPerSecond: samples > 0 ? samples / seconds : 0, out: opts.out, outInt: opts.outInt ?? null };
-  if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else {
+  if (json) emitJson(json, "emulate", summary);
+  if (!jsonOnStdout(json)) {
     const ints = opts.outInt ? ` and ${opts.outInt} (raw integers)` : "";
     process.stdout.write(`emulated ${samples} samples through ${program.ops.length} integer ops in ${seconds.toFixed(2)} s (${samples > 0 ? Math.round(samples / seconds) : 0} samples/s); wrote ${opts.out}${ints}\n`);
   }

@@ -1,17 +1,21 @@
 /** `fixq eval REF CAND [--data X] [--labels Y] [thresholds] [reports]`: the CI accuracy gate. */
-import { existsSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
 import { bindEvalData, bindLabels, checkGate, compareModels, type Thresholds } from "../eval/compare.js";
 import { perLayerErrors } from "../eval/per-layer.js";
-import { type EvalReport, formatText, writeReports } from "../eval/reports.js";
+import { writeJunitError } from "../eval/junit-error.js";
+import { type EvalReport, formatText, jsonReport, writeReports } from "../eval/reports.js";
 import { type NpyArray, NpyFormatError } from "../io/npy.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { terminalProgress } from "../util/progress.js";
 import { applyInputFlags, type InputFlags } from "./input-flags.js";
+import { errorLine } from "./errors.js";
+import { checkDataFile } from "./file-kinds.js";
+import { jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface EvalOptions extends InputFlags {
   data?: string;
@@ -21,7 +25,7 @@ export interface EvalOptions extends InputFlags {
   maxDrop?: string;
   minAgreement?: string;
   minSqnr?: string;
-  json?: string;
+  json?: string | boolean;
   junit?: string;
   markdown?: string;
   perLayer?: boolean;
@@ -46,8 +50,14 @@ QuantizeLinear to the float tensor quantized (e.g. ORT's
 t_DequantizeLinear_Output to t); weights map through the node reading them.
 Tensors that cannot be mapped are listed with the reason.
 
-Exit codes: 0 all thresholds met, 1 a threshold failed or an error, 2 usage.
-Example: fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
+Exit codes:
+  0  all thresholds met
+  1  a threshold failed, or an error (a model or data file cannot be read, onnxruntime
+     refused a model); --junit is written either way, an error as one failing case
+  2  usage error: a bad flag or value, or an output aimed at an input, a folder or a missing folder
+
+Example:
+  fixq eval models/cnn.onnx cnn.int8.onnx --max-drop 1 --junit eval.xml`;
 
 function parseNumber(flag: string, v: string | undefined, ok: (x: number) => boolean, want: string): number | undefined {
   if (v === undefined) return undefined;
@@ -60,6 +70,7 @@ const ERRNO_TEXT: Record<string, string> = { ENOENT: "no such file", EISDIR: "is
 
 /** Reads a .npy/.npz file; every failure is a one-line FixqError naming the file. */
 export function readArrays(path: string, what: string): Map<string, NpyArray> {
+  checkDataFile(path, what);
   try {
     return readTensorFile(path);
   } catch (e) {
@@ -77,13 +88,44 @@ export function readLabels(path: string, samples: number): Int32Array {
   return bindLabels([...arrays.values()][0]!, samples, path);
 }
 
-function checkWritable(path: string | undefined, flag: string): void {
-  if (path === undefined) return;
-  const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FixqError("io", `folder ${dir} does not exist`, `${flag} ${path}`);
+/**
+ * Runs the gate. Every output is checked against every input first; after
+ * that, any failure still writes the --junit file, as one failing test case
+ * carrying the error's one line.
+ */
+export async function runEval(refPath: string, candPath: string, opts: EvalOptions): Promise<number> {
+  const t0 = performance.now();
+  const bundled = opts.data === undefined ? bundledModelFor(refPath) : undefined;
+  const dataPath = opts.data ?? (bundled ? relative(process.cwd(), join(MODELS_DIR, bundled.data.eval)) : undefined);
+  const labelsPath = opts.labels ?? (bundled ? relative(process.cwd(), join(MODELS_DIR, bundled.data.eval_labels)) : undefined);
+  const json = jsonTarget(opts.json);
+  const inputs = [
+    { what: "REF", path: refPath },
+    { what: "CAND", path: candPath },
+    { what: "--data", path: dataPath },
+    { what: "--labels", path: labelsPath },
+  ];
+  const junit = [{ what: "--junit", path: opts.junit }];
+  guardOutputs(inputs, junit);
+  try {
+    const outputs = [{ what: "--json", path: json?.file }, ...junit, { what: "--markdown", path: opts.markdown }];
+    guardOutputs(inputs, outputs);
+    return await gate(refPath, candPath, dataPath, labelsPath, opts, outputs, t0);
+  } catch (e) {
+    if (opts.junit) writeJunitError(opts.junit, { reference: refPath, candidate: candPath, message: errorLine(e), seconds: (performance.now() - t0) / 1000 });
+    throw e;
+  }
 }
 
-export async function runEval(refPath: string, candPath: string, opts: EvalOptions): Promise<number> {
+async function gate(
+  refPath: string,
+  candPath: string,
+  dataPath: string | undefined,
+  labelsPath: string | undefined,
+  opts: EvalOptions,
+  outputs: { what: string; path: string | undefined }[],
+  t0: number,
+): Promise<number> {
   const positiveInt = (x: number) => Number.isInteger(x) && x > 0;
   const batchSize = parseNumber("--batch-size", opts.batchSize ?? "256", positiveInt, "a positive integer")!;
   const threads = parseNumber("--threads", opts.threads, positiveInt, "a positive integer");
@@ -92,30 +134,21 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
     minAgreement: parseNumber("--min-agreement", opts.minAgreement, (x) => x >= 0 && x <= 1, "a fraction in 0..1"),
     minSqnrDb: parseNumber("--min-sqnr", opts.minSqnr, () => true, "a number of dB"),
   };
-  let dataPath = opts.data;
-  let labelsPath = opts.labels;
-  if (dataPath === undefined) {
-    const bundled = bundledModelFor(refPath);
-    if (!bundled) throw new FixqError("usage", "--data is required (REF is not a bundled model with a default eval set)");
-    dataPath = relative(process.cwd(), join(MODELS_DIR, bundled.data.eval));
-    labelsPath ??= relative(process.cwd(), join(MODELS_DIR, bundled.data.eval_labels));
-  }
+  if (dataPath === undefined) throw new FixqError("usage", "--data is required (REF is not a bundled model with a default eval set)");
   if (thresholds.maxDrop !== undefined && labelsPath === undefined) throw new FixqError("usage", "--max-drop needs --labels");
-  checkWritable(opts.json, "--json");
-  checkWritable(opts.junit, "--junit");
-  checkWritable(opts.markdown, "--markdown");
+  const json = jsonTarget(opts.json);
 
   // --input-shape pins REF's and CAND's dims alike; --input-value feeds both.
   const { model: ref, values } = applyInputFlags(loadVerified(refPath).model, opts);
   const cand = applyInputFlags(loadVerified(candPath).model, { inputShape: opts.inputShape }).model;
+  guardOutputs([...externalDataInputs(ref, "REF"), ...externalDataInputs(cand, "CAND")], outputs);
   const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath, values);
   const labels = labelsPath === undefined ? undefined : readLabels(labelsPath, data.samples);
 
-  const t0 = performance.now();
   const progress = terminalProgress();
   const engine = opts.engine ?? "ort";
   if (engine !== "ort" && engine !== "emulator") throw new FixqError("usage", `--engine expects ort or emulator, got '${engine}'`);
-  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine, candidateName: candPath });
+  const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine, candidateName: candPath, referenceName: refPath });
   const perLayer = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
   const gate = checkGate(result, thresholds);
   const report: EvalReport = {
@@ -129,8 +162,12 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
     seconds: (performance.now() - t0) / 1000,
     perLayer,
   };
-  writeReports(report, opts);
-  process.stdout.write(formatText(report));
+  writeReports(report, { json: json?.file, junit: opts.junit, markdown: opts.markdown });
+  // --json without a file: the document alone on standard output, the table on standard error.
+  if (json && json.file === undefined) {
+    process.stdout.write(jsonReport(report));
+    process.stderr.write(formatText(report));
+  } else process.stdout.write(formatText(report));
   if (gate.passed) return 0;
   const failed = gate.checks.filter((c) => !c.passed).map((c) => c.message);
   process.stderr.write(`${chalk.red("error:")} eval gate failed: ${failed.join("; ")}\n`);

@@ -1,13 +1,15 @@
-/** `fixq inspect MODEL [--json] [--graph] [--probe] [--input-shape NAME=DIMS]`: the model summary. */
+/** `fixq inspect MODEL [--json [FILE]] [--graph] [--probe] [--input-shape NAME=DIMS]`: the model summary. */
 import chalk from "chalk";
 import { inspectModel, type InspectReport } from "../analysis/inspect.js";
 import { dumpModel } from "../ir/dump.js";
 import type { ProbeReport } from "../runtime/probe-types.js";
 import { applyInputFlags, type InputFlags } from "./input-flags.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface InspectOptions extends InputFlags {
-  json?: boolean;
+  json?: string | boolean;
   graph?: boolean;
   /** Complete shapes that static inference leaves open by running the model in onnxruntime. */
   probe?: boolean;
@@ -51,10 +53,14 @@ function probeLine(p: ProbeReport): string {
 }
 
 export async function runInspect(path: string, opts: InspectOptions): Promise<number> {
+  const json = jsonTarget(opts.json);
+  const outputs = [{ what: "--json", path: json?.file }];
+  guardOutputs([{ what: "the model", path }], outputs);
   const loaded = loadVerified(path);
   const warnings = loaded.warnings;
+  guardOutputs(externalDataInputs(loaded.model, "the model"), outputs);
   const model = applyInputFlags(loaded.model, opts).model;
-  if (opts.graph && !opts.json) {
+  if (opts.graph && !json) {
     process.stdout.write(dumpModel(model));
     return 0;
   }
@@ -71,13 +77,14 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
       probeError = e instanceof Error ? e.message : String(e);
     }
   }
-  if (opts.json) {
+  if (json) {
     const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
     if (probe) out["probe"] = { runs: probe.runs, filled: probe.filled.length, inputDependent: probe.inputDependent };
     if (probeError) out["probe"] = { error: probeError };
     if (opts.graph) out["graph"] = dumpModel(model);
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  } else {
+    emitJson(json, "inspect", out);
+  }
+  if (!jsonOnStdout(json)) {
     process.stdout.write(formatReport(path, report));
     if (probe) process.stderr.write(`${probeLine(probe)}\n`);
     if (probeError) process.stderr.write(`${chalk.yellow("warning:")} probe: ${probeError}; shapes are static inference's\n`);

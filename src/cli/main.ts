@@ -6,12 +6,16 @@ import { reportError } from "./errors.js";
 import { EVAL_HELP, type EvalOptions, runEval } from "./eval.js";
 import { type CompileOptions, runCompile } from "./compile.js";
 import { type EmulateOptions, runEmulate } from "./emulate.js";
+import { COMMAND_HELP } from "./help.js";
 import { withInputFlags } from "./input-flags.js";
 import { type InspectOptions, runInspect } from "./inspect.js";
+import { normalizeJsonFlag } from "./json-output.js";
 import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
 import { packageVersion } from "../util/package-root.js";
 
+
+const JSON_HELP = "machine-readable output: one JSON document, to FILE or standard output";
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes("--verbose");
@@ -27,9 +31,10 @@ export async function main(argv: string[]): Promise<number> {
     .command("inspect")
     .description("summarize a model: I/O, ops, parameters, MACs, weight ranges")
     .argument("<model>", "ONNX file")
-    .option("--json", "machine-readable output")
+    .option("--json [file]", JSON_HELP)
     .option("--graph", "print the IR as text")
-    .option("--probe", "complete shapes static inference cannot infer by running the model in onnxruntime, and say what it filled in");
+    .option("--probe", "complete shapes static inference cannot infer by running the model in onnxruntime, and say what it filled in")
+    .addHelpText("after", COMMAND_HELP.inspect);
   withInputFlags(inspect, false).action(async (model: string, opts: InspectOptions) => {
     code = await runInspect(model, opts);
   });
@@ -41,8 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption("-o, --output <file>", "output ONNX file")
     .option("--external-data [bytes]", "move initializers of at least this many bytes (default 1024) to <output>.data")
     .option("--inline", "store all tensors inside the model file")
-    .option("--json", "machine-readable output")
-    .action((input: string, opts: { output: string; externalData?: string | boolean; inline?: boolean; json?: boolean }) => {
+    .option("--json [file]", JSON_HELP)
+    .addHelpText("after", COMMAND_HELP.convert)
+    .action((input: string, opts: { output: string; externalData?: string | boolean; inline?: boolean; json?: string | boolean }) => {
       code = runConvert(input, opts);
     });
 
@@ -58,12 +64,13 @@ export async function main(argv: string[]): Promise<number> {
     .option("--max-drop <points>", "fail if CAND's top-1 is more than this many percentage points below REF's (needs labels)")
     .option("--min-agreement <f>", "fail if CAND's top-1 class matches REF's on less than this fraction (0..1)")
     .option("--min-sqnr <db>", "fail if the output SQNR of CAND against REF is below this (dB)")
-    .option("--json <file>", "write a JSON report")
+    .option("--json [file]", "JSON report, to FILE or standard output")
     .option("--junit <file>", "write a JUnit XML report (one testcase per threshold)")
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
     .option("--engine <name>", "what runs CAND for the gate: ort (integer kernels, default) | emulator (integer-only program, bit-exact)", "ort")
     .option("--per-layer", "also print the SQNR of each quantized tensor of CAND against REF, worst first")
-    .addHelpText("after", EVAL_HELP);
+    .addHelpText("after", EVAL_HELP)
+    .addHelpText("after", COMMAND_HELP.eval);
   withInputFlags(evalCmd, true).action(async (ref: string, cand: string, opts: EvalOptions) => {
     code = await runEval(ref, cand, opts);
   });
@@ -96,8 +103,9 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
-    .option("--json", "machine-readable summary on stdout")
-    .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)");
+    .option("--json [file]", JSON_HELP)
+    .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)")
+    .addHelpText("after", COMMAND_HELP.quantize);
   withInputFlags(quantize, true).action(async (model: string, opts: QuantizeCliOptions) => {
     code = await runQuantize(model, opts);
   });
@@ -113,7 +121,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--assert-ranges", "debug: check every value against its accumulator certificate as it is computed (slower)")
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
-    .option("--json", "machine-readable summary on stdout")
+    .option("--json [file]", JSON_HELP)
+    .addHelpText("after", COMMAND_HELP.emulate)
     .action((model: string, opts: EmulateOptions) => {
       code = runEmulate(model, opts);
     });
@@ -127,17 +136,24 @@ export async function main(argv: string[]): Promise<number> {
     .option("--report", "print the accumulator-width certificate: per layer the exact range, the minimal width and the headroom")
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
-    .option("--json", "machine-readable summary (with the certificate) on stdout")
+    .option("--json [file]", "machine-readable summary (with the certificate): one JSON document, to FILE or standard output")
+    .addHelpText("after", COMMAND_HELP.compile)
     .action((model: string, opts: CompileOptions) => {
       code = runCompile(model, opts);
     });
 
+  if (argv.length <= 2) {
+    // Bare `fixq`: a usage error, so a script that forgot its arguments fails.
+    process.stderr.write(program.helpInformation());
+    return 2;
+  }
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(normalizeJsonFlag(program, argv));
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      // Help asked for exits 0; help shown because no command was given (`fixq --verbose`) is a usage error.
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return e.exitCode === 0 ? 0 : 2;
       return 2;
     }
     return reportError(e instanceof FixqError || e instanceof Error ? e : new Error(String(e)), verbose);

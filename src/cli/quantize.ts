@@ -1,5 +1,5 @@
 /** `fixq quantize MODEL -o OUT [options]`: post-training quantization to QDQ ONNX. */
-import { readFileSync, realpathSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
@@ -23,7 +23,10 @@ import { readArrays, readLabels } from "./eval.js";
 import { inlineDecidedIfs } from "../passes/inline-if.js";
 import { describeSubgraphOps, subgraphComputeOps } from "../quant/subgraphs.js";
 import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
+import { checkDataFile } from "./file-kinds.js";
+import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
+import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   specialize?: boolean;
@@ -32,7 +35,7 @@ export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   recipe?: string;
   eval?: string | boolean;
   threads?: string;
-  json?: boolean;
+  json?: string | boolean;
 }
 
 function readRecipeFile(path: string): RecipeInput {
@@ -62,6 +65,7 @@ const NO_DATA: DataSource = {
 
 /** The calibration data, opened batch by batch (nothing is read yet); `values` are --input-value constants. */
 function openCalibration(model: Model, path: string, limit: number | undefined, values: InputValues): DataSource {
+  checkDataFile(path, "--calib");
   const ext = path.toLowerCase().slice(-4);
   if (ext === ".npy") return npyFileSource(model.graph!, path, limit, values);
   if (ext === ".npz") return npzFileSource(model.graph!, path, limit, values);
@@ -69,27 +73,48 @@ function openCalibration(model: Model, path: string, limit: number | undefined, 
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json, inputShape, inputValue, specialize, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, inputShape, inputValue, specialize, ...flags } = opts;
+  const jsonOut = jsonTarget(jsonOpt);
+  const nThreads = threads === undefined ? undefined : Number(threads);
+  if (nThreads !== undefined && !(Number.isInteger(nThreads) && nThreads > 0)) throw new FixqError("usage", `--threads expects a positive integer, got '${threads}'`);
+  const json = jsonOnStdout(jsonOut);
+  const bundled = bundledModelFor(input);
+  const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
+  const outputs = [
+    { what: "-o", path: output, createParents: true },
+    { what: "-o's external data", path: `${output}.data`, createParents: true },
+    { what: "--json", path: jsonOut?.file },
+  ];
+  guardOutputs(
+    [
+      { what: "the model", path: input },
+      { what: "--calib", path: calib ?? inModels("calibration") },
+      { what: "--recipe", path: recipePath },
+      { what: "--eval data", path: typeof evalOpt === "string" ? evalOpt : inModels("eval") },
+      { what: "the eval labels", path: typeof evalOpt === "string" ? undefined : inModels("eval_labels") },
+    ],
+    outputs,
+  );
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
     throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${recipe.weights}); add --fp4-storage dequantized to evaluate`);
   }
   const original = loadVerified(input).model;
+  guardOutputs(externalDataInputs(original, "the model"), outputs);
   // Pinned dims serve inference and the data checks; the written model keeps the declared signature.
   const { model: declared, values } = applyInputFlags(original, { inputShape, inputValue });
   // --specialize: If nodes the --input-value constants decide are replaced by their branch (passes/inline-if.ts).
   const { model, inlined } = specialize ? inlineDecidedIfs(declared, scalarValues(values)) : { model: declared, inlined: [] };
   if (specialize && inlined.length === 0) throw new FixqError("usage", "--specialize: no If node of the main graph is decided by the --input-value constants");
-  if (existsSync(output) && realpathSync(output) === realpathSync(input)) throw new FixqError("usage", "output would overwrite the input", output);
   const already = reexportQuantized(model);
   if (already) {
     ensureParentDir(output);
     saveModel(restoreSignature(already.model, original), output);
     const { activations, weights, unmatched, notes } = already.view;
     const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
-    if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else {
+    if (jsonOut) emitJson(jsonOut, "quantize", summary);
+    if (!json) {
       process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
       for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
       for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
@@ -97,16 +122,27 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     }
     return 0;
   }
-  const bundled = bundledModelFor(input);
   // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
   if (recipe.dataFree && !recipe.inputRange && bundled?.input.range) recipe.inputRange = [...bundled.input.range];
   const calibPath = recipe.dataFree ? undefined : (calib ?? (bundled ? join(MODELS_DIR, bundled.data.calibration) : undefined));
   if (!calibPath && !recipe.dataFree) {
     throw new FixqError("usage", "no calibration data: give --calib FILE (.npy or .npz keyed by input name), or --data-free (needs no data)", input);
   }
+  const dataPath = typeof evalOpt === "string" ? evalOpt : inModels("eval");
+  const labelsPath = typeof evalOpt === "string" ? undefined : inModels("eval_labels");
+  const evalRequested = evalOpt !== undefined && evalOpt !== false;
+  if (evalRequested && !dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  let evalSet: { data: ReturnType<typeof bindEvalData>; labels?: Int32Array } | undefined;
+  const readEvalSet = () => {
+    if (!evalSet) {
+      const data = bindEvalData(declared, readArrays(dataPath!, "data"), dataPath!, values);
+      evalSet = { data, labels: labelsPath ? readLabels(labelsPath, data.samples) : undefined };
+    }
+    return evalSet;
+  };
+  if (evalRequested) readEvalSet(); // bad evaluation data is refused before anything is written
   const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples, values) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
-  const nThreads = threads ? Number(threads) : undefined;
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
     result = await quantizeModel(model, source, recipe, { threads: nThreads, progress });
@@ -145,12 +181,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     for (const i of inlined) process.stderr.write(`  ${chalk.yellow("note")}  specialized: If '${i.node}' replaced by its ${i.branch} (decided by --input-value); the written model computes that branch whatever the input says\n`);
     if (insideBodies) process.stderr.write(`  ${chalk.yellow("note")}  ${insideBodies} stay float: fixq quantizes the main graph only\n`);
   }
-  const dataPath = typeof evalOpt === "string" ? evalOpt : bundled ? join(MODELS_DIR, bundled.data.eval) : undefined;
-  const labelsPath = typeof evalOpt === "string" ? undefined : bundled ? join(MODELS_DIR, bundled.data.eval_labels) : undefined;
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
-    const data = bindEvalData(model, readArrays(dataPath, "data"), dataPath, values);
-    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
+    const { data, labels } = readEvalSet();
     const c = await compareModels(model, result.floatModel, data, labels, { threads: nThreads, progress });
     const change = { samples: c.samples, floatTop1: c.reference.accuracy?.top1 ?? null, afterPassesTop1: c.candidate.all.accuracy?.top1 ?? null, agreement: c.candidate.all.outputs[0]?.agreement ?? null };
     summary["relu6ToReluFloatChange"] = change;
@@ -160,15 +193,13 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       process.stderr.write(`  ReLU6 → ReLU float model: ${top1}top-1 agreement ${pct(change.agreement)} on ${change.samples} samples\n`);
     }
   }
-  if (evalOpt !== undefined && evalOpt !== false) {
-    if (!dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  if (evalRequested) {
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
-    const data = bindEvalData(declared, readArrays(dataPath, "data"), dataPath, values);
-    const labels = labelsPath ? readLabels(labelsPath, data.samples) : undefined;
+    const { data, labels } = readEvalSet();
     const compared = await compareModels(declared, result.model, data, labels, { threads: nThreads, progress });
     summary["eval"] = quantizeEvalSummary(compared);
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
   }
-  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (jsonOut) emitJson(jsonOut, "quantize", summary);
   return 0;
 }

@@ -17,6 +17,7 @@ import type { NpyArray } from "../io/npy.js";
 import { type BoundData, bindData, hostColumn, memoryColumn, NPY_TO_ONNX } from "../quant/signature.js";
 import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type CandidateRunner, emulatorRunner } from "./emulator-runner.js";
+import { asModel } from "./model-label.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type Accuracy, Agreement, ErrorStats, TopKAccuracy } from "./metrics.js";
 
@@ -45,6 +46,8 @@ export interface CompareOptions {
   engine?: "ort" | "emulator";
   /** CAND's file, for messages. */
   candidateName?: string;
+  /** REF's file, for messages. */
+  referenceName?: string;
   threads?: number;
   progress?: Progress;
 }
@@ -220,9 +223,10 @@ export async function compareModels(
   const batchSize = evalBatchSize(ref, cand, data, opts.batchSize);
   if (labels && labels.length !== data.samples) throw new FixqError("data", `${labels.length} labels for ${data.samples} data samples`);
   const sessions: OrtSession[] = [];
+  const label = (m: Model, optimization: string) => (m === ref ? `REF ${opts.referenceName ?? ""}`.trimEnd() : `CAND ${opts.candidateName ? `${opts.candidateName} ` : ""}(opt=${optimization})`);
   const open = async (m: Model, optimization: "all" | "disabled" | "emulator"): Promise<CandidateRunner> => {
     if (optimization === "emulator") return emulatorRunner(m, opts.candidateName);
-    const s = await OrtSession.create(m, { threads: opts.threads, optimization });
+    const s = await asModel(label(m, optimization), () => OrtSession.create(m, { threads: opts.threads, optimization }));
     sessions.push(s);
     return s;
   };
@@ -239,7 +243,7 @@ export async function compareModels(
     }
     let refAccuracy: TopKAccuracy | undefined;
     const bound = evalFeeds(ref, data);
-    await refSession.runSource(
+    await asModel(label(ref, "all"), () => refSession.runSource(
       { count: bound.samples, fixedBatch: bound.fixedBatch, batch: (start, count) => bound.batch(start, count) },
       batchSize,
       async (refOut, feeds, start, count) => {
@@ -247,7 +251,7 @@ export async function compareModels(
         if (labels && !refAccuracy) refAccuracy = startAccuracy(refOut[refSession.outputNames[0]!]!, refSession.outputNames[0]!, count, labels);
         refAccuracy?.update(refValues[0]!, count, labels!, start);
         for (const run of runs) {
-          const out = await run.session.run(feeds);
+          const out = await asModel(label(cand, run.optimization), () => run.session.run(feeds));
           run.session.outputNames.forEach((n, i) => {
             const r = refOut[refSession.outputNames[i]!]!;
             const c = out[n]!;
@@ -265,7 +269,7 @@ export async function compareModels(
         }
       },
       labelled(opts.progress ?? silentProgress, "evaluating"),
-    );
+    ));
     const candidateRun = (r: RunState): CandidateRun => ({
       optimization: r.optimization,
       accuracy: r.accuracy?.result() ?? null,

@@ -44,6 +44,7 @@ import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type EvalData, evalBatchSize, evalFeeds, numeric } from "./compare.js";
 import { ErrorStats } from "./metrics.js";
+import { asModel } from "./model-label.js";
 
 export interface NodeRef {
   readonly opType: string;
@@ -297,9 +298,9 @@ export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, op
   const sessions: OrtSession[] = [];
   const progress = opts.progress ?? silentProgress;
   try {
-    const refSession = await OrtSession.create(ref, { optimization: "disabled", threads: opts.threads, extraOutputs: allRef });
+    const refSession = await asModel("REF (per-layer, opt=disabled)", () => OrtSession.create(ref, { optimization: "disabled", threads: opts.threads, extraOutputs: allRef }));
     sessions.push(refSession);
-    const candSession = await OrtSession.create(cand, { optimization: "disabled", threads: opts.threads, extraOutputs: allCand });
+    const candSession = await asModel("CAND (per-layer, opt=disabled)", () => OrtSession.create(cand, { optimization: "disabled", threads: opts.threads, extraOutputs: allCand }));
     sessions.push(candSession);
     const compare = (state: PairState, r: HostTensor, c: HostTensor, what: string) => {
       if (state.mismatch) return;

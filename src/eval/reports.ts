@@ -218,6 +218,7 @@ export function jsonReport(rep: EvalReport): string {
   const gap = (a: number | null | undefined, b: number | null | undefined, scale: number) =>
     a == null || b == null || !Number.isFinite(b - a) ? null : (b - a) * scale;
   const obj = {
+    command: "eval",
     schemaVersion: 1,
     tool: "fixq eval",
     fixqVersion: packageVersion(),

@@ -43,7 +43,8 @@ let logLevelSet = false;
 /** Rewrites an ORT error message into a FixqError, naming the node when the message does. */
 export function runtimeError(e: unknown, what: string): FixqError {
   const msg = String((e as Error)?.message ?? e).replace(/\s+/g, " ").trim();
-  const node = /Node \(([^)]*)\)/.exec(msg)?.[1] ?? /node[: ]+'?([\w./:-]+)'?/i.exec(msg)?.[1];
+  // ORT names a node as "Node (name)", "In Node, ("name", Op, …" or "node: name".
+  const node = /Node \(([^)"]*)\)/.exec(msg)?.[1] ?? /In Node, \("([^"]*)"/.exec(msg)?.[1] ?? /node[: ]+'?([\w./:-]+)'?/i.exec(msg)?.[1];
   return new FixqError("runtime", `onnxruntime ${what}: ${msg}`, node ? `node '${node}'` : undefined, { cause: e });
 }
 

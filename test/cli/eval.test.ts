@@ -170,7 +170,7 @@ describe("fixq eval", () => {
     ["--min-agreement out of range", () => ["--data", X, "--min-agreement", "1.5"], 2, /^error: --min-agreement expects a fraction in 0\.\.1, got '1\.5'$/],
   ];
   for (const [what, args, code, message] of bad) {
-    it(`${what}: one error line, exit ${code}, no report files`, () => {
+    it(`${what}: one error line, exit ${code}, only the JUnit file, carrying that line`, () => {
       const dir = mkdtempSync(join(tmp, "bad-"));
       const reports = ["--json", join(dir, "r.json"), "--junit", join(dir, "r.xml"), "--markdown", join(dir, "r.md")];
       const r = fixq("eval", CNN, CNN, ...args(), ...reports);
@@ -179,7 +179,12 @@ describe("fixq eval", () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(message);
       expect(r.stdout).toBe("");
-      expect(readdirSync(dir)).toEqual([]);
+      // CI must see why the gate did not run: the JUnit file holds one failing case with the error line.
+      expect(readdirSync(dir)).toEqual(["r.xml"]);
+      const xml = readFileSync(join(dir, "r.xml"), "utf8");
+      expect(xml).toMatch(/tests="1" failures="1"/);
+      const carried = /<failure message="([^"]*)" type="error">/.exec(xml)?.[1]?.replace(/&(quot|apos|lt|gt|amp);/g, (_m, e: string) => ({ quot: '"', apos: "'", lt: "<", gt: ">", amp: "&" })[e]!);
+      expect(`error: ${carried}`).toBe(lines[0]);
     });
   }
 

@@ -86,6 +86,6 @@ describe("input flags", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/input {2}x: f32\[n,4\]/);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^warning: probe: onnxruntime refused the model: .*Mystery.*; shapes are static inference's\n$/);
+    expect(r.stderr).toMatch(/^warning: probe: node 'm': onnxruntime refused the model: .*Mystery.*; shapes are static inference's\n$/);
   });
 });

@@ -82,7 +82,7 @@ describe("fixq emulate", () => {
       [["emulate", path("cnn.q.onnx"), "--data", "models/data/calib_labels.npy", "--out", path("bad2.npy")], /does not fit input 'input'|no such file/, 1],
       [["emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("bad3.npy"), "--rounding", "nearest"], /--rounding expects single or double/, 2],
       [["emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("bad4.txt")], /--out must be a \.npy or \.npz file/, 2],
-      [["emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("bad5.npy"), "--out-int", path("missing/yi.npy")], /folder .*missing does not exist/, 1],
+      [["emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("bad5.npy"), "--out-int", path("missing/yi.npy")], /folder .*missing does not exist/, 2],
     ];
     for (const [args, message, status] of cases) {
       const r = fixq(...args);

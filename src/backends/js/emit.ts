@@ -102,14 +102,20 @@ export function emitJsModuleText(p: Program, opts: EmitJsOptions = {}): string {
     .concat("\n");
 }
 
+/** The names of the files emitJsModule writes: the module, and unless `extras` is false its .d.ts and README.txt. */
+export function jsModuleFileNames(opts: Pick<EmitJsOptions, "fileName" | "extras"> = {}): string[] {
+  const file = opts.fileName ?? "model.mjs";
+  if (!(opts.extras ?? true)) return [file];
+  return [file, file.endsWith(".mjs") ? `${file.slice(0, -4)}.d.mts` : `${file.replace(/\.js$/, "")}.d.ts`, "README.txt"];
+}
+
 /** The generated files: the module, and unless `extras` is false its .d.ts and README.txt. */
 export function emitJsModule(p: Program, opts: EmitJsOptions = {}): Map<string, string> {
-  const file = opts.fileName ?? "model.mjs";
-  const files = new Map<string, string>([[file, emitJsModuleText(p, opts)]]);
-  if (opts.extras ?? true) {
-    const dts = file.endsWith(".mjs") ? `${file.slice(0, -4)}.d.mts` : `${file.replace(/\.js$/, "")}.d.ts`;
+  const [file, dts, readme] = jsModuleFileNames(opts);
+  const files = new Map<string, string>([[file!, emitJsModuleText(p, opts)]]);
+  if (dts && readme) {
     files.set(dts, declarationsText());
-    files.set("README.txt", readmeText(p, file, opts.modelName ?? "model"));
+    files.set(readme, readmeText(p, file!, opts.modelName ?? "model"));
   }
   return files;
 }

@@ -5,6 +5,7 @@ import { FixqError } from "../errors.js";
 import type { Model } from "../graph.js";
 import { decodeMessage, type ProtoMessage } from "./codec.js";
 import { modelFromProto } from "./from-proto.js";
+import { TruncatedError } from "./wire.js";
 
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
 
@@ -30,6 +31,11 @@ export function decodeModelProto(bytes: Uint8Array, where = "model"): ProtoMessa
   try {
     proto = decodeMessage("ModelProto", bytes);
   } catch (e) {
+    if (e instanceof TruncatedError) {
+      // N = the file's length; M = where the field it ends inside would end (at least).
+      const of = e.needed === undefined ? "" : ` of ${e.needed} or more`;
+      throw new FixqError("decode", `file is truncated at byte ${bytes.length}${of}: it ends inside a field (an interrupted download or copy?)`, where, { cause: e });
+    }
     if (e instanceof FixqError) throw new FixqError("decode", `not a valid ONNX model: ${e.message}`, where, { cause: e });
     throw e;
   }

@@ -16,6 +16,21 @@ export enum WireType {
 
 export type Int64 = number | bigint;
 
+/**
+ * Reading ran into the end of the whole buffer (not of an inner message): the
+ * data was cut short. `needed` is the length the cut field declares (a lower
+ * bound on the full size), when known.
+ */
+export class TruncatedError extends FixqError {
+  constructor(
+    message: string,
+    at: number,
+    readonly needed?: number,
+  ) {
+    super("decode", message, `byte ${at}`);
+  }
+}
+
 const TWO32 = 4294967296;
 
 export class WireReader {
@@ -34,6 +49,12 @@ export class WireReader {
     throw new FixqError("decode", message, `byte ${at}`);
   }
 
+  /** A read that needs bytes up to `needed` (or past the end, when unknown) beyond this reader's end. */
+  pastEnd(message: string, at = this.pos, needed?: number): never {
+    if (this.end === this.buf.length) throw new TruncatedError(message, at, needed);
+    this.fail(message, at);
+  }
+
   /** Reads a varint as an unsigned 32-bit number (upper bits discarded, as protobuf does for int32). */
   uint32(): number {
     const b = this.buf;
@@ -41,7 +62,7 @@ export class WireReader {
     let result = 0;
     let shift = 0;
     for (let i = 0; i < 10; i++) {
-      if (p >= this.end) this.fail("truncated varint");
+      if (p >= this.end) this.pastEnd("truncated varint");
       const byte = b[p++]!;
       if (shift < 32) result += (byte & 0x7f) * 2 ** shift;
       if ((byte & 0x80) === 0) {
@@ -64,7 +85,7 @@ export class WireReader {
     let lo = 0;
     let hi = 0;
     for (let i = 0; i < 10; i++) {
-      if (p >= this.end) this.fail("truncated varint");
+      if (p >= this.end) this.pastEnd("truncated varint");
       const byte = b[p++]!;
       const bits = byte & 0x7f;
       if (i < 4) lo += bits * 2 ** (7 * i);
@@ -98,14 +119,14 @@ export class WireReader {
   }
 
   float(): number {
-    if (this.pos + 4 > this.end) this.fail("truncated fixed32");
+    if (this.pos + 4 > this.end) this.pastEnd("truncated fixed32", this.pos, this.pos + 4);
     const v = this.view.getFloat32(this.pos, true);
     this.pos += 4;
     return v;
   }
 
   double(): number {
-    if (this.pos + 8 > this.end) this.fail("truncated fixed64");
+    if (this.pos + 8 > this.end) this.pastEnd("truncated fixed64", this.pos, this.pos + 8);
     const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return v;
@@ -115,7 +136,7 @@ export class WireReader {
   length(): number {
     const at = this.pos;
     const n = this.uint32();
-    if (n > this.end - this.pos) this.fail(`length ${n} runs past the end of its message (${this.end - this.pos} bytes left)`, at);
+    if (n > this.end - this.pos) this.pastEnd(`length ${n} runs past the end of its message (${this.end - this.pos} bytes left)`, at, this.pos + n);
     return n;
   }
 
@@ -141,7 +162,7 @@ export class WireReader {
         this.varint64();
         return;
       case WireType.Fixed64:
-        if (this.pos + 8 > this.end) this.fail("truncated fixed64");
+        if (this.pos + 8 > this.end) this.pastEnd("truncated fixed64", this.pos, this.pos + 8);
         this.pos += 8;
         return;
       case WireType.LengthDelimited: {
@@ -150,7 +171,7 @@ export class WireReader {
         return;
       }
       case WireType.Fixed32:
-        if (this.pos + 4 > this.end) this.fail("truncated fixed32");
+        if (this.pos + 4 > this.end) this.pastEnd("truncated fixed32", this.pos, this.pos + 4);
         this.pos += 4;
         return;
       case WireType.StartGroup: {

@@ -1,0 +1,74 @@
+/**
+ * Wrong file kinds, said plainly: a model where data is expected, data or
+ * text where a model is expected. The kind is read from the first bytes:
+ *   .npy  starts with \x93NUMPY            .npz  is a zip (PK\x03\x04 or PK\x05\x06)
+ *   text  the first 512 bytes are printable UTF-8/ASCII (or whitespace)
+ *   ONNX  the extension is .onnx, or the first byte is 0x08 (field 1, ir_version)
+ */
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { extname } from "node:path";
+import { FixqError } from "../ir/errors.js";
+
+export type FileKind = "npy" | "npz" | "onnx" | "text" | "empty" | "unknown";
+
+const WORDS: Record<FileKind, string> = {
+  npy: "a NumPy .npy file",
+  npz: "a NumPy .npz archive",
+  onnx: "an ONNX model",
+  text: "a text file",
+  empty: "an empty file",
+  unknown: "binary data of an unknown kind",
+};
+
+/** The kind of the file at `path` from its first bytes (see the file comment); undefined when it cannot be read. */
+export function fileKind(path: string): FileKind | undefined {
+  let head: Buffer;
+  try {
+    const fd = openSync(path, "r");
+    try {
+      head = Buffer.alloc(512);
+      head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (head.length === 0) return "empty";
+  if (head.subarray(0, 6).equals(Buffer.from("\x93NUMPY", "latin1"))) return "npy";
+  if (head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5)) return "npz";
+  if (extname(path).toLowerCase() === ".onnx" || head[0] === 0x08) return "onnx";
+  if (/^[\t\n\r\x20-\x7e\u00a0-\ufffc]*$/u.test(head.toString("utf8").replace(/\ufffd$/, ""))) return "text";
+  return "unknown";
+}
+
+const DATA_WANT = "expected NumPy data: .npy (one input) or .npz keyed by input name";
+
+/**
+ * Refuses a data file (`--calib`, `--data`, `--labels`) that is not NumPy
+ * data, naming what it is instead (or that it is missing, or a folder).
+ */
+export function checkDataFile(path: string, what: string): void {
+  try {
+    if (statSync(path).isDirectory()) throw new FixqError("io", `is a directory; ${DATA_WANT}`, `${what} ${path}`);
+  } catch (e) {
+    if (e instanceof FixqError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FixqError("io", code === "ENOENT" ? "no such file" : `cannot read (${code})`, `${what} ${path}`);
+  }
+  const kind = fileKind(path);
+  if (kind === undefined) return;
+  const ext = extname(path).toLowerCase();
+  if ((kind === "npy" && ext === ".npy") || (kind === "npz" && ext === ".npz")) return;
+  if (kind === "npy" || kind === "npz") {
+    throw new FixqError("data", `is ${WORDS[kind]} but named '${ext || "(no extension)"}'; rename it to .${kind}`, `${what} ${path}`);
+  }
+  throw new FixqError("data", `is ${WORDS[kind]}; ${DATA_WANT}`, `${what} ${path}`);
+}
+
+/** A line for a file given as a model that is not one, or undefined when it may be a (broken) model. */
+export function notAModel(path: string): string | undefined {
+  const kind = fileKind(path);
+  if (kind === "npy" || kind === "npz" || kind === "text") return `is ${WORDS[kind]}, not an ONNX model`;
+  return undefined;
+}
