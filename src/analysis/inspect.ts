@@ -6,8 +6,9 @@
  * MACs are per sample: a symbolic leading (batch) dim counts as 1; a layer
  * with any other dynamic dim has unknown MACs (null), and is not in the total.
  */
+import { attrInt } from "../ir/attrs.js";
 import { dtypeInfo, dtypeName } from "../ir/dtype.js";
-import { type Attribute, type Dim, type Graph, type Model, type TensorType, walkGraphs } from "../ir/graph.js";
+import { type Dim, type Graph, type Model, type TensorType, walkGraphs } from "../ir/graph.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { type Tensor, tensorElementCount, tensorToFloat64 } from "../ir/tensor.js";
 import { formatShape, tensorTypeOf } from "../ir/types.js";
@@ -42,11 +43,6 @@ const num = (d: Dim): number => (typeof d === "number" ? d : Number.NaN);
 const prod = (ds: readonly Dim[]) => ds.reduce<number>((p, d) => p * num(d), 1);
 /** Product over a value's dims, with its batch dim counted as 1. */
 const perSample = (ds: readonly Dim[]) => prod(ds.slice(1));
-
-function intAttr(attrs: readonly Attribute[], name: string, dflt: number): number {
-  const a = attrs.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
 
 function range(t: Tensor): LayerInfo["weight"] | undefined {
   const info = dtypeInfo(t.dtype);
@@ -85,7 +81,7 @@ function layersOf(g: Graph, types: ReadonlyMap<string, TensorType>): LayerInfo[]
         if (x && wShape) macs = perSample(x) * prod(wShape.slice(1));
         break;
       case "Gemm":
-        if (y && x) macs = perSample(y) * num(intAttr(n.attributes, "transA", 0) ? x[0] : x[1]);
+        if (y && x) macs = perSample(y) * num(attrInt(n, "transA", 0) ? x[0] : x[1]);
         break;
       case "MatMul":
         if (y && x) macs = (y.length > 1 ? perSample(y) : prod(y)) * num(x[x.length - 1]);

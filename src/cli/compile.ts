@@ -19,7 +19,8 @@ import { certifyProgram } from "../integer/certify.js";
 import { certificateJson, formatCertificate } from "../integer/certify-report.js";
 import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
@@ -29,11 +30,13 @@ export interface CompileOptions extends IntegerCliOptions {
   output?: string;
   report?: boolean;
   json?: string | boolean;
+  /** false with --no-verify-load. */
+  verifyLoad?: boolean;
 }
 
 const TARGETS = ["js", "onnx-int"] as const;
 
-export function runCompile(modelPath: string, opts: CompileOptions): number {
+export async function runCompile(modelPath: string, opts: CompileOptions): Promise<number> {
   const target = opts.target;
   if (target !== undefined && !(TARGETS as readonly string[]).includes(target)) {
     throw new FixqError("usage", `--target expects ${TARGETS.join(" or ")}, got '${target}'`);
@@ -54,11 +57,12 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
   const cert = certifyProgram(program);
   const errors = cert.problems.filter((p) => p.level === "error");
   const written: string[] = [];
+  let loads: LoadCheck | undefined; // the onnx-int model's load check
   if (target !== undefined && errors.length > 0) {
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
   }
   if (target === "js") {
-    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, "") }); // before anything is written
+    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, ""), ranges: cert.ranges }); // before anything is written
     mkdirSync(opts.output!, { recursive: true });
     for (const [rel, text] of files) {
       const path = join(opts.output!, rel);
@@ -66,15 +70,16 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
       written.push(path);
     }
   } else if (target === "onnx-int") {
-    const model = emitIntegerOnnx(program);
+    const model = emitIntegerOnnx(program, { ranges: cert.ranges });
     const problems = verifyIntegerOnly(model);
     if (problems.length > 0) throw new Error(`the integer ONNX export is not integer-only: ${problems[0]}`);
     const hazards = ortKernelHazards(model);
     if (hazards.length > 0) throw new Error(`the integer ONNX export uses an ONNX Runtime kernel measured inexact: ${hazards[0]}`);
+    loads = opts.verifyLoad === false ? { checked: false, note: "not opened in ONNX Runtime before writing (--no-verify-load)" } : await verifyLoad(model, opts.output!);
     saveModel(model, opts.output!);
     written.push(opts.output!);
   }
-  if (json) emitJson(json, "compile", { model: modelPath, target: target ?? null, written, ops: program.ops.length, certificate: certificateJson(cert) });
+  if (json) emitJson(json, "compile", { model: modelPath, target: target ?? null, written, ortLoad: loads ?? null, ops: program.ops.length, certificate: certificateJson(cert) });
   if (jsonOnStdout(json)) return errors.length > 0 ? 1 : 0;
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
   for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);
@@ -83,6 +88,7 @@ export function runCompile(modelPath: string, opts: CompileOptions): number {
     for (const op of program.ops) kinds.set(op.kind, (kinds.get(op.kind) ?? 0) + 1);
     const summary = [...kinds].map(([k, n]) => `${n}× ${k}`).join(", ");
     process.stdout.write(`wrote ${written.join(", ")}: ${program.ops.length} integer ops (${summary}), ${program.rounding} rounding, ${program.multiplierBits}-bit multipliers\n`);
+    if (loads) process.stdout.write(`  ${loadCheckLine(loads)}\n`);
   }
   return errors.length > 0 ? 1 : 0;
 }

@@ -2,7 +2,7 @@
 import chalk from "chalk";
 import { FixqError } from "../ir/errors.js";
 import { type SaveOptions, saveModel } from "../ir/onnx/save.js";
-import { ensureParentDir } from "../util/atomic-write.js";
+import { ensureParentDir } from "../ir/atomic-write.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
@@ -38,7 +38,9 @@ export function runConvert(input: string, opts: ConvertOptions): number {
   };
   ensureParentDir(opts.output);
   const result = saveModel(model, opts.output, save);
-  if (json) emitJson(json, "convert", { output: opts.output, bytes: result.bytes, dataFile: result.dataFile ?? null });
-  if (!jsonOnStdout(json)) process.stderr.write(`${chalk.green("wrote")} ${opts.output} (${result.bytes} bytes${result.dataFile ? ` + ${result.dataFile}` : ""})\n`);
+  // convert re-encodes what it read, so it writes what ONNX Runtime would have been given anyway.
+  const note = "not opened in ONNX Runtime before writing: convert re-encodes the input unchanged";
+  if (json) emitJson(json, "convert", { output: opts.output, bytes: result.bytes, dataFile: result.dataFile ?? null, ortLoad: { checked: false, note } });
+  if (!jsonOnStdout(json)) process.stderr.write(`${chalk.green("wrote")} ${opts.output} (${result.bytes} bytes${result.dataFile ? ` + ${result.dataFile}` : ""})\n  ${note}\n`);
   return 0;
 }

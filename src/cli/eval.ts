@@ -2,7 +2,8 @@
 import { join, relative } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { bindEvalData, bindLabels, checkGate, compareModels, type Thresholds } from "../eval/compare.js";
+import { bindEvalData, bindLabels, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP, type Thresholds } from "../eval/compare.js";
+import { explainDeploymentRisk } from "../eval/divergence.js";
 import { perLayerErrors } from "../eval/per-layer.js";
 import { writeJunitError } from "../eval/junit-error.js";
 import { type EvalReport, formatText, jsonReport, writeReports } from "../eval/reports.js";
@@ -25,6 +26,7 @@ export interface EvalOptions extends InputFlags {
   maxDrop?: string;
   minAgreement?: string;
   minSqnr?: string;
+  maxDeploymentGap?: string;
   json?: string | boolean;
   junit?: string;
   markdown?: string;
@@ -36,7 +38,12 @@ export const EVAL_HELP = `
 The gate checks the figures of CAND run with onnxruntime graph optimizations on
 (opt=all): for a QDQ model that is the integer-kernel path ORT really deploys.
 CAND also runs with optimizations disabled (the fake-quant figure); both are
-reported, and a gap between them is flagged as a deployment risk.
+reported. When the integer-kernel top-1 or agreement falls more than
+--max-deployment-gap points (default 2) below fake-quant, the gate fails with
+"deployment risk" and names the layer where the two runs part first: each
+quantized activation (a DequantizeLinear output) is compared in an optimized
+session that exposes only that tensor, so everything upstream of it still
+runs fused, as deployed; see README "Deployment gate".
 
 --engine emulator gates on the integer-only model instead: CAND (a QDQ
 model) is integerized and run in fixq's bit-exact integer emulator, the
@@ -133,6 +140,7 @@ async function gate(
     maxDrop: parseNumber("--max-drop", opts.maxDrop, (x) => x >= 0, "percentage points >= 0"),
     minAgreement: parseNumber("--min-agreement", opts.minAgreement, (x) => x >= 0 && x <= 1, "a fraction in 0..1"),
     minSqnrDb: parseNumber("--min-sqnr", opts.minSqnr, () => true, "a number of dB"),
+    maxDeploymentGap: parseNumber("--max-deployment-gap", opts.maxDeploymentGap ?? String(DEFAULT_MAX_DEPLOYMENT_GAP), (x) => x >= 0, "percentage points >= 0"),
   };
   if (dataPath === undefined) throw new FixqError("usage", "--data is required (REF is not a bundled model with a default eval set)");
   if (thresholds.maxDrop !== undefined && labelsPath === undefined) throw new FixqError("usage", "--max-drop needs --labels");
@@ -150,7 +158,7 @@ async function gate(
   if (engine !== "ort" && engine !== "emulator") throw new FixqError("usage", `--engine expects ort or emulator, got '${engine}'`);
   const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine, candidateName: candPath, referenceName: refPath });
   const perLayer = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
-  const gate = checkGate(result, thresholds);
+  const { gate, divergence } = await explainDeploymentRisk(checkGate(result, thresholds), cand, data, result.batchSize, threads);
   const report: EvalReport = {
     reference: refPath,
     candidate: candPath,
@@ -161,6 +169,7 @@ async function gate(
     gate,
     seconds: (performance.now() - t0) / 1000,
     perLayer,
+    divergence,
   };
   writeReports(report, { json: json?.file, junit: opts.junit, markdown: opts.markdown });
   // --json without a file: the document alone on standard output, the table on standard error.

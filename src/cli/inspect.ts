@@ -1,6 +1,7 @@
 /** `fixq inspect MODEL [--json [FILE]] [--graph] [--probe] [--input-shape NAME=DIMS]`: the model summary. */
 import chalk from "chalk";
 import { inspectModel, type InspectReport } from "../analysis/inspect.js";
+import { provenanceLines, quantProvenance } from "../analysis/provenance.js";
 import { dumpModel } from "../ir/dump.js";
 import type { ProbeReport } from "../runtime/probe-types.js";
 import { applyInputFlags, type InputFlags } from "./input-flags.js";
@@ -78,7 +79,7 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
     }
   }
   if (json) {
-    const out: Record<string, unknown> = { file: path, ...report, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
+    const out: Record<string, unknown> = { file: path, ...report, quantization: quantProvenance(model) ?? null, warnings: warnings.map((w) => `${w.where}: ${w.message}`) };
     if (probe) out["probe"] = { runs: probe.runs, filled: probe.filled.length, inputDependent: probe.inputDependent };
     if (probeError) out["probe"] = { error: probeError };
     if (opts.graph) out["graph"] = dumpModel(model);
@@ -86,6 +87,8 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
   }
   if (!jsonOnStdout(json)) {
     process.stdout.write(formatReport(path, report));
+    const q = quantProvenance(model);
+    if (q) process.stdout.write(`${provenanceLines(q).map((l) => `  ${l}`).join("\n")}\n`);
     if (probe) process.stderr.write(`${probeLine(probe)}\n`);
     if (probeError) process.stderr.write(`${chalk.yellow("warning:")} probe: ${probeError}; shapes are static inference's\n`);
     for (const w of warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w.where}: ${w.message}\n`);

@@ -12,7 +12,7 @@
  * argument and `--json` is bare. `--json=FILE` is always a file.
  */
 import type { Command, Option } from "commander";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 
 /** Where the JSON document goes: a file, or standard output. */
 export type JsonTarget = { readonly file: string } | { readonly file?: undefined; readonly stdout: true };

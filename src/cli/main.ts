@@ -64,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--max-drop <points>", "fail if CAND's top-1 is more than this many percentage points below REF's (needs labels)")
     .option("--min-agreement <f>", "fail if CAND's top-1 class matches REF's on less than this fraction (0..1)")
     .option("--min-sqnr <db>", "fail if the output SQNR of CAND against REF is below this (dB)")
+    .option("--max-deployment-gap <points>", "fail with 'deployment risk' if CAND's integer-kernel top-1 or agreement is more than this many points below its fake-quant run (default 2)")
     .option("--json [file]", "JSON report, to FILE or standard output")
     .option("--junit <file>", "write a JUnit XML report (one testcase per threshold)")
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
@@ -103,7 +104,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")
+    .option("--verify-each", "check the model after every stage of the pipeline (slower; names the stage that broke it)")
+    .option("--max-deployment-gap <points>", "with --eval: exit 1 with 'deployment risk' if the integer-kernel top-1 or agreement is more than this many points below fake-quant (default 2)")
     .option("--json [file]", JSON_HELP)
+    .option("--no-verify-load", "skip opening the output in ONNX Runtime before writing it (for models meant for other runtimes)")
     .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)")
     .addHelpText("after", COMMAND_HELP.quantize);
   withInputFlags(quantize, true).action(async (model: string, opts: QuantizeCliOptions) => {
@@ -137,9 +141,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
     .option("--json [file]", "machine-readable summary (with the certificate): one JSON document, to FILE or standard output")
+    .option("--no-verify-load", "onnx-int: skip opening the output in ONNX Runtime before writing it")
     .addHelpText("after", COMMAND_HELP.compile)
-    .action((model: string, opts: CompileOptions) => {
-      code = runCompile(model, opts);
+    .action(async (model: string, opts: CompileOptions) => {
+      code = await runCompile(model, opts);
     });
 
   if (argv.length <= 2) {

@@ -3,22 +3,27 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { bindEvalData, compareModels } from "../eval/compare.js";
-import { quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
+import { bindEvalData, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP } from "../eval/compare.js";
+import { explainDeploymentRisk } from "../eval/divergence.js";
+import { divergenceText, quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { type Model, withMetadata } from "../ir/graph.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { restoreSignature } from "../ir/pin-shapes.js";
 import { arraySource, type DataSource, feedsFor, type InputValues, npyFileSource, npzFileSource } from "../quant/feeds.js";
-import { findReport } from "../passes/pipeline.js";
-import { passesJson, passesText } from "../passes/report.js";
+import { formatSummaryLines } from "../quant/format-table.js";
+import { findReport } from "../quant/stage.js";
+import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
 import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
-import { buildRecipe, cpuKernelNote, integerKernelNote, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { buildRecipe, type RecipeInput, recipeJson } from "../quant/recipe.js";
+import { allSettings, cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
+import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
 import { detectCpu } from "../runtime/cpu-features.js";
+import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
-import { ensureParentDir } from "../util/atomic-write.js";
+import { ensureParentDir } from "../ir/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
 import { inlineDecidedIfs } from "../passes/inline-if.js";
 import { describeSubgraphOps, subgraphComputeOps } from "../quant/subgraphs.js";
@@ -36,8 +41,13 @@ export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   eval?: string | boolean;
   threads?: string;
   json?: string | boolean;
+  /** false with --no-verify-load. */
+  verifyLoad?: boolean;
+  maxDeploymentGap?: string;
+  verifyEach?: boolean;
 }
 
+/** A recipe file: JSON, an object of known keys with values of the right types (recipe-schema.ts); rules are checked by buildRecipe. */
 function readRecipeFile(path: string): RecipeInput {
   let text: string;
   try {
@@ -45,12 +55,16 @@ function readRecipeFile(path: string): RecipeInput {
   } catch {
     throw new FixqError("usage", "cannot read recipe file", path);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as RecipeInput;
+    value = JSON.parse(text);
   } catch (e) {
     throw new FixqError("usage", `recipe is not valid JSON: ${(e as Error).message}`, path);
   }
+  return { ...(checkObject(value, RECIPE_SCHEMA, path, "") as RecipeInput), recipeFile: path };
 }
+
+const SKIPPED: LoadCheck = { checked: false, note: "not opened in ONNX Runtime before writing (--no-verify-load)" };
 
 /** Data-free mode's stand-in for calibration data: any use is a bug, so it fails loudly. */
 const NO_DATA: DataSource = {
@@ -73,7 +87,9 @@ function openCalibration(model: Model, path: string, limit: number | undefined, 
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, inputShape, inputValue, specialize, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, ...flags } = opts;
+  const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
+  if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
   const nThreads = threads === undefined ? undefined : Number(threads);
   if (nThreads !== undefined && !(Number.isInteger(nThreads) && nThreads > 0)) throw new FixqError("usage", `--threads expects a positive integer, got '${threads}'`);
@@ -95,10 +111,12 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     ],
     outputs,
   );
+  const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
-  if (evalOpt !== undefined && evalOpt !== false && hasNativeFp4(recipe)) {
-    throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${recipe.weights}); add --fp4-storage dequantized to evaluate`);
+  const fp4 = allSettings(recipe).find(hasNativeFp4);
+  if (evalOpt !== undefined && evalOpt !== false && fp4) {
+    throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${fp4.weights}); add --fp4-storage dequantized to evaluate`);
   }
   const original = loadVerified(input).model;
   guardOutputs(externalDataInputs(original, "the model"), outputs);
@@ -109,15 +127,17 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (specialize && inlined.length === 0) throw new FixqError("usage", "--specialize: no If node of the main graph is decided by the --input-value constants");
   const already = reexportQuantized(model);
   if (already) {
+    const loads = await checkLoad(already.model);
     ensureParentDir(output);
     saveModel(restoreSignature(already.model, original), output);
     const { activations, weights, unmatched, notes } = already.view;
-    const summary = { output: resolve(output), reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
+    const summary = { output: resolve(output), ortLoad: loads, reexported: true, activations: activations.size, weights: weights.size, leftAsNodes: unmatched.map((u) => ({ node: u.node.name ?? u.node.opType, reason: u.reason })), notes };
     if (jsonOut) emitJson(jsonOut, "quantize", summary);
     if (!json) {
       process.stderr.write(`${chalk.green("wrote")} ${output}: the input is already quantized (QDQ); re-exported its ${activations.size} activation and ${weights.size} weight specs unchanged, without calibration or recipe\n`);
       for (const u of unmatched) process.stderr.write(`  kept as a node  ${u.node.opType} '${u.node.name ?? ""}': ${u.reason}\n`);
       for (const n of notes) process.stderr.write(`  ${chalk.yellow("note")}  ${n}\n`);
+      process.stderr.write(`  ${loadCheckLine(loads)}\n`);
       if (evalOpt !== undefined && evalOpt !== false) process.stderr.write("  --eval skipped: there is no float model to compare with\n");
     }
     return 0;
@@ -145,24 +165,31 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const progress = json ? silentProgress : terminalProgress();
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
-    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress });
+    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
   } finally {
     source.close();
   }
-  ensureParentDir(output);
   const written = inlined.length ? withMetadata(result.model, "fixq.specialized", JSON.stringify({ inputs: Object.fromEntries([...scalarValues(values)]), inlined })) : result.model;
-  saveModel(restoreSignature(written, original), output);
+  const final = restoreSignature(written, original);
+  const loads = await checkLoad(final); // the very model that is written
+  ensureParentDir(output);
+  saveModel(final, output);
 
   const quantized = result.decisions.filter((d) => d.quantized);
-  const float = result.decisions.filter((d) => !d.quantized && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
+  const float = result.decisions.filter((d) => !d.quantized && !d.notFloat && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
+  const notFloat = result.decisions.filter((d) => d.notFloat && d.node.opType !== "Constant");
   const summary: Record<string, unknown> = {
     output: resolve(output),
     recipe: recipeJson(recipe),
+    ortLoad: loads,
     cpu: (({ model, arch, features, u8s8 }) => ({ model, arch, features, u8s8 }))(detectCpu()),
     calibration: calibPath ? { file: calibPath, samples: result.calibrationSamples, sha256: result.calibrationHash } : { dataFree: true, inputRange: recipe.inputRange ?? null },
     quantized: quantized.length,
     float: float.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
+    notFloat: notFloat.map((d) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason })),
     passes: passesJson(result.passes),
+    stages: stagesJson(result.stages),
+    formats: result.formats,
   };
   if (inlined.length) summary["specialized"] = inlined;
   const insideBodies = describeSubgraphOps(subgraphComputeOps(model.graph!));
@@ -177,9 +204,16 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const byReason = new Map<string, string[]>();
     for (const d of float) byReason.set(`${d.node.opType}: ${d.reason}`, [...(byReason.get(`${d.node.opType}: ${d.reason}`) ?? []), d.node.name ?? `#${d.index}`]);
     for (const [why, nodes] of byReason) process.stderr.write(`  float  ${why} (${nodes.length}×)\n`);
+    const byOp = new Map<string, number>();
+    for (const d of notFloat) byOp.set(d.node.opType, (byOp.get(d.node.opType) ?? 0) + 1);
+    if (byOp.size) process.stderr.write(`  not float  ${[...byOp].map(([k, n]) => `${n}× ${k}`).join(", ")} (integer, boolean or shape arithmetic: nothing to quantize)\n`);
     for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
+    process.stderr.write("  formats (role, format, granularity, calibration, rule; every tensor in --json):\n");
+    for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
+    for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
     for (const i of inlined) process.stderr.write(`  ${chalk.yellow("note")}  specialized: If '${i.node}' replaced by its ${i.branch} (decided by --input-value); the written model computes that branch whatever the input says\n`);
     if (insideBodies) process.stderr.write(`  ${chalk.yellow("note")}  ${insideBodies} stay float: fixq quantizes the main graph only\n`);
+    process.stderr.write(`  ${loadCheckLine(loads)}\n`);
   }
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
@@ -197,8 +231,19 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
     const { data, labels } = readEvalSet();
     const compared = await compareModels(declared, result.model, data, labels, { threads: nThreads, progress });
-    summary["eval"] = quantizeEvalSummary(compared);
+    const evalSummary: Record<string, unknown> = quantizeEvalSummary(compared);
+    summary["eval"] = evalSummary;
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
+    // The deployment gate: the integer-kernel run may not fall more than maxGap points below fake-quant.
+    const { gate, divergence } = await explainDeploymentRisk(checkGate(compared, { maxDeploymentGap: maxGap }), result.model, data, compared.batchSize, nThreads);
+    const risk = gate.checks.find((c) => !c.passed);
+    if (risk) {
+      evalSummary["deploymentRisk"] = { message: risk.message, gapPoints: risk.value, maxGapPoints: maxGap, divergence: divergence ?? null };
+      if (jsonOut) emitJson(jsonOut, "quantize", summary);
+      process.stderr.write(`${chalk.red("error:")} ${risk.message} (the model was written: ${output})\n`);
+      if (divergence !== undefined) process.stderr.write(`  ${divergenceText(divergence)}\n`);
+      return 1;
+    }
   }
   if (jsonOut) emitJson(jsonOut, "quantize", summary);
   return 0;

@@ -314,10 +314,37 @@ export interface Thresholds {
   readonly minAgreement?: number;
   /** Min output SQNR in dB. */
   readonly minSqnrDb?: number;
+  /**
+   * Max points by which the integer-kernel run (ORT, optimizations on) may
+   * fall below the fake-quant run (optimizations off), in top-1 (with labels)
+   * and in agreement with REF. Checked only for the ORT engine, and only when
+   * one of the two can be measured.
+   */
+  readonly maxDeploymentGap?: number;
+}
+
+/** Default --max-deployment-gap, points. */
+export const DEFAULT_MAX_DEPLOYMENT_GAP = 2;
+
+/**
+ * Points by which the integer-kernel run falls below the fake-quant run: the
+ * larger of the top-1 gap (with labels) and the agreement gap, with which one
+ * it is; null when neither is measured or CAND did not run in ORT.
+ */
+export function deploymentGap(r: CompareResult): { points: number; metric: "top-1" | "agreement" } | null {
+  const all = r.candidate.all;
+  const dis = r.candidate.disabled;
+  if (all.optimization !== "all") return null;
+  const gaps: { points: number; metric: "top-1" | "agreement" }[] = [];
+  if (all.accuracy && dis.accuracy) gaps.push({ points: ((dis.accuracy.correct1 - all.accuracy.correct1) * 100) / all.accuracy.count, metric: "top-1" });
+  const a = all.outputs[0]?.agreement;
+  const d = dis.outputs[0]?.agreement;
+  if (a != null && d != null) gaps.push({ points: (d - a) * 100, metric: "agreement" });
+  return gaps.reduce<{ points: number; metric: "top-1" | "agreement" } | null>((w, g) => (w === null || g.points > w.points ? g : w), null);
 }
 
 export interface GateCheck {
-  readonly id: "max-drop" | "min-agreement" | "min-sqnr";
+  readonly id: "max-drop" | "min-agreement" | "min-sqnr" | "max-deployment-gap";
   /** What must hold, e.g. "top-1 drop <= 1.00 points". */
   readonly requirement: string;
   readonly limit: number;
@@ -377,6 +404,16 @@ export function checkGate(r: CompareResult, t: Thresholds): GateResult {
     const ok = v !== null && v >= t.minSqnrDb;
     const limit = formatDb(t.minSqnrDb);
     add("min-sqnr", t.minSqnrDb, v, ok, `SQNR >= ${limit} dB`, `${formatDb(v ?? Number.NaN)} dB`, `SQNR ${formatDb(v ?? Number.NaN)} dB ${ok ? ">=" : "<"} ${limit} dB`);
+  }
+  const gap = t.maxDeploymentGap === undefined ? null : deploymentGap(r);
+  if (t.maxDeploymentGap !== undefined && gap) {
+    const ok = gap.points <= t.maxDeploymentGap;
+    const limit = t.maxDeploymentGap.toFixed(2);
+    const v = gap.points.toFixed(2);
+    const message = ok
+      ? `integer kernels within ${limit} points of fake-quant (${gap.metric} gap ${v})`
+      : `deployment risk: ${gap.metric} in ORT integer kernels is ${v} points below fake-quant (> ${limit})`;
+    add("max-deployment-gap", t.maxDeploymentGap, gap.points, ok, `integer-kernel ${gap.metric} within ${limit} points of fake-quant`, `${v} points`, message);
   }
   return { passed: checks.every((c) => c.passed), checks };
 }

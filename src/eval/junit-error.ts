@@ -3,7 +3,7 @@
  * refuses, bad data, a usage error): one failing test case carrying the
  * one-line error message, so CI shows why the gate did not run.
  */
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { escapeXml } from "./reports.js";
 
 export interface EvalErrorCase {

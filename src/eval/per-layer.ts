@@ -23,6 +23,16 @@
  * initializer, a Constant node, or computed from constants only). Otherwise
  * the weight is unmapped, with the reason.
  *
+ * REF as CAND's float original. fixq quantizes the float model after its
+ * float passes (BN folding always; ReLU6 → ReLU, CLE and bias absorption when
+ * the recipe asks), so a quantized weight is compared with REF's weight after
+ * the same passes (`referenceAfterFloatPasses`): the recipe CAND records in
+ * its `fixq.recipe` metadata says which optional passes ran. A CAND without
+ * that metadata (another tool's QDQ) is compared with REF after BN folding
+ * when CAND itself has no BatchNormalization left (its tool folded them, as
+ * ORT's quant_pre_process does), else with REF as given. The result names
+ * the passes applied.
+ *
  * Both models run in onnxruntime with graph optimizations disabled (fused
  * kernels would hide the tensors), the mapped tensors exposed as extra outputs.
  * Per tensor the sums Σref², Σ(ref−cand)² (and the cosine's) accumulate batch
@@ -39,7 +49,8 @@
  * the layer that hurts where the cumulative figure only shows where it hurts.
  */
 import { FixqError } from "../ir/errors.js";
-import type { Graph, Model, Node } from "../ir/graph.js";
+import { type Graph, type Model, metadataOf, type Node } from "../ir/graph.js";
+import { type FloatPassOptions, prepareFloatModel } from "../passes/pipeline.js";
 import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
 import { type EvalData, evalBatchSize, evalFeeds, numeric } from "./compare.js";
@@ -81,6 +92,29 @@ export interface PerLayerResult {
   readonly activations: readonly LayerError[];
   readonly weights: readonly LayerError[];
   readonly unmapped: readonly UnmappedTensor[];
+  /** The float passes REF went through before the comparison (e.g. ["fold-batchnorm"]); empty when none changed it. */
+  readonly referencePasses: readonly string[];
+}
+
+/** REF after the float passes CAND was quantized with; see the file comment. */
+export function referenceAfterFloatPasses(ref: Model, cand: Model): { model: Model; passes: string[] } {
+  const recorded = metadataOf(cand).find(([k]) => k === "fixq.recipe")?.[1];
+  let opts: FloatPassOptions;
+  if (recorded !== undefined) {
+    let r: Record<string, unknown> = {};
+    try {
+      r = JSON.parse(recorded) as Record<string, unknown>;
+    } catch {
+      // Unreadable metadata: BN folding only, which every fixq recipe runs.
+    }
+    opts = { cle: r["cle"] === true, absorbBias: r["absorbBias"] === true, relu6ToRelu: r["relu6ToRelu"] === true };
+  } else if (cand.graph?.nodes.some((n) => n.opType === "BatchNormalization")) {
+    return { model: ref, passes: [] };
+  } else {
+    opts = { cle: false, absorbBias: false, relu6ToRelu: false };
+  }
+  const prepared = prepareFloatModel(ref, opts);
+  return { model: prepared.model, passes: prepared.passes.filter((p) => p.changed).map((p) => p.name) };
 }
 
 export interface PerLayerOptions {
@@ -281,7 +315,8 @@ interface PairState {
 const shapeOf = (dims: readonly number[]) => `[${dims.join(",")}]`;
 
 /** Runs REF and CAND over `data` with every mapped tensor exposed and returns per-tensor SQNR; see the file comment. */
-export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, opts: PerLayerOptions = {}): Promise<PerLayerResult> {
+export async function perLayerErrors(original: Model, cand: Model, data: EvalData, opts: PerLayerOptions = {}): Promise<PerLayerResult> {
+  const { model: ref, passes: referencePasses } = referenceAfterFloatPasses(original, cand);
   const batchSize = evalBatchSize(ref, cand, data, opts.batchSize);
   const bound = evalFeeds(ref, data);
   if (!ref.graph || !cand.graph) throw new FixqError("model", "model has no graph");
@@ -357,6 +392,7 @@ export async function perLayerErrors(ref: Model, cand: Model, data: EvalData, op
     activations: activations.sort(byWorstSqnr),
     weights: weightResults.sort(byWorstSqnr),
     unmapped,
+    referencePasses,
   };
 }
 

@@ -13,9 +13,10 @@
  */
 import chalk from "chalk";
 import { escapeControl } from "../ir/errors.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { packageVersion } from "../util/package-root.js";
-import { type CompareResult, formatDb, type GateResult, type OutputMetrics, type Thresholds, top1Drop } from "./compare.js";
+import { type CompareResult, DEFAULT_MAX_DEPLOYMENT_GAP, deploymentGap, formatDb, type GateResult, type OutputMetrics, type Thresholds, top1Drop } from "./compare.js";
+import type { Divergence } from "./divergence.js";
 import type { Accuracy } from "./metrics.js";
 import { type LayerError, noisiestLayer, type PerLayerResult } from "./per-layer.js";
 
@@ -30,6 +31,8 @@ export interface EvalReport {
   readonly seconds: number;
   /** With --per-layer. */
   readonly perLayer?: PerLayerResult | null;
+  /** When the deployment-gap check failed: where the integer-kernel and fake-quant runs part (null: after the last quantized activation). */
+  readonly divergence?: Divergence | null;
 }
 
 /** What ran CAND for the gated figures: "opt=all" (ORT integer kernels) or "emulator" (fixq's integer-only program). */
@@ -83,8 +86,12 @@ export function metricRows(r: CompareResult): string[][] {
   return rows;
 }
 
-/** A note when the two candidate runs disagree, or undefined. */
-export function deploymentGapNote(r: CompareResult): string | undefined {
+/**
+ * A note when the two candidate runs disagree, or undefined: "deployment risk"
+ * when the integer-kernel run is more than `maxGap` points below fake-quant
+ * (deploymentGap), else a note that they differ within it.
+ */
+export function deploymentGapNote(r: CompareResult, maxGap = DEFAULT_MAX_DEPLOYMENT_GAP): string | undefined {
   const all = r.candidate.all;
   const dis = r.candidate.disabled;
   const diffs: string[] = [];
@@ -96,7 +103,16 @@ export function deploymentGapNote(r: CompareResult): string | undefined {
   if (a != null && d != null && a !== d) diffs.push(`agreement ${signed((d - a) * 100, 2)} points`);
   if (diffs.length === 0) return undefined;
   if (all.optimization === "emulator") return `note: the integer-only model (emulator) differs from CAND's fake-quant run (opt=disabled): ${diffs.join(", ")}`;
-  return `deployment risk: CAND's fake-quant run (opt=disabled) differs from what ORT deploys (opt=all): ${diffs.join(", ")}`;
+  const gap = deploymentGap(r);
+  if (gap && gap.points > maxGap) return `deployment risk: CAND's fake-quant run (opt=disabled) differs from what ORT deploys (opt=all): ${diffs.join(", ")}`;
+  return `note: CAND's fake-quant run (opt=disabled) and what ORT deploys (opt=all) differ within ${maxGap} points: ${diffs.join(", ")}`;
+}
+
+/** The located divergence in words. */
+export function divergenceText(d: Divergence | null): string {
+  if (!d) return "no quantized activation differs by more than one quantization step (the runs part after the last one)";
+  const node = d.node ? `${d.node.opType} '${d.node.name ?? "(unnamed)"}'` : "a graph input";
+  return `the runs part first at '${d.tensor}' (the output of ${node}): RMS difference ${d.rmsSteps.toFixed(1)} quantization steps (${d.checked} of ${d.candidates} quantized activations checked)`;
 }
 
 function pad(cells: readonly string[], widths: readonly number[], left: ReadonlySet<number> = new Set([0])): string {
@@ -140,8 +156,9 @@ function perLayerText(p: PerLayerResult): string[] {
     out.push(chalk.dim(`  ${pad(all[0]!, widths, left).trimEnd()}`));
     for (const row of all.slice(1)) out.push(`  ${pad(row, widths, left).trimEnd()}`);
   };
+  const refWords = p.referencePasses.length ? `REF after CAND's float passes (${p.referencePasses.join(", ")})` : "REF";
   table(
-    `per-layer SQNR of CAND's quantized activations vs REF (both opt=disabled), worst first; local = the noise the tensor adds itself:`,
+    `per-layer SQNR of CAND's quantized activations vs ${refWords} (both opt=disabled), worst first; local = the noise the tensor adds itself:`,
     PER_LAYER_HEADER,
     perLayerRows(p),
   );
@@ -168,8 +185,9 @@ export function formatText(rep: EvalReport): string {
   const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   out.push(chalk.dim(pad(rows[0]!, widths)));
   for (const row of rows.slice(1)) out.push(pad(row, widths));
-  const note = deploymentGapNote(r);
+  const note = deploymentGapNote(r, rep.thresholds.maxDeploymentGap);
   if (note) out.push(chalk.yellow(note));
+  if (rep.divergence !== undefined) out.push(chalk.yellow(`  ${e(divergenceText(rep.divergence))}`));
   if (rep.perLayer) out.push(...perLayerText(rep.perLayer));
   if (rep.gate.checks.length === 0) out.push(chalk.dim("gate: no thresholds set"));
   else out.push(`gate (CAND ${gateRunLabel(r)}):`);
@@ -202,6 +220,7 @@ function layerJson(l: LayerError) {
 function perLayerJson(p: PerLayerResult) {
   return {
     optimization: "disabled",
+    referencePasses: p.referencePasses,
     samples: p.samples,
     batchSize: p.batchSize,
     order: "sqnrDb ascending (worst first)",
@@ -244,10 +263,12 @@ export function jsonReport(rep: EvalReport): string {
       })),
     },
     perLayer: rep.perLayer ? perLayerJson(rep.perLayer) : null,
+    divergence: rep.divergence === undefined ? null : { located: rep.divergence !== null, ...rep.divergence },
     thresholds: {
       maxDropPoints: rep.thresholds.maxDrop ?? null,
       minAgreement: rep.thresholds.minAgreement ?? null,
       minSqnrDb: rep.thresholds.minSqnrDb ?? null,
+      maxDeploymentGapPoints: rep.thresholds.maxDeploymentGap ?? null,
       appliesTo: `candidate.all (${gateRunWords(rep.result)}), first output`,
     },
     passed: rep.gate.passed,
@@ -325,8 +346,9 @@ export function markdownReport(rep: EvalReport): string {
   const header = tableHeader(r);
   out.push(`| ${header.map(mdCell).join(" | ")} |`, `|:--|${"--:|".repeat(header.length - 1)}`);
   for (const row of metricRows(r)) out.push(`| ${row.map(mdCell).join(" | ")} |`);
-  const note = deploymentGapNote(r);
+  const note = deploymentGapNote(r, rep.thresholds.maxDeploymentGap);
   if (note) out.push("", `> ⚠️ ${mdCell(note)}`);
+  if (rep.divergence !== undefined) out.push(`> ${mdCell(divergenceText(rep.divergence))}`);
   out.push("");
   if (rep.gate.checks.length === 0) out.push("No thresholds set.");
   else {

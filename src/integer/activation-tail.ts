@@ -10,7 +10,7 @@ import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { type ActSpec, type LoweringContext, label, quantizeBound } from "./lowering-context.js";
-import { floatAttr } from "./node-attrs.js";
+import { attrFloat } from "../ir/attrs.js";
 
 export interface ActivationTail {
   /** The float value carrying the spec (the op's output, or the last clamp's). */
@@ -33,7 +33,7 @@ export function clampBounds(ctx: LoweringContext, n: Node): [number, number] | u
       const t = ctx.consts.get(name);
       return t ? tensorToFloat64(t)[0] : undefined;
     }
-    return floatAttr(n, attr) ?? dflt;
+    return attrFloat(n, attr) ?? dflt;
   };
   const lo = bound(1, "min", Number.NEGATIVE_INFINITY);
   const hi = bound(2, "max", Number.POSITIVE_INFINITY);

@@ -20,7 +20,8 @@ import { quantizeMultiplier } from "../numerics/requant.js";
 import { activationTail, clampBounds } from "./activation-tail.js";
 import { checkedMultiplier } from "./lower-linear.js";
 import { type ActSpec, INT32, type LoweringContext, label, quantizeBound } from "./lowering-context.js";
-import { intAttr, intsAttr, type Window2d, window2d } from "./node-attrs.js";
+import { attrInt, attrInts } from "../ir/attrs.js";
+import { type Window2d, window2d } from "./node-attrs.js";
 
 
 /**
@@ -103,7 +104,7 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
   const xs = ctx.specOfInt(x);
   const inShape = ctx.values.get(x)!.shape;
   if (inShape.length !== 3) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is not a 2-D pool`);
-  if (intAttr(n, "ceil_mode", 0) !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses ceil_mode`);
+  if (attrInt(n, "ceil_mode", 0) !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses ceil_mode`);
   const global = n.opType.startsWith("Global");
   const win: Window2d = global ? { kernel: [inShape[1]!, inShape[2]!], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } : window2d(n);
   const { kernel, strides, pads } = win;
@@ -116,7 +117,7 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
     return;
   }
   if (win.dilations.some((d) => d !== 1)) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a dilated AveragePool`);
-  if (pads.some((p) => p !== 0) && intAttr(n, "count_include_pad", 0) === 0) {
+  if (pads.some((p) => p !== 0) && attrInt(n, "count_include_pad", 0) === 0) {
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} averages padded windows without counting the padding (count_include_pad = 0)`);
   }
   const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
@@ -159,7 +160,7 @@ export function lowerMovement(ctx: LoweringContext, n: Node): void {
   }
   const out = ctx.addValue(`${n.outputs[0]}_q`, shape, xs.type, xs);
   if (n.opType === "Transpose") {
-    const perm = intsAttr(n, "perm") ?? [...Array(inShape.length + 1).keys()].reverse();
+    const perm = attrInts(n, "perm") ?? [...Array(inShape.length + 1).keys()].reverse();
     if (perm[0] !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} moves the batch axis`);
     ctx.ops.push({ kind: "transpose", source: label(n), input: x, output: out, perm: perm.slice(1).map((p) => p - 1) });
   } else {
@@ -172,7 +173,7 @@ export function lowerConcat(ctx: LoweringContext, n: Node): void {
   const xs = n.inputs.map((i) => ctx.intInput(i, n));
   const shape = ctx.sampleShape(n.outputs[0]!, label(n));
   if (!n.attributes.some((a) => a.name === "axis")) throw new FixqError("model", `${label(n)} has no axis attribute`);
-  let axis = intAttr(n, "axis", 0);
+  let axis = attrInt(n, "axis", 0);
   if (axis < 0) axis += shape.length + 1;
   if (axis === 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} concatenates along the batch axis`);
   const target = ctx.actSpec(n.outputs[0]!, label(n)) ?? ctx.specOfInt(xs[0]!);

@@ -19,7 +19,8 @@ import { type Dyadic, INT32_MAX, INT32_MIN, quantizeMultiplier } from "../numeri
 import { quantizeWithSpec } from "../quant/weights.js";
 import { activationTail } from "./activation-tail.js";
 import { INT32, type LoweringContext, label } from "./lowering-context.js";
-import { floatAttr, intAttr, window2d } from "./node-attrs.js";
+import { attrFloat, attrInt } from "../ir/attrs.js";
+import { window2d } from "./node-attrs.js";
 
 
 interface IntWeight {
@@ -149,7 +150,7 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
     strides: win.strides,
     pads: win.pads,
     dilations: win.dilations,
-    group: intAttr(n, "group", 1),
+    group: attrInt(n, "group", 1),
   });
   emitRequant(ctx, n, acc, 0, xs.scale, w.scales, shape);
 }
@@ -161,7 +162,7 @@ function optional<K extends string, V>(key: K, v: V | undefined): { [k in K]?: V
 /** Gemm (transA = 0, alpha = beta = 1) and MatMul with a constant 2-D right-hand side. */
 export function lowerDense(ctx: LoweringContext, n: Node): void {
   const isGemm = n.opType === "Gemm";
-  if (isGemm && (intAttr(n, "transA", 0) !== 0 || (floatAttr(n, "alpha") ?? 1) !== 1 || (floatAttr(n, "beta") ?? 1) !== 1)) {
+  if (isGemm && (attrInt(n, "transA", 0) !== 0 || (attrFloat(n, "alpha") ?? 1) !== 1 || (attrFloat(n, "beta") ?? 1) !== 1)) {
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} has transA, alpha or beta other than the defaults`);
   }
   if (!ctx.consts.has(n.inputs[1] ?? "")) {
@@ -170,7 +171,7 @@ export function lowerDense(ctx: LoweringContext, n: Node): void {
   }
   const x = ctx.intInput(n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
-  const transB = isGemm && intAttr(n, "transB", 0) === 1;
+  const transB = isGemm && attrInt(n, "transB", 0) === 1;
   const w = intWeight(ctx, n, 1, transB ? 0 : 1);
   if (w.dims.length !== 2) throw new FixqError("unsupported", `cannot integerize: ${label(n)} weight has rank ${w.dims.length}, not 2`);
   const [outFeatures, inFeatures] = transB ? [w.dims[0]!, w.dims[1]!] : [w.dims[1]!, w.dims[0]!];

@@ -1,20 +1,8 @@
-/** Attribute readers for the lowering, and the 2-D window attributes (kernel, strides, pads, dilations) pools and convs share. */
+/** The 2-D window attributes (kernel, strides, pads, dilations) pools and convs share. */
+import { attrInts, attrString } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { label } from "./lowering-context.js";
-
-export function intAttr(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-
-export function intsAttr(n: Node, name: string): number[] | undefined {
-  return n.attributes.find((x) => x.name === name)?.ints?.map(Number);
-}
-
-export function floatAttr(n: Node, name: string): number | undefined {
-  return n.attributes.find((x) => x.name === name)?.f;
-}
 
 export interface Window2d {
   readonly kernel: [number, number];
@@ -30,15 +18,15 @@ export interface Window2d {
  * required `kernel_shape` for a pool.
  */
 export function window2d(n: Node, kernel?: readonly number[]): Window2d {
-  const autoPad = n.attributes.find((a) => a.name === "auto_pad")?.s;
-  if (autoPad && new TextDecoder().decode(autoPad) !== "NOTSET") {
+  const autoPad = attrString(n, "auto_pad");
+  if (autoPad !== undefined && autoPad !== "NOTSET") {
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses auto_pad; export the model with explicit pads`);
   }
-  const k = kernel ?? intsAttr(n, "kernel_shape");
+  const k = kernel ?? attrInts(n, "kernel_shape");
   if (!k) throw new FixqError("model", `${label(n)} has no kernel_shape`);
-  const pads = intsAttr(n, "pads") ?? [0, 0, 0, 0];
-  const strides = intsAttr(n, "strides") ?? [1, 1];
-  const dilations = intsAttr(n, "dilations") ?? [1, 1];
+  const pads = attrInts(n, "pads") ?? [0, 0, 0, 0];
+  const strides = attrInts(n, "strides") ?? [1, 1];
+  const dilations = attrInts(n, "dilations") ?? [1, 1];
   if (k.length !== 2 || pads.length !== 4 || strides.length !== 2 || dilations.length !== 2) {
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} is not a 2-D window (kernel [${k.join(",")}])`);
   }

@@ -12,7 +12,7 @@
  * input bytes (no copy).
  */
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { type PyValue, PyLiteralSyntaxError, parsePyLiteral, pyRepr, pyTypeName } from "./pyliteral.js";
 
 export type NpyDtype = "f2" | "f4" | "f8" | "i1" | "i2" | "i4" | "i8" | "u1" | "u2" | "u4" | "u8" | "b1";

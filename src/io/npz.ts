@@ -11,7 +11,7 @@
 import { readFileSync, readSync } from "node:fs";
 import { extname } from "node:path";
 import { inflateSync, type Zippable, zipSync } from "fflate";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 import { encodeNpyAs, type NpyArray, NpyFormatError, parseNpy } from "./npy.js";
 
 export interface NpzWriteOptions {

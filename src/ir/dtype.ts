@@ -8,40 +8,10 @@
  * field int32_data, 4- and 2-bit types keep that packing, one packed byte per
  * entry, while FP6 keeps one code per entry (onnx.helper.make_tensor).
  */
-export const DataType = {
-  UNDEFINED: 0,
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  UINT16: 4,
-  INT16: 5,
-  INT32: 6,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-  UINT32: 12,
-  UINT64: 13,
-  COMPLEX64: 14,
-  COMPLEX128: 15,
-  BFLOAT16: 16,
-  FLOAT8E4M3FN: 17,
-  FLOAT8E4M3FNUZ: 18,
-  FLOAT8E5M2: 19,
-  FLOAT8E5M2FNUZ: 20,
-  UINT4: 21,
-  INT4: 22,
-  FLOAT4E2M1: 23,
-  FLOAT8E8M0: 24,
-  UINT2: 25,
-  INT2: 26,
-  FLOAT6E2M3: 27,
-  FLOAT6E3M2: 28,
-} as const;
+// The codes are numbers the numerics module also needs (a float format names its ONNX type): they live there.
+import { DataType, type DataTypeCode, type DataTypeName } from "../numerics/onnx-dtypes.js";
 
-export type DataTypeName = keyof typeof DataType;
-export type DataTypeCode = (typeof DataType)[DataTypeName];
+export { DataType, type DataTypeCode, type DataTypeName };
 
 interface DTypeInfo {
   readonly code: DataTypeCode;

@@ -5,8 +5,9 @@
  * rest node by node. Values no rule covers can be filled by `probeTypes`
  * (runtime.ts), which runs the model in onnxruntime on a sample input.
  */
+import { attr, attrInt, attrInts } from "./attrs.js";
 import { DataType } from "./dtype.js";
-import type { Attribute, Dim, Graph, Node, TensorType } from "./graph.js";
+import type { Dim, Graph, Node, TensorType } from "./graph.js";
 import { type Tensor, tensorToFloat64 } from "./tensor.js";
 import { tensorTypeOf } from "./types.js";
 
@@ -14,18 +15,6 @@ type Shape = readonly Dim[] | undefined;
 
 /** Ranks above this are treated as unknown: no real tensor has them, and arrays are never sized by a file's claim. */
 const MAX_RANK = 64;
-
-function attr(n: Node, name: string): Attribute | undefined {
-  return n.attributes.find((a) => a.name === name);
-}
-function attrInt(n: Node, name: string, dflt: number): number {
-  const a = attr(n, name);
-  return a?.i !== undefined ? Number(a.i) : dflt;
-}
-function attrInts(n: Node, name: string): number[] | undefined {
-  const a = attr(n, name);
-  return a?.ints ? a.ints.map(Number) : undefined;
-}
 
 /** Constant values known at compile time: initializers and Constant nodes. */
 export function constantTensors(g: Graph): Map<string, Tensor> {

@@ -19,7 +19,7 @@
  *
  * Every finite code value is exactly a float32, so decoding is exact.
  */
-import type { DataTypeCode } from "../ir/dtype.js";
+import type { DataTypeCode } from "./onnx-dtypes.js";
 
 export type Specials = "ieee" | "fn" | "fnuz" | "finite" | "e8m0";
 

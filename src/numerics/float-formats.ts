@@ -17,7 +17,7 @@
  * `float` read as `fp`, so ONNX names (`FLOAT8E4M3FN`, `float4e2m1`) and
  * ml_dtypes names (`float8_e4m3fn`, `float6_e2m3fn`, `float8_e8m0fnu`) parse too.
  */
-import { DataType } from "../ir/dtype.js";
+import { DataType } from "./onnx-dtypes.js";
 import { defineFloatFormat, type FloatFormat, type RoundMode } from "./float-format.js";
 
 const RNE: readonly RoundMode[] = ["nearest-even"];

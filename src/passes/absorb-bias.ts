@@ -18,6 +18,7 @@
  * with the shift exactly. Clip with a finite upper bound (ReLU6) does not and
  * stops the chain.
  */
+import { attrInt, attrInts, attrString } from "../ir/attrs.js";
 import type { Graph } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
 import { clipBounds, findChains, type LinkRule, type Skipped } from "./chains.js";
@@ -36,9 +37,8 @@ const SHIFT_COMPATIBLE = new Set(["Relu", "LeakyRelu", "PRelu", "Identity", "Max
 export const shiftRule: LinkRule = (ed, n) => {
   if (SHIFT_COMPATIBLE.has(n.opType)) return "pass";
   if (n.opType === "AveragePool") {
-    const a = (name: string) => n.attributes.find((x) => x.name === name);
-    const padded = (a("pads")?.ints ?? []).some((p) => Number(p) !== 0) || ["SAME_UPPER", "SAME_LOWER"].includes(new TextDecoder().decode(a("auto_pad")?.s ?? new Uint8Array()));
-    return Number(a("count_include_pad")?.i ?? 0) === 1 && padded ? { stop: "AveragePool counts padding" } : "pass";
+    const padded = (attrInts(n, "pads") ?? []).some((p) => p !== 0) || ["SAME_UPPER", "SAME_LOWER"].includes(attrString(n, "auto_pad") ?? "");
+    return attrInt(n, "count_include_pad", 0) === 1 && padded ? { stop: "AveragePool counts padding" } : "pass";
   }
   if (n.opType === "Clip") {
     const b = clipBounds(ed, n);

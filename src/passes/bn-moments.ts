@@ -26,6 +26,7 @@
  * - anything else (MaxPool, a graph input, an activation of a mean-only
  *   value, …): unknown, with the reason.
  */
+import { attr, isDefaultDomain } from "../ir/attrs.js";
 import type { Graph, Node, TensorType } from "../ir/graph.js";
 import { clipBounds } from "./chains.js";
 import type { GraphEdit } from "./graph-edit.js";
@@ -57,8 +58,6 @@ export function clippedNormalMean(mu: number, sigma: number, a: number, b: numbe
   return low + mu * (pb - pa) + sigma * (normalPdf(za) - normalPdf(zb)) + high;
 }
 
-const isDefault = (n: Node) => (n.domain ?? "") === "" || n.domain === "ai.onnx";
-const attr = (n: Node, name: string) => n.attributes.find((a) => a.name === name);
 
 /**
  * Moments of every value the rules above reach, and for the others why not
@@ -79,7 +78,7 @@ export function propagateMoments(ed: GraphEdit, types: ReadonlyMap<string, Tenso
       moments.set(y, { kind: "normal", mu: stats.beta, sigma: stats.gamma.map(Math.abs) });
       continue;
     }
-    const out = isDefault(n) ? step(ed, types, n, moments, why) : `${n.opType} (domain ${n.domain}) is not modelled`;
+    const out = isDefaultDomain(n) ? step(ed, types, n, moments, why) : `${n.opType} (domain ${n.domain}) is not modelled`;
     if (typeof out === "string") unknown.set(y, out);
     else moments.set(y, out);
   }

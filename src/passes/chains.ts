@@ -11,6 +11,7 @@
  * The channel axis and rank must agree on both sides, so a Conv never chains
  * into a MatMul over the last axis.
  */
+import { attr, isDefaultDomain } from "../ir/attrs.js";
 import type { Node, TensorType } from "../ir/graph.js";
 import type { GraphEdit } from "./graph-edit.js";
 import { graphLayers, isLayerOp, type Layer } from "./layers.js";
@@ -32,8 +33,6 @@ export interface Skipped {
   readonly reason: string;
 }
 
-const isDefault = (n: Node) => (n.domain ?? "") === "" || n.domain === "ai.onnx";
-const attr = (n: Node, name: string) => n.attributes.find((a) => a.name === name);
 
 /** Every chain starting at a layer of the graph, and for the other layers why none starts there. */
 export function findChains(ed: GraphEdit, types: ReadonlyMap<string, TensorType>, rule: LinkRule): { chains: Chain[]; skipped: Skipped[] } {
@@ -80,7 +79,7 @@ function walk(
       if (second.inChannels !== first.outChannels * perChannel) return { reason: `${first.outChannels} channels do not match ${second.name}'s ${second.inChannels} inputs` };
       return { first, second, through, perChannel };
     }
-    if (!isDefault(n)) return { reason: `${n.opType} (domain ${n.domain}) follows '${v}'` };
+    if (!isDefaultDomain(n)) return { reason: `${n.opType} (domain ${n.domain}) follows '${v}'` };
     if (n.opType === "Flatten") {
       const shape = types.get(v)?.shape;
       const spatial = shape?.slice(2);
@@ -117,7 +116,7 @@ export function clipBounds(ed: GraphEdit, n: Node): { lo: number; hi: number } |
 
 /** Clip(0, 6), the form ReLU6 exports to. */
 export function isRelu6(ed: GraphEdit, n: Node): boolean {
-  if (n.opType !== "Clip" || !isDefault(n)) return false;
+  if (n.opType !== "Clip" || !isDefaultDomain(n)) return false;
   const b = clipBounds(ed, n);
   return b !== undefined && b.lo === 0 && b.hi === 6;
 }

@@ -20,6 +20,7 @@
  * constants; it is in training mode (training_mode=1, is_test=0, or its
  * running/saved statistics outputs are used); or spatial=0.
  */
+import { attrFloat, attrInt } from "../ir/attrs.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
 import { GraphEdit } from "./graph-edit.js";
@@ -31,10 +32,7 @@ export interface FoldReport {
   readonly unfolded: readonly { readonly bn: string; readonly reason: string }[];
 }
 
-const attrNum = (n: Node, name: string): number | undefined => {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : a?.f;
-};
+const attrNum = (n: Node, name: string): number | undefined => attrInt(n, name) ?? attrFloat(n, name);
 
 /** Why this BN node cannot be folded by itself (before looking at its producer), or undefined. */
 function bnRefusal(n: Node): string | undefined {

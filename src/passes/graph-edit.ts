@@ -12,11 +12,10 @@
  * constants, Constant nodes and Identity nodes that the edit left unread.
  */
 import { DataType } from "../ir/dtype.js";
+import { isDefaultDomain } from "../ir/attrs.js";
 import { type BnStats, type Graph, type Node, nodeLabel, subgraphReads, walkGraphs } from "../ir/graph.js";
 import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
-import { uniqueNamer } from "./upgrade-opset.js";
-
-const isDefault = (n: Node) => (n.domain ?? "") === "" || n.domain === "ai.onnx";
+import { uniqueNamer } from "../ir/names.js";
 
 export class GraphEdit {
   private readonly nodes: (Node | undefined)[];
@@ -49,7 +48,7 @@ export class GraphEdit {
     const read = (name: string) => name && this.readCount.set(name, (this.readCount.get(name) ?? 0) + 1);
     graph.nodes.forEach((n, i) => {
       for (const o of n.outputs) if (o) this.producers.set(o, i);
-      if (n.opType === "Constant" && isDefault(n) && n.outputs[0]) this.constNode.set(n.outputs[0], i);
+      if (n.opType === "Constant" && isDefaultDomain(n) && n.outputs[0]) this.constNode.set(n.outputs[0], i);
       for (const v of n.inputs) {
         if (!v) continue;
         read(v);
@@ -114,7 +113,7 @@ export class GraphEdit {
       if (t) return t;
       const p = this.producers.get(value);
       const n = p === undefined ? undefined : this.nodes[p];
-      if (n?.opType !== "Identity" || !isDefault(n)) return undefined;
+      if (n?.opType !== "Identity" || !isDefaultDomain(n)) return undefined;
       value = n.inputs[0] ?? "";
     }
     return undefined;
@@ -219,7 +218,7 @@ export class GraphEdit {
       const v = pending.pop()!;
       if ((reads.get(v) ?? 0) > 0 || this.inputs.has(v)) continue;
       const p = producer.get(v);
-      if (p && !dropNodes.has(p) && (p.opType === "Constant" || p.opType === "Identity") && isDefault(p) && p.outputs.every((o) => !o || !reads.get(o))) {
+      if (p && !dropNodes.has(p) && (p.opType === "Constant" || p.opType === "Identity") && isDefaultDomain(p) && p.outputs.every((o) => !o || !reads.get(o))) {
         dropNodes.add(p);
         for (const o of p.outputs) this.gone.add(o);
         for (const x of p.inputs) {

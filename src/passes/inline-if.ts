@@ -15,6 +15,7 @@
  * chosen branches only, whatever the deciding input says: the caller must
  * say so.
  */
+import { attr, attrInt } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { walkGraphs } from "../ir/graph.js";
@@ -51,14 +52,14 @@ function knownScalars(g: Graph, given: ReadonlyMap<string, Scalar>): Map<string,
     const out = n.outputs[0];
     if (!out) continue;
     if (n.opType === "Constant") {
-      const t = n.attributes.find((a) => a.name === "value")?.t;
+      const t = attr(n, "value")?.t;
       if (t && tensorElementCount(t) === 1) known.set(out, tensorToFloat64(t)[0]!);
     } else if (ins.every((v) => v !== undefined) && ins.length > 0) {
       const cmp = CMP[n.opType];
       if (cmp && ins.length === 2) known.set(out, cmp(ins[0]!, ins[1]!) ? 1 : 0);
       else if (n.opType === "Not") known.set(out, ins[0] === 0 ? 1 : 0);
       else if (n.opType === "Identity") known.set(out, ins[0]!);
-      else if (n.opType === "Cast") known.set(out, castScalar(ins[0]!, Number(n.attributes.find((a) => a.name === "to")?.i ?? 0)));
+      else if (n.opType === "Cast") known.set(out, castScalar(ins[0]!, attrInt(n, "to", 0)));
     }
   }
   return known;
@@ -103,7 +104,7 @@ export function inlineDecidedIfs(model: Model, given: ReadonlyMap<string, Scalar
   g.nodes.forEach((n, index) => {
     const cond = n.opType === "If" && (n.domain ?? "") === "" ? known.get(n.inputs[0] ?? "") : undefined;
     const branch = cond === undefined ? undefined : cond !== 0 ? "then_branch" : "else_branch";
-    const body = branch ? n.attributes.find((a) => a.name === branch)?.g : undefined;
+    const body = branch ? attr(n, branch)?.g : undefined;
     const clash = body ? [...definedIn(body)].some((name) => taken.has(name)) : true;
     if (!body || clash || body.outputs.length !== n.outputs.length) {
       nodes.push(n);

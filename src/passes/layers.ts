@@ -16,6 +16,7 @@
  * The layer's output is Y = α·(X ∗ W) + β·b with α = β = 1 except for Gemm;
  * `readBias` returns β·b per output channel and `writeBias` stores it with β = 1.
  */
+import { attrFloat, attrInt, isDefaultDomain } from "../ir/attrs.js";
 import { AttrType, type Node, type TensorType } from "../ir/graph.js";
 import type { GraphEdit } from "./graph-edit.js";
 
@@ -53,17 +54,10 @@ export interface WeightLayout {
   readonly in: Int32Array;
 }
 
-const isDefault = (n: Node) => (n.domain ?? "") === "" || n.domain === "ai.onnx";
-const attr = (n: Node, name: string) => n.attributes.find((a) => a.name === name);
-const attrInt = (n: Node, name: string, dflt: number) => {
-  const a = attr(n, name);
-  return a?.i === undefined ? dflt : Number(a.i);
-};
-const attrFloat = (n: Node, name: string, dflt: number) => attr(n, name)?.f ?? dflt;
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 export function isLayerOp(n: Node): boolean {
-  return LAYER_OPS.has(n.opType) && isDefault(n);
+  return LAYER_OPS.has(n.opType) && isDefaultDomain(n);
 }
 
 /**
@@ -128,7 +122,7 @@ export function readLayer(ed: GraphEdit, types: ReadonlyMap<string, TensorType>,
   const y = n.outputs[0]!;
   const cs = ed.consumers(y);
   const add = cs.length === 1 && ed.readers(y) === 1 && !ed.isGraphOutput(y) ? ed.node(cs[0]!) : undefined;
-  if (add && add.opType === "Add" && isDefault(add)) {
+  if (add && add.opType === "Add" && isDefaultDomain(add)) {
     const c = add.inputs[0] === y ? add.inputs[1]! : add.inputs[0]!;
     const ct = ed.constant(c);
     if (ct && add.inputs.includes(y) && c !== y && !ed.notWritable(c) && perChannelShape(ct.dims, outChannels, outAxis, rank)) {
@@ -151,7 +145,7 @@ export function layerProducing(ed: GraphEdit, types: ReadonlyMap<string, TensorT
   if (p === undefined) return { reason: "its input is not computed by a node" };
   const n = ed.node(p)!;
   let compute = p;
-  if (n.opType === "Add" && isDefault(n)) {
+  if (n.opType === "Add" && isDefaultDomain(n)) {
     const q = n.inputs.map((v) => ed.producer(v)).find((k) => k !== undefined && isLayerOp(ed.node(k)!));
     if (q === undefined) return { reason: "its input comes from Add, not from a Conv, ConvTranspose, Gemm or MatMul" };
     compute = q;

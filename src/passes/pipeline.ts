@@ -13,18 +13,16 @@
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model } from "../ir/graph.js";
 import { assertValid } from "../ir/verify.js";
-import type { DataFreeRangesReport } from "../quant/data-free-ranges.js";
 import { type AbsorbReport, absorbHighBias } from "./absorb-bias.js";
-import type { BiasCorrectionReport } from "./bias-correction.js";
 import { type EqualizeReport, equalize } from "./equalize.js";
 import { type FoldReport, foldBatchNorm } from "./fold-batchnorm.js";
 import { type Relu6Report, relu6ToRelu } from "./relu6-to-relu.js";
 
-/** Reports of the float passes, and of the two steps quantizeModel runs after planning (bias correction, data-free ranges). */
-export type PassReport = FoldReport | Relu6Report | EqualizeReport | AbsorbReport | BiasCorrectionReport | DataFreeRangesReport;
+/** Reports of the float passes (the quantization stages add their own: quant/stage.ts). */
+export type PassReport = FoldReport | Relu6Report | EqualizeReport | AbsorbReport;
 
 export interface FloatPass {
-  readonly name: (FoldReport | Relu6Report | EqualizeReport | AbsorbReport)["pass"];
+  readonly name: PassReport["pass"];
   run(g: Graph): { graph: Graph; report: PassReport };
 }
 
@@ -42,12 +40,16 @@ export interface PassRun {
   readonly report: PassReport;
 }
 
+/** Every float pass in its order, with the option that turns it on (undefined: always runs). */
+export const FLOAT_PASSES: readonly (FloatPass & { readonly option?: keyof FloatPassOptions })[] = [
+  { name: "fold-batchnorm", run: foldBatchNorm },
+  { name: "relu6-to-relu", option: "relu6ToRelu", run: relu6ToRelu },
+  { name: "equalize", option: "cle", run: (g) => equalize(g) },
+  { name: "absorb-bias", option: "absorbBias", run: absorbHighBias },
+];
+
 export function floatPasses(opts: FloatPassOptions): FloatPass[] {
-  const passes: FloatPass[] = [{ name: "fold-batchnorm", run: foldBatchNorm }];
-  if (opts.relu6ToRelu) passes.push({ name: "relu6-to-relu", run: relu6ToRelu });
-  if (opts.cle) passes.push({ name: "equalize", run: (g) => equalize(g) });
-  if (opts.absorbBias) passes.push({ name: "absorb-bias", run: absorbHighBias });
-  return passes;
+  return FLOAT_PASSES.filter((p) => p.option === undefined || opts[p.option]);
 }
 
 /** Runs the float passes the options select on the model's main graph. */

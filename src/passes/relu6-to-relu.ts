@@ -14,7 +14,8 @@
  * bias Add or a BatchNormalization). A Clip(0, 6) elsewhere is part of some
  * other function — hard-swish is x·Clip(x + 3, 0, 6)/6 — and stays.
  */
-import type { Graph, Node } from "../ir/graph.js";
+import { isDefaultDomain } from "../ir/attrs.js";
+import type { Graph, } from "../ir/graph.js";
 import { isRelu6 } from "./chains.js";
 import { GraphEdit } from "./graph-edit.js";
 import { isLayerOp } from "./layers.js";
@@ -27,13 +28,12 @@ export interface Relu6Report {
   readonly kept: readonly string[];
 }
 
-const isDefault = (n: Node) => (n.domain ?? "") === "" || n.domain === "ai.onnx";
 
 /** True when `value` is computed by a linear layer, directly or through its bias Add or a BatchNormalization. */
 function fromLayer(ed: GraphEdit, value: string): boolean {
   const p = ed.producer(value);
   const n = p === undefined ? undefined : ed.node(p);
-  if (!n || !isDefault(n)) return false;
+  if (!n || !isDefaultDomain(n)) return false;
   if (isLayerOp(n)) return true;
   if (n.opType === "BatchNormalization") return fromLayer(ed, n.inputs[0] ?? "");
   if (n.opType === "Add" && n.inputs.length === 2) {

@@ -37,8 +37,12 @@
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import { type Attribute, AttrType, type Graph, type Int64, type Model, type Node, nodeLabel, type TensorType, walkGraphs } from "../ir/graph.js";
+import { attr, attrFloat, attrFloats, attrInt, attrInt64s, attrString, isDefaultDomain } from "../ir/attrs.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
+import { uniqueNamer } from "../ir/names.js";
 import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { encodeFloats } from "../numerics/float-codec.js";
+import { floatFormat } from "../numerics/float-formats.js";
 
 /** The highest target whose schema changes fixq knows. */
 export const MAX_UPGRADE_OPSET = 23;
@@ -56,42 +60,7 @@ export function irVersionForOpset(opset: number): number {
   return 11;
 }
 
-// ───────────────────────────── unique names ─────────────────────────────
-
-/** Hands out names not in `taken` (and not handed out before): `base`, `base_1`, `base_2`, … */
-export function uniqueNamer(taken: Iterable<string>): (base: string) => string {
-  const used = new Set(taken);
-  return (base) => {
-    let name = base;
-    for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
-    used.add(name);
-    return name;
-  };
-}
-
 // ───────────────────────────── node helpers ─────────────────────────────
-
-function attr(n: Node, name: string): Attribute | undefined {
-  return n.attributes.find((a) => a.name === name);
-}
-function attrInt(n: Node, name: string): number | undefined {
-  const a = attr(n, name);
-  return a?.i === undefined ? undefined : Number(a.i);
-}
-function attrFloat(n: Node, name: string): number | undefined {
-  return attr(n, name)?.f;
-}
-function attrInts(n: Node, name: string): readonly Int64[] | undefined {
-  return attr(n, name)?.ints;
-}
-function attrFloats(n: Node, name: string): number[] | undefined {
-  const f = attr(n, name)?.floats;
-  return f ? Array.from(f) : undefined;
-}
-function attrString(n: Node, name: string): string | undefined {
-  const s = attr(n, name)?.s;
-  return s ? new TextDecoder().decode(s) : undefined;
-}
 
 const intAttr = (name: string, i: number): Attribute => ({ name, type: AttrType.INT, i });
 const intsAttr = (name: string, ints: readonly Int64[]): Attribute => ({ name, type: AttrType.INTS, ints });
@@ -129,30 +98,9 @@ function int64Tensor(dims: readonly number[], values: readonly Int64[]): Tensor 
   return { dtype: DataType.INT64, dims: [...dims], raw };
 }
 
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-/** IEEE half-precision bits of `v`, rounded to nearest even. */
-function halfBits(v: number): number {
-  if (Number.isNaN(v)) return 0x7e00;
-  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
-  const a = Math.abs(v);
-  if (a >= 65520) return sign | 0x7c00;
-  if (a < 2 ** -14) return sign | roundHalfEven(a / 2 ** -24); // subnormal (1024 rounds up into the smallest normal)
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  if (2 ** (e + 1) <= a) e++;
-  let m = roundHalfEven((a / 2 ** e - 1) * 1024);
-  if (m === 1024) {
-    m = 0;
-    e++;
-  }
-  return e > 15 ? sign | 0x7c00 : sign | ((e + 15) << 10) | m;
+/** IEEE half-precision bits of each value (ONNX Cast float → float16: nearest, ties to even, overflow to ±Inf; the values are float32 attributes or constants, so rounding through float32 first is exact). */
+function halfBits(values: readonly number[]): Uint16Array {
+  return encodeFloats(floatFormat("fp16"), Float32Array.from(values)) as Uint16Array;
 }
 
 /** A tensor of a float element type (f32, f64, f16); undefined for other types. */
@@ -163,7 +111,7 @@ function floatTensorOf(dtype: number, dims: readonly number[], values: readonly 
     case DataType.DOUBLE:
       return { dtype, dims: [...dims], raw: new Uint8Array(Float64Array.from(values).buffer) };
     case DataType.FLOAT16:
-      return { dtype, dims: [...dims], raw: new Uint8Array(Uint16Array.from(values.map(halfBits)).buffer) };
+      return { dtype, dims: [...dims], raw: new Uint8Array(halfBits(values).buffer) };
     default:
       return undefined;
   }
@@ -262,7 +210,7 @@ const refuse =
 const intsToInput =
   (name: string, index: number): Step =>
   (n, rw) => {
-    const v = attrInts(n, name);
+    const v = attrInt64s(n, name);
     if (!v) return n;
     if (n.inputs.length > index && n.inputs[index]) throw rw.refuse(`it has both a '${name}' attribute and input`);
     const inputs = [...n.inputs];
@@ -314,7 +262,7 @@ const concatAxis: Step = (n) => (attr(n, "axis") ? n : withAttr(n, intAttr("axis
 
 /** Reshape 5: `shape` became an input. */
 const reshapeShape: Step = (n, rw) => {
-  const shape = attrInts(n, "shape");
+  const shape = attrInt64s(n, "shape");
   const out = without(n, "shape", "consumed_inputs");
   if (n.inputs.length >= 2) return out;
   if (!shape) throw rw.refuse("it has no shape");
@@ -358,13 +306,13 @@ const clipInputs: Step = (n, rw) => {
 
 /** Pad 2: `paddings` renamed `pads`. */
 const padRename: Step = (n) => {
-  const p = attrInts(n, "paddings");
+  const p = attrInt64s(n, "paddings");
   return p ? withAttr(without(n, "paddings"), intsAttr("pads", p)) : n;
 };
 
 /** Pad 11: `pads` and `value` became inputs. */
 const padInputs: Step = (n, rw) => {
-  const pads = attrInts(n, "pads");
+  const pads = attrInt64s(n, "pads");
   if (!pads) throw rw.refuse("it has no pads");
   const value = attrFloat(n, "value") ?? 0;
   const mode = attrString(n, "mode") ?? "constant";
@@ -375,10 +323,10 @@ const padInputs: Step = (n, rw) => {
 
 /** Slice 10: `starts`, `ends`, `axes` became inputs. */
 const sliceInputs: Step = (n, rw) => {
-  const starts = attrInts(n, "starts");
-  const ends = attrInts(n, "ends");
+  const starts = attrInt64s(n, "starts");
+  const ends = attrInt64s(n, "ends");
   if (!starts || !ends) throw rw.refuse("it has no starts/ends");
-  const axes = attrInts(n, "axes");
+  const axes = attrInt64s(n, "axes");
   const inputs = [n.inputs[0] ?? "", int64Input(rw, n, "starts", starts), int64Input(rw, n, "ends", ends)];
   if (axes) inputs.push(int64Input(rw, n, "axes", axes));
   return withInputs(without(n, "starts", "ends", "axes"), inputs);
@@ -577,8 +525,8 @@ const experimental: Record<string, Step> = {
   DynamicSlice: (n) => ({ ...n, opType: "Slice" }),
   // Crop(border = [left, top, right, bottom], scale = [height, width]) on NCHW is a Slice of H and W.
   Crop: (n, rw) => {
-    const [left = 0, top = 0, right = 0, bottom = 0] = (attrInts(n, "border") ?? []).map(Number);
-    const scale = attrInts(n, "scale")?.map(Number);
+    const [left = 0, top = 0, right = 0, bottom = 0] = (attrInt64s(n, "border") ?? []).map(Number);
+    const scale = attrInt64s(n, "scale")?.map(Number);
     const end = (start: number, size: number | undefined, border: number): Int64 => (size !== undefined ? start + size : border > 0 ? -border : INT64_MAX);
     const ends = [end(top, scale?.[0], bottom), end(left, scale?.[1], right)];
     const inputs = [n.inputs[0] ?? "", int64Input(rw, n, "starts", [top, left]), int64Input(rw, n, "ends", ends), int64Input(rw, n, "axes", [2, 3])];
@@ -682,8 +630,6 @@ const UNCHANGED_OPS = new Set(
 
 // ───────────────────────────── driving ─────────────────────────────
 
-const isDefaultDomain = (d: string | undefined) => !d || d === "ai.onnx";
-
 interface ModelContext {
   readonly from: number;
   readonly to: number;
@@ -742,7 +688,7 @@ function graphTypes(g: Graph, outer: ReadonlyMap<string, TensorType> | undefined
     for (const n of g.nodes) {
       const out = n.outputs[0];
       const dtype = types.get(n.inputs[0] ?? "")?.dtype;
-      if (out && !types.has(out) && dtype && isDefaultDomain(n.domain) && SAME_TYPE_OPS.has(n.opType)) {
+      if (out && !types.has(out) && dtype && isDefaultDomain(n) && SAME_TYPE_OPS.has(n.opType)) {
         types.set(out, { dtype, shape: undefined });
         added = true;
       }
@@ -764,7 +710,7 @@ function upgradeGraph(g: Graph, cx: ModelContext, outerTypes?: ReadonlyMap<strin
   let changed = false;
   g.nodes.forEach((original, index) => {
     const n = upgradeSubgraphs(original, cx, types, consts);
-    if (!isDefaultDomain(n.domain)) {
+    if (!isDefaultDomain(n)) {
       changed ||= n !== original;
       nodes.push(n);
       return;
@@ -833,13 +779,13 @@ function modelNames(g: Graph): { values: Set<string>; nodes: Set<string>; used: 
 export function upgradeOpset(model: Model, target: number): Model {
   if (!Number.isInteger(target) || target < 1) throw new FixqError("usage", `invalid target opset ${target}`);
   if (target > MAX_UPGRADE_OPSET) throw new FixqError("unsupported", `fixq knows ai.onnx schema changes up to opset ${MAX_UPGRADE_OPSET}, not ${target}`);
-  const index = model.opsets.findIndex((o) => isDefaultDomain(o.domain));
+  const index = model.opsets.findIndex((o) => isDefaultDomain(o));
   const from = index >= 0 ? Number(model.opsets[index]!.version ?? 0) : undefined;
   if (from !== undefined && from > target) throw new FixqError("usage", `cannot lower the ai.onnx opset from ${from} to ${target}`);
   if (from === target) return model;
   for (const f of model.functions) {
-    const fv = f.opsets.find((o) => isDefaultDomain(o.domain));
-    if (fv && Number(fv.version ?? 0) !== target && f.nodes.some((n) => isDefaultDomain(n.domain))) {
+    const fv = f.opsets.find((o) => isDefaultDomain(o));
+    if (fv && Number(fv.version ?? 0) !== target && f.nodes.some((n) => isDefaultDomain(n))) {
       throw new FixqError("unsupported", `model-local function '${f.name ?? ""}' imports ai.onnx opset ${fv.version}; upgrading functions is not implemented`);
     }
   }
@@ -848,7 +794,7 @@ export function upgradeOpset(model: Model, target: number): Model {
     const names = modelNames(graph);
     const cx: ModelContext = { from, to: target, fresh: uniqueNamer(names.values), freshNode: uniqueNamer(names.nodes), used: names.used };
     graph = upgradeGraph(graph, cx);
-  } else if (graph && [...walkGraphs(graph)].some(([sg]) => sg.nodes.some((n) => isDefaultDomain(n.domain)))) {
+  } else if (graph && [...walkGraphs(graph)].some(([sg]) => sg.nodes.some((n) => isDefaultDomain(n)))) {
     throw new FixqError("model", "the model uses ai.onnx ops but imports no ai.onnx opset");
   }
   const opsets = [...model.opsets];

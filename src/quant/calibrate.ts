@@ -20,7 +20,7 @@
  *   with just the affected tensors exposed and scanned in JS. Either way the
  *   figures are exact, so the result does not depend on which path ran.
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { StreamingExtremes } from "../calib/extremes.js";
 import { StreamingHistogram } from "../calib/histogram.js";
 import { FixqError } from "../ir/errors.js";
@@ -37,7 +37,7 @@ export interface CalibrationResult {
   /** Per calibrated tensor: a StreamingHistogram, or a StreamingExtremes when `statistics` was "extremes". */
   readonly histograms: Map<string, TensorStatistics>;
   readonly samples: number;
-  /** SHA-256 over the calibration data (names, row shapes and bytes), for provenance. */
+  /** SHA-256 over the calibration data as CalibrationHasher defines it, for provenance. */
   readonly sha256: string;
 }
 
@@ -47,6 +47,8 @@ export interface CalibrateOptions {
   progress?: Progress;
   /** Default "histogram". */
   statistics?: CalibrationStatistics;
+  /** Bins of each StreamingHistogram (default DEFAULT_BINS, 2048); entropy wants ENTROPY_HISTOGRAM_BINS. */
+  histogramBins?: number;
 }
 
 export async function calibrate(model: Model, source: DataSource, tensors: readonly string[], opts: CalibrateOptions): Promise<CalibrationResult> {
@@ -54,16 +56,13 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   const exposed = tensors.filter((t) => !inputs.has(t));
   const extremes = opts.statistics === "extremes";
   const stats = new Map<string, TensorStatistics>();
-  for (const t of tensors) stats.set(t, extremes ? new StreamingExtremes() : new StreamingHistogram());
-  const hasher = new DataHasher();
+  for (const t of tensors) stats.set(t, extremes ? new StreamingExtremes() : new StreamingHistogram(opts.histogramBins));
+  const hasher = new CalibrationHasher(source.sampleAxes);
   let samples = 0;
   const progress = opts.progress ?? silentProgress;
   const feedsIn = (feeds: Record<string, HostTensor>) => {
-    for (const [name, f] of Object.entries(feeds)) {
-      stats.get(name)?.update(f.data as Float32Array);
-      const axis = source.sampleAxes?.get(name); // null: fed whole to every run
-      hasher.add(name, f, axis === undefined ? 0 : axis);
-    }
+    for (const [name, f] of Object.entries(feeds)) stats.get(name)?.update(f.data as Float32Array);
+    hasher.add(feeds);
   };
 
   if (!extremes) {
@@ -79,7 +78,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
         progress,
       );
     });
-    return { histograms: stats, samples, sha256: hasher.digest() };
+    return { histograms: stats, samples, sha256: hasher.digest(source, opts.batchSize) };
   }
 
   const reduced = withReductions(model, exposed);
@@ -119,7 +118,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
       }
     });
   }
-  return { histograms: stats, samples, sha256: hasher.digest() };
+  return { histograms: stats, samples, sha256: hasher.digest(source, opts.batchSize) };
 }
 
 async function runAll(model: Model, extraOutputs: readonly string[], threads: number | undefined, body: (s: OrtSession) => Promise<void>): Promise<void> {
@@ -138,30 +137,60 @@ function tensorData(out: Record<string, HostTensor>, name: string): Float32Array
 }
 
 /**
- * One digest per input, combined in name order: independent of the batch
- * size. Samples are hashed in order, each as its own bytes (a state batched
- * along axis 1 is cut per sample); a tensor fed whole to every run
- * (`axis` null) counts once.
+ * The calibration hash (README "Calibration hash"): SHA-256 over the model's
+ * inputs sorted by name (UTF-16 code-unit order), each contributing the raw
+ * little-endian bytes of every sample used, in sample order, in the input's
+ * own dtype; nothing else (no names, shapes or separators). A sample is the
+ * slice along the input's sample axis (axis 0, or e.g. axis 1 for an LSTM
+ * state [2, batch, 64]); an input fed whole to every run (`--input-value`,
+ * sample axis null) counts once. For a one-input model calibrated on a whole
+ * C-order .npy file, that is the SHA-256 of the file after its header.
+ *
+ * The first input in name order is hashed as the batches stream past; any
+ * other input is read from the source again afterwards (the concatenation
+ * order forbids interleaving), so multi-input data is read twice.
  */
-class DataHasher {
-  private readonly hashes = new Map<string, Hash>();
-  add(name: string, f: HostTensor, axis: number | null): void {
-    let h = this.hashes.get(name);
-    if (h && axis === null) return;
-    if (!h) {
-      const row = axis === null ? f.dims : f.dims.filter((_d, i) => i !== axis);
-      h = createHash("sha256").update(`${name}:${f.dtype}:${row.join("x")};`);
-      this.hashes.set(name, h);
+export class CalibrationHasher {
+  private readonly hash = createHash("sha256");
+  private names: string[] | undefined;
+  private firstDone = false;
+
+  constructor(private readonly axes?: ReadonlyMap<string, number | null>) {}
+
+  /** Feeds one batch (in sample order). */
+  add(feeds: Readonly<Record<string, HostTensor>>): void {
+    this.names ??= Object.keys(feeds).sort();
+    const first = this.names[0];
+    const t = first === undefined ? undefined : feeds[first];
+    if (t) this.update(first!, t);
+  }
+
+  /** Reads the inputs after the first from `source` and returns the hex digest. */
+  digest(source: DataSource, batchSize: number): string {
+    for (const name of (this.names ?? []).slice(1)) {
+      this.firstDone = false;
+      for (let start = 0; start < source.count; start += batchSize) {
+        const t = source.batch(start, Math.min(batchSize, source.count - start))[name];
+        if (t) this.update(name, t);
+      }
     }
-    const bytes = (d: Float32Array) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-    if (axis === null || axis === 0) h.update(bytes(f.data as Float32Array));
-    else for (let s = 0; s < f.dims[axis]!; s++) h.update(bytes(sliceAxis(f, axis, s, 1).data as Float32Array));
+    return this.hash.digest("hex");
   }
-  digest(): string {
-    const all = createHash("sha256");
-    for (const name of [...this.hashes.keys()].sort()) all.update(`${name}=${this.hashes.get(name)!.digest("hex")};`);
-    return all.digest("hex");
+
+  private update(name: string, t: HostTensor): void {
+    const axis = this.axes?.has(name) ? this.axes.get(name)! : 0;
+    if (axis === null) {
+      if (!this.firstDone) this.hash.update(rawBytes(t));
+      this.firstDone = true;
+    } else if (axis === 0) this.hash.update(rawBytes(t));
+    else for (let i = 0; i < t.dims[axis]!; i++) this.hash.update(rawBytes(sliceAxis(t, axis, i, 1)));
   }
+}
+
+/** The bytes of a tensor's data as stored (little-endian on every platform Node supports for ORT). */
+function rawBytes(t: HostTensor): Uint8Array {
+  const d = t.data as ArrayBufferView;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 interface Reductions {

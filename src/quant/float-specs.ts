@@ -20,8 +20,7 @@ import { inferTypes } from "../ir/infer-types.js";
 import type { DynamicBlockQuant, FloatQuant } from "../ir/quant.js";
 import type { FloatFormat } from "../numerics/float-format.js";
 import { nvfp4TensorScale, NVFP4_BLOCK_SIZE } from "../numerics/nvfp4.js";
-import type { ActScheme } from "./float-schemes.js";
-import type { QuantPlan } from "./plan.js";
+import type { ResolvedPlan } from "./resolve-plan.js";
 
 export function fp8ActivationSpec(lo: number, hi: number, format: FloatFormat): FloatQuant {
   const amax = Math.max(Math.abs(lo), Math.abs(hi));
@@ -52,24 +51,25 @@ function reducedInputs(n: Node): { slot: number; axis: number }[] {
 }
 
 /**
- * Dynamic block specs for the activation inputs of the plan's compute ops.
- * An input whose reduction axis has no static size is left float (reported
- * by the caller as unquantized).
+ * Dynamic block specs for the activation inputs of the plan's compute ops
+ * whose activation choice is MX or NVFP4. An input whose reduction axis has
+ * no static size is left float (reported by the caller as unquantized).
  */
-export function dynamicActivationSpecs(
-  g: Graph,
-  plan: QuantPlan,
-  ranges: ReadonlyMap<string, { lo: number; hi: number }>,
-  scheme: Extract<ActScheme, { kind: "mx" } | { kind: "nvfp4" }>,
-): Map<string, DynamicBlockQuant> {
-  const types = inferTypes(g);
-  const activations = new Set(plan.activations);
+export function dynamicActivationSpecs(g: Graph, plan: ResolvedPlan, ranges: ReadonlyMap<string, { lo: number; hi: number }>): Map<string, DynamicBlockQuant> {
   const out = new Map<string, DynamicBlockQuant>();
+  const calibrated = new Set(plan.activations);
+  const dynamic = (t: string) => {
+    const s = calibrated.has(t) ? plan.acts.get(t)?.scheme : undefined;
+    return s?.kind === "mx" || s?.kind === "nvfp4" ? s : undefined;
+  };
+  if (!plan.activations.some((t) => dynamic(t))) return out;
+  const types = inferTypes(g);
   for (const d of plan.decisions) {
     if (!d.quantized || d.role !== "compute") continue;
     for (const { slot, axis } of reducedInputs(d.node)) {
       const t = d.node.inputs[slot] ?? "";
-      if (!activations.has(t) || out.has(t)) continue;
+      const scheme = dynamic(t);
+      if (!scheme || out.has(t)) continue;
       const shape = types.get(t)?.shape;
       if (!shape) continue;
       const a = axis < 0 ? shape.length + axis : axis;

@@ -13,14 +13,26 @@
  * - MaxPool, nearest-mode Resize and shape ops (Reshape, Transpose, Flatten,
  *   Squeeze, Unsqueeze, Slice) pass the input's quantization through to their
  *   output; ORT then runs them directly on the integers.
+ * - Gather from a constant float table (an embedding) is quantized weight
+ *   only: the table is stored as integers with a scale per row (int8 by
+ *   default; the recipe's 4-bit blocks along the row on request), read
+ *   through DequantizeLinear or GatherBlockQuantized (embedding-gather.ts);
+ *   the gathered rows stay float.
+ * - Only float values (float32, float16, bfloat16) that carry data are ever
+ *   quantized (value-kinds.ts): a node computing on integers, booleans or
+ *   shape-derived values (Shape → Gather → Concat reshape targets) is not
+ *   float compute and is marked `notFloat`, whatever its op.
  * - Everything else stays float, with the reason recorded. Measured with ORT
  *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
  *   a float kernel between DQ and Q, so quantizing them would only add error.
  */
 import type { Graph, Node } from "../ir/graph.js";
+import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
 import type { Tensor } from "../ir/tensor.js";
+import { type NodeSettingsTable, nodeSettings } from "./node-settings.js";
 import type { Recipe } from "./recipe.js";
+import { isQuantizableType, type ValueKinds, valueKinds } from "./value-kinds.js";
 
 const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 const ELEMENTWISE = new Set(["Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool", "Sigmoid", "Softmax", "LeakyRelu"]);
@@ -28,7 +40,7 @@ const PASS_THROUGH = new Set(["MaxPool", "Reshape", "Transpose", "Flatten", "Squ
 const FUSED_ACTIVATIONS = new Set(["Relu", "Clip"]);
 const NO_INTEGER_KERNEL = new Set(["HardSigmoid", "HardSwish", "Gelu", "Tanh", "Resize"]);
 
-export type NodeRole = "compute" | "elementwise" | "pass-through" | "fused-activation";
+export type NodeRole = "compute" | "elementwise" | "pass-through" | "fused-activation" | "weight-only";
 
 export interface NodeDecision {
   readonly node: Node;
@@ -36,6 +48,8 @@ export interface NodeDecision {
   readonly quantized: boolean;
   readonly role?: NodeRole;
   readonly reason: string;
+  /** The node computes on integer, boolean or shape-derived values: not float compute, nothing to quantize. */
+  readonly notFloat?: boolean;
 }
 
 export interface WeightUse {
@@ -47,6 +61,8 @@ export interface WeightUse {
   readonly axis: number;
   /** Constant inputs of elementwise ops use the activation format, as their integer kernels require. */
   readonly asActivation?: boolean;
+  /** The table of an embedding Gather: quantized per row (axis 0), or in blocks along the row. */
+  readonly embedding?: boolean;
 }
 
 export interface QuantPlan {
@@ -85,7 +101,31 @@ function weightAxis(n: Node, w: Tensor): number {
   }
 }
 
-export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
+const UNKNOWN_TYPE = "element type unknown (neither inference nor ONNX Runtime could tell)";
+
+/** Why a value cannot be quantized, or undefined when it is float (and, as an output, carries data). */
+function notFloatReason(name: string, kinds: ValueKinds, asOutput = true): string | undefined {
+  if (asOutput && kinds.shapeDerived.has(name)) return "computes on shapes (shape arithmetic), not data";
+  const t = kinds.dtype.get(name);
+  if (t === undefined) return UNKNOWN_TYPE;
+  return isQuantizableType(t) ? undefined : `computes on ${dtypeName(t)} values, not float`;
+}
+
+/** The bias of a Conv or Gemm that becomes int32: a constant 1-D third input. */
+export function constantBias(n: Node, consts: ReadonlyMap<string, Tensor>): Tensor | undefined {
+  const b = consts.get(n.inputs[2] ?? "");
+  return b && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1 ? b : undefined;
+}
+
+/**
+ * The plan for `g` under the recipe. `kinds` gives element types and
+ * shape-derived values (value-kinds.ts); without it they come from static
+ * inference alone. `nodes` is the recipe applied to g's nodes
+ * (node-settings.ts), computed here when not given.
+ */
+export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = valueKinds(g), nodes: NodeSettingsTable = nodeSettings(g, recipe)): QuantPlan {
+  const index = new Map(g.nodes.map((n, i) => [n, i]));
+  const settingsOf = (n: Node) => nodes[index.get(n)!]!;
   // Constant-node tensors carry no name of their own (or an unrelated one): name each after the value it
   // defines, so that weights are told apart and their float originals can be dropped after quantization.
   const consts = new Map<string, Tensor>();
@@ -93,7 +133,7 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
   const consumers = new Map<string, Node[]>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const graphOutputs = new Set(g.outputs.map((o) => o.name));
-  const excluded = (n: Node) => recipe.exclude.includes(n.opType) || (n.name !== undefined && recipe.exclude.includes(n.name));
+  const excluded = (n: Node) => settingsOf(n).skipped !== undefined;
 
   const decisions: NodeDecision[] = [];
   const quantizedOut = new Set<string>(); // outputs known to carry quantization
@@ -119,11 +159,30 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
   const classify = (n: Node, index: number): NodeDecision => {
     const decide = (quantized: boolean, reason: string, role?: NodeRole): NodeDecision => ({ node: n, index, quantized, reason, role });
     if ((n.domain ?? "") !== "" && n.domain !== "ai.onnx") return decide(false, `custom domain ${n.domain}`);
-    if (excluded(n)) return decide(false, "excluded by --exclude");
+    if (excluded(n)) return decide(false, settingsOf(n).skipped!);
     if (fusedInto.has(n)) {
       activations.add(n.outputs[0]!);
       quantizedOut.add(n.outputs[0]!);
       return decide(true, "fused with its producer", "fused-activation");
+    }
+    if (COMPUTE.has(n.opType) || ELEMENTWISE.has(n.opType)) {
+      // Every value the node reads or writes must be float, and its output must carry data: shape arithmetic
+      // and integer ops stay as they are. (A float input built from shapes alone, such as an embedding Expand-ed to
+      // the batch, is fine where it meets data.)
+      const out = n.outputs[0] ?? "";
+      for (const v of [...n.inputs.filter((i) => i !== "" && !consts.has(i)), out]) {
+        const why = notFloatReason(v, kinds, v === out);
+        if (why) return { ...decide(false, why), notFloat: why !== UNKNOWN_TYPE };
+      }
+      const c = n.inputs.map((i) => consts.get(i)).find((t) => t !== undefined && !isQuantizableType(t.dtype));
+      if (c) return { ...decide(false, `reads ${dtypeName(c.dtype)} constants, not float`), notFloat: true };
+    }
+    if (n.opType === "Gather") {
+      const table = consts.get(n.inputs[0] ?? "");
+      if (!table) return decide(false, "gathers from computed data, not from a constant table");
+      if (table.dtype !== 1 || table.dims.length !== 2 || intAttr(n, "axis", 0) !== 0) return decide(false, "not an embedding (a constant float32 table of rank 2 gathered along axis 0)");
+      weights.push({ node: n, slot: 0, tensor: table, axis: 0, embedding: true });
+      return decide(true, "embedding table stored quantized, rows gathered in float", "weight-only");
     }
     if (COMPUTE.has(n.opType)) {
       const x = n.inputs[0] ?? "";
@@ -133,11 +192,11 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
       const w = consts.get(wName);
       if (w) {
         if (w.dtype !== 1) return decide(false, `weight is not float32`);
-        const axis = recipe.granularity.kind === "per-tensor" ? -1 : weightAxis(n, w);
+        const axis = settingsOf(n).settings.granularity.kind === "per-tensor" ? -1 : weightAxis(n, w);
         weights.push({ node: n, slot: 1, tensor: w, axis });
       } else activations.add(wName);
-      const b = consts.get(n.inputs[2] ?? "");
-      if (b && w && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1) biases.push({ node: n, slot: 2, tensor: b, axis: 0 });
+      const b = w && constantBias(n, consts);
+      if (b) biases.push({ node: n, slot: 2, tensor: b, axis: 0 });
       quantizeOutput(n);
       return decide(true, "quantized", "compute");
     }
@@ -166,7 +225,10 @@ export function planQuantization(g: Graph, recipe: Recipe): QuantPlan {
     return decide(false, "op not handled by fixq's quantizer");
   };
   g.nodes.forEach((n, index) => {
-    decisions.push(classify(n, index));
+    const d = classify(n, index);
+    // A node left alone whose output is not float data (Shape, Cast to int64, integer Gather, …) is not float compute either.
+    const why = !d.quantized && !d.notFloat && n.outputs[0] ? notFloatReason(n.outputs[0], kinds) : undefined;
+    decisions.push(why && why !== UNKNOWN_TYPE ? { ...d, reason: why, notFloat: true } : d);
   });
   // A pass-through output shares its source's spec; the source must be calibrated.
   for (const src of sharedWith.values()) activations.add(src);

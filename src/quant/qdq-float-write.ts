@@ -21,7 +21,7 @@ import type { Attribute, Node } from "../ir/graph.js";
 import { makeFloatTensor, type Tensor } from "../ir/tensor.js";
 import { pack4 } from "../numerics/pack.js";
 import type { Fp4Storage } from "./format-names.js";
-import { decodeFloatWeight, encodeFloatWeight, type FloatWeightSpec } from "./float-weights.js";
+import { decodeFloatWeight, type FloatWeightSpec } from "./float-weights.js";
 
 export interface FloatWriteOptions {
   readonly storage: Fp4Storage;
@@ -47,10 +47,9 @@ export interface WrittenWeight {
   readonly codes: string;
 }
 
-/** The nodes and initializers that stand for float weight `v` under `spec`. */
-export function writeFloatWeight(v: string, c: Tensor, spec: FloatWeightSpec, opts: FloatWriteOptions, fresh: Fresh): WrittenWeight {
+/** The nodes and initializers that stand for float weight `v` under `spec`, with the element codes chosen for it. */
+export function writeFloatWeight(v: string, c: Tensor, spec: FloatWeightSpec, opts: FloatWriteOptions, fresh: Fresh, codes: Uint8Array): WrittenWeight {
   const dims = c.dims.map(Number);
-  const codes = encodeFloatWeight(c, spec);
   if (spec.kind !== "float" && opts.storage === "dequantized") {
     const out = fresh(`${v}__fq`);
     return { nodes: [], inits: [makeFloatTensor(out, dims, decodeFloatWeight(codes, dims, spec))], out, codes: out };

@@ -10,6 +10,9 @@
  * - A graph input x is read through Q(x) → DQ → `x__dq`.
  * - Any other value t keeps its name: its producer writes `t__f`, then
  *   Q(t__f) → DQ → t, so consumers and graph outputs are untouched.
+ * - Constants are written as the integer codes given in `opts.codes` (the
+ *   rounding stage's choice, round-weights.ts), exactly: the writer never
+ *   rounds. Without `opts.codes` it takes nearest rounding's codes for all.
  * - Numerically equal specs share one pair of scale/zero-point initializers.
  * - 4-bit tensors are packed two per byte, first element in the low nibble.
  * - Float constants that nothing reads any more are dropped.
@@ -30,12 +33,12 @@ import { FixqError } from "../ir/errors.js";
 import { type Attribute, type Graph, type Node, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { type AffineQuant, type BlockQuant, type DynamicBlockQuant, type FloatQuant, isIntSpec, type QuantSpec } from "../ir/quant.js";
-import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { type Tensor, tensorElementCount } from "../ir/tensor.js";
 import { dynamicBlockGraph } from "./block-act-graph.js";
 import { FormatAnnotations } from "./format-annotation.js";
 import { type FloatWriteOptions, writeFloatWeight } from "./qdq-float-write.js";
+import { roundNearest } from "./round-weights.js";
 import { Names } from "./specs.js";
-import { quantizeWithSpec } from "./weights.js";
 
 /** Two 4-bit values per byte, the first in the low nibble; an odd count leaves the last high nibble 0. */
 function packNibbles(values: ArrayLike<number>): Uint8Array {
@@ -112,10 +115,25 @@ function zeroPointTensor(name: string, spec: PairSpec): Tensor {
  * weights are stored (default native); `opts.e8m0Scales` stores MX scales as
  * FLOAT8E8M0, which needs opset 24 (default: float32 powers of two).
  */
-export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph {
+export interface WriteOptions extends FloatWriteOptions {
+  /** The code of every element of every quantized constant, by value name; default: nearest rounding. */
+  readonly codes: ReadonlyMap<string, ArrayLike<number>>;
+}
+
+/** The codes chosen for constant `v`; an internal error when the rounding stage chose none, or the wrong number. */
+function chosenCodes(codes: ReadonlyMap<string, ArrayLike<number>>, v: string, c: Tensor): ArrayLike<number> {
+  const q = codes.get(v);
+  if (!q) throw new FixqError("runtime", `internal error: no weight codes chosen for constant '${v}'`);
+  if (q.length !== tensorElementCount(c)) throw new FixqError("runtime", `internal error: ${q.length} codes for constant '${v}' of ${tensorElementCount(c)} elements`);
+  return q;
+}
+
+export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
   const floatOpts: FloatWriteOptions = { storage: opts.storage ?? "native", e8m0Scales: opts.e8m0Scales ?? false };
   const quant = g.quant ?? new Map<string, QuantSpec>();
   if (quant.size === 0) return g;
+  const codes = opts.codes ?? roundNearest(g);
+  const codesOf = (v: string, c: Tensor) => chosenCodes(codes, v, c);
   const names = new Names(g);
   const consts = constantTensors(g);
   const inputs = new Set(g.inputs.map((v) => v.name));
@@ -164,14 +182,14 @@ export function writeQdq(g: Graph, opts: Partial<FloatWriteOptions> = {}): Graph
     const c = consts.get(v);
     if (c && !isIntSpec(spec)) {
       if (spec.kind === "dynamic-block") throw new FixqError("unsupported", `dynamic block quantization of constant '${v}'`);
-      const w = writeFloatWeight(v, c, spec, floatOpts, (b) => names.fresh(b));
+      const w = writeFloatWeight(v, c, spec, floatOpts, (b) => names.fresh(b), Uint8Array.from(codesOf(v, c)));
       head.push(...w.nodes);
       newInits.push(...w.inits);
       annotations.add(w.codes, undefined, spec);
       readAs.set(v, w.out);
     } else if (c && isIntSpec(spec)) {
       const dims = c.dims.map(Number);
-      const q = quantizeWithSpec(tensorToFloat64(c), dims, spec);
+      const q = codesOf(v, c);
       const qName = names.fresh(`${v}__quantized`);
       newInits.push(tensor(qName, spec.format.dtype, dims, q));
       const out = names.fresh(`${v}__dq`);

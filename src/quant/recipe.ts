@@ -12,7 +12,7 @@
  *   255·127·2 = 64770 overflows 32767 but 255·64·2 = 32640 cannot; with VNNI,
  *   AMX or on Arm they accumulate in int32. [−64, 64] is exact on every one of
  *   them, at a negligible accuracy cost; |w| = 64 is the exact bound
- *   (quantize.ts weightFormatOf). `targetCpu` states the deployment CPU:
+ *   (resolve-plan.ts weightChoice). `targetCpu` states the deployment CPU:
  *   "portable" (default) keeps the narrowing, "vnni" (int32-accumulating
  *   kernels: AVX512-VNNI, AVX-VNNI, AMX, Arm) uses full 8-bit weights, and
  *   "native" picks one of the two for the CPU fixq runs on. An explicit
@@ -30,14 +30,26 @@
  * per-tensor weights, and relu6ToRelu changes the float function.
  *
  * Bias correction (biasCorrection: empirical | analytic | none, default none)
- * runs after planning (passes/bias-correction.ts). dataFree quantizes without
+ * runs after planning (quant/bias-correction.ts). dataFree quantizes without
  * any data: activation ranges from BN statistics and an assumed input range
  * (inputRange), and, unless the recipe sets them, CLE, high-bias absorption
  * and analytic bias correction on; empirical bias correction contradicts it.
+ *
+ * Per-layer rules (`layers`, layer-rules.ts) override the weight and
+ * activation formats, granularity, weight bits and calibration method for the
+ * nodes they match, or skip them. Each rule's settings are built here with the
+ * same code as the global ones (the global settings with the rule's keys on
+ * top, as flags are on top of a file), so a rule is checked exactly as a
+ * command line would be. A rule that names a new weight type starts from that
+ * type's default weight bits, and from per-channel granularity where the
+ * global granularity is blocks.
  */
-import { FixqError } from "../ir/errors.js";
+import { parseCalibrationMethod } from "../calib/range.js";
+import { FixqError, isFixqError } from "../ir/errors.js";
 import { detectCpu } from "../runtime/cpu-features.js";
-import { checkOpset, floatKernelNote, floatOpsetNeed, type OpsetNeed, settleFloatRecipe } from "./float-schemes.js";
+import { type LayerMatch, type LayerOverrides, type LayerRuleInput, overridesOf, parseLayerRules, WEIGHT_ROUNDINGS, type WeightRounding } from "./layer-rules.js";
+import { checkOpset, settleFloatRecipe } from "./float-schemes.js";
+import { opsetNeed } from "./recipe-needs.js";
 import {
   type FloatActType,
   type FloatType,
@@ -83,7 +95,7 @@ export interface Recipe {
   cle: boolean;
   absorbBias: boolean;
   relu6ToRelu: boolean;
-  /** Bias correction after planning (passes/bias-correction.ts). */
+  /** Bias correction after planning (quant/bias-correction.ts). */
   biasCorrection: BiasCorrection;
   /** No data at all: ranges from BN statistics and `inputRange` (quant/data-free-ranges.ts). */
   dataFree: boolean;
@@ -91,6 +103,33 @@ export interface Recipe {
   inputRange?: [number, number];
   /** How MX/NVFP4 weights are stored: ONNX FP4/FP8 + DequantizeLinear, or float32 values on the grid (float-schemes.ts). */
   fp4Storage: Fp4Storage;
+  /** How weight codes are chosen (the rounding stage); only nearest today. */
+  weightRounding: WeightRounding;
+  /** Per-layer rules, in order (first match wins), each with its resolved settings. */
+  layers: LayerRule[];
+  /** The recipe file the settings came from, named in errors about it. */
+  recipeFile?: string;
+}
+
+/** The settings that can differ from layer to layer. */
+export type LayerSettings = Pick<Recipe, "weights" | "weightBits" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding">;
+
+export interface LayerRule {
+  /** Position in the recipe's `layers` list, from 0. */
+  readonly index: number;
+  readonly match: LayerMatch;
+  readonly skip: boolean;
+  /** For the C/HLS back ends: recorded in the plan, no effect on the QDQ model. */
+  readonly reuseFactor?: number;
+  /** The keys the rule sets (besides match). */
+  readonly keys: readonly string[];
+  /** The global settings with the rule's applied. */
+  readonly settings: LayerSettings;
+}
+
+export function layerSettingsOf(r: LayerSettings): LayerSettings {
+  const { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding } = r;
+  return { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding };
 }
 
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
@@ -109,6 +148,8 @@ export const DEFAULT_RECIPE: Readonly<Recipe> = {
   biasCorrection: "none",
   dataFree: false,
   fp4Storage: "native",
+  weightRounding: "nearest",
+  layers: [],
 };
 
 const BIAS_CORRECTIONS: readonly BiasCorrection[] = ["none", "empirical", "analytic"];
@@ -126,7 +167,7 @@ export function parseGranularity(s: string): Granularity {
   throw new FixqError("usage", `--granularity must be per-channel, per-tensor or per-block:N, got '${s}'`);
 }
 
-function granularityName(g: Granularity): string {
+export function granularityName(g: Granularity): string {
   return g.kind === "per-block" ? `per-block:${g.blockSize}` : g.kind;
 }
 
@@ -153,6 +194,11 @@ export interface RecipeInput {
   /** Shorthand for weights and (float formats) activations: fp8-e4m3, mxfp4, nvfp4, int4-block:128, … */
   format?: string;
   fp4Storage?: string;
+  weightRounding?: string;
+  /** Per-layer rules (recipe files only); checked with parseLayerRules. */
+  layers?: unknown;
+  /** The file these values come from: errors about them name it. */
+  recipeFile?: string;
 }
 
 function parseInputRange(v: string | number[]): [number, number] {
@@ -170,58 +216,113 @@ function positiveInt(v: number | string | undefined, what: string): number | und
   return n;
 }
 
+/** Runs `f`; a usage error it throws is re-thrown naming `where` (the recipe file) and `prefix` (the rule). */
+function within<T>(where: string | undefined, prefix: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!isFixqError(e) || e.code !== "usage" || (!where && !prefix) || e.where) throw e;
+    throw new FixqError("usage", `${prefix}${e.message}`, where);
+  }
+}
+
+/** The default weight bits for a weight type under an activation type (7 for int8 under 8-bit activations, see above). */
+function defaultWeightBits(r: Pick<Recipe, "weights" | "acts" | "targetCpu">): number {
+  return r.weights === "int8" && (r.acts === "uint8" || r.acts === "int8") && !exactInt8Kernels(r.targetCpu) ? 7 : weightTypeBits(r.weights);
+}
+
+/** A rule's settings: the global ones with the rule's overrides applied on top, through the same checks. */
+function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRounding): LayerSettings {
+  const newWeights = o.weights !== undefined || o.format !== undefined;
+  const base: RecipeInput = { weights: r.weights, acts: r.acts, symmetricActs: r.symmetricActs, calibration: r.calibration, fp4Storage: r.fp4Storage, opset: r.opset, targetCpu: r.targetCpu };
+  if (!newWeights && r.weightBits !== defaultWeightBits(r)) base.weightBits = r.weightBits;
+  if (!newWeights || r.granularity.kind !== "per-block") base.granularity = granularityName(r.granularity);
+  return { ...layerSettingsOf(buildRecipe(base, o)), weightRounding };
+}
+
 /** Builds a recipe: defaults, then the file's values, then the flags. */
 export function buildRecipe(...layers: RecipeInput[]): Recipe {
-  const r: Recipe = { ...DEFAULT_RECIPE, exclude: [] };
-  let bitsGiven = false;
+  const global = buildGlobal(layers);
+  const input = [...layers].reverse().find((l) => l.layers !== undefined);
+  if (!input) return global;
+  const where = input.recipeFile ?? "recipe";
+  global.layers = parseLayerRules(input.layers, where).map((rule: LayerRuleInput, index) => {
+    const prefix = `layers[${index}]: `;
+    const keys = Object.keys(rule).filter((k) => k !== "match");
+    const rounding = (rule.weightRounding as WeightRounding | undefined) ?? global.weightRounding;
+    const settings = rule.skip ? layerSettingsOf(global) : within(where, prefix, () => ruleSettings(global, overridesOf(rule), rounding));
+    return { index, match: rule.match, skip: rule.skip === true, reuseFactor: rule.reuseFactor, keys, settings };
+  });
+  return global;
+}
+
+function buildGlobal(layers: RecipeInput[]): Recipe {
+  const r: Recipe = { ...DEFAULT_RECIPE, exclude: [], layers: [] };
   const given = new Set<string>();
-  let granularityGiven = false;
   for (const l of layers) {
-    if (l.format !== undefined) {
-      const f = parseFormat(l.format);
-      r.weights = f.weights;
-      if (f.acts) r.acts = f.acts;
-      if (f.blockSize) r.granularity = { kind: "per-block", blockSize: f.blockSize };
-    }
-    if (l.weights !== undefined) {
-      const w = parseWeightType(l.weights);
-      r.weights = w.weights;
-      if (w.blockSize) r.granularity = { kind: "per-block", blockSize: w.blockSize };
-    }
-    if (l.weightBits !== undefined) {
-      r.weightBits = positiveInt(l.weightBits, "--weight-bits")!;
-      bitsGiven = true;
-    }
-    if (l.targetCpu !== undefined) {
-      if (!TARGET_CPUS.includes(l.targetCpu as TargetCpu)) throw new FixqError("usage", `--target-cpu must be one of ${TARGET_CPUS.join(", ")}, got '${l.targetCpu}'`);
-      r.targetCpu = l.targetCpu as TargetCpu;
-    }
-    if (l.acts !== undefined) r.acts = parseActType(l.acts);
-    if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage);
-    if (l.granularity !== undefined) {
-      r.granularity = parseGranularity(l.granularity);
-      granularityGiven = true;
-    }
-    if (l.symmetricActs !== undefined) r.symmetricActs = l.symmetricActs;
-    if (l.calibration !== undefined) r.calibration = l.calibration;
-    if (l.exclude !== undefined) r.exclude = [...r.exclude, ...(Array.isArray(l.exclude) ? l.exclude : l.exclude.split(","))].filter(Boolean);
-    if (l.opset !== undefined) r.opset = positiveInt(l.opset, "--opset");
-    if (l.calibSamples !== undefined) r.calibSamples = positiveInt(l.calibSamples, "--calib-samples");
-    if (l.batchSize !== undefined) r.batchSize = positiveInt(l.batchSize, "--batch-size")!;
-    for (const k of ["cle", "absorbBias", "relu6ToRelu", "dataFree"] as const) {
-      const v = l[k];
-      if (v === undefined) continue;
-      if (typeof v !== "boolean") throw new FixqError("usage", `recipe field '${k}' must be true or false, got '${v}'`);
-      r[k] = v;
-      given.add(k);
-    }
-    if (l.biasCorrection !== undefined) {
-      if (!BIAS_CORRECTIONS.includes(l.biasCorrection as BiasCorrection)) throw new FixqError("usage", `--bias-correction must be one of ${BIAS_CORRECTIONS.join(", ")}, got '${l.biasCorrection}'`);
-      r.biasCorrection = l.biasCorrection as BiasCorrection;
-      given.add("biasCorrection");
-    }
-    if (l.inputRange !== undefined) r.inputRange = parseInputRange(l.inputRange);
+    if (l.recipeFile !== undefined) r.recipeFile = l.recipeFile;
+    within(l.recipeFile, "", () => applyInput(r, l, given));
   }
+  return settleRecipe(r, given);
+}
+
+/** Applies one layer of raw values (a file or the flags) to `r`; `given` collects the keys set explicitly. */
+function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
+  if (l.format !== undefined) {
+    const f = parseFormat(l.format);
+    r.weights = f.weights;
+    if (f.acts) r.acts = f.acts;
+    if (f.blockSize) r.granularity = { kind: "per-block", blockSize: f.blockSize };
+  }
+  if (l.weights !== undefined) {
+    const w = parseWeightType(l.weights);
+    r.weights = w.weights;
+    if (w.blockSize) r.granularity = { kind: "per-block", blockSize: w.blockSize };
+  }
+  if (l.weightBits !== undefined) {
+    r.weightBits = positiveInt(l.weightBits, "--weight-bits")!;
+    given.add("weightBits");
+  }
+  if (l.targetCpu !== undefined) {
+    if (!TARGET_CPUS.includes(l.targetCpu as TargetCpu)) throw new FixqError("usage", `--target-cpu must be one of ${TARGET_CPUS.join(", ")}, got '${l.targetCpu}'`);
+    r.targetCpu = l.targetCpu as TargetCpu;
+  }
+  if (l.acts !== undefined) r.acts = parseActType(l.acts);
+  if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage);
+  if (l.granularity !== undefined) {
+    r.granularity = parseGranularity(l.granularity);
+    given.add("granularity");
+  }
+  if (l.symmetricActs !== undefined) r.symmetricActs = l.symmetricActs;
+  if (l.calibration !== undefined) {
+    parseCalibrationMethod(l.calibration); // checked here, so a bad method is refused before any work
+    r.calibration = l.calibration;
+  }
+  if (l.exclude !== undefined) r.exclude = [...r.exclude, ...(Array.isArray(l.exclude) ? l.exclude : l.exclude.split(","))].filter(Boolean);
+  if (l.opset !== undefined) r.opset = positiveInt(l.opset, "--opset");
+  if (l.calibSamples !== undefined) r.calibSamples = positiveInt(l.calibSamples, "--calib-samples");
+  if (l.batchSize !== undefined) r.batchSize = positiveInt(l.batchSize, "--batch-size")!;
+  for (const k of ["cle", "absorbBias", "relu6ToRelu", "dataFree"] as const) {
+    const v = l[k];
+    if (v === undefined) continue;
+    if (typeof v !== "boolean") throw new FixqError("usage", `recipe field '${k}' must be true or false, got '${v}'`);
+    r[k] = v;
+    given.add(k);
+  }
+  if (l.biasCorrection !== undefined) {
+    if (!BIAS_CORRECTIONS.includes(l.biasCorrection as BiasCorrection)) throw new FixqError("usage", `--bias-correction must be one of ${BIAS_CORRECTIONS.join(", ")}, got '${l.biasCorrection}'`);
+    r.biasCorrection = l.biasCorrection as BiasCorrection;
+    given.add("biasCorrection");
+  }
+  if (l.inputRange !== undefined) r.inputRange = parseInputRange(l.inputRange);
+  if (l.weightRounding !== undefined) {
+    if (!WEIGHT_ROUNDINGS.includes(l.weightRounding as WeightRounding)) throw new FixqError("usage", `weightRounding must be one of ${WEIGHT_ROUNDINGS.join(", ")} (learned rounding is not implemented yet), got '${l.weightRounding}'`);
+    r.weightRounding = l.weightRounding as WeightRounding;
+  }
+}
+
+/** The rules that relate options to each other: data-free defaults, float formats, weight bits, blocks, opset. */
+function settleRecipe(r: Recipe, given: Set<string>): Recipe {
   if (r.dataFree) {
     // The data-free pipeline: every data-free pass on unless the recipe says otherwise.
     if (!given.has("cle")) r.cle = true;
@@ -229,10 +330,10 @@ export function buildRecipe(...layers: RecipeInput[]): Recipe {
     if (!given.has("biasCorrection")) r.biasCorrection = "analytic";
     if (r.biasCorrection === "empirical") throw new FixqError("usage", "--bias-correction empirical needs calibration data, which --data-free never reads; use analytic");
   }
-  settleFloatRecipe(r, granularityGiven);
+  settleFloatRecipe(r, given.has("granularity"));
   const typeBits = weightTypeBits(r.weights);
-  if (isFloatType(r.weights) && bitsGiven) throw new FixqError("usage", `--weight-bits applies to integer weights, not ${r.weights}`);
-  if (!bitsGiven) r.weightBits = r.weights === "int8" && (r.acts === "uint8" || r.acts === "int8") && !exactInt8Kernels(r.targetCpu) ? 7 : typeBits;
+  if (isFloatType(r.weights) && given.has("weightBits")) throw new FixqError("usage", `--weight-bits applies to integer weights, not ${r.weights}`);
+  if (!given.has("weightBits")) r.weightBits = defaultWeightBits(r);
   if (r.weightBits > typeBits || r.weightBits < 2) throw new FixqError("usage", `--weight-bits ${r.weightBits} does not fit ${r.weights}`);
   if (r.granularity.kind === "per-block" && r.weights !== "int4" && r.weights !== "uint4" && !isBlockFloatType(r.weights)) {
     throw new FixqError("usage", "per-block granularity is for int4/uint4 weights (and the MX/NVFP4 formats, which are always blocked)");
@@ -241,50 +342,15 @@ export function buildRecipe(...layers: RecipeInput[]): Recipe {
   return r;
 }
 
-const SUB_BYTE_OR_16_BIT = new Set<string>(["int4", "uint4", "int16", "uint16"]);
-
 /** Bits of one weight value: the integer width, or the float format's element width. */
 export function weightTypeBits(w: WeightType): number {
   const bits: Record<WeightType, number> = { int8: 8, uint8: 8, int4: 4, uint4: 4, int16: 16, "fp8-e4m3": 8, "fp8-e5m2": 8, mxfp8: 8, "mxfp8-e5m2": 8, mxint8: 8, mxfp6: 6, "mxfp6-e3m2": 6, mxfp4: 4, nvfp4: 4 };
   return bits[w];
 }
 
-/** The lowest opset whose ops express the recipe's formats, and why. */
-function opsetNeed(r: Recipe): OpsetNeed {
-  const ints = [r.weights, r.acts].filter((t) => SUB_BYTE_OR_16_BIT.has(t));
-  const intBlocks = r.granularity.kind === "per-block" && !isFloatType(r.weights);
-  const int: OpsetNeed = ints.length || intBlocks ? { opset: 21, why: `${[...ints, ...(intBlocks ? ["per-block"] : [])].join(", ")} formats (QuantizeLinear/DequantizeLinear-21)` } : { opset: 13, why: "per-channel QuantizeLinear/DequantizeLinear" };
-  const float = floatOpsetNeed(r);
-  return float && float.opset > int.opset ? float : int;
-}
-
-/** The lowest opset whose QuantizeLinear/DequantizeLinear accept the recipe's formats. */
-export function requiredOpset(r: Recipe): number {
-  return opsetNeed(r).opset;
-}
-
-/** A one-line note when ONNX Runtime (CPU) has no integer kernels for the recipe's formats; undefined when it has. */
-export function integerKernelNote(r: Recipe): string | undefined {
-  const float = floatKernelNote(r);
-  if (float) return float;
-  const without = [...(SUB_BYTE_OR_16_BIT.has(r.weights) ? [`${r.weights} weights`] : []), ...(SUB_BYTE_OR_16_BIT.has(r.acts) ? [`${r.acts} activations`] : [])];
-  if (without.length === 0) return undefined;
-  return `ONNX Runtime (CPU) has no integer kernels for ${without.join(" or ")}: it runs these layers as DequantizeLinear + float ops, so the model is smaller but no faster than float`;
-}
-
-/**
- * A one-line warning when full 8-bit weights meet 8-bit activations and the CPU
- * fixq runs on saturates ORT's u8×s8 pair sums, so `--eval`'s integer-kernel
- * figures here may be lower than on the deployment CPU; undefined otherwise.
- */
-export function cpuKernelNote(r: Recipe): string | undefined {
-  const eightBit = (r.weights === "int8" || r.weights === "uint8") && r.weightBits === 8 && (r.acts === "uint8" || r.acts === "int8");
-  const cpu = detectCpu();
-  if (!eightBit || cpu.u8s8 !== "saturating-int16-pairs") return undefined;
-  return `this CPU (${cpu.model}: ${cpu.features.join(" ")}, no VNNI) saturates ONNX Runtime's u8×s8 int16 pair sums, so full 8-bit weights can lose accuracy in its integer kernels here; a CPU with VNNI runs them exactly (the default [−64, 64] weights are exact on both)`;
-}
-
 /** The recipe as plain JSON (recorded in the output model's metadata). */
 export function recipeJson(r: Recipe): Record<string, unknown> {
-  return { ...r, granularity: granularityName(r.granularity) };
+  const { layers, recipeFile: _file, ...rest } = r;
+  const settings = (s: LayerSettings) => ({ ...s, granularity: granularityName(s.granularity) });
+  return { ...rest, granularity: granularityName(r.granularity), layers: layers.map((l) => ({ ...l, settings: settings(l.settings) })) };
 }

@@ -1,7 +1,9 @@
 /**
- * Spec assignment: from a quantization plan and calibrated ranges to a graph
- * whose values carry quantization specs (`Graph.quant`). The QDQ writer
- * (qdq-write.ts) turns those specs into QuantizeLinear/DequantizeLinear nodes.
+ * Spec assignment: from the resolved plan (resolve-plan.ts: every tensor's
+ * format) and calibrated ranges to a graph whose values carry quantization
+ * specs (`Graph.quant`). The QDQ writer (qdq-write.ts) turns those specs into
+ * QuantizeLinear/DequantizeLinear nodes, writing the codes the rounding stage
+ * chose (round-weights.ts).
  *
  * - Activations: scale and zero point covering the calibrated [lo, hi] (0
  *   included, so that 0 is exact); pass-through outputs share their source's
@@ -14,54 +16,55 @@
  *   scale is widened to |b|/(2³¹−1) rather than saturating.
  * - A constant read in two roles that need different specs (a weight here, an
  *   elementwise operand there) is duplicated, so every value has one spec.
- * - Float formats (`weightScheme`, `actScheme`; float-schemes.ts): FP8, MX and
- *   NVFP4 weights (float-weights.ts), FP8 or dynamic MX/NVFP4 activations
- *   (float-specs.ts). Biases of float-format layers stay float.
+ * - Embedding tables (a Gather's constant data): weight only, int8 per row or
+ *   int4 blocks along the row (weights.ts `quantizeEmbedding`).
+ * - Float formats (a weight or activation choice with a scheme;
+ *   float-schemes.ts): FP8, MX and NVFP4 weights (float-weights.ts), FP8 or
+ *   dynamic MX/NVFP4 activations (float-specs.ts). Biases of float-format
+ *   layers stay float.
+ * - Formats may differ from tensor to tensor (the recipe's `layers` rules): a
+ *   constant read by two nodes whose choices differ is duplicated too.
+ * - Int32 biases and constant operands are specified last (assignLateSpecs),
+ *   after bias correction has changed them.
  */
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
+import { constantTensors } from "../ir/infer-types.js";
 import { type AffineQuant, affineParams, type IntFormat, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
-import type { ActScheme, WeightScheme } from "./float-schemes.js";
 import { dynamicActivationSpecs, fp8ActivationSpec } from "./float-specs.js";
 import { floatWeightSpec } from "./float-weights.js";
-import type { QuantPlan, WeightUse } from "./plan.js";
-import type { Granularity } from "./recipe.js";
-import { quantizeWeightUse } from "./weights.js";
-
-export interface SpecOptions {
-  readonly actFormat: IntFormat;
-  readonly symmetricActs: boolean;
-  readonly weightFormat: IntFormat;
-  readonly granularity: Granularity;
-  /** Float weight format; overrides weightFormat/granularity when set. */
-  readonly weightScheme?: WeightScheme;
-  /** Float activation format; overrides actFormat when set. */
-  readonly actScheme?: ActScheme;
-}
+import { constantBias, type WeightUse } from "./plan.js";
+import { type ActChoice, operandChoiceOf, type ResolvedPlan, weightChoiceOf, type WeightChoice } from "./resolve-plan.js";
+import { quantizeEmbedding, quantizeWeightUse } from "./weights.js";
 
 const INT32: IntFormat = { dtype: DataType.INT32, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 };
 
-/** A static activation spec: FP8, or the integer format. */
-function staticActivationSpec(lo: number, hi: number, opts: SpecOptions): QuantSpec {
-  return opts.actScheme?.kind === "fp8" ? fp8ActivationSpec(lo, hi, opts.actScheme.format) : activationSpec(lo, hi, opts);
+/** True for activation choices with a static spec per tensor (integer or FP8); dynamic MX/NVFP4 and float have none. */
+export function isStaticAct(a: ActChoice): boolean {
+  return a.scheme === undefined || a.scheme.kind === "fp8";
 }
 
-export function activationSpec(lo: number, hi: number, opts: SpecOptions): AffineQuant {
-  const p = affineParams(lo, hi, opts.actFormat, opts.symmetricActs);
-  return { kind: "affine", format: opts.actFormat, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) };
+/** A static activation spec: FP8, or the integer format. */
+function staticActivationSpec(lo: number, hi: number, a: ActChoice): QuantSpec {
+  return a.scheme?.kind === "fp8" ? fp8ActivationSpec(lo, hi, a.scheme.format) : activationSpec(lo, hi, a);
+}
+
+export function activationSpec(lo: number, hi: number, a: Pick<ActChoice, "format" | "symmetric">): AffineQuant {
+  const p = affineParams(lo, hi, a.format, a.symmetric);
+  return { kind: "affine", format: a.format, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) };
 }
 
 /** A constant operand of an elementwise op: the activation format over the constant's exact range. */
-function constantOperandSpec(t: Tensor, opts: SpecOptions): QuantSpec {
+function constantOperandSpec(t: Tensor, a: ActChoice): QuantSpec {
   let lo = 0;
   let hi = 0;
   for (const x of tensorToFloat64(t)) {
     if (x < lo) lo = x;
     if (x > hi) hi = x;
   }
-  return staticActivationSpec(lo, hi, opts);
+  return staticActivationSpec(lo, hi, a);
 }
 
 /**
@@ -103,27 +106,51 @@ export class Names {
   }
 }
 
-export function assignSpecs(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<string, { lo: number; hi: number }>, opts: SpecOptions): Graph {
+/** A weight's spec and its scale per output channel (what the int32 bias uses). */
+function weightSpec(u: WeightUse, w: WeightChoice): { spec: QuantSpec; outScale?: Float32Array } {
+  if (w.kind === "float") return { spec: floatWeightSpec(u, w.scheme) };
+  const q = quantizeWeightUse(u, w.granularity, w.format);
+  return { spec: q.spec, outScale: q.outScale };
+}
+
+/** A key equal for uses that need the same weight spec (same axis and choice). */
+function weightRole(u: WeightUse, w: WeightChoice): string {
+  const format = w.kind === "float" ? w.name : `${w.format.dtype}[${w.format.qmin},${w.format.qmax}]:${JSON.stringify(w.granularity)}`;
+  return `weight@${u.axis}:${format}`;
+}
+
+export interface SpecifiedGraph {
+  /** The graph with the specs of activations, weights and constant operands (biases: assignBiasSpecs). */
+  readonly graph: Graph;
+  /** The weight's scale per output channel, by compute node index (integer weights). */
+  readonly outScales: Map<number, Float32Array>;
+}
+
+/** Specs for every activation and weight of the plan, from the calibrated (or data-free) ranges. */
+export function assignSpecs(g: Graph, plan: ResolvedPlan, ranges: ReadonlyMap<string, { lo: number; hi: number }>): SpecifiedGraph {
   const quant = new Map<string, QuantSpec>();
-  const act = opts.actScheme;
-  const staticActs = act === undefined || act.kind === "fp8";
-  for (const t of staticActs ? plan.activations : []) {
+  for (const t of plan.activations) {
+    const a = plan.acts.get(t)!;
+    if (!isStaticAct(a)) continue;
     const r = ranges.get(t);
     if (!r) throw new FixqError("runtime", `no calibration range for tensor '${t}'`);
-    quant.set(t, staticActivationSpec(r.lo, r.hi, opts));
+    quant.set(t, staticActivationSpec(r.lo, r.hi, a));
   }
-  if (staticActs) for (const [t, src] of plan.sharedWith) quant.set(t, quant.get(src)!);
-  if (act?.kind === "mx" || act?.kind === "nvfp4") for (const [t, s] of dynamicActivationSpecs(g, plan, ranges, act)) quant.set(t, s);
+  for (const [t, src] of plan.sharedWith) {
+    const s = quant.get(src);
+    if (s) quant.set(t, s);
+  }
+  for (const [t, s] of dynamicActivationSpecs(g, plan, ranges)) quant.set(t, s);
 
   const names = new Names(g);
   const copies: Tensor[] = [];
   const slotRename = new Map<Node, Map<number, string>>();
   const roleOf = new Map<string, string>(); // value → the role its spec was made for
-  /** Gives the constant read at (node, slot) the spec `make` builds, duplicating it if it already has another. */
-  const place = (u: WeightUse, role: string, make: () => QuantSpec): QuantSpec => {
+  /** The value the constant read at (node, slot) is for `role`: itself, or a copy when it already serves another role. */
+  const claim = (u: WeightUse, role: string): { target: string; fresh: boolean } => {
     const value = u.tensor.name!;
     const existing = roleOf.get(value);
-    if (existing === role) return quant.get(value)!;
+    if (existing === role) return { target: value, fresh: false };
     let target = value;
     if (existing !== undefined) {
       target = names.fresh(`${value}__copy`);
@@ -131,45 +158,85 @@ export function assignSpecs(g: Graph, plan: QuantPlan, ranges: ReadonlyMap<strin
       if (!slotRename.has(u.node)) slotRename.set(u.node, new Map());
       slotRename.get(u.node)!.set(u.slot, target);
     }
+    roleOf.set(target, role);
+    return { target, fresh: true };
+  };
+  /** Gives the constant read at (node, slot) the spec `make` builds, duplicating it if it already has another. */
+  const place = (u: WeightUse, role: string, make: () => QuantSpec): QuantSpec => {
+    const { target, fresh } = claim(u, role);
+    if (!fresh) return quant.get(target)!;
     const spec = make();
     quant.set(target, spec);
-    roleOf.set(target, role);
     return spec;
   };
 
-  const outScaleOf = new Map<Node, Float32Array>();
+  const outScales = new Map<number, Float32Array>();
   for (const u of plan.weights) {
     if (u.asActivation) {
-      if (staticActs) place(u, "operand", () => constantOperandSpec(u.tensor, opts));
+      const a = operandChoiceOf(plan, u);
+      if (isStaticAct(a)) place(u, `operand:${a.name}`, () => constantOperandSpec(u.tensor, a));
       continue;
     }
-    const scheme = opts.weightScheme;
-    if (scheme) {
-      place(u, `weight@${u.axis}`, () => floatWeightSpec(u, scheme));
+    const w = weightChoiceOf(plan, u);
+    if (u.embedding) {
+      // int8 per row; int4 blocks along the row when the node's weights are int4 per-block (weights.ts quantizeEmbedding)
+      place(u, "embedding", () => quantizeEmbedding(u.tensor, w.kind === "int" ? w.format : undefined, w.kind === "int" ? w.granularity : { kind: "per-channel" }));
       continue;
     }
     let outScale: Float32Array | undefined;
-    place(u, `weight@${u.axis}`, () => {
-      const w = quantizeWeightUse(u, opts.granularity, opts.weightFormat);
-      outScale = w.outScale;
-      return w.spec;
+    place(u, weightRole(u, w), () => {
+      const made = weightSpec(u, w);
+      outScale = made.outScale;
+      return made.spec;
     });
     // A weight shared by two ops with the same role: the first use computed its output scale.
-    if (!outScale) outScale = quantizeWeightUse(u, opts.granularity, opts.weightFormat).outScale;
-    if (u.slot === 1) outScaleOf.set(u.node, outScale);
+    if (!outScale && w.kind === "int") outScale = weightSpec(u, w).outScale;
+    if (u.slot === 1 && outScale) outScales.set(plan.nodeIndex.get(u.node)!, outScale);
   }
-  for (const u of plan.biases) {
-    const sw = outScaleOf.get(u.node);
-    const sx = quant.get(u.node.inputs[0]!);
-    if (!sw || sx?.kind !== "affine") continue;
-    const b = tensorToFloat64(u.tensor);
-    const scale = biasScales(b, sx.scale[0]!, sw);
-    place(u, `bias@${u.node.name ?? ""}`, () => ({ kind: "affine", format: INT32, scale, zeroPoint: new Int32Array(b.length), axis: 0 }));
-  }
+  // Biases get their specs later (assignBiasSpecs); a bias shared with another role is given its own copy now.
+  for (const u of plan.biases) if (outScales.has(plan.nodeIndex.get(u.node)!)) claim(u, `bias@${u.node.name ?? ""}`);
 
   const nodes = g.nodes.map((n) => {
     const r = slotRename.get(n);
     return r ? { ...n, inputs: n.inputs.map((i, k) => r.get(k) ?? i) } : n;
   });
-  return { ...g, nodes, initializers: [...g.initializers, ...copies], quant };
+  return { graph: { ...g, nodes, initializers: [...g.initializers, ...copies], quant }, outScales };
+}
+
+/**
+ * The specs that depend on constant values bias correction may change, on
+ * `g` as it is now (the same nodes, in the same order, as the graph the plan
+ * was made for):
+ * - int32 bias specs (scale s_x·s_w[c], zero point 0) for the biases of the
+ *   integer-weight compute nodes (`outScales`, by node index), including a
+ *   bias correction gave a layer that had none; a bias's scale depends on its
+ *   value where it would not fit int32 (biasScales);
+ * - constant operands of elementwise ops (a MatMul's bias Add), whose spec
+ *   covers the constant's exact range.
+ * Returns the graph and the names of the constants whose specs were made here
+ * (their codes are chosen after this, by nearest rounding).
+ */
+export function assignLateSpecs(g: Graph, plan: ResolvedPlan, outScales: ReadonlyMap<number, Float32Array>): { graph: Graph; late: Set<string> } {
+  const quant = new Map(g.quant ?? []);
+  const consts = constantTensors(g);
+  const late = new Set<string>();
+  for (const u of plan.weights) {
+    if (!u.asActivation) continue;
+    const name = g.nodes[plan.nodeIndex.get(u.node)!]!.inputs[u.slot]!;
+    const t = consts.get(name);
+    const a = operandChoiceOf(plan, u);
+    if (!t || !quant.has(name) || !isStaticAct(a) || late.has(name)) continue;
+    quant.set(name, constantOperandSpec({ ...t, name }, a));
+    late.add(name);
+  }
+  for (const [i, sw] of outScales) {
+    const n = g.nodes[i]!;
+    const sx = quant.get(n.inputs[0]!);
+    const t = constantBias(n, consts);
+    if (sx?.kind !== "affine" || !t || late.has(n.inputs[2]!)) continue;
+    const b = tensorToFloat64(t);
+    quant.set(n.inputs[2]!, { kind: "affine", format: INT32, scale: biasScales(b, sx.scale[0]!, sw), zeroPoint: new Int32Array(b.length), axis: 0 });
+    late.add(n.inputs[2]!);
+  }
+  return { graph: { ...g, quant }, late };
 }

@@ -20,7 +20,8 @@
  */
 import type { Node } from "../ir/graph.js";
 import { FixqError } from "../ir/errors.js";
-import { type AffineQuant, type BlockQuant, type IntFormat, type IntQuantSpec, isIntSpec, type QuantSpec } from "../ir/quant.js";
+import { DataType } from "../ir/dtype.js";
+import { type AffineQuant, type BlockQuant, type IntFormat, type IntQuantSpec, intFormat, isIntSpec, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 import { blockLayout, channelGroups, type Groups } from "../numerics/groups.js";
 import { dequantizeIntGroups, intGroupParams, quantizeIntGroups } from "../numerics/int-group.js";
@@ -110,4 +111,18 @@ export function quantizeWeightUse(u: WeightUse, granularity: Granularity, f: Int
   }
   const { spec, q } = quantizeWeight(u.tensor, u.axis, f);
   return { spec, q, outScale: spec.scale };
+}
+
+/**
+ * An embedding table T [rows, width] (a Gather's constant data), weight only:
+ * int8 symmetric with one scale per row, s_r = max_j |T[r, j]| / 127 (axis 0);
+ * or, when the recipe asks for int4 weights in blocks of N, int4 blocks along
+ * the row (axis 1), s = max |block| / 7. `weights` is undefined for a float
+ * weight format, which keeps embeddings in int8.
+ */
+export function quantizeEmbedding(t: Tensor, weights: IntFormat | undefined, granularity: Granularity): IntQuantSpec {
+  if (weights?.dtype === DataType.INT4 && granularity.kind === "per-block" && t.dims[1]! > 1) {
+    return quantizeWeightBlocked(t, 1, granularity.blockSize, intFormat("int4", { symmetric: true })).spec;
+  }
+  return quantizeWeight(t, 0, intFormat("int8", { symmetric: true })).spec;
 }

@@ -1,12 +1,13 @@
-import fc from "fast-check";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { foldAbs, rankOf, StreamingHistogram } from "../../src/calib/histogram.js";
+import { rankOf, StreamingHistogram } from "../../src/calib/histogram.js";
 import {
   type CalibrationMethod,
   chooseRange,
   formatCalibrationMethod,
-  klCut,
-  klTables,
+  entropyCut,
+  symmetricHistogram,
   parseCalibrationMethod,
   type QuantTarget,
   ZERO_DATA_EPSILON,
@@ -23,9 +24,9 @@ function gaussian(n: number, seed: number, sigma = 1, mean = 0): Float32Array {
   );
 }
 
-function histOf(...parts: ArrayLike<number>[]): StreamingHistogram {
-  const h = new StreamingHistogram();
-  for (const p of parts) h.update(p);
+function histOf(data: ArrayLike<number>, bins?: number): StreamingHistogram {
+  const h = new StreamingHistogram(bins);
+  h.update(data);
   return h;
 }
 
@@ -124,7 +125,7 @@ describe("chooseRange: minmax and shape rules", () => {
 
 describe("chooseRange: degenerate data", () => {
   it("all zeros give a tiny non-zero range for every method", () => {
-    const h = histOf(new Float32Array(1000), [0, -0]);
+    const h = histOf([...new Float32Array(1000), 0, -0]);
     for (const m of METHODS) {
       expect(chooseRange(h, m, INT8)).toEqual({ lo: -ZERO_DATA_EPSILON, hi: ZERO_DATA_EPSILON });
       expect(chooseRange(h, m, INT8_ASYM)).toEqual({ lo: -ZERO_DATA_EPSILON, hi: ZERO_DATA_EPSILON });
@@ -305,71 +306,39 @@ describe("chooseRange on known distributions", () => {
   });
 });
 
-/** Straightforward per-bin KL(P‖Q), the definition klCut computes in O(L). */
-function klReference(counts: Float64Array, l: number, h: number, L: number): number {
-  const m = h - l;
-  let below = 0;
-  let above = 0;
-  for (let j = 0; j < l; j++) below += counts[j]!;
-  for (let j = h; j < counts.length; j++) above += counts[j]!;
-  const P = Float64Array.from({ length: m }, (_, u) => counts[l + u]! + (u === 0 ? below : 0) + (u === m - 1 ? above : 0));
-  const overlap = (u: number, k: number): number =>
-    Math.max(0, Math.min(u + 1, ((k + 1) * m) / L) - Math.max(u, (k * m) / L));
-  const mass = new Float64Array(L);
-  const support = new Float64Array(L);
-  for (let u = 0; u < m; u++) {
-    for (let k = 0; k < L; k++) {
-      const o = overlap(u, k);
-      mass[k] += counts[l + u]! * o;
-      if (P[u]! > 0) support[k] += o;
-    }
-  }
-  if (mass.reduce((a, b) => a + b, 0) === 0) return Number.POSITIVE_INFINITY;
-  const q = new Float64Array(m);
-  for (let u = 0; u < m; u++) {
-    if (P[u] === 0) continue;
-    for (let k = 0; k < L; k++) {
-      const o = overlap(u, k);
-      if (o > 0) q[u] += (o * mass[k]!) / support[k]!;
-    }
-    q[u] += 0.5;
-  }
-  const pt = P.reduce((a, b) => a + b, 0);
-  const qt = q.reduce((a, b) => a + b, 0);
-  let kl = 0;
-  for (let u = 0; u < m; u++) if (P[u]! > 0) kl += (P[u]! / pt) * Math.log(P[u]! / pt / (q[u]! / qt));
-  return kl;
-}
+/** ONNX Runtime's Entropy calibrator's own histograms and ranges (scripts/make_entropy_golden.py). */
+describe("entropy agrees with ONNX Runtime's Entropy calibrator", () => {
+  const golden = JSON.parse(readFileSync(join(import.meta.dirname, "../fixtures/calib/ort-entropy.json"), "utf8")) as {
+    options: { num_bins: number; num_quantized_bins: number };
+    tensors: Record<string, { counts: number[]; amax: number; min: number; max: number; range: [number, number] }>;
+  };
 
-describe("klCut", () => {
-  it("matches the per-bin definition on random histograms and cuts", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1000 })), { minLength: 4, maxLength: 120 }),
-        fc.integer({ min: 2, max: 16 }),
-        fc.nat(),
-        fc.nat(),
-        (raw, L, a, b) => {
-          const counts = Float64Array.from(raw);
-          const n = counts.length;
-          if (n < L) return;
-          const l = a % (n - L + 1);
-          const h = l + L + (b % (n - l - L + 1));
-          const want = klReference(counts, l, h, L);
-          const got = klCut(klTables(counts, L), l, h, L);
-          if (!Number.isFinite(want)) expect(got).toBe(want);
-          else expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
-        },
-      ),
-      { numRuns: 500 },
-    );
+  for (const [name, g] of Object.entries(golden.tensors)) {
+    it(`${name}: the search on ORT's histogram gives ORT's range`, () => {
+      const cut = entropyCut(Float64Array.from(g.counts), g.amax, golden.options.num_quantized_bins);
+      // ORT's edges are float32; ours float64.
+      expect(Math.max(g.min, cut.lo)).toBeCloseTo(g.range[0], 5);
+      expect(Math.min(g.max, cut.hi)).toBeCloseTo(g.range[1], 5);
+    });
+  }
+
+  it("clips: at least one golden tensor's range is narrower than its data (not MinMax)", () => {
+    const clipped = Object.values(golden.tensors).filter((g) => g.range[1] < g.max - 1e-6 || g.range[0] > g.min + 1e-6);
+    expect(clipped.length).toBeGreaterThan(0);
   });
 
-  it("penalises clipping: KL grows when a heavy tail is folded into the edge bin", () => {
-    const g = histOf(gaussian(100_000, 14));
-    const f = foldAbs(g.binned({ lo: 0, hi: 0 }));
-    const t = klTables(f.counts, 128);
-    const n = f.counts.length;
-    expect(klCut(t, 0, Math.round(n * 0.3), 128)).toBeGreaterThan(klCut(t, 0, Math.round(n * 0.8), 128));
+  it("re-binning keeps the mass and puts it where the values are", () => {
+    const data = Float32Array.from(gaussian(50_000, 21), (x) => 2 * x + 0.5);
+    const h = histOf(data, 65536);
+    const { counts, amax } = symmetricHistogram(h.binned({ lo: 0, hi: 0 }), 2048);
+    expect(counts.reduce((a, b) => a + b, 0)).toBeCloseTo(data.length, 6);
+    expect(amax).toBe(Math.max(-h.min, h.max));
+    // Direct counts on the same grid, as numpy.histogram makes them.
+    const direct = new Float64Array(2048);
+    const W = (2 * amax) / 2048;
+    for (const x of data) direct[Math.min(2047, Math.floor((x + amax) / W))]++;
+    let moved = 0;
+    for (let j = 0; j < 2048; j++) moved += Math.abs(direct[j]! - counts[j]!);
+    expect(moved / 2 / data.length).toBeLessThan(0.02);
   });
 });

@@ -103,7 +103,9 @@ describe("fixq eval", () => {
     expect(rep.perLayer).toBeNull();
     const xml = parseXml(readFileSync(junit, "utf8"));
     expect(xml.filter((e) => e.name === "testsuite").map((e) => e.attrs["name"])).toEqual(["fixq eval"]);
-    expect(xml.filter((e) => e.name === "testcase")).toHaveLength(3);
+    // The three thresholds given, and the default deployment gate (integer kernels vs fake-quant, 2 points).
+    expect(xml.filter((e) => e.name === "testcase")).toHaveLength(4);
+    expect(rep.checks.map((c: { id: string }) => c.id)).toContain("max-deployment-gap");
     expect(xml.some((e) => e.name === "failure")).toBe(false);
   });
 
@@ -128,13 +130,14 @@ describe("fixq eval", () => {
     expect(rep.checks.map((c: { id: string; passed: boolean }) => [c.id, c.passed])).toEqual([
       ["max-drop", false],
       ["min-agreement", true],
+      ["max-deployment-gap", true],
     ]);
     expect(typeof rep.metrics.candidate.all.sqnrDb).toBe("number");
     expect(typeof rep.metrics.candidate.disabled.sqnrDb).toBe("number");
 
     const xml = parseXml(readFileSync(junit, "utf8"));
     const suite = xml.find((e) => e.name === "testsuite")!;
-    expect(suite.attrs).toMatchObject({ name: "fixq eval", tests: "2", failures: "1" });
+    expect(suite.attrs).toMatchObject({ name: "fixq eval", tests: "3", failures: "1" });
     const failures = xml.filter((e) => e.name === "failure");
     expect(failures).toHaveLength(1);
     expect(failures[0]!.attrs["message"]).toMatch(/^top-1 drop \d+\.\d\d points &gt; 1\.00$/);

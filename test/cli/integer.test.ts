@@ -105,6 +105,7 @@ describe("fixq compile", () => {
     const r = fixq("compile", path("cnn.q.onnx"), "--target", "onnx-int", "-o", path("cnn.int.onnx"));
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/wrote .*cnn\.int\.onnx: \d+ integer ops/);
+    expect(r.stdout).toContain("ONNX Runtime loads it (graph optimizations all)");
     const s = await OrtSession.create(loadModel(path("cnn.int.onnx")), { threads: 1 });
     try {
       const out = await s.run({ input: { dtype: 1, dims: [N, 1, 28, 28], data: x } });

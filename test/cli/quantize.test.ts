@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -35,6 +36,20 @@ describe("fixq quantize", () => {
     expect(summary.eval.fakeQuantSqnrDb).toBeGreaterThan(25);
     const meta = Object.fromEntries(metadataOf(loadModel(out)));
     expect(JSON.parse(meta["fixq.recipe"]!).calibSamples).toBe(128);
+  });
+
+  it("records calibration.sha256 as the SHA-256 of the .npy bytes after the header, for the samples used", () => {
+    const out = join(tmp, "hash.q.onnx");
+    const r = fixq("quantize", "models/mlp.onnx", "-o", out, "--calib-samples", "100", "--json");
+    expect(r.status).toBe(0);
+    // Independent of fixq's loader: the header length is the uint16 at byte 8 (.npy version 1), plus 10.
+    const file = readFileSync("models/data/calib.npy");
+    expect(file[6]).toBe(1);
+    const body = file.subarray(10 + file.readUInt16LE(8));
+    expect(body.length).toBe(512 * 784 * 4);
+    const expected = createHash("sha256").update(body.subarray(0, 100 * 784 * 4)).digest("hex");
+    expect(JSON.parse(r.stdout).calibration.sha256).toBe(expected);
+    expect(JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.calibration"]!).sha256).toBe(expected);
   });
 
   it("prints top-1, agreement and output SQNR after --eval on a bundled model", () => {

@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MODELS_DIR } from "../../src/data/manifest.js";
 import { bindEvalData, type EvalData } from "../../src/eval/compare.js";
-import { type LayerError, localSqnr, mapQuantizedTensors, noisiestLayer, type PerLayerResult, perLayerErrors, worstFirst } from "../../src/eval/per-layer.js";
+import { type LayerError, localSqnr, mapQuantizedTensors, noisiestLayer, type PerLayerResult, perLayerErrors, referenceAfterFloatPasses, worstFirst } from "../../src/eval/per-layer.js";
+import { loadModel } from "../../src/ir/onnx/load.js";
+import { arraySource } from "../../src/quant/feeds.js";
+import { quantizeModel } from "../../src/quant/quantize.js";
+import { buildRecipe } from "../../src/quant/recipe.js";
 import { readNpy } from "../../src/io/npy.js";
 import type { Model } from "../../src/ir/graph.js";
 import { renameValues, quantizedCnn, ternaryWeight, toOrtNaming } from "../helpers/qdq-models.js";
@@ -167,5 +171,27 @@ describe("local SQNR", () => {
 
   it("orders NaN first, then ascending", () => {
     expect([3, Number.NaN, Number.POSITIVE_INFINITY, -1].sort(worstFirst)).toEqual([Number.NaN, -1, 3, Number.POSITIVE_INFINITY]);
+  });
+});
+
+describe("per-layer against REF after CAND's float passes", () => {
+  it("resnet.bn: every BN-folded weight is compared with its folded original (high SQNR), REF's passes named", async () => {
+    const bn = loadModel(join(MODELS_DIR, "resnet.bn.onnx"));
+    expect(bn.graph!.nodes.some((n) => n.opType === "BatchNormalization")).toBe(true);
+    const calib = readNpy(join(MODELS_DIR, "data/calib.npy"));
+    const source = arraySource({ input: { dtype: 1, dims: [64, 1, 28, 28], data: (calib.data as Float32Array).slice(0, 64 * 784) } });
+    const q = (await quantizeModel(bn, source, buildRecipe({}))).model;
+    const r = await perLayerErrors(bn, q, data, { batchSize: 128, threads: 1 });
+    expect(r.referencePasses).toEqual(["fold-batchnorm"]);
+    expect(r.unmapped).toEqual([]);
+    expect(r.weights.length).toBeGreaterThan(5);
+    // Against the unfolded BN model the stem weight sat at −15 dB; 7-bit weights of the folded one are far above 20.
+    for (const w of r.weights) expect(w.sqnrDb, w.tensor).toBeGreaterThan(20);
+    for (const a of r.activations) expect(a.sqnrDb, a.tensor).toBeGreaterThan(15);
+  });
+
+  it("another tool's QDQ that kept its BatchNormalization nodes is compared with REF as given", () => {
+    const bn = loadModel(join(MODELS_DIR, "resnet.bn.onnx"));
+    expect(referenceAfterFloatPasses(bn, bn)).toEqual({ model: bn, passes: [] });
   });
 });

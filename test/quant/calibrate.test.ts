@@ -5,6 +5,7 @@
  * model and on PaddleOCR's detector; batches with NaN/±Inf, or whose in-graph
  * sum overflows, are redone exposed and still come out exact.
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StreamingExtremes } from "../../src/calib/extremes.js";
@@ -129,5 +130,36 @@ describe("calibration extremes", () => {
     expect(m.graph!.nodes.map((n) => n.opType)).toEqual(["Div", "ReduceMin", "ReduceMax", "ReduceSum", "Size", "Mul", "ReduceMin", "ReduceMax", "ReduceSum", "Size", "Relu"]);
     expect(fetch).toEqual(["y/fixq.min", "y/fixq.max", "y/fixq.sum", "y/fixq.size", "z/fixq.min", "z/fixq.max", "z/fixq.sum", "z/fixq.size"]);
     expect(divModel.graph!.nodes.length).toBe(3);
+  });
+});
+
+/** The calibration hash recomputed without fixq: node:crypto over bytes laid out by hand. */
+describe("calibration hash", () => {
+  const sha = (...parts: Uint8Array[]) => {
+    const h = createHash("sha256");
+    for (const p of parts) h.update(p);
+    return h.digest("hex");
+  };
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+  it("is SHA-256 over the inputs sorted by name, each its samples' raw bytes in order, whatever the batch size", async () => {
+    // Inputs declared as (zeta, alpha): the hash takes alpha first. alpha is int64, zeta float32.
+    const g = graph(
+      [node("Cast", ["alpha"], ["af"], [{ name: "to", type: 2, i: 1 }]), node("Add", ["zeta", "af"], ["s"]), node("Relu", ["s"], ["y"])],
+      [value("zeta", 1, ["N", 3]), value("alpha", 7, ["N", 3])],
+      [value("y", 1, ["N", 3])],
+    );
+    const rng = new Rng(7);
+    const n = 10;
+    const zeta = Float32Array.from({ length: n * 3 }, () => rng.float() * 2 - 1);
+    const alpha = BigInt64Array.from({ length: n * 3 }, (_, i) => BigInt(i * 1000 - 7));
+    const feeds = { zeta: { dtype: 1, dims: [n, 3], data: zeta }, alpha: { dtype: 7, dims: [n, 3], data: alpha } };
+    const expected = sha(bytes(alpha), bytes(zeta));
+    for (const batchSize of [1, 4, 10]) {
+      for (const statistics of ["histogram", "extremes"] as const) {
+        const r = await calibrate(model(g), arraySource(feeds), ["s"], { batchSize, threads: 1, statistics });
+        expect(r.sha256, `batch ${batchSize} ${statistics}`).toBe(expected);
+      }
+    }
   });
 });

@@ -25,7 +25,7 @@ import { fakeQuantizeNvfp4, quantizeNvfp4 } from "../../src/numerics/nvfp4.js";
 import { blockLayout } from "../../src/numerics/groups.js";
 import { irVersionForOpset } from "../../src/passes/upgrade-opset.js";
 import { dynamicBlockGraph } from "../../src/quant/block-act-graph.js";
-import { decodeFloatWeight } from "../../src/quant/float-weights.js";
+import { decodeFloatWeight, encodeFloatWeight } from "../../src/quant/float-weights.js";
 import { writeFloatWeight } from "../../src/quant/qdq-float-write.js";
 import { Rng } from "../helpers/prng.js";
 import { graph, model, value } from "../ir/builders.js";
@@ -80,7 +80,7 @@ describe("FP8 weights and activations in ORT", () => {
         const w = makeFloatTensor("w", dims, testValues(300, 7));
         const amax = axis === undefined ? [Math.max(...Array.from(tensorToFloat64(w), Math.abs))] : [0, 1, 2, 3, 4, 5].map((c) => Math.max(...Array.from(tensorToFloat64(w).slice(c * 50, c * 50 + 50), Math.abs)));
         const spec: FloatQuant = { kind: "float", format: fmt, scale: Float32Array.from(amax, (a) => a / fmt.max), axis };
-        const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh());
+        const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh(), encodeFloatWeight(w, spec));
         const q = out.inits.find((t) => t.dtype === fmt.onnxType && t.dims.length === 2)!;
         expect(out.inits.filter((t) => t.dtype === fmt.onnxType).length).toBe(2); // codes and zero point
         const y = await runOrt(constGraph(out.nodes, out.inits, out.out, dims), 19, {});
@@ -122,7 +122,7 @@ describe("MX weights: blocked DequantizeLinear-21 in ORT", () => {
         const w = makeFloatTensor("w", dims, testValues(n, n));
         const x = Float32Array.from(tensorToFloat64(w));
         const spec: MxQuant = { kind: "mx", format: fmt, view, axis, blockSize: 32, scales: mxScales(fmt, x, blockLayout(view, axis, 32)) };
-        const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh());
+        const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh(), encodeFloatWeight(w, spec));
         expect(out.nodes.map((k) => k.opType)).toEqual(view.length === dims.length && view.every((d, k) => d === dims[k]) ? ["DequantizeLinear"] : ["DequantizeLinear", "Reshape"]);
         const y = await runOrt(constGraph(out.nodes, out.inits, out.out, [...dims]), 21, {});
         expectBits(y, fakeQuantizeMx(fmt, x, view, axis), `${name} [${dims}]`);
@@ -139,8 +139,8 @@ describe("MX weights: blocked DequantizeLinear-21 in ORT", () => {
     const t = quantizeNvfp4(x, view, 1);
     const nv: Nvfp4Quant = { kind: "nvfp4", view, axis: 1, blockSize: 16, tensorScale: t.tensorScale, blockScales: t.blockScales };
     for (const spec of [mx, nv]) {
-      const native = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh());
-      const deq = writeFloatWeight("w", w, spec, { storage: "dequantized", e8m0Scales: false }, fresh());
+      const native = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh(), encodeFloatWeight(w, spec));
+      const deq = writeFloatWeight("w", w, spec, { storage: "dequantized", e8m0Scales: false }, fresh(), encodeFloatWeight(w, spec));
       expect(deq.nodes).toEqual([]);
       const fp4 = native.inits.find((i) => i.dtype === DataType.FLOAT4E2M1)!;
       expect(fp4.dims).toEqual(view);
@@ -158,7 +158,7 @@ describe("MX weights: blocked DequantizeLinear-21 in ORT", () => {
     const w = makeFloatTensor("w", dims, testValues(120, 9));
     const t = quantizeNvfp4(Float32Array.from(tensorToFloat64(w)), dims, 1);
     const spec: Nvfp4Quant = { kind: "nvfp4", view: dims, axis: 1, blockSize: 16, tensorScale: t.tensorScale, blockScales: t.blockScales };
-    const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh());
+    const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh(), encodeFloatWeight(w, spec));
     const inits = new Map(out.inits.map((i) => [i.name, i]));
     expect(out.nodes.map((k) => k.opType)).toEqual(["DequantizeLinear", "DequantizeLinear"]);
     const [dq1, dq2] = out.nodes as [Node, Node];
@@ -179,12 +179,12 @@ describe("MX weights: blocked DequantizeLinear-21 in ORT", () => {
     const fmt = mxFormat("mxfp4");
     const scales = mxScales(fmt, Float32Array.from(tensorToFloat64(w)), blockLayout(dims, 1, 32));
     const spec: MxQuant = { kind: "mx", format: fmt, view: dims, axis: 1, blockSize: 32, scales };
-    const e8 = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: true }, fresh());
+    const e8 = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: true }, fresh(), encodeFloatWeight(w, spec));
     const s8 = e8.inits.find((i) => i.name === e8.nodes[0]!.inputs[1])!;
     expect(s8.dtype).toBe(DataType.FLOAT8E8M0);
     expect(Array.from(s8.raw!)).toEqual(Array.from(scales));
     expect(e8.nodes[0]!.attributes.find((a) => a.name === "output_dtype")?.i).toBe(DataType.FLOAT);
-    const f32 = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh());
+    const f32 = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh(), encodeFloatWeight(w, spec));
     const s32 = f32.inits.find((i) => i.name === f32.nodes[0]!.inputs[1])!;
     expect(Array.from(tensorToFloat64(s32))).toEqual(Array.from(scales, (c) => 2 ** (c - 127)));
     expect(Array.from(tensorToFloat64(s8))).toEqual(Array.from(tensorToFloat64(s32)));
@@ -195,7 +195,7 @@ describe("MX weights: blocked DequantizeLinear-21 in ORT", () => {
     const w = makeFloatTensor("w", dims, testValues(64, 4));
     const fmt = mxFormat("mxfp4");
     const spec: MxQuant = { kind: "mx", format: fmt, view: dims, axis: 1, blockSize: 32, scales: mxScales(fmt, Float32Array.from(tensorToFloat64(w)), blockLayout(dims, 1, 32)) };
-    const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh());
+    const out = writeFloatWeight("w", w, spec, { storage: "native", e8m0Scales: false }, fresh(), encodeFloatWeight(w, spec));
     await expect(runOrt(constGraph(out.nodes, out.inits, out.out, dims), 23, {})).rejects.toThrow(/Could not find an implementation for DequantizeLinear\(23\)/);
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { FixqError } from "../../src/ir/errors.js";
 import { parseActType, parseFormat, parseWeightType } from "../../src/quant/format-names.js";
 import { actSchemeOf, weightSchemeOf } from "../../src/quant/float-schemes.js";
-import { buildRecipe, integerKernelNote, requiredOpset } from "../../src/quant/recipe.js";
+import { buildRecipe } from "../../src/quant/recipe.js";
+import { integerKernelNote, requiredOpset } from "../../src/quant/recipe-needs.js";
 
 describe("format names", () => {
   it("parse ignoring case, '-' and '_', with ONNX / OCP spellings", () => {

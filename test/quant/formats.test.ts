@@ -29,7 +29,8 @@ import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../../src/ir/tens
 import { arraySource, feedsFor } from "../../src/quant/feeds.js";
 import { rawOf } from "../../src/quant/qdq-write.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe, integerKernelNote, type RecipeInput, requiredOpset } from "../../src/quant/recipe.js";
+import { buildRecipe, type RecipeInput } from "../../src/quant/recipe.js";
+import { integerKernelNote, requiredOpset } from "../../src/quant/recipe-needs.js";
 import { quantizeWeightBlocked } from "../../src/quant/weights.js";
 import { Rng } from "../helpers/prng.js";
 import { graph, int, model, node, value } from "../ir/builders.js";

@@ -1,7 +1,8 @@
 /** `targetCpu` (`--target-cpu`): the deployment CPU sets the default int8 weight range. */
 import { describe, expect, it } from "vitest";
 import { detectCpu } from "../../src/runtime/cpu-features.js";
-import { buildRecipe, cpuKernelNote, recipeJson } from "../../src/quant/recipe.js";
+import { buildRecipe, recipeJson } from "../../src/quant/recipe.js";
+import { cpuKernelNote } from "../../src/quant/recipe-needs.js";
 
 describe("targetCpu", () => {
   it("portable (the default) narrows int8 weights to 7-bit values, [-64, 64]", () => {

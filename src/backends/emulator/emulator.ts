@@ -5,16 +5,18 @@
  * Memory is one buffer (a WebAssembly memory when the SIMD engine is on):
  *   [ reserved: packed weights, gather maps, multiplier tables | scratch | arena: value buffers ]
  * Every integer value is an Int32Array view of the arena at the offset
- * plan.ts gave it, so a value's bytes are reused once no later op reads it.
+ * shared/memory-plan.ts gave it, so a value's bytes are reused once no later op reads it.
  * Each op runs its kernel (kernels/index.ts) over the whole batch. With
  * `assertRanges`, every listed value is checked after the op that writes
  * it (conv and dense check each accumulator exactly before storing it).
  */
 import { type IntOp, integerOutputs, opInputs, type Program, type ProgramValue, sampleSize } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
+import { type CheckOptions, refuseDiagnostics } from "../contract.js";
+import { checkEmulator, EMULATOR_BACKEND } from "./check.js";
 import type { BoundMemory, Buf, CheckedRange, KernelContext, PreparedOp, Runner } from "./kernel.js";
 import { KERNELS } from "./kernels/index.js";
-import { planArena } from "./plan.js";
+import { planArena } from "../shared/memory-plan.js";
 import { instantiate, simdAvailable } from "./wasm/engine.js";
 
 export interface ValueRange {
@@ -27,6 +29,8 @@ export interface EmulatorOptions {
   readonly assertRanges?: ReadonlyMap<string, ValueRange>;
   /** Run conv, dense and requant in WebAssembly SIMD where their operands fit (default: when available). */
   readonly simd?: boolean;
+  /** Certified value ranges for the domain check (computed when needed and absent). */
+  readonly ranges?: CheckOptions["ranges"];
 }
 
 export interface EmulatorResult {
@@ -87,6 +91,7 @@ export class Emulator {
 
   static compile(p: Program, batch: number, opts: EmulatorOptions = {}): Emulator {
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`emulator batch ${batch} must be a positive integer`);
+    refuseDiagnostics(EMULATOR_BACKEND, checkEmulator(p, opts));
     const simd = (opts.simd ?? true) && simdAvailable();
     const value = (name: string): ProgramValue => {
       const v = p.values.get(name);

@@ -14,7 +14,8 @@
  * kernels may store a row tail as a full vector (when later rows overwrite
  * the spill) and read a vector past the end of their input.
  */
-import type { IntOp, IntOpKind, Program, ProgramValue } from "../../integer/program.js";
+import type { IntOpKind, Program, ProgramValue } from "../../integer/program.js";
+import type { OpOf } from "../contract.js";
 import type { WasmEngine } from "./wasm/engine.js";
 
 /** A value buffer over the whole batch: Int32Array for integer values, Float32Array for float inputs and outputs. */
@@ -65,7 +66,7 @@ export interface PreparedOp {
   bind(mem: BoundMemory): Runner;
 }
 
-export type OpOf<K extends IntOpKind> = Extract<IntOp, { kind: K }>;
+export type { OpOf };
 export type Kernel<K extends IntOpKind = IntOpKind> = (op: OpOf<K>, ctx: KernelContext) => PreparedOp;
 
 /** A kernel without memory needs. */

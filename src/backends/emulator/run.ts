@@ -11,6 +11,8 @@
  */
 import { type Program, sampleSize } from "../../integer/program.js";
 import { clampInt, intMax, intMin } from "../../numerics/int.js";
+import type { IntegerBackend } from "../contract.js";
+import { checkEmulator, EMULATOR_BACKEND } from "./check.js";
 import { Emulator, type EmulatorOptions, type EmulatorResult } from "./emulator.js";
 
 export type { EmulatorOptions, EmulatorResult, ValueRange } from "./emulator.js";
@@ -134,3 +136,10 @@ export function runProgramInt(p: Program, intFeeds: ReadonlyMap<string, Int32Arr
     (e, f) => e.runInt(f),
   );
 }
+
+/** The emulator under the common contract: `emit` compiles the program for `batch` samples (default DEFAULT_CHUNK). */
+export const emulatorBackend: IntegerBackend<EmulatorOptions & { readonly batch?: number }, Emulator> = {
+  name: EMULATOR_BACKEND,
+  check: checkEmulator,
+  emit: (p, opts = {}) => Emulator.compile(p, opts.batch ?? DEFAULT_CHUNK, opts),
+};

@@ -8,9 +8,11 @@
  * of the integer program, independent of the emulator, and the tests check
  * the two agree bit for bit.
  */
-import type { IntOp, Program } from "../../integer/program.js";
+import type { IntOp, IntOpKind, Program } from "../../integer/program.js";
+import { type CheckOptions, checkWith, type Diagnostic, type IntegerBackend, type OpOf, refuseDiagnostics } from "../contract.js";
+import { NUMERICS_CHECKS } from "../shared/numerics-checks.js";
 import { apiText } from "./api.js";
-import { commentText, type EmitCtx, type OpCode } from "./codegen.js";
+import { commentText, type EmitCtx, type OpCode, type OpEmitter } from "./codegen.js";
 import { declarationsText, readmeText } from "./docs.js";
 import { forwardText } from "./forward.js";
 import { emitConv, emitDense, emitMaxPool, emitSumPool } from "./ops-accumulate.js";
@@ -29,39 +31,39 @@ export interface EmitJsOptions {
   readonly chunk?: number;
   /** Also write the .d.ts and README.txt (default true). */
   readonly extras?: boolean;
+  /** Certified value ranges for the check (computed when needed and absent). */
+  readonly ranges?: CheckOptions["ranges"];
 }
+
+const JS_BACKEND = "js";
+
+/** The lowering of each op kind (exhaustive: a kind without one is a compile error). */
+const EMITTERS = {
+  quantize: emitQuantize,
+  dequantize: emitDequantize,
+  conv: emitConv,
+  dense: emitDense,
+  sumpool: emitSumPool,
+  maxpool: emitMaxPool,
+  requant: emitRequant,
+  rescale: emitRescale,
+  reshape: emitReshape,
+  transpose: emitTranspose,
+  concat: emitConcat,
+} satisfies { readonly [K in IntOpKind]: OpEmitter<OpOf<K>> };
 
 function emitOp(op: IntOp, ctx: EmitCtx): OpCode {
-  switch (op.kind) {
-    case "quantize":
-      return emitQuantize(op, ctx);
-    case "dequantize":
-      return emitDequantize(op, ctx);
-    case "conv":
-      return emitConv(op, ctx);
-    case "dense":
-      return emitDense(op, ctx);
-    case "sumpool":
-      return emitSumPool(op, ctx);
-    case "maxpool":
-      return emitMaxPool(op, ctx);
-    case "requant":
-      return emitRequant(op, ctx);
-    case "rescale":
-      return emitRescale(op, ctx);
-    case "reshape":
-      return emitReshape(op, ctx);
-    case "transpose":
-      return emitTranspose(op, ctx);
-    case "concat":
-      return emitConcat(op, ctx);
-    default:
-      throw new Error(`js back end: unsupported op kind '${(op as { kind: string }).kind}'`);
-  }
+  return (EMITTERS[op.kind] as OpEmitter<IntOp>)(op, ctx);
 }
 
-/** The module text alone. */
+/** Why each op the generated JS cannot run is refused: numerics' domain, which the module implements whole. */
+export function checkJs(p: Program, opts?: CheckOptions): Diagnostic[] {
+  return checkWith(p, [NUMERICS_CHECKS], opts);
+}
+
+/** The module text alone; refuses what `checkJs` reports. */
 export function emitJsModuleText(p: Program, opts: EmitJsOptions = {}): string {
+  refuseDiagnostics(JS_BACKEND, checkJs(p, opts));
   const chunk = opts.chunk ?? 32;
   if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`chunk must be a positive integer, got ${chunk}`);
   const codes = p.ops.map((op, index) =>
@@ -119,3 +121,10 @@ export function emitJsModule(p: Program, opts: EmitJsOptions = {}): Map<string, 
   }
   return files;
 }
+
+/** The JS back end under the common contract: relative path → file text. */
+export const jsBackend: IntegerBackend<EmitJsOptions, Map<string, string>> = {
+  name: JS_BACKEND,
+  check: checkJs,
+  emit: emitJsModule,
+};

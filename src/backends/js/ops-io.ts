@@ -1,16 +1,27 @@
 /**
- * The program's float boundary in generated JS:
+ * The program's float boundary in generated JS, printed from numerics'
+ * definitions (numerics/definitions.ts):
  *   quantize:   q = clamp(roundHalfEven(float32(x / scale)) + zeroPoint, qmin, qmax)   (ONNX QuantizeLinear)
  *   dequantize: y = float32(float32(q − zeroPoint) · scale)                            (ONNX DequantizeLinear)
  * Scales are rounded to float32 first, as ONNX stores them. A NaN input quantizes to NaN, which the Int32Array stores as 0.
  */
 import type { DequantizeOp, QuantizeOp } from "../../integer/program.js";
+import { dequantizeDef, quantizeDef } from "../../numerics/definitions.js";
+import { type Expr, num as numE, substitute } from "../../numerics/expr.js";
+import { printJs } from "../shared/print-js.js";
 import { type OpEmitter, num, opFunctionName, opHeader } from "./codegen.js";
 
 /** `x − z` as text, simplified for z = 0 and negative z. */
 export function minusZero(x: string, z: number): string {
   if (z === 0) return x;
   return z < 0 ? `${x} + ${num(-z)}` : `${x} - ${num(z)}`;
+}
+
+/** The loop body assigning `y[i]`: the definition with its constants bound, printed. */
+function elementwise(body: Expr, consts: Readonly<Record<string, number>>, input: string): string {
+  const bind = Object.fromEntries(Object.entries(consts).map(([k, x]): [string, Expr] => [k, numE(x)]));
+  const p = printJs(substitute(body, bind), {}, new Map([[input, "x[i]"]]));
+  return [...p.hoisted, ...p.body, `y[i] = ${p.value};`].map((l) => `    ${l}`).join("\n");
 }
 
 export const emitQuantize: OpEmitter<QuantizeOp> = (op, ctx) => {
@@ -20,8 +31,7 @@ export const emitQuantize: OpEmitter<QuantizeOp> = (op, ctx) => {
   const text = `${opHeader(op, ctx, what)}
 function ${name}(x, y) {
   for (let i = 0; i < y.length; i++) {
-    const q = ${minusZero(`roundHalfEven(Math.fround(x[i] / ${num(scale)}))`, -op.zeroPoint)};
-    y[i] = q < ${num(op.qmin)} ? ${num(op.qmin)} : q > ${num(op.qmax)} ? ${num(op.qmax)} : q;
+${elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, "x")}
   }
 }`;
   return { name, text };
@@ -33,7 +43,9 @@ export const emitDequantize: OpEmitter<DequantizeOp> = (op, ctx) => {
   const what = `y = float32(float32(q − ${num(op.zeroPoint)}) · ${num(scale)})`;
   const text = `${opHeader(op, ctx, what)}
 function ${name}(x, y) {
-  for (let i = 0; i < y.length; i++) y[i] = Math.fround(Math.fround(${minusZero("x[i]", op.zeroPoint)}) * ${num(scale)});
+  for (let i = 0; i < y.length; i++) {
+${elementwise(dequantizeDef.body, { scale, z: op.zeroPoint }, "q")}
+  }
 }`;
   return { name, text };
 };

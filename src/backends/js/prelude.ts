@@ -3,7 +3,10 @@
  * imports): base64 weight decoding, the int32 dot-product kernel of conv and
  * dense with conv's im2col gather table, ONNX's round-half-to-even, and the
  * index map of a transpose. Only the helpers a program uses are emitted.
+ * roundHalfEven is printed from numerics' definition (numerics/definitions.ts).
  */
+import { roundHalfEvenDef } from "../../numerics/definitions.js";
+import { printJsFunction } from "../shared/print-js.js";
 
 const INTS = `const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_INDEX = new Int8Array(128).fill(-1);
@@ -147,13 +150,9 @@ function convIndex(CG, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW) {
   return idx;
 }`;
 
+/** Printed from numerics' definition (numerics/definitions.ts). */
 const ROUND = `/** Nearest integer, ties to even (ONNX QuantizeLinear); exact for every double, NaN and ±Infinity pass through. */
-function roundHalfEven(v) {
-  const t = Math.floor(v);
-  const f = v - t;
-  if (!(f > 0)) return t;
-  return f < 0.5 ? t : f > 0.5 ? t + 1 : t % 2 === 0 ? t : t + 1;
-}`;
+${printJsFunction(roundHalfEvenDef)}`;
 
 const TRANSPOSE = `/** For each flat index of the transposed tensor, the flat index it reads in the input (per sample). */
 function transposeMap(shape, perm) {

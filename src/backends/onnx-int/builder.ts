@@ -8,6 +8,7 @@ import { DataType } from "../../ir/dtype.js";
 import { type AnnotationEntries, withQuantAnnotations } from "../../ir/annotations.js";
 import type { Attribute, Model, Node, ValueInfo } from "../../ir/graph.js";
 import type { Tensor } from "../../ir/tensor.js";
+import { NameSet } from "../../ir/names.js";
 import { typeProtoOf } from "../../ir/types.js";
 
 /** Constant values: numbers, or bigints for 64-bit types. */
@@ -65,7 +66,7 @@ export function valueInfo(name: string, dtype: number, shape: readonly (number |
 export class GraphBuilder {
   readonly nodes: Node[] = [];
   readonly initializers: Tensor[] = [];
-  private readonly used = new Set<string>();
+  private readonly names = new NameSet();
   private readonly constants = new Map<string, string>();
   /** quantization_annotation entries by tensor name (ir/annotations.ts). */
   private readonly annotations = new Map<string, AnnotationEntries>();
@@ -77,15 +78,12 @@ export class GraphBuilder {
 
   /** Names already taken (graph inputs and outputs) so that fresh names avoid them. */
   reserve(name: string): void {
-    this.used.add(name);
+    this.names.reserve(name);
   }
 
+  /** A fresh name from `base`, its characters outside [\w./:-] replaced by "_". */
   fresh(base: string): string {
-    const clean = base.replace(/[^\w./:-]+/g, "_") || "v";
-    let name = clean;
-    for (let k = 1; this.used.has(name); k++) name = `${clean}_${k}`;
-    this.used.add(name);
-    return name;
+    return this.names.fresh(base.replace(/[^\w./:-]+/g, "_") || "v");
   }
 
   /** An initializer holding `values`; identical constants are shared. */

@@ -43,6 +43,9 @@
  *   q − zp in int32, wrapping).
  * `verifyIntegerOnly` (verify.ts) proves the exported graph integer-only.
  */
+import { type CheckOptions, checkWith, type Diagnostic, type IntegerBackend, type OpOf, refuseDiagnostics } from "../contract.js";
+import { NUMERICS_CHECKS } from "../shared/numerics-checks.js";
+import { ONNX_INT_CHECKS } from "./check.js";
 import { DataType } from "../../ir/dtype.js";
 import { FixqError } from "../../ir/errors.js";
 import type { Model } from "../../ir/graph.js";
@@ -51,6 +54,7 @@ import {
   type DequantizeOp,
   integerOutputs,
   type IntOp,
+  type IntOpKind,
   type Program,
   type QuantizeOp,
   type ReshapeOp,
@@ -65,6 +69,8 @@ import { emitMaxPool, emitSumPool } from "./pool.js";
 import { emitRequant, emitRescale } from "./requant.js";
 
 export interface EmitOptions {
+  /** Certified value ranges for the check (computed when needed and absent). */
+  readonly ranges?: CheckOptions["ranges"];
   /** Also expose the integer value feeding each output's DequantizeLinear, under its program value name. */
   readonly integerOutputs?: boolean;
   /** Name of the symbolic batch dimension (default "N"). */
@@ -72,6 +78,7 @@ export interface EmitOptions {
 }
 
 const BATCH = "N";
+const ONNX_INT_BACKEND = "onnx-int";
 
 /** Q/DQ scales are float32 in the program (program.ts); a double that is not one would change the result. */
 function float32Scale(scale: number, where: string): number {
@@ -150,7 +157,8 @@ function emitConcat(ctx: EmitContext, op: ConcatOp): void {
   ctx.set(op.output, { name: ctx.b.op("Concat", xs, [intAttr("axis", op.axis + 1)], op.output, op.output), dtype: out });
 }
 
-const EMITTERS: { readonly [K in IntOp["kind"]]: (ctx: EmitContext, op: Extract<IntOp, { kind: K }>) => void } = {
+/** The lowering of each op kind (exhaustive: a kind without one is a compile error). */
+const EMITTERS = {
   quantize: emitQuantize,
   dequantize: emitDequantize,
   conv: emitConv,
@@ -162,16 +170,20 @@ const EMITTERS: { readonly [K in IntOp["kind"]]: (ctx: EmitContext, op: Extract<
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
-};
+} satisfies { readonly [K in IntOpKind]: (ctx: EmitContext, op: OpOf<K>) => void };
 
 function emitOp(ctx: EmitContext, op: IntOp): void {
-  const emit = EMITTERS[op.kind] as ((ctx: EmitContext, op: IntOp) => void) | undefined;
-  if (!emit) throw new FixqError("unsupported", `integer ONNX export: op kind '${op.kind}' is not supported`, op.source);
-  emit(ctx, op);
+  (EMITTERS[op.kind] as (ctx: EmitContext, op: IntOp) => void)(ctx, op);
 }
 
-/** The program as an integer-only ONNX model (see the module comment for the ops and why). */
+/** Why each op the integer-only ONNX export cannot express is refused (numerics' domain, then this back end's). */
+export function checkIntegerOnnx(p: Program, opts?: CheckOptions): Diagnostic[] {
+  return checkWith(p, [NUMERICS_CHECKS, ONNX_INT_CHECKS], opts);
+}
+
+/** The program as an integer-only ONNX model (see the module comment for the ops and why); refuses what `checkIntegerOnnx` reports. */
 export function emitIntegerOnnx(p: Program, opts: EmitOptions = {}): Model {
+  refuseDiagnostics(ONNX_INT_BACKEND, checkIntegerOnnx(p, opts));
   const ctx = new EmitContext(p);
   const batch = opts.batchDim ?? BATCH;
   for (const op of p.ops) emitOp(ctx, op);
@@ -186,3 +198,10 @@ export function emitIntegerOnnx(p: Program, opts: EmitOptions = {}): Model {
   const doc = "fixq integer-only export: integer ops between the input QuantizeLinear and the output DequantizeLinear";
   return ctx.b.model(inputs, outputs, 21, doc);
 }
+
+/** The integer-only ONNX back end under the common contract. */
+export const onnxIntBackend: IntegerBackend<EmitOptions, Model> = {
+  name: ONNX_INT_BACKEND,
+  check: checkIntegerOnnx,
+  emit: emitIntegerOnnx,
+};

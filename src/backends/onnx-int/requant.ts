@@ -16,8 +16,9 @@
  *   y = clamp(RDBP(w, r) + z, lo, hi),                  r = max(0, s − 31)
  *   RDBP(w, r) = rshr(w − [w < 0], r) for r ≥ 1 (ties away from zero), and
  *   w = rshr(2w, 1) for r = 0; [w < 0] is w's sign bit (uint64 BitShift 63).
- *   Where gemmlowp's left shift overflows int32 the emulator throws; this
- *   graph computes the unsaturated value instead.
+ *   Where gemmlowp's left shift could overflow int32 (over the certified
+ *   accumulator range) the program is outside numerics' domain, and the
+ *   back end's check (check.ts, shared/numerics-checks.ts) refuses it.
  * rescale:  y = clamp(z + rshr(Σ x_i·m_i − Σ z_i·m_i, s), lo, hi)
  *   (−Σ z_i·m_i goes into the shift's offset; s = 0 runs as multipliers 2·m_i and s = 1).
  */

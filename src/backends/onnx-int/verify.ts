@@ -11,6 +11,7 @@
  * Returns the problems found; an empty list is the proof. `ortKernelHazards`
  * separately lists integer ops measured inexact in ONNX Runtime.
  */
+import { attrInt } from "../../ir/attrs.js";
 import { DataType, dtypeName } from "../../ir/dtype.js";
 import type { Graph, Model, Node } from "../../ir/graph.js";
 import { tensorTypeOf } from "../../ir/types.js";
@@ -167,7 +168,7 @@ function analyze(g: Graph): IntegerOnlyReport {
         break;
       case "Cast": {
         need(0, isInt, "integer");
-        const to = Number(n.attributes.find((a) => a.name === "to")?.i ?? DataType.UNDEFINED);
+        const to = attrInt(n, "to", DataType.UNDEFINED);
         if (!isInt(to)) problems.push(`${where}: casts to ${typeName(to)}`);
         out = to;
         break;

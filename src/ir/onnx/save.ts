@@ -10,7 +10,7 @@ import { DataType } from "../dtype.js";
 import { FixqError } from "../errors.js";
 import { type Attribute, type Model, walkGraphs } from "../graph.js";
 import { type Tensor, tensorByteLength, tensorBytes, tensorLabel } from "../tensor.js";
-import { openAtomic, writeFileAtomic, type AtomicFile } from "../../util/atomic-write.js";
+import { openAtomic, writeFileAtomic, type AtomicFile } from "../atomic-write.js";
 import { encodeMessageChunks, sizeMessage } from "./codec.js";
 import { modelToProto, type TensorPlacement } from "./to-proto.js";
 import { concatChunks } from "./wire.js";

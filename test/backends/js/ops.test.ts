@@ -11,6 +11,7 @@ import { Rng } from "../../helpers/prng.js";
 import { expectBitExact, type Feeds } from "./check.js";
 import { floatInputs, intInputs } from "./compare.js";
 import { cleanupModules, importProgram } from "./load-module.js";
+import { emitJsModule } from "../../../src/backends/js/emit.js";
 import { dyadic, I8, I16, I32, ProgramBuilder, randomInts, shiftClasses, U8 } from "./program-builder.js";
 
 afterAll(cleanupModules);
@@ -268,11 +269,20 @@ describe.each(ROUNDINGS)("%s rounding", (rounding) => {
 });
 
 describe("double rounding's left shift", () => {
-  it("throws a RangeError when acc·2^(31−s) overflows int32, as numerics/requant.ts does", async () => {
+  const leftShift = (range: [number, number]) => {
     const b = new ProgramBuilder("double");
-    const x = b.input([2], I32, 1, 0, [INT32_MIN, INT32_MAX]);
+    const x = b.input([2], I32, 1, 0, range);
     b.output(b.requant(x, [{ m: 2 ** 30 + 12345, s: 20 }], 0, I8, 0), 1);
-    const p = b.build();
+    return b.build();
+  };
+
+  it("is refused, naming the op, where acc·2^(31−s) can overflow int32 over the certified range", () => {
+    expect(() => emitJsModule(leftShift([INT32_MIN, INT32_MAX]))).toThrow(/Requant '\/rq\d+': js back end cannot run requant op 1: double rounding's left shift by 11 \(s = 20\) overflows int32/);
+    expect(() => emitJsModule(leftShift([-(2 ** 20), 2 ** 20]))).toThrow(/left shift by 11/);
+  });
+
+  it("throws a RangeError at run time when integer feeds beyond the quantize range make acc·2^(31−s) overflow, as numerics/requant.ts does", async () => {
+    const p = leftShift([-(2 ** 20), 2 ** 20 - 1]);
     const { mod } = await importProgram(p);
     expect(mod.runAllInt({ in0: Int32Array.of(2 ** 20 - 1, -(2 ** 20)) }, 1).ints.out0).toEqual(Int32Array.of(127, -128));
     expect(() => mod.runAllInt({ in0: Int32Array.of(2 ** 20, 0) }, 1)).toThrow(RangeError);

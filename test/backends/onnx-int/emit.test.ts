@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { integerOnnxRunner } from "../../../src/backends/onnx-int/run.js";
-import { emitIntegerOnnx } from "../../../src/backends/onnx-int/emit.js";
+import { checkIntegerOnnx, emitIntegerOnnx } from "../../../src/backends/onnx-int/emit.js";
 import { runProgram } from "../../../src/backends/emulator/run.js";
 import { verifyIntegerOnly } from "../../../src/backends/onnx-int/verify.js";
 import type { DequantizeOp, IntOp, Program } from "../../../src/integer/program.js";
@@ -94,8 +94,12 @@ describe("emitIntegerOnnx refusals", () => {
   it("refuses double rounding with a left shift above 30 and single rounding with one above 30", () => {
     const p = narrowProgram(1, "double");
     const i = p.ops.findIndex((op) => op.kind === "requant");
-    expect(() => emitIntegerOnnx(withOp(p, i, { multipliers: [{ m: 2 ** 30, s: 0 }] }))).toThrow(/double rounding needs shifts in 1…62, not 0/);
-    expect(() => emitIntegerOnnx(withOp({ ...p, rounding: "single" }, i, { multipliers: [{ m: 2 ** 30, s: -31 }] }))).toThrow(/too large/);
+    const q = withOp(p, i, { multipliers: [{ m: 2 ** 30, s: 0 }] });
+    expect(checkIntegerOnnx(q).map((d) => d.message)).toContain("double rounding needs shifts in 1…62, not 0 (multiplier 1073741824)");
+    expect(() => emitIntegerOnnx(q)).toThrow(/onnx-int back end cannot run requant op \d+: /);
+    const big = withOp({ ...p, rounding: "single" }, i, { multipliers: [{ m: 2 ** 30, s: -31 }] });
+    expect(checkIntegerOnnx(big).map((d) => d.message)).toContain("multiplier 1073741824·2^31 is too large (left shift above 30)");
+    expect(() => emitIntegerOnnx(big)).toThrow(/single rounding needs a shift ≥ -22/);
   });
 
   it("refuses values without an ONNX carrier and int32 outputs whose zero point can overflow", () => {
@@ -103,7 +107,7 @@ describe("emitIntegerOnnx refusals", () => {
     const y = p.values.get("y")!;
     const values = new Map(p.values);
     values.set("y", { ...y, type: intType(32, false) });
-    expect(() => emitIntegerOnnx({ ...p, values })).toThrow(/uint32 values have no ONNX carrier/);
+    expect(() => emitIntegerOnnx({ ...p, values })).toThrow(/uint32 values do not fit the int32 storage/);
     values.set("y", { ...y, type: intType(32, true) });
     expect(() => emitIntegerOnnx({ ...p, values })).toThrow(/dequantizing int32 with zero point 17 can overflow int32/);
   });

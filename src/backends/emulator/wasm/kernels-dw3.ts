@@ -13,7 +13,7 @@
  *   (wrapping, exact whenever the result fits int32), the nine weights held
  *   in vector registers per output channel o = c·mult + j.
  */
-import { Fn, I32, SIMD, V128 } from "./asm.js";
+import { Fn, I32, SIMD, V128 } from "../../shared/wasm-asm.js";
 import { emitPadPlaneCopy } from "./pad-plane.js";
 
 const EVEN32 = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
@@ -54,7 +54,7 @@ export function dw3x3(): Fn {
       f.for(oy, inc(0), () => f.get(OH), inc(1), () => {
         f.get(out).get(o).get(OH).mul().get(oy).add().get(OW).mul().i32(4).mul().add().set(outRow);
         // Full-vector stores: a row's last vector may spill up to 3 lanes into the next row (written
-        // after it) or, for the sample's last row, into the 16 bytes of slack after every value (plan.ts).
+        // after it) or, for the sample's last row, into the 16 bytes of slack after every value (shared/memory-plan.ts).
         const row = (loads: () => void) => {
           f.for(ox4, inc(0), () => f.get(end4), inc(16), () => {
             f.get(outRow).get(ox4).add();

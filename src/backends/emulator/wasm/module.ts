@@ -16,7 +16,7 @@
  *   byte offsets; padding is masked, not branched on). x − z must fit int16.
  */
 import { WebAssemblyApi, type WasmModule } from "./api.js";
-import { assemble, Fn, I32 } from "./asm.js";
+import { assemble, Fn, I32 } from "../../shared/wasm-asm.js";
 import { dwconv, maxpool, maxpool2, rescale2 } from "./kernels-extra.js";
 import { dw3x3 } from "./kernels-dw3.js";
 import { pack, pack1x1, pad16 } from "./kernels-pack.js";

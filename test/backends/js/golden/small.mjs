@@ -141,8 +141,7 @@ function convIndex(CG, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW) {
 function roundHalfEven(v) {
   const t = Math.floor(v);
   const f = v - t;
-  if (!(f > 0)) return t;
-  return f < 0.5 ? t : f > 0.5 ? t + 1 : t % 2 === 0 ? t : t + 1;
+  return !(0 < f) ? t : f < 0.5 ? t : 0.5 < f ? t + 1 : t - 2 * Math.floor(t * 0.5) === 0 ? t : t + 1;
 }
 
 // ── op 0: quantize ── QuantizeLinear 'in0'
@@ -150,8 +149,8 @@ function roundHalfEven(v) {
 // q = clamp(roundHalfEven(float32(x / 0.003921568859368563)) + 0, 0, 255)
 function op0_quantize(x, y) {
   for (let i = 0; i < y.length; i++) {
-    const q = roundHalfEven(Math.fround(x[i] / 0.003921568859368563));
-    y[i] = q < 0 ? 0 : q > 255 ? 255 : q;
+    const r = roundHalfEven(Math.fround(x[i] / 0.003921568859368563));
+    y[i] = r < 0 ? 0 : 255 < r ? 255 : r;
   }
 }
 
@@ -180,25 +179,26 @@ function op1_conv(x, y, batch) {
 // ── op 2: requant ── Requant '/rq3'
 // 'acc1' int32[2, 6, 6] → 'rq2' int8[2, 6, 6]
 // single rounding, 2 channels along axis 0: y = clamp(R(acc, m·2^−s) + -128, -128, 127)
-// Per channel: multiplier m·2^−s (M, S); m = MH·2^16 + ML, acc·m = h·2^16 + l with h = acc·MH + ⌊acc·ML / 2^16⌋;
-// p = acc·m is exact when |p| < 2^52. By the shift s:
-//   17 ≤ s < 64: q = rshr(acc·m, s) = ⌊(p + HALF)·INV⌋ when p = acc·m is exact, else ⌊(h + HALF/2^16)·INV·2^16⌋
-const M2 = [1099511628, 1704243023];
-// S = [38, 39]
-const MH2 = [16777, 26004];
-const ML2 = [14156, 44879];
-const HALF2 = [137438953472, 274877906944];
-const INV2 = [3.637978807091713e-12, 1.8189894035458565e-12];
+// Printed from numerics' requant definition (numerics/definitions.ts). Per channel: multiplier m·2^−s (M, S);
+// each case's constants (upper-case arrays) are its subexpressions of m and s. By the shift:
+//   17 ≤ s ≤ 63: R = ⌊(h + 2^(s−17)) / 2^(s−16)⌋, acc·m = h·2^16 + l
+// M2 = [1099511628, 1704243023];
+// S2 = [38, 39];
+const K_HIGH2 = [16777, 26004];
+const K1_HIGH2 = [14156, 44879];
+const K2_HIGH2 = [2097152, 4194304];
+const K3_HIGH2 = [2.384185791015625e-7, 1.1920928955078125e-7];
 function op2_requant(x, y, batch) {
   for (let o = 0, i = 0; o < batch * 1; o++) {
     for (let c = 0; c < 2; c++, i += 36) {
-      const m = M2[c], mh = MH2[c], ml = ML2[c], half = HALF2[c], inv = INV2[c];
+      const k = K_HIGH2[c], k1 = K1_HIGH2[c], k2 = K2_HIGH2[c], k3 = K3_HIGH2[c];
       for (let j = i; j < i + 36; j++) {
         const a = x[j];
-        const p = a * m;
-        const q = p > -4503599627370496 && p < 4503599627370496 ? Math.floor((p + half) * inv) : Math.floor((a * mh + Math.floor((a * ml) / 65536) + half / 65536) * (inv * 65536));
-        const r = q - 128;
-        y[j] = r < -128 ? -128 : r > 127 ? 127 : r;
+        const b = a * k1;
+        const bh = Math.floor(b * 0.0000152587890625);
+        const h = a * k + bh;
+        const r = Math.floor((h + k2) * k3) - 128;
+        y[j] = r < -128 ? -128 : 127 < r ? 127 : r;
       }
     }
   }
@@ -252,25 +252,26 @@ function op5_dense(x, y, batch) {
 // ── op 6: requant ── Requant '/rq7'
 // 'acc5' int32[3] → 'rq6' int8[3]
 // single rounding, 3 channels along axis 0: y = clamp(R(acc, m·2^−s) + 3, -128, 127)
-// Per channel: multiplier m·2^−s (M, S); m = MH·2^16 + ML, acc·m = h·2^16 + l with h = acc·MH + ⌊acc·ML / 2^16⌋;
-// p = acc·m is exact when |p| < 2^52. By the shift s:
-//   17 ≤ s < 64: q = rshr(acc·m, s) = ⌊(p + HALF)·INV⌋ when p = acc·m is exact, else ⌊(h + HALF/2^16)·INV·2^16⌋
-const M6 = [1374389535, 1374389535, 2061584302];
-// S = [37, 36, 37]
-const MH6 = [20971, 20971, 31457];
-const ML6 = [34079, 34079, 18350];
-const HALF6 = [68719476736, 34359738368, 68719476736];
-const INV6 = [7.275957614183426e-12, 1.4551915228366852e-11, 7.275957614183426e-12];
+// Printed from numerics' requant definition (numerics/definitions.ts). Per channel: multiplier m·2^−s (M, S);
+// each case's constants (upper-case arrays) are its subexpressions of m and s. By the shift:
+//   17 ≤ s ≤ 63: R = ⌊(h + 2^(s−17)) / 2^(s−16)⌋, acc·m = h·2^16 + l
+// M6 = [1374389535, 1374389535, 2061584302];
+// S6 = [37, 36, 37];
+const K_HIGH6 = [20971, 20971, 31457];
+const K1_HIGH6 = [34079, 34079, 18350];
+const K2_HIGH6 = [1048576, 524288, 1048576];
+const K3_HIGH6 = [4.76837158203125e-7, 9.5367431640625e-7, 4.76837158203125e-7];
 function op6_requant(x, y, batch) {
   for (let o = 0, i = 0; o < batch * 1; o++) {
     for (let c = 0; c < 3; c++, i += 1) {
-      const m = M6[c], mh = MH6[c], ml = ML6[c], half = HALF6[c], inv = INV6[c];
+      const k = K_HIGH6[c], k1 = K1_HIGH6[c], k2 = K2_HIGH6[c], k3 = K3_HIGH6[c];
       for (let j = i; j < i + 1; j++) {
         const a = x[j];
-        const p = a * m;
-        const q = p > -4503599627370496 && p < 4503599627370496 ? Math.floor((p + half) * inv) : Math.floor((a * mh + Math.floor((a * ml) / 65536) + half / 65536) * (inv * 65536));
-        const r = q + 3;
-        y[j] = r < -128 ? -128 : r > 127 ? 127 : r;
+        const b = a * k1;
+        const bh = Math.floor(b * 0.0000152587890625);
+        const h = a * k + bh;
+        const r = Math.floor((h + k2) * k3) + 3;
+        y[j] = r < -128 ? -128 : 127 < r ? 127 : r;
       }
     }
   }
@@ -280,7 +281,9 @@ function op6_requant(x, y, batch) {
 // 'rq6' int8[3] → 'out0' float32
 // y = float32(float32(q − 3) · 0.25)
 function op7_dequantize(x, y) {
-  for (let i = 0; i < y.length; i++) y[i] = Math.fround(Math.fround(x[i] - 3) * 0.25);
+  for (let i = 0; i < y.length; i++) {
+    y[i] = Math.fround(Math.fround(x[i] - 3) * 0.25);
+  }
 }
 
 // ── op 8: quantize ── QuantizeLinear 'in1'
@@ -288,8 +291,8 @@ function op7_dequantize(x, y) {
 // q = clamp(roundHalfEven(float32(x / 0.5)) + -1, -128, 127)
 function op8_quantize(x, y) {
   for (let i = 0; i < y.length; i++) {
-    const q = roundHalfEven(Math.fround(x[i] / 0.5)) - 1;
-    y[i] = q < -128 ? -128 : q > 127 ? 127 : q;
+    const r = roundHalfEven(Math.fround(x[i] / 0.5)) - 1;
+    y[i] = r < -128 ? -128 : 127 < r ? 127 : r;
   }
 }
 
@@ -298,9 +301,9 @@ function op8_quantize(x, y) {
 // y = clamp(0 + rshr(Σ (x_i − z_i)·m_i, 21), -128, 127), z = [-1], m = [3145728]
 function op9_rescale(x0, y) {
   for (let j = 0; j < y.length; j++) {
-    const t = (x0[j] + 1) * 3145728; // exact: |t| < 2^53
-    const q = Math.floor((t + 1048576) * 4.76837158203125e-7);
-    y[j] = q < -128 ? -128 : q > 127 ? 127 : q;
+    const t = (x0[j] + 1) * 3145728;
+    const r = Math.floor((t + 1048576) * 4.76837158203125e-7);
+    y[j] = r < -128 ? -128 : 127 < r ? 127 : r;
   }
 }
 
@@ -308,7 +311,9 @@ function op9_rescale(x0, y) {
 // 'rs8' int8[3] → 'out1' float32
 // y = float32(float32(q − 0) · 0.25)
 function op10_dequantize(x, y) {
-  for (let i = 0; i < y.length; i++) y[i] = Math.fround(Math.fround(x[i]) * 0.25);
+  for (let i = 0; i < y.length; i++) {
+    y[i] = Math.fround(Math.fround(x[i]) * 0.25);
+  }
 }
 
 /** Slot k of `buffers` as an array of n elements, allocated once per run and reused by every chunk. */

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, copyFileSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { FixqError } from "../ir/errors.js";
+import { FixqError } from "./errors.js";
 
 export interface AtomicFile {
   readonly tempPath: string;

@@ -15,33 +15,51 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Graph } from "../../src/ir/graph.js";
-import { intFormat } from "../../src/ir/quant.js";
-import { analyticInputMeans, correctBiases, tapCoverage } from "../../src/passes/bias-correction.js";
+import { analyticInputMeans, correctBiases, tapCoverage } from "../../src/quant/bias-correction.js";
 import { clippedNormalMean, normalPdf } from "../../src/passes/bn-moments.js";
-import { arraySource } from "../../src/quant/feeds.js";
-import { planQuantization } from "../../src/quant/plan.js";
-import { assignSpecs } from "../../src/quant/specs.js";
+import { arraySource, type DataSource } from "../../src/quant/feeds.js";
+import { writeQdq } from "../../src/quant/qdq-write.js";
+import { resolvePlan } from "../../src/quant/resolve-plan.js";
+import { roundNearest } from "../../src/quant/round-weights.js";
+import { assignLateSpecs, assignSpecs } from "../../src/quant/specs.js";
 import { dequantizeWithSpec, quantizeWithSpec } from "../../src/quant/weights.js";
 import { buildRecipe, type RecipeInput } from "../../src/quant/recipe.js";
 import { graph, int, ints, model, node, value } from "../ir/builders.js";
-import { run, tensor, values } from "./float-helpers.js";
+import { run, tensor, values } from "../passes/float-helpers.js";
 
-/** What quantize.ts passes as `specify`: plan and specs for given ranges. */
-function specifier(flags: RecipeInput, ranges: Record<string, [number, number]>) {
+/**
+ * What the quantize stages give correctBiases: the graph with weight and
+ * activation specs (resolved plan, specs for the given ranges), the codes
+ * nearest rounding chose, and the QDQ graph for corrected biases. With
+ * `weightsOnly`, activation and bias specs are dropped.
+ */
+function quantizer(flags: RecipeInput, ranges: Record<string, [number, number]>, weightsOnly = false) {
   const recipe = buildRecipe(flags);
   const r = new Map(Object.entries(ranges).map(([k, [lo, hi]]) => [k, { lo, hi }]));
-  const weightFormat = intFormat(recipe.weights, { valueBits: recipe.weightBits, symmetric: true });
-  const opts = { actFormat: intFormat("uint8"), symmetricActs: false, weightFormat, granularity: recipe.granularity };
-  return (g: Graph) => assignSpecs(g, planQuantization(g, recipe), r, opts);
+  return (g: Graph) => {
+    const { graph, outScales } = assignSpecs(g, resolvePlan(g, recipe), r);
+    const specified = weightsOnly ? { ...graph, quant: new Map([...graph.quant!].filter(([k]) => k === "W1" || k === "W2")) } : graph;
+    const codes = roundNearest(specified);
+    const plan = resolvePlan(g, recipe);
+    const biased = (h: Graph) => (weightsOnly ? h : assignLateSpecs(h, plan, outScales).graph);
+    const quantized = (h: Graph) => writeQdq(biased(h), { codes: new Map([...codes, ...roundNearest(biased(h), codes)]) });
+    return { specified, codes, quantized, spec: (v: string) => biased(specified).quant!.get(v)! };
+  };
 }
 
-/** DQ(Q(w)) − w under the spec `specify` gives the weight `w` of `g`. */
-function weightError(g: Graph, specify: (g: Graph) => Graph, w: string): Float64Array {
-  const spec = specify(g).quant!.get(w)!;
+/** DQ(Q(w)) − w under the spec the quantizer gives the constant `w` of `g`. */
+function weightError(g: Graph, q: ReturnType<typeof quantizer>, w: string): Float64Array {
+  const spec = q(g).spec(w);
   const t = g.initializers.find((x) => x.name === w)!;
   const f = Float64Array.from(values(g, w));
-  const q = dequantizeWithSpec(quantizeWithSpec(f, t.dims.map(Number), spec), t.dims.map(Number), spec);
-  return f.map((x, i) => q[i]! - x);
+  const dq = dequantizeWithSpec(quantizeWithSpec(f, t.dims.map(Number), spec), t.dims.map(Number), spec);
+  return f.map((x, i) => dq[i]! - x);
+}
+
+/** correctBiases on `g` as the quantize stages call it. */
+function correct(g: Graph, mode: "analytic" | "empirical", q: ReturnType<typeof quantizer>, extra: { source?: DataSource; batchSize?: number } = {}) {
+  const { specified, codes, quantized } = q(g);
+  return correctBiases(model(specified), mode, { codes, quantized, ...extra });
 }
 
 describe("clippedNormalMean", () => {
@@ -113,7 +131,7 @@ function gemmChain(alpha = 1): Graph {
 }
 
 describe("correctBiases (analytic): before/expected", () => {
-  const specify = specifier({ granularity: "per-tensor", weightBits: 8 }, { x: [0, 1], r: [0, 4], y: [-4, 4] });
+  const specify = quantizer({ granularity: "per-tensor", weightBits: 8 }, { x: [0, 1], r: [0, 4], y: [-4, 4] });
   const er = [1, 1 / Math.sqrt(2 * Math.PI)]; // E[relu(N(1, 0))], E[relu(N(0, 1))]
 
   it("E[r] = [1, 1/√(2π)]; g1's input is the graph input, so it has none", () => {
@@ -129,7 +147,7 @@ describe("correctBiases (analytic): before/expected", () => {
       expect(eps[1]).toBeCloseTo(-0.004, 6);
       expect(eps[2]).toBeCloseTo(-0.003, 6);
       const delta = [0, 1].map((o) => alpha * (eps[o]! * er[0]! + eps[2 + o]! * er[1]!));
-      const { graph: out, report } = await correctBiases(model(g), "analytic", { specify });
+      const { graph: out, report } = await correct(g, "analytic", specify);
       expect(values(out, "B2")).toEqual([expect.closeTo(0.5 - delta[0]!, 7), expect.closeTo(-0.25 - delta[1]!, 7)]);
       expect(values(out, "B1")).toEqual([1, 0]);
       expect(values(out, "W2")).toEqual(values(g, "W2"));
@@ -152,11 +170,11 @@ describe("correctBiases (analytic): padded 3×3 conv", () => {
     ),
     bnStats: new Map([["h", { beta: Float64Array.of(2), gamma: Float64Array.of(0) }]]),
   };
-  const specify = specifier({ granularity: "per-tensor", weights: "int4" }, { x: [0, 1], r: [0, 4], y: [-8, 8] });
+  const specify = quantizer({ granularity: "per-tensor", weights: "int4" }, { x: [0, 1], r: [0, 4], y: [-8, 8] });
 
   it("the corrected quantized conv has the float conv's spatial mean exactly, borders included", async () => {
     const eps = weightError(g, specify, "W2");
-    const { graph: out } = await correctBiases(model(g), "analytic", { specify });
+    const { graph: out } = await correct(g, "analytic", specify);
     const wq = values(g, "W2").map((w, i) => w + eps[i]!);
     const quantized = { ...out, initializers: out.initializers.map((t) => (t.name === "W2" ? tensor("W2", [1, 1, 3, 3], wq) : t)) };
     const feeds = { x: { dtype: 1, dims: [1, 1, 5, 5], data: new Float32Array(25) } };
@@ -182,15 +200,12 @@ describe("correctBiases (empirical): layer by layer", () => {
   );
   const xs = Float32Array.from([0.5, 1, 1.5, 0.25, 2, 0.75, 1, 1.25, 0.5, 0.5, 1.75, 2, 0, 1, 2, 0.5]);
   const ex = [0, 1].map((c) => xs.filter((_, i) => i % 2 === c).reduce((a, b) => a + b, 0) / 8);
-  const full = specifier({ granularity: "per-tensor", weightBits: 3 }, { x: [0, 2.55], h: [-4, 4], y: [-4, 4] });
-  const specify = (h: Graph) => {
-    const s = full(h);
-    return { ...s, quant: new Map([...s.quant!].filter(([k]) => k === "W1" || k === "W2")) };
-  };
+  const full = quantizer({ granularity: "per-tensor", weightBits: 3 }, { x: [0, 2.55], h: [-4, 4], y: [-4, 4] });
+  const specify = quantizer({ granularity: "per-tensor", weightBits: 3 }, { x: [0, 2.55], h: [-4, 4], y: [-4, 4] }, true);
 
   it("g1 in wave 1; g2 in wave 2, in the model whose g1 is corrected", async () => {
     const source = arraySource({ x: { dtype: 1, dims: [8, 2], data: xs } });
-    const { graph: out, report } = await correctBiases(model(g), "empirical", { specify, source, batchSize: 3 });
+    const { graph: out, report } = await correct(g, "empirical", specify, { source, batchSize: 3 });
     expect(report.runs).toBe(3); // the float reference, then one run per wave
     expect(report.corrected.map((c) => [c.layer, c.wave])).toEqual([["g1", 1], ["g2", 2]]);
     const [e1, e2] = [weightError(g, specify, "W1"), weightError(g, specify, "W2")];
@@ -210,7 +225,7 @@ describe("correctBiases (empirical): layer by layer", () => {
 
   it("with activations and int32 biases quantized too, the first layer's correction also removes the bias's rounding", async () => {
     const source = arraySource({ x: { dtype: 1, dims: [8, 2], data: xs } });
-    const { graph: out } = await correctBiases(model(g), "empirical", { specify: full, source });
+    const { graph: out } = await correct(g, "empirical", full, { source });
     const [e1, eb1] = [weightError(g, full, "W1"), weightError(g, full, "B1")];
     expect(Math.max(...eb1.map(Math.abs))).toBeGreaterThan(5e-4); // the grid s_x·s_w = 0.003 is coarse with 3-bit weights
     const d1 = [0, 1].map((o) => e1[o]! * ex[0]! + e1[2 + o]! * ex[1]! + eb1[o]!);
@@ -218,6 +233,6 @@ describe("correctBiases (empirical): layer by layer", () => {
   });
 
   it("refuses to run without data", async () => {
-    await expect(correctBiases(model(g), "empirical", { specify })).rejects.toThrow(/calibration data/);
+    await expect(correct(g, "empirical", specify)).rejects.toThrow(/calibration data/);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { planArena, VALUE_SLACK } from "../../../src/backends/emulator/plan.js";
+import { planArena, VALUE_SLACK } from "../../../src/backends/shared/memory-plan.js";
 import type { IntOp, ProgramValue } from "../../../src/integer/program.js";
-import { makeProgram, UINT8 } from "./programs.js";
+import { makeProgram, UINT8 } from "../emulator/programs.js";
 
 /** A chain x → r1 → … → r6 of rescales (each reads the previous value) plus a long-lived skip from r1 into r6. */
 function chain() {

@@ -1,5 +1,5 @@
-/** Text and JSON forms of the float passes' reports (passes/pipeline.ts), for `fixq quantize`. */
-import type { PassRun } from "./pipeline.js";
+/** Text and JSON forms of the stages' reports (float passes, bias correction, data-free ranges; stage.ts), for `fixq quantize`. */
+import type { PassStageRun, StageRunReport } from "./stage.js";
 
 /** Reasons with value names elided, so that the same reason groups together. */
 function grouped(items: readonly { reason: string }[]): string {
@@ -14,7 +14,7 @@ function grouped(items: readonly { reason: string }[]): string {
 const fmt = (x: number) => (x >= 100 ? x.toExponential(2) : x.toFixed(2));
 
 /** Human-readable lines (without trailing newlines). */
-export function passesText(runs: readonly PassRun[]): string[] {
+export function passesText(runs: readonly PassStageRun[]): string[] {
   const lines: string[] = [];
   for (const { report: r, ms } of runs) {
     const time = `(${ms.toFixed(0)} ms)`;
@@ -55,6 +55,18 @@ export function passesText(runs: readonly PassRun[]): string[] {
 }
 
 /** The reports as plain JSON, each with its pass name and time. */
-export function passesJson(runs: readonly PassRun[]): Record<string, unknown>[] {
+export function passesJson(runs: readonly PassStageRun[]): Record<string, unknown>[] {
   return runs.map(({ ms, changed, report }) => ({ ...report, ms: Math.round(ms * 10) / 10, changed }));
+}
+
+/** Every stage in order, as the JSON summary's `stages`: name, time, whether it ran and why. */
+export function stagesJson(runs: readonly StageRunReport[]): { name: string; ms: number; ran: boolean; reason: string }[] {
+  return runs.map(({ name, ms, ran, reason }) => ({ name, ms: Math.round(ms * 10) / 10, ran, reason }));
+}
+
+/** One line: the stages that ran with their times, then those that did not and why. */
+export function stagesText(runs: readonly StageRunReport[]): string[] {
+  const ran = runs.filter((r) => r.ran).map((r) => `${r.name} ${r.ms.toFixed(0)} ms`);
+  const off = runs.filter((r) => !r.ran).map((r) => `${r.name} (${r.reason})`);
+  return [`stages  ${ran.join(", ")}`, ...(off.length ? [`  not run  ${off.join(", ")}`] : [])];
 }

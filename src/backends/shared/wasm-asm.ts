@@ -1,6 +1,6 @@
 /**
- * A minimal WebAssembly assembler: just the instructions the emulator's SIMD
- * kernels use, encoded per the WebAssembly 2.0 binary format (LEB128
+ * A minimal WebAssembly assembler for every back end that generates
+ * WebAssembly (today the emulator's SIMD kernels): just the instructions they use, encoded per the WebAssembly 2.0 binary format (LEB128
  * immediates, 0xFD-prefixed SIMD opcodes, 0xFC-prefixed bulk memory). One
  * module imports its memory as env.memory and exports its functions.
  */

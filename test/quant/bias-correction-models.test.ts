@@ -27,17 +27,17 @@ import { readNpy } from "../../src/io/npy.js";
 import type { Model } from "../../src/ir/graph.js";
 import { inferTypes } from "../../src/ir/infer-types.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
-import { analyticInputMeans } from "../../src/passes/bias-correction.js";
+import { analyticInputMeans } from "../../src/quant/bias-correction.js";
 import { foldBatchNorm } from "../../src/passes/fold-batchnorm.js";
 import { GraphEdit } from "../../src/passes/graph-edit.js";
 import { graphLayers, type Layer } from "../../src/passes/layers.js";
-import { findReport } from "../../src/passes/pipeline.js";
+import { findReport } from "../../src/quant/stage.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
 import { channelMeans } from "../../src/quant/channel-means.js";
 import { arraySource, type DataSource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../../src/quant/recipe.js";
-import { values } from "./float-helpers.js";
+import { values } from "../passes/float-helpers.js";
 
 const images = (file: string, n: number): DataSource => {
   const x = readNpy(join(MODELS_DIR, "data", file));

@@ -24,8 +24,8 @@
  *   d + 1 passes over the calibration data.
  * - **analytic** (data-free): b_o −= α·Σ_{c,k} ε[o, c, k]·E[x_c]·f_k, with
  *   E[x_c] from the BN statistics of the layer before, through its activation
- *   (bn-moments.ts), and ε = DQ(Q(W)) − W from the spec the weight will be
- *   written with (the numbers the QDQ writer emits). At a conv's padded
+ *   (bn-moments.ts), and ε = DQ(q) − W with q the codes the rounding stage
+ *   chose for W (round-weights.ts; the numbers the QDQ writer emits). At a conv's padded
  *   border a tap reads 0, not E[x_c]: f_k is the fraction of output positions
  *   at which tap k reads the input (exact for the spatial mean when E[x_c] is
  *   the same at every position; the paper ignores padding). Only the layer's
@@ -34,23 +34,27 @@
  *   derivable mean are skipped, with the reason. The BN statistics describe
  *   the float model, so the order of correction does not matter here.
  *
+ * The graph given carries the specs of weights and activations (specs.ts);
+ * the int32 bias specs are made after the correction, from the corrected
+ * biases.
+ *
  * Conv, Gemm and MatMul (with a bias Add) layers whose weight is quantized are
  * corrected; a MatMul with no bias Add is skipped (adding one would put a new
  * float op and an uncalibrated tensor into the quantized graph).
  */
 import { FixqError } from "../ir/errors.js";
+import { attrInts, attrString } from "../ir/attrs.js";
 import type { Dim, Graph, Model, Node, TensorType } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
 import type { QuantSpec } from "../ir/quant.js";
-import { channelMeans } from "../quant/channel-means.js";
-import type { DataSource } from "../quant/feeds.js";
-import { writeQdq } from "../quant/qdq-write.js";
-import { dequantizeWithSpec, quantizeWithSpec } from "../quant/weights.js";
+import { channelMeans } from "./channel-means.js";
+import type { DataSource } from "./feeds.js";
+import { dequantizeWithSpec } from "./weights.js";
 import type { Progress } from "../util/progress.js";
-import { type Moments, propagateMoments } from "./bn-moments.js";
-import type { Skipped } from "./chains.js";
-import { GraphEdit } from "./graph-edit.js";
-import { type Layer, readBias, readLayer, readWeights, weightLayout, writeBias } from "./layers.js";
+import { type Moments, propagateMoments } from "../passes/bn-moments.js";
+import type { Skipped } from "../passes/chains.js";
+import { GraphEdit } from "../passes/graph-edit.js";
+import { type Layer, readBias, readLayer, readWeights, weightLayout, writeBias } from "../passes/layers.js";
 
 export type BiasCorrectionMode = "empirical" | "analytic";
 
@@ -73,10 +77,10 @@ export interface BiasCorrectionReport {
 }
 
 export interface BiasCorrectionContext {
-  /** The float graph with the quantization specs it will be written with (assignSpecs after planning). */
-  readonly specify: (g: Graph) => Graph;
-  /** Empirical: the QDQ writer, as the final model is written (default: writeQdq with its defaults). */
-  readonly write?: (specified: Graph) => Graph;
+  /** The codes chosen for every quantized weight (the rounding stage), by value name. */
+  readonly codes: ReadonlyMap<string, ArrayLike<number>>;
+  /** Empirical: the QDQ graph the model would be written as with the biases of `g` (int32 biases included). */
+  readonly quantized?: (g: Graph) => Graph;
   /** Empirical only: the calibration data. */
   readonly source?: DataSource;
   readonly batchSize?: number;
@@ -92,17 +96,16 @@ interface Target {
   readonly spec: QuantSpec;
 }
 
-/** The layers to correct in `g` (by node index), with their weight error; the others with the reason. */
-function targets(g: Graph, specify: (g: Graph) => Graph): { targets: Target[]; skipped: Skipped[] } {
-  const specified = specify(g);
-  const quant = specified.quant ?? new Map<string, QuantSpec>();
+/** The layers to correct in `g` (by node index), with their weight's spec; the others with the reason. */
+function targets(g: Graph): { targets: Target[]; skipped: Skipped[] } {
+  const quant = g.quant ?? new Map<string, QuantSpec>();
   const ed = new GraphEdit(g);
   const types = inferTypes(g);
   const out: Target[] = [];
   const skipped: Skipped[] = [];
   for (const [i, n] of g.nodes.entries()) {
     if (!CORRECTED_OPS.has(n.opType) || ((n.domain ?? "") !== "" && n.domain !== "ai.onnx")) continue;
-    const spec = quant.get(specified.nodes[i]?.inputs[1] ?? "");
+    const spec = quant.get(n.inputs[1] ?? "");
     const l = readLayer(ed, types, i);
     const why = !spec ? "its weight is not quantized" : "reason" in l ? l.reason : l.kind === "MatMul" && !l.bias ? "MatMul without a bias Add (no bias to correct)" : undefined;
     if (why || !spec || "reason" in l) {
@@ -114,17 +117,18 @@ function targets(g: Graph, specify: (g: Graph) => Graph): { targets: Target[]; s
   return { targets: out, skipped };
 }
 
-/** W̃ − W in the weight's layout, for integer (affine or blocked) weight specs; undefined for other formats. */
-function weightError(ed: GraphEdit, t: Target): Float64Array | undefined {
+/** ε = DQ(q) − W in the weight's layout, from the chosen codes q, for integer (affine or blocked) weight specs; undefined for other formats. */
+function weightError(ed: GraphEdit, t: Target, codes: ReadonlyMap<string, ArrayLike<number>>): Float64Array | undefined {
   const { layer: l, spec } = t;
   if (spec.kind !== "affine" && spec.kind !== "block") return undefined;
+  const q = codes.get(l.weight);
+  if (!q) throw new FixqError("runtime", `internal error: bias correction found no chosen codes for weight '${l.weight}'`);
   const w = readWeights(ed, l);
-  const wq = dequantizeWithSpec(quantizeWithSpec(w, l.weightDims, spec), l.weightDims, spec);
+  const wq = dequantizeWithSpec(q, l.weightDims, spec);
   return w.map((x, k) => wq[k]! - x);
 }
 
-const attrOf = (n: Node, name: string) => n.attributes.find((a) => a.name === name);
-const intsOf = (n: Node, name: string) => attrOf(n, name)?.ints?.map(Number);
+const intsOf = attrInts;
 
 /**
  * Per kernel tap of a Conv (row-major over the kernel dims), the fraction of
@@ -139,7 +143,7 @@ export function tapCoverage(n: Node, inShape: readonly Dim[] | undefined, kernel
   const strides = intsOf(n, "strides") ?? [];
   const dil = intsOf(n, "dilations") ?? [];
   const pads = intsOf(n, "pads") ?? [];
-  const autoPad = new TextDecoder().decode(attrOf(n, "auto_pad")?.s ?? new Uint8Array());
+  const autoPad = attrString(n, "auto_pad") ?? "";
   const perDim = kernel.map((K, j) => {
     const I = spatial[j] as number;
     const [s, d] = [strides[j] ?? 1, dil[j] ?? 1];
@@ -220,7 +224,7 @@ const maxAbs = (d: Float64Array) => d.reduce((m, x) => Math.max(m, Math.abs(x)),
 
 export async function correctBiases(model: Model, mode: BiasCorrectionMode, ctx: BiasCorrectionContext): Promise<{ graph: Graph; report: BiasCorrectionReport }> {
   const g = model.graph!;
-  const found = targets(g, ctx.specify);
+  const found = targets(g);
   const skipped = [...found.skipped];
   const corrected: CorrectedLayer[] = [];
   if (mode === "analytic") {
@@ -230,7 +234,7 @@ export async function correctBiases(model: Model, mode: BiasCorrectionMode, ctx:
     const shifts = new Map<number, Float64Array>();
     for (const t of found.targets) {
       const mu = means.get(t.layer.name);
-      const eps = weightError(ed, t);
+      const eps = weightError(ed, t, ctx.codes);
       if (!mu || !eps) {
         skipped.push({ layer: t.layer.name, reason: !eps ? `analytic correction needs an integer weight format, not '${t.spec.kind}'` : (unknown.get(t.layer.name) ?? "no input mean") });
         continue;
@@ -243,6 +247,7 @@ export async function correctBiases(model: Model, mode: BiasCorrectionMode, ctx:
     return { graph, report: { pass: "bias-correction", mode, corrected, skipped, runs: 0 } };
   }
   if (!ctx.source) throw new FixqError("usage", "empirical bias correction needs calibration data");
+  if (!ctx.quantized) throw new FixqError("runtime", "internal error: empirical bias correction needs the quantized graph");
   const opts = { batchSize: ctx.batchSize ?? 64, threads: ctx.threads, progress: ctx.progress };
   const probeOf = (l: Layer, value: string) => ({ value, rank: l.rank, axis: l.outAxis });
   // E[y] of every layer in the float model, once.
@@ -250,7 +255,7 @@ export async function correctBiases(model: Model, mode: BiasCorrectionMode, ctx:
   let graph = g;
   let runs = 1;
   for (const wave of wavesOf(g, found.targets)) {
-    const qdq = (ctx.write ?? writeQdq)(ctx.specify(graph));
+    const qdq = ctx.quantized(graph);
     const probes = wave.map((t) => probeOf(t.layer, beforeQuantization(qdq, t.layer.output)));
     const means = await channelMeans({ ...model, graph: qdq }, ctx.source, probes, opts);
     runs++;

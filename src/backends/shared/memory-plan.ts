@@ -1,5 +1,6 @@
 /**
- * Memory plan of one emulator run: which integer values are alive after each
+ * Memory plan of one run of an integer program (the emulator's; any back end
+ * that places values in one buffer can use it): which integer values are alive after each
  * op, and where each lives in one arena, so that a value's bytes are reused
  * as soon as no later op reads it.
  *

@@ -1,0 +1,53 @@
+/**
+ * The domain the integer-only ONNX export implements, narrower than numerics'
+ * (shared/numerics-checks.ts, checked first):
+ *   quantize              an output of ≤ 16 bits (QuantizeLinear's types); a scale that is a float32
+ *   dequantize            a scale that is a float32; above 16 bits, q − zeroPoint inside int32
+ *   requant, single       m·2^−s with a left shift of at most 30 (s ≥ −30), so acc·m·2^−s fits uint64
+ *   requant, double       s ≥ 1 (a left shift of at most 30)
+ *   sumpool, maxpool      [C, H, W] inputs
+ * Carriers: ≤ 8 bits → (u)int8, else int32; numerics-checks already refuses uint32.
+ * (rescale: numerics' shifts ≤ 52 are inside the graph's 1…62.)
+ */
+import type { CheckTable } from "../contract.js";
+import type { Program } from "../../integer/program.js";
+import { intMax, intMin, intTypeName } from "../../numerics/int.js";
+
+const float32Scale = (scale: number): string[] => (scale > 0 && Number.isFinite(scale) && Math.fround(scale) === scale ? [] : [`scale ${scale} is not a positive finite float32`]);
+
+const none = (): string[] => [];
+
+const windowInput = (p: Program, kind: string, input: string): string[] => {
+  const shape = p.values.get(input)?.shape ?? [];
+  return shape.length === 3 ? [] : [`${kind} needs a [C, H, W] input, not [${shape.join(",")}]`];
+};
+
+export const ONNX_INT_CHECKS = {
+  quantize: (op, { program }) => {
+    const t = program.values.get(op.output)?.type;
+    const qdq = t && t.bits > 16 ? [`QuantizeLinear/DequantizeLinear have no ${intTypeName(t)} type (at most 16 bits)`] : [];
+    return [...qdq, ...float32Scale(op.scale)];
+  },
+  dequantize: (op, { program }) => {
+    const t = program.values.get(op.input)?.type;
+    const wide = t && t.bits > 16 && (intMin(t) - op.zeroPoint < -(2 ** 31) || intMax(t) - op.zeroPoint > 2 ** 31 - 1);
+    return [...float32Scale(op.scale), ...(wide ? [`dequantizing ${intTypeName(t)} with zero point ${op.zeroPoint} can overflow int32`] : [])];
+  },
+  conv: none,
+  dense: none,
+  sumpool: (op, { program }) => windowInput(program, "sumpool", op.input),
+  maxpool: (op, { program }) => windowInput(program, "maxpool", op.input),
+  requant: (op, { program }) => {
+    const issues: string[] = [];
+    for (const d of op.multipliers) {
+      if (d.m === 0) continue;
+      if (program.rounding === "single" && d.s < -30) issues.push(`multiplier ${d.m}·2^${-d.s} is too large (left shift above 30)`);
+      if (program.rounding === "double" && d.s < 1) issues.push(`double rounding needs shifts in 1…62, not ${d.s} (multiplier ${d.m})`);
+    }
+    return issues;
+  },
+  rescale: none,
+  reshape: none,
+  transpose: none,
+  concat: none,
+} satisfies CheckTable;

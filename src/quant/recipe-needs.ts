@@ -1,0 +1,58 @@
+/**
+ * What a recipe needs from its target: the lowest opset whose
+ * QuantizeLinear/DequantizeLinear express its formats (the largest over the
+ * global settings and every `layers` rule), and one-line notes where ONNX
+ * Runtime (CPU) has no integer kernels for them or the CPU saturates its
+ * u8×s8 pair sums.
+ */
+import { detectCpu } from "../runtime/cpu-features.js";
+import { floatKernelNote, floatOpsetNeed, type OpsetNeed } from "./float-schemes.js";
+import { isFloatType } from "./format-names.js";
+import type { LayerSettings, Recipe } from "./recipe.js";
+
+/** The global settings and every rule's: everything that decides formats and opsets. */
+export function allSettings(r: Recipe): LayerSettings[] {
+  return [r, ...r.layers.filter((l) => !l.skip).map((l) => l.settings)];
+}
+
+const SUB_BYTE_OR_16_BIT = new Set<string>(["int4", "uint4", "int16", "uint16"]);
+
+/** The lowest opset whose ops express the recipe's formats, and why. */
+export function opsetNeed(r: LayerSettings): OpsetNeed {
+  const ints = [r.weights, r.acts].filter((t) => SUB_BYTE_OR_16_BIT.has(t));
+  const intBlocks = r.granularity.kind === "per-block" && !isFloatType(r.weights);
+  const int: OpsetNeed = ints.length || intBlocks ? { opset: 21, why: `${[...ints, ...(intBlocks ? ["per-block"] : [])].join(", ")} formats (QuantizeLinear/DequantizeLinear-21)` } : { opset: 13, why: "per-channel QuantizeLinear/DequantizeLinear" };
+  const float = floatOpsetNeed(r);
+  return float && float.opset > int.opset ? float : int;
+}
+
+/** The lowest opset whose QuantizeLinear/DequantizeLinear accept the recipe's formats. */
+export function requiredOpset(r: Recipe): number {
+  return Math.max(...allSettings(r).map((s) => opsetNeed(s).opset));
+}
+
+/** A one-line note when ONNX Runtime (CPU) has no integer kernels for the recipe's formats; undefined when it has. */
+export function integerKernelNote(r: Recipe): string | undefined {
+  const notes = [...new Set(allSettings(r).map(kernelNote).filter((n) => n !== undefined))];
+  return notes.length ? notes.join("; ") : undefined;
+}
+
+function kernelNote(r: LayerSettings): string | undefined {
+  const float = floatKernelNote(r);
+  if (float) return float;
+  const without = [...(SUB_BYTE_OR_16_BIT.has(r.weights) ? [`${r.weights} weights`] : []), ...(SUB_BYTE_OR_16_BIT.has(r.acts) ? [`${r.acts} activations`] : [])];
+  if (without.length === 0) return undefined;
+  return `ONNX Runtime (CPU) has no integer kernels for ${without.join(" or ")}: it runs these layers as DequantizeLinear + float ops, so the model is smaller but no faster than float`;
+}
+
+/**
+ * A one-line warning when full 8-bit weights meet 8-bit activations and the CPU
+ * fixq runs on saturates ORT's u8×s8 pair sums, so `--eval`'s integer-kernel
+ * figures here may be lower than on the deployment CPU; undefined otherwise.
+ */
+export function cpuKernelNote(r: Recipe): string | undefined {
+  const eightBit = (r.weights === "int8" || r.weights === "uint8") && r.weightBits === 8 && (r.acts === "uint8" || r.acts === "int8");
+  const cpu = detectCpu();
+  if (!eightBit || cpu.u8s8 !== "saturating-int16-pairs") return undefined;
+  return `this CPU (${cpu.model}: ${cpu.features.join(" ")}, no VNNI) saturates ONNX Runtime's u8×s8 int16 pair sums, so full 8-bit weights can lose accuracy in its integer kernels here; a CPU with VNNI runs them exactly (the default [−64, 64] weights are exact on both)`;
+}

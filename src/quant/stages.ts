@@ -1,0 +1,255 @@
+/**
+ * The quantization pipeline as one typed list of stages (stage.ts), built by
+ * `quantizationStages` from the recipe:
+ *
+ *   fold-batchnorm → relu6-to-relu → equalize → absorb-bias   (float passes)
+ *   → upgrade-opset → plan → ranges (calibration or data-free) → specs
+ *   → round-weights → bias-correction → int32-biases → write → provenance → verify
+ *
+ * Every stage is listed whether or not it runs; one the recipe turns off says
+ * which key did. `plan` resolves the recipe once (resolve-plan.ts); every
+ * later stage reads the plan, never the recipe's formats. `round-weights`
+ * chooses the integer code of every weight, and everything after it (bias
+ * correction's ε = DQ(q) − W, the writer) uses exactly those codes.
+ */
+import { chooseRange, ENTROPY_HISTOGRAM_BINS } from "../calib/range.js";
+import { FixqError } from "../ir/errors.js";
+import { type Graph, opsetVersion, withMetadata } from "../ir/graph.js";
+import { formatName } from "../ir/quant.js";
+import { assertValid } from "../ir/verify.js";
+import { FLOAT_PASSES } from "../passes/pipeline.js";
+import { upgradeOpset } from "../passes/upgrade-opset.js";
+import { packageVersion } from "../util/package-root.js";
+import { correctBiases } from "./bias-correction.js";
+import { calibrate } from "./calibrate.js";
+import { dataFreeRanges } from "./data-free-ranges.js";
+import { formatTable } from "./format-table.js";
+import { gatherQuantizedEmbeddings } from "./embedding-gather.js";
+import { writeQdq } from "./qdq-write.js";
+import { probedValueKinds } from "./value-kinds.js";
+import { type Recipe, recipeJson } from "./recipe.js";
+import { requiredOpset } from "./recipe-needs.js";
+import { globalChoice, onlyMinMax, resolvePlan } from "./resolve-plan.js";
+import { roundNearest } from "./round-weights.js";
+import { assignLateSpecs, assignSpecs } from "./specs.js";
+import { noQuantizableOpReason } from "./subgraphs.js";
+import { type QuantState, type Ranges, type Stage, specifiedGraph } from "./stage.js";
+
+const always = "always";
+
+function floatPassStages(recipe: Recipe): Stage[] {
+  return FLOAT_PASSES.map((pass): Stage => {
+    const on = pass.option === undefined || recipe[pass.option];
+    return {
+      name: pass.name,
+      reason: pass.option ? `${pass.option}: true` : always,
+      skipReason: on ? undefined : `${pass.option}: false`,
+      run(state) {
+        const g = state.model.graph!;
+        const out = pass.run(g);
+        if (out.graph !== g) state.model = { ...state.model, graph: out.graph };
+        return { report: out.report, changed: out.graph !== g };
+      },
+    };
+  });
+}
+
+const upgradeStage: Stage = {
+  name: "upgrade-opset",
+  reason: "the formats need a newer opset",
+  run(state, ctx) {
+    state.floatModel = state.model;
+    const target = Math.max(ctx.recipe.opset ?? 0, requiredOpset(ctx.recipe));
+    const have = opsetVersion(state.model) ?? 0;
+    if (have >= target) return { skip: `opset ${have} already expresses the formats (needs ${target})` };
+    state.model = upgradeOpset(state.model, target);
+    return { changed: true };
+  },
+};
+
+/** Node names and op types of the input model, which `exclude` may name even where BN folding removed them. */
+function planStage(inputNames: ReadonlySet<string>): Stage {
+  return {
+    name: "plan",
+    reason: always,
+    async run(state, ctx) {
+      // Element types from inference, completed by ONNX Runtime where inference cannot tell: only float data is quantized.
+      const kinds = await probedValueKinds(state.model);
+      const plan = resolvePlan(state.model.graph!, ctx.recipe, inputNames, kinds);
+      if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
+        throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!));
+      }
+      state.plan = plan;
+      return {};
+    },
+  };
+}
+
+const need = <T>(v: T | undefined, stage: string, what: string): T => {
+  if (v === undefined) throw new FixqError("runtime", `internal error: stage '${stage}' runs before ${what} exists`);
+  return v;
+};
+
+function rangesStage(recipe: Recipe): Stage {
+  return {
+    name: "ranges",
+    reason: recipe.dataFree ? "dataFree: true (BN statistics and the input range)" : `calibration: ${recipe.calibration}`,
+    async run(state, ctx) {
+      const plan = need(state.plan, "ranges", "the plan");
+      const g = state.model.graph!;
+      if (plan.dataFree) {
+        const { ranges, report } = dataFreeRanges(g, plan.activations, { inputRange: ctx.recipe.inputRange });
+        state.ranges = ranges;
+        state.calibration = { dataFree: true, inputRange: ctx.recipe.inputRange ?? null, bnRangeSigmas: report.sigmas };
+        return { report };
+      }
+      const { histograms, samples, sha256 } = await calibrate(state.model, ctx.source, plan.activations, {
+        batchSize: ctx.recipe.batchSize,
+        threads: ctx.runtime.threads,
+        progress: ctx.progress,
+        statistics: onlyMinMax(plan) ? "extremes" : "histogram",
+        // Entropy needs finer histograms; with mixed methods every histogram takes them.
+        histogramBins: [...plan.acts.values()].some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : undefined,
+      });
+      const ranges: Ranges = new Map();
+      for (const [t, h] of histograms) {
+        const a = plan.acts.get(t)!;
+        ranges.set(t, chooseRange(h, a.calibration, { bits: a.format.bits, signed: a.format.signed, symmetric: a.symmetric }));
+      }
+      state.ranges = ranges;
+      state.calibration = { samples, sha256 };
+      return {};
+    },
+  };
+}
+
+const specsStage: Stage = {
+  name: "specs",
+  reason: always,
+  run(state) {
+    const out = assignSpecs(state.model.graph!, need(state.plan, "specs", "the plan"), need(state.ranges, "specs", "ranges"));
+    state.specified = out.graph;
+    state.outScales = out.outScales;
+    return {};
+  },
+};
+
+function roundingStage(recipe: Recipe): Stage {
+  return {
+    name: "round-weights",
+    reason: `weightRounding: ${recipe.weightRounding}`,
+    run(state) {
+      state.codes = roundNearest(specifiedGraph(state, "round-weights"));
+      return {};
+    },
+  };
+}
+
+/**
+ * The graph as the writer will get it: int32 bias specs and constant-operand
+ * specs for `g`'s current constants, with the chosen weight codes and nearest
+ * codes for those constants.
+ */
+function withLateSpecs(state: QuantState, g: Graph): { graph: Graph; codes: Map<string, Int32Array> } {
+  const { graph, late } = assignLateSpecs(g, need(state.plan, "int32-biases", "the plan"), need(state.outScales, "int32-biases", "the weight scales"));
+  const kept = new Map([...need(state.codes, "int32-biases", "the weight codes")].filter(([v]) => !late.has(v)));
+  return { graph, codes: new Map([...kept, ...roundNearest(graph, kept, (v) => late.has(v))]) };
+}
+
+/** MX scales are stored as FLOAT8E8M0 where the opset allows it (24), else as float32 powers of two. */
+const writeOptions = (state: QuantState, recipe: Recipe) => ({ storage: recipe.fp4Storage, e8m0Scales: (opsetVersion(state.model) ?? 0) >= 24 });
+
+/** The QDQ graph `g` would be written as. */
+function written(state: QuantState, g: Graph, recipe: Recipe): Graph {
+  const { graph, codes } = withLateSpecs(state, g);
+  return writeQdq(graph, { ...writeOptions(state, recipe), codes });
+}
+
+function biasCorrectionStage(recipe: Recipe): Stage {
+  return {
+    name: "bias-correction",
+    reason: `biasCorrection: ${recipe.biasCorrection}`,
+    skipReason: recipe.biasCorrection === "none" ? "biasCorrection: none" : undefined,
+    async run(state, ctx) {
+      const mode = ctx.recipe.biasCorrection;
+      if (mode === "none") return { skip: "biasCorrection: none" };
+      const g = specifiedGraph(state, "bias-correction");
+      const { graph, report } = await correctBiases({ ...state.model, graph: g }, mode, {
+        codes: need(state.codes, "bias-correction", "the weight codes"),
+        quantized: (h) => written(state, h, ctx.recipe),
+        source: ctx.recipe.dataFree ? undefined : ctx.source,
+        batchSize: ctx.recipe.batchSize,
+        threads: ctx.runtime.threads,
+        progress: ctx.progress,
+      });
+      state.specified = graph;
+      return { report, changed: graph !== g };
+    },
+  };
+}
+
+const biasStage: Stage = {
+  name: "int32-biases",
+  reason: always,
+  run(state) {
+    const { graph, codes } = withLateSpecs(state, specifiedGraph(state, "int32-biases"));
+    state.specified = graph;
+    state.codes = codes;
+    return {};
+  },
+};
+
+const writeStage: Stage = {
+  name: "write",
+  reason: always,
+  run(state, ctx) {
+    const g = specifiedGraph(state, "write");
+    state.formats = formatTable(need(state.plan, "write", "the plan"), g);
+    // Embedding tables gather before they dequantize where ORT's GatherBlockQuantized applies (embedding-gather.ts).
+    state.model = gatherQuantizedEmbeddings({ ...state.model, graph: writeQdq(g, { ...writeOptions(state, ctx.recipe), codes: need(state.codes, "write", "the weight codes") }) });
+    return { changed: true };
+  },
+};
+
+const provenanceStage: Stage = {
+  name: "provenance",
+  reason: always,
+  run(state, ctx) {
+    const r = ctx.recipe;
+    let out = withMetadata(state.model, "fixq.version", packageVersion());
+    const g = globalChoice(r);
+    const weightFormat = g.weight.kind === "float" ? g.weight.name : formatName(g.weight.format);
+    const actFormat = g.act.scheme ? g.act.name : formatName(g.act.format);
+    out = withMetadata(out, "fixq.recipe", JSON.stringify({ ...recipeJson(r), weightFormat, actFormat }));
+    out = withMetadata(out, "fixq.calibration", JSON.stringify(need(state.calibration, "provenance", "the calibration provenance")));
+    out = withMetadata(out, "fixq.formats", JSON.stringify(state.formats ?? []));
+    state.model = out;
+    return {};
+  },
+};
+
+const verifyStage: Stage = {
+  name: "verify",
+  reason: always,
+  run(state) {
+    assertValid(state.model);
+    return {};
+  },
+};
+
+/** The whole quantize flow for `recipe`, in order; `inputNames` are the input model's node names and op types. */
+export function quantizationStages(recipe: Recipe, inputNames: ReadonlySet<string>): Stage[] {
+  return [
+    ...floatPassStages(recipe),
+    upgradeStage,
+    planStage(inputNames),
+    rangesStage(recipe),
+    specsStage,
+    roundingStage(recipe),
+    biasCorrectionStage(recipe),
+    biasStage,
+    writeStage,
+    provenanceStage,
+    verifyStage,
+  ];
+}
