@@ -49,6 +49,9 @@ const RECIPES: { name: string; recipe: RecipeInput }[] = [
   { name: "w8 vnni", recipe: { weightBits: 8 } },
   // rec's error comes mostly from its quantized elementwise Mul (hard-swish, normalization scales) and Softmax.
   { name: "float Mul/Add/Softmax", recipe: { exclude: ["Mul", "Add", "Softmax"] } },
+  // 16-bit activations: the format's accuracy (ORT 1.30 runs them as DequantizeLinear + float ops), everywhere or where rec's error comes from.
+  { name: "acts uint16", recipe: { acts: "uint16" } },
+  { name: "uint16 Mul/Add/Softmax", recipe: { layers: [{ match: { op: ["Mul", "Add", "Softmax"] }, acts: "uint16" }] } },
 ];
 const TARGET = { rec: 0.5, cls: 0.6 };
 
