@@ -332,6 +332,7 @@ export async function perLayerErrors(original: Model, cand: Model, data: EvalDat
   const allCand = [...actCand, ...weights.map((w) => w.cand)];
   const sessions: OrtSession[] = [];
   const progress = opts.progress ?? silentProgress;
+  let batchUsed = batchSize;
   try {
     const refSession = await asModel("REF (per-layer, opt=disabled)", () => OrtSession.create(ref, { optimization: "disabled", threads: opts.threads, extraOutputs: allRef }));
     sessions.push(refSession);
@@ -352,13 +353,21 @@ export async function perLayerErrors(original: Model, cand: Model, data: EvalDat
     // Weights alone need one batch; nothing at all (a float CAND), none.
     const samples = acts.length > 0 ? data.samples : weights.length > 0 ? Math.min(batchSize, data.samples) : 0;
     progress.start(samples, "per-layer");
-    for (let start = 0; start < samples; start += batchSize) {
-      const count = Math.min(batchSize, samples - start);
+    // The first run takes one sample (or the fixed batch) and measures what one sample's exposed tensors
+    // weigh; later runs take as many samples as fit the memory budget, at most the batch size.
+    let step = bound.fixedBatch ?? 1;
+    for (let start = 0, count = 0; start < samples; start += count) {
+      count = Math.min(step, samples - start);
       const feeds = bound.batch(start, count);
       const first = start === 0;
       const [r, c] = await Promise.all([refSession.run(feeds, first ? allRef : actRef), candSession.run(feeds, first ? allCand : actCand)]);
       for (const [i, a] of acts.entries()) compare(actState[i]!, r[a.ref]!, c[a.cand]!, `tensor '${a.ref}'`);
-      if (first) for (const [i, w] of weights.entries()) compare(weightState[i]!, r[w.ref]!, c[w.cand]!, `weight '${w.ref}'`);
+      if (first) {
+        for (const [i, w] of weights.entries()) compare(weightState[i]!, r[w.ref]!, c[w.cand]!, `weight '${w.ref}'`);
+        const perSample = acts.reduce((sum, a) => sum + tensorBytes(r[a.ref]!) + tensorBytes(c[a.cand]!), 0) / count;
+        step = bound.fixedBatch ?? perLayerBatch(batchSize, perSample);
+        batchUsed = step;
+      }
       progress.tick(count);
     }
   } finally {
@@ -388,12 +397,24 @@ export async function perLayerErrors(original: Model, cand: Model, data: EvalDat
   const weightResults = weights.flatMap((w, i) => result(w, weightState[i]!, "weight") ?? []);
   return {
     samples: data.samples,
-    batchSize,
+    batchSize: batchUsed,
     activations: activations.sort(byWorstSqnr),
     weights: weightResults.sort(byWorstSqnr),
     unmapped,
     referencePasses,
   };
+}
+
+/** Bytes the exposed tensors of one batch may hold (REF and CAND together). */
+export const PER_LAYER_BATCH_BYTES = 512 * 2 ** 20;
+
+/** Samples per per-layer run: at most `batchSize`, at least 1, and within PER_LAYER_BATCH_BYTES at `bytesPerSample`. */
+export function perLayerBatch(batchSize: number, bytesPerSample: number): number {
+  return Math.max(1, Math.min(batchSize, Math.floor(PER_LAYER_BATCH_BYTES / Math.max(1, bytesPerSample))));
+}
+
+function tensorBytes(t: HostTensor): number {
+  return (t.data as { byteLength?: number }).byteLength ?? t.data.length * 8;
 }
 
 /** −10·log10(NSR − NSR_in) in dB from the SQNRs; NaN in, NaN out. */

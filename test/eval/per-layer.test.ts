@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MODELS_DIR } from "../../src/data/manifest.js";
 import { bindEvalData, type EvalData } from "../../src/eval/compare.js";
-import { type LayerError, localSqnr, mapQuantizedTensors, noisiestLayer, type PerLayerResult, perLayerErrors, referenceAfterFloatPasses, worstFirst } from "../../src/eval/per-layer.js";
+import { type LayerError, localSqnr, mapQuantizedTensors, noisiestLayer, PER_LAYER_BATCH_BYTES, type PerLayerResult, perLayerBatch, perLayerErrors, referenceAfterFloatPasses, worstFirst } from "../../src/eval/per-layer.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { arraySource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
@@ -193,5 +193,15 @@ describe("per-layer against REF after CAND's float passes", () => {
   it("another tool's QDQ that kept its BatchNormalization nodes is compared with REF as given", () => {
     const bn = loadModel(join(MODELS_DIR, "resnet.bn.onnx"));
     expect(referenceAfterFloatPasses(bn, bn)).toEqual({ model: bn, passes: [] });
+  });
+});
+
+describe("perLayerBatch (regression: PaddleOCR rec's 352 exposed tensors took 24 GB at the default batch)", () => {
+  it("fits the exposed tensors of one run in the budget, between 1 sample and the batch size", () => {
+    expect(perLayerBatch(256, 1000)).toBe(256);
+    expect(perLayerBatch(256, PER_LAYER_BATCH_BYTES / 10)).toBe(10);
+    expect(perLayerBatch(256, PER_LAYER_BATCH_BYTES / 10 + 1)).toBe(9);
+    expect(perLayerBatch(256, PER_LAYER_BATCH_BYTES * 4)).toBe(1);
+    expect(perLayerBatch(3, 0)).toBe(3);
   });
 });
