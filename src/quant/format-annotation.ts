@@ -23,7 +23,7 @@
  *               values, never on the integer codes.
  */
 import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations, withQuantAnnotations } from "../ir/annotations.js";
-import { DataType } from "../ir/dtype.js";
+import { DataType, dtypeInfo } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import type { IntFormat, QuantSpec } from "../ir/quant.js";
 import { fixedType, fixedTypeName } from "../numerics/fixed.js";
@@ -59,29 +59,23 @@ export function intFormatName(f: IntFormat): string {
   return `${intTypeName(t)}${rangeSuffix(f, t)}`;
 }
 
-/** Signedness of the ONNX integer storage types (undefined for others). */
-const STORAGE_SIGNED: Partial<Record<number, boolean>> = {
-  [DataType.INT4]: true,
-  [DataType.UINT4]: false,
-  [DataType.INT8]: true,
-  [DataType.UINT8]: false,
-  [DataType.INT16]: true,
-  [DataType.UINT16]: false,
-  [DataType.INT32]: true,
-};
+/** The ONNX integer storage types a quantized tensor may have (their bits and signedness: ir/dtype.ts). */
+const INT_STORAGE = new Set<number>([DataType.INT4, DataType.UINT4, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32]);
+
+const storageInfo = (dtype: number) => (INT_STORAGE.has(dtype) ? dtypeInfo(dtype) : undefined);
 
 /** The full range of an ONNX integer storage type, as a format. */
 export function storageFormat(dtype: number): IntFormat | undefined {
-  const signed = STORAGE_SIGNED[dtype];
-  if (signed === undefined) return undefined;
-  const bits = dtype === DataType.INT4 || dtype === DataType.UINT4 ? 4 : dtype === DataType.INT32 ? 32 : dtype === DataType.INT16 || dtype === DataType.UINT16 ? 16 : 8;
+  const info = storageInfo(dtype);
+  if (!info) return undefined;
+  const { bits, signed } = info;
   const t = intType(bits, signed);
   return { dtype, bits, signed, qmin: intMin(t), qmax: intMax(t) };
 }
 
 /** The format stored as `dtype` with range [lo, hi] (the type's bits are the narrowest holding it). */
 export function rangeFormat(dtype: number, lo: number, hi: number): IntFormat {
-  const signed = STORAGE_SIGNED[dtype] ?? true;
+  const signed = storageInfo(dtype)?.signed ?? true;
   return { dtype, bits: narrowestIntType(lo, hi, signed).bits, signed, qmin: lo, qmax: hi };
 }
 

@@ -17,20 +17,16 @@ import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
 import { integerizeModel } from "../../src/integer/integerize.js";
 import type { Program } from "../../src/integer/program.js";
 import type { Model } from "../../src/ir/graph.js";
-import { makeFloatTensor } from "../../src/ir/tensor.js";
 import { arraySource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { Rng } from "../helpers/prng.js";
-import { graph, int, ints, model, node, value } from "../ir/builders.js";
+import { floatVector, graph, int, ints, model, node, randomWeight, value } from "../ir/builders.js";
 
 const rng = new Rng(11);
-const weights = (name: string, dims: number[]) => {
-  const fanIn = dims.slice(1).reduce((a, b) => a * b, 1);
-  return makeFloatTensor(name, dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (rng.float() * 2 - 1) / Math.sqrt(fanIn)));
-};
-const floats = (name: string, values: number[]) => makeFloatTensor(name, [values.length], values);
+const weights = (name: string, dims: number[]) => randomWeight(rng, name, dims);
+const floats = floatVector;
 
 function floatModel(): Model {
   const g = graph(

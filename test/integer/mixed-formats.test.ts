@@ -29,7 +29,6 @@ import { constantTensors } from "../../src/ir/infer-types.js";
 import { decodeModel } from "../../src/ir/onnx/load.js";
 import { encodeModel } from "../../src/ir/onnx/save.js";
 import { type AffineQuant, affineParams, type IntFormat, intFormat, type QuantSpec } from "../../src/ir/quant.js";
-import { makeFloatTensor } from "../../src/ir/tensor.js";
 import { intTypeName } from "../../src/numerics/int.js";
 import { arraySource } from "../../src/quant/feeds.js";
 import { stripQdq } from "../../src/quant/qdq-read.js";
@@ -40,14 +39,11 @@ import { quantizeWeight } from "../../src/quant/weights.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { Rng } from "../helpers/prng.js";
 import { qonnxDatatypeProblem } from "../helpers/qonnx-datatype.js";
-import { graph, int, ints, model, node, value } from "../ir/builders.js";
+import { floatVector, graph, int, ints, model, node, randomWeight, value } from "../ir/builders.js";
 
 const rng = new Rng(23);
-const weights = (name: string, dims: number[]) => {
-  const fanIn = dims.slice(1).reduce((a, b) => a * b, 1);
-  return makeFloatTensor(name, dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (rng.float() * 2 - 1) / Math.sqrt(fanIn)));
-};
-const floats = (name: string, values: number[]) => makeFloatTensor(name, [values.length], values);
+const weights = (name: string, dims: number[]) => randomWeight(rng, name, dims);
+const floats = floatVector;
 
 /** x → conv1 → relu → {conv2 (int16 out), avgpool} → Add → conv3 → relu → GAP → Gemm. */
 function floatModel(): Model {

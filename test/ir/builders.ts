@@ -1,6 +1,6 @@
 /** Small IR builders for tests. */
 import type { Attribute, Graph, Model, Node, ValueInfo } from "../../src/ir/graph.js";
-import type { Tensor } from "../../src/ir/tensor.js";
+import { makeFloatTensor, type Tensor } from "../../src/ir/tensor.js";
 import { typeProtoOf } from "../../src/ir/types.js";
 import type { Dim } from "../../src/ir/graph.js";
 
@@ -26,4 +26,15 @@ export function graph(nodes: Node[], inputs: ValueInfo[], outputs: ValueInfo[], 
 
 export function model(g: Graph, opset = 17): Model {
   return { irVersion: 8, opsets: [{ domain: "", version: opset }], graph: g, functions: [] };
+}
+
+/** A float weight [out, ...] uniform in ±1/√fan-in, drawn from `rng` (fan-in: the product of dims after the first). */
+export function randomWeight(rng: { float(): number }, name: string, dims: number[]): Tensor {
+  const fanIn = dims.slice(1).reduce((a, b) => a * b, 1);
+  return makeFloatTensor(name, dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (rng.float() * 2 - 1) / Math.sqrt(fanIn)));
+}
+
+/** A 1-D float constant. */
+export function floatVector(name: string, values: number[]): Tensor {
+  return makeFloatTensor(name, [values.length], values);
 }
