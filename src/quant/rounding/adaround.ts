@@ -1,0 +1,110 @@
+/**
+ * AdaRound (Nagel et al. 2020, "Up or Down? Adaptive Rounding for
+ * Post-Training Quantization") on one group of a layer (problem.ts). Every
+ * weight w lies between two adjacent grid values lo ≤ w ≤ hi (fixed scales;
+ * on the non-uniform FP4/FP6/FP8 grids too); it takes
+ *
+ *   ŵ = lo + h(V)·(hi − lo),  h(V) = clip(σ(V)·(ζ − γ) + γ, 0, 1),  ζ = 1.1, γ = −0.1
+ *
+ * with V initialised so that h equals w's fractional position (w − lo)/(hi − lo).
+ * V minimises, by Adam (lr 10⁻³, β₁ 0.9, β₂ 0.999), the pre-activation
+ * reconstruction loss in its Gram form plus the rounding regularizer:
+ *
+ *   tr((Ŵ − W)·H·(Ŵ − W)ᵀ)/N + λ·Σ (1 − |2h − 1|^β),  λ = 0.01
+ *
+ * The regularizer is off for the first 20% of the iterations, then β falls
+ * linearly from 20 to 2. The gradient of the first term is 2·(Ŵ − W)·H/N, so
+ * an iteration costs R·K² multiply-adds whatever the number of samples.
+ * Finally every weight rounds up where h ≥ 0.5 and down elsewhere. Rows do not
+ * interact (H is shared, the loss sums over rows), so each row is optimised
+ * on its own.
+ */
+import { symMatVec } from "./dense.js";
+import type { GroupProblem } from "./problem.js";
+
+export interface AdaroundOptions {
+  readonly iters: number;
+  readonly lambda: number;
+  readonly lr: number;
+  readonly warmup: number;
+  readonly betaStart: number;
+  readonly betaEnd: number;
+}
+
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-3, warmup: 0.2, betaStart: 20, betaEnd: 2 };
+
+const ZETA = 1.1;
+const GAMMA = -0.1;
+const ADAM_B1 = 0.9;
+const ADAM_B2 = 0.999;
+const ADAM_EPS = 1e-8;
+
+/** β at iteration t, or 0 while the regularizer is off. */
+export function annealedBeta(t: number, o: AdaroundOptions): number {
+  const start = o.warmup * o.iters;
+  if (t < start) return 0;
+  const rel = (t - start) / Math.max(1, o.iters - start);
+  return o.betaEnd + (o.betaStart - o.betaEnd) * (1 - rel);
+}
+
+/** AdaRound codes for one group (R×K, in the problem's layout). */
+export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS): Int32Array {
+  const { rows: R, cols: K } = p;
+  const codes = new Int32Array(R * K);
+  const lo = new Float64Array(K);
+  const span = new Float64Array(K);
+  const loCode = new Int32Array(K);
+  const hiCode = new Int32Array(K);
+  const v = new Float64Array(K);
+  const m1 = new Float64Array(K);
+  const m2 = new Float64Array(K);
+  const e = new Float64Array(K);
+  const g = new Float64Array(K);
+  const scale = 2 / Math.max(1, p.columns);
+  for (let r = 0; r < R; r++) {
+    const wr = r * K;
+    for (let c = 0; c < K; c++) {
+      const flat = p.index[wr + c]!;
+      const w = p.w[wr + c]!;
+      loCode[c] = p.grid.below(flat, w);
+      hiCode[c] = p.grid.above(flat, w);
+      lo[c] = p.grid.value(flat, loCode[c]!);
+      span[c] = p.grid.value(flat, hiCode[c]!) - lo[c]!;
+      const frac = span[c]! > 0 ? Math.min(1, Math.max(0, (w - lo[c]!) / span[c]!)) : 0;
+      const s = Math.min(1 - 1e-6, Math.max(1e-6, (frac - GAMMA) / (ZETA - GAMMA)));
+      v[c] = Math.log(s / (1 - s));
+    }
+    m1.fill(0);
+    m2.fill(0);
+    for (let t = 0; t < opts.iters; t++) {
+      for (let c = 0; c < K; c++) e[c] = lo[c]! + rectified(v[c]!) * span[c]! - p.w[wr + c]!;
+      symMatVec(p.h, K, e, g);
+      const beta = annealedBeta(t, opts);
+      const b1t = 1 - ADAM_B1 ** (t + 1);
+      const b2t = 1 - ADAM_B2 ** (t + 1);
+      for (let c = 0; c < K; c++) {
+        if (span[c] === 0) continue;
+        const sig = 1 / (1 + Math.exp(-v[c]!));
+        const raw = sig * (ZETA - GAMMA) + GAMMA;
+        if (raw <= 0 || raw >= 1) continue; // clipped: no gradient reaches V
+        let dh = scale * g[c]! * span[c]!;
+        if (beta > 0) {
+          const u = 2 * raw - 1;
+          dh -= opts.lambda * 2 * beta * Math.sign(u) * Math.abs(u) ** (beta - 1);
+        }
+        const grad = dh * (ZETA - GAMMA) * sig * (1 - sig);
+        m1[c] = ADAM_B1 * m1[c]! + (1 - ADAM_B1) * grad;
+        m2[c] = ADAM_B2 * m2[c]! + (1 - ADAM_B2) * grad * grad;
+        v[c] -= (opts.lr * (m1[c]! / b1t)) / (Math.sqrt(m2[c]! / b2t) + ADAM_EPS);
+      }
+    }
+    for (let c = 0; c < K; c++) codes[wr + c] = rectified(v[c]!) >= 0.5 ? hiCode[c]! : loCode[c]!;
+  }
+  return codes;
+}
+
+/** h(V) = clip(σ(V)·(ζ − γ) + γ, 0, 1). */
+function rectified(v: number): number {
+  const x = (1 / (1 + Math.exp(-v))) * (ZETA - GAMMA) + GAMMA;
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
