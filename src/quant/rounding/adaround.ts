@@ -15,11 +15,10 @@
  * The regularizer is off for the first 20% of the iterations, then β falls
  * linearly from 20 to 2. The gradient of the first term is 2·(Ŵ − W)·H/N, so
  * an iteration costs R·K² multiply-adds whatever the number of samples.
- * Finally every weight rounds up where h ≥ 0.5 and down elsewhere. Rows do not
- * interact (H is shared, the loss sums over rows), so each row is optimised
- * on its own.
+ * Finally every weight rounds up where h ≥ 0.5 and down elsewhere. All rows step
+ * together, so E·H is one blocked product (dense.ts rowsTimesSym).
  */
-import { symMatVec } from "./dense.js";
+import { rowsTimesSym } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
 
 export interface AdaroundOptions {
@@ -50,57 +49,53 @@ export function annealedBeta(t: number, o: AdaroundOptions): number {
 /** AdaRound codes for one group (R×K, in the problem's layout). */
 export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS): Int32Array {
   const { rows: R, cols: K } = p;
-  const codes = new Int32Array(R * K);
-  const lo = new Float64Array(K);
-  const span = new Float64Array(K);
-  const loCode = new Int32Array(K);
-  const hiCode = new Int32Array(K);
-  const v = new Float64Array(K);
-  const m1 = new Float64Array(K);
-  const m2 = new Float64Array(K);
-  const e = new Float64Array(K);
-  const g = new Float64Array(K);
+  const n = R * K;
+  const lo = new Float64Array(n);
+  const span = new Float64Array(n);
+  const loCode = new Int32Array(n);
+  const hiCode = new Int32Array(n);
+  const v = new Float64Array(n);
+  const m1 = new Float64Array(n);
+  const m2 = new Float64Array(n);
+  const e = new Float64Array(n);
+  const g = new Float64Array(n);
   const scale = 2 / Math.max(1, p.columns);
-  for (let r = 0; r < R; r++) {
-    const wr = r * K;
-    for (let c = 0; c < K; c++) {
-      const flat = p.index[wr + c]!;
-      const w = p.w[wr + c]!;
-      loCode[c] = p.grid.below(flat, w);
-      hiCode[c] = p.grid.above(flat, w);
-      lo[c] = p.grid.value(flat, loCode[c]!);
-      span[c] = p.grid.value(flat, hiCode[c]!) - lo[c]!;
-      const frac = span[c]! > 0 ? Math.min(1, Math.max(0, (w - lo[c]!) / span[c]!)) : 0;
-      const s = Math.min(1 - 1e-6, Math.max(1e-6, (frac - GAMMA) / (ZETA - GAMMA)));
-      v[c] = Math.log(s / (1 - s));
-    }
-    m1.fill(0);
-    m2.fill(0);
-    for (let t = 0; t < opts.iters; t++) {
-      for (let c = 0; c < K; c++) e[c] = lo[c]! + rectified(v[c]!) * span[c]! - p.w[wr + c]!;
-      symMatVec(p.h, K, e, g);
-      const beta = annealedBeta(t, opts);
-      const b1t = 1 - ADAM_B1 ** (t + 1);
-      const b2t = 1 - ADAM_B2 ** (t + 1);
-      for (let c = 0; c < K; c++) {
-        if (span[c] === 0) continue;
-        const sig = 1 / (1 + Math.exp(-v[c]!));
-        const raw = sig * (ZETA - GAMMA) + GAMMA;
-        if (raw <= 0 || raw >= 1) continue; // clipped: no gradient reaches V
-        let dh = scale * g[c]! * span[c]!;
+  for (let at = 0; at < n; at++) {
+    const flat = p.index[at]!;
+    const w = p.w[at]!;
+    loCode[at] = p.grid.below(flat, w);
+    hiCode[at] = p.grid.above(flat, w);
+    lo[at] = p.grid.value(flat, loCode[at]!);
+    span[at] = p.grid.value(flat, hiCode[at]!) - lo[at]!;
+    const frac = span[at]! > 0 ? Math.min(1, Math.max(0, (w - lo[at]!) / span[at]!)) : 0;
+    const s = Math.min(1 - 1e-6, Math.max(1e-6, (frac - GAMMA) / (ZETA - GAMMA)));
+    v[at] = Math.log(s / (1 - s));
+  }
+  for (let t = 0; t < opts.iters; t++) {
+    for (let at = 0; at < n; at++) e[at] = lo[at]! + rectified(v[at]!) * span[at]! - p.w[at]!;
+    rowsTimesSym(e, p.h, g, R, K);
+    const beta = annealedBeta(t, opts);
+    const b1t = 1 - ADAM_B1 ** (t + 1);
+    const b2t = 1 - ADAM_B2 ** (t + 1);
+    for (let at = 0; at < n; at++) {
+      if (span[at] === 0) continue;
+      const sig = 1 / (1 + Math.exp(-v[at]!));
+      const raw = sig * (ZETA - GAMMA) + GAMMA;
+      let grad = 0; // clipped: no gradient reaches V, Adam's moments still decay (as in PyTorch)
+      if (raw > 0 && raw < 1) {
+        let dh = scale * g[at]! * span[at]!;
         if (beta > 0) {
           const u = 2 * raw - 1;
           dh -= opts.lambda * 2 * beta * Math.sign(u) * Math.abs(u) ** (beta - 1);
         }
-        const grad = dh * (ZETA - GAMMA) * sig * (1 - sig);
-        m1[c] = ADAM_B1 * m1[c]! + (1 - ADAM_B1) * grad;
-        m2[c] = ADAM_B2 * m2[c]! + (1 - ADAM_B2) * grad * grad;
-        v[c] -= (opts.lr * (m1[c]! / b1t)) / (Math.sqrt(m2[c]! / b2t) + ADAM_EPS);
+        grad = dh * (ZETA - GAMMA) * sig * (1 - sig);
       }
+      m1[at] = ADAM_B1 * m1[at]! + (1 - ADAM_B1) * grad;
+      m2[at] = ADAM_B2 * m2[at]! + (1 - ADAM_B2) * grad * grad;
+      v[at] -= (opts.lr * (m1[at]! / b1t)) / (Math.sqrt(m2[at]! / b2t) + ADAM_EPS);
     }
-    for (let c = 0; c < K; c++) codes[wr + c] = rectified(v[c]!) >= 0.5 ? hiCode[c]! : loCode[c]!;
   }
-  return codes;
+  return Int32Array.from({ length: n }, (_, at) => (rectified(v[at]!) >= 0.5 ? hiCode[at]! : loCode[at]!));
 }
 
 /** h(V) = clip(σ(V)·(ζ − γ) + γ, 0, 1). */

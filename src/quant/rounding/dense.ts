@@ -147,3 +147,33 @@ export function quadraticForm(h: Float64Array, k: number, e: Float64Array): numb
   }
   return total;
 }
+
+/**
+ * G = E·H for R rows e_r (E, G row-major R×K; H symmetric K×K): g_r = H·e_r,
+ * four rows per pass over H, so each row of H is read once per four rows.
+ */
+export function rowsTimesSym(e: Float64Array, h: Float64Array, g: Float64Array, rows: number, k: number): void {
+  let r = 0;
+  for (; r + 3 < rows; r += 4) {
+    const [o0, o1, o2, o3] = [r * k, (r + 1) * k, (r + 2) * k, (r + 3) * k];
+    for (let i = 0; i < k; i++) {
+      const hi = i * k;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let j = 0; j < k; j++) {
+        const x = h[hi + j]!;
+        s0 += x * e[o0 + j]!;
+        s1 += x * e[o1 + j]!;
+        s2 += x * e[o2 + j]!;
+        s3 += x * e[o3 + j]!;
+      }
+      g[o0 + i] = s0;
+      g[o1 + i] = s1;
+      g[o2 + i] = s2;
+      g[o3 + i] = s3;
+    }
+  }
+  for (; r < rows; r++) symMatVec(h, k, e.subarray(r * k, (r + 1) * k), g.subarray(r * k, (r + 1) * k));
+}

@@ -14,7 +14,7 @@
  * the block only, and to the columns after it once per block as one product.
  * Dead inputs (H_ii = 0, never nonzero in the data) get H_ii = 1: their
  * columns round to nearest and feed no error. When H stays singular after
- * damping, λ grows tenfold (up to 4 times) and the result says so.
+ * damping, λ grows tenfold (from at least 10⁻⁴, up to 4 times) and the result says so.
  *
  * Scales are the recipe's, fixed before rounding ("static groups"), so with
  * act-order every `per-block:N` block keeps its scale on its original,
@@ -44,7 +44,7 @@ function inverseFactor(h: Float64Array, k: number, damp: number): { u: Float64Ar
   let mean = 0;
   for (let i = 0; i < k; i++) mean += h[i * k + i]!;
   mean = mean / k || 1;
-  for (let t = 0, d = damp; t <= 4; t++, d *= 10) {
+  for (let t = 0, d = damp; t <= 4; t++, d = Math.max(d, 1e-4) * 10) {
     const hd = Float64Array.from(h);
     for (let i = 0; i < k; i++) hd[i * k + i] += d * mean;
     const l = cholesky(hd, k);

@@ -26,6 +26,7 @@ import { OrtSession } from "../../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../../util/progress.js";
 import type { DataSource } from "../feeds.js";
 import type { WeightRounding } from "../layer-rules.js";
+import { layerWaves } from "../layer-waves.js";
 import { adaround } from "./adaround.js";
 import { gptq } from "./gptq.js";
 import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
@@ -103,20 +104,6 @@ function targets(g: Graph, ctx: LearnedRoundingContext): { targets: Target[]; sk
   return { targets: out, skipped };
 }
 
-/** Targets grouped by the number of targets upstream of their input (one data run per wave). */
-function waves(g: Graph, ts: readonly Target[]): Target[][] {
-  const byNode = new Map(ts.map((t) => [t.gram.layer.node, t]));
-  const depth = new Map<string, number>();
-  const out: Target[][] = [];
-  g.nodes.forEach((n, i) => {
-    const t = byNode.get(i);
-    const d = Math.max(0, ...n.inputs.map((v) => depth.get(v) ?? 0));
-    if (t) (out[d] ??= []).push(t);
-    for (const o of n.outputs) depth.set(o, d + (t ? 1 : 0));
-  });
-  return out.filter((w) => w !== undefined);
-}
-
 /** Chooses the codes of every layer asking for learned rounding; `codes` holds nearest codes for every quantized constant and is not changed. */
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const g = model.graph!;
@@ -127,7 +114,7 @@ export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int
   const consts = constantTensors(g);
   let runs = 0;
   const progress = ctx.progress ?? silentProgress;
-  for (const wave of waves(g, found.targets)) {
+  for (const wave of layerWaves(g, new Map(found.targets.map((t) => [t.gram.layer.node, t])))) {
     const qdq = ctx.quantized(current);
     const fetch = [...new Set(wave.map((t) => t.gram.layer.input))];
     const session = await OrtSession.create({ ...model, graph: qdq }, { optimization: "disabled", threads: ctx.threads, extraOutputs: fetch });
@@ -190,7 +177,8 @@ export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int
       }
       if (note) ctx.log?.(`warning: ${l.name}: ${note}`);
       let changed = 0;
-      for (let k = 0; k < chosen.length; k++) if (chosen[k] !== nearest[k]) changed++;
+      // By value: FP4's −0 and +0 are two codes of one value.
+      for (let k = 0; k < chosen.length; k++) if (grid.value(k, chosen[k]!) !== grid.value(k, nearest[k]!)) changed++;
       const worse = after > before;
       current.set(l.weight, worse ? nearest : chosen);
       layers.push({
