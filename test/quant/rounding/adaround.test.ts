@@ -22,7 +22,7 @@ describe("AdaRound", () => {
     for (let seed = 1; seed <= 5; seed++) {
       const p = randomProblem(seed, 4, 16, 64);
       const codes = adaround(p, { ...ADAROUND_DEFAULTS, iters: 400, lr: 0.01 });
-      codes.forEach((q, k) => expect([p.grid.below(k, p.w[k]!), p.grid.above(k, p.w[k]!)]).toContain(q));
+      for (const [k, q] of codes.entries()) expect([p.grid.below(k, p.w[k]!), p.grid.above(k, p.w[k]!)]).toContain(q);
       expect(reconstructionLoss(p, codes)).toBeLessThan(reconstructionLoss(p, nearestOf(p)));
     }
   });

@@ -71,7 +71,7 @@ describe("layer matrices and Gram", () => {
     if (half < x[0]!) gram.add({ dtype: 1, dims: [x[0]! - half, ...x.slice(1)], data: xs.subarray(half * sample) });
     gram.finish();
     expect(gram.columns).toBe(x[0]! * positions);
-    gram.h.forEach((h, gi) => h.forEach((v, k) => expect(v).toBeCloseTo(want[gi]![k]!, 9)));
+    for (const [gi, h] of gram.h.entries()) for (const [k, v] of h.entries()) expect(v).toBeCloseTo(want[gi]![k]!, 9);
   });
 
   it.each([
