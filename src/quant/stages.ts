@@ -161,7 +161,8 @@ function roundingStage(recipe: Recipe): Stage {
         method: ctx.recipe.weightRounding,
         quantized: (c) => {
           state.codes = c;
-          return written(state, g, ctx.recipe);
+          // FP4 weights as float32 on their grid: ONNX Runtime's CPU kernels have no FP4 DequantizeLinear.
+          return written(state, g, { ...ctx.recipe, fp4Storage: "dequantized" });
         },
         source: ctx.source,
         batchSize: ctx.recipe.batchSize,
