@@ -78,48 +78,35 @@ export function convGeometry(n: Node, inSize: readonly number[], kernel: readonl
 }
 
 /**
- * Calls `visit(pt, count)` with blocks of at most `block` im2col patches of
- * group g of one sample, transposed (`pt[c·block + b]`): `x` is the sample's
- * input [C, spatial…] (C-order), `cg` the channels per group. 1-D convs are
- * 2-D convs of height 1.
+ * Writes the im2col patches of output positions [p0, p0 + count) of group g
+ * of one sample into columns [col, col + count) of `pt` (`pt[i·stride + c]`:
+ * element i of the patch in column c): `x` holds the sample's input
+ * [C, spatial…] (C-order) from `offset`, `cg` is the channels per group.
+ * 1-D convs are 2-D convs of height 1.
  */
-export function forEachPatchBlock(
-  x: Float32Array,
-  offset: number,
-  geo: ConvGeometry,
-  g: number,
-  cg: number,
-  pt: Float64Array,
-  block: number,
-  visit: (pt: Float64Array, count: number) => void,
-): void {
+export function writePatches(x: Float32Array, offset: number, geo: ConvGeometry, g: number, cg: number, pt: Float32Array | Float64Array, stride: number, col: number, p0: number, count: number): void {
   const two = geo.kernel.length === 2;
   const [IH, IW] = two ? geo.inSize : [1, geo.inSize[0]!];
   const [KH, KW] = two ? geo.kernel : [1, geo.kernel[0]!];
   const [SH, SW] = two ? geo.stride : [1, geo.stride[0]!];
   const [DH, DW] = two ? geo.dilation : [1, geo.dilation[0]!];
   const [PH, PW] = two ? geo.padBegin : [0, geo.padBegin[0]!];
-  const [OH, OW] = two ? geo.outSize : [1, geo.outSize[0]!];
-  const positions = OH! * OW!;
+  const OW = two ? geo.outSize[1]! : geo.outSize[0]!;
   const plane = IH! * IW!;
-  for (let p0 = 0; p0 < positions; p0 += block) {
-    const count = Math.min(block, positions - p0);
-    for (let c = 0; c < cg; c++) {
-      const base = offset + (g * cg + c) * plane;
-      for (let kh = 0; kh < KH!; kh++) {
-        for (let kw = 0; kw < KW!; kw++) {
-          const row = ((c * KH! + kh) * KW! + kw) * block;
-          for (let b = 0; b < count; b++) {
-            const p = p0 + b;
-            const oh = Math.floor(p / OW!);
-            const ow = p - oh * OW!;
-            const ih = oh * SH! - PH! + kh * DH!;
-            const iw = ow * SW! - PW! + kw * DW!;
-            pt[row + b] = ih >= 0 && ih < IH! && iw >= 0 && iw < IW! ? x[base + ih * IW! + iw]! : 0;
-          }
+  for (let c = 0; c < cg; c++) {
+    const base = offset + (g * cg + c) * plane;
+    for (let kh = 0; kh < KH!; kh++) {
+      for (let kw = 0; kw < KW!; kw++) {
+        const row = ((c * KH! + kh) * KW! + kw) * stride + col;
+        for (let b = 0; b < count; b++) {
+          const p = p0 + b;
+          const oh = Math.floor(p / OW);
+          const ow = p - oh * OW;
+          const ih = oh * SH! - PH! + kh * DH!;
+          const iw = ow * SW! - PW! + kw * DW!;
+          pt[row + b] = ih >= 0 && ih < IH! && iw >= 0 && iw < IW! ? x[base + ih * IW! + iw]! : 0;
         }
       }
     }
-    visit(pt, count);
   }
 }

@@ -30,6 +30,7 @@ import { layerWaves } from "../layer-waves.js";
 import { adaround } from "./adaround.js";
 import { gptq } from "./gptq.js";
 import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
+import { GramKernel } from "./gram-kernel.js";
 import { LayerGram } from "./layer-gram.js";
 import { layerMatrix } from "./layer-matrix.js";
 import { type GroupProblem, reconstructionLoss } from "./problem.js";
@@ -82,7 +83,7 @@ interface Target {
 }
 
 /** The layers of `g` to round by a learned method, and why the others that asked for one cannot be. */
-function targets(g: Graph, ctx: LearnedRoundingContext): { targets: Target[]; skipped: { layer: string; reason: string }[] } {
+function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { targets: Target[]; skipped: { layer: string; reason: string }[] } {
   const ed = new GraphEdit(g);
   const types = inferTypes(g);
   const out: Target[] = [];
@@ -99,16 +100,25 @@ function targets(g: Graph, ctx: LearnedRoundingContext): { targets: Target[]; sk
     }
     const m = "reason" in l ? l : layerMatrix(l, n);
     if ("reason" in m || "reason" in l) skipped.push({ layer: label, reason: "reason" in l ? l.reason : (m as { reason: string }).reason });
-    else out.push({ gram: new LayerGram(l, n, m), method });
+    else out.push({ gram: new LayerGram(l, n, m, kernel), method });
   });
   return { targets: out, skipped };
 }
 
 /** Chooses the codes of every layer asking for learned rounding; `codes` holds nearest codes for every quantized constant and is not changed. */
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
+  const kernel = await GramKernel.create(ctx.threads);
+  try {
+    return await learnWith(model, codes, ctx, kernel);
+  } finally {
+    await kernel.release();
+  }
+}
+
+async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const g = model.graph!;
   const opts = ctx.options ?? ROUNDING_DEFAULTS;
-  const found = targets(g, ctx);
+  const found = targets(g, ctx, kernel);
   const current = new Map(codes);
   const layers: RoundedLayer[] = [];
   const consts = constantTensors(g);
@@ -122,11 +132,11 @@ export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int
       await session.runSource(
         ctx.source,
         ctx.batchSize,
-        (out) => {
+        async (out) => {
           for (const t of wave) {
             const x = out[t.gram.layer.input];
             if (!x) throw new FixqError("runtime", `learned rounding: no value '${t.gram.layer.input}' from ONNX Runtime`);
-            t.gram.add(x);
+            await t.gram.add(x);
           }
         },
         silentProgress,
@@ -140,7 +150,7 @@ export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int
     for (const t of wave) {
       const l = t.gram.layer;
       const t0 = performance.now();
-      t.gram.finish();
+      await t.gram.finish();
       const spec = g.quant!.get(l.weight)!;
       const nearest = codes.get(l.weight);
       if (!nearest) throw new FixqError("runtime", `internal error: no nearest codes for weight '${l.weight}'`);
