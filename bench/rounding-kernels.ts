@@ -10,7 +10,9 @@ import * as ort from "onnxruntime-node";
 import type { Model } from "../src/ir/graph.js";
 import { encodeModel } from "../src/ir/onnx/save.js";
 import { typeProtoOf } from "../src/ir/types.js";
-import { GramKernel } from "../src/quant/rounding/gram-kernel.js";
+import { ortRowsTimesH } from "../src/quant/rounding/adaround.js";
+import { GramKernel, MatMulKernel } from "../src/quant/rounding/gram-kernel.js";
+import type { GroupProblem } from "../src/quant/rounding/problem.js";
 import { GRAM_BLOCK } from "../src/quant/rounding/layer-gram.js";
 import { accumulateGram, cholesky, rowsTimesSym, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
 import { seededRandom } from "../src/util/random.js";
@@ -109,7 +111,20 @@ export async function measureKernels(): Promise<KernelRow[]> {
       for (let row = 0; row < r; row++) symMatVec(h, k, e.subarray(row * k, (row + 1) * k), g.subarray(row * k, (row + 1) * k));
     });
     const ortMs = await ortMatMulMs(r, k, k);
-    rows.push({ kernel: "E·H (AdaRound step)", shape: `R=${r}, K=${k}`, fixqGflops: flops / fixq / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+    rows.push({ kernel: "E·H, JS float64", shape: `R=${r}, K=${k}`, fixqGflops: flops / fixq / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+    // What AdaRound runs in the pipeline: E converted to float32, ORT's MatMul, G back to float64.
+    const mm = await MatMulKernel.create(1);
+    const step = ortRowsTimesH(mm, { rows: r, cols: k, h } as GroupProblem);
+    await step(e, g);
+    let runs = 0;
+    const t1 = performance.now();
+    do {
+      await step(e, g);
+      runs++;
+    } while (performance.now() - t1 < 300);
+    const engineMs = (performance.now() - t1) / runs;
+    await mm.release();
+    rows.push({ kernel: "E·H, fixq engine", shape: `R=${r}, K=${k}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
   }
   {
     const k = 576;

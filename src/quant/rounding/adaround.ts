@@ -16,9 +16,12 @@
  * linearly from 20 to 2. The gradient of the first term is 2·(Ŵ − W)·H/N, so
  * an iteration costs R·K² multiply-adds whatever the number of samples.
  * Finally every weight rounds up where h ≥ 0.5 and down elsewhere. All rows step
- * together, so E·H is one blocked product (dense.ts rowsTimesSym).
+ * together, so E·H is one product: ONNX Runtime's float32 MatMul in the
+ * pipeline (as PyTorch's AdaRound computes in float32), or the float64 JS
+ * kernel (dense.ts rowsTimesSym) when no kernel is given.
  */
 import { rowsTimesSym } from "./dense.js";
+import type { MatMulKernel } from "./gram-kernel.js";
 import type { GroupProblem } from "./problem.js";
 
 export interface AdaroundOptions {
@@ -46,8 +49,21 @@ export function annealedBeta(t: number, o: AdaroundOptions): number {
   return o.betaEnd + (o.betaStart - o.betaEnd) * (1 - rel);
 }
 
+/** G = E·H for the rows of E (R×K): in float64 in JS, or through a float32 MatMul kernel. */
+export type RowsTimesH = (e: Float64Array, g: Float64Array) => void | Promise<void>;
+
+/** E·H by ORT's float32 MatMul (H converted once per group). */
+export function ortRowsTimesH(kernel: MatMulKernel, p: GroupProblem): RowsTimesH {
+  const h32 = Float32Array.from(p.h);
+  const e32 = new Float32Array(p.rows * p.cols);
+  return async (e, g) => {
+    e32.set(e);
+    g.set(await kernel.mul(e32, h32, p.rows, p.cols, p.cols));
+  };
+}
+
 /** AdaRound codes for one group (R×K, in the problem's layout). */
-export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS): Int32Array {
+export async function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS, times?: RowsTimesH): Promise<Int32Array> {
   const { rows: R, cols: K } = p;
   const n = R * K;
   const lo = new Float64Array(n);
@@ -73,7 +89,8 @@ export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAU
   }
   for (let t = 0; t < opts.iters; t++) {
     for (let at = 0; at < n; at++) e[at] = lo[at]! + rectified(v[at]!) * span[at]! - p.w[at]!;
-    rowsTimesSym(e, p.h, g, R, K);
+    if (times) await times(e, g);
+    else rowsTimesSym(e, p.h, g, R, K);
     const beta = annealedBeta(t, opts);
     const b1t = 1 - ADAM_B1 ** (t + 1);
     const b2t = 1 - ADAM_B2 ** (t + 1);

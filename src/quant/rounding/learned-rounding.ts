@@ -27,10 +27,10 @@ import { type Progress, silentProgress } from "../../util/progress.js";
 import type { DataSource } from "../feeds.js";
 import type { WeightRounding } from "../layer-rules.js";
 import { layerWaves } from "../layer-waves.js";
-import { adaround } from "./adaround.js";
+import { adaround, ortRowsTimesH } from "./adaround.js";
 import { gptq } from "./gptq.js";
 import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
-import { GramKernel } from "./gram-kernel.js";
+import { GramKernel, MatMulKernel } from "./gram-kernel.js";
 import { LayerGram } from "./layer-gram.js";
 import { layerMatrix } from "./layer-matrix.js";
 import { type GroupProblem, reconstructionLoss } from "./problem.js";
@@ -108,14 +108,16 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
 /** Chooses the codes of every layer asking for learned rounding; `codes` holds nearest codes for every quantized constant and is not changed. */
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const kernel = await GramKernel.create(ctx.threads);
+  const matmul = await MatMulKernel.create(ctx.threads);
   try {
-    return await learnWith(model, codes, ctx, kernel);
+    return await learnWith(model, codes, ctx, kernel, matmul);
   } finally {
     await kernel.release();
+    await matmul.release();
   }
 }
 
-async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
+async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, matmul: MatMulKernel): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const g = model.graph!;
   const opts = ctx.options ?? ROUNDING_DEFAULTS;
   const found = targets(g, ctx, kernel);
@@ -173,7 +175,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           else if (r.damp !== opts.gptq.damp) note = `H singular after damping ${opts.gptq.damp} (K = ${m.cols}, ${t.gram.columns} input columns): damped with ${r.damp}`;
           learned = r?.codes;
         } else {
-          learned = adaround(p, opts.adaround);
+          learned = await adaround(p, opts.adaround, ortRowsTimesH(matmul, p));
         }
         const lb = reconstructionLoss(p, near);
         const la = learned ? reconstructionLoss(p, learned) : lb;
