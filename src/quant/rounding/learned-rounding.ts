@@ -86,6 +86,7 @@ interface Target {
 function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { targets: Target[]; skipped: { layer: string; reason: string }[] } {
   const ed = new GraphEdit(g);
   const types = inferTypes(g);
+  const consts = constantTensors(g);
   const out: Target[] = [];
   const skipped: { layer: string; reason: string }[] = [];
   g.nodes.forEach((n, i) => {
@@ -95,7 +96,8 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
     const l = readLayer(ed, types, i);
     const label = ed.label(i);
     if (!spec || spec.kind === "dynamic-block") {
-      if (["Conv", "Gemm", "MatMul", "ConvTranspose"].includes(n.opType)) skipped.push({ layer: label, reason: "its weight is not a quantized constant" });
+      // Products of two activations (attention's Q·Kᵀ) have no weight to round; a constant weight left float is reported.
+      if (["Conv", "Gemm", "MatMul", "ConvTranspose"].includes(n.opType) && consts.has(n.inputs[1] ?? "")) skipped.push({ layer: label, reason: "its weight is not quantized" });
       return;
     }
     const m = "reason" in l ? l : layerMatrix(l, n);
