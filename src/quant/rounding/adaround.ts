@@ -7,7 +7,7 @@
  *   ŵ = lo + h(V)·(hi − lo),  h(V) = clip(σ(V)·(ζ − γ) + γ, 0, 1),  ζ = 1.1, γ = −0.1
  *
  * with V initialised so that h equals w's fractional position (w − lo)/(hi − lo).
- * V minimises, by Adam (lr 10⁻³, β₁ 0.9, β₂ 0.999), the pre-activation
+ * V minimises, by Adam (lr 10⁻², β₁ 0.9, β₂ 0.999), the pre-activation
  * reconstruction loss in its Gram form plus the rounding regularizer:
  *
  *   tr((Ŵ − W)·H·(Ŵ − W)ᵀ)/N + λ·Σ (1 − |2h − 1|^β),  λ = 0.01
@@ -33,7 +33,13 @@ export interface AdaroundOptions {
   readonly betaEnd: number;
 }
 
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-3, warmup: 0.2, betaStart: 20, betaEnd: 2 };
+/**
+ * 1000 iterations at lr 10⁻² rather than AIMET's 10,000 at 10⁻³: the same
+ * total distance V can travel (lr × iterations = 10), at a tenth of the cost.
+ * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
+ * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
+ */
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2 };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
