@@ -107,6 +107,17 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
   return { targets: out, skipped };
 }
 
+/**
+ * The learned codes of a group when they reconstruct at least as well as
+ * nearest rounding's, else nearest's (`learned` undefined: the method gave
+ * none), with both losses.
+ */
+export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array | undefined): { codes: Int32Array; lossBefore: number; lossAfter: number } {
+  const lossBefore = reconstructionLoss(p, near);
+  const la = learned ? reconstructionLoss(p, learned) : Number.POSITIVE_INFINITY;
+  return learned && la <= lossBefore ? { codes: learned, lossBefore, lossAfter: la } : { codes: near, lossBefore, lossAfter: lossBefore };
+}
+
 /** Chooses the codes of every layer asking for learned rounding; `codes` holds nearest codes for every quantized constant and is not changed. */
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const kernel = await GramKernel.create(ctx.threads);
@@ -165,6 +176,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       let before = 0;
       let after = 0;
       let note: string | undefined;
+      let kept = 0;
       for (let gi = 0; gi < m.groups; gi++) {
         const size = m.rows * m.cols;
         const index = m.index.subarray(gi * size, (gi + 1) * size);
@@ -179,21 +191,20 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
         } else {
           learned = await adaround(p, opts.adaround, ortRowsTimesH(matmul, p));
         }
-        const lb = reconstructionLoss(p, near);
-        const la = learned ? reconstructionLoss(p, learned) : lb;
-        before += lb;
-        if (learned && la <= lb) {
-          after += la;
-          index.forEach((k, j) => {
-            chosen[k] = learned[j]!;
-          });
-        } else after += lb;
+        const pick = betterOf(p, near, learned);
+        before += pick.lossBefore;
+        after += pick.lossAfter;
+        if (pick.codes === near) kept++;
+        index.forEach((k, j) => {
+          chosen[k] = pick.codes[j]!;
+        });
       }
+      if (kept > 0 && kept < m.groups) note = `${note ? `${note}; ` : ""}${kept} of ${m.groups} groups kept nearest (their learned codes reconstruct worse)`;
       if (note) ctx.log?.(`warning: ${l.name}: ${note}`);
       let changed = 0;
       // By value: FP4's −0 and +0 are two codes of one value.
       for (let k = 0; k < chosen.length; k++) if (grid.value(k, chosen[k]!) !== grid.value(k, nearest[k]!)) changed++;
-      const worse = after > before;
+      const worse = kept === m.groups;
       current.set(l.weight, worse ? nearest : chosen);
       layers.push({
         node: l.name,

@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { gptq } from "../../../src/quant/rounding/gptq.js";
+import { betterOf } from "../../../src/quant/rounding/learned-rounding.js";
 import { type GroupProblem, reconstructionLoss } from "../../../src/quant/rounding/problem.js";
 import { nearestOf, randomProblem } from "./problems.js";
 
@@ -120,5 +121,21 @@ describe("GPTQ", () => {
     const r = gptq(p, { damp: 0, lazyBatch: 128, actOrder: false });
     expect(r).toBeDefined();
     expect(r!.damp).toBeGreaterThan(0);
+  });
+
+  it("betterOf keeps nearest for a group whose learned codes reconstruct worse", () => {
+    const p = randomProblem(4, 3, 8, 40);
+    const near = nearestOf(p);
+    const worse = Int32Array.from(near);
+    worse[0] = worse[0]! + (worse[0]! < 3 ? 1 : -1);
+    expect(reconstructionLoss(p, worse)).toBeGreaterThan(reconstructionLoss(p, near));
+    const kept = betterOf(p, near, worse);
+    expect(kept.codes).toBe(near);
+    expect(kept.lossAfter).toBe(kept.lossBefore);
+    expect(betterOf(p, near, undefined).codes).toBe(near);
+    const learned = gptq(p)!.codes;
+    const took = betterOf(p, near, learned);
+    expect(took.codes).toBe(learned);
+    expect(took.lossAfter).toBeLessThan(took.lossBefore);
   });
 });
