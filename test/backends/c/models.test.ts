@@ -130,6 +130,6 @@ int main(void) {
     }
     expect(mismatches(got, want)).toBe(0);
     // each library alone, through its own harness, agrees too
-    expect(mismatches(runC(a, f, "alone").outputs.get(mlp.outputs[0]!.name) as Float32Array, ya)).toBe(0);
+    expect(mismatches((runC(a, f, "alone").outputs as Map<string, Float32Array>).get(mlp.outputs[0]!.name)!, ya)).toBe(0);
   });
 });
