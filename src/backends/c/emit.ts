@@ -21,6 +21,7 @@ import { NUMERICS_CHECKS } from "../shared/numerics-checks.js";
 import { C_RUNTIME, cComment, cDouble, printCFunction } from "../shared/print-c.js";
 import { planBuffers } from "./buffers.js";
 import { type CType, cType } from "./c-types.js";
+import { GEMM_S16 } from "./gemm.js";
 import { harnessText, makefileText, readmeText } from "./harness.js";
 import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
 import { emitConv, emitDense, emitMaxPool, emitSumPool } from "./ops-accumulate.js";
@@ -209,7 +210,7 @@ ${C_RUNTIME}
 /* An int32 from its two's-complement bits, without an implementation-defined conversion. */
 static inline int32_t fixq_u32_to_i32(uint32_t v) { return v <= 0x7fffffffu ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN; }
 
-/* Nearest integer, ties to even (ONNX QuantizeLinear); printed from numerics' definition. */
+${codes.some((c) => c.uses?.includes("gemm_s16")) ? `${GEMM_S16}\n\n` : ""}/* Nearest integer, ties to even (ONNX QuantizeLinear); printed from numerics' definition. */
 ${printCFunction(roundHalfEvenDef)}
 
 /* Activations of one sample, statically planned (values whose lives do not overlap share elements). */

@@ -16,6 +16,8 @@ export interface COpCode {
   readonly text: string;
   /** Elements of scratch each operand type needs (the largest over ops is allocated once). */
   readonly scratch?: Partial<Record<"int16_t" | "int32_t", number>>;
+  /** Shared kernels the function calls ("gemm_s16": gemm.ts). */
+  readonly uses?: readonly string[];
 }
 
 export interface CEmitCtx {

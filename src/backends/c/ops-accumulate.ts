@@ -17,7 +17,9 @@
  */
 import type { ConvOp, DenseOp, MaxPoolOp, ProgramValue, SumPoolOp } from "../../integer/program.js";
 import { cInt } from "../shared/print-c.js";
+import { intMin } from "../../numerics/int.js";
 import { cList, maxAbsShifted, minusZero, operandType, shiftedType } from "./c-types.js";
+import { paddedK } from "./gemm.js";
 import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
 
 function chw(v: ProgramValue, what: string): [number, number, number] {
@@ -36,8 +38,12 @@ function fitsInt32(weight: Int32Array, rows: number, bias: Int32Array | undefine
   return true;
 }
 
-/** Weight and bias arrays, and the dot-product expression pieces, of a conv or dense op. */
-function operands(i: number, weight: Int32Array, rows: number, bias: Int32Array | undefined, xv: ProgramValue, z: number) {
+/**
+ * Weight and bias arrays, and the dot-product expression pieces, of a conv or
+ * dense op. `gemm`: the layer takes fixq_gemm_s16 (gemm.ts), its weight rows
+ * zero-padded to Kp.
+ */
+function operands(i: number, weight: Int32Array, rows: number, bias: Int32Array | undefined, xv: ProgramValue, z: number, allowGemm = true) {
   let lo = 0;
   let hi = 0;
   for (const w of weight) {
@@ -47,12 +53,17 @@ function operands(i: number, weight: Int32Array, rows: number, bias: Int32Array 
   const wt = operandType(lo, hi);
   const xt = shiftedType(xv, z);
   const exact = fitsInt32(weight, rows, bias, maxAbsShifted(xv, z));
-  const decls = `static const ${wt} W${i}[${weight.length}] = ${cList(weight)};\nstatic const int32_t B${i}[${rows}] = ${cList(bias ?? new Int32Array(rows), cInt)};`;
+  const K = weight.length / rows;
+  const gemm = allowGemm && exact && wt === "int16_t" && xt === "int16_t" && (lo > -32768 || intMin(xv.type) - z > -32768);
+  const Kp = gemm ? paddedK(K) : K;
+  const padded = new Int32Array(rows * Kp);
+  for (let o = 0; o < rows; o++) padded.set(weight.subarray(o * K, (o + 1) * K), o * Kp);
+  const decls = `static const ${wt} W${i}[${padded.length}] = ${cList(padded)};\nstatic const int32_t B${i}[${rows}] = ${cList(bias ?? new Int32Array(rows), cInt)};`;
   // exact: int32 products and sums; else wrapping uint32 (the exact sum modulo 2^32)
   const acc = exact ? "int32_t" : "uint32_t";
   const term = (w: string, x: string) => (exact ? `(int32_t)${w} * (int32_t)${x}` : `(uint32_t)${w} * (uint32_t)${x}`);
   const result = (s: string) => (exact ? s : `fixq_u32_to_i32(${s})`);
-  return { wt, xt, decls, acc, term, result, start: (o: string) => (exact ? `B${i}[${o}]` : `(uint32_t)B${i}[${o}]`) };
+  return { wt, xt, decls, acc, term, result, gemm, Kp, start: (o: string) => (exact ? `B${i}[${o}]` : `(uint32_t)B${i}[${o}]`) };
 }
 
 export const emitConv: COpEmitter<ConvOp> = (op, ctx) => {
@@ -73,13 +84,14 @@ export const emitConv: COpEmitter<ConvOp> = (op, ctx) => {
   const P = OH * OW;
   const og = O / op.group;
   const xT = storage(ctx, op.input);
-  const d = operands(i, op.weight, O, op.bias, xv, z);
+  const depthwise = cg === 1 && og === 1;
+  const d = operands(i, op.weight, O, op.bias, xv, z, !depthwise);
   const comment = opComment(
     op,
     ctx,
     `kernel ${KH}x${KW}, strides ${SH}x${SW}, pads [${op.pads.join(", ")}], dilations ${DH}x${DW}, group ${op.group}, input zero ${z}: acc = bias + sum (x - ${z}) * w`,
   );
-  if (cg === 1 && og === 1) {
+  if (depthwise) {
     // depthwise: each channel zero-padded into a plane (x − z, 0 outside), taps summed without bounds checks
     const PH = Math.max(H + PT + PB, (OH - 1) * SH + (KH - 1) * DH + 1);
     const PW = Math.max(W + PL + PR, (OW - 1) * SW + (KW - 1) * DW + 1);
@@ -109,27 +121,10 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
 }`;
     return { name, text, scratch: { [d.xt]: PH * PW } };
   }
-  const text = `${comment}
-${d.decls}
-static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
-  ${d.xt} *restrict patch = fixq_scratch_${d.xt}; /* ${P} positions x ${K} taps: x - ${z}, 0 in the padding */
-  for (int g = 0; g < ${op.group}; g++) {
-    const ${xT} *xg = x + g * ${cg * H * W};
-    for (int oh = 0; oh < ${OH}; oh++) {
-      for (int ow = 0; ow < ${OW}; ow++) {
-        ${d.xt} *row = patch + (oh * ${OW} + ow) * ${K};
-        for (int c = 0; c < ${cg}; c++) {
-          for (int kh = 0; kh < ${KH}; kh++) {
-            const int ih = oh * ${SH} - ${PT} + kh * ${DH};
-            for (int kw = 0; kw < ${KW}; kw++) {
-              const int iw = ow * ${SW} - ${PL} + kw * ${DW};
-              row[(c * ${KH} + kh) * ${KW} + kw] = ih >= 0 && ih < ${H} && iw >= 0 && iw < ${W} ? (${d.xt})(${minusZero(`xg[(c * ${H} + ih) * ${W} + iw]`, z)}) : 0;
-            }
-          }
-        }
-      }
-    }
-    for (int o = g * ${og}; o < (g + 1) * ${og}; o++) {
+  const Kp = d.Kp;
+  const dots = d.gemm
+    ? `    fixq_gemm_s16(W${i} + g * ${og * Kp}, B${i} + g * ${og}, patch, y + g * ${og * P}, ${og}, ${P}, ${Kp}, ${P}, 1);`
+    : `    for (int o = g * ${og}; o < (g + 1) * ${og}; o++) {
       const ${d.wt} *restrict w = W${i} + o * ${K};
       int32_t *yo = y + o * ${P};
       for (int p = 0; p < ${P}; p++) {
@@ -138,11 +133,32 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
         for (int k = 0; k < ${K}; k++) s += ${d.term("w[k]", "a[k]")};
         yo[p] = ${d.result("s")};
       }
+    }`;
+  const text = `${comment}
+${d.decls}
+static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
+  ${d.xt} *restrict patch = fixq_scratch_${d.xt}; /* ${P} positions x ${Kp} taps: x - ${z}, 0 in the padding${Kp > K ? ` and in taps ${K}..${Kp - 1}` : ""} */
+  for (int g = 0; g < ${op.group}; g++) {
+    const ${xT} *xg = x + g * ${cg * H * W};
+    for (int oh = 0; oh < ${OH}; oh++) {
+      for (int ow = 0; ow < ${OW}; ow++) {
+        ${d.xt} *row = patch + (oh * ${OW} + ow) * ${Kp};
+        for (int c = 0; c < ${cg}; c++) {
+          for (int kh = 0; kh < ${KH}; kh++) {
+            const int ih = oh * ${SH} - ${PT} + kh * ${DH};
+            for (int kw = 0; kw < ${KW}; kw++) {
+              const int iw = ow * ${SW} - ${PL} + kw * ${DW};
+              row[(c * ${KH} + kh) * ${KW} + kw] = ih >= 0 && ih < ${H} && iw >= 0 && iw < ${W} ? (${d.xt})(${minusZero(`xg[(c * ${H} + ih) * ${W} + iw]`, z)}) : 0;
+            }
+          }
+        }${Kp > K ? `\n        for (int k = ${K}; k < ${Kp}; k++) row[k] = 0;` : ""}
+      }
     }
+${dots}
   }
   return 0;
 }`;
-  return { name, text, scratch: { [d.xt]: P * K } };
+  return { name, text, scratch: { [d.xt]: P * Kp }, uses: d.gemm ? ["gemm_s16"] : [] };
 };
 
 export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
@@ -156,7 +172,22 @@ export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
   const z = op.inputZero;
   const xT = storage(ctx, op.input);
   const d = operands(i, op.weight, N, op.bias, xv, z);
-  const text = `${opComment(op, ctx, `K = ${K}, N = ${N}, input zero ${z}: acc = bias + sum (x - ${z}) * w`)}
+  const comment = opComment(op, ctx, `K = ${K}, N = ${N}, input zero ${z}: acc = bias + sum (x - ${z}) * w`);
+  if (d.gemm) {
+    const Kp = d.Kp;
+    const text = `${comment}
+${d.decls}
+static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
+  int16_t *restrict xz = fixq_scratch_int16_t; /* x - ${z}, rows zero-padded to ${Kp} */
+  for (int r = 0; r < ${rows}; r++) {
+    for (int k = 0; k < ${K}; k++) xz[r * ${Kp} + k] = (int16_t)(${minusZero(`x[r * ${K} + k]`, z)});${Kp > K ? `\n    for (int k = ${K}; k < ${Kp}; k++) xz[r * ${Kp} + k] = 0;` : ""}
+  }
+  fixq_gemm_s16(W${i}, B${i}, xz, y, ${N}, ${rows}, ${Kp}, 1, ${N});
+  return 0;
+}`;
+    return { name, text, scratch: { int16_t: rows * Kp }, uses: ["gemm_s16"] };
+  }
+  const text = `${comment}
 ${d.decls}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict xz = fixq_scratch_${d.xt}; /* x - ${z} */

@@ -11,6 +11,7 @@
 import { mkdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
+import { detectCpu } from "../../../src/runtime/cpu-features.js";
 import { INT32_MAX, INT32_MIN, quantizeMultiplier, type RequantRounding } from "../../../src/numerics/requant.js";
 import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { Rng } from "../../helpers/prng.js";
@@ -30,6 +31,36 @@ const dir = () => {
   return d;
 };
 
+/** Convs of every shape class (3×3 pad 1, depthwise stride 2, grouped and dilated, pointwise) and dense layers, each → requant. */
+function convProgram(rounding: RequantRounding) {
+  const rng = new Rng(10);
+  const b = new ProgramBuilder(rounding);
+  const x = b.input([4, 9, 8], U8, 0.02, 128);
+  const y = b.input([4, 9, 8], I8, 0.02, -7);
+  const conv = (inp: string, zin: number, O: number, group: number, kernel: [number, number], strides: [number, number], pads: [number, number, number, number], dilations: [number, number], bias: boolean) =>
+    b.conv(inp, { inputZero: zin, weight: randomInts(rng, O * (4 / group) * kernel[0] * kernel[1], -127, 127), weightShape: [O, 4 / group, kernel[0], kernel[1]], bias: bias ? randomInts(rng, O, -20000, 20000) : undefined, strides, pads, dilations, group });
+  const accs = [conv(x, 128, 6, 1, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], true), conv(y, -7, 4, 4, [3, 3], [2, 2], [0, 1, 1, 0], [1, 1], true), conv(y, -7, 6, 2, [2, 3], [1, 2], [2, 0, 1, 3], [2, 2], false), conv(x, 128, 5, 1, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], true), conv(x, 128, 4, 4, [2, 3], [1, 2], [1, 0, 2, 1], [2, 1], true)];
+  for (const a of accs) {
+    const O = b.shape(a)[0]!;
+    b.output(b.requant(a, [...usefulMultipliers(rng, O - 2, 14), ...classMultipliers(rng, 2, rounding)], 0, I8, -3), 0.02);
+  }
+  const d0 = b.dense(b.input([50], U8, 0.01, 200), 200, randomInts(rng, 50 * 7, -255, 255), 7, randomInts(rng, 7, -(2 ** 20), 2 ** 20));
+  const d1 = b.dense(b.input([3, 20], I8, 0.01, -100), -100, randomInts(rng, 20 * 5, -127, 127), 5);
+  b.output(b.requant(d0, usefulMultipliers(rng, 7, 18), 0, I8, 1), 0.1);
+  b.output(b.requant(d1, usefulMultipliers(rng, 5, 14), 1, U8, 128, [128, 255]), 0.1);
+  return b.build();
+}
+
+describe.skipIf(!HAVE)("the dot-product kernel's three bodies give the same bits", () => {
+  // AVX2 only where this CPU runs it; the SSE2 body is what the sanitizer builds above take
+  const flags = [["portable C", "-O2 -DFIXQ_PORTABLE"], ...(detectCpu().features.includes("avx2") ? [["AVX2", "-O2 -mavx2"]] : [])];
+  it.each(flags)("%s (%s)", (_, cflags) => {
+    const p = convProgram("single");
+    expect(emitC(p).get("model.c")).toMatch(/fixq_gemm_s16\(W/);
+    expectBitExactC(p, dir(), allFeeds(p, 22, 16), cflags);
+  });
+});
+
 describe.skipIf(!HAVE).each(["single", "double"] as RequantRounding[])("generated C = emulator (%s rounding, ASan + UBSan)", (rounding) => {
   it("quantize → dequantize and requant of every shift class, per channel and per tensor", () => {
     const rng = new Rng(rounding === "single" ? 2 : 3);
@@ -47,22 +78,7 @@ describe.skipIf(!HAVE).each(["single", "double"] as RequantRounding[])("generate
   });
 
   it("convs (uint8 3×3 pad 1, int8 depthwise stride 2, grouped dilated, pointwise) and dense → requant", () => {
-    const rng = new Rng(10);
-    const b = new ProgramBuilder(rounding);
-    const x = b.input([4, 9, 8], U8, 0.02, 128);
-    const y = b.input([4, 9, 8], I8, 0.02, -7);
-    const conv = (inp: string, zin: number, O: number, group: number, kernel: [number, number], strides: [number, number], pads: [number, number, number, number], dilations: [number, number], bias: boolean) =>
-      b.conv(inp, { inputZero: zin, weight: randomInts(rng, O * (4 / group) * kernel[0] * kernel[1], -127, 127), weightShape: [O, 4 / group, kernel[0], kernel[1]], bias: bias ? randomInts(rng, O, -20000, 20000) : undefined, strides, pads, dilations, group });
-    const accs = [conv(x, 128, 6, 1, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], true), conv(y, -7, 4, 4, [3, 3], [2, 2], [0, 1, 1, 0], [1, 1], true), conv(y, -7, 6, 2, [2, 3], [1, 2], [2, 0, 1, 3], [2, 2], false), conv(x, 128, 5, 1, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], true), conv(x, 128, 4, 4, [2, 3], [1, 2], [1, 0, 2, 1], [2, 1], true)];
-    for (const a of accs) {
-      const O = b.shape(a)[0]!;
-      b.output(b.requant(a, [...usefulMultipliers(rng, O - 2, 14), ...classMultipliers(rng, 2, rounding)], 0, I8, -3), 0.02);
-    }
-    const d0 = b.dense(b.input([50], U8, 0.01, 200), 200, randomInts(rng, 50 * 7, -255, 255), 7, randomInts(rng, 7, -(2 ** 20), 2 ** 20));
-    const d1 = b.dense(b.input([3, 20], I8, 0.01, -100), -100, randomInts(rng, 20 * 5, -127, 127), 5);
-    b.output(b.requant(d0, usefulMultipliers(rng, 7, 18), 0, I8, 1), 0.1);
-    b.output(b.requant(d1, usefulMultipliers(rng, 5, 14), 1, U8, 128, [128, 255]), 0.1);
-    const p = b.build();
+    const p = convProgram(rounding);
     expectBitExactC(p, dir(), allFeeds(p, 21, 16), SAN);
   });
 
