@@ -15,7 +15,17 @@
 /** Kp: K rounded up to a multiple of 16. */
 export const paddedK = (k: number): number => Math.ceil(k / 16) * 16;
 
-export const GEMM_S16 = `/* y[o*os + p*ps] = bias[o] + sum_{k < Kp} w[o*Kp + k] * a[p*Kp + k]; Kp a multiple of 16; exact int32 sums (see the emitter). */
+export const GEMM_S16 = `/* y[o*os + p*ps] = bias[o] + sum_{k < Kp} w[o*Kp + k] * a[p*Kp + k]; Kp a multiple of 16; exact int32 sums (see the emitter).
+ * Not inlined; and specialised to a layer's constant sizes, gcc warns (-Waggressive-loop-optimizations)
+ * about remainder loops that cannot run there, hence the pragma. */
+#if defined(__GNUC__)
+#define FIXQ_NOINLINE __attribute__((noinline))
+#else
+#define FIXQ_NOINLINE
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
 #if defined(__AVX2__) && !defined(FIXQ_PORTABLE)
 #include <immintrin.h>
 static inline int32_t fixq_hsum256(__m256i v) {
@@ -24,15 +34,15 @@ static inline int32_t fixq_hsum256(__m256i v) {
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
   return _mm_cvtsi128_si32(s);
 }
-static void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict a, int32_t *restrict y, int O, int P, int Kp, int os, int ps) {
-  int o = 0;
+static FIXQ_NOINLINE void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict a, int32_t *restrict y, long O, long P, long Kp, long os, long ps) {
+  long o = 0;
   for (; o + 4 <= O; o += 4) {
     const int16_t *w0 = w + o * Kp, *w1 = w0 + Kp, *w2 = w1 + Kp, *w3 = w2 + Kp;
-    int p = 0;
+    long p = 0;
     for (; p + 2 <= P; p += 2) {
       const int16_t *a0 = a + p * Kp, *a1 = a0 + Kp;
       __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-      for (int k = 0; k < Kp; k += 16) {
+      for (long k = 0; k < Kp; k += 16) {
         const __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + k)), x1 = _mm256_loadu_si256((const __m256i *)(a1 + k));
         __m256i v = _mm256_loadu_si256((const __m256i *)(w0 + k));
         s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(v, x0)); s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(v, x1));
@@ -51,7 +61,7 @@ static void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bia
     for (; p < P; p++) {
       const int16_t *a0 = a + p * Kp;
       __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
-      for (int k = 0; k < Kp; k += 16) {
+      for (long k = 0; k < Kp; k += 16) {
         const __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + k));
         s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(w0 + k)), x0));
         s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(w1 + k)), x0));
@@ -65,9 +75,9 @@ static void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bia
     }
   }
   for (; o < O; o++) {
-    for (int p = 0; p < P; p++) {
+    for (long p = 0; p < P; p++) {
       __m256i s = _mm256_setzero_si256();
-      for (int k = 0; k < Kp; k += 16) s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(w + o * Kp + k)), _mm256_loadu_si256((const __m256i *)(a + p * Kp + k))));
+      for (long k = 0; k < Kp; k += 16) s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(w + o * Kp + k)), _mm256_loadu_si256((const __m256i *)(a + p * Kp + k))));
       y[o * os + p * ps] = bias[o] + fixq_hsum256(s);
     }
   }
@@ -79,14 +89,14 @@ static inline int32_t fixq_hsum128(__m128i s) {
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
   return _mm_cvtsi128_si32(s);
 }
-static void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict a, int32_t *restrict y, int O, int P, int Kp, int os, int ps) {
-  int o = 0;
+static FIXQ_NOINLINE void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict a, int32_t *restrict y, long O, long P, long Kp, long os, long ps) {
+  long o = 0;
   for (; o + 4 <= O; o += 4) {
     const int16_t *w0 = w + o * Kp, *w1 = w0 + Kp, *w2 = w1 + Kp, *w3 = w2 + Kp;
-    for (int p = 0; p < P; p++) {
+    for (long p = 0; p < P; p++) {
       const int16_t *a0 = a + p * Kp;
       __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
-      for (int k = 0; k < Kp; k += 8) {
+      for (long k = 0; k < Kp; k += 8) {
         const __m128i x0 = _mm_loadu_si128((const __m128i *)(a0 + k));
         s0 = _mm_add_epi32(s0, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(w0 + k)), x0));
         s1 = _mm_add_epi32(s1, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(w1 + k)), x0));
@@ -100,19 +110,19 @@ static void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bia
     }
   }
   for (; o < O; o++) {
-    for (int p = 0; p < P; p++) {
+    for (long p = 0; p < P; p++) {
       __m128i s = _mm_setzero_si128();
-      for (int k = 0; k < Kp; k += 8) s = _mm_add_epi32(s, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(w + o * Kp + k)), _mm_loadu_si128((const __m128i *)(a + p * Kp + k))));
+      for (long k = 0; k < Kp; k += 8) s = _mm_add_epi32(s, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(w + o * Kp + k)), _mm_loadu_si128((const __m128i *)(a + p * Kp + k))));
       y[o * os + p * ps] = bias[o] + fixq_hsum128(s);
     }
   }
 }
 #else
-static void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict a, int32_t *restrict y, int O, int P, int Kp, int os, int ps) {
-  for (int o = 0; o < O; o++) {
-    for (int p = 0; p < P; p++) {
+static FIXQ_NOINLINE void fixq_gemm_s16(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict a, int32_t *restrict y, long O, long P, long Kp, long os, long ps) {
+  for (long o = 0; o < O; o++) {
+    for (long p = 0; p < P; p++) {
       int32_t s = bias[o];
-      for (int k = 0; k < Kp; k++) s += (int32_t)w[o * Kp + k] * (int32_t)a[p * Kp + k];
+      for (long k = 0; k < Kp; k++) s += (int32_t)w[o * Kp + k] * (int32_t)a[p * Kp + k];
       y[o * os + p * ps] = s;
     }
   }
