@@ -9,7 +9,7 @@
  * channel's case is known here, so the function holds one loop per case used;
  * the case's per-channel constants (the printer's hoisted subexpressions of m
  * and s) are evaluated here with numerics' exact evaluator and stored as
- * int64_t arrays. All arithmetic is int64_t; every intermediate stays below
+ * int32_t arrays where every value fits, else int64_t. All arithmetic is int64_t; every intermediate stays below
  * 2^53 in magnitude (the definitions' promise).
  */
 import type { RequantOp, RescaleOp } from "../../integer/program.js";
@@ -30,6 +30,9 @@ function caseExpr(c: Case, rounding: "single" | "double"): Expr {
 }
 
 const INVARIANT = new Set(["m", "s"]);
+
+/** int32_t when every value fits (a product with an int32 accumulator is then one a vectorizer widens, 32×32 → 64 bits), else int64_t. */
+const arrayType = (values: readonly number[]): string => (values.every((x) => x >= -(2 ** 31) && x < 2 ** 31) ? "int32_t" : "int64_t");
 
 export const emitRequant: COpEmitter<RequantOp> = (op, ctx) => {
   const name = opName(ctx.index, op);
@@ -62,7 +65,7 @@ export const emitRequant: COpEmitter<RequantOp> = (op, ctx) => {
         }
         return env[c.name]!;
       });
-      arrays.push(`static const int64_t ${array}[${C}] = ${cList(values, cInt)};`);
+      arrays.push(`static const ${arrayType(values)} ${array}[${C}] = ${cList(values, cInt)};`);
       return `const int64_t ${c.name} = ${array}[c];`;
     });
     const text = [...p.body, p.value].join("\n").replace(/\/\*.*?\*\//g, ""); // code only: a guard's comment names no variable
@@ -82,7 +85,7 @@ export const emitRequant: COpEmitter<RequantOp> = (op, ctx) => {
       : ["      switch (CASE" + i + "[c]) {", ...used.flatMap((k, n) => [`        case ${CASE_CODES.indexOf(k)}: {`, bodies[n]!, "          break;", "        }"]), "      }"].join("\n");
   const what = `${rounding} rounding, ${perChannel ? `${C} channels along axis ${op.axis}` : "one multiplier"}: y = clamp(R(acc, m * 2^-s) + ${op.outZero}, ${op.clampLo}, ${op.clampHi})`;
   const text = `${opComment(op, ctx, what)}
-${readsM ? `static const int64_t M${i}[${C}] = ${cList(op.multipliers.map((d) => d.m), cInt)};\n` : ""}${readsS ? `static const int64_t S${i}[${C}] = ${cList(op.multipliers.map((d) => d.s), cInt)};\n` : ""}${arrays.join("\n")}
+${readsM ? `static const ${arrayType(op.multipliers.map((d) => d.m))} M${i}[${C}] = ${cList(op.multipliers.map((d) => d.m), cInt)};\n` : ""}${readsS ? `static const ${arrayType(op.multipliers.map((d) => d.s))} S${i}[${C}] = ${cList(op.multipliers.map((d) => d.s), cInt)};\n` : ""}${arrays.join("\n")}
 ${used.length > 1 ? `static const unsigned char CASE${i}[${C}] = ${cList(cases.map((k) => CASE_CODES.indexOf(k)))};\n` : ""}static int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {
   for (int o = 0; o < ${outer}; o++) {
     for (int c = 0; c < ${C}; c++) {

@@ -105,8 +105,10 @@ export function printCFunction(def: { readonly name: string; readonly params: re
 /** The helpers printed C calls: floor shift, saturating product, double → integer, min/max; status codes. */
 export const C_RUNTIME = `#define FIXQ_ERANGE 1
 
-/* floor(a / 2^s), 0 <= s <= 63, without right-shifting a negative value: for a < 0, ~a = -a - 1 >= 0. */
-static inline int64_t fixq_shr(int64_t a, int64_t s) { return a >= 0 ? a >> s : ~(~a >> s); }
+/* floor(a / 2^s), 0 <= s <= 63. Right-shifting a negative value is implementation-defined in C: where the
+ * compiler shifts arithmetically (every mainstream one; the test folds to a constant) a >> s is the floor;
+ * elsewhere the shift is taken on ~a = -a - 1 >= 0. */
+static inline int64_t fixq_shr(int64_t a, int64_t s) { return ((int64_t)-1 >> 1) == -1 || a >= 0 ? a >> s : ~(~a >> s); }
 
 /* a * b when |a * b| <= 2^53; otherwise +-2^53 with the product's sign (only a clamp reads it). */
 static inline int64_t fixq_mul_sat(int64_t a, int64_t b) {
