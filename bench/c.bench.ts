@@ -9,6 +9,7 @@
  *   - c-native: the same with -O3 -march=native
  *   - ort-int8: ONNX Runtime on the QDQ model (graph optimizations all: int8
  *               QLinearConv / MatMulInteger kernels), intra-op threads 1, batch 64
+ *   - int8-b1:  the same at batch 1, one sample per call as the C API runs
  *   - ort-f32:  ONNX Runtime on the float model, threads 1, batch 64
  *   - emu:      fixq's emulator (WebAssembly SIMD engine, one thread), batch 64
  * The C is timed inside a small C driver (bench writes it next to the
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
   printBenchHeader("c");
   console.log(`${CC} ${execFileSync(CC, ["-dumpversion"], { encoding: "utf8" }).trim()}; ${reps} rounds; one thread; C one sample per call, ORT and emulator batch ${BATCH}; ratios are of medians`);
   console.log(
-    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"nat÷int8".padStart(8)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB`,
+    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"nat÷int8".padStart(8)} ${"nat÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB`,
   );
   try {
     for (const m of bundledModels()) {
@@ -172,11 +173,13 @@ async function main(): Promise<void> {
         await sInt8.run({ [sInt8.inputNames[0]!]: tensor });
         await sF32.run({ [sF32.inputNames[0]!]: tensor });
       }
-      const r = { c: [] as number[], native: [] as number[], int8: [] as number[], f32: [] as number[], emu: [] as number[] };
+      const one = new ort.Tensor("float32", xs.subarray(0, size), [1, ...p.inputs[0]!.shape]);
+      const r = { c: [] as number[], native: [] as number[], int8: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
       for (let k = 0; k < reps; k++) {
         r.c.push(timeC(plain.timer));
         r.native.push(timeC(native.timer));
         r.int8.push(await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: tensor })));
+        r.int8b1.push((await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: one }))) / BATCH);
         r.f32.push(await rate(() => sF32.run({ [sF32.inputNames[0]!]: tensor })));
         r.emu.push(await rate(() => emu.run(feeds)));
       }
@@ -184,12 +187,12 @@ async function main(): Promise<void> {
       await sF32.release();
       const med = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) as Record<keyof typeof r, number>;
       const sz = sizes(plain.run);
-      const row = { model: m.key, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
+      const row = { model: m.key, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, nativeOverInt8B1: med.native / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
       rows.push(row);
       const f = (v: number) => v.toFixed(0).padStart(8);
       const ratio = (v: number, w = 6) => v.toFixed(2).padStart(w);
       console.log(
-        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)}  ${ratio(row.cOverInt8)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-"}`,
+        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.nativeOverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-"}`,
       );
     }
   } finally {

@@ -107,14 +107,16 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
     for (int h = 0; h < ${H}; h++)
       for (int v = 0; v < ${W}; v++) plane[(h + ${PT}) * ${PW} + v + ${PL}] = (${d.xt})(${minusZero("xc[h * " + W + " + v]", z)});
     for (int oh = 0; oh < ${OH}; oh++) {
-      for (int ow = 0; ow < ${OW}; ow++) {
-        ${d.acc} s = ${d.start("c")};
-        for (int kh = 0; kh < ${KH}; kh++) {
-          const ${d.xt} *r = plane + (oh * ${SH} + kh * ${DH}) * ${PW} + ow * ${SW};
-          for (int kw = 0; kw < ${KW}; kw++) s += ${d.term(`w[kh * ${KW} + kw]`, `r[kw * ${DW}]`)};
+      ${d.acc} s[${OW}]; /* one output row, tap by tap: the loop over ow vectorizes */
+      for (int ow = 0; ow < ${OW}; ow++) s[ow] = ${d.start("c")};
+      for (int kh = 0; kh < ${KH}; kh++) {
+        for (int kw = 0; kw < ${KW}; kw++) {
+          const ${d.wt} wv = w[kh * ${KW} + kw];
+          const ${d.xt} *r = plane + (oh * ${SH} + kh * ${DH}) * ${PW} + kw * ${DW};
+          for (int ow = 0; ow < ${OW}; ow++) s[ow] += ${d.term("wv", `r[ow * ${SW}]`)};
         }
-        yc[oh * ${OW} + ow] = ${d.result("s")};
       }
+      for (int ow = 0; ow < ${OW}; ow++) yc[oh * ${OW} + ow] = ${d.result("s[ow]")};
     }
   }
   return 0;
@@ -122,6 +124,8 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
     return { name, text, scratch: { [d.xt]: PH * PW } };
   }
   const Kp = d.Kp;
+  // 1×1, stride 1, no padding: the patch is the input transposed
+  const pointwise = KH === 1 && KW === 1 && SH === 1 && SW === 1 && op.pads.every((q) => q === 0) && OH === H && OW === W;
   const dots = d.gemm
     ? `    fixq_gemm_s16(W${i} + g * ${og * Kp}, B${i} + g * ${og}, patch, y + g * ${og * P}, ${og}, ${P}, ${Kp}, ${P}, 1);`
     : `    for (int o = g * ${og}; o < (g + 1) * ${og}; o++) {
@@ -140,7 +144,9 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict patch = fixq_scratch_${d.xt}; /* ${P} positions x ${Kp} taps: x - ${z}, 0 in the padding${Kp > K ? ` and in taps ${K}..${Kp - 1}` : ""} */
   for (int g = 0; g < ${op.group}; g++) {
     const ${xT} *xg = x + g * ${cg * H * W};
-    for (int oh = 0; oh < ${OH}; oh++) {
+${pointwise ? `    for (int c = 0; c < ${cg}; c++)
+      for (int p = 0; p < ${P}; p++) patch[p * ${Kp} + c] = (${d.xt})(${minusZero(`xg[c * ${P} + p]`, z)});${Kp > K ? `\n    for (int p = 0; p < ${P}; p++)\n      for (int k = ${K}; k < ${Kp}; k++) patch[p * ${Kp} + k] = 0;` : ""}
+` : ""}    for (int oh = 0; oh < ${pointwise ? 0 : OH}; oh++) {
       for (int ow = 0; ow < ${OW}; ow++) {
         ${d.xt} *row = patch + (oh * ${OW} + ow) * ${Kp};
         for (int c = 0; c < ${cg}; c++) {
