@@ -5,7 +5,8 @@
  * and grouped convs, layers whose sums pass 2^31 (the wrapping kernel), on
  * float feeds with ties, ±0, ±Inf, NaN, and integer feeds spanning each
  * input's range. Built with gcc -fsanitize=address,undefined (no recovery):
- * an overflow, a bad shift or an out-of-bounds access fails the run. Skips
+ * an overflow, a bad shift or an out-of-bounds access fails the run; and with
+ * -Wconversion -Wsign-conversion under the Makefile's -Werror. Skips
  * without gcc/make (fails with FIXQ_REQUIRE_DATA=1).
  */
 import { mkdirSync } from "node:fs";
@@ -23,7 +24,7 @@ import { expectBitExactC } from "./check-c.js";
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-ops-");
 afterAll(tmp.remove);
-const SAN = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all";
+const SAN = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion";
 let dirs = 0;
 const dir = () => {
   const d = `${tmp.dir}/p${dirs++}`;
@@ -53,7 +54,7 @@ function convProgram(rounding: RequantRounding) {
 
 describe.skipIf(!HAVE)("the dot-product kernel's three bodies give the same bits", () => {
   // AVX2 only where this CPU runs it; the SSE2 body is what the sanitizer builds above take
-  const flags = [["portable C", "-O2 -DFIXQ_PORTABLE"], ...(detectCpu().features.includes("avx2") ? [["AVX2", "-O2 -mavx2"]] : [])];
+  const flags = [["portable C", "-O2 -DFIXQ_PORTABLE -Wconversion -Wsign-conversion"], ...(detectCpu().features.includes("avx2") ? [["AVX2", "-O2 -mavx2 -Wconversion -Wsign-conversion"]] : [])];
   it.each(flags)("%s (%s)", (_, cflags) => {
     const p = convProgram("single");
     expect(emitC(p).get("model.c")).toMatch(/fixq_gemm_s16\(W/);
