@@ -9,7 +9,7 @@
  * -Wconversion -Wsign-conversion under the Makefile's -Werror. Skips
  * without gcc/make (fails with FIXQ_REQUIRE_DATA=1).
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
 import { detectCpu } from "../../../src/runtime/cpu-features.js";
@@ -20,6 +20,7 @@ import { allFeeds, classMultipliers, usefulMultipliers } from "../js/feeds.js";
 import { intInputs } from "../js/compare.js";
 import { dyadic, I8, I16, I32, ProgramBuilder, randomInts, U8 } from "../js/program-builder.js";
 import { expectBitExactC } from "./check-c.js";
+import { buildC, runC } from "./run-c.js";
 
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-ops-");
@@ -115,5 +116,27 @@ describe.skipIf(!HAVE).each(["single", "double"] as RequantRounding[])("generate
     b.output(b.concat([b.reshape(t, [4, 6]), x1, b.reshape(t, [4, 6])], 1), 0.1);
     const p = b.build();
     expectBitExactC(p, dir(), allFeeds(p, 61, 16), SAN);
+  });
+});
+
+describe("double rounding's left shift", () => {
+  const leftShift = (range: [number, number]) => {
+    const b = new ProgramBuilder("double");
+    const x = b.input([2], I32, 1, 0, range);
+    b.output(b.requant(x, [{ m: 2 ** 30 + 12345, s: 20 }], 0, I8, 0), 1);
+    return b.build();
+  };
+
+  it("is refused, naming the node and the op, where acc·2^(31−s) can overflow int32 over the certified range", () => {
+    expect(() => emitC(leftShift([INT32_MIN, INT32_MAX]))).toThrow(/Requant '\/rq\d+': c back end cannot run requant op 1: double rounding's left shift by 11 \(s = 20\) overflows int32/);
+  });
+
+  it.skipIf(!HAVE)("makes model_run fail with one line and exit 1, writing nothing, when integer feeds beyond the quantize range overflow it", () => {
+    const p = leftShift([-(2 ** 20), 2 ** 20 - 1]);
+    const d = dir();
+    const built = buildC(p, d);
+    expect((runC(built, { data: { in0: Int32Array.of(2 ** 20 - 1, -(2 ** 20)) }, batch: 1, quantized: true }).ints as Map<string, Int32Array>).get("out0")).toEqual(Int32Array.of(127, -128));
+    expect(() => runC(built, { data: { in0: Int32Array.of(0, 0, 2 ** 20, 0) }, batch: 2, quantized: true }, "bad")).toThrow(/model_run: .*bad\.in\.bin: sample 1: an integer value lies outside the range the program's arithmetic accepts/);
+    expect(existsSync(`${d}/bad.int.bin`)).toBe(false);
   });
 });
