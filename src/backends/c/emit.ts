@@ -99,7 +99,7 @@ function headerText(p: Program, prefix: string, model: string, io: { ins: Port[]
     const M = `${P}_${kind}${k}`;
     return [
       `/* ${kind === "IN" ? "input" : "output"} ${k}: '${cComment(x.name)}' */`,
-      `#define ${M}_NAME "${x.name.replace(/[\\"]/g, "_")}"`,
+      `#define ${M}_NAME "${x.name.replace(/[\\"\u0000-\u001f\u007f-\uffff]/g, "_")}"`,
       `#define ${M}_RANK ${x.shape.length}`,
       `#define ${M}_SHAPE {${x.shape.join(", ")}}`,
       `#define ${M}_SIZE ${x.size}`,
