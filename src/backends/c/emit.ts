@@ -173,7 +173,10 @@ function sourceText(p: Program, prefix: string, model: string, io: { ins: Port[]
   const scratch = new Map<string, number>();
   for (const c of codes) for (const [t, n] of Object.entries(c.scratch ?? {})) scratch.set(t, Math.max(scratch.get(t) ?? 0, n));
   const pools = [...plan.poolSize].filter(([, n]) => n > 0).map(([t, n]) => `static ${t} fixq_pool_${t}[${n}];`);
-  const scratches = [...scratch].map(([t, n]) => `static ${t} fixq_scratch_${t}[${n}];`);
+  const scratches = [...scratch].map(([key, n]) => {
+    const [kind, t] = key.includes(":") ? key.split(":") : ["scratch", key];
+    return `static ${t} fixq_${kind}_${t}[${n}];`;
+  });
   const call = (i: number, args: string[]) => `  if ((st = ${codes[i]!.name}(${args.join(", ")})) != 0) return st;`;
   const forward: string[] = [];
   const quantizes: string[] = [];

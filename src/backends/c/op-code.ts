@@ -14,8 +14,8 @@ export interface COpCode {
   readonly name: string;
   /** File-scope constants and the function. */
   readonly text: string;
-  /** Elements of scratch each operand type needs (the largest over ops is allocated once). */
-  readonly scratch?: Partial<Record<"int16_t" | "int32_t", number>>;
+  /** Elements of scratch the function needs, by array: "int16_t" (fixq_scratch_int16_t), "pad:int16_t" (fixq_pad_int16_t), …; the largest over ops is allocated once. */
+  readonly scratch?: Readonly<Record<string, number>>;
   /** Shared kernels the function calls ("gemm_s16": gemm.ts). */
   readonly uses?: readonly string[];
 }

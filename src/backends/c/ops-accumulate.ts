@@ -91,10 +91,10 @@ export const emitConv: COpEmitter<ConvOp> = (op, ctx) => {
     ctx,
     `kernel ${KH}x${KW}, strides ${SH}x${SW}, pads [${op.pads.join(", ")}], dilations ${DH}x${DW}, group ${op.group}, input zero ${z}: acc = bias + sum (x - ${z}) * w`,
   );
+  // the input zero-padded (x − z, 0 outside): taps read without bounds checks
+  const PH = Math.max(H + PT + PB, (OH - 1) * SH + (KH - 1) * DH + 1);
+  const PW = Math.max(W + PL + PR, (OW - 1) * SW + (KW - 1) * DW + 1);
   if (depthwise) {
-    // depthwise: each channel zero-padded into a plane (x − z, 0 outside), taps summed without bounds checks
-    const PH = Math.max(H + PT + PB, (OH - 1) * SH + (KH - 1) * DH + 1);
-    const PW = Math.max(W + PL + PR, (OW - 1) * SW + (KW - 1) * DW + 1);
     const text = `${comment}
 ${d.decls}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
@@ -141,30 +141,31 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   const text = `${comment}
 ${d.decls}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
-  ${d.xt} *restrict patch = fixq_scratch_${d.xt}; /* ${P} positions x ${Kp} taps: x - ${z}, 0 in the padding${Kp > K ? ` and in taps ${K}..${Kp - 1}` : ""} */
+  ${d.xt} *restrict patch = fixq_scratch_${d.xt}; /* ${P} positions x ${Kp} taps: x - ${z}, 0 in the padding${Kp > K ? ` and in taps ${K}..${Kp - 1}` : ""} */${pointwise ? "" : `\n  ${d.xt} *restrict pad = fixq_pad_${d.xt}; /* a group's channels of x - ${z}, zero-padded to ${PH}x${PW} */`}
   for (int g = 0; g < ${op.group}; g++) {
     const ${xT} *xg = x + g * ${cg * H * W};
 ${pointwise ? `    for (int c = 0; c < ${cg}; c++)
       for (int p = 0; p < ${P}; p++) patch[p * ${Kp} + c] = (${d.xt})(${minusZero(`xg[c * ${P} + p]`, z)});${Kp > K ? `\n    for (int p = 0; p < ${P}; p++)\n      for (int k = ${K}; k < ${Kp}; k++) patch[p * ${Kp} + k] = 0;` : ""}
-` : ""}    for (int oh = 0; oh < ${pointwise ? 0 : OH}; oh++) {
+` : `    for (int q = 0; q < ${cg * PH * PW}; q++) pad[q] = 0;
+    for (int c = 0; c < ${cg}; c++)
+      for (int h = 0; h < ${H}; h++)
+        for (int v = 0; v < ${W}; v++) pad[(c * ${PH} + h + ${PT}) * ${PW} + v + ${PL}] = (${d.xt})(${minusZero(`xg[(c * ${H} + h) * ${W} + v]`, z)});
+    for (int oh = 0; oh < ${OH}; oh++) {
       for (int ow = 0; ow < ${OW}; ow++) {
         ${d.xt} *row = patch + (oh * ${OW} + ow) * ${Kp};
         for (int c = 0; c < ${cg}; c++) {
           for (int kh = 0; kh < ${KH}; kh++) {
-            const int ih = oh * ${SH} - ${PT} + kh * ${DH};
-            for (int kw = 0; kw < ${KW}; kw++) {
-              const int iw = ow * ${SW} - ${PL} + kw * ${DW};
-              row[(c * ${KH} + kh) * ${KW} + kw] = ih >= 0 && ih < ${H} && iw >= 0 && iw < ${W} ? (${d.xt})(${minusZero(`xg[(c * ${H} + ih) * ${W} + iw]`, z)}) : 0;
-            }
+            const ${d.xt} *src = pad + (c * ${PH} + oh * ${SH} + kh * ${DH}) * ${PW} + ow * ${SW};
+            for (int kw = 0; kw < ${KW}; kw++) row[(c * ${KH} + kh) * ${KW} + kw] = src[kw * ${DW}];
           }
         }${Kp > K ? `\n        for (int k = ${K}; k < ${Kp}; k++) row[k] = 0;` : ""}
       }
     }
-${dots}
+`}${dots}
   }
   return 0;
 }`;
-  return { name, text, scratch: { [d.xt]: P * Kp }, uses: d.gemm ? ["gemm_s16"] : [] };
+  return { name, text, scratch: { [d.xt]: P * Kp, ...(pointwise ? {} : { [`pad:${d.xt}`]: cg * PH * PW }) }, uses: d.gemm ? ["gemm_s16"] : [] };
 };
 
 export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
