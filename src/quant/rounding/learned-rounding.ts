@@ -107,6 +107,9 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
   return { targets: out, skipped };
 }
 
+/** Multiply-adds of E·H from which AdaRound's step goes through ONNX Runtime rather than JS. */
+const ORT_STEP_MIN = 16384;
+
 /**
  * The learned codes of a group when they reconstruct at least as well as
  * nearest rounding's, else nearest's (`learned` undefined: the method gave
@@ -189,7 +192,8 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           else if (r.damp !== opts.gptq.damp) note = `H singular after damping ${opts.gptq.damp} (K = ${m.cols}, ${t.gram.columns} input columns): damped with ${r.damp}`;
           learned = r?.codes;
         } else {
-          learned = await adaround(p, opts.adaround, ortRowsTimesH(matmul, p));
+          // Small groups (depthwise: R = 1, K = 9) step faster in JS than through an ORT call.
+          learned = await adaround(p, opts.adaround, p.rows * p.cols * p.cols >= ORT_STEP_MIN ? ortRowsTimesH(matmul, p) : undefined);
         }
         const pick = betterOf(p, near, learned);
         before += pick.lossBefore;
