@@ -214,6 +214,8 @@ function layerJson(l: LayerError) {
     cosine: l.cosine,
     maxAbsError: l.maxAbsError,
     elements: l.elements,
+    ...(l.graphIndex === undefined ? {} : { graphIndex: l.graphIndex }),
+    ...(l.integerKernelSqnrDb === undefined ? {} : { integerKernelSqnrDb: l.integerKernelSqnrDb }),
   };
 }
 
@@ -228,6 +230,7 @@ function perLayerJson(p: PerLayerResult) {
     activations: p.activations.map(layerJson),
     weights: p.weights.map(layerJson),
     unmapped: p.unmapped,
+    ...(p.integerKernelSamples === undefined ? {} : { integerKernelSamples: p.integerKernelSamples }),
   };
 }
 
