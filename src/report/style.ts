@@ -23,7 +23,7 @@ th[aria-sort=ascending] button::after{content:" ▲"}th[aria-sort=descending] bu
 tr:target{background:#fff3c4}.layer{word-break:break-all}.xref a{font-size:.75rem;margin-left:.3rem}
 .grid{display:flex;flex-wrap:wrap;gap:.5rem}.grid figure{flex:1 1 320px;max-width:520px}
 .hook{border-left:3px solid var(--line);padding-left:.6rem}
-.note{color:var(--muted)}
+.note{color:var(--muted)}.legend .key{margin-right:.8rem;white-space:nowrap}
 @media print{body{max-width:none;padding:0}nav,.xref{display:none}section,figure.chart,.card{break-inside:avoid}
 figure.chart{overflow:visible}table.sortable th button::after{content:""}a{color:inherit;text-decoration:none}}
 `;

@@ -10,10 +10,10 @@
 import { chartFigure, HIGHLIGHT, BASE } from "../chart.js";
 import type { SectionBuilder } from "../context.js";
 import { at, type Json, numOr, objs, str } from "../doc.js";
-import { esc, numCell, table, toNumber } from "../html.js";
+import { anchor, esc, numCell, table, toNumber } from "../html.js";
 
-/** Layers named as worst. */
-export const WORST_NAMED = 3;
+/** Layers named as worst: a quarter of them, at most 3 (with 3 layers, only 1 is "worst"). */
+export const worstCount = (n: number) => Math.min(3, Math.ceil(n / 4));
 /** Infinite SQNR (an exact tensor) is drawn at this many dB above the largest finite value. */
 const INF_MARGIN = 10;
 
@@ -30,7 +30,7 @@ export const perLayerSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
   if (acts.length) {
     // Graph order when the run records it (graphIndex), else the order written.
     const ordered = acts.map((a, i) => ({ a, order: numOr(a["graphIndex"]) ?? i })).sort((x, y) => x.order - y.order);
-    const worst = [...acts].sort((x, y) => toNumber(x["sqnrDb"]) - toNumber(y["sqnrDb"])).slice(0, WORST_NAMED);
+    const worst = [...acts].sort((x, y) => toNumber(x["sqnrDb"]) - toNumber(y["sqnrDb"])).slice(0, worstCount(acts.length));
     const worstSet = new Set(worst.map((w) => str(w["tensor"])));
     const finite = acts.flatMap((a) => ["sqnrDb", "localSqnrDb", "integerKernelSqnrDb"].map((k) => toNumber(a[k]))).filter(Number.isFinite);
     const cap = Math.max(0, ...finite) + INF_MARGIN;
@@ -44,9 +44,9 @@ export const perLayerSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
       ...(a["integerKernelSqnrDb"] !== undefined ? [{ tensor: str(a["tensor"]), series: "cumulative SQNR, integer kernels", v: shown(a["integerKernelSqnrDb"]) }] : []),
     ]).filter((m) => m.v !== null);
     const order = bars.map((b) => b.tensor!);
-    const y = { field: "tensor", type: "nominal" as const, sort: order, title: "quantized activation (graph order)" };
+    const y = { field: "tensor", type: "nominal" as const, sort: order, title: null };
     const spec = {
-      title: "Per-layer SQNR vs the float model (higher is better)",
+      title: "Per-layer SQNR vs the float model, quantized activations in graph order (higher is better)",
       width: 520,
       height: { step: 14 },
       layer: [
@@ -55,7 +55,7 @@ export const perLayerSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
       ],
       resolve: { scale: { color: "independent" as const } },
     };
-    parts.push(`<p>Worst ${worst.length === 1 ? "layer" : `${worst.length} layers`}: ${worst.map((w) => `<a href="#${ctx.row(str(w["tensor"])!, id, `SQNR${tag}`)}">${esc(str(w["tensor"]))}</a> (${numCell(w["sqnrDb"]).html} dB)`).join(", ")}. Infinite SQNR (an exact tensor) is drawn at ${cap.toFixed(0)} dB.</p>`);
+    parts.push(`<p>Worst ${worst.length === 1 ? "layer" : `${worst.length} layers`}: ${worst.map((w) => `<a href="#${anchor(id, str(w["tensor"]) ?? "?")}">${esc(str(w["tensor"]))}</a> (${numCell(w["sqnrDb"]).html} dB)`).join(", ")}. Infinite SQNR (an exact tensor) is drawn at ${cap.toFixed(0)} dB.</p>`);
     parts.push(await chartFigure(spec as never, "bar chart of cumulative SQNR per quantized activation in graph order", "Bars: cumulative SQNR of each quantized activation (fake-quant, ORT optimizations off), the worst in vermillion. Marks: the local SQNR and, where measured, the integer-kernel SQNR."));
     const ik = acts.some((a) => a["integerKernelSqnrDb"] !== undefined);
     parts.push(

@@ -7,7 +7,7 @@
  * (2^bits − 1)). The histograms come from one extra pass over the
  * calibration data, whose cost the section states.
  */
-import { chartFigure } from "../chart.js";
+import { chartFigure, PALETTE } from "../chart.js";
 import type { SectionBuilder } from "../context.js";
 import { arr, at, type Json, numOr, obj, objs, str } from "../doc.js";
 import { esc, numCell, table } from "../html.js";
@@ -31,6 +31,32 @@ export function histogramLayer(h: Json, xTitle: string) {
   };
 }
 
+/** At most this many histogram charts per section; the rest are in the table (and the JSON). */
+export const MAX_CHARTS = 48;
+
+const DASHES = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4]] as const;
+const colourOf = (_m: string, i: number) => PALETTE[i % PALETTE.length]!;
+const dashOf = (_m: string, i: number) => [...DASHES[i % DASHES.length]!];
+
+/** One legend for every chart of the section: each method's line colour and dash. */
+function methodLegend(methods: readonly string[]): string {
+  const item = (m: string, i: number) =>
+    `<span class="key"><svg width="28" height="8" aria-hidden="true"><line x1="0" y1="4" x2="28" y2="4" stroke="${colourOf(m, i)}" stroke-width="2" stroke-dasharray="${dashOf(m, i).join(" ")}"/></svg> ${esc(m)}</span>`;
+  return `<p class="legend">Clipping range [lo, hi] chosen by: ${methods.map(item).join(" ")} (the method the model used: thicker line).</p>`;
+}
+
+/** The widest-tailed first: the minmax range over the narrowest other method's range (1 when there is none). */
+export function tailRatio(a: Json): number {
+  const ranges = obj(a["ranges"]) ?? {};
+  const width = (r: unknown) => {
+    const [lo, hi] = arr(r);
+    return typeof lo === "number" && typeof hi === "number" ? hi - lo : Number.NaN;
+  };
+  const full = width(ranges["minmax"]);
+  const others = Object.entries(ranges).filter(([m]) => m !== "minmax").map(([, r]) => width(r)).filter((w) => w > 0);
+  return others.length && full > 0 ? full / Math.min(...others) : 1;
+}
+
 export const activationRangesSection: SectionBuilder = async ({ run, ctx, id, tag }) => {
   const acts = objs(at(run.doc, "histograms", "activations"));
   if (acts.length === 0) return null;
@@ -39,7 +65,11 @@ export const activationRangesSection: SectionBuilder = async ({ run, ctx, id, ta
   const parts: string[] = [];
   if (pass) parts.push(`<p class="note">Histograms from one extra pass over the calibration data: ${esc(pass["samples"])} samples, ${esc(pass["tensors"])} tensors, ${esc(pass["bins"])} bins each, ${esc(pass["ms"])} ms (the cost of <code>--html</code>). Each method's range is computed on those histograms; the chosen one is what the model was quantized with.</p>`);
   const figures: string[] = [];
+  const charted = new Set(acts.length <= MAX_CHARTS ? acts : [...acts].sort((x, y) => tailRatio(y) - tailRatio(x)).slice(0, MAX_CHARTS));
+  if (charted.size < acts.length) parts.push(`<p class="note">${charted.size} of ${acts.length} tensors charted: those whose minmax range is widest against the other methods' (the heaviest tails); every tensor is in the table.</p>`);
+  parts.push(methodLegend(methods));
   for (const a of acts) {
+    if (!charted.has(a)) continue;
     const t = str(a["tensor"]) ?? "?";
     const ranges = obj(a["ranges"]) ?? {};
     const rules = Object.entries(ranges).flatMap(([m, r]) => {
@@ -58,8 +88,8 @@ export const activationRangesSection: SectionBuilder = async ({ run, ctx, id, ta
           mark: { type: "rule" as const },
           encoding: {
             x: { field: "v", type: "quantitative" as const },
-            color: { field: "method", type: "nominal" as const, scale: { domain: methods }, legend: { title: "clipping range" } },
-            strokeDash: { field: "method", type: "nominal" as const, scale: { domain: methods }, legend: { title: "clipping range" } },
+            color: { field: "method", type: "nominal" as const, scale: { domain: methods, range: methods.map(colourOf) }, legend: null },
+            strokeDash: { field: "method", type: "nominal" as const, scale: { domain: methods, range: methods.map(dashOf) }, legend: null },
             strokeWidth: { field: "chosen", type: "ordinal" as const, sort: ["chosen", "other"], scale: { domain: ["chosen", "other"], range: [3, 1.2] }, legend: null },
           },
         },
