@@ -121,7 +121,7 @@ describe.skipIf(!present)("the HTML report in headless Chromium", () => {
       const expected = ["activation-ranges", "weight-ranges"];
       const jsons = [join(tmp, `${m.key}.q.json`)];
       if (LOWERS(m.key)) {
-        const c = await fixqMain("compile", q, "--json", join(tmp, `${m.key}.c.json`));
+        const c = await fixqMain("compile", q, "--report", "--json", join(tmp, `${m.key}.c.json`));
         expect(c.status, `${m.key}: ${c.stderr}`).toBe(0);
         jsons.push(join(tmp, `${m.key}.c.json`));
         expected.push("lowering");

@@ -53,14 +53,15 @@ export const loweringSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
   if (requant.length) {
     parts.push(
       table({
-        caption: "Requantization: dyadic multipliers m·2^−s per layer (extremes over channels or inputs)",
-        columns: [{ label: "op" }, { label: "kind" }, { label: "output" }, { label: "multipliers", numeric: true }, { label: "m min", numeric: true }, { label: "m max", numeric: true }, { label: "shift min", numeric: true }, { label: "shift max", numeric: true }, { label: "scale min", numeric: true }, { label: "scale max", numeric: true }, { label: "clamp" }],
+        caption: "Requantization: dyadic multipliers m·2^−s per layer (min … max over channels or inputs)",
+        columns: [{ label: "op" }, { label: "kind" }, { label: "output" }, { label: "multipliers", numeric: true }, { label: "m", numeric: true }, { label: "shift s", numeric: true }, { label: "scale m·2^−s", numeric: true }, { label: "clamp" }],
         rows: requant.map((r) => {
           const k = activationOf(str(r["output"]) ?? "?");
           const clamp = arr(r["clamp"]);
+          const span = (lo: string, hi: string) => ({ html: r[lo] === r[hi] ? numCell(r[lo]).html : `${numCell(r[lo]).html} … ${numCell(r[hi]).html}`, sort: numCell(r[lo]).sort });
           return {
             id: ctx.row(k, `${id}-rq`, `requant${tag}`),
-            cells: [{ html: ctx.nameCell(k, str(r["source"]) ?? "?", `${id}-rq`), sort: str(r["source"]) ?? "" }, str(r["kind"]) ?? "", str(r["output"]) ?? "", numCell(r["count"]), numCell(r["minMultiplier"]), numCell(r["maxMultiplier"]), numCell(r["minShift"]), numCell(r["maxShift"]), numCell(r["minScale"]), numCell(r["maxScale"]), `[${clamp.join(", ")}]`],
+            cells: [{ html: ctx.nameCell(k, str(r["source"]) ?? "?", `${id}-rq`), sort: str(r["source"]) ?? "" }, str(r["kind"]) ?? "", str(r["output"]) ?? "", numCell(r["count"]), span("minMultiplier", "maxMultiplier"), span("minShift", "maxShift"), span("minScale", "maxScale"), `[${clamp.join(", ")}]`],
           };
         }),
       }),
