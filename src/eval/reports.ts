@@ -13,6 +13,7 @@
  */
 import chalk from "chalk";
 import { escapeControl } from "../ir/errors.js";
+import { sqnrBars } from "./sqnr-bars.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
 import { packageVersion } from "../util/package-root.js";
 import { type CompareResult, DEFAULT_MAX_DEPLOYMENT_GAP, deploymentGap, formatDb, type GateResult, type OutputMetrics, type Thresholds, top1Drop } from "./compare.js";
@@ -164,6 +165,7 @@ function perLayerText(p: PerLayerResult): string[] {
   );
   const note = noisiestNote(p);
   if (note) out.push(chalk.yellow(e(note)));
+  out.push(...sqnrBars(p, process.stdout.columns ?? 80));
   table("quantized weights and biases vs REF, worst first:", WEIGHT_HEADER, weightRows(p));
   if (p.unmapped.length > 0) {
     out.push(chalk.yellow(`${p.unmapped.length} quantized tensor${p.unmapped.length === 1 ? "" : "s"} of CAND not mapped to REF:`));

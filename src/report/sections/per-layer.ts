@@ -42,7 +42,7 @@ export const perLayerSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
     const marks = ordered.flatMap(({ a }) => [
       { tensor: str(a["tensor"]), series: "local SQNR (fake-quant)", v: shown(a["localSqnrDb"]) },
       ...(a["integerKernelSqnrDb"] !== undefined ? [{ tensor: str(a["tensor"]), series: "cumulative SQNR, integer kernels", v: shown(a["integerKernelSqnrDb"]) }] : []),
-    ]).filter((m) => m.v !== null);
+    ]).filter((m) => m.v !== null && m.v < cap); // an infinite local SQNR (the tensor adds no noise) has no mark
     const order = bars.map((b) => b.tensor!);
     const y = { field: "tensor", type: "nominal" as const, sort: order, title: null };
     const spec = {
