@@ -7,7 +7,7 @@
  * disk with no network.
  */
 import { ReportContext, type SectionBuilder } from "./context.js";
-import type { RunDoc } from "./doc.js";
+import { at, type RunDoc, str } from "./doc.js";
 import { esc } from "./html.js";
 import { biasCorrectionSection, equalizationSection } from "./sections/equalization.js";
 import { laterSections } from "./sections/later.js";
@@ -51,7 +51,8 @@ export async function buildReport(runs: readonly RunDoc[]): Promise<string> {
     toc.push(`<li><a href="#${prefix}">${esc(`${prefix}: fixq ${run.command}`)}</a> <small>${esc(run.source)}</small>${names.length ? `<ul>${names.join("")}</ul>` : ""}</li>`);
     articles.push(`<article id="${prefix}" class="run" data-command="${esc(run.command)}"><h2>${esc(`${prefix}: fixq ${run.command}`)} <small>${esc(run.source)}</small></h2>\n${parts.join("\n")}\n</article>`);
   }
-  const title = `fixq report: ${runs.map((r) => r.command).join(", ")}`;
+  const models = [...new Set(runs.flatMap((r) => str(at(r.doc, "input", "path")) ?? str(at(r.doc, "inputs", "candidate")) ?? str(r.doc["model"]) ?? []).map((m) => m.split("/").pop()!))];
+  const title = `fixq report: ${runs.map((r) => r.command).join(", ")}${models.length ? ` — ${models.join(", ")}` : ""}`;
   const body = ctx.resolve(articles.join("\n"));
   return `<!DOCTYPE html>
 <html lang="en">
