@@ -8,7 +8,8 @@
  * float model runs over the calibration data once more, every quantized
  * activation exposed, into StreamingHistograms of the same bin count the
  * ranges stage uses (so the chosen method's range here is the one the model
- * was quantized with). The pass's time is reported with the histograms.
+ * was quantized with). The pass's time is reported with the histograms
+ * (`runMs` running the model and binning, `rangesMs` every method's range).
  *
  * Compacted for the page: the fine histogram (2048 or 65536 bins) is summed
  * into REPORT_BINS equal bins over [min, max]; a fine bin goes whole to the
@@ -61,7 +62,7 @@ export interface WeightHistogram extends CompactHistogram {
 
 export interface RangeHistograms {
   /** The extra calibration pass: its time, samples and bins (null without calibration data). */
-  readonly pass: { readonly ms: number; readonly samples: number; readonly tensors: number; readonly bins: number } | null;
+  readonly pass: { readonly ms: number; readonly runMs: number; readonly rangesMs: number; readonly samples: number; readonly tensors: number; readonly bins: number } | null;
   readonly activations: ActivationHistogram[];
   readonly weights: WeightHistogram[];
 }
@@ -131,6 +132,7 @@ export async function activationHistograms(
   const tensors = plan.activations.filter((t) => plan.acts.has(t));
   const bins = [...plan.acts.values()].some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : DEFAULT_BINS;
   const { histograms, samples } = await calibrate(model, source, tensors, { batchSize: opts.batchSize, threads: opts.threads, progress: opts.progress, statistics: "histogram", histogramBins: bins });
+  const t1 = performance.now();
   const producer = new Map<string, string>();
   for (const n of model.graph!.nodes) for (const o of n.outputs) producer.set(o, n.name ?? n.opType);
   const activations: ActivationHistogram[] = [];
@@ -147,5 +149,6 @@ export async function activationHistograms(
     const b = h.binned();
     activations.push({ tensor: t, node: producer.get(t) ?? null, format: a.name, chosen: formatCalibrationMethod(a.calibration), min: r4(b.min), max: r4(b.max), ranges, ...compactBinned(b) });
   }
-  return { activations, pass: { ms: Math.round(performance.now() - t0), samples, tensors: tensors.length, bins } };
+  const t2 = performance.now();
+  return { activations, pass: { ms: Math.round(t2 - t0), runMs: Math.round(t1 - t0), rangesMs: Math.round(t2 - t1), samples, tensors: tensors.length, bins } };
 }

@@ -32,7 +32,7 @@ export function histogramLayer(h: Json, xTitle: string) {
 }
 
 /** At most this many histogram charts per section; the rest are in the table (and the JSON). */
-export const MAX_CHARTS = 48;
+export const MAX_CHARTS = 32;
 
 const DASHES = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4]] as const;
 const colourOf = (_m: string, i: number) => PALETTE[i % PALETTE.length]!;
