@@ -16,6 +16,7 @@ import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundledModels } from "../../src/data/manifest.js";
+import { readNpy, writeNpy } from "../../src/io/npy.js";
 import { fixqMain } from "../helpers/fixq-main.js";
 import { dataAvailable } from "../helpers/require-data.js";
 
@@ -131,7 +132,10 @@ describe.skipIf(!present)("the HTML report in headless Chromium", () => {
       expect(rep.status, rep.stderr).toBe(0);
       pages.set(m.key, { file, expected });
     }
-    const e = await fixqMain("eval", "models/cnn.onnx", join(tmp, "cnn.q.onnx"), "--per-layer", "--html", join(tmp, "cnn.e.html"));
+    const data = readNpy("models/data/eval.npy");
+    const per = data.shape.slice(1).reduce((a, b) => a * b, 1);
+    writeNpy(join(tmp, "eval64.npy"), { ...data, shape: [64, ...data.shape.slice(1)], data: (data.data as Float32Array).slice(0, 64 * per) });
+    const e = await fixqMain("eval", "models/cnn.onnx", join(tmp, "cnn.q.onnx"), "--data", join(tmp, "eval64.npy"), "--per-layer", "--html", join(tmp, "cnn.e.html"));
     expect(e.status, e.stderr).toBe(0);
     pages.set("cnn eval", { file: join(tmp, "cnn.e.html"), expected: ["per-layer"] });
     browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless=new"] });
