@@ -47,7 +47,8 @@ export interface Cell {
 
 export interface TableSpec {
   readonly caption: string;
-  readonly columns: readonly { readonly label: string; readonly numeric?: boolean }[];
+  /** numeric: right-aligned, never wrapped; keep: short text, never wrapped. */
+  readonly columns: readonly { readonly label: string; readonly numeric?: boolean; readonly keep?: boolean }[];
   readonly rows: readonly { readonly id?: string; readonly cells: readonly (Cell | string)[] }[];
 }
 
@@ -67,7 +68,8 @@ export function table(t: TableSpec): string {
       const tds = r.cells.map((c0, i) => {
         const c = cell(c0);
         const key = c.sort === undefined ? "" : ` data-sort="${esc(c.sort === Number.POSITIVE_INFINITY ? "1e308" : c.sort === Number.NEGATIVE_INFINITY ? "-1e308" : c.sort)}"`;
-        return `<td${t.columns[i]?.numeric ? ' class="n"' : ""}${key}>${c.html}</td>`;
+        const col = t.columns[i];
+        return `<td${col?.numeric ? ' class="n"' : col?.keep ? ' class="k"' : ""}${key}>${c.html}</td>`;
       });
       return `<tr${r.id ? ` id="${r.id}"` : ""}>${tds.join("")}</tr>`;
     })

@@ -20,7 +20,7 @@ table.sortable td.n,table.sortable th.n{text-align:right;font-variant-numeric:ta
 table.sortable th button{all:unset;cursor:pointer;font-weight:600}
 table.sortable th button:focus-visible{outline:2px solid var(--link)}
 th[aria-sort=ascending] button::after{content:" ▲"}th[aria-sort=descending] button::after{content:" ▼"}
-tr:target{background:#fff3c4}.layer{word-break:break-all}table.sortable td{overflow-wrap:anywhere}.xref a{font-size:.75rem;margin-left:.3rem}
+tr:target{background:#fff3c4}.layer{word-break:break-all}table.sortable td{overflow-wrap:anywhere}table.sortable td.n,table.sortable td.k{white-space:nowrap;overflow-wrap:normal}.xref a{font-size:.75rem;margin-left:.3rem}
 .grid{display:flex;flex-wrap:wrap;gap:.5rem}.grid figure{flex:1 1 320px;max-width:520px}
 .hook{border-left:3px solid var(--line);padding-left:.6rem}
 .note{color:var(--muted)}.legend .key{margin-right:.8rem;white-space:nowrap}

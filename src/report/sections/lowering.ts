@@ -54,7 +54,7 @@ export const loweringSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
     parts.push(
       table({
         caption: "Requantization: dyadic multipliers m·2^−s per layer (min … max over channels or inputs)",
-        columns: [{ label: "op" }, { label: "kind" }, { label: "output" }, { label: "multipliers", numeric: true }, { label: "m", numeric: true }, { label: "shift s", numeric: true }, { label: "scale m·2^−s", numeric: true }, { label: "clamp" }],
+        columns: [{ label: "op" }, { label: "kind", keep: true }, { label: "output" }, { label: "multipliers", numeric: true }, { label: "m", numeric: true }, { label: "shift s", numeric: true }, { label: "scale m·2^−s", numeric: true }, { label: "clamp", keep: true }],
         rows: requant.map((r) => {
           const k = activationOf(str(r["output"]) ?? "?");
           const clamp = arr(r["clamp"]);

@@ -101,7 +101,7 @@ export const activationRangesSection: SectionBuilder = async ({ run, ctx, id, ta
   parts.push(
     table({
       caption: "Clipping range [lo, hi] by calibration method (chosen method in bold)",
-      columns: [{ label: "tensor" }, { label: "node" }, { label: "format" }, { label: "min", numeric: true }, { label: "max", numeric: true }, ...methods.map((m) => ({ label: m }))],
+      columns: [{ label: "tensor" }, { label: "node" }, { label: "format", keep: true }, { label: "min", numeric: true }, { label: "max", numeric: true }, ...methods.map((m) => ({ label: m, keep: true }))],
       rows: acts.map((a) => {
         const t = str(a["tensor"]) ?? "?";
         const ranges = obj(a["ranges"]) ?? {};
