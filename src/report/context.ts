@@ -1,10 +1,12 @@
 /**
- * Cross-links between sections. A layer (keyed by its node name, or its
- * tensor name when no node is known) can appear in several sections: the
- * per-layer SQNR table, the range histograms, the lowering table. Each
- * section asks for a row id (`row`) and a name cell (`nameCell`); the name
- * cell ends in a placeholder that `resolve` replaces, once every section is
- * built, by links to that layer's row in every other section.
+ * Cross-links between sections. A layer can appear in several sections:
+ * the per-layer SQNR table, the range histograms, the lowering table. Rows
+ * are keyed by a tensor name (an activation, a weight) and may also be
+ * registered under the node computing or reading it (`also`), so a CLE row
+ * keyed by a Conv's name meets that Conv's weight row. Each section asks for
+ * a row id (`row`) and a name cell (`nameCell`); the name cell ends in a
+ * placeholder that `resolve` replaces, once every section is built, by links
+ * to that layer's row in every other section.
  */
 import type { RunDoc } from "./doc.js";
 import { anchor, esc } from "./html.js";
@@ -18,33 +20,39 @@ interface Row {
 
 export class ReportContext {
   private readonly rows = new Map<string, Row[]>();
-  private readonly keys: string[] = [];
+  /** Key groups of name cells, by placeholder index. */
+  private readonly keys: string[][] = [];
   private readonly used = new Set<string>();
 
-  /** Registers `key`'s row in the section with anchor `section` (links to it read `label`) and returns the row's id. */
-  row(key: string, section: string, label: string): string {
+  /**
+   * Registers `key`'s row in the section with anchor `section` (links to it
+   * read `label`), and under every key of `also`; returns the row's id.
+   */
+  row(key: string, section: string, label: string, also: readonly (string | null | undefined)[] = []): string {
     const base = anchor(section, key);
     let id = base;
     for (let n = 2; this.used.has(id); n++) id = `${base}~${n}`; // a second row of the layer in one section: its own id, not linked
     this.used.add(id);
-    const list = this.rows.get(key) ?? [];
-    if (!list.some((r) => r.section === section)) list.push({ id, section, label });
-    this.rows.set(key, list);
+    for (const k of [key, ...also]) {
+      if (!k) continue;
+      const list = this.rows.get(k) ?? [];
+      if (!list.some((r) => r.section === section)) list.push({ id, section, label });
+      this.rows.set(k, list);
+    }
     return id;
   }
 
-  /** The layer's name (escaped) and, after `resolve`, links to its rows in the sections other than `section`. */
-  nameCell(key: string, name: string, section: string): string {
-    let i = this.keys.indexOf(key);
-    if (i < 0) i = this.keys.push(key) - 1;
+  /** The layer's name (escaped) and, after `resolve`, links to the rows of `key` (and of `also`) in the sections other than `section`. */
+  nameCell(key: string, name: string, section: string, also: readonly (string | null | undefined)[] = []): string {
+    const i = this.keys.push([key, ...also.filter((k): k is string => !!k)]) - 1;
     return `<span class="layer">${esc(name)}</span><!--xref:${i}:${section}-->`;
   }
 
   /** Replaces every placeholder in `html` by the links (none when the layer appears in one section only). */
   resolve(html: string): string {
     return html.replace(/<!--xref:(\d+):([^>]*?)-->/g, (_m, i: string, from: string) => {
-      const key = this.keys[Number(i)];
-      const others = (key === undefined ? [] : (this.rows.get(key) ?? [])).filter((r) => r.section !== from);
+      const seen = new Set<string>();
+      const others = (this.keys[Number(i)] ?? []).flatMap((k) => this.rows.get(k) ?? []).filter((r) => r.section !== from && !seen.has(r.id) && seen.add(r.id));
       if (others.length === 0) return "";
       return ` <span class="xref">${others.map((r) => `<a href="#${r.id}">${esc(r.label)}</a>`).join(" ")}</span>`;
     });

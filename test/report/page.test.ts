@@ -129,6 +129,13 @@ describe("buildReport", () => {
     expect(row).toContain('href="#r3-lowering-x"');
   });
 
+  it("links a layer's CLE row to its weight and lowering rows through the node name", async () => {
+    const html = await page(quantizeDoc({ histograms, passes: [{ pass: "equalize", layers: [{ layer: "conv", before: 40, after: 3 }] }] }), compileDoc);
+    const row = html.match(/<tr id="r1-equalization-conv">.*?<\/tr>/s)?.[0] ?? "";
+    expect(row).toContain('href="#r1-weight-ranges-w"');
+    expect(row).toContain('href="#r2-lowering-x"');
+  });
+
   it("draws bars in graph order and names the worst layers", async () => {
     const names = ["a", "b", "c", "d", "e", "f", "g", "h"];
     const sqnr = [30, 25.5, "inf", 12.25, 40, 11.5, 18, 33];

@@ -13,6 +13,8 @@ import { esc, numCell, table } from "../html.js";
 
 /** The activation a program value stands for: its name without the `_q` / `_acc` suffix the lowering adds. */
 export const activationOf = (value: string) => value.replace(/_(q|acc)$/, "");
+/** The node name in an op's source ("Conv '/layer1/conv1/Conv'" → "/layer1/conv1/Conv"). */
+export const nodeOf = (source: unknown) => (typeof source === "string" ? /'(.*)'$/.exec(source)?.[1] : undefined);
 
 export const loweringSection: SectionBuilder = async ({ run, ctx, id, tag }) => {
   const rows = objs(at(run.doc, "certificate", "rows"));
@@ -45,7 +47,8 @@ export const loweringSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
         rows: rows.map((r) => {
           const k = keyOf(r);
           const v = str(r["value"]) ?? "?";
-          return { id: ctx.row(k, id, `lowering${tag}`), cells: [{ html: ctx.nameCell(k, str(r["source"]) ?? "?", id), sort: str(r["source"]) ?? "" }, v, numCell(at(r, "range", "lo")), numCell(at(r, "range", "hi")), numCell(r["width"]), numCell(r["storage"]), numCell(r["headroom"])] };
+          const node = nodeOf(r["source"]);
+          return { id: ctx.row(k, id, `lowering${tag}`, [node]), cells: [{ html: ctx.nameCell(k, str(r["source"]) ?? "?", id, [node]), sort: str(r["source"]) ?? "" }, v, numCell(at(r, "range", "lo")), numCell(at(r, "range", "hi")), numCell(r["width"]), numCell(r["storage"]), numCell(r["headroom"])] };
         }),
       }),
     );

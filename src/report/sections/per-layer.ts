@@ -79,7 +79,8 @@ export const perLayerSection: SectionBuilder = async ({ run, ctx, id, tag }) => 
         columns: [{ label: "tensor" }, { label: "read by" }, { label: "SQNR dB", numeric: true }, { label: "max |err|", numeric: true }],
         rows: weights.map((w) => {
           const t = str(w["tensor"]) ?? "?";
-          return { id: ctx.row(t, id, `SQNR${tag}`), cells: [{ html: ctx.nameCell(t, t, id), sort: t }, nodeLabel(w), numCell(w["sqnrDb"]), numCell(w["maxAbsError"])] };
+          const node = str(at(w, "node", "name"));
+          return { id: ctx.row(t, `${id}-w`, `weight SQNR${tag}`, [node]), cells: [{ html: ctx.nameCell(t, t, `${id}-w`, [node]), sort: t }, nodeLabel(w), numCell(w["sqnrDb"]), numCell(w["maxAbsError"])] };
         }),
       }),
     );

@@ -68,7 +68,8 @@ export const weightRangesSection: SectionBuilder = async ({ run, ctx, id, tag })
       rows: weights.map((w) => {
         const t = str(w["tensor"]) ?? "?";
         const ch = obj(w["channels"]);
-        return { id: ctx.row(t, id, `weights${tag}`), cells: [{ html: ctx.nameCell(t, t, id), sort: t }, str(w["node"]) ?? "", numCell(w["min"]), numCell(w["max"]), numCell(ch ? arr(ch["min"]).length : undefined), numCell(channelSpread(w))] };
+        const node = str(w["node"]);
+        return { id: ctx.row(t, id, `weights${tag}`, [node]), cells: [{ html: ctx.nameCell(t, t, id, [node]), sort: t }, str(w["node"]) ?? "", numCell(w["min"]), numCell(w["max"]), numCell(ch ? arr(ch["min"]).length : undefined), numCell(channelSpread(w))] };
       }),
     }),
   ].join("\n");
