@@ -136,7 +136,9 @@ export function dataFreeBodyRanges(main: Graph, states: readonly BodyState[], in
     given.set(s.body, outer);
     if (s.refused !== undefined || !s.plan.decisions.some((d) => d.quantized)) continue;
     try {
-      s.ranges = dataFreeRanges(s.body.standalone, s.plan.activations, { inputRanges: outer }).ranges;
+      const noInputRange = (v: string) =>
+        s.body.outerInputs.includes(v) ? `'${v}', read from the enclosing graph, has no derivable range there` : `'${v}' is an input of the ${s.body.owner.opType} body (state, scan slice or iteration count), whose range only data can tell`;
+      s.ranges = dataFreeRanges(s.body.standalone, s.plan.activations, { inputRanges: outer, noInputRange }).ranges;
     } catch (e) {
       if (!(e instanceof FixqError)) throw e;
       s.refused = e.message;

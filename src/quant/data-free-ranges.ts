@@ -64,6 +64,8 @@ export interface DataFreeRangeOptions {
   readonly inputRange?: readonly [number, number];
   /** Ranges of particular graph inputs, ahead of `inputRange` (a body's values read from an enclosing scope, derived there). */
   readonly inputRanges?: ReadonlyMap<string, { lo: number; hi: number }>;
+  /** Why a graph input without a range has none (default: no --input-range given). */
+  readonly noInputRange?: (input: string) => string;
   /** n in β ± n·|γ| (default BN_RANGE_SIGMAS). */
   readonly sigmas?: number;
 }
@@ -111,7 +113,7 @@ export function dataFreeRanges(g: Graph, needed: readonly string[], opts: DataFr
     const given = opts.inputRanges?.get(v.name);
     if (given) known.set(v.name, one(given.lo, given.hi, "input"));
     else if (opts.inputRange) known.set(v.name, one(opts.inputRange[0], opts.inputRange[1], "input"));
-    else unknown.set(v.name, `graph input '${v.name}' has no assumed range (give --input-range LO,HI)`);
+    else unknown.set(v.name, opts.noInputRange?.(v.name) ?? `graph input '${v.name}' has no assumed range (give --input-range LO,HI)`);
   }
   const get = (v: string): Interval | string => constantInterval(ed, v) ?? known.get(v) ?? unknown.get(v) ?? `'${v}' has no derivable range`;
   for (let i = 0; i < ed.nodeCount; i++) {

@@ -36,7 +36,7 @@ import { roundNearest } from "./round-weights.js";
 import { assignSpecs, withLateCodes } from "./specs.js";
 import { noQuantizableOpReason } from "./subgraphs.js";
 import type { HostTensor } from "../runtime/ort-session.js";
-import { type QuantContext, type QuantState, type Ranges, type Stage, specifiedGraph } from "./stage.js";
+import { type QuantContext, type QuantState, type Stage, specifiedGraph } from "./stage.js";
 
 const always = "always";
 
