@@ -199,6 +199,12 @@ describe("Silero VAD: a scalar input and states batched along axis 1", () => {
     const made = new Map(branch.nodes.flatMap((n) => n.outputs.map((o) => [o, n.opType] as const)));
     expect(branch.nodes.filter((n) => n.opType === "Conv" && made.get(n.inputs[1]!) === "DequantizeLinear").length).toBe(18);
     rmSync(out);
+    // Data-free descends into both branches, and refuses each in one line: no BN statistics, features through a nested If.
+    const df = fixq("quantize", VAD, "-o", out, "--data-free", "--input-range", "-1,1");
+    expect(df.status).toBe(1);
+    expect(df.stderr.trim().split("\n")).toHaveLength(1);
+    expect(df.stderr).toMatch(/^error: nothing left to quantize: .*If_25\/else_branch: data-free: no range for .*; If_25\/then_branch: data-free: no range for /);
+    expect(existsSync(out)).toBe(false);
     // Concat_38 builds a reshape target from int64 shape values: the planner keeps Q/DQ off it by itself.
     const r = fixq("quantize", VAD, "-o", out, "--calib", data, "--input-value", "sr=16000", "--specialize", "--eval", data, "--json");
     expect(r.stderr).toBe("");
