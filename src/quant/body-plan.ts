@@ -23,6 +23,7 @@ import type { Recipe } from "./recipe.js";
 import { type ResolvedPlan, resolvePlan } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
 import { assignSpecs, withLateCodes } from "./specs.js";
+import { holdsComputeOp } from "./subgraphs.js";
 import { valueKinds } from "./value-kinds.js";
 
 export interface BodyState {
@@ -53,6 +54,8 @@ export function findBodies(g: Graph, opset: number): { bodies: Body[]; nodes: No
   return { bodies, nodes: bodies.flatMap((b) => (b.unhandled ? [] : b.standalone.nodes)), paths: bodies.map((b) => b.path) };
 }
 
+const QDQ = new Set(["QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"]);
+
 const excludedBy = (recipe: Recipe, b: Body): string | undefined => {
   for (let x: Body | undefined = b; x; x = x.parent) if (recipe.exclude.includes(x.path)) return x.path;
   return undefined;
@@ -62,6 +65,8 @@ const excludedBy = (recipe: Recipe, b: Body): string | undefined => {
 export function planBodies(bodies: readonly Body[], recipe: Recipe): BodyState[] {
   return bodies.map((body): BodyState => {
     if (body.unhandled) return { body, refused: body.unhandled };
+    // Quantizing a body twice would stack Q/DQ on Q/DQ; the main graph's QDQ is re-exported instead (quantize.ts).
+    if (body.original.nodes.some((n) => QDQ.has(n.opType))) return { body, refused: "it already holds QuantizeLinear/DequantizeLinear nodes (quantized before)" };
     const plan = resolvePlan(body.standalone, recipe, undefined, valueKinds(body.standalone, body.types), { check: false });
     const ex = excludedBy(recipe, body);
     return ex === undefined ? { body, plan } : { body, plan, refused: `excluded by --exclude ${ex}` };
@@ -122,7 +127,15 @@ export function bodyFormats(states: readonly BodyState[]): TensorFormat[] {
   return activeBodies(states).flatMap((s) => formatTable(s.plan!, s.specified!).map((r) => ({ ...r, tensor: `${s.body.path}/${r.tensor}` })));
 }
 
-/** One entry per body whose plan quantizes something: quantized, or refused and why. */
+/** A body worth a line in the summary: its plan quantizes something, or fixq did not plan it and it holds a compute op. */
+const matters = (b: BodyState) => plansSomething(b) || (!b.plan && holdsComputeOp(b.body.original));
+
+/** `path: reason` of every refused body whose plan quantized something, or that fixq did not plan and holds a compute op. */
+export function refusedLines(states: readonly BodyState[]): string[] {
+  return states.filter((b) => b.refused !== undefined && matters(b)).map((b) => `${b.body.path}: ${b.refused}`);
+}
+
+/** One entry per body that matters (see `matters`): quantized, or refused and why. */
 export function bodySummary(states: readonly BodyState[]): { body: string; quantized: boolean; reason?: string }[] {
-  return states.filter(plansSomething).map((s) => (s.refused === undefined ? { body: s.body.path, quantized: true } : { body: s.body.path, quantized: false, reason: s.refused }));
+  return states.filter(matters).map((s) => (s.refused === undefined ? { body: s.body.path, quantized: true } : { body: s.body.path, quantized: false, reason: s.refused }));
 }

@@ -22,7 +22,7 @@ import { upgradeOpset } from "../passes/upgrade-opset.js";
 import { packageVersion } from "../util/package-root.js";
 import { correctBiases } from "./bias-correction.js";
 import { dropCopiedConstants } from "./bodies.js";
-import { activeBodies, bodyFormats, type BodyState, findBodies, planBodies, plansSomething, specifyBodies, writeBodies } from "./body-plan.js";
+import { activeBodies, bodyFormats, type BodyState, findBodies, planBodies, refusedLines, specifyBodies, writeBodies } from "./body-plan.js";
 import { calibrateWithBodies, dataFreeBodyRanges, rangesFromStats } from "./body-ranges.js";
 import { dataFreeRanges } from "./data-free-ranges.js";
 import { formatTable } from "./format-table.js";
@@ -93,8 +93,7 @@ function planStage(inputNames: ReadonlySet<string>): Stage {
       state.bodies = planBodies(found.bodies, ctx.recipe);
       const computes = (p?: ResolvedPlan) => p?.decisions.some((d) => d.quantized && d.role === "compute");
       if (!computes(plan) && !activeBodies(state.bodies).some((b) => computes(b.plan))) {
-        const refused = state.bodies.filter((b) => b.refused !== undefined && plansSomething(b)).map((b) => `${b.body.path}: ${b.refused}`);
-        throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!, refused));
+        throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!, refusedLines(state.bodies)));
       }
       state.plan = plan;
       return {};
@@ -142,8 +141,7 @@ function rangesStage(recipe: Recipe): Stage {
 /** Refuses the run when every body that held the compute ops was refused and the main graph has none. */
 function nothingLeft(plan: ResolvedPlan, bodies: readonly BodyState[]): void {
   if (plan.decisions.some((d) => d.quantized && d.role === "compute") || activeBodies(bodies).length > 0) return;
-  const why = bodies.filter((b) => b.refused !== undefined && plansSomething(b)).map((b) => `${b.body.path}: ${b.refused}`);
-  throw new FixqError("unsupported", `nothing left to quantize: the main graph has no quantizable op and every body holding one stays float (${why.join("; ")})`);
+  throw new FixqError("unsupported", `nothing left to quantize: the main graph has no quantizable op and every body holding one stays float (${refusedLines(bodies).join("; ")})`);
 }
 
 const specsStage: Stage = {

@@ -10,6 +10,11 @@ import { walkGraphs } from "../ir/graph.js";
 
 const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 
+/** True when `g`'s own nodes (not nested bodies) include a compute op. */
+export function holdsComputeOp(g: Graph): boolean {
+  return g.nodes.some((n) => COMPUTE.has(n.opType) && (n.domain ?? "") === "");
+}
+
 export interface SubgraphOps {
   /** Op type → count, over every body. */
   readonly ops: ReadonlyMap<string, number>;

@@ -72,6 +72,9 @@ describe("If bodies", () => {
     const scale = tensorToFloat64(thenB.initializers.find((t) => t.name === dq.inputs[1])!)[0]!;
     expect(scale).toBeCloseTo(hi / 255, 7);
 
+    // Quantizing the output again would stack Q/DQ on Q/DQ: its bodies are refused.
+    await expect(quantize(r.model, arraySource({ X: calib }))).rejects.toThrow(/if0\/then_branch: it already holds QuantizeLinear\/DequantizeLinear nodes/);
+
     // Both branches, in integer kernels, against float.
     for (const sign of [0, 1]) {
       const x = sliceBatch(shiftedSamples(12 + sign, 2, [2, 6, 6], 0.5), sign, 1);
