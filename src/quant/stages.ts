@@ -122,13 +122,15 @@ function rangesStage(recipe: Recipe): Stage {
         state.calibration = { dataFree: true, inputRange: ctx.recipe.inputRange ?? null, bnRangeSigmas: report.sigmas };
         return { report };
       }
+      // The statistics every plan needs, the bodies' included.
+      const plans = [plan, ...activeBodies(bodies).map((b) => b.plan!)];
       const { histograms, samples, sha256 } = await calibrateWithBodies(state.model, ctx.source, plan.activations, bodies, {
         batchSize: ctx.recipe.batchSize,
         threads: ctx.runtime.threads,
         progress: ctx.progress,
-        statistics: onlyMinMax(plan) ? "extremes" : "histogram",
+        statistics: plans.every(onlyMinMax) ? "extremes" : "histogram",
         // Entropy needs finer histograms; with mixed methods every histogram takes them.
-        histogramBins: [...plan.acts.values()].some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : undefined,
+        histogramBins: plans.some((p) => [...p.acts.values()].some((a) => a.calibration.kind === "entropy")) ? ENTROPY_HISTOGRAM_BINS : undefined,
       });
       nothingLeft(plan, bodies);
       state.ranges = rangesFromStats(plan, (t) => histograms.get(t));

@@ -106,6 +106,15 @@ describe("If bodies", () => {
     await expect(quantize(ifModel(), src(), { exclude: ["if0/then_branch/conv_x"] })).rejects.toThrow(/names no node/);
   });
 
+  it("histogram methods calibrate bodies too, even when the main graph needs no histogram", async () => {
+    const m = ifModel();
+    const r = await quantize(m, arraySource({ X: calib }), { calibration: "percentile" });
+    expect(r.subgraphs.map((b) => b.quantized)).toEqual([true, true]);
+    expect(r.formats.find((f) => f.tensor === "if0/else_branch/ye")?.calibration).toMatch(/^percentile/);
+    const x = sliceBatch(calib, 1, 1);
+    expect(sqnrDb((await run(m, { X: x }))["Y"]!, (await run(r.model, { X: x }))["Y"]!)).toBeGreaterThan(25);
+  });
+
   it("data-free mode descends into both branches", async () => {
     const m = ifModel();
     const r = await quantizeModel(m, arraySource({}), buildRecipe({ dataFree: true, inputRange: [-1.5, 1.5] }), { threads: 1 });
