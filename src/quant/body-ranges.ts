@@ -41,6 +41,53 @@ export function rangesFromStats(plan: ResolvedPlan, stats: (t: string) => Tensor
   return ranges;
 }
 
+/** True for a body inside a Loop or Scan body (or one itself), whose values are stacked over iterations. */
+const insideLoop = (b: Body): boolean => {
+  for (let p: Body | undefined = b; p; p = p.parent) if (p.owner.opType !== "If") return true;
+  return false;
+};
+
+/**
+ * One calibration run of `model` with every value the main plan and the
+ * `active` body plans need exposed; the message of ORT's refusal when the
+ * run fails.
+ */
+async function runHoisted(
+  model: Model,
+  source: DataSource,
+  mainActs: readonly string[],
+  active: readonly BodyState[],
+  opts: CalibrateOptions,
+): Promise<{ result: CalibrationResult; hoisted: ReturnType<typeof hoistBodyValues> } | string> {
+  const wanted = new Map<Graph, WantedValue[]>();
+  const mainExtra = new Set<string>();
+  const want = (b: Body, value: string, dtype: number) => {
+    const list = wanted.get(b.original) ?? [];
+    if (!list.some((w) => w.value === value)) list.push({ value, dtype });
+    wanted.set(b.original, list);
+  };
+  for (const s of active) {
+    const outer = new Set(s.body.outerInputs);
+    for (const a of s.plan!.activations) {
+      const dtype = s.body.types.get(a)?.dtype ?? DataType.FLOAT;
+      if (!outer.has(a)) want(s.body, a, dtype);
+      else {
+        const d = definingBody(s.body, a);
+        if (d) want(d, a, dtype);
+        else mainExtra.add(a);
+      }
+    }
+  }
+  const hoisted = hoistBodyValues(model, wanted);
+  try {
+    const tensors = [...new Set([...mainActs, ...mainExtra]), ...hoisted.exposed.keys()];
+    return { result: await calibrate(hoisted.model, source, tensors, { ...opts, quiet: true }), hoisted };
+  } catch (e) {
+    const msg = (e as Error).message.split("\n")[0]!.replace(/^onnxruntime failed to run: /, "");
+    return `ONNX Runtime could not run the model with its body values exposed for calibration: ${msg}`;
+  }
+}
+
 /** The enclosing body defining `value` for `b`, or undefined for the main graph. */
 function definingBody(b: Body, value: string): Body | undefined {
   for (let p = b.parent; p; p = p.parent) if (definedNames(p.original).has(value)) return p;
@@ -62,37 +109,24 @@ export async function calibrateWithBodies(
   states: readonly BodyState[],
   opts: CalibrateOptions,
 ): Promise<CalibrationResult> {
-  const active = activeBodies(states);
+  let active = activeBodies(states);
   if (active.length === 0) return calibrate(model, source, mainActs, opts);
-  const wanted = new Map<Graph, WantedValue[]>();
-  const mainExtra = new Set<string>();
-  const want = (b: Body, value: string, dtype: number) => {
-    const list = wanted.get(b.original) ?? [];
-    if (!list.some((w) => w.value === value)) list.push({ value, dtype });
-    wanted.set(b.original, list);
-  };
-  for (const s of active) {
-    const outer = new Set(s.body.outerInputs);
-    for (const a of s.plan!.activations) {
-      const dtype = s.body.types.get(a)?.dtype ?? DataType.FLOAT;
-      if (!outer.has(a)) want(s.body, a, dtype);
-      else {
-        const d = definingBody(s.body, a);
-        if (d) want(d, a, dtype);
-        else mainExtra.add(a);
-      }
+  let run = await runHoisted(model, source, mainActs, active, opts);
+  if (typeof run === "string") {
+    // A Loop/Scan value ORT cannot stack (its shape changes between iterations, or an If inside the loop switches
+    // branch): refuse the bodies inside loops and try the others alone.
+    const why = run;
+    const looped = active.filter((s) => insideLoop(s.body));
+    for (const s of looped) s.refused = why;
+    active = active.filter((s) => !insideLoop(s.body));
+    run = looped.length && active.length ? await runHoisted(model, source, mainActs, active, opts) : why;
+    if (typeof run === "string") {
+      for (const s of active) s.refused = run;
+      // Nothing of the main graph to calibrate: the caller refuses the model with the bodies' reasons.
+      return mainActs.length ? calibrate(model, source, mainActs, opts) : { histograms: new Map(), samples: 0, sha256: "" };
     }
   }
-  const hoisted = hoistBodyValues(model, wanted);
-  const tensors = [...new Set([...mainActs, ...mainExtra])];
-  let result: CalibrationResult;
-  try {
-    result = await calibrate(hoisted.model, source, [...tensors, ...hoisted.exposed.keys()], opts);
-  } catch (e) {
-    const why = `ONNX Runtime could not run the model with its body values exposed for calibration (${(e as Error).message.split("\n")[0]})`;
-    for (const s of active) s.refused = why;
-    return calibrate(model, source, mainActs, opts);
-  }
+  const { result, hoisted } = run;
   const inBody = new Map<Graph, Map<string, TensorStatistics>>();
   for (const [name, origin] of hoisted.exposed) {
     const m = inBody.get(origin.body) ?? new Map<string, TensorStatistics>();

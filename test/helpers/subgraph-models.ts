@@ -7,6 +7,11 @@
  *   exporters write them); We, be and 0.5 live in the else branch.
  * - loopModel: h_0 = X, h_{i+1} = Relu(h_i·W + b) for 3 iterations, Y = h_3;
  *   W is a main-graph initializer, b a body initializer.
+ * - nestedModel: a Loop of 3 iterations whose body holds an If:
+ *   h_{i+1} = up ? Relu(h_i·W1) : h_i·W2, W1 and W2 in the main graph, two
+ *   scopes out; up = sum(X) > 0 computed once in the main graph, or, with
+ *   `perIteration`, up = sum(h_i) > 0 in the loop body (the branch may then
+ *   change from one iteration to the next).
  * - scanModel: over the rows x_t of X [6, 4] (one sequence, no batch axis),
  *   y_t = Relu(x_t·W) + s_t with the running sum s_{t+1} = s_t + y_t,
  *   s_0 = S0 [4]; outputs the final s and every y_t.
@@ -64,6 +69,33 @@ export function loopModel(seed = 2): Model {
     [value("X", DataType.FLOAT, ["N", 4])],
     [value("Y", DataType.FLOAT, ["N", 4])],
     [randomWeight(rng, "W", [4, 4]), int64("M", 3), bool("go", true)],
+  );
+  return model(main, 17);
+}
+
+export function nestedModel(perIteration = false, seed = 4): Model {
+  const rng = new Rng(seed);
+  const thenB: Graph = { ...graph([node("MatMul", ["h", "W1"], ["p"], [], "matmul_1"), node("Relu", ["p"], ["pr"], [], "relu_1")], [], [value("pr")]), name: "then" };
+  const elseB: Graph = { ...graph([node("MatMul", ["h", "W2"], ["q"], [], "matmul_2")], [], [value("q")]), name: "else" };
+  const body: Graph = {
+    ...graph(
+      [
+        ...(perIteration ? [node("ReduceSum", ["h"], ["total"], [int("keepdims", 0)], "total"), node("Greater", ["total", "zero"], ["up"], [], "up")] : []),
+        node("If", ["up"], ["h2"], [g("then_branch", thenB), g("else_branch", elseB)], "if1"),
+        node("Identity", ["c_in"], ["c_out"], [], "keep_going"),
+      ],
+      [value("iter", DataType.INT64, []), value("c_in", DataType.BOOL, []), value("h", DataType.FLOAT, [1, 4])],
+      [value("c_out", DataType.BOOL, []), value("h2", DataType.FLOAT, [1, 4])],
+      [makeFloatTensor("zero", [], [0])],
+    ),
+    name: "body",
+  };
+  const once = perIteration ? [] : [node("ReduceSum", ["X"], ["sum_x"], [int("keepdims", 0)], "sum_x"), node("Greater", ["sum_x", "zero"], ["up"], [], "up")];
+  const main = graph(
+    [...once, node("Loop", ["M", "go", "X"], ["Y"], [g("body", body)], "loop0")],
+    [value("X", DataType.FLOAT, [1, 4])],
+    [value("Y", DataType.FLOAT, [1, 4])],
+    [randomWeight(rng, "W1", [4, 4]), randomWeight(rng, "W2", [4, 4]), int64("M", 3), bool("go", true), makeFloatTensor("zero", [], [0])],
   );
   return model(main, 17);
 }

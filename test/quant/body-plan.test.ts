@@ -15,7 +15,7 @@ import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../../src/quant/recipe.js";
 import { type HostTensor, OrtSession, sliceBatch } from "../../src/runtime/ort-session.js";
 import { compareOutputs } from "../helpers/corpus.js";
-import { ifModel, loopModel, scanModel, shiftedSamples } from "../helpers/subgraph-models.js";
+import { ifModel, loopModel, nestedModel, scanModel, shiftedSamples } from "../helpers/subgraph-models.js";
 import { Rng } from "../helpers/prng.js";
 
 const quantize = (m: Model, source: DataSource, input: RecipeInput = {}) => quantizeModel(m, source, buildRecipe({ batchSize: 1, ...input }), { threads: 1, verifyEach: true });
@@ -151,6 +151,31 @@ describe("Loop and Scan bodies", () => {
     expect(tensorToFloat64(body.initializers.find((t) => t.name === dq.inputs[1])!)[0]!).toBeCloseTo(hi / 255, 6);
     const e = x(8);
     expect(sqnrDb((await run(m, { X: e }))["Y"]!, (await run(r.model, { X: e }))["Y"]!)).toBeGreaterThan(20);
+  });
+
+  it("an If inside a Loop: both branches calibrated two scopes deep, weights from the main graph", async () => {
+    const m = nestedModel();
+    const rng = new Rng(7);
+    const x = (n: number): HostTensor => ({ dtype: DataType.FLOAT, dims: [n, 4], data: Float32Array.from({ length: n * 4 }, () => rng.float() * 2 - 1) });
+    const r = await quantize(m, arraySource({ X: x(16) }));
+    expect(r.subgraphs).toEqual([
+      { body: "loop0/body/if1/then_branch", quantized: true },
+      { body: "loop0/body/if1/else_branch", quantized: true },
+    ]);
+    expect(r.model.graph!.initializers.map((t) => t.name)).toEqual(["M", "go", "zero"]);
+    for (const path of ["graph/loop0.body/if1.then_branch", "graph/loop0.body/if1.else_branch"]) expect(ops(bodyAt(r.model, path))).toContain("QuantizeLinear");
+    for (let i = 0; i < 4; i++) {
+      const e = x(1);
+      expect(sqnrDb((await run(m, { X: e }))["Y"]!, (await run(r.model, { X: e }))["Y"]!)).toBeGreaterThan(15);
+    }
+  });
+
+  it("an If inside a Loop that switches branch between iterations cannot be stacked: refused with ORT's reason, one line", async () => {
+    const rng = new Rng(8);
+    const X: HostTensor = { dtype: DataType.FLOAT, dims: [16, 4], data: Float32Array.from({ length: 64 }, () => rng.float() * 2 - 1) };
+    await expect(quantize(nestedModel(true), arraySource({ X }))).rejects.toThrow(
+      /^nothing left to quantize: .*loop0\/body\/if1\/then_branch: ONNX Runtime could not run the model with its body values exposed for calibration: .*Inconsistent shape in loop output/,
+    );
   });
 
   it("a Scan body's MatMul is quantized; data-free refuses the body, naming its state input", async () => {
