@@ -174,10 +174,12 @@ export function dropCopiedConstants(g: Graph, names: ReadonlySet<string>): Graph
   if (names.size === 0) return g;
   const nodes = g.nodes.map((n) => {
     if (!n.attributes.some((a) => a.g || a.graphs)) return n;
-    return { ...n, attributes: n.attributes.map((a) => ({ ...a, g: a.g && dropCopiedConstants(a.g, names), graphs: a.graphs?.map((s) => dropCopiedConstants(s, names)) })) };
+    return { ...n, attributes: n.attributes.map((a) => (a.g ? { ...a, g: dropCopiedConstants(a.g, names) } : a.graphs ? { ...a, graphs: a.graphs.map((s) => dropCopiedConstants(s, names)) } : a)) };
   });
   const read = valuesRead({ ...g, nodes });
-  const dead = (v: string) => names.has(v) && !read.has(v);
+  // An initializer that is also a graph input is that input's default: part of the signature, kept.
+  const inputs = new Set(g.inputs.map((v) => v.name));
+  const dead = (v: string) => names.has(v) && !read.has(v) && !inputs.has(v);
   return {
     ...g,
     nodes: nodes.filter((n) => !(n.opType === "Constant" && n.outputs.length === 1 && dead(n.outputs[0]!))),
