@@ -113,12 +113,12 @@ export function writeBodies(g: Graph, states: readonly BodyState[], opts: Omit<W
   return { graph: main, copied };
 }
 
-/** The decisions of every planned body (qualified node names); a refused body's quantized decisions say why they stay float. */
+/** The decisions of every planned body (qualified node names); a refused body's quantized decisions point at the body, whose reason `subgraphs` gives once. */
 export function bodyDecisions(states: readonly BodyState[]): NodeDecision[] {
   return states.flatMap((s) => {
     const ds = s.plan?.decisions ?? [];
     if (s.refused === undefined) return ds;
-    return ds.map((d) => (d.quantized ? { ...d, quantized: false, role: undefined, reason: `body ${s.body.path} kept float: ${s.refused}` } : d));
+    return ds.map((d) => (d.quantized ? { ...d, quantized: false, role: undefined, reason: `its body ${s.body.path} is kept float (the body's note says why; subgraphs in JSON)` } : d));
   });
 }
 
