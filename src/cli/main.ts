@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
     .option("--symmetric-acts", "symmetric activation ranges")
     .option("--calibration <method>", "minmax | percentile[:P] | mse | entropy (default minmax)")
-    .option("--exclude <names...>", "node names or op types to keep in float")
+    .option("--exclude <names...>", "node names or op types to keep in float (body nodes as If_25/then_branch/Conv_3, whole bodies as If_25/else_branch)")
     .option("--opset <n>", "target opset")
     .option("--calib-samples <n>", "use only the first N calibration samples")
     .option("--batch-size <n>", "calibration batch size (default 64)")
