@@ -17,6 +17,10 @@ import { lowerConv, lowerDense } from "./lower-linear.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
 import { type IntegerizeOptions, LoweringContext, label } from "./lowering-context.js";
 import type { Program, ProgramIo } from "./program.js";
+import { lowerAddConst } from "./lower-addconst.js";
+import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
+import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
+import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
 import { verifyProgram } from "./verify-program.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
@@ -25,14 +29,33 @@ type Lower = (ctx: LoweringContext, n: Node) => void;
 
 const MOVEMENT = ["Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Transpose"] as const;
 
+/** MatMul: a constant right-hand side is a dense layer; two activations an integer matmul. */
+function lowerMatMul(ctx: LoweringContext, n: Node): void {
+  if (ctx.consts.has(n.inputs[1] ?? "") || ctx.consts.has(n.inputs[0] ?? "")) lowerDense(ctx, n);
+  else lowerActMatMul(ctx, n);
+}
+
+/** An elementwise op: a table of one activation, the sum of two (Add), or an activation plus a constant tensor (Add). */
+function lowerElementwise(ctx: LoweringContext, n: Node): void {
+  const consts = n.inputs.filter((i) => ctx.consts.has(i)).length;
+  // a clamp of its own keeps its exact rescale (no table, any width)
+  if ((n.opType === "Relu" || n.opType === "Clip") && ctx.lowered.has(n.inputs[0]!) && ctx.actSpec(n.outputs[0]!, label(n))) return lowerClamp(ctx, n);
+  if (startsTable(ctx, n)) return lowerTable(ctx, n);
+  if (n.opType === "Add" && consts === 1) return lowerAddConst(ctx, n);
+  if (n.opType === "Add" && consts === 0) return lowerAdd(ctx, n);
+  if (n.opType === "Relu" || n.opType === "Clip") return lowerClamp(ctx, n);
+  throw new FixqError("unsupported", `cannot integerize: ${label(n)} combines two activations or a non-scalar constant; integer code covers functions of one activation (tables), Add, and Add of a constant`);
+}
+
 /** The ops integer code covers, and how each is lowered. */
 const LOWERINGS: Readonly<Record<string, Lower>> = {
+  ...Object.fromEntries(UNARY_OPS.map((op) => [op, lowerElementwise])),
   Conv: lowerConv,
   Gemm: lowerDense,
-  MatMul: lowerDense,
-  Add: lowerAdd,
-  Relu: lowerClamp,
-  Clip: lowerClamp,
+  MatMul: lowerMatMul,
+  Softmax: lowerSoftmax,
+  LayerNormalization: lowerLayerNorm,
+  ReduceMean: lowerReduceMean,
   MaxPool: lowerPool,
   AveragePool: lowerPool,
   GlobalAveragePool: lowerPool,

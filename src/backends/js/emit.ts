@@ -21,6 +21,7 @@ import { emitConcat, emitReshape, emitTranspose } from "./ops-move.js";
 import { emitRequant } from "./ops-requant.js";
 import { emitRescale } from "./ops-rescale.js";
 import { preludeText } from "./prelude.js";
+import { emitAddConst, emitLayerNorm, emitMatMul, emitSoftmax, emitTable, transformerPreludeText } from "./ops-transformer.js";
 
 export interface EmitJsOptions {
   /** File name of the module (default "model.mjs"); the .d.ts takes the same stem. */
@@ -50,6 +51,11 @@ const EMITTERS = {
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
+  matmul: emitMatMul,
+  table: emitTable,
+  softmax: emitSoftmax,
+  layernorm: emitLayerNorm,
+  addconst: emitAddConst,
 } satisfies { readonly [K in IntOpKind]: OpEmitter<OpOf<K>> };
 
 function emitOp(op: IntOp, ctx: EmitCtx): OpCode {
@@ -98,7 +104,7 @@ export function emitJsModuleText(p: Program, opts: EmitJsOptions = {}): string {
 //   rescale:    y = clamp(outZero + rshr(Σ_i (x_i − z_i) · m_i, shift), lo, hi)
 //   maxpool:    max over the window, padding ignored; reshape, transpose, concat: data movement
 //   dequantize: y = float32(float32(q − zeroPoint) · scale)                          (ONNX DequantizeLinear)`;
-  return [header, prelude, ...codes.map((c) => c.text), forwardText(p, { names: codes.map((c) => c.name) }), apiText(p, chunk)]
+  return [header, prelude, transformerPreludeText(codes.map((c) => c.text)), ...codes.map((c) => c.text), forwardText(p, { names: codes.map((c) => c.name) }), apiText(p, chunk)]
     .filter((s) => s.length > 0)
     .join("\n\n")
     .concat("\n");

@@ -157,6 +157,11 @@ function emitConcat(ctx: EmitContext, op: ConcatOp): void {
   ctx.set(op.output, { name: ctx.b.op("Concat", xs, [intAttr("axis", op.axis + 1)], op.output, op.output), dtype: out });
 }
 
+/** Ops `ONNX_INT_CHECKS` refuses: never reached after `refuseDiagnostics`. */
+function refused(_ctx: EmitContext, op: IntOp): void {
+  throw new FixqError("unsupported", `integer ONNX export: ${op.kind} ops are not implemented`, op.source);
+}
+
 /** The lowering of each op kind (exhaustive: a kind without one is a compile error). */
 const EMITTERS = {
   quantize: emitQuantize,
@@ -170,6 +175,11 @@ const EMITTERS = {
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
+  matmul: refused,
+  table: refused,
+  softmax: refused,
+  layernorm: refused,
+  addconst: refused,
 } satisfies { readonly [K in IntOpKind]: (ctx: EmitContext, op: OpOf<K>) => void };
 
 function emitOp(ctx: EmitContext, op: IntOp): void {
