@@ -38,13 +38,19 @@ function lowerMatMul(ctx: LoweringContext, n: Node): void {
 /** An elementwise op: a table of one activation, the sum of two (Add), or an activation plus a constant tensor (Add). */
 function lowerElementwise(ctx: LoweringContext, n: Node): void {
   const consts = n.inputs.filter((i) => ctx.consts.has(i)).length;
+  const clamp = n.opType === "Relu" || n.opType === "Clip";
   // a clamp of its own keeps its exact rescale (no table, any width)
-  if ((n.opType === "Relu" || n.opType === "Clip") && ctx.lowered.has(n.inputs[0]!) && ctx.actSpec(n.outputs[0]!, label(n))) return lowerClamp(ctx, n);
-  if (startsTable(ctx, n)) return lowerTable(ctx, n);
-  if (n.opType === "Add" && consts === 1) return lowerAddConst(ctx, n);
-  if (n.opType === "Add" && consts === 0) return lowerAdd(ctx, n);
-  if (n.opType === "Relu" || n.opType === "Clip") return lowerClamp(ctx, n);
-  throw new FixqError("unsupported", `cannot integerize: ${label(n)} combines two activations or a non-scalar constant; integer code covers functions of one activation (tables), Add, and Add of a constant`);
+  if (clamp && ctx.lowered.has(n.inputs[0]!) && ctx.actSpec(n.outputs[0]!, label(n))) lowerClamp(ctx, n);
+  else if (startsTable(ctx, n)) lowerTable(ctx, n);
+  else if (n.opType === "Add" && consts === 1) lowerAddConst(ctx, n);
+  else if (n.opType === "Add" && consts === 0) lowerAdd(ctx, n);
+  else if (clamp) lowerClamp(ctx, n);
+  else {
+    throw new FixqError(
+      "unsupported",
+      `cannot integerize: ${label(n)} combines two activations or a non-scalar constant; integer code covers functions of one activation (tables), Add, and Add of a constant`,
+    );
+  }
 }
 
 /** The ops integer code covers, and how each is lowered. */

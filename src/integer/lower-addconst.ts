@@ -4,7 +4,7 @@
  * quantized) broadcast to one sample, pre-scaled into the rounding:
  *   y = clamp(z_y + rshr((x − z_x)·m + o_i, s), lo, hi),
  *   m = round(S_x / S_y · 2^s),  o_i = round(C_i / S_y · 2^s)
- * with s from the multiplier width and lowered until |terms| < 2^51.
+ * (numerics/transformer-params.ts addConstParams).
  * Scalar constants go to tables instead (lower-unary.ts).
  */
 import { FixqError } from "../ir/errors.js";
@@ -12,7 +12,7 @@ import type { Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { intMax, intMin } from "../numerics/int.js";
 import { quantizeValue } from "../numerics/int-group.js";
-import { quantizeMultiplier } from "../numerics/requant.js";
+import { addConstParams } from "../numerics/transformer-params.js";
 import { activationTail } from "./activation-tail.js";
 import { type LoweringContext, label } from "./lowering-context.js";
 
@@ -57,16 +57,10 @@ export function lowerAddConst(ctx: LoweringContext, n: Node): void {
   const c = broadcastToSample(constantValues(ctx, cname), ctx.consts.get(cname)!.dims.map(Number), shape, label(n));
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const t of tail.nodes) ctx.consumed.add(t);
-  const M = xs.scale / tail.spec.scale;
-  let shift = Math.min(52, Math.max(0, quantizeMultiplier(M, ctx.multiplierBits).s));
   const span = Math.max(Math.abs(intMin(xs.type) - xs.zeroPoint), Math.abs(intMax(xs.type) - xs.zeroPoint));
-  const cmax = c.reduce((a, v) => Math.max(a, Math.abs(v)), 0) / tail.spec.scale;
-  while (shift > 0 && (span * M + cmax + 1) * 2 ** shift >= 2 ** 51) shift--;
-  const multiplier = Math.round(M * 2 ** shift);
-  if ((span * M + cmax + 1) * 2 ** shift >= 2 ** 51 || multiplier === 0) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} adds a constant of up to ${cmax} output steps, beyond the exact range of an integer add`);
-  }
-  const offset = c.map((v) => Math.round((v / tail.spec.scale) * 2 ** shift));
+  const params = addConstParams(xs.scale, span, c, tail.spec.scale, ctx.multiplierBits);
+  if (!params) throw new FixqError("unsupported", `cannot integerize: ${label(n)} adds a constant too large for its output scale ${tail.spec.scale} (beyond the exact range of an integer add)`);
+  const { multiplier, offset, shift } = params;
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
   ctx.ops.push({
     kind: "addconst",

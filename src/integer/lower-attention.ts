@@ -4,15 +4,14 @@
  *   leading axes: acc = Σ_k (a − z_a)·(b − z_b) in int32, then one requant
  *   with the dyadic multiplier of M = S_a·S_b / S_y.
  * - Softmax over the last axis (numerics/transformer.ts softmaxKernel):
- *   E[d] = round(2^15·exp(−d·S_x)) for d = max − x over every code distance,
- *   and c = round(2^r / S_y) with 2^15 ≤ c < 2^16 (or r = 1 for very fine S_y),
- *   y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋): the rounding of e / (Σ·S_y).
- *   Bounds: e ≤ 2^15, Σ ≤ 2^15·L, so every term stays below 2^52 for L < 2^20.
+ *   y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋), the rounding of e / (Σ·S_y),
+ *   with the constants and bounds of numerics/transformer-params.ts softmaxParams.
  */
 import { attrInt } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { intMax, intMin } from "../numerics/int.js";
+import { softmaxParams } from "../numerics/transformer-params.js";
 import { activationTail } from "./activation-tail.js";
 import { checkedMultiplier } from "./lower-linear.js";
 import { INT32, type LoweringContext, label } from "./lowering-context.js";
@@ -39,7 +38,6 @@ export function lowerActMatMul(ctx: LoweringContext, n: Node): void {
   ctx.lowered.set(tail.value, out);
 }
 
-const EXP_BITS = 15;
 
 export function lowerSoftmax(ctx: LoweringContext, n: Node): void {
   const x = ctx.intInput(n.inputs[0]!, n);
@@ -49,17 +47,12 @@ export function lowerSoftmax(ctx: LoweringContext, n: Node): void {
   if (axis !== -1 && axis !== shape.length) throw new FixqError("unsupported", `cannot integerize: ${label(n)} normalizes axis ${axis}; integer Softmax needs the last axis`);
   const span = intMax(xs.type) - intMin(xs.type);
   if (span >= 65536) throw new FixqError("unsupported", `cannot integerize: ${label(n)} reads a ${xs.type.bits}-bit input; integer Softmax takes at most 16 bits`);
-  const exp = new Int32Array(span + 1);
-  for (let d = 0; d <= span; d++) exp[d] = Math.round(2 ** EXP_BITS * Math.exp(-d * xs.scale));
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
-  let shift = 1;
-  while (Math.round(2 ** shift / tail.spec.scale) < 2 ** 15 && shift < 60) shift++;
-  const numerator = Math.round(2 ** shift / tail.spec.scale);
   const L = shape[shape.length - 1]!;
-  if (numerator >= 2 ** 22 || 2 ** EXP_BITS * L * 2 ** shift >= 2 ** 52) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} has output scale ${tail.spec.scale} over rows of ${L}, beyond integer Softmax's exact range`);
-  }
+  const params = softmaxParams(xs.scale, span, tail.spec.scale, L);
+  if (!params) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has output scale ${tail.spec.scale} over rows of ${L}, beyond integer Softmax's exact range`);
+  const { exp, numerator, shift } = params;
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
   ctx.ops.push({ kind: "softmax", source: label(n), input: x, output: out, exp, numerator, shift, outZero: tail.spec.zeroPoint, clampLo: tail.clampLo, clampHi: tail.clampHi });
   ctx.lowered.set(tail.value, out);

@@ -7,9 +7,8 @@
  * (the zero point and S_x cancel), so with D = ⌊√(V·4^k + E)⌋, E = round(ε·C³·4^k / S_x²),
  *   y_i = z + round((γ_i·x̂_i + β_i) / S_y) ≈ z + ⌊(c_i·g_i + b_i·D + D·2^(F−1)) / (D·2^F)⌋,
  *   g_i = round(γ_i·√C·2^(k+F) / S_y),  b_i = round(β_i·2^F / S_y).
- * k and F are the largest (≤ 20) that keep V·4^k + E and |c·g| + |b|·D + D·2^F below
- * 2^52 for every input of the type (|c_i| ≤ (C−1)·R, V ≤ C³·R², R the type's span),
- * so every step is exact in a double; D's relative error is below 1/D.
+ * k and F (numerics/transformer-params.ts layerNormParams) keep every step
+ * exact in a double for every input of the type; D's relative error is below 1/D.
  *
  * A final norm the QDQ model leaves float before a ReduceMean gets an internal
  * int16 output that cannot clip (layerNormTail).
@@ -23,11 +22,10 @@ import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { intMax, intMin, intType } from "../numerics/int.js";
+import { layerNormParams } from "../numerics/transformer-params.js";
 import { type ActivationTail, activationTail } from "./activation-tail.js";
 import { checkedMultiplier } from "./lower-linear.js";
 import { type ActSpec, INT32, type LoweringContext, label } from "./lowering-context.js";
-
-const LIMIT = 2 ** 52;
 
 function constVector(ctx: LoweringContext, n: Node, slot: number, C: number, dflt: number): Float64Array {
   const name = n.inputs[slot];
@@ -70,35 +68,15 @@ export function lowerLayerNorm(ctx: LoweringContext, n: Node): void {
   const eps = attrFloat(n, "epsilon") ?? 1e-5;
   const tail = layerNormTail(ctx, n, gamma, beta, C);
   for (const c of tail.nodes) ctx.consumed.add(c);
-  const Sy = tail.spec.scale;
-  const R = intMax(xs.type) - intMin(xs.type);
-  const cMax = (C - 1) * R;
-  const vMax = C * cMax * cMax;
-  const epsTerm = (k: number) => Math.max(1, Math.round((eps * C ** 3 * 4 ** k) / xs.scale ** 2));
-  let k = 20;
-  while (k > 0 && vMax * 4 ** k + epsTerm(k) >= LIMIT) k--;
-  const E = epsTerm(k);
-  if (vMax * 4 ** k + E >= LIMIT) throw new FixqError("unsupported", `cannot integerize: ${label(n)} over ${C} channels of ${xs.type.bits} bits exceeds integer LayerNormalization's exact range`);
-  const dMax = Math.sqrt(vMax * 4 ** k + E) + 1;
-  const gMax = Math.max(...gamma.map(Math.abs));
-  const bMax = Math.max(...beta.map(Math.abs));
-  const fits = (F: number) => cMax * ((gMax * Math.sqrt(C) * 2 ** (k + F)) / Sy + 1) + ((bMax * 2 ** F) / Sy + 1) * dMax + dMax * 2 ** F < LIMIT;
-  let F = 20;
-  while (F > 1 && !fits(F)) F--;
-  if (!fits(F)) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has scale/bias too large for its output scale ${Sy} in integer LayerNormalization`);
-  const g = gamma.map((v) => Math.round((v * Math.sqrt(C) * 2 ** (k + F)) / Sy));
-  const b = beta.map((v) => Math.round((v * 2 ** F) / Sy));
+  const params = layerNormParams(gamma, beta, eps, xs.scale, intMax(xs.type) - intMin(xs.type), tail.spec.scale);
+  if (!params) throw new FixqError("unsupported", `cannot integerize: ${label(n)} over ${C} channels of ${xs.type.bits} bits into scale ${tail.spec.scale} exceeds integer LayerNormalization's exact range`);
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
   ctx.ops.push({
     kind: "layernorm",
     source: label(n),
     input: x,
     output: out,
-    gamma: g,
-    beta: b,
-    varShift: k,
-    fracBits: F,
-    epsilon: E,
+    ...params,
     outZero: tail.spec.zeroPoint,
     clampLo: tail.clampLo,
     clampHi: tail.clampHi,
@@ -112,7 +90,7 @@ export function lowerReduceMean(ctx: LoweringContext, n: Node): void {
   const shape = ctx.values.get(x)!.shape;
   const axesInput = n.inputs[1] ? ctx.consts.get(n.inputs[1]) : undefined;
   const axes = attrInts(n, "axes") ?? (axesInput ? Array.from(tensorToFloat64(axesInput)) : undefined);
-  if (!axes || axes.length !== 1) throw new FixqError("unsupported", `cannot integerize: ${label(n)} reduces ${axes ? `${axes.length} axes` : "every axis"}; integer ReduceMean takes one per-sample axis`);
+  if (axes?.length !== 1) throw new FixqError("unsupported", `cannot integerize: ${label(n)} reduces ${axes ? `${axes.length} axes` : "every axis"}; integer ReduceMean takes one per-sample axis`);
   const a = (axes[0]! < 0 ? axes[0]! + shape.length + 1 : axes[0]!) - 1;
   if (a < 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} reduces the batch axis`);
   const outer = shape.slice(0, a).reduce((p, d) => p * d, 1);
