@@ -4,11 +4,15 @@
  * → Mul), attention MatMul and scale Mul becomes an integer op; the emulator's
  * top-1 stays within 0.5 points of ONNX Runtime running the fake-quant QDQ
  * model (optimizations off) on the first 1,000 eval images, and the generated
- * JS equals the emulator bit for bit on them.
+ * JS and the integer-only ONNX model (run by ONNX Runtime) equal the emulator
+ * bit for bit on them.
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../src/backends/emulator/run.js";
+import { emitIntegerOnnx } from "../../src/backends/onnx-int/emit.js";
+import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
+import { verifyIntegerOnly } from "../../src/backends/onnx-int/verify.js";
 import { MODELS_DIR } from "../../src/data/manifest.js";
 import { certifyProgram } from "../../src/integer/certify.js";
 import { integerizeModel } from "../../src/integer/integerize.js";
@@ -40,7 +44,7 @@ function top1(logits: Float32Array, classes: number): number {
 }
 
 describe("bundled ViT, integer-only", () => {
-  it("lowers every transformer op, certifies, and matches fake-quant top-1 within 0.5 points; JS = emulator", async () => {
+  it("lowers every transformer op, certifies, and matches fake-quant top-1 within 0.5 points; JS = integer ONNX = emulator", async () => {
     const float = loadModel(join(MODELS_DIR, "vit.onnx"));
     const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 256);
     const { model } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 }).finally(() => source.close());
@@ -73,5 +77,11 @@ describe("bundled ViT, integer-only", () => {
     const js = mod.runAll({ [input.name]: x }, N);
     const r = resultMismatches(js, emu, [out]);
     expect({ floats: r.floats, ints: r.ints }).toEqual({ floats: 0, ints: 0 });
+
+    expect(verifyIntegerOnly(emitIntegerOnnx(p))).toEqual([]);
+    const runner = await integerOnnxRunner(p, { threads: 1 });
+    const onnx = await runner.run(new Map([[input.name, x]]), N).finally(() => runner.release());
+    const o = resultMismatches({ outputs: Object.fromEntries(onnx.outputs), ints: Object.fromEntries(onnx.ints) }, emu, [out]);
+    expect({ floats: o.floats, ints: o.ints }).toEqual({ floats: 0, ints: 0 });
   }, 120_000);
 });

@@ -8,7 +8,7 @@
  *   sumpool, maxpool      [C, H, W] inputs
  * Carriers: ≤ 8 bits → (u)int8, else int32; numerics-checks already refuses uint32.
  * (rescale: numerics' shifts ≤ 52 are inside the graph's 1…62.)
- *   matmul, table, softmax, layernorm, addconst   refused (not implemented in this export yet)
+ *   matmul                8-bit operands with zero points inside their carrier (MatMulInteger)
  */
 import type { CheckTable } from "../contract.js";
 import type { Program } from "../../integer/program.js";
@@ -18,8 +18,13 @@ const float32Scale = (scale: number): string[] => (scale > 0 && Number.isFinite(
 
 const none = (): string[] => [];
 
-/** The transformer ops (issue 17) run in the emulator and the generated JS; the integer ONNX export does not express them yet. */
-const notYet = (op: { readonly kind: string }): string[] => [`the integer-only ONNX export does not implement ${op.kind} ops yet (the emulator and --target js run them)`];
+/** MatMulInteger takes 8-bit operands whose zero point fits their (possibly shifted to uint8) carrier. */
+const byteMatMulOperand = (p: Program, input: string, zero: number): string[] => {
+  const t = p.values.get(input)?.type;
+  if (!t || t.bits > 8) return [`matmul operand '${input}' is wider than 8 bits (MatMulInteger takes uint8/int8)`];
+  const [lo, hi] = t.signed ? [-128, 127] : [0, 255];
+  return zero >= lo && zero <= hi ? [] : [`matmul operand '${input}' has zero point ${zero} outside its 8-bit carrier`];
+};
 
 const windowInput = (p: Program, kind: string, input: string): string[] => {
   const shape = p.values.get(input)?.shape ?? [];
@@ -54,9 +59,9 @@ export const ONNX_INT_CHECKS = {
   reshape: none,
   transpose: none,
   concat: none,
-  matmul: notYet,
-  table: notYet,
-  softmax: notYet,
-  layernorm: notYet,
-  addconst: notYet,
+  matmul: (op, { program }) => op.inputs.flatMap((i, k) => byteMatMulOperand(program, i, op.inputZeros[k]!)),
+  table: none,
+  softmax: none,
+  layernorm: none,
+  addconst: none,
 } satisfies CheckTable;
