@@ -90,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--acts <type>", "uint8 | int8 | uint16 | int16 | fp8-e4m3 | fp8-e5m2 | mx* | nvfp4 (dynamic blocks) | float (weight-only) (default uint8)")
     .option("--fp4-storage <s>", "native (FLOAT4E2M1/FP8 + DequantizeLinear) | dequantized (float32 on the format's grid, runs anywhere): MX and NVFP4 weights (default native)")
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
+    .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")
+    .option("--nbits-accuracy-level <n>", "MatMulNBits accuracy_level: 0 (default) … 4 (int8 activation compute)")
     .option("--symmetric-acts", "symmetric activation ranges")
     .option("--calibration <method>", "minmax | percentile[:P] | mse | entropy (default minmax)")
     .option("--exclude <names...>", "node names or op types to keep in float")

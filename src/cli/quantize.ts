@@ -29,8 +29,9 @@ import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
+import { applyMatMulNBits, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
-export interface QuantizeCliOptions extends RecipeInput, InputFlags {
+export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags {
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -105,7 +106,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, weightOnlyOp, nbitsAccuracyLevel, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -118,6 +119,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
+  const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
   if (evalOpt !== undefined && evalOpt !== false && fp4) {
     throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${fp4.weights}); add --fp4-storage dequantized to evaluate`);
@@ -162,6 +164,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
     result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
+    if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
   } finally {
     source.close();
   }
