@@ -89,7 +89,7 @@ export function toMatMulNBits(model: Model, opts: MatMulNBitsOptions = {}): { mo
   const drop = new Set<Node>();
   const added: Tensor[] = [];
 
-  const weightOf = (n: Node, dq: Node): Weight | string => {
+  const weightOf = (dq: Node): Weight | string => {
     const x = inits.get(dq.inputs[0]!);
     const s = inits.get(dq.inputs[1] ?? "");
     if (!x || !s) return "its DequantizeLinear reads a non-constant weight or scale";
@@ -119,7 +119,7 @@ export function toMatMulNBits(model: Model, opts: MatMulNBitsOptions = {}): { mo
       keep("Gemm with transA, alpha or beta other than the defaults");
       continue;
     }
-    const w = weightOf(n, dq);
+    const w = weightOf(dq);
     if (typeof w === "string") {
       keep(w);
       continue;
