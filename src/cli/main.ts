@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--weights <type>", "int8 | uint8 | int4 | uint4 | int16 | int4-block:N | fp8-e4m3 | fp8-e5m2 | mxfp8 | mxfp8-e5m2 | mxfp6 | mxfp6-e3m2 | mxfp4 | mxint8 | nvfp4 (default int8, 7-bit values)")
     .option("--weight-bits <n>", "bits used by weight values (int8 with 8-bit activations: default [-64, 64], exact in ONNX Runtime's integer kernels on every CPU)")
     .option("--target-cpu <cpu>", "the CPU the model will run on, for the default int8 weight range: portable (default: [-64, 64], exact on any CPU) | vnni (full 8-bit weights: for x86 AVX512-VNNI/AVX-VNNI/AMX and Arm, whose kernels accumulate in int32; x86 AVX2 without VNNI saturates them) | native (the CPU fixq runs on, detected)")
-    .option("--acts <type>", "uint8 | int8 | uint16 | int16 | fp8-e4m3 | fp8-e5m2 | mx* | nvfp4 (dynamic blocks) | float (weight-only) (default uint8)")
+    .option("--acts <type>", "uint8 | int8 | uint16 | int16 | fp8-e4m3 | fp8-e5m2 | mx* | nvfp4 (dynamic blocks) | float (weight-only) | dynamic-uint8 (int8 weights, uint8 activations quantized at run time: DynamicQuantizeLinear + MatMulInteger) (default uint8)")
     .option("--fp4-storage <s>", "native (FLOAT4E2M1/FP8 + DequantizeLinear) | dequantized (float32 on the format's grid, runs anywhere): MX and NVFP4 weights (default native)")
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
     .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")

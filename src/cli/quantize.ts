@@ -29,7 +29,7 @@ import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
-import { applyMatMulNBits, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
+import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags {
   specialize?: boolean;
@@ -117,6 +117,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
   const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
+  const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
+  if (dynamic) flags.acts = "float";
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
@@ -165,6 +167,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   try {
     result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
+    if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };
   } finally {
     source.close();
   }

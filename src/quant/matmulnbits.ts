@@ -19,7 +19,8 @@ import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Attribute, Model, Node } from "../ir/graph.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
-import { attrFloat, attrInt } from "../ir/attrs.js";
+import { attrInt } from "../ir/attrs.js";
+import { type DequantizedLayer, dequantizedLayers, rebuildGraph } from "./dequantized-layers.js";
 
 export interface MatMulNBitsOptions {
   /** MatMulNBits' accuracy_level: 0 (default: the kernel's choice, float compute), 1 fp32, 2 fp16, 3 bf16, 4 int8. */
@@ -71,69 +72,44 @@ function float32Tensor(name: string, dims: readonly number[], values: ArrayLike<
   return { name, dtype: DataType.FLOAT, dims: [...dims], raw: new Uint8Array(Float32Array.from(values).buffer) };
 }
 
+/** The layer's codes, zero points and scales, or why it cannot become MatMulNBits. */
+function weightOf({ dq, x, scale: s, zero: z }: DequantizedLayer): Weight | string {
+  const signed = SIGNED[x.dtype];
+  if (signed === undefined) return `its weight is stored as ${x.dtype}, not a 2/4/8-bit integer`;
+  const blockSize = attrInt(dq, "block_size", 0);
+  if (blockSize === 0) return "its weight is not quantized in blocks (use --granularity per-block:N)";
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return `block size ${blockSize} is not a power of two ≥ 16`;
+  const dims = x.dims.map(Number);
+  if (dims.length !== 2) return `its weight has rank ${dims.length}, not 2`;
+  let axis = attrInt(dq, "axis", 1);
+  if (axis < 0) axis += 2;
+  const scales = tensorToFloat64(s);
+  return { codes: tensorToFloat64(x), zeros: z ? tensorToFloat64(z) : new Float64Array(scales.length), scales, signed, dims, axis, blockSize };
+}
+
 /** Rewrites every eligible MatMul/Gemm of a weight-only QDQ model; throws if none is eligible. */
 export function toMatMulNBits(model: Model, opts: MatMulNBitsOptions = {}): { model: Model; report: MatMulNBitsReport } {
   const g = model.graph;
   if (!g) throw new FixqError("model", "the model has no graph");
   const level = opts.accuracyLevel ?? 0;
   if (!Number.isInteger(level) || level < 0 || level > 4) throw new FixqError("usage", `--nbits-accuracy-level expects 0…4, got ${level}`);
-  const inits = new Map(g.initializers.map((t) => [t.name!, t]));
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
-  const readers = new Map<string, number>();
-  for (const n of g.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
-
+  const { layers, kept } = dequantizedLayers(g);
   const rewritten: MatMulNBitsReport["rewritten"][number][] = [];
-  const kept: MatMulNBitsReport["kept"][number][] = [];
-  const replace = new Map<Node, Node>();
-  const drop = new Set<Node>();
+  const replace = new Map<Node, Node[]>();
   const added: Tensor[] = [];
 
-  const weightOf = (dq: Node): Weight | string => {
-    const x = inits.get(dq.inputs[0]!);
-    const s = inits.get(dq.inputs[1] ?? "");
-    if (!x || !s) return "its DequantizeLinear reads a non-constant weight or scale";
-    const signed = SIGNED[x.dtype];
-    if (signed === undefined) return `its weight is stored as ${x.dtype}, not a 2/4/8-bit integer`;
-    const z = dq.inputs[2] ? inits.get(dq.inputs[2]) : undefined;
-    if (dq.inputs[2] && !z) return "its zero point is not a constant";
-    const blockSize = attrInt(dq, "block_size", 0);
-    if (blockSize === 0) return "its weight is not quantized in blocks (use --granularity per-block:N)";
-    if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return `block size ${blockSize} is not a power of two ≥ 16`;
-    const dims = x.dims.map(Number);
-    if (dims.length !== 2) return `its weight has rank ${dims.length}, not 2`;
-    let axis = attrInt(dq, "axis", 1);
-    if (axis < 0) axis += 2;
-    const scales = tensorToFloat64(s);
-    return { codes: tensorToFloat64(x), zeros: z ? tensorToFloat64(z) : new Float64Array(scales.length), scales, signed, dims, axis, blockSize };
-  };
-
-  for (const n of g.nodes) {
-    if ((n.domain ?? "") !== "" || (n.opType !== "MatMul" && n.opType !== "Gemm")) continue;
-    const dq = producer.get(n.inputs[1] ?? "");
-    if (dq?.opType !== "DequantizeLinear") continue;
-    const name = n.name || n.outputs[0]!;
+  for (const layer of layers) {
+    const { node: n, name, transB, bias } = layer;
     const keep = (reason: string) => kept.push({ node: name, reason });
-    const gemm = n.opType === "Gemm";
-    if (gemm && (attrInt(n, "transA", 0) !== 0 || (attrFloat(n, "alpha") ?? 1) !== 1 || (attrFloat(n, "beta") ?? 1) !== 1)) {
-      keep("Gemm with transA, alpha or beta other than the defaults");
-      continue;
-    }
-    const w = weightOf(dq);
+    const w = weightOf(layer);
     if (typeof w === "string") {
       keep(w);
       continue;
     }
-    const transB = gemm && attrInt(n, "transB", 0) === 1;
     const [K, N] = transB ? [w.dims[1]!, w.dims[0]!] : [w.dims[0]!, w.dims[1]!];
     const kAxis = transB ? 1 : 0;
     if (w.axis !== kAxis) {
       keep(`its blocks run along axis ${w.axis}, not the reduction axis ${kAxis}`);
-      continue;
-    }
-    const bias = gemm && n.inputs[2] ? inits.get(n.inputs[2]) : undefined;
-    if (gemm && n.inputs[2] && !bias) {
-      keep("its bias is not a float constant");
       continue;
     }
     const B = w.blockSize;
@@ -172,17 +148,13 @@ export function toMatMulNBits(model: Model, opts: MatMulNBitsOptions = {}): { mo
       inputs.push(bias.name!);
     }
     const attributes = [intAttr("K", K), intAttr("N", N), intAttr("bits", bits), intAttr("block_size", B), ...(level ? [intAttr("accuracy_level", level)] : [])];
-    replace.set(n, { name: base, opType: "MatMulNBits", domain: "com.microsoft", inputs, outputs: [...n.outputs], attributes });
-    if (readers.get(dq.outputs[0]!) === 1) drop.add(dq);
+    replace.set(n, [{ name: base, opType: "MatMulNBits", domain: "com.microsoft", inputs, outputs: [...n.outputs], attributes }]);
     rewritten.push({ node: name, bits, blockSize: B, explicitZeroPoints: explicit });
   }
   if (rewritten.length === 0) {
     const why = kept[0] ? `: ${kept[0].node} ${kept[0].reason}` : ": it has no MatMul or Gemm with a dequantized constant weight";
     throw new FixqError("unsupported", `--weight-only-op matmulnbits: no layer can become MatMulNBits${why}`);
   }
-  const nodes = g.nodes.filter((n) => !drop.has(n)).map((n) => replace.get(n) ?? n);
-  const used = new Set(nodes.flatMap((n) => n.inputs));
-  const initializers = [...g.initializers.filter((t) => used.has(t.name!) || g.outputs.some((o) => o.name === t.name)), ...added];
   const opsets = model.opsets.some((o) => o.domain === "com.microsoft") ? model.opsets : [...model.opsets, { domain: "com.microsoft", version: 1 }];
-  return { model: { ...model, opsets, graph: { ...g, nodes, initializers } }, report: { rewritten, kept } };
+  return { model: { ...rebuildGraph(model, replace, added), opsets }, report: { rewritten, kept } };
 }

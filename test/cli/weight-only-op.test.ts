@@ -2,6 +2,7 @@
  * `fixq quantize --weight-only-op matmulnbits`: the written file holds
  * MatMulNBits nodes and no DequantizeLinear feeding a MatMul; wrong
  * combinations are usage errors (exit 2, one line, nothing written).
+ * `--acts dynamic-uint8` writes DynamicQuantizeLinear + MatMulInteger.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +28,26 @@ describe("quantize --weight-only-op", () => {
     expect(nbits.every((n) => n.domain === "com.microsoft" && n.attributes.some((a) => a.name === "accuracy_level" && Number(a.i) === 4))).toBe(true);
     expect(nodes.some((n) => n.opType === "MatMul" || n.opType === "Gemm")).toBe(false);
   }, 60_000);
+
+  it("--acts dynamic-uint8 writes DynamicQuantizeLinear + MatMulInteger for every layer", async () => {
+    const out = join(tmp, "mlp.dyn.onnx");
+    const r = await fixqMain("quantize", MLP, "-o", out, "--acts", "dynamic-uint8", "--calib-samples", "32");
+    expect(r.status, r.stderr).toBe(0);
+    const ops = loadModel(out).graph!.nodes.map((n) => n.opType);
+    expect(ops.filter((o) => o === "DynamicQuantizeLinear").length).toBe(ops.filter((o) => o === "MatMulInteger").length);
+    expect(ops.some((o) => o === "MatMul" || o === "Gemm" || o === "DequantizeLinear")).toBe(false);
+  }, 60_000);
+
+  it.each([
+    [["--acts", "dynamic-uint8", "--weights", "int4"], /--acts dynamic-uint8 takes int8 weights, not int4/],
+    [["--acts", "dynamic-uint8", "--weight-only-op", "matmulnbits"], /--acts dynamic-uint8 writes MatMulInteger layers: drop --weight-only-op/],
+  ])("%j is a usage error", async (flags, message) => {
+    const out = join(tmp, "bad-dyn.onnx");
+    const r = await fixqMain("quantize", MLP, "-o", out, ...flags);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(out)).toBe(false);
+  });
 
   it.each([
     [["--weight-only-op", "gguf"], /--weight-only-op expects qdq \| matmulnbits, got 'gguf'/],
