@@ -41,6 +41,7 @@ describe("quantize --weight-only-op", () => {
   it.each([
     [["--acts", "dynamic-uint8", "--weights", "int4"], /--acts dynamic-uint8 takes int8 weights, not int4/],
     [["--acts", "dynamic-uint8", "--weight-only-op", "matmulnbits"], /--acts dynamic-uint8 writes MatMulInteger layers: drop --weight-only-op/],
+    [["--smooth", "1.5"], /--smooth expects α in \(0, 1\), got '1.5'/],
   ])("%j is a usage error", async (flags, message) => {
     const out = join(tmp, "bad-dyn.onnx");
     const r = await fixqMain("quantize", MLP, "-o", out, ...flags);
