@@ -12,7 +12,9 @@
  * code k of a block in bits k·bits … k·bits + bits − 1 of the block's bytes,
  * low bits first, the tail of the last block 0; scales are [N·⌈K/B⌉] row-major
  * by n; zero points [N·⌈⌈K/B⌉·bits/8⌉]. `bits` is the least of 2, 4, 8 holding
- * every code and zero point. `accuracy_level` 4 lets ORT compute with int8
+ * every code and zero point. A block longer than K is shortened to the least
+ * power of two ≥ max(K, 16) (still one block: same scales, no padding).
+ * `accuracy_level` 4 lets ORT compute with int8
  * activations (blocked, dynamic).
  */
 import { DataType } from "../ir/dtype.js";
@@ -112,7 +114,8 @@ export function toMatMulNBits(model: Model, opts: MatMulNBitsOptions = {}): { mo
       keep(`its blocks run along axis ${w.axis}, not the reduction axis ${kAxis}`);
       continue;
     }
-    const B = w.blockSize;
+    // one block covers K: the smallest power of two ≥ max(K, 16) is the same single block, without padding
+    const B = Math.min(w.blockSize, 2 ** Math.ceil(Math.log2(Math.max(K, 16))));
     const blocks = Math.ceil(K / B);
     // code and block parameters at (n, k) / (n, block), whatever the stored layout
     const code = (nn: number, k: number) => w.codes[transB ? nn * K + k : k * N + nn]!;
