@@ -21,8 +21,12 @@
  * LayerNorm of the integer-only ViT (the exact-table GELU's error is its
  * output rounding alone, ≤ 1/2 LSB by construction).
  *
- * Not measured (not built): GPTQ rows, SmoothQuant rows, the BERT-style
- * model, and an I-BERT polynomial exp/GELU to compare with the tables.
+ * Then the BERT-style fixture (test/fixtures/corpus): SQNR and top-1
+ * agreement with float on generated inputs, and the file size, for static
+ * W8A8, dynamic-uint8 and MatMulNBits int4.
+ *
+ * Not measured (not built): GPTQ rows, anchors on the BERT model, the
+ * integer-only BERT, and an I-BERT polynomial exp/GELU to compare with the tables.
  *
  * Knobs: FIXQ_BENCH_PYTHON (default python3) runs the anchors, which are
  * skipped with a notice when it cannot import onnxruntime.quantization;
@@ -50,6 +54,8 @@ import { layerNormKernel, softmaxKernel } from "../src/numerics/transformer.js";
 import { toDynamicUint8 } from "../src/quant/dynamic-matmul.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { toMatMulNBits } from "../src/quant/matmulnbits.js";
+import { DEFAULT_SMOOTH_ALPHA, smoothModel } from "../src/quant/smooth.js";
+import { CORPUS, runCorpusCase } from "../test/helpers/corpus.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
 import { OrtSession } from "../src/runtime/ort-session.js";
@@ -137,6 +143,15 @@ async function quantized(recipe: RecipeInput): Promise<Model> {
 await addModelRow("float", float);
 const w8a8 = await quantized({});
 await addModelRow("fixq static W8A8 (QDQ)", w8a8);
+{
+  const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 512);
+  try {
+    const smoothed = (await smoothModel(float, source, DEFAULT_SMOOTH_ALPHA, { batchSize: 64, threads: 1 })).model;
+    await addModelRow("fixq static W8A8 --smooth 0.5", (await quantizeModel(smoothed, source, buildRecipe({}), { threads: 1 })).model);
+  } finally {
+    source.close();
+  }
+}
 await addModelRow("fixq dynamic-uint8", toDynamicUint8(await quantized({ acts: "float" })).model);
 for (const b of [32, 128]) await addModelRow(`fixq MatMulNBits int4 b${b} (nearest)`, toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float" })).model);
 
@@ -274,5 +289,20 @@ function refRow(op: SoftmaxOp | LayerNormOp, v: number[], L: number): number[] {
 console.log("\nInteger approximations alone (first Softmax and first LayerNorm of the integer-only ViT, 2,000 rows of uniformly random 8-bit inputs; clamped outputs left out):");
 approximationErrors(program);
 console.log("  GELU/Erf, attention scale: exact 256-entry tables, error = the output rounding (≤ 0.5 LSB)");
+
+// --- the BERT-style fixture: SQNR and top-1 agreement with float on generated inputs ---
+const bert = CORPUS.find((c) => c.name.startsWith("BERT"))!;
+console.log("\nBERT-style fixture (random weights, 2 classes), 256 generated inputs, calibrated on 64: output SQNR and top-1 agreement against float");
+for (const [name, args] of [
+  ["fixq static W8A8 (QDQ)", []],
+  ["fixq dynamic-uint8", ["--acts", "dynamic-uint8"]],
+  ["fixq MatMulNBits int4 b32", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits"]],
+] as const) {
+  log(`BERT ${name}`);
+  const row = await runCorpusCase(bert, mkdtempSync(join(tmp, "bert-")), { calibSamples: 64, evalSamples: 256, extraArgs: [...args] });
+  const fig = row.status === 0 ? `SQNR ${row.sqnrDb?.toFixed(2)} dB, agreement ${((row.agreement ?? 0) * 100).toFixed(2)}%, ${row.bytesBefore} → ${row.bytesAfter} bytes` : row.stderr.trim();
+  console.log(`  ${name.padEnd(40)} ${fig}`);
+}
+console.log("  (integer-only lowering of the BERT encoder: not built — shape arithmetic folding and integer Gather embeddings are missing)");
 rmSync(tmp, { recursive: true, force: true });
 log("done");
