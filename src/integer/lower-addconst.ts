@@ -1,7 +1,8 @@
 /**
  * Add of an activation and a constant tensor (a bias after MatMul, a position
  * embedding): the constant C (as the QDQ model dequantizes it, when it is
- * quantized) broadcast to one sample, pre-scaled into the rounding:
+ * quantized) broadcast over the trailing axes of a sample it spans (it
+ * repeats over the leading ones: a bias is one row), pre-scaled into the rounding:
  *   y = clamp(z_y + rshr((x − z_x)·m + o_i, s), lo, hi),
  *   m = round(S_x / S_y · 2^s),  o_i = round(C_i / S_y · 2^s)
  * (numerics/transformer-params.ts addConstParams).
@@ -54,7 +55,12 @@ export function lowerAddConst(ctx: LoweringContext, n: Node): void {
   const xs = ctx.specOfInt(x);
   const shape = ctx.values.get(x)!.shape;
   const cname = n.inputs[ci]!;
-  const c = broadcastToSample(constantValues(ctx, cname), ctx.consts.get(cname)!.dims.map(Number), shape, label(n));
+  const cdims = ctx.consts.get(cname)!.dims.map(Number);
+  const full = broadcastToSample(constantValues(ctx, cname), cdims, shape, label(n));
+  // The broadcast repeats over the axes the constant does not span: keep one period (the trailing axes it spans).
+  const aligned = [...Array<number>(Math.max(0, shape.length - cdims.length)).fill(1), ...cdims.slice(Math.max(0, cdims.length - shape.length))];
+  const first = aligned.findIndex((d) => d !== 1);
+  const c = full.subarray(0, first < 0 ? 1 : shape.slice(first).reduce((a, b) => a * b, 1));
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const t of tail.nodes) ctx.consumed.add(t);
   const span = Math.max(Math.abs(intMin(xs.type) - xs.zeroPoint), Math.abs(intMax(xs.type) - xs.zeroPoint));

@@ -245,14 +245,18 @@ export interface LayerNormOp extends OpBase {
   readonly clampHi: number;
 }
 
-/** Adds a constant (bias, position embedding): y = clamp(z + rshr((x − zx)·m + offset[i], s), lo, hi), offset per element of a sample. */
+/** Adds a constant (bias, position embedding): y = clamp(z + rshr((x − zx)·m + offset[i mod |offset|], s), lo, hi). */
 export interface AddConstOp extends OpBase {
   readonly kind: "addconst";
   readonly input: string;
   readonly output: string;
   readonly inputZero: number;
   readonly multiplier: number;
-  /** One integer per element of a sample, at scale S_y·2^−shift. */
+  /**
+   * Integers at scale S_y·2^−shift over the trailing axes of a sample the
+   * constant spans (its length is the product of those axes), repeated over
+   * the leading ones: element i of a sample adds offset[i mod length].
+   */
   readonly offset: Float64Array;
   readonly shift: number;
   readonly outZero: number;

@@ -19,7 +19,7 @@
  *              E = round(ε·C³·4^k / S_x²) ≥ 1; the real result is
  *              (γ_i·(x_i − mean)/√(var + ε) + β_i) / S_y + z, the error of D is < 1 in 2^k·√V
  *   addconst   y = clamp(z + rshr((x − zx)·m + o[i], s), lo, hi), o the constant pre-scaled
- *              (o[i] = round(C[i]·2^s / S_y), one per element of a sample)
+ *              (o[i] = round(C[i]·2^s / S_y) over the trailing axes C spans, repeated: o[i mod |o|])
  */
 
 /** a [rows·M·K] times c [rows·K·N] → acc [rows·M·N], zero points subtracted first. */
@@ -116,7 +116,7 @@ export function layerNormKernel(
   }
 }
 
-/** y = clamp(z + rshr((x − zx)·m + offset[i mod n], s), lo, hi), n = offset.length (one sample). */
+/** y = clamp(z + rshr((x − zx)·m + offset[i mod n], s), lo, hi), n = offset.length (the trailing axes it spans). */
 export function addConstKernel(
   x: ArrayLike<number>,
   y: Int32Array,

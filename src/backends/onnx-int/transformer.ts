@@ -17,8 +17,8 @@
  *              q = (num − Mod(num, den)) Div den, the floor division
  *              (Mod with fmod = 0 takes the divisor's sign), and the clamp of
  *              z + q by shift.ts's rounding shift of 2q by 1.
- * - addconst:  (x − z_x)·m + o as int64 (o an initializer of one sample,
- *              broadcast over the batch), then shift.ts's rounding shift with
+ * - addconst:  (x − z_x)·m + o as int64 (o an initializer over the trailing
+ *              axes it spans, broadcast over the rest and the batch), then shift.ts's rounding shift with
  *              the clamp (s = 0 runs as 2m, 2o and s = 1).
  */
 import { DataType } from "../../ir/dtype.js";
@@ -146,13 +146,22 @@ export function emitLayerNormOp(ctx: EmitContext, op: LayerNormOp): void {
   ctx.set(op.output, ctx.cast(y, ctx.carrier(op.output, where), op.output, op.output));
 }
 
+/** The per-sample dims an offset of `length` broadcasts from: 1 on the leading axes, the sample's own on the trailing axes it spans. */
+function offsetDims(shape: readonly number[], length: number, where: string): number[] {
+  for (let k = shape.length; k >= 0; k--) {
+    if (shape.slice(k).reduce((a, b) => a * b, 1) === length) return shape.map((d, a) => (a < k ? 1 : d));
+  }
+  throw new FixqError("model", `integer ONNX export: an offset of ${length} does not span trailing axes of [${shape.join(",")}]`, where);
+}
+
 export function emitAddConstOp(ctx: EmitContext, op: AddConstOp): void {
   const where = op.source;
   const shape = ctx.value(op.input, where).shape;
   const twice = op.shift === 0 ? 2 : 1;
   const x = ctx.cast(ctx.get(op.input, where), I64, `${op.input}_i64`);
   const v = ctx.binary("Mul", x, ctx.b.scalar(I64, op.multiplier * twice, "m"), `${op.output}_xm`);
-  const offset = ctx.b.constant(I64, [1, ...shape], Array.from(op.offset, (o) => BigInt(o * twice - op.inputZero * op.multiplier * twice)), `${op.output}_offset`);
+  const dims = offsetDims(shape, op.offset.length, where);
+  const offset = ctx.b.constant(I64, [1, ...dims], Array.from(op.offset, (o) => BigInt(o * twice - op.inputZero * op.multiplier * twice)), `${op.output}_offset`);
   const t = ctx.binary("Add", v, offset, `${op.output}_t`);
   const rank = shape.length;
   const y = roundingShift(

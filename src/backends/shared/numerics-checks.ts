@@ -17,7 +17,7 @@
  * and every integer value fits the int32 storage every back end uses (no uint32).
  */
 import type { CheckContext, CheckTable } from "../contract.js";
-import type { IntOp, Program, RequantOp, TableOp } from "../../integer/program.js";
+import type { AddConstOp, IntOp, Program, RequantOp, TableOp } from "../../integer/program.js";
 import { intTypeName } from "../../numerics/int.js";
 import { dequantizeDomainIssue, quantizeDomainIssue, requantDomainIssue, rescaleDomainIssue } from "../../numerics/domain.js";
 
@@ -66,8 +66,15 @@ export const NUMERICS_CHECKS = {
   table: (op, ctx) => [...storage(ctx.program, op), ...tableIssues(op, ctx)],
   softmax: storageOnly,
   layernorm: storageOnly,
-  addconst: (op, ctx) => [...storage(ctx.program, op), ...zeroPoint(op.inputZero)],
+  addconst: (op, ctx) => [...storage(ctx.program, op), ...zeroPoint(op.inputZero), ...offsetSpan(op, ctx)],
 } satisfies CheckTable;
+
+/** The offset spans whole trailing axes of a sample (its length is their product). */
+function offsetSpan(op: AddConstOp, ctx: CheckContext): string[] {
+  const shape = ctx.program.values.get(op.output)?.shape ?? [];
+  for (let k = shape.length; k >= 0; k--) if (shape.slice(k).reduce((a, b) => a * b, 1) === op.offset.length) return [];
+  return [`an offset of ${op.offset.length} values does not span trailing axes of [${shape.join(",")}]`];
+}
 
 /** Every code of the input's type has a table entry. */
 function tableIssues(op: TableOp, ctx: CheckContext): string[] {

@@ -114,15 +114,16 @@ describe("transformer ops: emulator = JS = integer ONNX", () => {
     }
   });
 
-  it("addconst with a per-element constant, shifts 0 and > 0, a ReLU clamp", async () => {
-    for (const [sx, sy, clampLo] of [
-      [0.0138, 0.0145, 143],
-      [0.5, 0.001, 0],
-      [1, 1, 0],
+  it("addconst with a per-element constant and a per-row one (repeated over rows), shifts 0 and > 0, a ReLU clamp", async () => {
+    for (const [sx, sy, clampLo, span] of [
+      [0.0138, 0.0145, 143, 24],
+      [0.5, 0.001, 0, 24],
+      [1, 1, 0, 24],
+      [0.0138, 0.0145, 0, 6],
     ] as const) {
       const b = new ProgramBuilder();
       const x = b.input([4, 6], U8, Math.fround(sx), 150);
-      const c = Array.from({ length: 24 }, (_, i) => Math.sin(i) * 0.4);
+      const c = Array.from({ length: span }, (_, i) => Math.sin(i) * 0.4);
       const ap = addConstParams(sx, 150, c, sy, 31)!;
       const y = push(b, (out) => ({ kind: "addconst", source: "Add '/add'", input: x, output: out, inputZero: 150, ...ap, outZero: 143, clampLo, clampHi: 255 }), [4, 6], U8, 143);
       b.output(y, Math.fround(sy));
