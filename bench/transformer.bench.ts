@@ -54,7 +54,7 @@ import { layerNormKernel, softmaxKernel } from "../src/numerics/transformer.js";
 import { toDynamicUint8 } from "../src/quant/dynamic-matmul.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { toMatMulNBits } from "../src/quant/matmulnbits.js";
-import { DEFAULT_SMOOTH_ALPHA, smoothModel } from "../src/quant/smooth.js";
+import { smoothModel } from "../src/quant/smooth.js";
 import { CORPUS, runCorpusCase } from "../test/helpers/corpus.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
@@ -146,8 +146,10 @@ await addModelRow("fixq static W8A8 (QDQ)", w8a8);
 {
   const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 512);
   try {
-    const smoothed = (await smoothModel(float, source, DEFAULT_SMOOTH_ALPHA, { batchSize: 64, threads: 1 })).model;
-    await addModelRow("fixq static W8A8 --smooth 0.5", (await quantizeModel(smoothed, source, buildRecipe({}), { threads: 1 })).model);
+    for (const alpha of [0.5, "search"] as const) {
+      const smoothed = (await smoothModel(float, source, alpha, { batchSize: 64, threads: 1 })).model;
+      await addModelRow(`fixq static W8A8 --smooth${alpha === "search" ? " (α searched)" : ` ${alpha}`}`, (await quantizeModel(smoothed, source, buildRecipe({}), { threads: 1 })).model);
+    }
   } finally {
     source.close();
   }

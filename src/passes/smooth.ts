@@ -25,8 +25,7 @@ export interface SmoothTarget {
 }
 
 export interface SmoothReport {
-  readonly alpha: number;
-  readonly layers: readonly { readonly norm: string; readonly readers: number; readonly spreadBefore: number; readonly spreadAfter: number }[];
+  readonly layers: readonly { readonly norm: string; readonly alpha: number; readonly readers: number; readonly spreadBefore: number; readonly spreadAfter: number }[];
 }
 
 /** Norms whose output only constant-weight linear layers read, with their readers. */
@@ -65,8 +64,26 @@ const spread = (v: ArrayLike<number>) => {
   return sum > 0 ? (max * v.length) / sum : 1;
 };
 
-/** Smooths every target with the given α (0 < α < 1) and per-channel max|X| of each target's value. */
-export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], absMax: ReadonlyMap<string, Float64Array>, alpha: number): { graph: Graph; report: SmoothReport } {
+/** The factors s_j = max|X_j|^α / max|W_j|^(1−α), kept in [1e−5, 1e5], 1 where either max is 0. */
+export function smoothFactors(xMax: ArrayLike<number>, wMax: ArrayLike<number>, alpha: number): Float64Array {
+  return Float64Array.from({ length: xMax.length }, (_, j) => (xMax[j]! > 0 && wMax[j]! > 0 ? Math.min(1e5, Math.max(1e-5, xMax[j]! ** alpha / wMax[j]! ** (1 - alpha))) : 1));
+}
+
+/** max|W_j| over every reader's row j (MatMul [C, N] rows, Gemm transB [N, C] columns). */
+export function readerRowMax(t: SmoothTarget, weights: readonly Float64Array[]): Float64Array {
+  const C = t.channels;
+  const wMax = new Float64Array(C);
+  t.readers.forEach((r, k) => {
+    const w = weights[k]!;
+    const rows = r.opType === "MatMul";
+    const other = w.length / C;
+    for (let j = 0; j < C; j++) for (let o = 0; o < other; o++) wMax[j] = Math.max(wMax[j]!, Math.abs(w[rows ? j * other + o : o * C + j]!));
+  });
+  return wMax;
+}
+
+/** Smooths every target with its α (one for all, or per norm output value; 0 < α < 1) and the per-channel max|X| of its value. */
+export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], absMax: ReadonlyMap<string, Float64Array>, alphas: number | ReadonlyMap<string, number>): { graph: Graph; report: SmoothReport } {
   const consts = constantTensors(g);
   const replaced = new Map<string, Tensor>();
   const renamed = new Map<Node, Node>();
@@ -80,15 +97,9 @@ export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], abs
     const xMax = absMax.get(t.value);
     if (!xMax || xMax.length !== t.channels) continue;
     const C = t.channels;
-    const wMax = new Float64Array(C);
-    const weights = t.readers.map((r) => tensorToFloat64(consts.get(r.inputs[1]!)!));
-    t.readers.forEach((r, k) => {
-      const w = weights[k]!;
-      const rows = r.opType === "MatMul";
-      const other = w.length / C;
-      for (let j = 0; j < C; j++) for (let o = 0; o < other; o++) wMax[j] = Math.max(wMax[j]!, Math.abs(w[rows ? j * other + o : o * C + j]!));
-    });
-    const s = Float64Array.from({ length: C }, (_, j) => (xMax[j]! > 0 && wMax[j]! > 0 ? Math.min(1e5, Math.max(1e-5, xMax[j]! ** alpha / wMax[j]! ** (1 - alpha))) : 1));
+    const alpha = typeof alphas === "number" ? alphas : (alphas.get(t.value) ?? 0.5);
+    const wMax = readerRowMax(t, t.readers.map((r) => tensorToFloat64(consts.get(r.inputs[1]!)!)));
+    const s = smoothFactors(xMax, wMax, alpha);
     const scaled = (name: string, f: (v: number, j: number) => number, dims: readonly number[]) => {
       const out = fresh(name);
       replaced.set(out, makeFloatTensor(out, dims, tensorToFloat64(consts.get(name)!).map((v, i) => f(v, i))));
@@ -104,10 +115,10 @@ export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], abs
       const w = scaled(r.inputs[1]!, (v, i) => v * s[rows ? Math.floor(i / other) : i % C]!, dims);
       renamed.set(r, { ...r, inputs: [r.inputs[0]!, w, ...r.inputs.slice(2)] });
     });
-    layers.push({ norm: t.norm.name || t.value, readers: t.readers.length, spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
+    layers.push({ norm: t.norm.name || t.value, alpha, readers: t.readers.length, spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
   }
   const nodes = g.nodes.map((n) => renamed.get(n) ?? n);
   const used = new Set(nodes.flatMap((n) => n.inputs));
   const initializers = [...g.initializers.filter((t) => used.has(t.name!)), ...replaced.values()];
-  return { graph: { ...g, nodes, initializers }, report: { alpha, layers } };
+  return { graph: { ...g, nodes, initializers }, report: { layers } };
 }

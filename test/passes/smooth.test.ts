@@ -6,7 +6,8 @@
  *   4·max(100/s, 1)/(100/s + 3);
  * - the bundled ViT: the 8 norms that feed q/k/v and fc1 are smoothed (the
  *   final norm, read by ReduceMean, is not), and the float model's output
- *   changes by at most 1e-4 relative on 200 images in ONNX Runtime.
+ *   changes by at most 1e-4 relative on 200 images in ONNX Runtime, with α
+ *   fixed or searched per norm (each searched α one of the candidates).
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,6 +19,7 @@ import { makeFloatTensor, tensorToFloat64 } from "../../src/ir/tensor.js";
 import { smoothLayerNorms, smoothTargets } from "../../src/passes/smooth.js";
 import { npyFileSource } from "../../src/quant/feeds.js";
 import { smoothModel } from "../../src/quant/smooth.js";
+import { SMOOTH_ALPHAS } from "../../src/quant/smooth-search.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { evalX } from "../helpers/bundled-data.js";
 
@@ -61,11 +63,12 @@ describe("SmoothQuant folding", () => {
     expect(smoothTargets(other)).toEqual([]);
   });
 
-  it("keeps the bundled ViT's float function (≤ 1e-4 relative) while smoothing its 8 norms", async () => {
+  it.each([0.5, "search"] as const)("keeps the bundled ViT's float function (≤ 1e-4 relative) while smoothing its 8 norms, α %s", async (alpha) => {
     const m = loadModel(join(MODELS_DIR, "vit.onnx"));
     const source = npyFileSource(m.graph!, join(MODELS_DIR, "data/calib.npy"), 128);
-    const { model, report } = await smoothModel(m, source, 0.5, { batchSize: 64, threads: 1 }).finally(() => source.close());
+    const { model, report } = await smoothModel(m, source, alpha, { batchSize: 64, threads: 1 }).finally(() => source.close());
     expect(report.layers).toHaveLength(8);
+    for (const l of report.layers) expect(alpha === "search" ? SMOOTH_ALPHAS : [0.5]).toContain(l.alpha);
     expect(report.layers.every((l) => !l.norm.includes("/norm/"))).toBe(true);
     const n = 200;
     const feeds = { input: { dtype: DataType.FLOAT, dims: [n, 1, 28, 28], data: evalX.data.subarray(0, n * 784) } };
