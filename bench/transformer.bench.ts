@@ -26,7 +26,8 @@
  * W8A8, dynamic-uint8 and MatMulNBits int4.
  *
  * Not measured (not built): GPTQ rows, anchors on the BERT model, the
- * integer-only BERT, and an I-BERT polynomial exp/GELU to compare with the tables.
+ * integer-only BERT, I-BERT's polynomial GELU. I-BERT's polynomial exp is
+ * computed here only, to compare its Softmax error with the exact table's.
  *
  * Knobs: FIXQ_BENCH_PYTHON (default python3) runs the anchors, which are
  * skipped with a notice when it cannot import onnxruntime.quantization;
@@ -271,6 +272,61 @@ function approximationErrors(p: Program): void {
   }
 }
 
+/**
+ * I-BERT's integer exp (Kim et al. 2021), for comparison with the exact table
+ * (bench only, not in fixq): for d = max − x ≥ 0 at scale S, z = ⌊d / q_ln2⌋
+ * with q_ln2 = ⌊ln 2 / S⌋, r = z·q_ln2 − d ∈ (−q_ln2, 0], the second-order
+ * polynomial L(r) = (r + q_b)² + q_c with q_b = ⌊1.353 / S⌋ and
+ * q_c = ⌊0.344 / (0.3585·S²)⌋, then exp ≈ L >> z at scale 0.3585·S². The
+ * softmax then divides exactly as fixq's does.
+ */
+function ibertComparison(p: Program): void {
+  const op = p.ops.find((o): o is SoftmaxOp => o.kind === "softmax")!;
+  const xv = p.values.get(op.input)!;
+  const yv = p.values.get(op.output)!;
+  const L = xv.shape[xv.shape.length - 1]!;
+  const S = xv.scale!;
+  const qln2 = Math.floor(Math.LN2 / S);
+  const qb = Math.floor(1.353 / S);
+  const qc = Math.floor(0.344 / (0.3585 * S * S));
+  const iexp = (d: number) => {
+    const z = Math.floor(d / qln2);
+    const r = z * qln2 - d;
+    return Math.floor(((r + qb) ** 2 + qc) / 2 ** z);
+  };
+  let seed = 777;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % 256;
+  };
+  let tMax = 0;
+  let tSum = 0;
+  let pMax = 0;
+  let pSum = 0;
+  let count = 0;
+  for (let r = 0; r < 2000; r++) {
+    const x = Array.from({ length: L }, rnd);
+    const m = Math.max(...x);
+    const ref = x.map((q) => Math.exp((q - m) * S));
+    const refSum = ref.reduce((a, b) => a + b, 0);
+    const poly = x.map((q) => iexp(m - q));
+    const polySum = poly.reduce((a, b) => a + b, 0);
+    const table = x.map((q) => op.exp[m - q]!);
+    const tableSum = table.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < L; i++) {
+      const want = ref[i]! / refSum / yv.scale!;
+      if (want > op.clampHi - yv.zeroPoint!) continue;
+      const round = (e: number, sum: number) => Math.min(op.clampHi, yv.zeroPoint! + Math.floor((e * op.numerator + sum * 2 ** (op.shift - 1)) / (sum * 2 ** op.shift)));
+      const et = Math.abs(round(table[i]!, tableSum) - yv.zeroPoint! - want);
+      const ep = Math.abs(round(poly[i]!, polySum) - yv.zeroPoint! - want);
+      [tMax, tSum, pMax, pSum] = [Math.max(tMax, et), tSum + et, Math.max(pMax, ep), pSum + ep];
+      count++;
+    }
+  }
+  console.log(`  Softmax exp: exact table   max ${tMax.toFixed(3)} LSB, mean ${(tSum / count).toFixed(3)} LSB`);
+  console.log(`  Softmax exp: I-BERT poly   max ${pMax.toFixed(3)} LSB, mean ${(pSum / count).toFixed(3)} LSB  (not used by fixq; same rows, same division)`);
+}
+
 function refRow(op: SoftmaxOp | LayerNormOp, v: number[], L: number): number[] {
   if (op.kind === "softmax") {
     const m = Math.max(...v);
@@ -291,6 +347,7 @@ function refRow(op: SoftmaxOp | LayerNormOp, v: number[], L: number): number[] {
 console.log("\nInteger approximations alone (first Softmax and first LayerNorm of the integer-only ViT, 2,000 rows of uniformly random 8-bit inputs; clamped outputs left out):");
 approximationErrors(program);
 console.log("  GELU/Erf, attention scale: exact 256-entry tables, error = the output rounding (≤ 0.5 LSB)");
+ibertComparison(program);
 
 // --- the BERT-style fixture: SQNR and top-1 agreement with float on generated inputs ---
 const bert = CORPUS.find((c) => c.name.startsWith("BERT"))!;
