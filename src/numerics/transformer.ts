@@ -23,7 +23,7 @@
  */
 
 /** a [rows·M·K] times c [rows·K·N] → acc [rows·M·N], zero points subtracted first. */
-export function matmulKernel(a: ArrayLike<number>, za: number, c: ArrayLike<number>, zc: number, acc: Int32Array, rows: number, M: number, K: number, N: number): void {
+export function matmulKernel(a: ArrayLike<number>, za: number, c: ArrayLike<number>, zc: number, acc: Int32Array | Float64Array, rows: number, M: number, K: number, N: number): void {
   for (let b = 0; b < rows; b++) {
     const ao = b * M * K;
     const co = b * K * N;

@@ -10,6 +10,7 @@ import { runProgram } from "../../../src/backends/emulator/run.js";
 import { emitIntegerOnnx } from "../../../src/backends/onnx-int/emit.js";
 import { integerOnnxRunner } from "../../../src/backends/onnx-int/run.js";
 import { verifyIntegerOnly } from "../../../src/backends/onnx-int/verify.js";
+import { certifyProgram } from "../../../src/integer/certify.js";
 import type { IntOp, Program } from "../../../src/integer/program.js";
 import { type IntType, intMax, intMin } from "../../../src/numerics/int.js";
 import { addConstParams, layerNormParams, softmaxParams } from "../../../src/numerics/transformer-params.js";
@@ -64,6 +65,21 @@ describe("transformer ops: emulator = JS = integer ONNX", () => {
     const acc = push(b, (out) => ({ kind: "matmul", source: "MatMul '/mm'", inputs: [a, c], output: out, inputZeros: [za, zb] }), [3, 4, 5], I32);
     b.output(b.requant(acc, [{ m: 1518500250, s: 45 }], 0, U8, 128), Math.fround(0.05));
     expect(await allEqual(b.build(), 1)).toBeGreaterThan(0);
+  });
+
+  it("matmul under assertRanges: the certified range holds, and one step below its max fires before the int32 store", () => {
+    const b = new ProgramBuilder();
+    const a = b.input([2, 3], U8, Math.fround(0.1), 0);
+    const c = b.input([3, 2], U8, Math.fround(0.1), 0);
+    const acc = push(b, (out) => ({ kind: "matmul", source: "MatMul '/mm'", inputs: [a, c], output: out, inputZeros: [0, 0] }), [2, 2], I32);
+    b.output(b.requant(acc, [{ m: 1518500250, s: 45 }], 0, U8, 0), Math.fround(0.05));
+    const p = b.build();
+    const ranges = certifyProgram(p).ranges;
+    expect(ranges.get(acc)).toEqual({ lo: 0, hi: 3 * 255 * 255 });
+    const top = new Map([["in0", new Float32Array(6).fill(25.5)], ["in1", new Float32Array(6).fill(25.5)]]);
+    expect(() => runProgram(p, top, 1, { assertRanges: ranges })).not.toThrow();
+    const lowered = new Map(ranges).set(acc, { lo: 0, hi: 3 * 255 * 255 - 1 });
+    expect(() => runProgram(p, top, 1, { assertRanges: lowered })).toThrow(/assertRanges: MatMul '\/mm' \(matmul\) wrote 195075/);
   });
 
   it("table over every code of int8 and uint8 inputs", async () => {

@@ -1,7 +1,8 @@
 /**
  * The transformer ops (matmul of two activations, table, softmax, layernorm,
  * addconst): each calls its one definition in numerics/transformer.ts over the
- * whole batch.
+ * whole batch. With assertRanges, matmul sums into doubles and checks each
+ * before storing it (an int32 store would wrap an overflow out of sight).
  */
 import { sampleSize } from "../../../integer/program.js";
 import { addConstKernel, layerNormKernel, matmulKernel, softmaxKernel, tableKernel } from "../../../numerics/transformer.js";
@@ -19,7 +20,18 @@ export const matmulKernelOp: Kernel<"matmul"> = (op, ctx) => {
   const [M, K, N] = [a[r - 2]!, a[r - 1]!, b[r - 1]!];
   const rows = ctx.batch * sampleSize(a.slice(0, r - 2));
   const [za, zb] = op.inputZeros;
-  return plain((inputs, out) => matmulKernel(inputs[0]!, za, inputs[1]!, zb, out as Int32Array, rows, M, K, N));
+  const range = ctx.range;
+  if (!range) return plain((inputs, out) => matmulKernel(inputs[0]!, za, inputs[1]!, zb, out as Int32Array, rows, M, K, N));
+  // assertRanges: compute exactly (doubles) and check every sum before the int32 store could wrap it
+  const exact = new Float64Array(rows * M * N);
+  return plain((inputs, out) => {
+    matmulKernel(inputs[0]!, za, inputs[1]!, zb, exact, rows, M, K, N);
+    for (let i = 0; i < exact.length; i++) {
+      const v = exact[i]!;
+      if (v < range.lo || v > range.hi) range.fail(i, v);
+      out[i] = v;
+    }
+  });
 };
 
 export const tableKernelOp: Kernel<"table"> = (op) => plain((inputs, out) => tableKernel(inputs[0]!, out as Int32Array, op.table, op.inputMin));
