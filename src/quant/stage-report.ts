@@ -24,6 +24,10 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
         lines.push(`BN folding  ${r.folded.length} folded, ${r.unfolded.length} kept ${time}`);
         for (const u of r.unfolded) lines.push(`  kept  ${u.bn}: ${u.reason}`);
         break;
+      case "fold-affine":
+        if (r.folded.length === 0) break;
+        lines.push(`affine folding  ${r.folded.length} Mul/Div/Add by constants folded into the layer next to them ${time}`);
+        break;
       case "relu6-to-relu":
         lines.push(`ReLU6 → ReLU  ${r.replaced.length} replaced${r.kept.length ? `, ${r.kept.length} Clip(0, 6) kept (not a layer's activation, e.g. inside hard-swish)` : ""} ${time}`);
         break;

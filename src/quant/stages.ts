@@ -2,7 +2,7 @@
  * The quantization pipeline as one typed list of stages (stage.ts), built by
  * `quantizationStages` from the recipe:
  *
- *   fold-batchnorm → relu6-to-relu → equalize → absorb-bias   (float passes)
+ *   fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
  *   → upgrade-opset → plan → ranges (calibration or data-free) → specs
  *   → round-weights → bias-correction → int32-biases → write → provenance → verify
  *
