@@ -32,14 +32,18 @@
  *   ranges scale [min, 0]∪[0, max] by a common factor first, then refine hi
  *   and lo in turn (one round of coordinate descent).
  * - entropy: KL-divergence calibration (the 2017 GTC talk "8-bit Inference
- *   with TensorRT"), computed as ONNX Runtime's Entropy calibrator computes it,
- *   so that the two agree (bench/calib-methods.bench.ts runs ORT's as the
- *   anchor). The data is re-binned onto B = 2048 equal bins over [−A, A],
- *   A = max|x| (whatever the sign of the data), and L = 2^(b−1) quantized
- *   bins are used (128 for 8 bits, whatever the target's signedness, as in
- *   ORT). Cut i (i = L/2 … B/2) keeps bins [B/2 − i, B/2 + i + 1):
- *     P = those counts, the mass left of the cut added to its first bin and
- *         the mass right of it to its last;
+ *   with TensorRT"), with ONNX Runtime's Entropy calibrator's arithmetic for
+ *   P and Q (bench/calib-methods.bench.ts runs ORT's as the anchor). The data
+ *   is re-binned onto B = 2048 equal bins over the searched span, and the
+ *   search uses L quantized bins, as many levels as the target has over the
+ *   cut: signed symmetric targets search |x| over [0, T] with L = 2^(b−1)
+ *   (TensorRT's 128 for int8); data of one sign, and unsigned symmetric
+ *   targets, search that side over [0, T] with L = 2^b (256 for uint8);
+ *   asymmetric targets on data of both signs use ORT's symmetric grid over
+ *   [−A, A], A = max|x|, with L = 2^b. A one-sided cut at bin i keeps bins
+ *   [0, i), i = L … B; a symmetric cut keeps [B/2 − i, B/2 + i + 1),
+ *   i = L/2 … B/2:
+ *     P = those counts, the mass outside the cut added to its end bins;
  *     Q: the cut's counts (without the outliers) summed in L groups of
  *         m = floor(size/L) bins, the remainder added to the last group; each
  *         group's sum divided by the number of its bins where P ≠ 0, truncated
@@ -47,20 +51,26 @@
  *         bins keep 0;
  *     both smoothed (each empty bin gets ε = 10^−4, taken evenly off the
  *     others) and normalised; KL(P‖Q) = Σ p·ln(p/q).
- *   The first cut with the least KL wins; its bin edges, clamped to the data's
+ *   The first cut with the least KL wins; its edges, clamped to the data's
  *   extremes, are the range (then shaped to the target as every method's).
- *   The truncation and the remainder's 0 are ORT's arithmetic, kept on
- *   purpose: they weigh against cuts that leave mass in the remainder, so the
- *   search clips less than a textbook KL would (an earlier textbook version
- *   here clipped ReLU6 outputs to 1/6 of their range and cost 39 points of
- *   top-1 on mobilenetv2). With ORT's default 128 histogram bins the search
- *   has one candidate, the whole range, i.e. MinMax; fixq uses the TensorRT
- *   setting, 2048. The streaming histogram behind it has ENTROPY_HISTOGRAM_BINS
- *   bins, so re-binning moves mass by far less than one of the B bins; fine
- *   bins straddling a coarse edge split their count by overlap. Sparse data
- *   (a few thousand values over 2048 bins, such as a classifier's logits) has
- *   a flat, noisy KL curve and there the two may pick cuts a few percent apart.
- *   For b ≥ 11 (L ≥ B/2) there is one candidate and entropy is MinMax.
+ *   One-sided searches first give bin 0 the count of bin 1: a spike at 0
+ *   (ReLU zeros, a softmax's near-zero probabilities) otherwise dominates P,
+ *   and KL, blind to how far clipped values lie, cuts at the smallest
+ *   candidate (PaddleOCR rec's softmax output was clipped to 1/16 of its
+ *   range this way and the recognizer collapsed).
+ *   Where ORT differs, and why: ORT always uses 128 quantized bins on the
+ *   symmetric grid, so for a non-negative tensor bound for uint8 it models 64
+ *   levels over [0, T] where the target has 256, and clips harder than the
+ *   target needs (measured: entropy 0.3 points below MinMax on mobilenetv2);
+ *   ORT also keeps the zero spike. entropyCut is ORT's search exactly
+ *   (checked against ORT's own output in test/calib/range.test.ts). The
+ *   truncation and the remainder's 0 are ORT's arithmetic, kept on purpose:
+ *   they weigh against cuts that leave mass in the remainder, so the search
+ *   clips less than a textbook KL would. The streaming histogram behind it
+ *   has ENTROPY_HISTOGRAM_BINS bins, so re-binning moves mass by far less
+ *   than one of the B bins; fine bins straddling a coarse edge split their
+ *   count by overlap. For L ≥ B (one-sided) or L ≥ B/2 (symmetric) there is
+ *   one candidate and entropy is MinMax.
  *
  * Degenerate data: no finite values → FixqError("data"). Constant data
  * (min = max), including all zeros, is never clipped (clipping a point mass
@@ -508,12 +518,70 @@ export function entropyCut(counts: Float64Array, amax: number, levels: number): 
 }
 
 /**
- * The entropy range: entropyCut on the data re-binned to ENTROPY_BINS
- * symmetric bins with levels = 2^(bits−1) quantized bins (128 for 8 bits,
- * which ORT uses whatever the target), clamped to the data's extremes.
+ * |x| (fold = "abs"), x ≥ 0 only ("pos") or −x for x ≤ 0 only ("neg") of the
+ * data, on `bins` equal bins over [0, A], A = max|x|: the two halves of the
+ * symmetric grid with 2·bins bins, so the re-binning is symmetricHistogram's.
+ */
+export function oneSidedHistogram(v: Binned, bins: number, fold: "abs" | "pos" | "neg"): { counts: Float64Array; amax: number } {
+  const { counts: c2, amax } = symmetricHistogram(v, 2 * bins);
+  const counts = new Float64Array(bins);
+  for (let k = 0; k < bins; k++) {
+    const pos = c2[bins + k]!;
+    const neg = c2[bins - 1 - k]!;
+    counts[k] = fold === "abs" ? pos + neg : fold === "pos" ? pos : neg;
+  }
+  return { counts, amax };
+}
+
+/**
+ * The KL search on a one-sided histogram over [0, amax] (TensorRT's form):
+ * cut i keeps bins [0, i) for i from `levels` to B, the mass right of the cut
+ * is added to its last bin, P and Q as in klDivergenceOfCut, and the first cut
+ * with the least divergence wins. Bin 0 is first given bin 1's count: a spike
+ * at 0 (ReLU's zeros, a softmax's near-zero probabilities) otherwise outweighs
+ * everything else, and KL, blind to how far the clipped values lie, then cuts
+ * at the smallest candidate. Returns T = the cut's upper edge.
+ */
+export function oneSidedEntropyCut(counts: Float64Array, amax: number, levels: number): number {
+  const bins = counts.length;
+  const c = Float64Array.from(counts);
+  if (bins > 1) c[0] = c[1]!;
+  let best = Number.POSITIVE_INFINITY;
+  let bestI = bins;
+  for (let i = levels; i <= bins; i++) {
+    const kl = klDivergenceOfCut(c, 0, i, levels);
+    if (kl < best) {
+      best = kl;
+      bestI = i;
+    }
+  }
+  return bestI === bins ? amax : (amax * bestI) / bins;
+}
+
+/**
+ * The entropy range. The search models as many quantized levels over the cut
+ * as the target has there (ORT always uses 128 over [−T, T], which for a
+ * non-negative tensor and a uint8 target is 64 levels where there are 256):
+ * - signed symmetric: |x| over [0, T], L = 2^(b−1) (TensorRT's setting);
+ * - data of one sign, any other target: that side over [0, T], L = 2^b;
+ * - unsigned symmetric, data of both signs: the positive side, L = 2^b
+ *   (negatives clip to 0 whatever T is);
+ * - asymmetric, data of both signs: ORT's symmetric cut (entropyCut) with
+ *   L = 2^b, the levels of [−T, T] (the range is then clamped to the data).
+ * The histogram has ENTROPY_BINS bins over the searched span; a target with
+ * L ≥ that many bins (per side) gets MinMax.
  */
 function entropyRange(v: Binned, t: QuantTarget): ClipRange {
-  const levels = 2 ** (t.bits - 1);
+  const signedSym = t.symmetric && t.signed;
+  if (signedSym || v.min >= 0 || v.max <= 0 || t.symmetric) {
+    const fold = signedSym ? "abs" : v.max <= 0 && !t.symmetric ? "neg" : "pos";
+    const levels = 2 ** (signedSym ? t.bits - 1 : t.bits);
+    if (levels >= ENTROPY_BINS) return { lo: v.min, hi: v.max };
+    const { counts, amax } = oneSidedHistogram(v, ENTROPY_BINS, fold);
+    const T = oneSidedEntropyCut(counts, amax, levels);
+    return { lo: Math.max(v.min, -T), hi: Math.min(v.max, T) };
+  }
+  const levels = 2 ** t.bits;
   if (levels >= ENTROPY_BINS / 2) return { lo: v.min, hi: v.max };
   const { counts, amax } = symmetricHistogram(v, ENTROPY_BINS);
   const cut = entropyCut(counts, amax, levels);
