@@ -53,7 +53,8 @@
  *     others) and normalised; KL(P‖Q) = Σ p·ln(p/q).
  *   The first cut with the least KL wins; its edges, clamped to the data's
  *   extremes, are the range (then shaped to the target as every method's).
- *   One-sided searches first give bin 0 the count of bin 1: a spike at 0
+ *   One-sided searches first give bin 0 the count of bin 1 (symmetric ones
+ *   give the bin at 0 its neighbours' mean): a spike at 0
  *   (ReLU zeros, a softmax's near-zero probabilities) otherwise dominates P,
  *   and KL, blind to how far clipped values lie, cuts at the smallest
  *   candidate (PaddleOCR rec's softmax output was clipped to 1/16 of its
@@ -567,7 +568,8 @@ export function oneSidedEntropyCut(counts: Float64Array, amax: number, levels: n
  * - unsigned symmetric, data of both signs: the positive side, L = 2^b
  *   (negatives clip to 0 whatever T is);
  * - asymmetric, data of both signs: ORT's symmetric cut (entropyCut) with
- *   L = 2^b, the levels of [−T, T] (the range is then clamped to the data).
+ *   L = 2^b, the levels of [−T, T] (the range is then clamped to the data),
+ *   the bin starting at 0 first given the mean of its two neighbours' counts.
  * The histogram has ENTROPY_BINS bins over the searched span; a target with
  * L ≥ that many bins (per side) gets MinMax.
  */
@@ -584,6 +586,8 @@ function entropyRange(v: Binned, t: QuantTarget): ClipRange {
   const levels = 2 ** t.bits;
   if (levels >= ENTROPY_BINS / 2) return { lo: v.min, hi: v.max };
   const { counts, amax } = symmetricHistogram(v, ENTROPY_BINS);
+  const zero = ENTROPY_BINS >> 1;
+  counts[zero] = (counts[zero - 1]! + counts[zero + 1]!) / 2;
   const cut = entropyCut(counts, amax, levels);
   return { lo: Math.max(v.min, cut.lo), hi: Math.min(v.max, cut.hi) };
 }

@@ -68,6 +68,16 @@ describe("degenerate histograms do not collapse the range", () => {
     });
   }
 
+  it("a spike at 0 in data of both signs (hard-swish-like) keeps the large values (uint8 asymmetric)", () => {
+    const rr = seededRandom(10);
+    const d = Float64Array.from({ length: 200_000 }, (_, i) => (i % 1000 === 0 ? 0.5 + 0.5 * rr() : i % 1000 === 1 ? -0.3 * rr() : 0));
+    const hd = histOf(d);
+    const range = chooseRange(hd, ENTROPY, UINT8_ASYM);
+    expect(range.hi).toBeGreaterThan(0.95 * hd.max);
+    expect(range.lo).toBeLessThan(0);
+    expect(range.lo).toBeGreaterThanOrEqual(hd.min);
+  });
+
   it("all mass in one bin except the maximum: not collapsed, not widened", () => {
     const d = new Float64Array(50_000).fill(0.25);
     d[0] = 4;
