@@ -11,7 +11,8 @@
  *     AP_TRN_ZERO (toward 0), AP_RND (half up), AP_RND_ZERO (half toward 0),
  *     AP_RND_MIN_INF (half down), AP_RND_INF (half away from 0), AP_RND_CONV
  *     (half to even); then O: AP_SAT / AP_SAT_ZERO / AP_SAT_SYM clamp,
- *     AP_WRAP keeps the low W bits (N = 0 only); to_double().
+ *     AP_SAT_SYM also maps min to −max, AP_WRAP keeps the low W bits (N = 0
+ *     only; AP_WRAP_SM absent); to_double().
  *   hls::stream<T>: a FIFO with write(), read(), empty(), size().
  * Anything else is absent on purpose: the generated code must compile
  * unchanged against Xilinx's headers, so it may use only what both provide.
@@ -104,6 +105,8 @@ template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, int N> class fixq_fixe
   int64_t v_;  // V: the value is V * 2^-(W-I)
   static double lo() { return S ? -ldexp(1.0, W - 1) : 0.0; }
   static double hi() { return S ? ldexp(1.0, W - 1) - 1 : ldexp(1.0, W) - 1; }
+  // AP_SAT_SYM's lower bound, formed as the bits min | 1 (so -1, i.e. min, for W = 1)
+  static double neg_max() { return W == 1 ? -1.0 : -hi(); }
  public:
   fixq_fixed_base() : v_(0) {}
   fixq_fixed_base(double x) {
@@ -111,13 +114,13 @@ template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, int N> class fixq_fixe
     if (r < lo() || r > hi()) {
       if (O == AP_SAT) r = r < lo() ? lo() : hi();
       else if (O == AP_SAT_ZERO) r = 0;
-      else if (O == AP_SAT_SYM) r = r < lo() ? (S ? -hi() : 0.0) : hi();
+      else if (O == AP_SAT_SYM) r = r < lo() ? (S ? neg_max() : 0.0) : hi();
       else {  // AP_WRAP: the low W bits; r fits in +-2^63 since |x| < 2^(63-W+I) is required
         uint64_t u = uint64_t(int64_t(r));
         r = S ? double(fixq_ap::sign_extend<W>(u)) : double(fixq_ap::low_bits<W>(u));
       }
     } else if (O == AP_SAT_SYM && S && r == lo()) {
-      r = -hi();
+      r = neg_max();
     }
     v_ = int64_t(r);
   }
