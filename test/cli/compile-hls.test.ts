@@ -22,9 +22,11 @@ beforeAll(() => writeCnnFixture(tmp.dir, N));
 
 describe("fixq compile --target hls", () => {
   it.skipIf(!HAVE)("writes a project whose csim_run gives fixq emulate's exact floats and integers", () => {
-    const r = fixq("compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("hls"), "--prefix", "mnist", "--part", "xc7z020clg400-1", "--clock", "10");
+    const r = fixq("compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("hls"), "--prefix", "mnist", "--part", "xc7z020clg400-1", "--clock", "10", "--reuse-factor", "18", "--report");
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/HLS resource ESTIMATES/);
+    expect(r.stdout).toMatch(/^Gemm '\/fc1\/Gemm' +dense +18 /m);
     const tcl = readFileSync(path("hls/build.tcl"), "utf8");
     expect(tcl).toMatch(/^set_top mnist_top$/m);
     expect(tcl).toMatch(/^set_part \{xc7z020clg400-1\}$/m);
@@ -39,11 +41,13 @@ describe("fixq compile --target hls", () => {
     expect(() => run(path("hls/csim_run"), [path("x.bin")])).toThrow(/usage: csim_run IN\.bin OUT\.bin/);
   });
 
-  it("errors: a bad clock, --part without --target hls; nothing written", () => {
+  it("errors: a bad clock or part, --part without --target hls, a reuse factor over the partition limit; nothing written", () => {
     const cases: [string[], RegExp][] = [
       [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--clock", "0"], /--clock expects a positive period in ns, got '0'/],
-      [["compile", path("cnn.q.onnx"), "--target", "c", "-o", path("h2"), "--part", "xc7z020clg400-1"], /--part and --clock apply to --target hls only/],
+      [["compile", path("cnn.q.onnx"), "--target", "c", "-o", path("h2"), "--part", "xc7z020clg400-1"], /--part, --clock and --reuse-factor apply to --target hls only/],
       [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--part", "x;rm"], /--part expects a part name .* got 'x;rm'/],
+      [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--reuse-factor", "1"], /^error: Conv '.*': reuse factor 1 needs \d+ weights partitioned in parallel, over the 4096 limit/],
+      [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--reuse-factor", "0"], /--reuse-factor expects a positive integer, got '0'/],
     ];
     for (const [args, message] of cases) {
       const r = fixq(...args);
