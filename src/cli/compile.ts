@@ -24,7 +24,9 @@ import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
-import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
+import { requantJson } from "../integer/requant-report.js";
+import { emitRun } from "./html-output.js";
+import { jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
@@ -35,6 +37,8 @@ export interface CompileOptions extends IntegerCliOptions {
   json?: string | boolean;
   /** false with --no-verify-load. */
   verifyLoad?: boolean;
+  /** --html FILE: the report page of this run (src/report). */
+  html?: string;
   /** --target c, hls: prefix of the exported symbols and macros. */
   prefix?: string;
   /** --target hls: FPGA part and clock period (ns) for build.tcl. */
@@ -69,6 +73,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
       ? { what: `-o for --target ${target}`, path: opts.output, kind: "folder" as const, createParents: true, members: target === "js" ? jsModuleFileNames() : target === "c" ? [...C_FILES] : [...HLS_FILES] }
       : { what: "-o", path: opts.output },
     { what: "--json", path: json?.file },
+    { what: "--html", path: opts.html },
   ];
   guardOutputs([{ what: "the model", path: modelPath }], outputs);
   const { model: input, program } = loadProgram(modelPath, opts);
@@ -108,7 +113,16 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
     saveModel(model, opts.output!);
     written.push(opts.output!);
   }
-  if (json) emitJson(json, "compile", { model: modelPath, target: target ?? null, written, ortLoad: loads ?? null, ops: program.ops.length, certificate: certificateJson(cert), ...(resources ? { resources } : {}) });
+  await emitRun({ json, html: opts.html }, "compile", {
+    model: modelPath,
+    target: target ?? null,
+    written,
+    ortLoad: loads ?? null,
+    ops: program.ops.length,
+    certificate: certificateJson(cert),
+    requant: requantJson(program),
+    ...(resources ? { resources } : {}),
+  });
   if (jsonOnStdout(json)) return errors.length > 0 ? 1 : 0;
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
   if (opts.report && resources) process.stdout.write(`${formatResources(resources)}\n`);

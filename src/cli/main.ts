@@ -12,10 +12,12 @@ import { type InspectOptions, runInspect } from "./inspect.js";
 import { normalizeJsonFlag } from "./json-output.js";
 import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
+import { addReportCommand } from "./report.js";
 import { packageVersion } from "../util/package-root.js";
 
 
 const JSON_HELP = "machine-readable output: one JSON document, to FILE or standard output";
+const HTML_HELP = "write the HTML report (one self-contained page: summary, per-layer charts and tables) to FILE";
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes("--verbose");
@@ -70,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
     .option("--engine <name>", "what runs CAND for the gate: ort (integer kernels, default) | emulator (integer-only program, bit-exact)", "ort")
     .option("--per-layer", "also print the SQNR of each quantized tensor of CAND against REF, worst first")
+    .option("--html <file>", HTML_HELP)
     .addHelpText("after", EVAL_HELP)
     .addHelpText("after", COMMAND_HELP.eval);
   withInputFlags(evalCmd, true).action(async (ref: string, cand: string, opts: EvalOptions) => {
@@ -92,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
     .option("--symmetric-acts", "symmetric activation ranges")
     .option("--calibration <method>", "minmax | percentile[:P] | mse | entropy (default minmax)")
-    .option("--exclude <names...>", "node names or op types to keep in float")
+    .option("--exclude <names...>", "node names or op types to keep in float (body nodes as If_25/then_branch/Conv_3, whole bodies as If_25/else_branch)")
     .option("--opset <n>", "target opset")
     .option("--calib-samples <n>", "use only the first N calibration samples")
     .option("--batch-size <n>", "calibration batch size (default 64)")
@@ -107,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--verify-each", "check the model after every stage of the pipeline (slower; names the stage that broke it)")
     .option("--max-deployment-gap <points>", "with --eval: exit 1 with 'deployment risk' if the integer-kernel top-1 or agreement is more than this many points below fake-quant (default 2)")
     .option("--json [file]", JSON_HELP)
+    .option("--html <file>", `${HTML_HELP}; adds one histogram pass over the calibration data`)
     .option("--no-verify-load", "skip opening the output in ONNX Runtime before writing it (for models meant for other runtimes)")
     .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)")
     .addHelpText("after", COMMAND_HELP.quantize);
@@ -145,11 +149,16 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
     .option("--json [file]", "machine-readable summary (with the certificate): one JSON document, to FILE or standard output")
+    .option("--html <file>", HTML_HELP)
     .option("--no-verify-load", "onnx-int: skip opening the output in ONNX Runtime before writing it")
     .addHelpText("after", COMMAND_HELP.compile)
     .action(async (model: string, opts: CompileOptions) => {
       code = await runCompile(model, opts);
     });
+
+  addReportCommand(program, (c) => {
+    code = c;
+  });
 
   if (argv.length <= 2) {
     // Bare `fixq`: a usage error, so a script that forgot its arguments fails.

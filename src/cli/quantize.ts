@@ -1,5 +1,5 @@
 /** `fixq quantize MODEL -o OUT [options]`: post-training quantization to QDQ ONNX. */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
@@ -25,7 +25,9 @@ import { readArrays, readLabels } from "./eval.js";
 import { inlineDecidedIfs } from "../passes/inline-if.js";
 import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
 import { checkDataFile } from "./file-kinds.js";
-import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
+import { emitRun } from "./html-output.js";
+import { jsonOnStdout, jsonTarget } from "./json-output.js";
+import { reportHistograms } from "./quantize-html.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
@@ -42,6 +44,8 @@ export interface QuantizeCliOptions extends RecipeInput, InputFlags {
   verifyLoad?: boolean;
   maxDeploymentGap?: string;
   verifyEach?: boolean;
+  /** --html FILE: the report page (src/report), with one extra histogram pass over the calibration data. */
+  html?: string;
 }
 
 /** A recipe file: JSON, an object of known keys with values of the right types (recipe-schema.ts); rules are checked by buildRecipe. */
@@ -90,6 +94,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
     { what: "-o", path: output, createParents: true },
     { what: "-o's external data", path: `${output}.data`, createParents: true },
     { what: "--json", path: jsonFile },
+    { what: "--html", path: opts.html },
   ];
   guardOutputs(
     [
@@ -105,7 +110,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -135,7 +140,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     ensureParentDir(output);
     saveModel(restoreSignature(already.model, original), output);
     const summary = reexportSummary(already, output, loads, evalOpt !== undefined && evalOpt !== false, json);
-    if (jsonOut) emitJson(jsonOut, "quantize", summary);
+    await emitRun({ json: jsonOut, html }, "quantize", summary);
     return 0;
   }
   // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
@@ -172,6 +177,12 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   saveModel(final, output);
 
   const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined }, json);
+  summary["input"] = { path: input, bytes: statSync(input).size };
+  summary["outputBytes"] = statSync(output).size;
+  if (html) {
+    const reopen = calibPath ? () => openCalibration(model, calibPath, recipe.calibSamples, values) : undefined;
+    summary["histograms"] = await reportHistograms({ result, reopen, batchSize: recipe.batchSize, threads: nThreads, progress });
+  }
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
     const { data, labels } = readEvalSet();
@@ -188,7 +199,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
     const { data, labels } = readEvalSet();
     const compared = await compareModels(declared, result.model, data, labels, { threads: nThreads, progress });
-    const evalSummary: Record<string, unknown> = quantizeEvalSummary(compared);
+    const evalSummary: Record<string, unknown> = { ...quantizeEvalSummary(compared), maxDeploymentGapPoints: maxGap };
     summary["eval"] = evalSummary;
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
     // The deployment gate: the integer-kernel run may not fall more than maxGap points below fake-quant.
@@ -196,12 +207,12 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const risk = gate.checks.find((c) => !c.passed);
     if (risk) {
       evalSummary["deploymentRisk"] = { message: risk.message, gapPoints: risk.value, maxGapPoints: maxGap, divergence: divergence ?? null };
-      if (jsonOut) emitJson(jsonOut, "quantize", summary);
+      await emitRun({ json: jsonOut, html }, "quantize", summary);
       process.stderr.write(`${chalk.red("error:")} ${risk.message} (the model was written: ${output})\n`);
       if (divergence !== undefined) process.stderr.write(`  ${divergenceText(divergence)}\n`);
       return 1;
     }
   }
-  if (jsonOut) emitJson(jsonOut, "quantize", summary);
+  await emitRun({ json: jsonOut, html }, "quantize", summary);
   return 0;
 }
