@@ -82,10 +82,13 @@ export function estimateResources(p: Program, cert: Certificate, reuse?: number)
     const r = reuse === undefined ? divisors(weights).find((d) => weights / d <= PARTITION_LIMIT)! : divisors(weights).find((d) => d >= reuse)!;
     const multipliers = weights / r;
     if (multipliers > PARTITION_LIMIT) {
-      const least = divisors(weights).find((d) => weights / d <= PARTITION_LIMIT)!;
+      // every layer fits at any requested factor ≥ each layer's least fitting divisor
+      const least = Math.max(
+        ...p.ops.flatMap((o) => (o.kind === "conv" || o.kind === "dense" ? [divisors(o.weight.length).find((d) => o.weight.length / d <= PARTITION_LIMIT)!] : [])),
+      );
       throw new FixqError(
         "usage",
-        `${op.source}: reuse factor ${r} needs ${multipliers} weights partitioned in parallel, over the ${PARTITION_LIMIT} limit of config_array_partition; use --reuse-factor ${least} or larger`,
+        `${op.source}: reuse factor ${r} needs ${multipliers} weights partitioned in parallel, over the ${PARTITION_LIMIT} limit of config_array_partition; use --reuse-factor ${least} or larger (fits every layer)`,
       );
     }
     const inRange = cert.ranges.get(op.input) ?? { lo: -(2 ** 31), hi: 2 ** 31 - 1 };

@@ -65,5 +65,15 @@ describe("estimateResources on the bundled CNN", async () => {
     expect(big).toBeDefined();
     expect(() => estimateResources(p, cert, 1)).toThrow(/over the 4096 limit of config_array_partition; use --reuse-factor \d+ or larger/);
     expect(() => estimateResources(p, cert, 1)).toThrow(big.source.slice(0, 20));
+    // the remedy's factor fits every layer
+    let message = "";
+    try {
+      estimateResources(p, cert, 1);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const remedy = Number(/use --reuse-factor (\d+) or larger/.exec(message)![1]);
+    expect(estimateResources(p, cert, remedy).every((l) => l.multipliers <= PARTITION_LIMIT)).toBe(true);
+    expect(remedy).toBeGreaterThanOrEqual(Math.ceil(Math.max(...layers.map(count)) / PARTITION_LIMIT));
   });
 });
