@@ -7,6 +7,7 @@
  *                               ports, one array per graph input and output
  *   tb/csim_run.cpp             the testbench: the C harness (same arguments as
  *                               model_run) calling quantize → NAME_top → dequantize
+ *   tb/csim_check.cpp           the self-check against outputs stored at compile time
  *   ap_types/ap_int.h, ap_fixed.h, hls_stream.h   fixq's minimal headers
  *   Makefile (make csim_run), build.tcl (Vitis HLS), README.txt
  * Port widths come from the certificates: an input port holds [qmin, qmax]
@@ -23,6 +24,7 @@ import { checkPrefix, emitC, ports, type EmitCOptions, type Port } from "../c/em
 import { harnessText } from "../c/harness.js";
 import { cComment } from "../shared/print-c.js";
 import { AP_FIXED_H, AP_INT_H, HLS_STREAM_H } from "./ap-types.js";
+import { selfCheckText } from "./self-check.js";
 
 export interface EmitHlsOptions extends EmitCOptions {
   /** FPGA part written into build.tcl. */
@@ -42,6 +44,7 @@ export const HLS_FILES = [
   "firmware/fixq_top.cpp",
   "tb/csim_run.cpp",
   "tb/csim_shim.h",
+  "tb/csim_check.cpp",
   "ap_types/ap_int.h",
   "ap_types/ap_fixed.h",
   "ap_types/hls_stream.h",
@@ -183,14 +186,21 @@ CXXFLAGS ?= -O2
 FIXQ_CFLAGS = -std=c99 -Wall -Wextra -Werror -ffp-contract=off
 FIXQ_CXXFLAGS = -std=c++14 -Wall -Wextra -ffp-contract=off -I$(AP_TYPES) -Iap_types -Ifirmware
 
-csim_run: tb/csim_run.cpp tb/csim_shim.h firmware/fixq_top.cpp firmware/fixq_top.h firmware/model.c firmware/model.h
-\t$(CC) $(FIXQ_CFLAGS) $(CFLAGS) -c -o model.o firmware/model.c
+csim_run: tb/csim_run.cpp tb/csim_shim.h firmware/fixq_top.cpp firmware/fixq_top.h model.o
 \t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o $@ tb/csim_run.cpp firmware/fixq_top.cpp model.o -lm
 
-clean:
-\trm -f csim_run model.o
+# Builds and runs the self-check (exit 0 when the top function gives the stored outputs).
+csim_check: tb/csim_check.cpp tb/csim_shim.h firmware/fixq_top.cpp firmware/fixq_top.h model.o
+\t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o csim_check tb/csim_check.cpp firmware/fixq_top.cpp model.o -lm
+\t./csim_check
 
-.PHONY: clean
+model.o: firmware/model.c firmware/model.h
+\t$(CC) $(FIXQ_CFLAGS) $(CFLAGS) -c -o model.o firmware/model.c
+
+clean:
+\trm -f csim_run csim_check model.o
+
+.PHONY: clean csim_check
 `;
 }
 
@@ -224,6 +234,8 @@ function readmeText(prefix: string, model: string, io: { ins: HlsPort[]; outs: H
 
   make csim_run                      C simulation with g++ -std=c++14 and fixq's ap_types/
   make csim_run AP_TYPES=DIR         the same against other ap_int.h/ap_fixed.h (e.g. Xilinx's)
+  make csim_check                    runs 3 integer samples through the top function against the
+                                     emulator's outputs stored at compile time (exit 0 when equal)
   ./csim_run IN.bin OUT.bin [--int OUT_INT.bin]   same arguments and bytes as the C target's model_run
   vitis_hls -f build.tcl [-tclargs cosim]         part ${opts.part}, clock ${opts.clockNs} ns (not run by fixq)
 
@@ -254,6 +266,7 @@ export function emitHls(p: Program, opts: EmitHlsOptions = {}): Map<string, stri
     ["firmware/fixq_top.cpp", topSource(prefix, io)],
     ["tb/csim_run.cpp", harness],
     ["tb/csim_shim.h", shimText(prefix, io)],
+    ["tb/csim_check.cpp", selfCheckText(p, prefix)],
     ["ap_types/ap_int.h", AP_INT_H],
     ["ap_types/ap_fixed.h", AP_FIXED_H],
     ["ap_types/hls_stream.h", HLS_STREAM_H],

@@ -4,11 +4,12 @@
  * g++ -std=c++14 against fixq's ap_types/) equals the emulator bit for bit
  * (dequantized floats and raw integers) on a few eval images, random floats
  * around the input quantizer and the extreme integer inputs (all qmin, all
- * qmax). Lean on purpose: the C suite covers the shared integer code in
+ * qmax), and the testbench's self-check (`make csim_check`) passes, and
+ * fails when a stored output is tampered with. Lean on purpose: the C suite covers the shared integer code in
  * depth; this one checks the top function's ap_int ports and the testbench.
  * Skips without g++/make (fails with FIXQ_REQUIRE_DATA=1).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MODELS_DIR } from "../../../src/data/manifest.js";
@@ -19,7 +20,7 @@ import { npyFileSource } from "../../../src/quant/feeds.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe } from "../../../src/quant/recipe.js";
 import { evalX } from "../../helpers/bundled-data.js";
-import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { Rng } from "../../helpers/prng.js";
 import { tallyBuilt } from "../c/check-c.js";
 import type { Feeds } from "../js/check.js";
@@ -62,5 +63,17 @@ describe.skipIf(!HAVE)("HLS C simulation equals the emulator on the bundled mode
     const t = tallyBuilt(buildHls(p, dir, { modelName: name }), feeds(p));
     expect({ model: name, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, floatMismatches: 0, intMismatches: 0 });
     expect(t.compared).toBe((20 + 8 + 2 + 2) * 10);
+    // the testbench's self-check against the outputs stored at compile time
+    expect(run("make", ["-s", "-C", dir, "csim_check"])).toMatch(/csim_check: 3 samples, 0 mismatches/);
+  });
+
+  it("the self-check fails when a stored output is off by one", async () => {
+    const p = await program("mlp");
+    const dir = join(tmp.dir, "mlp-tampered");
+    mkdirSync(dir, { recursive: true });
+    buildHls(p, dir);
+    const file = join(dir, "tb/csim_check.cpp");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/(WANT0\[\d+\] = \{\s*)(-?\d+)/, (_, head: string, v: string) => `${head}${Number(v) + 1}`));
+    expect(() => run("make", ["-s", "-C", dir, "csim_check"])).toThrow(/csim_check: 3 samples, 1 mismatches/);
   });
 });
