@@ -14,6 +14,7 @@ export function buildHls(p: Program, dir: string, opts: EmitHlsOptions = {}): Bu
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), text);
   }
-  run("make", ["-s", "-C", dir, "csim_run"]);
+  // -Werror: the generated C++ and fixq's headers build without a warning
+  run("make", ["-s", "-C", dir, "csim_run", "CXXFLAGS=-O2 -Werror"]);
   return { dir, program: p, exe: "csim_run" };
 }
