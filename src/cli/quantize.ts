@@ -31,8 +31,12 @@ import { reportHistograms } from "./quantize-html.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
+import { smoothForQuantize } from "./smooth-flag.js";
+import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
-export interface QuantizeCliOptions extends RecipeInput, InputFlags {
+export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags {
+  /** --smooth [α]: true for the default α. */
+  smooth?: string | boolean;
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -110,7 +114,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp, nbitsAccuracyLevel, smooth, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -121,8 +125,11 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
   const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
+  const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
+  if (dynamic) flags.acts = "float";
   const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
+  const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
   if (evalOpt !== undefined && evalOpt !== false && fp4) {
     throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${fp4.weights}); add --fp4-storage dequantized to evaluate`);
@@ -166,7 +173,10 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const progress = json ? silentProgress : terminalProgress();
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   try {
-    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
+    const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
+    result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
+    if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
+    if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };
   } finally {
     source.close();
   }

@@ -38,6 +38,15 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
         for (const a of r.absorbed) lines.push(`  ${a.first} → ${a.second}: ${a.channels} channels, shift up to ${a.maxShift.toPrecision(3)}`);
         if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
         break;
+      case "weight-rounding":
+        lines.push(`weight rounding (${r.method})  ${r.layers.length} layers in ${r.runs} runs over the calibration data ${time}`);
+        if (r.layers.length) lines.push("  reconstruction loss, nearest → learned, weights moved off nearest:");
+        for (const l of r.layers) {
+          const why = l.keptNearest ? `  kept nearest: ${l.keptNearest}` : l.note ? `  (${l.note})` : "";
+          lines.push(`    ${l.lossBefore.toExponential(2).padStart(9)} → ${l.lossAfter.toExponential(2).padEnd(9)} ${(100 * l.changedFraction).toFixed(1).padStart(5)}%  ${l.method}  ${l.node}${why}`);
+        }
+        if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
+        break;
       case "bias-correction":
         lines.push(`bias correction (${r.mode})  ${r.corrected.length} layers${r.mode === "empirical" ? ` in ${r.runs} runs over the calibration data` : ", E[x] from BN statistics"} ${time}`);
         if (r.corrected.length) lines.push("  max |Δb| per layer:");
