@@ -77,7 +77,7 @@ function weightChoice(s: LayerSettings): WeightChoice {
   if (scheme) return { kind: "float", scheme, name: s.weights, rounding: s.weightRounding };
   const f = intFormat(s.weights, { valueBits: s.weightBits, symmetric: true });
   const eightBitActs = s.acts === "uint8" || s.acts === "int8";
-  const format = s.weights === "int8" && s.weightBits === 7 && eightBitActs ? { ...f, qmin: -64, qmax: 64 } : f;
+  const format = s.weights === "int8" && s.weightBits === 7 && eightBitActs && !s.exactWeightRange ? { ...f, qmin: -64, qmax: 64 } : f;
   return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding };
 }
 
