@@ -245,6 +245,11 @@ function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRoundi
   return { ...built, ...(exact ? { exactWeightRange: true } : {}), weightRounding };
 }
 
+/** The settings of a layer given `o` on top of the global recipe, checked as a `layers` rule is; a usage error starts with `what`. */
+export function layerSettingsFor(r: Recipe, o: LayerOverrides, what: string): LayerSettings {
+  return within(undefined, `${what}: `, () => ruleSettings(r, o, r.weightRounding));
+}
+
 /** Builds a recipe: defaults, then the file's values, then the flags. */
 export function buildRecipe(...layers: RecipeInput[]): Recipe {
   const global = buildGlobal(layers);
