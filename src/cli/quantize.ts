@@ -29,8 +29,10 @@ import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
+import { type MixedInput, runMixedStep, splitMixedInput } from "./quantize-mixed.js";
+import { mixedText } from "../quant/mixed/report.js";
 
-export interface QuantizeCliOptions extends RecipeInput, InputFlags {
+export interface QuantizeCliOptions extends RecipeInput, InputFlags, MixedInput {
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -116,7 +118,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
   const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
-  const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  const recipeFlags = splitMixedInput(flags, {}).rest;
+  let recipe = buildRecipe(fileRecipe, recipeFlags);
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const fp4 = allSettings(recipe).find(hasNativeFp4);
   if (evalOpt !== undefined && evalOpt !== false && fp4) {
@@ -160,7 +164,17 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples, values) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
   let result: Awaited<ReturnType<typeof quantizeModel>>;
+  let mixed: Awaited<ReturnType<typeof runMixedStep>>;
   try {
+    // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
+    mixed = await runMixedStep(model, source, recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
+    if (mixed?.kind === "shard") {
+      const shard = { measured: mixed.measured, total: mixed.total, cache: mixed.folder };
+      if (jsonOut) emitJson(jsonOut, "quantize", { shard });
+      if (!json) process.stdout.write(`measured ${mixed.measured} of ${mixed.total} (layer, candidate) sensitivities into ${mixed.folder}; no model written (--shard)\n`);
+      return 0;
+    }
+    if (mixed) recipe = buildRecipe(fileRecipe, recipeFlags, { layers: [...mixed.rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
     result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
   } finally {
     source.close();
@@ -172,6 +186,10 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   saveModel(final, output);
 
   const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined }, json);
+  if (mixed?.kind === "solved") {
+    summary["mixed"] = mixed.report;
+    if (!json) process.stdout.write(mixedText(mixed.report));
+  }
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
     const { data, labels } = readEvalSet();

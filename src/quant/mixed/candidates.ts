@@ -6,7 +6,19 @@
  * with those keys would give, through the same checks.
  */
 import { FixqError } from "../../ir/errors.js";
+import { isFloatType, parseWeightType, requiredBlockSize } from "../format-names.js";
+import type { LayerOverrides } from "../layer-rules.js";
 import { type LayerSettings, layerSettingsFor, type Recipe } from "../recipe.js";
+
+/** Runs `f`, prefixing a usage error's message with `what`. */
+function within<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof FixqError && e.code === "usage") throw new FixqError("usage", `${what}: ${e.message}`);
+    throw e;
+  }
+}
 
 export interface Candidate {
   /** As given: the key of the candidate in the `mixed` report. */
@@ -46,7 +58,12 @@ export function parseCandidates(text: string, recipe: Recipe, flag = "--mixed"):
     const weights = slash < 0 ? item : item.slice(0, slash).trim();
     const acts = slash < 0 ? undefined : item.slice(slash + 1).trim();
     if (weights === "" || acts === "") throw new FixqError("usage", `${flag}: candidate '${item}' must be WEIGHTS or WEIGHTS/ACTS`);
-    const settings = layerSettingsFor(recipe, acts === undefined ? { weights } : { weights, acts }, `${flag} candidate '${item}'`);
+    const what = `${flag} candidate '${item}'`;
+    // MX and NVFP4 weights are always blocked: their block size replaces the recipe's granularity.
+    const parsed = within(what, () => parseWeightType(weights));
+    const block = isFloatType(parsed.weights) ? requiredBlockSize(parsed.weights) : undefined;
+    const overrides: LayerOverrides = { weights, ...(acts === undefined ? {} : { acts }), ...(block === undefined ? {} : { granularity: `per-block:${block}` }) };
+    const settings = layerSettingsFor(recipe, overrides, what);
     return { text: item, weights, acts, settings };
   });
 }
