@@ -62,17 +62,23 @@ function expression(terms: readonly [number, string][]): string {
 }
 
 /** The scaled, shifted model as CPLEX LP text (see the header). */
+const shifted = (v: readonly number[]) => {
+  const m = Math.min(...v);
+  return v.map((x) => x - m);
+};
+
+/** The objective coefficients the solver sees: per group (S[g,c] − min_c S[g,c]) / σ, σ = the largest of them / 1000. */
+export function scaledObjective(groups: readonly Group[]): number[][] {
+  const rows = groups.map((g) => shifted(g.sensitivity));
+  const sigma = Math.max(...rows.flat()) / 1000 || 1;
+  return rows.map((r) => r.map((s) => s / sigma));
+}
+
 export function lpText(groups: readonly Group[], budgets: readonly Budget[]): string {
-  const shifted = (v: readonly number[]) => {
-    const m = Math.min(...v);
-    return v.map((x) => x - m);
-  };
-  const objRows = groups.map((g) => shifted(g.sensitivity));
-  const sigma = Math.max(...objRows.flat()) / 1000 || 1;
   const obj: [number, string][] = [];
-  objRows.forEach((row, g) => {
+  scaledObjective(groups).forEach((row, g) => {
     row.forEach((s, c) => {
-      obj.push([s / sigma, col(g, c)]);
+      obj.push([s, col(g, c)]);
     });
   });
   const out = ["Minimize", ` obj:\n${expression(obj)}`, "Subject To"];
