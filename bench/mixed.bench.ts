@@ -37,6 +37,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
+import { spearman } from "../src/eval/rank-correlation.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { allocateMixed, ruleFor } from "../src/quant/mixed/allocate.js";
@@ -137,33 +138,6 @@ const SETS = ["int4,int8", "int4,int6,int8"];
 const budgetsPct = (process.env["FIXQ_BENCH_BUDGETS"] ?? "60,75,90").split(",").map(Number);
 const nRandom = Number(process.env["FIXQ_BENCH_RANDOM"] ?? 10);
 const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? ["mlp", "cnn", "resnet", "mobilenetv2", "vit"];
-
-/** Spearman's rank correlation (average ranks for ties). */
-function spearman(a: readonly number[], b: readonly number[]): number {
-  const rank = (v: readonly number[]) => {
-    const idx = v.map((x, i) => [x, i] as const).sort((p, q) => p[0] - q[0]);
-    const r = new Array<number>(v.length);
-    for (let i = 0; i < idx.length; ) {
-      let j = i;
-      while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
-      for (let k = i; k <= j; k++) r[idx[k]![1]] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const [ra, rb] = [rank(a), rank(b)];
-  const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
-  const [ma, mb] = [mean(ra), mean(rb)];
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < ra.length; i++) {
-    num += (ra[i]! - ma) * (rb[i]! - mb);
-    da += (ra[i]! - ma) ** 2;
-    db += (rb[i]! - mb) ** 2;
-  }
-  return num / Math.sqrt(da * db);
-}
 
 /** A random assignment filling the budgets: random choices, lowered until feasible, then raised at random while feasible. */
 function randomFill(groups: readonly Group[], budgets: readonly Budget[], rng: Rng): number[] {

@@ -13,6 +13,8 @@
  *   --sensitivity-cache DIR    default: .fixq-sensitivity next to the output
  *   --shard I/N                measure the I-th of N parts (1 ≤ I ≤ N) into the cache and stop
  *   --sensitivity-samples N    calibration samples measured (default 128)
+ *   --pareto FILE              also sweep the first budget (quantize-pareto.ts)
+ *   --pareto-points N          points of the sweep (default 12)
  *
  * Recipe keys: mixed, budget (a string or a list), tieResidual, tie (lists
  * of node names), latencyTable, sensitivity, sensitivityCache,
@@ -23,7 +25,7 @@ import type { Command } from "commander";
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import type { DataSource } from "../quant/feeds.js";
-import { allocateMixed, type MixedOutcome } from "../quant/mixed/allocate.js";
+import { allocateMixed, type MixedOptions, type MixedOutcome } from "../quant/mixed/allocate.js";
 import { parseBudgets } from "../quant/mixed/budget.js";
 import { readLatencyTable } from "../quant/mixed/latency-table.js";
 import type { Recipe } from "../quant/recipe.js";
@@ -38,9 +40,11 @@ export interface MixedInput {
   sensitivityCache?: string;
   sensitivitySamples?: string | number;
   shard?: string;
+  pareto?: string;
+  paretoPoints?: string | number;
 }
 
-export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "sensitivity", "sensitivityCache", "sensitivitySamples", "shard"] as const;
+export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "sensitivity", "sensitivityCache", "sensitivitySamples", "shard", "pareto", "paretoPoints"] as const;
 
 const collect = (v: string, all: string[] = []) => [...all, v];
 
@@ -54,6 +58,8 @@ export function withMixedFlags(cmd: Command): Command {
     .option("--sensitivity <method>", "with --mixed: measured (default; the output change with only that layer quantized)")
     .option("--sensitivity-cache <dir>", "with --mixed: where measured sensitivities are kept (default .fixq-sensitivity next to the output)")
     .option("--sensitivity-samples <n>", "with --mixed: calibration samples the sensitivities are measured on (default 128)")
+    .option("--pareto <file>", "with --mixed: also sweep the first budget from all-lowest to all-highest, quantize and evaluate each point (bundled models: their eval set; else --eval DATA), and write the front as JSON")
+    .option("--pareto-points <n>", "with --pareto: budget points (default 12)")
     .option("--shard <i/n>", "with --mixed: measure part I of N (1..N) of the sensitivities into the cache and stop (merge the caches by copying, then run without --shard)");
 }
 
@@ -77,8 +83,8 @@ function parseShard(text: string): { index: number; count: number } {
   return { index: i - 1, count: n };
 }
 
-/** Checks the mixed keys and runs the allocation; undefined without --mixed. */
-export async function runMixedStep(model: Model, source: DataSource, recipe: Recipe, m: MixedInput, ctx: { output: string; threads?: number; progress: (text: string) => void }): Promise<MixedOutcome | undefined> {
+/** Checks the mixed keys into allocation options; undefined without --mixed. */
+export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: string; threads?: number; progress: (text: string) => void }): MixedOptions | undefined {
   const others = MIXED_KEYS.filter((k) => k !== "mixed" && m[k] !== undefined);
   if (m.mixed === undefined) {
     if (others.length > 0) throw new FixqError("usage", `--${others[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --mixed`);
@@ -91,7 +97,9 @@ export async function runMixedStep(model: Model, source: DataSource, recipe: Rec
   if (budgets.length === 0 && m.shard === undefined) throw new FixqError("usage", "--mixed needs at least one --budget KIND=VALUE (size, bops or latency)");
   const samples = m.sensitivitySamples === undefined ? undefined : Number(m.sensitivitySamples);
   if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) throw new FixqError("usage", `--sensitivity-samples must be a positive integer, got '${m.sensitivitySamples}'`);
-  return allocateMixed(model, source, recipe, {
+  if (m.paretoPoints !== undefined && !(Number.isInteger(Number(m.paretoPoints)) && Number(m.paretoPoints) >= 2)) throw new FixqError("usage", `--pareto-points must be an integer >= 2, got '${m.paretoPoints}'`);
+  if (m.paretoPoints !== undefined && m.pareto === undefined) throw new FixqError("usage", "--pareto-points needs --pareto FILE");
+  return {
     candidates: m.mixed,
     budgets,
     cacheRoot: m.sensitivityCache ?? join(dirname(ctx.output), ".fixq-sensitivity"),
@@ -102,5 +110,10 @@ export async function runMixedStep(model: Model, source: DataSource, recipe: Rec
     samples,
     threads: ctx.threads,
     progress: ctx.progress,
-  });
+  };
+}
+
+/** Runs the allocation when --mixed is given. */
+export async function runMixedStep(model: Model, source: DataSource, recipe: Recipe, o: MixedOptions | undefined): Promise<MixedOutcome | undefined> {
+  return o === undefined ? undefined : allocateMixed(model, source, recipe, o);
 }

@@ -29,7 +29,8 @@ import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
-import { type MixedInput, runMixedStep, splitMixedInput } from "./quantize-mixed.js";
+import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput } from "./quantize-mixed.js";
+import { paretoSweep } from "./quantize-pareto.js";
 import { mixedText } from "../quant/mixed/report.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, MixedInput {
@@ -92,6 +93,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
     { what: "-o", path: output, createParents: true },
     { what: "-o's external data", path: `${output}.data`, createParents: true },
     { what: "--json", path: jsonFile },
+    { what: "--pareto", path: opts.pareto },
   ];
   guardOutputs(
     [
@@ -121,6 +123,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
   const recipeFlags = splitMixedInput(flags, {}).rest;
   let recipe = buildRecipe(fileRecipe, recipeFlags);
+  const mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const fp4 = allSettings(recipe).find(hasNativeFp4);
   if (evalOpt !== undefined && evalOpt !== false && fp4) {
@@ -152,6 +155,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const labelsPath = typeof evalOpt === "string" ? undefined : inModels("eval_labels");
   const evalRequested = evalOpt !== undefined && evalOpt !== false;
   if (evalRequested && !dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  if (mixedInput.pareto !== undefined && !dataPath) throw new FixqError("usage", "--pareto measures every point on evaluation data: give --eval DATA (bundled models use their eval set)");
   let evalSet: { data: ReturnType<typeof bindEvalData>; labels?: Int32Array } | undefined;
   const readEvalSet = () => {
     if (!evalSet) {
@@ -160,14 +164,14 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     }
     return evalSet;
   };
-  if (evalRequested) readEvalSet(); // bad evaluation data is refused before anything is written
+  if (evalRequested || mixedInput.pareto !== undefined) readEvalSet(); // bad evaluation data is refused before anything is written
   const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples, values) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   let mixed: Awaited<ReturnType<typeof runMixedStep>>;
   try {
     // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
-    mixed = await runMixedStep(model, source, recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
+    mixed = await runMixedStep(model, source, recipe, mixedOpts);
     if (mixed?.kind === "shard") {
       const shard = { measured: mixed.measured, total: mixed.total, cache: mixed.folder };
       if (jsonOut) emitJson(jsonOut, "quantize", { shard });
@@ -189,6 +193,15 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (mixed?.kind === "solved") {
     summary["mixed"] = mixed.report;
     if (!json) process.stdout.write(mixedText(mixed.report));
+    if (mixedInput.pareto !== undefined && mixedOpts) {
+      const { data, labels } = readEvalSet();
+      const p = await paretoSweep(
+        { model, problem: mixed.problem, source: () => openCalibration(model, calibPath!, recipe.calibSamples, values), recipe: buildRecipe(fileRecipe, recipeFlags), recipeParts: [fileRecipe, recipeFlags], mixed: mixedOpts, evalData: data, labels, threads: nThreads, points: mixedInput.paretoPoints === undefined ? undefined : Number(mixedInput.paretoPoints), file: mixedInput.pareto },
+        (t) => json || process.stderr.write(`  ${t}\n`),
+      );
+      summary["pareto"] = { file: mixedInput.pareto, kind: p.kind, metric: p.metric, points: p.points.length, spearman: p.spearman, nonMonotone: p.nonMonotone };
+      if (!json) process.stdout.write(`  pareto: ${p.points.length} points of ${p.kind} → ${mixedInput.pareto}; Spearman ρ(predicted, measured ${p.metric}) ${p.spearman?.toFixed(3) ?? "n/a"}, ${p.nonMonotone} non-monotone\n`);
+    }
   }
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {
