@@ -9,7 +9,7 @@
  *   --budget KIND=VALUE        size | bops | latency (repeatable; see quant/mixed/budget.ts)
  *   --tie-residual             tie the layers feeding residual Adds and Concats
  *   --latency-table FILE       per-layer latencies for a latency budget
- *   --sensitivity measured     the only method implemented
+ *   --sensitivity METHOD       measured (default) | hessian (quant/mixed/hessian.ts)
  *   --sensitivity-cache DIR    default: .fixq-sensitivity next to the output
  *   --shard I/N                measure the I-th of N parts (1 ≤ I ≤ N) into the cache and stop
  *   --sensitivity-samples N    calibration samples measured (default 128)
@@ -55,7 +55,7 @@ export function withMixedFlags(cmd: Command): Command {
     .option("--budget <kind=value>", "with --mixed: size=5.2MB|75%, bops=3G|60%, latency=2ms|90% (percentages of the all-highest cost; repeatable)", collect)
     .option("--tie-residual", "with --mixed: layers feeding one residual Add/Concat take one format")
     .option("--latency-table <file>", "with --mixed: JSON of per-layer latencies per candidate, { \"unit\": \"ms\", \"layers\": { NODE: { CANDIDATE: ms } } }")
-    .option("--sensitivity <method>", "with --mixed: measured (default; the output change with only that layer quantized)")
+    .option("--sensitivity <method>", "with --mixed: measured (default; the output change with only that layer quantized) | hessian (Hutchinson trace by finite differences × ‖W − Q(W)‖²)")
     .option("--sensitivity-cache <dir>", "with --mixed: where measured sensitivities are kept (default .fixq-sensitivity next to the output)")
     .option("--sensitivity-samples <n>", "with --mixed: calibration samples the sensitivities are measured on (default 128)")
     .option("--pareto <file>", "with --mixed: also sweep the first budget from all-lowest to all-highest, quantize and evaluate each point (bundled models: their eval set; else --eval DATA), and write the front as JSON")
@@ -91,7 +91,7 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
     return undefined;
   }
   if (recipe.dataFree) throw new FixqError("usage", "--mixed measures sensitivities on calibration data, which --data-free never reads");
-  if (m.sensitivity !== undefined && m.sensitivity !== "measured") throw new FixqError("usage", `--sensitivity must be 'measured' (the Hessian proxy is not implemented), got '${m.sensitivity}'`);
+  if (m.sensitivity !== undefined && m.sensitivity !== "measured" && m.sensitivity !== "hessian") throw new FixqError("usage", `--sensitivity must be measured or hessian, got '${m.sensitivity}'`);
   const budgetTexts = m.budget === undefined ? [] : Array.isArray(m.budget) ? m.budget : [m.budget];
   const budgets = parseBudgets(budgetTexts);
   if (budgets.length === 0 && m.shard === undefined) throw new FixqError("usage", "--mixed needs at least one --budget KIND=VALUE (size, bops or latency)");
@@ -108,6 +108,7 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
     ties: m.tie,
     latencyTable: m.latencyTable === undefined ? undefined : readLatencyTable(m.latencyTable),
     samples,
+    sensitivity: m.sensitivity as MixedOptions["sensitivity"],
     threads: ctx.threads,
     progress: ctx.progress,
   };

@@ -24,6 +24,8 @@ import { type MeasurePair, measureSensitivities } from "./measure.js";
 import { type CandidateCost, groupsOf, type MixedLayer, type MixedProblem } from "./problem.js";
 import { mixedReport, type MixedReport } from "./report.js";
 import { solveAllocation } from "./solve.js";
+import { HESSIAN_PROBES, hessianPairs, hessianSensitivity, traceOf } from "./hessian.js";
+import { tensorToFloat64 } from "../../ir/tensor.js";
 import { actBits, weightUnderCandidate } from "./weight-cost.js";
 
 export interface MixedOptions {
@@ -34,6 +36,8 @@ export interface MixedOptions {
   readonly tieResidual?: boolean;
   readonly ties?: readonly (readonly string[])[];
   readonly latencyTable?: LatencyTable;
+  /** measured (default) or the Hessian proxy (hessian.ts). */
+  readonly sensitivity?: "measured" | "hessian";
   /** Calibration samples measured (default 128, at most the data's). */
   readonly samples?: number;
   readonly threads?: number;
@@ -76,22 +80,25 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
 
   const samples = Math.min(o.samples ?? 128, source.count);
   const step = source.fixedBatch ?? Math.max(1, Math.min(recipe.batchSize, samples));
-  const folder = cacheFolder(o.cacheRoot, sha256([encodeModel(float)]), dataHash(source, samples, step), "measured");
+  const method = o.sensitivity ?? "measured";
+  const folder = cacheFolder(o.cacheRoot, sha256([encodeModel(float)]), dataHash(source, samples, step), method);
   const cached = readCache(folder);
 
-  // Costs of every pair; Q(W) kept only for the pairs this run measures.
+  // Costs of every pair; Q(W) kept only for the pairs this run measures (measured), or for ‖W − Q(W)‖² (hessian).
   const pairs: MeasurePair[] = [];
   let k = 0;
-  const costs = sites.map((s) =>
-    candidates.map((c, ci) => {
-      const w = weightUnderCandidate(s.use, c.settings);
+  const mine = () => o.shard === undefined || k++ % o.shard.count === o.shard.index;
+  const floatW = (s: (typeof sites)[number]) => Float32Array.from(tensorToFloat64(s.use.tensor));
+  const costs = sites.map((s) => {
+    const w = method === "hessian" ? floatW(s) : undefined;
+    if (w) for (const p of hessianPairs(s.name, s.node.inputs[1]!, w)) if (mine() && !cached.entries.has(p.key)) pairs.push(p);
+    return candidates.map((c, ci) => {
+      const q = weightUnderCandidate(s.use, c.settings);
       const key = entryKey(s.name, candHash[ci]!);
-      const mine = o.shard === undefined || k % o.shard.count === o.shard.index;
-      k++;
-      if (mine && !cached.entries.has(key)) pairs.push({ key, weight: s.node.inputs[1]!, values: w.values });
-      return { sizeBits: w.sizeBits, bops: s.macs * w.valueBits * actBits(c.settings.acts), key };
-    }),
-  );
+      if (!w && mine() && !cached.entries.has(key)) pairs.push({ key, weight: s.node.inputs[1]!, values: q.values });
+      return { sizeBits: q.sizeBits, bops: s.macs * q.valueBits * actBits(c.settings.acts), key, w, q: w ? q.values : undefined };
+    });
+  });
   const t0 = performance.now();
   let metric = cached.metric;
   if (pairs.length > 0) {
@@ -102,7 +109,13 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
     for (const [key, v] of m.values) cached.entries.set(key, v);
   }
   const measureMs = performance.now() - t0;
-  if (o.shard) return { kind: "shard", measured: pairs.length, total: sites.length * candidates.length, folder };
+  const total = sites.length * (method === "hessian" ? 2 * HESSIAN_PROBES : candidates.length);
+  if (o.shard) return { kind: "shard", measured: pairs.length, total, folder };
+  const sensitivityOf = (si: number, ci: number): number => {
+    const x = costs[si]![ci]!;
+    if (!x.w) return cached.entries.get(x.key)!;
+    return hessianSensitivity(traceOf(cached.entries, sites[si]!.name, x.w)!, x.w, x.q!);
+  };
 
   const layers: MixedLayer[] = sites.map((s, si) => ({
     node: s.name,
@@ -111,7 +124,7 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
       candidates.map((c, ci): [string, CandidateCost] => {
         const x = costs[si]![ci]!;
         const latency = o.latencyTable ? latencyOf(o.latencyTable, s.name, c.text) : undefined;
-        return [c.text, { sensitivity: cached.entries.get(x.key)!, sizeBits: x.sizeBits, bops: x.bops, ...(latency === undefined ? {} : { latency }) }];
+        return [c.text, { sensitivity: sensitivityOf(si, ci), sizeBits: x.sizeBits, bops: x.bops, ...(latency === undefined ? {} : { latency }) }];
       }),
     ),
   }));
@@ -121,7 +134,7 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
   const groups = groupsOf(problem, [...new Set(["size", "bops", ...kinds] as const)]);
   const budgets = resolveBudgets(o.budgets, groups);
   const solution = await solveAllocation(groups, budgets);
-  const report = mixedReport({ problem, groups, ties, budgets, solution, metric: metric ?? "relative-mse", samples, cache: { folder, measured: pairs.length, reused: sites.length * candidates.length - pairs.length, measureMs } });
+  const report = mixedReport({ problem, groups, ties, budgets, solution, metric: metric ?? "relative-mse", method, samples, cache: { folder, measured: pairs.length, reused: total - pairs.length, measureMs } });
   const chosen = new Map(report.layers.map((l) => [l.node, candidates.find((c) => c.text === l.chosen)!]));
   return { kind: "solved", report, problem, rules: sites.map((s) => ruleFor(s.name, chosen.get(s.name)!)) };
 }

@@ -12,7 +12,7 @@ import type { Solution, SolverReport } from "./solve.js";
 
 export interface MixedReport {
   readonly candidates: readonly string[];
-  readonly sensitivityMethod: "measured";
+  readonly sensitivityMethod: "measured" | "hessian";
   /** kl-softmax (classifier outputs) or relative-mse, and the samples measured. */
   readonly sensitivityMetric: string;
   readonly samples: number;
@@ -25,11 +25,11 @@ export interface MixedReport {
   readonly cache: { readonly folder: string; readonly measured: number; readonly reused: number; readonly measureMs: number };
 }
 
-export function mixedReport(a: { problem: MixedProblem; groups: readonly Group[]; ties: readonly TieGroup[]; budgets: readonly Budget[]; solution: Solution; metric: string; samples: number; cache: MixedReport["cache"] }): MixedReport {
+export function mixedReport(a: { problem: MixedProblem; groups: readonly Group[]; ties: readonly TieGroup[]; budgets: readonly Budget[]; solution: Solution; metric: string; method: "measured" | "hessian"; samples: number; cache: MixedReport["cache"] }): MixedReport {
   const chosenOfGroup = new Map(a.groups.map((g, i) => [g.name, a.problem.candidates[a.solution.choice[i]!]!]));
   return {
     candidates: a.problem.candidates,
-    sensitivityMethod: "measured",
+    sensitivityMethod: a.method,
     sensitivityMetric: a.metric,
     samples: a.samples,
     layers: a.problem.layers.map((l) => ({ node: l.node, group: l.group, costs: l.costs, chosen: chosenOfGroup.get(l.group)! })),

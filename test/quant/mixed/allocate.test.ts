@@ -69,6 +69,15 @@ describe("allocateMixed on the CNN", () => {
     expect(final.report.objective).toBe(single.report.objective);
   });
 
+  it("--sensitivity hessian: one trace per layer from 4 probes × ±, the same solver", async () => {
+    const a = await allocateMixed(model, source(), recipe, opts(join(tmp, "hessian"), { sensitivity: "hessian" }));
+    if (a.kind !== "solved") throw new Error("expected a solution");
+    expect(a.report.sensitivityMethod).toBe("hessian");
+    expect(a.report.cache).toMatchObject({ measured: 40, reused: 0 });
+    for (const l of a.report.layers) expect(l.costs.int4!.sensitivity).toBeGreaterThan(l.costs.int8!.sensitivity);
+    expect(a.report.solver.status).toBe("Optimal");
+  });
+
   it("the chosen formats reach the quantized model through layers rules", async () => {
     const a = await allocateMixed(model, source(), recipe, opts(join(tmp, "one")));
     if (a.kind !== "solved") throw new Error("expected a solution");
