@@ -29,7 +29,12 @@
  * assignment of the model, between the predicted objective (Σ sensitivity)
  * and the measured top-1 (negative is good: a lower objective, a higher top-1).
  *
- * Knobs: FIXQ_BENCH_PART=solve|accuracy|both, FIXQ_BENCH_MODELS,
+ * Part "sensitivity": per model, the time to measure every (layer, candidate)
+ * sensitivity of int4,int6,int8 (measured) and to estimate them with the
+ * Hessian proxy, Spearman's ρ between the two over all pairs, and the time
+ * of a re-solve served by the cache.
+ *
+ * Knobs: FIXQ_BENCH_PART=solve|accuracy|sensitivity|all (default all), FIXQ_BENCH_MODELS,
  * FIXQ_BENCH_RANDOM, FIXQ_BENCH_BUDGETS (60,75,90), FIXQ_BENCH_PYTHON (python3).
  */
 import { spawnSync } from "node:child_process";
@@ -53,7 +58,8 @@ import { type AccuracyFigures, evaluateRow, full } from "./eval-sets.js";
 import { pairedDrop } from "./paired.js";
 
 printBenchHeader("mixed");
-const part = process.env["FIXQ_BENCH_PART"] ?? "both";
+const part = process.env["FIXQ_BENCH_PART"] ?? "all";
+const runs = (p: string) => part === "all" || part === p;
 const python = process.env["FIXQ_BENCH_PYTHON"] || "python3";
 const repeats = Number(process.env["FIXQ_BENCH_REPEATS"] ?? 3);
 const tmp = mkdtempSync(join(tmpdir(), "fixq-bench-mixed-"));
@@ -105,7 +111,7 @@ function runAnchor(groups: readonly Group[], budgets: readonly Budget[]): Anchor
     .map((l) => JSON.parse(l) as AnchorRow);
 }
 
-if (part !== "accuracy") {
+if (runs("solve")) {
   console.log("\nsolve time: layers × 6 candidates, every 4th layer tied, size ≤ 55% and BOPs ≤ 65% of all-highest; best of", repeats);
   console.log("layers | groups | fixq (HiGHS wasm) ms | objective | anchor | anchor ms | same optimum | fixq / anchor");
   for (const layers of [100, 400]) {
@@ -158,7 +164,7 @@ function randomFill(groups: readonly Group[], budgets: readonly Budget[], rng: R
   return choice;
 }
 
-if (part !== "solve") {
+if (runs("accuracy")) {
   if (!full) log("dataset-fashion-mnist not installed: scoring on the committed 2,000-image eval set only");
   const calibFile = join(MODELS_DIR, "data/calib.npy");
   const top1 = (r: AccuracyFigures) => (full ? r.test10k! : r.eval2000!) * 100;
@@ -226,5 +232,34 @@ if (part !== "solve") {
       }
     }
     console.log(`${m.key}: Spearman ρ(predicted objective, measured top-1) over ${predicted.length} assignments = ${spearman(predicted, measured).toFixed(3)}; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+}
+
+// --- part 3: sensitivity time, measured against the Hessian proxy ---------------------------
+
+if (runs("sensitivity")) {
+  console.log("\nsensitivity: int4,int6,int8 on 128 calibration samples; ρ = Spearman(measured, hessian) over (layer, candidate) pairs");
+  console.log("model | layers | measured s | hessian s | ρ | re-solve from cache s (measured)");
+  for (const m of bundledModels().filter((b) => only.includes(b.key))) {
+    const float = loadModel(join(MODELS_DIR, m.file));
+    const recipe = buildRecipe({});
+    const source = () => npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"));
+    const run = async (sensitivity: "measured" | "hessian", cacheRoot: string) => {
+      const src = source();
+      const t0 = performance.now();
+      try {
+        const a = await allocateMixed(float, src, recipe, { candidates: "int4,int6,int8", budgets: parseBudgets(["size=75%"]), cacheRoot, sensitivity });
+        if (a.kind !== "solved") throw new Error("unreachable");
+        return { a, s: (performance.now() - t0) / 1000 };
+      } finally {
+        src.close();
+      }
+    };
+    const measured = await run("measured", join(tmp, `sens-${m.key}`));
+    const hessian = await run("hessian", join(tmp, `sens-${m.key}`));
+    const again = await run("measured", join(tmp, `sens-${m.key}`));
+    const flat = (r: typeof measured) => r.a.report.layers.flatMap((l) => r.a.report.candidates.map((c) => l.costs[c]!.sensitivity));
+    const rho = spearman(flat(measured), flat(hessian));
+    console.log(`${m.key} | ${measured.a.report.layers.length} | ${measured.s.toFixed(1)} | ${hessian.s.toFixed(1)} | ${rho.toFixed(3)} | ${again.s.toFixed(1)} (${again.a.report.cache.measured} measured)`);
   }
 }
