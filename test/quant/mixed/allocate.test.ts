@@ -4,7 +4,7 @@
  * by copying their files giving the same cache and the same answer as one
  * run, and the chosen formats written through `layers` rules.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import { arraySource, feedsFor } from "../../../src/quant/feeds.js";
 import { allocateMixed, type MixedOptions } from "../../../src/quant/mixed/allocate.js";
 import { parseBudgets } from "../../../src/quant/mixed/budget.js";
 import { readCache } from "../../../src/quant/mixed/cache.js";
+import { readLatencyTable } from "../../../src/quant/mixed/latency-table.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe } from "../../../src/quant/recipe.js";
 
@@ -76,6 +77,21 @@ describe("allocateMixed on the CNN", () => {
     expect(a.report.cache).toMatchObject({ measured: 40, reused: 0 });
     for (const l of a.report.layers) expect(l.costs.int4!.sensitivity).toBeGreaterThan(l.costs.int8!.sensitivity);
     expect(a.report.solver.status).toBe("Optimal");
+  });
+
+  it("a latency budget reads the latency table; a missing entry names the layer and candidate", async () => {
+    const dir = join(tmp, "one");
+    const file = join(tmp, "lat.json");
+    const nodes = ["/features/features.0/Conv", "/features/features.3/Conv", "/features/features.6/Conv", "/fc1/Gemm", "/fc2/Gemm"];
+    writeFileSync(file, JSON.stringify({ unit: "ms", layers: Object.fromEntries(nodes.map((n, i) => [n, { int4: 1 + i, int8: 2 + 2 * i }])) }));
+    // int8 everywhere costs 2+4+6+8+10 = 30 ms, int4 everywhere 15 ms; 20 ms forces int4 where it saves most per sensitivity.
+    const a = await allocateMixed(model, source(), recipe, opts(dir, { budgets: parseBudgets(["latency=20ms"]), latencyTable: readLatencyTable(file) }));
+    if (a.kind !== "solved") throw new Error("expected a solution");
+    expect(a.report.budgets["latency"]!.limit).toBe(20);
+    expect(a.report.budgets["latency"]!.used).toBe(a.report.layers.reduce((s, l) => s + l.costs[l.chosen]!.latency!, 0));
+    expect(a.report.budgets["latency"]!.used).toBeLessThanOrEqual(20);
+    writeFileSync(file, JSON.stringify({ layers: { [nodes[0]!]: { int4: 1 } } }));
+    await expect(allocateMixed(model, source(), recipe, opts(dir, { budgets: parseBudgets(["latency=20ms"]), latencyTable: readLatencyTable(file) }))).rejects.toThrow(`${file}: no latency for layer '/features/features.0/Conv' under candidate 'int8'`);
   });
 
   it("the chosen formats reach the quantized model through layers rules", async () => {
