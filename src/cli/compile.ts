@@ -12,6 +12,7 @@
 import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import chalk from "chalk";
+import { C_FILES, checkPrefix, emitC } from "../backends/c/emit.js";
 import { emitJsModule, jsModuleFileNames } from "../backends/js/emit.js";
 import { emitIntegerOnnx } from "../backends/onnx-int/emit.js";
 import { ortKernelHazards, verifyIntegerOnly } from "../backends/onnx-int/verify.js";
@@ -32,9 +33,11 @@ export interface CompileOptions extends IntegerCliOptions {
   json?: string | boolean;
   /** false with --no-verify-load. */
   verifyLoad?: boolean;
+  /** --target c: prefix of the exported symbols and macros. */
+  prefix?: string;
 }
 
-const TARGETS = ["js", "onnx-int"] as const;
+const TARGETS = ["js", "c", "onnx-int"] as const;
 
 export async function runCompile(modelPath: string, opts: CompileOptions): Promise<number> {
   const target = opts.target;
@@ -42,12 +45,14 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
     throw new FixqError("usage", `--target expects ${TARGETS.join(" or ")}, got '${target}'`);
   }
   if (target !== undefined && opts.output === undefined) throw new FixqError("usage", `--target ${target} needs -o`);
-  if (target === undefined && !opts.report) throw new FixqError("usage", "give --target js|onnx-int with -o, or --report");
-  if (target === undefined && opts.output !== undefined) throw new FixqError("usage", "-o needs --target js|onnx-int");
+  if (target === undefined && !opts.report) throw new FixqError("usage", `give --target ${TARGETS.join("|")} with -o, or --report`);
+  if (target === undefined && opts.output !== undefined) throw new FixqError("usage", `-o needs --target ${TARGETS.join("|")}`);
+  if (opts.prefix !== undefined && target !== "c") throw new FixqError("usage", "--prefix applies to --target c only");
+  if (opts.prefix !== undefined) checkPrefix(opts.prefix);
   const json = jsonTarget(opts.json);
   const outputs = [
-    target === "js"
-      ? { what: "-o for --target js", path: opts.output, kind: "folder" as const, createParents: true, members: jsModuleFileNames() }
+    target === "js" || target === "c"
+      ? { what: `-o for --target ${target}`, path: opts.output, kind: "folder" as const, createParents: true, members: target === "js" ? jsModuleFileNames() : [...C_FILES] }
       : { what: "-o", path: opts.output },
     { what: "--json", path: json?.file },
   ];
@@ -61,8 +66,10 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
   if (target !== undefined && errors.length > 0) {
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
   }
-  if (target === "js") {
-    const files = emitJsModule(program, { modelName: basename(modelPath).replace(/\.onnx$/i, ""), ranges: cert.ranges }); // before anything is written
+  if (target === "js" || target === "c") {
+    const modelName = basename(modelPath).replace(/\.onnx$/i, "");
+    // every file is generated before anything is written
+    const files = target === "js" ? emitJsModule(program, { modelName, ranges: cert.ranges }) : emitC(program, { modelName, ranges: cert.ranges, prefix: opts.prefix });
     mkdirSync(opts.output!, { recursive: true });
     for (const [rel, text] of files) {
       const path = join(opts.output!, rel);

@@ -26,7 +26,7 @@ export const COMMAND_HELP = {
   compile: footer(
     ["0  written (or the certificate printed)", "1  the model has no integer-only form, or the accumulator certificate fails", USAGE],
     "fixq compile resnet.int8.onnx --target js -o out/resnet-js --report",
-    ["-o is a folder for --target js (created when missing) and a file for --target onnx-int."],
+    ["-o is a folder for --target js and c (created when missing) and a file for --target onnx-int.", "--target c: then `make -C DIR` builds DIR/model_run IN.bin OUT.bin [--int OUT_INT.bin] (see DIR/README.txt)."],
   ),
   /** After EVAL_HELP, which has eval's exit codes and example. */
   eval: ["", ...COMMON_HELP].join("\n"),

@@ -134,10 +134,11 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("compile")
-    .description("lower a QDQ model to integer-only code: a JS module, or integer-only ONNX")
+    .description("lower a QDQ model to integer-only code: a JS module, C99, or integer-only ONNX")
     .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
-    .option("--target <name>", "js (dependency-free ES module; -o is a folder) | onnx-int (integer ops only; -o is a .onnx file)")
-    .option("-o, --output <path>", "output folder (js) or file (onnx-int)")
+    .option("--target <name>", "js (dependency-free ES module; -o is a folder) | c (C99 library, harness and Makefile; -o is a folder) | onnx-int (integer ops only; -o is a .onnx file)")
+    .option("-o, --output <path>", "output folder (js, c) or file (onnx-int)")
+    .option("--prefix <name>", "c: prefix of the exported symbols and macros (default fixq), so two models link together")
     .option("--report", "print the accumulator-width certificate: per layer the exact range, the minimal width and the headroom")
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")

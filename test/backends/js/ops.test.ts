@@ -5,64 +5,18 @@
  * and uint8, on random and extreme data.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import type { Program } from "../../../src/integer/program.js";
-import { INT32_MAX, INT32_MIN, quantizeMultiplier, type Dyadic, type RequantRounding } from "../../../src/numerics/requant.js";
+import { INT32_MAX, INT32_MIN, quantizeMultiplier, type RequantRounding } from "../../../src/numerics/requant.js";
 import { Rng } from "../../helpers/prng.js";
-import { expectBitExact, type Feeds } from "./check.js";
-import { floatInputs, intInputs } from "./compare.js";
+import { expectBitExact } from "./check.js";
+import { allFeeds, classMultipliers, usefulMultipliers } from "./feeds.js";
+import { intInputs } from "./compare.js";
 import { cleanupModules, importProgram } from "./load-module.js";
 import { emitJsModule } from "../../../src/backends/js/emit.js";
-import { dyadic, I8, I16, I32, ProgramBuilder, randomInts, shiftClasses, U8 } from "./program-builder.js";
+import { dyadic, I8, I16, I32, ProgramBuilder, randomInts, U8 } from "./program-builder.js";
 
 afterAll(cleanupModules);
 
 const ROUNDINGS: readonly RequantRounding[] = ["single", "double"];
-
-/** Float feeds for every program input, from its quantize op's parameters. */
-function floatFeeds(p: Program, rng: Rng, batch: number): Feeds {
-  const data: Record<string, Float32Array> = {};
-  for (const io of p.inputs) {
-    const q = p.ops.find((op) => op.kind === "quantize" && op.input === io.name);
-    if (q?.kind !== "quantize") throw new Error("no quantize");
-    data[io.name] = floatInputs(rng, batch * io.shape.reduce((a, b) => a * b, 1), q.scale, q.zeroPoint, q.qmin, q.qmax);
-  }
-  return { data, batch };
-}
-
-/** Integer feeds (already quantized) spanning each input's whole range. */
-function intFeeds(p: Program, rng: Rng, batch: number): Feeds {
-  const data: Record<string, Int32Array> = {};
-  for (const io of p.inputs) {
-    const q = p.ops.find((op) => op.kind === "quantize" && op.input === io.name);
-    if (q?.kind !== "quantize") throw new Error("no quantize");
-    data[io.name] = intInputs(rng, batch * io.shape.reduce((a, b) => a * b, 1), q.qmin, q.qmax);
-  }
-  return { data, batch, quantized: true };
-}
-
-/** Every input at its minimum, then every input at its maximum (saturating patterns). */
-function constantFeeds(p: Program, batch: number): Feeds[] {
-  return (["qmin", "qmax"] as const).map((which) => {
-    const data: Record<string, Int32Array> = {};
-    for (const io of p.inputs) {
-      const q = p.ops.find((op) => op.kind === "quantize" && op.input === io.name);
-      if (q?.kind !== "quantize") throw new Error("no quantize");
-      data[io.name] = new Int32Array(batch * io.shape.reduce((a, b) => a * b, 1)).fill(q[which]);
-    }
-    return { data, batch, quantized: true };
-  });
-}
-
-function allFeeds(p: Program, seed: number, batch = 37): Feeds[] {
-  const rng = new Rng(seed);
-  return [floatFeeds(p, rng, batch), floatFeeds(p, rng, 3), intFeeds(p, rng, batch), ...constantFeeds(p, 2)];
-}
-
-/** Per-channel multipliers cycling through every shift class of `rounding`, plus a zero multiplier (M = 0: s = 0 as quantizeMultiplier gives it, or s = 70). */
-function classMultipliers(rng: Rng, n: number, rounding: RequantRounding, bits = 31): Dyadic[] {
-  const classes = shiftClasses(rounding);
-  return Array.from({ length: n }, (_, c) => (c === 2 ? { m: 0, s: bits === 31 ? 0 : 70 } : dyadic(rng, classes[(c + rng.int(classes.length)) % classes.length]!, bits)));
-}
 
 /** Accumulators of magnitude 2^22…2^30 (so acc·2^30 passes 2^52) that are odd, ≡ 2 mod 4, or odd multiples of 2^19: ties of m = 2^30 and 3·2^29. */
 function wideTies(rng: Rng, n: number): Int32Array {
@@ -95,11 +49,6 @@ function nearTies(rng: Rng, n: number, ms: readonly number[], s: number): Int32A
     out[i] = Number(acc);
   }
   return out;
-}
-
-/** Multipliers that keep most outputs unsaturated for accumulators of magnitude ~2^accBits. */
-function usefulMultipliers(rng: Rng, n: number, accBits: number): Dyadic[] {
-  return Array.from({ length: n }, () => quantizeMultiplier(2 ** (6 - accBits) * (0.5 + rng.float())));
 }
 
 describe.each(ROUNDINGS)("%s rounding", (rounding) => {

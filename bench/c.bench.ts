@@ -1,0 +1,204 @@
+/**
+ * `npm run bench:c`: the generated C (`fixq compile --target c`) against
+ * ONNX Runtime on the same machine, one thread, measured in the same run.
+ *
+ * For each bundled model fixq compiles to integers (default recipe,
+ * calibration set of the manifest), in alternating rounds (so that a busy
+ * machine disturbs all alike), samples/s of:
+ *   - c:        the generated C, gcc -O3 (its Makefile's flags), one sample per call
+ *   - c-native: the same with -O3 -march=native
+ *   - ort-int8: ONNX Runtime on the QDQ model (graph optimizations all: int8
+ *               QLinearConv / MatMulInteger kernels), intra-op threads 1, batch 64
+ *   - int8-b1:  the same at batch 1, one sample per call as the C API runs
+ *   - ort-f32:  ONNX Runtime on the float model, threads 1, batch 64
+ *   - emu:      fixq's emulator (WebAssembly SIMD engine, one thread), batch 64
+ * The C is timed inside a small C driver (bench writes it next to the
+ * generated files) with clock_gettime over ≥ 300 ms per round; ORT and the
+ * emulator with performance.now() over ≥ 300 ms. Ratios are of the medians
+ * over rounds; the goal is c ÷ ort-int8 ≥ 1.0 on every CNN and the MLP.
+ * Also printed: code size and static RAM of model_run (`size`: text, and
+ * data + bss), and the CPU's flags. Before timing, the C outputs are checked
+ * bit for bit against the emulator on 64 samples.
+ *
+ * Knobs: FIXQ_BENCH_REPS (rounds, default 5), FIXQ_BENCH_MODELS (comma list), CC (default gcc).
+ * Skipped with a notice when the C compiler or make is absent.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { emitC } from "../src/backends/c/emit.js";
+import { Emulator, runProgram } from "../src/backends/emulator/run.js";
+import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
+import { integerizeModel } from "../src/integer/integerize.js";
+import { type Program, sampleSize } from "../src/integer/program.js";
+import { readNpy } from "../src/io/npy.js";
+import { loadModel } from "../src/ir/onnx/load.js";
+import { encodeModel } from "../src/ir/onnx/save.js";
+import { npyFileSource } from "../src/quant/feeds.js";
+import { quantizeModel } from "../src/quant/quantize.js";
+import { buildRecipe } from "../src/quant/recipe.js";
+import { printBenchHeader } from "./cpu-header.js";
+
+const BATCH = 64;
+const CC = process.env["CC"] ?? "gcc";
+const x = readNpy(join(MODELS_DIR, "data/eval.npy")).data as Float32Array;
+
+/** The timing driver: runs NAME_run over the samples of x.bin, cycling, for ≥ MS ms; prints samples/s. */
+const DRIVER = `#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "model.h"
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main(int argc, char **argv) {
+  static float x[${BATCH}][FIXQ_IN0_SIZE], y[FIXQ_OUT0_SIZE];
+  FILE *f = fopen(argv[1], "rb");
+  double ms = atof(argv[2]), t0, t;
+  long n = 0;
+  if (!f || fread(x, sizeof x, 1, f) != 1) return 1;
+  fclose(f);
+  for (int i = 0; i < ${BATCH}; i++) fixq_run(x[i], y); /* warm up */
+  t0 = now();
+  do {
+    for (int i = 0; i < ${BATCH}; i++) if (fixq_run(x[i], y) != FIXQ_OK) return 1;
+    n += ${BATCH};
+    t = now();
+  } while ((t - t0) * 1000 < ms);
+  printf("%.1f\\n", n / (t - t0));
+  return 0;
+}
+`;
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function rate(run: () => unknown, ms = 300): Promise<number> {
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    await run();
+    n++;
+  }
+  return (n * BATCH) / ((performance.now() - t0) / 1000);
+}
+
+function session(bytes: Uint8Array) {
+  return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 });
+}
+
+/** Builds the generated C with `cflags` into dir/name (model_run and the timing driver). */
+function build(p: Program, dir: string, cflags: string): { timer: string; run: string } {
+  mkdirSync(dir, { recursive: true });
+  for (const [rel, text] of emitC(p, { modelName: "bench" })) writeFileSync(join(dir, rel), text);
+  writeFileSync(join(dir, "timer.c"), DRIVER);
+  execFileSync("make", ["-s", "-C", dir, `CC=${CC}`, `CFLAGS=${cflags}`], { stdio: "inherit" });
+  const timer = join(dir, "timer");
+  execFileSync(CC, ["-std=c99", "-ffp-contract=off", ...cflags.split(" "), "-o", timer, join(dir, "timer.c"), join(dir, "model.c"), "-lm"], { stdio: "inherit" });
+  return { timer, run: join(dir, "model_run") };
+}
+
+/** text and data + bss bytes of an executable (`size`, Berkeley format). */
+function sizes(exe: string): { text: number; ram: number } | undefined {
+  const r = spawnSync("size", [exe], { encoding: "utf8" });
+  if (r.status !== 0) return undefined;
+  const [text, data, bss] = r.stdout.trim().split("\n")[1]!.trim().split(/\s+/).map(Number);
+  return { text: text!, ram: data! + bss! };
+}
+
+/** model_run's float outputs on the first `n` samples equal the emulator's, bit for bit (or the bench stops). */
+function checkBits(p: Program, exe: string, dir: string, n: number): void {
+  const size = sampleSize(p.inputs[0]!.shape);
+  const xs = x.subarray(0, n * size);
+  writeFileSync(join(dir, "check.bin"), Buffer.from(xs.buffer, xs.byteOffset, xs.byteLength));
+  execFileSync(exe, [join(dir, "check.bin"), join(dir, "check.out")]);
+  const got = readFileSync(join(dir, "check.out"));
+  const want = runProgram(p, new Map([[p.inputs[0]!.name, xs]]), n).outputs.get(p.outputs[0]!.name)!;
+  if (!got.equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))) throw new Error(`${exe}: outputs differ from the emulator's`);
+}
+
+async function main(): Promise<void> {
+  for (const tool of [CC, "make"]) {
+    if (spawnSync(tool, ["--version"], { stdio: "ignore" }).status !== 0) {
+      console.log(`bench:c skipped: ${tool} not found`);
+      return;
+    }
+  }
+  ort.env.logLevel = "error";
+  const reps = Number(process.env["FIXQ_BENCH_REPS"] ?? 5);
+  const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean);
+  const dir = mkdtempSync(join(tmpdir(), "fixq-c-bench-"));
+  const rows: Record<string, unknown>[] = [];
+  printBenchHeader("c");
+  console.log(`${CC} ${execFileSync(CC, ["-dumpversion"], { encoding: "utf8" }).trim()}; ${reps} rounds; one thread; C one sample per call, ORT and emulator batch ${BATCH}; ratios are of medians`);
+  console.log(
+    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"nat÷int8".padStart(8)} ${"nat÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB`,
+  );
+  try {
+    for (const m of bundledModels()) {
+      if (only && !only.includes(m.key)) continue;
+      const float = loadModel(join(MODELS_DIR, m.file));
+      const source = npyFileSource(float.graph!, join(MODELS_DIR, m.data.calibration));
+      const q = (await quantizeModel(float, source, buildRecipe({}))).model;
+      source.close();
+      let p: Program;
+      try {
+        p = integerizeModel(q);
+      } catch (e) {
+        const why = String((e as Error).message).split("\n")[0];
+        console.log(`${m.key.padEnd(14)} refused: ${why}`);
+        rows.push({ model: m.key, refused: why });
+        continue;
+      }
+      const size = sampleSize(p.inputs[0]!.shape);
+      const xs = x.subarray(0, BATCH * size);
+      const plain = build(p, join(dir, m.key, "o3"), "-O3");
+      const native = build(p, join(dir, m.key, "native"), "-O3 -march=native");
+      checkBits(p, plain.run, join(dir, m.key), BATCH);
+      checkBits(p, native.run, join(dir, m.key), BATCH);
+      const xBin = join(dir, m.key, "x.bin");
+      writeFileSync(xBin, Buffer.from(xs.buffer, xs.byteOffset, xs.byteLength));
+      const timeC = (exe: string) => Number(execFileSync(exe, [xBin, "300"], { encoding: "utf8" }).trim());
+      const sInt8 = await session(encodeModel(q));
+      const sF32 = await session(encodeModel(float));
+      const dims = [BATCH, ...p.inputs[0]!.shape];
+      const tensor = new ort.Tensor("float32", xs, dims);
+      const emu = Emulator.compile(p, BATCH);
+      const feeds = new Map([[p.inputs[0]!.name, xs]]);
+      for (let i = 0; i < 3; i++) {
+        emu.run(feeds);
+        await sInt8.run({ [sInt8.inputNames[0]!]: tensor });
+        await sF32.run({ [sF32.inputNames[0]!]: tensor });
+      }
+      const one = new ort.Tensor("float32", xs.subarray(0, size), [1, ...p.inputs[0]!.shape]);
+      const r = { c: [] as number[], native: [] as number[], int8: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
+      for (let k = 0; k < reps; k++) {
+        r.c.push(timeC(plain.timer));
+        r.native.push(timeC(native.timer));
+        r.int8.push(await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: tensor })));
+        r.int8b1.push((await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: one }))) / BATCH);
+        r.f32.push(await rate(() => sF32.run({ [sF32.inputNames[0]!]: tensor })));
+        r.emu.push(await rate(() => emu.run(feeds)));
+      }
+      await sInt8.release();
+      await sF32.release();
+      const med = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) as Record<keyof typeof r, number>;
+      const sz = sizes(plain.run);
+      const row = { model: m.key, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, nativeOverInt8B1: med.native / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
+      rows.push(row);
+      const f = (v: number) => v.toFixed(0).padStart(8);
+      const ratio = (v: number, w = 6) => v.toFixed(2).padStart(w);
+      console.log(
+        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.nativeOverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-"}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`BENCH_C ${JSON.stringify(rows)}`);
+}
+
+await main();

@@ -1,0 +1,44 @@
+/**
+ * The per-op emitter contract of the C back end: each op becomes one static
+ * function over one sample, `static int opI_kind(const Tin *restrict x…,
+ * Tout *restrict y)` returning 0, or FIXQ_ERANGE where numerics refuses the
+ * values (double rounding's left shift on integer feeds beyond the quantize
+ * range), plus file-scope constants (weights, per-channel multipliers).
+ */
+import type { IntOp, Program, ProgramValue } from "../../integer/program.js";
+import { cComment } from "../shared/print-c.js";
+import { type CType, cType } from "./c-types.js";
+
+export interface COpCode {
+  /** The function's name. */
+  readonly name: string;
+  /** File-scope constants and the function. */
+  readonly text: string;
+  /** Elements of scratch the function needs, by array: "int16_t" (fixq_scratch_int16_t), "pad:int16_t" (fixq_pad_int16_t), …; the largest over ops is allocated once. */
+  readonly scratch?: Readonly<Record<string, number>>;
+  /** Shared kernels the function calls ("gemm_s16": gemm.ts). */
+  readonly uses?: readonly string[];
+}
+
+export interface CEmitCtx {
+  readonly program: Program;
+  readonly index: number;
+  value(name: string): ProgramValue;
+}
+
+export type COpEmitter<T extends IntOp> = (op: T, ctx: CEmitCtx) => COpCode;
+
+export const opName = (index: number, op: IntOp): string => `op${index}_${op.kind}`;
+
+/** The C type a value is stored as. */
+export const storage = (ctx: CEmitCtx, name: string): CType => cType(ctx.value(name).type);
+
+/** The comment naming an op: its ONNX source, its values and its formula. */
+export function opComment(op: IntOp, ctx: CEmitCtx, what: string): string {
+  const ins = "inputs" in op ? op.inputs : [op.input];
+  const desc = (n: string) => {
+    const v = ctx.program.values.get(n);
+    return v ? `'${n}' ${v.type.signed ? "" : "u"}int${v.type.bits}[${v.shape.join(", ")}]` : `'${n}' float32`;
+  };
+  return `/* op ${ctx.index}: ${op.kind}, ${cComment(op.source)}\n * ${cComment(`${ins.map(desc).join(", ")} -> ${desc(op.output)}`)}\n * ${cComment(what)} */`;
+}

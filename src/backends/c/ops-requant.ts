@@ -1,0 +1,125 @@
+/**
+ * Requant and rescale in the generated C, printed from numerics' definitions
+ * (numerics/definitions.ts) by the C printer (shared/print-c.ts), never
+ * re-derived here:
+ *   requant: y = clamp(R(acc, m[c]·2^−s[c]) + outZero, lo, hi), per channel c along `axis`
+ *   rescale: y = clamp(outZero + rshr(Σ_i (x_i − z_i)·m_i, shift), lo, hi)
+ * R has a few cases by the shift (single rounding: m = 0 or s ≥ 64, s ≤ 0,
+ * 17 ≤ s ≤ 63, 1 ≤ s ≤ 16; double rounding: m = 0, 31 ≤ s ≤ 62, s ≤ 30). Each
+ * channel's case is known here, so the function holds one loop per case used;
+ * the case's per-channel constants (the printer's hoisted subexpressions of m
+ * and s) are evaluated here with numerics' exact evaluator and stored as
+ * int32_t arrays where every value fits, else int64_t. All arithmetic is int64_t; every intermediate stays below
+ * 2^53 in magnitude (the definitions' promise).
+ */
+import type { RequantOp, RescaleOp } from "../../integer/program.js";
+import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
+import { add, type Expr, num as numE, substitute, v } from "../../numerics/expr.js";
+import { evaluate } from "../../numerics/expr-eval.js";
+import type { Printed } from "../shared/print-expr.js";
+import { cInt, printC } from "../shared/print-c.js";
+import { cList } from "./c-types.js";
+import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
+
+type Case = ReturnType<typeof requantCaseOf>;
+const CASE_CODES: readonly Case[] = ["zero", "mul", "high", "low", "right", "left"];
+
+function caseExpr(c: Case, rounding: "single" | "double"): Expr {
+  const cases: Record<string, (acc: Expr, m: Expr, s: Expr) => Expr> = rounding === "single" ? SINGLE_CASES : DOUBLE_CASES;
+  return cases[c]!(v("acc"), v("m"), v("s"));
+}
+
+const INVARIANT = new Set(["m", "s"]);
+
+/** int32_t when every value fits (a product with an int32 accumulator is then one a vectorizer widens, 32×32 → 64 bits), else int64_t. */
+const arrayType = (values: readonly number[]): string => (values.every((x) => x >= -(2 ** 31) && x < 2 ** 31) ? "int32_t" : "int64_t");
+
+export const emitRequant: COpEmitter<RequantOp> = (op, ctx) => {
+  const name = opName(ctx.index, op);
+  const i = ctx.index;
+  const shape = ctx.value(op.input).shape;
+  const perChannel = op.multipliers.length !== 1;
+  if (perChannel && op.multipliers.length !== shape[op.axis]) throw new Error(`requant ${op.source}: ${op.multipliers.length} multipliers along axis ${op.axis} of [${shape.join(", ")}]`);
+  const C = op.multipliers.length;
+  const outer = perChannel ? shape.slice(0, op.axis).reduce((a, b) => a * b, 1) : 1;
+  const inner = perChannel ? shape.slice(op.axis + 1).reduce((a, b) => a * b, 1) : shape.reduce((a, b) => a * b, 1);
+  const rounding = ctx.program.rounding;
+  const cases = op.multipliers.map((d) => requantCaseOf(d, rounding));
+  const used = CASE_CODES.filter((k) => cases.includes(k));
+  const xT = storage(ctx, op.input);
+  const yT = storage(ctx, op.output);
+  const arrays: string[] = [];
+  let readsM = false;
+  let readsS = false;
+  const loop = (k: Case, pad: string): string => {
+    const p: Printed = printC(clampE(add(caseExpr(k, rounding), op.outZero), op.clampLo, op.clampHi), { invariant: INVARIANT, where: `requant ${op.source}: ` }, new Map([["acc", "a"]]));
+    // the case's per-channel constants, evaluated exactly for each channel in this case (0 elsewhere)
+    const locals = p.constants.map((c) => {
+      const array = `${c.name.toUpperCase()}_${k.toUpperCase()}${i}`;
+      const values = op.multipliers.map((d, ch) => {
+        if (cases[ch] !== k) return 0;
+        const env: Record<string, number> = { m: d.m, s: d.s };
+        for (const e of p.constants) {
+          env[e.name] = evaluate(e.expr, env);
+          if (e === c) break;
+        }
+        return env[c.name]!;
+      });
+      arrays.push(`static const ${arrayType(values)} ${array}[${C}] = ${cList(values, cInt)};`);
+      return `const int64_t ${c.name} = ${array}[c];`;
+    });
+    const text = [...p.body, p.value].join("\n").replace(/\/\*.*?\*\//g, ""); // code only: a guard's comment names no variable
+    readsM ||= /\bm\b/.test(text);
+    readsS ||= /\bs\b/.test(text);
+    const ms = /\bm\b/.test(text) ? [`const int64_t m = M${i}[c];`] : [];
+    const ss = /\bs\b/.test(text) ? [`const int64_t s = S${i}[c];`] : [];
+    const acc = /\ba\b/.test(text) ? ["  const int64_t a = xc[j];"] : [];
+    return [...ms, ...ss, ...locals, `for (int j = 0; j < ${inner}; j++) {`, ...acc, ...p.body.map((l) => `  ${l}`), `  yc[j] = (${yT})(${p.value});`, "}"]
+      .map((l) => pad + l)
+      .join("\n");
+  };
+  const bodies = used.map((k) => loop(k, used.length === 1 ? "      " : "          "));
+  const dispatch =
+    used.length === 1
+      ? bodies[0]!
+      : ["      switch (CASE" + i + "[c]) {", ...used.flatMap((k, n) => [`        case ${CASE_CODES.indexOf(k)}: {`, bodies[n]!, "          break;", "        }"]), "      }"].join("\n");
+  const what = `${rounding} rounding, ${perChannel ? `${C} channels along axis ${op.axis}` : "one multiplier"}: y = clamp(R(acc, m * 2^-s) + ${op.outZero}, ${op.clampLo}, ${op.clampHi})`;
+  const text = `${opComment(op, ctx, what)}
+${readsM ? `static const ${arrayType(op.multipliers.map((d) => d.m))} M${i}[${C}] = ${cList(op.multipliers.map((d) => d.m), cInt)};\n` : ""}${readsS ? `static const ${arrayType(op.multipliers.map((d) => d.s))} S${i}[${C}] = ${cList(op.multipliers.map((d) => d.s), cInt)};\n` : ""}${arrays.join("\n")}
+${used.length > 1 ? `static const unsigned char CASE${i}[${C}] = ${cList(cases.map((k) => CASE_CODES.indexOf(k)))};\n` : ""}static int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {
+  for (int o = 0; o < ${outer}; o++) {
+    for (int c = 0; c < ${C}; c++) {
+      const ${xT} *xc = x + (o * ${C} + c) * ${inner};
+      ${yT} *yc = y + (o * ${C} + c) * ${inner};
+${dispatch}
+    }
+  }
+  return 0;
+}`;
+  return { name, text };
+};
+
+export const emitRescale: COpEmitter<RescaleOp> = (op, ctx) => {
+  const name = opName(ctx.index, op);
+  const n = op.inputs.length;
+  if (op.inputZeros.length !== n || op.multipliers.length !== n) throw new Error(`rescale ${op.source}: ${n} inputs but ${op.inputZeros.length} zero points and ${op.multipliers.length} multipliers`);
+  const consts: Record<string, Expr> = { s: numE(op.shift), z: numE(op.outZero), lo: numE(op.clampLo), hi: numE(op.clampHi) };
+  op.inputs.forEach((_, k) => {
+    consts[`z${k}`] = numE(op.inputZeros[k]!);
+    consts[`m${k}`] = numE(op.multipliers[k]!);
+  });
+  const p = printC(substitute(rescaleDef(n).body, consts), { where: `rescale ${op.source}: ` }, new Map(op.inputs.map((_, k) => [`x${k}`, `(int64_t)x${k}[j]`])));
+  const yT = storage(ctx, op.output);
+  const size = ctx.value(op.output).shape.reduce((a, b) => a * b, 1);
+  const args = op.inputs.map((x, k) => `const ${storage(ctx, x)} *restrict x${k}`);
+  const what = `y = clamp(${op.outZero} + rshr(sum (x_i - z_i) * m_i, ${op.shift}), ${op.clampLo}, ${op.clampHi}), z = [${op.inputZeros.join(", ")}], m = [${op.multipliers.join(", ")}]`;
+  const text = `${opComment(op, ctx, what)}
+static int ${name}(${args.join(", ")}, ${yT} *restrict y) {
+${op.inputs.map((_, k) => `  (void)x${k}; /* a zero multiplier leaves an input unread */`).join("\n")}
+  for (int j = 0; j < ${size}; j++) {
+${[...p.hoisted, ...p.body, `y[j] = (${yT})(${p.value});`].map((l) => `    ${l}`).join("\n")}
+  }
+  return 0;
+}`;
+  return { name, text };
+};

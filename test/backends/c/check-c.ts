@@ -1,0 +1,44 @@
+/**
+ * The generated C against the emulator, bit for bit: builds the program
+ * with make, runs model_run on each feed set, and returns the mismatching
+ * 32-bit words (float outputs by bit pattern, and raw integer outputs).
+ */
+import { expect } from "vitest";
+import type { Program } from "../../../src/integer/program.js";
+import { type Feeds, runEmulator } from "../js/check.js";
+import { mismatches } from "../js/compare.js";
+import { buildC, runC } from "./run-c.js";
+
+export interface Tally {
+  floats: number;
+  ints: number;
+  compared: number;
+}
+
+/** Mismatches of the C results against the emulator's, over every feed set (quantized feeds compare integers only). */
+export function tallyC(p: Program, dir: string, feedSets: readonly Feeds[], cflags?: string): Tally {
+  const built = buildC(p, dir, { cflags });
+  const t: Tally = { floats: 0, ints: 0, compared: 0 };
+  feedSets.forEach((f, k) => {
+    const c = runC(built, f, `f${k}`);
+    const e = runEmulator(p, f);
+    for (const o of p.outputs) {
+      const ei = e.ints instanceof Map ? e.ints.get(o.name) : (e.ints as Record<string, Int32Array>)[o.name];
+      const ci = (c.ints as Map<string, Int32Array>).get(o.name);
+      t.ints += mismatches(ci!, ei!);
+      t.compared += ei!.length;
+      if (!f.quantized) {
+        const eo = e.outputs instanceof Map ? e.outputs.get(o.name) : (e.outputs as Record<string, Float32Array>)[o.name];
+        t.floats += mismatches((c.outputs as Map<string, Float32Array>).get(o.name)!, eo!);
+      }
+    }
+  });
+  return t;
+}
+
+/** Expects zero mismatches and some words compared. */
+export function expectBitExactC(p: Program, dir: string, feedSets: readonly Feeds[], cflags?: string): void {
+  const t = tallyC(p, dir, feedSets, cflags);
+  expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
+  expect(t.compared).toBeGreaterThan(0);
+}

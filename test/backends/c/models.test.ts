@@ -1,0 +1,135 @@
+/**
+ * Every bundled CNN/MLP model, quantized with the default recipe and
+ * integerized: the generated C, built with gcc -O3 by its own Makefile,
+ * equals the emulator bit for bit (dequantized floats and raw integers) on
+ * eval images, on random floats around the input quantizer (ties, ±Inf, NaN)
+ * and on extreme integer inputs (all qmin, all qmax, a checkerboard, uniform).
+ * One model also runs under -fsanitize=address,undefined, and two models
+ * with different prefixes link into one program. Skips without gcc/make
+ * (fails with FIXQ_REQUIRE_DATA=1).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runProgram } from "../../../src/backends/emulator/run.js";
+import { MODELS_DIR } from "../../../src/data/manifest.js";
+import { type IntegerizeOptions, integerizeModel } from "../../../src/integer/integerize.js";
+import { type Program, type QuantizeOp, sampleSize } from "../../../src/integer/program.js";
+import { loadModel } from "../../../src/ir/onnx/load.js";
+import { npyFileSource } from "../../../src/quant/feeds.js";
+import { quantizeModel } from "../../../src/quant/quantize.js";
+import { buildRecipe } from "../../../src/quant/recipe.js";
+import { evalX } from "../../helpers/bundled-data.js";
+import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { Rng } from "../../helpers/prng.js";
+import type { Feeds } from "../js/check.js";
+import { floatInputs, intInputs, mismatches } from "../js/compare.js";
+import { tallyC } from "./check-c.js";
+import { buildC, runC } from "./run-c.js";
+
+const HAVE = toolAvailable("gcc") && toolAvailable("make");
+const tmp = tempDir("fixq-c-models-");
+afterAll(tmp.remove);
+
+const programs = new Map<string, Promise<Program>>();
+/** The model's default-recipe program, quantized once per file. */
+function program(name: string, opts: IntegerizeOptions = {}): Promise<Program> {
+  const key = `${name} ${JSON.stringify(opts)}`;
+  if (!programs.has(key)) programs.set(key, quantizeProgram(name, opts));
+  return programs.get(key)!;
+}
+
+async function quantizeProgram(name: string, opts: IntegerizeOptions): Promise<Program> {
+  const float = loadModel(join(MODELS_DIR, `${name}.onnx`));
+  const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 256);
+  try {
+    const { model } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 });
+    return integerizeModel(model, opts);
+  } finally {
+    source.close();
+  }
+}
+
+/** Eval images, random floats around the quantizer, and the extreme integer patterns. */
+function feeds(p: Program, evalCount: number, seed: number): Feeds[] {
+  const input = p.inputs[0]!;
+  const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === input.name)!;
+  const size = sampleSize(input.shape);
+  const rng = new Rng(seed);
+  const n = 16;
+  const ints = [
+    new Int32Array(n * size).fill(q.qmin),
+    new Int32Array(n * size).fill(q.qmax),
+    Int32Array.from({ length: n * size }, (_, i) => ((i + Math.floor(i / size)) % 2 === 0 ? q.qmin : q.qmax)),
+    intInputs(rng, n * size, q.qmin, q.qmax),
+  ];
+  return [
+    { data: { [input.name]: evalX.data.subarray(0, evalCount * size) }, batch: evalCount },
+    { data: { [input.name]: floatInputs(rng, 64 * size, q.scale, q.zeroPoint, q.qmin, q.qmax) }, batch: 64 },
+    ...ints.map((x) => ({ data: { [input.name]: x }, batch: n, quantized: true })),
+  ];
+}
+
+const dir = (name: string) => {
+  const d = join(tmp.dir, name);
+  mkdirSync(d, { recursive: true });
+  return d;
+};
+
+describe.skipIf(!HAVE)("generated C equals the emulator on the bundled models (gcc -O3)", () => {
+  it.each(["mlp", "cnn", "resnet", "mobilenetv2"])("%s (default recipe): 300 eval images, random and extreme inputs", async (name) => {
+    const p = await program(name);
+    expect(p.inputs).toHaveLength(1);
+    const t = tallyC(p, dir(name), feeds(p, 300, 1));
+    expect({ model: name, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, floatMismatches: 0, intMismatches: 0 });
+    expect(t.compared).toBe((300 + 64 + 4 * 16) * 10);
+  });
+
+  it("cnn with double rounding and 16-bit multipliers, under -fsanitize=address,undefined", async () => {
+    const p = await program("cnn", { rounding: "double", multiplierBits: 16 });
+    const t = tallyC(p, dir("cnn-double"), feeds(p, 40, 2), "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all");
+    expect({ floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ floatMismatches: 0, intMismatches: 0 });
+  });
+
+  it("two models with different prefixes link into one program and give each one's outputs", async () => {
+    const [mlp, cnn] = [await program("mlp"), await program("cnn")];
+    const a = buildC(mlp, dir("link/mlp"), { prefix: "mlp" });
+    const b = buildC(cnn, dir("link/cnn"), { prefix: "cnn" });
+    const size = sampleSize(mlp.inputs[0]!.shape);
+    expect(sampleSize(cnn.inputs[0]!.shape)).toBe(size);
+    const n = 20;
+    const main = `#include <stdio.h>
+#include "mlp/model.h"
+#include "cnn/model.h"
+int main(void) {
+  static float x[MLP_IN0_SIZE], y[MLP_OUT0_SIZE + CNN_OUT0_SIZE];
+  for (int s = 0; s < ${n}; s++) {
+    if (fread(x, sizeof x, 1, stdin) != 1) return 1;
+    if (mlp_run(x, y) != MLP_OK || cnn_run(x, y + MLP_OUT0_SIZE) != CNN_OK) return 1;
+    fwrite(y, sizeof y, 1, stdout);
+  }
+  return 0;
+}
+`;
+    const linkDir = dir("link");
+    writeFileSync(join(linkDir, "main.c"), main);
+    const exe = join(linkDir, "both");
+    run("gcc", ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-o", exe, join(linkDir, "main.c"), join(a.dir, "model.c"), join(b.dir, "model.c"), "-lm"]);
+    const x = evalX.data.subarray(0, n * size);
+    const out = execFileSync(exe, { input: Buffer.from(x.buffer, x.byteOffset, x.byteLength) });
+    const got = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
+    const f = { data: { [mlp.inputs[0]!.name]: x }, batch: n };
+    const ya = runProgram(mlp, new Map([[mlp.inputs[0]!.name, x]]), n).outputs.get(mlp.outputs[0]!.name)!;
+    const yb = runProgram(cnn, new Map([[cnn.inputs[0]!.name, x]]), n).outputs.get(cnn.outputs[0]!.name)!;
+    const per = ya.length / n + yb.length / n;
+    const want = new Float32Array(n * per);
+    for (let s = 0; s < n; s++) {
+      want.set(ya.subarray((s * ya.length) / n, ((s + 1) * ya.length) / n), s * per);
+      want.set(yb.subarray((s * yb.length) / n, ((s + 1) * yb.length) / n), s * per + ya.length / n);
+    }
+    expect(mismatches(got, want)).toBe(0);
+    // each library alone, through its own harness, agrees too
+    expect(mismatches((runC(a, f, "alone").outputs as Map<string, Float32Array>).get(mlp.outputs[0]!.name)!, ya)).toBe(0);
+  });
+});
