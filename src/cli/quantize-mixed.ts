@@ -20,6 +20,7 @@
  * of node names), latencyTable, sensitivity, sensitivityCache,
  * sensitivitySamples.
  */
+import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { FixqError } from "../ir/errors.js";
@@ -99,10 +100,12 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
   if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) throw new FixqError("usage", `--sensitivity-samples must be a positive integer, got '${m.sensitivitySamples}'`);
   if (m.paretoPoints !== undefined && !(Number.isInteger(Number(m.paretoPoints)) && Number(m.paretoPoints) >= 2)) throw new FixqError("usage", `--pareto-points must be an integer >= 2, got '${m.paretoPoints}'`);
   if (m.paretoPoints !== undefined && m.pareto === undefined) throw new FixqError("usage", "--pareto-points needs --pareto FILE");
+  const cacheRoot = m.sensitivityCache ?? join(dirname(ctx.output), ".fixq-sensitivity");
+  if (existsSync(cacheRoot) && !statSync(cacheRoot).isDirectory()) throw new FixqError("usage", "--sensitivity-cache must be a folder (it is created when missing); this is a file", cacheRoot);
   return {
     candidates: m.mixed,
     budgets,
-    cacheRoot: m.sensitivityCache ?? join(dirname(ctx.output), ".fixq-sensitivity"),
+    cacheRoot,
     shard: m.shard === undefined ? undefined : parseShard(m.shard),
     tieResidual: m.tieResidual,
     ties: m.tie,

@@ -78,6 +78,8 @@ describe("fixq quantize --mixed", () => {
     const o = ["-o", join(tmp, "x.onnx")];
     const r = fixq(...base, ...o, "--budget", "size=50%");
     expect([r.status, r.stderr.trim()]).toEqual([2, "error: --budget needs --mixed"]);
+    const onFile = fixq("quantize", "models/cnn.onnx", ...o, "--mixed", "int4,int8", "--budget", "size=50%", "--sensitivity-cache", "models/cnn.onnx");
+    expect([onFile.status, onFile.stderr.trim()]).toEqual([2, "error: models/cnn.onnx: --sensitivity-cache must be a folder (it is created when missing); this is a file"]);
     expect(fixq(...base, ...o, "--mixed", "int4,int9", "--budget", "size=50%").stderr).toMatch(/--mixed candidate 'int9': --weights must be one of/);
   });
 });
