@@ -22,7 +22,9 @@ import { FixqError } from "../ir/errors.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-load.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
-import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
+import { requantJson } from "../integer/requant-report.js";
+import { emitRun } from "./html-output.js";
+import { jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 
@@ -33,6 +35,8 @@ export interface CompileOptions extends IntegerCliOptions {
   json?: string | boolean;
   /** false with --no-verify-load. */
   verifyLoad?: boolean;
+  /** --html FILE: the report page of this run (src/report). */
+  html?: string;
   /** --target c: prefix of the exported symbols and macros. */
   prefix?: string;
 }
@@ -55,6 +59,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
       ? { what: `-o for --target ${target}`, path: opts.output, kind: "folder" as const, createParents: true, members: target === "js" ? jsModuleFileNames() : [...C_FILES] }
       : { what: "-o", path: opts.output },
     { what: "--json", path: json?.file },
+    { what: "--html", path: opts.html },
   ];
   guardOutputs([{ what: "the model", path: modelPath }], outputs);
   const { model: input, program } = loadProgram(modelPath, opts);
@@ -86,7 +91,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
     saveModel(model, opts.output!);
     written.push(opts.output!);
   }
-  if (json) emitJson(json, "compile", { model: modelPath, target: target ?? null, written, ortLoad: loads ?? null, ops: program.ops.length, certificate: certificateJson(cert) });
+  await emitRun({ json, html: opts.html }, "compile", { model: modelPath, target: target ?? null, written, ortLoad: loads ?? null, ops: program.ops.length, certificate: certificateJson(cert), requant: requantJson(program) });
   if (jsonOnStdout(json)) return errors.length > 0 ? 1 : 0;
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
   for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);

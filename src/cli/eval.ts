@@ -5,12 +5,14 @@ import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
 import { bindEvalData, bindLabels, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP, type Thresholds } from "../eval/compare.js";
 import { explainDeploymentRisk } from "../eval/divergence.js";
 import { perLayerErrors } from "../eval/per-layer.js";
+import { withIntegerKernelSqnr } from "../eval/per-layer-fused.js";
 import { writeJunitError } from "../eval/junit-error.js";
 import { type EvalReport, formatText, jsonReport, writeReports } from "../eval/reports.js";
 import { type NpyArray, NpyFormatError } from "../io/npy.js";
 import { readTensorFile } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
 import { terminalProgress } from "../util/progress.js";
+import { writeHtmlFromJson } from "./html-output.js";
 import { applyInputFlags, type InputFlags } from "./input-flags.js";
 import { errorLine } from "./errors.js";
 import { checkDataFile } from "./file-kinds.js";
@@ -32,6 +34,8 @@ export interface EvalOptions extends InputFlags {
   markdown?: string;
   perLayer?: boolean;
   engine?: string;
+  /** --html FILE: the report page of this run (src/report). */
+  html?: string;
 }
 
 export const EVAL_HELP = `
@@ -115,7 +119,7 @@ export async function runEval(refPath: string, candPath: string, opts: EvalOptio
   const junit = [{ what: "--junit", path: opts.junit }];
   guardOutputs(inputs, junit);
   try {
-    const outputs = [{ what: "--json", path: json?.file }, ...junit, { what: "--markdown", path: opts.markdown }];
+    const outputs = [{ what: "--json", path: json?.file }, ...junit, { what: "--markdown", path: opts.markdown }, { what: "--html", path: opts.html }];
     guardOutputs(inputs, outputs);
     return await gate(refPath, candPath, dataPath, labelsPath, opts, outputs, t0);
   } catch (e) {
@@ -157,7 +161,9 @@ async function gate(
   const engine = opts.engine ?? "ort";
   if (engine !== "ort" && engine !== "emulator") throw new FixqError("usage", `--engine expects ort or emulator, got '${engine}'`);
   const result = await compareModels(ref, cand, data, labels, { batchSize, threads, progress, engine, candidateName: candPath, referenceName: refPath });
-  const perLayer = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
+  const fakeQuantLayers = opts.perLayer ? await perLayerErrors(ref, cand, data, { batchSize, threads, progress }) : null;
+  // --html draws the integer-kernel run per layer too: one optimized session per activation, on one batch.
+  const perLayer = fakeQuantLayers && opts.html && engine === "ort" ? await withIntegerKernelSqnr(ref, cand, data, fakeQuantLayers, { threads }) : fakeQuantLayers;
   const { gate, divergence } = await explainDeploymentRisk(checkGate(result, thresholds), cand, data, result.batchSize, threads);
   const report: EvalReport = {
     reference: refPath,
@@ -172,6 +178,7 @@ async function gate(
     divergence,
   };
   writeReports(report, { json: json?.file, junit: opts.junit, markdown: opts.markdown });
+  if (opts.html) await writeHtmlFromJson(opts.html, jsonReport(report), "fixq eval");
   // --json without a file: the document alone on standard output, the table on standard error.
   if (json && json.file === undefined) {
     process.stdout.write(jsonReport(report));

@@ -13,10 +13,12 @@ import { normalizeJsonFlag } from "./json-output.js";
 import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
 import { withMixedFlags } from "./quantize-mixed.js";
+import { addReportCommand } from "./report.js";
 import { packageVersion } from "../util/package-root.js";
 
 
 const JSON_HELP = "machine-readable output: one JSON document, to FILE or standard output";
+const HTML_HELP = "write the HTML report (one self-contained page: summary, per-layer charts and tables) to FILE";
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes("--verbose");
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--markdown <file>", "write a Markdown summary (for a CI job summary)")
     .option("--engine <name>", "what runs CAND for the gate: ort (integer kernels, default) | emulator (integer-only program, bit-exact)", "ort")
     .option("--per-layer", "also print the SQNR of each quantized tensor of CAND against REF, worst first")
+    .option("--html <file>", HTML_HELP)
     .addHelpText("after", EVAL_HELP)
     .addHelpText("after", COMMAND_HELP.eval);
   withInputFlags(evalCmd, true).action(async (ref: string, cand: string, opts: EvalOptions) => {
@@ -88,12 +91,15 @@ export async function main(argv: string[]): Promise<number> {
     .option("--weights <type>", "int8 | uint8 | int4 | uint4 | int16 | int4-block:N | fp8-e4m3 | fp8-e5m2 | mxfp8 | mxfp8-e5m2 | mxfp6 | mxfp6-e3m2 | mxfp4 | mxint8 | nvfp4 (default int8, 7-bit values)")
     .option("--weight-bits <n>", "bits used by weight values (int8 with 8-bit activations: default [-64, 64], exact in ONNX Runtime's integer kernels on every CPU)")
     .option("--target-cpu <cpu>", "the CPU the model will run on, for the default int8 weight range: portable (default: [-64, 64], exact on any CPU) | vnni (full 8-bit weights: for x86 AVX512-VNNI/AVX-VNNI/AMX and Arm, whose kernels accumulate in int32; x86 AVX2 without VNNI saturates them) | native (the CPU fixq runs on, detected)")
-    .option("--acts <type>", "uint8 | int8 | uint16 | int16 | fp8-e4m3 | fp8-e5m2 | mx* | nvfp4 (dynamic blocks) | float (weight-only) (default uint8)")
+    .option("--acts <type>", "uint8 | int8 | uint16 | int16 | fp8-e4m3 | fp8-e5m2 | mx* | nvfp4 (dynamic blocks) | float (weight-only) | dynamic-uint8 (int8 weights, uint8 activations quantized at run time: DynamicQuantizeLinear + MatMulInteger) (default uint8)")
     .option("--fp4-storage <s>", "native (FLOAT4E2M1/FP8 + DequantizeLinear) | dequantized (float32 on the format's grid, runs anywhere): MX and NVFP4 weights (default native)")
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
+    .option("--smooth [alpha]", "SmoothQuant: move activation outliers of LayerNorm outputs into the MatMul/Gemm weights that read them, s = max|X|^α / max|W|^(1−α), float function unchanged (without a value: α searched per norm on its layers' output error)")
+    .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")
+    .option("--nbits-accuracy-level <n>", "MatMulNBits accuracy_level: 0 (default) … 4 (int8 activation compute)")
     .option("--symmetric-acts", "symmetric activation ranges")
     .option("--calibration <method>", "minmax | percentile[:P] | mse | entropy (default minmax)")
-    .option("--exclude <names...>", "node names or op types to keep in float")
+    .option("--exclude <names...>", "node names or op types to keep in float (body nodes as If_25/then_branch/Conv_3, whole bodies as If_25/else_branch)")
     .option("--opset <n>", "target opset")
     .option("--calib-samples <n>", "use only the first N calibration samples")
     .option("--batch-size <n>", "calibration batch size (default 64)")
@@ -108,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--verify-each", "check the model after every stage of the pipeline (slower; names the stage that broke it)")
     .option("--max-deployment-gap <points>", "with --eval: exit 1 with 'deployment risk' if the integer-kernel top-1 or agreement is more than this many points below fake-quant (default 2)")
     .option("--json [file]", JSON_HELP)
+    .option("--html <file>", `${HTML_HELP}; adds one histogram pass over the calibration data`)
     .option("--no-verify-load", "skip opening the output in ONNX Runtime before writing it (for models meant for other runtimes)")
     .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)")
     .addHelpText("after", COMMAND_HELP.quantize);
@@ -143,11 +150,16 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
     .option("--json [file]", "machine-readable summary (with the certificate): one JSON document, to FILE or standard output")
+    .option("--html <file>", HTML_HELP)
     .option("--no-verify-load", "onnx-int: skip opening the output in ONNX Runtime before writing it")
     .addHelpText("after", COMMAND_HELP.compile)
     .action(async (model: string, opts: CompileOptions) => {
       code = await runCompile(model, opts);
     });
+
+  addReportCommand(program, (c) => {
+    code = c;
+  });
 
   if (argv.length <= 2) {
     // Bare `fixq`: a usage error, so a script that forgot its arguments fails.

@@ -11,7 +11,6 @@ import type { reexportQuantized, quantizeModel } from "../quant/quantize.js";
 import { type Recipe, recipeJson } from "../quant/recipe.js";
 import { cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
 import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
-import { describeSubgraphOps, subgraphComputeOps } from "../quant/subgraphs.js";
 import { detectCpu } from "../runtime/cpu-features.js";
 import { type LoadCheck, loadCheckLine } from "../runtime/verify-load.js";
 
@@ -65,8 +64,8 @@ export function quantizeSummary(run: QuantizeRun, quiet: boolean): Record<string
     formats: result.formats,
   };
   if (inlined.length) summary["specialized"] = inlined;
-  const insideBodies = describeSubgraphOps(subgraphComputeOps(run.model.graph!));
-  if (insideBodies) summary["floatInSubgraphs"] = insideBodies;
+  const keptFloat = result.subgraphs.filter((b) => !b.quantized);
+  if (result.subgraphs.length) summary["subgraphs"] = result.subgraphs;
   if (quiet) return summary;
 
   const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
@@ -87,7 +86,9 @@ export function quantizeSummary(run: QuantizeRun, quiet: boolean): Record<string
   for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
   for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
   for (const i of inlined) note(`specialized: If '${i.node}' replaced by its ${i.branch} (decided by --input-value); the written model computes that branch whatever the input says`);
-  if (insideBodies) note(`${insideBodies} stay float: fixq quantizes the main graph only`);
+  const bodies = result.subgraphs.length - keptFloat.length;
+  if (bodies) process.stderr.write(`  subgraphs  ${bodies} If/Loop/Scan bod${bodies === 1 ? "y" : "ies"} quantized (nodes named <owner>/<attribute>/<node>)\n`);
+  for (const b of keptFloat) note(`body ${b.body} kept float: ${b.reason}`);
   process.stderr.write(`  ${loadCheckLine(loads)}\n`);
   return summary;
 }

@@ -1,5 +1,5 @@
 /** `fixq quantize MODEL -o OUT [options]`: post-training quantization to QDQ ONNX. */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
@@ -25,15 +25,21 @@ import { readArrays, readLabels } from "./eval.js";
 import { inlineDecidedIfs } from "../passes/inline-if.js";
 import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
 import { checkDataFile } from "./file-kinds.js";
-import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
+import { emitRun } from "./html-output.js";
+import { jsonOnStdout, jsonTarget } from "./json-output.js";
+import { reportHistograms } from "./quantize-html.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
 import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput } from "./quantize-mixed.js";
 import { paretoSweep } from "./quantize-pareto.js";
 import { mixedText } from "../quant/mixed/report.js";
+import { smoothForQuantize } from "./smooth-flag.js";
+import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
-export interface QuantizeCliOptions extends RecipeInput, InputFlags, MixedInput {
+export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
+  /** --smooth [α]: true for the default α. */
+  smooth?: string | boolean;
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -45,6 +51,8 @@ export interface QuantizeCliOptions extends RecipeInput, InputFlags, MixedInput 
   verifyLoad?: boolean;
   maxDeploymentGap?: string;
   verifyEach?: boolean;
+  /** --html FILE: the report page (src/report), with one extra histogram pass over the calibration data. */
+  html?: string;
 }
 
 /** A recipe file: JSON, an object of known keys with values of the right types (recipe-schema.ts); rules are checked by buildRecipe. */
@@ -94,6 +102,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
     { what: "-o's external data", path: `${output}.data`, createParents: true },
     { what: "--json", path: jsonFile },
     { what: "--pareto", path: opts.pareto },
+    { what: "--html", path: opts.html },
   ];
   guardOutputs(
     [
@@ -109,7 +118,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp, nbitsAccuracyLevel, smooth, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -120,11 +129,14 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
   const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
+  const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
+  if (dynamic) flags.acts = "float";
   const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
   const recipeFlags = splitMixedInput(flags, {}).rest;
   let recipe = buildRecipe(fileRecipe, recipeFlags);
   const mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
+  const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
   if (evalOpt !== undefined && evalOpt !== false && fp4) {
     throw new FixqError("usage", `--eval: ONNX Runtime cannot run FLOAT4E2M1 weights (${fp4.weights}); add --fp4-storage dequantized to evaluate`);
@@ -142,7 +154,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     ensureParentDir(output);
     saveModel(restoreSignature(already.model, original), output);
     const summary = reexportSummary(already, output, loads, evalOpt !== undefined && evalOpt !== false, json);
-    if (jsonOut) emitJson(jsonOut, "quantize", summary);
+    await emitRun({ json: jsonOut, html }, "quantize", summary);
     return 0;
   }
   // Data-free: the bundled models document their input range (pixels/255 in [0, 1]); others need --input-range.
@@ -174,12 +186,15 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     mixed = await runMixedStep(model, source, recipe, mixedOpts);
     if (mixed?.kind === "shard") {
       const shard = { measured: mixed.measured, total: mixed.total, cache: mixed.folder };
-      if (jsonOut) emitJson(jsonOut, "quantize", { shard });
+      await emitRun({ json: jsonOut }, "quantize", { shard });
       if (!json) process.stdout.write(`measured ${mixed.measured} of ${mixed.total} (layer, candidate) sensitivities into ${mixed.folder}; no model written (--shard)\n`);
       return 0;
     }
     if (mixed) recipe = buildRecipe(fileRecipe, recipeFlags, { layers: [...mixed.rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
-    result = await quantizeModel(model, source, recipe, { threads: nThreads, progress, verifyEach });
+    const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
+    result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
+    if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
+    if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };
   } finally {
     source.close();
   }
@@ -190,6 +205,12 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   saveModel(final, output);
 
   const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined }, json);
+  summary["input"] = { path: input, bytes: statSync(input).size };
+  summary["outputBytes"] = statSync(output).size;
+  if (html) {
+    const reopen = calibPath ? () => openCalibration(model, calibPath, recipe.calibSamples, values) : undefined;
+    summary["histograms"] = await reportHistograms({ result, reopen, batchSize: recipe.batchSize, threads: nThreads, progress });
+  }
   if (mixed?.kind === "solved") {
     summary["mixed"] = mixed.report;
     if (!json) process.stdout.write(mixedText(mixed.report));
@@ -219,7 +240,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     // One evaluation code path with `fixq eval`: float (REF) against quantized (CAND), CAND in integer kernels and fake-quant.
     const { data, labels } = readEvalSet();
     const compared = await compareModels(declared, result.model, data, labels, { threads: nThreads, progress });
-    const evalSummary: Record<string, unknown> = quantizeEvalSummary(compared);
+    const evalSummary: Record<string, unknown> = { ...quantizeEvalSummary(compared), maxDeploymentGapPoints: maxGap };
     summary["eval"] = evalSummary;
     if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
     // The deployment gate: the integer-kernel run may not fall more than maxGap points below fake-quant.
@@ -227,12 +248,12 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const risk = gate.checks.find((c) => !c.passed);
     if (risk) {
       evalSummary["deploymentRisk"] = { message: risk.message, gapPoints: risk.value, maxGapPoints: maxGap, divergence: divergence ?? null };
-      if (jsonOut) emitJson(jsonOut, "quantize", summary);
+      await emitRun({ json: jsonOut, html }, "quantize", summary);
       process.stderr.write(`${chalk.red("error:")} ${risk.message} (the model was written: ${output})\n`);
       if (divergence !== undefined) process.stderr.write(`  ${divergenceText(divergence)}\n`);
       return 1;
     }
   }
-  if (jsonOut) emitJson(jsonOut, "quantize", summary);
+  await emitRun({ json: jsonOut, html }, "quantize", summary);
   return 0;
 }

@@ -77,6 +77,10 @@ export interface LayerError {
   readonly maxAbsError: number;
   /** The SQNR of the noise this tensor adds beyond what its quantized inputs bring (weights: sqnrDb); see the file comment. */
   readonly localSqnrDb: number;
+  /** Activations: position in CAND's graph order (the report draws bars in it). */
+  readonly graphIndex?: number;
+  /** Activations, when measured (per-layer-fused.ts): the SQNR of CAND's integer-kernel run (optimizations on). */
+  readonly integerKernelSqnrDb?: number;
 }
 
 export interface UnmappedTensor {
@@ -94,6 +98,8 @@ export interface PerLayerResult {
   readonly unmapped: readonly UnmappedTensor[];
   /** The float passes REF went through before the comparison (e.g. ["fold-batchnorm"]); empty when none changed it. */
   readonly referencePasses: readonly string[];
+  /** Samples the integer-kernel SQNR was measured on, when it was (per-layer-fused.ts). */
+  readonly integerKernelSamples?: number;
 }
 
 /** REF after the float passes CAND was quantized with; see the file comment. */
@@ -387,7 +393,7 @@ export async function perLayerErrors(original: Model, cand: Model, data: EvalDat
   const actResults = new Map<string, LayerError>();
   acts.forEach((a, i) => {
     const r = result(a, actState[i]!, "activation");
-    if (r) actResults.set(a.cand, r);
+    if (r) actResults.set(a.cand, { ...r, graphIndex: i });
   });
   const upstream = upstreamActivations(cand.graph, new Set(actResults.keys()));
   const activations = [...actResults.values()].map((r) => {

@@ -13,6 +13,7 @@
  */
 import chalk from "chalk";
 import { escapeControl } from "../ir/errors.js";
+import { sqnrBars } from "./sqnr-bars.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
 import { packageVersion } from "../util/package-root.js";
 import { type CompareResult, DEFAULT_MAX_DEPLOYMENT_GAP, deploymentGap, formatDb, type GateResult, type OutputMetrics, type Thresholds, top1Drop } from "./compare.js";
@@ -164,6 +165,7 @@ function perLayerText(p: PerLayerResult): string[] {
   );
   const note = noisiestNote(p);
   if (note) out.push(chalk.yellow(e(note)));
+  out.push(...sqnrBars(p, process.stdout.columns ?? 80));
   table("quantized weights and biases vs REF, worst first:", WEIGHT_HEADER, weightRows(p));
   if (p.unmapped.length > 0) {
     out.push(chalk.yellow(`${p.unmapped.length} quantized tensor${p.unmapped.length === 1 ? "" : "s"} of CAND not mapped to REF:`));
@@ -214,6 +216,8 @@ function layerJson(l: LayerError) {
     cosine: l.cosine,
     maxAbsError: l.maxAbsError,
     elements: l.elements,
+    ...(l.graphIndex === undefined ? {} : { graphIndex: l.graphIndex }),
+    ...(l.integerKernelSqnrDb === undefined ? {} : { integerKernelSqnrDb: l.integerKernelSqnrDb }),
   };
 }
 
@@ -228,6 +232,7 @@ function perLayerJson(p: PerLayerResult) {
     activations: p.activations.map(layerJson),
     weights: p.weights.map(layerJson),
     unmapped: p.unmapped,
+    ...(p.integerKernelSamples === undefined ? {} : { integerKernelSamples: p.integerKernelSamples }),
   };
 }
 

@@ -9,6 +9,9 @@
  *   sumpool:    count·dlo … count·dhi, padding-aware
  *   requant, rescale: their monotone arithmetic on the endpoints, then the clamp (certify-requant.ts)
  *   maxpool, reshape, transpose: the input's range; concat: the union
+ *   matmul, table, addconst: exact interval arithmetic (certify-transformer.ts);
+ *   softmax, layernorm: their clamp (their internal terms are bounded below
+ *   2^52 when they are lowered, lower-attention.ts and lower-norm.ts)
  *
  * For the graph input (elements independent over their range) the first
  * layer's ranges are attained, i.e. exact; `worstCaseInput` builds the input
@@ -38,6 +41,7 @@ import {
   unionOf,
 } from "./certify-ranges.js";
 import { signedWidth, unsignedWidth } from "./certify-width.js";
+import { addConstRange, matmulRange, tableRange } from "./certify-transformer.js";
 import { requantRanges, rescaleRanges } from "./certify-requant.js";
 import { intTypeName } from "../numerics/int.js";
 import { type IntOp, type Program, type ProgramValue, weightTypeOf } from "./program.js";
@@ -188,6 +192,22 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
         break;
       case "concat":
         put(op, concatRange(op.inputs.map(get), op.inputs.map(shape), op.axis));
+        break;
+      case "matmul": {
+        const a = matmulRange(op, unionOf(get(op.inputs[0])), unionOf(get(op.inputs[1])), shape(op.inputs[0]));
+        problems.push(...checkAccumulator(op, a));
+        put(op, a, true);
+        break;
+      }
+      case "table":
+        put(op, tableRange(op, unionOf(get(op.input))));
+        break;
+      case "addconst":
+        put(op, addConstRange(op, unionOf(get(op.input))));
+        break;
+      case "softmax":
+      case "layernorm":
+        put(op, scalarRange(op.clampLo, op.clampHi));
         break;
     }
   }

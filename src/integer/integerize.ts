@@ -17,6 +17,10 @@ import { lowerConv, lowerDense } from "./lower-linear.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
 import { type IntegerizeOptions, LoweringContext, label } from "./lowering-context.js";
 import type { Program, ProgramIo } from "./program.js";
+import { lowerAddConst } from "./lower-addconst.js";
+import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
+import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
+import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
 import { verifyProgram } from "./verify-program.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
@@ -25,14 +29,39 @@ type Lower = (ctx: LoweringContext, n: Node) => void;
 
 const MOVEMENT = ["Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Transpose"] as const;
 
+/** MatMul: a constant right-hand side is a dense layer; two activations an integer matmul. */
+function lowerMatMul(ctx: LoweringContext, n: Node): void {
+  if (ctx.consts.has(n.inputs[1] ?? "") || ctx.consts.has(n.inputs[0] ?? "")) lowerDense(ctx, n);
+  else lowerActMatMul(ctx, n);
+}
+
+/** An elementwise op: a table of one activation, the sum of two (Add), or an activation plus a constant tensor (Add). */
+function lowerElementwise(ctx: LoweringContext, n: Node): void {
+  const consts = n.inputs.filter((i) => ctx.consts.has(i)).length;
+  const clamp = n.opType === "Relu" || n.opType === "Clip";
+  // a clamp of its own keeps its exact rescale (no table, any width)
+  if (clamp && ctx.lowered.has(n.inputs[0]!) && ctx.actSpec(n.outputs[0]!, label(n))) lowerClamp(ctx, n);
+  else if (startsTable(ctx, n)) lowerTable(ctx, n);
+  else if (n.opType === "Add" && consts === 1) lowerAddConst(ctx, n);
+  else if (n.opType === "Add" && consts === 0) lowerAdd(ctx, n);
+  else if (clamp) lowerClamp(ctx, n);
+  else {
+    throw new FixqError(
+      "unsupported",
+      `cannot integerize: ${label(n)} combines two activations or a non-scalar constant; integer code covers functions of one activation (tables), Add, and Add of a constant`,
+    );
+  }
+}
+
 /** The ops integer code covers, and how each is lowered. */
 const LOWERINGS: Readonly<Record<string, Lower>> = {
+  ...Object.fromEntries(UNARY_OPS.map((op) => [op, lowerElementwise])),
   Conv: lowerConv,
   Gemm: lowerDense,
-  MatMul: lowerDense,
-  Add: lowerAdd,
-  Relu: lowerClamp,
-  Clip: lowerClamp,
+  MatMul: lowerMatMul,
+  Softmax: lowerSoftmax,
+  LayerNormalization: lowerLayerNorm,
+  ReduceMean: lowerReduceMean,
   MaxPool: lowerPool,
   AveragePool: lowerPool,
   GlobalAveragePool: lowerPool,

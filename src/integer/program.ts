@@ -188,7 +188,88 @@ export interface ConcatOp extends OpBase {
   readonly axis: number;
 }
 
+/**
+ * Activation × activation (attention Q·Kᵀ, probabilities·V), batched over the
+ * leading per-sample axes (equal, no broadcasting): inputs [..., M, K] and
+ * [..., K, N] into int32 [..., M, N], acc = Σ_k (a − za)·(b − zb).
+ */
+export interface MatMulOp extends OpBase {
+  readonly kind: "matmul";
+  readonly inputs: readonly [string, string];
+  readonly output: string;
+  readonly inputZeros: readonly [number, number];
+}
+
+/** y = table[x − inputMin]: any function of one small-integer input (GELU, Erf, Sigmoid, Mul/Div by constants), exact per code. */
+export interface TableOp extends OpBase {
+  readonly kind: "table";
+  readonly input: string;
+  readonly output: string;
+  readonly inputMin: number;
+  /** One output code per input code inputMin … inputMin + length − 1. */
+  readonly table: Int32Array;
+}
+
+/** Softmax over the last axis (numerics/transformer.ts): exp table on max − x, integer sum, exact integer division. */
+export interface SoftmaxOp extends OpBase {
+  readonly kind: "softmax";
+  readonly input: string;
+  readonly output: string;
+  /** exp[d] = round(2^15·exp(−d·S_x)), d = max − x. */
+  readonly exp: Int32Array;
+  /** c·2^−shift ≈ 1 / S_y. */
+  readonly numerator: number;
+  readonly shift: number;
+  readonly outZero: number;
+  readonly clampLo: number;
+  readonly clampHi: number;
+}
+
+/** LayerNormalization over the last axis with an integer mean, variance and floor square root (numerics/transformer.ts). */
+export interface LayerNormOp extends OpBase {
+  readonly kind: "layernorm";
+  readonly input: string;
+  readonly output: string;
+  /** g_i = round(γ_i·√C·2^(k+F) / S_y), integers. */
+  readonly gamma: Float64Array;
+  /** b_i = round(β_i·2^F / S_y), integers. */
+  readonly beta: Float64Array;
+  /** k: the variance is scaled by 4^k before its square root. */
+  readonly varShift: number;
+  /** F ≥ 1: fraction bits of g and b. */
+  readonly fracBits: number;
+  /** E = max(1, round(ε·C³·4^k / S_x²)). */
+  readonly epsilon: number;
+  readonly outZero: number;
+  readonly clampLo: number;
+  readonly clampHi: number;
+}
+
+/** Adds a constant (bias, position embedding): y = clamp(z + rshr((x − zx)·m + offset[i mod |offset|], s), lo, hi). */
+export interface AddConstOp extends OpBase {
+  readonly kind: "addconst";
+  readonly input: string;
+  readonly output: string;
+  readonly inputZero: number;
+  readonly multiplier: number;
+  /**
+   * Integers at scale S_y·2^−shift over the trailing axes of a sample the
+   * constant spans (its length is the product of those axes), repeated over
+   * the leading ones: element i of a sample adds offset[i mod length].
+   */
+  readonly offset: Float64Array;
+  readonly shift: number;
+  readonly outZero: number;
+  readonly clampLo: number;
+  readonly clampHi: number;
+}
+
 export type IntOp =
+  | MatMulOp
+  | TableOp
+  | SoftmaxOp
+  | LayerNormOp
+  | AddConstOp
   | QuantizeOp
   | DequantizeOp
   | ConvOp

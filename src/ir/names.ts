@@ -4,7 +4,7 @@
  * (at the start or later) plus every name handed out since. One generator
  * for every layer (passes, the integer ONNX builder).
  */
-import type { Graph } from "./graph.js";
+import { type Graph, walkGraphs } from "./graph.js";
 
 export class NameSet {
   private readonly used: Set<string>;
@@ -22,6 +22,11 @@ export class NameSet {
     return this.used.has(name);
   }
 
+  /** Every name taken so far. */
+  taken(): IterableIterator<string> {
+    return this.used.values();
+  }
+
   /** The first of `base`, `base_1`, `base_2`, … not taken; it is taken from now on. */
   fresh(base: string): string {
     let name = base;
@@ -37,14 +42,20 @@ export function uniqueNamer(taken: Iterable<string> = []): (base: string) => str
   return (base) => names.fresh(base);
 }
 
-/** A NameSet holding every name `g` uses: its inputs, outputs, value infos, initializers, node inputs, outputs and names. */
+/**
+ * A NameSet holding every name `g` uses: its inputs, outputs, value infos,
+ * initializers, node inputs, outputs and names, in g and in every subgraph
+ * (so a fresh name shadows no body's value, and no body's name shadows it).
+ */
 export function graphNames(g: Graph): NameSet {
   const names = new NameSet();
-  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) names.reserve(v.name);
-  for (const t of g.initializers) if (t.name) names.reserve(t.name);
-  for (const n of g.nodes) {
-    for (const o of [...n.inputs, ...n.outputs]) names.reserve(o);
-    if (n.name) names.reserve(n.name);
+  for (const [sg] of walkGraphs(g)) {
+    for (const v of [...sg.inputs, ...sg.outputs, ...sg.valueInfo]) names.reserve(v.name);
+    for (const t of sg.initializers) if (t.name) names.reserve(t.name);
+    for (const n of sg.nodes) {
+      for (const o of [...n.inputs, ...n.outputs]) names.reserve(o);
+      if (n.name) names.reserve(n.name);
+    }
   }
   return names;
 }

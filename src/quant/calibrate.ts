@@ -50,6 +50,8 @@ export interface CalibrateOptions {
   statistics?: CalibrationStatistics;
   /** Bins of each StreamingHistogram (default DEFAULT_BINS, 2048); entropy wants ENTROPY_HISTOGRAM_BINS. */
   histogramBins?: number;
+  /** ORT's error log off stderr: the caller reports a failed run itself. */
+  quiet?: boolean;
 }
 
 export async function calibrate(model: Model, source: DataSource, tensors: readonly string[], opts: CalibrateOptions): Promise<CalibrationResult> {
@@ -67,7 +69,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   };
 
   if (!extremes) {
-    await runAll(model, exposed, opts.threads, async (session) => {
+    await runAll(model, exposed, opts, async (session) => {
       await session.runSource(
         source,
         opts.batchSize,
@@ -85,7 +87,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   const reduced = withReductions(model, exposed);
   /** Batches (by start) whose in-graph extremes could not be trusted, with the tensors concerned. */
   const redo = new Map<number, { count: number; tensors: string[] }>();
-  await runAll(reduced.model, reduced.fetch, opts.threads, async (session) => {
+  await runAll(reduced.model, reduced.fetch, opts, async (session) => {
     await session.runSource(
       source,
       opts.batchSize,
@@ -112,7 +114,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   });
   if (redo.size > 0) {
     const names = [...new Set([...redo.values()].flatMap((b) => b.tensors))];
-    await runAll(model, names, opts.threads, async (session) => {
+    await runAll(model, names, opts, async (session) => {
       for (const [start, b] of redo) {
         const out = await session.run(source.batch(start, b.count), b.tensors);
         for (const t of b.tensors) stats.get(t)!.update(tensorData(out, t));
@@ -122,8 +124,8 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
   return { histograms: stats, samples, sha256: hasher.digest(source, opts.batchSize) };
 }
 
-async function runAll(model: Model, extraOutputs: readonly string[], threads: number | undefined, body: (s: OrtSession) => Promise<void>): Promise<void> {
-  const session = await OrtSession.create(model, { optimization: "disabled", threads, extraOutputs });
+async function runAll(model: Model, extraOutputs: readonly string[], opts: CalibrateOptions, body: (s: OrtSession) => Promise<void>): Promise<void> {
+  const session = await OrtSession.create(model, { optimization: "disabled", threads: opts.threads, extraOutputs, quiet: opts.quiet });
   try {
     await body(session);
   } finally {

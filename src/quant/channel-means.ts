@@ -5,6 +5,7 @@
  * combined weighted by the batch's sample count, so the result is the mean
  * over all samples and positions whatever the batch size. Graph
  * optimizations are off: a QDQ model runs as float fake-quant.
+ * The same probes give the per-channel max |x| (Abs, ReduceMax; combined by max).
  */
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
@@ -29,29 +30,45 @@ export interface ChannelMeanOptions {
 }
 
 /** The mean of each probed value per channel, by value name. */
-export async function channelMeans(model: Model, source: DataSource, probes: readonly MeanProbe[], opts: ChannelMeanOptions): Promise<Map<string, Float64Array>> {
+export function channelMeans(model: Model, source: DataSource, probes: readonly MeanProbe[], opts: ChannelMeanOptions): Promise<Map<string, Float64Array>> {
+  return channelStatistic(model, source, probes, opts, "mean");
+}
+
+/** The largest |value| of each probed value per channel, by value name (SmoothQuant's max|X_j|). */
+export function channelAbsMax(model: Model, source: DataSource, probes: readonly MeanProbe[], opts: ChannelMeanOptions): Promise<Map<string, Float64Array>> {
+  return channelStatistic(model, source, probes, opts, "absmax");
+}
+
+/** Per-channel mean (ReduceMean, combined weighted by batch size) or max |x| (Abs + ReduceMax, combined by max). */
+async function channelStatistic(model: Model, source: DataSource, probes: readonly MeanProbe[], opts: ChannelMeanOptions, stat: "mean" | "absmax"): Promise<Map<string, Float64Array>> {
   const g = model.graph!;
   const names = graphNames(g);
-  const newOpset = (opsetVersion(model) ?? 0) >= 18; // ReduceMean-18 takes axes as an input
+  const newOpset = (opsetVersion(model) ?? 0) >= 18; // ReduceMean/ReduceMax-18 take axes as an input
+  const reduce = stat === "mean" ? "ReduceMean" : "ReduceMax";
   const nodes: Node[] = [];
   const inits: Tensor[] = [];
   const fetch = new Map<string, string>();
   for (const p of probes) {
     if (fetch.has(p.value)) continue;
     const axes = Array.from({ length: p.rank }, (_, k) => k).filter((k) => k !== p.axis);
-    const out = names.fresh(`${p.value}/fixq.mean`);
+    const out = names.fresh(`${p.value}/fixq.${stat}`);
     fetch.set(p.value, out);
+    let input = p.value;
+    if (stat === "absmax") {
+      input = names.fresh(`${p.value}/fixq.abs`);
+      nodes.push({ opType: "Abs", inputs: [p.value], outputs: [input], attributes: [] });
+    }
     const keep0 = { name: "keepdims", type: 2, i: 0 };
     if (newOpset) {
-      const a = names.fresh(`${p.value}/fixq.mean_axes`);
+      const a = names.fresh(`${p.value}/fixq.${stat}_axes`);
       inits.push({ name: a, dtype: DataType.INT64, dims: [axes.length], raw: new Uint8Array(BigInt64Array.from(axes.map(BigInt)).buffer) });
-      nodes.push({ opType: "ReduceMean", inputs: [p.value, a], outputs: [out], attributes: [keep0] });
+      nodes.push({ opType: reduce, inputs: [input, a], outputs: [out], attributes: [keep0] });
     } else {
-      nodes.push({ opType: "ReduceMean", inputs: [p.value], outputs: [out], attributes: [keep0, { name: "axes", type: 7, ints: axes }] });
+      nodes.push({ opType: reduce, inputs: [input], outputs: [out], attributes: [keep0, { name: "axes", type: 7, ints: axes }] });
     }
   }
   const probed: Model = { ...model, graph: { ...g, nodes: [...g.nodes, ...nodes], initializers: [...g.initializers, ...inits] } };
-  const sums = new Map<string, Float64Array>();
+  const acc = new Map<string, Float64Array>();
   let samples = 0;
   const session = await OrtSession.create(probed, { optimization: "disabled", threads: opts.threads, extraOutputs: [...fetch.values()] });
   try {
@@ -62,10 +79,10 @@ export async function channelMeans(model: Model, source: DataSource, probes: rea
         samples += count;
         for (const [v, o] of fetch) {
           const m = out[o]?.data as Float32Array | undefined;
-          if (!m) throw new FixqError("runtime", `no mean for '${v}'`);
-          const s = sums.get(v) ?? new Float64Array(m.length);
-          sums.set(v, s);
-          for (let c = 0; c < m.length; c++) s[c] = s[c]! + m[c]! * count;
+          if (!m) throw new FixqError("runtime", `no ${stat} for '${v}'`);
+          const s = acc.get(v) ?? new Float64Array(m.length);
+          acc.set(v, s);
+          for (let c = 0; c < m.length; c++) s[c] = stat === "mean" ? s[c]! + m[c]! * count : Math.max(s[c]!, m[c]!);
         }
       },
       opts.progress ?? silentProgress,
@@ -75,6 +92,6 @@ export async function channelMeans(model: Model, source: DataSource, probes: rea
     await session.release();
   }
   if (samples === 0) throw new FixqError("data", "no samples to average over");
-  for (const s of sums.values()) for (let c = 0; c < s.length; c++) s[c] = s[c]! / samples;
-  return sums;
+  if (stat === "mean") for (const s of acc.values()) for (let c = 0; c < s.length; c++) s[c] = s[c]! / samples;
+  return acc;
 }

@@ -5,7 +5,8 @@
  *
  * - A value with BN statistics (graph.bnStats: y_c ~ N(β_c, γ_c²)):
  *   [β_c − n·|γ_c|, β_c + n·|γ_c|] with n = BN_RANGE_SIGMAS.
- * - A graph input: the assumed input range (`inputRange`; for the bundled
+ * - A graph input: its given range (`inputRanges`: a body's outer-scope
+ *   values), else the assumed input range (`inputRange`; for the bundled
  *   models pixels/255 lie in [0, 1]); without one, a value that needs it is
  *   refused.
  * - Relu, Clip, LeakyRelu, Sigmoid, Tanh: the function of the bounds (they
@@ -61,6 +62,10 @@ export const MAX_INTERVAL_LAYERS = 1;
 export interface DataFreeRangeOptions {
   /** The range of every graph input (assumed, never measured). */
   readonly inputRange?: readonly [number, number];
+  /** Ranges of particular graph inputs, ahead of `inputRange` (a body's values read from an enclosing scope, derived there). */
+  readonly inputRanges?: ReadonlyMap<string, { lo: number; hi: number }>;
+  /** Why a graph input without a range has none (default: no --input-range given). */
+  readonly noInputRange?: (input: string) => string;
   /** n in β ± n·|γ| (default BN_RANGE_SIGMAS). */
   readonly sigmas?: number;
 }
@@ -105,8 +110,10 @@ export function dataFreeRanges(g: Graph, needed: readonly string[], opts: DataFr
   const unknown = new Map<string, string>();
   for (const v of g.inputs) {
     if (ed.constant(v.name)) continue;
-    if (opts.inputRange) known.set(v.name, one(opts.inputRange[0], opts.inputRange[1], "input"));
-    else unknown.set(v.name, `graph input '${v.name}' has no assumed range (give --input-range LO,HI)`);
+    const given = opts.inputRanges?.get(v.name);
+    if (given) known.set(v.name, one(given.lo, given.hi, "input"));
+    else if (opts.inputRange) known.set(v.name, one(opts.inputRange[0], opts.inputRange[1], "input"));
+    else unknown.set(v.name, opts.noInputRange?.(v.name) ?? `graph input '${v.name}' has no assumed range (give --input-range LO,HI)`);
   }
   const get = (v: string): Interval | string => constantInterval(ed, v) ?? known.get(v) ?? unknown.get(v) ?? `'${v}' has no derivable range`;
   for (let i = 0; i < ed.nodeCount; i++) {

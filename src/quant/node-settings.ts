@@ -27,26 +27,36 @@ export type NodeSettingsTable = readonly NodeSettings[];
 
 const describeMatch = (r: LayerRule) => JSON.stringify(r.match);
 
+/** Where the recipe's checks look beyond `g`'s own nodes. */
+export interface SettingsScope {
+  /** Nodes of control-flow bodies (qualified names, bodies.ts): rules and `exclude` entries may match them instead. */
+  readonly extra?: readonly Node[];
+  /** false for a body's own table: the checks ran once over the main graph and every body. */
+  readonly check?: boolean;
+}
+
 /**
  * Applies the recipe to the nodes of `g`. `names` lists further node names
  * and op types an `exclude` entry may name (the input model's, before BN
  * folding); without it, entries are checked against `g` alone.
  */
-export function nodeSettings(g: Graph, recipe: Recipe, names?: ReadonlySet<string>): NodeSettingsTable {
+export function nodeSettings(g: Graph, recipe: Recipe, names?: ReadonlySet<string>, scope: SettingsScope = {}): NodeSettingsTable {
   const where = recipe.recipeFile;
   const matchers = recipe.layers.map((r) => matcherOf(r.match));
   const used = new Set<number>();
   const matched = new Set<number>();
   const known = new Set(names ?? []);
-  for (const n of g.nodes) {
+  const all = [...g.nodes, ...(scope.extra ?? [])];
+  const check = scope.check ?? true;
+  for (const n of all) {
     known.add(n.opType);
     if (n.name) known.add(n.name);
   }
   for (const e of recipe.exclude) {
     // Not named after the recipe file: the entry may come from --exclude as well.
-    if (!known.has(e)) throw new FixqError("usage", `exclude '${e}' names no node and no op type of the model`);
+    if (check && !known.has(e)) throw new FixqError("usage", `exclude '${e}' names no node and no op type of the model`);
   }
-  const table = g.nodes.map((n: Node): NodeSettings => {
+  const table = all.map((n: Node): NodeSettings => {
     if (recipe.exclude.includes(n.opType) || (n.name !== undefined && recipe.exclude.includes(n.name))) return { settings: recipe, skipped: "excluded by --exclude" };
     matchers.forEach((m, j) => {
       if (m(n)) matched.add(j);
@@ -58,9 +68,9 @@ export function nodeSettings(g: Graph, recipe: Recipe, names?: ReadonlySet<strin
     return rule.skip ? { settings: recipe, rule, skipped: `skipped by layers[${k}]` } : { settings: rule.settings, rule };
   });
   recipe.layers.forEach((r, k) => {
-    if (used.has(k)) return;
+    if (used.has(k) || !check) return;
     const why = matched.has(k) ? "matches only nodes that earlier rules take (the first match wins)" : "matches no node of the model";
     throw new FixqError("usage", `layers[${k}].match ${describeMatch(r)} ${why}`, where);
   });
-  return table;
+  return table.slice(0, g.nodes.length);
 }

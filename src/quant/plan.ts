@@ -213,6 +213,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
     if (FUSED_ACTIVATIONS.has(n.opType)) return decide(false, "not directly after a quantized op");
     if (n.opType === "Resize") return decide(false, "no integer kernel in ONNX Runtime (CPU) for non-nearest Resize in QDQ form");
     if (NO_INTEGER_KERNEL.has(n.opType)) return decide(false, "no integer kernel in ONNX Runtime (CPU) for this op in QDQ form");
+    if (n.attributes.some((a) => a.g || a.graphs?.length)) return decide(false, "control flow: its bodies are planned as graphs of their own");
     return decide(false, "op not handled by fixq's quantizer");
   };
   g.nodes.forEach((n, index) => {

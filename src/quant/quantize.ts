@@ -12,6 +12,7 @@ import { type Model, withMetadata } from "../ir/graph.js";
 import { assertValid } from "../ir/verify.js";
 import { packageVersion } from "../util/package-root.js";
 import type { Progress } from "../util/progress.js";
+import { bodyDecisions, bodySummary } from "./body-plan.js";
 import type { DataSource } from "./feeds.js";
 import type { TensorFormat } from "./format-table.js";
 import type { NodeDecision } from "./plan.js";
@@ -36,6 +37,8 @@ export interface QuantizeResult {
   readonly stages: readonly StageRunReport[];
   /** The format of every quantized tensor. */
   readonly formats: readonly TensorFormat[];
+  /** Every If/Loop/Scan body whose plan quantizes something: quantized, or kept float and why. */
+  readonly subgraphs: readonly { body: string; quantized: boolean; reason?: string }[];
 }
 
 export interface QuantizeOptions {
@@ -60,7 +63,8 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
   const passes = state.reports.filter((r) => r.ran && r.report).map((r): PassStageRun => ({ name: r.report!.pass, ms: r.ms, changed: r.changed, report: r.report! }));
   return {
     model: state.model,
-    decisions: state.plan!.decisions,
+    // Body nodes carry qualified names (If_25/then_branch/Conv_3, bodies.ts).
+    decisions: [...state.plan!.decisions, ...bodyDecisions(state.bodies ?? [])],
     plan: state.plan!,
     calibrationSamples: cal.samples,
     calibrationHash: cal.sha256,
@@ -68,6 +72,7 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
     passes,
     stages: state.reports,
     formats: state.formats ?? [],
+    subgraphs: bodySummary(state.bodies ?? []),
   };
 }
 

@@ -26,7 +26,7 @@ import { type IntFormat, intFormat } from "../ir/quant.js";
 import { type ActScheme, actSchemeOf, type WeightScheme, weightSchemeOf } from "./float-schemes.js";
 import { isFloatType } from "./format-names.js";
 import type { WeightRounding } from "./layer-rules.js";
-import { type NodeSettings, nodeSettings } from "./node-settings.js";
+import { type NodeSettings, nodeSettings, type SettingsScope } from "./node-settings.js";
 import type { ValueKinds } from "./value-kinds.js";
 import { planQuantization, type QuantPlan, type WeightUse } from "./plan.js";
 import type { Granularity, LayerSettings, Recipe } from "./recipe.js";
@@ -109,9 +109,13 @@ export function globalChoice(recipe: Recipe): NodeChoice {
 
 const setsActs = (t: NodeSettings) => t.rule !== undefined && (t.rule.keys.includes("acts") || t.rule.keys.includes("format"));
 
-/** Resolves the recipe on `g` (after the float passes); `inputNames` are the input model's node names and op types, which `exclude` may name. */
-export function resolvePlan(g: Graph, recipe: Recipe, inputNames?: ReadonlySet<string>, kinds?: ValueKinds): ResolvedPlan {
-  const table = nodeSettings(g, recipe, inputNames);
+/**
+ * Resolves the recipe on `g` (after the float passes); `inputNames` are the
+ * input model's node names and op types, which `exclude` may name; `scope`
+ * adds the nodes of control-flow bodies to the recipe's checks (bodies.ts).
+ */
+export function resolvePlan(g: Graph, recipe: Recipe, inputNames?: ReadonlySet<string>, kinds?: ValueKinds, scope?: SettingsScope): ResolvedPlan {
+  const table = nodeSettings(g, recipe, inputNames, scope);
   const plan = planQuantization(g, recipe, kinds, table);
   const nodes = nodeChoices(table);
   const nodeIndex = new Map(g.nodes.map((n, i) => [n, i]));

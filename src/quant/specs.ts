@@ -38,6 +38,7 @@ import { dynamicActivationSpecs, fp8ActivationSpec } from "./float-specs.js";
 import { floatWeightSpec } from "./float-weights.js";
 import { constantBias, type WeightUse } from "./plan.js";
 import { type ActChoice, operandChoiceOf, type ResolvedPlan, weightChoiceOf, type WeightChoice } from "./resolve-plan.js";
+import { roundNearest } from "./round-weights.js";
 import { quantizeEmbedding, quantizeWeightUse } from "./weights.js";
 
 const INT32: IntFormat = { dtype: DataType.INT32, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 };
@@ -222,4 +223,19 @@ export function assignLateSpecs(g: Graph, plan: ResolvedPlan, outScales: Readonl
     late.add(n.inputs[2]!);
   }
   return { graph: { ...g, quant }, late };
+}
+
+/**
+ * The late specs of `g` (assignLateSpecs) with their codes: `codes` kept for
+ * every constant whose spec stands, nearest codes for those specified here.
+ */
+export function withLateCodes(
+  g: Graph,
+  plan: ResolvedPlan,
+  outScales: ReadonlyMap<number, Float32Array>,
+  codes: ReadonlyMap<string, Int32Array>,
+): { graph: Graph; codes: Map<string, Int32Array> } {
+  const { graph, late } = assignLateSpecs(g, plan, outScales);
+  const kept = new Map([...codes].filter(([v]) => !late.has(v)));
+  return { graph, codes: new Map([...kept, ...roundNearest(graph, kept, (v) => late.has(v))]) };
 }

@@ -21,6 +21,7 @@ import { OrtSession, type SessionOptions } from "../runtime/ort-session.js";
 import type { Progress } from "../util/progress.js";
 import { seededRandom } from "../util/random.js";
 import type { BiasCorrectionReport } from "./bias-correction.js";
+import type { BodyState } from "./body-plan.js";
 import type { DataFreeRangesReport } from "./data-free-ranges.js";
 import type { DataSource } from "./feeds.js";
 import type { TensorFormat } from "./format-table.js";
@@ -76,6 +77,8 @@ export interface QuantState {
   outScales?: Map<number, Float32Array>;
   /** The format of every quantized tensor, as written. */
   formats?: TensorFormat[];
+  /** Control-flow bodies, each with its own plan, ranges and specs (body-plan.ts). */
+  bodies?: BodyState[];
   readonly reports: StageRunReport[];
 }
 

@@ -12,7 +12,7 @@
  * chooses the integer code of every weight, and everything after it (bias
  * correction's ε = DQ(q) − W, the writer) uses exactly those codes.
  */
-import { chooseRange, ENTROPY_HISTOGRAM_BINS } from "../calib/range.js";
+import { ENTROPY_HISTOGRAM_BINS } from "../calib/range.js";
 import { FixqError } from "../ir/errors.js";
 import { type Graph, opsetVersion, withMetadata } from "../ir/graph.js";
 import { formatName } from "../ir/quant.js";
@@ -21,7 +21,9 @@ import { FLOAT_PASSES } from "../passes/pipeline.js";
 import { upgradeOpset } from "../passes/upgrade-opset.js";
 import { packageVersion } from "../util/package-root.js";
 import { correctBiases } from "./bias-correction.js";
-import { calibrate } from "./calibrate.js";
+import { dropCopiedConstants } from "./bodies.js";
+import { activeBodies, bodyFormats, type BodyState, findBodies, planBodies, refusedLines, specifyBodies, writeBodies } from "./body-plan.js";
+import { calibrateWithBodies, dataFreeBodyRanges, rangesFromStats } from "./body-ranges.js";
 import { dataFreeRanges } from "./data-free-ranges.js";
 import { formatTable } from "./format-table.js";
 import { gatherQuantizedEmbeddings } from "./embedding-gather.js";
@@ -29,12 +31,12 @@ import { writeQdq } from "./qdq-write.js";
 import { probedValueKinds } from "./value-kinds.js";
 import { type Recipe, recipeJson } from "./recipe.js";
 import { requiredOpset } from "./recipe-needs.js";
-import { globalChoice, onlyMinMax, resolvePlan } from "./resolve-plan.js";
+import { globalChoice, onlyMinMax, type ResolvedPlan, resolvePlan } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
-import { assignLateSpecs, assignSpecs } from "./specs.js";
+import { assignSpecs, withLateCodes } from "./specs.js";
 import { noQuantizableOpReason } from "./subgraphs.js";
 import type { HostTensor } from "../runtime/ort-session.js";
-import { type QuantContext, type QuantState, type Ranges, type Stage, specifiedGraph } from "./stage.js";
+import { type QuantContext, type QuantState, type Stage, specifiedGraph } from "./stage.js";
 
 const always = "always";
 
@@ -85,9 +87,13 @@ function planStage(inputNames: ReadonlySet<string>): Stage {
     async run(state, ctx) {
       // Element types from inference, completed by ONNX Runtime where inference cannot tell: only float data is quantized.
       const kinds = await probedValueKinds(state.model, ctx.recipe.dataFree ? undefined : firstSample(ctx.source));
-      const plan = resolvePlan(state.model.graph!, ctx.recipe, inputNames, kinds);
-      if (!plan.decisions.some((d) => d.quantized && d.role === "compute")) {
-        throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!));
+      // If/Loop/Scan bodies are planned on their own; the recipe's checks see their nodes too.
+      const found = findBodies(state.model.graph!, opsetVersion(state.model) ?? 0);
+      const plan = resolvePlan(state.model.graph!, ctx.recipe, new Set([...inputNames, ...found.paths]), kinds, { extra: found.nodes });
+      state.bodies = planBodies(found.bodies, ctx.recipe);
+      const computes = (p?: ResolvedPlan) => p?.decisions.some((d) => d.quantized && d.role === "compute");
+      if (!computes(plan) && !activeBodies(state.bodies).some((b) => computes(b.plan))) {
+        throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!, refusedLines(state.bodies)));
       }
       state.plan = plan;
       return {};
@@ -107,36 +113,44 @@ function rangesStage(recipe: Recipe): Stage {
     async run(state, ctx) {
       const plan = need(state.plan, "ranges", "the plan");
       const g = state.model.graph!;
+      const bodies = state.bodies ?? [];
       if (plan.dataFree) {
         const { ranges, report } = dataFreeRanges(g, plan.activations, { inputRange: ctx.recipe.inputRange });
+        dataFreeBodyRanges(g, bodies, ctx.recipe.inputRange);
+        nothingLeft(plan, bodies);
         state.ranges = ranges;
         state.calibration = { dataFree: true, inputRange: ctx.recipe.inputRange ?? null, bnRangeSigmas: report.sigmas };
         return { report };
       }
-      const { histograms, samples, sha256 } = await calibrate(state.model, ctx.source, plan.activations, {
+      // The statistics every plan needs, the bodies' included.
+      const plans = [plan, ...activeBodies(bodies).map((b) => b.plan!)];
+      const { histograms, samples, sha256 } = await calibrateWithBodies(state.model, ctx.source, plan.activations, bodies, {
         batchSize: ctx.recipe.batchSize,
         threads: ctx.runtime.threads,
         progress: ctx.progress,
-        statistics: onlyMinMax(plan) ? "extremes" : "histogram",
+        statistics: plans.every(onlyMinMax) ? "extremes" : "histogram",
         // Entropy needs finer histograms; with mixed methods every histogram takes them.
-        histogramBins: [...plan.acts.values()].some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : undefined,
+        histogramBins: plans.some((p) => [...p.acts.values()].some((a) => a.calibration.kind === "entropy")) ? ENTROPY_HISTOGRAM_BINS : undefined,
       });
-      const ranges: Ranges = new Map();
-      for (const [t, h] of histograms) {
-        const a = plan.acts.get(t)!;
-        ranges.set(t, chooseRange(h, a.calibration, { bits: a.format.bits, signed: a.format.signed, symmetric: a.symmetric }));
-      }
-      state.ranges = ranges;
+      nothingLeft(plan, bodies);
+      state.ranges = rangesFromStats(plan, (t) => histograms.get(t));
       state.calibration = { samples, sha256 };
       return {};
     },
   };
 }
 
+/** Refuses the run when every body that held the compute ops was refused and the main graph has none. */
+function nothingLeft(plan: ResolvedPlan, bodies: readonly BodyState[]): void {
+  if (plan.decisions.some((d) => d.quantized && d.role === "compute") || activeBodies(bodies).length > 0) return;
+  throw new FixqError("unsupported", `nothing left to quantize: the main graph has no quantizable op and every body holding one stays float (${refusedLines(bodies).join("; ")})`);
+}
+
 const specsStage: Stage = {
   name: "specs",
   reason: always,
   run(state) {
+    specifyBodies(state.bodies ?? []);
     const out = assignSpecs(state.model.graph!, need(state.plan, "specs", "the plan"), need(state.ranges, "specs", "ranges"));
     state.specified = out.graph;
     state.outScales = out.outScales;
@@ -161,9 +175,8 @@ function roundingStage(recipe: Recipe): Stage {
  * codes for those constants.
  */
 function withLateSpecs(state: QuantState, g: Graph): { graph: Graph; codes: Map<string, Int32Array> } {
-  const { graph, late } = assignLateSpecs(g, need(state.plan, "int32-biases", "the plan"), need(state.outScales, "int32-biases", "the weight scales"));
-  const kept = new Map([...need(state.codes, "int32-biases", "the weight codes")].filter(([v]) => !late.has(v)));
-  return { graph, codes: new Map([...kept, ...roundNearest(graph, kept, (v) => late.has(v))]) };
+  const stage = "int32-biases";
+  return withLateCodes(g, need(state.plan, stage, "the plan"), need(state.outScales, stage, "the weight scales"), need(state.codes, stage, "the weight codes"));
 }
 
 /** MX scales are stored as FLOAT8E8M0 where the opset allows it (24), else as float32 powers of two. */
@@ -214,9 +227,13 @@ const writeStage: Stage = {
   reason: always,
   run(state, ctx) {
     const g = specifiedGraph(state, "write");
-    state.formats = formatTable(need(state.plan, "write", "the plan"), g);
+    const bodies = state.bodies ?? [];
+    state.formats = [...formatTable(need(state.plan, "write", "the plan"), g), ...bodyFormats(bodies)];
+    // Bodies first (innermost first), so the main graph's fresh names avoid theirs.
+    const withBodies = writeBodies(g, bodies, writeOptions(state, ctx.recipe));
+    const main = writeQdq(withBodies.graph, { ...writeOptions(state, ctx.recipe), codes: need(state.codes, "write", "the weight codes") });
     // Embedding tables gather before they dequantize where ORT's GatherBlockQuantized applies (embedding-gather.ts).
-    state.model = gatherQuantizedEmbeddings({ ...state.model, graph: writeQdq(g, { ...writeOptions(state, ctx.recipe), codes: need(state.codes, "write", "the weight codes") }) });
+    state.model = gatherQuantizedEmbeddings({ ...state.model, graph: dropCopiedConstants(main, withBodies.copied) });
     return { changed: true };
   },
 };

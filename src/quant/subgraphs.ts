@@ -1,16 +1,19 @@
 /**
- * Compute ops inside control-flow bodies (If branches, Loop and Scan bodies).
- * fixq plans, calibrates and quantizes the main graph only: ONNX Runtime
- * cannot expose a tensor inside a body as a model output, so calibration
- * cannot see it, and the QDQ writer edits the main graph. Such ops stay
- * float, and the quantize summary says so. An If whose condition the
- * `--input-value` constants decide is inlined first (passes/inline-if.ts),
- * which brings its branch into the main graph.
+ * Compute ops inside control-flow bodies (If branches, Loop and Scan
+ * bodies), for the message of a model with nothing to quantize. fixq plans
+ * and quantizes If/Loop/Scan bodies like the main graph (body-plan.ts); a
+ * body it refuses (another op's body, an excluded path) keeps its compute ops
+ * float, and the refusal says so.
  */
 import type { Graph } from "../ir/graph.js";
 import { walkGraphs } from "../ir/graph.js";
 
 const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
+
+/** True when `g`'s own nodes (not nested bodies) include a compute op. */
+export function holdsComputeOp(g: Graph): boolean {
+  return g.nodes.some((n) => COMPUTE.has(n.opType) && (n.domain ?? "") === "");
+}
 
 export interface SubgraphOps {
   /** Op type → count, over every body. */
@@ -40,10 +43,10 @@ export function describeSubgraphOps(s: SubgraphOps): string | undefined {
   return `${ops} inside ${s.bodies.length} If/Loop/Scan bod${s.bodies.length === 1 ? "y" : "ies"} (${where})`;
 }
 
-/** The reason a model has nothing to quantize, naming compute ops that only subgraph bodies hold. */
-export function noQuantizableOpReason(g: Graph): string {
+/** The reason a model has nothing to quantize, naming compute ops that only refused bodies hold, and why (`refused`: one line per body). */
+export function noQuantizableOpReason(g: Graph, refused: readonly string[] = []): string {
   const inside = describeSubgraphOps(subgraphComputeOps(g));
   const base = "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)";
   if (!inside) return base;
-  return `${base} in its main graph: its ${inside} stay float, because fixq quantizes the main graph only (ONNX Runtime cannot expose a tensor inside a body for calibration); if inputs decide the If, give them with --input-value and add --specialize to quantize the branch they choose`;
+  return `${base} in its main graph, and its ${inside} stay float${refused.length ? ` (${refused.join("; ")})` : ""}`;
 }

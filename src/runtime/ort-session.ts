@@ -21,6 +21,8 @@ export interface SessionOptions {
   optimization?: "disabled" | "basic" | "extended" | "all";
   /** Intermediate value names to expose as extra outputs. */
   extraOutputs?: readonly string[];
+  /** Keep ORT's own error log off stderr (a caller that reports run failures itself). */
+  quiet?: boolean;
 }
 
 /** Samples fetched a batch at a time (see quant/feeds.ts for file-backed sources). */
@@ -72,7 +74,7 @@ export class OrtSession {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       // FP8 QDQ models: ORT 1.30 rewrites them wrongly at every optimization level (fp8-qdq.ts).
       graphOptimizationLevel: safeOptimization(full, opts.optimization ?? "all"),
-      logSeverityLevel: 3,
+      logSeverityLevel: opts.quiet ? 4 : 3,
     };
     if (opts.threads !== undefined) {
       sessionOptions.intraOpNumThreads = opts.threads;

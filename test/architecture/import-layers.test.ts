@@ -1,13 +1,14 @@
 /**
  * The folders of src/ are layers, and imports only go down:
  *
- *   util → numerics → ir → io, data → passes, calib, runtime → quant → integer → backends → analysis → eval → cli
+ *   util → numerics → ir → io, data → passes, calib, runtime → quant → integer → backends → analysis → eval → report → cli
  *
  * (a folder may import from folders to its left only; folders at one level,
  * such as passes, calib and runtime, do not import each other). util holds
  * leaf helpers (progress bars, the seeded PRNG, the package root) and imports
  * nothing of fixq's; io (npy/npz) and data (bundled data files) sit just
- * above the IR; analysis (inspect) reads models of any stage.
+ * above the IR; analysis (inspect) reads models of any stage; report renders
+ * commands' JSON documents as HTML (it reads JSON, no models).
  *
  * The graph is read from the source: every relative `import`/`export … from`
  * (type-only imports included: they are dependencies of the design too).
@@ -19,7 +20,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const SRC = resolve(import.meta.dirname, "../../src");
-const LAYERS: readonly (readonly string[])[] = [["util"], ["numerics"], ["ir"], ["io", "data"], ["passes", "calib", "runtime"], ["quant"], ["integer"], ["backends"], ["analysis"], ["eval"], ["cli"]];
+const LAYERS: readonly (readonly string[])[] = [["util"], ["numerics"], ["ir"], ["io", "data"], ["passes", "calib", "runtime"], ["quant"], ["integer"], ["backends"], ["analysis"], ["eval"], ["report"], ["cli"]];
 const level = new Map(LAYERS.flatMap((folders, i) => folders.map((f) => [f, i] as const)));
 
 function files(dir: string): string[] {

@@ -6,7 +6,7 @@
  * anything. No invalid model is ever written.
  *
  * Cases whose refusal waits for another feature (fixed batch of 1,
- * multi-input calibration, If subgraphs) say so in `waitsFor`; when that
+ * multi-input calibration) say so in `waitsFor`; when that
  * lands, set their `expect` to "quantized".
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -182,15 +182,28 @@ describe("Silero VAD: a scalar input and states batched along axis 1", () => {
     expect(named.stderr.trim()).toBe(`error: data ${npz}: no data for model input 'c' [2,batch,64] (found: input): add an array 'c' to the .npz or give --input-value c=VALUE`);
   });
 
-  it("quantize names the Conv nodes inside If branches and refuses; --specialize quantizes the branch sr chooses", async () => {
+  it("quantize calibrates and quantizes the If branch sr takes, names the other one kept float; --specialize quantizes that branch inlined", async () => {
     const data = join(tmp, "vad-calib.npz");
     writeNpz(data, { input: { dtype: "f4", shape: [N, 512], data: audio }, h: { dtype: "f4", shape: [2, N, 64], data: h }, c: { dtype: "f4", shape: [2, N, 64], data: c } });
     const out = join(tmp, "vad.q.onnx");
-    const refused = fixq("quantize", VAD, "-o", out, "--calib", data, "--input-value", "sr=16000");
-    expect(refused.status).toBe(1);
-    expect(refused.stderr.trim().split("\n")).toEqual([
-      "error: the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul) in its main graph: its 36× Conv inside 2 If/Loop/Scan bodies (graph/If_25.else_branch, graph/If_25.then_branch) stay float, because fixq quantizes the main graph only (ONNX Runtime cannot expose a tensor inside a body for calibration); if inputs decide the If, give them with --input-value and add --specialize to quantize the branch they choose",
+    const viaIf = fixq("quantize", VAD, "-o", out, "--calib", data, "--input-value", "sr=16000", "--eval", data, "--json");
+    expect(viaIf.stderr).toBe("");
+    expect(viaIf.status).toBe(0);
+    const b = JSON.parse(viaIf.stdout);
+    expect(b.subgraphs).toEqual([
+      { body: "If_25/else_branch", quantized: false, reason: "its value 'input_data2.3' was never computed on the calibration data (the If never took this branch)" },
+      { body: "If_25/then_branch", quantized: true },
     ]);
+    expect(b.eval.sqnrDb).toBeGreaterThan(6);
+    const branch = loadModel(out).graph!.nodes.find((n) => n.opType === "If")!.attributes.find((a) => a.name === "then_branch")!.g!;
+    const made = new Map(branch.nodes.flatMap((n) => n.outputs.map((o) => [o, n.opType] as const)));
+    expect(branch.nodes.filter((n) => n.opType === "Conv" && made.get(n.inputs[1]!) === "DequantizeLinear").length).toBe(18);
+    rmSync(out);
+    // Data-free descends into both branches, and refuses each in one line: no BN statistics, features through a nested If.
+    const df = fixq("quantize", VAD, "-o", out, "--data-free", "--input-range", "-1,1");
+    expect(df.status).toBe(1);
+    expect(df.stderr.trim().split("\n")).toHaveLength(1);
+    expect(df.stderr).toMatch(/^error: nothing left to quantize: .*If_25\/else_branch: data-free: no range for .*; If_25\/then_branch: data-free: no range for /);
     expect(existsSync(out)).toBe(false);
     // Concat_38 builds a reshape target from int64 shape values: the planner keeps Q/DQ off it by itself.
     const r = fixq("quantize", VAD, "-o", out, "--calib", data, "--input-value", "sr=16000", "--specialize", "--eval", data, "--json");

@@ -71,8 +71,8 @@ describe("integerize: before/expected on a small graph", () => {
 describe("integerize: refusals", () => {
   it("lists every unsupported op together", () => {
     const g = convAddGraph();
-    const bad = { ...g, nodes: [...g.nodes, node("Softmax", ["z"], ["s1"], [], "sm1"), node("Softmax", ["s1"], ["s2"], [], "sm2"), node("Erf", ["s2"], ["e"], [], "erf")] };
-    expect(() => integerize(bad)).toThrow(/unsupported ops: Softmax ×2 \(first 'sm1'\), Erf ×1 \(first 'erf'\)/);
+    const bad = { ...g, nodes: [...g.nodes, node("TopK", ["z"], ["s1"], [], "tk1"), node("TopK", ["s1"], ["s2"], [], "tk2"), node("Einsum", ["s2"], ["e"], [], "ein")] };
+    expect(() => integerize(bad)).toThrow(/unsupported ops: TopK ×2 \(first 'tk1'\), Einsum ×1 \(first 'ein'\)/);
   });
 
   it("names the first float op and what it lacks", () => {

@@ -27,6 +27,7 @@ import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
 import { emitConv, emitDense, emitMaxPool, emitSumPool } from "./ops-accumulate.js";
 import { emitConcat, emitDequantize, emitQuantize, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
+import { C_CHECKS, refusedInC } from "./transformer-refusal.js";
 
 export interface EmitCOptions {
   /** Prefix of every exported symbol and macro (a C identifier; default "fixq"). */
@@ -53,11 +54,16 @@ const EMITTERS = {
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
+  matmul: refusedInC,
+  table: refusedInC,
+  softmax: refusedInC,
+  layernorm: refusedInC,
+  addconst: refusedInC,
 } satisfies { readonly [K in IntOpKind]: COpEmitter<OpOf<K>> };
 
-/** Why each op the generated C cannot run is refused: numerics' domain, which the C implements whole. */
+/** Why each op the generated C cannot run is refused: numerics' domain, and the transformer ops it does not implement yet. */
 export function checkC(p: Program, opts?: CheckOptions): Diagnostic[] {
-  return checkWith(p, [NUMERICS_CHECKS], opts);
+  return checkWith(p, [NUMERICS_CHECKS, C_CHECKS], opts);
 }
 
 /** Throws a usage error unless `prefix` is a C identifier. */

@@ -8,6 +8,7 @@
  *   sumpool, maxpool      [C, H, W] inputs
  * Carriers: ≤ 8 bits → (u)int8, else int32; numerics-checks already refuses uint32.
  * (rescale: numerics' shifts ≤ 52 are inside the graph's 1…62.)
+ *   matmul                8-bit operands with zero points inside their carrier (MatMulInteger)
  */
 import type { CheckTable } from "../contract.js";
 import type { Program } from "../../integer/program.js";
@@ -16,6 +17,14 @@ import { intMax, intMin, intTypeName } from "../../numerics/int.js";
 const float32Scale = (scale: number): string[] => (scale > 0 && Number.isFinite(scale) && Math.fround(scale) === scale ? [] : [`scale ${scale} is not a positive finite float32`]);
 
 const none = (): string[] => [];
+
+/** MatMulInteger takes 8-bit operands whose zero point fits their (possibly shifted to uint8) carrier. */
+const byteMatMulOperand = (p: Program, input: string, zero: number): string[] => {
+  const t = p.values.get(input)?.type;
+  if (!t || t.bits > 8) return [`matmul operand '${input}' is wider than 8 bits (MatMulInteger takes uint8/int8)`];
+  const [lo, hi] = t.signed ? [-128, 127] : [0, 255];
+  return zero >= lo && zero <= hi ? [] : [`matmul operand '${input}' has zero point ${zero} outside its 8-bit carrier`];
+};
 
 const windowInput = (p: Program, kind: string, input: string): string[] => {
   const shape = p.values.get(input)?.shape ?? [];
@@ -50,4 +59,9 @@ export const ONNX_INT_CHECKS = {
   reshape: none,
   transpose: none,
   concat: none,
+  matmul: (op, { program }) => op.inputs.flatMap((i, k) => byteMatMulOperand(program, i, op.inputZeros[k]!)),
+  table: none,
+  softmax: none,
+  layernorm: none,
+  addconst: none,
 } satisfies CheckTable;

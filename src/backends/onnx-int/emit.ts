@@ -33,6 +33,7 @@
  * - sumpool: ReduceSum on int32 (no 8-bit kernel) or a depthwise ConvInteger
  *   with ones; maxpool: MaxPool on uint8/int8, else Pad + Slice + Max on int32.
  * - Reshape, Transpose, Concat move data; Cast changes carrier types.
+ * - matmul of two activations, table, softmax, layernorm, addconst: transformer.ts.
  * - Carriers: uint8/int8 for ≤ 8-bit values, int32 above (ORT has no Pad,
  *   Max/Min or MaxPool kernels for int16/uint16, and Clip on them expands
  *   to Where). QuantizeLinear / DequantizeLinear use the 8- or 16-bit type,
@@ -67,6 +68,7 @@ import { EmitContext, type Emitted } from "./context.js";
 import { emitConv, emitDense } from "./linear.js";
 import { emitMaxPool, emitSumPool } from "./pool.js";
 import { emitRequant, emitRescale } from "./requant.js";
+import { emitAddConstOp, emitLayerNormOp, emitMatMulOp, emitSoftmaxOp, emitTableOp } from "./transformer.js";
 
 export interface EmitOptions {
   /** Certified value ranges for the check (computed when needed and absent). */
@@ -170,6 +172,11 @@ const EMITTERS = {
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
+  matmul: emitMatMulOp,
+  table: emitTableOp,
+  softmax: emitSoftmaxOp,
+  layernorm: emitLayerNormOp,
+  addconst: emitAddConstOp,
 } satisfies { readonly [K in IntOpKind]: (ctx: EmitContext, op: OpOf<K>) => void };
 
 function emitOp(ctx: EmitContext, op: IntOp): void {

@@ -42,6 +42,8 @@ const MOVEMENT: Readonly<Record<string, { sameType: number[]; int64: number[] }>
   Slice: { sameType: [], int64: [1, 2, 3, 4] },
   MaxPool: { sameType: [], int64: [] },
   ReduceSum: { sameType: [], int64: [1] },
+  ReduceMax: { sameType: [], int64: [1] },
+  Gather: { sameType: [], int64: [1] },
   Clip: { sameType: [1, 2], int64: [] },
 };
 /** The integer op list. */

@@ -12,10 +12,12 @@
  *   rescale                rescaleDomainIssue(zeros, multipliers, shift, input ranges)
  *   conv, dense, sumpool   integer input zero point
  *   maxpool, reshape, transpose, concat   data movement: nothing to check
+ *   matmul, addconst       integer zero points; table: an entry for every input code
+ *   softmax, layernorm     their bounds are checked when they are lowered (integer/lower-transformer.ts)
  * and every integer value fits the int32 storage every back end uses (no uint32).
  */
 import type { CheckContext, CheckTable } from "../contract.js";
-import type { IntOp, Program, RequantOp } from "../../integer/program.js";
+import type { AddConstOp, IntOp, Program, RequantOp, TableOp } from "../../integer/program.js";
 import { intTypeName } from "../../numerics/int.js";
 import { dequantizeDomainIssue, quantizeDomainIssue, requantDomainIssue, rescaleDomainIssue } from "../../numerics/domain.js";
 
@@ -60,4 +62,22 @@ export const NUMERICS_CHECKS = {
   reshape: storageOnly,
   transpose: storageOnly,
   concat: storageOnly,
+  matmul: (op, ctx) => [...storage(ctx.program, op), ...op.inputZeros.flatMap(zeroPoint)],
+  table: (op, ctx) => [...storage(ctx.program, op), ...tableIssues(op, ctx)],
+  softmax: storageOnly,
+  layernorm: storageOnly,
+  addconst: (op, ctx) => [...storage(ctx.program, op), ...zeroPoint(op.inputZero), ...offsetSpan(op, ctx)],
 } satisfies CheckTable;
+
+/** The offset spans whole trailing axes of a sample (its length is their product). */
+function offsetSpan(op: AddConstOp, ctx: CheckContext): string[] {
+  const shape = ctx.program.values.get(op.output)?.shape ?? [];
+  for (let k = shape.length; k >= 0; k--) if (shape.slice(k).reduce((a, b) => a * b, 1) === op.offset.length) return [];
+  return [`an offset of ${op.offset.length} values does not span trailing axes of [${shape.join(",")}]`];
+}
+
+/** Every code of the input's type has a table entry. */
+function tableIssues(op: TableOp, ctx: CheckContext): string[] {
+  const r = ctx.typeRange(op.input);
+  return r.lo >= op.inputMin && r.hi - op.inputMin < op.table.length ? [] : [`the table covers ${op.inputMin}…${op.inputMin + op.table.length - 1}, not the input's ${r.lo}…${r.hi}`];
+}

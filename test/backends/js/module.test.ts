@@ -136,8 +136,8 @@ process.stdout.write(JSON.stringify(Array.from(new Uint32Array(r.outputs.out0.bu
     const p = smallProgram();
     const broken: Program = { ...p, ops: p.ops.filter((op) => op.kind !== "maxpool") };
     expect(() => emitJsModule(broken)).toThrow(/reads 'mp\d+' before any op writes it/);
-    const odd: Program = { ...p, ops: [...p.ops, { kind: "softmax", source: "Softmax '/sm'" } as unknown as Program["ops"][number]] };
-    expect(() => emitJsModule(odd)).toThrow(/op kind 'softmax' is not part of the integer program/);
+    const odd: Program = { ...p, ops: [...p.ops, { kind: "topk", source: "TopK '/tk'" } as unknown as Program["ops"][number]] };
+    expect(() => emitJsModule(odd)).toThrow(/op kind 'topk' is not part of the integer program/);
   });
 
   it("matches the golden text for a small program (UPDATE_GOLDEN=1 rewrites it)", () => {

@@ -7,6 +7,7 @@ import { denseKernel } from "./dense.js";
 import { concatKernel, reshapeKernel, transposeKernel } from "./movement.js";
 import { maxpoolKernel, sumpoolKernel } from "./pool.js";
 import { requantKernel, rescaleKernel } from "./requant.js";
+import { addConstKernelOp, layerNormKernelOp, matmulKernelOp, softmaxKernelOp, tableKernelOp } from "./transformer.js";
 
 export const KERNELS = {
   quantize: quantizeKernel,
@@ -20,4 +21,9 @@ export const KERNELS = {
   reshape: reshapeKernel,
   transpose: transposeKernel,
   concat: concatKernel,
+  matmul: matmulKernelOp,
+  table: tableKernelOp,
+  softmax: softmaxKernelOp,
+  layernorm: layerNormKernelOp,
+  addconst: addConstKernelOp,
 } satisfies { [K in IntOpKind]: Kernel<K> };

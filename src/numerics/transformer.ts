@@ -1,0 +1,139 @@
+/**
+ * The integer arithmetic of the transformer ops of the integer program, stated
+ * once. Each kernel is a self-contained function over whole row blocks (no
+ * calls outside its own body, only Math): the emulator calls it, and the
+ * generated JS embeds its source text (`fn.toString()`), so both run the same
+ * arithmetic. Every integer intermediate stays below 2^53 in magnitude over the
+ * domain the lowering checks (integer/lower-transformer.ts), so doubles hold
+ * each exactly; divisions are floor divisions corrected to be exact.
+ *
+ *   matmul     acc[b, i, j] = Σ_k (a[b, i, k] − za)·(c[b, k, j] − zc)                       (int32)
+ *   table      y = T[x − xmin]                                  (an exact table of an 8-bit input)
+ *   softmax    per row of L: d_i = max − x_i, e_i = E[d_i] (E[d] = round(2^15·exp(−d·S_x))),
+ *              Σ = Σ e_i, y_i = clamp(z + ⌊(e_i·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
+ *              with c·2^−r ≈ 1/S_y: round(e_i / (Σ·S_y)), half up
+ *   layernorm  per row of C: s = Σ x_j, c_i = C·x_i − s, V = Σ c_i²,
+ *              D = ⌊√(V·4^k + E)⌋ (exact floor square root),
+ *              y_i = clamp(z + ⌊(c_i·g_i + b_i·D + D·2^(F−1)) / (D·2^F)⌋, lo, hi)
+ *              with g_i = round(γ_i·√C·2^(k+F) / S_y), b_i = round(β_i·2^F / S_y),
+ *              E = round(ε·C³·4^k / S_x²) ≥ 1; the real result is
+ *              (γ_i·(x_i − mean)/√(var + ε) + β_i) / S_y + z, the error of D is < 1 in 2^k·√V
+ *   addconst   y = clamp(z + rshr((x − zx)·m + o[i], s), lo, hi), o the constant pre-scaled
+ *              (o[i] = round(C[i]·2^s / S_y) over the trailing axes C spans, repeated: o[i mod |o|])
+ */
+
+/** a [rows·M·K] times c [rows·K·N] → acc [rows·M·N], zero points subtracted first. */
+export function matmulKernel(a: ArrayLike<number>, za: number, c: ArrayLike<number>, zc: number, acc: Int32Array | Float64Array, rows: number, M: number, K: number, N: number): void {
+  for (let b = 0; b < rows; b++) {
+    const ao = b * M * K;
+    const co = b * K * N;
+    const yo = b * M * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += (a[ao + i * K + k]! - za) * (c[co + k * N + j]! - zc);
+        acc[yo + i * N + j] = s;
+      }
+    }
+  }
+}
+
+/** y[i] = table[x[i] − xmin]. */
+export function tableKernel(x: ArrayLike<number>, y: Int32Array, table: ArrayLike<number>, xmin: number): void {
+  for (let i = 0; i < y.length; i++) y[i] = table[x[i]! - xmin]!;
+}
+
+/** Softmax over rows of L (see the file comment); `exp` is indexed by max − x. */
+export function softmaxKernel(
+  x: ArrayLike<number>,
+  y: Int32Array,
+  L: number,
+  exp: ArrayLike<number>,
+  c: number,
+  r: number,
+  z: number,
+  lo: number,
+  hi: number,
+): void {
+  const half = 2 ** (r - 1);
+  const unit = 2 ** r;
+  for (let o = 0; o < y.length; o += L) {
+    let max = x[o]!;
+    for (let i = 1; i < L; i++) if (x[o + i]! > max) max = x[o + i]!;
+    let sum = 0;
+    for (let i = 0; i < L; i++) sum += exp[max - x[o + i]!]!;
+    const den = sum * unit;
+    for (let i = 0; i < L; i++) {
+      const num = exp[max - x[o + i]!]! * c + sum * half;
+      let q = Math.floor(num / den);
+      if (q * den > num) q--;
+      else if ((q + 1) * den <= num) q++;
+      const v = z + q;
+      y[o + i] = v < lo ? lo : v > hi ? hi : v;
+    }
+  }
+}
+
+/** LayerNormalization over rows of C (see the file comment). */
+export function layerNormKernel(
+  x: ArrayLike<number>,
+  y: Int32Array,
+  C: number,
+  g: ArrayLike<number>,
+  b: ArrayLike<number>,
+  k: number,
+  F: number,
+  E: number,
+  z: number,
+  lo: number,
+  hi: number,
+): void {
+  const scaleK = 4 ** k;
+  const unit = 2 ** F;
+  const half = 2 ** (F - 1);
+  for (let o = 0; o < y.length; o += C) {
+    let s = 0;
+    for (let i = 0; i < C; i++) s += x[o + i]!;
+    let V = 0;
+    for (let i = 0; i < C; i++) {
+      const ci = C * x[o + i]! - s;
+      V += ci * ci;
+    }
+    const n = V * scaleK + E;
+    let D = Math.floor(Math.sqrt(n));
+    while (D * D > n) D--;
+    while ((D + 1) * (D + 1) <= n) D++;
+    const den = D * unit;
+    for (let i = 0; i < C; i++) {
+      const ci = C * x[o + i]! - s;
+      const num = ci * g[i]! + b[i]! * D + D * half;
+      let q = Math.floor(num / den);
+      if (q * den > num) q--;
+      else if ((q + 1) * den <= num) q++;
+      const v = z + q;
+      y[o + i] = v < lo ? lo : v > hi ? hi : v;
+    }
+  }
+}
+
+/** y = clamp(z + rshr((x − zx)·m + offset[i mod n], s), lo, hi), n = offset.length (the trailing axes it spans). */
+export function addConstKernel(
+  x: ArrayLike<number>,
+  y: Int32Array,
+  zx: number,
+  m: number,
+  offset: ArrayLike<number>,
+  s: number,
+  z: number,
+  lo: number,
+  hi: number,
+): void {
+  const n = offset.length;
+  const half = s === 0 ? 0 : 2 ** (s - 1);
+  const unit = 2 ** s;
+  for (let i = 0; i < y.length; i++) {
+    const t = (x[i]! - zx) * m + offset[i % n]! + half;
+    const v = z + Math.floor(t / unit);
+    y[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
