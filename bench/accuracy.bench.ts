@@ -53,6 +53,7 @@ import { packageRoot } from "../src/util/package-root.js";
 import { evaluateRow, full } from "./eval-sets.js";
 import { pairedDrop } from "./paired.js";
 import { printBenchHeader } from "./cpu-header.js";
+import { anchorUnavailable, lastLine } from "./ort-anchor.js";
 
 printBenchHeader("accuracy");
 
@@ -95,22 +96,10 @@ const TARGET_DROP = 0.2;
 
 const python = process.env["FIXQ_BENCH_PYTHON"] || "python3";
 const anchorScript = join(packageRoot(), "scripts/ort_quantize_anchor.py");
-const anchorSkip = anchorUnavailable();
+const anchorSkip = anchorUnavailable(python);
 const tmp = mkdtempSync(join(tmpdir(), "fixq-bench-accuracy-"));
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
-
-function anchorUnavailable(): string | undefined {
-  if (process.env["FIXQ_BENCH_ANCHOR"] === "0") return "FIXQ_BENCH_ANCHOR=0";
-  const r = spawnSync(python, ["-c", "import onnxruntime.quantization"], { encoding: "utf8" });
-  if (r.error) return `${python} not found (${r.error.message})`;
-  if (r.status !== 0) return `${python} -c "import onnxruntime.quantization" failed: ${lastLine(r.stderr)}`;
-  return undefined;
-}
-
-function lastLine(s: string | null | undefined): string {
-  return (s ?? "").trim().split("\n").pop()?.trim() || "(no output)";
-}
 
 function recipeSettings(r: Recipe): string {
   const typeBits = weightTypeBits(r.weights);

@@ -25,9 +25,20 @@
  * float, cls accuracy within 0.6 points. A benchmark never fails: MISS is
  * printed, and the exit code stays 0.
  *
+ * The anchor row "ort" is ONNX Runtime's own quantize_static
+ * (scripts/ort_quantize_anchor.py, per-channel-u8-reduce-range: int8 weights
+ * with 7-bit values per channel, uint8 activations, MinMax, as fixq's default)
+ * on the same calibration lines, scored the same way; skipped with the reason
+ * when FIXQ_BENCH_PYTHON (default python3) cannot import onnxruntime.
+ *
  * Knobs: FIXQ_BENCH_OCR_RECIPES=default,percentile runs only those rows (names
- * below, comma-separated); FIXQ_BENCH_OCR_MODELS=rec or cls runs one model.
+ * below and "ort", comma-separated); FIXQ_BENCH_OCR_MODELS=rec or cls runs one
+ * model.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeNpy } from "../src/io/npy.js";
 import { isFixqError } from "../src/ir/errors.js";
 import type { Model } from "../src/ir/graph.js";
 import { loadModel } from "../src/ir/onnx/load.js";
@@ -38,14 +49,17 @@ import { printBenchHeader } from "./cpu-header.js";
 import { characterErrorRate, editDistance, loadCtcClasses } from "./ocr/ctc.js";
 import { CLS_WIDTH, type GreyImage, loadTextLines, orientationSet, paddleBatch, REC_WIDTH } from "./ocr/lines.js";
 import { CLS_MODEL, classifyOrientation, REC_DICT, REC_MODEL, recognize } from "./ocr/run.js";
+import { anchorUnavailable, runQuantizeAnchor } from "./ort-anchor.js";
 import { pairedDrop } from "./paired.js";
 
 printBenchHeader("ocr");
 
 const RECIPES: { name: string; recipe: RecipeInput }[] = [
   { name: "default", recipe: {} },
-  { name: "percentile", recipe: { calibration: "percentile" } },
-  { name: "mse", recipe: { calibration: "mse" } },
+  // Histogram calibration exposes every tensor of a batch at once: small batches keep rec's 350 tensors in memory.
+  { name: "percentile", recipe: { calibration: "percentile", batchSize: 4 } },
+  { name: "mse", recipe: { calibration: "mse", batchSize: 4 } },
+  { name: "entropy", recipe: { calibration: "entropy", batchSize: 4 } },
   { name: "w8 vnni", recipe: { weightBits: 8 } },
   // rec's error comes mostly from its quantized elementwise Mul (hard-swish, normalization scales) and Softmax.
   { name: "float Mul/Add/Softmax", recipe: { exclude: ["Mul", "Add", "Softmax"] } },
@@ -127,10 +141,11 @@ async function clsRun(model: Model, optimization: "all" | "disabled", float?: Ru
   return run;
 }
 
-function calibrationSource(model: "rec" | "cls", input: string) {
+function calibrationBatch(model: "rec" | "cls") {
   const images: GreyImage[] = model === "rec" ? calib.map((l) => l.image) : clsCalib.images;
-  return arraySource({ [input]: paddleBatch(images, model === "rec" ? REC_WIDTH : CLS_WIDTH) });
+  return paddleBatch(images, model === "rec" ? REC_WIDTH : CLS_WIDTH);
 }
+const calibrationSource = (model: "rec" | "cls", input: string) => arraySource({ [input]: calibrationBatch(model) });
 
 const runOf = (which: "rec" | "cls") => (which === "rec" ? recRun : clsRun);
 const summary = (r: Run) =>
@@ -167,17 +182,51 @@ for (const r of recipes) {
     } finally {
       source.close();
     }
-    for (const [key, optimization] of [
-      ["int", "all"],
-      ["fq", "disabled"],
-    ] as const) {
-      try {
-        row[key] = await runOf(which)(q, optimization, float.run);
-      } catch (e) {
-        row[key] = { skipped: message(e) };
-      }
-      log(`[${elapsed()}] ${which}: ${r.name}, ${key === "int" ? "integer kernels" : "fake-quant"}: ${summary(row[key])}`);
+    await scoreRow(row, q, float.run);
+  }
+}
+/** Scores both runs of a quantized model into `row`. */
+async function scoreRow(row: Row, q: Model, float: Run): Promise<void> {
+  for (const [key, optimization] of [
+    ["int", "all"],
+    ["fq", "disabled"],
+  ] as const) {
+    try {
+      row[key] = await runOf(row.model)(q, optimization, float);
+    } catch (e) {
+      row[key] = { skipped: message(e) };
     }
+    log(`[${elapsed()}] ${row.model}: ${row.name}, ${key === "int" ? "integer kernels" : "fake-quant"}: ${summary(row[key])}`);
+  }
+}
+
+// The anchor: ONNX Runtime's quantize_static on the same calibration lines.
+if (!onlyRecipes || onlyRecipes.includes("ort")) {
+  const skip = anchorUnavailable();
+  const tmp = mkdtempSync(join(tmpdir(), "fixq-bench-ocr-"));
+  try {
+    for (const which of models) {
+      const row: Row = { model: which, name: "ort", int: {}, fq: {} };
+      rows.push(row);
+      if (skip) {
+        row.int.skipped = row.fq.skipped = `anchor skipped: ${skip}`;
+        continue;
+      }
+      const b = calibrationBatch(which);
+      const calibFile = join(tmp, `${which}.calib.npy`);
+      writeNpy(calibFile, { dtype: "f4", shape: [...b.dims], data: b.data as Float32Array });
+      const out = join(tmp, `${which}.ort.onnx`);
+      log(`[${elapsed()}] ${which}: quantize (ort quantize_static per-channel-u8-reduce-range)`);
+      const r = runQuantizeAnchor(which === "rec" ? REC_MODEL : CLS_MODEL, calibFile, out, "per-channel-u8-reduce-range");
+      if ("error" in r) {
+        row.int.skipped = row.fq.skipped = r.error;
+        continue;
+      }
+      log(`[${elapsed()}] ${which}: ort settings ${JSON.stringify(r.info)}`);
+      await scoreRow(row, loadModel(out), floats.get(which)!.run);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 log(`[${elapsed()}] done`);

@@ -11,6 +11,7 @@ import type { reexportQuantized, quantizeModel } from "../quant/quantize.js";
 import { type Recipe, recipeJson } from "../quant/recipe.js";
 import { cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
 import { passesJson, passesText, stagesJson, stagesText } from "../quant/stage-report.js";
+import { findReport } from "../quant/stage.js";
 import { detectCpu } from "../runtime/cpu-features.js";
 import { type LoadCheck, loadCheckLine } from "../runtime/verify-load.js";
 
@@ -63,6 +64,8 @@ export function quantizeSummary(run: QuantizeRun, quiet: boolean): Record<string
     stages: stagesJson(result.stages),
     formats: result.formats,
   };
+  const rounding = findReport(result.passes, "weight-rounding");
+  if (rounding) summary["rounding"] = { method: rounding.method, layers: rounding.layers, skipped: rounding.skipped };
   if (inlined.length) summary["specialized"] = inlined;
   const keptFloat = result.subgraphs.filter((b) => !b.quantized);
   if (result.subgraphs.length) summary["subgraphs"] = result.subgraphs;

@@ -133,7 +133,7 @@ export function readLayer(ed: GraphEdit, types: ReadonlyMap<string, TensorType>,
 }
 
 /** True when a constant of these dims, added to a rank-`rank` tensor, gives one value per channel of `axis` without changing the shape. */
-function perChannelShape(dims: readonly number[], channels: number, axis: number, rank: number): boolean {
+export function perChannelShape(dims: readonly number[], channels: number, axis: number, rank: number): boolean {
   if (dims.length > rank) return false;
   const offset = rank - dims.length;
   return dims.every((d, k) => d === 1 || (k + offset === axis && d === channels));

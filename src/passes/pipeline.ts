@@ -2,10 +2,11 @@
  * The float-model passes that run before quantization planning, as one typed
  * array built from the recipe (no registry, no ordering in comments):
  *
- *   fold-batchnorm (always) → relu6-to-relu → equalize (CLE) → absorb-bias
+ *   fold-batchnorm (always) → fold-affine (always) → relu6-to-relu → equalize (CLE) → absorb-bias
  *
  * BN folding comes first so that the layers carry their BN's scale and the BN
- * statistics exist; ReLU6 must be gone before equalization can cross it; high
+ * statistics exist; affine folding then takes the Mul/Add by constants next to
+ * a layer into it (exact in float; fewer points where a quantized model rounds); ReLU6 must be gone before equalization can cross it; high
  * bias absorption uses the statistics as equalization left them (rescaled).
  * Each pass returns a new graph and its report; the pipeline times each one
  * and, with `verifyEach`, checks the model after each.
@@ -15,11 +16,12 @@ import type { Graph, Model } from "../ir/graph.js";
 import { assertValid } from "../ir/verify.js";
 import { type AbsorbReport, absorbHighBias } from "./absorb-bias.js";
 import { type EqualizeReport, equalize } from "./equalize.js";
+import { type AffineReport, foldAffine } from "./fold-affine.js";
 import { type FoldReport, foldBatchNorm } from "./fold-batchnorm.js";
 import { type Relu6Report, relu6ToRelu } from "./relu6-to-relu.js";
 
 /** Reports of the float passes (the quantization stages add their own: quant/stage.ts). */
-export type PassReport = FoldReport | Relu6Report | EqualizeReport | AbsorbReport;
+export type PassReport = FoldReport | AffineReport | Relu6Report | EqualizeReport | AbsorbReport;
 
 export interface FloatPass {
   readonly name: PassReport["pass"];
@@ -43,6 +45,7 @@ export interface PassRun {
 /** Every float pass in its order, with the option that turns it on (undefined: always runs). */
 export const FLOAT_PASSES: readonly (FloatPass & { readonly option?: keyof FloatPassOptions })[] = [
   { name: "fold-batchnorm", run: foldBatchNorm },
+  { name: "fold-affine", run: foldAffine },
   { name: "relu6-to-relu", option: "relu6ToRelu", run: relu6ToRelu },
   { name: "equalize", option: "cle", run: (g) => equalize(g) },
   { name: "absorb-bias", option: "absorbBias", run: absorbHighBias },

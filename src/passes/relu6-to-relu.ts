@@ -37,8 +37,9 @@ function fromLayer(ed: GraphEdit, value: string): boolean {
   if (isLayerOp(n)) return true;
   if (n.opType === "BatchNormalization") return fromLayer(ed, n.inputs[0] ?? "");
   if (n.opType === "Add" && n.inputs.length === 2) {
+    // A bias Add is its layer output's only reader; hard-swish's x + 3 is not (x·Clip(x + 3, 0, 6) reads x twice).
     const k = n.inputs.findIndex((v) => ed.constantThrough(v));
-    return k >= 0 && fromLayer(ed, n.inputs[1 - k]!);
+    return k >= 0 && ed.readers(n.inputs[1 - k]!) === 1 && fromLayer(ed, n.inputs[1 - k]!);
   }
   return false;
 }

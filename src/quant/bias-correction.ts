@@ -48,6 +48,7 @@ import type { Dim, Graph, Model, Node, TensorType } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
 import type { QuantSpec } from "../ir/quant.js";
 import { channelMeans } from "./channel-means.js";
+import { layerWaves } from "./layer-waves.js";
 import type { DataSource } from "./feeds.js";
 import { dequantizeWithSpec } from "./weights.js";
 import type { Progress } from "../util/progress.js";
@@ -254,7 +255,7 @@ export async function correctBiases(model: Model, mode: BiasCorrectionMode, ctx:
   const reference = await channelMeans(model, ctx.source, found.targets.map((t) => probeOf(t.layer, t.layer.output)), opts);
   let graph = g;
   let runs = 1;
-  for (const wave of wavesOf(g, found.targets)) {
+  for (const wave of layerWaves(g, new Map(found.targets.map((t) => [t.layer.node, t])))) {
     const qdq = ctx.quantized(graph);
     const probes = wave.map((t) => probeOf(t.layer, beforeQuantization(qdq, t.layer.output)));
     const means = await channelMeans({ ...model, graph: qdq }, ctx.source, probes, opts);
@@ -278,25 +279,4 @@ function beforeQuantization(qdq: Graph, value: string): string {
   const dq = qdq.nodes.find((n) => n.opType === "DequantizeLinear" && n.outputs[0] === value);
   const q = dq && qdq.nodes.find((n) => n.opType === "QuantizeLinear" && n.outputs[0] === dq.inputs[0]);
   return q?.inputs[0] ?? value;
-}
-
-/**
- * Layers grouped by the number of corrected layers upstream of their input:
- * every layer of wave w depends only on layers of earlier waves, so one run
- * over the data corrects a whole wave.
- */
-function wavesOf(g: Graph, ts: readonly Target[]): Target[][] {
-  const byNode = new Map(ts.map((t) => [t.layer.node, t]));
-  const depth = new Map<string, number>();
-  const waves: Target[][] = [];
-  g.nodes.forEach((n, i) => {
-    const t = byNode.get(i);
-    const d = Math.max(0, ...n.inputs.map((v) => depth.get(v) ?? 0));
-    if (t) {
-      waves[d] ??= [];
-      waves[d].push(t);
-    }
-    for (const o of n.outputs) depth.set(o, d + (t ? 1 : 0));
-  });
-  return waves.filter((w) => w !== undefined);
 }

@@ -16,8 +16,9 @@ import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { checkObject, LAYER_MATCH_SCHEMA, LAYER_RULE_SCHEMA } from "./recipe-schema.js";
 
-export type WeightRounding = "nearest";
-export const WEIGHT_ROUNDINGS: readonly WeightRounding[] = ["nearest"];
+/** How weight codes are chosen: nearest, or learned from data (quant/rounding/). */
+export type WeightRounding = "nearest" | "gptq" | "adaround";
+export const WEIGHT_ROUNDINGS: readonly WeightRounding[] = ["nearest", "gptq", "adaround"];
 
 export interface LayerMatch {
   readonly name?: string;
@@ -77,7 +78,7 @@ export function parseLayerRules(value: unknown, where: string): LayerRuleInput[]
     const op = m["op"] === undefined ? undefined : Array.isArray(m["op"]) ? (m["op"] as string[]) : [m["op"] as string];
     const rounding = r["weightRounding"];
     if (rounding !== undefined && !WEIGHT_ROUNDINGS.includes(rounding as WeightRounding)) {
-      throw new FixqError("usage", `'${path}.weightRounding' must be one of ${WEIGHT_ROUNDINGS.join(", ")} (learned rounding is not implemented yet), got '${rounding}'`, where);
+      throw new FixqError("usage", `'${path}.weightRounding' must be one of ${WEIGHT_ROUNDINGS.join(", ")}, got '${rounding}'`, where);
     }
     const reuse = r["reuseFactor"];
     if (reuse !== undefined && !(Number.isInteger(reuse) && (reuse as number) > 0)) throw new FixqError("usage", `'${path}.reuseFactor' must be a positive integer, got ${JSON.stringify(reuse)}`, where);

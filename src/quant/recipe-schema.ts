@@ -41,6 +41,10 @@ export const RECIPE_SCHEMA: Schema = {
   fp4Storage: ["string"],
   targetCpu: ["string"],
   weightRounding: ["string"],
+  gptqDamp: ["number", "string"],
+  gptqLazyBatch: ["number", "string"],
+  gptqActOrder: ["boolean"],
+  adaroundIters: ["number", "string"],
   layers: ["object[]"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],

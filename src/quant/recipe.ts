@@ -50,6 +50,7 @@ import { detectCpu } from "../runtime/cpu-features.js";
 import { type LayerMatch, type LayerOverrides, type LayerRuleInput, overridesOf, parseLayerRules, WEIGHT_ROUNDINGS, type WeightRounding } from "./layer-rules.js";
 import { checkOpset, settleFloatRecipe } from "./float-schemes.js";
 import { opsetNeed } from "./recipe-needs.js";
+import { applyRoundingOptions, ROUNDING_DEFAULTS, type RoundingInput, type RoundingOptions } from "./rounding/options.js";
 import {
   type FloatActType,
   type FloatType,
@@ -105,8 +106,10 @@ export interface Recipe {
   inputRange?: [number, number];
   /** How MX/NVFP4 weights are stored: ONNX FP4/FP8 + DequantizeLinear, or float32 values on the grid (float-schemes.ts). */
   fp4Storage: Fp4Storage;
-  /** How weight codes are chosen (the rounding stage); only nearest today. */
+  /** How weight codes are chosen (the rounding stage): nearest, gptq or adaround. */
   weightRounding: WeightRounding;
+  /** Hyperparameters of learned rounding (rounding-options.ts). */
+  rounding: RoundingOptions;
   /** Per-layer rules, in order (first match wins), each with its resolved settings. */
   layers: LayerRule[];
   /** The recipe file the settings came from, named in errors about it. */
@@ -152,6 +155,7 @@ export const DEFAULT_RECIPE: Readonly<Recipe> = {
   dataFree: false,
   fp4Storage: "native",
   weightRounding: "nearest",
+  rounding: ROUNDING_DEFAULTS,
   layers: [],
 };
 
@@ -175,7 +179,7 @@ export function granularityName(g: Granularity): string {
 }
 
 /** Raw option values, as from commander or a recipe file. */
-export interface RecipeInput {
+export interface RecipeInput extends RoundingInput {
   weights?: string;
   weightBits?: number | string;
   targetCpu?: string;
@@ -254,16 +258,23 @@ export function layerSettingsFor(r: Recipe, o: LayerOverrides, what: string): La
 export function buildRecipe(...layers: RecipeInput[]): Recipe {
   const global = buildGlobal(layers);
   const input = [...layers].reverse().find((l) => l.layers !== undefined);
-  if (!input) return global;
+  if (input) global.layers = layerRules(global, input);
+  if (global.dataFree) {
+    const learned = [global.weightRounding, ...global.layers.map((l) => l.settings.weightRounding)].find((m) => m !== "nearest");
+    if (learned) throw new FixqError("usage", `weight rounding '${learned}' learns from calibration data, which --data-free never reads; use nearest`);
+  }
+  return global;
+}
+
+function layerRules(global: Recipe, input: RecipeInput): LayerRule[] {
   const where = input.recipeFile ?? "recipe";
-  global.layers = parseLayerRules(input.layers, where).map((rule: LayerRuleInput, index) => {
+  return parseLayerRules(input.layers, where).map((rule: LayerRuleInput, index) => {
     const prefix = `layers[${index}]: `;
     const keys = Object.keys(rule).filter((k) => k !== "match");
     const rounding = (rule.weightRounding as WeightRounding | undefined) ?? global.weightRounding;
     const settings = rule.skip ? layerSettingsOf(global) : within(where, prefix, () => ruleSettings(global, overridesOf(rule), rounding));
     return { index, match: rule.match, skip: rule.skip === true, reuseFactor: rule.reuseFactor, keys, settings };
   });
-  return global;
 }
 
 function buildGlobal(layers: RecipeInput[]): Recipe {
@@ -333,9 +344,10 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
   }
   if (l.inputRange !== undefined) r.inputRange = parseInputRange(l.inputRange);
   if (l.weightRounding !== undefined) {
-    if (!WEIGHT_ROUNDINGS.includes(l.weightRounding as WeightRounding)) throw new FixqError("usage", `weightRounding must be one of ${WEIGHT_ROUNDINGS.join(", ")} (learned rounding is not implemented yet), got '${l.weightRounding}'`);
+    if (!WEIGHT_ROUNDINGS.includes(l.weightRounding as WeightRounding)) throw new FixqError("usage", `weightRounding must be one of ${WEIGHT_ROUNDINGS.join(", ")}, got '${l.weightRounding}'`);
     r.weightRounding = l.weightRounding as WeightRounding;
   }
+  r.rounding = applyRoundingOptions(r.rounding, l);
 }
 
 /** The rules that relate options to each other: data-free defaults, float formats, weight bits, blocks, opset. */

@@ -24,6 +24,10 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
         lines.push(`BN folding  ${r.folded.length} folded, ${r.unfolded.length} kept ${time}`);
         for (const u of r.unfolded) lines.push(`  kept  ${u.bn}: ${u.reason}`);
         break;
+      case "fold-affine":
+        if (r.folded.length === 0) break;
+        lines.push(`affine folding  ${r.folded.length} Mul/Div/Add by constants folded into the layer next to them ${time}`);
+        break;
       case "relu6-to-relu":
         lines.push(`ReLU6 → ReLU  ${r.replaced.length} replaced${r.kept.length ? `, ${r.kept.length} Clip(0, 6) kept (not a layer's activation, e.g. inside hard-swish)` : ""} ${time}`);
         break;
@@ -36,6 +40,15 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
       case "absorb-bias":
         lines.push(`high-bias absorption  ${r.absorbed.length} chains ${time}`);
         for (const a of r.absorbed) lines.push(`  ${a.first} → ${a.second}: ${a.channels} channels, shift up to ${a.maxShift.toPrecision(3)}`);
+        if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
+        break;
+      case "weight-rounding":
+        lines.push(`weight rounding (${r.method})  ${r.layers.length} layers in ${r.runs} runs over the calibration data ${time}`);
+        if (r.layers.length) lines.push("  reconstruction loss, nearest → learned, weights moved off nearest:");
+        for (const l of r.layers) {
+          const why = l.keptNearest ? `  kept nearest: ${l.keptNearest}` : l.note ? `  (${l.note})` : "";
+          lines.push(`    ${l.lossBefore.toExponential(2).padStart(9)} → ${l.lossAfter.toExponential(2).padEnd(9)} ${(100 * l.changedFraction).toFixed(1).padStart(5)}%  ${l.method}  ${l.node}${why}`);
+        }
         if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
         break;
       case "bias-correction":

@@ -27,9 +27,10 @@ import type { DataSource } from "./feeds.js";
 import type { TensorFormat } from "./format-table.js";
 import type { ResolvedPlan } from "./resolve-plan.js";
 import type { Recipe } from "./recipe.js";
+import type { WeightRoundingReport } from "./rounding/learned-rounding.js";
 
-/** Every report a stage can produce: the float passes', bias correction's, data-free ranges'. */
-export type StageReport = PassReport | BiasCorrectionReport | DataFreeRangesReport;
+/** Every report a stage can produce: the float passes', learned rounding's, bias correction's, data-free ranges'. */
+export type StageReport = PassReport | WeightRoundingReport | BiasCorrectionReport | DataFreeRangesReport;
 
 /** Opens ONNX Runtime sessions with the options a stage needs (threads fixed by the command). */
 export interface RuntimeFactory {

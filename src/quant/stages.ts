@@ -2,7 +2,7 @@
  * The quantization pipeline as one typed list of stages (stage.ts), built by
  * `quantizationStages` from the recipe:
  *
- *   fold-batchnorm → relu6-to-relu → equalize → absorb-bias   (float passes)
+ *   fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
  *   → upgrade-opset → plan → ranges (calibration or data-free) → specs
  *   → round-weights → bias-correction → int32-biases → write → provenance → verify
  *
@@ -33,6 +33,7 @@ import { type Recipe, recipeJson } from "./recipe.js";
 import { requiredOpset } from "./recipe-needs.js";
 import { globalChoice, onlyMinMax, type ResolvedPlan, resolvePlan } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
+import { learnRounding } from "./rounding/learned-rounding.js";
 import { assignSpecs, withLateCodes } from "./specs.js";
 import { noQuantizableOpReason } from "./subgraphs.js";
 import type { HostTensor } from "../runtime/ort-session.js";
@@ -162,9 +163,30 @@ function roundingStage(recipe: Recipe): Stage {
   return {
     name: "round-weights",
     reason: `weightRounding: ${recipe.weightRounding}`,
-    run(state) {
-      state.codes = roundNearest(specifiedGraph(state, "round-weights"));
-      return {};
+    async run(state, ctx) {
+      const g = specifiedGraph(state, "round-weights");
+      const nearest = roundNearest(g);
+      state.codes = nearest;
+      const plan = need(state.plan, "round-weights", "the plan");
+      if (!plan.nodes.some((c) => c.weight.rounding !== "nearest")) return {};
+      // Learned rounding (AdaRound, GPTQ): layer by layer on the partly rounded model (rounding/learned-rounding.ts).
+      const { codes, report } = await learnRounding({ ...state.model, graph: g }, nearest, {
+        methodOf: (i) => plan.nodes[i]?.weight.rounding ?? "nearest",
+        method: ctx.recipe.weightRounding,
+        quantized: (c) => {
+          state.codes = c;
+          // FP4 weights as float32 on their grid: ONNX Runtime's CPU kernels have no FP4 DequantizeLinear.
+          return written(state, g, { ...ctx.recipe, fp4Storage: "dequantized" });
+        },
+        source: ctx.source,
+        batchSize: ctx.recipe.batchSize,
+        threads: ctx.runtime.threads,
+        progress: ctx.progress,
+        log: ctx.log,
+        options: ctx.recipe.rounding,
+      });
+      state.codes = codes;
+      return { report, changed: report.layers.some((l) => l.changedFraction > 0) };
     },
   };
 }

@@ -151,8 +151,8 @@ describe("fixq quantize: float passes (BN folding always; --cle, --absorb-bias, 
     const r = fixq("quantize", "models/mobilenetv2.bn.onnx", "-o", out, "--calib-samples", "64", "--granularity", "per-tensor", "--cle", "--absorb-bias", "--relu6-to-relu", "--json");
     expect(r.status).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(s.passes.map((p: { pass: string }) => p.pass)).toEqual(["fold-batchnorm", "relu6-to-relu", "equalize", "absorb-bias"]);
-    const [fold, relu6, cle] = s.passes;
+    expect(s.passes.map((p: { pass: string }) => p.pass)).toEqual(["fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias"]);
+    const [fold, , relu6, cle] = s.passes;
     expect(fold.folded).toHaveLength(22);
     expect(relu6.replaced).toHaveLength(15);
     expect(cle.chains).toHaveLength(14);
@@ -208,7 +208,7 @@ describe("fixq quantize: --bias-correction, --data-free, --input-range", () => {
     const s = JSON.parse(r.stdout);
     expect(s.calibration).toEqual({ dataFree: true, inputRange: [0, 1] });
     expect(s.recipe).toMatchObject({ dataFree: true, cle: true, absorbBias: true, biasCorrection: "analytic", inputRange: [0, 1] });
-    expect(s.passes.map((p: { pass: string }) => p.pass)).toEqual(["fold-batchnorm", "equalize", "absorb-bias", "data-free-ranges", "bias-correction"]);
+    expect(s.passes.map((p: { pass: string }) => p.pass)).toEqual(["fold-batchnorm", "fold-affine", "equalize", "absorb-bias", "data-free-ranges", "bias-correction"]);
     const bc = s.passes.at(-1);
     expect(bc).toMatchObject({ mode: "analytic", runs: 0 });
     expect(bc.corrected.length).toBeGreaterThan(15);

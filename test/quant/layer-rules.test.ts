@@ -118,7 +118,7 @@ describe("rule mistakes: one usage error naming the rule and the key", () => {
     expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weightBits: true }] })).toThrow("'layers[0].weightBits' must be a number or a string, got boolean true");
     expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ weights: "int4" }] })).toThrow("'layers[0].match' is missing");
     expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { nameRegex: "(" } }] })).toThrow(/nameRegex' is not a valid regular expression/);
-    expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weightRounding: "adaround" }] })).toThrow(/learned rounding is not implemented yet/);
+    expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weightRounding: "adaroun" }] })).toThrow(/r.json.*layers\[0\]\.weightRounding. must be one of nearest, gptq, adaround, got .adaroun./);
   });
 
   it("--exclude naming nothing in the model is refused", async () => {

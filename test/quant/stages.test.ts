@@ -21,7 +21,7 @@ const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
 const tmp = mkdtempSync(join(tmpdir(), "fixq-stages-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const ORDER = ["fold-batchnorm", "relu6-to-relu", "equalize", "absorb-bias", "upgrade-opset", "plan", "ranges", "specs", "round-weights", "bias-correction", "int32-biases", "write", "provenance", "verify"];
+const ORDER = ["fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias", "upgrade-opset", "plan", "ranges", "specs", "round-weights", "bias-correction", "int32-biases", "write", "provenance", "verify"];
 
 async function quantize(name: string, input: RecipeInput, stages?: (s: Stage[]) => Stage[], verifyEach = false) {
   const m = loadModel(join(MODELS_DIR, `${name}.onnx`));
@@ -47,7 +47,7 @@ describe("the stage list", () => {
     expect(by.get("equalize")).toMatchObject({ ran: true, reason: "cle: true" });
     expect(by.get("ranges")!.reason).toMatch(/^dataFree: true/);
     expect(by.get("bias-correction")).toMatchObject({ ran: true, reason: "biasCorrection: analytic" });
-    expect(q.passes.map((p) => p.name)).toEqual(["fold-batchnorm", "equalize", "absorb-bias", "data-free-ranges", "bias-correction"]);
+    expect(q.passes.map((p) => p.name)).toEqual(["fold-batchnorm", "fold-affine", "equalize", "absorb-bias", "data-free-ranges", "bias-correction"]);
   });
 
   it("--verify-each names the stage that broke the model; without it the final verify still refuses it", async () => {

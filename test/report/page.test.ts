@@ -96,7 +96,7 @@ describe("buildReport", () => {
       ["equalization", quantizeDoc({ passes: [{ pass: "equalize", layers: [{ layer: "conv", before: 40, after: 3 }] }] })],
       ["bias-correction", quantizeDoc({ passes: [{ pass: "bias-correction", mode: "empirical", corrected: [{ layer: "conv", maxAbsDelta: 0.02 }] }] })],
       ["lowering", compileDoc],
-      ["rounding", quantizeDoc({ rounding: { layers: [{ layer: "conv", lossBefore: 2, lossAfter: 1 }] } })],
+      ["rounding", quantizeDoc({ rounding: { layers: [{ node: "conv", lossBefore: 2, lossAfter: 1 }] } })],
       ["mixed-precision", quantizeDoc({ mixedPrecision: { pareto: [{ budget: 1, metric: 0.8 }, { budget: 2, metric: 0.9, chosen: true }], layers: [{ layer: "conv", format: "int4" }] } })],
       ["resources", compileDoc && { command: "compile", resources: { layers: [{ layer: "conv", dsp: 4, bram: 2 }] } }],
     ];
@@ -106,6 +106,8 @@ describe("buildReport", () => {
       const body = sectionHtml(html, key);
       if (key !== "resources") expect(body, key).toMatch(/<svg[^>]*><rect[^>]*\/>.*<path d="M/s);
       expect(body, key).toContain("<table");
+      // quantize's JSON names a rounding layer `node`: it links like any layer name.
+      if (key === "rounding") expect(body).toMatch(/<tr id="[^"]*rounding-conv"><td[^>]*><span class="layer">conv<\/span>/);
     }
     expect(SECTIONS.map((s) => s.key)).toEqual(cases.map(([k]) => k));
   });

@@ -4,7 +4,9 @@
  * capability shows nothing. The shapes read (all fields optional beyond
  * `layer`; any other array of objects under the key is shown as a table):
  *
- * - `rounding.layers[]`: { layer, lossBefore, lossAfter } — learned weight
+ * Layers are named by `layer` or, as quantize's own JSON does, `node`.
+ *
+ * - `rounding.layers[]`: { node, lossBefore, lossAfter } — learned weight
  *   rounding (AdaRound/GPTQ): per-layer reconstruction loss ‖W·x − Ŵ·x‖²
  *   with nearest rounding vs after optimization;
  * - `mixedPrecision.pareto[]`: { budget, metric, chosen } — the budget vs the
@@ -18,6 +20,9 @@ import type { SectionBuilder, SectionInput } from "../context.js";
 import { type Json, obj, objs, str } from "../doc.js";
 import { esc, numCell, table } from "../html.js";
 
+/** The layer a row describes: `layer`, or `node` as quantize's `rounding` and `mixed` objects name it. */
+const layerOf = (r: Json) => str(r["layer"]) ?? str(r["node"]);
+
 /** Every array of objects directly under `value`, by key. */
 const arraysOf = (value: Json) => Object.entries(value).filter(([, v]) => objs(v).length > 0).map(([k, v]) => [k, objs(v)] as const);
 
@@ -29,10 +34,10 @@ function genericTable(input: SectionInput, caption: string, rows: readonly Json[
     caption,
     columns: keys.map((k) => ({ label: k, numeric: numeric.has(k) })),
     rows: rows.map((r) => {
-      const layer = str(r["layer"]);
+      const layer = layerOf(r);
       return {
         id: layer ? input.ctx.row(layer, input.id, `${label}${input.tag}`) : undefined,
-        cells: keys.map((k) => (k === "layer" && layer ? { html: input.ctx.nameCell(layer, layer, input.id), sort: layer } : numeric.has(k) ? numCell(r[k]) : typeof r[k] === "object" ? JSON.stringify(r[k]) : String(r[k] ?? ""))),
+        cells: keys.map((k) => ((k === "layer" || k === "node") && layer ? { html: input.ctx.nameCell(layer, layer, input.id), sort: layer } : numeric.has(k) ? numCell(r[k]) : typeof r[k] === "object" ? JSON.stringify(r[k]) : String(r[k] ?? ""))),
       };
     }),
   });
@@ -49,7 +54,7 @@ export const roundingSection: SectionBuilder = async (input) => {
     const spec = pairedBars({
       title: "Per-layer reconstruction loss, nearest vs learned rounding (lower is better)",
       rows: layers,
-      layer: (l) => str(l["layer"]) ?? "?",
+      layer: (l) => layerOf(l) ?? "?",
       fields: ["lossBefore", "lossAfter"],
       series: ["nearest rounding", "learned rounding"],
       yTitle: "layer",

@@ -1,0 +1,139 @@
+/**
+ * The dense kernels of learned rounding (src/quant/rounding/dense.ts) against
+ * a naive loop and against ONNX Runtime's float MatMul on the same shapes, at
+ * one thread, in the same run. The Gram matrix XᵀX of N patches of K values
+ * is counted as 2·K²·N flops (what a MatMul computing it does), though fixq
+ * computes only its lower triangle; fixq accumulates in float64, ORT's MatMul
+ * in float32.
+ */
+import * as ort from "onnxruntime-node";
+import type { Model } from "../src/ir/graph.js";
+import { encodeModel } from "../src/ir/onnx/save.js";
+import { typeProtoOf } from "../src/ir/types.js";
+import { ortRowsTimesH } from "../src/quant/rounding/adaround.js";
+import { GramKernel, MatMulKernel } from "../src/quant/rounding/gram-kernel.js";
+import type { GroupProblem } from "../src/quant/rounding/problem.js";
+import { GRAM_BLOCK } from "../src/quant/rounding/layer-gram.js";
+import { accumulateGram, cholesky, rowsTimesSym, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
+import { seededRandom } from "../src/util/random.js";
+
+function timeIt(f: () => void, minMs = 300): number {
+  f();
+  let runs = 0;
+  const t0 = performance.now();
+  do {
+    f();
+    runs++;
+  } while (performance.now() - t0 < minMs);
+  return (performance.now() - t0) / runs;
+}
+
+/** ms per run of ORT's MatMul A[m, n]·B[n, p] (float32, one thread). */
+async function ortMatMulMs(m: number, n: number, p: number): Promise<number> {
+  const v = (name: string, shape: number[]) => ({ name, type: typeProtoOf({ dtype: 1, shape }) });
+  const g = { name: "mm", nodes: [{ opType: "MatMul", inputs: ["A", "B"], outputs: ["Y"], attributes: [] }], inputs: [v("A", [m, n]), v("B", [n, p])], outputs: [v("Y", [m, p])], valueInfo: [], initializers: [] };
+  const bytes = encodeModel({ irVersion: 8, opsets: [{ domain: "", version: 17 }], graph: g, functions: [] } as unknown as Model);
+  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const a = new ort.Tensor("float32", Float32Array.from({ length: m * n }, (_, i) => (i % 7) / 7), [m, n]);
+  const b = new ort.Tensor("float32", Float32Array.from({ length: n * p }, (_, i) => (i % 5) / 5), [n, p]);
+  await s.run({ A: a, B: b });
+  let runs = 0;
+  const t0 = performance.now();
+  do {
+    await s.run({ A: a, B: b });
+    runs++;
+  } while (performance.now() - t0 < 300);
+  await s.release();
+  return (performance.now() - t0) / runs;
+}
+
+function naiveGram(pt: Float64Array, k: number, n: number, h: Float64Array): void {
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) for (let b = 0; b < n; b++) h[i * k + j] += pt[i * n + b]! * pt[j * n + b]!;
+}
+
+export interface KernelRow {
+  readonly kernel: string;
+  readonly shape: string;
+  readonly fixqGflops: number;
+  readonly naiveGflops: number;
+  readonly ortGflops?: number;
+}
+
+export async function measureKernels(): Promise<KernelRow[]> {
+  const rnd = seededRandom(1);
+  const rows: KernelRow[] = [];
+  for (const [k, n] of [
+    [144, 2048],
+    [576, 1024],
+  ] as const) {
+    const pt = Float64Array.from({ length: k * n }, () => rnd());
+    const h = new Float64Array(k * k);
+    const flops = 2 * k * k * n;
+    const fixq = timeIt(() => {
+      accumulateGram(h, k, pt, n);
+      symmetrize(h, k);
+    });
+    const naive = timeIt(() => naiveGram(pt, k, n, h), 100);
+    const ortMs = await ortMatMulMs(k, n, k);
+    rows.push({ kernel: "Gram, JS float64", shape: `K=${k}, N=${n}`, fixqGflops: flops / fixq / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+    // What layer-gram.ts runs: blocks of GRAM_BLOCK columns through ORT's float32 MatMul, summed in float64.
+    const kernel = await GramKernel.create(1);
+    const p32 = Float32Array.from(pt);
+    const block = new Float32Array(k * GRAM_BLOCK);
+    const blocked = async () => {
+      for (let c0 = 0; c0 < n; c0 += GRAM_BLOCK) {
+        const b = Math.min(GRAM_BLOCK, n - c0);
+        for (let i = 0; i < k; i++) block.set(p32.subarray(i * n + c0, i * n + c0 + b), i * b);
+        await kernel.add(h, block, k, b);
+      }
+    };
+    await blocked();
+    let runs = 0;
+    const t1 = performance.now();
+    do {
+      await blocked();
+      runs++;
+    } while (performance.now() - t1 < 300);
+    const engineMs = (performance.now() - t1) / runs;
+    await kernel.release();
+    rows.push({ kernel: "Gram, fixq engine", shape: `K=${k}, N=${n}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+  }
+  for (const [r, k] of [
+    [64, 576],
+    [128, 144],
+  ] as const) {
+    const h = Float64Array.from({ length: k * k }, () => rnd());
+    const e = Float64Array.from({ length: r * k }, () => rnd());
+    const g = new Float64Array(r * k);
+    const flops = 2 * r * k * k;
+    const fixq = timeIt(() => rowsTimesSym(e, h, g, r, k));
+    const naive = timeIt(() => {
+      for (let row = 0; row < r; row++) symMatVec(h, k, e.subarray(row * k, (row + 1) * k), g.subarray(row * k, (row + 1) * k));
+    });
+    const ortMs = await ortMatMulMs(r, k, k);
+    rows.push({ kernel: "E·H, JS float64", shape: `R=${r}, K=${k}`, fixqGflops: flops / fixq / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+    // What AdaRound runs in the pipeline: E converted to float32, ORT's MatMul, G back to float64.
+    const mm = await MatMulKernel.create(1);
+    const step = ortRowsTimesH(mm, { rows: r, cols: k, h } as GroupProblem);
+    await step(e, g);
+    let runs = 0;
+    const t1 = performance.now();
+    do {
+      await step(e, g);
+      runs++;
+    } while (performance.now() - t1 < 300);
+    const engineMs = (performance.now() - t1) / runs;
+    await mm.release();
+    rows.push({ kernel: "E·H, fixq engine", shape: `R=${r}, K=${k}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+  }
+  {
+    const k = 576;
+    const pt = Float64Array.from({ length: k * 2 * k }, () => rnd());
+    const h = new Float64Array(k * k);
+    accumulateGram(h, k, pt, 2 * k);
+    symmetrize(h, k);
+    const ms = timeIt(() => cholesky(h, k));
+    rows.push({ kernel: "Cholesky", shape: `K=${k}`, fixqGflops: k ** 3 / 3 / ms / 1e6, naiveGflops: Number.NaN });
+  }
+  return rows;
+}

@@ -1,0 +1,179 @@
+/**
+ * Dense float64 kernels of the layer-reconstruction engine: the Gram matrix
+ * of a layer's inputs, its Cholesky factor and inverse, and the product H·e.
+ *
+ *   H += Σ_b p_b · p_bᵀ        (accumulateGram: p_b the b-th patch of a block)
+ *   H  = L · Lᵀ                (cholesky, L lower triangular)
+ *   H⁻¹ = L⁻ᵀ · L⁻¹            (inverseFromCholesky)
+ *
+ * Matrices are row-major Float64Array of K×K. A patch block is stored
+ * transposed, `pt[i·B + b]` = element i of patch b, so every entry of H is a
+ * dot product of two contiguous rows of length B; the Gram kernel computes a
+ * 2×2 tile of H per pass over those rows (four accumulators, four loads per
+ * four multiply-adds) and only the lower triangle; `symmetrize` mirrors it.
+ * Accumulation is float64 throughout (inputs arrive as float32 from ONNX
+ * Runtime and are widened exactly).
+ */
+
+/** H (K×K, lower triangle) += Pᵀ·P for the `b` patches of `pt` (K rows of length `stride` ≥ b, patch-major within a row). */
+export function accumulateGram(h: Float64Array, k: number, pt: Float64Array, b: number, stride = b): void {
+  let i = 0;
+  for (; i + 1 < k; i += 2) {
+    const ri = i * stride;
+    const ri1 = ri + stride;
+    let j = 0;
+    for (; j + 1 <= i; j += 2) {
+      const rj = j * stride;
+      const rj1 = rj + stride;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let t = 0; t < b; t++) {
+        const a0 = pt[ri + t]!;
+        const a1 = pt[ri1 + t]!;
+        const c0 = pt[rj + t]!;
+        const c1 = pt[rj1 + t]!;
+        s00 += a0 * c0;
+        s01 += a0 * c1;
+        s10 += a1 * c0;
+        s11 += a1 * c1;
+      }
+      h[i * k + j] += s00;
+      h[i * k + j + 1] += s01;
+      h[(i + 1) * k + j] += s10;
+      h[(i + 1) * k + j + 1] += s11;
+    }
+    // The diagonal tile: (i, i), (i+1, i), (i+1, i+1).
+    let d00 = 0;
+    let d10 = 0;
+    let d11 = 0;
+    for (let t = 0; t < b; t++) {
+      const a0 = pt[ri + t]!;
+      const a1 = pt[ri1 + t]!;
+      d00 += a0 * a0;
+      d10 += a1 * a0;
+      d11 += a1 * a1;
+    }
+    h[i * k + i] += d00;
+    h[(i + 1) * k + i] += d10;
+    h[(i + 1) * k + i + 1] += d11;
+  }
+  if (i < k) {
+    // The last row when K is odd.
+    const ri = i * stride;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * stride;
+      let s = 0;
+      for (let t = 0; t < b; t++) s += pt[ri + t]! * pt[rj + t]!;
+      h[i * k + j] += s;
+    }
+  }
+}
+
+/** Copies the lower triangle of H onto the upper one. */
+export function symmetrize(h: Float64Array, k: number): void {
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) h[j * k + i] = h[i * k + j]!;
+}
+
+/**
+ * The Cholesky factor L of a symmetric positive-definite H (row-major, lower
+ * triangle, zeros above), or undefined when a pivot is not positive (H is
+ * singular or indefinite).
+ */
+export function cholesky(h: Float64Array, k: number): Float64Array | undefined {
+  const l = new Float64Array(k * k);
+  for (let j = 0; j < k; j++) {
+    const rj = j * k;
+    let d = h[rj + j]!;
+    for (let t = 0; t < j; t++) d -= l[rj + t]! * l[rj + t]!;
+    if (!(d > 0)) return undefined;
+    const ljj = Math.sqrt(d);
+    l[rj + j] = ljj;
+    for (let i = j + 1; i < k; i++) {
+      const ri = i * k;
+      let s = h[ri + j]!;
+      for (let t = 0; t < j; t++) s -= l[ri + t]! * l[rj + t]!;
+      l[ri + j] = s / ljj;
+    }
+  }
+  return l;
+}
+
+/** H⁻¹ from H's Cholesky factor L: L⁻¹ by forward substitution, then (L⁻¹)ᵀ·L⁻¹. */
+export function inverseFromCholesky(l: Float64Array, k: number): Float64Array {
+  const m = new Float64Array(k * k); // L⁻¹, lower
+  for (let j = 0; j < k; j++) {
+    m[j * k + j] = 1 / l[j * k + j]!;
+    for (let i = j + 1; i < k; i++) {
+      let s = 0;
+      for (let t = j; t < i; t++) s -= l[i * k + t]! * m[t * k + j]!;
+      m[i * k + j] = s / l[i * k + i]!;
+    }
+  }
+  const inv = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j <= i; j++) {
+      // (L⁻ᵀL⁻¹)[i][j] = Σ_{t ≥ max(i,j)} M[t][i]·M[t][j]
+      let s = 0;
+      for (let t = i; t < k; t++) s += m[t * k + i]! * m[t * k + j]!;
+      inv[i * k + j] = s;
+      inv[j * k + i] = s;
+    }
+  }
+  return inv;
+}
+
+/** y = H·e (H K×K row-major). */
+export function symMatVec(h: Float64Array, k: number, e: Float64Array, y: Float64Array): void {
+  for (let i = 0; i < k; i++) {
+    const ri = i * k;
+    let s = 0;
+    for (let j = 0; j < k; j++) s += h[ri + j]! * e[j]!;
+    y[i] = s;
+  }
+}
+
+/** eᵀ·H·e. */
+export function quadraticForm(h: Float64Array, k: number, e: Float64Array): number {
+  let total = 0;
+  for (let i = 0; i < k; i++) {
+    const ei = e[i]!;
+    if (ei === 0) continue;
+    const ri = i * k;
+    let s = 0;
+    for (let j = 0; j < k; j++) s += h[ri + j]! * e[j]!;
+    total += ei * s;
+  }
+  return total;
+}
+
+/**
+ * G = E·H for R rows e_r (E, G row-major R×K; H symmetric K×K): g_r = H·e_r,
+ * four rows per pass over H, so each row of H is read once per four rows.
+ */
+export function rowsTimesSym(e: Float64Array, h: Float64Array, g: Float64Array, rows: number, k: number): void {
+  let r = 0;
+  for (; r + 3 < rows; r += 4) {
+    const [o0, o1, o2, o3] = [r * k, (r + 1) * k, (r + 2) * k, (r + 3) * k];
+    for (let i = 0; i < k; i++) {
+      const hi = i * k;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let j = 0; j < k; j++) {
+        const x = h[hi + j]!;
+        s0 += x * e[o0 + j]!;
+        s1 += x * e[o1 + j]!;
+        s2 += x * e[o2 + j]!;
+        s3 += x * e[o3 + j]!;
+      }
+      g[o0 + i] = s0;
+      g[o1 + i] = s1;
+      g[o2 + i] = s2;
+      g[o3 + i] = s3;
+    }
+  }
+  for (; r < rows; r++) symMatVec(h, k, e.subarray(r * k, (r + 1) * k), g.subarray(r * k, (r + 1) * k));
+}

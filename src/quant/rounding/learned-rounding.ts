@@ -1,0 +1,232 @@
+/**
+ * Learned weight rounding (AdaRound, GPTQ) over a whole model, sequentially:
+ * each layer's inputs X̃ come from the model with every earlier layer already
+ * rounded (the "sequential" setting of both papers), quantized activations
+ * included, exactly as ONNX Runtime computes the QDQ model the writer would
+ * emit with the codes chosen so far.
+ *
+ * Layers are taken in waves: wave w holds the layers with w learned layers
+ * upstream, so one run over the calibration data captures the inputs of a
+ * whole wave (inputs are fetched batch by batch and folded into each layer's
+ * Gram matrices at once, layer-gram.ts); a chain of d layers takes d runs.
+ * Per layer and group the method chooses codes on the spec's fixed grid
+ * (weight-grid.ts); the reconstruction loss tr(ΔW·H·ΔWᵀ)/N of the learned
+ * codes is compared with nearest rounding's on the same H, and a layer whose
+ * loss would grow keeps nearest (reported). Kept per layer while it is
+ * processed: G·K² doubles for H (plus GPTQ's K² work matrices).
+ */
+import { FixqError } from "../../ir/errors.js";
+import type { Graph, Model } from "../../ir/graph.js";
+import { inferTypes } from "../../ir/infer-types.js";
+import { tensorToFloat64 } from "../../ir/tensor.js";
+import { constantTensors } from "../../ir/infer-types.js";
+import { GraphEdit } from "../../passes/graph-edit.js";
+import { readLayer } from "../../passes/layers.js";
+import { OrtSession } from "../../runtime/ort-session.js";
+import { type Progress, silentProgress } from "../../util/progress.js";
+import type { DataSource } from "../feeds.js";
+import type { WeightRounding } from "../layer-rules.js";
+import { layerWaves } from "../layer-waves.js";
+import { adaround, ortRowsTimesH } from "./adaround.js";
+import { gptq } from "./gptq.js";
+import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
+import { GramKernel, MatMulKernel } from "./gram-kernel.js";
+import { LayerGram } from "./layer-gram.js";
+import { layerMatrix } from "./layer-matrix.js";
+import { type GroupProblem, reconstructionLoss } from "./problem.js";
+import { weightGrid } from "./weight-grid.js";
+
+export type LearnedRounding = Exclude<WeightRounding, "nearest">;
+
+export interface RoundedLayer {
+  readonly node: string;
+  readonly method: LearnedRounding;
+  /** Reconstruction loss of nearest rounding and of the codes written (mean squared output error per input column, summed over output channels). */
+  readonly lossBefore: number;
+  readonly lossAfter: number;
+  /** Share of the weights whose code differs from nearest rounding's. */
+  readonly changedFraction: number;
+  readonly ms: number;
+  /** Set when the learned codes were not used: why. */
+  readonly keptNearest?: string;
+  /** Set when GPTQ had to damp more than asked (H singular). */
+  readonly note?: string;
+}
+
+export interface WeightRoundingReport {
+  readonly pass: "weight-rounding";
+  /** The global method; layers rules may choose others per layer. */
+  readonly method: WeightRounding;
+  readonly layers: readonly RoundedLayer[];
+  readonly skipped: readonly { layer: string; reason: string }[];
+  /** Passes over the calibration data. */
+  readonly runs: number;
+}
+
+export interface LearnedRoundingContext {
+  /** The method of node i (its plan choice). */
+  readonly methodOf: (node: number) => WeightRounding;
+  readonly method: WeightRounding;
+  /** The QDQ graph the writer would emit with these weight codes. */
+  readonly quantized: (codes: Map<string, Int32Array>) => Graph;
+  readonly source: DataSource;
+  readonly batchSize: number;
+  readonly threads?: number;
+  readonly progress?: Progress;
+  readonly log?: (line: string) => void;
+  readonly options?: RoundingOptions;
+}
+
+interface Target {
+  readonly gram: LayerGram;
+  readonly method: LearnedRounding;
+}
+
+/** The layers of `g` to round by a learned method, and why the others that asked for one cannot be. */
+function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { targets: Target[]; skipped: { layer: string; reason: string }[] } {
+  const ed = new GraphEdit(g);
+  const types = inferTypes(g);
+  const consts = constantTensors(g);
+  const out: Target[] = [];
+  const skipped: { layer: string; reason: string }[] = [];
+  g.nodes.forEach((n, i) => {
+    const method = ctx.methodOf(i);
+    if (method === "nearest") return;
+    const spec = g.quant?.get(n.inputs[1] ?? "");
+    const l = readLayer(ed, types, i);
+    const label = ed.label(i);
+    if (!spec || spec.kind === "dynamic-block") {
+      // Products of two activations (attention's Q·Kᵀ) have no weight to round; a constant weight left float is reported.
+      if (["Conv", "Gemm", "MatMul", "ConvTranspose"].includes(n.opType) && consts.has(n.inputs[1] ?? "")) skipped.push({ layer: label, reason: "its weight is not quantized" });
+      return;
+    }
+    const m = "reason" in l ? l : layerMatrix(l, n);
+    if ("reason" in m || "reason" in l) skipped.push({ layer: label, reason: "reason" in l ? l.reason : (m as { reason: string }).reason });
+    else out.push({ gram: new LayerGram(l, n, m, kernel), method });
+  });
+  return { targets: out, skipped };
+}
+
+/** Multiply-adds of E·H from which AdaRound's step goes through ONNX Runtime rather than JS. */
+const ORT_STEP_MIN = 16384;
+
+/**
+ * The learned codes of a group when they reconstruct at least as well as
+ * nearest rounding's, else nearest's (`learned` undefined: the method gave
+ * none), with both losses.
+ */
+export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array | undefined): { codes: Int32Array; lossBefore: number; lossAfter: number } {
+  const lossBefore = reconstructionLoss(p, near);
+  const la = learned ? reconstructionLoss(p, learned) : Number.POSITIVE_INFINITY;
+  return learned && la <= lossBefore ? { codes: learned, lossBefore, lossAfter: la } : { codes: near, lossBefore, lossAfter: lossBefore };
+}
+
+/** Chooses the codes of every layer asking for learned rounding; `codes` holds nearest codes for every quantized constant and is not changed. */
+export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
+  const kernel = await GramKernel.create(ctx.threads);
+  const matmul = await MatMulKernel.create(ctx.threads);
+  try {
+    return await learnWith(model, codes, ctx, kernel, matmul);
+  } finally {
+    await kernel.release();
+    await matmul.release();
+  }
+}
+
+async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, matmul: MatMulKernel): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
+  const g = model.graph!;
+  const opts = ctx.options ?? ROUNDING_DEFAULTS;
+  const found = targets(g, ctx, kernel);
+  const current = new Map(codes);
+  const layers: RoundedLayer[] = [];
+  const consts = constantTensors(g);
+  let runs = 0;
+  const progress = ctx.progress ?? silentProgress;
+  for (const wave of layerWaves(g, new Map(found.targets.map((t) => [t.gram.layer.node, t])))) {
+    const qdq = ctx.quantized(current);
+    const fetch = [...new Set(wave.map((t) => t.gram.layer.input))];
+    const session = await OrtSession.create({ ...model, graph: qdq }, { optimization: "disabled", threads: ctx.threads, extraOutputs: fetch });
+    try {
+      await session.runSource(
+        ctx.source,
+        ctx.batchSize,
+        async (out) => {
+          for (const t of wave) {
+            const x = out[t.gram.layer.input];
+            if (!x) throw new FixqError("runtime", `learned rounding: no value '${t.gram.layer.input}' from ONNX Runtime`);
+            await t.gram.add(x);
+          }
+        },
+        silentProgress,
+        fetch,
+      );
+    } finally {
+      await session.release();
+    }
+    runs++;
+    progress.start(wave.length, `rounding wave ${runs}`);
+    for (const t of wave) {
+      const l = t.gram.layer;
+      const t0 = performance.now();
+      await t.gram.finish();
+      const spec = g.quant!.get(l.weight)!;
+      const nearest = codes.get(l.weight);
+      if (!nearest) throw new FixqError("runtime", `internal error: no nearest codes for weight '${l.weight}'`);
+      const w = tensorToFloat64(consts.get(l.weight)!);
+      const grid = weightGrid(l.weightDims, spec);
+      const m = t.gram.m;
+      const chosen = Int32Array.from(nearest);
+      let before = 0;
+      let after = 0;
+      let note: string | undefined;
+      let kept = 0;
+      for (let gi = 0; gi < m.groups; gi++) {
+        const size = m.rows * m.cols;
+        const index = m.index.subarray(gi * size, (gi + 1) * size);
+        const p: GroupProblem = { rows: m.rows, cols: m.cols, w: Float64Array.from(index, (k) => w[k]!), h: t.gram.h[gi]!, columns: t.gram.columns, grid, index };
+        const near = Int32Array.from(index, (k) => nearest[k]!);
+        let learned: Int32Array | undefined;
+        if (t.method === "gptq") {
+          const r = gptq(p, opts.gptq);
+          if (!r) note = "H stays singular after damping ×10⁴: nearest kept for the group";
+          else if (r.damp !== opts.gptq.damp) note = `H singular after damping ${opts.gptq.damp} (K = ${m.cols}, ${t.gram.columns} input columns): damped with ${r.damp}`;
+          learned = r?.codes;
+        } else {
+          // Small groups (depthwise: R = 1, K = 9) step faster in JS than through an ORT call.
+          learned = await adaround(p, opts.adaround, p.rows * p.cols * p.cols >= ORT_STEP_MIN ? ortRowsTimesH(matmul, p) : undefined);
+        }
+        const pick = betterOf(p, near, learned);
+        before += pick.lossBefore;
+        after += pick.lossAfter;
+        if (pick.codes === near) kept++;
+        index.forEach((k, j) => {
+          chosen[k] = pick.codes[j]!;
+        });
+      }
+      if (kept > 0 && kept < m.groups) note = `${note ? `${note}; ` : ""}${kept} of ${m.groups} groups kept nearest (their learned codes reconstruct worse)`;
+      if (note) ctx.log?.(`warning: ${l.name}: ${note}`);
+      let changed = 0;
+      // By value: FP4's −0 and +0 are two codes of one value.
+      for (let k = 0; k < chosen.length; k++) if (grid.value(k, chosen[k]!) !== grid.value(k, nearest[k]!)) changed++;
+      const worse = kept === m.groups;
+      current.set(l.weight, worse ? nearest : chosen);
+      layers.push({
+        node: l.name,
+        method: t.method,
+        lossBefore: before,
+        lossAfter: worse ? before : after,
+        changedFraction: worse ? 0 : changed / chosen.length,
+        ms: performance.now() - t0,
+        ...(worse ? { keptNearest: "the learned codes reconstruct worse than nearest" } : {}),
+        ...(note ? { note } : {}),
+      });
+      // The Gram matrices are no longer needed.
+      t.gram.h.length = 0;
+      progress.tick(1);
+    }
+    progress.stop();
+  }
+  const order = new Map(found.targets.map((t, k) => [t.gram.layer.name, k]));
+  layers.sort((a, b) => order.get(a.node)! - order.get(b.node)!);
+  return { codes: current, report: { pass: "weight-rounding", method: ctx.method, layers, skipped: found.skipped, runs } };
+}

@@ -1,0 +1,47 @@
+/**
+ * The hyperparameters of learned rounding, from flags or recipe keys:
+ *   gptqDamp (--gptq-damp, default 0.01): λ = damp · mean(diag H)
+ *   gptqLazyBatch (--gptq-lazy-batch, default 128): columns per lazy update block
+ *   gptqActOrder (--gptq-act-order): columns by descending diag H
+ *   adaroundIters (--adaround-iters, default 1000): Adam steps per layer
+ */
+import { FixqError } from "../../ir/errors.js";
+import { ADAROUND_DEFAULTS, type AdaroundOptions } from "./adaround.js";
+import { GPTQ_DEFAULTS, type GptqOptions } from "./gptq.js";
+
+export interface RoundingOptions {
+  readonly gptq: GptqOptions;
+  readonly adaround: AdaroundOptions;
+}
+
+export const ROUNDING_DEFAULTS: RoundingOptions = { gptq: GPTQ_DEFAULTS, adaround: ADAROUND_DEFAULTS };
+
+export interface RoundingInput {
+  gptqDamp?: number | string;
+  gptqLazyBatch?: number | string;
+  gptqActOrder?: boolean;
+  adaroundIters?: number | string;
+}
+
+function count(v: number | string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new FixqError("usage", `${flag} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+/** `o` with the values `l` gives applied. */
+export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): RoundingOptions {
+  let { gptq, adaround } = o;
+  if (l.gptqDamp !== undefined) {
+    const d = Number(l.gptqDamp);
+    if (!Number.isFinite(d) || d < 0) throw new FixqError("usage", `--gptq-damp must be a number ≥ 0, got '${l.gptqDamp}'`);
+    gptq = { ...gptq, damp: d };
+  }
+  if (l.gptqLazyBatch !== undefined) gptq = { ...gptq, lazyBatch: count(l.gptqLazyBatch, "--gptq-lazy-batch") };
+  if (l.gptqActOrder !== undefined) {
+    if (typeof l.gptqActOrder !== "boolean") throw new FixqError("usage", `recipe field 'gptqActOrder' must be true or false, got '${l.gptqActOrder}'`);
+    gptq = { ...gptq, actOrder: l.gptqActOrder };
+  }
+  if (l.adaroundIters !== undefined) adaround = { ...adaround, iters: count(l.adaroundIters, "--adaround-iters") };
+  return gptq === o.gptq && adaround === o.adaround ? o : { gptq, adaround };
+}

@@ -1,0 +1,135 @@
+/**
+ * The layer as matrices: im2col patches times the weight matrix of each group
+ * give ONNX Runtime's Conv output (strides, dilations, explicit and SAME
+ * padding, groups, depthwise), so the patch order matches the weight's; the
+ * streaming Gram equals Σ p·pᵀ over those patches, across batches; Gemm and
+ * MatMul inputs are their rows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Attribute, Graph } from "../../../src/ir/graph.js";
+import { inferTypes } from "../../../src/ir/infer-types.js";
+import { GraphEdit } from "../../../src/passes/graph-edit.js";
+import { type Layer, readLayer } from "../../../src/passes/layers.js";
+import { LayerGram } from "../../../src/quant/rounding/layer-gram.js";
+import { GramKernel } from "../../../src/quant/rounding/gram-kernel.js";
+import { convGeometry, layerMatrix, type LayerMatrix, writePatches } from "../../../src/quant/rounding/layer-matrix.js";
+import { tensorToFloat64 } from "../../../src/ir/tensor.js";
+import { Rng } from "../../helpers/prng.js";
+import { graph, int, ints, model, node, value } from "../../ir/builders.js";
+import { randTensor, run } from "../../passes/float-helpers.js";
+
+function layerOf(g: Graph): { layer: Layer; m: LayerMatrix } {
+  const l = readLayer(new GraphEdit(g), inferTypes(g), 0) as Layer;
+  const m = layerMatrix(l, g.nodes[0]!) as LayerMatrix;
+  return { layer: l, m };
+}
+
+const convCases: { name: string; x: number[]; w: number[]; attrs: Attribute[] }[] = [
+  { name: "3×3, stride 2, asymmetric pads", x: [2, 4, 7, 6], w: [6, 4, 3, 3], attrs: [ints("strides", [2, 2]), ints("pads", [1, 0, 0, 1])] },
+  { name: "groups 2, stride 2, SAME_UPPER", x: [2, 4, 6, 5], w: [6, 2, 3, 2], attrs: [int("group", 2), ints("strides", [2, 2]), { name: "auto_pad", type: 3, s: new TextEncoder().encode("SAME_UPPER") } as Attribute] },
+  { name: "dilation 2", x: [1, 2, 7, 7], w: [2, 2, 3, 3], attrs: [ints("dilations", [2, 2]), ints("pads", [2, 1, 2, 1])] },
+  { name: "depthwise 3×3, pads 1", x: [1, 3, 5, 5], w: [3, 1, 3, 3], attrs: [int("group", 3), ints("pads", [1, 1, 1, 1])] },
+  { name: "1-D, stride 2", x: [2, 2, 9], w: [3, 2, 3], attrs: [ints("strides", [2])] },
+];
+
+let kernel: GramKernel;
+beforeAll(async () => {
+  kernel = await GramKernel.create(1);
+});
+afterAll(() => kernel.release());
+
+describe("layer matrices and Gram", () => {
+  it.each(convCases)("Conv $name: W_g · patch equals ONNX Runtime's output; Gram = Σ p·pᵀ", async ({ x, w, attrs }) => {
+    const rng = new Rng(5);
+    const wt = randTensor(rng, "W", w);
+    const g = graph([node("Conv", ["X", "W"], ["Y"], attrs)], [value("X", 1, x)], [value("Y", 1)], [wt]);
+    const xt = randTensor(rng, "X", x);
+    const xs = Float32Array.from(tensorToFloat64(xt));
+    const y = (await run(model(g), { X: { dtype: 1, dims: x, data: xs } }))["Y"]!;
+    const { layer, m } = layerOf(g);
+    const wv = Float32Array.from(randTensorValues(wt));
+    const geo = convGeometry(g.nodes[0]!, x.slice(2), w.slice(2));
+    const positions = geo.outSize.reduce((a, b) => a * b, 1);
+    const sample = x.slice(1).reduce((a, b) => a * b, 1);
+    const cg = x[1]! / m.groups;
+    const want = Array.from({ length: m.groups }, () => new Float64Array(m.cols * m.cols));
+    for (let n = 0; n < x[0]!; n++) {
+      for (let gi = 0; gi < m.groups; gi++) {
+        // Positions in chunks of 4, as columns 0–3 of a block.
+        for (let p0 = 0; p0 < positions; p0 += 4) {
+          const count = Math.min(4, positions - p0);
+          const pt = new Float64Array(m.cols * 4);
+          writePatches(xs, n * sample, geo, gi, cg, pt, 4, 0, p0, count);
+          for (let b = 0; b < count; b++) {
+            for (let r = 0; r < m.rows; r++) {
+              let s = 0;
+              for (let c = 0; c < m.cols; c++) s += wv[m.index[(gi * m.rows + r) * m.cols + c]!]! * pt[c * 4 + b]!;
+              const o = gi * m.rows + r;
+              expect(s).toBeCloseTo(y[(n * w[0]! + o) * positions + p0 + b]!, 4);
+            }
+            for (let i = 0; i < m.cols; i++) for (let j = 0; j < m.cols; j++) want[gi]![i * m.cols + j] += pt[i * 4 + b]! * pt[j * 4 + b]!;
+          }
+        }
+      }
+    }
+    // Streamed in two batches of one sample each (or one batch).
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    const half = x[0]! > 1 ? 1 : x[0]!;
+    await gram.add({ dtype: 1, dims: [half, ...x.slice(1)], data: xs.subarray(0, half * sample) });
+    if (half < x[0]!) await gram.add({ dtype: 1, dims: [x[0]! - half, ...x.slice(1)], data: xs.subarray(half * sample) });
+    await gram.finish();
+    expect(gram.columns).toBe(x[0]! * positions);
+    // float32 within a block of columns, float64 across blocks.
+    for (const [gi, h] of gram.h.entries()) for (const [k, v] of h.entries()) expect(Math.abs(v - want[gi]![k]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[gi]![k]!)));
+  });
+
+  it.each([
+    { name: "Gemm transB", op: "Gemm", w: [3, 5], attrs: [int("transB", 1)], x: [4, 5] },
+    { name: "MatMul, rank-3 input", op: "MatMul", w: [5, 3], attrs: [], x: [2, 3, 5] },
+  ])("$name: the rows of the input are the columns, W[r, c] reads feature c", async ({ op, w, attrs, x }) => {
+    const rng = new Rng(8);
+    const wt = randTensor(rng, "W", w);
+    const g = graph([node(op, ["X", "W"], ["Y"], attrs)], [value("X", 1, x)], [value("Y", 1)], [wt]);
+    const { layer, m } = layerOf(g);
+    expect([m.groups, m.rows, m.cols]).toEqual([1, 3, 5]);
+    const wv = randTensorValues(wt);
+    // W[r, c] is the weight multiplying feature c into output r.
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 5; c++) expect(wv[m.index[r * 5 + c]!]).toBe(op === "Gemm" ? wv[r * 5 + c] : wv[c * 3 + r]);
+    const xs = Float32Array.from({ length: x.reduce((a, b) => a * b, 1) }, () => rng.float() - 0.5);
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    await gram.add({ dtype: 1, dims: x, data: xs });
+    await gram.finish();
+    const rows = xs.length / 5;
+    expect(gram.columns).toBe(rows);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 5; j++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += xs[r * 5 + i]! * xs[r * 5 + j]!;
+        expect(gram.h[0]![i * 5 + j]).toBeCloseTo(s, 5);
+      }
+    }
+  });
+
+  it("columns across blocks of 1024 and batches: float64 sums of float32 block products", async () => {
+    const rng = new Rng(4);
+    const g = graph([node("Gemm", ["X", "W"], ["Y"], [int("transB", 1)])], [value("X", 1, [1500, 3])], [value("Y", 1)], [randTensor(rng, "W", [2, 3])]);
+    const { layer, m } = layerOf(g);
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    const xs = Float32Array.from({ length: 3 * 3000 }, () => rng.float());
+    await gram.add({ dtype: 1, dims: [1500, 3], data: xs.subarray(0, 4500) });
+    await gram.add({ dtype: 1, dims: [1500, 3], data: xs.subarray(4500) });
+    await gram.finish();
+    expect(gram.columns).toBe(3000);
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let r = 0; r < 3000; r++) s += xs[r * 3 + i]! * xs[r * 3 + j]!;
+        expect(Math.abs(gram.h[0]![i * 3 + j]! - s) / s).toBeLessThan(1e-6);
+      }
+    }
+  });
+});
+
+function randTensorValues(t: ReturnType<typeof randTensor>): number[] {
+  return Array.from(tensorToFloat64(t));
+}
