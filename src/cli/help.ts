@@ -20,7 +20,7 @@ export const COMMAND_HELP = {
   quantize: footer(
     ["0  written (and evaluated with --eval)", "1  the model or data cannot be read, or onnxruntime failed; nothing is written", USAGE],
     "fixq quantize models/resnet.onnx -o out/resnet.int8.onnx --calib calib.npy --eval",
-    ["Creates the folder of -o when it is missing."],
+    ["Creates the folder of -o when it is missing.", "Mixed precision: --mixed int4,int8 --budget size=75% (see README, Mixed precision)."],
   ),
   emulate: footer(["0  outputs written", "1  the model or data cannot be read, or the model has no integer-only form", USAGE], "fixq emulate resnet.int8.onnx --data x.npy --out y.npy --out-int y_int.npy"),
   compile: footer(

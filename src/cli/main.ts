@@ -12,6 +12,7 @@ import { type InspectOptions, runInspect } from "./inspect.js";
 import { normalizeJsonFlag } from "./json-output.js";
 import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
+import { withMixedFlags } from "./quantize-mixed.js";
 import { addReportCommand } from "./report.js";
 import { packageVersion } from "../util/package-root.js";
 
@@ -122,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-verify-load", "skip opening the output in ONNX Runtime before writing it (for models meant for other runtimes)")
     .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)")
     .addHelpText("after", COMMAND_HELP.quantize);
-  withInputFlags(quantize, true).action(async (model: string, opts: QuantizeCliOptions) => {
+  withMixedFlags(withInputFlags(quantize, true)).action(async (model: string, opts: QuantizeCliOptions) => {
     code = await runQuantize(model, opts);
   });
 
