@@ -220,7 +220,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
         { model, problem: mixed.problem, source: () => openCalibration(model, calibPath!, recipe.calibSamples, values), recipe: buildRecipe(fileRecipe, recipeFlags), recipeParts: [fileRecipe, recipeFlags], mixed: mixedOpts, evalData: data, labels, threads: nThreads, points: mixedInput.paretoPoints === undefined ? undefined : Number(mixedInput.paretoPoints), file: mixedInput.pareto },
         (t) => json || process.stderr.write(`  ${t}\n`),
       );
-      summary["pareto"] = { file: mixedInput.pareto, kind: p.kind, metric: p.metric, points: p.points.length, spearman: p.spearman, nonMonotone: p.nonMonotone };
+      summary["pareto"] = { file: mixedInput.pareto, kind: p.kind, metric: p.metric, points: p.points.length, spearman: p.spearman, nonMonotone: p.nonMonotone, front: p.points.filter((q) => q.measured !== undefined).map((q) => ({ limit: q.limit, predicted: q.predicted, measured: q.measured })) };
       if (!json) process.stdout.write(`  pareto: ${p.points.length} points of ${p.kind} → ${mixedInput.pareto}; Spearman ρ(predicted, measured ${p.metric}) ${p.spearman?.toFixed(3) ?? "n/a"}, ${p.nonMonotone} non-monotone\n`);
     }
   }
