@@ -6,11 +6,11 @@
  * MACs are per sample: a symbolic leading (batch) dim counts as 1; a layer
  * with any other dynamic dim has unknown MACs (null), and is not in the total.
  */
-import { attrInt } from "../ir/attrs.js";
 import { dtypeInfo, dtypeName } from "../ir/dtype.js";
-import { type Dim, type Graph, type Model, type TensorType, walkGraphs } from "../ir/graph.js";
+import { type Graph, type Model, type TensorType, walkGraphs } from "../ir/graph.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { type Tensor, tensorElementCount, tensorToFloat64 } from "../ir/tensor.js";
+import { nodeMacs } from "../ir/macs.js";
 import { formatShape, tensorTypeOf } from "../ir/types.js";
 
 export interface LayerInfo {
@@ -39,11 +39,6 @@ export interface InspectReport {
   layers: LayerInfo[];
 }
 
-const num = (d: Dim): number => (typeof d === "number" ? d : Number.NaN);
-const prod = (ds: readonly Dim[]) => ds.reduce<number>((p, d) => p * num(d), 1);
-/** Product over a value's dims, with its batch dim counted as 1. */
-const perSample = (ds: readonly Dim[]) => prod(ds.slice(1));
-
 function range(t: Tensor): LayerInfo["weight"] | undefined {
   const info = dtypeInfo(t.dtype);
   if (!info || info.bits === 0) return undefined;
@@ -68,28 +63,10 @@ function layersOf(g: Graph, types: ReadonlyMap<string, TensorType>): LayerInfo[]
   const out: LayerInfo[] = [];
   for (const n of g.nodes) {
     if ((n.domain ?? "") !== "") continue;
-    const y = types.get(n.outputs[0] ?? "")?.shape;
-    const x = types.get(n.inputs[0] ?? "")?.shape;
     const w = consts.get(n.inputs[1] ?? "");
-    const wShape = types.get(n.inputs[1] ?? "")?.shape;
-    let macs: number | null = null;
-    switch (n.opType) {
-      case "Conv":
-        if (y && wShape) macs = perSample(y) * prod(wShape.slice(1));
-        break;
-      case "ConvTranspose":
-        if (x && wShape) macs = perSample(x) * prod(wShape.slice(1));
-        break;
-      case "Gemm":
-        if (y && x) macs = perSample(y) * num(attrInt(n, "transA", 0) ? x[0] : x[1]);
-        break;
-      case "MatMul":
-        if (y && x) macs = (y.length > 1 ? perSample(y) : prod(y)) * num(x[x.length - 1]);
-        break;
-      default:
-        continue;
-    }
-    out.push({ name: n.name ?? "", op: n.opType, macs: macs !== null && Number.isFinite(macs) ? macs : null, weight: w ? range(w) : undefined });
+    const macs = nodeMacs(n, types);
+    if (macs === undefined) continue;
+    out.push({ name: n.name ?? "", op: n.opType, macs, weight: w ? range(w) : undefined });
   }
   return out;
 }

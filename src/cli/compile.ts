@@ -10,9 +10,11 @@
  * worst-case range, the minimal width and the headroom.
  */
 import { mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import chalk from "chalk";
 import { C_FILES, checkPrefix, emitC } from "../backends/c/emit.js";
+import { emitHls, HLS_FILES } from "../backends/hls/emit.js";
+import { estimateResources, formatResources, type LayerResources } from "../backends/hls/resources.js";
 import { emitJsModule, jsModuleFileNames } from "../backends/js/emit.js";
 import { emitIntegerOnnx } from "../backends/onnx-int/emit.js";
 import { ortKernelHazards, verifyIntegerOnly } from "../backends/onnx-int/verify.js";
@@ -37,11 +39,16 @@ export interface CompileOptions extends IntegerCliOptions {
   verifyLoad?: boolean;
   /** --html FILE: the report page of this run (src/report). */
   html?: string;
-  /** --target c: prefix of the exported symbols and macros. */
+  /** --target c, hls: prefix of the exported symbols and macros. */
   prefix?: string;
+  /** --target hls: FPGA part and clock period (ns) for build.tcl. */
+  part?: string;
+  clock?: string;
+  /** --target hls: the reuse factor of every layer, for the resource estimates. */
+  reuseFactor?: string;
 }
 
-const TARGETS = ["js", "c", "onnx-int"] as const;
+const TARGETS = ["js", "c", "hls", "onnx-int"] as const;
 
 export async function runCompile(modelPath: string, opts: CompileOptions): Promise<number> {
   const target = opts.target;
@@ -51,12 +58,19 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
   if (target !== undefined && opts.output === undefined) throw new FixqError("usage", `--target ${target} needs -o`);
   if (target === undefined && !opts.report) throw new FixqError("usage", `give --target ${TARGETS.join("|")} with -o, or --report`);
   if (target === undefined && opts.output !== undefined) throw new FixqError("usage", `-o needs --target ${TARGETS.join("|")}`);
-  if (opts.prefix !== undefined && target !== "c") throw new FixqError("usage", "--prefix applies to --target c only");
+  if (opts.prefix !== undefined && target !== "c" && target !== "hls") throw new FixqError("usage", "--prefix applies to --target c and hls only");
+  if ((opts.part !== undefined || opts.clock !== undefined || opts.reuseFactor !== undefined) && target !== "hls") {
+    throw new FixqError("usage", "--part, --clock and --reuse-factor apply to --target hls only");
+  }
+  const reuseFactor = opts.reuseFactor === undefined ? undefined : Number(opts.reuseFactor);
+  if (reuseFactor !== undefined && !(Number.isInteger(reuseFactor) && reuseFactor >= 1)) throw new FixqError("usage", `--reuse-factor expects a positive integer, got '${opts.reuseFactor}'`);
+  const clockNs = opts.clock === undefined ? undefined : Number(opts.clock);
+  if (clockNs !== undefined && !(Number.isFinite(clockNs) && clockNs > 0)) throw new FixqError("usage", `--clock expects a positive period in ns, got '${opts.clock}'`);
   if (opts.prefix !== undefined) checkPrefix(opts.prefix);
   const json = jsonTarget(opts.json);
   const outputs = [
-    target === "js" || target === "c"
-      ? { what: `-o for --target ${target}`, path: opts.output, kind: "folder" as const, createParents: true, members: target === "js" ? jsModuleFileNames() : [...C_FILES] }
+    target === "js" || target === "c" || target === "hls"
+      ? { what: `-o for --target ${target}`, path: opts.output, kind: "folder" as const, createParents: true, members: target === "js" ? jsModuleFileNames() : target === "c" ? [...C_FILES] : [...HLS_FILES] }
       : { what: "-o", path: opts.output },
     { what: "--json", path: json?.file },
     { what: "--html", path: opts.html },
@@ -68,16 +82,24 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
   const errors = cert.problems.filter((p) => p.level === "error");
   const written: string[] = [];
   let loads: LoadCheck | undefined; // the onnx-int model's load check
+  // hls: the per-layer estimates, checked (reuse factor, partition limit) before anything is written
+  const resources: LayerResources[] | undefined = target === "hls" ? estimateResources(program, cert, reuseFactor) : undefined;
   if (target !== undefined && errors.length > 0) {
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
   }
-  if (target === "js" || target === "c") {
+  if (target === "js" || target === "c" || target === "hls") {
     const modelName = basename(modelPath).replace(/\.onnx$/i, "");
     // every file is generated before anything is written
-    const files = target === "js" ? emitJsModule(program, { modelName, ranges: cert.ranges }) : emitC(program, { modelName, ranges: cert.ranges, prefix: opts.prefix });
+    const files =
+      target === "js"
+        ? emitJsModule(program, { modelName, ranges: cert.ranges })
+        : target === "c"
+          ? emitC(program, { modelName, ranges: cert.ranges, prefix: opts.prefix })
+          : emitHls(program, { modelName, ranges: cert.ranges, prefix: opts.prefix, part: opts.part, clockNs });
     mkdirSync(opts.output!, { recursive: true });
     for (const [rel, text] of files) {
       const path = join(opts.output!, rel);
+      mkdirSync(dirname(path), { recursive: true });
       writeFileAtomic(path, new TextEncoder().encode(text));
       written.push(path);
     }
@@ -91,9 +113,19 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
     saveModel(model, opts.output!);
     written.push(opts.output!);
   }
-  await emitRun({ json, html: opts.html }, "compile", { model: modelPath, target: target ?? null, written, ortLoad: loads ?? null, ops: program.ops.length, certificate: certificateJson(cert), requant: requantJson(program) });
+  await emitRun({ json, html: opts.html }, "compile", {
+    model: modelPath,
+    target: target ?? null,
+    written,
+    ortLoad: loads ?? null,
+    ops: program.ops.length,
+    certificate: certificateJson(cert),
+    requant: requantJson(program),
+    ...(resources ? { resources } : {}),
+  });
   if (jsonOnStdout(json)) return errors.length > 0 ? 1 : 0;
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
+  if (opts.report && resources) process.stdout.write(`${formatResources(resources)}\n`);
   for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);
   if (target !== undefined) {
     const kinds = new Map<string, number>();

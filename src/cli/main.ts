@@ -12,6 +12,7 @@ import { type InspectOptions, runInspect } from "./inspect.js";
 import { normalizeJsonFlag } from "./json-output.js";
 import { ROUNDING_HELP } from "./load-program.js";
 import { type QuantizeCliOptions, runQuantize } from "./quantize.js";
+import { withMixedFlags } from "./quantize-mixed.js";
 import { addReportCommand } from "./report.js";
 import { packageVersion } from "../util/package-root.js";
 
@@ -122,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-verify-load", "skip opening the output in ONNX Runtime before writing it (for models meant for other runtimes)")
     .option("--specialize", "replace If nodes that the --input-value constants decide by their branch, so the branch is quantized (the written model then serves those values only)")
     .addHelpText("after", COMMAND_HELP.quantize);
-  withInputFlags(quantize, true).action(async (model: string, opts: QuantizeCliOptions) => {
+  withMixedFlags(withInputFlags(quantize, true)).action(async (model: string, opts: QuantizeCliOptions) => {
     code = await runQuantize(model, opts);
   });
 
@@ -145,11 +146,14 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("compile")
-    .description("lower a QDQ model to integer-only code: a JS module, C99, or integer-only ONNX")
+    .description("lower a QDQ model to integer-only code: a JS module, C99, HLS C++, or integer-only ONNX")
     .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
-    .option("--target <name>", "js (dependency-free ES module; -o is a folder) | c (C99 library, harness and Makefile; -o is a folder) | onnx-int (integer ops only; -o is a .onnx file)")
+    .option("--target <name>", "js (dependency-free ES module; -o is a folder) | c (C99 library, harness and Makefile; -o is a folder) | hls (Vitis HLS-style C++ project with a C simulation; -o is a folder) | onnx-int (integer ops only; -o is a .onnx file)")
     .option("-o, --output <path>", "output folder (js, c) or file (onnx-int)")
-    .option("--prefix <name>", "c: prefix of the exported symbols and macros (default fixq), so two models link together")
+    .option("--prefix <name>", "c, hls: prefix of the exported symbols and macros (default fixq), so two models link together")
+    .option("--part <name>", "hls: FPGA part written into build.tcl (default xcvu9p-flga2104-2-e)")
+    .option("--clock <ns>", "hls: clock period in ns written into build.tcl (default 5)")
+    .option("--reuse-factor <n>", "hls: multiplications per multiplier in every layer, for the --report / --json resource estimates (default: per layer the least that fits the 4096 partition limit)")
     .option("--report", "print the accumulator-width certificate: per layer the exact range, the minimal width and the headroom")
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")

@@ -31,10 +31,13 @@ import { reportHistograms } from "./quantize-html.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
+import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput } from "./quantize-mixed.js";
+import { paretoSweep } from "./quantize-pareto.js";
+import { mixedText } from "../quant/mixed/report.js";
 import { smoothForQuantize } from "./smooth-flag.js";
 import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
-export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags {
+export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
   /** --smooth [α]: true for the default α. */
   smooth?: string | boolean;
   specialize?: boolean;
@@ -98,6 +101,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
     { what: "-o", path: output, createParents: true },
     { what: "-o's external data", path: `${output}.data`, createParents: true },
     { what: "--json", path: jsonFile },
+    { what: "--pareto", path: opts.pareto },
     { what: "--html", path: opts.html },
   ];
   guardOutputs(
@@ -127,7 +131,10 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
   const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
   if (dynamic) flags.acts = "float";
-  const recipe = buildRecipe(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  const recipeFlags = splitMixedInput(flags, {}).rest;
+  let recipe = buildRecipe(fileRecipe, recipeFlags);
+  const mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
@@ -160,6 +167,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const labelsPath = typeof evalOpt === "string" ? undefined : inModels("eval_labels");
   const evalRequested = evalOpt !== undefined && evalOpt !== false;
   if (evalRequested && !dataPath) throw new FixqError("usage", "--eval needs a data file for a model that is not bundled");
+  if (mixedInput.pareto !== undefined && !dataPath) throw new FixqError("usage", "--pareto measures every point on evaluation data: give --eval DATA (bundled models use their eval set)");
   let evalSet: { data: ReturnType<typeof bindEvalData>; labels?: Int32Array } | undefined;
   const readEvalSet = () => {
     if (!evalSet) {
@@ -168,11 +176,21 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     }
     return evalSet;
   };
-  if (evalRequested) readEvalSet(); // bad evaluation data is refused before anything is written
+  if (evalRequested || mixedInput.pareto !== undefined) readEvalSet(); // bad evaluation data is refused before anything is written
   const source = calibPath ? openCalibration(model, calibPath, recipe.calibSamples, values) : NO_DATA;
   const progress = json ? silentProgress : terminalProgress();
   let result: Awaited<ReturnType<typeof quantizeModel>>;
+  let mixed: Awaited<ReturnType<typeof runMixedStep>>;
   try {
+    // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
+    mixed = await runMixedStep(model, source, recipe, mixedOpts);
+    if (mixed?.kind === "shard") {
+      const shard = { measured: mixed.measured, total: mixed.total, cache: mixed.folder };
+      await emitRun({ json: jsonOut }, "quantize", { shard });
+      if (!json) process.stdout.write(`measured ${mixed.measured} of ${mixed.total} (layer, candidate) sensitivities into ${mixed.folder}; no model written (--shard)\n`);
+      return 0;
+    }
+    if (mixed) recipe = buildRecipe(fileRecipe, recipeFlags, { layers: [...mixed.rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
     const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
     result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
@@ -192,6 +210,19 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (html) {
     const reopen = calibPath ? () => openCalibration(model, calibPath, recipe.calibSamples, values) : undefined;
     summary["histograms"] = await reportHistograms({ result, reopen, batchSize: recipe.batchSize, threads: nThreads, progress });
+  }
+  if (mixed?.kind === "solved") {
+    summary["mixed"] = mixed.report;
+    if (!json) process.stdout.write(mixedText(mixed.report));
+    if (mixedInput.pareto !== undefined && mixedOpts) {
+      const { data, labels } = readEvalSet();
+      const p = await paretoSweep(
+        { model, problem: mixed.problem, source: () => openCalibration(model, calibPath!, recipe.calibSamples, values), recipe: buildRecipe(fileRecipe, recipeFlags), recipeParts: [fileRecipe, recipeFlags], mixed: mixedOpts, evalData: data, labels, threads: nThreads, points: mixedInput.paretoPoints === undefined ? undefined : Number(mixedInput.paretoPoints), file: mixedInput.pareto },
+        (t) => json || process.stderr.write(`  ${t}\n`),
+      );
+      summary["pareto"] = { file: mixedInput.pareto, kind: p.kind, metric: p.metric, points: p.points.length, spearman: p.spearman, nonMonotone: p.nonMonotone, front: p.points.filter((q) => q.measured !== undefined).map((q) => ({ limit: q.limit, predicted: q.predicted, measured: q.measured })) };
+      if (!json) process.stdout.write(`  pareto: ${p.points.length} points of ${p.kind} → ${mixedInput.pareto}; Spearman ρ(predicted, measured ${p.metric}) ${p.spearman?.toFixed(3) ?? "n/a"}, ${p.nonMonotone} non-monotone\n`);
+    }
   }
   // ReLU6 → ReLU changes the float function: report by how much, wherever there is data to measure it on.
   if (findReport(result.passes, "relu6-to-relu")?.replaced.length && dataPath) {

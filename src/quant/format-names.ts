@@ -5,6 +5,9 @@
  *
  *   integer   int8 uint8 int4 uint4 int16 (weights), uint8 int8 uint16 int16 (acts),
  *             int4-block:N / uint4-block:N = int4/uint4 weights per-block:N
+ *   narrow    int2 int3 int5 int6 int7 (weights): b-bit symmetric codes
+ *             ±(2^(b−1)−1), stored in INT4 (b ≤ 4) or INT8 and annotated with their
+ *             exact range (int7 is ±63, not the default int8's ±64)
  *   FP8       fp8-e4m3, fp8-e5m2: float32 scale per tensor or per channel
  *   MX        mxfp8 (E4M3), mxfp8-e5m2, mxfp6 (E2M3), mxfp6-e3m2, mxfp4, mxint8:
  *             blocks of 32 with an E8M0 scale (OCP MX v1.0); `mxfp4:32` may spell the size
@@ -22,6 +25,9 @@ export const MX_TYPES = ["mxfp8", "mxfp8-e5m2", "mxfp6", "mxfp6-e3m2", "mxfp4", 
 export const FLOAT_TYPES = [...FP8_TYPES, ...MX_TYPES, "nvfp4"] as const;
 
 export type IntWeightType = (typeof INT_WEIGHT_TYPES)[number];
+/** Narrow integer weights, stored in INT4 or INT8 with fewer value bits. */
+export const NARROW_INT_WEIGHTS = ["int2", "int3", "int5", "int6", "int7"] as const;
+export type NarrowIntWeight = (typeof NARROW_INT_WEIGHTS)[number];
 export type IntActType = (typeof INT_ACT_TYPES)[number];
 export type Fp8Type = (typeof FP8_TYPES)[number];
 export type MxType = (typeof MX_TYPES)[number];
@@ -80,7 +86,7 @@ export function checkBlockSize(t: FloatType, blockSize: number, where: string): 
   }
 }
 
-const WEIGHT_NAMES = [...INT_WEIGHT_TYPES, "int4-block:N", "uint4-block:N", ...FLOAT_TYPES].join(", ");
+const WEIGHT_NAMES = [...INT_WEIGHT_TYPES, ...NARROW_INT_WEIGHTS, "int4-block:N", "uint4-block:N", ...FLOAT_TYPES].join(", ");
 const ACT_NAMES = [...INT_ACT_TYPES, ...FLOAT_TYPES, "float"].join(", ");
 const FORMAT_NAMES = [...FLOAT_TYPES, "int4-block:N", "uint4-block:N"].join(", ");
 
@@ -88,6 +94,14 @@ export interface ParsedWeights {
   readonly weights: IntWeightType | FloatType;
   /** Set by `int4-block:N` / `uint4-block:N`. */
   readonly blockSize?: number;
+  /** Set by the narrow names (int2 … int7): the value bits, symmetric ±(2^(bits−1)−1). */
+  readonly weightBits?: number;
+}
+
+function parseNarrowInt(text: string): ParsedWeights | undefined {
+  if (!(NARROW_INT_WEIGHTS as readonly string[]).includes(text)) return undefined;
+  const bits = Number(text.slice(3));
+  return { weights: bits <= 4 ? "int4" : "int8", weightBits: bits };
 }
 
 function parseIntBlock(text: string): ParsedWeights | undefined {
@@ -100,6 +114,8 @@ function parseIntBlock(text: string): ParsedWeights | undefined {
 
 export function parseWeightType(text: string, flag = "--weights"): ParsedWeights {
   if ((INT_WEIGHT_TYPES as readonly string[]).includes(text)) return { weights: text as IntWeightType };
+  const narrow = parseNarrowInt(text);
+  if (narrow) return narrow;
   const block = parseIntBlock(text);
   if (block) return block;
   const f = parseFloatWithBlock(text, flag);

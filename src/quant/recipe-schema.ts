@@ -14,7 +14,7 @@
 import { FixqError } from "../ir/errors.js";
 
 /** JSON types a key accepts: "string", "number", "boolean", "string[]", "number[]", "object", "object[]". */
-export type JsonKind = "string" | "number" | "boolean" | "string[]" | "number[]" | "object" | "object[]";
+export type JsonKind = "string" | "number" | "boolean" | "string[]" | "string[][]" | "number[]" | "object" | "object[]";
 
 /** Known keys with the JSON types each accepts (a number given as a string is also accepted where "number" is listed with "string"). */
 export type Schema = Readonly<Record<string, readonly JsonKind[]>>;
@@ -46,6 +46,15 @@ export const RECIPE_SCHEMA: Schema = {
   gptqActOrder: ["boolean"],
   adaroundIters: ["number", "string"],
   layers: ["object[]"],
+  // Mixed precision (cli/quantize-mixed.ts).
+  mixed: ["string"],
+  budget: ["string", "string[]"],
+  tieResidual: ["boolean"],
+  tie: ["string[][]"],
+  latencyTable: ["string"],
+  sensitivity: ["string"],
+  sensitivityCache: ["string"],
+  sensitivitySamples: ["number", "string"],
 };
 
 /** One `layers` rule: a match and the settings it overrides. */
@@ -100,6 +109,8 @@ function fits(v: unknown, kind: JsonKind): boolean {
   switch (kind) {
     case "string[]":
       return Array.isArray(v) && v.every((x) => typeof x === "string");
+    case "string[][]":
+      return Array.isArray(v) && v.every((x) => Array.isArray(x) && x.every((y) => typeof y === "string"));
     case "number[]":
       return Array.isArray(v) && v.every((x) => typeof x === "number");
     case "object[]":
@@ -111,7 +122,7 @@ function fits(v: unknown, kind: JsonKind): boolean {
   }
 }
 
-const expected = (kinds: readonly JsonKind[]) => kinds.map((k) => (k.endsWith("[]") ? `an array of ${k.slice(0, -2)}s` : k === "object" ? "an object" : `a ${k}`)).join(" or ");
+const expected = (kinds: readonly JsonKind[]) => kinds.map((k) => (k === "string[][]" ? "an array of arrays of strings" : k.endsWith("[]") ? `an array of ${k.slice(0, -2)}s` : k === "object" ? "an object" : `a ${k}`)).join(" or ");
 
 /**
  * Checks that `value` is an object whose keys are all in `schema`, each of an

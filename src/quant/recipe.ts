@@ -78,6 +78,8 @@ export interface Recipe {
   weights: WeightType;
   /** Bits actually used by weight values; 7 (|w| ≤ 64) by default for int8 (see above), else the type's width. */
   weightBits: number;
+  /** Set by the narrow names (int2 … int7): the range is exactly ±(2^(weightBits−1)−1), never int8's ±64 (format-names.ts). */
+  exactWeightRange?: boolean;
   /** The deployment CPU, which sets the default weightBits for int8 (see above). */
   targetCpu: TargetCpu;
   acts: ActType;
@@ -115,7 +117,7 @@ export interface Recipe {
 }
 
 /** The settings that can differ from layer to layer. */
-export type LayerSettings = Pick<Recipe, "weights" | "weightBits" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding">;
+export type LayerSettings = Pick<Recipe, "weights" | "weightBits" | "exactWeightRange" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding">;
 
 export interface LayerRule {
   /** Position in the recipe's `layers` list, from 0. */
@@ -131,8 +133,9 @@ export interface LayerRule {
 }
 
 export function layerSettingsOf(r: LayerSettings): LayerSettings {
-  const { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding } = r;
-  return { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding };
+  const { weights, weightBits, exactWeightRange, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding } = r;
+  const s: LayerSettings = { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding };
+  return exactWeightRange ? { ...s, exactWeightRange } : s;
 }
 
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
@@ -239,9 +242,16 @@ function defaultWeightBits(r: Pick<Recipe, "weights" | "acts" | "targetCpu">): n
 function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRounding): LayerSettings {
   const newWeights = o.weights !== undefined || o.format !== undefined;
   const base: RecipeInput = { weights: r.weights, acts: r.acts, symmetricActs: r.symmetricActs, calibration: r.calibration, fp4Storage: r.fp4Storage, opset: r.opset, targetCpu: r.targetCpu };
-  if (!newWeights && r.weightBits !== defaultWeightBits(r)) base.weightBits = r.weightBits;
+  if (!newWeights && (r.weightBits !== defaultWeightBits(r) || r.exactWeightRange)) base.weightBits = r.weightBits;
   if (!newWeights || r.granularity.kind !== "per-block") base.granularity = granularityName(r.granularity);
-  return { ...layerSettingsOf(buildRecipe(base, o)), weightRounding };
+  const built = layerSettingsOf(buildRecipe(base, o));
+  const exact = newWeights ? built.exactWeightRange : r.exactWeightRange;
+  return { ...built, ...(exact ? { exactWeightRange: true } : {}), weightRounding };
+}
+
+/** The settings of a layer given `o` on top of the global recipe, checked as a `layers` rule is; a usage error starts with `what`. */
+export function layerSettingsFor(r: Recipe, o: LayerOverrides, what: string): LayerSettings {
+  return within(undefined, `${what}: `, () => ruleSettings(r, o, r.weightRounding));
 }
 
 /** Builds a recipe: defaults, then the file's values, then the flags. */
@@ -282,12 +292,19 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
   if (l.format !== undefined) {
     const f = parseFormat(l.format);
     r.weights = f.weights;
+    delete r.exactWeightRange;
     if (f.acts) r.acts = f.acts;
     if (f.blockSize) r.granularity = { kind: "per-block", blockSize: f.blockSize };
   }
   if (l.weights !== undefined) {
     const w = parseWeightType(l.weights);
     r.weights = w.weights;
+    delete r.exactWeightRange;
+    if (w.weightBits !== undefined) {
+      r.weightBits = w.weightBits;
+      r.exactWeightRange = true;
+      given.add("weightBits");
+    }
     if (w.blockSize) r.granularity = { kind: "per-block", blockSize: w.blockSize };
   }
   if (l.weightBits !== undefined) {

@@ -72,12 +72,12 @@ export interface ResolvedPlan extends QuantPlan {
  * into int16: 2·255·|w| ≤ 32767 holds up to |w| = 64 (2·255·64 = 32640), so the
  * symmetric range is [−64, 64], 129 levels, one step wider than [−63, 63].
  */
-function weightChoice(s: LayerSettings): WeightChoice {
+export function weightChoice(s: LayerSettings): WeightChoice {
   const scheme = weightSchemeOf(s);
   if (scheme) return { kind: "float", scheme, name: s.weights, rounding: s.weightRounding };
   const f = intFormat(s.weights, { valueBits: s.weightBits, symmetric: true });
   const eightBitActs = s.acts === "uint8" || s.acts === "int8";
-  const format = s.weights === "int8" && s.weightBits === 7 && eightBitActs ? { ...f, qmin: -64, qmax: 64 } : f;
+  const format = s.weights === "int8" && s.weightBits === 7 && eightBitActs && !s.exactWeightRange ? { ...f, qmin: -64, qmax: 64 } : f;
   return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding };
 }
 

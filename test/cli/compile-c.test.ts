@@ -8,25 +8,17 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readNpy, writeNpy } from "../../src/io/npy.js";
-import { saveModel } from "../../src/ir/onnx/save.js";
-import { evalX } from "../helpers/bundled-data.js";
 import { run, tempDir, toolAvailable } from "../helpers/c-toolchain.js";
 import { fixq } from "../helpers/fixq-cli.js";
-import { quantizedCnn } from "../helpers/qdq-models.js";
+import { expectHarnessEqualsEmulate, writeCnnFixture } from "./harness-vs-emulate.js";
 
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-compile-c-");
 afterAll(tmp.remove);
 const path = (name: string) => join(tmp.dir, name);
 const N = 100;
-const x = evalX.data.subarray(0, N * 784);
 
-beforeAll(async () => {
-  saveModel((await quantizedCnn()).quantized, path("cnn.q.onnx"));
-  writeNpy(path("x.npy"), { dtype: "f4", shape: [N, 1, 28, 28], data: x });
-  writeFileSync(path("x.bin"), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
-});
+beforeAll(() => writeCnnFixture(tmp.dir, N));
 
 describe("fixq compile --target c", () => {
   it.skipIf(!HAVE)("writes C that make builds with -Werror and whose model_run gives fixq emulate's exact floats and integers", () => {
@@ -40,14 +32,7 @@ describe("fixq compile --target c", () => {
     expect(header).toMatch(/#define MNIST_IN0_SHAPE \{1, 28, 28\}/);
     expect(readFileSync(path("c/model.c"), "utf8")).not.toMatch(/\bmalloc\b|\bfloat\b.*\bop\d+_(conv|dense|requant)/);
     run("make", ["-s", "-C", path("c")]);
-    run(path("c/model_run"), [path("x.bin"), path("y.bin"), "--int", path("yi.bin")]);
-    expect(fixq("emulate", path("cnn.q.onnx"), "--data", path("x.npy"), "--out", path("y.npy"), "--out-int", path("yi.npy")).status).toBe(0);
-    const y = readNpy(path("y.npy")).data as Float32Array;
-    const yi = readNpy(path("yi.npy")).data as Uint8Array;
-    expect(readFileSync(path("y.bin")).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength))).toBe(true);
-    const raw = readFileSync(path("yi.bin"));
-    const ints = new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    expect(Array.from(ints)).toEqual(Array.from(yi));
+    expectHarnessEqualsEmulate(path("c/model_run"), tmp.dir);
   });
 
   it.skipIf(!HAVE)("model_run: one line and exit 1 for a file that is not whole samples, exit 2 for bad usage; nothing written", () => {
@@ -61,7 +46,7 @@ describe("fixq compile --target c", () => {
   it("errors: a prefix that is not a C identifier, --prefix without --target c", () => {
     const cases: [string[], RegExp][] = [
       [["compile", path("cnn.q.onnx"), "--target", "c", "-o", path("c2"), "--prefix", "9lives"], /--prefix expects a C identifier .* got '9lives'/],
-      [["compile", path("cnn.q.onnx"), "--target", "js", "-o", path("js"), "--prefix", "m"], /--prefix applies to --target c only/],
+      [["compile", path("cnn.q.onnx"), "--target", "js", "-o", path("js"), "--prefix", "m"], /--prefix applies to --target c and hls only/],
     ];
     for (const [args, message] of cases) {
       const r = fixq(...args);

@@ -129,9 +129,9 @@ describe("fixq compile", () => {
   it("errors: no target, a file where a folder is needed, a multiplier width out of range", () => {
     writeFileSync(path("afile"), "x");
     const cases: [string[], RegExp, number][] = [
-      [["compile", path("cnn.q.onnx")], /give --target js\|c\|onnx-int with -o, or --report/, 2],
+      [["compile", path("cnn.q.onnx")], /give --target js\|c\|hls\|onnx-int with -o, or --report/, 2],
       [["compile", path("cnn.q.onnx"), "--target", "js", "-o", path("afile")], /-o for --target js is a folder/, 2],
-      [["compile", path("cnn.q.onnx"), "--target", "wasm", "-o", path("x.wasm")], /--target expects js or c or onnx-int/, 2],
+      [["compile", path("cnn.q.onnx"), "--target", "wasm", "-o", path("x.wasm")], /--target expects js or c or hls or onnx-int/, 2],
       [["compile", path("cnn.q.onnx"), "--report", "--multiplier-bits", "40"], /--multiplier-bits expects an integer in 2…31/, 2],
     ];
     for (const [args, message, status] of cases) {

@@ -112,7 +112,7 @@ describe("rule mistakes: one usage error naming the rule and the key", () => {
   });
 
   it("bad values inside a rule name the rule", () => {
-    expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weights: "int5" }] })).toThrow(/^r\.json: layers\[0\]: /);
+    expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weights: "int9" }] })).toThrow(/^r\.json: layers\[0\]: /);
     expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weigths: "int4" }] })).toThrow("r.json: unknown key 'layers[0].weigths' (did you mean 'weights'?)");
     expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { opp: "Gemm" } }] })).toThrow("unknown key 'layers[0].match.opp' (did you mean 'op'?)");
     expect(() => buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weightBits: true }] })).toThrow("'layers[0].weightBits' must be a number or a string, got boolean true");

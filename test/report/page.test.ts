@@ -112,6 +112,25 @@ describe("buildReport", () => {
     expect(SECTIONS.map((s) => s.key)).toEqual(cases.map(([k]) => k));
   });
 
+  it("reads the keys quantize --mixed and compile --target hls write themselves", async () => {
+    const mixed = {
+      candidates: ["int4", "int8"],
+      layers: [{ node: "conv", group: "conv", costs: {}, chosen: "int4" }, { node: "fc", group: "fc", costs: {}, chosen: "int8" }],
+      budgets: { size: { limit: 200, used: 180 } },
+    };
+    const pareto = { kind: "size", front: [{ limit: 100, measured: 0.8 }, { limit: 200, measured: 0.9 }, { limit: 300, measured: 0.91 }] };
+    const html = await page(quantizeDoc({ mixed, pareto }));
+    expect(sectionsOf(html)).toEqual(["mixed-precision"]);
+    const body = sectionHtml(html, "mixed-precision");
+    expect(body).toMatch(/<svg[^>]*><rect[^>]*\/>.*<path d="M/s);
+    expect(body).toMatch(/<span class="layer">conv<\/span>.*<td[^>]*>int4<\/td>/s);
+    expect(body).toMatch(/<span class="layer">fc<\/span>.*<td[^>]*>int8<\/td>/s);
+    expect(body).toContain(">chosen<"); // the legend: the point at the run's own limit (200) is marked
+    const hls = await page({ command: "compile", resources: [{ source: "conv", dsp: 4, multipliers: 4 }] });
+    expect(sectionsOf(hls)).toEqual(["resources"]);
+    expect(sectionHtml(hls, "resources")).toMatch(/<span class="layer">conv<\/span>.*data-sort="4"/s);
+  });
+
   it("puts every section of several runs on one page, in order, with distinct anchors", async () => {
     const html = await page(quantizeDoc({ histograms }), evalDoc([act("x", "relu", 20, 0)]), compileDoc);
     expect(sectionsOf(html)).toEqual(["activation-ranges", "weight-ranges", "per-layer", "lowering"]);

@@ -83,7 +83,7 @@ export interface Port {
   readonly type: CType;
 }
 
-function ports(p: Program): { ins: Port[]; outs: Port[] } {
+export function ports(p: Program): { ins: Port[]; outs: Port[] } {
   const ins = p.inputs.map((io) => {
     const q = p.ops.find((op) => op.kind === "quantize" && op.input === io.name);
     if (q?.kind !== "quantize") throw new Error(`program input '${io.name}' has no quantize op`);
@@ -145,6 +145,10 @@ int ${prefix}_run(${[...fin, ...fout].join(", ")});
 
 /* The integer program alone: quantized inputs -> the raw integer outputs (before DequantizeLinear). */
 int ${prefix}_run_int(${[...iin, ...iout].join(", ")});
+
+/* The input quantization alone (QuantizeLinear) and the output dequantization alone (DequantizeLinear). */
+int ${prefix}_quantize(${[...fin, ...io.ins.map((_, k) => `${prefix}_in${k}_t *q${k}`)].join(", ")});
+int ${prefix}_dequantize(${[...io.outs.map((_, k) => `const ${prefix}_out${k}_t *q${k}`), ...fout].join(", ")});
 
 /* ${prefix}_run, also writing the raw integer outputs (any of them may be NULL). */
 int ${prefix}_run_full(${[...fin, ...fout, ...iout.map((s) => s.replace(/out(\d+)$/, "out$1_int"))].join(", ")});
@@ -238,6 +242,20 @@ ${quantizes.join("\n")}
   if ((st = fixq_forward()) != 0) return st;
 ${dequantizes.join("\n")}
 ${copyOut((k) => `out${k}_int`, true).join("\n")}
+  return 0;
+}
+
+int ${prefix}_quantize(${[...fin, ...io.ins.map((_, k) => `${prefix}_in${k}_t *q${k}`)].join(", ")}) {
+  int st;
+${quantizes.join("\n")}
+${io.ins.map((x, k) => `  memcpy(q${k}, ${at(x.value)}, ${x.size} * sizeof(${x.type}));`).join("\n")}
+  return 0;
+}
+
+int ${prefix}_dequantize(${[...io.outs.map((_, k) => `const ${prefix}_out${k}_t *q${k}`), ...fout].join(", ")}) {
+  int st;
+${io.outs.map((x, k) => `  memcpy(${at(x.value)}, q${k}, ${x.size} * sizeof(${x.type}));`).join("\n")}
+${dequantizes.join("\n")}
   return 0;
 }
 

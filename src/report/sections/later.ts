@@ -4,7 +4,7 @@
  * capability shows nothing. The shapes read (all fields optional beyond
  * `layer`; any other array of objects under the key is shown as a table):
  *
- * Layers are named by `layer` or, as quantize's own JSON does, `node`.
+ * Layers are named by `layer`, or `node` (quantize), or `source` (compile).
  *
  * - `rounding.layers[]`: { node, lossBefore, lossAfter } — learned weight
  *   rounding (AdaRound/GPTQ): per-layer reconstruction loss ‖W·x − Ŵ·x‖²
@@ -12,16 +12,19 @@
  * - `mixedPrecision.pareto[]`: { budget, metric, chosen } — the budget vs the
  *   measured metric of each candidate assignment, the chosen one marked; and
  *   `mixedPrecision.layers[]`: { layer, format } — the per-layer format map;
- * - `resources.layers[]`: { layer, …numbers } — C/HLS resource estimates per
+ *   quantize --mixed writes `mixed` (and `pareto.front[]` with --pareto),
+ *   read into that shape by `mixedFromQuantize`;
+ * - `resources` (compile --target hls: a list of { source, …numbers }; or
+ *   `resources.layers[]`): C/HLS resource estimates per
  *   layer (e.g. multipliers, memory bits, cycles), one column per number.
  */
 import { BASE, chartFigure, HIGHLIGHT, pairedBars } from "../chart.js";
 import type { SectionBuilder, SectionInput } from "../context.js";
-import { type Json, obj, objs, str } from "../doc.js";
+import { type Json, numOr, obj, objs, str } from "../doc.js";
 import { esc, numCell, table } from "../html.js";
 
 /** The layer a row describes: `layer`, or `node` as quantize's `rounding` and `mixed` objects name it. */
-const layerOf = (r: Json) => str(r["layer"]) ?? str(r["node"]);
+const layerOf = (r: Json) => str(r["layer"]) ?? str(r["node"]) ?? str(r["source"]);
 
 /** Every array of objects directly under `value`, by key. */
 const arraysOf = (value: Json) => Object.entries(value).filter(([, v]) => objs(v).length > 0).map(([k, v]) => [k, objs(v)] as const);
@@ -37,7 +40,7 @@ function genericTable(input: SectionInput, caption: string, rows: readonly Json[
       const layer = layerOf(r);
       return {
         id: layer ? input.ctx.row(layer, input.id, `${label}${input.tag}`) : undefined,
-        cells: keys.map((k) => ((k === "layer" || k === "node") && layer ? { html: input.ctx.nameCell(layer, layer, input.id), sort: layer } : numeric.has(k) ? numCell(r[k]) : typeof r[k] === "object" ? JSON.stringify(r[k]) : String(r[k] ?? ""))),
+        cells: keys.map((k) => ((k === "layer" || k === "node" || k === "source") && layer ? { html: input.ctx.nameCell(layer, layer, input.id), sort: layer } : numeric.has(k) ? numCell(r[k]) : typeof r[k] === "object" ? JSON.stringify(r[k]) : String(r[k] ?? ""))),
       };
     }),
   });
@@ -67,10 +70,28 @@ export const roundingSection: SectionBuilder = async (input) => {
   return parts.join("\n");
 };
 
+/**
+ * quantize's own keys in the `mixedPrecision` shape: `mixed.layers[]` {node,
+ * group, chosen} as the format map, and `pareto.front[]` {limit, measured}
+ * as the front, the point at the run's own budget limit chosen.
+ */
+function mixedFromQuantize(doc: Json): Json | undefined {
+  const mixed = obj(doc["mixed"]);
+  if (!mixed) return undefined;
+  const pareto = obj(doc["pareto"]);
+  const kind = str(pareto?.["kind"]);
+  const limit = kind ? numOr(obj(obj(mixed["budgets"])?.[kind])?.["limit"]) : undefined;
+  return {
+    pareto: objs(pareto?.["front"]).map((p) => ({ budget: p["limit"], metric: p["measured"], chosen: limit !== undefined && p["limit"] === limit })),
+    layers: objs(mixed["layers"]).map((l) => ({ layer: l["node"], group: l["group"], format: l["chosen"] })),
+  };
+}
+
 export const mixedPrecisionSection: SectionBuilder = async (input) => {
-  const mp = obj(input.run.doc["mixedPrecision"]);
+  const own = obj(input.run.doc["mixedPrecision"]);
+  const mp = own ?? mixedFromQuantize(input.run.doc);
   if (!mp) return null;
-  const parts = [hookNote("mixedPrecision")];
+  const parts = [hookNote(own ? "mixedPrecision" : "mixed")];
   const pareto = objs(mp["pareto"]).filter((p) => typeof p["budget"] === "number" && typeof p["metric"] === "number");
   if (pareto.length) {
     const spec = {
@@ -90,7 +111,9 @@ export const mixedPrecisionSection: SectionBuilder = async (input) => {
 };
 
 export const resourcesSection: SectionBuilder = async (input) => {
-  const res = obj(input.run.doc["resources"]);
+  const raw = input.run.doc["resources"];
+  // compile --target hls writes a list of layers (named `source`); other producers may write { layers: [...] }.
+  const res = Array.isArray(raw) ? { layers: raw as Json[] } : obj(raw);
   if (!res) return null;
   const parts = [hookNote("resources")];
   for (const [k, rows] of arraysOf(res)) parts.push(genericTable(input, `resources.${k}`, rows, "resources"));

@@ -7,7 +7,7 @@ import { expect } from "vitest";
 import type { Program } from "../../../src/integer/program.js";
 import { type Feeds, runEmulator } from "../js/check.js";
 import { mismatches } from "../js/compare.js";
-import { buildC, runC } from "./run-c.js";
+import { type Built, buildC, runC } from "./run-c.js";
 
 export interface Tally {
   floats: number;
@@ -17,7 +17,12 @@ export interface Tally {
 
 /** Mismatches of the C results against the emulator's, over every feed set (quantized feeds compare integers only). */
 export function tallyC(p: Program, dir: string, feedSets: readonly Feeds[], cflags?: string): Tally {
-  const built = buildC(p, dir, { cflags });
+  return tallyBuilt(buildC(p, dir, { cflags }), feedSets);
+}
+
+/** Mismatches of a built harness (C model_run or HLS csim_run) against the emulator. */
+export function tallyBuilt(built: Built, feedSets: readonly Feeds[]): Tally {
+  const p = built.program;
   const t: Tally = { floats: 0, ints: 0, compared: 0 };
   feedSets.forEach((f, k) => {
     const c = runC(built, f, `f${k}`);

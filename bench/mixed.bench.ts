@@ -1,0 +1,265 @@
+/**
+ * `npm run bench:mixed`: mixed-precision bit allocation (src/quant/mixed/).
+ *
+ * Part "solve": random allocation problems of 100 and 400 layers × 6
+ * candidates (int2, int3, int4, int5, int6, int8 costs), every 4th layer tied
+ * to the one before, two budgets at once (size ≤ 55% and BOPs ≤ 65% of the
+ * all-highest cost). fixq's solver (HiGHS WebAssembly, from LP text, gaps 0)
+ * against the same instances in PuLP + CBC and in HiGHS native through
+ * highspy (bench/mixed_solve_anchor.py; skipped with a notice when Python or
+ * the packages are absent). Best of FIXQ_BENCH_REPEATS (3) wall times each;
+ * PuLP's includes writing the model and starting cbc, as its users pay.
+ * Every solver is given the objective fixq's solver sees (per group shifted
+ * by its minimum and scaled so the largest coefficient is 1000: the same
+ * argmin; CBC stops short of the optimum on the raw, tiny sensitivities).
+ * The optima must agree (unscaled objectives within 1e-9 relative). Goal:
+ * fixq ≤ 2× CBC's time.
+ *
+ * Part "accuracy": each bundled classifier (FIXQ_BENCH_MODELS, default mlp,
+ * cnn, resnet, mobilenetv2, vit), `--mixed int4,int8` and `int4,int6,int8` at
+ * size budgets of 60%, 75% and 90% of all-int8, top-1 on the full 10k
+ * Fashion-MNIST test set (the committed 2,000 images otherwise, said so),
+ * against uniform int4, uniform int8, the straight line between them by
+ * size, and the best of FIXQ_BENCH_RANDOM (10) random assignments that fill
+ * the same budget. Sensitivities are measured once per model (the cache
+ * serves every budget; the second set reuses the int4 and int8 entries).
+ * "vs line" is mixed − line in points with the paired standard error of
+ * mixed against uniform int8; the target is vs line ≥ −1 SE and mixed >
+ * best random. ρ is Spearman's rank correlation, over every evaluated
+ * assignment of the model, between the predicted objective (Σ sensitivity)
+ * and the measured top-1 (negative is good: a lower objective, a higher top-1).
+ *
+ * Part "sensitivity": per model, the time to measure every (layer, candidate)
+ * sensitivity of int4,int6,int8 (measured) and to estimate them with the
+ * Hessian proxy, Spearman's ρ between the two over all pairs, and the time
+ * of a re-solve served by the cache.
+ *
+ * Knobs: FIXQ_BENCH_PART=solve|accuracy|sensitivity|all (default all), FIXQ_BENCH_MODELS,
+ * FIXQ_BENCH_RANDOM, FIXQ_BENCH_BUDGETS (60,75,90), FIXQ_BENCH_PYTHON (python3).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
+import { spearman } from "../src/eval/rank-correlation.js";
+import { loadModel } from "../src/ir/onnx/load.js";
+import { npyFileSource } from "../src/quant/feeds.js";
+import { allocateMixed, ruleFor } from "../src/quant/mixed/allocate.js";
+import { parseBudgets } from "../src/quant/mixed/budget.js";
+import { parseCandidates } from "../src/quant/mixed/candidates.js";
+import { type Budget, evaluate, type Group, groupsOf, type MixedProblem, withinBudgets } from "../src/quant/mixed/problem.js";
+import { scaledObjective, solveAllocation } from "../src/quant/mixed/solve.js";
+import { quantizeModel } from "../src/quant/quantize.js";
+import { buildRecipe } from "../src/quant/recipe.js";
+import { Rng } from "../src/util/random.js";
+import { printBenchHeader } from "./cpu-header.js";
+import { type AccuracyFigures, evaluateRow, full } from "./eval-sets.js";
+import { pairedDrop } from "./paired.js";
+
+printBenchHeader("mixed");
+const part = process.env["FIXQ_BENCH_PART"] ?? "all";
+const runs = (p: string) => part === "all" || part === p;
+const python = process.env["FIXQ_BENCH_PYTHON"] || "python3";
+const repeats = Number(process.env["FIXQ_BENCH_REPEATS"] ?? 3);
+const tmp = mkdtempSync(join(tmpdir(), "fixq-bench-mixed-"));
+process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+// --- part 1: solve time -----------------------------------------------------------------
+
+const BITS = [2, 3, 4, 5, 6, 8];
+
+/** A random problem of `layers` layers × 6 candidates, every 4th layer tied to the previous. */
+function randomProblem(layers: number, seed: number): MixedProblem {
+  const rng = new Rng(seed);
+  const logUniform = (lo: number, hi: number) => Math.exp(Math.log(lo) + rng.float() * (Math.log(hi) - Math.log(lo)));
+  const candidates = BITS.map((b) => `int${b}`);
+  return {
+    candidates,
+    layers: Array.from({ length: layers }, (_, i) => {
+      const n = Math.round(logUniform(1e3, 1e6));
+      const channels = Math.max(1, Math.round(Math.sqrt(n) / 4));
+      const macs = n * Math.round(logUniform(1, 400));
+      const alpha = logUniform(1e-4, 10);
+      const costs = Object.fromEntries(
+        BITS.map((b, j) => [candidates[j]!, { sensitivity: alpha * 4 ** -b * (0.7 + 0.6 * rng.float()), sizeBits: n * b + channels * (32 + (b <= 4 ? 4 : 8)), bops: macs * b * 8 }]),
+      );
+      return { node: `layer${i}`, group: i % 4 === 3 ? `layer${i - 1}` : `layer${i}`, costs };
+    }),
+  };
+}
+
+interface AnchorRow {
+  name: string;
+  status?: string;
+  objective?: number;
+  ms?: number;
+  skipped?: string;
+}
+
+function runAnchor(groups: readonly Group[], budgets: readonly Budget[]): AnchorRow[] {
+  const file = join(tmp, "instance.json");
+  // Every solver gets the objective fixq's solver sees (shifted and scaled, same argmin); objectives are compared unscaled.
+  const scaled = scaledObjective(groups);
+  writeFileSync(file, JSON.stringify({ repeats, budgets, groups: groups.map((g, i) => ({ sens: scaled[i], sensRaw: g.sensitivity, cost: { size: g.cost.size, bops: g.cost.bops } })) }));
+  const r = spawnSync(python, [join(import.meta.dirname, "mixed_solve_anchor.py"), file], { encoding: "utf8" });
+  if (r.status !== 0) return [{ name: "python anchor", skipped: (r.stderr || String(r.error)).trim().split("\n").pop() ?? "failed" }];
+  return r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as AnchorRow);
+}
+
+if (runs("solve")) {
+  console.log("\nsolve time: layers × 6 candidates, every 4th layer tied, size ≤ 55% and BOPs ≤ 65% of all-highest; best of", repeats);
+  console.log("layers | groups | fixq (HiGHS wasm) ms | objective | anchor | anchor ms | same optimum | fixq / anchor");
+  for (const layers of [100, 400]) {
+    const problem = randomProblem(layers, 15 + layers);
+    const groups = groupsOf(problem);
+    const budgets = parseBudgets(["size=55%", "bops=65%"]).map((s) => ({ kind: s.kind, limit: (s.value / 100) * groups.reduce((t, g) => t + Math.max(...g.cost[s.kind]), 0) }));
+    await solveAllocation(groups, budgets); // loads the WebAssembly module
+    let best = Number.POSITIVE_INFINITY;
+    let sol = await solveAllocation(groups, budgets);
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      sol = await solveAllocation(groups, budgets);
+      best = Math.min(best, performance.now() - t0);
+    }
+    const anchors = runAnchor(groups, budgets);
+    for (const a of anchors) {
+      if (a.skipped !== undefined) {
+        console.log(`${layers} | ${groups.length} | ${best.toFixed(1)} | ${sol.objective.toPrecision(10)} | ${a.name} skipped: ${a.skipped} | | |`);
+        continue;
+      }
+      const same = Math.abs(a.objective! - sol.objective) <= 1e-9 * Math.max(1e-12, Math.abs(sol.objective));
+      console.log(`${layers} | ${groups.length} | ${best.toFixed(1)} | ${sol.objective.toPrecision(10)} | ${a.name} (${a.status}) | ${a.ms!.toFixed(1)} | ${same ? "yes" : `NO (${a.objective})`} | ${(best / a.ms!).toFixed(2)}×`);
+    }
+  }
+}
+
+// --- part 2: accuracy at equal cost -------------------------------------------------------
+
+const SETS = ["int4,int8", "int4,int6,int8"];
+const budgetsPct = (process.env["FIXQ_BENCH_BUDGETS"] ?? "60,75,90").split(",").map(Number);
+const nRandom = Number(process.env["FIXQ_BENCH_RANDOM"] ?? 10);
+const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? ["mlp", "cnn", "resnet", "mobilenetv2", "vit"];
+
+/** A random assignment filling the budgets: random choices, lowered until feasible, then raised at random while feasible. */
+function randomFill(groups: readonly Group[], budgets: readonly Budget[], rng: Rng): number[] {
+  const n = groups[0]!.sensitivity.length;
+  const choice = groups.map(() => rng.int(n));
+  const order = groups.map((_, i) => i).sort(() => rng.float() - 0.5);
+  const dearest = (g: Group) => g.cost.size.indexOf(Math.max(...g.cost.size));
+  const cheapest = (g: Group) => g.cost.size.indexOf(Math.min(...g.cost.size));
+  for (const i of order) {
+    if (withinBudgets(evaluate(groups, choice, budgets), budgets)) break;
+    choice[i] = cheapest(groups[i]!);
+  }
+  for (const i of order) {
+    const before = choice[i]!;
+    choice[i] = dearest(groups[i]!);
+    if (!withinBudgets(evaluate(groups, choice, budgets), budgets)) choice[i] = before;
+  }
+  return choice;
+}
+
+if (runs("accuracy")) {
+  if (!full) log("dataset-fashion-mnist not installed: scoring on the committed 2,000-image eval set only");
+  const calibFile = join(MODELS_DIR, "data/calib.npy");
+  const top1 = (r: AccuracyFigures) => (full ? r.test10k! : r.eval2000!) * 100;
+  console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; best of ${nRandom} random fills`);
+  console.log("model | candidates | budget | mixed | line int4–int8 | vs line ± SE | best random | uniform int4 | uniform int8 | float");
+  for (const m of bundledModels().filter((b) => only.includes(b.key))) {
+    const float = loadModel(join(MODELS_DIR, m.file));
+    const recipe = buildRecipe({});
+    const floatRow: AccuracyFigures = {};
+    await evaluateRow(floatRow, float);
+    const cacheRoot = join(tmp, `cache-${m.key}`);
+    const source = () => npyFileSource(float.graph!, calibFile);
+    const t0 = performance.now();
+    const quantizeAndScore = async (rules: ReturnType<typeof ruleFor>[]) => {
+      const src = source();
+      try {
+        const q = await quantizeModel(float, src, buildRecipe({ layers: rules }), {});
+        const row: AccuracyFigures = {};
+        await evaluateRow(row, q.model, floatRow);
+        return row;
+      } finally {
+        src.close();
+      }
+    };
+    const predicted: number[] = [];
+    const measured: number[] = [];
+    const uniform: Record<string, { row: AccuracyFigures; sizeBits: number }> = {};
+    for (const set of SETS) {
+      const candidates = parseCandidates(set, recipe);
+      for (const pct of budgetsPct) {
+        const a = await allocateMixed(float, source(), recipe, { candidates: set, budgets: parseBudgets([`size=${pct}%`]), cacheRoot });
+        if (a.kind !== "solved") throw new Error("unreachable");
+        const groups = groupsOf(a.problem);
+        const budgets = [{ kind: "size" as const, limit: a.report.budgets["size"]!.limit }];
+        const sizeOf = (c: string) => a.problem.layers.reduce((s, l) => s + l.costs[c]!.sizeBits, 0);
+        for (const u of ["int4", "int8"]) {
+          if (uniform[u]) continue;
+          const cand = candidates.find((c) => c.text === u)!;
+          uniform[u] = { row: await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, cand))), sizeBits: sizeOf(u) };
+          predicted.push(a.problem.layers.reduce((s, l) => s + l.costs[u]!.sensitivity, 0));
+          measured.push(top1(uniform[u]!.row));
+        }
+        const mixedRow = await quantizeAndScore(a.rules);
+        predicted.push(a.report.objective);
+        measured.push(top1(mixedRow));
+        const rng = new Rng(pct * 31 + set.length);
+        let bestRandom = Number.NEGATIVE_INFINITY;
+        for (let k = 0; k < nRandom; k++) {
+          const choice = randomFill(groups, budgets, rng);
+          const byGroup = new Map(groups.map((g, i) => [g.name, candidates[choice[i]!]!]));
+          const row = await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, byGroup.get(l.group)!)));
+          predicted.push(evaluate(groups, choice, budgets).objective);
+          measured.push(top1(row));
+          bestRandom = Math.max(bestRandom, top1(row));
+        }
+        const [u4, u8] = [uniform["int4"]!, uniform["int8"]!];
+        const used = a.report.budgets["size"]!.used;
+        const line = top1(u4.row) + ((used - u4.sizeBits) / (u8.sizeBits - u4.sizeBits)) * (top1(u8.row) - top1(u4.row));
+        const se = full && mixedRow.preds && u8.row.preds ? pairedDrop(u8.row.preds, mixedRow.preds, full.labels).se * 100 : Number.NaN;
+        const vs = top1(mixedRow) - line;
+        const verdict = `${vs >= -se ? "ok" : "BELOW"}, ${top1(mixedRow) > bestRandom ? "beats random" : "NOT above random"}`;
+        console.log(
+          `${m.key} | ${set} | ${pct}% | ${top1(mixedRow).toFixed(2)} | ${line.toFixed(2)} | ${vs >= 0 ? "+" : ""}${vs.toFixed(2)} ± ${se.toFixed(2)} (${verdict}) | ${bestRandom.toFixed(2)} | ${top1(u4.row).toFixed(2)} | ${top1(u8.row).toFixed(2)} | ${top1(floatRow).toFixed(2)}`,
+        );
+      }
+    }
+    console.log(`${m.key}: Spearman ρ(predicted objective, measured top-1) over ${predicted.length} assignments = ${spearman(predicted, measured).toFixed(3)}; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+}
+
+// --- part 3: sensitivity time, measured against the Hessian proxy ---------------------------
+
+if (runs("sensitivity")) {
+  console.log("\nsensitivity: int4,int6,int8 on 128 calibration samples; ρ = Spearman(measured, hessian) over (layer, candidate) pairs");
+  console.log("model | layers | measured s | hessian s | ρ | re-solve from cache s (measured)");
+  for (const m of bundledModels().filter((b) => only.includes(b.key))) {
+    const float = loadModel(join(MODELS_DIR, m.file));
+    const recipe = buildRecipe({});
+    const source = () => npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"));
+    const run = async (sensitivity: "measured" | "hessian", cacheRoot: string) => {
+      const src = source();
+      const t0 = performance.now();
+      try {
+        const a = await allocateMixed(float, src, recipe, { candidates: "int4,int6,int8", budgets: parseBudgets(["size=75%"]), cacheRoot, sensitivity });
+        if (a.kind !== "solved") throw new Error("unreachable");
+        return { a, s: (performance.now() - t0) / 1000 };
+      } finally {
+        src.close();
+      }
+    };
+    const measured = await run("measured", join(tmp, `sens-${m.key}`));
+    const hessian = await run("hessian", join(tmp, `sens-${m.key}`));
+    const again = await run("measured", join(tmp, `sens-${m.key}`));
+    const flat = (r: typeof measured) => r.a.report.layers.flatMap((l) => r.a.report.candidates.map((c) => l.costs[c]!.sensitivity));
+    const rho = spearman(flat(measured), flat(hessian));
+    console.log(`${m.key} | ${measured.a.report.layers.length} | ${measured.s.toFixed(1)} | ${hessian.s.toFixed(1)} | ${rho.toFixed(3)} | ${again.s.toFixed(1)} (${again.a.report.cache.measured} measured)`);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * `fixq quantize … --mixed CANDIDATES --budget KIND=VALUE …`: the flags and
+ * recipe keys of mixed precision (quant/mixed/), and the step that runs it
+ * before quantization. The answer becomes `layers` rules placed before the
+ * recipe's own, so every writer and back end sees an ordinary per-layer
+ * format plan.
+ *
+ *   --mixed LIST               candidates, WEIGHTS[/ACTS], comma-separated
+ *   --budget KIND=VALUE        size | bops | latency (repeatable; see quant/mixed/budget.ts)
+ *   --tie-residual             tie the layers feeding residual Adds and Concats
+ *   --latency-table FILE       per-layer latencies for a latency budget
+ *   --sensitivity METHOD       measured (default) | hessian (quant/mixed/hessian.ts)
+ *   --sensitivity-cache DIR    default: .fixq-sensitivity next to the output
+ *   --shard I/N                measure the I-th of N parts (1 ≤ I ≤ N) into the cache and stop
+ *   --sensitivity-samples N    calibration samples measured (default 128)
+ *   --pareto FILE              also sweep the first budget (quantize-pareto.ts)
+ *   --pareto-points N          points of the sweep (default 12)
+ *
+ * Recipe keys: mixed, budget (a string or a list), tieResidual, tie (lists
+ * of node names), latencyTable, sensitivity, sensitivityCache,
+ * sensitivitySamples.
+ */
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Command } from "commander";
+import { FixqError } from "../ir/errors.js";
+import type { Model } from "../ir/graph.js";
+import type { DataSource } from "../quant/feeds.js";
+import { allocateMixed, type MixedOptions, type MixedOutcome } from "../quant/mixed/allocate.js";
+import { parseBudgets } from "../quant/mixed/budget.js";
+import { readLatencyTable } from "../quant/mixed/latency-table.js";
+import type { Recipe } from "../quant/recipe.js";
+
+export interface MixedInput {
+  mixed?: string;
+  budget?: string[] | string;
+  tieResidual?: boolean;
+  tie?: string[][];
+  latencyTable?: string;
+  sensitivity?: string;
+  sensitivityCache?: string;
+  sensitivitySamples?: string | number;
+  shard?: string;
+  pareto?: string;
+  paretoPoints?: string | number;
+}
+
+export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "sensitivity", "sensitivityCache", "sensitivitySamples", "shard", "pareto", "paretoPoints"] as const;
+
+const collect = (v: string, all: string[] = []) => [...all, v];
+
+/** Adds the mixed-precision flags to `quantize`. */
+export function withMixedFlags(cmd: Command): Command {
+  return cmd
+    .option("--mixed <candidates>", "mixed precision: choose per layer among these WEIGHTS[/ACTS] formats, e.g. int4,int8 or int4/uint8,int8/uint16 (an exact ILP solved by HiGHS)")
+    .option("--budget <kind=value>", "with --mixed: size=5.2MB|75%, bops=3G|60%, latency=2ms|90% (percentages of the all-highest cost; repeatable)", collect)
+    .option("--tie-residual", "with --mixed: layers feeding one residual Add/Concat take one format")
+    .option("--latency-table <file>", "with --mixed: JSON of per-layer latencies per candidate, { \"unit\": \"ms\", \"layers\": { NODE: { CANDIDATE: ms } } }")
+    .option("--sensitivity <method>", "with --mixed: measured (default; the output change with only that layer quantized) | hessian (Hutchinson trace by finite differences × ‖W − Q(W)‖²)")
+    .option("--sensitivity-cache <dir>", "with --mixed: where measured sensitivities are kept (default .fixq-sensitivity next to the output)")
+    .option("--sensitivity-samples <n>", "with --mixed: calibration samples the sensitivities are measured on (default 128)")
+    .option("--pareto <file>", "with --mixed: also sweep the first budget from all-lowest to all-highest, quantize and evaluate each point (bundled models: their eval set; else --eval DATA), and write the front as JSON")
+    .option("--pareto-points <n>", "with --pareto: budget points (default 12)")
+    .option("--shard <i/n>", "with --mixed: measure part I of N (1..N) of the sensitivities into the cache and stop (merge the caches by copying, then run without --shard)");
+}
+
+/** Takes the mixed keys out of a recipe file's values (flags win). */
+export function splitMixedInput<T extends object>(file: T & MixedInput, flags: MixedInput): { rest: T; mixed: MixedInput } {
+  const rest = { ...file } as T & MixedInput;
+  const mixed: MixedInput = {};
+  for (const k of MIXED_KEYS) {
+    const v = flags[k] ?? file[k];
+    if (v !== undefined) (mixed as Record<string, unknown>)[k] = v;
+    delete (rest as Record<string, unknown>)[k];
+  }
+  return { rest, mixed };
+}
+
+function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const i = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || !(n >= 1) || !(i >= 1 && i <= n)) throw new FixqError("usage", `--shard must be I/N with 1 <= I <= N, got '${text}'`);
+  return { index: i - 1, count: n };
+}
+
+/** Checks the mixed keys into allocation options; undefined without --mixed. */
+export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: string; threads?: number; progress: (text: string) => void }): MixedOptions | undefined {
+  const others = MIXED_KEYS.filter((k) => k !== "mixed" && m[k] !== undefined);
+  if (m.mixed === undefined) {
+    if (others.length > 0) throw new FixqError("usage", `--${others[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --mixed`);
+    return undefined;
+  }
+  if (recipe.dataFree) throw new FixqError("usage", "--mixed measures sensitivities on calibration data, which --data-free never reads");
+  if (m.sensitivity !== undefined && m.sensitivity !== "measured" && m.sensitivity !== "hessian") throw new FixqError("usage", `--sensitivity must be measured or hessian, got '${m.sensitivity}'`);
+  const budgetTexts = m.budget === undefined ? [] : Array.isArray(m.budget) ? m.budget : [m.budget];
+  const budgets = parseBudgets(budgetTexts);
+  if (budgets.length === 0 && m.shard === undefined) throw new FixqError("usage", "--mixed needs at least one --budget KIND=VALUE (size, bops or latency)");
+  const samples = m.sensitivitySamples === undefined ? undefined : Number(m.sensitivitySamples);
+  if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) throw new FixqError("usage", `--sensitivity-samples must be a positive integer, got '${m.sensitivitySamples}'`);
+  if (m.paretoPoints !== undefined && !(Number.isInteger(Number(m.paretoPoints)) && Number(m.paretoPoints) >= 2)) throw new FixqError("usage", `--pareto-points must be an integer >= 2, got '${m.paretoPoints}'`);
+  if (m.paretoPoints !== undefined && m.pareto === undefined) throw new FixqError("usage", "--pareto-points needs --pareto FILE");
+  const cacheRoot = m.sensitivityCache ?? join(dirname(ctx.output), ".fixq-sensitivity");
+  if (existsSync(cacheRoot) && !statSync(cacheRoot).isDirectory()) throw new FixqError("usage", "--sensitivity-cache must be a folder (it is created when missing); this is a file", cacheRoot);
+  return {
+    candidates: m.mixed,
+    budgets,
+    cacheRoot,
+    shard: m.shard === undefined ? undefined : parseShard(m.shard),
+    tieResidual: m.tieResidual,
+    ties: m.tie,
+    latencyTable: m.latencyTable === undefined ? undefined : readLatencyTable(m.latencyTable),
+    samples,
+    sensitivity: m.sensitivity as MixedOptions["sensitivity"],
+    threads: ctx.threads,
+    progress: ctx.progress,
+  };
+}
+
+/** Runs the allocation when --mixed is given. */
+export async function runMixedStep(model: Model, source: DataSource, recipe: Recipe, o: MixedOptions | undefined): Promise<MixedOutcome | undefined> {
+  return o === undefined ? undefined : allocateMixed(model, source, recipe, o);
+}

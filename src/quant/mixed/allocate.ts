@@ -1,0 +1,140 @@
+/**
+ * Mixed precision end to end, before quantization: find the layers and their
+ * tie groups (layers.ts), cost every (layer, candidate) (weight-cost.ts),
+ * measure the sensitivities missing from the cache (measure.ts, cache.ts),
+ * solve the allocation exactly (solve.ts), and turn the answer into `layers`
+ * rules, one per layer, that the ordinary per-layer format machinery applies.
+ *
+ * `shard: {index, count}` measures only the pairs k with k mod count = index
+ * (pairs in layer-major order), writes them to the cache and stops.
+ */
+import { encodeModel } from "../../ir/onnx/save.js";
+import type { Model } from "../../ir/graph.js";
+import { FixqError } from "../../ir/errors.js";
+import { prepareFloatModel } from "../../passes/pipeline.js";
+import type { DataSource } from "../feeds.js";
+import type { LayerRuleInput } from "../layer-rules.js";
+import type { Recipe } from "../recipe.js";
+import { type BudgetSpec, resolveBudgets } from "./budget.js";
+import { cacheFolder, entryKey, readCache, sha256, writeCache } from "./cache.js";
+import { type Candidate, parseCandidates } from "./candidates.js";
+import { type LatencyTable, latencyOf } from "./latency-table.js";
+import { mixedSites, tieGroups } from "./layers.js";
+import { type MeasurePair, measureSensitivities } from "./measure.js";
+import { type CandidateCost, groupsOf, type MixedLayer, type MixedProblem } from "./problem.js";
+import { mixedReport, type MixedReport } from "./report.js";
+import { solveAllocation } from "./solve.js";
+import { HESSIAN_PROBES, hessianPairs, hessianSensitivity, traceOf } from "./hessian.js";
+import { tensorToFloat64 } from "../../ir/tensor.js";
+import { actBits, weightUnderCandidate } from "./weight-cost.js";
+
+export interface MixedOptions {
+  readonly candidates: string;
+  readonly budgets: readonly BudgetSpec[];
+  readonly cacheRoot: string;
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly tieResidual?: boolean;
+  readonly ties?: readonly (readonly string[])[];
+  readonly latencyTable?: LatencyTable;
+  /** measured (default) or the Hessian proxy (hessian.ts). */
+  readonly sensitivity?: "measured" | "hessian";
+  /** Calibration samples measured (default 128, at most the data's). */
+  readonly samples?: number;
+  readonly threads?: number;
+  readonly progress?: (text: string) => void;
+}
+
+export type MixedOutcome =
+  | { readonly kind: "solved"; readonly report: MixedReport; readonly rules: LayerRuleInput[]; readonly problem: MixedProblem }
+  | { readonly kind: "shard"; readonly measured: number; readonly total: number; readonly folder: string };
+
+/** The `layers` rule giving one node one candidate: an anchored, escaped regex (node names may hold glob characters). */
+export function ruleFor(node: string, c: Candidate): LayerRuleInput {
+  const nameRegex = `^${node.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+  return c.acts === undefined ? { match: { nameRegex }, weights: c.weights } : { match: { nameRegex }, weights: c.weights, acts: c.acts };
+}
+
+/** SHA-256 of the samples measured, batch by batch. */
+function dataHash(source: DataSource, samples: number, step: number): string {
+  const parts: Uint8Array[] = [new TextEncoder().encode(String(samples))];
+  for (let s = 0; s < samples; s += step) {
+    const b = source.batch(s, Math.min(step, samples - s));
+    for (const k of Object.keys(b).sort()) {
+      const d = b[k]!.data as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number };
+      parts.push(new TextEncoder().encode(k), new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    }
+  }
+  return sha256(parts);
+}
+
+export async function allocateMixed(model: Model, source: DataSource, recipe: Recipe, o: MixedOptions): Promise<MixedOutcome> {
+  const candidates = parseCandidates(o.candidates, recipe);
+  const float = prepareFloatModel(model, recipe).model;
+  const g = float.graph!;
+  const sites = mixedSites(g, recipe);
+  if (sites.length === 0) throw new FixqError("unsupported", "--mixed: the model has no named Conv, Gemm or MatMul layer with a constant weight to choose formats for");
+  const actsDiffer = new Set(candidates.map((c) => c.settings.acts)).size > 1;
+  const ties = tieGroups(g, sites, { actsDiffer, tieResidual: o.tieResidual ?? false, ties: o.ties ?? [], where: recipe.recipeFile });
+  const groupOf = new Map(ties.flatMap((t) => t.members.map((m) => [m, t.name] as const)));
+  const candHash = candidates.map((c) => sha256([JSON.stringify(c.settings)]).slice(0, 16));
+
+  const samples = Math.min(o.samples ?? 128, source.count);
+  const step = source.fixedBatch ?? Math.max(1, Math.min(recipe.batchSize, samples));
+  const method = o.sensitivity ?? "measured";
+  const folder = cacheFolder(o.cacheRoot, sha256([encodeModel(float)]), dataHash(source, samples, step), method);
+  const cached = readCache(folder);
+
+  // Costs of every pair; Q(W) kept only for the pairs this run measures (measured), or for ‖W − Q(W)‖² (hessian).
+  const pairs: MeasurePair[] = [];
+  let k = 0;
+  const mine = () => o.shard === undefined || k++ % o.shard.count === o.shard.index;
+  const floatW = (s: (typeof sites)[number]) => Float32Array.from(tensorToFloat64(s.use.tensor));
+  const costs = sites.map((s) => {
+    const w = method === "hessian" ? floatW(s) : undefined;
+    if (w) for (const p of hessianPairs(s.name, s.node.inputs[1]!, w)) if (mine() && !cached.entries.has(p.key)) pairs.push(p);
+    return candidates.map((c, ci) => {
+      const q = weightUnderCandidate(s.use, c.settings);
+      const key = entryKey(s.name, candHash[ci]!);
+      if (!w && mine() && !cached.entries.has(key)) pairs.push({ key, weight: s.node.inputs[1]!, values: q.values });
+      return { sizeBits: q.sizeBits, bops: s.macs * q.valueBits * actBits(c.settings.acts), key, w, q: w ? q.values : undefined };
+    });
+  });
+  const t0 = performance.now();
+  let metric = cached.metric;
+  if (pairs.length > 0) {
+    o.progress?.(`measuring ${pairs.length} (layer, candidate) sensitivities on ${samples} samples`);
+    const m = await measureSensitivities(float, new Set(sites.map((s) => s.node.inputs[1]!)), pairs, source, { samples, batchSize: recipe.batchSize, threads: o.threads });
+    metric = m.metric;
+    writeCache(folder, o.shard ? `shard-${o.shard.index}-of-${o.shard.count}.json` : `run-${Date.now()}-${process.pid}.json`, m.metric, m.values);
+    for (const [key, v] of m.values) cached.entries.set(key, v);
+  }
+  const measureMs = performance.now() - t0;
+  const total = sites.length * (method === "hessian" ? 2 * HESSIAN_PROBES : candidates.length);
+  if (o.shard) return { kind: "shard", measured: pairs.length, total, folder };
+  const sensitivityOf = (si: number, ci: number): number => {
+    const x = costs[si]![ci]!;
+    if (!x.w) return cached.entries.get(x.key)!;
+    return hessianSensitivity(traceOf(cached.entries, sites[si]!.name, x.w)!, x.w, x.q!);
+  };
+
+  const layers: MixedLayer[] = sites.map((s, si) => ({
+    node: s.name,
+    group: groupOf.get(s.name)!,
+    costs: Object.fromEntries(
+      candidates.map((c, ci): [string, CandidateCost] => {
+        const x = costs[si]![ci]!;
+        const latency = o.latencyTable ? latencyOf(o.latencyTable, s.name, c.text) : undefined;
+        return [c.text, { sensitivity: sensitivityOf(si, ci), sizeBits: x.sizeBits, bops: x.bops, ...(latency === undefined ? {} : { latency }) }];
+      }),
+    ),
+  }));
+  const problem: MixedProblem = { candidates: candidates.map((c) => c.text), layers };
+  const kinds = o.budgets.map((b) => b.kind);
+  if (kinds.includes("latency") && !o.latencyTable) throw new FixqError("usage", "--budget latency=… needs --latency-table FILE");
+  const groups = groupsOf(problem, [...new Set(["size", "bops", ...kinds] as const)]);
+  const budgets = resolveBudgets(o.budgets, groups);
+  const solution = await solveAllocation(groups, budgets);
+  const report = mixedReport({ problem, groups, ties, budgets, solution, metric: metric ?? "relative-mse", method, samples, cache: { folder, measured: pairs.length, reused: total - pairs.length, measureMs } });
+  const chosen = new Map(report.layers.map((l) => [l.node, candidates.find((c) => c.text === l.chosen)!]));
+  return { kind: "solved", report, problem, rules: sites.map((s) => ruleFor(s.name, chosen.get(s.name)!)) };
+}

@@ -1,0 +1,55 @@
+/**
+ * The `mixed` object of quantize's JSON summary: every number an external
+ * MILP solver needs to re-check the answer (each layer's group and per
+ * candidate sensitivity, sizeBits, bops and latency; each budget's limit in
+ * the same units), the choice, the objective Σ chosen sensitivity, and how
+ * HiGHS ended. Also the tie groups with their reasons, and the cache use.
+ */
+import { formatBudgetValue } from "./budget.js";
+import type { TieGroup } from "./layers.js";
+import type { Budget, CandidateCost, Group, MixedProblem } from "./problem.js";
+import type { Solution, SolverReport } from "./solve.js";
+
+export interface MixedReport {
+  readonly candidates: readonly string[];
+  readonly sensitivityMethod: "measured" | "hessian";
+  /** kl-softmax (classifier outputs) or relative-mse, and the samples measured. */
+  readonly sensitivityMetric: string;
+  readonly samples: number;
+  readonly layers: readonly { node: string; group: string; costs: Readonly<Record<string, CandidateCost>>; chosen: string }[];
+  readonly groups: readonly { name: string; members: readonly string[]; reasons: readonly string[] }[];
+  readonly budgets: Readonly<Record<string, { limit: number; used: number }>>;
+  readonly objective: number;
+  readonly solver: SolverReport;
+  readonly notes: readonly string[];
+  readonly cache: { readonly folder: string; readonly measured: number; readonly reused: number; readonly measureMs: number };
+}
+
+export function mixedReport(a: { problem: MixedProblem; groups: readonly Group[]; ties: readonly TieGroup[]; budgets: readonly Budget[]; solution: Solution; metric: string; method: "measured" | "hessian"; samples: number; cache: MixedReport["cache"] }): MixedReport {
+  const chosenOfGroup = new Map(a.groups.map((g, i) => [g.name, a.problem.candidates[a.solution.choice[i]!]!]));
+  return {
+    candidates: a.problem.candidates,
+    sensitivityMethod: a.method,
+    sensitivityMetric: a.metric,
+    samples: a.samples,
+    layers: a.problem.layers.map((l) => ({ node: l.node, group: l.group, costs: l.costs, chosen: chosenOfGroup.get(l.group)! })),
+    groups: a.ties.map((t) => ({ name: t.name, members: t.members, reasons: t.reasons })),
+    budgets: Object.fromEntries(a.budgets.map((b) => [b.kind, { limit: b.limit, used: a.solution.used[b.kind]! }])),
+    objective: a.solution.objective,
+    solver: a.solution.solver,
+    notes: a.solution.notes,
+    cache: a.cache,
+  };
+}
+
+/** The terminal lines: the choice per candidate, each budget's use, the solver, ties. */
+export function mixedText(r: MixedReport): string {
+  const count = new Map<string, number>();
+  for (const l of r.layers) count.set(l.chosen, (count.get(l.chosen) ?? 0) + 1);
+  const lines = [`  mixed precision: ${r.candidates.map((c) => `${c} × ${count.get(c) ?? 0}`).join(", ")} (${r.layers.length} layers, sensitivity ${r.sensitivityMetric} on ${r.samples} samples, ${r.cache.measured} measured, ${r.cache.reused} from the cache)`];
+  for (const [kind, b] of Object.entries(r.budgets)) lines.push(`    ${kind}: ${formatBudgetValue(kind as Budget["kind"], b.used)} of ${formatBudgetValue(kind as Budget["kind"], b.limit)}`);
+  lines.push(`    ${r.solver.name}: ${r.solver.status}, gap ${r.solver.gap}, ${r.solver.ms.toFixed(1)} ms; objective ${r.objective.toPrecision(6)}`);
+  for (const g of r.groups) if (g.members.length > 1) lines.push(`    tied: ${g.members.join(", ")} (${g.reasons.join("; ")})`);
+  for (const n of r.notes) lines.push(`    note: ${n}`);
+  return `${lines.join("\n")}\n`;
+}

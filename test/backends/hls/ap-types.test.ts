@@ -1,0 +1,97 @@
+/**
+ * fixq's ap_types headers (ap_int.h, ap_fixed.h), compiled with g++ -std=c++14,
+ * against src/numerics by properties: fast-check draws the types (W, I,
+ * signedness, rounding mode, overflow mode) and the values, one C++ program
+ * instantiates every drawn type, and each result must equal numerics'
+ *   ap_int<W>(v), ap_uint<W>(v):    fixedFromScaled(fixed<W,W,…,AP_WRAP>, v, 0)
+ *   ap_fixed<W,I,Q,O>(x).to_double(): fixedToNumber(t, fixedFromNumber(t, x))
+ * Values include exact ties (x·2^F ∈ ℤ + ½) and overflowing magnitudes.
+ * hls::stream is checked for FIFO order. Skips without g++ (fails with
+ * FIXQ_REQUIRE_DATA=1).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { AP_FIXED_H, AP_INT_H, HLS_STREAM_H } from "../../../src/backends/hls/ap-types.js";
+import { fixedFromNumber, fixedFromScaled, fixedToNumber } from "../../../src/numerics/fixed-convert.js";
+import { type FixedType, fixedType } from "../../../src/numerics/fixed.js";
+import type { OverflowMode } from "../../../src/numerics/overflow.js";
+import { FIXED_ROUND_MODES } from "../../../src/numerics/rounding.js";
+import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+
+const HAVE = toolAvailable("g++");
+const tmp = tempDir("fixq-ap-types-");
+afterAll(tmp.remove);
+
+/** Writes the headers and `main`, builds, runs, and returns stdout's lines. */
+function runCpp(main: string): string[] {
+  for (const [name, text] of [["ap_int.h", AP_INT_H], ["ap_fixed.h", AP_FIXED_H], ["hls_stream.h", HLS_STREAM_H], ["main.cpp", main]] as const) writeFileSync(join(tmp.dir, name), text);
+  const exe = join(tmp.dir, "main");
+  run("g++", ["-std=c++14", "-O1", "-Wall", "-Wextra", "-Werror", `-I${tmp.dir}`, "-o", exe, join(tmp.dir, "main.cpp")]);
+  return run(exe, []).trimEnd().split("\n");
+}
+
+const SAFE_OVERFLOW: readonly OverflowMode[] = ["AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM", "AP_WRAP"];
+
+describe.skipIf(!HAVE)("fixq's ap_types headers equal src/numerics", () => {
+  it("ap_int<W> / ap_uint<W> from int64 values keep the low W bits", () => {
+    const cases = fc.sample(fc.tuple(fc.integer({ min: 1, max: 64 }), fc.boolean(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })), { numRuns: 400, seed: 11 });
+    const widths = [...new Set(cases.map(([w, s]) => `${s ? "ap_int" : "ap_uint"}<${w}>`))];
+    const lines = cases.map(([w, s, v]) => `  printf("%lld\\n", (long long)${s ? "ap_int" : "ap_uint"}<${w}>((long long)${v === -(2n ** 63n) ? "(-9223372036854775807LL - 1)" : `${v}LL`}).to_int64());`);
+    const out = runCpp(`#include <stdio.h>\n#include <ap_int.h>\n// types: ${widths.length}\nint main() {\n${lines.join("\n")}\n  return 0;\n}\n`);
+    const want = cases.map(([w, s, v]) => {
+      const raw = fixedFromScaled(fixedType(w, w, { signed: s, overflow: "AP_WRAP" }), v, 0);
+      return String(s || w < 64 ? raw : BigInt.asIntN(64, raw)); // to_int64 of a 64-bit unsigned reinterprets its bits
+    });
+    expect(out).toEqual(want);
+  });
+
+  it("ap_fixed / ap_ufixed from doubles: every rounding mode, the SAT modes and WRAP", () => {
+    const typeArb = fc.record({
+      bits: fc.integer({ min: 1, max: 32 }),
+      intOffset: fc.integer({ min: -4, max: 4 }),
+      signed: fc.boolean(),
+      round: fc.constantFrom(...FIXED_ROUND_MODES),
+      overflow: fc.constantFrom(...SAFE_OVERFLOW),
+    });
+    const types: FixedType[] = fc
+      .sample(typeArb, { numRuns: 40, seed: 5 })
+      .map((r) => fixedType(r.bits, Math.max(-2, Math.min(r.bits + 2, Math.ceil(r.bits / 2) + r.intOffset)), { signed: r.signed, round: r.round, overflow: r.overflow }));
+    // x = m · 2^(−F−j), |x| up to 2^(I+2) (overflow in every direction); exact ties when j = 1 and m odd
+    const values = types.map((t, k) =>
+      fc
+        .sample(
+          fc.integer({ min: 1, max: 6 }).chain((j) => fc.tuple(fc.integer({ min: -(2 ** (t.bits + 2 + j)), max: 2 ** (t.bits + 2 + j) }), fc.constant(j))),
+          { numRuns: 30, seed: 100 + k },
+        )
+        .map(([m, j]) => m * 2 ** (t.intBits - t.bits - j)),
+    );
+    const cname = (t: FixedType) => `${t.signed ? "ap_fixed" : "ap_ufixed"}<${t.bits}, ${t.intBits}, ${t.round}, ${t.overflow}>`;
+    const lines = types.flatMap((t, k) => values[k]!.map((x) => `  printf("%a\\n", ${cname(t)}(${x.toString()} /* ${hex(x)} */).to_double());`));
+    const out = runCpp(`#include <stdio.h>\n#include <ap_fixed.h>\nint main() {\n${lines.join("\n")}\n  return 0;\n}\n`);
+    const want = types.flatMap((t, k) => values[k]!.map((x) => fixedToNumber(t, fixedFromNumber(t, x))));
+    const got = out.map((s) => Number.parseFloat(hexToNumber(s)));
+    expect(got.length).toBe(want.length);
+    const bad = want.flatMap((w, i) => (Object.is(w, got[i]) || (w === 0 && got[i] === 0) ? [] : [`${lines[i]!.trim()} → ${got[i]}, numerics ${w}`]));
+    expect(bad).toEqual([]);
+  });
+
+  it("hls::stream is a FIFO", () => {
+    const out = runCpp(`#include <stdio.h>\n#include <hls_stream.h>\nint main() {\n  hls::stream<int> s;\n  for (int i = 0; i < 5; i++) s.write(i * i);\n  printf("%d\\n", (int)s.size());\n  while (!s.empty()) printf("%d\\n", s.read());\n  return 0;\n}\n`);
+    expect(out).toEqual(["5", "0", "1", "4", "9", "16"]);
+  });
+});
+
+function hex(x: number): string {
+  return x.toString(16);
+}
+
+/** C's %a output ("0x1.8p+3", "-0x0p+0") as a decimal string. */
+function hexToNumber(s: string): string {
+  const m = /^(-?)0x([0-9a-f]+)(?:\.([0-9a-f]*))?p([+-]\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`not a %a number: '${s}'`);
+  const frac = m[3] ?? "";
+  const mant = Number.parseInt(m[2]! + frac, 16) / 16 ** frac.length;
+  return String((m[1] === "-" ? -1 : 1) * mant * 2 ** Number.parseInt(m[4]!, 10));
+}

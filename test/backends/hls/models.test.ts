@@ -1,0 +1,79 @@
+/**
+ * Every bundled CNN/MLP model, quantized with the default recipe and
+ * integerized: the generated HLS project's C simulation (`make csim_run`,
+ * g++ -std=c++14 against fixq's ap_types/) equals the emulator bit for bit
+ * (dequantized floats and raw integers) on a few eval images, random floats
+ * around the input quantizer and the extreme integer inputs (all qmin, all
+ * qmax), and the testbench's self-check (`make csim_check`) passes, and
+ * fails when a stored output is tampered with. Lean on purpose: the C suite covers the shared integer code in
+ * depth; this one checks the top function's ap_int ports and the testbench.
+ * Skips without g++/make (fails with FIXQ_REQUIRE_DATA=1).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { MODELS_DIR } from "../../../src/data/manifest.js";
+import { integerizeModel } from "../../../src/integer/integerize.js";
+import { type Program, type QuantizeOp, sampleSize } from "../../../src/integer/program.js";
+import { loadModel } from "../../../src/ir/onnx/load.js";
+import { npyFileSource } from "../../../src/quant/feeds.js";
+import { quantizeModel } from "../../../src/quant/quantize.js";
+import { buildRecipe } from "../../../src/quant/recipe.js";
+import { evalX } from "../../helpers/bundled-data.js";
+import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { Rng } from "../../helpers/prng.js";
+import { tallyBuilt } from "../c/check-c.js";
+import type { Feeds } from "../js/check.js";
+import { floatInputs } from "../js/compare.js";
+import { buildHls } from "./build-hls.js";
+
+const HAVE = toolAvailable("gcc") && toolAvailable("g++") && toolAvailable("make");
+const tmp = tempDir("fixq-hls-models-");
+afterAll(tmp.remove);
+
+async function program(name: string): Promise<Program> {
+  const float = loadModel(join(MODELS_DIR, `${name}.onnx`));
+  const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 128);
+  try {
+    const { model } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 });
+    return integerizeModel(model);
+  } finally {
+    source.close();
+  }
+}
+
+function feeds(p: Program): Feeds[] {
+  const input = p.inputs[0]!;
+  const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === input.name)!;
+  const size = sampleSize(input.shape);
+  const rng = new Rng(7);
+  return [
+    { data: { [input.name]: evalX.data.subarray(0, 20 * size) }, batch: 20 },
+    { data: { [input.name]: floatInputs(rng, 8 * size, q.scale, q.zeroPoint, q.qmin, q.qmax) }, batch: 8 },
+    { data: { [input.name]: new Int32Array(2 * size).fill(q.qmin) }, batch: 2, quantized: true },
+    { data: { [input.name]: new Int32Array(2 * size).fill(q.qmax) }, batch: 2, quantized: true },
+  ];
+}
+
+describe.skipIf(!HAVE)("HLS C simulation equals the emulator on the bundled models (fixq's ap_types)", () => {
+  it.each(["mlp", "cnn", "resnet", "mobilenetv2"])("%s (default recipe): eval, random and extreme inputs", async (name) => {
+    const p = await program(name);
+    const dir = join(tmp.dir, name);
+    mkdirSync(dir, { recursive: true });
+    const t = tallyBuilt(buildHls(p, dir, { modelName: name }), feeds(p));
+    expect({ model: name, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, floatMismatches: 0, intMismatches: 0 });
+    expect(t.compared).toBe((20 + 8 + 2 + 2) * 10);
+    // the testbench's self-check against the outputs stored at compile time
+    expect(run("make", ["-s", "-C", dir, "csim_check"])).toMatch(/csim_check: 3 samples, 0 mismatches/);
+  });
+
+  it("the self-check fails when a stored output is off by one", async () => {
+    const p = await program("mlp");
+    const dir = join(tmp.dir, "mlp-tampered");
+    mkdirSync(dir, { recursive: true });
+    buildHls(p, dir);
+    const file = join(dir, "tb/csim_check.cpp");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/(WANT0\[\d+\] = \{\s*)(-?\d+)/, (_, head: string, v: string) => `${head}${Number(v) + 1}`));
+    expect(() => run("make", ["-s", "-C", dir, "csim_check"])).toThrow(/csim_check: 3 samples, 1 mismatches/);
+  });
+});

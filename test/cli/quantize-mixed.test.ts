@@ -1,0 +1,85 @@
+/**
+ * `fixq quantize --mixed … --budget …` as a user runs it: the `mixed` object
+ * of the JSON summary (re-checked here by recomputing objective and budget
+ * use from its own numbers), the cache on a re-run, a shard run that writes
+ * no model, and mistakes as one line with exit 2.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { fixq } from "../helpers/fixq-cli.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "fixq-mixed-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const cache = join(tmp, "cache");
+const base = ["quantize", "models/cnn.onnx", "--sensitivity-samples", "32", "--sensitivity-cache", cache];
+
+interface Cost {
+  sensitivity: number;
+  sizeBits: number;
+  bops: number;
+}
+interface MixedJson {
+  candidates: string[];
+  sensitivityMethod: string;
+  layers: { node: string; group: string; costs: Record<string, Cost>; chosen: string }[];
+  budgets: Record<string, { limit: number; used: number }>;
+  objective: number;
+  solver: { name: string; status: string; gap: number; ms: number };
+  cache: { measured: number; reused: number };
+}
+
+describe("fixq quantize --mixed", () => {
+  it("writes a model with the chosen formats and a mixed object anyone can re-check; a re-run measures nothing", () => {
+    const out = join(tmp, "m.onnx");
+    const r = fixq(...base, "-o", out, "--mixed", "int4,int8", "--budget", "size=80%", "--budget", "bops=90%", "--json");
+    expect(r.status, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout).mixed as MixedJson;
+    expect(m.candidates).toEqual(["int4", "int8"]);
+    expect(m.sensitivityMethod).toBe("measured");
+    expect(m.solver).toMatchObject({ status: "Optimal", gap: 0 });
+    expect(m.layers).toHaveLength(5);
+    for (const kind of ["size", "bops"] as const) {
+      const used = m.layers.reduce((s, l) => s + l.costs[l.chosen]![kind === "size" ? "sizeBits" : "bops"], 0);
+      expect(m.budgets[kind]!.used).toBe(used);
+      expect(used).toBeLessThanOrEqual(m.budgets[kind]!.limit);
+    }
+    expect(m.objective).toBeCloseTo(m.layers.reduce((s, l) => s + l.costs[l.chosen]!.sensitivity, 0), 12);
+    expect(existsSync(out)).toBe(true);
+    // The same keys in a recipe file; the re-run takes every sensitivity from the cache and gives the same answer.
+    const recipe = join(tmp, "r.json");
+    writeFileSync(recipe, JSON.stringify({ mixed: "int4,int8", budget: ["size=80%", "bops=90%"] }));
+    const again = fixq(...base, "-o", join(tmp, "m2.onnx"), "--recipe", recipe, "--json");
+    expect(again.status, again.stderr).toBe(0);
+    const m2 = JSON.parse(again.stdout).mixed as MixedJson;
+    expect(m2.cache).toEqual(expect.objectContaining({ measured: 0, reused: 10 }));
+    expect(m2.layers.map((l) => l.chosen)).toEqual(m.layers.map((l) => l.chosen));
+  });
+
+  it("a shard measures its part into the cache and writes no model", () => {
+    const out = join(tmp, "shard.onnx");
+    const r = fixq(...base.slice(0, -1), join(tmp, "shard-cache"), "-o", out, "--mixed", "int4,int8", "--shard", "2/3");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^measured 3 of 10 \(layer, candidate\) sensitivities into .*; no model written \(--shard\)\n$/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("a budget below the all-lowest cost is one line with every budget's feasible range, exit 2, nothing written", () => {
+    const out = join(tmp, "bad.onnx");
+    const r = fixq(...base, "-o", out, "--mixed", "int4,int8", "--budget", "size=10KB");
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/--budget size is below the all-lowest cost: size 10\.000 KB \(feasible \d+\.\d+ KB … \d+\.\d+ KB\)/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("usage mistakes name the flag", () => {
+    const o = ["-o", join(tmp, "x.onnx")];
+    const r = fixq(...base, ...o, "--budget", "size=50%");
+    expect([r.status, r.stderr.trim()]).toEqual([2, "error: --budget needs --mixed"]);
+    const onFile = fixq("quantize", "models/cnn.onnx", ...o, "--mixed", "int4,int8", "--budget", "size=50%", "--sensitivity-cache", "models/cnn.onnx");
+    expect([onFile.status, onFile.stderr.trim()]).toEqual([2, "error: models/cnn.onnx: --sensitivity-cache must be a folder (it is created when missing); this is a file"]);
+    expect(fixq(...base, ...o, "--mixed", "int4,int9", "--budget", "size=50%").stderr).toMatch(/--mixed candidate 'int9': --weights must be one of/);
+  });
+});
