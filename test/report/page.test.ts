@@ -126,9 +126,9 @@ describe("buildReport", () => {
     expect(body).toMatch(/<span class="layer">conv<\/span>.*<td[^>]*>int4<\/td>/s);
     expect(body).toMatch(/<span class="layer">fc<\/span>.*<td[^>]*>int8<\/td>/s);
     expect(body).toContain(">chosen<"); // the legend: the point at the run's own limit (200) is marked
-    const hls = await page({ command: "compile", resources: [{ source: "conv", dsp: 4, multipliers: 4 }] });
+    const hls = await page({ command: "compile", resources: [{ source: "Conv 'conv'", operandBits: [9, 8], dsp: 4, multipliers: 4 }] });
     expect(sectionsOf(hls)).toEqual(["resources"]);
-    expect(sectionHtml(hls, "resources")).toMatch(/<span class="layer">conv<\/span>.*data-sort="4"/s);
+    expect(sectionHtml(hls, "resources")).toMatch(/<tr id="[^"]*resources-conv"><td[^>]*><span class="layer">conv<\/span>.*>9×8<.*data-sort="4"/s);
   });
 
   it("puts every section of several runs on one page, in order, with distinct anchors", async () => {

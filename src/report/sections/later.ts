@@ -110,10 +110,22 @@ export const mixedPrecisionSection: SectionBuilder = async (input) => {
   return parts.join("\n");
 };
 
+/**
+ * One row of compile --target hls's list: the program's `source` ("Conv
+ * 'name'") becomes the layer's node name, so it links to the layer's other
+ * rows; `operandBits` [activation, weight] prints as "a×w".
+ */
+function hlsLayerRow(r: Json): Json {
+  const name = str(r["source"])?.match(/^\S+ '(.*)'$/)?.[1] ?? str(r["source"]);
+  const bits = Array.isArray(r["operandBits"]) ? (r["operandBits"] as unknown[]).join("×") : undefined;
+  // The columns a designer reads first; the JSON keeps the rest (MACs, weight count, DSPs per multiplier).
+  return { layer: name, kind: r["kind"], operandBits: bits, reuseFactor: r["reuseFactor"], multipliers: r["multipliers"], dsp: r["dsp"], weightBits: r["weightBits"], accumulatorBits: r["accumulatorBits"], ii: r["ii"] };
+}
+
 export const resourcesSection: SectionBuilder = async (input) => {
   const raw = input.run.doc["resources"];
   // compile --target hls writes a list of layers (named `source`); other producers may write { layers: [...] }.
-  const res = Array.isArray(raw) ? { layers: raw as Json[] } : obj(raw);
+  const res = Array.isArray(raw) ? { layers: objs(raw).map(hlsLayerRow) } : obj(raw);
   if (!res) return null;
   const parts = [hookNote("resources")];
   for (const [k, rows] of arraysOf(res)) parts.push(genericTable(input, `resources.${k}`, rows, "resources"));
