@@ -153,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--prefix <name>", "c, hls: prefix of the exported symbols and macros (default fixq), so two models link together")
     .option("--part <name>", "hls: FPGA part written into build.tcl (default xcvu9p-flga2104-2-e)")
     .option("--clock <ns>", "hls: clock period in ns written into build.tcl (default 5)")
-    .option("--reuse-factor <n>", "hls: multiplications per multiplier in every layer, for the --report / --json resource estimates (default: per layer the least that fits the 4096 partition limit)")
+    .option("--reuse-factor <n>", "hls: multiplications per multiplier in every layer, for the --report / --json resource estimates (default: per layer the least that fits the 4096 partition limit; a factor that does not divide a layer's weight count is rounded up to the next one that does)")
     .option("--report", "print the accumulator-width certificate: per layer the exact range, the minimal width and the headroom")
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")

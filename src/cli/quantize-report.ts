@@ -42,6 +42,8 @@ export interface QuantizeRun {
   readonly calibPath?: string;
   readonly loads: LoadCheck;
   readonly inlined: readonly { node: string; branch: string }[];
+  /** How ORT runs the weight-only layers when they are not DequantizeLinear + float ops (--weight-only-op matmulnbits). */
+  readonly kernelNote?: string;
 }
 
 /** The JSON summary of a quantize run, printed as text on stderr unless `quiet`. */
@@ -73,7 +75,7 @@ export function quantizeSummary(run: QuantizeRun, quiet: boolean): Record<string
 
   const how = calibPath ? `calibrated on ${result.calibrationSamples} samples` : "data-free: no calibration data read";
   process.stderr.write(`${chalk.green("wrote")} ${output}: ${quantized.length} nodes quantized, ${float.length} kept in float (${how})\n`);
-  for (const n of [integerKernelNote(recipe), cpuKernelNote(recipe)]) if (n) note(n);
+  for (const n of [run.kernelNote ?? integerKernelNote(recipe), cpuKernelNote(recipe)]) if (n) note(n);
   const count = (keys: string[]) => {
     const m = new Map<string, number>();
     for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);

@@ -204,7 +204,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   ensureParentDir(output);
   saveModel(final, output);
 
-  const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined }, json);
+  const nbitsNote = nbits ? "ONNX Runtime runs the MatMul/Gemm layers in its MatMulNBits kernels (n-bit blocks dequantized inside the kernel, float or int8 compute per --nbits-accuracy-level)" : undefined;
+  const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined, kernelNote: nbitsNote }, json);
   summary["input"] = { path: input, bytes: statSync(input).size };
   summary["outputBytes"] = statSync(output).size;
   if (html) {
@@ -242,7 +243,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const compared = await compareModels(declared, result.model, data, labels, { threads: nThreads, progress });
     const evalSummary: Record<string, unknown> = { ...quantizeEvalSummary(compared), maxDeploymentGapPoints: maxGap };
     summary["eval"] = evalSummary;
-    if (!json) process.stdout.write(quantizeEvalLine(compared, integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
+    if (!json) process.stdout.write(quantizeEvalLine(compared, nbits ? "in ORT (MatMulNBits kernels)" : integerKernelNote(recipe) ? "in ORT (DequantizeLinear + float ops)" : undefined));
     // The deployment gate: the integer-kernel run may not fall more than maxGap points below fake-quant.
     const { gate, divergence } = await explainDeploymentRisk(checkGate(compared, { maxDeploymentGap: maxGap }), result.model, data, compared.batchSize, nThreads);
     const risk = gate.checks.find((c) => !c.passed);

@@ -22,6 +22,9 @@ describe("quantize --weight-only-op", () => {
     const r = await fixqMain("quantize", MLP, "-o", out, "--weights", "int4", "--granularity", "per-block:16", "--acts", "float", "--weight-only-op", "matmulnbits", "--nbits-accuracy-level", "4", "--calib-samples", "32");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/MatMulNBits {2}\d+ layers \(4-bit block 16\)/);
+    // The note says how ORT runs these layers: its n-bit kernels, not DequantizeLinear + float ops.
+    expect(r.stderr).toContain("MatMulNBits kernels");
+    expect(r.stderr).not.toContain("DequantizeLinear + float ops");
     const nodes = loadModel(out).graph!.nodes;
     const nbits = nodes.filter((n) => n.opType === "MatMulNBits");
     expect(nbits.length).toBeGreaterThan(0);
