@@ -12,6 +12,7 @@
  */
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
+import { foldShapes } from "../passes/fold-shapes.js";
 import { readQdq, stripQdq } from "../quant/qdq-read.js";
 import { lowerConv, lowerDense } from "./lower-linear.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
@@ -114,7 +115,9 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
 }
 
 /** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
-export function integerize(g: Graph, opts: IntegerizeOptions = {}): Program {
+export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
+  // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic)
+  const g = foldShapes(graph).graph;
   checkSupported(g);
   const ctx = new LoweringContext(g, opts);
   const inputs = quantizeInputs(ctx);

@@ -1,0 +1,219 @@
+/**
+ * Folds the shape arithmetic of torch / Hugging Face exports at compile time.
+ * Such exports compute reshape targets and broadcasts in the graph, on int64:
+ *   Shape(x) → Gather(·, 0) → Unsqueeze → Concat(·, [16, 64]) → Reshape(y, ·)
+ *   … → ConstantOfShape, Mul, Equal, Where → Expand(pos_embed, ·)
+ * With the per-sample shapes known and the batch dim N kept symbolic, every
+ * such value is a vector whose entries are integers or N. The pass evaluates
+ * them element by element (N · anything other than 1, N + k, … do not fold) and:
+ *   - a Reshape target [N, d1, …] becomes the constant [0, d1, …]
+ *     (ONNX Reshape: 0 copies the input's dim, here its batch dim);
+ *   - a fully known int64 value read by a kept node becomes an initializer;
+ *   - Expand(C, [N, r1, …]) of a constant C with leading dim 1 that the
+ *     expansion does not grow past the batch, read only by broadcasting
+ *     elementwise ops, becomes C itself (the readers broadcast it over N);
+ *   - nodes left without readers are dropped.
+ * What cannot fold stays in the graph (the integer lowering then names it).
+ */
+import { attrInt } from "../ir/attrs.js";
+import { DataType } from "../ir/dtype.js";
+import type { Graph, Node } from "../ir/graph.js";
+import { constantTensors, inferTypes } from "../ir/infer-types.js";
+import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+
+/** The symbolic batch dim N. */
+const N = "N";
+type Entry = number | typeof N;
+/** A folded int64/bool value: dims (rank ≤ 1 here) and its entries. */
+interface Sym {
+  readonly dims: readonly number[];
+  readonly v: readonly Entry[];
+}
+
+export interface ShapeFoldReport {
+  readonly pass: "fold-shapes";
+  /** Nodes removed (their results became constants, or were unused). */
+  readonly removed: number;
+  /** Reshape targets rewritten with 0 for the batch dim. */
+  readonly reshapes: number;
+  /** Expands of a constant replaced by the constant. */
+  readonly expands: number;
+}
+
+const BROADCASTING = new Set(["Add", "Sub", "Mul", "Div"]);
+
+function known(s: Sym): s is { dims: number[]; v: number[] } {
+  return s.v.every((e) => e !== N);
+}
+
+function binary(a: Sym, b: Sym, f: (x: number, y: number) => number | undefined, symbolic?: (x: Entry, y: Entry) => Entry | undefined): Sym | undefined {
+  const len = Math.max(a.v.length, b.v.length);
+  if ((a.v.length !== len && a.v.length !== 1) || (b.v.length !== len && b.v.length !== 1)) return undefined;
+  const v: Entry[] = [];
+  for (let i = 0; i < len; i++) {
+    const x = a.v[a.v.length === 1 ? 0 : i]!;
+    const y = b.v[b.v.length === 1 ? 0 : i]!;
+    const r = x === N || y === N ? symbolic?.(x, y) : f(x, y);
+    if (r === undefined) return undefined;
+    v.push(r);
+  }
+  return { dims: a.dims.length >= b.dims.length ? a.dims : b.dims, v };
+}
+
+/** Evaluates one shape-arithmetic node on folded inputs; undefined when it does not fold. */
+function evaluate(n: Node, ins: (Sym | undefined)[], shapeOf: (name: string) => Entry[] | undefined): Sym | undefined {
+  const [a, b, c] = ins;
+  switch (n.opType) {
+    case "Shape": {
+      const s = a ? [...a.dims] : shapeOf(n.inputs[0]!);
+      if (!s) return undefined;
+      const start = attrInt(n, "start", 0);
+      const end = n.attributes.some((x) => x.name === "end") ? attrInt(n, "end", s.length) : s.length;
+      const v = s.slice(start < 0 ? start + s.length : start, end < 0 ? end + s.length : end);
+      return { dims: [v.length], v };
+    }
+    case "Gather": {
+      if (!a || !b || !known(b) || attrInt(n, "axis", 0) !== 0 || a.dims.length !== 1) return undefined;
+      const v = b.v.map((i) => a.v[i < 0 ? i + a.v.length : i]);
+      if (v.some((e) => e === undefined)) return undefined;
+      return { dims: b.dims, v: v as Entry[] };
+    }
+    case "Unsqueeze":
+    case "Squeeze": {
+      if (a?.v.length !== 1) return undefined;
+      return { dims: n.opType === "Unsqueeze" ? [1] : [], v: a.v };
+    }
+    case "Concat":
+      if (ins.some((x) => !x || x.dims.length > 1)) return undefined;
+      return { dims: [ins.reduce((s, x) => s + x!.v.length, 0)], v: ins.flatMap((x) => x!.v) };
+    case "Reshape":
+    case "Cast":
+    case "Identity":
+      if (!a || (n.opType === "Reshape" && (!b || !known(b) || b.v.length !== 1))) return undefined;
+      return { dims: n.opType === "Reshape" ? [a.v.length] : a.dims, v: a.v };
+    case "ConstantOfShape": {
+      if (!a || !known(a) || a.v.length !== 1) return undefined;
+      const value = n.attributes.find((x) => x.name === "value")?.t;
+      const fill = value ? tensorToFloat64(value)[0]! : 0;
+      return { dims: [a.v[0]!], v: Array<Entry>(a.v[0]!).fill(fill) };
+    }
+    case "Mul":
+      return a && b ? binary(a, b, (x, y) => x * y, (x, y) => (x === 1 ? y : y === 1 ? x : undefined)) : undefined;
+    case "Add":
+      return a && b ? binary(a, b, (x, y) => x + y, (x, y) => (x === 0 ? y : y === 0 ? x : undefined)) : undefined;
+    case "Equal":
+      // N is a positive size: it equals no constant ≤ 0 (the −1 torch compares against)
+      return a && b ? binary(a, b, (x, y) => Number(x === y), (x, y) => (x === y ? 1 : typeof x === "number" && x <= 0 ? 0 : typeof y === "number" && y <= 0 ? 0 : undefined)) : undefined;
+    case "Where": {
+      if (!a || !b || !c || !known(a)) return undefined;
+      const len = Math.max(a.v.length, b.v.length, c.v.length);
+      const at = (s: Sym, i: number) => s.v[s.v.length === 1 ? 0 : i];
+      const v = Array.from({ length: len }, (_, i) => (at(a, i) ? at(b, i) : at(c, i)));
+      if (v.some((e) => e === undefined)) return undefined;
+      return { dims: [len], v: v as Entry[] };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function int64Tensor(name: string, dims: readonly number[], v: readonly number[]): Tensor {
+  const data = BigInt64Array.from(v.map((x) => BigInt(x)));
+  return { name, dtype: DataType.INT64, dims: [...dims], raw: new Uint8Array(data.buffer) };
+}
+
+/**
+ * A per-sample reshape target with its −1 made explicit, from the input's
+ * per-sample size (shape inference cannot solve −1 next to a symbolic batch).
+ */
+function resolveMinusOne(target: number[], input: Entry[] | undefined): number[] {
+  const at = target.indexOf(-1);
+  if (at < 0 || input?.[0] !== N || input.slice(1).some((d) => d === N)) return target;
+  const size = (input.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const rest = target.reduce((p, d, i) => (i === at ? p : p * d), 1);
+  if (rest <= 0 || size % rest !== 0) return target;
+  return target.map((d, i) => (i === at ? size / rest : d));
+}
+
+/** Dims of a constant Expand input and its folded target, when the Expand only adds the batch (see the file comment). */
+function batchOnlyExpand(c: Tensor | undefined, s: Sym | undefined): boolean {
+  if (!c || !s || s.v[0] !== N || s.v.length !== c.dims.length || c.dims[0] !== 1) return false;
+  return s.v.slice(1).every((e, i) => e === 1 || e === c.dims[i + 1]);
+}
+
+/**
+ * Runs the fold to a fixed point (a rewritten Reshape target lets shape
+ * inference see the shapes after it); returns the graph unchanged (same
+ * object) when nothing folds.
+ */
+export function foldShapes(g: Graph): { graph: Graph; report: ShapeFoldReport } {
+  let graph = g;
+  const total = { removed: 0, reshapes: 0, expands: 0 };
+  for (;;) {
+    const r = foldOnce(graph);
+    if (r.graph === graph) break;
+    graph = r.graph;
+    total.removed += r.report.removed;
+    total.reshapes += r.report.reshapes;
+    total.expands += r.report.expands;
+  }
+  return { graph, report: { pass: "fold-shapes", ...total } };
+}
+
+function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
+  const types = inferTypes(g);
+  const consts = constantTensors(g);
+  const folded = new Map<string, Sym>();
+  const intConst = (name: string): Sym | undefined => {
+    const t = consts.get(name);
+    if (!t || t.dims.length > 1 || (t.dtype !== DataType.INT64 && t.dtype !== DataType.INT32 && t.dtype !== DataType.BOOL)) return undefined;
+    const v = [...tensorToFloat64(t)];
+    return { dims: t.dims, v };
+  };
+  const shapeOf = (name: string): Entry[] | undefined => {
+    const s = types.get(name)?.shape;
+    if (!s) return undefined;
+    const out = s.map((d, i) => (typeof d === "number" ? d : i === 0 && typeof d === "string" ? N : undefined));
+    return out.some((d) => d === undefined) ? undefined : (out as Entry[]);
+  };
+  for (const n of g.nodes) {
+    if ((n.domain ?? "") !== "" || n.opType === "Constant" || n.outputs.length !== 1) continue;
+    const r = evaluate(n, n.inputs.map((i) => folded.get(i) ?? intConst(i)), shapeOf);
+    if (r) folded.set(n.outputs[0]!, r);
+  }
+  let reshapes = 0;
+  let expands = 0;
+  const replaced = new Map<string, Tensor>();
+  const nodes: Node[] = [];
+  const readersOf = (name: string) => g.nodes.filter((m) => m.inputs.includes(name));
+  for (const n of g.nodes) {
+    const target = folded.get(n.inputs[1] ?? "");
+    if (n.opType === "Reshape" && target && !folded.has(n.outputs[0]!) && target.v[0] === N && target.v.slice(1).every((e) => e !== N)) {
+      const name = `${n.outputs[0]}__target`;
+      replaced.set(name, int64Tensor(name, [target.v.length], [0, ...resolveMinusOne(target.v.slice(1) as number[], shapeOf(n.inputs[0]!))]));
+      nodes.push({ ...n, inputs: [n.inputs[0]!, name] });
+      reshapes++;
+    } else if (n.opType === "Expand" && batchOnlyExpand(consts.get(n.inputs[0]!), target) && readersOf(n.outputs[0]!).every((m) => BROADCASTING.has(m.opType))) {
+      const c = consts.get(n.inputs[0]!)!;
+      replaced.set(n.outputs[0]!, { ...c, name: n.outputs[0]! });
+      expands++;
+    } else nodes.push(n);
+  }
+  // int64 values still read by kept nodes become initializers
+  const reads = new Set(nodes.filter((n) => !folded.has(n.outputs[0]!)).flatMap((n) => n.inputs));
+  for (const o of g.outputs) reads.add(o.name);
+  for (const [name, s] of folded) if (reads.has(name) && known(s)) replaced.set(name, int64Tensor(name, s.dims, s.v));
+  // drop nodes whose outputs are now constants, then nodes nothing reads
+  let kept = nodes.filter((n) => !n.outputs.every((o) => replaced.has(o)));
+  for (;;) {
+    const live = new Set([...kept.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]);
+    const next = kept.filter((n) => n.outputs.some((o) => live.has(o)));
+    if (next.length === kept.length) break;
+    kept = next;
+  }
+  const removed = g.nodes.length - kept.length;
+  if (removed === 0 && reshapes === 0 && expands === 0) return { graph: g, report: { pass: "fold-shapes", removed, reshapes, expands } };
+  const live = new Set(kept.flatMap((n) => n.inputs));
+  const initializers = [...g.initializers, ...[...replaced.values()].filter((t) => live.has(t.name!))];
+  return { graph: { ...g, nodes: kept, initializers, inferred: undefined }, report: { pass: "fold-shapes", removed, reshapes, expands } };
+}
