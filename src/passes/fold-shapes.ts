@@ -21,9 +21,8 @@ import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 
-/** The symbolic batch dim N. */
-const N = "N";
-type Entry = number | typeof N;
+/** An entry of a folded value: an integer, or a symbolic dim by its name (the batch N). */
+type Entry = number | string;
 /** A folded int64/bool value: dims (rank ≤ 1 here) and its entries. */
 interface Sym {
   readonly dims: readonly number[];
@@ -43,7 +42,7 @@ export interface ShapeFoldReport {
 const BROADCASTING = new Set(["Add", "Sub", "Mul", "Div"]);
 
 function known(s: Sym): s is { dims: number[]; v: number[] } {
-  return s.v.every((e) => e !== N);
+  return s.v.every((e) => typeof e === "number");
 }
 
 function binary(a: Sym, b: Sym, f: (x: number, y: number) => number | undefined, symbolic?: (x: Entry, y: Entry) => Entry | undefined): Sym | undefined {
@@ -53,7 +52,7 @@ function binary(a: Sym, b: Sym, f: (x: number, y: number) => number | undefined,
   for (let i = 0; i < len; i++) {
     const x = a.v[a.v.length === 1 ? 0 : i]!;
     const y = b.v[b.v.length === 1 ? 0 : i]!;
-    const r = x === N || y === N ? symbolic?.(x, y) : f(x, y);
+    const r = typeof x === "number" && typeof y === "number" ? f(x, y) : symbolic?.(x, y);
     if (r === undefined) return undefined;
     v.push(r);
   }
@@ -122,13 +121,18 @@ function int64Tensor(name: string, dims: readonly number[], v: readonly number[]
   return { name, dtype: DataType.INT64, dims: [...dims], raw: new Uint8Array(data.buffer) };
 }
 
+/** A reshape target whose only symbolic entry is the first, the input's own batch dim (Reshape's 0 copies it). */
+function batchReshape(target: readonly Entry[], input: readonly Entry[]): boolean {
+  return typeof target[0] === "string" && target[0] === input[0] && target.slice(1).every((e) => typeof e === "number");
+}
+
 /**
  * A per-sample reshape target with its −1 made explicit, from the input's
  * per-sample size (shape inference cannot solve −1 next to a symbolic batch).
  */
 function resolveMinusOne(target: number[], input: Entry[] | undefined): number[] {
   const at = target.indexOf(-1);
-  if (at < 0 || input?.[0] !== N || input.slice(1).some((d) => d === N)) return target;
+  if (at < 0 || !input || input.slice(1).some((d) => typeof d !== "number")) return target;
   const size = (input.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const rest = target.reduce((p, d, i) => (i === at ? p : p * d), 1);
   if (rest <= 0 || size % rest !== 0) return target;
@@ -137,7 +141,7 @@ function resolveMinusOne(target: number[], input: Entry[] | undefined): number[]
 
 /** Dims of a constant Expand input and its folded target, when the Expand only adds the batch (see the file comment). */
 function batchOnlyExpand(c: Tensor | undefined, s: Sym | undefined): boolean {
-  if (!c || !s || s.v[0] !== N || s.v.length !== c.dims.length || c.dims[0] !== 1) return false;
+  if (!c || !s || typeof s.v[0] !== "string" || s.v.length !== c.dims.length || c.dims[0] !== 1) return false;
   return s.v.slice(1).every((e, i) => e === 1 || e === c.dims[i + 1]);
 }
 
@@ -173,8 +177,7 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
   const shapeOf = (name: string): Entry[] | undefined => {
     const s = types.get(name)?.shape;
     if (!s) return undefined;
-    const out = s.map((d, i) => (typeof d === "number" ? d : i === 0 && typeof d === "string" ? N : undefined));
-    return out.some((d) => d === undefined) ? undefined : (out as Entry[]);
+    return s.every((d) => d !== undefined) ? (s as Entry[]) : undefined;
   };
   for (const n of g.nodes) {
     if ((n.domain ?? "") !== "" || n.opType === "Constant" || n.outputs.length !== 1) continue;
@@ -188,7 +191,8 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
   const readersOf = (name: string) => g.nodes.filter((m) => m.inputs.includes(name));
   for (const n of g.nodes) {
     const target = folded.get(n.inputs[1] ?? "");
-    if (n.opType === "Reshape" && target && !folded.has(n.outputs[0]!) && target.v[0] === N && target.v.slice(1).every((e) => e !== N)) {
+    const input = shapeOf(n.inputs[0] ?? "");
+    if (n.opType === "Reshape" && target && input && !folded.has(n.outputs[0]!) && batchReshape(target.v, input)) {
       const name = `${n.outputs[0]}__target`;
       replaced.set(name, int64Tensor(name, [target.v.length], [0, ...resolveMinusOne(target.v.slice(1) as number[], shapeOf(n.inputs[0]!))]));
       nodes.push({ ...n, inputs: [n.inputs[0]!, name] });
