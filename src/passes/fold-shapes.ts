@@ -111,8 +111,33 @@ function evaluate(n: Node, ins: (Sym | undefined)[], shapeOf: (name: string) => 
       if (v.some((e) => e === undefined)) return undefined;
       return { dims: [len], v: v as Entry[] };
     }
+    case "Range": {
+      // position ids: Range(0, sequence length, 1), a per-sample constant
+      if (!a || !b || !c || !known(a) || !known(b) || !known(c) || c.v[0] === 0) return undefined;
+      const [start, limit, delta] = [a.v[0]!, b.v[0]!, c.v[0]!];
+      const len = Math.max(Math.ceil((limit - start) / delta), 0);
+      return { dims: [len], v: Array.from({ length: len }, (_, i) => start + i * delta) };
+    }
     default:
       return undefined;
+  }
+}
+
+/** The element type of a folded node's result (only int64 results become initializers). */
+function resultDtype(n: Node, dtypeOf: (name: string) => number | undefined): number | undefined {
+  switch (n.opType) {
+    case "Shape":
+      return DataType.INT64;
+    case "Cast":
+      return attrInt(n, "to", 0);
+    case "ConstantOfShape":
+      return n.attributes.find((x) => x.name === "value")?.t?.dtype ?? DataType.FLOAT;
+    case "Equal":
+      return DataType.BOOL;
+    case "Where":
+      return dtypeOf(n.inputs[1]!);
+    default:
+      return dtypeOf(n.inputs[0]!);
   }
 }
 
@@ -168,6 +193,7 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
   const types = inferTypes(g);
   const consts = constantTensors(g);
   const folded = new Map<string, Sym>();
+  const dtypes = new Map<string, number | undefined>();
   const intConst = (name: string): Sym | undefined => {
     const t = consts.get(name);
     if (!t || t.dims.length > 1 || (t.dtype !== DataType.INT64 && t.dtype !== DataType.INT32 && t.dtype !== DataType.BOOL)) return undefined;
@@ -182,7 +208,9 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
   for (const n of g.nodes) {
     if ((n.domain ?? "") !== "" || n.opType === "Constant" || n.outputs.length !== 1) continue;
     const r = evaluate(n, n.inputs.map((i) => folded.get(i) ?? intConst(i)), shapeOf);
-    if (r) folded.set(n.outputs[0]!, r);
+    if (!r) continue;
+    folded.set(n.outputs[0]!, r);
+    dtypes.set(n.outputs[0]!, resultDtype(n, (i) => dtypes.get(i) ?? consts.get(i)?.dtype));
   }
   let reshapes = 0;
   let expands = 0;
@@ -204,9 +232,13 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
     } else nodes.push(n);
   }
   // int64 values still read by kept nodes become initializers
-  const reads = new Set(nodes.filter((n) => !folded.has(n.outputs[0]!)).flatMap((n) => n.inputs));
+  const becomesConstant = (name: string) => {
+    const s = folded.get(name);
+    return s !== undefined && known(s) && dtypes.get(name) === DataType.INT64;
+  };
+  const reads = new Set(nodes.filter((n) => !becomesConstant(n.outputs[0]!)).flatMap((n) => n.inputs));
   for (const o of g.outputs) reads.add(o.name);
-  for (const [name, s] of folded) if (reads.has(name) && known(s)) replaced.set(name, int64Tensor(name, s.dims, s.v));
+  for (const [name, s] of folded) if (reads.has(name) && becomesConstant(name)) replaced.set(name, int64Tensor(name, s.dims, s.v as number[]));
   // drop nodes whose outputs are now constants, then nodes nothing reads
   let kept = nodes.filter((n) => !n.outputs.every((o) => replaced.has(o)));
   for (;;) {

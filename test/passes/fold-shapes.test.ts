@@ -4,7 +4,8 @@
  * with 0 for the symbolic batch (and −1 solved from the per-sample size), an
  * Expand of a constant to the batch read by Add becomes the constant, and the
  * folded model computes what the original does at a batch size other than 1
- * (ONNX Runtime runs both). What does not fold stays.
+ * (ONNX Runtime runs both). Range position ids fold to int64 constants.
+ * What does not fold stays.
  */
 import { describe, expect, it } from "vitest";
 import { DataType } from "../../src/ir/dtype.js";
@@ -74,6 +75,27 @@ describe("foldShapes", () => {
     expect(out.initializers.find((t) => t.name === "pe")?.dims).toEqual([1, 4, 6]);
     expect(report.expands).toBe(1);
     const feeds = feedsOf("x", [3, 4, 6], new Rng(2));
+    expect(worstRelErr(await run(model(g), feeds), await run(model(out), feeds))).toBe(0);
+  });
+
+  it("position ids Range(0, Shape(x)[1], 1) fold to an int64 constant; the float Cast of them stays a node", async () => {
+    const g = graph(
+      [
+        node("Shape", ["x"], ["s"]),
+        node("Gather", ["s", "one"], ["len"], [int("axis", 0)]),
+        node("Range", ["zero", "len", "one"], ["ids"]),
+        node("Cast", ["ids"], ["pos"], [int("to", DataType.FLOAT)]),
+        node("Add", ["x", "pos"], ["y"]),
+      ],
+      [value("x", 1, ["batch", 5])],
+      [value("y", 1, ["batch", 5])],
+      [i64("zero", [0], []), i64("one", [1], [])],
+    );
+    const { graph: out } = foldShapes(g);
+    expect(out.nodes.map((n) => n.opType)).toEqual(["Cast", "Add"]);
+    const ids = out.initializers.find((t) => t.name === "ids")!;
+    expect([ids.dtype, [...tensorToFloat64(ids)]]).toEqual([DataType.INT64, [0, 1, 2, 3, 4]]);
+    const feeds = feedsOf("x", [3, 5], new Rng(3));
     expect(worstRelErr(await run(model(g), feeds), await run(model(out), feeds))).toBe(0);
   });
 
