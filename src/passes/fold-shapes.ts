@@ -239,11 +239,13 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
   const reads = new Set(nodes.filter((n) => !becomesConstant(n.outputs[0]!)).flatMap((n) => n.inputs));
   for (const o of g.outputs) reads.add(o.name);
   for (const [name, s] of folded) if (reads.has(name) && becomesConstant(name)) replaced.set(name, int64Tensor(name, s.dims, s.v as number[]));
-  // drop nodes whose outputs are now constants, then nodes nothing reads
+  // drop nodes whose outputs are now constants, then folded nodes and Constants nothing reads any more (other dead nodes stay)
+  const readBefore = new Set(g.nodes.flatMap((n) => n.inputs));
+  const droppable = (n: Node) => folded.has(n.outputs[0]!) || (n.opType === "Constant" && readBefore.has(n.outputs[0]!));
   let kept = nodes.filter((n) => !n.outputs.every((o) => replaced.has(o)));
   for (;;) {
     const live = new Set([...kept.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]);
-    const next = kept.filter((n) => n.outputs.some((o) => live.has(o)));
+    const next = kept.filter((n) => n.outputs.some((o) => live.has(o)) || !droppable(n));
     if (next.length === kept.length) break;
     kept = next;
   }
