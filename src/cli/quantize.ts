@@ -134,6 +134,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (dynamic) flags.acts = "float";
   const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
   const recipeFlags = splitMixedInput(flags, {}).rest;
+  // A recipe's measureLatency is an output too: the same guard, with it.
+  if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);
   let recipe = buildRecipe(fileRecipe, recipeFlags);
   let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");

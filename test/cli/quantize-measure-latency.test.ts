@@ -4,7 +4,7 @@
  * with a positive time, is written whole (no temp file left beside it), is
  * the one the latency budget is solved with, and cannot overwrite an input.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -54,6 +54,11 @@ describe("fixq quantize --measure-latency", () => {
     expect([onInput.status, onInput.stderr.trim().split("\n").length]).toEqual([2, 1]);
     expect(onInput.stderr).toMatch(/--measure-latency models\/cnn\.onnx would overwrite the input/);
     expect(readFileSync("models/cnn.onnx").equals(before)).toBe(true);
+    const recipe = join(tmp, "r.json");
+    writeFileSync(recipe, JSON.stringify({ measureLatency: "models/cnn.onnx" }));
+    const viaRecipe = fixq(...base, "-o", join(tmp, "x.onnx"), "--recipe", recipe, "--budget", "latency=70%");
+    expect([viaRecipe.status, viaRecipe.stderr.trim()]).toEqual([2, "error: --measure-latency models/cnn.onnx would overwrite the input: it is the same file as the model models/cnn.onnx; choose another path"]);
+    rmSync(recipe);
     const both = fixq(...base, "-o", join(tmp, "x.onnx"), "--measure-latency", join(tmp, "t.json"), "--latency-table", join(tmp, "t2.json"), "--budget", "latency=70%");
     expect([both.status, both.stderr.trim()]).toEqual([2, "error: give --latency-table FILE or --measure-latency FILE, not both"]);
     expect(fixq(...base, "-o", join(tmp, "x.onnx"), "--latency-runs", "0", "--measure-latency", join(tmp, "t.json"), "--budget", "size=70%").stderr.trim()).toBe("error: --latency-runs must be a positive integer, got '0'");
