@@ -9,6 +9,10 @@
  *   --budget KIND=VALUE        size | bops | latency (repeatable; see quant/mixed/budget.ts)
  *   --tie-residual             tie the layers feeding residual Adds and Concats
  *   --latency-table FILE       per-layer latencies for a latency budget
+ *   --measure-latency FILE     time each layer under each candidate in ONNX Runtime,
+ *                              write that table to FILE and use it (quant/mixed/measure-latency.ts)
+ *   --latency-samples N        samples per timed run (default 8)
+ *   --latency-runs N           timed runs after 2 warm-up ones, median kept (default 5)
  *   --sensitivity METHOD       measured (default) | hessian (quant/mixed/hessian.ts)
  *   --sensitivity-cache DIR    default: .fixq-sensitivity next to the output
  *   --shard I/N                measure the I-th of N parts (1 ≤ I ≤ N) into the cache and stop
@@ -17,7 +21,7 @@
  *   --pareto-points N          points of the sweep (default 12)
  *
  * Recipe keys: mixed, budget (a string or a list), tieResidual, tie (lists
- * of node names), latencyTable, sensitivity, sensitivityCache,
+ * of node names), latencyTable, measureLatency, latencySamples, latencyRuns, sensitivity, sensitivityCache,
  * sensitivitySamples.
  */
 import { existsSync, statSync } from "node:fs";
@@ -29,7 +33,9 @@ import type { DataSource } from "../quant/feeds.js";
 import { allocateMixed, type MixedOptions, type MixedOutcome } from "../quant/mixed/allocate.js";
 import { parseBudgets } from "../quant/mixed/budget.js";
 import { readLatencyTable } from "../quant/mixed/latency-table.js";
-import type { Recipe } from "../quant/recipe.js";
+import { measureLatencyTable } from "../quant/mixed/measure-latency.js";
+import type { Recipe, RecipeInput } from "../quant/recipe.js";
+import { writeFileAtomic } from "../ir/atomic-write.js";
 
 export interface MixedInput {
   mixed?: string;
@@ -37,6 +43,9 @@ export interface MixedInput {
   tieResidual?: boolean;
   tie?: string[][];
   latencyTable?: string;
+  measureLatency?: string;
+  latencySamples?: string | number;
+  latencyRuns?: string | number;
   sensitivity?: string;
   sensitivityCache?: string;
   sensitivitySamples?: string | number;
@@ -45,7 +54,7 @@ export interface MixedInput {
   paretoPoints?: string | number;
 }
 
-export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "sensitivity", "sensitivityCache", "sensitivitySamples", "shard", "pareto", "paretoPoints"] as const;
+export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "measureLatency", "latencySamples", "latencyRuns", "sensitivity", "sensitivityCache", "sensitivitySamples", "shard", "pareto", "paretoPoints"] as const;
 
 const collect = (v: string, all: string[] = []) => [...all, v];
 
@@ -56,6 +65,9 @@ export function withMixedFlags(cmd: Command): Command {
     .option("--budget <kind=value>", "with --mixed: size=5.2MB|75%, bops=3G|60%, latency=2ms|90% (percentages of the all-highest cost; repeatable)", collect)
     .option("--tie-residual", "with --mixed: layers feeding one residual Add/Concat take one format")
     .option("--latency-table <file>", "with --mixed: JSON of per-layer latencies per candidate, { \"unit\": \"ms\", \"layers\": { NODE: { CANDIDATE: ms } } }")
+    .option("--measure-latency <file>", "with --mixed: time each layer under each candidate in ONNX Runtime (profiler), write that latency table to FILE and use it as --latency-table")
+    .option("--latency-samples <n>", "with --measure-latency: samples per timed run (default 8)")
+    .option("--latency-runs <n>", "with --measure-latency: timed runs after 2 warm-up ones; the median is kept (default 5)")
     .option("--sensitivity <method>", "with --mixed: measured (default; the output change with only that layer quantized) | hessian (Hutchinson trace by finite differences × ‖W − Q(W)‖²)")
     .option("--sensitivity-cache <dir>", "with --mixed: where measured sensitivities are kept (default .fixq-sensitivity next to the output)")
     .option("--sensitivity-samples <n>", "with --mixed: calibration samples the sensitivities are measured on (default 128)")
@@ -84,8 +96,34 @@ function parseShard(text: string): { index: number; count: number } {
   return { index: i - 1, count: n };
 }
 
+/** What --measure-latency asked for, checked. */
+export interface MeasureLatencyRequest {
+  readonly file: string;
+  readonly samples?: number;
+  readonly runs?: number;
+}
+
+/** The mixed options, and the latency measurement to run before allocating. */
+export type MixedCliOptions = MixedOptions & { readonly measureLatency?: MeasureLatencyRequest };
+
+function positiveInt(v: string | number | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n > 0)) throw new FixqError("usage", `${flag} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function measureRequest(m: MixedInput): MeasureLatencyRequest | undefined {
+  if (m.measureLatency === undefined) {
+    if (m.latencySamples !== undefined || m.latencyRuns !== undefined) throw new FixqError("usage", `--${m.latencySamples !== undefined ? "latency-samples" : "latency-runs"} needs --measure-latency FILE`);
+    return undefined;
+  }
+  if (m.latencyTable !== undefined) throw new FixqError("usage", "give --latency-table FILE or --measure-latency FILE, not both");
+  return { file: m.measureLatency, samples: positiveInt(m.latencySamples, "--latency-samples"), runs: positiveInt(m.latencyRuns, "--latency-runs") };
+}
+
 /** Checks the mixed keys into allocation options; undefined without --mixed. */
-export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: string; threads?: number; progress: (text: string) => void }): MixedOptions | undefined {
+export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: string; threads?: number; progress: (text: string) => void }): MixedCliOptions | undefined {
   const others = MIXED_KEYS.filter((k) => k !== "mixed" && m[k] !== undefined);
   if (m.mixed === undefined) {
     if (others.length > 0) throw new FixqError("usage", `--${others[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --mixed`);
@@ -93,6 +131,7 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
   }
   if (recipe.dataFree) throw new FixqError("usage", "--mixed measures sensitivities on calibration data, which --data-free never reads");
   if (m.sensitivity !== undefined && m.sensitivity !== "measured" && m.sensitivity !== "hessian") throw new FixqError("usage", `--sensitivity must be measured or hessian, got '${m.sensitivity}'`);
+  const measureLatency = measureRequest(m);
   const budgetTexts = m.budget === undefined ? [] : Array.isArray(m.budget) ? m.budget : [m.budget];
   const budgets = parseBudgets(budgetTexts);
   if (budgets.length === 0 && m.shard === undefined) throw new FixqError("usage", "--mixed needs at least one --budget KIND=VALUE (size, bops or latency)");
@@ -114,7 +153,23 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
     sensitivity: m.sensitivity as MixedOptions["sensitivity"],
     threads: ctx.threads,
     progress: ctx.progress,
+    measureLatency,
   };
+}
+
+/**
+ * --measure-latency: times the layers (quant/mixed/measure-latency.ts), writes
+ * the table to its file (temp file, renamed) and returns the options with it
+ * as the latency table. `parts` are the recipe's parts; `fileLayers` the
+ * recipe file's own `layers` rules.
+ */
+export async function withMeasuredLatency(model: Model, source: DataSource, o: MixedCliOptions | undefined, parts: readonly RecipeInput[], fileLayers: readonly unknown[]): Promise<MixedCliOptions | undefined> {
+  const req = o?.measureLatency;
+  if (!o || !req || o.shard) return o;
+  const table = await measureLatencyTable(model, source, parts, fileLayers, { candidates: o.candidates, samples: req.samples, runs: req.runs, threads: o.threads, progress: o.progress });
+  writeFileAtomic(req.file, new TextEncoder().encode(`${JSON.stringify(table, null, 2)}\n`));
+  o.progress?.(`latency table → ${req.file} (${table.cpu.summary})`);
+  return { ...o, latencyTable: { file: req.file, layers: table.layers } };
 }
 
 /** Runs the allocation when --mixed is given. */

@@ -31,7 +31,7 @@ import { reportHistograms } from "./quantize-html.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
-import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput } from "./quantize-mixed.js";
+import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput, withMeasuredLatency } from "./quantize-mixed.js";
 import { paretoSweep } from "./quantize-pareto.js";
 import { mixedText } from "../quant/mixed/report.js";
 import { smoothForQuantize } from "./smooth-flag.js";
@@ -102,6 +102,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
     { what: "-o's external data", path: `${output}.data`, createParents: true },
     { what: "--json", path: jsonFile },
     { what: "--pareto", path: opts.pareto },
+    { what: "--measure-latency", path: opts.measureLatency },
     { what: "--html", path: opts.html },
   ];
   guardOutputs(
@@ -133,8 +134,10 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   if (dynamic) flags.acts = "float";
   const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
   const recipeFlags = splitMixedInput(flags, {}).rest;
+  // A recipe's measureLatency is an output too: the same guard, with it.
+  if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);
   let recipe = buildRecipe(fileRecipe, recipeFlags);
-  const mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
+  let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
@@ -183,6 +186,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   let mixed: Awaited<ReturnType<typeof runMixedStep>>;
   try {
     // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
+    mixedOpts = await withMeasuredLatency(model, source, mixedOpts, [fileRecipe, recipeFlags], (fileRecipe.layers as unknown[] | undefined) ?? []);
     mixed = await runMixedStep(model, source, recipe, mixedOpts);
     if (mixed?.kind === "shard") {
       const shard = { measured: mixed.measured, total: mixed.total, cache: mixed.folder };

@@ -23,6 +23,8 @@ export interface SessionOptions {
   extraOutputs?: readonly string[];
   /** Keep ORT's own error log off stderr (a caller that reports run failures itself). */
   quiet?: boolean;
+  /** Turns ORT's profiler on: it writes `<prefix>_<date>.json` when `endProfiling()` is called. */
+  profileFilePrefix?: string;
 }
 
 /** Samples fetched a batch at a time (see quant/feeds.ts for file-backed sources). */
@@ -76,6 +78,10 @@ export class OrtSession {
       graphOptimizationLevel: safeOptimization(full, opts.optimization ?? "all"),
       logSeverityLevel: opts.quiet ? 4 : 3,
     };
+    if (opts.profileFilePrefix !== undefined) {
+      sessionOptions.enableProfiling = true;
+      sessionOptions.profileFilePrefix = opts.profileFilePrefix;
+    }
     if (opts.threads !== undefined) {
       sessionOptions.intraOpNumThreads = opts.threads;
       sessionOptions.interOpNumThreads = 1;
@@ -99,6 +105,11 @@ export class OrtSession {
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     }
     return new OrtSession(session, session.inputNames, session.outputNames);
+  }
+
+  /** Stops the profiler (SessionOptions.profileFilePrefix) and writes its JSON trace. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
