@@ -43,7 +43,7 @@
  * float op and an uncalibrated tensor into the quantized graph).
  */
 import { FixqError } from "../ir/errors.js";
-import { attrInts, attrString } from "../ir/attrs.js";
+import { convGeometry } from "../ir/conv-geometry.js";
 import type { Dim, Graph, Model, Node, TensorType } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
 import type { QuantSpec } from "../ir/quant.js";
@@ -129,8 +129,6 @@ function weightError(ed: GraphEdit, t: Target, codes: ReadonlyMap<string, ArrayL
   return w.map((x, k) => wq[k]! - x);
 }
 
-const intsOf = attrInts;
-
 /**
  * Per kernel tap of a Conv (row-major over the kernel dims), the fraction of
  * output positions at which the tap reads the input rather than padding.
@@ -141,21 +139,9 @@ export function tapCoverage(n: Node, inShape: readonly Dim[] | undefined, kernel
   const spatial = inShape?.slice(2);
   if (!spatial || spatial.length !== kernel.length || spatial.some((d) => typeof d !== "number")) return new Float64Array(taps).fill(1);
   const nd = kernel.length;
-  const strides = intsOf(n, "strides") ?? [];
-  const dil = intsOf(n, "dilations") ?? [];
-  const pads = intsOf(n, "pads") ?? [];
-  const autoPad = attrString(n, "auto_pad") ?? "";
+  const g = convGeometry(n, spatial as number[], kernel);
   const perDim = kernel.map((K, j) => {
-    const I = spatial[j] as number;
-    const [s, d] = [strides[j] ?? 1, dil[j] ?? 1];
-    let [pb, pe] = [pads[j] ?? 0, pads[j + nd] ?? 0];
-    if (autoPad === "VALID") [pb, pe] = [0, 0];
-    else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
-      const total = Math.max(0, (Math.ceil(I / s) - 1) * s + d * (K - 1) + 1 - I);
-      pb = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
-      pe = total - pb;
-    }
-    const O = Math.floor((I + pb + pe - d * (K - 1) - 1) / s) + 1;
+    const [I, s, d, pb, O] = [g.inSize[j]!, g.stride[j]!, g.dilation[j]!, g.padBegin[j]!, g.outSize[j]!];
     return Float64Array.from({ length: K }, (_, k) => {
       let inside = 0;
       for (let o = 0; o < O; o++) {

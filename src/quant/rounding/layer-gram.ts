@@ -15,7 +15,8 @@ import type { HostTensor } from "../../runtime/ort-session.js";
 import type { Layer } from "../../passes/layers.js";
 import { symmetrize } from "./dense.js";
 import type { GramKernel } from "./gram-kernel.js";
-import { convGeometry, type LayerMatrix, writePatches } from "./layer-matrix.js";
+import { convGeometry } from "../../ir/conv-geometry.js";
+import { type LayerMatrix, writePatches } from "./layer-matrix.js";
 
 /** Input columns per Gram product. */
 export const GRAM_BLOCK = 1024;
