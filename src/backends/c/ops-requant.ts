@@ -15,8 +15,7 @@
 import type { RequantOp, RescaleOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
 import { add, type Expr, num as numE, substitute, v } from "../../numerics/expr.js";
-import { evaluate } from "../../numerics/expr-eval.js";
-import type { Printed } from "../shared/print-expr.js";
+import { channelConstant, type Printed } from "../shared/print-expr.js";
 import { cInt, printC } from "../shared/print-c.js";
 import { cList } from "./c-types.js";
 import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
@@ -56,15 +55,7 @@ export const emitRequant: COpEmitter<RequantOp> = (op, ctx) => {
     // the case's per-channel constants, evaluated exactly for each channel in this case (0 elsewhere)
     const locals = p.constants.map((c) => {
       const array = `${c.name.toUpperCase()}_${k.toUpperCase()}${i}`;
-      const values = op.multipliers.map((d, ch) => {
-        if (cases[ch] !== k) return 0;
-        const env: Record<string, number> = { m: d.m, s: d.s };
-        for (const e of p.constants) {
-          env[e.name] = evaluate(e.expr, env);
-          if (e === c) break;
-        }
-        return env[c.name]!;
-      });
+      const values = channelConstant(p, c, op.multipliers, cases, k);
       arrays.push(`static const ${arrayType(values)} ${array}[${C}] = ${cList(values, cInt)};`);
       return `const int64_t ${c.name} = ${array}[c];`;
     });

@@ -16,8 +16,8 @@
 import type { RequantOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, SINGLE_CASES } from "../../numerics/definitions.js";
 import { add, type Expr, v } from "../../numerics/expr.js";
-import { evaluate } from "../../numerics/expr-eval.js";
 import type { RequantRounding } from "../../numerics/requant.js";
+import { channelConstant } from "../shared/print-expr.js";
 import { type JsPrinted, printJs } from "../shared/print-js.js";
 import { type OpEmitter, numList, opFunctionName, opHeader, product, shapeText } from "./codegen.js";
 
@@ -66,15 +66,7 @@ export const emitRequant: OpEmitter<RequantOp> = (op, ctx) => {
     // the case's per-channel constants, evaluated exactly for each channel in this case (0 elsewhere)
     const consts = p.constants.map((c) => {
       const array = `${c.name.toUpperCase()}_${k.toUpperCase()}${i}`;
-      const values = op.multipliers.map((d, ch) => {
-        if (cases[ch] !== k) return 0;
-        const env: Record<string, number> = { m: d.m, s: d.s };
-        for (const e of p.constants) {
-          env[e.name] = evaluate(e.expr, env);
-          if (e === c) break;
-        }
-        return env[c.name]!;
-      });
+      const values = channelConstant(p, c, op.multipliers, cases, k);
       constArrays.push(`const ${array} = ${numList(values)};\n`);
       return `${c.name} = ${array}[c]`;
     });

@@ -15,6 +15,7 @@
  * relational 10 > equality 9 > && 5 > || 4 > ?: 3).
  */
 import { type Cond, type Expr, isReal, substitute } from "../../numerics/expr.js";
+import { evaluate } from "../../numerics/expr-eval.js";
 import { fold } from "../../numerics/expr-fold.js";
 
 export interface PrintOptions {
@@ -37,6 +38,30 @@ export interface Printed {
   readonly body: readonly string[];
   /** The expression of the value, valid after `body`. */
   readonly value: string;
+}
+
+/**
+ * The value of the hoisted constant `c` of `printed` for each channel whose
+ * requant case is `k` (0 for the others): the constants are evaluated in
+ * order over the channel's multiplier m and shift s, up to `c`, exactly as
+ * the printed code would compute them.
+ */
+export function channelConstant(
+  printed: Pick<Printed, "constants">,
+  c: Printed["constants"][number],
+  multipliers: readonly { readonly m: number; readonly s: number }[],
+  cases: readonly string[],
+  k: string,
+): number[] {
+  return multipliers.map((d, ch) => {
+    if (cases[ch] !== k) return 0;
+    const env: Record<string, number> = { m: d.m, s: d.s };
+    for (const e of printed.constants) {
+      env[e.name] = evaluate(e.expr, env);
+      if (e === c) break;
+    }
+    return env[c.name]!;
+  });
 }
 
 /** Printed text with its precedence (ATOM: never needs parentheses). */
