@@ -31,14 +31,10 @@ import * as ort from "onnxruntime-node";
 import { emitC } from "../src/backends/c/emit.js";
 import { Emulator, runProgram } from "../src/backends/emulator/run.js";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
-import { integerizeModel } from "../src/integer/integerize.js";
 import { type Program, sampleSize } from "../src/integer/program.js";
 import { readNpy } from "../src/io/npy.js";
-import { loadModel } from "../src/ir/onnx/load.js";
 import { encodeModel } from "../src/ir/onnx/save.js";
-import { npyFileSource } from "../src/quant/feeds.js";
-import { quantizeModel } from "../src/quant/quantize.js";
-import { buildRecipe } from "../src/quant/recipe.js";
+import { bundledProgram } from "./bundled-program.js";
 import { printBenchHeader } from "./cpu-header.js";
 
 const BATCH = 64;
@@ -140,19 +136,13 @@ async function main(): Promise<void> {
   try {
     for (const m of bundledModels()) {
       if (only && !only.includes(m.key)) continue;
-      const float = loadModel(join(MODELS_DIR, m.file));
-      const source = npyFileSource(float.graph!, join(MODELS_DIR, m.data.calibration));
-      const q = (await quantizeModel(float, source, buildRecipe({}))).model;
-      source.close();
-      let p: Program;
-      try {
-        p = integerizeModel(q);
-      } catch (e) {
-        const why = String((e as Error).message).split("\n")[0];
-        console.log(`${m.key.padEnd(14)} refused: ${why}`);
-        rows.push({ model: m.key, refused: why });
+      const built = await bundledProgram(m);
+      if ("refused" in built) {
+        console.log(`${m.key.padEnd(14)} refused: ${built.refused}`);
+        rows.push({ model: m.key, refused: built.refused });
         continue;
       }
+      const { float, q, p } = built;
       const size = sampleSize(p.inputs[0]!.shape);
       const xs = x.subarray(0, BATCH * size);
       const plain = build(p, join(dir, m.key, "o3"), "-O3");
