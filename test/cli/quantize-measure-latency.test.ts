@@ -63,4 +63,13 @@ describe("fixq quantize --measure-latency", () => {
     expect([both.status, both.stderr.trim()]).toEqual([2, "error: give --latency-table FILE or --measure-latency FILE, not both"]);
     expect(fixq(...base, "-o", join(tmp, "x.onnx"), "--latency-runs", "0", "--measure-latency", join(tmp, "t.json"), "--budget", "size=70%").stderr.trim()).toBe("error: --latency-runs must be a positive integer, got '0'");
   });
+
+  it("refuses -o onto the --latency-table it reads, before any work, and leaves the table as it was", () => {
+    const table = join(tmp, "hand.json");
+    writeFileSync(table, JSON.stringify({ unit: "ms", layers: {} }));
+    const before = readFileSync(table);
+    const r = fixq(...base.slice(0, -4), "-o", table, "--latency-table", table, "--budget", "latency=70%");
+    expect([r.status, r.stderr.trim()]).toEqual([2, `error: -o ${table} would overwrite the input: it is the same file as --latency-table ${table}; choose another path`]);
+    expect(readFileSync(table).equals(before)).toBe(true);
+  });
 });
