@@ -4,7 +4,8 @@
  * reconstruction loss below nearest rounding's.
  */
 import { describe, expect, it } from "vitest";
-import { ADAROUND_DEFAULTS, adaround, annealedBeta, ortRowsTimesH } from "../../../src/quant/rounding/adaround.js";
+import { ADAROUND_DEFAULTS, adaround, adaroundInOrt, annealedBeta, ortRowsTimesH } from "../../../src/quant/rounding/adaround.js";
+import { AdaroundLoop } from "../../../src/quant/rounding/adaround-loop.js";
 import { MatMulKernel } from "../../../src/quant/rounding/gram-kernel.js";
 import { reconstructionLoss } from "../../../src/quant/rounding/problem.js";
 import { nearestOf, randomProblem } from "./problems.js";
@@ -45,6 +46,23 @@ describe("AdaRound", () => {
       expect(same / js.length).toBeGreaterThan(0.97);
     } finally {
       await kernel.release();
+    }
+  });
+
+  it("takes the same steps as one ONNX Runtime Loop (float32) as in JS float64: same codes on a small layer, and nearest at 0 iterations", async () => {
+    const loop = await AdaroundLoop.create(1);
+    try {
+      const p = randomProblem(11, 6, 24, 96);
+      const o = { ...ADAROUND_DEFAULTS, iters: 300, lr: 0.01 };
+      const js = await adaround(p, o);
+      const inOrt = await adaroundInOrt(p, loop, o);
+      let same = 0;
+      for (let k = 0; k < js.length; k++) if (js[k] === inOrt[k]) same++;
+      expect(same / js.length).toBeGreaterThan(0.97);
+      expect(reconstructionLoss(p, inOrt)).toBeLessThan(reconstructionLoss(p, nearestOf(p)));
+      expect(Array.from(await adaroundInOrt(p, loop, { ...o, iters: 0 }))).toEqual(Array.from(nearestOf(p)));
+    } finally {
+      await loop.release();
     }
   });
 });

@@ -7,6 +7,7 @@
  *  - a `layers` rule turns learned rounding on for one op only;
  *  - AdaRound (a few iterations) and GPTQ on MXFP4 weights (a non-uniform
  *    grid) run through and do not lose to nearest;
+ *  - AdaRound and GPTQ write byte-identical models at 1 and 2 threads;
  *  - data-free mode refuses learned rounding in one line.
  */
 import { join } from "node:path";
@@ -26,8 +27,8 @@ const cnn = loadModel(join(MODELS_DIR, "cnn.onnx"));
 const inputName = cnn.graph!.inputs[0]!.name;
 const data = arraySource({ [inputName]: evalImages(32) });
 
-async function quantize(flags: RecipeInput) {
-  const q = await quantizeModel(cnn, data, buildRecipe({ acts: "float", batchSize: 16, ...flags }), { threads: 1 });
+async function quantize(flags: RecipeInput, threads = 1) {
+  const q = await quantizeModel(cnn, data, buildRecipe({ acts: "float", batchSize: 16, ...flags }), { threads });
   return { q, report: findReport(q.passes, "weight-rounding") };
 }
 
@@ -50,6 +51,15 @@ describe("learned rounding in the pipeline", () => {
     expect(Buffer.from(encodeModel(b.q.model)).equals(Buffer.from(encodeModel(a.q.model)))).toBe(true);
     const session = await ort.InferenceSession.create(encodeModel(a.q.model));
     await session.release();
+  }, 120_000);
+
+  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, and GPTQ)", async () => {
+    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "gptq" }] as RecipeInput[]) {
+      const one = await quantize({ weights: "int4", ...flags }, 1);
+      const two = await quantize({ weights: "int4", ...flags }, 2);
+      expect(one.report!.layers.some((l) => l.changedFraction > 0)).toBe(true);
+      expect(Buffer.from(encodeModel(two.q.model)).equals(Buffer.from(encodeModel(one.q.model)))).toBe(true);
+    }
   }, 120_000);
 
   it("a layers rule enables it for one op only", async () => {
