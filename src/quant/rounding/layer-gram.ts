@@ -61,14 +61,17 @@ export class LayerGram {
       }
       return;
     }
-    if (t.dims[t.dims.length - 1] !== k) throw new FixqError("runtime", `layer input '${this.layer.input}' has ${t.dims[t.dims.length - 1]} features, the weight reads ${k}`);
+    // Rows of X [rows, K]; with transA, columns of A [K, rows].
+    const transA = this.m.transA === true;
+    const features = transA ? t.dims[0] : t.dims[t.dims.length - 1];
+    if (features !== k) throw new FixqError("runtime", `layer input '${this.layer.input}' has ${features} features, the weight reads ${k}`);
     const rows = x.length / k;
     const pt = this.blocks[0]!;
     for (let r0 = 0; r0 < rows; ) {
       const count = Math.min(rows - r0, GRAM_BLOCK - this.fill);
       for (let b = 0; b < count; b++) {
-        const src = (r0 + b) * k;
-        for (let c = 0; c < k; c++) pt[c * GRAM_BLOCK + this.fill + b] = x[src + c]!;
+        const r = r0 + b;
+        for (let c = 0; c < k; c++) pt[c * GRAM_BLOCK + this.fill + b] = transA ? x[c * rows + r]! : x[r * k + c]!;
       }
       r0 += count;
       await this.advance(count);

@@ -7,7 +7,8 @@
  *         patch of input channels [g·C/G, (g+1)·C/G) at one output position,
  *         ordered (c, k…) like the weight (0 where the window reads padding).
  *   Gemm  B[N, K] (transB = 1) or B[K, N]; MatMul B[K, N]: G = 1, R = N; x is
- *         one row of the input (every leading index of a MatMul input is a row).
+ *         one row of the input (every leading index of a MatMul input is a row),
+ *         or one column of A [K, M] for a Gemm with transA = 1 (`transA`).
  *
  * `index[(g·R + r)·K + c]` is the flat weight index of W_g[r, c].
  */
@@ -21,6 +22,8 @@ export interface LayerMatrix {
   readonly rows: number;
   readonly cols: number;
   readonly index: Int32Array;
+  /** Gemm with transA = 1: the input is A [K, M], one input column per column of A. */
+  readonly transA?: boolean;
 }
 
 /** The matrix view of `layer`'s weight, or why it has none. */
@@ -34,12 +37,11 @@ export function layerMatrix(layer: Layer, n: Node): LayerMatrix | { reason: stri
     return { groups, rows, cols, index: Int32Array.from({ length: dims[0]! * cols }, (_, k) => k) };
   }
   if (layer.kind === "ConvTranspose") return { reason: "ConvTranspose is not supported by learned rounding yet" };
-  if (layer.kind === "Gemm" && attrInt(n, "transA", 0) === 1) return { reason: "Gemm with transA = 1" };
   const transposed = layer.kind === "Gemm" && attrInt(n, "transB", 0) === 1;
   const [rows, cols] = [layer.outChannels, layer.inChannels];
   const index = new Int32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) index[r * cols + c] = transposed ? r * cols + c : c * rows + r;
-  return { groups: 1, rows, cols, index };
+  return { groups: 1, rows, cols, index, ...(layer.kind === "Gemm" && attrInt(n, "transA", 0) === 1 ? { transA: true } : {}) };
 }
 
 /**

@@ -3,7 +3,7 @@
  * give ONNX Runtime's Conv output (strides, dilations, explicit and SAME
  * padding, groups, depthwise), so the patch order matches the weight's; the
  * streaming Gram equals Σ p·pᵀ over those patches, across batches; Gemm and
- * MatMul inputs are their rows.
+ * MatMul inputs are their rows (a Gemm with transA, the columns of A).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Attribute, Graph } from "../../../src/ir/graph.js";
@@ -106,6 +106,35 @@ describe("layer matrices and Gram", () => {
       for (let j = 0; j < 5; j++) {
         let s = 0;
         for (let r = 0; r < rows; r++) s += xs[r * 5 + i]! * xs[r * 5 + j]!;
+        expect(gram.h[0]![i * 5 + j]).toBeCloseTo(s, 5);
+      }
+    }
+  });
+
+  it("Gemm transA: the columns of A [K, M] are the input columns, and ONNX Runtime's output is W·(column)", async () => {
+    const rng = new Rng(9);
+    const wt = randTensor(rng, "W", [5, 3]);
+    const g = graph([node("Gemm", ["A", "W"], ["Y"], [int("transA", 1)])], [value("A", 1, [5, 4])], [value("Y", 1)], [wt]);
+    const { layer, m } = layerOf(g);
+    expect([m.groups, m.rows, m.cols, m.transA]).toEqual([1, 3, 5, true]);
+    const xs = Float32Array.from({ length: 20 }, () => rng.float() - 0.5);
+    const y = (await run(model(g), { A: { dtype: 1, dims: [5, 4], data: xs } }))["Y"]!;
+    const wv = randTensorValues(wt);
+    for (let r = 0; r < 3; r++) {
+      for (let col = 0; col < 4; col++) {
+        let s = 0;
+        for (let c = 0; c < 5; c++) s += wv[m.index[r * 5 + c]!]! * xs[c * 4 + col]!;
+        expect(s).toBeCloseTo(y[col * 3 + r]!, 5);
+      }
+    }
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    await gram.add({ dtype: 1, dims: [5, 4], data: xs });
+    await gram.finish();
+    expect(gram.columns).toBe(4);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 5; j++) {
+        let s = 0;
+        for (let col = 0; col < 4; col++) s += xs[i * 4 + col]! * xs[j * 4 + col]!;
         expect(gram.h[0]![i * 5 + j]).toBeCloseTo(s, 5);
       }
     }
