@@ -31,7 +31,8 @@
  *
  * Knobs: FIXQ_BENCH_MODELS=resnet,mobilenetv2 (manifest keys),
  * FIXQ_BENCH_ROWS=W4,W3 (row names), FIXQ_BENCH_METHODS=nearest,gptq,
- * FIXQ_ADAROUND_ITERS=N (default: fixq's), FIXQ_BENCH_ITERS=100,300,1000
+ * FIXQ_ADAROUND_ITERS=N (default: fixq's), FIXQ_BENCH_GPTQ='{"gptqActOrder":true}'
+ * (extra recipe keys for the GPTQ rows), FIXQ_BENCH_ITERS=100,300,1000
  * (part 3; empty skips it), FIXQ_BENCH_PARTS=kernels,accuracy,iters,
  * FIXQ_THREADS (default 1).
  *
@@ -91,6 +92,7 @@ const ROWS: { name: string; recipe: RecipeInput }[] = [
 ];
 const METHODS = env("FIXQ_BENCH_METHODS") ?? ["nearest", "gptq", "adaround"];
 const adaroundIters = process.env["FIXQ_ADAROUND_ITERS"];
+const gptqExtra = JSON.parse(process.env["FIXQ_BENCH_GPTQ"] || "{}") as RecipeInput;
 
 async function quantized(model: Model, recipe: RecipeInput) {
   const source = npyFileSource(model.graph!, join(MODELS_DIR, "data/calib.npy"));
@@ -118,7 +120,7 @@ if (parts.includes("accuracy")) {
       let fixqAda: { predictions: Int32Array; ms: number } | undefined;
       for (const method of METHODS) {
         log(`[${elapsed()}] ${key} ${row.name} ${method}`);
-        const extra: RecipeInput = { weightRounding: method, ...(method === "adaround" && adaroundIters ? { adaroundIters } : {}) };
+        const extra: RecipeInput = { weightRounding: method, ...(method === "adaround" && adaroundIters ? { adaroundIters } : {}), ...(method === "gptq" ? gptqExtra : {}) };
         const q = await quantized(model, { ...row.recipe, ...extra });
         const p = await predict(q.model);
         const d = pairedDrop(float.predictions, p.predictions, labels);
