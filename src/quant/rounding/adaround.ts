@@ -16,13 +16,13 @@
  * linearly from 20 to 2. The gradient of the first term is 2·(Ŵ − W)·H/N, so
  * an iteration costs R·K² multiply-adds whatever the number of samples.
  * Finally every weight rounds up where h ≥ 0.5 and down elsewhere. All rows step
- * together, so E·H is one product: ONNX Runtime's float32 MatMul in the
- * pipeline (as PyTorch's AdaRound computes in float32), or the float64 JS
- * kernel (dense.ts rowsTimesSym) when no kernel is given.
+ * together, so E·H is one product. Two engines take the same steps: JS in
+ * float64 (`adaround`, E·H by dense.ts rowsTimesSym; small groups and the
+ * reference), and one ONNX Runtime Loop in float32 (`adaroundInOrt`,
+ * adaround-loop.ts; as PyTorch's AdaRound computes in float32).
  */
 import type { AdaroundLoop } from "./adaround-loop.js";
 import { rowsTimesSym } from "./dense.js";
-import type { MatMulKernel } from "./gram-kernel.js";
 import type { GroupProblem } from "./problem.js";
 
 export interface AdaroundOptions {
@@ -54,19 +54,6 @@ export function annealedBeta(t: number, o: AdaroundOptions): number {
   if (t < start) return 0;
   const rel = (t - start) / Math.max(1, o.iters - start);
   return o.betaEnd + (o.betaStart - o.betaEnd) * (1 - rel);
-}
-
-/** G = E·H for the rows of E (R×K): in float64 in JS, or through a float32 MatMul kernel. */
-export type RowsTimesH = (e: Float64Array, g: Float64Array) => void | Promise<void>;
-
-/** E·H by ORT's float32 MatMul (H converted once per group). */
-export function ortRowsTimesH(kernel: MatMulKernel, p: GroupProblem): RowsTimesH {
-  const h32 = Float32Array.from(p.h);
-  const e32 = new Float32Array(p.rows * p.cols);
-  return async (e, g) => {
-    e32.set(e);
-    g.set(await kernel.mul(e32, h32, p.rows, p.cols, p.cols));
-  };
 }
 
 /** Per weight: the grid values either side (lo, lo + span), their codes, and V where h(V) is the fractional position. */
@@ -112,8 +99,8 @@ export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: A
   return finalCodes(st, v);
 }
 
-/** AdaRound codes for one group (R×K, in the problem's layout), stepping in JS (float64; E·H by `times` when given). */
-export async function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS, times?: RowsTimesH): Promise<Int32Array> {
+/** AdaRound codes for one group (R×K, in the problem's layout), stepping in JS (float64). */
+export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS): Int32Array {
   const { rows: R, cols: K } = p;
   const n = R * K;
   const st = start(p);
@@ -135,8 +122,7 @@ export async function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND
       const raw = sv * (ZETA - GAMMA) + GAMMA;
       e[at] = lo[at]! + (raw < 0 ? 0 : raw > 1 ? 1 : raw) * span[at]! - w[at]!;
     }
-    if (times) await times(e, g);
-    else rowsTimesSym(e, p.h, g, R, K);
+    rowsTimesSym(e, p.h, g, R, K);
     const beta = annealedBeta(t, opts);
     const b1t = 1 - ADAM_B1 ** (t + 1);
     const b2t = 1 - ADAM_B2 ** (t + 1);

@@ -194,7 +194,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           learned = r?.codes;
         } else {
           // Small groups (depthwise: R = 1, K = 9) step faster in JS than through ORT's Loop.
-          learned = p.rows * p.cols * p.cols >= ORT_STEP_MIN ? await adaroundInOrt(p, loop, opts.adaround) : await adaround(p, opts.adaround);
+          learned = p.rows * p.cols * p.cols >= ORT_STEP_MIN ? await adaroundInOrt(p, loop, opts.adaround) : adaround(p, opts.adaround);
         }
         const pick = betterOf(p, near, learned);
         before += pick.lossBefore;
