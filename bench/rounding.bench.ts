@@ -12,7 +12,9 @@
  * nearest, GPTQ and AdaRound, calibrated on the 512 bundled images, with the
  * quantize wall time. drop: float minus the row, points ± one paired standard
  * error; recovered: (nearest's drop − the method's) / nearest's drop, printed
- * where nearest's drop exceeds three standard errors (goal ≥ 0.5). Rows:
+ * where nearest's drop exceeds three standard errors (goal ≥ 0.5); KL: mean
+ * KL divergence of the row's softmax from float's over the test set, in nats
+ * (output-kl.ts), which resolves what top-1 cannot. Rows:
  *   W4 (int4 per-channel, float activations), W4A8 (int4 + uint8
  *   activations), W3 (3-bit per-channel, float activations), int4
  *   per-block:32, MXFP4, NVFP4 (float activations).
@@ -41,7 +43,6 @@
 import { join } from "node:path";
 import { findFashionMnistDir, loadFashionMnistTest } from "../src/data/fashion-mnist.js";
 import { MODELS_DIR } from "../src/data/manifest.js";
-import { evaluateClassifier } from "../src/eval/classify.js";
 import type { Model } from "../src/ir/graph.js";
 import { readNpy } from "../src/io/npy.js";
 import { loadModel } from "../src/ir/onnx/load.js";
@@ -52,6 +53,7 @@ import { findReport } from "../src/quant/stage.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
 import { adaroundAnchorUnavailable, anchorBatch, runAdaroundAnchor } from "./adaround-anchor.js";
+import { classifierLogits, meanKl } from "./output-kl.js";
 import { measureKernels } from "./rounding-kernels.js";
 
 printBenchHeader("rounding");
@@ -80,7 +82,7 @@ const small = full ? undefined : { x: readNpy(join(MODELS_DIR, "data/eval.npy"))
 const images = full ? { dtype: 1, dims: full.shape, data: full.images } : { dtype: 1, dims: small!.x.shape, data: small!.x.data as Float32Array };
 const labels: ArrayLike<number> = full ? full.labels : Int32Array.from(small!.y.data as BigInt64Array, Number);
 const setName = full ? "full 10k test set" : "2,000 bundled evaluation images (dataset-fashion-mnist not installed)";
-const predict = (m: Model) => evaluateClassifier(m, images, labels, { optimization: "all", batchSize: 500, threads });
+const predict = (m: Model) => classifierLogits(m, images, labels, threads);
 
 const ROWS: { name: string; recipe: RecipeInput }[] = [
   { name: "W4", recipe: { weights: "int4", acts: "float" } },
@@ -113,7 +115,7 @@ if (parts.includes("accuracy")) {
     const model = loadModel(join(MODELS_DIR, `${key}.onnx`));
     const float = await predict(model);
     console.log(`\n${key}: float ${pts(float.top1)}%`);
-    console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s");
+    console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s   KL(float‖row)");
     for (const row of ROWS.filter((r) => !env("FIXQ_BENCH_ROWS") || env("FIXQ_BENCH_ROWS")!.includes(r.name))) {
       let nearestDrop: { drop: number; se: number } | undefined;
       let nearest: { model: Model; ms: number } | undefined;
@@ -131,7 +133,7 @@ if (parts.includes("accuracy")) {
         if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms };
         const rec = method !== "nearest" && nearestDrop && nearestDrop.drop > 3 * nearestDrop.se ? ((nearestDrop.drop - d.drop) / nearestDrop.drop).toFixed(2) : "";
         const loss = q.loss ? `${q.loss[0]!.toExponential(2)}→${q.loss[1]!.toExponential(2)}` : "";
-        console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}`);
+        console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
       }
       if (!anchorOff && nearest && fixqAda && row.recipe.weights === "int4") {
         log(`[${elapsed()}] ${key} ${row.name} PyTorch anchor`);
@@ -143,7 +145,7 @@ if (parts.includes("accuracy")) {
           const vs = pairedDrop(p.predictions, fixqAda.predictions, labels);
           const anchorMs = nearest.ms + 1000 * a.seconds;
           const loss = `${a.lossBefore.toExponential(2)}→${a.lossAfter.toExponential(2)}`;
-          console.log(`  ${row.name.padEnd(19)} ${"torch".padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${"".padStart(9)}  ${loss.padEnd(20)} ${(anchorMs / 1000).toFixed(1).padStart(8)}`);
+          console.log(`  ${row.name.padEnd(19)} ${"torch".padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${"".padStart(9)}  ${loss.padEnd(20)} ${(anchorMs / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
           console.log(`  ${"".padEnd(19)} fixq AdaRound − anchor: ${pts(-vs.drop)} ± ${pts(vs.se)} points; time fixq / anchor ${(fixqAda.ms / anchorMs).toFixed(2)}${a.keptNearest ? `; anchor kept nearest on ${a.keptNearest} layer(s)` : ""}`);
         }
       }
