@@ -101,6 +101,15 @@ function partitions(p: Program, op: ConvOp | DenseOp, r: number): [string, numbe
 
 const fits = (p: Program, op: ConvOp | DenseOp, r: number) => partitions(p, op, r).every(([, n]) => n <= PARTITION_LIMIT);
 
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The least factor dividing every layer's weight count with which every layer fits, if any. */
+function leastCommonFactor(p: Program): number | undefined {
+  const layers = p.ops.filter((o): o is ConvOp | DenseOp => o.kind === "conv" || o.kind === "dense");
+  const g = layers.reduce((a, o) => gcd(a, o.weight.length), 0);
+  return divisors(g).find((d) => layers.every((o) => fits(p, o, d)));
+}
+
 /**
  * The plan of every conv and dense op, in program order: its reuse factor
  * (requested, or the least fitting divisor) and the estimates. Throws a usage
@@ -126,12 +135,13 @@ export function estimateResources(p: Program, cert: Certificate, reuse: ReuseReq
     const over = partitions(p, op, r).find(([, n]) => n > PARTITION_LIMIT);
     if (over) {
       const least = valid[0];
+      const all = leastCommonFactor(p);
       const remedy =
         least === undefined
           ? "no reuse factor fits this layer (its accumulators or input taps alone exceed the limit)"
-          : req.byLayer?.has(op.source)
-            ? `use reuseFactor ${least} or larger for this layer`
-            : `use --reuse-factor ${Math.max(...p.ops.flatMap((o) => (o.kind === "conv" || o.kind === "dense" ? [divisors(o.weight.length).find((d) => fits(p, o, d)) ?? 1] : [])))} or larger (fits every layer)`;
+          : req.byLayer?.has(op.source) || all === undefined
+            ? `set reuseFactor ${least} (or a larger divisor of ${weights}) for this layer in a recipe's layers rules`
+            : `use --reuse-factor ${all} or larger (a divisor of every layer's weights that fits them all)`;
       throw new FixqError("usage", `${op.source}: reuse factor ${r} partitions ${over[0]}, over the ${PARTITION_LIMIT} limit of config_array_partition; ${remedy}`);
     }
     const shape = macShape(p, op);
