@@ -68,7 +68,7 @@ export function topHeader(prefix: string, io: { ins: HlsPort[]; outs: HlsPort[] 
 #ifndef ${P}_TOP_H
 #define ${P}_TOP_H
 ${mode === "ap" ? "#include <ap_int.h>" : "#include <stdint.h>"}
-${style === "stream" ? "#include <hls_stream.h>\n" : ""}
+${style === "stream" ? "#include \"hls_stream.h\" /* quoted: fixq's Makefile finds ap_types/ first (-iquote), Vitis its own */\n" : ""}
 ${io.ins.map((x, k) => `typedef ${x.port} ${prefix}_hls_in${k}_t; /* '${cComment(x.name)}', ${x.size} values */`).join("\n")}
 ${io.outs.map((x, k) => `typedef ${x.port} ${prefix}_hls_out${k}_t; /* '${cComment(x.name)}', ${x.size} values */`).join("\n")}
 

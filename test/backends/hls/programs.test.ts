@@ -7,17 +7,19 @@
  * bit (floats with ties, ±0, ±Inf, NaN; integer feeds over each input's
  * range), in both I/O styles and both type spellings. Double rounding's left
  * shift (a requant that can refuse its input) builds in parallel I/O and is
- * refused, naming the node, in stream I/O. Skips without g++/make (fails
+ * refused, naming the node, in stream I/O. AP_TYPES swaps ap_int.h but never
+ * hls_stream.h. Skips without g++/make (fails
  * with FIXQ_REQUIRE_DATA=1).
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { AP_INT_H } from "../../../src/backends/hls/ap-types.js";
 import { emitHls } from "../../../src/backends/hls/emit.js";
 import type { HlsTypes } from "../../../src/backends/hls/hls-types.js";
 import type { HlsIo } from "../../../src/backends/hls/top.js";
 import type { Program } from "../../../src/integer/program.js";
-import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { tallyBuilt } from "../c/check-c.js";
 import { allFeeds } from "../js/feeds.js";
 import { cnnProgram, edgeProgram, leftShiftProgram, narrowProgram, S8, U8, wideProgram } from "../onnx-int/programs.js";
@@ -44,6 +46,24 @@ describe.skipIf(!HAVE)("HLS C simulation equals the emulator on hand-built progr
     const t = tallyBuilt(buildHls(p, dir, { io, types }), allFeeds(p, 31, 16));
     expect({ floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ floatMismatches: 0, intMismatches: 0 });
     expect(t.compared).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!HAVE)("AP_TYPES replaces ap_int.h only: hls_stream.h always comes from the project's ap_types/", () => {
+  it("builds and stays bit-exact with AP_TYPES holding an ap_int.h copy and an hls_stream.h that fails to compile", () => {
+    const p = narrowProgram(4);
+    const dir = join(tmp.dir, "ap-types-dir");
+    const other = join(tmp.dir, "other-ap-types");
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, "ap_int.h"), AP_INT_H);
+    writeFileSync(join(other, "hls_stream.h"), '#error "the hls_stream.h of AP_TYPES was included"\n');
+    for (const [rel, text] of emitHls(p, { io: "stream" })) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      writeFileSync(join(dir, rel), text);
+    }
+    run("make", ["-s", "-C", dir, "csim_run", `AP_TYPES=${other}`, "CXXFLAGS=-O1 -Werror"]);
+    const t = tallyBuilt({ dir, program: p, exe: "csim_run" }, allFeeds(p, 32, 8));
+    expect({ floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ floatMismatches: 0, intMismatches: 0 });
   });
 });
 
