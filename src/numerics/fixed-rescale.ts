@@ -238,3 +238,25 @@ export function fixedRescaleDef(n: number, shift: number, t: FixedCastSpec): Def
     body: let_("t", sum, (tt) => let_("R", roundE(tt, shift, t.round), (R) => clampE(overflowE(R, t), v("lo"), v("hi")))),
   };
 }
+
+/**
+ * Why a fixed rescale is outside the domain above, given its inputs' value
+ * ranges (each term |x·m| < 2^48, the shift and the cast), or undefined.
+ */
+export function fixedRescaleDomainIssue(
+  op: { readonly multipliers: readonly number[]; readonly shift: number; readonly cast: FixedCastSpec },
+  ranges: readonly { readonly lo: number; readonly hi: number }[],
+): string | undefined {
+  const cast = fixedCastProblem(op.cast);
+  if (cast) return cast;
+  if (op.multipliers.length < 1 || op.multipliers.length > RESCALE_MAX_INPUTS) return `${op.multipliers.length} inputs: 1…${RESCALE_MAX_INPUTS} supported`;
+  if (!Number.isInteger(op.shift) || op.shift < 0 || op.shift > RESCALE_MAX_SHIFT) return `shift ${op.shift} is outside 0…${RESCALE_MAX_SHIFT}`;
+  for (let i = 0; i < op.multipliers.length; i++) {
+    const m = op.multipliers[i]!;
+    if (!Number.isInteger(m) || m < 0 || m >= 2 ** 31) return `multiplier ${m} of input ${i} is not an integer in [0, 2^31)`;
+    const r = ranges[i]!;
+    const term = Math.max(Math.abs(r.lo), Math.abs(r.hi)) * m;
+    if (term >= RESCALE_TERM_LIMIT) return `the term x·m of input ${i} reaches ${term} ≥ 2^48, past the exact arithmetic of the program`;
+  }
+  return undefined;
+}
