@@ -136,8 +136,26 @@ export function fixedCodes(values: ArrayLike<number>, t: FixedType): Int32Array 
  */
 export function qdqDifferences(t: FixedType, storageBits: number): string[] {
   const out: string[] = [];
-  if (t.round !== "AP_RND_CONV") out.push(`rounds by ${t.round} where QuantizeLinear rounds half to even`);
-  if (t.overflow !== "AP_SAT") out.push(`overflows by ${t.overflow}${t.satBits ? ` (N = ${t.satBits})` : ""} where QuantizeLinear saturates`);
-  if (t.bits !== storageBits) out.push(`keeps ${t.bits} bits where QuantizeLinear saturates at ${storageBits}`);
+  if (t.round !== "AP_RND_CONV") out.push(`rounds half to even where the design rounds by ${t.round}`);
+  if (t.overflow !== "AP_SAT") out.push(`saturates where the design overflows by ${t.overflow}${t.satBits ? ` (N = ${t.satBits})` : ""}`);
+  if (t.bits !== storageBits) out.push(`saturates at ${storageBits} bits where the design keeps ${t.bits}`);
   return out;
+}
+
+/**
+ * One line per distinct fixed-point type among the formats (`format` as the
+ * format table names it), saying where the QDQ model's arithmetic differs
+ * from the exact design that `emulate`, `eval --engine emulator` and
+ * `compile` run; none where they agree (AP_RND_CONV, AP_SAT at a storage width).
+ */
+export function fixedDesignNotes(formats: readonly { readonly format: string; readonly role: string }[]): string[] {
+  const seen = new Map<string, string>();
+  for (const f of formats) {
+    if (f.role !== "activation" || !isFixedFormatName(f.format) || seen.has(f.format)) continue;
+    const t = parseFixedType(f.format);
+    const storage = t.bits <= 8 ? 8 : 16;
+    const diffs = qdqDifferences(t, f.role === "weight" && t.bits <= 4 ? 4 : storage);
+    if (diffs.length > 0) seen.set(f.format, `${f.format} activations: the QDQ model ${diffs.join("; ")}; emulate, eval --engine emulator and compile run the exact design`);
+  }
+  return [...seen.values()];
 }
