@@ -2,7 +2,8 @@
  * Fixed-point formats as quantization choices: `fixed<W,I>`,
  * `fixed<W,I,Q,O[,N]>`, `ufixed<…>` (Xilinx ap_fixed, numerics/fixed.ts; mode
  * names with or without `AP_`, hls4ml spells them without) and `fixed<W>` /
- * `ufixed<W>`, whose integer bits I fixq chooses per tensor.
+ * `ufixed<W>` / `fixed<W,auto,Q,O[,N]>`, whose integer bits I fixq chooses
+ * per tensor.
  *
  * A fixed-point tensor is a power-of-two-scaled integer tensor:
  *   value = V · 2^−(W−I),  zero point 0,  V a W-bit integer
@@ -58,14 +59,18 @@ export function parseFixedFormat(text: string, flag: string): FixedSetting {
     const bits = Number(one[2]);
     s = { bits, signed, round: "AP_TRN", overflow: "AP_WRAP", satBits: 0, name: `${signed ? "" : "u"}fixed<${bits}>` };
   } else {
+    // `auto` integer bits: parse the rest with I = W, then forget I
+    const auto = /^(\s*(?:ap_)?u?fixed\s*<\s*([0-9]+)\s*,)\s*auto\s*([,>])/i.exec(text);
+    const parsed = auto ? `${auto[1]}${auto[2]}${auto[3]}${text.slice(auto[0].length)}` : text;
     let t: FixedType;
     try {
-      t = parseFixedType(text);
+      t = parseFixedType(parsed);
     } catch (e) {
       if (e instanceof SyntaxError) throw bad(e.message.replace(/^'.*?' is not a fixed-point type: /, ""));
       throw e;
     }
-    s = { bits: t.bits, intBits: t.intBits, signed: t.signed, round: t.round, overflow: t.overflow, satBits: t.satBits, name: fixedTypeName(t) };
+    const name = auto ? fixedTypeName(t).replace(/<([0-9]+),-?[0-9]+/, "<$1,auto").replace(/^(u?fixed<[0-9]+),auto>$/, "$1>") : fixedTypeName(t);
+    s = { bits: t.bits, ...(auto ? {} : { intBits: t.intBits }), signed: t.signed, round: t.round, overflow: t.overflow, satBits: t.satBits, name };
   }
   if (s.bits < 2 || s.bits > FIXED_MAX_STORED_BITS) throw bad(`W = ${s.bits}; fixed-point formats of 2…${FIXED_MAX_STORED_BITS} bits are stored in ONNX integer types`);
   if (s.overflow === "AP_WRAP_SM") throw bad("AP_WRAP_SM (sign-magnitude wrap) is not supported by fixq's integer code; use SAT, SAT_ZERO, SAT_SYM or WRAP");
@@ -154,7 +159,7 @@ export function fixedDesignNotes(formats: readonly { readonly format: string; re
     if (f.role !== "activation" || !isFixedFormatName(f.format) || seen.has(f.format)) continue;
     const t = parseFixedType(f.format);
     const storage = t.bits <= 8 ? 8 : 16;
-    const diffs = qdqDifferences(t, f.role === "weight" && t.bits <= 4 ? 4 : storage);
+    const diffs = qdqDifferences(t, storage);
     if (diffs.length > 0) seen.set(f.format, `${f.format} activations: the QDQ model ${diffs.join("; ")}; emulate, eval --engine emulator and compile run the exact design`);
   }
   return [...seen.values()];

@@ -44,6 +44,11 @@ describe("fixed-point format names", () => {
     const auto = p("fixed<16>");
     expect(auto.intBits).toBeUndefined();
     expect(auto).toMatchObject({ bits: 16, round: "AP_TRN", overflow: "AP_WRAP", name: "fixed<16>" });
+    expect(p("fixed<16,auto>")).toEqual(auto);
+    const autoModes = p("ap_fixed<8, auto, RND_CONV, SAT>");
+    expect(autoModes.intBits).toBeUndefined();
+    expect(autoModes).toMatchObject({ bits: 8, round: "AP_RND_CONV", overflow: "AP_SAT", name: "fixed<8,auto,AP_RND_CONV,AP_SAT>" });
+    expect(p(autoModes.name)).toEqual(autoModes);
   });
 
   it("stores W bits in the smallest ONNX integer type (no 4-bit activations)", () => {
