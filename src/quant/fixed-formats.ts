@@ -18,8 +18,9 @@
  * HLS weight header assigns the float to the type); activations keep the
  * modes for integer code's rescales (integer/lower-fixed.ts).
  */
+import { dtypeInfo } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
-import type { AffineQuant, IntFormat } from "../ir/quant.js";
+import type { AffineQuant, IntFormat, QuantSpec } from "../ir/quant.js";
 import { type FixedType, fixedType, fixedTypeName, parseFixedType } from "../numerics/fixed.js";
 import { fixedQuantizeArray } from "../numerics/fixed-convert.js";
 import type { OverflowMode } from "../numerics/overflow.js";
@@ -163,4 +164,17 @@ export function fixedDesignNotes(formats: readonly { readonly format: string; re
     if (diffs.length > 0) seen.set(f.format, `${f.format} activations: the QDQ model ${diffs.join("; ")}; emulate, eval --engine emulator and compile run the exact design`);
   }
   return [...seen.values()];
+}
+
+/**
+ * The float range [qmin·S, qmax·S] a fixed-point activation spec is clipped
+ * to before its QuantizeLinear when W is narrower than its storage type
+ * (QuantizeLinear saturates only at the storage range); undefined otherwise.
+ */
+export function fixedClipBounds(spec: QuantSpec): [number, number] | undefined {
+  if (spec.kind !== "affine" || !spec.fixed) return undefined;
+  const storageBits = dtypeInfo(spec.format.dtype)?.bits;
+  if (storageBits === undefined || storageBits === spec.fixed.bits) return undefined;
+  const s = spec.scale[0]!;
+  return [spec.format.qmin * s, spec.format.qmax * s];
 }

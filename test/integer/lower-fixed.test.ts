@@ -123,6 +123,9 @@ describe.each(DESIGNS)("fixed-point design $model, $recipe", ({ model, recipe, a
     const designs = [...quantAnnotations(file.graph!).values()].map((e) => e.get("fixq_fixed")).filter((x) => x !== undefined);
     expect(designs.length).toBeGreaterThan(2);
     expect(designs).toContain(act);
+    // a W narrower than its storage (12 bits in INT16) is clipped in float before its QuantizeLinear; 8 and 16 bits are not
+    const clips = file.graph!.nodes.filter((n) => n.opType === "Clip" && n.outputs[0]!.includes("__clipped")).length;
+    expect(clips > 0).toBe(act.startsWith("fixed<12"));
     const fixedOps = p.ops.filter((op): op is FixedRescaleOp => op.kind === "fixedrescale");
     expect(fixedOps.length).toBeGreaterThan(2);
     expect(p.ops.some((op) => op.kind === "requant" || op.kind === "rescale")).toBe(false);
