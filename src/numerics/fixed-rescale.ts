@@ -155,7 +155,7 @@ export function fixedRescaleArrays(
   checkTerms(inputs.map(() => 0), multipliers, shift);
   const n = inputs.length;
   const len = out.length;
-  inputs.forEach((x, i) => checkTermBound(x, multipliers[i]!, i, len));
+  for (let i = 0; i < n; i++) checkTermBound(inputs[i]!, multipliers[i]!, i, len);
   const sum = new Float64Array(len);
   if (n === 1) {
     const x = inputs[0]!;
