@@ -18,9 +18,9 @@ import { cComment, cInt, printC } from "../shared/print-c.js";
 import type { HlsDesign } from "./design.js";
 import { readInt, writeInt } from "./hls-types.js";
 
-const size = (d: HlsDesign, name: string) => d.program.values.get(name)!.shape.reduce((a, b) => a * b, 1);
+export const size = (d: HlsDesign, name: string) => d.program.values.get(name)!.shape.reduce((a, b) => a * b, 1);
 const head = (i: number, source: string, what: string) => `/* layer ${i}: ${cComment(source)}\n * ${cComment(what)} */`;
-const arg = (d: HlsDesign, name: string, x: string, out = false) => `${out ? "" : "const "}${d.typeOf.get(name)!} ${x}[${size(d, name)}]`;
+export const arg = (d: HlsDesign, name: string, x: string, out = false) => `${out ? "" : "const "}${d.typeOf.get(name)!} ${x}[${size(d, name)}]`;
 
 type Case = ReturnType<typeof requantCaseOf>;
 
