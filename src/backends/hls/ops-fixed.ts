@@ -9,22 +9,12 @@
  */
 import type { FixedRescaleOp } from "../../integer/program.js";
 import { fixedRescaleBody, fixedRescaleSummary } from "../shared/fixed-rescale-body.js";
-import { cComment, printC } from "../shared/print-c.js";
+import { printC } from "../shared/print-c.js";
 import type { HlsDesign } from "./design.js";
-import { readInt, writeInt } from "./hls-types.js";
-import { arg, size } from "./ops-data.js";
+import { readInt } from "./hls-types.js";
+import { elementwiseLayer } from "./ops-data.js";
 
 export function fixedRescaleLayer(d: HlsDesign, op: FixedRescaleOp, i: number): string {
   const p = printC(fixedRescaleBody(op), { where: `fixed rescale ${op.source}: ` }, new Map(op.inputs.map((_, k) => [`x${k}`, readInt(`x${k}[j]`, d.mode)])));
-  const args = op.inputs.map((x, k) => arg(d, x, `x${k}`));
-  return `/* layer ${i}: ${cComment(op.source)}
- * ${cComment(fixedRescaleSummary(op))} */
-static int layer${i}(${args.join(", ")}, ${arg(d, op.output, "y", true)}) {
-${op.inputs.map((_, k) => `  (void)x${k}; /* a zero multiplier leaves an input unread */`).join("\n")}
-  Elem: for (int j = 0; j < ${size(d, op.output)}; j++) {
-#pragma HLS PIPELINE II=1
-${[...p.hoisted, ...p.body, `y[j] = ${writeInt(d.typeOf.get(op.output)!, p.value, d.mode)};`].map((l) => `    ${l}`).join("\n")}
-  }
-  return 0;
-}`;
+  return elementwiseLayer(d, i, op.source, fixedRescaleSummary(op), op.inputs, op.output, p);
 }
