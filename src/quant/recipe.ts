@@ -50,6 +50,7 @@ import { detectCpu } from "../runtime/cpu-features.js";
 import { type LayerMatch, type LayerOverrides, type LayerRuleInput, overridesOf, parseLayerRules, WEIGHT_ROUNDINGS, type WeightRounding } from "./layer-rules.js";
 import { checkOpset, settleFloatRecipe } from "./float-schemes.js";
 import type { FixedSetting } from "./fixed-formats.js";
+import { setActs, setFixedWeights, settleFixedWeights } from "./recipe-fixed.js";
 import { opsetNeed } from "./recipe-needs.js";
 import { applyRoundingOptions, ROUNDING_DEFAULTS, type RoundingInput, type RoundingOptions } from "./rounding/options.js";
 import {
@@ -60,7 +61,6 @@ import {
   type IntWeightType,
   isBlockFloatType,
   isFloatType,
-  parseActFormat,
   parseFormat,
   parseFp4Storage,
   parseWeightType,
@@ -331,12 +331,7 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     if (!TARGET_CPUS.includes(l.targetCpu as TargetCpu)) throw new FixqError("usage", `--target-cpu must be one of ${TARGET_CPUS.join(", ")}, got '${l.targetCpu}'`);
     r.targetCpu = l.targetCpu as TargetCpu;
   }
-  if (l.acts !== undefined) {
-    const a = parseActFormat(l.acts);
-    r.acts = a.acts;
-    delete r.fixedActs;
-    if (a.fixed) r.fixedActs = a.fixed;
-  }
+  if (l.acts !== undefined) setActs(r, l.acts);
   if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage);
   if (l.granularity !== undefined) {
     r.granularity = parseGranularity(l.granularity);
@@ -371,14 +366,6 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
   r.rounding = applyRoundingOptions(r.rounding, l);
 }
 
-/** Fixed-point weights: W value bits, the whole W-bit range. */
-function setFixedWeights(r: Recipe, f: FixedSetting, given: Set<string>): void {
-  r.fixedWeights = f;
-  r.weightBits = f.bits;
-  r.exactWeightRange = true;
-  given.add("weightBits");
-}
-
 /** The rules that relate options to each other: data-free defaults, float formats, weight bits, blocks, opset. */
 function settleRecipe(r: Recipe, given: Set<string>): Recipe {
   if (r.dataFree) {
@@ -393,11 +380,7 @@ function settleRecipe(r: Recipe, given: Set<string>): Recipe {
   if (isFloatType(r.weights) && given.has("weightBits")) throw new FixqError("usage", `--weight-bits applies to integer weights, not ${r.weights}`);
   if (!given.has("weightBits")) r.weightBits = defaultWeightBits(r);
   if (r.weightBits > typeBits || r.weightBits < 2) throw new FixqError("usage", `--weight-bits ${r.weightBits} does not fit ${r.weights}`);
-  if (r.fixedWeights) {
-    if (r.weightBits !== r.fixedWeights.bits) throw new FixqError("usage", `--weight-bits ${r.weightBits} contradicts ${r.fixedWeights.name}, whose W is ${r.fixedWeights.bits}`);
-    if (r.granularity.kind === "per-block") throw new FixqError("usage", `fixed-point weights (${r.fixedWeights.name}) have one power-of-two scale per tensor, not blocks`);
-    r.granularity = { kind: "per-tensor" };
-  }
+  settleFixedWeights(r);
   if (r.granularity.kind === "per-block" && r.weights !== "int4" && r.weights !== "uint4" && !isBlockFloatType(r.weights)) {
     throw new FixqError("usage", "per-block granularity is for int4/uint4 weights (and the MX/NVFP4 formats, which are always blocked)");
   }
