@@ -114,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--gptq-act-order", "gptq: quantize columns by descending diag H, scales staying on the original blocks (the default)")
     .option("--no-gptq-act-order", "gptq: quantize columns in their order")
     .option("--adaround-iters <n>", "adaround: Adam iterations per layer (default 1000)")
+    .option("--adaround-batch <n>", "adaround: input columns per Adam step, drawn from a pool of 16·n (default: the Gram form over all; 256 with --adaround-loss post)")
+    .option("--adaround-loss <where>", "adaround: pre | post (default pre): reconstruction loss before or after the layer's ReLU/Clip")
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
     .option("--eval [data]", "evaluate float vs quantized after quantizing (bundled models: their eval set)")

@@ -45,6 +45,8 @@ export const RECIPE_SCHEMA: Schema = {
   gptqLazyBatch: ["number", "string"],
   gptqActOrder: ["boolean"],
   adaroundIters: ["number", "string"],
+  adaroundBatch: ["number", "string"],
+  adaroundLoss: ["string"],
   layers: ["object[]"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],

@@ -49,6 +49,8 @@ describe("fixq quantize --weight-rounding", () => {
     [["--weight-rounding", "gptq", "--gptq-damp", "-1"], /--gptq-damp must be a number ≥ 0, got '-1'/],
     [["--weight-rounding", "gptq", "--gptq-lazy-batch", "0"], /--gptq-lazy-batch must be a positive integer, got '0'/],
     [["--weight-rounding", "adaround", "--adaround-iters", "1.5"], /--adaround-iters must be a positive integer, got '1.5'/],
+    [["--weight-rounding", "adaround", "--adaround-batch", "0"], /--adaround-batch must be a positive integer, got '0'/],
+    [["--weight-rounding", "adaround", "--adaround-loss", "after"], /--adaround-loss must be pre or post, got 'after'/],
     [["--weight-rounding", "gptq", "--data-free"], /weight rounding 'gptq' learns from calibration data, which --data-free never reads; use nearest/],
   ])("%j: one line, exit 2, no output", async (flags, message) => {
     const out = at("bad.onnx");

@@ -32,6 +32,10 @@ export interface AdaroundOptions {
   readonly warmup: number;
   readonly betaStart: number;
   readonly betaEnd: number;
+  /** Input columns per Adam step (adaround-batch.ts); 0: the Gram form over every column. */
+  readonly batch: number;
+  /** Where the reconstruction loss is taken: before the layer's activation, or after it (needs a batch). */
+  readonly loss: "pre" | "post";
 }
 
 /**
@@ -40,7 +44,7 @@ export interface AdaroundOptions {
  * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
  * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2 };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre" };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
@@ -102,7 +106,23 @@ export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: A
 /** AdaRound codes for one group (R×K, in the problem's layout), stepping in JS (float64). */
 export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS): Int32Array {
   const { rows: R, cols: K } = p;
-  const n = R * K;
+  const scale = 2 / Math.max(1, p.columns);
+  return adaroundWith(p, opts, (e, g) => {
+    rowsTimesSym(e, p.h, g, R, K);
+    for (let at = 0; at < g.length; at++) g[at] = scale * g[at]!;
+  });
+}
+
+/**
+ * The reconstruction term's gradient at one step: given E = Ŵ − W (R×K), it
+ * fills g with ∂loss/∂Ŵ. The step counter t lets a minibatch gradient draw
+ * its batch.
+ */
+export type ReconstructionGradient = (e: Float64Array, g: Float64Array, t: number) => void;
+
+/** AdaRound codes for one group with the reconstruction gradient `grad` (Gram form: `adaround`; minibatch: adaround-batch.ts), Adam in JS float64. */
+export function adaroundWith(p: GroupProblem, opts: AdaroundOptions, grad: ReconstructionGradient): Int32Array {
+  const n = p.rows * p.cols;
   const st = start(p);
   const { lo, span } = st;
   const v = Float64Array.from(st.v0);
@@ -110,7 +130,6 @@ export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAU
   const m2 = new Float64Array(n);
   const e = new Float64Array(n);
   const g = new Float64Array(n);
-  const scale = 2 / Math.max(1, p.columns);
   const w = p.w;
   // σ(V) of every weight, computed once per iteration and shared by ŵ and the gradient.
   const sig = new Float64Array(n);
@@ -122,7 +141,7 @@ export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAU
       const raw = sv * (ZETA - GAMMA) + GAMMA;
       e[at] = lo[at]! + (raw < 0 ? 0 : raw > 1 ? 1 : raw) * span[at]! - w[at]!;
     }
-    rowsTimesSym(e, p.h, g, R, K);
+    grad(e, g, t);
     const beta = annealedBeta(t, opts);
     const b1t = 1 - ADAM_B1 ** (t + 1);
     const b2t = 1 - ADAM_B2 ** (t + 1);
@@ -134,19 +153,19 @@ export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAU
       if (sp === 0) continue;
       const sv = sig[at]!;
       const raw = sv * (ZETA - GAMMA) + GAMMA;
-      let grad = 0; // clipped: no gradient reaches V, Adam's moments still decay (as in PyTorch)
+      let gv = 0; // clipped: no gradient reaches V, Adam's moments still decay (as in PyTorch)
       if (raw > 0 && raw < 1) {
-        let dh = scale * g[at]! * sp;
+        let dh = g[at]! * sp;
         if (beta > 0) {
           const u = 2 * raw - 1;
           const au = u < 0 ? -u : u;
           // d/dh of λ(1 − |2h − 1|^β) = −2λβ·sign(u)·|u|^(β−1)
           if (au > 0) dh -= (u < 0 ? -reg : reg) * Math.exp((beta - 1) * Math.log(au));
         }
-        grad = dh * (ZETA - GAMMA) * sv * (1 - sv);
+        gv = dh * (ZETA - GAMMA) * sv * (1 - sv);
       }
-      const a = ADAM_B1 * m1[at]! + (1 - ADAM_B1) * grad;
-      const b = ADAM_B2 * m2[at]! + (1 - ADAM_B2) * grad * grad;
+      const a = ADAM_B1 * m1[at]! + (1 - ADAM_B1) * gv;
+      const b = ADAM_B2 * m2[at]! + (1 - ADAM_B2) * gv * gv;
       m1[at] = a;
       m2[at] = b;
       // lr·m̂/(√v̂ + ε) with m̂ = a/b1t, v̂ = b/b2t

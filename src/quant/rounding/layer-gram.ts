@@ -14,6 +14,7 @@ import type { Node } from "../../ir/graph.js";
 import type { HostTensor } from "../../runtime/ort-session.js";
 import type { Layer } from "../../passes/layers.js";
 import { symmetrize } from "./dense.js";
+import type { ColumnPool } from "./column-pool.js";
 import type { GramKernel } from "./gram-kernel.js";
 import { convGeometry } from "../../ir/conv-geometry.js";
 import { convTransposeGeometry, type LayerMatrix, writePatches, writeTransposedPatches } from "./layer-matrix.js";
@@ -29,6 +30,8 @@ export class LayerGram {
   private readonly blocks: Float32Array[];
   /** Columns filled in every group's block. */
   private fill = 0;
+  /** Set for minibatch AdaRound: a uniform sample of the columns (column-pool.ts). */
+  pool?: ColumnPool;
 
   constructor(
     readonly layer: Layer,
@@ -91,6 +94,7 @@ export class LayerGram {
     const k = this.m.cols;
     const b = this.fill;
     if (b === 0) return;
+    this.pool?.offer(this.blocks, GRAM_BLOCK, b);
     for (let g = 0; g < this.m.groups; g++) {
       let p = this.blocks[g]!;
       if (b < GRAM_BLOCK) {

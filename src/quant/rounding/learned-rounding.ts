@@ -13,7 +13,12 @@
  * (weight-grid.ts); the reconstruction loss tr(ΔW·H·ΔWᵀ)/N of the learned
  * codes is compared with nearest rounding's on the same H, and a layer whose
  * loss would grow keeps nearest (reported). Kept per layer while it is
- * processed: G·K² doubles for H (plus GPTQ's K² work matrices).
+ * processed: G·K² doubles for H (plus GPTQ's K² work matrices), and for
+ * minibatch AdaRound (--adaround-batch N, --adaround-loss post) a pool of
+ * 16·N sampled input columns per group (G·16·N·K float32, column-pool.ts).
+ * With the post loss, lossBefore/lossAfter are the post-activation losses
+ * over that pool, and layers without a ReLU/Clip after them take the pre loss
+ * (noted in the report).
  */
 import { FixqError } from "../../ir/errors.js";
 import type { Graph, Model } from "../../ir/graph.js";
@@ -28,7 +33,10 @@ import type { DataSource } from "../feeds.js";
 import type { WeightRounding } from "../layer-rules.js";
 import { layerWaves } from "../layer-waves.js";
 import { adaround, adaroundInOrt } from "./adaround.js";
+import { adaroundBatch, type PoolColumns, poolLoss, type RowActivation } from "./adaround-batch.js";
 import { AdaroundLoop } from "./adaround-loop.js";
+import { ColumnPool } from "./column-pool.js";
+import { type LayerActivation, layerActivation } from "./layer-activation.js";
 import { gptq } from "./gptq.js";
 import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
 import { GramKernel } from "./gram-kernel.js";
@@ -81,6 +89,18 @@ export interface LearnedRoundingContext {
 interface Target {
   readonly gram: LayerGram;
   readonly method: LearnedRounding;
+  /** The post-activation loss's activation, or why this layer takes the pre-activation loss instead. */
+  readonly act?: LayerActivation | { reason: string };
+}
+
+/** Input columns per minibatch step with the post-activation loss when --adaround-batch is not given. */
+export const POST_LOSS_BATCH = 256;
+/** The column pool of minibatch AdaRound holds this many batches (column-pool.ts). */
+export const POOL_BATCHES = 16;
+
+/** Columns per AdaRound step: 0 for the Gram form. */
+function stepBatch(o: RoundingOptions): number {
+  return o.adaround.batch > 0 ? o.adaround.batch : o.adaround.loss === "post" ? POST_LOSS_BATCH : 0;
 }
 
 /** The layers of `g` to round by a learned method, and why the others that asked for one cannot be. */
@@ -103,7 +123,14 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
     }
     const m = "reason" in l ? l : layerMatrix(l, n);
     if ("reason" in m || "reason" in l) skipped.push({ layer: label, reason: "reason" in l ? l.reason : (m as { reason: string }).reason });
-    else out.push({ gram: new LayerGram(l, n, m, kernel), method });
+    else {
+      const gram = new LayerGram(l, n, m, kernel);
+      const opts = ctx.options ?? ROUNDING_DEFAULTS;
+      const batch = method === "adaround" ? stepBatch(opts) : 0;
+      if (batch > 0) gram.pool = new ColumnPool(m.groups, m.cols, POOL_BATCHES * batch, 0x5eed + i);
+      const act = batch > 0 && opts.adaround.loss === "post" ? layerActivation(ed, i, l.outChannels) : undefined;
+      out.push({ gram, method, ...(act ? { act } : {}) });
+    }
   });
   return { targets: out, skipped };
 }
@@ -116,9 +143,9 @@ const ORT_STEP_MIN = 16384;
  * nearest rounding's, else nearest's (`learned` undefined: the method gave
  * none), with both losses.
  */
-export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array | undefined): { codes: Int32Array; lossBefore: number; lossAfter: number } {
-  const lossBefore = reconstructionLoss(p, near);
-  const la = learned ? reconstructionLoss(p, learned) : Number.POSITIVE_INFINITY;
+export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array | undefined, loss: (codes: Int32Array) => number = (c) => reconstructionLoss(p, c)): { codes: Int32Array; lossBefore: number; lossAfter: number } {
+  const lossBefore = loss(near);
+  const la = learned ? loss(learned) : Number.POSITIVE_INFINITY;
   return learned && la <= lossBefore ? { codes: learned, lossBefore, lossAfter: la } : { codes: near, lossBefore, lossAfter: lossBefore };
 }
 
@@ -181,22 +208,35 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       let after = 0;
       let note: string | undefined;
       let kept = 0;
+      const pool = t.gram.pool;
+      const act = t.act && "bias" in t.act ? t.act : undefined;
+      if (t.act && "reason" in t.act) note = `pre-activation loss (${t.act.reason})`;
       for (let gi = 0; gi < m.groups; gi++) {
         const size = m.rows * m.cols;
         const index = m.index.subarray(gi * size, (gi + 1) * size);
         const p: GroupProblem = { rows: m.rows, cols: m.cols, w: Float64Array.from(index, (k) => w[k]!), h: t.gram.h[gi]!, columns: t.gram.columns, grid, index };
         const near = Int32Array.from(index, (k) => nearest[k]!);
         let learned: Int32Array | undefined;
+        let rowAct: RowActivation | undefined;
+        let loss: ((c: Int32Array) => number) | undefined;
         if (t.method === "gptq") {
           const r = gptq(p, opts.gptq);
           if (!r) note = "H stays singular after damping ×10⁴: nearest kept for the group";
           else if (r.damp !== opts.gptq.damp) note = `H singular after damping ${opts.gptq.damp} (K = ${m.cols}, ${t.gram.columns} input columns): damped with ${r.damp}`;
           learned = r?.codes;
+        } else if (pool) {
+          const cols: PoolColumns = { x: pool.x[gi]!, n: pool.size };
+          rowAct = act ? { lo: act.lo, hi: act.hi, bias: act.bias.subarray(gi * m.rows, (gi + 1) * m.rows) } : undefined;
+          learned = adaroundBatch(p, cols, stepBatch(opts), opts.adaround, 0x5eed * (gi + 1) + pool.seen, rowAct);
+          if (rowAct) {
+            const a = rowAct;
+            loss = (c) => poolLoss(p, cols, c, a);
+          }
         } else {
           // Small groups (depthwise: R = 1, K = 9) step faster in JS than through ORT's Loop.
           learned = p.rows * p.cols * p.cols >= ORT_STEP_MIN ? await adaroundInOrt(p, loop, opts.adaround) : adaround(p, opts.adaround);
         }
-        const pick = betterOf(p, near, learned);
+        const pick = betterOf(p, near, learned, loss);
         before += pick.lossBefore;
         after += pick.lossAfter;
         if (pick.codes === near) kept++;
@@ -223,6 +263,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       });
       // The Gram matrices are no longer needed.
       t.gram.h.length = 0;
+      t.gram.pool = undefined;
       progress.tick(1);
     }
     progress.stop();

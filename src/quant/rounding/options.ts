@@ -4,6 +4,8 @@
  *   gptqLazyBatch (--gptq-lazy-batch, default 128): columns per lazy update block
  *   gptqActOrder (--gptq-act-order, the default; --no-gptq-act-order): columns by descending diag H
  *   adaroundIters (--adaround-iters, default 1000): Adam steps per layer
+ *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
+ *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
  */
 import { FixqError } from "../../ir/errors.js";
 import { ADAROUND_DEFAULTS, type AdaroundOptions } from "./adaround.js";
@@ -21,6 +23,8 @@ export interface RoundingInput {
   gptqLazyBatch?: number | string;
   gptqActOrder?: boolean;
   adaroundIters?: number | string;
+  adaroundBatch?: number | string;
+  adaroundLoss?: string;
 }
 
 function count(v: number | string, flag: string): number {
@@ -43,5 +47,10 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
     gptq = { ...gptq, actOrder: l.gptqActOrder };
   }
   if (l.adaroundIters !== undefined) adaround = { ...adaround, iters: count(l.adaroundIters, "--adaround-iters") };
+  if (l.adaroundBatch !== undefined) adaround = { ...adaround, batch: count(l.adaroundBatch, "--adaround-batch") };
+  if (l.adaroundLoss !== undefined) {
+    if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);
+    adaround = { ...adaround, loss: l.adaroundLoss };
+  }
   return gptq === o.gptq && adaround === o.adaround ? o : { gptq, adaround };
 }

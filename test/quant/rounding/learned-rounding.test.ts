@@ -56,6 +56,15 @@ describe("learned rounding in the pipeline", () => {
     await session.release();
   }, 120_000);
 
+  it("minibatch AdaRound with the post-activation loss: byte-identical at 1 and 2 threads, each layer's post loss at most nearest's", async () => {
+    const flags: RecipeInput = { weights: "int4", weightRounding: "adaround", adaroundIters: 60, adaroundBatch: 32, adaroundLoss: "post" };
+    const one = await quantize(flags, 1);
+    const two = await quantize(flags, 2);
+    expect(one.report!.layers.some((l) => l.changedFraction > 0)).toBe(true);
+    for (const l of one.report!.layers) expect(l.lossAfter).toBeLessThanOrEqual(l.lossBefore);
+    expect(Buffer.from(encodeModel(two.q.model)).equals(Buffer.from(encodeModel(one.q.model)))).toBe(true);
+  }, 120_000);
+
   it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, and GPTQ)", async () => {
     for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "gptq" }] as RecipeInput[]) {
       const one = await quantize({ weights: "int4", ...flags }, 1);
