@@ -34,7 +34,9 @@
  * Knobs: FIXQ_BENCH_MODELS=resnet,mobilenetv2 (manifest keys),
  * FIXQ_BENCH_ROWS=W4,W3 (row names), FIXQ_BENCH_METHODS=nearest,gptq,
  * FIXQ_ADAROUND_ITERS=N (default: fixq's), FIXQ_BENCH_GPTQ='{"gptqActOrder":true}'
- * (extra recipe keys for the GPTQ rows), FIXQ_BENCH_ITERS=100,300,1000
+ * (extra recipe keys for the GPTQ rows), FIXQ_BENCH_ADAROUND='{"post":{"adaroundLoss":"post"}}'
+ * (AdaRound variants: name → extra recipe keys, each a method row after
+ * AdaRound's, with its top-1 minus AdaRound's ± one paired SE), FIXQ_BENCH_ITERS=100,300,1000
  * (part 3; empty skips it), FIXQ_BENCH_PARTS=kernels,accuracy,iters,
  * FIXQ_THREADS (default 1).
  *
@@ -95,6 +97,12 @@ const ROWS: { name: string; recipe: RecipeInput }[] = [
 const METHODS = env("FIXQ_BENCH_METHODS") ?? ["nearest", "gptq", "adaround"];
 const adaroundIters = process.env["FIXQ_ADAROUND_ITERS"];
 const gptqExtra = JSON.parse(process.env["FIXQ_BENCH_GPTQ"] || "{}") as RecipeInput;
+const adaroundVariants = Object.entries(JSON.parse(process.env["FIXQ_BENCH_ADAROUND"] || "{}") as Record<string, RecipeInput>);
+/** The method rows: the methods asked for, then the AdaRound variants (when AdaRound is among them). */
+const methodRows: { name: string; extra: RecipeInput }[] = [
+  ...METHODS.map((m) => ({ name: m, extra: { weightRounding: m, ...(m === "adaround" && adaroundIters ? { adaroundIters } : {}), ...(m === "gptq" ? gptqExtra : {}) } as RecipeInput })),
+  ...(METHODS.includes("adaround") ? adaroundVariants.map(([name, keys]) => ({ name, extra: { weightRounding: "adaround", ...(adaroundIters ? { adaroundIters } : {}), ...keys } as RecipeInput })) : []),
+];
 
 async function quantized(model: Model, recipe: RecipeInput) {
   const source = npyFileSource(model.graph!, join(MODELS_DIR, "data/calib.npy"));
@@ -120,9 +128,8 @@ if (parts.includes("accuracy")) {
       let nearestDrop: { drop: number; se: number } | undefined;
       let nearest: { model: Model; ms: number } | undefined;
       let fixqAda: { predictions: Int32Array; ms: number } | undefined;
-      for (const method of METHODS) {
+      for (const { name: method, extra } of methodRows) {
         log(`[${elapsed()}] ${key} ${row.name} ${method}`);
-        const extra: RecipeInput = { weightRounding: method, ...(method === "adaround" && adaroundIters ? { adaroundIters } : {}), ...(method === "gptq" ? gptqExtra : {}) };
         const q = await quantized(model, { ...row.recipe, ...extra });
         const p = await predict(q.model);
         const d = pairedDrop(float.predictions, p.predictions, labels);
@@ -134,6 +141,10 @@ if (parts.includes("accuracy")) {
         const rec = method !== "nearest" && nearestDrop && nearestDrop.drop > 3 * nearestDrop.se ? ((nearestDrop.drop - d.drop) / nearestDrop.drop).toFixed(2) : "";
         const loss = q.loss ? `${q.loss[0]!.toExponential(2)}→${q.loss[1]!.toExponential(2)}` : "";
         console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
+        if (fixqAda && method !== "adaround" && extra.weightRounding === "adaround") {
+          const vs = pairedDrop(fixqAda.predictions, p.predictions, labels);
+          console.log(`  ${"".padEnd(19)} ${method} − AdaRound: ${pts(-vs.drop)} ± ${pts(vs.se)} points`);
+        }
       }
       if (!anchorOff && nearest && fixqAda && row.recipe.weights === "int4") {
         log(`[${elapsed()}] ${key} ${row.name} PyTorch anchor`);
