@@ -81,7 +81,8 @@ export function weightChoice(s: LayerSettings): WeightChoice {
   return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding };
 }
 
-function actChoice(s: LayerSettings): ActChoice {
+/** The activation choice of layer settings (the integer format, symmetry, scheme and calibration). */
+export function actChoice(s: LayerSettings): ActChoice {
   const floatActs = isFloatType(s.acts) || s.acts === "float";
   // Symmetric integer activations keep the storage type's full range: the scale is max|x|/qmax either way, and
   // QuantizeLinear saturates to the storage range, so [qmin, qmax] says what the QDQ graph computes.
