@@ -33,6 +33,7 @@ import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
 import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput, withMeasuredLatency } from "./quantize-mixed.js";
 import { paretoSweep } from "./quantize-pareto.js";
+import type { LayerRuleInput } from "../quant/layer-rules.js";
 import { mixedText } from "../quant/mixed/report.js";
 import { smoothForQuantize } from "./smooth-flag.js";
 import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
@@ -138,7 +139,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   // A recipe's measureLatency is an output too: the same guard, with it.
   if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);
   let recipe = buildRecipe(fileRecipe, recipeFlags);
-  let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
+  const recipeWith = (rules: LayerRuleInput[]) => buildRecipe(fileRecipe, recipeFlags, { layers: [...rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
+  let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`), recipeWith });
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
@@ -195,7 +197,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       if (!json) process.stdout.write(`measured ${mixed.measured} of ${mixed.total} (layer, candidate) sensitivities into ${mixed.folder}; no model written (--shard)\n`);
       return 0;
     }
-    if (mixed) recipe = buildRecipe(fileRecipe, recipeFlags, { layers: [...mixed.rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
+    if (mixed) recipe = recipeWith(mixed.rules);
     const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
     result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };

@@ -58,6 +58,7 @@ export const RECIPE_SCHEMA: Schema = {
   sensitivity: ["string"],
   sensitivityCache: ["string"],
   sensitivitySamples: ["number", "string"],
+  mixedSearch: ["number", "string"],
 };
 
 /** One `layers` rule: a match and the settings it overrides. */
