@@ -11,11 +11,12 @@
  * range is calibrated as the real quantizer does (the candidate's
  * calibration method on the calibration data, calib/range.ts) and turned
  * into scale and zero point (specs.ts `activationSpec`). Float, FP8, MX and
- * NVFP4 activation formats are not measured (their S is the weight's alone).
+ * NVFP4 activation formats are not measured (their S is the weight's alone),
+ * nor are any in a model of default-domain opset below 11 (no Round).
  */
 import { chooseRange, ENTROPY_HISTOGRAM_BINS } from "../../calib/range.js";
 import { DEFAULT_BINS, type StreamingHistogram } from "../../calib/histogram.js";
-import type { Graph, Model } from "../../ir/graph.js";
+import { type Graph, type Model, opsetVersion } from "../../ir/graph.js";
 import { calibrate } from "../calibrate.js";
 import type { DataSource } from "../feeds.js";
 import { planQuantization } from "../plan.js";
@@ -55,7 +56,7 @@ export async function activationMeasurement(float: Model, source: DataSource, re
   const choices = candidates.map((c) => actChoice(c.settings));
   const tensorsOf = decidedActivations(float.graph!, recipe, sites);
   const tensors = [...new Set(tensorsOf.flat())];
-  if (tensors.length === 0 || !choices.some(isIntegerStatic)) return { list: [], masks: () => [] };
+  if (tensors.length === 0 || !choices.some(isIntegerStatic) || (opsetVersion(float) ?? 0) < 11) return { list: [], masks: () => [] };
   const bins = choices.some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : DEFAULT_BINS;
   const { histograms } = await calibrate(float, source, tensors, { batchSize: o.batchSize, threads: o.threads, statistics: "histogram", histogramBins: bins, quiet: true });
   const list = new Map<string, ActFakeQuant>();
