@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     code = await runQuantize(model, opts);
   });
 
-  program
+  const emulate = program
     .command("emulate")
     .description("run a QDQ model as integer-only code in the bit-exact emulator")
     .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
@@ -139,12 +139,12 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
     .option("--json [file]", JSON_HELP)
-    .addHelpText("after", COMMAND_HELP.emulate)
-    .action((model: string, opts: EmulateOptions) => {
+    .addHelpText("after", COMMAND_HELP.emulate);
+  withInputFlags(emulate, false).action((model: string, opts: EmulateOptions) => {
       code = runEmulate(model, opts);
     });
 
-  program
+  const compile = program
     .command("compile")
     .description("lower a QDQ model to integer-only code: a JS module, C99, HLS C++, or integer-only ONNX")
     .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
@@ -160,8 +160,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json [file]", "machine-readable summary (with the certificate): one JSON document, to FILE or standard output")
     .option("--html <file>", HTML_HELP)
     .option("--no-verify-load", "onnx-int: skip opening the output in ONNX Runtime before writing it")
-    .addHelpText("after", COMMAND_HELP.compile)
-    .action(async (model: string, opts: CompileOptions) => {
+    .addHelpText("after", COMMAND_HELP.compile);
+  withInputFlags(compile, false).action(async (model: string, opts: CompileOptions) => {
       code = await runCompile(model, opts);
     });
 

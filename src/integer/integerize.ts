@@ -22,6 +22,7 @@ import { lowerAddConst } from "./lower-addconst.js";
 import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
 import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
 import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
+import { foldConstantGathers, isIntegerInput, lowerCast, lowerGather, quantizeIntegerInput } from "./lower-gather.js";
 import { verifyProgram } from "./verify-program.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
@@ -68,6 +69,9 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
   GlobalAveragePool: lowerPool,
   GlobalMaxPool: lowerPool,
   Concat: lowerConcat,
+  Gather: lowerGather,
+  GatherBlockQuantized: lowerGather,
+  Cast: lowerCast,
   ...Object.fromEntries(MOVEMENT.map((op) => [op, lowerMovement])),
 };
 
@@ -75,7 +79,8 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
 function checkSupported(g: Graph): void {
   const bad = new Map<string, Node[]>();
   for (const n of g.nodes) {
-    const known = (n.domain ?? "") === "" && (n.opType === "Constant" || Object.hasOwn(LOWERINGS, n.opType));
+    const domain = n.opType === "GatherBlockQuantized" ? "com.microsoft" : "";
+    const known = (n.domain ?? "") === domain && (n.opType === "Constant" || Object.hasOwn(LOWERINGS, n.opType));
     if (!known) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n]);
   }
   if (bad.size === 0) return;
@@ -89,6 +94,12 @@ function quantizeInputs(ctx: LoweringContext): ProgramIo[] {
   for (const v of ctx.graph.inputs) {
     if (initializers.has(v.name)) continue;
     const where = `input '${v.name}'`;
+    if (isIntegerInput(ctx, v.name)) {
+      const shape = ctx.sampleShape(v.name, where);
+      inputs.push({ name: v.name, shape, integer: true });
+      quantizeIntegerInput(ctx, v.name, shape);
+      continue;
+    }
     // A graph input's spec may sit after a leading reshape (e.g. Flatten → Gemm): quantization commutes with it.
     const reader = ctx.soleReader(v.name);
     const spec =
@@ -117,7 +128,7 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
 /** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
 export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
   // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic)
-  const g = foldShapes(graph).graph;
+  const g = foldConstantGathers(foldShapes(graph).graph);
   checkSupported(g);
   const ctx = new LoweringContext(g, opts);
   const inputs = quantizeInputs(ctx);
