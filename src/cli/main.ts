@@ -141,8 +141,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json [file]", JSON_HELP)
     .addHelpText("after", COMMAND_HELP.emulate);
   withInputFlags(emulate, false).action((model: string, opts: EmulateOptions) => {
-      code = runEmulate(model, opts);
-    });
+    code = runEmulate(model, opts);
+  });
 
   const compile = program
     .command("compile")
@@ -162,8 +162,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-verify-load", "onnx-int: skip opening the output in ONNX Runtime before writing it")
     .addHelpText("after", COMMAND_HELP.compile);
   withInputFlags(compile, false).action(async (model: string, opts: CompileOptions) => {
-      code = await runCompile(model, opts);
-    });
+    code = await runCompile(model, opts);
+  });
 
   addReportCommand(program, (c) => {
     code = c;

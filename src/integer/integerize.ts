@@ -13,6 +13,7 @@
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { foldShapes } from "../passes/fold-shapes.js";
+import { tensorTypeOf } from "../ir/types.js";
 import { readQdq, stripQdq } from "../quant/qdq-read.js";
 import { lowerConv, lowerDense } from "./lower-linear.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
@@ -85,7 +86,20 @@ function checkSupported(g: Graph): void {
   }
   if (bad.size === 0) return;
   const list = [...bad].map(([op, ns]) => `${op} ×${ns.length} (first '${ns[0]!.name || ns[0]!.outputs[0]}')`).join(", ");
-  throw new FixqError("unsupported", `cannot integerize: unsupported ops: ${list}; integer-only code covers ${Object.keys(LOWERINGS).join(", ")}`);
+  throw new FixqError("unsupported", `cannot integerize: unsupported ops: ${list}; integer-only code covers ${Object.keys(LOWERINGS).join(", ")}${symbolicHint(g)}`);
+}
+
+/** A hint when shape arithmetic stays because an input has a symbolic dim after the batch (a sequence length). */
+function symbolicHint(g: Graph): string {
+  for (const v of g.inputs) {
+    const shape = tensorTypeOf(v.type)?.shape;
+    const at = shape?.findIndex((d, i) => i > 0 && typeof d !== "number") ?? -1;
+    if (shape && at > 0) {
+      const example = shape.map((d, i) => (i === 0 ? 1 : typeof d === "number" ? d : "L")).join("x");
+      return ` (input '${v.name}' has the symbolic dim ${at} '${shape[at] ?? "?"}': pin it with --input-shape ${v.name}=${example}, the batch stays free)`;
+    }
+  }
+  return "";
 }
 
 function quantizeInputs(ctx: LoweringContext): ProgramIo[] {

@@ -45,7 +45,7 @@ function isGather(n: Node): boolean {
 /** A constant table [rows, width] as the QDQ model reads it (float32 values), or undefined when `n` does not gather rows of one. */
 function constantTable(consts: ReadonlyMap<string, Tensor>, n: Node): { rows: number; width: number; values: Float32Array } | undefined {
   const data = consts.get(n.inputs[0] ?? "");
-  if (!data || data.dims.length !== 2) return undefined;
+  if (data?.dims.length !== 2) return undefined;
   const [rows, width] = data.dims as [number, number];
   if (n.opType === "Gather") {
     if (attrInt(n, "axis", 0) !== 0 || data.dtype !== DataType.FLOAT) return undefined;
@@ -67,7 +67,7 @@ export function foldConstantGathers(g: Graph): Graph {
   const nodes = g.nodes.filter((n) => {
     const c = RESHAPES.has(n.opType) && (n.domain ?? "") === "" ? consts.get(n.inputs[0] ?? "") : undefined;
     const dims = types.get(n.outputs[0] ?? "")?.shape;
-    if (c && c.raw && dims?.every((d) => typeof d === "number")) {
+    if (c?.raw && dims?.every((d) => typeof d === "number")) {
       // exports share one norm's γ/β through Identity nodes; position ids are unsqueezed
       const t = { ...c, name: n.outputs[0]!, dims: dims as number[] };
       folded.push(t);
@@ -135,12 +135,14 @@ export function lowerCast(ctx: LoweringContext, n: Node): void {
 /** Gather / GatherBlockQuantized: an embedding lookup by integer ids, or a slice of an activation by constant indices. */
 export function lowerGather(ctx: LoweringContext, n: Node): void {
   const table = constantTable(ctx.consts, n);
-  if (table && ctx.lowered.has(n.inputs[1]!)) return lowerEmbedding(ctx, n, table);
-  if (n.opType === "Gather" && ctx.consts.has(n.inputs[1]!) && ctx.lowered.has(n.inputs[0]!)) return lowerTake(ctx, n);
-  throw new FixqError(
+  if (table && ctx.lowered.has(n.inputs[1]!)) lowerEmbedding(ctx, n, table);
+  else if (n.opType === "Gather" && ctx.consts.has(n.inputs[1]!) && ctx.lowered.has(n.inputs[0]!)) lowerTake(ctx, n);
+  else {
+    throw new FixqError(
     "unsupported",
-    `cannot integerize: ${label(n)} is neither an embedding (a constant 2-D table, GatherBlockQuantized with 8-bit codes, by integer ids) nor a selection of an activation by constant indices`,
-  );
+      `cannot integerize: ${label(n)} is neither an embedding (a constant 2-D table, GatherBlockQuantized with 8-bit codes, by integer ids) nor a selection of an activation by constant indices`,
+    );
+  }
 }
 
 function lowerEmbedding(ctx: LoweringContext, n: Node, table: { rows: number; width: number; values: Float32Array }): void {

@@ -93,7 +93,10 @@ function float32Scale(scale: number, where: string): number {
 }
 
 function emitQuantize(ctx: EmitContext, op: QuantizeOp): void {
-  if (quantizesIntegerInput(ctx, op)) return emitIntegerInput(ctx, op);
+  if (quantizesIntegerInput(ctx, op)) {
+    emitIntegerInput(ctx, op);
+    return;
+  }
   const where = op.source;
   const t = ctx.value(op.output, where).type;
   const qt = qdqTypeOf(t, where);
