@@ -23,7 +23,7 @@ import { lowerAddConst } from "./lower-addconst.js";
 import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
 import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
 import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
-import { foldConstantGathers, isIntegerInput, lowerCast, lowerGather, quantizeIntegerInput } from "./lower-gather.js";
+import { foldConstantGathers, isIntegerInput, lowerCast, lowerGather, lowerSlice, quantizeIntegerInput } from "./lower-gather.js";
 import { verifyProgram } from "./verify-program.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
@@ -73,6 +73,7 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
   Gather: lowerGather,
   GatherBlockQuantized: lowerGather,
   Cast: lowerCast,
+  Slice: lowerSlice,
   ...Object.fromEntries(MOVEMENT.map((op) => [op, lowerMovement])),
 };
 

@@ -18,7 +18,8 @@
  *   So is an Identity of a constant (a norm's γ shared between layers).
  * - A Gather of an activation by constant indices that form one increasing
  *   run (the CLS token x[:, 0]) is a `slice`, then a reshape when the index is
- *   a scalar (the axis goes). Quantization commutes with it.
+ *   a scalar (the axis goes). Quantization commutes with it. So is a Slice of
+ *   one axis with constant bounds and step 1.
  */
 import { attrInt } from "../ir/attrs.js";
 import { DataType } from "../ir/dtype.js";
@@ -186,6 +187,35 @@ function lowerTake(ctx: LoweringContext, n: Node): void {
     throw new FixqError("unsupported", `cannot integerize: ${where} changes the quantization of what it selects`);
   }
   ctx.lowered.set(n.outputs[0]!, result);
+}
+
+/** ONNX Slice of an activation with constant starts, ends and axes along one per-sample axis, step 1: a `slice`. */
+export function lowerSlice(ctx: LoweringContext, n: Node): void {
+  const x = ctx.intInput(n.inputs[0]!, n);
+  const xs = ctx.specOfInt(x);
+  const where = label(n);
+  const inShape = ctx.values.get(x)!.shape;
+  const konst = (i: number) => (n.inputs[i] ? ctx.consts.get(n.inputs[i]!) : undefined);
+  const [starts, ends, axesT, stepsT] = [1, 2, 3, 4].map((i) => konst(i));
+  const axes = axesT ? [...tensorToFloat64(axesT)] : [0];
+  const steps = stepsT ? [...tensorToFloat64(stepsT)] : [1];
+  if (!starts || !ends || (n.inputs[3] && !axesT) || (n.inputs[4] && !stepsT) || axes.length !== 1 || steps[0] !== 1) {
+    throw new FixqError("unsupported", `cannot integerize: ${where} is not a slice of one axis with constant bounds and step 1`);
+  }
+  const axis = axes[0]! < 0 ? axes[0]! + inShape.length + 1 : axes[0]!;
+  if (axis < 1) throw new FixqError("unsupported", `cannot integerize: ${where} slices the batch axis`);
+  const L = inShape[axis - 1]!;
+  const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + L : v, 0), L);
+  const start = clampIdx(tensorToFloat64(starts)[0]!);
+  const end = clampIdx(tensorToFloat64(ends)[0]!);
+  if (end <= start) throw new FixqError("unsupported", `cannot integerize: ${where} selects nothing`);
+  const out = ctx.addValue(`${n.outputs[0]}_q`, inShape.map((d, i) => (i === axis - 1 ? end - start : d)), xs.type, xs);
+  ctx.ops.push({ kind: "slice", source: where, input: x, output: out, axis: axis - 1, start, end });
+  const spec = ctx.actSpec(n.outputs[0]!, where);
+  if (spec && (spec.scale !== xs.scale || spec.zeroPoint !== xs.zeroPoint || spec.type.bits !== xs.type.bits)) {
+    throw new FixqError("unsupported", `cannot integerize: ${where} changes the quantization of what it selects`);
+  }
+  ctx.lowered.set(n.outputs[0]!, out);
 }
 
 /** The spec a float LayerNormalization output takes when its only reader selects from it (Gather by constants) into a quantized value: the selection's. */
