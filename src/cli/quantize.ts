@@ -35,6 +35,7 @@ import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput, withMeasu
 import { paretoSweep } from "./quantize-pareto.js";
 import { mixedText } from "../quant/mixed/report.js";
 import { smoothForQuantize } from "./smooth-flag.js";
+import { takeDeploymentKeys } from "./deployment-keys.js";
 import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
@@ -120,7 +121,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp, nbitsAccuracyLevel, smooth, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp: weightOnlyOpFlag, nbitsAccuracyLevel: nbitsFlag, smooth: smoothFlag, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -131,9 +132,14 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
   const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
+  // weightOnlyOp, nbitsAccuracyLevel and smooth may come from the recipe file; their flags win
+  const { rest: fileInput, keys: deploy } = takeDeploymentKeys<RecipeInput>(recipePath ? readRecipeFile(recipePath) : {}, recipePath);
+  const weightOnlyOp = weightOnlyOpFlag ?? deploy.weightOnlyOp;
+  const nbitsAccuracyLevel = nbitsFlag ?? deploy.nbitsAccuracyLevel;
+  const smooth = smoothFlag ?? deploy.smooth;
   const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
   if (dynamic) flags.acts = "float";
-  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(fileInput, flags);
   const recipeFlags = splitMixedInput(flags, {}).rest;
   // A recipe's measureLatency is an output too: the same guard, with it.
   if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);

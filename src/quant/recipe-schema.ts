@@ -46,6 +46,10 @@ export const RECIPE_SCHEMA: Schema = {
   gptqActOrder: ["boolean"],
   adaroundIters: ["number", "string"],
   layers: ["object[]"],
+  // Deployment (cli/deployment-keys.ts).
+  weightOnlyOp: ["string"],
+  nbitsAccuracyLevel: ["number", "string"],
+  smooth: ["boolean", "number", "string"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],
   budget: ["string", "string[]"],
