@@ -4,6 +4,7 @@
  *   weightOnlyOp         "qdq" | "matmulnbits"            (--weight-only-op)
  *   nbitsAccuracyLevel   an integer 0…4                   (--nbits-accuracy-level)
  *   smooth               true (α searched per norm), α in (0, 1), or false (off)   (--smooth [α])
+ *   rotate               true or false                    (--rotate)
  * Their JSON types are checked with the rest of the file (quant/recipe-schema.ts);
  * their values here, naming the file and the key (exit 2).
  */
@@ -13,6 +14,7 @@ export interface DeploymentInput {
   weightOnlyOp?: string;
   nbitsAccuracyLevel?: number | string;
   smooth?: boolean | number | string;
+  rotate?: boolean;
 }
 
 /** The keys' values as the flags give them (strings; `smooth` true for "search"). */
@@ -20,13 +22,14 @@ export interface DeploymentKeys {
   readonly weightOnlyOp?: string;
   readonly nbitsAccuracyLevel?: string;
   readonly smooth?: string | true;
+  readonly rotate?: boolean;
 }
 
 const WEIGHT_ONLY_OPS = ["qdq", "matmulnbits"];
 
 /** Splits the deployment keys off a recipe file's values and checks them; `where` names the file. */
 export function takeDeploymentKeys<T extends object>(file: T & DeploymentInput, where: string | undefined): { rest: T; keys: DeploymentKeys } {
-  const { weightOnlyOp, nbitsAccuracyLevel, smooth, ...rest } = file;
+  const { weightOnlyOp, nbitsAccuracyLevel, smooth, rotate, ...rest } = file;
   if (weightOnlyOp !== undefined && !WEIGHT_ONLY_OPS.includes(weightOnlyOp)) {
     throw new FixqError("usage", `'weightOnlyOp' must be ${WEIGHT_ONLY_OPS.join(" or ")}, got '${weightOnlyOp}'`, where);
   }
@@ -45,6 +48,7 @@ export function takeDeploymentKeys<T extends object>(file: T & DeploymentInput, 
     ...(weightOnlyOp !== undefined ? { weightOnlyOp } : {}),
     ...(level !== undefined ? { nbitsAccuracyLevel: String(level) } : {}),
     ...(alpha !== undefined ? { smooth: alpha } : {}),
+    ...(rotate !== undefined ? { rotate } : {}),
   };
   return { rest: rest as T, keys };
 }

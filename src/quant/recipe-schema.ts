@@ -50,6 +50,7 @@ export const RECIPE_SCHEMA: Schema = {
   weightOnlyOp: ["string"],
   nbitsAccuracyLevel: ["number", "string"],
   smooth: ["boolean", "number", "string"],
+  rotate: ["boolean"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],
   budget: ["string", "string[]"],

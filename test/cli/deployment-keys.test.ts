@@ -1,7 +1,7 @@
 /**
- * The recipe keys weightOnlyOp, nbitsAccuracyLevel and smooth: the file form
- * of --weight-only-op, --nbits-accuracy-level and --smooth, which override
- * them. A recipe holding them writes what the flags write; bad values are
+ * The recipe keys weightOnlyOp, nbitsAccuracyLevel, smooth and rotate: the
+ * file form of --weight-only-op, --nbits-accuracy-level, --smooth and
+ * --rotate, which override them. A recipe holding them writes what the flags write; bad values are
  * usage errors naming the file and the key (exit 2, nothing written).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -48,7 +48,18 @@ describe("recipe keys weightOnlyOp, nbitsAccuracyLevel, smooth", () => {
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
+  it("rotate in a recipe (and --rotate) runs the Hadamard rotation (the MLP has no pair: refused with the reason, nothing written)", async () => {
+    const out = join(tmp, "mlp.rot.onnx");
+    for (const args of [["--recipe", recipe("rotate", { rotate: true })], ["--rotate"]]) {
+      const r = await fixqMain("quantize", MLP, "-o", out, ...args, "--calib-samples", "16");
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/--rotate: no pair to rotate/);
+      expect(existsSync(out)).toBe(false);
+    }
+  }, 60_000);
+
   it.each([
+    [{ rotate: "yes" }, /'rotate' must be a boolean, got string "yes"/],
     [{ weightOnlyOp: "gguf" }, /'weightOnlyOp' must be qdq or matmulnbits, got 'gguf'/],
     [{ ...NBITS, nbitsAccuracyLevel: 7 }, /'nbitsAccuracyLevel' must be an integer in 0…4, got 7/],
     [{ smooth: 1.5 }, /'smooth' must be true, false or α in \(0, 1\), got 1.5/],
