@@ -102,7 +102,7 @@ function findPairs(g: Graph): Pair[] {
   const pairs: Pair[] = [];
   for (const w1 of g.nodes) {
     const W1 = weight(w1);
-    if (!W1 || W1.dims.length !== 2 || consts.has(w1.inputs[0] ?? "")) continue;
+    if (W1?.dims.length !== 2 || consts.has(w1.inputs[0] ?? "")) continue;
     const n = W1.dims[1]!;
     let v = w1.outputs[0]!;
     let next = sole(v);
