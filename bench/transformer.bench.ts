@@ -6,7 +6,8 @@
  *   fixq static W8A8             default recipe (uint8 activations, 7-bit int8 weights, QDQ)
  *   fixq dynamic-uint8           --acts dynamic-uint8 (DynamicQuantizeLinear + MatMulInteger)
  *   fixq MatMulNBits int4 bB     --weights int4 --granularity per-block:B --acts float --weight-only-op matmulnbits
- *                                (nearest, and with --weight-rounding gptq)
+ *                                (nearest, and with --weight-rounding gptq; and "MatMuls only":
+ *                                the patch Conv and head Gemm left float, the format ORT's anchor writes)
  *   fixq integer-only            the default QDQ model integerized, run in fixq's emulator
  *   anchor quantize_dynamic      ORT's quantize_dynamic defaults          (Python, scripts/ort_transformer_anchor.py)
  *   anchor quantize_static       per-channel, uint8 activations            (Python, scripts/ort_quantize_anchor.py)
@@ -165,6 +166,14 @@ await addModelRow("fixq dynamic-uint8", toDynamicUint8(await quantized({ acts: "
 for (const b of [32, 128]) await addModelRow(`fixq MatMulNBits int4 b${b} (nearest)`, toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float" })).model);
 for (const b of [32, 128]) {
   await addModelRow(`fixq MatMulNBits int4 b${b} (GPTQ)`, toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float", weightRounding: "gptq" })).model);
+}
+// The format ORT's MatMulNBitsQuantizer writes: only the MatMuls in int4, the patch Conv and the head Gemm float.
+const MATMULS_ONLY = ["/patch_embed/Conv", "/fc/Gemm"];
+for (const b of [32, 128]) {
+  for (const rounding of ["nearest", "gptq"] as const) {
+    const recipe: RecipeInput = { weights: "int4", granularity: `per-block:${b}`, acts: "float", exclude: MATMULS_ONLY, weightRounding: rounding };
+    await addModelRow(`fixq MatMulNBits int4 b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, toMatMulNBits(await quantized(recipe)).model);
+  }
 }
 
 log("fixq integer-only (emulator)");
