@@ -35,12 +35,15 @@ import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput, withMeasu
 import { paretoSweep } from "./quantize-pareto.js";
 import type { LayerRuleInput } from "../quant/layer-rules.js";
 import { mixedText } from "../quant/mixed/report.js";
-import { smoothForQuantize } from "./smooth-flag.js";
+import { rotateForQuantize, smoothForQuantize } from "./smooth-flag.js";
+import { takeDeploymentKeys } from "./deployment-keys.js";
 import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
   /** --smooth [α]: true for the default α. */
   smooth?: string | boolean;
+  /** --rotate: Hadamard rotation of linear pairs before quantizing. */
+  rotate?: boolean;
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -121,7 +124,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp, nbitsAccuracyLevel, smooth, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp: weightOnlyOpFlag, nbitsAccuracyLevel: nbitsFlag, smooth: smoothFlag, rotate: rotateFlag, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -132,9 +135,15 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
   const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
+  // weightOnlyOp, nbitsAccuracyLevel and smooth may come from the recipe file; their flags win
+  const { rest: fileInput, keys: deploy } = takeDeploymentKeys<RecipeInput>(recipePath ? readRecipeFile(recipePath) : {}, recipePath);
+  const weightOnlyOp = weightOnlyOpFlag ?? deploy.weightOnlyOp;
+  const nbitsAccuracyLevel = nbitsFlag ?? deploy.nbitsAccuracyLevel;
+  const smooth = smoothFlag ?? deploy.smooth;
+  const rotate = rotateFlag ?? deploy.rotate;
   const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
   if (dynamic) flags.acts = "float";
-  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(fileInput, flags);
   const recipeFlags = splitMixedInput(flags, {}).rest;
   // A recipe's measureLatency is an output too: the same guard, with it.
   if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);
@@ -198,7 +207,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       return 0;
     }
     if (mixed) recipe = recipeWith(mixed.rules);
-    const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
+    const rotated = rotate ? rotateForQuantize(model, json) : model;
+    const smoothed = smooth === undefined || smooth === false ? rotated : await smoothForQuantize(rotated, source, smooth, recipe.batchSize, nThreads, json);
     result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
     if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };

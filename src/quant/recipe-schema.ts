@@ -46,6 +46,11 @@ export const RECIPE_SCHEMA: Schema = {
   gptqActOrder: ["boolean"],
   adaroundIters: ["number", "string"],
   layers: ["object[]"],
+  // Deployment (cli/deployment-keys.ts).
+  weightOnlyOp: ["string"],
+  nbitsAccuracyLevel: ["number", "string"],
+  smooth: ["boolean", "number", "string"],
+  rotate: ["boolean"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],
   budget: ["string", "string[]"],

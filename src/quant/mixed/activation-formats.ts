@@ -10,8 +10,9 @@
  * activation format among the candidates (uint8, int8, uint16, int16), the
  * range is calibrated as the real quantizer does (the candidate's
  * calibration method on the calibration data, calib/range.ts) and turned
- * into scale and zero point (specs.ts `activationSpec`). Float, FP8, MX and
- * NVFP4 activation formats are not measured (their S is the weight's alone),
+ * into scale and zero point (specs.ts `activationSpec`). Float, FP8, MX,
+ * NVFP4 and fixed-point activation formats are not measured (their S is the
+ * weight's alone),
  * nor are any in a model of default-domain opset below 11 (no Round).
  */
 import { chooseRange, ENTROPY_HISTOGRAM_BINS } from "../../calib/range.js";
@@ -48,7 +49,7 @@ export function decidedActivations(g: Graph, recipe: Recipe, sites: readonly Mix
   });
 }
 
-const isIntegerStatic = (a: ActChoice) => a.scheme === undefined;
+const isIntegerStatic = (a: ActChoice) => a.scheme === undefined && a.fixed === undefined;
 const formatKey = (a: ActChoice) => `${a.name}${a.symmetric ? "-sym" : ""}-${JSON.stringify(a.calibration)}`;
 
 /** Calibrates the decided activations and builds the switchable fake quantizations of every candidate's activation format. */
