@@ -48,6 +48,11 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundBatch: ["number", "string"],
   adaroundLoss: ["string"],
   layers: ["object[]"],
+  // Deployment (cli/deployment-keys.ts).
+  weightOnlyOp: ["string"],
+  nbitsAccuracyLevel: ["number", "string"],
+  smooth: ["boolean", "number", "string"],
+  rotate: ["boolean"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],
   budget: ["string", "string[]"],
@@ -60,6 +65,7 @@ export const RECIPE_SCHEMA: Schema = {
   sensitivity: ["string"],
   sensitivityCache: ["string"],
   sensitivitySamples: ["number", "string"],
+  mixedSearch: ["number", "string"],
 };
 
 /** One `layers` rule: a match and the settings it overrides. */
