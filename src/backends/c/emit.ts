@@ -21,6 +21,7 @@ import { NUMERICS_CHECKS } from "../shared/numerics-checks.js";
 import { C_RUNTIME, cComment, cDouble, printCFunction } from "../shared/print-c.js";
 import { batchHeader, batchText } from "./batch-api.js";
 import { planBuffers } from "./buffers.js";
+import { C_RUNTIME32 } from "./print-c32.js";
 import { type CType, cType } from "./c-types.js";
 import { GEMM_S16 } from "./gemm.js";
 import { harnessText, makefileText, readmeText } from "./harness.js";
@@ -223,6 +224,8 @@ function sourceText(p: Program, prefix: string, model: string, io: { ins: Port[]
 #include "model.h"
 
 ${C_RUNTIME}
+
+${C_RUNTIME32}
 
 /* An int32 from its two's-complement bits, without an implementation-defined conversion. */
 static inline int32_t fixq_u32_to_i32(uint32_t v) { return v <= 0x7fffffffu ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN; }

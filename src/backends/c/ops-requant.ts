@@ -10,18 +10,24 @@
  * the case's per-channel constants (the printer's hoisted subexpressions of m
  * and s) are evaluated here with numerics' exact evaluator and stored as
  * int32_t arrays where every value fits, else int64_t. All arithmetic is int64_t; every intermediate stays below
- * 2^53 in magnitude (the definitions' promise).
+ * 2^53 in magnitude (the definitions' promise). Single-rounding channels of the 17 ≤ s ≤ 63 case take
+ * numerics' narrow form instead where it exists (numerics/requant-narrow.ts: the same results, every
+ * intermediate in int32, printed by print-c32.ts), which compilers vectorize on 32-bit lanes.
  */
 import type { RequantOp, RescaleOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
 import { add, type Expr, num as numE, substitute, v } from "../../numerics/expr.js";
+import { narrowRequant, narrowRequantE } from "../../numerics/requant-narrow.js";
 import { channelConstant, type Printed } from "../shared/print-expr.js";
 import { cInt, printC } from "../shared/print-c.js";
 import { cList } from "./c-types.js";
+import { printC32 } from "./print-c32.js";
 import { type CEmitCtx, type COpEmitter, opComment, opName, storage } from "./op-code.js";
 
-type Case = ReturnType<typeof requantCaseOf>;
-const CASE_CODES: readonly Case[] = ["zero", "mul", "high", "low", "right", "left"];
+/** A channel's case: numerics' (requantCaseOf), or the narrow form with n levels (single rounding, where it exists). */
+type Case = ReturnType<typeof requantCaseOf> | "narrow1" | "narrow2" | "narrow3" | "narrow4";
+const CASE_CODES: readonly Case[] = ["zero", "mul", "high", "low", "right", "left", "narrow1", "narrow2", "narrow3", "narrow4"];
+const NARROW_NAMES = ["alo", "ahi", "qz", "t", "s2"] as const;
 
 function caseExpr(c: Case, rounding: "single" | "double"): Expr {
   const cases: Record<string, (acc: Expr, m: Expr, s: Expr) => Expr> = rounding === "single" ? SINGLE_CASES : DOUBLE_CASES;
@@ -43,13 +49,31 @@ export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loo
   const i = ctx.index;
   const C = op.multipliers.length;
   const rounding = ctx.program.rounding;
-  const cases = op.multipliers.map((d) => requantCaseOf(d, rounding));
+  // the 31-bit form where it exists (it vectorizes on 32-bit lanes), numerics' cases elsewhere
+  const narrow = op.multipliers.map((d) => (rounding === "single" && requantCaseOf(d, rounding) === "high" ? narrowRequant(d.m, d.s, op.outZero, op.clampLo, op.clampHi) : undefined));
+  const cases: Case[] = op.multipliers.map((d, c) => (narrow[c] ? (`narrow${narrow[c]!.m.length}` as Case) : requantCaseOf(d, rounding)));
   const used = CASE_CODES.filter((k) => cases.includes(k));
   const yT = storage(ctx, op.output);
   const arrays: string[] = [];
   let readsM = false;
   let readsS = false;
   const printed = used.map((k) => {
+    if (k.startsWith("narrow")) {
+      const n = Number(k.slice(6));
+      const p = printC32(narrowRequantE(v("acc"), n, op.clampLo, op.clampHi), { where: `requant ${op.source}: ` }, new Map([["acc", "a"]]));
+      const names = [...NARROW_NAMES, ...Array.from({ length: n }, (_, j) => [`m${j}`, `r${j}`]).flat()];
+      const locals = names.map((name) => {
+        const array = `${name.toUpperCase()}_${k.toUpperCase()}${i}`;
+        const values = narrow.map((x) => {
+          if (!x || x.m.length !== n) return 0;
+          const j = Number(name.slice(1));
+          return name === "alo" ? x.aLo : name === "ahi" ? x.aHi : name === "qz" ? x.qz : name === "t" ? x.t : name === "s2" ? x.s2 : name[0] === "m" ? x.m[j]! : x.r[j]!;
+        });
+        arrays.push(`static const int32_t ${array}[${C}] = ${cList(values, cInt)};`);
+        return `const int32_t ${name} = ${array}[c];`;
+      });
+      return { p, locals, text: "", wide: false };
+    }
     const p: Printed = printC(clampE(add(caseExpr(k, rounding), op.outZero), op.clampLo, op.clampHi), { invariant: INVARIANT, where: `requant ${op.source}: ` }, new Map([["acc", "a"]]));
     // the case's per-channel constants, evaluated exactly for each channel in this case (0 elsewhere)
     const locals = p.constants.map((c) => {
@@ -61,13 +85,13 @@ export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loo
     const text = [...p.body, p.value].join("\n").replace(/\/\*.*?\*\//g, ""); // code only: a guard's comment names no variable
     readsM ||= /\bm\b/.test(text);
     readsS ||= /\bs\b/.test(text);
-    return { p, locals, text };
+    return { p, locals, text, wide: true };
   });
   const loop = (inner: number, pad: string): string => {
-    const bodies = printed.map(({ p, locals, text }) => {
+    const bodies = printed.map(({ p, locals, text, wide }) => {
       const ms = /\bm\b/.test(text) ? [`const int64_t m = M${i}[c];`] : [];
       const ss = /\bs\b/.test(text) ? [`const int64_t s = S${i}[c];`] : [];
-      const acc = /\ba\b/.test(text) ? ["  const int64_t a = xc[j];"] : [];
+      const acc = !wide ? ["  const int32_t a = xc[j];"] : /\ba\b/.test(text) ? ["  const int64_t a = xc[j];"] : [];
       const inner1 = used.length === 1 ? pad : `${pad}    `;
       return [...ms, ...ss, ...locals, `for (int j = 0; j < ${inner}; j++) {`, ...acc, ...p.body.map((l) => `  ${l}`), `  yc[j] = (${yT})(${p.value});`, "}"].map((l) => inner1 + l).join("\n");
     });
