@@ -103,7 +103,7 @@ function build(p: Program, dir: string, cflags: string): { timer: string; run: s
   writeFileSync(join(dir, "timer.c"), DRIVER);
   execFileSync("make", ["-s", "-C", dir, `CC=${CC}`, `CFLAGS=${cflags}`], { stdio: "inherit" });
   const timer = join(dir, "timer");
-  execFileSync(CC, ["-std=c99", "-ffp-contract=off", ...cflags.split(" "), "-o", timer, join(dir, "timer.c"), join(dir, "model.c"), "-lm"], { stdio: "inherit" });
+  execFileSync(CC, ["-std=c99", "-ffp-contract=off", "-fno-trapping-math", ...cflags.split(" "), "-o", timer, join(dir, "timer.c"), join(dir, "model.c"), "-lm"], { stdio: "inherit" });
   return { timer, run: join(dir, "model_run") };
 }
 

@@ -202,7 +202,7 @@ export function emitTileQuantize(op: QuantizeOp, ctx: CEmitCtx): COpCode {
   const scale = Math.fround(op.scale);
   const yT = storage(ctx, op.output);
   const n = size(ctx.value(op.output).shape);
-  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i(${v})`, "q[i]", "      ");
+  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i32(${v})`, "q[i]", "      ");
   // one sample at a time into a contiguous row (the loop vectorizes), then into its lane
   const text = `${opComment(op, ctx, `as ${opName(ctx.index, op)}, over nb samples into the batch layout`)}
 static int ${name}(const float *restrict x, ${yT} *restrict y, int nb) {

@@ -29,7 +29,7 @@ export const emitQuantize: COpEmitter<QuantizeOp> = (op, ctx) => {
   const yT = storage(ctx, op.output);
   const n = size(ctx.value(op.output).shape);
   const what = `q = clamp(roundHalfEven(float32(x / ${cDouble(scale)})) + ${op.zeroPoint}, ${op.qmin}, ${op.qmax})`;
-  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", "(double)x[i]"]]), (v) => `(${yT})fixq_d2i(${v})`);
+  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", "(double)x[i]"]]), (v) => `(${yT})fixq_d2i32(${v})`); // clamped into [qmin, qmax] ⊂ int32 first
   return { name, text: `${opComment(op, ctx, what)}\nstatic int ${name}(const float *restrict x, ${yT} *restrict y) {\n  for (int i = 0; i < ${n}; i++) {\n${body}\n  }\n  return 0;\n}` };
 };
 

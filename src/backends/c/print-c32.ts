@@ -47,4 +47,6 @@ export function printC32(e: Expr, opts: PrintOptions = {}, names: ReadonlyMap<st
 export const C_RUNTIME32 = `/* floor(a / 2^s) on int32_t, 0 <= s <= 31, as fixq_shr (the test folds to a constant). */
 static inline int32_t fixq_shr32(int32_t a, int32_t s) { return ((int32_t)-1 >> 1) == -1 || a >= 0 ? a >> s : ~(~a >> s); }
 static inline int32_t fixq_min32(int32_t a, int32_t b) { return a < b ? a : b; }
-static inline int32_t fixq_max32(int32_t a, int32_t b) { return a > b ? a : b; }`;
+static inline int32_t fixq_max32(int32_t a, int32_t b) { return a > b ? a : b; }
+/* A real already clamped into int32's range to an integer, NaN giving 0 (as fixq_d2i): the 32-bit conversion has a vector form. */
+static inline int32_t fixq_d2i32(double v) { return v == v ? (int32_t)v : 0; }`;
