@@ -167,10 +167,16 @@ ${epilogue(ctx, rq, "ch", outAt("ch"), (b) => d.result(`s[${b}]`), "        ")}
         dj[2 * b + 1] = (int16_t)(${minusZero("s1[b]", z)});
       }
     }
-    fixq_tile_dot(W${i} + g * ${og * d.Kp}, xp, acc, ${og}, ${d.Kp}, ${Ke});
+${
+      rq
+        ? `    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, acc, ${og}, ${d.Kp}, ${Ke}, ${L});
     for (int oo = 0; oo < ${og}; oo++) {
       const int o = g * ${og} + oo;
-${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}] + B${i}[o]`, "      ")}
+${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
+        : `    /* the sums go straight to y: channel rows ${conv ? dims.OH * dims.OW * L : L} elements apart */
+    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, y + (${outAt(`g * ${og}`)}) * ${L}, ${og}, ${d.Kp}, ${Ke}, ${conv ? dims.OH * dims.OW * L : L});
+    {`
+    }
     }`
     : `    for (int k = 0; k < ${K}; k++)
       for (int b = 0; b < ${L}; b++) xs[k * ${L} + b] = (${d.xt})(${minusZero("src[k][b]", z)});
@@ -186,14 +192,14 @@ ${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
     }`;
   const text = `${head}
 ${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
-${d.gemm ? `  int16_t *restrict xp = fixq_tile_int16_t; /* ${Ke / 2} tap pairs x ${L} samples x 2 */\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
+${d.gemm ? `  int16_t *restrict xp = fixq_tile_int16_t; /* ${Ke / 2} tap pairs x ${L} samples x 2 */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
 ${loopsOpen}
 ${gather}
 ${dots}
   }
   return 0;
 }`;
-  return { name, text, scratch: d.gemm ? { "tile:int16_t": Ke * L, "tileacc:int32_t": og * L } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? ["tile_dot"] : [] };
+  return { name, text, scratch: d.gemm ? { "tile:int16_t": Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? ["tile_dot"] : [] };
 }
 
 /** QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0. */

@@ -1,7 +1,7 @@
 /**
  * The dot-product kernel of the batch functions (batch-tile.ts), pasted into
  * model.c when a layer uses it. For one output position of TILE = 16 samples:
- *   acc[o·16 + b] = Σ_{k < Ke} w[o·Kw + k] · xp[(k/2)·32 + 2b + (k mod 2)]   for o < O, b < 16
+ *   y[o·ys + b] = bias[o] + Σ_{k < Ke} w[o·Kw + k] · xp[(k/2)·32 + 2b + (k mod 2)]   for o < O, b < 16
  * with int16_t weights (rows of stride Kw) and a patch xp that holds, for each
  * pair of taps (k, k+1), the 16 samples' pairs side by side: one 256-bit load
  * is 8 samples' pairs, and one broadcast weight pair multiplies them all
@@ -21,7 +21,7 @@ export const TILE = 16;
 /** Ke: K rounded up to an even count (the kernel consumes taps in pairs). */
 export const evenK = (k: number): number => k + (k % 2);
 
-export const TILE_DOT = `/* acc[o*16 + b] = sum_{k < Ke} w[o*Kw + k] * xp[(k/2)*32 + 2b + k%2], o < O, b < 16; Ke even; exact int32 sums (see the emitter). */
+export const TILE_DOT = `/* acc[o*ys + b] = bias[o] + sum_{k < Ke} w[o*Kw + k] * xp[(k/2)*32 + 2b + k%2], o < O, b < 16; Ke even; exact int32 sums (see the emitter). */
 #if defined(__GNUC__)
 #define FIXQ_TILE_NOINLINE __attribute__((noinline))
 #else
@@ -34,9 +34,12 @@ export const TILE_DOT = `/* acc[o*16 + b] = sum_{k < Ke} w[o*Kw + k] * xp[(k/2)*
 #else
 #define FIXQ_DOT2(s, w, x) _mm256_add_epi32(s, _mm256_madd_epi16(w, x))
 #endif
+/* Row o of the result: bias[o] + the sums of samples 0..7 (lo) and 8..15 (hi). */
+#define FIXQ_TILE_STORE(o, lo, hi) do { const __m256i bo_ = _mm256_set1_epi32(bias[o]); \
+    _mm256_storeu_si256((__m256i *)(acc + (o) * ys), _mm256_add_epi32(lo, bo_)); _mm256_storeu_si256((__m256i *)(acc + (o) * ys + 8), _mm256_add_epi32(hi, bo_)); } while (0)
 /* Two adjacent int16 weights as one 32-bit lane (x86 is little-endian: the first is the low half, as vpmaddwd pairs them). */
 static inline __m256i fixq_wpair(const int16_t *w) { int32_t v; memcpy(&v, w, 4); return _mm256_set1_epi32(v); }
-static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke) {
+static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
   long o = 0;
   for (; o + 4 <= O; o += 4) {
     const int16_t *w0 = w + o * Kw, *w1 = w0 + Kw, *w2 = w1 + Kw, *w3 = w2 + Kw;
@@ -52,10 +55,7 @@ static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const in
       v = fixq_wpair(w3 + k);
       s30 = FIXQ_DOT2(s30, v, x0); s31 = FIXQ_DOT2(s31, v, x1);
     }
-    _mm256_storeu_si256((__m256i *)(acc + o * 16), s00); _mm256_storeu_si256((__m256i *)(acc + o * 16 + 8), s01);
-    _mm256_storeu_si256((__m256i *)(acc + o * 16 + 16), s10); _mm256_storeu_si256((__m256i *)(acc + o * 16 + 24), s11);
-    _mm256_storeu_si256((__m256i *)(acc + o * 16 + 32), s20); _mm256_storeu_si256((__m256i *)(acc + o * 16 + 40), s21);
-    _mm256_storeu_si256((__m256i *)(acc + o * 16 + 48), s30); _mm256_storeu_si256((__m256i *)(acc + o * 16 + 56), s31);
+    FIXQ_TILE_STORE(o, s00, s01); FIXQ_TILE_STORE(o + 1, s10, s11); FIXQ_TILE_STORE(o + 2, s20, s21); FIXQ_TILE_STORE(o + 3, s30, s31);
   }
   for (; o < O; o++) {
     __m256i s0 = _mm256_setzero_si256(), s1 = s0;
@@ -64,13 +64,13 @@ static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const in
       s0 = FIXQ_DOT2(s0, v, _mm256_loadu_si256((const __m256i *)(xp + k * 16)));
       s1 = FIXQ_DOT2(s1, v, _mm256_loadu_si256((const __m256i *)(xp + k * 16 + 16)));
     }
-    _mm256_storeu_si256((__m256i *)(acc + o * 16), s0); _mm256_storeu_si256((__m256i *)(acc + o * 16 + 8), s1);
+    FIXQ_TILE_STORE(o, s0, s1);
   }
 }
 #elif defined(__SSE2__) && !defined(FIXQ_PORTABLE)
 #include <emmintrin.h>
 static inline __m128i fixq_wpair128(const int16_t *w) { int32_t v; memcpy(&v, w, 4); return _mm_set1_epi32(v); }
-static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke) {
+static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
   for (long o = 0; o < O; o++) {
     __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
     for (long k = 0; k < Ke; k += 2) {
@@ -81,20 +81,22 @@ static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const in
       s2 = _mm_add_epi32(s2, _mm_madd_epi16(v, _mm_loadu_si128((const __m128i *)(x + 16))));
       s3 = _mm_add_epi32(s3, _mm_madd_epi16(v, _mm_loadu_si128((const __m128i *)(x + 24))));
     }
-    _mm_storeu_si128((__m128i *)(acc + o * 16), s0); _mm_storeu_si128((__m128i *)(acc + o * 16 + 4), s1);
-    _mm_storeu_si128((__m128i *)(acc + o * 16 + 8), s2); _mm_storeu_si128((__m128i *)(acc + o * 16 + 12), s3);
+    const __m128i bo = _mm_set1_epi32(bias[o]);
+    _mm_storeu_si128((__m128i *)(acc + o * ys), _mm_add_epi32(s0, bo)); _mm_storeu_si128((__m128i *)(acc + o * ys + 4), _mm_add_epi32(s1, bo));
+    _mm_storeu_si128((__m128i *)(acc + o * ys + 8), _mm_add_epi32(s2, bo)); _mm_storeu_si128((__m128i *)(acc + o * ys + 12), _mm_add_epi32(s3, bo));
   }
 }
 #else
-static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke) {
+static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
   for (long o = 0; o < O; o++) {
-    int32_t s[16] = {0};
+    int32_t s[16];
+    for (int b = 0; b < 16; b++) s[b] = bias[o];
     for (long k = 0; k < Ke; k += 2) {
       const int32_t w0 = w[o * Kw + k], w1 = w[o * Kw + k + 1];
       const int16_t *x = xp + k * 16;
       for (int b = 0; b < 16; b++) s[b] += w0 * x[2 * b] + w1 * x[2 * b + 1];
     }
-    for (int b = 0; b < 16; b++) acc[o * 16 + b] = s[b];
+    for (int b = 0; b < 16; b++) acc[o * ys + b] = s[b];
   }
 }
 #endif`;
