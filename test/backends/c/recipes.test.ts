@@ -44,12 +44,12 @@ describe.skipIf(!HAVE)("generated C equals the emulator beyond the default recip
     const t = tallyC(p, dir(), feeds(p, 32, 5, 32), CFLAGS);
     expect({ model: key, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: key, floatMismatches: 0, intMismatches: 0 });
     expect(t.compared).toBe((32 + 32 + 4 * 16) * 10);
-  });
+  }, 240_000); // quantize + gcc -O3 on a loaded 2-core machine
 
   it.each(["cnn.ort-qdq-per-channel-u8.onnx", "resnet.ort-qdq-defaults.onnx"])("ONNX Runtime's quantize_static model %s", (file) => {
     const p = integerizeModel(loadModel(join("test/fixtures/onnx", file)));
     const t = tallyC(p, dir(), feeds(p, 32, 6, 32), CFLAGS);
     expect({ model: file, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: file, floatMismatches: 0, intMismatches: 0 });
     expect(t.compared).toBe((32 + 32 + 4 * 16) * 10);
-  });
+  }, 240_000);
 });
