@@ -186,7 +186,11 @@ API (model.h), one sample per call, not reentrant (static activation buffers):
   int ${prefix}_run_int(const ${prefix}_in0_t *in0, ..., ${prefix}_out0_t *out0, ...);
   int ${prefix}_run_full(inputs..., float outputs..., integer outputs or NULL...);
 Each returns 0, or 1 (${prefix.toUpperCase()}_ERANGE) where an integer input lies beyond what the
-program's arithmetic accepts.
+program's arithmetic accepts. Batch API, n samples per call (each array holds its n samples back to
+back), the same bits, 16 samples sharing each weight load (model_run uses it):
+  int ${prefix}_run_batch(inputs..., float outputs..., int n);
+  int ${prefix}_run_batch_int(integer inputs..., integer outputs..., int n);
+  int ${prefix}_run_batch_full(inputs..., float outputs..., integer outputs or NULL..., int n);
 
 ${[...io.ins.map((x, k) => line(x, k, "input")), ...io.outs.map((x, k) => line(x, k, "output"))].join("\n")}
 `;
