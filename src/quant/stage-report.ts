@@ -57,6 +57,11 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
         for (const c of r.corrected) lines.push(`    ${c.maxAbsDelta.toExponential(2).padStart(9)}  ${c.layer}`);
         if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
         break;
+      case "reader-bounds": {
+        const below = r.bounded.filter((b) => b.lo > Number.NEGATIVE_INFINITY).length;
+        lines.push(`reader bounds  ${r.bounded.length} activations whose readers ignore values beyond a bound (${below} below one, e.g. x < −3 into hard-swish); their ranges stop there ${time}`);
+        break;
+      }
       case "data-free-ranges": {
         const input = r.inputRange ? `input range [${r.inputRange.join(", ")}] assumed` : "no input range";
         lines.push(`data-free ranges  ${r.fromBn} tensors from BN statistics (β ± ${r.sigmas}|γ|), ${r.fromInput} from the input range, ${r.fromIntervals} by interval arithmetic; ${input} ${time}`);
