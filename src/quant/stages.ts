@@ -3,7 +3,7 @@
  * `quantizationStages` from the recipe:
  *
  *   fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
- *   → upgrade-opset → plan → ranges (calibration or data-free) → specs
+ *   → upgrade-opset → plan → reader-bounds → ranges (calibration or data-free) → specs
  *   → round-weights → bias-correction → int32-biases → write → provenance → verify
  *
  * Every stage is listed whether or not it runs; one the recipe turns off says
