@@ -183,14 +183,16 @@ export function readerBounds(g: Graph, values: readonly string[]): Map<string, I
 
 export interface ReaderBoundsReport {
   readonly pass: "reader-bounds";
-  /** Each activation whose readers tell apart less than every value, with the interval they do. */
-  readonly bounded: readonly { readonly tensor: string; readonly lo: number; readonly hi: number }[];
+  /** Each activation whose readers tell apart less than every value, with the interval they do (null: unbounded on that side). */
+  readonly bounded: readonly { readonly tensor: string; readonly lo: number | null; readonly hi: number | null }[];
 }
+
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** The reader bounds of `values` in `g`, and their report. */
 export function readerBoundsOf(g: Graph, values: readonly string[]): { bounds: Map<string, Interval>; report: ReaderBoundsReport } {
   const bounds = readerBounds(g, values);
-  return { bounds, report: { pass: "reader-bounds", bounded: [...bounds].map(([tensor, b]) => ({ tensor, lo: b.lo, hi: b.hi })) } };
+  return { bounds, report: { pass: "reader-bounds", bounded: [...bounds].map(([tensor, b]) => ({ tensor, lo: finite(b.lo), hi: finite(b.hi) })) } };
 }
 
 /** `r` clamped to `b`, 0 kept inside (for ranges derived without data). */

@@ -58,8 +58,8 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
         if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
         break;
       case "reader-bounds": {
-        const below = r.bounded.filter((b) => b.lo > Number.NEGATIVE_INFINITY).length;
-        lines.push(`reader bounds  ${r.bounded.length} activations whose readers ignore values beyond a bound (${below} below one, e.g. x < −3 into hard-swish); their ranges stop there ${time}`);
+        const below = r.bounded.filter((b) => b.lo !== null).length;
+        lines.push(`reader bounds  ${r.bounded.length} activation range(s) stop where their readers stop telling values apart (${below} from below, e.g. x < −3 into hard-swish) ${time}`);
         break;
       }
       case "data-free-ranges": {
