@@ -54,10 +54,7 @@ import { pairedDrop } from "./paired.js";
 
 printBenchHeader("ocr");
 
-/** rec's first blocks (stem and the first three depthwise/pointwise pairs, to hardswish_35), by node name: where its 8-bit error comes from. */
-const REC_FIRST_BLOCKS = "^p2o\\.(Conv\\.[0-6]|BatchNormalization\\.0|Mul\\.([0-9]|[12][0-9]|3[0-3])|Add\\.([0-9]|[1-3][0-9]|4[0-5])|Clip\\.([0-9]|1[01])|Div\\.[0-5])$";
-
-const RECIPES: { name: string; recipe: RecipeInput; only?: "rec" | "cls" }[] = [
+const RECIPES: { name: string; recipe: RecipeInput }[] = [
   { name: "default", recipe: {} },
   // Histogram calibration exposes every tensor of a batch at once: small batches keep rec's 350 tensors in memory.
   { name: "percentile", recipe: { calibration: "percentile", batchSize: 4 } },
@@ -69,8 +66,8 @@ const RECIPES: { name: string; recipe: RecipeInput; only?: "rec" | "cls" }[] = [
   // 16-bit activations: the format's accuracy (ORT 1.30 runs them as DequantizeLinear + float ops), everywhere or where rec's error comes from.
   { name: "acts uint16", recipe: { acts: "uint16" } },
   { name: "uint16 Mul/Add/Softmax", recipe: { layers: [{ match: { op: ["Mul", "Add", "Softmax"] }, acts: "uint16" }] } },
-  // mse, with 16-bit activations on rec's first blocks only (ORT runs those 54 ops as DequantizeLinear + float; the rest in integer kernels).
-  { name: "mse, uint16 first blocks", recipe: { calibration: "mse", batchSize: 4, layers: [{ match: { nameRegex: REC_FIRST_BLOCKS }, acts: "uint16" }] }, only: "rec" },
+  // mse ranges after cross-layer equalization: rec's recipe that meets the target in integer kernels.
+  { name: "mse+cle", recipe: { calibration: "mse", batchSize: 4, cle: true } },
 ];
 const TARGET = { rec: 0.5, cls: 0.6 };
 
@@ -171,7 +168,7 @@ for (const which of models) {
 }
 // Recipe by recipe, so the default's figures come first (percentile and mse calibration are slow on rec).
 for (const r of recipes) {
-  for (const which of models.filter((m) => !r.only || r.only === m)) {
+  for (const which of models) {
     const float = floats.get(which)!;
     const row: Row = { model: which, name: r.name, int: {}, fq: {} };
     rows.push(row);
