@@ -8,12 +8,13 @@
  *  - chooseRange with bounds equals chooseRange on the clamped data itself
  *    (a histogram built from clamp(x)), for minmax, percentile and mse;
  *  - quantizeModel on Conv → hard-swish (op by op): the Conv output's range
- *    starts at −3 (from the data's extremes, not read back from the code).
+ *    starts at −3 (from the data's extremes, not read back from the code),
+ *    calibrated and data-free (interval arithmetic computed here by hand).
  */
 import { describe, expect, it } from "vitest";
 import { StreamingHistogram } from "../../src/calib/histogram.js";
 import { chooseRange, type CalibrationMethod } from "../../src/calib/range.js";
-import type { Attribute, Graph, Node } from "../../src/ir/graph.js";
+import type { Attribute, Graph, Model, Node } from "../../src/ir/graph.js";
 import { tensorToFloat64 } from "../../src/ir/tensor.js";
 import { arraySource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
@@ -150,22 +151,36 @@ describe("chooseRange within bounds = chooseRange on the clamped data", () => {
   }
 });
 
-describe("quantizeModel: the Conv output before a hard-swish starts at −3", () => {
-  it("minmax: lo = −3, hi = the data's maximum (up to the zero point's rounding)", async () => {
-    const rng = new Rng(5);
-    const g = graph(
+/** x → Conv → y → hard-swish op by op → m (→ Conv → out, unless `oneLayer`: data-free refuses two layers without BN). */
+function hardSwishModel(rng: Rng, oneLayer = false) {
+  const g = graph(
       [
         node("Conv", ["x", "W", "B"], ["y"]),
         node("Add", ["y", "three"], ["a"]),
         node("Clip", ["a", "zero", "six"], ["c"]),
         node("Mul", ["y", "c"], ["m"]),
-        node("Conv", ["m", "W2"], ["out"]),
+        ...(oneLayer ? [] : [node("Conv", ["m", "W2"], ["out"])]),
       ],
-      [value("x", 1, [8, 3, 4, 4])],
-      [value("out", 1)],
+      [value("x", 1, ["N", 3, 4, 4])],
+      [value(oneLayer ? "m" : "out", 1)],
       [randTensor(rng, "W", [3, 3, 1, 1], 3), randTensor(rng, "B", [3]), tensor("three", [], [3]), tensor("zero", [], [0]), tensor("six", [], [6]), randTensor(rng, "W2", [2, 3, 1, 1])],
-    );
-    const float = model(g, 17);
+  );
+  return model(g, 17);
+}
+
+/** The range [lo, hi] the quantized model's QuantizeLinear of the Conv output y stands for. */
+function yRange(q: Model): { lo: number; hi: number; scale: number } {
+  const qy = q.graph!.nodes.find((n) => n.opType === "QuantizeLinear" && n.inputs[0]!.startsWith("y"))!;
+  const init = (name: string) => tensorToFloat64(q.graph!.initializers.find((t) => t.name === name)!)[0]!;
+  const scale = init(qy.inputs[1]!);
+  const zp = init(qy.inputs[2]!);
+  return { lo: -zp * scale, hi: (255 - zp) * scale, scale };
+}
+
+describe("quantizeModel: the Conv output before a hard-swish starts at −3", () => {
+  it("minmax: lo = −3, hi = the data's maximum (up to the zero point's rounding)", async () => {
+    const rng = new Rng(5);
+    const float = hardSwishModel(rng);
     const x = { dtype: 1, dims: [8, 3, 4, 4], data: randn(rng, 8 * 48, 2) };
     const y = (await run(float, { x }, ["y"]))["y"]!;
     const ymin = Math.min(...y);
@@ -173,11 +188,23 @@ describe("quantizeModel: the Conv output before a hard-swish starts at −3", ()
     expect(ymin).toBeLessThan(-6); // the tail the bound cuts off
     const source = arraySource({ x });
     const { model: q } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 }).finally(() => source.close());
-    const qy = q.graph!.nodes.find((n) => n.opType === "QuantizeLinear" && n.inputs[0]!.startsWith("y"))!;
-    const init = (name: string) => tensorToFloat64(q.graph!.initializers.find((t) => t.name === name)!)[0]!;
-    const scale = init(qy.inputs[1]!);
-    const zp = init(qy.inputs[2]!);
-    expect(scale).toBeCloseTo((ymax + 3) / 255, 6);
-    expect(-zp * scale).toBeCloseTo(-3, 1);
+    const r = yRange(q);
+    expect(r.scale).toBeCloseTo((ymax + 3) / 255, 6);
+    expect(Math.abs(r.lo + 3)).toBeLessThanOrEqual(r.scale / 2 + 1e-9); // −3 up to the zero point's rounding
+  });
+
+  it("data-free: the interval-arithmetic range is clamped at −3 too", async () => {
+    const float = hardSwishModel(new Rng(5), true);
+    // Interval arithmetic over x ∈ [−4, 4] through the 1×1 Conv: lo = b − 4·Σ|w| per channel, well below −3.
+    const source = arraySource({ x: { dtype: 1, dims: [1, 3, 4, 4], data: new Float32Array(48) } });
+    const { model: q } = await quantizeModel(float, source, buildRecipe({ dataFree: true, inputRange: [-4, 4] }), { threads: 1 }).finally(() => source.close());
+    const w = tensorToFloat64(float.graph!.initializers.find((t) => t.name === "W")!);
+    const b = tensorToFloat64(float.graph!.initializers.find((t) => t.name === "B")!);
+    const hi = Math.max(...[0, 1, 2].map((k) => b[k]! + 4 * (Math.abs(w[3 * k]!) + Math.abs(w[3 * k + 1]!) + Math.abs(w[3 * k + 2]!))));
+    const lo = Math.min(...[0, 1, 2].map((k) => b[k]! - 4 * (Math.abs(w[3 * k]!) + Math.abs(w[3 * k + 1]!) + Math.abs(w[3 * k + 2]!))));
+    expect(lo).toBeLessThan(-6);
+    const r = yRange(q);
+    expect(Math.abs(r.lo + 3)).toBeLessThanOrEqual(r.scale / 2 + 1e-9); // −3 up to the zero point's rounding
+    expect(r.scale).toBeCloseTo((hi + 3) / 255, 6);
   });
 });
