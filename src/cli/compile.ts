@@ -14,7 +14,9 @@ import { basename, dirname, join } from "node:path";
 import chalk from "chalk";
 import { C_FILES, checkPrefix, emitC } from "../backends/c/emit.js";
 import { emitHls, HLS_FILES } from "../backends/hls/emit.js";
+import { HLS_TYPES, type HlsTypes } from "../backends/hls/hls-types.js";
 import { estimateResources, formatResources, type LayerResources } from "../backends/hls/resources.js";
+import { HLS_IO, type HlsIo } from "../backends/hls/top.js";
 import { emitJsModule, jsModuleFileNames } from "../backends/js/emit.js";
 import { emitIntegerOnnx } from "../backends/onnx-int/emit.js";
 import { ortKernelHazards, verifyIntegerOnly } from "../backends/onnx-int/verify.js";
@@ -26,6 +28,7 @@ import { type LoadCheck, loadCheckLine, verifyLoad } from "../runtime/verify-loa
 import { writeFileAtomic } from "../ir/atomic-write.js";
 import { requantJson } from "../integer/requant-report.js";
 import { emitRun } from "./html-output.js";
+import { reuseFactorsOf } from "./hls-reuse.js";
 import { jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
@@ -44,8 +47,14 @@ export interface CompileOptions extends IntegerCliOptions {
   /** --target hls: FPGA part and clock period (ns) for build.tcl. */
   part?: string;
   clock?: string;
-  /** --target hls: the reuse factor of every layer, for the resource estimates. */
+  /** --target hls: the reuse factor of every layer (code and resource estimates). */
   reuseFactor?: string;
+  /** --target hls: a recipe whose `layers` rules set per-layer reuseFactor. */
+  recipe?: string;
+  /** --target hls: parallel | stream. */
+  io?: string;
+  /** --target hls: ap | stdint. */
+  hlsTypes?: string;
 }
 
 const TARGETS = ["js", "c", "hls", "onnx-int"] as const;
@@ -59,9 +68,10 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
   if (target === undefined && !opts.report) throw new FixqError("usage", `give --target ${TARGETS.join("|")} with -o, or --report`);
   if (target === undefined && opts.output !== undefined) throw new FixqError("usage", `-o needs --target ${TARGETS.join("|")}`);
   if (opts.prefix !== undefined && target !== "c" && target !== "hls") throw new FixqError("usage", "--prefix applies to --target c and hls only");
-  if ((opts.part !== undefined || opts.clock !== undefined || opts.reuseFactor !== undefined) && target !== "hls") {
-    throw new FixqError("usage", "--part, --clock and --reuse-factor apply to --target hls only");
-  }
+  const hlsOnly = [opts.part, opts.clock, opts.reuseFactor, opts.recipe, opts.io, opts.hlsTypes].some((o) => o !== undefined);
+  if (hlsOnly && target !== "hls") throw new FixqError("usage", "--part, --clock, --reuse-factor, --recipe, --io and --hls-types apply to --target hls only");
+  if (opts.io !== undefined && !(HLS_IO as readonly string[]).includes(opts.io)) throw new FixqError("usage", `--io expects ${HLS_IO.join(" or ")}, got '${opts.io}'`);
+  if (opts.hlsTypes !== undefined && !(HLS_TYPES as readonly string[]).includes(opts.hlsTypes)) throw new FixqError("usage", `--hls-types expects ${HLS_TYPES.join(" or ")}, got '${opts.hlsTypes}'`);
   const reuseFactor = opts.reuseFactor === undefined ? undefined : Number(opts.reuseFactor);
   if (reuseFactor !== undefined && !(Number.isInteger(reuseFactor) && reuseFactor >= 1)) throw new FixqError("usage", `--reuse-factor expects a positive integer, got '${opts.reuseFactor}'`);
   const clockNs = opts.clock === undefined ? undefined : Number(opts.clock);
@@ -75,7 +85,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
     { what: "--json", path: json?.file },
     { what: "--html", path: opts.html },
   ];
-  guardOutputs([{ what: "the model", path: modelPath }], outputs);
+  guardOutputs([{ what: "the model", path: modelPath }, ...(opts.recipe ? [{ what: "--recipe", path: opts.recipe }] : [])], outputs);
   const { model: input, program } = loadProgram(modelPath, opts);
   guardOutputs(externalDataInputs(input, "the model"), outputs);
   const cert = certifyProgram(program);
@@ -83,7 +93,8 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
   const written: string[] = [];
   let loads: LoadCheck | undefined; // the onnx-int model's load check
   // hls: the per-layer estimates, checked (reuse factor, partition limit) before anything is written
-  const resources: LayerResources[] | undefined = target === "hls" ? estimateResources(program, cert, reuseFactor) : undefined;
+  const reuse = { all: reuseFactor, byLayer: opts.recipe && target === "hls" ? reuseFactorsOf(opts.recipe, input) : undefined };
+  const resources: LayerResources[] | undefined = target === "hls" ? estimateResources(program, cert, reuse) : undefined;
   if (target !== undefined && errors.length > 0) {
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
   }
@@ -95,7 +106,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
         ? emitJsModule(program, { modelName, ranges: cert.ranges })
         : target === "c"
           ? emitC(program, { modelName, ranges: cert.ranges, prefix: opts.prefix })
-          : emitHls(program, { modelName, ranges: cert.ranges, prefix: opts.prefix, part: opts.part, clockNs });
+          : emitHls(program, { modelName, cert, ranges: cert.ranges, prefix: opts.prefix, part: opts.part, clockNs, layers: resources, io: opts.io as HlsIo | undefined, types: opts.hlsTypes as HlsTypes | undefined });
     mkdirSync(opts.output!, { recursive: true });
     for (const [rel, text] of files) {
       const path = join(opts.output!, rel);

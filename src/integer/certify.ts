@@ -44,6 +44,7 @@ import { signedWidth, unsignedWidth } from "./certify-width.js";
 import { addConstRange, matmulRange, tableRange } from "./certify-transformer.js";
 import { requantRanges, rescaleRanges } from "./certify-requant.js";
 import { intTypeName } from "../numerics/int.js";
+import { fixedRescaleDomainIssue } from "../numerics/fixed-rescale.js";
 import { type IntOp, type Program, type ProgramValue, weightTypeOf } from "./program.js";
 
 export type { CertProblem } from "./certify-checks.js";
@@ -177,6 +178,12 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
         problems.push(...checkRescale(op, rs.maxTerm, rs.unbounded));
         rows.push({ ...row(op, `${op.output}:sum`, undefined, rs.sum, true, { storage: RESCALE_SUM_BITS }), kind: "rescale-sum" });
         put(op, rs.out);
+        break;
+      }
+      case "fixedrescale": {
+        const issue = fixedRescaleDomainIssue(op, op.inputs.map((i) => unionOf(get(i))));
+        if (issue) problems.push({ level: "error", source: op.source, message: `fixed-point rescale: ${issue}` });
+        put(op, scalarRange(op.clampLo, op.clampHi));
         break;
       }
       case "maxpool": {

@@ -23,6 +23,7 @@ import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
 import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
 import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
 import { verifyProgram } from "./verify-program.js";
+import { checkFixedWriters } from "./lower-fixed.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
 
@@ -126,6 +127,7 @@ export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program 
     LOWERINGS[n.opType]!(ctx, n);
   }
   const outputs = dequantizeOutputs(ctx);
+  checkFixedWriters(ctx.ops, ctx.values);
   const program: Program = { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
   const problems = verifyProgram(program);
   if (problems.length > 0) throw new Error(`integerize produced an invalid program: ${problems[0]}`);

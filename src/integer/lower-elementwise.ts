@@ -22,6 +22,7 @@ import { checkedMultiplier } from "./lower-linear.js";
 import { type ActSpec, INT32, type LoweringContext, label, quantizeBound } from "./lowering-context.js";
 import { attrInt, attrInts } from "../ir/attrs.js";
 import { type Window2d, window2d } from "./node-attrs.js";
+import { emitFixedRescale } from "./lower-fixed.js";
 
 
 /**
@@ -52,6 +53,10 @@ function rescaleInto(ctx: LoweringContext, n: Node, x: string, spec: ActSpec, ba
   const xs = ctx.specOfInt(x);
   const shape = ctx.values.get(x)!.shape;
   const out = ctx.addValue(base, shape, spec.type, spec);
+  if (spec.fixed) {
+    emitFixedRescale(ctx, n, [x], [xs.scale], spec, out, clampLo, clampHi);
+    return out;
+  }
   const identity = xs.scale === spec.scale;
   const { multipliers, shift } = identity ? { multipliers: [1], shift: 0 } : sharedShiftMultipliers([xs.scale / spec.scale], ctx.multiplierBits, label(n));
   ctx.ops.push({ kind: "rescale", source: label(n), inputs: [x], output: out, inputZeros: [xs.zeroPoint], multipliers, shift, outZero: spec.zeroPoint, clampLo, clampHi });
@@ -66,6 +71,12 @@ export function lowerAdd(ctx: LoweringContext, n: Node): void {
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const specs = xs.map((x) => ctx.specOfInt(x));
+  if (tail.spec.fixed) {
+    const out = ctx.addValue(`${tail.value}_q`, ctx.values.get(xs[0]!)!.shape, tail.spec.type, tail.spec);
+    emitFixedRescale(ctx, n, xs, specs.map((s) => s.scale), tail.spec, out, tail.clampLo, tail.clampHi);
+    ctx.lowered.set(tail.value, out);
+    return;
+  }
   const { multipliers, shift } = sharedShiftMultipliers(
     specs.map((s) => s.scale / tail.spec.scale),
     ctx.multiplierBits,
@@ -125,6 +136,11 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  if (tail.spec.fixed) {
+    emitFixedRescale(ctx, n, [acc], [xs.scale / (kernel[0] * kernel[1])], tail.spec, out, tail.clampLo, tail.clampHi);
+    ctx.lowered.set(tail.value, out);
+    return;
+  }
   const M = xs.scale / (tail.spec.scale * kernel[0] * kernel[1]);
   ctx.ops.push({
     kind: "requant",

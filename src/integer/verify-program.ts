@@ -46,6 +46,13 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
       if (op.multipliers.some((m) => !Number.isInteger(m) || m < 0 || m >= 2 ** 31)) problems.push(`${where}: a multiplier is not an integer in [0, 2^31)`);
       if (op.inputs.some((i) => size(i) !== size(op.output))) problems.push(`${where}: inputs and output differ in size`);
       break;
+    case "fixedrescale":
+      clampInside(op.clampLo, op.clampHi);
+      if (op.shift < 0 || op.shift > RESCALE_MAX_SHIFT) problems.push(`${where}: shift ${op.shift} is outside 0…${RESCALE_MAX_SHIFT}`);
+      if (op.multipliers.length !== op.inputs.length || op.multipliers.some((m) => !Number.isInteger(m) || m < 0 || m >= 2 ** 31)) problems.push(`${where}: multipliers are not one integer in [0, 2^31) per input`);
+      if (op.inputs.some((i) => size(i) !== size(op.output))) problems.push(`${where}: inputs and output differ in size`);
+      if (out && (out.type.bits !== op.cast.bits || out.type.signed !== op.cast.signed)) problems.push(`${where}: casts to ${op.cast.bits} bits but writes ${out.type.signed ? "" : "u"}int${out.type.bits}`);
+      break;
     case "reshape":
     case "transpose":
       if (size(op.input) !== size(op.output)) problems.push(`${where}: ${size(op.input)} elements in, ${size(op.output)} out`);

@@ -27,6 +27,7 @@ import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
 import { emitConv, emitDense, emitMaxPool, emitSumPool } from "./ops-accumulate.js";
 import { emitConcat, emitDequantize, emitQuantize, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
+import { emitFixedRescale } from "./ops-fixed.js";
 import { C_CHECKS, refusedInC } from "./transformer-refusal.js";
 
 export interface EmitCOptions {
@@ -51,6 +52,7 @@ const EMITTERS = {
   maxpool: emitMaxPool,
   requant: emitRequant,
   rescale: emitRescale,
+  fixedrescale: emitFixedRescale,
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,

@@ -22,6 +22,7 @@ export const C_CHECKS = {
   maxpool: none,
   requant: none,
   rescale: none,
+  fixedrescale: none,
   reshape: none,
   transpose: none,
   concat: none,

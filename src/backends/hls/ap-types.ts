@@ -3,9 +3,14 @@
  * into DIR/ap_types/ so the generated HLS C++ simulates with plain g++. They
  * implement, from the documented semantics (UG1399 "Arbitrary Precision
  * Data Types"; /work/shared/numerics.md), exactly the subset fixq's code uses:
- *   ap_int<W> / ap_uint<W>, 1 ≤ W ≤ 64: construction from any integer keeps
- *     the low W bits (two's complement wrap, v mod 2^W re-centred for signed);
- *     to_int(), to_uint(), to_int64(), to_uint64(), to_long().
+ *   ap_int<W> / ap_uint<W>, 1 ≤ W ≤ 64: construction from any integer or ap
+ *     value keeps the low W bits (two's complement wrap, v mod 2^W re-centred
+ *     for signed); to_int(), to_uint(), to_int64(), to_uint64(), to_long();
+ *     a * b of two ap values, exact (UG1399: the product is W1 + W2 bits wide;
+ *     here a 64-bit value, exact while W1 + W2 ≤ 63, which fixq's code keeps);
+ *     a += b with an ap value b: the sum wrapped to W bits (UG1399: the
+ *     result is truncated to the target's width). Arithmetic modulo 2^64
+ *     agrees with exact arithmetic modulo 2^W for every W ≤ 64.
  *   ap_fixed<W,I,Q,O,N> / ap_ufixed<…>, 1 ≤ W ≤ 32: value = V·2^-(W-I);
  *     construction from double x: V' = Q(x·2^F) with Q one of AP_TRN (floor),
  *     AP_TRN_ZERO (toward 0), AP_RND (half up), AP_RND_ZERO (half toward 0),
@@ -13,7 +18,8 @@
  *     (half to even); then O: AP_SAT / AP_SAT_ZERO / AP_SAT_SYM clamp,
  *     AP_SAT_SYM also maps min to −max, AP_WRAP keeps the low W bits (N = 0
  *     only; AP_WRAP_SM absent); to_double().
- *   hls::stream<T>: a FIFO with write(), read(), empty(), size().
+ *   hls::stream<T>: an unbounded FIFO (as in C simulation) with write(x),
+ *     read(), read(x), empty(), full() (never), size(), << and >>.
  * Anything else is absent on purpose: the generated code must compile
  * unchanged against Xilinx's headers, so it may use only what both provide.
  */
@@ -34,6 +40,8 @@ template <int W> inline int64_t sign_extend(uint64_t v) {
 }
 }  // namespace fixq_ap
 
+template <int W> class ap_uint;
+
 template <int W> class ap_int {
   static_assert(W >= 1 && W <= 64, "fixq's ap_int supports 1 <= W <= 64");
   int64_t v_;
@@ -45,6 +53,12 @@ template <int W> class ap_int {
   ap_int(unsigned long x) : v_(fixq_ap::sign_extend<W>(uint64_t(x))) {}
   ap_int(int x) : v_(fixq_ap::sign_extend<W>(uint64_t(int64_t(x)))) {}
   ap_int(unsigned x) : v_(fixq_ap::sign_extend<W>(uint64_t(x))) {}
+  template <int V> ap_int(const ap_int<V> &x) : v_(fixq_ap::sign_extend<W>(uint64_t(x.to_int64()))) {}
+  template <int V> ap_int(const ap_uint<V> &x) : v_(fixq_ap::sign_extend<W>(x.to_uint64())) {}
+  template <typename T> ap_int &operator+=(const T &x) {
+    v_ = fixq_ap::sign_extend<W>(uint64_t(v_) + x.to_uint64());
+    return *this;
+  }
   int to_int() const { return int(v_); }
   unsigned to_uint() const { return unsigned(uint64_t(v_)); }
   long to_long() const { return long(v_); }
@@ -63,12 +77,24 @@ template <int W> class ap_uint {
   ap_uint(unsigned long x) : v_(fixq_ap::low_bits<W>(uint64_t(x))) {}
   ap_uint(int x) : v_(fixq_ap::low_bits<W>(uint64_t(int64_t(x)))) {}
   ap_uint(unsigned x) : v_(fixq_ap::low_bits<W>(uint64_t(x))) {}
+  template <int V> ap_uint(const ap_int<V> &x) : v_(fixq_ap::low_bits<W>(x.to_uint64())) {}
+  template <int V> ap_uint(const ap_uint<V> &x) : v_(fixq_ap::low_bits<W>(x.to_uint64())) {}
+  template <typename T> ap_uint &operator+=(const T &x) {
+    v_ = fixq_ap::low_bits<W>(v_ + x.to_uint64());
+    return *this;
+  }
   int to_int() const { return int(fixq_ap::sign_extend<32>(v_)); }
   unsigned to_uint() const { return unsigned(v_); }
   long to_long() const { return long(v_); }
   long long to_int64() const { return fixq_ap::sign_extend<64>(v_); }
   unsigned long long to_uint64() const { return v_; }
 };
+
+// a * b of two ap values: exact (the operands' widths add up to at most 63 bits in fixq's code).
+template <int W1, int W2> inline ap_int<64> operator*(const ap_int<W1> &a, const ap_int<W2> &b) { return ap_int<64>(a.to_uint64() * b.to_uint64()); }
+template <int W1, int W2> inline ap_int<64> operator*(const ap_int<W1> &a, const ap_uint<W2> &b) { return ap_int<64>(a.to_uint64() * b.to_uint64()); }
+template <int W1, int W2> inline ap_int<64> operator*(const ap_uint<W1> &a, const ap_int<W2> &b) { return ap_int<64>(a.to_uint64() * b.to_uint64()); }
+template <int W1, int W2> inline ap_int<64> operator*(const ap_uint<W1> &a, const ap_uint<W2> &b) { return ap_int<64>(a.to_uint64() * b.to_uint64()); }
 #endif
 `;
 
@@ -143,7 +169,7 @@ class ap_ufixed : public fixq_fixed_base<W, I, false, Q, O, N> {
 #endif
 `;
 
-export const HLS_STREAM_H = `// hls_stream.h: fixq's minimal hls::stream (a FIFO; write, read, empty, size).
+export const HLS_STREAM_H = `// hls_stream.h: fixq's minimal hls::stream (an unbounded FIFO, as in C simulation; write, read, empty, full, size, << and >>).
 #ifndef FIXQ_HLS_STREAM_H
 #define FIXQ_HLS_STREAM_H
 #include <deque>
@@ -163,7 +189,11 @@ template <typename T> class stream {
     q_.pop_front();
     return x;
   }
+  void read(T &x) { x = read(); }
+  void operator<<(const T &x) { write(x); }
+  void operator>>(T &x) { x = read(); }
   bool empty() const { return q_.empty(); }
+  bool full() const { return false; }
   size_t size() const { return q_.size(); }
 };
 }  // namespace hls

@@ -1,36 +1,55 @@
 /**
  * `fixq compile MODEL --target hls -o DIR`: an integer Program → a Vitis
  * HLS-style C++ project, as relative path → file text:
- *   firmware/model.h, model.c   the C back end's integer program (shared, not
- *                               copied: requantization printed from numerics)
- *   firmware/NAME_top.h, .cpp   the top function NAME_top over ap_int/ap_uint
- *                               ports, one array per graph input and output
+ *   firmware/fixq_top.h, .cpp   the top function NAME_top (top.ts), parallel
+ *                               (array ports) or stream (hls::stream, DATAFLOW)
+ *   firmware/fixq_defines.h     per-layer typedefs (design.ts): layer<i>_acc_t
+ *                               exactly the certified accumulator width …
+ *   firmware/fixq_layers.h      one function per layer: conv/dense in hls4ml's
+ *                               reuse-factor style (mac-layer.ts), requant and
+ *                               the rest (ops-data.ts), weights as const arrays
+ *   tb/model.h, model.c         the C back end's code, for the host-side float
+ *                               boundary (QuantizeLinear, DequantizeLinear)
  *   tb/csim_run.cpp             the testbench: the C harness (same arguments as
  *                               model_run) calling quantize → NAME_top → dequantize
  *   tb/csim_check.cpp           the self-check against outputs stored at compile time
  *   ap_types/ap_int.h, ap_fixed.h, hls_stream.h   fixq's minimal headers
  *   Makefile (make csim_run), build.tcl (Vitis HLS), README.txt
- * Port widths come from the certificates: an input port holds [qmin, qmax]
- * of its QuantizeLinear, an output port the certified range [lo, hi] of the
- * raw integer output, each in the fewest bits W of ap_int<W> (lo < 0) or
- * ap_uint<W> (lo ≥ 0):  signed W = 1 + max(bits(−lo − 1), bits(hi)),
- * unsigned W = max(1, bits(hi)), bits(v) = ⌈log2(v + 1)⌉.
+ * Types are ap_int/ap_uint (default) or plain stdint (`--hls-types stdint`).
  */
+import { type Certificate, certifyProgram } from "../../integer/certify.js";
 import type { Program } from "../../integer/program.js";
-import { certifyProgram } from "../../integer/certify.js";
 import { FixqError } from "../../ir/errors.js";
-import type { IntRange } from "../../numerics/domain.js";
-import { checkPrefix, emitC, ports, type EmitCOptions, type Port } from "../c/emit.js";
+import { checkPrefix, emitC, type EmitCOptions } from "../c/emit.js";
 import { harnessText } from "../c/harness.js";
-import { cComment } from "../shared/print-c.js";
+import { C_RUNTIME } from "../shared/print-c.js";
 import { AP_FIXED_H, AP_INT_H, HLS_STREAM_H } from "./ap-types.js";
+import { planDesign } from "./design.js";
+import { HLS_TYPES, type HlsTypes, readInt, writeInt } from "./hls-types.js";
+import { macLayer } from "./mac-layer.js";
+import { moveLayer, poolLayer, requantLayer, rescaleLayer } from "./ops-data.js";
+import { fixedRescaleLayer } from "./ops-fixed.js";
+import { estimateResources, type LayerResources, type ReuseRequest } from "./resources.js";
 import { selfCheckText } from "./self-check.js";
+import { HLS_IO, type HlsIo, type HlsPort, hlsPorts, topHeader, topSource } from "./top.js";
+
+export { apIntType } from "./hls-types.js";
 
 export interface EmitHlsOptions extends EmitCOptions {
   /** FPGA part written into build.tcl. */
   readonly part?: string;
   /** Clock period in ns written into build.tcl. */
   readonly clockNs?: number;
+  /** The certificate (computed when absent). */
+  readonly cert?: Certificate;
+  /** Reuse factors (every layer and/or per layer); default: per layer the least that fits the partition limit. */
+  readonly reuse?: ReuseRequest;
+  /** The layer plan, when the caller already made it with estimateResources (the same as `reuse` gives). */
+  readonly layers?: readonly LayerResources[];
+  /** parallel (array ports; default) or stream (hls::stream ports, DATAFLOW). */
+  readonly io?: HlsIo;
+  /** ap (ap_int/ap_uint; default) or stdint. */
+  readonly types?: HlsTypes;
 }
 
 export const HLS_DEFAULT_PART = "xcvu9p-flga2104-2-e";
@@ -38,10 +57,12 @@ export const HLS_DEFAULT_CLOCK_NS = 5;
 
 /** The files emitHls writes, relative to the output folder. */
 export const HLS_FILES = [
-  "firmware/model.h",
-  "firmware/model.c",
   "firmware/fixq_top.h",
   "firmware/fixq_top.cpp",
+  "firmware/fixq_defines.h",
+  "firmware/fixq_layers.h",
+  "tb/model.h",
+  "tb/model.c",
   "tb/csim_run.cpp",
   "tb/csim_shim.h",
   "tb/csim_check.cpp",
@@ -53,99 +74,39 @@ export const HLS_FILES = [
   "README.txt",
 ] as const;
 
-/** ap_int<W> / ap_uint<W> holding every integer of r, W minimal (see the file comment). */
-export function apIntType(r: IntRange): string {
-  const bits = (v: number) => (v <= 0 ? 0 : Math.ceil(Math.log2(v + 1)));
-  if (r.lo >= 0) return `ap_uint<${Math.max(1, bits(r.hi))}>`;
-  return `ap_int<${1 + Math.max(bits(-r.lo - 1), bits(r.hi))}>`;
-}
-
-interface HlsPort extends Port {
-  readonly ap: string;
-}
-
-function hlsPorts(p: Program, ranges: ReadonlyMap<string, IntRange>): { ins: HlsPort[]; outs: HlsPort[] } {
-  const io = ports(p);
-  const quant = (x: Port) => {
-    const q = p.ops.find((op) => op.kind === "quantize" && op.output === x.value);
-    if (q?.kind !== "quantize") throw new Error(`input '${x.name}' has no quantize op`);
-    return { lo: q.qmin, hi: q.qmax };
-  };
-  return {
-    ins: io.ins.map((x) => ({ ...x, ap: apIntType(quant(x)) })),
-    outs: io.outs.map((x) => {
-      const r = ranges.get(x.value);
-      if (!r) throw new Error(`output '${x.name}': no certified range for '${x.value}'`);
-      return { ...x, ap: apIntType(r) };
-    }),
-  };
-}
-
-function topHeader(prefix: string, io: { ins: HlsPort[]; outs: HlsPort[] }): string {
-  const P = prefix.toUpperCase();
-  return `/* The HLS top function (generated by fixq, compile --target hls). Do not edit.
- * Port types: the fewest bits holding each port's values (inputs: the QuantizeLinear range;
- * outputs: the range the accumulator certificate proves for the raw integer output). */
-#ifndef ${P}_TOP_H
-#define ${P}_TOP_H
-#include <ap_int.h>
-#include "model.h"
-
-${io.ins.map((x, k) => `typedef ${x.ap} ${prefix}_hls_in${k}_t; /* '${cComment(x.name)}', ${x.size} values */`).join("\n")}
-${io.outs.map((x, k) => `typedef ${x.ap} ${prefix}_hls_out${k}_t; /* '${cComment(x.name)}', ${x.size} values */`).join("\n")}
-
-/* One sample: quantized inputs -> the integer program -> raw integer outputs. Returns ${P}_OK or ${P}_ERANGE. */
-int ${prefix}_top(${topParams(prefix, io).join(", ")});
-
-#endif
-`;
-}
-
-function topParams(prefix: string, io: { ins: HlsPort[]; outs: HlsPort[] }): string[] {
-  return [...io.ins.map((x, k) => `const ${prefix}_hls_in${k}_t in${k}[${x.size}]`), ...io.outs.map((x, k) => `${prefix}_hls_out${k}_t out${k}[${x.size}]`)];
-}
-
-function topSource(prefix: string, io: { ins: HlsPort[]; outs: HlsPort[] }): string {
-  const iface = [
-    ...io.ins.map((x, k) => `#pragma HLS INTERFACE mode=m_axi port=in${k} offset=slave bundle=gmem_in${k} depth=${x.size}`),
-    ...io.outs.map((x, k) => `#pragma HLS INTERFACE mode=m_axi port=out${k} offset=slave bundle=gmem_out${k} depth=${x.size}`),
-    "#pragma HLS INTERFACE mode=s_axilite port=return",
-  ];
-  const copyIn = io.ins.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) {\n#pragma HLS PIPELINE II=1\n    x${k}[i] = (${prefix}_in${k}_t)in${k}[i].to_int();\n  }`);
-  const copyOut = io.outs.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) {\n#pragma HLS PIPELINE II=1\n    out${k}[i] = ${prefix}_hls_out${k}_t(y${k}[i]);\n  }`);
-  return `/* The HLS top function (generated by fixq, compile --target hls). Do not edit.
- * Interfaces: each array an AXI4 master (m_axi, depth = its size), control and the status over AXI4-Lite.
- * The ports are read into the program's own integer types, the integer program (firmware/model.c,
- * the C back end's code) runs, and the raw outputs leave through the narrow certified port types. */
-#include "fixq_top.h"
-
-int ${prefix}_top(${topParams(prefix, io).join(", ")}) {
-${iface.join("\n")}
-${io.ins.map((x, k) => `  static ${prefix}_in${k}_t x${k}[${x.size}];`).join("\n")}
-${io.outs.map((x, k) => `  static ${prefix}_out${k}_t y${k}[${x.size}];`).join("\n")}
-${copyIn.join("\n")}
-  int st = ${prefix}_run_int(${[...io.ins.map((_, k) => `x${k}`), ...io.outs.map((_, k) => `y${k}`)].join(", ")});
-${copyOut.join("\n")}
-  return st;
-}
-`;
-}
-
 /** The testbench's API: the C harness's run_full / run_int, implemented over the top function. */
-function shimText(prefix: string, io: { ins: HlsPort[]; outs: HlsPort[] }): string {
+function shimText(prefix: string, io: { ins: HlsPort[]; outs: HlsPort[] }, style: HlsIo, mode: HlsTypes): string {
   const T = `${prefix}_tb`;
   const fin = io.ins.map((_, k) => `const float *in${k}`);
   const fout = io.outs.map((_, k) => `float *out${k}`);
   const iin = io.ins.map((_, k) => `const ${T}_in${k}_t *in${k}`);
   const iout = io.outs.map((_, k) => `${T}_out${k}_t *out${k}`);
   const ioutFull = io.outs.map((_, k) => `${T}_out${k}_t *out${k}_int`);
-  const apIn = io.ins.map((x, k) => `  static ${prefix}_hls_in${k}_t a${k}[${x.size}];`);
-  const apOut = io.outs.map((x, k) => `  static ${prefix}_hls_out${k}_t b${k}[${x.size}];`);
+  const portIn = (k: number) => `${prefix}_hls_in${k}_t`;
+  const portOut = (k: number) => `${prefix}_hls_out${k}_t`;
+  const run =
+    style === "parallel"
+      ? [
+          ...io.ins.map((x, k) => `  static ${portIn(k)} a${k}[${x.size}];`),
+          ...io.outs.map((x, k) => `  static ${portOut(k)} b${k}[${x.size}];`),
+          ...io.ins.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) a${k}[i] = ${writeInt(portIn(k), `in${k}[i]`, mode)};`),
+          `  int st = ${prefix}_top(${[...io.ins.map((_, k) => `a${k}`), ...io.outs.map((_, k) => `b${k}`)].join(", ")});`,
+          ...io.outs.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) out${k}[i] = (${T}_out${k}_t)${readInt(`b${k}[i]`, mode)};`),
+        ]
+      : [
+          ...io.ins.map((_, k) => `  hls::stream<${portIn(k)}> a${k};`),
+          ...io.outs.map((_, k) => `  hls::stream<${portOut(k)}> b${k};`),
+          ...io.ins.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) a${k}.write(${writeInt(portIn(k), `in${k}[i]`, mode)});`),
+          `  ${prefix}_top(${[...io.ins.map((_, k) => `a${k}`), ...io.outs.map((_, k) => `b${k}`)].join(", ")});`,
+          "  int st = 0;",
+          ...io.outs.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) out${k}[i] = (${T}_out${k}_t)${readInt(`b${k}.read()`, mode)};`),
+        ];
   return `/* The testbench's view of the design (generated by fixq): the C harness's API over ${prefix}_top. */
 #ifndef ${T.toUpperCase()}_SHIM_H
 #define ${T.toUpperCase()}_SHIM_H
 #include <string.h>
 #include "../firmware/fixq_top.h"
+#include "model.h"
 
 #define ${T.toUpperCase()}_OK ${prefix.toUpperCase()}_OK
 ${io.ins.map((_, k) => `typedef ${prefix}_in${k}_t ${T}_in${k}_t;`).join("\n")}
@@ -153,10 +114,7 @@ ${io.outs.map((_, k) => `typedef ${prefix}_out${k}_t ${T}_out${k}_t;`).join("\n"
 
 /* Integer inputs -> the top function's ports -> ${prefix}_top -> integer outputs. */
 static inline int ${T}_run_int(${[...iin, ...iout].join(", ")}) {
-${[...apIn, ...apOut].join("\n")}
-${io.ins.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) a${k}[i] = ${prefix}_hls_in${k}_t(in${k}[i]);`).join("\n")}
-  int st = ${prefix}_top(${[...io.ins.map((_, k) => `a${k}`), ...io.outs.map((_, k) => `b${k}`)].join(", ")});
-${io.outs.map((x, k) => `  for (int i = 0; i < ${x.size}; i++) out${k}[i] = (${T}_out${k}_t)b${k}[i].to_int();`).join("\n")}
+${run.join("\n")}
   return st;
 }
 
@@ -176,27 +134,30 @@ ${io.outs.map((x, k) => `  if (out${k}_int) memcpy(out${k}_int, r${k}, ${x.size}
 
 function makefileText(): string {
   return `# Builds the C simulation csim_run (generated by fixq). AP_TYPES points at the ap_int.h/ap_fixed.h to use
-# (default: fixq's own in ap_types/; e.g. make csim_run AP_TYPES=$$XILINX_HLS/include); the generated code does
-# not include hls_stream.h (parallel I/O only). CXXFLAGS / CFLAGS are yours; FIXQ_*FLAGS hold what bit-exactness needs (g++ does not
-# know the HLS pragmas, hence -Wno-unknown-pragmas).
+# (default: fixq's own in ap_types/; e.g. make csim_run AP_TYPES=$$XILINX_HLS/include); hls_stream.h, included
+# with quotes, always comes from ap_types/ (-iquote). CXXFLAGS / CFLAGS are
+# yours; FIXQ_*FLAGS hold what bit-exactness needs (g++ does not know the HLS pragmas, hence -Wno-unknown-pragmas;
+# loop labels name the loops for the pragmas and reports, hence -Wno-unused-label).
+# tb/model.c is the C back end's code: the testbench's float boundary (QuantizeLinear, DequantizeLinear).
 CC ?= cc
 CXX = g++
 AP_TYPES ?= ap_types
 CFLAGS ?= -O2
 CXXFLAGS ?= -O2
 FIXQ_CFLAGS = -std=c99 -Wall -Wextra -Werror -ffp-contract=off
-FIXQ_CXXFLAGS = -std=c++14 -Wall -Wextra -Wno-unknown-pragmas -ffp-contract=off -I$(AP_TYPES) -Iap_types -Ifirmware
+FIXQ_CXXFLAGS = -std=c++14 -Wall -Wextra -Wno-unknown-pragmas -Wno-unused-label -ffp-contract=off -iquote ap_types -I$(AP_TYPES) -Iap_types -Ifirmware -Itb
+FIRMWARE = firmware/fixq_top.cpp firmware/fixq_top.h firmware/fixq_defines.h firmware/fixq_layers.h
 
-csim_run: tb/csim_run.cpp tb/csim_shim.h firmware/fixq_top.cpp firmware/fixq_top.h model.o
+csim_run: tb/csim_run.cpp tb/csim_shim.h $(FIRMWARE) model.o
 \t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o $@ tb/csim_run.cpp firmware/fixq_top.cpp model.o -lm
 
 # Builds and runs the self-check (exit 0 when the top function gives the stored outputs).
-csim_check: tb/csim_check.cpp tb/csim_shim.h firmware/fixq_top.cpp firmware/fixq_top.h model.o
+csim_check: tb/csim_check.cpp tb/csim_shim.h $(FIRMWARE) model.o
 \t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o csim_check tb/csim_check.cpp firmware/fixq_top.cpp model.o -lm
 \t./csim_check
 
-model.o: firmware/model.c firmware/model.h
-\t$(CC) $(FIXQ_CFLAGS) $(CFLAGS) -c -o model.o firmware/model.c
+model.o: tb/model.c tb/model.h
+\t$(CC) $(FIXQ_CFLAGS) $(CFLAGS) -c -o model.o tb/model.c
 
 clean:
 \trm -f csim_run csim_check model.o
@@ -205,19 +166,27 @@ clean:
 `;
 }
 
+/**
+ * build.tcl, with UG1399's Tcl commands only: open_project, set_top,
+ * add_files (the design; -tb the testbench), open_solution, set_part,
+ * create_clock -period, config_array_partition -maximum_size 4096, and
+ * csim_design / csynth_design / cosim_design behind flags.
+ */
 function tclText(prefix: string, opts: { part: string; clockNs: number }): string {
-  return `# Vitis HLS script generated by fixq (not run by fixq: it needs Xilinx's tools).
+  const tbFlags = "-std=c++14 -Ifirmware -Itb";
+  return `# Vitis HLS script generated by fixq (not run by fixq, nor tested against Vitis: it needs Xilinx's tools).
 #   vitis_hls -f build.tcl                      C simulation and synthesis
 #   vitis_hls -f build.tcl -tclargs cosim       also C/RTL co-simulation
+#   vitis_hls -f build.tcl -tclargs nocsim      synthesis only
 # The testbench reads tb/in.bin (float32 samples) and writes tb/out.bin.
-set do_csim 1
-set do_csynth 1
+set do_csim [expr {[lsearch $argv nocsim] < 0}]
+set do_csynth [expr {[lsearch $argv nosynth] < 0}]
 set do_cosim [expr {[lsearch $argv cosim] >= 0}]
 open_project -reset ${prefix}_prj
 set_top ${prefix}_top
 add_files firmware/fixq_top.cpp -cflags "-std=c++14 -Ifirmware"
-add_files firmware/model.c -cflags "-std=c99"
-add_files -tb tb/csim_run.cpp -cflags "-std=c++14 -Ifirmware"
+add_files -tb tb/csim_run.cpp -cflags "${tbFlags}"
+add_files -tb tb/model.c -cflags "-std=c99"
 open_solution -reset solution1
 set_part {${opts.part}}
 create_clock -period ${opts.clockNs} -name default
@@ -229,9 +198,10 @@ exit
 `;
 }
 
-function readmeText(prefix: string, model: string, io: { ins: HlsPort[]; outs: HlsPort[] }, opts: { part: string; clockNs: number }): string {
-  const line = (x: HlsPort, k: number, kind: string) => `  ${kind} ${k} '${x.name}': float32 [${x.shape.join(", ")}], port ${x.ap}, scale ${x.scale}, zero point ${x.zeroPoint}`;
-  return `${model}: HLS C++ generated by fixq (compile --target hls); top function ${prefix}_top
+function readmeText(prefix: string, model: string, io: { ins: HlsPort[]; outs: HlsPort[] }, opts: { part: string; clockNs: number; style: HlsIo; types: HlsTypes; layers: readonly LayerResources[] }): string {
+  const line = (x: HlsPort, k: number, kind: string) => `  ${kind} ${k} '${x.name}': float32 [${x.shape.join(", ")}], port ${x.port}, scale ${x.scale}, zero point ${x.zeroPoint}`;
+  const reuse = opts.layers.map((l) => `  ${l.source}: reuse factor ${l.reuseFactor}, ${l.multipliers} multipliers, II ${l.ii}, ${l.accumulatorBits}-bit accumulator`);
+  return `${model}: HLS C++ generated by fixq (compile --target hls); top function ${prefix}_top, ${opts.style} I/O, ${opts.types === "ap" ? "ap_int/ap_uint" : "stdint"} types
 
   make csim_run                      C simulation with g++ -std=c++14 and fixq's ap_types/
   make csim_run AP_TYPES=DIR         the same against other ap_int.h/ap_fixed.h (e.g. Xilinx's)
@@ -244,6 +214,66 @@ IN.bin holds float32 little-endian samples back to back; OUT.bin receives the fl
 values \`fixq emulate --out\` gives, bit for bit; --int writes the raw integer outputs as int32.
 
 ${[...io.ins.map((x, k) => line(x, k, "input")), ...io.outs.map((x, k) => line(x, k, "output"))].join("\n")}
+
+Layers (see firmware/fixq_layers.h; estimates: fixq compile --target hls --report):
+${reuse.join("\n")}
+`;
+}
+
+/** The typedefs' header. */
+function definesText(typedefs: readonly string[], types: HlsTypes): string {
+  return `/* Per-layer types of the HLS design (generated by fixq). layer<i>_acc_t: exactly the width the accumulator
+ * certificate proves for layer i's sum; layer<i>_x_t: x - inputZero over the certified input range;
+ * layer<i>_weight_t: the layer's weight type; layer<i>_t: the storage type of the value layer i writes. */
+#ifndef FIXQ_DEFINES_H
+#define FIXQ_DEFINES_H
+#include <stdint.h>
+${types === "ap" ? "#include <ap_int.h>\n" : ""}
+${typedefs.join("\n")}
+
+#endif
+`;
+}
+
+/** The layers' header: the printed numerics' helpers, then one function per op. */
+function layersText(p: Program, d: ReturnType<typeof planDesign>): string {
+  const fns = p.ops.flatMap((op, i) => {
+    switch (op.kind) {
+      case "conv":
+      case "dense":
+        return [macLayer(d, op, i)];
+      case "requant":
+        return [requantLayer(d, op, i)];
+      case "rescale":
+        return [rescaleLayer(d, op, i)];
+      case "fixedrescale":
+        return [fixedRescaleLayer(d, op, i)];
+      case "sumpool":
+      case "maxpool":
+        return [poolLayer(d, op, i)];
+      case "reshape":
+      case "transpose":
+      case "concat":
+        return [moveLayer(d, op, i)];
+      case "quantize":
+      case "dequantize":
+        return [];
+      default:
+        throw new FixqError("unsupported", `${op.source}: the HLS back end cannot lower ${op.kind} ops (transformer ops are C/JS/emulator only for now)`);
+    }
+  });
+  return `/* The layers of the HLS design (generated by fixq), one function per integer op over one sample.
+ * Integer helpers printed with numerics' definitions (floor shift, saturating product, 2^s, min/max). */
+#ifndef FIXQ_LAYERS_H
+#define FIXQ_LAYERS_H
+#include <stdint.h>
+#include "fixq_defines.h"
+
+${C_RUNTIME}
+
+${fns.join("\n\n")}
+
+#endif
 `;
 }
 
@@ -255,24 +285,33 @@ export function emitHls(p: Program, opts: EmitHlsOptions = {}): Map<string, stri
   if (!(clockNs > 0 && Number.isFinite(clockNs))) throw new FixqError("usage", `--clock expects a positive period in ns, got '${clockNs}'`);
   const part = opts.part ?? HLS_DEFAULT_PART;
   if (!/^[A-Za-z0-9_.-]+$/.test(part)) throw new FixqError("usage", `--part expects a part name (letters, digits, . _ -), got '${part}'`);
-  const ranges = opts.ranges ?? certifyProgram(p).ranges;
+  const style = opts.io ?? "parallel";
+  if (!HLS_IO.includes(style)) throw new FixqError("usage", `--io expects ${HLS_IO.join(" or ")}, got '${style}'`);
+  const types = opts.types ?? "ap";
+  if (!HLS_TYPES.includes(types)) throw new FixqError("usage", `--hls-types expects ${HLS_TYPES.join(" or ")}, got '${types}'`);
+  const cert = opts.cert ?? certifyProgram(p);
+  const ranges = opts.ranges ?? cert.ranges;
   const c = emitC(p, { ...opts, ranges });
-  const io = hlsPorts(p, ranges);
+  const layers = opts.layers ?? estimateResources(p, cert, opts.reuse ?? {});
+  const design = planDesign(p, cert, layers, types);
+  const io = hlsPorts(p, ranges, types);
   const model = opts.modelName ?? "model";
   const harness = harnessText(`${prefix}_tb`, io, { program: "csim_run", header: "csim_shim.h" });
   return new Map([
-    ["firmware/model.h", c.get("model.h")!],
-    ["firmware/model.c", c.get("model.c")!],
-    ["firmware/fixq_top.h", topHeader(prefix, io)],
-    ["firmware/fixq_top.cpp", topSource(prefix, io)],
+    ["firmware/fixq_top.h", topHeader(prefix, io, style, types)],
+    ["firmware/fixq_top.cpp", topSource(design, prefix, io, style)],
+    ["firmware/fixq_defines.h", definesText(design.typedefs, types)],
+    ["firmware/fixq_layers.h", layersText(p, design)],
+    ["tb/model.h", c.get("model.h")!],
+    ["tb/model.c", c.get("model.c")!],
     ["tb/csim_run.cpp", harness],
-    ["tb/csim_shim.h", shimText(prefix, io)],
+    ["tb/csim_shim.h", shimText(prefix, io, style, types)],
     ["tb/csim_check.cpp", selfCheckText(p, prefix)],
     ["ap_types/ap_int.h", AP_INT_H],
     ["ap_types/ap_fixed.h", AP_FIXED_H],
     ["ap_types/hls_stream.h", HLS_STREAM_H],
     ["Makefile", makefileText()],
     ["build.tcl", tclText(prefix, { part, clockNs })],
-    ["README.txt", readmeText(prefix, model, io, { part, clockNs })],
+    ["README.txt", readmeText(prefix, model, io, { part, clockNs, style, types, layers })],
   ]);
 }

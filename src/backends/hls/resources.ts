@@ -1,28 +1,35 @@
 /**
- * Per-layer resource ESTIMATES for an HLS design of an integer Program at a
- * reuse factor R (hls4ml's knob: each multiplier is reused R times, so a
- * layer's weights need M = W / R multipliers and the layer accepts a new
- * input every R cycles). Rough model, not synthesis results:
- *   weights W       conv: outC · inC/group · kh · kw;  dense: N · K
- *   MACs / sample   conv: W · outH · outW;  dense: W · (rows of the input)
- *   multipliers     M = W / R (R a divisor of W: the least ≥ the requested one)
+ * Per-layer plan and resource ESTIMATES of the HLS design of an integer
+ * Program, describing exactly the code `mac-layer.ts` writes. A conv or dense
+ * layer is a per-row dot-product block (a row: one output position of a conv,
+ * one input row of a dense) with W weights (conv: outC · inC/group · kh · kw;
+ * dense: N · K). At reuse factor R (hls4ml's knob, R a divisor of W) the row
+ * runs in R reuse steps of BF = W / R products each:
+ *   multipliers     BF (products per cycle: `ALLOCATION … mul limit=BF`)
+ *   II requested    R (`PIPELINE II=R` on the row loop)
+ *   cycles/sample   rows · R (rows: conv outH · outW; dense the input's rows)
+ *   MACs / sample   rows · W
  *   DSP48 per mult  0 when an operand is ≤ 4 bits (LUT multiplier), else
  *                   ⌈a/27⌉ · ⌈w/18⌉ with a ≥ w the operand widths (DSP48E2's
- *                   27 × 18 signed multiplier);  DSP = M · that
+ *                   27 × 18 signed multiplier);  DSP = BF · that
  *   operand widths  activation: the certified range of x − inputZero;
  *                   weight: the layer's exact weight type
  *   weight bits     W · weight width;  activation bits: output elements ·
  *                   the accumulator width
  *   accumulator     the certificate's minimal width for the layer's sum
- *   II requested    R
- * Without a reuse factor each layer gets its least R dividing W with
- * M ≤ 4096. A complete partition of the weights into M parallel elements is refused
- * above 4096 (config_array_partition -maximum_size 4096, Vivado's unroll
- * limit), naming the layer and the smallest reuse factor that fits.
+ * Partitions the code asks for: the weights in BF banks (`ARRAY_RESHAPE block
+ * factor=BF`), the row's accumulators (N) and its input taps (K·group)
+ * completely. Each must stay within 4096 elements (`config_array_partition
+ * -maximum_size 4096`, Vivado's unroll limit); a plan over it is refused,
+ * naming the layer and the smallest reuse factor that fits. Without a reuse
+ * factor each layer gets its least R dividing W with BF ≤ 4096. A requested
+ * factor (--reuse-factor, or a recipe rule's reuseFactor for that layer) must
+ * divide W: otherwise refused, naming the layer and the valid factors.
  */
 import type { Certificate } from "../../integer/certify.js";
-import { type Program, sampleSize, weightTypeOf } from "../../integer/program.js";
+import { type ConvOp, type DenseOp, type Program, sampleSize, weightTypeOf } from "../../integer/program.js";
 import { FixqError } from "../../ir/errors.js";
+import { signedBits } from "./hls-types.js";
 
 export const PARTITION_LIMIT = 4096;
 
@@ -30,6 +37,8 @@ export interface LayerResources {
   readonly source: string;
   readonly kind: "conv" | "dense";
   readonly weights: number;
+  /** Rows per sample (conv: output positions; dense: input rows). */
+  readonly rows: number;
   readonly macs: number;
   readonly reuseFactor: number;
   readonly multipliers: number;
@@ -40,13 +49,14 @@ export interface LayerResources {
   readonly activationBits: number;
   readonly accumulatorBits: number;
   readonly ii: number;
+  /** rows · R: cycles one sample spends in the layer (the row loop at II = R). */
+  readonly cycles: number;
 }
 
-/** Bits of a signed integer holding lo…hi. */
-function signedBits(lo: number, hi: number): number {
-  let w = 1;
-  while (-(2 ** (w - 1)) > lo || 2 ** (w - 1) - 1 < hi) w++;
-  return w;
+/** Reuse factors requested: one for every layer and/or per layer by its op's source ("Conv '/c1/Conv'"). */
+export interface ReuseRequest {
+  readonly all?: number;
+  readonly byLayer?: ReadonlyMap<string, number>;
 }
 
 /** DSP48E2 slices for one a × w multiplier (see the file comment). */
@@ -59,48 +69,95 @@ export function dspPerMultiplier(a: number, w: number): number {
 /** Divisors of n, ascending. */
 function divisors(n: number): number[] {
   const out: number[] = [];
-  for (let d = 1; d <= n; d++) if (n % d === 0) out.push(d);
-  return out;
+  for (let d = 1; d * d <= n; d++) {
+    if (n % d === 0) {
+      out.push(d);
+      if (d * d !== n) out.push(n / d);
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** The shape of a layer's per-row block: N outputs, K taps per output, `taps` input elements gathered per row. */
+export function macShape(p: Program, op: ConvOp | DenseOp): { n: number; k: number; taps: number; rows: number } {
+  if (op.kind === "dense") {
+    const x = p.values.get(op.input)!.shape;
+    return { n: op.outFeatures, k: op.inFeatures, taps: op.inFeatures, rows: sampleSize(x) / op.inFeatures };
+  }
+  const [o, cg, kh, kw] = op.weightShape;
+  const out = p.values.get(op.output)!.shape;
+  return { n: o, k: cg * kh * kw, taps: cg * op.group * kh * kw, rows: out[1]! * out[2]! };
+}
+
+/** Arrays a layer partitions at reuse factor r, by name and element count. */
+function partitions(p: Program, op: ConvOp | DenseOp, r: number): [string, number][] {
+  const s = macShape(p, op);
+  return [
+    [`its weights in ${op.weight.length / r} banks`, op.weight.length / r],
+    [`its ${s.n} accumulators`, s.n],
+    [`its ${s.taps} input taps`, s.taps],
+  ];
+}
+
+const fits = (p: Program, op: ConvOp | DenseOp, r: number) => partitions(p, op, r).every(([, n]) => n <= PARTITION_LIMIT);
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The least factor dividing every layer's weight count with which every layer fits, if any. */
+function leastCommonFactor(p: Program): number | undefined {
+  const layers = p.ops.filter((o): o is ConvOp | DenseOp => o.kind === "conv" || o.kind === "dense");
+  const g = layers.reduce((a, o) => gcd(a, o.weight.length), 0);
+  return divisors(g).find((d) => layers.every((o) => fits(p, o, d)));
 }
 
 /**
- * The estimates of every conv and dense op. A layer's reuse factor is the
- * least divisor of its weight count W that is ≥ `reuse` (as hls4ml picks a
- * valid factor near the requested one), or, when `reuse` is undefined, the
- * least divisor with W / R ≤ 4096. Throws a usage error naming the layer
- * when a requested factor leaves more than 4096 weights in parallel.
+ * The plan of every conv and dense op, in program order: its reuse factor
+ * (requested, or the least fitting divisor) and the estimates. Throws a usage
+ * error naming the layer for a factor that does not divide W or a partition
+ * over the limit.
  */
-export function estimateResources(p: Program, cert: Certificate, reuse?: number): LayerResources[] {
+export function estimateResources(p: Program, cert: Certificate, reuse: ReuseRequest | number = {}): LayerResources[] {
+  const req: ReuseRequest = typeof reuse === "number" ? { all: reuse } : reuse;
   const rows = new Map(cert.rows.filter((r) => r.accumulator).map((r) => [r.value, r]));
   const layers: LayerResources[] = [];
   for (const op of p.ops) {
     if (op.kind !== "conv" && op.kind !== "dense") continue;
     const weights = op.weight.length;
-    const outSize = sampleSize(p.values.get(op.output)!.shape);
-    const perOutput = op.kind === "conv" ? weights / op.weightShape[0] : op.inFeatures;
-    const macs = outSize * perOutput;
-    const r = reuse === undefined ? divisors(weights).find((d) => weights / d <= PARTITION_LIMIT)! : divisors(weights).find((d) => d >= reuse)!;
-    const multipliers = weights / r;
-    if (multipliers > PARTITION_LIMIT) {
-      // every layer fits at any requested factor ≥ each layer's least fitting divisor
-      const least = Math.max(
-        ...p.ops.flatMap((o) => (o.kind === "conv" || o.kind === "dense" ? [divisors(o.weight.length).find((d) => o.weight.length / d <= PARTITION_LIMIT)!] : [])),
-      );
-      throw new FixqError(
-        "usage",
-        `${op.source}: reuse factor ${r} needs ${multipliers} weights partitioned in parallel, over the ${PARTITION_LIMIT} limit of config_array_partition; use --reuse-factor ${least} or larger (fits every layer)`,
-      );
+    const ds = divisors(weights);
+    const asked = req.byLayer?.get(op.source) ?? req.all;
+    const flag = req.byLayer?.has(op.source) ? "reuseFactor" : "--reuse-factor";
+    const valid = ds.filter((d) => fits(p, op, d));
+    if (asked !== undefined && weights % asked !== 0) {
+      const shown = valid.length > 16 ? `${valid.slice(0, 16).join(", ")}, …` : valid.join(", ");
+      throw new FixqError("usage", `${op.source}: ${flag} ${asked} does not divide its ${weights} weights; valid factors: ${shown || "none (a partition exceeds the limit at any factor)"}`);
     }
+    const r = asked ?? valid[0] ?? weights;
+    const over = partitions(p, op, r).find(([, n]) => n > PARTITION_LIMIT);
+    if (over) {
+      const least = valid[0];
+      const all = leastCommonFactor(p);
+      const remedy =
+        least === undefined
+          ? "no reuse factor fits this layer (its accumulators or input taps alone exceed the limit)"
+          : req.byLayer?.has(op.source) || all === undefined
+            ? `set reuseFactor ${least} (or a larger divisor of ${weights}) for this layer in a recipe's layers rules`
+            : `use --reuse-factor ${all} or larger (a divisor of every layer's weights that fits them all)`;
+      throw new FixqError("usage", `${op.source}: reuse factor ${r} partitions ${over[0]}, over the ${PARTITION_LIMIT} limit of config_array_partition; ${remedy}`);
+    }
+    const shape = macShape(p, op);
+    const outSize = sampleSize(p.values.get(op.output)!.shape);
     const inRange = cert.ranges.get(op.input) ?? { lo: -(2 ** 31), hi: 2 ** 31 - 1 };
     const a = signedBits(inRange.lo - op.inputZero, inRange.hi - op.inputZero);
     const w = weightTypeOf(op).bits;
     const per = dspPerMultiplier(a, w);
     const accBits = rows.get(op.output)?.width ?? p.values.get(op.output)!.type.bits;
+    const multipliers = weights / r;
     layers.push({
       source: op.source,
       kind: op.kind,
       weights,
-      macs,
+      rows: shape.rows,
+      macs: shape.rows * weights,
       reuseFactor: r,
       multipliers,
       operandBits: [a, w],
@@ -110,6 +167,7 @@ export function estimateResources(p: Program, cert: Certificate, reuse?: number)
       activationBits: outSize * accBits,
       accumulatorBits: accBits,
       ii: r,
+      cycles: shape.rows * r,
     });
   }
   return layers;
@@ -117,14 +175,14 @@ export function estimateResources(p: Program, cert: Certificate, reuse?: number)
 
 /** The report's text: one line per layer, and the totals. */
 export function formatResources(layers: readonly LayerResources[]): string {
-  const head = `${"layer".padEnd(40)} kind   R     mults  a×w    DSP/m  DSP     weight bits  act bits  acc bits  II`;
+  const head = `${"layer".padEnd(40)} kind   R     mults  a×w    DSP/m  DSP     weight bits  act bits  acc bits  II    cycles`;
   const line = (l: LayerResources) =>
-    `${l.source.padEnd(40).slice(0, 40)} ${l.kind.padEnd(6)} ${String(l.reuseFactor).padEnd(5)} ${String(l.multipliers).padEnd(6)} ${`${l.operandBits[0]}×${l.operandBits[1]}`.padEnd(6)} ${String(l.dspPerMultiplier).padEnd(6)} ${String(l.dsp).padEnd(7)} ${String(l.weightBits).padEnd(12)} ${String(l.activationBits).padEnd(9)} ${String(l.accumulatorBits).padEnd(9)} ${l.ii}`;
+    `${l.source.padEnd(40).slice(0, 40)} ${l.kind.padEnd(6)} ${String(l.reuseFactor).padEnd(5)} ${String(l.multipliers).padEnd(6)} ${`${l.operandBits[0]}×${l.operandBits[1]}`.padEnd(6)} ${String(l.dspPerMultiplier).padEnd(6)} ${String(l.dsp).padEnd(7)} ${String(l.weightBits).padEnd(12)} ${String(l.activationBits).padEnd(9)} ${String(l.accumulatorBits).padEnd(9)} ${String(l.ii).padEnd(5)} ${l.cycles}`;
   const sum = (f: (l: LayerResources) => number) => layers.reduce((s, l) => s + f(l), 0);
   return [
-    "HLS resource ESTIMATES (rough model, not synthesis: multipliers = weights / R; DSP48 per multiplier = 0 if an operand is ≤ 4 bits, else ⌈a/27⌉·⌈w/18⌉)",
+    "HLS resource ESTIMATES of the generated code (rough model, not synthesis: multipliers = products per cycle = weights / R; DSP48 per multiplier = 0 if an operand is ≤ 4 bits, else ⌈a/27⌉·⌈w/18⌉; II = R per row; cycles = rows · R)",
     head,
     ...layers.map(line),
-    `total: ${sum((l) => l.multipliers)} multipliers, ${sum((l) => l.dsp)} DSP48, ${sum((l) => l.weightBits)} weight bits, ${sum((l) => l.activationBits)} activation bits`,
+    `total: ${sum((l) => l.multipliers)} multipliers, ${sum((l) => l.dsp)} DSP48, ${sum((l) => l.weightBits)} weight bits, ${sum((l) => l.activationBits)} activation bits, ${sum((l) => l.cycles)} layer cycles per sample`,
   ].join("\n");
 }

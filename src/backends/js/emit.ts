@@ -20,6 +20,7 @@ import { emitDequantize, emitQuantize } from "./ops-io.js";
 import { emitConcat, emitReshape, emitTranspose } from "./ops-move.js";
 import { emitRequant } from "./ops-requant.js";
 import { emitRescale } from "./ops-rescale.js";
+import { emitFixedRescale } from "./ops-fixed.js";
 import { preludeText } from "./prelude.js";
 import { emitAddConst, emitLayerNorm, emitMatMul, emitSoftmax, emitTable, transformerPreludeText } from "./ops-transformer.js";
 
@@ -48,6 +49,7 @@ const EMITTERS = {
   maxpool: emitMaxPool,
   requant: emitRequant,
   rescale: emitRescale,
+  fixedrescale: emitFixedRescale,
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,

@@ -56,6 +56,7 @@ export const ONNX_INT_CHECKS = {
     return issues;
   },
   rescale: none,
+  fixedrescale: none,
   reshape: none,
   transpose: none,
   concat: none,

@@ -68,6 +68,7 @@ import { EmitContext, type Emitted } from "./context.js";
 import { emitConv, emitDense } from "./linear.js";
 import { emitMaxPool, emitSumPool } from "./pool.js";
 import { emitRequant, emitRescale } from "./requant.js";
+import { emitFixedRescale } from "./fixed.js";
 import { emitAddConstOp, emitLayerNormOp, emitMatMulOp, emitSoftmaxOp, emitTableOp } from "./transformer.js";
 
 export interface EmitOptions {
@@ -169,6 +170,7 @@ const EMITTERS = {
   maxpool: emitMaxPool,
   requant: emitRequant,
   rescale: emitRescale,
+  fixedrescale: emitFixedRescale,
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,

@@ -10,6 +10,7 @@
  *   requant                per channel: requantDomainIssue(m, s, rounding, acc range);
  *                          one multiplier, or one per channel along `axis`
  *   rescale                rescaleDomainIssue(zeros, multipliers, shift, input ranges)
+ *   fixedrescale           fixedRescaleDomainIssue(multipliers, shift, cast, input ranges)
  *   conv, dense, sumpool   integer input zero point
  *   maxpool, reshape, transpose, concat   data movement: nothing to check
  *   matmul, addconst       integer zero points; table: an entry for every input code
@@ -19,6 +20,7 @@
 import type { CheckContext, CheckTable } from "../contract.js";
 import type { AddConstOp, IntOp, Program, RequantOp, TableOp } from "../../integer/program.js";
 import { intTypeName } from "../../numerics/int.js";
+import { fixedRescaleDomainIssue } from "../../numerics/fixed-rescale.js";
 import { dequantizeDomainIssue, quantizeDomainIssue, requantDomainIssue, rescaleDomainIssue } from "../../numerics/domain.js";
 
 const zeroPoint = (z: number): string[] => (Number.isSafeInteger(z) ? [] : [`input zero point ${z} is not an integer`]);
@@ -58,6 +60,10 @@ export const NUMERICS_CHECKS = {
   rescale: (op, ctx) => {
     if (rescaleDomainIssue(op, op.inputs.map((i) => ctx.typeRange(i))) === undefined) return storage(ctx.program, op);
     return [...storage(ctx.program, op), ...opt(rescaleDomainIssue(op, op.inputs.map((i) => ctx.certifiedRange(i))))];
+  },
+  fixedrescale: (op, ctx) => {
+    if (fixedRescaleDomainIssue(op, op.inputs.map((i) => ctx.typeRange(i))) === undefined) return storage(ctx.program, op);
+    return [...storage(ctx.program, op), ...opt(fixedRescaleDomainIssue(op, op.inputs.map((i) => ctx.certifiedRange(i))))];
   },
   reshape: storageOnly,
   transpose: storageOnly,

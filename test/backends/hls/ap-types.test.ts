@@ -6,7 +6,9 @@
  *   ap_int<W>(v), ap_uint<W>(v):    fixedFromScaled(fixed<W,W,…,AP_WRAP>, v, 0)
  *   ap_fixed<W,I,Q,O>(x).to_double(): fixedToNumber(t, fixedFromNumber(t, x))
  * Values include exact ties (x·2^F ∈ ℤ + ½) and overflowing magnitudes.
- * hls::stream is checked for FIFO order. Skips without g++ (fails with
+ * The layers' MAC, acc += a · b over ap types, is checked against BigInt
+ * arithmetic wrapped to the accumulator's width. hls::stream is checked for
+ * FIFO order (write, <<, >>, read). Skips without g++ (fails with
  * FIXQ_REQUIRE_DATA=1).
  */
 import { writeFileSync } from "node:fs";
@@ -77,9 +79,23 @@ describe.skipIf(!HAVE)("fixq's ap_types headers equal src/numerics", () => {
     expect(bad).toEqual([]);
   });
 
+  it("acc += a * b (the MAC the layers use): exact product, the sum wrapped to the accumulator's W bits", () => {
+    const operand = fc.tuple(fc.integer({ min: 1, max: 24 }), fc.boolean()).chain(([w, s]) =>
+      fc.tuple(fc.constant(w), fc.constant(s), s ? fc.bigInt({ min: -(2n ** BigInt(w - 1)), max: 2n ** BigInt(w - 1) - 1n }) : fc.bigInt({ min: 0n, max: 2n ** BigInt(w) - 1n })),
+    );
+    const cases = fc.sample(fc.tuple(fc.integer({ min: 2, max: 48 }), fc.boolean(), fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }), operand, operand), { numRuns: 300, seed: 23 });
+    const ty = (w: number, s: boolean) => `${s ? "ap_int" : "ap_uint"}<${w}>`;
+    const lines = cases.map(
+      ([w, s, v, [aw, as, a], [bw, bs, b]]) => `  { ${ty(w, s)} acc((long long)${v}LL); acc += ${ty(aw, as)}((long long)${a}LL) * ${ty(bw, bs)}((long long)${b}LL); printf("%lld\\n", acc.to_int64()); }`,
+    );
+    const out = runCpp(`#include <stdio.h>\n#include <ap_int.h>\nint main() {\n${lines.join("\n")}\n  return 0;\n}\n`);
+    // independent of the header: BigInt arithmetic, then the low W bits (signed or not)
+    expect(out).toEqual(cases.map(([w, s, v, [, , a], [, , b]]) => String(s ? BigInt.asIntN(w, BigInt.asIntN(w, v) + a * b) : BigInt.asUintN(w, BigInt.asUintN(w, v) + a * b))));
+  });
+
   it("hls::stream is a FIFO", () => {
-    const out = runCpp(`#include <stdio.h>\n#include <hls_stream.h>\nint main() {\n  hls::stream<int> s;\n  for (int i = 0; i < 5; i++) s.write(i * i);\n  printf("%d\\n", (int)s.size());\n  while (!s.empty()) printf("%d\\n", s.read());\n  return 0;\n}\n`);
-    expect(out).toEqual(["5", "0", "1", "4", "9", "16"]);
+    const out = runCpp(`#include <stdio.h>\n#include <hls_stream.h>\nint main() {\n  hls::stream<int> s;\n  for (int i = 0; i < 4; i++) s.write(i * i);\n  s << 16;\n  printf("%d %d\\n", (int)s.size(), (int)s.full());\n  int first;\n  s >> first;\n  printf("%d\\n", first);\n  while (!s.empty()) printf("%d\\n", s.read());\n  return 0;\n}\n`);
+    expect(out).toEqual(["5 0", "0", "1", "4", "9", "16"]);
   });
 });
 

@@ -5,7 +5,10 @@
  * (dequantized floats and raw integers) on a few eval images, random floats
  * around the input quantizer and the extreme integer inputs (all qmin, all
  * qmax), and the testbench's self-check (`make csim_check`) passes, and
- * fails when a stored output is tampered with. Lean on purpose: the C suite covers the shared integer code in
+ * fails when a stored output is tampered with; and the same in the other I/O
+ * style and type spelling (resnet: stream I/O with its residual fork/join;
+ * cnn: stdint types at reuse factors 16/32; mobilenetv2: stream + stdint,
+ * depthwise convs). Lean on purpose: the C suite covers the shared integer code in
  * depth; this one checks the top function's ap_int ports and the testbench.
  * Skips without g++/make (fails with FIXQ_REQUIRE_DATA=1).
  */
@@ -25,13 +28,20 @@ import { Rng } from "../../helpers/prng.js";
 import { tallyBuilt } from "../c/check-c.js";
 import type { Feeds } from "../js/check.js";
 import { floatInputs } from "../js/compare.js";
+import type { ReuseRequest } from "../../../src/backends/hls/resources.js";
 import { buildHls } from "./build-hls.js";
 
 const HAVE = toolAvailable("gcc") && toolAvailable("g++") && toolAvailable("make");
 const tmp = tempDir("fixq-hls-models-");
 afterAll(tmp.remove);
 
-async function program(name: string): Promise<Program> {
+const programs = new Map<string, Promise<Program>>();
+function program(name: string): Promise<Program> {
+  if (!programs.has(name)) programs.set(name, quantized(name));
+  return programs.get(name)!;
+}
+
+async function quantized(name: string): Promise<Program> {
   const float = loadModel(join(MODELS_DIR, `${name}.onnx`));
   const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 128);
   try {
@@ -65,6 +75,21 @@ describe.skipIf(!HAVE)("HLS C simulation equals the emulator on the bundled mode
     expect(t.compared).toBe((20 + 8 + 2 + 2) * 10);
     // the testbench's self-check against the outputs stored at compile time
     expect(run("make", ["-s", "-C", dir, "csim_check"])).toMatch(/csim_check: 3 samples, 0 mismatches/);
+  });
+
+  // the other I/O style and type spelling: resnet's residual Add forks and joins FIFOs; mobilenetv2 has depthwise convs
+  // cnn: reuse factor 16, and 32 on fc1 (16 would leave 4608 weight banks)
+  it.each([
+    ["resnet", "stream", "ap", {}],
+    ["cnn", "parallel", "stdint", { all: 16, byLayer: new Map([["Gemm '/fc1/Gemm'", 32]]) }],
+    ["mobilenetv2", "stream", "stdint", {}],
+  ] as const)("%s, --io %s, --hls-types %s: eval, random and extreme inputs", async (name, io, types, reuse: ReuseRequest) => {
+    const p = await program(name);
+    const dir = join(tmp.dir, `${name}-${io}-${types}`);
+    mkdirSync(dir, { recursive: true });
+    const t = tallyBuilt(buildHls(p, dir, { modelName: name, io, types, reuse }), feeds(p));
+    expect({ model: name, io, types, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, io, types, floatMismatches: 0, intMismatches: 0 });
+    expect(t.compared).toBe((20 + 8 + 2 + 2) * 10);
   });
 
   it("the self-check fails when a stored output is off by one", async () => {

@@ -50,30 +50,41 @@ describe("estimateResources on the bundled CNN", async () => {
     expect(formatResources(est)).toMatch(/^HLS resource ESTIMATES/);
   });
 
-  it("a requested reuse factor becomes, per layer, the least divisor of W at or above it", () => {
-    const est = estimateResources(p, cert, 18);
-    est.forEach((l, k) => {
-      const w = count(layers[k]!);
-      expect(w % l.reuseFactor).toBe(0);
-      expect(l.reuseFactor).toBeGreaterThanOrEqual(18);
-      for (let r = 18; r < l.reuseFactor; r++) expect(w % r).not.toBe(0);
-    });
+  it("a requested reuse factor must divide the layer: refused with one line naming the node and the valid factors", () => {
+    const w0 = count(layers[0]!);
+    const bad = [2, 3, 5, 7, 11, 13].find((r) => w0 % r !== 0)!;
+    expect(() => estimateResources(p, cert, { byLayer: new Map([[layers[0]!.source, bad]]) })).toThrow(
+      new RegExp(`^${layers[0]!.source.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: reuseFactor ${bad} does not divide its ${w0} weights; valid factors: \\d`),
+    );
+    // a valid per-layer factor is taken as given; the others keep their automatic factor
+    const good = [2, 3, 4, 6, 8].find((r) => w0 % r === 0 && w0 / r <= PARTITION_LIMIT) ?? estimateResources(p, cert)[0]!.reuseFactor;
+    const est = estimateResources(p, cert, { byLayer: new Map([[layers[0]!.source, good]]) });
+    expect(est[0]!.reuseFactor).toBe(good);
+    expect(est[0]!.multipliers).toBe(w0 / good);
+    expect(est.slice(1).map((l) => l.reuseFactor)).toEqual(estimateResources(p, cert).slice(1).map((l) => l.reuseFactor));
   });
 
-  it("refuses a reuse factor leaving over 4096 weights in parallel, naming the layer", () => {
+  it("refuses a reuse factor partitioning over 4096 elements, naming the layer and a factor that fits", () => {
     const big = layers.find((op) => count(op) > PARTITION_LIMIT)!;
     expect(big).toBeDefined();
-    expect(() => estimateResources(p, cert, 1)).toThrow(/over the 4096 limit of config_array_partition; use --reuse-factor \d+ or larger/);
-    expect(() => estimateResources(p, cert, 1)).toThrow(big.source.slice(0, 20));
-    // the remedy's factor fits every layer
     let message = "";
     try {
       estimateResources(p, cert, 1);
     } catch (e) {
       message = (e as Error).message;
     }
-    const remedy = Number(/use --reuse-factor (\d+) or larger/.exec(message)![1]);
-    expect(estimateResources(p, cert, remedy).every((l) => l.multipliers <= PARTITION_LIMIT)).toBe(true);
-    expect(remedy).toBeGreaterThanOrEqual(Math.ceil(Math.max(...layers.map(count)) / PARTITION_LIMIT));
+    expect(message).toMatch(/^(Conv|Gemm|MatMul) '[^']+': reuse factor 1 partitions its weights in \d+ banks, over the 4096 limit of config_array_partition; /);
+    const layer = layers.find((op) => message.startsWith(`${op.source}:`))!;
+    expect(count(layer)).toBeGreaterThan(PARTITION_LIMIT);
+    const all = /use --reuse-factor (\d+) or larger/.exec(message);
+    if (all) {
+      expect(estimateResources(p, cert, Number(all[1])).every((l) => l.multipliers <= PARTITION_LIMIT)).toBe(true);
+    } else {
+      // no one factor divides every layer: the remedy is this layer's own least fitting factor
+      const r = Number(/set reuseFactor (\d+) \(or a larger divisor of (\d+)\) for this layer in a recipe's layers rules$/.exec(message)![1]);
+      expect(count(layer) % r).toBe(0);
+      expect(count(layer) / r).toBeLessThanOrEqual(PARTITION_LIMIT);
+      for (let q = 1; q < r; q++) expect(count(layer) % q !== 0 || count(layer) / q > PARTITION_LIMIT).toBe(true);
+    }
   });
 });

@@ -7,6 +7,7 @@ import { denseKernel } from "./dense.js";
 import { concatKernel, reshapeKernel, transposeKernel } from "./movement.js";
 import { maxpoolKernel, sumpoolKernel } from "./pool.js";
 import { requantKernel, rescaleKernel } from "./requant.js";
+import { fixedRescaleKernel } from "./fixed.js";
 import { addConstKernelOp, layerNormKernelOp, matmulKernelOp, softmaxKernelOp, tableKernelOp } from "./transformer.js";
 
 export const KERNELS = {
@@ -18,6 +19,7 @@ export const KERNELS = {
   maxpool: maxpoolKernel,
   requant: requantKernel,
   rescale: rescaleKernel,
+  fixedrescale: fixedRescaleKernel,
   reshape: reshapeKernel,
   transpose: transposeKernel,
   concat: concatKernel,
