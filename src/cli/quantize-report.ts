@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import chalk from "chalk";
 import type { Model } from "../ir/graph.js";
 import { formatSummaryLines } from "../quant/format-table.js";
+import { fixedDesignNotes } from "../quant/fixed-formats.js";
 import type { reexportQuantized, quantizeModel } from "../quant/quantize.js";
 import { type Recipe, recipeJson } from "../quant/recipe.js";
 import { cpuKernelNote, integerKernelNote } from "../quant/recipe-needs.js";
@@ -89,6 +90,7 @@ export function quantizeSummary(run: QuantizeRun, quiet: boolean): Record<string
   for (const line of passesText(result.passes)) process.stderr.write(`  ${line}\n`);
   process.stderr.write("  formats (role, format, granularity, calibration, rule; every tensor in --json):\n");
   for (const line of formatSummaryLines(result.formats)) process.stderr.write(`    ${line}\n`);
+  for (const line of fixedDesignNotes(result.formats)) note(line);
   for (const line of stagesText(result.stages)) process.stderr.write(`  ${line}\n`);
   for (const i of inlined) note(`specialized: If '${i.node}' replaced by its ${i.branch} (decided by --input-value); the written model computes that branch whatever the input says`);
   const bodies = result.subgraphs.length - keptFloat.length;

@@ -44,6 +44,7 @@ import { signedWidth, unsignedWidth } from "./certify-width.js";
 import { addConstRange, matmulRange, tableRange } from "./certify-transformer.js";
 import { requantRanges, rescaleRanges } from "./certify-requant.js";
 import { intTypeName } from "../numerics/int.js";
+import { fixedRescaleDomainIssue } from "../numerics/fixed-rescale.js";
 import { type IntOp, type Program, type ProgramValue, weightTypeOf } from "./program.js";
 
 export type { CertProblem } from "./certify-checks.js";
@@ -179,6 +180,12 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
         put(op, rs.out);
         break;
       }
+      case "fixedrescale": {
+        const issue = fixedRescaleDomainIssue(op, op.inputs.map((i) => unionOf(get(i))));
+        if (issue) problems.push({ level: "error", source: op.source, message: `fixed-point rescale: ${issue}` });
+        put(op, scalarRange(op.clampLo, op.clampHi));
+        break;
+      }
       case "maxpool": {
         const r = get(op.input);
         put(op, r.axis === 0 ? r : collapse(r));
@@ -209,6 +216,22 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
       case "layernorm":
         put(op, scalarRange(op.clampLo, op.clampHi));
         break;
+      case "gather": {
+        // the rows hold table codes only (an invalid id is an error, not a value)
+        let lo = Number.POSITIVE_INFINITY;
+        let hi = Number.NEGATIVE_INFINITY;
+        for (const t of op.table) {
+          if (t < lo) lo = t;
+          if (t > hi) hi = t;
+        }
+        put(op, scalarRange(lo, hi));
+        break;
+      }
+      case "slice": {
+        const u = unionOf(get(op.input));
+        put(op, scalarRange(u.lo, u.hi));
+        break;
+      }
     }
   }
   const flat = new Map<string, Range>();

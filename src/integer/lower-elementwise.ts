@@ -3,6 +3,8 @@
  * - Add (HAWQ-V3 residual): each branch rescaled by its own M_i = S_i / S_y
  *   with one shared shift, summed exactly, rounded once:
  *     y = clamp(z_y + rshr(Σ_i (x_i − z_i)·m_i, s), lo, hi),  m_i ≈ M_i·2^s
+ *   A branch that broadcasts (an attention mask) is first copied to the
+ *   output's shape by concats (broadcastInto).
  * - Concat: each branch whose scale differs from the output's is rescaled
  *   the same way (one input), then the branches are joined.
  * - GlobalAveragePool / AveragePool: window sums of (x − z_x) times the dyadic
@@ -22,6 +24,7 @@ import { checkedMultiplier } from "./lower-linear.js";
 import { type ActSpec, INT32, type LoweringContext, label, quantizeBound } from "./lowering-context.js";
 import { attrInt, attrInts } from "../ir/attrs.js";
 import { type Window2d, window2d } from "./node-attrs.js";
+import { emitFixedRescale } from "./lower-fixed.js";
 
 
 /**
@@ -52,6 +55,10 @@ function rescaleInto(ctx: LoweringContext, n: Node, x: string, spec: ActSpec, ba
   const xs = ctx.specOfInt(x);
   const shape = ctx.values.get(x)!.shape;
   const out = ctx.addValue(base, shape, spec.type, spec);
+  if (spec.fixed) {
+    emitFixedRescale(ctx, n, [x], [xs.scale], spec, out, clampLo, clampHi);
+    return out;
+  }
   const identity = xs.scale === spec.scale;
   const { multipliers, shift } = identity ? { multipliers: [1], shift: 0 } : sharedShiftMultipliers([xs.scale / spec.scale], ctx.multiplierBits, label(n));
   ctx.ops.push({ kind: "rescale", source: label(n), inputs: [x], output: out, inputZeros: [xs.zeroPoint], multipliers, shift, outZero: spec.zeroPoint, clampLo, clampHi });
@@ -60,12 +67,17 @@ function rescaleInto(ctx: LoweringContext, n: Node, x: string, spec: ActSpec, ba
 
 export function lowerAdd(ctx: LoweringContext, n: Node): void {
   if (n.inputs.some((i) => ctx.consts.has(i))) throw new FixqError("unsupported", `cannot integerize: ${label(n)} adds a constant; only the sum of two activations is supported`);
-  const xs = n.inputs.map((i) => ctx.intInput(i, n));
-  const shapes = xs.map((x) => ctx.values.get(x)!.shape.join("x"));
-  if (shapes[0] !== shapes[1]) throw new FixqError("unsupported", `cannot integerize: ${label(n)} broadcasts ${shapes[0]} with ${shapes[1]}; integer Add needs equal shapes`);
+  const target = ctx.sampleShape(n.outputs[0]!, label(n));
+  const xs = n.inputs.map((i) => broadcastInto(ctx, n, ctx.intInput(i, n), target));
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const specs = xs.map((x) => ctx.specOfInt(x));
+  if (tail.spec.fixed) {
+    const out = ctx.addValue(`${tail.value}_q`, ctx.values.get(xs[0]!)!.shape, tail.spec.type, tail.spec);
+    emitFixedRescale(ctx, n, xs, specs.map((s) => s.scale), tail.spec, out, tail.clampLo, tail.clampHi);
+    ctx.lowered.set(tail.value, out);
+    return;
+  }
   const { multipliers, shift } = sharedShiftMultipliers(
     specs.map((s) => s.scale / tail.spec.scale),
     ctx.multiplierBits,
@@ -85,6 +97,36 @@ export function lowerAdd(ctx: LoweringContext, n: Node): void {
     clampHi: tail.clampHi,
   });
   ctx.lowered.set(tail.value, out);
+}
+
+/**
+ * Value `x` broadcast to the per-sample shape `target` (numpy rules; an
+ * attention mask [1, 1, L] added to scores [H, L, L]) with data movement
+ * only: a reshape that prepends 1s, then per axis of size 1 a concat of
+ * `target[a]` copies of it.
+ */
+function broadcastInto(ctx: LoweringContext, n: Node, x: string, target: readonly number[]): string {
+  const v = ctx.values.get(x)!;
+  const spec = ctx.specOfInt(x);
+  if (v.shape.join("x") === target.join("x")) return x;
+  const pad = target.length - v.shape.length;
+  const shape = [...Array<number>(Math.max(0, pad)).fill(1), ...v.shape];
+  if (pad < 0 || shape.some((d, a) => d !== 1 && d !== target[a])) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} broadcasts [${v.shape}] to [${target}]`);
+  }
+  let cur = x;
+  if (pad > 0) {
+    cur = ctx.addValue(`${x}_r`, shape, v.type, spec);
+    ctx.ops.push({ kind: "reshape", source: label(n), input: x, output: cur });
+  }
+  for (let a = 0; a < shape.length; a++) {
+    if (shape[a] === target[a]) continue;
+    shape[a] = target[a]!;
+    const next = ctx.addValue(`${x}_b${a}`, [...shape], v.type, spec);
+    ctx.ops.push({ kind: "concat", source: label(n), inputs: Array<string>(target[a]!).fill(cur), output: next, axis: a });
+    cur = next;
+  }
+  return cur;
 }
 
 /** Relu or Clip on an integer activation (not fused into the op before it): a one-input rescale whose clamp carries the bounds. */
@@ -125,6 +167,11 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  if (tail.spec.fixed) {
+    emitFixedRescale(ctx, n, [acc], [xs.scale / (kernel[0] * kernel[1])], tail.spec, out, tail.clampLo, tail.clampHi);
+    ctx.lowered.set(tail.value, out);
+    return;
+  }
   const M = xs.scale / (tail.spec.scale * kernel[0] * kernel[1]);
   ctx.ops.push({
     kind: "requant",

@@ -21,6 +21,7 @@ import { activationTail } from "./activation-tail.js";
 import { INT32, type LoweringContext, label } from "./lowering-context.js";
 import { attrFloat, attrInt } from "../ir/attrs.js";
 import { window2d } from "./node-attrs.js";
+import { emitFixedRescale, singleScale } from "./lower-fixed.js";
 
 
 interface IntWeight {
@@ -115,6 +116,11 @@ function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, s
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  if (tail.spec.fixed) {
+    emitFixedRescale(ctx, n, [acc], [sx * singleScale(sw, n, tail.spec)], tail.spec, out, tail.clampLo, tail.clampHi);
+    ctx.lowered.set(tail.value, out);
+    return;
+  }
   ctx.ops.push({
     kind: "requant",
     source: label(n),

@@ -12,6 +12,7 @@ import type { Tensor } from "../ir/tensor.js";
 import { type IntType, intMax, intMin, intType } from "../numerics/int.js";
 import { formatType } from "../quant/format-annotation.js";
 import type { RequantRounding } from "../numerics/requant.js";
+import type { FixedType } from "../numerics/fixed.js";
 import type { IntOp, ProgramValue } from "./program.js";
 
 export interface IntegerizeOptions {
@@ -30,6 +31,8 @@ export interface ActSpec {
   readonly qmin: number;
   readonly qmax: number;
   readonly type: IntType;
+  /** The exact ap type of a fixed-point activation (quant/fixed-formats.ts). */
+  readonly fixed?: FixedType;
 }
 
 const STORAGE_BITS: Partial<Record<number, [number, boolean]>> = {
@@ -100,7 +103,7 @@ export class LoweringContext {
   addValue(base: string, shape: readonly number[], type: IntType, spec?: ActSpec): string {
     let name = base;
     for (let k = 2; this.values.has(name); k++) name = `${base}_${k}`;
-    this.values.set(name, { name, shape, type, ...(spec ? { scale: spec.scale, zeroPoint: spec.zeroPoint } : {}) });
+    this.values.set(name, { name, shape, type, ...(spec ? { scale: spec.scale, zeroPoint: spec.zeroPoint } : {}), ...(spec?.fixed ? { fixed: spec.fixed } : {}) });
     return name;
   }
 
@@ -115,7 +118,7 @@ export class LoweringContext {
   specOfInt(intName: string): ActSpec {
     const v = this.values.get(intName)!;
     if (v.scale === undefined || v.zeroPoint === undefined) throw new Error(`internal: '${intName}' is not a quantized activation`);
-    return { scale: v.scale, zeroPoint: v.zeroPoint, qmin: intMin(v.type), qmax: intMax(v.type), type: v.type };
+    return { scale: v.scale, zeroPoint: v.zeroPoint, qmin: intMin(v.type), qmax: intMax(v.type), type: v.type, ...(v.fixed ? { fixed: v.fixed } : {}) };
   }
 
   /** The only reader of a value, when it has exactly one and is not a graph output. */
@@ -132,7 +135,7 @@ function affineActSpec(q: AffineQuant, name: string, where: string): ActSpec {
   const scale = q.scale[0]!;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new FixqError("unsupported", `cannot integerize: activation '${name}' has scale ${scale}`, where);
   // The exact format's type (int8 for [-127, 127]); its range is what the requant and quantize clamps keep to.
-  return { scale, zeroPoint: q.zeroPoint[0] ?? 0, qmin: q.format.qmin, qmax: q.format.qmax, type: formatType(q.format) };
+  return { scale, zeroPoint: q.zeroPoint[0] ?? 0, qmin: q.format.qmin, qmax: q.format.qmax, type: formatType(q.format), ...(q.fixed ? { fixed: q.fixed } : {}) };
 }
 
 /** The integer a float clamp bound maps to: QuantizeLinear of the bound (monotone, so it commutes with the clamp). */

@@ -20,12 +20,19 @@
  * - rescale:    y = clamp(outZero + rshr(Σ_i (x_i − inputZeros[i]) · multipliers[i], shift), clampLo, clampHi)
  *               (residual Add, Concat branches, a change of scale; inputs
  *               of one shape, no broadcasting; |terms| < 2^48 so doubles are exact)
+ * - fixedrescale: y = clamp(O(round_Q(Σ_i x_i · m_i / 2^shift)), clampLo, clampHi)
+ *               into a fixed-point activation: its ap_fixed rounding mode Q and
+ *               overflow mode O into W bits (numerics/fixed-rescale.ts); inputs
+ *               have zero point 0
  * - maxpool:    max over the window, padding ignored (ONNX MaxPool)
- * - reshape, transpose, concat: data movement only
+ * - reshape, transpose, concat, slice: data movement only
+ * - gather:     y[i, :] = T[idx_i, :] (embedding rows of output codes; numerics/gather.ts)
  * - dequantize: y = float32(float32(q − zeroPoint) · scale)  (ONNX DequantizeLinear)
  * The one definition of that arithmetic is `src/numerics`; the emulator calls
  * it, and the other back ends are tested against the emulator bit for bit.
  */
+import type { FixedType } from "../numerics/fixed.js";
+import type { FixedCastSpec } from "../numerics/fixed-rescale.js";
 import type { IntType } from "../numerics/int.js";
 import { narrowestIntType } from "../quant/format-annotation.js";
 import type { Dyadic, RequantRounding } from "../numerics/requant.js";
@@ -39,6 +46,8 @@ export interface ProgramValue {
   /** Real value = (q − zeroPoint) · scale, for quantized activations (per tensor). Accumulators have none. */
   readonly scale?: number;
   readonly zeroPoint?: number;
+  /** The exact ap type of a fixed-point activation (its scale is 2^(I−W), zero point 0). */
+  readonly fixed?: FixedType;
 }
 
 interface OpBase {
@@ -166,6 +175,24 @@ export interface RescaleOp extends OpBase {
   readonly clampHi: number;
 }
 
+/**
+ * Into a fixed-point activation: Σ_i x_i·m_i (inputs at zero point 0; m_i
+ * powers of two for pure fixed-point designs), shifted right by `shift` with
+ * the ap rounding mode, the ap overflow mode into W bits, then the clamp
+ * (ReLU, ReLU6). numerics/fixed-rescale.ts defines it.
+ */
+export interface FixedRescaleOp extends OpBase {
+  readonly kind: "fixedrescale";
+  readonly inputs: readonly string[];
+  readonly output: string;
+  /** Non-negative integers below 2^31, sharing `shift`. */
+  readonly multipliers: readonly number[];
+  readonly shift: number;
+  readonly cast: FixedCastSpec;
+  readonly clampLo: number;
+  readonly clampHi: number;
+}
+
 export interface ReshapeOp extends OpBase {
   readonly kind: "reshape";
   readonly input: string;
@@ -264,7 +291,35 @@ export interface AddConstOp extends OpBase {
   readonly clampHi: number;
 }
 
+/**
+ * An embedding lookup (numerics/gather.ts gatherKernel): integer indices
+ * [...] (a graph input's ids) → [..., width], each row the output codes of
+ * one table row; an index outside [−rows, rows) is an error.
+ */
+export interface GatherOp extends OpBase {
+  readonly kind: "gather";
+  readonly input: string;
+  readonly output: string;
+  /** [rows, width] row-major: T[r, j] = Q_y(DQ(W)[r, j]). */
+  readonly table: Int32Array;
+  readonly rows: number;
+  readonly width: number;
+}
+
+/** Rows start … end − 1 along one per-sample axis (numerics/gather.ts sliceKernel): the CLS token, a Slice. */
+export interface SliceOp extends OpBase {
+  readonly kind: "slice";
+  readonly input: string;
+  readonly output: string;
+  /** Per-sample axis. */
+  readonly axis: number;
+  readonly start: number;
+  readonly end: number;
+}
+
 export type IntOp =
+  | GatherOp
+  | SliceOp
   | MatMulOp
   | TableOp
   | SoftmaxOp
@@ -278,6 +333,7 @@ export type IntOp =
   | MaxPoolOp
   | RequantOp
   | RescaleOp
+  | FixedRescaleOp
   | ReshapeOp
   | TransposeOp
   | ConcatOp;
@@ -288,6 +344,13 @@ export interface ProgramIo {
   readonly name: string;
   /** Per-sample shape. */
   readonly shape: readonly number[];
+  /**
+   * An integer graph input (int64 ids or a mask): its values are integers,
+   * and its `quantize` op has scale 1 and zero point 0, so it only clamps
+   * them (exact for every int64: the clamp bounds lie within ±2^24). Back ends
+   * that take float32 feeds take the integers as float32 numbers.
+   */
+  readonly integer?: boolean;
 }
 
 export interface Program {

@@ -21,6 +21,7 @@
  *   computed per block at run time (blocks along `axis`, whose size is
  *   `extent`); only NVFP4's tensor scale is fixed (calibrated).
  */
+import type { FixedType } from "../numerics/fixed.js";
 import type { FloatFormat } from "../numerics/float-format.js";
 import type { MxFormat } from "../numerics/mx.js";
 import { DataType } from "./dtype.js";
@@ -42,6 +43,12 @@ export interface AffineQuant {
   readonly zeroPoint: Int32Array;
   /** Channel axis for per-channel specs; undefined for per-tensor. */
   readonly axis?: number;
+  /**
+   * A fixed-point design (quant/fixed-formats.ts): per tensor, zero point 0,
+   * scale 2^(I−W), [qmin, qmax] the W-bit range; its rounding and overflow
+   * modes are what integer code applies on every rescale into this tensor.
+   */
+  readonly fixed?: FixedType;
 }
 
 /**

@@ -21,6 +21,10 @@
  *               the width of INT<W> above. qonnx reads an annotation as the
  *               set of values the tensor holds, so FIXED belongs on the real
  *               values, never on the integer codes.
+ * - `fixq_fixed`, on the integer tensor of a fixed-point design
+ *     (quant/fixed-formats.ts): the exact ap type, `fixed<16,6>` (AP_TRN,
+ *     AP_WRAP), whose modes integer code applies; the QDQ graph itself can
+ *     only round half to even and saturate, which `fixq_format` describes.
  */
 import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations, withQuantAnnotations } from "../ir/annotations.js";
 import { DataType, dtypeInfo } from "../ir/dtype.js";
@@ -33,7 +37,8 @@ import { INT_MAX_BITS, INT_MIN_BITS, intMax, intMin, intType, intTypeName, type 
 
 export const FIXQ_FORMAT = "fixq_format";
 export const FINN_DATATYPE = "finn_datatype";
-export const FORMAT_KEYS = [FIXQ_FORMAT, FINN_DATATYPE] as const;
+export const FIXQ_FIXED = "fixq_fixed";
+export const FORMAT_KEYS = [FIXQ_FORMAT, FINN_DATATYPE, FIXQ_FIXED] as const;
 
 /** The narrowest integer type (at least 2 bits) of the given signedness holding [lo, hi]. */
 export function narrowestIntType(lo: number, hi: number, signed: boolean): IntType {
@@ -153,6 +158,7 @@ export function codesAnnotation(spec: QuantSpec): Map<string, string> | undefine
   if (name === undefined) return undefined;
   const out = new Map([[FIXQ_FORMAT, name]]);
   if (spec.kind === "affine" || spec.kind === "block") out.set(FINN_DATATYPE, finnIntName(spec.format));
+  if (spec.kind === "affine" && spec.fixed) out.set(FIXQ_FIXED, fixedTypeName(spec.fixed));
   return out;
 }
 

@@ -13,10 +13,13 @@
  *             blocks of 32 with an E8M0 scale (OCP MX v1.0); `mxfp4:32` may spell the size
  *   NVFP4     nvfp4: FP4 in blocks of 16 with E4M3 block scales and an FP32 tensor scale
  *   float     (acts only) no activation quantization: weight-only
+ *   fixed     fixed<W,I>, fixed<W,I,Q,O[,N]>, ufixed<…>, fixed<W> (I chosen per
+ *             tensor): ap_fixed designs, power-of-two scales (fixed-formats.ts)
  *
  * Names are matched ignoring case, `-` and `_` (fp8e4m3, MXFP8_E5M2 parse too).
  */
 import { FixqError } from "../ir/errors.js";
+import { type FixedSetting, fixedActStorage, fixedWeightStorage, isFixedFormatName, parseFixedFormat } from "./fixed-formats.js";
 
 export const INT_WEIGHT_TYPES = ["int8", "uint8", "int4", "uint4", "int16"] as const;
 export const INT_ACT_TYPES = ["uint8", "int8", "uint16", "int16"] as const;
@@ -86,9 +89,10 @@ export function checkBlockSize(t: FloatType, blockSize: number, where: string): 
   }
 }
 
-const WEIGHT_NAMES = [...INT_WEIGHT_TYPES, ...NARROW_INT_WEIGHTS, "int4-block:N", "uint4-block:N", ...FLOAT_TYPES].join(", ");
-const ACT_NAMES = [...INT_ACT_TYPES, ...FLOAT_TYPES, "float"].join(", ");
-const FORMAT_NAMES = [...FLOAT_TYPES, "int4-block:N", "uint4-block:N"].join(", ");
+const FIXED_NAMES = ["fixed<W,I[,Q,O[,N]]>", "ufixed<…>", "fixed<W>"];
+const WEIGHT_NAMES = [...INT_WEIGHT_TYPES, ...NARROW_INT_WEIGHTS, "int4-block:N", "uint4-block:N", ...FLOAT_TYPES, ...FIXED_NAMES].join(", ");
+const ACT_NAMES = [...INT_ACT_TYPES, ...FLOAT_TYPES, "float", ...FIXED_NAMES].join(", ");
+const FORMAT_NAMES = [...FLOAT_TYPES, "int4-block:N", "uint4-block:N", ...FIXED_NAMES].join(", ");
 
 export interface ParsedWeights {
   readonly weights: IntWeightType | FloatType;
@@ -96,6 +100,8 @@ export interface ParsedWeights {
   readonly blockSize?: number;
   /** Set by the narrow names (int2 … int7): the value bits, symmetric ±(2^(bits−1)−1). */
   readonly weightBits?: number;
+  /** Set by the fixed-point names: the design (weights' storage type and weightBits = W follow from it). */
+  readonly fixed?: FixedSetting;
 }
 
 function parseNarrowInt(text: string): ParsedWeights | undefined {
@@ -112,7 +118,13 @@ function parseIntBlock(text: string): ParsedWeights | undefined {
   return { weights: m[1] as IntWeightType, blockSize: n };
 }
 
+function parseFixedWeights(text: string, flag: string): ParsedWeights {
+  const fixed = parseFixedFormat(text, flag);
+  return { weights: fixedWeightStorage(fixed, flag), weightBits: fixed.bits, fixed };
+}
+
 export function parseWeightType(text: string, flag = "--weights"): ParsedWeights {
+  if (isFixedFormatName(text)) return parseFixedWeights(text, flag);
   if ((INT_WEIGHT_TYPES as readonly string[]).includes(text)) return { weights: text as IntWeightType };
   const narrow = parseNarrowInt(text);
   if (narrow) return narrow;
@@ -130,8 +142,19 @@ export function parseActType(text: string): IntActType | FloatActType {
   throw new FixqError("usage", `--acts must be one of ${ACT_NAMES}; got '${text}'`);
 }
 
-/** `--format X`: the weight format, and the activation format when X makes sense for activations (every float format). */
-export function parseFormat(text: string): ParsedWeights & { acts?: FloatType } {
+/** `--acts X` with its fixed-point design, when X is one. */
+export function parseActFormat(text: string, flag = "--acts"): { acts: IntActType | FloatActType; fixed?: FixedSetting } {
+  if (!isFixedFormatName(text)) return { acts: parseActType(text) };
+  const fixed = parseFixedFormat(text, flag);
+  return { acts: fixedActStorage(fixed), fixed };
+}
+
+/** `--format X`: the weight format, and the activation format when X makes sense for activations (every float and fixed-point format). */
+export function parseFormat(text: string): ParsedWeights & { acts?: FloatType | IntActType; actsFixed?: FixedSetting } {
+  if (isFixedFormatName(text)) {
+    const w = parseFixedWeights(text, "--format");
+    return { ...w, acts: fixedActStorage(w.fixed!), actsFixed: w.fixed };
+  }
   const block = parseIntBlock(text);
   if (block) return block;
   const f = parseFloatWithBlock(text, "--format");

@@ -5,11 +5,13 @@
  *
  * Integer formats have fixq's canonical names, as in the files'
  * `fixq_format` annotations (format-annotation.ts: `int8[-64,64]`, `int4[-7,7]`,
- * `int7`, `int32`); float formats the recipe's name (`fp8-e4m3`, `mxfp4`, …).
+ * `int7`, `int32`); float formats the recipe's name (`fp8-e4m3`, `mxfp4`, …);
+ * fixed-point designs their exact ap type (`fixed<16,2>`, I chosen per tensor for `fixed<W>`).
  */
 import type { Graph } from "../ir/graph.js";
 import type { QuantSpec } from "../ir/quant.js";
 import { intFormatName } from "./format-annotation.js";
+import { fixedTypeName } from "../numerics/fixed.js";
 import type { ResolvedPlan } from "./resolve-plan.js";
 
 export type TensorRole = "activation" | "weight" | "operand" | "bias";
@@ -57,7 +59,7 @@ export function formatTable(plan: ResolvedPlan, specified: Graph): TensorFormat[
     const r = roles.get(tensor) ?? { role: "activation" as const };
     const choice = r.node !== undefined ? plan.nodes[r.node]! : undefined;
     const act = plan.acts.get(tensor);
-    const format = spec.kind === "affine" || spec.kind === "block" ? intFormatName(spec.format) : r.role === "weight" && choice?.weight.kind === "float" ? choice.weight.name : r.role === "activation" || r.role === "operand" ? (act ?? choice?.act)?.name ?? spec.kind : spec.kind;
+    const format = spec.kind === "affine" && spec.fixed ? fixedTypeName(spec.fixed) : spec.kind === "affine" || spec.kind === "block" ? intFormatName(spec.format) : r.role === "weight" && choice?.weight.kind === "float" ? choice.weight.name : r.role === "activation" || r.role === "operand" ? (act ?? choice?.act)?.name ?? spec.kind : spec.kind;
     const rounding = r.role === "activation" ? "" : r.role === "bias" ? "nearest" : choice?.weight.rounding ?? "nearest";
     const calibration = r.role === "activation" ? (plan.dataFree ? "data-free" : act ? methodName(act.calibration) : "") : "";
     const rule = r.role === "activation" ? (plan.actRules.get(tensor) ?? null) : (choice?.rule ?? null);

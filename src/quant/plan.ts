@@ -37,7 +37,7 @@ import { isQuantizableType, type ValueKinds, valueKinds } from "./value-kinds.js
 
 const COMPUTE = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 const ELEMENTWISE = new Set(["Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool", "Sigmoid", "Softmax", "LeakyRelu"]);
-const PASS_THROUGH = new Set(["MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Resize"]);
+export const PASS_THROUGH: ReadonlySet<string> = new Set(["MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Resize"]);
 const FUSED_ACTIVATIONS = new Set(["Relu", "Clip"]);
 const NO_INTEGER_KERNEL = new Set(["HardSigmoid", "HardSwish", "Gelu", "Tanh", "Resize"]);
 

@@ -45,6 +45,7 @@ import { makeFloatTensor, type Tensor, tensorBytes, tensorToFloat64 } from "../i
 import { floatFormatOfDataType } from "../numerics/float-formats.js";
 import { decodeFloatWeight } from "./float-weights.js";
 import { FORMAT_KEYS } from "./format-annotation.js";
+import { readFixedDesign } from "./qdq-read-fixed.js";
 import { readIntFormat } from "./qdq-read-formats.js";
 import { dequantizeWithSpec } from "./weights.js";
 
@@ -145,7 +146,10 @@ function specOf(dq: Node, dtype: number, dims: readonly number[] | undefined, co
     return { kind: "block", format, axis, blockSize, dims: sDims, scale, zeroPoint } satisfies BlockQuant;
   }
   // A one-element 1-D scale is per tensor, as ONNX Runtime reads it (its axis may not even exist).
-  if (sDims.length === 0 || (sDims.length === 1 && scale.length === 1)) return { kind: "affine", format, scale, zeroPoint } satisfies AffineQuant;
+  if (sDims.length === 0 || (sDims.length === 1 && scale.length === 1)) {
+    const fixed = readFixedDesign(codes.name, codes.annotation, format, scale, zeroPoint);
+    return { kind: "affine", format, scale, zeroPoint, ...(fixed ? { fixed } : {}) } satisfies AffineQuant;
+  }
   if (sDims.length !== 1) return "scale has rank > 1 without block_size";
   let axis = attrInt(dq, "axis", 1);
   if (axis < 0) {

@@ -20,6 +20,11 @@
  *   FP8 zero points; MX and NVFP4 weights are written by qdq-float-write.ts
  *   (native or dequantized storage); dynamic MX/NVFP4 activations become the
  *   graph of standard ops of block-act-graph.ts between `t__f` and `t`.
+ * - A fixed-point activation of W bits stored in a wider type (fixed<12,4> in
+ *   INT16) is clipped to its W-bit range in float before its QuantizeLinear
+ *   (Clip → Q → DQ), which saturates only at the storage type; a graph input
+ *   is not (the integer program's input quantize clamps to the W-bit range),
+ *   nor a pass-through output, which holds its source's values.
  * - The exact format of every quantized tensor goes into the graph's
  *   `quantization_annotation` (format-annotation.ts): `fixq_format` and
  *   `finn_datatype` on its integer (code) tensor, the QuantizeLinear output
@@ -36,6 +41,8 @@ import { type AffineQuant, type BlockQuant, type DynamicBlockQuant, type FloatQu
 import { type Tensor, tensorElementCount } from "../ir/tensor.js";
 import { dynamicBlockGraph } from "./block-act-graph.js";
 import { FormatAnnotations } from "./format-annotation.js";
+import { fixedClipBounds } from "./fixed-formats.js";
+import { PASS_THROUGH } from "./plan.js";
 import { type FloatWriteOptions, writeFloatWeight } from "./qdq-float-write.js";
 import { roundNearest } from "./round-weights.js";
 import { graphNames } from "../ir/names.js";
@@ -158,8 +165,8 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
     attributes: attrs,
   });
 
-  /** x → Q → DQ → y, or x → the dynamic block graph → y. */
-  const activationNodes = (x: string, y: string, spec: PairSpec | DynamicBlockQuant, value: string): Node[] => {
+  /** x → Q → DQ → y (x → Clip → Q → DQ → y for a fixed-point design narrower than its storage), or x → the dynamic block graph → y. */
+  const activationNodes = (x: string, y: string, spec: PairSpec | DynamicBlockQuant, value: string, input = false): Node[] => {
     if (spec.kind === "dynamic-block") {
       const sub = dynamicBlockGraph(x, y, spec, (b) => names.fresh(b));
       newInits.push(...sub.inits);
@@ -169,7 +176,15 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
     const p = paramsOf(value, spec);
     const q = names.fresh(`${value}__q`);
     annotations.add(q, y, spec);
-    return [qdqNode("QuantizeLinear", x, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, y, specAttributes(spec))];
+    const bounds = input ? undefined : fixedClipBounds(spec);
+    const clip: Node[] = [];
+    if (bounds) {
+      const [lo, hi, c] = [names.fresh(`${value}__clip_min`), names.fresh(`${value}__clip_max`), names.fresh(`${value}__clipped`)];
+      newInits.push(tensor(lo, DataType.FLOAT, [], [bounds[0]]), tensor(hi, DataType.FLOAT, [], [bounds[1]]));
+      clip.push({ opType: "Clip", name: names.fresh(`${value}_clip`), inputs: [x, lo, hi], outputs: [c], attributes: [] });
+      x = c;
+    }
+    return [...clip, qdqNode("QuantizeLinear", x, p, q, specAttributes(spec)), qdqNode("DequantizeLinear", q, p, y, specAttributes(spec))];
   };
   const activationSpec = (v: string, spec: QuantSpec): PairSpec | DynamicBlockQuant => {
     if (spec.kind === "mx" || spec.kind === "nvfp4") throw new FixqError("unsupported", `${spec.kind} spec with static block scales on activation '${v}'`);
@@ -198,7 +213,7 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
       readAs.set(v, out);
     } else if (inputs.has(v)) {
       const out = names.fresh(`${v}__dq`);
-      head.push(...activationNodes(v, out, activationSpec(v, spec), v));
+      head.push(...activationNodes(v, out, activationSpec(v, spec), v, true));
       readAs.set(v, out);
     }
   }
@@ -209,7 +224,8 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
       const spec = o ? quant.get(o) : undefined;
       if (!spec || consts.has(o)) return o;
       const f = names.fresh(`${o}__f`);
-      after.push(...activationNodes(f, o, activationSpec(o, spec), o));
+      // a pass-through output (MaxPool, Flatten, …) holds its clipped source's values: no second Clip
+      after.push(...activationNodes(f, o, activationSpec(o, spec), o, PASS_THROUGH.has(n.opType)));
       return f;
     });
     const ins = n.inputs.map((i) => readAs.get(i) ?? i);

@@ -49,6 +49,8 @@ import { FixqError, isFixqError } from "../ir/errors.js";
 import { detectCpu } from "../runtime/cpu-features.js";
 import { type LayerMatch, type LayerOverrides, type LayerRuleInput, overridesOf, parseLayerRules, WEIGHT_ROUNDINGS, type WeightRounding } from "./layer-rules.js";
 import { checkOpset, settleFloatRecipe } from "./float-schemes.js";
+import type { FixedSetting } from "./fixed-formats.js";
+import { setActs, setFixedWeights, settleFixedWeights } from "./recipe-fixed.js";
 import { opsetNeed } from "./recipe-needs.js";
 import { applyRoundingOptions, ROUNDING_DEFAULTS, type RoundingInput, type RoundingOptions } from "./rounding/options.js";
 import {
@@ -59,7 +61,6 @@ import {
   type IntWeightType,
   isBlockFloatType,
   isFloatType,
-  parseActType,
   parseFormat,
   parseFp4Storage,
   parseWeightType,
@@ -80,6 +81,10 @@ export interface Recipe {
   weightBits: number;
   /** Set by the narrow names (int2 … int7): the range is exactly ±(2^(weightBits−1)−1), never int8's ±64 (format-names.ts). */
   exactWeightRange?: boolean;
+  /** A fixed-point weight design (quant/fixed-formats.ts): `weights` is then its storage type, weightBits its W. */
+  fixedWeights?: FixedSetting;
+  /** A fixed-point activation design: `acts` is then its storage type. */
+  fixedActs?: FixedSetting;
   /** The deployment CPU, which sets the default weightBits for int8 (see above). */
   targetCpu: TargetCpu;
   acts: ActType;
@@ -117,7 +122,10 @@ export interface Recipe {
 }
 
 /** The settings that can differ from layer to layer. */
-export type LayerSettings = Pick<Recipe, "weights" | "weightBits" | "exactWeightRange" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding">;
+export type LayerSettings = Pick<
+  Recipe,
+  "weights" | "weightBits" | "exactWeightRange" | "fixedWeights" | "fixedActs" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding"
+>;
 
 export interface LayerRule {
   /** Position in the recipe's `layers` list, from 0. */
@@ -133,9 +141,9 @@ export interface LayerRule {
 }
 
 export function layerSettingsOf(r: LayerSettings): LayerSettings {
-  const { weights, weightBits, exactWeightRange, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding } = r;
+  const { weights, weightBits, exactWeightRange, fixedWeights, fixedActs, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding } = r;
   const s: LayerSettings = { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding };
-  return exactWeightRange ? { ...s, exactWeightRange } : s;
+  return { ...s, ...(exactWeightRange ? { exactWeightRange } : {}), ...(fixedWeights ? { fixedWeights } : {}), ...(fixedActs ? { fixedActs } : {}) };
 }
 
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
@@ -241,7 +249,7 @@ function defaultWeightBits(r: Pick<Recipe, "weights" | "acts" | "targetCpu">): n
 /** A rule's settings: the global ones with the rule's overrides applied on top, through the same checks. */
 function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRounding): LayerSettings {
   const newWeights = o.weights !== undefined || o.format !== undefined;
-  const base: RecipeInput = { weights: r.weights, acts: r.acts, symmetricActs: r.symmetricActs, calibration: r.calibration, fp4Storage: r.fp4Storage, opset: r.opset, targetCpu: r.targetCpu };
+  const base: RecipeInput = { weights: r.fixedWeights?.name ?? r.weights, acts: r.fixedActs?.name ?? r.acts, symmetricActs: r.symmetricActs, calibration: r.calibration, fp4Storage: r.fp4Storage, opset: r.opset, targetCpu: r.targetCpu };
   if (!newWeights && (r.weightBits !== defaultWeightBits(r) || r.exactWeightRange)) base.weightBits = r.weightBits;
   if (!newWeights || r.granularity.kind !== "per-block") base.granularity = granularityName(r.granularity);
   const built = layerSettingsOf(buildRecipe(base, o));
@@ -293,13 +301,21 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     const f = parseFormat(l.format);
     r.weights = f.weights;
     delete r.exactWeightRange;
-    if (f.acts) r.acts = f.acts;
+    delete r.fixedWeights;
+    if (f.acts) {
+      r.acts = f.acts;
+      delete r.fixedActs;
+    }
+    if (f.fixed) setFixedWeights(r, f.fixed, given);
+    if (f.actsFixed) r.fixedActs = f.actsFixed;
     if (f.blockSize) r.granularity = { kind: "per-block", blockSize: f.blockSize };
   }
   if (l.weights !== undefined) {
     const w = parseWeightType(l.weights);
     r.weights = w.weights;
     delete r.exactWeightRange;
+    delete r.fixedWeights;
+    if (w.fixed) setFixedWeights(r, w.fixed, given);
     if (w.weightBits !== undefined) {
       r.weightBits = w.weightBits;
       r.exactWeightRange = true;
@@ -315,7 +331,7 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     if (!TARGET_CPUS.includes(l.targetCpu as TargetCpu)) throw new FixqError("usage", `--target-cpu must be one of ${TARGET_CPUS.join(", ")}, got '${l.targetCpu}'`);
     r.targetCpu = l.targetCpu as TargetCpu;
   }
-  if (l.acts !== undefined) r.acts = parseActType(l.acts);
+  if (l.acts !== undefined) setActs(r, l.acts);
   if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage);
   if (l.granularity !== undefined) {
     r.granularity = parseGranularity(l.granularity);
@@ -364,6 +380,7 @@ function settleRecipe(r: Recipe, given: Set<string>): Recipe {
   if (isFloatType(r.weights) && given.has("weightBits")) throw new FixqError("usage", `--weight-bits applies to integer weights, not ${r.weights}`);
   if (!given.has("weightBits")) r.weightBits = defaultWeightBits(r);
   if (r.weightBits > typeBits || r.weightBits < 2) throw new FixqError("usage", `--weight-bits ${r.weightBits} does not fit ${r.weights}`);
+  settleFixedWeights(r);
   if (r.granularity.kind === "per-block" && r.weights !== "int4" && r.weights !== "uint4" && !isBlockFloatType(r.weights)) {
     throw new FixqError("usage", "per-block granularity is for int4/uint4 weights (and the MX/NVFP4 formats, which are always blocked)");
   }

@@ -25,6 +25,7 @@ import type { Graph, Node } from "../ir/graph.js";
 import { type IntFormat, intFormat } from "../ir/quant.js";
 import { type ActScheme, actSchemeOf, type WeightScheme, weightSchemeOf } from "./float-schemes.js";
 import { isFloatType } from "./format-names.js";
+import { type FixedSetting, fixedFormat } from "./fixed-formats.js";
 import type { WeightRounding } from "./layer-rules.js";
 import { type NodeSettings, nodeSettings, type SettingsScope } from "./node-settings.js";
 import type { ValueKinds } from "./value-kinds.js";
@@ -39,12 +40,14 @@ export interface ActChoice {
   /** A float activation format (FP8, dynamic MX/NVFP4, or none: weight-only). */
   readonly scheme?: ActScheme;
   readonly calibration: CalibrationMethod;
-  /** The recipe's name of the format (uint8, fp8-e4m3, mxfp4, float, …). */
+  /** The recipe's name of the format (uint8, fp8-e4m3, mxfp4, float, fixed<16,6>, …). */
   readonly name: string;
+  /** A fixed-point design (fixed-formats.ts); `format` is then its W-bit range. */
+  readonly fixed?: FixedSetting;
 }
 
 export type WeightChoice =
-  | { readonly kind: "int"; readonly format: IntFormat; readonly granularity: Granularity; readonly rounding: WeightRounding }
+  | { readonly kind: "int"; readonly format: IntFormat; readonly granularity: Granularity; readonly rounding: WeightRounding; readonly fixed?: FixedSetting }
   | { readonly kind: "float"; readonly scheme: WeightScheme; readonly name: string; readonly rounding: WeightRounding };
 
 export interface NodeChoice {
@@ -75,13 +78,19 @@ export interface ResolvedPlan extends QuantPlan {
 export function weightChoice(s: LayerSettings): WeightChoice {
   const scheme = weightSchemeOf(s);
   if (scheme) return { kind: "float", scheme, name: s.weights, rounding: s.weightRounding };
+  if (s.fixedWeights) return { kind: "int", format: fixedFormat(s.fixedWeights, intFormat(s.weights)), granularity: s.granularity, rounding: s.weightRounding, fixed: s.fixedWeights };
   const f = intFormat(s.weights, { valueBits: s.weightBits, symmetric: true });
   const eightBitActs = s.acts === "uint8" || s.acts === "int8";
   const format = s.weights === "int8" && s.weightBits === 7 && eightBitActs && !s.exactWeightRange ? { ...f, qmin: -64, qmax: 64 } : f;
   return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding };
 }
 
-function actChoice(s: LayerSettings): ActChoice {
+/** The activation choice of layer settings (the integer format, symmetry, scheme and calibration). */
+export function actChoice(s: LayerSettings): ActChoice {
+  if (s.fixedActs) {
+    const format = fixedFormat(s.fixedActs, intFormat(s.acts));
+    return { format, symmetric: true, calibration: parseCalibrationMethod(s.calibration), name: s.fixedActs.name, fixed: s.fixedActs };
+  }
   const floatActs = isFloatType(s.acts) || s.acts === "float";
   // Symmetric integer activations keep the storage type's full range: the scale is max|x|/qmax either way, and
   // QuantizeLinear saturates to the storage range, so [qmin, qmax] says what the QDQ graph computes.

@@ -39,6 +39,7 @@ import { floatWeightSpec } from "./float-weights.js";
 import { constantBias, type WeightUse } from "./plan.js";
 import { type ActChoice, operandChoiceOf, type ResolvedPlan, weightChoiceOf, type WeightChoice } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
+import { fixedActivationSpec, fixedWeightSpec } from "./fixed-formats.js";
 import { quantizeEmbedding, quantizeWeightUse } from "./weights.js";
 
 const INT32: IntFormat = { dtype: DataType.INT32, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 };
@@ -53,7 +54,8 @@ function staticActivationSpec(lo: number, hi: number, a: ActChoice): QuantSpec {
   return a.scheme?.kind === "fp8" ? fp8ActivationSpec(lo, hi, a.scheme.format) : activationSpec(lo, hi, a);
 }
 
-export function activationSpec(lo: number, hi: number, a: Pick<ActChoice, "format" | "symmetric">): AffineQuant {
+export function activationSpec(lo: number, hi: number, a: Pick<ActChoice, "format" | "symmetric" | "fixed">): AffineQuant {
+  if (a.fixed) return fixedActivationSpec(lo, hi, a.fixed, a.format);
   const p = affineParams(lo, hi, a.format, a.symmetric);
   return { kind: "affine", format: a.format, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) };
 }
@@ -93,13 +95,17 @@ function biasScales(b: Float64Array, sx: number, sw: Float32Array): Float32Array
 /** A weight's spec and its scale per output channel (what the int32 bias uses). */
 function weightSpec(u: WeightUse, w: WeightChoice): { spec: QuantSpec; outScale?: Float32Array } {
   if (w.kind === "float") return { spec: floatWeightSpec(u, w.scheme) };
+  if (w.fixed) {
+    const { spec } = fixedWeightSpec(tensorToFloat64(u.tensor), w.fixed, w.format);
+    return { spec, outScale: spec.scale };
+  }
   const q = quantizeWeightUse(u, w.granularity, w.format);
   return { spec: q.spec, outScale: q.outScale };
 }
 
 /** A key equal for uses that need the same weight spec (same axis and choice). */
 function weightRole(u: WeightUse, w: WeightChoice): string {
-  const format = w.kind === "float" ? w.name : `${w.format.dtype}[${w.format.qmin},${w.format.qmax}]:${JSON.stringify(w.granularity)}`;
+  const format = w.kind === "float" ? w.name : `${w.format.dtype}[${w.format.qmin},${w.format.qmax}]:${JSON.stringify(w.granularity)}${w.fixed ? w.fixed.name : ""}`;
   return `weight@${u.axis}:${format}`;
 }
 

@@ -28,6 +28,7 @@ import { blockLayout, channelGroups, type Groups } from "../numerics/groups.js";
 import { dequantizeIntGroups, intGroupParams, quantizeIntGroups } from "../numerics/int-group.js";
 import { decodeFloatWeight, encodeFloatValues } from "./float-weights.js";
 import type { WeightUse } from "./plan.js";
+import { fixedCodes } from "./fixed-formats.js";
 import type { Granularity } from "./recipe.js";
 
 function quantizeGroups(values: Float64Array, groups: Groups, f: IntFormat) {
@@ -46,6 +47,7 @@ export function specGroups(dims: readonly number[], spec: IntQuantSpec): Groups 
  * the result is the element codes (float-weights.ts).
  */
 export function quantizeWithSpec(values: ArrayLike<number>, dims: readonly number[], spec: QuantSpec): Int32Array {
+  if (spec.kind === "affine" && spec.fixed) return fixedCodes(values, spec.fixed);
   if (isIntSpec(spec)) return quantizeIntGroups(values, specGroups(dims, spec), spec.scale, spec.zeroPoint, spec.format);
   if (spec.kind === "dynamic-block") throw new FixqError("unsupported", "a dynamic block spec has no fixed scales to quantize a constant with");
   return Int32Array.from(encodeFloatValues(Float32Array.from(values), dims, spec));

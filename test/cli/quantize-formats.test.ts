@@ -26,9 +26,11 @@ function usageError(args: string[], msg: RegExp) {
 
 describe("fixq quantize: float formats, bad input", () => {
   it("an unknown format name lists the valid ones", () => {
-    usageError(["--format", "fp7"], /--format must be one of fp8-e4m3, fp8-e5m2, mxfp8, mxfp8-e5m2, mxfp6, mxfp6-e3m2, mxfp4, mxint8, nvfp4, int4-block:N, uint4-block:N; got 'fp7'/);
-    usageError(["--weights", "mxfp5"], /--weights must be one of int8, uint8, int4, uint4, int16, int2, int3, int5, int6, int7, int4-block:N, uint4-block:N, fp8-e4m3, .*nvfp4; got 'mxfp5'/);
-    usageError(["--acts", "fp8-e3m4"], /--acts must be one of uint8, int8, uint16, int16, fp8-e4m3, .*nvfp4, float; got 'fp8-e3m4'/);
+    usageError(["--format", "fp7"], /--format must be one of fp8-e4m3, fp8-e5m2, mxfp8, mxfp8-e5m2, mxfp6, mxfp6-e3m2, mxfp4, mxint8, nvfp4, int4-block:N, uint4-block:N, fixed<W,I\[,Q,O\[,N\]\]>, ufixed<…>, fixed<W>; got 'fp7'/);
+    usageError(["--weights", "mxfp5"], /--weights must be one of int8, uint8, int4, uint4, int16, int2, int3, int5, int6, int7, int4-block:N, uint4-block:N, fp8-e4m3, .*nvfp4, fixed<W,I\[,Q,O\[,N\]\]>, ufixed<…>, fixed<W>; got 'mxfp5'/);
+    usageError(["--acts", "fp8-e3m4"], /--acts must be one of uint8, int8, uint16, int16, fp8-e4m3, .*nvfp4, float, fixed<W,I\[,Q,O\[,N\]\]>, ufixed<…>, fixed<W>; got 'fp8-e3m4'/);
+    usageError(["--weights", "fixed<16,6,RND,FOO>"], /^error: --weights 'fixed<16,6,RND,FOO>': unknown overflow mode 'FOO'/);
+    usageError(["--acts", "ufixed<8,x>"], /^error: --acts 'ufixed<8,x>': I must be an integer, not 'x'$/);
     usageError(["--weights", "mxfp4", "--fp4-storage", "packed"], /--fp4-storage must be one of native, dequantized; got 'packed'/);
   });
 

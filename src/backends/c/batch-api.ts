@@ -18,13 +18,25 @@ import { planBuffers } from "./buffers.js";
 import type { Port } from "./emit.js";
 import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
 import { emitMaxPool, emitSumPool } from "./ops-accumulate.js";
+import { emitFixedRescale } from "./ops-fixed.js";
 import { emitConcat, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
 import { TILE } from "./tile-kernel.js";
 
-type Lane = Exclude<IntOpKind, "quantize" | "dequantize" | "conv" | "dense" | "matmul" | "table" | "softmax" | "layernorm" | "addconst">;
+/** Refused by the C back end (transformer-refusal.ts): never reach the batch path. */
+type Refused = "matmul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
+type Lane = Exclude<IntOpKind, "quantize" | "dequantize" | "conv" | "dense" | Refused>;
 /** The ops whose one-sample emitter also prints the batch function (its `lanes` = TILE). */
-const LANE_EMITTERS = { sumpool: emitSumPool, maxpool: emitMaxPool, requant: emitRequant, rescale: emitRescale, reshape: emitReshape, transpose: emitTranspose, concat: emitConcat } satisfies {
+const LANE_EMITTERS = {
+  sumpool: emitSumPool,
+  maxpool: emitMaxPool,
+  requant: emitRequant,
+  rescale: emitRescale,
+  fixedrescale: emitFixedRescale,
+  reshape: emitReshape,
+  transpose: emitTranspose,
+  concat: emitConcat,
+} satisfies {
   readonly [K in Lane]: COpEmitter<OpOf<K>>;
 };
 

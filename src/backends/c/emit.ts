@@ -29,6 +29,7 @@ import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
 import { emitConv, emitDense, emitMaxPool, emitSumPool } from "./ops-accumulate.js";
 import { emitConcat, emitDequantize, emitQuantize, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
+import { emitFixedRescale } from "./ops-fixed.js";
 import { TILE_DOT } from "./tile-kernel.js";
 import { C_CHECKS, refusedInC } from "./transformer-refusal.js";
 
@@ -54,6 +55,7 @@ const EMITTERS = {
   maxpool: emitMaxPool,
   requant: emitRequant,
   rescale: emitRescale,
+  fixedrescale: emitFixedRescale,
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
@@ -62,6 +64,8 @@ const EMITTERS = {
   softmax: refusedInC,
   layernorm: refusedInC,
   addconst: refusedInC,
+  gather: refusedInC,
+  slice: refusedInC,
 } satisfies { readonly [K in IntOpKind]: COpEmitter<OpOf<K>> };
 
 /** Why each op the generated C cannot run is refused: numerics' domain, and the transformer ops it does not implement yet. */

@@ -28,6 +28,7 @@ import { planDesign } from "./design.js";
 import { HLS_TYPES, type HlsTypes, readInt, writeInt } from "./hls-types.js";
 import { macLayer } from "./mac-layer.js";
 import { moveLayer, poolLayer, requantLayer, rescaleLayer } from "./ops-data.js";
+import { fixedRescaleLayer } from "./ops-fixed.js";
 import { estimateResources, type LayerResources, type ReuseRequest } from "./resources.js";
 import { selfCheckText } from "./self-check.js";
 import { HLS_IO, type HlsIo, type HlsPort, hlsPorts, topHeader, topSource } from "./top.js";
@@ -245,6 +246,8 @@ function layersText(p: Program, d: ReturnType<typeof planDesign>): string {
         return [requantLayer(d, op, i)];
       case "rescale":
         return [rescaleLayer(d, op, i)];
+      case "fixedrescale":
+        return [fixedRescaleLayer(d, op, i)];
       case "sumpool":
       case "maxpool":
         return [poolLayer(d, op, i)];

@@ -15,6 +15,7 @@ import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from ".
 import { add, eq, type Expr, iff, num, substitute, v } from "../../numerics/expr.js";
 import { cList } from "../c/c-types.js";
 import { cComment, cInt, printC } from "../shared/print-c.js";
+import type { Printed } from "../shared/print-expr.js";
 import type { HlsDesign } from "./design.js";
 import { readInt, writeInt } from "./hls-types.js";
 
@@ -84,13 +85,19 @@ export function rescaleLayer(d: HlsDesign, op: RescaleOp, i: number): string {
     consts[`m${k}`] = num(op.multipliers[k]!);
   });
   const p = printC(substitute(rescaleDef(op.inputs.length).body, consts), { where: `rescale ${op.source}: ` }, new Map(op.inputs.map((_, k) => [`x${k}`, readInt(`x${k}[j]`, d.mode)])));
-  const args = op.inputs.map((x, k) => arg(d, x, `x${k}`));
-  return `${head(i, op.source, `y = clamp(${op.outZero} + rshr(sum (x_i - z_i) * m_i, ${op.shift}), ${op.clampLo}, ${op.clampHi}), z = [${op.inputZeros.join(", ")}], m = [${op.multipliers.join(", ")}]`)}
-static int layer${i}(${args.join(", ")}, ${arg(d, op.output, "y", true)}) {
-${op.inputs.map((_, k) => `  (void)x${k}; /* a zero multiplier leaves an input unread */`).join("\n")}
-  Elem: for (int j = 0; j < ${size(d, op.output)}; j++) {
+  const what = `y = clamp(${op.outZero} + rshr(sum (x_i - z_i) * m_i, ${op.shift}), ${op.clampLo}, ${op.clampHi}), z = [${op.inputZeros.join(", ")}], m = [${op.multipliers.join(", ")}]`;
+  return elementwiseLayer(d, i, op.source, what, op.inputs, op.output, p);
+}
+
+/** A layer computing y[j] from x0[j], x1[j], … with the printed expression `p` (rescale, fixed-point rescale). */
+export function elementwiseLayer(d: HlsDesign, i: number, source: string, what: string, inputs: readonly string[], output: string, p: Printed): string {
+  const args = inputs.map((x, k) => arg(d, x, `x${k}`));
+  return `${head(i, source, what)}
+static int layer${i}(${args.join(", ")}, ${arg(d, output, "y", true)}) {
+${inputs.map((_, k) => `  (void)x${k}; /* a zero multiplier leaves an input unread */`).join("\n")}
+  Elem: for (int j = 0; j < ${size(d, output)}; j++) {
 #pragma HLS PIPELINE II=1
-${[...p.hoisted, ...p.body, `y[j] = ${writeInt(d.typeOf.get(op.output)!, p.value, d.mode)};`].map((l) => `    ${l}`).join("\n")}
+${[...p.hoisted, ...p.body, `y[j] = ${writeInt(d.typeOf.get(output)!, p.value, d.mode)};`].map((l) => `    ${l}`).join("\n")}
   }
   return 0;
 }`;

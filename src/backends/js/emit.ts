@@ -20,8 +20,9 @@ import { emitDequantize, emitQuantize } from "./ops-io.js";
 import { emitConcat, emitReshape, emitTranspose } from "./ops-move.js";
 import { emitRequant } from "./ops-requant.js";
 import { emitRescale } from "./ops-rescale.js";
+import { emitFixedRescale } from "./ops-fixed.js";
 import { preludeText } from "./prelude.js";
-import { emitAddConst, emitLayerNorm, emitMatMul, emitSoftmax, emitTable, transformerPreludeText } from "./ops-transformer.js";
+import { emitAddConst, emitGather, emitLayerNorm, emitMatMul, emitSlice, emitSoftmax, emitTable, transformerPreludeText } from "./ops-transformer.js";
 
 export interface EmitJsOptions {
   /** File name of the module (default "model.mjs"); the .d.ts takes the same stem. */
@@ -48,6 +49,7 @@ const EMITTERS = {
   maxpool: emitMaxPool,
   requant: emitRequant,
   rescale: emitRescale,
+  fixedrescale: emitFixedRescale,
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
@@ -56,6 +58,8 @@ const EMITTERS = {
   softmax: emitSoftmax,
   layernorm: emitLayerNorm,
   addconst: emitAddConst,
+  gather: emitGather,
+  slice: emitSlice,
 } satisfies { readonly [K in IntOpKind]: OpEmitter<OpOf<K>> };
 
 function emitOp(op: IntOp, ctx: EmitCtx): OpCode {

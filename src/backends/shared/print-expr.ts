@@ -172,7 +172,9 @@ class Printer {
       case "and":
       case "or": {
         const p = c.k === "and" ? 5 : 4;
-        return { text: `${wrap(this.cond(c.a, lines, bound, names), p)} ${c.k === "and" ? "&&" : "||"} ${wrap(this.cond(c.b, lines, bound, names), p + 1)}`, prec: p };
+        // an && inside || gets parentheses too (gcc's -Wparentheses asks for them)
+        const q = c.k === "or" ? 6 : p;
+        return { text: `${wrap(this.cond(c.a, lines, bound, names), q)} ${c.k === "and" ? "&&" : "||"} ${wrap(this.cond(c.b, lines, bound, names), q + 1)}`, prec: p };
       }
       default: {
         const op = c.k === "lt" ? "<" : c.k === "le" ? "<=" : this.syn.eq;

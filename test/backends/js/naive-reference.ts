@@ -9,6 +9,7 @@ import { clampInt } from "../../../src/numerics/int.js";
 import { quantizeValue } from "../../../src/numerics/int-group.js";
 import { requantize } from "../../../src/numerics/requant.js";
 import { rescale } from "../../../src/numerics/rescale.js";
+import { refAssign } from "../../numerics/fixed-reference.js";
 
 export interface NaiveResult {
   outputs: Map<string, Float32Array>;
@@ -107,6 +108,17 @@ export function naiveRun(p: Program, feeds: ReadonlyMap<string, Float32Array | I
         const xs = op.inputs.map((v) => vals.get(v)!);
         for (let i = 0; i < out.length; i++) {
           out[i] = clampInt(rescale(xs.map((x) => x[i]!), op.inputZeros, op.multipliers, op.shift, op.outZero, op.clampLo, op.clampHi), op.clampLo, op.clampHi);
+        }
+        break;
+      }
+      case "fixedrescale": {
+        // the independent ap_fixed reference (test/numerics/fixed-reference.ts), on the exact sum
+        const xs = op.inputs.map((v) => vals.get(v)!);
+        const c = op.cast;
+        const t = { w: c.bits, i: c.bits, signed: c.signed, q: c.round, o: c.overflow, n: c.satBits };
+        for (let i = 0; i < out.length; i++) {
+          const sum = xs.reduce((acc, x, k) => acc + BigInt(x[i]!) * BigInt(op.multipliers[k]!), 0n);
+          out[i] = clampInt(Number(refAssign(t, { n: sum, d: 2n ** BigInt(op.shift) })), op.clampLo, op.clampHi);
         }
         break;
       }
