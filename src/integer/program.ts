@@ -36,6 +36,19 @@ import type { IntType } from "../numerics/int.js";
 import { narrowestIntType } from "../quant/format-annotation.js";
 import type { Dyadic, RequantRounding } from "../numerics/requant.js";
 
+/**
+ * The wide accumulator type: a conv, dense or sumpool accumulator whose
+ * certified range leaves int32 (fixed-point designs such as Q2.14 weights
+ * and activations) is typed int64 by integer/widen-accumulators.ts. Only
+ * those accumulators are wide; every other value stays in int32 storage.
+ */
+export const ACC64: IntType = { kind: "int", bits: 64, signed: true };
+
+/** Whether a value is a widened (int64) accumulator. */
+export function isWideValue(v: ProgramValue | undefined): boolean {
+  return v !== undefined && v.type.bits > 32;
+}
+
 export interface ProgramValue {
   readonly name: string;
   /** Per-sample shape (the batch axis excluded). */
