@@ -12,7 +12,8 @@
  * for s ≥ 1, and x for s = 0 — a right shift rounding half toward +∞):
  * - quantize:   q = clamp(roundHalfEven(float32(x / scale)) + zeroPoint, qmin, qmax)
  *               (ONNX QuantizeLinear, float32 x and scale)
- * - conv/dense: acc = bias[c] + Σ (x − inputZero) · w        (exact, int32 result)
+ * - conv/dense: acc = bias[c] + Σ (x − inputZero) · w        (exact, int32 result; int64
+ *               where the certificate needs it and a fixedrescale reads it, ACC64)
  * - sumpool:    acc = Σ_window (x − inputZero)                (padding adds 0)
  * - requant:    y = clamp(R(acc, multiplier[c]) + outZero, clampLo, clampHi)
  *               R = single rounding rshr(acc·m, s) (default) or gemmlowp double
@@ -37,7 +38,7 @@ import { narrowestIntType } from "../quant/format-annotation.js";
 import type { Dyadic, RequantRounding } from "../numerics/requant.js";
 
 /**
- * The wide accumulator type: a conv, dense or sumpool accumulator whose
+ * The wide accumulator type: a conv or dense accumulator whose
  * certified range leaves int32 (fixed-point designs such as Q2.14 weights
  * and activations) is typed int64 by integer/widen-accumulators.ts. Only
  * those accumulators are wide; every other value stays in int32 storage.

@@ -1,6 +1,6 @@
 /**
- * Accumulator widths from the certificate, per layer: a conv, dense or
- * sumpool accumulator stays int32 when its certified range fits,
+ * Accumulator widths from the certificate, per layer: a conv or dense
+ * accumulator stays int32 when its certified range fits,
  *
  *   −2^31 ≤ lo_c  and  hi_c ≤ 2^31 − 1   for every channel c,
  *
@@ -23,7 +23,7 @@ const INT32_LO = -(2 ** 31);
 const INT32_HI = 2 ** 31 - 1;
 const WIDE_LIMIT = 2 ** 63;
 
-const ACCUMULATING = new Set<IntOp["kind"]>(["conv", "dense", "sumpool"]);
+const ACCUMULATING = new Set<IntOp["kind"]>(["conv", "dense"]);
 
 /** The program with every accumulator the certificate proves beyond int32 (and within int64) typed int64. */
 export function widenAccumulators(p: Program): Program {
