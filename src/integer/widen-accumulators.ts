@@ -13,7 +13,8 @@
  * generated JS use doubles, C int64_t, HLS ap_int<W> with W the certified
  * width). An accumulator beyond int32 read by anything else (an int8
  * requant, a residual rescale) stays int32 and its certificate keeps the
- * "beyond int32" error, as do accumulators beyond int64.
+ * "beyond int32" error; one beyond int64 is typed int64 all the same, and
+ * the certificate refuses it, naming the node ("beyond int64").
  */
 import { certifyProgram } from "./certify.js";
 import { unionOf } from "./certify-ranges.js";
@@ -21,7 +22,6 @@ import { ACC64, type IntOp, opInputs, type Program, type ProgramValue } from "./
 
 const INT32_LO = -(2 ** 31);
 const INT32_HI = 2 ** 31 - 1;
-const WIDE_LIMIT = 2 ** 63;
 
 const ACCUMULATING = new Set<IntOp["kind"]>(["conv", "dense"]);
 
@@ -39,7 +39,6 @@ export function widenAccumulators(p: Program): Program {
     if (!r) continue;
     const u = unionOf(r);
     if (u.lo >= INT32_LO && u.hi <= INT32_HI) continue;
-    if (u.lo < -WIDE_LIMIT || u.hi >= WIDE_LIMIT) continue; // the certificate names it (beyond int64)
     values ??= new Map(p.values);
     values.set(out, { ...p.values.get(out)!, type: ACC64 });
   }
