@@ -12,26 +12,37 @@
  * nearest, GPTQ and AdaRound, calibrated on the 512 bundled images, with the
  * quantize wall time. drop: float minus the row, points ± one paired standard
  * error; recovered: (nearest's drop − the method's) / nearest's drop, printed
- * where nearest's drop exceeds three standard errors (goal ≥ 0.5). Rows:
+ * where nearest's drop exceeds three standard errors (goal ≥ 0.5); KL: mean
+ * KL divergence of the row's softmax from float's over the test set, in nats
+ * (output-kl.ts), which resolves what top-1 cannot. Rows:
  *   W4 (int4 per-channel, float activations), W4A8 (int4 + uint8
  *   activations), W3 (3-bit per-channel, float activations), int4
  *   per-block:32, MXFP4, NVFP4 (float activations).
+ * Anchor (rows with integer weights, when AdaRound is among the methods): a
+ * straightforward layer-wise AdaRound in PyTorch (bench/adaround_anchor.py)
+ * on fixq's nearest grid, with fixq's hyperparameters, the same 512 samples
+ * (FIXQ_ANCHOR_BATCH per Adam step, default 32) and thread count, in the same
+ * run; printed: its top-1 and drop, fixq's AdaRound minus the anchor in
+ * points ± one paired SE, and the wall-time ratio fixq / anchor (anchor time:
+ * fixq's nearest quantize, which fixes the grid, plus the script's own time
+ * after its imports). Goal: not below the anchor by more than one SE, in at
+ * most 0.5× its time. Skipped with a notice where Python, torch, onnx or
+ * onnxruntime is missing (FIXQ_BENCH_PYTHON, FIXQ_BENCH_ANCHOR=0).
  * Part 3: AdaRound's loss and top-1 against its iteration count (resnet W4).
  * Peak RSS of the whole run is printed at the end.
  *
  * Knobs: FIXQ_BENCH_MODELS=resnet,mobilenetv2 (manifest keys),
  * FIXQ_BENCH_ROWS=W4,W3 (row names), FIXQ_BENCH_METHODS=nearest,gptq,
- * FIXQ_ADAROUND_ITERS=N (default: fixq's), FIXQ_BENCH_ITERS=100,300,1000
+ * FIXQ_ADAROUND_ITERS=N (default: fixq's), FIXQ_BENCH_GPTQ='{"gptqActOrder":true}'
+ * (extra recipe keys for the GPTQ rows), FIXQ_BENCH_ITERS=100,300,1000
  * (part 3; empty skips it), FIXQ_BENCH_PARTS=kernels,accuracy,iters,
  * FIXQ_THREADS (default 1).
  *
- * Not here yet: the PyTorch AdaRound anchor and ORT's MatMulNBits GPTQ on
- * the ViT (see bench/README.md).
+ * Not here yet: ORT's MatMulNBits GPTQ on the ViT (see bench/README.md).
  */
 import { join } from "node:path";
 import { findFashionMnistDir, loadFashionMnistTest } from "../src/data/fashion-mnist.js";
 import { MODELS_DIR } from "../src/data/manifest.js";
-import { evaluateClassifier } from "../src/eval/classify.js";
 import type { Model } from "../src/ir/graph.js";
 import { readNpy } from "../src/io/npy.js";
 import { loadModel } from "../src/ir/onnx/load.js";
@@ -41,6 +52,8 @@ import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
 import { findReport } from "../src/quant/stage.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
+import { adaroundAnchorUnavailable, anchorBatch, runAdaroundAnchor } from "./adaround-anchor.js";
+import { classifierLogits, meanKl } from "./output-kl.js";
 import { measureKernels } from "./rounding-kernels.js";
 
 printBenchHeader("rounding");
@@ -69,7 +82,7 @@ const small = full ? undefined : { x: readNpy(join(MODELS_DIR, "data/eval.npy"))
 const images = full ? { dtype: 1, dims: full.shape, data: full.images } : { dtype: 1, dims: small!.x.shape, data: small!.x.data as Float32Array };
 const labels: ArrayLike<number> = full ? full.labels : Int32Array.from(small!.y.data as BigInt64Array, Number);
 const setName = full ? "full 10k test set" : "2,000 bundled evaluation images (dataset-fashion-mnist not installed)";
-const predict = (m: Model) => evaluateClassifier(m, images, labels, { optimization: "all", batchSize: 500, threads });
+const predict = (m: Model) => classifierLogits(m, images, labels, threads);
 
 const ROWS: { name: string; recipe: RecipeInput }[] = [
   { name: "W4", recipe: { weights: "int4", acts: "float" } },
@@ -81,6 +94,7 @@ const ROWS: { name: string; recipe: RecipeInput }[] = [
 ];
 const METHODS = env("FIXQ_BENCH_METHODS") ?? ["nearest", "gptq", "adaround"];
 const adaroundIters = process.env["FIXQ_ADAROUND_ITERS"];
+const gptqExtra = JSON.parse(process.env["FIXQ_BENCH_GPTQ"] || "{}") as RecipeInput;
 
 async function quantized(model: Model, recipe: RecipeInput) {
   const source = npyFileSource(model.graph!, join(MODELS_DIR, "data/calib.npy"));
@@ -95,23 +109,45 @@ async function quantized(model: Model, recipe: RecipeInput) {
 const pts = (x: number) => (100 * x).toFixed(2);
 if (parts.includes("accuracy")) {
   console.log(`\naccuracy: top-1 on the ${setName}; calibration: the 512 bundled images; ${threads} thread(s)`);
+  const anchorOff = METHODS.includes("adaround") ? adaroundAnchorUnavailable() : "AdaRound not among the methods";
+  console.log(anchorOff ? `PyTorch AdaRound anchor skipped: ${anchorOff}` : `PyTorch AdaRound anchor: ${anchorBatch} samples per step, rows with integer weights`);
   for (const key of env("FIXQ_BENCH_MODELS") ?? ["resnet", "mobilenetv2"]) {
     const model = loadModel(join(MODELS_DIR, `${key}.onnx`));
     const float = await predict(model);
     console.log(`\n${key}: float ${pts(float.top1)}%`);
-    console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s");
+    console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s   KL(float‖row)");
     for (const row of ROWS.filter((r) => !env("FIXQ_BENCH_ROWS") || env("FIXQ_BENCH_ROWS")!.includes(r.name))) {
       let nearestDrop: { drop: number; se: number } | undefined;
+      let nearest: { model: Model; ms: number } | undefined;
+      let fixqAda: { predictions: Int32Array; ms: number } | undefined;
       for (const method of METHODS) {
         log(`[${elapsed()}] ${key} ${row.name} ${method}`);
-        const extra: RecipeInput = { weightRounding: method, ...(method === "adaround" && adaroundIters ? { adaroundIters } : {}) };
+        const extra: RecipeInput = { weightRounding: method, ...(method === "adaround" && adaroundIters ? { adaroundIters } : {}), ...(method === "gptq" ? gptqExtra : {}) };
         const q = await quantized(model, { ...row.recipe, ...extra });
         const p = await predict(q.model);
         const d = pairedDrop(float.predictions, p.predictions, labels);
-        if (method === "nearest") nearestDrop = d;
+        if (method === "nearest") {
+          nearestDrop = d;
+          nearest = q;
+        }
+        if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms };
         const rec = method !== "nearest" && nearestDrop && nearestDrop.drop > 3 * nearestDrop.se ? ((nearestDrop.drop - d.drop) / nearestDrop.drop).toFixed(2) : "";
         const loss = q.loss ? `${q.loss[0]!.toExponential(2)}→${q.loss[1]!.toExponential(2)}` : "";
-        console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}`);
+        console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
+      }
+      if (!anchorOff && nearest && fixqAda && row.recipe.weights === "int4") {
+        log(`[${elapsed()}] ${key} ${row.name} PyTorch anchor`);
+        const a = runAdaroundAnchor(join(MODELS_DIR, `${key}.onnx`), nearest.model, join(MODELS_DIR, "data/calib.npy"), threads, adaroundIters ? Number(adaroundIters) : undefined);
+        if ("error" in a) console.log(`  ${row.name.padEnd(19)} anchor    ${a.error}`);
+        else {
+          const p = await predict(a.model);
+          const d = pairedDrop(float.predictions, p.predictions, labels);
+          const vs = pairedDrop(p.predictions, fixqAda.predictions, labels);
+          const anchorMs = nearest.ms + 1000 * a.seconds;
+          const loss = `${a.lossBefore.toExponential(2)}→${a.lossAfter.toExponential(2)}`;
+          console.log(`  ${row.name.padEnd(19)} ${"torch".padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${"".padStart(9)}  ${loss.padEnd(20)} ${(anchorMs / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
+          console.log(`  ${"".padEnd(19)} fixq AdaRound − anchor: ${pts(-vs.drop)} ± ${pts(vs.se)} points; time fixq / anchor ${(fixqAda.ms / anchorMs).toFixed(2)}${a.keptNearest ? `; anchor kept nearest on ${a.keptNearest} layer(s)` : ""}`);
+        }
       }
     }
   }

@@ -6,10 +6,12 @@
  *   fixq static W8A8             default recipe (uint8 activations, 7-bit int8 weights, QDQ)
  *   fixq dynamic-uint8           --acts dynamic-uint8 (DynamicQuantizeLinear + MatMulInteger)
  *   fixq MatMulNBits int4 bB     --weights int4 --granularity per-block:B --acts float --weight-only-op matmulnbits
+ *                                (nearest, and with --weight-rounding gptq; and "MatMuls only":
+ *                                the patch Conv and head Gemm left float, the format ORT's anchor writes)
  *   fixq integer-only            the default QDQ model integerized, run in fixq's emulator
  *   anchor quantize_dynamic      ORT's quantize_dynamic defaults          (Python, scripts/ort_transformer_anchor.py)
  *   anchor quantize_static       per-channel, uint8 activations            (Python, scripts/ort_quantize_anchor.py)
- *   anchor MatMulNBits bB        ORT's MatMulNBitsQuantizer, RTN, symmetric
+ *   anchor MatMulNBits bB        ORT's MatMulNBitsQuantizer, RTN, symmetric; and GPTQ on the calibration set
  *
  * Columns: top-1 on the full 10k Fashion-MNIST test set when Debian's
  * package is installed (else the 2,000-image eval set), top-1 agreement with
@@ -23,18 +25,22 @@
  *
  * Then the BERT-style fixture (test/fixtures/corpus): SQNR and top-1
  * agreement with float on generated inputs, and the file size, for static
- * W8A8, dynamic-uint8 and MatMulNBits int4.
+ * W8A8, dynamic-uint8, MatMulNBits int4 (nearest and GPTQ), the static model
+ * lowered to integers (sequence length pinned to 16) in the emulator, and
+ * ORT's anchors (quantize_dynamic, quantize_static, MatMulNBitsQuantizer RTN
+ * and GPTQ) on the same inputs.
  *
- * Not measured (not built): GPTQ rows, anchors on the BERT model, the
- * integer-only BERT, I-BERT's polynomial GELU. I-BERT's polynomial exp is
- * computed here only, to compare its Softmax error with the exact table's.
+ * ORT's MatMulNBitsQuantizer needs the onnx-ir package, and its GPTQ torch:
+ * where they are missing, the rows say so. Not measured: I-BERT's polynomial GELU. I-BERT's
+ * polynomial exp is computed here only, to compare its Softmax error with the
+ * exact table's.
  *
  * Knobs: FIXQ_BENCH_PYTHON (default python3) runs the anchors, which are
  * skipped with a notice when it cannot import onnxruntime.quantization;
  * FIXQ_BENCH_ANCHOR=0 skips them; FIXQ_BENCH_SAMPLES=N limits the test set.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Emulator } from "../src/backends/emulator/emulator.js";
@@ -56,10 +62,11 @@ import { toDynamicUint8 } from "../src/quant/dynamic-matmul.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { toMatMulNBits } from "../src/quant/matmulnbits.js";
 import { smoothModel } from "../src/quant/smooth.js";
-import { CORPUS, runCorpusCase } from "../test/helpers/corpus.js";
+import { CORPUS, compareOutputs, corpusInputs, runCorpusCase, writeInputs } from "../test/helpers/corpus.js";
+import { pinSampleShapes } from "../src/ir/pin-shapes.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
-import { OrtSession } from "../src/runtime/ort-session.js";
+import { type HostTensor, OrtSession } from "../src/runtime/ort-session.js";
 import { packageRoot } from "../src/util/package-root.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
@@ -157,6 +164,17 @@ await addModelRow("fixq static W8A8 (QDQ)", w8a8);
 }
 await addModelRow("fixq dynamic-uint8", toDynamicUint8(await quantized({ acts: "float" })).model);
 for (const b of [32, 128]) await addModelRow(`fixq MatMulNBits int4 b${b} (nearest)`, toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float" })).model);
+for (const b of [32, 128]) {
+  await addModelRow(`fixq MatMulNBits int4 b${b} (GPTQ)`, toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float", weightRounding: "gptq" })).model);
+}
+// The format ORT's MatMulNBitsQuantizer writes: only the MatMuls in int4, the patch Conv and the head Gemm float.
+const MATMULS_ONLY = ["/patch_embed/Conv", "/fc/Gemm"];
+for (const b of [32, 128]) {
+  for (const rounding of ["nearest", "gptq"] as const) {
+    const recipe: RecipeInput = { weights: "int4", granularity: `per-block:${b}`, acts: "float", exclude: MATMULS_ONLY, weightRounding: rounding };
+    await addModelRow(`fixq MatMulNBits int4 b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, toMatMulNBits(await quantized(recipe)).model);
+  }
+}
 
 log("fixq integer-only (emulator)");
 const program = integerizeModel(w8a8);
@@ -191,20 +209,21 @@ const anchors: [string, string[]][] = [
   ["anchor ORT quantize_static (per-channel, u8 acts)", [join(scripts, "ort_quantize_anchor.py"), FLOAT_PATH, join(MODELS_DIR, "data/calib.npy"), "OUT", "per-channel-u8"]],
   ["anchor ORT MatMulNBits int4 b32 (RTN)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits:32"]],
   ["anchor ORT MatMulNBits int4 b128 (RTN)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits:128"]],
+  ["anchor ORT MatMulNBits int4 b32 (GPTQ)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits-gptq:32", join(MODELS_DIR, "data/calib.npy")]],
+  ["anchor ORT MatMulNBits int4 b128 (GPTQ)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits-gptq:128", join(MODELS_DIR, "data/calib.npy")]],
 ];
+/** Runs one anchor script into `out`; the reason when it cannot (skipped or failed). */
+function runAnchor(args: readonly string[], out: string): string | undefined {
+  if (anchorSkip) return `skipped: ${anchorSkip}`;
+  const r = spawnSync(python, args.map((a) => (a === "OUT" ? out : a)), { encoding: "utf8", maxBuffer: 64 << 20 });
+  return r.status === 0 ? undefined : `failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`;
+}
 for (const [name, args] of anchors) {
-  if (anchorSkip) {
-    rows.push({ name, skipped: `skipped: ${anchorSkip}` });
-    continue;
-  }
   const out = join(tmp, `${name.replace(/\W+/g, "_")}.onnx`);
   log(name);
-  const r = spawnSync(python, args.map((a) => (a === "OUT" ? out : a)), { encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) {
-    rows.push({ name, skipped: `failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` });
-    continue;
-  }
-  await addModelRow(name, loadModel(out));
+  const failed = runAnchor(args, out);
+  if (failed) rows.push({ name, skipped: failed });
+  else await addModelRow(name, loadModel(out));
 }
 
 // --- the table ---
@@ -351,17 +370,64 @@ ibertComparison(program);
 
 // --- the BERT-style fixture: SQNR and top-1 agreement with float on generated inputs ---
 const bert = CORPUS.find((c) => c.name.startsWith("BERT"))!;
-console.log("\nBERT-style fixture (random weights, 2 classes), 256 generated inputs, calibrated on 64: output SQNR and top-1 agreement against float");
+const BERT_EVAL = 256;
+const bertEval = corpusInputs(bert, BERT_EVAL, 2);
+const bertFeeds = Object.fromEntries([...bertEval].map(([k, a]) => [k, { dtype: DataType.INT64, dims: a.shape, data: a.data as BigInt64Array }]));
+/** The first output of the model at `path` on the BERT eval inputs (ORT, optimizations on). */
+async function bertRun(path: string): Promise<HostTensor> {
+  const session = await OrtSession.create(loadModel(path), { threads: 1 });
+  try {
+    return (await session.run(bertFeeds))[session.outputNames[0]!]!;
+  } finally {
+    await session.release();
+  }
+}
+const bertFloat = await bertRun(bert.path);
+const bertLine = (name: string, fig: string) => console.log(`  ${name.padEnd(44)} ${fig}`);
+const compared = (out: HostTensor, bytes?: number) => {
+  const c = compareOutputs(bertFloat, out);
+  return `SQNR ${c.sqnrDb.toFixed(2)} dB, agreement ${(c.agreement * 100).toFixed(2)}%${bytes === undefined ? "" : `, ${statSync(bert.path).size} → ${bytes} bytes`}`;
+};
+console.log(`\nBERT-style fixture (random weights, 2 classes), ${BERT_EVAL} generated inputs, calibrated on 64: output SQNR and top-1 agreement against float`);
+const bertDir = mkdtempSync(join(tmp, "bert-"));
+let bertQdq: string | undefined;
 for (const [name, args] of [
   ["fixq static W8A8 (QDQ)", []],
   ["fixq dynamic-uint8", ["--acts", "dynamic-uint8"]],
-  ["fixq MatMulNBits int4 b32", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits"]],
+  ["fixq MatMulNBits int4 b32 (nearest)", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits"]],
+  ["fixq MatMulNBits int4 b32 (GPTQ)", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits", "--weight-rounding", "gptq"]],
 ] as const) {
   log(`BERT ${name}`);
-  const row = await runCorpusCase(bert, mkdtempSync(join(tmp, "bert-")), { calibSamples: 64, evalSamples: 256, extraArgs: [...args] });
-  const fig = row.status === 0 ? `SQNR ${row.sqnrDb?.toFixed(2)} dB, agreement ${((row.agreement ?? 0) * 100).toFixed(2)}%, ${row.bytesBefore} → ${row.bytesAfter} bytes` : row.stderr.trim();
-  console.log(`  ${name.padEnd(40)} ${fig}`);
+  const dir = mkdtempSync(join(tmp, "bert-"));
+  const row = await runCorpusCase(bert, dir, { calibSamples: 64, evalSamples: BERT_EVAL, extraArgs: [...args] });
+  if (name.includes("QDQ") && row.written) bertQdq = join(dir, readdirSync(dir).find((f) => f.endsWith(".q.onnx"))!);
+  bertLine(name, row.status === 0 ? `SQNR ${row.sqnrDb?.toFixed(2)} dB, agreement ${((row.agreement ?? 0) * 100).toFixed(2)}%, ${row.bytesBefore} → ${row.bytesAfter} bytes` : row.stderr.trim());
 }
-console.log("  (integer-only lowering of the BERT encoder: not built — shape arithmetic folding and integer Gather embeddings are missing)");
+if (bertQdq) {
+  // the static QDQ model lowered to integers (sequence length pinned), run in the emulator; against float, and against its fake-quant model
+  log("BERT integer-only");
+  const p = integerizeModel(pinSampleShapes(loadModel(bertQdq), new Map([["input_ids", [1, 16]]])));
+  const feeds = new Map([...bertEval].map(([k, a]) => [k, Float32Array.from(a.data as BigInt64Array, Number)]));
+  const t = performance.now();
+  const emu = Emulator.compile(p, BERT_EVAL).run(feeds).outputs.get(p.outputs[0]!.name)!;
+  const seconds = (performance.now() - t) / 1000;
+  const out: HostTensor = { dtype: DataType.FLOAT, dims: bertFloat.dims, data: emu };
+  const session = await OrtSession.create(loadModel(bertQdq), { threads: 1, optimization: "disabled" });
+  const fq = (await session.run(bertFeeds).finally(() => session.release()))[session.outputNames[0]!]!;
+  const vsFq = compareOutputs(fq, out);
+  bertLine("fixq integer-only (emulator)", `${compared(out)}; vs fake-quant: SQNR ${vsFq.sqnrDb.toFixed(2)} dB, agreement ${(vsFq.agreement * 100).toFixed(2)}%; ${p.ops.length} integer ops, ${(BERT_EVAL / seconds).toFixed(0)} samples/s`);
+}
+const bertCalib = writeInputs(bertDir, "bert.calib", corpusInputs(bert, 64, 1));
+for (const [name, mode] of [
+  ["anchor ORT quantize_dynamic", "dynamic"],
+  ["anchor ORT quantize_static (per-channel, u8)", "static"],
+  ["anchor ORT MatMulNBits int4 b32 (RTN)", "nbits:32"],
+  ["anchor ORT MatMulNBits int4 b32 (GPTQ)", "nbits-gptq:32"],
+] as const) {
+  log(`BERT ${name}`);
+  const out = join(bertDir, `${mode.replace(/\W+/g, "_")}.onnx`);
+  const failed = runAnchor([join(scripts, "ort_transformer_anchor.py"), bert.path, "OUT", mode, bertCalib], out);
+  bertLine(name, failed ?? compared(await bertRun(out), statSync(out).size));
+}
 rmSync(tmp, { recursive: true, force: true });
 log("done");

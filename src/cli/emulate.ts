@@ -40,6 +40,14 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
     if (a.shape.length !== want.length + 1 || a.shape.slice(1).some((d, i) => d !== want[i])) {
       throw new FixqError("data", `array of shape [${a.shape.join(",")}] does not fit input '${input.name}' of shape [N,${want.join(",")}]`, `data ${source}`);
     }
+    if (input.integer && typeof (a.data as ArrayLike<unknown>)[0] === "bigint") {
+      // ids and masks (int64): the program clamps them within ±2^24, so larger magnitudes may saturate here
+      const n = a.shape[0]!;
+      if (samples !== undefined && n !== samples) throw new FixqError("data", `inputs have different sample counts (${samples} and ${n})`, `data ${source}`);
+      samples = n;
+      feeds.set(input.name, Float32Array.from(a.data as BigInt64Array, (v) => Number(v < -(2n ** 25n) ? -(2n ** 25n) : v > 2n ** 25n ? 2n ** 25n : v)));
+      continue;
+    }
     if (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1") {
       throw new FixqError("data", `input '${input.name}' needs float data, the array is ${a.dtype}`, `data ${source}`);
     }

@@ -4,11 +4,14 @@ import { FixqError } from "../ir/errors.js";
 import { type IntegerizeOptions, integerizeModel } from "../integer/integerize.js";
 import type { Program } from "../integer/program.js";
 import type { Model } from "../ir/graph.js";
+import { parseInputShapes, pinSampleShapes } from "../ir/pin-shapes.js";
 import { loadVerified } from "./load-verified.js";
 
 export interface IntegerCliOptions {
   rounding?: string;
   multiplierBits?: string;
+  /** --input-shape NAME=DxDx…: per-sample dims (a symbolic sequence length) pinned before lowering; the batch stays symbolic. */
+  inputShape?: string[];
 }
 
 export const ROUNDING_HELP = "requant rounding: single (one rounding, ties up; default) | double (gemmlowp/TFLite SRDHM + rounding divide)";
@@ -26,7 +29,7 @@ export function loadProgram(path: string, opts: IntegerCliOptions): { model: Mod
   const options = { ...integerizeOptions(opts), onNote: (line: string) => process.stderr.write(`  ${chalk.yellow("note")}  ${line}\n`) };
   const { model } = loadVerified(path);
   try {
-    return { model, program: integerizeModel(model, options) };
+    return { model, program: integerizeModel(pinSampleShapes(model, parseInputShapes(opts.inputShape)), options) };
   } catch (e) {
     if (e instanceof FixqError) throw new FixqError(e.code, e.message, path, { cause: e });
     throw e;

@@ -94,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--acts <type>", "uint8 | int8 | uint16 | int16 | fp8-e4m3 | fp8-e5m2 | mx* | nvfp4 (dynamic blocks) | float (weight-only) | fixed<W,I[,Q,O[,N]]> | ufixed<…> | fixed<W> (ap_fixed designs) | dynamic-uint8 (int8 weights, uint8 activations quantized at run time: DynamicQuantizeLinear + MatMulInteger) (default uint8)")
     .option("--fp4-storage <s>", "native (FLOAT4E2M1/FP8 + DequantizeLinear) | dequantized (float32 on the format's grid, runs anywhere): MX and NVFP4 weights (default native)")
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
+    .option("--rotate", "Hadamard rotation of linear pairs (attention value → output projections, MatMul → MatMul), folded into the weights before quantizing; float function unchanged; refused where no pair exists")
     .option("--smooth [alpha]", "SmoothQuant: move activation outliers of LayerNorm outputs into the MatMul/Gemm weights that read them, s = max|X|^α / max|W|^(1−α), float function unchanged (without a value: α searched per norm on its layers' output error)")
     .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")
     .option("--nbits-accuracy-level <n>", "MatMulNBits accuracy_level: 0 (default) … 4 (int8 activation compute)")
@@ -111,7 +112,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--weight-rounding <method>", "nearest | gptq | adaround (default nearest): how weight codes are chosen; gptq and adaround learn them layer by layer from the calibration data")
     .option("--gptq-damp <f>", "gptq: damping added to diag H, as a fraction of its mean (default 0.01)")
     .option("--gptq-lazy-batch <n>", "gptq: columns per lazy update block (default 128)")
-    .option("--gptq-act-order", "gptq: quantize columns by descending diag H (scales stay on the original blocks)")
+    .option("--gptq-act-order", "gptq: quantize columns by descending diag H, scales staying on the original blocks (the default)")
+    .option("--no-gptq-act-order", "gptq: quantize columns in their order")
     .option("--adaround-iters <n>", "adaround: Adam iterations per layer (default 1000)")
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")
@@ -127,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     code = await runQuantize(model, opts);
   });
 
-  program
+  const emulate = program
     .command("emulate")
     .description("run a QDQ model as integer-only code in the bit-exact emulator")
     .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
@@ -139,12 +141,12 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rounding <mode>", ROUNDING_HELP, "single")
     .option("--multiplier-bits <n>", "requant multiplier width, 2…31", "31")
     .option("--json [file]", JSON_HELP)
-    .addHelpText("after", COMMAND_HELP.emulate)
-    .action((model: string, opts: EmulateOptions) => {
-      code = runEmulate(model, opts);
-    });
+    .addHelpText("after", COMMAND_HELP.emulate);
+  withInputFlags(emulate, false).action((model: string, opts: EmulateOptions) => {
+    code = runEmulate(model, opts);
+  });
 
-  program
+  const compile = program
     .command("compile")
     .description("lower a QDQ model to integer-only code: a JS module, C99, HLS C++, or integer-only ONNX")
     .argument("<model>", "QDQ ONNX model (e.g. from fixq quantize)")
@@ -163,10 +165,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json [file]", "machine-readable summary (with the certificate): one JSON document, to FILE or standard output")
     .option("--html <file>", HTML_HELP)
     .option("--no-verify-load", "onnx-int: skip opening the output in ONNX Runtime before writing it")
-    .addHelpText("after", COMMAND_HELP.compile)
-    .action(async (model: string, opts: CompileOptions) => {
-      code = await runCompile(model, opts);
-    });
+    .addHelpText("after", COMMAND_HELP.compile);
+  withInputFlags(compile, false).action(async (model: string, opts: CompileOptions) => {
+    code = await runCompile(model, opts);
+  });
 
   addReportCommand(program, (c) => {
     code = c;

@@ -17,12 +17,14 @@
  *   --sensitivity-cache DIR    default: .fixq-sensitivity next to the output
  *   --shard I/N                measure the I-th of N parts (1 ≤ I ≤ N) into the cache and stop
  *   --sensitivity-samples N    calibration samples measured (default 128)
+ *   --mixed-search N           whole-model quantizations the local search around the
+ *                              ILP optimum may score (default 16; 0: the ILP optimum as is)
  *   --pareto FILE              also sweep the first budget (quantize-pareto.ts)
  *   --pareto-points N          points of the sweep (default 12)
  *
  * Recipe keys: mixed, budget (a string or a list), tieResidual, tie (lists
  * of node names), latencyTable, measureLatency, latencySamples, latencyRuns, sensitivity, sensitivityCache,
- * sensitivitySamples.
+ * sensitivitySamples, mixedSearch.
  */
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -34,6 +36,7 @@ import { allocateMixed, type MixedOptions, type MixedOutcome } from "../quant/mi
 import { parseBudgets } from "../quant/mixed/budget.js";
 import { readLatencyTable } from "../quant/mixed/latency-table.js";
 import { measureLatencyTable } from "../quant/mixed/measure-latency.js";
+import type { LayerRuleInput } from "../quant/layer-rules.js";
 import type { Recipe, RecipeInput } from "../quant/recipe.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
 
@@ -49,14 +52,18 @@ export interface MixedInput {
   sensitivity?: string;
   sensitivityCache?: string;
   sensitivitySamples?: string | number;
+  mixedSearch?: string | number;
   shard?: string;
   pareto?: string;
   paretoPoints?: string | number;
 }
 
-export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "measureLatency", "latencySamples", "latencyRuns", "sensitivity", "sensitivityCache", "sensitivitySamples", "shard", "pareto", "paretoPoints"] as const;
+export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "measureLatency", "latencySamples", "latencyRuns", "sensitivity", "sensitivityCache", "sensitivitySamples", "mixedSearch", "shard", "pareto", "paretoPoints"] as const;
 
 const collect = (v: string, all: string[] = []) => [...all, v];
+
+/** Whole-model quantizations the local search (quant/mixed/search.ts) scores by default. */
+export const DEFAULT_SEARCH_EVALUATIONS = 16;
 
 /** Adds the mixed-precision flags to `quantize`. */
 export function withMixedFlags(cmd: Command): Command {
@@ -71,6 +78,7 @@ export function withMixedFlags(cmd: Command): Command {
     .option("--sensitivity <method>", "with --mixed: measured (default; the output change with only that layer quantized) | hessian (Hutchinson trace by finite differences × ‖W − Q(W)‖²)")
     .option("--sensitivity-cache <dir>", "with --mixed: where measured sensitivities are kept (default .fixq-sensitivity next to the output)")
     .option("--sensitivity-samples <n>", "with --mixed: calibration samples the sensitivities are measured on (default 128)")
+    .option("--mixed-search <n>", `with --mixed: whole-model quantizations a local search around the ILP optimum may score on calibration data, keeping the assignment of least measured error (default ${DEFAULT_SEARCH_EVALUATIONS}; 0: the ILP optimum as is)`)
     .option("--pareto <file>", "with --mixed: also sweep the first budget from all-lowest to all-highest, quantize and evaluate each point (bundled models: their eval set; else --eval DATA), and write the front as JSON")
     .option("--pareto-points <n>", "with --pareto: budget points (default 12)")
     .option("--shard <i/n>", "with --mixed: measure part I of N (1..N) of the sensitivities into the cache and stop (merge the caches by copying, then run without --shard)");
@@ -123,7 +131,7 @@ function measureRequest(m: MixedInput): MeasureLatencyRequest | undefined {
 }
 
 /** Checks the mixed keys into allocation options; undefined without --mixed. */
-export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: string; threads?: number; progress: (text: string) => void }): MixedCliOptions | undefined {
+export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: string; threads?: number; progress: (text: string) => void; recipeWith?: (rules: LayerRuleInput[]) => Recipe }): MixedCliOptions | undefined {
   const others = MIXED_KEYS.filter((k) => k !== "mixed" && m[k] !== undefined);
   if (m.mixed === undefined) {
     if (others.length > 0) throw new FixqError("usage", `--${others[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --mixed`);
@@ -138,6 +146,8 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
   const samples = m.sensitivitySamples === undefined ? undefined : Number(m.sensitivitySamples);
   if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) throw new FixqError("usage", `--sensitivity-samples must be a positive integer, got '${m.sensitivitySamples}'`);
   if (m.paretoPoints !== undefined && !(Number.isInteger(Number(m.paretoPoints)) && Number(m.paretoPoints) >= 2)) throw new FixqError("usage", `--pareto-points must be an integer >= 2, got '${m.paretoPoints}'`);
+  const evaluations = m.mixedSearch === undefined ? DEFAULT_SEARCH_EVALUATIONS : Number(m.mixedSearch);
+  if (!(Number.isInteger(evaluations) && evaluations >= 0)) throw new FixqError("usage", `--mixed-search must be an integer >= 0, got '${m.mixedSearch}'`);
   if (m.paretoPoints !== undefined && m.pareto === undefined) throw new FixqError("usage", "--pareto-points needs --pareto FILE");
   const cacheRoot = m.sensitivityCache ?? join(dirname(ctx.output), ".fixq-sensitivity");
   if (existsSync(cacheRoot) && !statSync(cacheRoot).isDirectory()) throw new FixqError("usage", "--sensitivity-cache must be a folder (it is created when missing); this is a file", cacheRoot);
@@ -154,6 +164,7 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
     threads: ctx.threads,
     progress: ctx.progress,
     measureLatency,
+    search: ctx.recipeWith && evaluations > 0 ? { evaluations, recipeWith: ctx.recipeWith } : undefined,
   };
 }
 

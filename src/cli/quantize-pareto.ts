@@ -77,7 +77,8 @@ export async function paretoSweep(
     progress(`pareto point ${i + 1}/${n}: ${kind} ≤ ${Math.round(limit)}`);
     const src = a.source();
     try {
-      const m = await allocateMixed(a.model, src, a.recipe, { ...a.mixed, budgets, shard: undefined });
+      // The sweep shows the ILP's own front (no local search at each point: that would quantize each point --mixed-search times).
+      const m = await allocateMixed(a.model, src, a.recipe, { ...a.mixed, budgets, shard: undefined, search: undefined });
       if (m.kind !== "solved") continue;
       const recipe = buildRecipe(...a.recipeParts, { layers: [...m.rules, ...((a.recipeParts[0]?.layers as unknown[] | undefined) ?? [])] });
       const q = await quantizeModel(a.model, src, recipe, { threads: a.threads });

@@ -33,13 +33,17 @@ import { externalDataInputs, guardOutputs } from "./output-guard.js";
 import { quantizeSummary, reexportSummary } from "./quantize-report.js";
 import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput, withMeasuredLatency } from "./quantize-mixed.js";
 import { paretoSweep } from "./quantize-pareto.js";
+import type { LayerRuleInput } from "../quant/layer-rules.js";
 import { mixedText } from "../quant/mixed/report.js";
-import { smoothForQuantize } from "./smooth-flag.js";
+import { rotateForQuantize, smoothForQuantize } from "./smooth-flag.js";
+import { takeDeploymentKeys } from "./deployment-keys.js";
 import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
   /** --smooth [α]: true for the default α. */
   smooth?: string | boolean;
+  /** --rotate: Hadamard rotation of linear pairs before quantizing. */
+  rotate?: boolean;
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -120,7 +124,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
 }
 
 export async function runQuantize(input: string, opts: QuantizeCliOptions): Promise<number> {
-  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp, nbitsAccuracyLevel, smooth, ...flags } = opts;
+  const { recipe: recipePath, output, calib, eval: evalOpt, threads, json: jsonOpt, verifyLoad: verify, inputShape, inputValue, specialize, maxDeploymentGap, verifyEach, html, weightOnlyOp: weightOnlyOpFlag, nbitsAccuracyLevel: nbitsFlag, smooth: smoothFlag, rotate: rotateFlag, ...flags } = opts;
   const maxGap = maxDeploymentGap === undefined ? DEFAULT_MAX_DEPLOYMENT_GAP : Number(maxDeploymentGap);
   if (maxDeploymentGap !== undefined && (maxDeploymentGap.trim() === "" || !(maxGap >= 0))) throw new FixqError("usage", `--max-deployment-gap expects percentage points >= 0, got '${maxDeploymentGap}'`);
   const jsonOut = jsonTarget(jsonOpt);
@@ -131,14 +135,21 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const inModels = (f: keyof NonNullable<typeof bundled>["data"]) => (bundled ? join(MODELS_DIR, bundled.data[f]) : undefined);
   const outputs = guardFiles(input, opts, inModels, jsonOut?.file);
   const checkLoad = (m: Model) => (verify === false ? Promise.resolve(SKIPPED) : verifyLoad(m, output));
+  // weightOnlyOp, nbitsAccuracyLevel and smooth may come from the recipe file; their flags win
+  const { rest: fileInput, keys: deploy } = takeDeploymentKeys<RecipeInput>(recipePath ? readRecipeFile(recipePath) : {}, recipePath);
+  const weightOnlyOp = weightOnlyOpFlag ?? deploy.weightOnlyOp;
+  const nbitsAccuracyLevel = nbitsFlag ?? deploy.nbitsAccuracyLevel;
+  const smooth = smoothFlag ?? deploy.smooth;
+  const rotate = rotateFlag ?? deploy.rotate;
   const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
   if (dynamic) flags.acts = "float";
-  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(recipePath ? readRecipeFile(recipePath) : {}, flags);
+  const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(fileInput, flags);
   const recipeFlags = splitMixedInput(flags, {}).rest;
   // A recipe's measureLatency is an output too: the same guard, with it.
   if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);
   let recipe = buildRecipe(fileRecipe, recipeFlags);
-  let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`) });
+  const recipeWith = (rules: LayerRuleInput[]) => buildRecipe(fileRecipe, recipeFlags, { layers: [...rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
+  let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`), recipeWith });
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
@@ -195,8 +206,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       if (!json) process.stdout.write(`measured ${mixed.measured} of ${mixed.total} (layer, candidate) sensitivities into ${mixed.folder}; no model written (--shard)\n`);
       return 0;
     }
-    if (mixed) recipe = buildRecipe(fileRecipe, recipeFlags, { layers: [...mixed.rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
-    const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
+    if (mixed) recipe = recipeWith(mixed.rules);
+    const rotated = rotate ? rotateForQuantize(model, json) : model;
+    const smoothed = smooth === undefined || smooth === false ? rotated : await smoothForQuantize(rotated, source, smooth, recipe.batchSize, nThreads, json);
     result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
     if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };

@@ -217,6 +217,22 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
       case "layernorm":
         put(op, scalarRange(op.clampLo, op.clampHi));
         break;
+      case "gather": {
+        // the rows hold table codes only (an invalid id is an error, not a value)
+        let lo = Number.POSITIVE_INFINITY;
+        let hi = Number.NEGATIVE_INFINITY;
+        for (const t of op.table) {
+          if (t < lo) lo = t;
+          if (t > hi) hi = t;
+        }
+        put(op, scalarRange(lo, hi));
+        break;
+      }
+      case "slice": {
+        const u = unionOf(get(op.input));
+        put(op, scalarRange(u.lo, u.hi));
+        break;
+      }
     }
   }
   const flat = new Map<string, Range>();

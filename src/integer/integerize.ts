@@ -13,6 +13,7 @@
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { foldShapes } from "../passes/fold-shapes.js";
+import { tensorTypeOf } from "../ir/types.js";
 import { readQdq, stripQdq } from "../quant/qdq-read.js";
 import { lowerConv, lowerDense } from "./lower-linear.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
@@ -23,6 +24,7 @@ import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
 import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
 import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
 import { widenAccumulators } from "./widen-accumulators.js";
+import { foldConstantGathers, isIntegerInput, lowerCast, lowerGather, lowerSlice, quantizeIntegerInput } from "./lower-gather.js";
 import { verifyProgram } from "./verify-program.js";
 import { checkFixedWriters } from "./lower-fixed.js";
 
@@ -70,6 +72,10 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
   GlobalAveragePool: lowerPool,
   GlobalMaxPool: lowerPool,
   Concat: lowerConcat,
+  Gather: lowerGather,
+  GatherBlockQuantized: lowerGather,
+  Cast: lowerCast,
+  Slice: lowerSlice,
   ...Object.fromEntries(MOVEMENT.map((op) => [op, lowerMovement])),
 };
 
@@ -77,12 +83,26 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
 function checkSupported(g: Graph): void {
   const bad = new Map<string, Node[]>();
   for (const n of g.nodes) {
-    const known = (n.domain ?? "") === "" && (n.opType === "Constant" || Object.hasOwn(LOWERINGS, n.opType));
+    const domain = n.opType === "GatherBlockQuantized" ? "com.microsoft" : "";
+    const known = (n.domain ?? "") === domain && (n.opType === "Constant" || Object.hasOwn(LOWERINGS, n.opType));
     if (!known) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n]);
   }
   if (bad.size === 0) return;
   const list = [...bad].map(([op, ns]) => `${op} ×${ns.length} (first '${ns[0]!.name || ns[0]!.outputs[0]}')`).join(", ");
-  throw new FixqError("unsupported", `cannot integerize: unsupported ops: ${list}; integer-only code covers ${Object.keys(LOWERINGS).join(", ")}`);
+  throw new FixqError("unsupported", `cannot integerize: unsupported ops: ${list}; integer-only code covers ${Object.keys(LOWERINGS).join(", ")}${symbolicHint(g)}`);
+}
+
+/** A hint when shape arithmetic stays because an input has a symbolic dim after the batch (a sequence length). */
+function symbolicHint(g: Graph): string {
+  for (const v of g.inputs) {
+    const shape = tensorTypeOf(v.type)?.shape;
+    const at = shape?.findIndex((d, i) => i > 0 && typeof d !== "number") ?? -1;
+    if (shape && at > 0) {
+      const example = shape.map((d, i) => (i === 0 ? 1 : typeof d === "number" ? d : "L")).join("x");
+      return ` (input '${v.name}' has the symbolic dim ${at} '${shape[at] ?? "?"}': pin it with --input-shape ${v.name}=${example}, the batch stays free)`;
+    }
+  }
+  return "";
 }
 
 function quantizeInputs(ctx: LoweringContext): ProgramIo[] {
@@ -91,6 +111,12 @@ function quantizeInputs(ctx: LoweringContext): ProgramIo[] {
   for (const v of ctx.graph.inputs) {
     if (initializers.has(v.name)) continue;
     const where = `input '${v.name}'`;
+    if (isIntegerInput(ctx, v.name)) {
+      const shape = ctx.sampleShape(v.name, where);
+      inputs.push({ name: v.name, shape, integer: true });
+      quantizeIntegerInput(ctx, v.name, shape);
+      continue;
+    }
     // A graph input's spec may sit after a leading reshape (e.g. Flatten → Gemm): quantization commutes with it.
     const reader = ctx.soleReader(v.name);
     const spec =
@@ -119,7 +145,7 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
 /** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
 export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
   // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic)
-  const g = foldShapes(graph).graph;
+  const g = foldConstantGathers(foldShapes(graph).graph);
   checkSupported(g);
   const ctx = new LoweringContext(g, opts);
   const inputs = quantizeInputs(ctx);

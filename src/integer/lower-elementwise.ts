@@ -3,6 +3,8 @@
  * - Add (HAWQ-V3 residual): each branch rescaled by its own M_i = S_i / S_y
  *   with one shared shift, summed exactly, rounded once:
  *     y = clamp(z_y + rshr(Σ_i (x_i − z_i)·m_i, s), lo, hi),  m_i ≈ M_i·2^s
+ *   A branch that broadcasts (an attention mask) is first copied to the
+ *   output's shape by concats (broadcastInto).
  * - Concat: each branch whose scale differs from the output's is rescaled
  *   the same way (one input), then the branches are joined.
  * - GlobalAveragePool / AveragePool: window sums of (x − z_x) times the dyadic
@@ -65,9 +67,8 @@ function rescaleInto(ctx: LoweringContext, n: Node, x: string, spec: ActSpec, ba
 
 export function lowerAdd(ctx: LoweringContext, n: Node): void {
   if (n.inputs.some((i) => ctx.consts.has(i))) throw new FixqError("unsupported", `cannot integerize: ${label(n)} adds a constant; only the sum of two activations is supported`);
-  const xs = n.inputs.map((i) => ctx.intInput(i, n));
-  const shapes = xs.map((x) => ctx.values.get(x)!.shape.join("x"));
-  if (shapes[0] !== shapes[1]) throw new FixqError("unsupported", `cannot integerize: ${label(n)} broadcasts ${shapes[0]} with ${shapes[1]}; integer Add needs equal shapes`);
+  const target = ctx.sampleShape(n.outputs[0]!, label(n));
+  const xs = n.inputs.map((i) => broadcastInto(ctx, n, ctx.intInput(i, n), target));
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const specs = xs.map((x) => ctx.specOfInt(x));
@@ -96,6 +97,36 @@ export function lowerAdd(ctx: LoweringContext, n: Node): void {
     clampHi: tail.clampHi,
   });
   ctx.lowered.set(tail.value, out);
+}
+
+/**
+ * Value `x` broadcast to the per-sample shape `target` (numpy rules; an
+ * attention mask [1, 1, L] added to scores [H, L, L]) with data movement
+ * only: a reshape that prepends 1s, then per axis of size 1 a concat of
+ * `target[a]` copies of it.
+ */
+function broadcastInto(ctx: LoweringContext, n: Node, x: string, target: readonly number[]): string {
+  const v = ctx.values.get(x)!;
+  const spec = ctx.specOfInt(x);
+  if (v.shape.join("x") === target.join("x")) return x;
+  const pad = target.length - v.shape.length;
+  const shape = [...Array<number>(Math.max(0, pad)).fill(1), ...v.shape];
+  if (pad < 0 || shape.some((d, a) => d !== 1 && d !== target[a])) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} broadcasts [${v.shape}] to [${target}]`);
+  }
+  let cur = x;
+  if (pad > 0) {
+    cur = ctx.addValue(`${x}_r`, shape, v.type, spec);
+    ctx.ops.push({ kind: "reshape", source: label(n), input: x, output: cur });
+  }
+  for (let a = 0; a < shape.length; a++) {
+    if (shape[a] === target[a]) continue;
+    shape[a] = target[a]!;
+    const next = ctx.addValue(`${x}_b${a}`, [...shape], v.type, spec);
+    ctx.ops.push({ kind: "concat", source: label(n), inputs: Array<string>(target[a]!).fill(cur), output: next, axis: a });
+    cur = next;
+  }
+  return cur;
 }
 
 /** Relu or Clip on an integer activation (not fused into the op before it): a one-input rescale whose clamp carries the bounds. */

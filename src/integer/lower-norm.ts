@@ -11,7 +11,8 @@
  * exact in a double for every input of the type; D's relative error is below 1/D.
  *
  * A final norm the QDQ model leaves float before a ReduceMean gets an internal
- * int16 output that cannot clip (layerNormTail).
+ * int16 output that cannot clip (layerNormTail); one it leaves float before a
+ * Gather of constant indices (the CLS token) takes the Gather's output spec.
  *
  * ReduceMean over one axis of length L: reshape to [outer, L, inner], a
  * sumpool with an L×1 window, a requant by S_x / (S_y·L), and a reshape to the
@@ -25,6 +26,7 @@ import { intMax, intMin, intType } from "../numerics/int.js";
 import { layerNormParams } from "../numerics/transformer-params.js";
 import { type ActivationTail, activationTail } from "./activation-tail.js";
 import { checkedMultiplier } from "./lower-linear.js";
+import { selectedSpec } from "./lower-gather.js";
 import { type ActSpec, INT32, type LoweringContext, label } from "./lowering-context.js";
 
 function constVector(ctx: LoweringContext, n: Node, slot: number, C: number, dflt: number): Float64Array {
@@ -47,6 +49,9 @@ function constVector(ctx: LoweringContext, n: Node, slot: number, C: number, dfl
 function layerNormTail(ctx: LoweringContext, n: Node, gamma: Float64Array, beta: Float64Array, C: number): ActivationTail {
   const out = n.outputs[0]!;
   const reader = ctx.soleReader(out);
+  const selected = ctx.actSpec(out, label(n)) ? undefined : selectedSpec(ctx, out);
+  // a float norm whose only reader selects tokens (the CLS token) into a quantized value: quantization commutes with the selection
+  if (selected) return { value: out, spec: selected, clampLo: selected.qmin, clampHi: selected.qmax, nodes: [] };
   if (ctx.actSpec(out, label(n)) || reader?.opType !== "ReduceMean") return activationTail(ctx, n, out);
   let bound = 0;
   for (let i = 0; i < C; i++) bound = Math.max(bound, Math.abs(gamma[i]!) * Math.sqrt(C - 1) + Math.abs(beta[i]!));

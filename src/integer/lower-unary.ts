@@ -104,9 +104,9 @@ function dq(q: number, s: ActSpec): number {
 }
 
 export function lowerTable(ctx: LoweringContext, start: Node): void {
-  const x = ctx.intInput(activationInputs(ctx, start)![0]!, start);
+  const xFloat = activationInputs(ctx, start)![0]!;
+  const x = ctx.intInput(xFloat, start);
   const xs = ctx.specOfInt(x);
-  const xFloat = [...ctx.lowered].find(([, v]) => v === x)![0];
   const lo = intMin(xs.type);
   const hi = intMax(xs.type);
   if (hi - lo + 1 > 65536) throw new FixqError("unsupported", `cannot integerize: ${label(start)} reads a ${xs.type.bits}-bit activation; tables need at most 16-bit inputs`);

@@ -26,7 +26,8 @@
  *               overflow mode O into W bits (numerics/fixed-rescale.ts); inputs
  *               have zero point 0
  * - maxpool:    max over the window, padding ignored (ONNX MaxPool)
- * - reshape, transpose, concat: data movement only
+ * - reshape, transpose, concat, slice: data movement only
+ * - gather:     y[i, :] = T[idx_i, :] (embedding rows of output codes; numerics/gather.ts)
  * - dequantize: y = float32(float32(q − zeroPoint) · scale)  (ONNX DequantizeLinear)
  * The one definition of that arithmetic is `src/numerics`; the emulator calls
  * it, and the other back ends are tested against the emulator bit for bit.
@@ -304,7 +305,35 @@ export interface AddConstOp extends OpBase {
   readonly clampHi: number;
 }
 
+/**
+ * An embedding lookup (numerics/gather.ts gatherKernel): integer indices
+ * [...] (a graph input's ids) → [..., width], each row the output codes of
+ * one table row; an index outside [−rows, rows) is an error.
+ */
+export interface GatherOp extends OpBase {
+  readonly kind: "gather";
+  readonly input: string;
+  readonly output: string;
+  /** [rows, width] row-major: T[r, j] = Q_y(DQ(W)[r, j]). */
+  readonly table: Int32Array;
+  readonly rows: number;
+  readonly width: number;
+}
+
+/** Rows start … end − 1 along one per-sample axis (numerics/gather.ts sliceKernel): the CLS token, a Slice. */
+export interface SliceOp extends OpBase {
+  readonly kind: "slice";
+  readonly input: string;
+  readonly output: string;
+  /** Per-sample axis. */
+  readonly axis: number;
+  readonly start: number;
+  readonly end: number;
+}
+
 export type IntOp =
+  | GatherOp
+  | SliceOp
   | MatMulOp
   | TableOp
   | SoftmaxOp
@@ -329,6 +358,13 @@ export interface ProgramIo {
   readonly name: string;
   /** Per-sample shape. */
   readonly shape: readonly number[];
+  /**
+   * An integer graph input (int64 ids or a mask): its values are integers,
+   * and its `quantize` op has scale 1 and zero point 0, so it only clamps
+   * them (exact for every int64: the clamp bounds lie within ±2^24). Back ends
+   * that take float32 feeds take the integers as float32 numbers.
+   */
+  readonly integer?: boolean;
 }
 
 export interface Program {

@@ -57,6 +57,16 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
     case "transpose":
       if (size(op.input) !== size(op.output)) problems.push(`${where}: ${size(op.input)} elements in, ${size(op.output)} out`);
       break;
+    case "gather":
+      if (op.table.length !== op.rows * op.width) problems.push(`${where}: ${op.table.length} table codes for ${op.rows} rows of ${op.width}`);
+      if (size(op.input) * op.width !== size(op.output)) problems.push(`${where}: ${size(op.input)} ids of ${op.width} values do not make ${size(op.output)}`);
+      break;
+    case "slice": {
+      const d = p.values.get(op.input)?.shape[op.axis] ?? 0;
+      if (!(op.start >= 0 && op.start < op.end && op.end <= d)) problems.push(`${where}: rows ${op.start}…${op.end - 1} are not within axis ${op.axis} of length ${d}`);
+      if ((size(op.input) / d) * (op.end - op.start) !== size(op.output)) problems.push(`${where}: the output's size is not the slice's`);
+      break;
+    }
     case "concat":
       if (op.inputs.reduce((a, i) => a + size(i), 0) !== size(op.output)) problems.push(`${where}: the inputs' sizes do not add up to the output's`);
       break;

@@ -8,6 +8,7 @@
 import { attr, attrInt, attrInts } from "./attrs.js";
 import { DataType } from "./dtype.js";
 import type { Dim, Graph, Node, TensorType } from "./graph.js";
+import { GATHER_RULES, MICROSOFT_RULES } from "./infer-gather.js";
 import { type Tensor, tensorToFloat64 } from "./tensor.js";
 import { tensorTypeOf } from "./types.js";
 
@@ -273,6 +274,7 @@ const rules: Record<string, Rule> = {
     return [{ dtype: ins[0].dtype, shape }];
   },
 };
+Object.assign(rules, GATHER_RULES);
 rules["ReduceSum"] = rules["ReduceMean"]!;
 rules["ReduceMax"] = rules["ReduceMean"]!;
 rules["ReduceMin"] = rules["ReduceMean"]!;
@@ -342,7 +344,7 @@ export function inferTypes(g: Graph, outer?: ReadonlyMap<string, TensorType>): M
       if (t) types.set(n.outputs[0], { dtype: t.dtype, shape: t.dims });
       continue;
     }
-    const rule = (n.domain ?? "") === "" || n.domain === "ai.onnx" ? rules[n.opType] : undefined;
+    const rule = (n.domain ?? "") === "" || n.domain === "ai.onnx" ? rules[n.opType] : n.domain === "com.microsoft" ? MICROSOFT_RULES[n.opType] : undefined;
     if (!rule) continue;
     const ins = n.inputs.map((name) => (name ? types.get(name) : undefined));
     let outs: (TensorType | undefined)[];

@@ -108,3 +108,24 @@ export function restoreSignature(pinned: Model, original: Model): Model {
   const put = (v: ValueInfo): ValueInfo => (declared.has(v.name) ? { ...v, type: declared.get(v.name) } : v);
   return { ...pinned, graph: { ...pinned.graph, inputs: pinned.graph.inputs.map(put), outputs: pinned.graph.outputs.map(put) } };
 }
+
+/**
+ * Pins the per-sample dims only (`fixq compile/emulate --input-shape`, e.g.
+ * a BERT export's sequence length): the dims are pinned as
+ * `pinInputShapes` does, then the leading dim of every input and output that
+ * was symbolic (the batch) is put back, so the integer program, which is per
+ * sample, still runs any batch size.
+ */
+export function pinSampleShapes(model: Model, pins: InputShapes): Model {
+  const pinned = pinInputShapes(model, pins);
+  const g = pinned.graph;
+  if (!g || pinned === model) return pinned;
+  const declared = new Map([...model.graph!.inputs, ...model.graph!.outputs].map((v) => [v.name, v.type]));
+  const unpinBatch = (v: ValueInfo): ValueInfo => {
+    const was = tensorTypeOf(declared.get(v.name))?.shape?.[0];
+    const now = tensorTypeOf(v.type)?.shape;
+    if (typeof was !== "string" || !now) return v;
+    return { ...v, type: withDims(v.type, [was, ...now.slice(1)]) };
+  };
+  return { ...pinned, graph: { ...g, inputs: g.inputs.map(unpinBatch), outputs: g.outputs.map(unpinBatch) } };
+}

@@ -12,6 +12,10 @@
  *   - Expand(C, [N, r1, …]) of a constant C with leading dim 1 that the
  *     expansion does not grow past the batch, read only by broadcasting
  *     elementwise ops, becomes C itself (the readers broadcast it over N);
+ *   - ConstantOfShape([N, d1, …]) read only as the indices of a Gather (the
+ *     token type ids of BERT exports) or by broadcasting ops becomes the
+ *     constant [1, d1, …]: the Gather's result then has batch dim 1, and the
+ *     ops after it broadcast it over N;
  *   - nodes left without readers are dropped.
  * What cannot fold stays in the graph (the integer lowering then names it).
  */
@@ -170,6 +174,35 @@ function batchOnlyExpand(c: Tensor | undefined, s: Sym | undefined): boolean {
   return s.v.slice(1).every((e, i) => e === 1 || e === c.dims[i + 1]);
 }
 
+/** A ConstantOfShape target [N, d1, …]: the batch, then known dims (at most 2^20 elements per sample). */
+function batchFill(s: Sym | undefined): boolean {
+  if (!s || typeof s.v[0] !== "string" || s.v.slice(1).some((e) => typeof e !== "number" || e < 0)) return false;
+  return (s.v.slice(1) as number[]).reduce((a, b) => a * b, 1) <= 2 ** 20;
+}
+
+/** Whether `m` reads `name` as Gather indices (ONNX Gather or com.microsoft GatherBlockQuantized). */
+function gathersBy(m: Node, name: string): boolean {
+  return (m.opType === "Gather" || m.opType === "GatherBlockQuantized") && m.inputs[1] === name && m.inputs[0] !== name;
+}
+
+/** ConstantOfShape's result for known dims: its value attribute (0.0 float by default) repeated; int64, int32 and float only. */
+function filledTensor(n: Node, dims: readonly number[]): Tensor | undefined {
+  const value = n.attributes.find((x) => x.name === "value")?.t;
+  const count = dims.reduce((a, b) => a * b, 1);
+  const v = value ? tensorToFloat64(value)[0]! : 0;
+  const name = n.outputs[0]!;
+  switch (value?.dtype ?? DataType.FLOAT) {
+    case DataType.INT64:
+      return int64Tensor(name, dims, new Array<number>(count).fill(v));
+    case DataType.INT32:
+      return { name, dtype: DataType.INT32, dims: [...dims], raw: new Uint8Array(new Int32Array(count).fill(v).buffer) };
+    case DataType.FLOAT:
+      return { name, dtype: DataType.FLOAT, dims: [...dims], raw: new Uint8Array(new Float32Array(count).fill(v).buffer) };
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Runs the fold to a fixed point (a rewritten Reshape target lets shape
  * inference see the shapes after it); returns the graph unchanged (same
@@ -228,6 +261,9 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
     } else if (n.opType === "Expand" && batchOnlyExpand(consts.get(n.inputs[0]!), target) && readersOf(n.outputs[0]!).every((m) => BROADCASTING.has(m.opType))) {
       const c = consts.get(n.inputs[0]!)!;
       replaced.set(n.outputs[0]!, { ...c, name: n.outputs[0]! });
+      expands++;
+    } else if (n.opType === "ConstantOfShape" && batchFill(folded.get(n.inputs[0] ?? "")) && readersOf(n.outputs[0]!).every((m) => BROADCASTING.has(m.opType) || gathersBy(m, n.outputs[0]!)) && filledTensor(n, [])) {
+      replaced.set(n.outputs[0]!, filledTensor(n, [1, ...(folded.get(n.inputs[0]!)!.v.slice(1) as number[])])!);
       expands++;
     } else nodes.push(n);
   }

@@ -46,6 +46,11 @@ export const RECIPE_SCHEMA: Schema = {
   gptqActOrder: ["boolean"],
   adaroundIters: ["number", "string"],
   layers: ["object[]"],
+  // Deployment (cli/deployment-keys.ts).
+  weightOnlyOp: ["string"],
+  nbitsAccuracyLevel: ["number", "string"],
+  smooth: ["boolean", "number", "string"],
+  rotate: ["boolean"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],
   budget: ["string", "string[]"],
@@ -58,6 +63,7 @@ export const RECIPE_SCHEMA: Schema = {
   sensitivity: ["string"],
   sensitivityCache: ["string"],
   sensitivitySamples: ["number", "string"],
+  mixedSearch: ["number", "string"],
 };
 
 /** One `layers` rule: a match and the settings it overrides. */

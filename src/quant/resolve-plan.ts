@@ -85,7 +85,8 @@ export function weightChoice(s: LayerSettings): WeightChoice {
   return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding };
 }
 
-function actChoice(s: LayerSettings): ActChoice {
+/** The activation choice of layer settings (the integer format, symmetry, scheme and calibration). */
+export function actChoice(s: LayerSettings): ActChoice {
   if (s.fixedActs) {
     const format = fixedFormat(s.fixedActs, intFormat(s.acts));
     return { format, symmetric: true, calibration: parseCalibrationMethod(s.calibration), name: s.fixedActs.name, fixed: s.fixedActs };

@@ -12,7 +12,7 @@ import { fixq } from "../helpers/fixq-cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-latency-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const base = ["quantize", "models/cnn.onnx", "--mixed", "int4,int8", "--sensitivity-samples", "16", "--sensitivity-cache", join(tmp, "cache"), "--latency-samples", "4", "--latency-runs", "2"];
+const base = ["quantize", "models/cnn.onnx", "--mixed", "int4,int8", "--mixed-search", "0", "--sensitivity-samples", "16", "--sensitivity-cache", join(tmp, "cache"), "--latency-samples", "4", "--latency-runs", "2"];
 
 interface MixedJson {
   layers: { node: string; costs: Record<string, { latency?: number }>; chosen: string }[];

@@ -28,6 +28,7 @@ interface MixedJson {
   objective: number;
   solver: { name: string; status: string; gap: number; ms: number };
   cache: { measured: number; reused: number };
+  search?: { evaluations: number; ilp: { measured: number; choice: Record<string, string> }; kept: { measured: number; choice: Record<string, string> } };
 }
 
 describe("fixq quantize --mixed", () => {
@@ -47,14 +48,19 @@ describe("fixq quantize --mixed", () => {
     }
     expect(m.objective).toBeCloseTo(m.layers.reduce((s, l) => s + l.costs[l.chosen]!.sensitivity, 0), 12);
     expect(existsSync(out)).toBe(true);
-    // The same keys in a recipe file; the re-run takes every sensitivity from the cache and gives the same answer.
+    // The local search ran by default and kept an assignment no worse on calibration data than the ILP optimum.
+    expect(m.search!.evaluations).toBeGreaterThanOrEqual(1);
+    expect(m.search!.kept.measured).toBeLessThanOrEqual(m.search!.ilp.measured);
+    expect(Object.fromEntries(m.layers.map((l) => [l.group, l.chosen]))).toEqual(m.search!.kept.choice);
+    // The same keys in a recipe file (the search off); the re-run takes every sensitivity from the cache and gives the ILP optimum.
     const recipe = join(tmp, "r.json");
-    writeFileSync(recipe, JSON.stringify({ mixed: "int4,int8", budget: ["size=80%", "bops=90%"] }));
+    writeFileSync(recipe, JSON.stringify({ mixed: "int4,int8", budget: ["size=80%", "bops=90%"], mixedSearch: 0 }));
     const again = fixq(...base, "-o", join(tmp, "m2.onnx"), "--recipe", recipe, "--json");
     expect(again.status, again.stderr).toBe(0);
     const m2 = JSON.parse(again.stdout).mixed as MixedJson;
     expect(m2.cache).toEqual(expect.objectContaining({ measured: 0, reused: 10 }));
-    expect(m2.layers.map((l) => l.chosen)).toEqual(m.layers.map((l) => l.chosen));
+    expect(m2.search).toBeUndefined();
+    expect(Object.fromEntries(m2.layers.map((l) => [l.group, l.chosen]))).toEqual(m.search!.ilp.choice);
   });
 
   it("a shard measures its part into the cache and writes no model", () => {
@@ -81,5 +87,7 @@ describe("fixq quantize --mixed", () => {
     const onFile = fixq("quantize", "models/cnn.onnx", ...o, "--mixed", "int4,int8", "--budget", "size=50%", "--sensitivity-cache", "models/cnn.onnx");
     expect([onFile.status, onFile.stderr.trim()]).toEqual([2, "error: models/cnn.onnx: --sensitivity-cache must be a folder (it is created when missing); this is a file"]);
     expect(fixq(...base, ...o, "--mixed", "int4,int9", "--budget", "size=50%").stderr).toMatch(/--mixed candidate 'int9': --weights must be one of/);
+    const search = fixq(...base, ...o, "--mixed", "int4,int8", "--budget", "size=50%", "--mixed-search", "-1");
+    expect([search.status, search.stderr.trim()]).toEqual([2, "error: --mixed-search must be an integer >= 0, got '-1'"]);
   });
 });

@@ -35,7 +35,10 @@ describe("fixq quantize --weight-rounding", () => {
       expect(Object.keys(l)).toEqual(expect.arrayContaining(["node", "method", "lossBefore", "lossAfter", "changedFraction", "ms"]));
       expect(l.lossAfter).toBeLessThanOrEqual(l.lossBefore);
     }
-    expect(s.recipe.rounding.gptq).toEqual({ damp: 0.01, lazyBatch: 32, actOrder: false });
+    expect(s.recipe.rounding.gptq).toEqual({ damp: 0.01, lazyBatch: 32, actOrder: true });
+    const off = await fixqMain("quantize", CNN, "-o", at("q3.onnx"), "--weights", "int4", "--acts", "float", "--weight-rounding", "gptq", "--no-gptq-act-order", "--calib-samples", "8", "--threads", "1", "--json", at("q3.json"));
+    expect(off.status, off.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(at("q3.json"), "utf8")).recipe.rounding.gptq.actOrder).toBe(false);
     const text = await fixqMain("quantize", CNN, "-o", at("q2.onnx"), "--weights", "int4", "--weight-rounding", "gptq", "--calib-samples", "8", "--threads", "1");
     expect(text.status, text.stderr).toBe(0);
     expect(text.stderr).toMatch(/weight rounding \(gptq\) {2}5 layers in 5 runs over the calibration data/);

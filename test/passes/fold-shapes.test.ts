@@ -10,7 +10,7 @@
 import { describe, expect, it } from "vitest";
 import { DataType } from "../../src/ir/dtype.js";
 import type { Node } from "../../src/ir/graph.js";
-import { type Tensor, tensorToFloat64 } from "../../src/ir/tensor.js";
+import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../../src/ir/tensor.js";
 import { foldShapes } from "../../src/passes/fold-shapes.js";
 import { graph, int, model, node, value } from "../ir/builders.js";
 import { feedsOf, Rng, run, tensor, worstRelErr } from "./float-helpers.js";
@@ -96,6 +96,29 @@ describe("foldShapes", () => {
     const ids = out.initializers.find((t) => t.name === "ids")!;
     expect([ids.dtype, [...tensorToFloat64(ids)]]).toEqual([DataType.INT64, [0, 1, 2, 3, 4]]);
     const feeds = feedsOf("x", [3, 5], new Rng(3));
+    expect(worstRelErr(await run(model(g), feeds), await run(model(out), feeds))).toBe(0);
+  });
+
+  it("token type ids ConstantOfShape(Shape(ids)) read by a Gather fold to a [1, L] constant; ORT gives the same output at batch 3", async () => {
+    const table = makeFloatTensor("types", [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]);
+    const zeroInt: Tensor = { name: "", dtype: DataType.INT64, dims: [1], raw: new Uint8Array(8) };
+    const g = graph(
+      [
+        node("Shape", ["x"], ["s"]),
+        node("ConstantOfShape", ["s"], ["tt"], [{ name: "value", type: 4, t: zeroInt }]),
+        node("Gather", ["types", "tt"], ["emb"], [int("axis", 0)]),
+        node("Add", ["x3", "emb"], ["y"]),
+      ],
+      [value("x", DataType.INT64, ["batch", 5]), value("x3", 1, ["batch", 5, 4])],
+      [value("y", 1, ["batch", 5, 4])],
+      [table],
+    );
+    const { graph: out } = foldShapes(g);
+    expect(out.nodes.map((n) => n.opType)).toEqual(["Gather", "Add"]);
+    const tt = out.initializers.find((t) => t.name === "tt")!;
+    expect([tt.dtype, tt.dims, [...tensorToFloat64(tt)]]).toEqual([DataType.INT64, [1, 5], [0, 0, 0, 0, 0]]);
+    const ids = { dtype: DataType.INT64, dims: [3, 5], data: new BigInt64Array(15) };
+    const feeds = { ...feedsOf("x3", [3, 5, 4], new Rng(4)), x: ids };
     expect(worstRelErr(await run(model(g), feeds), await run(model(out), feeds))).toBe(0);
   });
 

@@ -63,6 +63,8 @@ const EMITTERS = {
   softmax: refusedInC,
   layernorm: refusedInC,
   addconst: refusedInC,
+  gather: refusedInC,
+  slice: refusedInC,
 } satisfies { readonly [K in IntOpKind]: COpEmitter<OpOf<K>> };
 
 /** Why each op the generated C cannot run is refused: numerics' domain, and the transformer ops it does not implement yet. */

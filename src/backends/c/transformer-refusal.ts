@@ -1,6 +1,6 @@
 /**
  * The transformer ops (matmul of two activations, table, softmax, layernorm,
- * addconst; issue 17) are not in the C back end yet: its check refuses them
+ * addconst, and BERT's gather and slice; issue 17) are not in the C back end yet: its check refuses them
  * with this reason, naming the op, so `fixq compile --target c` stops before
  * writing anything. The emulator, the generated JS and the integer-only ONNX
  * run them (numerics/transformer.ts is their one definition).
@@ -31,6 +31,8 @@ export const C_CHECKS = {
   softmax: notYet,
   layernorm: notYet,
   addconst: notYet,
+  gather: notYet,
+  slice: notYet,
 } satisfies CheckTable;
 
 /** Never reached after the check refuses the op. */

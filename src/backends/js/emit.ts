@@ -22,7 +22,7 @@ import { emitRequant } from "./ops-requant.js";
 import { emitRescale } from "./ops-rescale.js";
 import { emitFixedRescale } from "./ops-fixed.js";
 import { preludeText } from "./prelude.js";
-import { emitAddConst, emitLayerNorm, emitMatMul, emitSoftmax, emitTable, transformerPreludeText } from "./ops-transformer.js";
+import { emitAddConst, emitGather, emitLayerNorm, emitMatMul, emitSlice, emitSoftmax, emitTable, transformerPreludeText } from "./ops-transformer.js";
 
 export interface EmitJsOptions {
   /** File name of the module (default "model.mjs"); the .d.ts takes the same stem. */
@@ -58,6 +58,8 @@ const EMITTERS = {
   softmax: emitSoftmax,
   layernorm: emitLayerNorm,
   addconst: emitAddConst,
+  gather: emitGather,
+  slice: emitSlice,
 } satisfies { readonly [K in IntOpKind]: OpEmitter<OpOf<K>> };
 
 function emitOp(op: IntOp, ctx: EmitCtx): OpCode {

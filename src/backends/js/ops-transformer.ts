@@ -4,26 +4,51 @@
  * kernels once (`transformerPreludeText`), and each op calls its kernel with
  * its constants, so the module and the emulator run the same code.
  */
-import type { AddConstOp, LayerNormOp, MatMulOp, SoftmaxOp, TableOp } from "../../integer/program.js";
+import type { AddConstOp, GatherOp, LayerNormOp, MatMulOp, SliceOp, SoftmaxOp, TableOp } from "../../integer/program.js";
 import { sampleSize } from "../../integer/program.js";
 import { addConstKernel, layerNormKernel, matmulKernel, softmaxKernel, tableKernel } from "../../numerics/transformer.js";
-import { numList, type OpEmitter, opFunctionName, opHeader } from "./codegen.js";
+import { gatherKernel, sliceKernel } from "../../numerics/gather.js";
+import { intsExpr } from "./blob.js";
+import { numList, type OpEmitter, opFunctionName, opHeader, product } from "./codegen.js";
 
-const KERNELS: Readonly<Record<string, (...args: never[]) => void>> = {
-  fixqMatmul: matmulKernel,
-  fixqTable: tableKernel,
-  fixqSoftmax: softmaxKernel,
-  fixqLayerNorm: layerNormKernel,
-  fixqAddConst: addConstKernel,
+/** Name in the module → [numerics kernel, its source file]. */
+const KERNELS: Readonly<Record<string, readonly [(...args: never[]) => void, string]>> = {
+  fixqMatmul: [matmulKernel, "transformer"],
+  fixqTable: [tableKernel, "transformer"],
+  fixqSoftmax: [softmaxKernel, "transformer"],
+  fixqLayerNorm: [layerNormKernel, "transformer"],
+  fixqAddConst: [addConstKernel, "transformer"],
+  fixqGather: [gatherKernel, "gather"],
+  fixqSlice: [sliceKernel, "gather"],
 };
 
 /** Definitions of the numerics kernels the op texts call, each once. */
 export function transformerPreludeText(opTexts: readonly string[]): string {
   return Object.entries(KERNELS)
     .filter(([name]) => opTexts.some((t) => t.includes(`${name}(`)))
-    .map(([name, fn]) => `// numerics/transformer.ts ${fn.name}, verbatim\nconst ${name} = ${fn.toString()};`)
+    .map(([name, [fn, file]]) => `// numerics/${file}.ts ${fn.name}, verbatim\nconst ${name} = ${fn.toString()};`)
     .join("\n\n");
 }
+
+export const emitGather: OpEmitter<GatherOp> = (op, ctx) => {
+  const name = opFunctionName(ctx.index, op);
+  const text = `${opHeader(op, ctx, `y[i, :] = table[ids[i], :], ${op.rows} rows of ${op.width}`)}
+const ROWS${ctx.index} = ${intsExpr(op.table)};
+function ${name}(x, y) {
+  fixqGather(x, y, ROWS${ctx.index}, ${op.rows}, ${op.width});
+}`;
+  return { name, text };
+};
+
+export const emitSlice: OpEmitter<SliceOp> = (op, ctx) => {
+  const name = opFunctionName(ctx.index, op);
+  const s = ctx.value(op.input).shape;
+  const text = `${opHeader(op, ctx, `rows ${op.start}…${op.end - 1} of axis ${op.axis}`)}
+function ${name}(x, y, batch) {
+  fixqSlice(x, y, batch * ${product(s.slice(0, op.axis))}, ${s[op.axis]}, ${product(s.slice(op.axis + 1))}, ${op.start}, ${op.end});
+}`;
+  return { name, text };
+};
 
 export const emitMatMul: OpEmitter<MatMulOp> = (op, ctx) => {
   const name = opFunctionName(ctx.index, op);

@@ -34,6 +34,7 @@ const windowInput = (p: Program, kind: string, input: string): string[] => {
 export const ONNX_INT_CHECKS = {
   quantize: (op, { program }) => {
     const t = program.values.get(op.output)?.type;
+    if (program.inputs.some((io) => io.name === op.input && io.integer === true)) return []; // an int64 clamp, not QuantizeLinear (gather.ts)
     const qdq = t && t.bits > 16 ? [`QuantizeLinear/DequantizeLinear have no ${intTypeName(t)} type (at most 16 bits)`] : [];
     return [...qdq, ...float32Scale(op.scale)];
   },
@@ -65,4 +66,6 @@ export const ONNX_INT_CHECKS = {
   softmax: none,
   layernorm: none,
   addconst: none,
+  gather: none,
+  slice: none,
 } satisfies CheckTable;

@@ -34,6 +34,7 @@
  *   with ones; maxpool: MaxPool on uint8/int8, else Pad + Slice + Max on int32.
  * - Reshape, Transpose, Concat move data; Cast changes carrier types.
  * - matmul of two activations, table, softmax, layernorm, addconst: transformer.ts.
+ * - integer inputs (ids, masks; int64), gather, slice: gather.ts.
  * - Carriers: uint8/int8 for ≤ 8-bit values, int32 above (ORT has no Pad,
  *   Max/Min or MaxPool kernels for int16/uint16, and Clip on them expands
  *   to Where). QuantizeLinear / DequantizeLinear use the 8- or 16-bit type,
@@ -70,6 +71,7 @@ import { emitMaxPool, emitSumPool } from "./pool.js";
 import { emitRequant, emitRescale } from "./requant.js";
 import { emitFixedRescale } from "./fixed.js";
 import { emitAddConstOp, emitLayerNormOp, emitMatMulOp, emitSoftmaxOp, emitTableOp } from "./transformer.js";
+import { emitGatherOp, emitIntegerInput, emitSliceOp, quantizesIntegerInput } from "./gather.js";
 
 export interface EmitOptions {
   /** Certified value ranges for the check (computed when needed and absent). */
@@ -92,6 +94,10 @@ function float32Scale(scale: number, where: string): number {
 }
 
 function emitQuantize(ctx: EmitContext, op: QuantizeOp): void {
+  if (quantizesIntegerInput(ctx, op)) {
+    emitIntegerInput(ctx, op);
+    return;
+  }
   const where = op.source;
   const t = ctx.value(op.output, where).type;
   const qt = qdqTypeOf(t, where);
@@ -179,6 +185,8 @@ const EMITTERS = {
   softmax: emitSoftmaxOp,
   layernorm: emitLayerNormOp,
   addconst: emitAddConstOp,
+  gather: emitGatherOp,
+  slice: emitSliceOp,
 } satisfies { readonly [K in IntOpKind]: (ctx: EmitContext, op: OpOf<K>) => void };
 
 function emitOp(ctx: EmitContext, op: IntOp): void {
@@ -196,7 +204,7 @@ export function emitIntegerOnnx(p: Program, opts: EmitOptions = {}): Model {
   const ctx = new EmitContext(p);
   const batch = opts.batchDim ?? BATCH;
   for (const op of p.ops) emitOp(ctx, op);
-  const inputs = p.inputs.map((io) => valueInfo(io.name, DataType.FLOAT, [batch, ...io.shape]));
+  const inputs = p.inputs.map((io) => valueInfo(io.name, io.integer ? DataType.INT64 : DataType.FLOAT, [batch, ...io.shape]));
   const outputs = p.outputs.map((io) => valueInfo(io.name, DataType.FLOAT, [batch, ...io.shape]));
   if (opts.integerOutputs) {
     for (const name of new Set(integerOutputs(p))) {

@@ -24,7 +24,9 @@ export async function integerOnnxRunner(p: Program, opts: SessionOptions = {}): 
           const data = feeds.get(io.name);
           if (!data) throw new Error(`no feed for program input '${io.name}'`);
           if (data.length !== batch * sampleSize(io.shape)) throw new Error(`feed '${io.name}' has ${data.length} values, not ${batch}×${sampleSize(io.shape)}`);
-          return [io.name, { dtype: DataType.FLOAT, dims: [batch, ...io.shape], data }];
+          const dims = [batch, ...io.shape];
+          // integer inputs (ids, masks) are int64 in the export; their feeds hold the integers as float32 numbers
+          return [io.name, io.integer ? { dtype: DataType.INT64, dims, data: BigInt64Array.from(data, (v) => BigInt(v)) } : { dtype: DataType.FLOAT, dims, data }];
         }),
       );
       const res = await session.run(host);

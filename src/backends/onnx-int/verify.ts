@@ -4,8 +4,8 @@
  * rule (never from annotations the exporter wrote) and checks that
  *   - every op is in the integer op list below, in the default domain, with
  *     no subgraphs;
- *   - float appears only at the boundary: graph inputs read only by
- *     QuantizeLinear, float32 scale constants read only as Q/DQ scales, and
+ *   - float appears only at the boundary: graph inputs (other than int64
+ *     ones: ids, masks) read only by QuantizeLinear, float32 scale constants read only as Q/DQ scales, and
  *     DequantizeLinear outputs that are graph outputs and read by no node;
  *   - every other value (inputs and outputs of every op) is an integer type.
  * Returns the problems found; an empty list is the proof. `ortKernelHazards`
@@ -107,7 +107,12 @@ function analyze(g: Graph): IntegerOnlyReport {
   for (const v of g.inputs) {
     if (types.has(v.name)) continue;
     const dt = tensorTypeOf(v.type)?.dtype;
-    if (dt !== DataType.FLOAT) problems.push(`graph input '${v.name}' is ${typeName(dt)}, not float32`);
+    // integer inputs (ids, masks) are integers from the start
+    if (dt === DataType.INT64) {
+      types.set(v.name, dt);
+      continue;
+    }
+    if (dt !== DataType.FLOAT) problems.push(`graph input '${v.name}' is ${typeName(dt)}, not float32 or int64`);
     types.set(v.name, DataType.FLOAT);
   }
   const readers = new Map<string, { node: Node; slot: number }[]>();

@@ -13,6 +13,7 @@
  *   fixedrescale           fixedRescaleDomainIssue(multipliers, shift, cast, input ranges)
  *   conv, dense, sumpool   integer input zero point
  *   maxpool, reshape, transpose, concat   data movement: nothing to check
+ *   gather                 a table of rows × width codes; slice: rows within the axis
  *   matmul, addconst       integer zero points; table: an entry for every input code
  *   softmax, layernorm     their bounds are checked when they are lowered (integer/lower-transformer.ts)
  * and every integer value fits the int32 storage every back end uses (no uint32).
@@ -73,6 +74,11 @@ export const NUMERICS_CHECKS = {
   softmax: storageOnly,
   layernorm: storageOnly,
   addconst: (op, ctx) => [...storage(ctx.program, op), ...zeroPoint(op.inputZero), ...offsetSpan(op, ctx)],
+  gather: (op, ctx) => [...storage(ctx.program, op), ...(op.table.length === op.rows * op.width ? [] : [`a table of ${op.table.length} codes is not ${op.rows} rows of ${op.width}`])],
+  slice: (op, ctx) => {
+    const d = ctx.program.values.get(op.input)?.shape[op.axis] ?? 0;
+    return [...storage(ctx.program, op), ...(op.start >= 0 && op.start < op.end && op.end <= d ? [] : [`rows ${op.start}…${op.end - 1} are not within axis ${op.axis} of length ${d}`])];
+  },
 } satisfies CheckTable;
 
 /** The offset spans whole trailing axes of a sample (its length is their product). */

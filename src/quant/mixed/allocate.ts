@@ -2,8 +2,10 @@
  * Mixed precision end to end, before quantization: find the layers and their
  * tie groups (layers.ts), cost every (layer, candidate) (weight-cost.ts),
  * measure the sensitivities missing from the cache (measure.ts, cache.ts),
- * solve the allocation exactly (solve.ts), and turn the answer into `layers`
- * rules, one per layer, that the ordinary per-layer format machinery applies.
+ * solve the allocation exactly (solve.ts), search around the optimum on the
+ * real error of whole assignments when asked (search.ts, score-assignment.ts),
+ * and turn the answer into `layers` rules, one per layer, that the ordinary
+ * per-layer format machinery applies.
  *
  * `shard: {index, count}` measures only the pairs k with k mod count = index
  * (pairs in layer-major order), writes them to the cache and stops.
@@ -19,10 +21,13 @@ import { type BudgetSpec, resolveBudgets } from "./budget.js";
 import { cacheFolder, entryKey, readCache, sha256, writeCache } from "./cache.js";
 import { type Candidate, parseCandidates } from "./candidates.js";
 import { type LatencyTable, latencyOf } from "./latency-table.js";
+import { activationMeasurement } from "./activation-formats.js";
 import { mixedSites, tieGroups } from "./layers.js";
 import { type MeasurePair, measureSensitivities } from "./measure.js";
-import { type CandidateCost, groupsOf, type MixedLayer, type MixedProblem } from "./problem.js";
-import { mixedReport, type MixedReport } from "./report.js";
+import { type CandidateCost, evaluate, groupsOf, type MixedLayer, type MixedProblem } from "./problem.js";
+import { mixedReport, type MixedReport, type SearchReport, searchReport } from "./report.js";
+import { assignmentScorer } from "./score-assignment.js";
+import { searchAround } from "./search.js";
 import { solveAllocation } from "./solve.js";
 import { HESSIAN_PROBES, hessianPairs, hessianSensitivity, traceOf } from "./hessian.js";
 import { tensorToFloat64 } from "../../ir/tensor.js";
@@ -42,6 +47,14 @@ export interface MixedOptions {
   readonly samples?: number;
   readonly threads?: number;
   readonly progress?: (text: string) => void;
+  /**
+   * The local search on the real metric (search.ts): at most `evaluations`
+   * whole-model quantizations scored on `samples` calibration samples
+   * (default 512, at most the data's); `recipeWith` builds the recipe that
+   * puts the given rules ahead of the user's. Absent or 0 evaluations: the
+   * ILP optimum as it is.
+   */
+  readonly search?: { readonly evaluations: number; readonly samples?: number; readonly recipeWith: (rules: LayerRuleInput[]) => Recipe };
 }
 
 export type MixedOutcome =
@@ -81,21 +94,22 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
   const samples = Math.min(o.samples ?? 128, source.count);
   const step = source.fixedBatch ?? Math.max(1, Math.min(recipe.batchSize, samples));
   const method = o.sensitivity ?? "measured";
-  const folder = cacheFolder(o.cacheRoot, sha256([encodeModel(float)]), dataHash(source, samples, step), method);
+  // "measured-acts": measured sensitivities include the activation formats (older caches measured weights alone).
+  const folder = cacheFolder(o.cacheRoot, sha256([encodeModel(float)]), dataHash(source, samples, step), method === "measured" ? "measured-acts" : method);
   const cached = readCache(folder);
 
   // Costs of every pair; Q(W) kept only for the pairs this run measures (measured), or for ‖W − Q(W)‖² (hessian).
-  const pairs: MeasurePair[] = [];
+  const pairs: (MeasurePair & { site?: number; candidate?: number })[] = [];
   let k = 0;
   const mine = () => o.shard === undefined || k++ % o.shard.count === o.shard.index;
   const floatW = (s: (typeof sites)[number]) => Float32Array.from(tensorToFloat64(s.use.tensor));
-  const costs = sites.map((s) => {
+  const costs = sites.map((s, si) => {
     const w = method === "hessian" ? floatW(s) : undefined;
     if (w) for (const p of hessianPairs(s.name, s.node.inputs[1]!, w)) if (mine() && !cached.entries.has(p.key)) pairs.push(p);
     return candidates.map((c, ci) => {
       const q = weightUnderCandidate(s.use, c.settings);
       const key = entryKey(s.name, candHash[ci]!);
-      if (!w && mine() && !cached.entries.has(key)) pairs.push({ key, weight: s.node.inputs[1]!, values: q.values });
+      if (!w && mine() && !cached.entries.has(key)) pairs.push({ key, weight: s.node.inputs[1]!, values: q.values, site: si, candidate: ci });
       return { sizeBits: q.sizeBits, bops: s.macs * q.valueBits * actBits(c.settings.acts), key, w, q: w ? q.values : undefined };
     });
   });
@@ -103,7 +117,9 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
   let metric = cached.metric;
   if (pairs.length > 0) {
     o.progress?.(`measuring ${pairs.length} (layer, candidate) sensitivities on ${samples} samples`);
-    const m = await measureSensitivities(float, new Set(sites.map((s) => s.node.inputs[1]!)), pairs, source, { samples, batchSize: recipe.batchSize, threads: o.threads });
+    const acts = method === "measured" ? await activationMeasurement(float, source, recipe, sites, candidates, { batchSize: recipe.batchSize, threads: o.threads }) : undefined;
+    const withMasks = pairs.map((p) => (acts && p.site !== undefined ? { ...p, masks: acts.masks(p.site, p.candidate!) } : p));
+    const m = await measureSensitivities(float, new Set(sites.map((s) => s.node.inputs[1]!)), withMasks, source, { samples, batchSize: recipe.batchSize, threads: o.threads, acts: acts?.list });
     metric = m.metric;
     writeCache(folder, o.shard ? `shard-${o.shard.index}-of-${o.shard.count}.json` : `run-${Date.now()}-${process.pid}.json`, m.metric, m.values);
     for (const [key, v] of m.values) cached.entries.set(key, v);
@@ -133,8 +149,22 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
   if (kinds.includes("latency") && !o.latencyTable) throw new FixqError("usage", "--budget latency=… needs --latency-table FILE");
   const groups = groupsOf(problem, [...new Set(["size", "bops", ...kinds] as const)]);
   const budgets = resolveBudgets(o.budgets, groups);
-  const solution = await solveAllocation(groups, budgets);
-  const report = mixedReport({ problem, groups, ties, budgets, solution, metric: metric ?? "relative-mse", method, samples, cache: { folder, measured: pairs.length, reused: total - pairs.length, measureMs } });
-  const chosen = new Map(report.layers.map((l) => [l.node, candidates.find((c) => c.text === l.chosen)!]));
-  return { kind: "solved", report, problem, rules: sites.map((s) => ruleFor(s.name, chosen.get(s.name)!)) };
+  const ilp = await solveAllocation(groups, budgets);
+  const rulesOf = (choice: readonly number[]) => {
+    const byGroup = new Map(groups.map((gr, i) => [gr.name, candidates[choice[i]!]!]));
+    return sites.map((s) => ruleFor(s.name, byGroup.get(groupOf.get(s.name)!)!));
+  };
+  let search: SearchReport | undefined;
+  let solution = ilp;
+  if (o.search && o.search.evaluations > 0) {
+    const searchSamples = Math.min(o.search.samples ?? 512, source.count);
+    o.progress?.(`searching around the ILP optimum: up to ${o.search.evaluations} quantized assignments scored on ${searchSamples} calibration samples`);
+    const t1 = performance.now();
+    const score = await assignmentScorer(model, source, o.search.recipeWith, { samples: searchSamples, batchSize: recipe.batchSize, threads: o.threads });
+    const r = await searchAround(groups, budgets, ilp.choice, (choice) => score(rulesOf(choice)), o.search.evaluations);
+    solution = { ...ilp, ...evaluate(groups, r.best.choice, budgets) };
+    search = searchReport(r, groups, candidates.map((c) => c.text), searchSamples, performance.now() - t1);
+  }
+  const report = mixedReport({ problem, groups, ties, budgets, solution, metric: metric ?? "relative-mse", method, samples, cache: { folder, measured: pairs.length, reused: total - pairs.length, measureMs }, search });
+  return { kind: "solved", report, problem, rules: rulesOf(solution.choice) };
 }

@@ -4,11 +4,41 @@
  * candidate sensitivity, sizeBits, bops and latency; each budget's limit in
  * the same units), the choice, the objective Σ chosen sensitivity, and how
  * HiGHS ended. Also the tie groups with their reasons, and the cache use.
+ *
+ * With the local search (search.ts), `chosen`, `objective` and `budgets.used`
+ * are those of the assignment the search kept; `search.ilp` is the ILP
+ * optimum (what an external solver fed the costs finds), with its predicted
+ * objective and measured error, next to the kept one's.
  */
 import { formatBudgetValue } from "./budget.js";
 import type { TieGroup } from "./layers.js";
 import type { Budget, CandidateCost, Group, MixedProblem } from "./problem.js";
+import type { SearchResult, SearchStep } from "./search.js";
 import type { Solution, SolverReport } from "./solve.js";
+
+/** One scored assignment: its predicted objective Σ S, its measured error D, and the candidate of each group. */
+export interface ScoredAssignment {
+  readonly predicted: number;
+  readonly measured: number;
+  readonly choice: Readonly<Record<string, string>>;
+}
+
+export interface SearchReport {
+  /** Whole-model quantizations scored (the ILP optimum included). */
+  readonly evaluations: number;
+  /** Improving moves made. */
+  readonly moves: number;
+  readonly samples: number;
+  readonly ms: number;
+  readonly ilp: ScoredAssignment;
+  readonly kept: ScoredAssignment;
+}
+
+/** The search's result in report form (choices keyed by group). */
+export function searchReport(r: SearchResult, groups: readonly Group[], candidates: readonly string[], samples: number, ms: number): SearchReport {
+  const scored = (s: SearchStep): ScoredAssignment => ({ predicted: s.predicted, measured: s.measured, choice: Object.fromEntries(groups.map((g, i) => [g.name, candidates[s.choice[i]!]!])) });
+  return { evaluations: r.scored.length, moves: r.moves, samples, ms, ilp: scored(r.start), kept: scored(r.best) };
+}
 
 export interface MixedReport {
   readonly candidates: readonly string[];
@@ -23,9 +53,10 @@ export interface MixedReport {
   readonly solver: SolverReport;
   readonly notes: readonly string[];
   readonly cache: { readonly folder: string; readonly measured: number; readonly reused: number; readonly measureMs: number };
+  readonly search?: SearchReport;
 }
 
-export function mixedReport(a: { problem: MixedProblem; groups: readonly Group[]; ties: readonly TieGroup[]; budgets: readonly Budget[]; solution: Solution; metric: string; method: "measured" | "hessian"; samples: number; cache: MixedReport["cache"] }): MixedReport {
+export function mixedReport(a: { problem: MixedProblem; groups: readonly Group[]; ties: readonly TieGroup[]; budgets: readonly Budget[]; solution: Solution; metric: string; method: "measured" | "hessian"; samples: number; cache: MixedReport["cache"]; search?: SearchReport }): MixedReport {
   const chosenOfGroup = new Map(a.groups.map((g, i) => [g.name, a.problem.candidates[a.solution.choice[i]!]!]));
   return {
     candidates: a.problem.candidates,
@@ -39,6 +70,7 @@ export function mixedReport(a: { problem: MixedProblem; groups: readonly Group[]
     solver: a.solution.solver,
     notes: a.solution.notes,
     cache: a.cache,
+    ...(a.search ? { search: a.search } : {}),
   };
 }
 
@@ -50,6 +82,11 @@ export function mixedText(r: MixedReport): string {
   for (const [kind, b] of Object.entries(r.budgets)) lines.push(`    ${kind}: ${formatBudgetValue(kind as Budget["kind"], b.used)} of ${formatBudgetValue(kind as Budget["kind"], b.limit)}`);
   lines.push(`    ${r.solver.name}: ${r.solver.status}, gap ${r.solver.gap}, ${r.solver.ms.toFixed(1)} ms; objective ${r.objective.toPrecision(6)}`);
   for (const g of r.groups) if (g.members.length > 1) lines.push(`    tied: ${g.members.join(", ")} (${g.reasons.join("; ")})`);
+  if (r.search) {
+    const s = r.search;
+    const what = s.moves > 0 ? `kept an assignment ${s.moves} move(s) away: ${r.sensitivityMetric} ${s.kept.measured.toPrecision(4)} against the ILP optimum's ${s.ilp.measured.toPrecision(4)}` : `kept the ILP optimum (${r.sensitivityMetric} ${s.ilp.measured.toPrecision(4)})`;
+    lines.push(`    search: ${s.evaluations} assignments scored on ${s.samples} samples in ${(s.ms / 1000).toFixed(1)} s; ${what}`);
+  }
   for (const n of r.notes) lines.push(`    note: ${n}`);
   return `${lines.join("\n")}\n`;
 }

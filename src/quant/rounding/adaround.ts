@@ -16,12 +16,13 @@
  * linearly from 20 to 2. The gradient of the first term is 2·(Ŵ − W)·H/N, so
  * an iteration costs R·K² multiply-adds whatever the number of samples.
  * Finally every weight rounds up where h ≥ 0.5 and down elsewhere. All rows step
- * together, so E·H is one product: ONNX Runtime's float32 MatMul in the
- * pipeline (as PyTorch's AdaRound computes in float32), or the float64 JS
- * kernel (dense.ts rowsTimesSym) when no kernel is given.
+ * together, so E·H is one product. Two engines take the same steps: JS in
+ * float64 (`adaround`, E·H by dense.ts rowsTimesSym; small groups and the
+ * reference), and one ONNX Runtime Loop in float32 (`adaroundInOrt`,
+ * adaround-loop.ts; as PyTorch's AdaRound computes in float32).
  */
+import type { AdaroundLoop } from "./adaround-loop.js";
 import { rowsTimesSym } from "./dense.js";
-import type { MatMulKernel } from "./gram-kernel.js";
 import type { GroupProblem } from "./problem.js";
 
 export interface AdaroundOptions {
@@ -55,33 +56,22 @@ export function annealedBeta(t: number, o: AdaroundOptions): number {
   return o.betaEnd + (o.betaStart - o.betaEnd) * (1 - rel);
 }
 
-/** G = E·H for the rows of E (R×K): in float64 in JS, or through a float32 MatMul kernel. */
-export type RowsTimesH = (e: Float64Array, g: Float64Array) => void | Promise<void>;
-
-/** E·H by ORT's float32 MatMul (H converted once per group). */
-export function ortRowsTimesH(kernel: MatMulKernel, p: GroupProblem): RowsTimesH {
-  const h32 = Float32Array.from(p.h);
-  const e32 = new Float32Array(p.rows * p.cols);
-  return async (e, g) => {
-    e32.set(e);
-    g.set(await kernel.mul(e32, h32, p.rows, p.cols, p.cols));
-  };
+/** Per weight: the grid values either side (lo, lo + span), their codes, and V where h(V) is the fractional position. */
+interface Start {
+  readonly lo: Float64Array;
+  readonly span: Float64Array;
+  readonly loCode: Int32Array;
+  readonly hiCode: Int32Array;
+  readonly v0: Float64Array;
 }
 
-/** AdaRound codes for one group (R×K, in the problem's layout). */
-export async function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS, times?: RowsTimesH): Promise<Int32Array> {
-  const { rows: R, cols: K } = p;
-  const n = R * K;
+function start(p: GroupProblem): Start {
+  const n = p.rows * p.cols;
   const lo = new Float64Array(n);
   const span = new Float64Array(n);
   const loCode = new Int32Array(n);
   const hiCode = new Int32Array(n);
-  const v = new Float64Array(n);
-  const m1 = new Float64Array(n);
-  const m2 = new Float64Array(n);
-  const e = new Float64Array(n);
-  const g = new Float64Array(n);
-  const scale = 2 / Math.max(1, p.columns);
+  const v0 = new Float64Array(n);
   for (let at = 0; at < n; at++) {
     const flat = p.index[at]!;
     const w = p.w[at]!;
@@ -91,34 +81,79 @@ export async function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND
     span[at] = p.grid.value(flat, hiCode[at]!) - lo[at]!;
     const frac = span[at]! > 0 ? Math.min(1, Math.max(0, (w - lo[at]!) / span[at]!)) : 0;
     const s = Math.min(1 - 1e-6, Math.max(1e-6, (frac - GAMMA) / (ZETA - GAMMA)));
-    v[at] = Math.log(s / (1 - s));
+    v0[at] = Math.log(s / (1 - s));
   }
+  return { lo, span, loCode, hiCode, v0 };
+}
+
+/** Up where h(V) ≥ 0.5, down elsewhere. */
+function finalCodes(st: Start, v: ArrayLike<number>): Int32Array {
+  return Int32Array.from({ length: st.v0.length }, (_, at) => (rectified(v[at]!) >= 0.5 ? st.hiCode[at]! : st.loCode[at]!));
+}
+
+/** AdaRound codes for one group, the whole optimisation in one ONNX Runtime Loop (adaround-loop.ts, float32). */
+export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: AdaroundOptions = ADAROUND_DEFAULTS): Promise<Int32Array> {
+  const st = start(p);
+  if (opts.iters === 0) return finalCodes(st, st.v0);
+  const v = await loop.run({ rows: p.rows, cols: p.cols, v0: st.v0, lo: st.lo, span: st.span, w: p.w, h: p.h, columns: p.columns }, opts);
+  return finalCodes(st, v);
+}
+
+/** AdaRound codes for one group (R×K, in the problem's layout), stepping in JS (float64). */
+export function adaround(p: GroupProblem, opts: AdaroundOptions = ADAROUND_DEFAULTS): Int32Array {
+  const { rows: R, cols: K } = p;
+  const n = R * K;
+  const st = start(p);
+  const { lo, span } = st;
+  const v = Float64Array.from(st.v0);
+  const m1 = new Float64Array(n);
+  const m2 = new Float64Array(n);
+  const e = new Float64Array(n);
+  const g = new Float64Array(n);
+  const scale = 2 / Math.max(1, p.columns);
+  const w = p.w;
+  // σ(V) of every weight, computed once per iteration and shared by ŵ and the gradient.
+  const sig = new Float64Array(n);
+  const { lambda, lr } = opts;
   for (let t = 0; t < opts.iters; t++) {
-    for (let at = 0; at < n; at++) e[at] = lo[at]! + rectified(v[at]!) * span[at]! - p.w[at]!;
-    if (times) await times(e, g);
-    else rowsTimesSym(e, p.h, g, R, K);
+    for (let at = 0; at < n; at++) {
+      const sv = 1 / (1 + Math.exp(-v[at]!));
+      sig[at] = sv;
+      const raw = sv * (ZETA - GAMMA) + GAMMA;
+      e[at] = lo[at]! + (raw < 0 ? 0 : raw > 1 ? 1 : raw) * span[at]! - w[at]!;
+    }
+    rowsTimesSym(e, p.h, g, R, K);
     const beta = annealedBeta(t, opts);
     const b1t = 1 - ADAM_B1 ** (t + 1);
     const b2t = 1 - ADAM_B2 ** (t + 1);
+    const stepSize = lr / b1t;
+    const rootB2t = Math.sqrt(b2t);
+    const reg = lambda * 2 * beta;
     for (let at = 0; at < n; at++) {
-      if (span[at] === 0) continue;
-      const sig = 1 / (1 + Math.exp(-v[at]!));
-      const raw = sig * (ZETA - GAMMA) + GAMMA;
+      const sp = span[at]!;
+      if (sp === 0) continue;
+      const sv = sig[at]!;
+      const raw = sv * (ZETA - GAMMA) + GAMMA;
       let grad = 0; // clipped: no gradient reaches V, Adam's moments still decay (as in PyTorch)
       if (raw > 0 && raw < 1) {
-        let dh = scale * g[at]! * span[at]!;
+        let dh = scale * g[at]! * sp;
         if (beta > 0) {
           const u = 2 * raw - 1;
-          dh -= opts.lambda * 2 * beta * Math.sign(u) * Math.abs(u) ** (beta - 1);
+          const au = u < 0 ? -u : u;
+          // d/dh of λ(1 − |2h − 1|^β) = −2λβ·sign(u)·|u|^(β−1)
+          if (au > 0) dh -= (u < 0 ? -reg : reg) * Math.exp((beta - 1) * Math.log(au));
         }
-        grad = dh * (ZETA - GAMMA) * sig * (1 - sig);
+        grad = dh * (ZETA - GAMMA) * sv * (1 - sv);
       }
-      m1[at] = ADAM_B1 * m1[at]! + (1 - ADAM_B1) * grad;
-      m2[at] = ADAM_B2 * m2[at]! + (1 - ADAM_B2) * grad * grad;
-      v[at] -= (opts.lr * (m1[at]! / b1t)) / (Math.sqrt(m2[at]! / b2t) + ADAM_EPS);
+      const a = ADAM_B1 * m1[at]! + (1 - ADAM_B1) * grad;
+      const b = ADAM_B2 * m2[at]! + (1 - ADAM_B2) * grad * grad;
+      m1[at] = a;
+      m2[at] = b;
+      // lr·m̂/(√v̂ + ε) with m̂ = a/b1t, v̂ = b/b2t
+      v[at] -= (stepSize * a) / (Math.sqrt(b) / rootB2t + ADAM_EPS);
     }
   }
-  return Int32Array.from({ length: n }, (_, at) => (rectified(v[at]!) >= 0.5 ? hiCode[at]! : loCode[at]!));
+  return finalCodes(st, v);
 }
 
 /** h(V) = clip(σ(V)·(ζ − γ) + γ, 0, 1). */

@@ -47,35 +47,3 @@ export class GramKernel {
     await this.session.release();
   }
 }
-
-/** C = A·B (A [m, n], B [n, p], float32) by ONNX Runtime's MatMul: AdaRound's gradient step E·H. */
-export class MatMulKernel {
-  private constructor(private readonly session: OrtSession) {}
-
-  static async create(threads?: number): Promise<MatMulKernel> {
-    const v = (name: string, shape: (string | number)[]) => ({ name, type: typeProtoOf({ dtype: 1, shape }) });
-    const model = {
-      irVersion: 8,
-      opsets: [{ domain: "", version: 17 }],
-      graph: {
-        name: "matmul",
-        nodes: [{ opType: "MatMul", inputs: ["A", "B"], outputs: ["C"], attributes: [] }],
-        inputs: [v("A", ["m", "n"]), v("B", ["n", "p"])],
-        outputs: [v("C", ["m", "p"])],
-        valueInfo: [],
-        initializers: [],
-      },
-      functions: [],
-    } as unknown as Model;
-    return new MatMulKernel(await OrtSession.create(model, { threads }));
-  }
-
-  async mul(a: Float32Array, b: Float32Array, m: number, n: number, p: number): Promise<Float32Array> {
-    const out = await this.session.run({ A: { dtype: 1, dims: [m, n], data: a }, B: { dtype: 1, dims: [n, p], data: b } });
-    return out["C"]!.data as Float32Array;
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
-  }
-}

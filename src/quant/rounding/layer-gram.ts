@@ -1,6 +1,6 @@
 /**
  * Streaming Gram matrices of a layer's inputs: H_g = Σ x̃_g · x̃_gᵀ over every
- * input column (im2col patch or row) of every sample seen, one K×K float64
+ * input column (im2col patch, ConvTranspose's transposed patch, or row) of every sample seen, one K×K float64
  * matrix per group (layer-matrix.ts). Columns are gathered, across samples
  * and batches, into a block of 1024 per group ([K, 1024] float32, exact
  * copies of ONNX Runtime's float32 values); a full block is multiplied out by
@@ -16,7 +16,7 @@ import type { Layer } from "../../passes/layers.js";
 import { symmetrize } from "./dense.js";
 import type { GramKernel } from "./gram-kernel.js";
 import { convGeometry } from "../../ir/conv-geometry.js";
-import { type LayerMatrix, writePatches } from "./layer-matrix.js";
+import { convTransposeGeometry, type LayerMatrix, writePatches, writeTransposedPatches } from "./layer-matrix.js";
 
 /** Input columns per Gram product. */
 export const GRAM_BLOCK = 1024;
@@ -45,30 +45,35 @@ export class LayerGram {
     const x = t.data as Float32Array;
     if (!(x instanceof Float32Array)) throw new FixqError("runtime", `learned rounding reads float32 layer inputs, '${this.layer.input}' is not`);
     const k = this.m.cols;
-    if (this.layer.kind === "Conv") {
+    if (this.layer.kind === "Conv" || this.layer.kind === "ConvTranspose") {
       const [n, c, ...spatial] = t.dims;
-      const geo = convGeometry(this.node, spatial, this.layer.weightDims.slice(2));
+      const transposed = this.layer.kind === "ConvTranspose";
+      const geo = (transposed ? convTransposeGeometry : convGeometry)(this.node, spatial, this.layer.weightDims.slice(2));
+      const write = transposed ? writeTransposedPatches : writePatches;
       const positions = geo.outSize.reduce((a, b) => a * b, 1);
       const cg = c! / this.m.groups;
       const sample = c! * spatial.reduce((a, b) => a * b, 1);
       for (let s = 0; s < n!; s++) {
         for (let p0 = 0; p0 < positions; ) {
           const count = Math.min(positions - p0, GRAM_BLOCK - this.fill);
-          for (let g = 0; g < this.m.groups; g++) writePatches(x, s * sample, geo, g, cg, this.blocks[g]!, GRAM_BLOCK, this.fill, p0, count);
+          for (let g = 0; g < this.m.groups; g++) write(x, s * sample, geo, g, cg, this.blocks[g]!, GRAM_BLOCK, this.fill, p0, count);
           p0 += count;
           await this.advance(count);
         }
       }
       return;
     }
-    if (t.dims[t.dims.length - 1] !== k) throw new FixqError("runtime", `layer input '${this.layer.input}' has ${t.dims[t.dims.length - 1]} features, the weight reads ${k}`);
+    // Rows of X [rows, K]; with transA, columns of A [K, rows].
+    const transA = this.m.transA === true;
+    const features = transA ? t.dims[0] : t.dims[t.dims.length - 1];
+    if (features !== k) throw new FixqError("runtime", `layer input '${this.layer.input}' has ${features} features, the weight reads ${k}`);
     const rows = x.length / k;
     const pt = this.blocks[0]!;
     for (let r0 = 0; r0 < rows; ) {
       const count = Math.min(rows - r0, GRAM_BLOCK - this.fill);
       for (let b = 0; b < count; b++) {
-        const src = (r0 + b) * k;
-        for (let c = 0; c < k; c++) pt[c * GRAM_BLOCK + this.fill + b] = x[src + c]!;
+        const r = r0 + b;
+        for (let c = 0; c < k; c++) pt[c * GRAM_BLOCK + this.fill + b] = transA ? x[c * rows + r]! : x[r * k + c]!;
       }
       r0 += count;
       await this.advance(count);

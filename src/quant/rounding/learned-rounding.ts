@@ -27,10 +27,11 @@ import { type Progress, silentProgress } from "../../util/progress.js";
 import type { DataSource } from "../feeds.js";
 import type { WeightRounding } from "../layer-rules.js";
 import { layerWaves } from "../layer-waves.js";
-import { adaround, ortRowsTimesH } from "./adaround.js";
+import { adaround, adaroundInOrt } from "./adaround.js";
+import { AdaroundLoop } from "./adaround-loop.js";
 import { gptq } from "./gptq.js";
 import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
-import { GramKernel, MatMulKernel } from "./gram-kernel.js";
+import { GramKernel } from "./gram-kernel.js";
 import { LayerGram } from "./layer-gram.js";
 import { layerMatrix } from "./layer-matrix.js";
 import { type GroupProblem, reconstructionLoss } from "./problem.js";
@@ -107,7 +108,7 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
   return { targets: out, skipped };
 }
 
-/** Multiply-adds of E·H from which AdaRound's step goes through ONNX Runtime rather than JS. */
+/** Multiply-adds of E·H from which AdaRound runs as an ONNX Runtime Loop (adaround-loop.ts) rather than in JS. */
 const ORT_STEP_MIN = 16384;
 
 /**
@@ -124,16 +125,16 @@ export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array 
 /** Chooses the codes of every layer asking for learned rounding; `codes` holds nearest codes for every quantized constant and is not changed. */
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const kernel = await GramKernel.create(ctx.threads);
-  const matmul = await MatMulKernel.create(ctx.threads);
+  const loop = await AdaroundLoop.create(ctx.threads);
   try {
-    return await learnWith(model, codes, ctx, kernel, matmul);
+    return await learnWith(model, codes, ctx, kernel, loop);
   } finally {
     await kernel.release();
-    await matmul.release();
+    await loop.release();
   }
 }
 
-async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, matmul: MatMulKernel): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
+async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, loop: AdaroundLoop): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const g = model.graph!;
   const opts = ctx.options ?? ROUNDING_DEFAULTS;
   const found = targets(g, ctx, kernel);
@@ -192,8 +193,8 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           else if (r.damp !== opts.gptq.damp) note = `H singular after damping ${opts.gptq.damp} (K = ${m.cols}, ${t.gram.columns} input columns): damped with ${r.damp}`;
           learned = r?.codes;
         } else {
-          // Small groups (depthwise: R = 1, K = 9) step faster in JS than through an ORT call.
-          learned = await adaround(p, opts.adaround, p.rows * p.cols * p.cols >= ORT_STEP_MIN ? ortRowsTimesH(matmul, p) : undefined);
+          // Small groups (depthwise: R = 1, K = 9) step faster in JS than through ORT's Loop.
+          learned = p.rows * p.cols * p.cols >= ORT_STEP_MIN ? await adaroundInOrt(p, loop, opts.adaround) : adaround(p, opts.adaround);
         }
         const pick = betterOf(p, near, learned);
         before += pick.lossBefore;

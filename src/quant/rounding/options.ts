@@ -2,7 +2,7 @@
  * The hyperparameters of learned rounding, from flags or recipe keys:
  *   gptqDamp (--gptq-damp, default 0.01): λ = damp · mean(diag H)
  *   gptqLazyBatch (--gptq-lazy-batch, default 128): columns per lazy update block
- *   gptqActOrder (--gptq-act-order): columns by descending diag H
+ *   gptqActOrder (--gptq-act-order, the default; --no-gptq-act-order): columns by descending diag H
  *   adaroundIters (--adaround-iters, default 1000): Adam steps per layer
  */
 import { FixqError } from "../../ir/errors.js";

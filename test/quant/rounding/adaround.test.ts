@@ -4,8 +4,8 @@
  * reconstruction loss below nearest rounding's.
  */
 import { describe, expect, it } from "vitest";
-import { ADAROUND_DEFAULTS, adaround, annealedBeta, ortRowsTimesH } from "../../../src/quant/rounding/adaround.js";
-import { MatMulKernel } from "../../../src/quant/rounding/gram-kernel.js";
+import { ADAROUND_DEFAULTS, adaround, adaroundInOrt, annealedBeta } from "../../../src/quant/rounding/adaround.js";
+import { AdaroundLoop } from "../../../src/quant/rounding/adaround-loop.js";
 import { reconstructionLoss } from "../../../src/quant/rounding/problem.js";
 import { nearestOf, randomProblem } from "./problems.js";
 
@@ -22,7 +22,7 @@ describe("AdaRound", () => {
   it("rounds every weight up or down, and reconstructs better than nearest on small layers (seeds 1–5)", async () => {
     for (let seed = 1; seed <= 5; seed++) {
       const p = randomProblem(seed, 4, 16, 64);
-      const codes = await adaround(p, { ...ADAROUND_DEFAULTS, iters: 400, lr: 0.01 });
+      const codes = adaround(p, { ...ADAROUND_DEFAULTS, iters: 400, lr: 0.01 });
       for (const [k, q] of codes.entries()) expect([p.grid.below(k, p.w[k]!), p.grid.above(k, p.w[k]!)]).toContain(q);
       expect(reconstructionLoss(p, codes)).toBeLessThan(reconstructionLoss(p, nearestOf(p)));
     }
@@ -30,21 +30,23 @@ describe("AdaRound", () => {
 
   it("is nearest rounding when no iteration runs past the start (h equals the fractional part)", async () => {
     const p = randomProblem(3, 3, 10, 20);
-    expect(Array.from(await adaround(p, { ...ADAROUND_DEFAULTS, iters: 0 }))).toEqual(Array.from(nearestOf(p)));
+    expect(Array.from(adaround(p, { ...ADAROUND_DEFAULTS, iters: 0 }))).toEqual(Array.from(nearestOf(p)));
   });
 
-  it("takes the same steps with E·H through ORT's float32 MatMul as in float64 (same codes on a small layer)", async () => {
-    const kernel = await MatMulKernel.create(1);
+  it("takes the same steps as one ONNX Runtime Loop (float32) as in JS float64: same codes on a small layer, and nearest at 0 iterations", async () => {
+    const loop = await AdaroundLoop.create(1);
     try {
-      const p = randomProblem(7, 4, 16, 64);
-      const o = { ...ADAROUND_DEFAULTS, iters: 200, lr: 0.01 };
-      const js = await adaround(p, o);
-      const viaOrt = await adaround(p, o, ortRowsTimesH(kernel, p));
+      const p = randomProblem(11, 6, 24, 96);
+      const o = { ...ADAROUND_DEFAULTS, iters: 300, lr: 0.01 };
+      const js = adaround(p, o);
+      const inOrt = await adaroundInOrt(p, loop, o);
       let same = 0;
-      for (let k = 0; k < js.length; k++) if (js[k] === viaOrt[k]) same++;
+      for (let k = 0; k < js.length; k++) if (js[k] === inOrt[k]) same++;
       expect(same / js.length).toBeGreaterThan(0.97);
+      expect(reconstructionLoss(p, inOrt)).toBeLessThan(reconstructionLoss(p, nearestOf(p)));
+      expect(Array.from(await adaroundInOrt(p, loop, { ...o, iters: 0 }))).toEqual(Array.from(nearestOf(p)));
     } finally {
-      await kernel.release();
+      await loop.release();
     }
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The layer as matrices: im2col patches times the weight matrix of each group
  * give ONNX Runtime's Conv output (strides, dilations, explicit and SAME
- * padding, groups, depthwise), so the patch order matches the weight's; the
+ * padding, groups, depthwise), so the patch order matches the weight's, and
+ * likewise ConvTranspose's transposed patches (strides, pads, output_padding,
+ * groups, dilation, 1-D); the
  * streaming Gram equals Σ p·pᵀ over those patches, across batches; Gemm and
- * MatMul inputs are their rows.
+ * MatMul inputs are their rows (a Gemm with transA, the columns of A).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Attribute, Graph } from "../../../src/ir/graph.js";
@@ -13,7 +15,7 @@ import { type Layer, readLayer } from "../../../src/passes/layers.js";
 import { LayerGram } from "../../../src/quant/rounding/layer-gram.js";
 import { GramKernel } from "../../../src/quant/rounding/gram-kernel.js";
 import { convGeometry } from "../../../src/ir/conv-geometry.js";
-import { layerMatrix, type LayerMatrix, writePatches } from "../../../src/quant/rounding/layer-matrix.js";
+import { convTransposeGeometry, layerMatrix, type LayerMatrix, writePatches, writeTransposedPatches } from "../../../src/quant/rounding/layer-matrix.js";
 import { tensorToFloat64 } from "../../../src/ir/tensor.js";
 import { Rng } from "../../helpers/prng.js";
 import { graph, int, ints, model, node, value } from "../../ir/builders.js";
@@ -85,6 +87,46 @@ describe("layer matrices and Gram", () => {
   });
 
   it.each([
+    { name: "stride 2, pads, output_padding", x: [2, 3, 4, 5], w: [3, 2, 3, 3], attrs: [ints("strides", [2, 2]), ints("pads", [1, 0, 0, 1]), ints("output_padding", [1, 0])] },
+    { name: "groups 2, dilation 2", x: [1, 4, 4, 4], w: [4, 3, 2, 3], attrs: [int("group", 2), ints("dilations", [2, 2])] },
+    { name: "1-D, stride 3", x: [2, 2, 5], w: [2, 2, 4], attrs: [ints("strides", [3])] },
+  ])("ConvTranspose $name: W_g · transposed patch equals ONNX Runtime's output; Gram = Σ p·pᵀ", async ({ x, w, attrs }) => {
+    const rng = new Rng(6);
+    const wt = randTensor(rng, "W", w);
+    const g = graph([node("ConvTranspose", ["X", "W"], ["Y"], attrs)], [value("X", 1, x)], [value("Y", 1)], [wt]);
+    const xs = Float32Array.from(tensorToFloat64(randTensor(rng, "X", x)));
+    const y = (await run(model(g), { X: { dtype: 1, dims: x, data: xs } }))["Y"]!;
+    const { layer, m } = layerOf(g);
+    const wv = randTensorValues(wt);
+    const geo = convTransposeGeometry(g.nodes[0]!, x.slice(2), w.slice(2));
+    const positions = geo.outSize.reduce((a, b) => a * b, 1);
+    const outChannels = m.groups * m.rows;
+    expect(y.length).toBe(x[0]! * outChannels * positions);
+    const sample = x.slice(1).reduce((a, b) => a * b, 1);
+    const cg = x[1]! / m.groups;
+    const want = Array.from({ length: m.groups }, () => new Float64Array(m.cols * m.cols));
+    for (let n = 0; n < x[0]!; n++) {
+      for (let gi = 0; gi < m.groups; gi++) {
+        const pt = new Float64Array(m.cols * positions);
+        writeTransposedPatches(xs, n * sample, geo, gi, cg, pt, positions, 0, 0, positions);
+        for (let p = 0; p < positions; p++) {
+          for (let r = 0; r < m.rows; r++) {
+            let s = 0;
+            for (let c = 0; c < m.cols; c++) s += wv[m.index[(gi * m.rows + r) * m.cols + c]!]! * pt[c * positions + p]!;
+            expect(s).toBeCloseTo(y[(n * outChannels + gi * m.rows + r) * positions + p]!, 4);
+          }
+          for (let i = 0; i < m.cols; i++) for (let j = 0; j < m.cols; j++) want[gi]![i * m.cols + j] += pt[i * positions + p]! * pt[j * positions + p]!;
+        }
+      }
+    }
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    await gram.add({ dtype: 1, dims: x, data: xs });
+    await gram.finish();
+    expect(gram.columns).toBe(x[0]! * positions);
+    for (const [gi, h] of gram.h.entries()) for (const [k, v] of h.entries()) expect(Math.abs(v - want[gi]![k]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[gi]![k]!)));
+  });
+
+  it.each([
     { name: "Gemm transB", op: "Gemm", w: [3, 5], attrs: [int("transB", 1)], x: [4, 5] },
     { name: "MatMul, rank-3 input", op: "MatMul", w: [5, 3], attrs: [], x: [2, 3, 5] },
   ])("$name: the rows of the input are the columns, W[r, c] reads feature c", async ({ op, w, attrs, x }) => {
@@ -106,6 +148,35 @@ describe("layer matrices and Gram", () => {
       for (let j = 0; j < 5; j++) {
         let s = 0;
         for (let r = 0; r < rows; r++) s += xs[r * 5 + i]! * xs[r * 5 + j]!;
+        expect(gram.h[0]![i * 5 + j]).toBeCloseTo(s, 5);
+      }
+    }
+  });
+
+  it("Gemm transA: the columns of A [K, M] are the input columns, and ONNX Runtime's output is W·(column)", async () => {
+    const rng = new Rng(9);
+    const wt = randTensor(rng, "W", [5, 3]);
+    const g = graph([node("Gemm", ["A", "W"], ["Y"], [int("transA", 1)])], [value("A", 1, [5, 4])], [value("Y", 1)], [wt]);
+    const { layer, m } = layerOf(g);
+    expect([m.groups, m.rows, m.cols, m.transA]).toEqual([1, 3, 5, true]);
+    const xs = Float32Array.from({ length: 20 }, () => rng.float() - 0.5);
+    const y = (await run(model(g), { A: { dtype: 1, dims: [5, 4], data: xs } }))["Y"]!;
+    const wv = randTensorValues(wt);
+    for (let r = 0; r < 3; r++) {
+      for (let col = 0; col < 4; col++) {
+        let s = 0;
+        for (let c = 0; c < 5; c++) s += wv[m.index[r * 5 + c]!]! * xs[c * 4 + col]!;
+        expect(s).toBeCloseTo(y[col * 3 + r]!, 5);
+      }
+    }
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    await gram.add({ dtype: 1, dims: [5, 4], data: xs });
+    await gram.finish();
+    expect(gram.columns).toBe(4);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 5; j++) {
+        let s = 0;
+        for (let col = 0; col < 4; col++) s += xs[i * 4 + col]! * xs[j * 4 + col]!;
         expect(gram.h[0]![i * 5 + j]).toBeCloseTo(s, 5);
       }
     }

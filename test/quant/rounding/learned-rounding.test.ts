@@ -7,6 +7,8 @@
  *  - a `layers` rule turns learned rounding on for one op only;
  *  - AdaRound (a few iterations) and GPTQ on MXFP4 weights (a non-uniform
  *    grid) run through and do not lose to nearest;
+ *  - ConvTranspose and Gemm with transA are rounded, not skipped;
+ *  - AdaRound and GPTQ write byte-identical models at 1 and 2 threads;
  *  - data-free mode refuses learned rounding in one line.
  */
 import { join } from "node:path";
@@ -20,14 +22,16 @@ import { arraySource } from "../../../src/quant/feeds.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../../../src/quant/recipe.js";
 import { findReport } from "../../../src/quant/stage.js";
-import { evalImages } from "../../passes/float-helpers.js";
+import { Rng } from "../../helpers/prng.js";
+import { graph, int, ints, model, node, value } from "../../ir/builders.js";
+import { evalImages, randn, randTensor } from "../../passes/float-helpers.js";
 
 const cnn = loadModel(join(MODELS_DIR, "cnn.onnx"));
 const inputName = cnn.graph!.inputs[0]!.name;
 const data = arraySource({ [inputName]: evalImages(32) });
 
-async function quantize(flags: RecipeInput) {
-  const q = await quantizeModel(cnn, data, buildRecipe({ acts: "float", batchSize: 16, ...flags }), { threads: 1 });
+async function quantize(flags: RecipeInput, threads = 1) {
+  const q = await quantizeModel(cnn, data, buildRecipe({ acts: "float", batchSize: 16, ...flags }), { threads });
   return { q, report: findReport(q.passes, "weight-rounding") };
 }
 
@@ -51,6 +55,32 @@ describe("learned rounding in the pipeline", () => {
     const session = await ort.InferenceSession.create(encodeModel(a.q.model));
     await session.release();
   }, 120_000);
+
+  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, and GPTQ)", async () => {
+    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "gptq" }] as RecipeInput[]) {
+      const one = await quantize({ weights: "int4", ...flags }, 1);
+      const two = await quantize({ weights: "int4", ...flags }, 2);
+      expect(one.report!.layers.some((l) => l.changedFraction > 0)).toBe(true);
+      expect(Buffer.from(encodeModel(two.q.model)).equals(Buffer.from(encodeModel(one.q.model)))).toBe(true);
+    }
+  }, 120_000);
+
+  it("rounds ConvTranspose (transposed patches) and Gemm with transA: reported, not skipped, none worse than nearest", async () => {
+    const rng = new Rng(3);
+    const g = graph(
+      [node("ConvTranspose", ["X", "W1"], ["T"], [ints("strides", [2, 2]), ints("pads", [1, 1, 1, 1])]), node("Relu", ["T"], ["R"]), node("Flatten", ["R"], ["F"], [int("axis", 4)]), node("Gemm", ["F", "W2"], ["Y"], [int("transA", 1)])],
+      [value("X", 1, [1, 4, 4, 4])],
+      [value("Y", 1)],
+      [randTensor(rng, "W1", [4, 8, 3, 3]), randTensor(rng, "W2", [392, 6], 0.1)],
+    );
+    const feeds = arraySource({ X: { dtype: 1, dims: [1, 4, 4, 4], data: randn(rng, 64) } });
+    const q = await quantizeModel(model(g), feeds, buildRecipe({ acts: "float", weights: "int4", weightRounding: "gptq", batchSize: 1 }), { threads: 1 });
+    const r = findReport(q.passes, "weight-rounding")!;
+    expect(r.skipped).toEqual([]);
+    expect(r.layers).toHaveLength(2);
+    for (const l of r.layers) expect(l.lossAfter).toBeLessThanOrEqual(l.lossBefore);
+    expect(r.layers[0]!.lossAfter).toBeLessThan(r.layers[0]!.lossBefore);
+  }, 60_000);
 
   it("a layers rule enables it for one op only", async () => {
     const recipe: RecipeInput = { weights: "int4", layers: [{ match: { op: "Gemm" }, weightRounding: "gptq" }] };

@@ -5,6 +5,7 @@ import { dequantizeKernel, quantizeKernel } from "./boundary.js";
 import { convKernel } from "./conv.js";
 import { denseKernel } from "./dense.js";
 import { concatKernel, reshapeKernel, transposeKernel } from "./movement.js";
+import { gatherKernelOp, sliceKernelOp } from "./gather.js";
 import { maxpoolKernel, sumpoolKernel } from "./pool.js";
 import { requantKernel, rescaleKernel } from "./requant.js";
 import { fixedRescaleKernel } from "./fixed.js";
@@ -28,4 +29,6 @@ export const KERNELS = {
   softmax: softmaxKernelOp,
   layernorm: layerNormKernelOp,
   addconst: addConstKernelOp,
+  gather: gatherKernelOp,
+  slice: sliceKernelOp,
 } satisfies { [K in IntOpKind]: Kernel<K> };

@@ -1,0 +1,170 @@
+/**
+ * AdaRound's whole optimisation as one ONNX Runtime call: an ONNX Loop whose
+ * body is one Adam step of adaround.ts, on every weight of a group at once,
+ * in float32 (as PyTorch's AdaRound computes). Per iteration t:
+ *
+ *   s = σ(V);  r = s·(ζ − γ) + γ;  h = clip(r, 0, 1);  E = lo + h·span − W
+ *   G = E·H                                           (MatMul)
+ *   β = β_end + (β_start − β_end)·(1 − (t − t₀)/max(1, T − t₀)),  on = [t ≥ t₀],  t₀ = warmup·T
+ *   u = 2r − 1;  ∂/∂h = (2/N)·G·span − on·2λβ·sign(u)·|u|^(β−1)
+ *   g = ∂/∂h · (ζ − γ)·s·(1 − s) · [0 < r < 1]
+ *   m₁ ← β₁m₁ + (1 − β₁)g;  m₂ ← β₂m₂ + (1 − β₂)g²
+ *   V ← V − (lr/(1 − β₁^(t+1)))·m₁ / (√m₂/√(1 − β₂^(t+1)) + ε)
+ *
+ * The same arithmetic as the JS loop in adaround.ts (which does it in
+ * float64); here the elementwise part runs in ORT's vectorised kernels and
+ * no value crosses into JS between iterations. Weights with span 0 (outside
+ * the grid) get g = 0, so V and the moments stay put, as in JS. The session
+ * has symbolic R and K, so one session serves every group of every layer.
+ */
+import { DataType } from "../../ir/dtype.js";
+import type { Attribute, Graph, Model, Node, ValueInfo } from "../../ir/graph.js";
+import { makeFloatTensor, type Tensor } from "../../ir/tensor.js";
+import { typeProtoOf } from "../../ir/types.js";
+import { OrtSession } from "../../runtime/ort-session.js";
+import type { AdaroundOptions } from "./adaround.js";
+
+const ZETA = 1.1;
+const GAMMA = -0.1;
+const ADAM_B1 = 0.9;
+const ADAM_B2 = 0.999;
+const ADAM_EPS = 1e-8;
+
+/** Nodes of one graph, each with a fresh output name. */
+class Ops {
+  readonly nodes: Node[] = [];
+  private n = 0;
+  constructor(private readonly prefix: string) {}
+  op(opType: string, inputs: string[], attributes: Attribute[] = [], out?: string): string {
+    const y = out ?? `${this.prefix}${this.n++}_${opType}`;
+    this.nodes.push({ opType, inputs, outputs: [y], attributes });
+    return y;
+  }
+}
+
+const vi = (name: string, dtype: number, shape?: (string | number)[]): ValueInfo => ({ name, type: typeProtoOf({ dtype, shape }) }) as unknown as ValueInfo;
+const toFloat: Attribute[] = [{ name: "to", type: 2, i: DataType.FLOAT }];
+
+/** The Loop body: one Adam step (inputs it, cond, V, M1, M2; outer-scope LO, SPAN, W, H and the scalars). */
+function body(): Graph {
+  const b = new Ops("b");
+  const mul = (x: string, y: string) => b.op("Mul", [x, y]);
+  const add = (x: string, y: string) => b.op("Add", [x, y]);
+  const sub = (x: string, y: string) => b.op("Sub", [x, y]);
+  const s = b.op("Sigmoid", ["V"]);
+  const r = add(mul(s, "c_zg"), "c_gamma");
+  const h = b.op("Clip", [r, "c_0", "c_1"]);
+  const e = sub(add("LO", mul(h, "SPAN")), "W");
+  const g = b.op("MatMul", [e, "H"]);
+  const t = b.op("Cast", ["it"], toFloat);
+  const on = b.op("Cast", [b.op("GreaterOrEqual", [t, "START"])], toFloat);
+  const rel = b.op("Div", [sub(t, "START"), "DEN"]);
+  const beta = add("BEND", mul("BSPAN", sub("c_1", rel)));
+  const u = sub(mul("c_2", r), "c_1");
+  const reg = mul(mul(b.op("Sign", [u]), b.op("Pow", [b.op("Abs", [u]), sub(beta, "c_1")])), mul(mul("LAM2", beta), on));
+  const dh = sub(mul(mul("SCALE", g), "SPAN"), reg);
+  const inside = b.op("Cast", [b.op("And", [b.op("Greater", [r, "c_0"]), b.op("Less", [r, "c_1"])])], toFloat);
+  const grad = mul(mul(mul(dh, "c_zg"), mul(s, sub("c_1", s))), inside);
+  const m1 = b.op("Add", [mul("c_b1", "M1"), mul("c_1b1", grad)], [], "M1_next");
+  const m2 = b.op("Add", [mul("c_b2", "M2"), mul("c_1b2", mul(grad, grad))], [], "M2_next");
+  const t1 = add(t, "c_1");
+  const b1t = sub("c_1", b.op("Pow", ["c_b1", t1]));
+  const b2t = sub("c_1", b.op("Pow", ["c_b2", t1]));
+  const step = b.op("Div", [mul(b.op("Div", ["LR", b1t]), m1), add(b.op("Div", [b.op("Sqrt", [m2]), b.op("Sqrt", [b2t])]), "c_eps")]);
+  b.op("Sub", ["V", step], [], "V_next");
+  b.op("Identity", ["cond"], [], "cond_next");
+  return {
+    name: "adam_step",
+    nodes: b.nodes,
+    inputs: [vi("it", DataType.INT64, []), vi("cond", DataType.BOOL, []), vi("V", DataType.FLOAT), vi("M1", DataType.FLOAT), vi("M2", DataType.FLOAT)],
+    outputs: [vi("cond_next", DataType.BOOL, []), vi("V_next", DataType.FLOAT), vi("M1_next", DataType.FLOAT), vi("M2_next", DataType.FLOAT)],
+    valueInfo: [],
+    initializers: [],
+  } as unknown as Graph;
+}
+
+/** The model: V = Loop(T, V0, 0, 0). */
+function loopModel(): Model {
+  const consts: Tensor[] = [
+    makeFloatTensor("c_0", [], [0]),
+    makeFloatTensor("c_1", [], [1]),
+    makeFloatTensor("c_2", [], [2]),
+    makeFloatTensor("c_zg", [], [ZETA - GAMMA]),
+    makeFloatTensor("c_gamma", [], [GAMMA]),
+    makeFloatTensor("c_b1", [], [ADAM_B1]),
+    makeFloatTensor("c_1b1", [], [1 - ADAM_B1]),
+    makeFloatTensor("c_b2", [], [ADAM_B2]),
+    makeFloatTensor("c_1b2", [], [1 - ADAM_B2]),
+    makeFloatTensor("c_eps", [], [ADAM_EPS]),
+  ];
+  const rk = ["r", "k"];
+  const scalars = ["SCALE", "LAM2", "LR", "START", "DEN", "BEND", "BSPAN"];
+  return {
+    irVersion: 8,
+    opsets: [{ domain: "", version: 17 }],
+    graph: {
+      name: "adaround",
+      nodes: [
+        { opType: "Sub", inputs: ["V0", "V0"], outputs: ["Z"], attributes: [] },
+        { opType: "Loop", inputs: ["T", "", "V0", "Z", "Z"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body() }] },
+      ],
+      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("LO", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), vi("W", DataType.FLOAT, rk), vi("H", DataType.FLOAT, ["k", "k"]), ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
+      outputs: [vi("V", DataType.FLOAT, rk)],
+      valueInfo: [],
+      initializers: consts,
+    },
+    functions: [],
+  } as unknown as Model;
+}
+
+/** The inputs of one group's optimisation (float64, R×K row-major; H K×K). */
+export interface AdaroundLoopInput {
+  readonly rows: number;
+  readonly cols: number;
+  readonly v0: Float64Array;
+  readonly lo: Float64Array;
+  readonly span: Float64Array;
+  readonly w: Float64Array;
+  readonly h: Float64Array;
+  /** Input columns H was accumulated over. */
+  readonly columns: number;
+}
+
+export class AdaroundLoop {
+  private constructor(private readonly session: OrtSession) {}
+
+  static async create(threads?: number): Promise<AdaroundLoop> {
+    return new AdaroundLoop(await OrtSession.create(loopModel(), { threads, optimization: "all" }));
+  }
+
+  /** V after `o.iters` Adam steps from v0. */
+  async run(p: AdaroundLoopInput, o: AdaroundOptions): Promise<Float32Array> {
+    const rk = [p.rows, p.cols];
+    const f = (data: Float64Array, dims: number[]) => ({ dtype: DataType.FLOAT, dims, data: Float32Array.from(data) });
+    const s = (v: number) => ({ dtype: DataType.FLOAT, dims: [], data: Float32Array.of(v) });
+    const start = o.warmup * o.iters;
+    const out = await this.session.run(
+      {
+        T: { dtype: DataType.INT64, dims: [], data: BigInt64Array.of(BigInt(o.iters)) },
+        V0: f(p.v0, rk),
+        LO: f(p.lo, rk),
+        SPAN: f(p.span, rk),
+        W: f(p.w, rk),
+        H: f(p.h, [p.cols, p.cols]),
+        SCALE: s(2 / Math.max(1, p.columns)),
+        LAM2: s(2 * o.lambda),
+        LR: s(o.lr),
+        START: s(start),
+        DEN: s(Math.max(1, o.iters - start)),
+        BEND: s(o.betaEnd),
+        BSPAN: s(o.betaStart - o.betaEnd),
+      },
+      ["V"],
+    );
+    return out["V"]!.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
