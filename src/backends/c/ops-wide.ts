@@ -14,6 +14,7 @@
  * kernel, not a tuned one.
  */
 import type { ConvOp, DenseOp, ProgramValue } from "../../integer/program.js";
+import { FixqError } from "../../ir/errors.js";
 import { cInt } from "../shared/print-c.js";
 import { cList, maxAbsShifted, minusZero } from "./c-types.js";
 import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
@@ -28,7 +29,7 @@ function checkFits64(op: ConvOp | DenseOp, rows: number, xv: ProgramValue): void
     let s = Math.abs(op.bias?.[o] ?? 0);
     for (let k = 0; k < K; k++) s += Math.abs(op.weight[o * K + k]!) * d;
     // doubles round up at most one ulp here; a bound within 2^10 of 2^63 is refused as well
-    if (s >= INT64_LIMIT - 2 ** 10) throw new Error(`${op.kind} ${op.source}: its accumulator's partial sums could leave int64 (bound ${s}); narrow the weights or activations`);
+    if (s >= INT64_LIMIT - 2 ** 10) throw new FixqError("unsupported", `${op.kind} ${op.source}: its accumulator's partial sums could leave int64 (bound ${s}); narrow the weights or activations`);
   }
 }
 

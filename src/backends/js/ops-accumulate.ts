@@ -17,6 +17,7 @@
  * whose partial sums could reach 2^53 is refused, naming the node.
  */
 import { type ConvOp, type DenseOp, isWideValue, type MaxPoolOp, type ProgramValue, type SumPoolOp, weightTypeOf } from "../../integer/program.js";
+import { FixqError } from "../../ir/errors.js";
 import { intMax, intMin, intTypeName } from "../../numerics/int.js";
 import { intsExpr } from "./blob.js";
 import { type OpEmitter, opFunctionName, opHeader, product, shapeText } from "./codegen.js";
@@ -47,7 +48,7 @@ export function exactInDoubles(weight: Int32Array, rows: number, bias: Int32Arra
 /** exactInDoubles for an op, refusing an int64 accumulator it does not prove exact (gemmInt would wrap at 2^32). */
 function exactFor(op: ConvOp | DenseOp, out: ProgramValue, rows: number, maxAbsX: number): boolean {
   const exact = exactInDoubles(op.weight, rows, op.bias, maxAbsX);
-  if (!exact && isWideValue(out)) throw new Error(`${op.kind} '${op.source}': its int64 accumulator's sums could reach 2^53, past what the generated JS computes exactly`);
+  if (!exact && isWideValue(out)) throw new FixqError("unsupported", `${op.kind} '${op.source}': its int64 accumulator's sums could reach 2^53, past what the generated JS computes exactly`);
   return exact;
 }
 

@@ -4,6 +4,7 @@
  * value's type, and the weights themselves.
  */
 import type { ProgramValue } from "../../../integer/program.js";
+import { FixqError } from "../../../ir/errors.js";
 import { intMax, intMin } from "../../../numerics/int.js";
 
 const I16_MIN = -32768;
@@ -44,6 +45,6 @@ export const EXACT_DOUBLE_LIMIT = 2 ** 53;
 /** Throws, naming the node, when a widened accumulator's partial sums could reach 2^53 (doubles no longer exact). */
 export function checkWideExact(source: string, v: ProgramValue, zero: number, weight: Int32Array, rowLength: number, bias: Int32Array | undefined): void {
   if (!accumulatorsFitInt32(v, zero, weight, rowLength, bias, EXACT_DOUBLE_LIMIT)) {
-    throw new Error(`${source}: the emulator's int64 accumulator sums could reach 2^53, past exact doubles; use narrower weights or activations`);
+    throw new FixqError("unsupported", `${source}: the emulator's int64 accumulator sums could reach 2^53, past exact doubles; use narrower weights or activations`);
   }
 }
