@@ -10,10 +10,11 @@ import { fixedRescaleBody, fixedRescaleSummary } from "../shared/fixed-rescale-b
 import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
 
 export const emitFixedRescale: COpEmitter<FixedRescaleOp> = (op, ctx) => {
-  const name = opName(ctx.index, op);
+  const lanes = ctx.lanes ?? 1;
+  const name = opName(ctx.index, op, lanes);
   const p = printC(fixedRescaleBody(op), { where: `fixed rescale ${op.source}: ` }, new Map(op.inputs.map((_, k) => [`x${k}`, `(int64_t)x${k}[j]`])));
   const yT = storage(ctx, op.output);
-  const size = ctx.value(op.output).shape.reduce((a, b) => a * b, 1);
+  const size = ctx.value(op.output).shape.reduce((a, b) => a * b, 1) * lanes; // elementwise: the batch layout is TILE times as long
   const args = op.inputs.map((x, k) => `const ${storage(ctx, x)} *restrict x${k}`);
   const text = `${opComment(op, ctx, fixedRescaleSummary(op))}
 static int ${name}(${args.join(", ")}, ${yT} *restrict y) {
