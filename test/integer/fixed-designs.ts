@@ -9,17 +9,16 @@ import { join } from "node:path";
 import { runProgram } from "../../src/backends/emulator/run.js";
 import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
 import { MODELS_DIR } from "../../src/data/manifest.js";
-import { type Program, type QuantizeOp, sampleSize } from "../../src/integer/program.js";
+import { type Program, sampleSize } from "../../src/integer/program.js";
 import type { Model } from "../../src/ir/graph.js";
 import { decodeModel, loadModel } from "../../src/ir/onnx/load.js";
 import { encodeModel } from "../../src/ir/onnx/save.js";
 import { npyFileSource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../../src/quant/recipe.js";
+import { feeds as extremeFeeds } from "../backends/c/feeds-c.js";
 import type { Feeds } from "../backends/js/check.js";
-import { floatInputs, intInputs, mismatches } from "../backends/js/compare.js";
-import { evalX } from "../helpers/bundled-data.js";
-import { Rng } from "../helpers/prng.js";
+import { mismatches } from "../backends/js/compare.js";
 
 /** Quantizes a bundled model with `recipe`, writes the file to bytes and reads it back (the annotations' round trip). */
 export async function quantizedFile(name: string, recipe: RecipeInput): Promise<Model> {
@@ -33,24 +32,9 @@ export async function quantizedFile(name: string, recipe: RecipeInput): Promise<
   }
 }
 
-/** Eval images, random floats around the input quantizer, and extreme integer inputs. */
+/** Eval images, 8 random floats around the input quantizer and 4 of each extreme integer pattern (seed 16). */
 export function feeds(p: Program, evalCount: number): Feeds[] {
-  const input = p.inputs[0]!;
-  const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === input.name)!;
-  const size = sampleSize(input.shape);
-  const rng = new Rng(16);
-  const n = 4;
-  const ints = [
-    new Int32Array(n * size).fill(q.qmin),
-    new Int32Array(n * size).fill(q.qmax),
-    Int32Array.from({ length: n * size }, (_, i) => ((i + Math.floor(i / size)) % 2 === 0 ? q.qmin : q.qmax)),
-    intInputs(rng, n * size, q.qmin, q.qmax),
-  ];
-  return [
-    { data: { [input.name]: evalX.data.subarray(0, evalCount * size) }, batch: evalCount },
-    { data: { [input.name]: floatInputs(rng, 8 * size, q.scale, q.zeroPoint, q.qmin, q.qmax) }, batch: 8 },
-    ...ints.map((x) => ({ data: { [input.name]: x }, batch: n, quantized: true })),
-  ];
+  return extremeFeeds(p, evalCount, 16, 8, 4);
 }
 
 /** Raw integer and float mismatches of the integer-only ONNX (ORT) against the emulator, float feeds only. */

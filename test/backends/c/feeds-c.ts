@@ -8,23 +8,23 @@ import { join } from "node:path";
 import { MODELS_DIR } from "../../../src/data/manifest.js";
 import { type IntegerizeOptions, integerizeModel } from "../../../src/integer/integerize.js";
 import type { Program, QuantizeOp } from "../../../src/integer/program.js";
+import { sampleSize } from "../../../src/integer/program.js";
 import { loadModel } from "../../../src/ir/onnx/load.js";
 import { npyFileSource } from "../../../src/quant/feeds.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../../../src/quant/recipe.js";
-import { sampleSize } from "../../../src/integer/program.js";
 import { evalX } from "../../helpers/bundled-data.js";
 import { Rng } from "../../helpers/prng.js";
 import type { Feeds } from "../js/check.js";
 import { floatInputs, intInputs } from "../js/compare.js";
 
 /** Eval images, random floats around the quantizer, and the extreme integer patterns. */
-export function feeds(p: Program, evalCount: number, seed: number, randomCount = 64): Feeds[] {
+export function feeds(p: Program, evalCount: number, seed: number, randomCount = 64, extremeCount = 16): Feeds[] {
   const input = p.inputs[0]!;
   const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === input.name)!;
   const size = sampleSize(input.shape);
   const rng = new Rng(seed);
-  const n = 16;
+  const n = extremeCount;
   const ints = [
     new Int32Array(n * size).fill(q.qmin),
     new Int32Array(n * size).fill(q.qmax),
