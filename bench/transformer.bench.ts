@@ -217,7 +217,7 @@ function runAnchor(args: readonly string[], out: string): string | undefined {
 for (const [name, args] of anchors) {
   if (!ROWS.test(name)) continue;
   const out = join(tmp, `${name.replace(/\W+/g, "_")}.onnx`);
-  log(name);
+  log(`${name}: the Python anchor`);
   const failed = runAnchor(args, out);
   if (failed) rows.push({ name, skipped: failed });
   else await addModelRow(name, () => loadModel(out));
