@@ -9,7 +9,7 @@ import { attr, attrInt, attrInts } from "./attrs.js";
 import { DataType } from "./dtype.js";
 import type { Dim, Graph, Node, TensorType } from "./graph.js";
 import { constValues, GATHER_RULES, MICROSOFT_RULES } from "./infer-gather.js";
-import { type Tensor, tensorToFloat64 } from "./tensor.js";
+import type { Tensor } from "./tensor.js";
 import { tensorTypeOf } from "./types.js";
 
 type Shape = readonly Dim[] | undefined;

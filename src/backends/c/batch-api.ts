@@ -11,7 +11,7 @@
  * (the unused ones copy sample 0) and reads back nb.
  */
 import type { ConvOp, DenseOp, IntOp, IntOpKind, Program, RequantOp } from "../../integer/program.js";
-import { integerOutputs, opInputs } from "../../integer/program.js";
+import { integerOutputs, isWideValue, opInputs } from "../../integer/program.js";
 import type { OpOf } from "../contract.js";
 import { emitTileAccumulate, emitTileDequantize, emitTileQuantize, fusable } from "./batch-tile.js";
 import { planBuffers } from "./buffers.js";
@@ -19,6 +19,7 @@ import type { Port } from "./emit.js";
 import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
 import { emitMaxPool, emitSumPool } from "./ops-accumulate.js";
 import { emitFixedRescale } from "./ops-fixed.js";
+import { emitWideTileAccumulate } from "./ops-wide.js";
 import { emitConcat, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
 import { TILE } from "./tile-kernel.js";
@@ -80,6 +81,8 @@ export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]
   const codes: COpCode[] = list.map(({ op, index, fused }) => {
     if (op.kind === "quantize") return emitTileQuantize(op, ctx(index));
     if (op.kind === "dequantize") return emitTileDequantize(op, ctx(index));
+    // an int64 accumulator (program.ts ACC64) takes ops-wide.ts's lane loop; the others the int32 tile kernels
+    if ((op.kind === "conv" || op.kind === "dense") && isWideValue(p.values.get(op.output))) return emitWideTileAccumulate(op, ctx(index), TILE);
     if (op.kind === "conv" || op.kind === "dense") return emitTileAccumulate(op as ConvOp | DenseOp, ctx(index), fused);
     const { decls: _, ...code } = (LANE_EMITTERS[op.kind as Lane] as COpEmitter<IntOp>)(op, ctx(index)); // arrays: printed once, by the one-sample op
     return code;

@@ -13,7 +13,7 @@
  * models with different prefixes link into one program. One call runs one
  * sample; the static buffers make the library non-reentrant.
  */
-import { type IntOp, type IntOpKind, integerOutputs, type Program, sampleSize } from "../../integer/program.js";
+import { type IntOp, type IntOpKind, integerOutputs, isWideValue, type Program, sampleSize } from "../../integer/program.js";
 import { FixqError } from "../../ir/errors.js";
 import { roundHalfEvenDef } from "../../numerics/definitions.js";
 import { type CheckOptions, checkWith, type Diagnostic, type IntegerBackend, type OpOf, refuseDiagnostics } from "../contract.js";
@@ -30,6 +30,7 @@ import { emitConv, emitDense, emitMaxPool, emitSumPool } from "./ops-accumulate.
 import { emitConcat, emitDequantize, emitQuantize, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
 import { emitFixedRescale } from "./ops-fixed.js";
+import { emitWideConv, emitWideDense } from "./ops-wide.js";
 import { TILE_DOT } from "./tile-kernel.js";
 import { C_CHECKS, refusedInC } from "./transformer-refusal.js";
 
@@ -49,8 +50,9 @@ export const C_FILES = ["model.h", "model.c", "model_run.c", "Makefile", "README
 const EMITTERS = {
   quantize: emitQuantize,
   dequantize: emitDequantize,
-  conv: emitConv,
-  dense: emitDense,
+  // layers whose certified accumulator leaves int32 take the int64 kernels of ops-wide.ts; the rest are untouched
+  conv: (op, ctx) => (isWideValue(ctx.value(op.output)) ? emitWideConv(op, ctx) : emitConv(op, ctx)),
+  dense: (op, ctx) => (isWideValue(ctx.value(op.output)) ? emitWideDense(op, ctx) : emitDense(op, ctx)),
   sumpool: emitSumPool,
   maxpool: emitMaxPool,
   requant: emitRequant,
