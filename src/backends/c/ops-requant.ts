@@ -14,15 +14,15 @@
  * numerics' narrow form instead where it exists (numerics/requant-narrow.ts: the same results, every
  * intermediate in int32, printed by print-c32.ts), which compilers vectorize on 32-bit lanes.
  */
-import type { RequantOp, RescaleOp } from "../../integer/program.js";
+import type { FixedRescaleOp, RequantOp, RescaleOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
 import { add, type Expr, num as numE, substitute, v } from "../../numerics/expr.js";
 import { narrowRequant, narrowRequantE } from "../../numerics/requant-narrow.js";
-import { channelConstant, type Printed } from "../shared/print-expr.js";
 import { cInt, printC } from "../shared/print-c.js";
+import { channelConstant, type Printed } from "../shared/print-expr.js";
 import { cList } from "./c-types.js";
-import { printC32 } from "./print-c32.js";
 import { type CEmitCtx, type COpEmitter, opComment, opName, storage } from "./op-code.js";
+import { printC32 } from "./print-c32.js";
 
 /** A channel's case: numerics' (requantCaseOf), or the narrow form with n levels (single rounding, where it exists). */
 type Case = ReturnType<typeof requantCaseOf> | "narrow1" | "narrow2" | "narrow3" | "narrow4";
@@ -146,11 +146,22 @@ export const emitRescale: COpEmitter<RescaleOp> = (op, ctx) => {
     consts[`m${k}`] = numE(op.multipliers[k]!);
   });
   const p = printC(substitute(rescaleDef(n).body, consts), { where: `rescale ${op.source}: ` }, new Map(op.inputs.map((_, k) => [`x${k}`, `(int64_t)x${k}[j]`])));
+  const what = `y = clamp(${op.outZero} + rshr(sum (x_i - z_i) * m_i, ${op.shift}), ${op.clampLo}, ${op.clampHi}), z = [${op.inputZeros.join(", ")}], m = [${op.multipliers.join(", ")}]`;
+  const text = elementwiseSumFunction(op, ctx, name, lanes, p, what);
+  return { name, text };
+};
+
+/**
+ * The C function of an elementwise op over several inputs whose value per
+ * element j is the printed expression `p` (inputs read as x0[j], x1[j], …):
+ *   for j < |y|·lanes: y[j] = p(x0[j], x1[j], …)
+ * Shared by the integer rescale and the fixed-point rescale.
+ */
+export function elementwiseSumFunction(op: RescaleOp | FixedRescaleOp, ctx: CEmitCtx, name: string, lanes: number, p: Printed, what: string): string {
   const yT = storage(ctx, op.output);
   const size = ctx.value(op.output).shape.reduce((a, b) => a * b, 1) * lanes; // elementwise: the batch layout is TILE times as long
   const args = op.inputs.map((x, k) => `const ${storage(ctx, x)} *restrict x${k}`);
-  const what = `y = clamp(${op.outZero} + rshr(sum (x_i - z_i) * m_i, ${op.shift}), ${op.clampLo}, ${op.clampHi}), z = [${op.inputZeros.join(", ")}], m = [${op.multipliers.join(", ")}]`;
-  const text = `${opComment(op, ctx, what)}
+  return `${opComment(op, ctx, what)}
 static int ${name}(${args.join(", ")}, ${yT} *restrict y) {
 ${op.inputs.map((_, k) => `  (void)x${k}; /* a zero multiplier leaves an input unread */`).join("\n")}
   for (int j = 0; j < ${size}; j++) {
@@ -158,5 +169,4 @@ ${[...p.hoisted, ...p.body, `y[j] = (${yT})(${p.value});`].map((l) => `    ${l}`
   }
   return 0;
 }`;
-  return { name, text };
-};
+}
