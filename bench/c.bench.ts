@@ -5,8 +5,9 @@
  * For each bundled model fixq compiles to integers (default recipe,
  * calibration set of the manifest), in alternating rounds (so that a busy
  * machine disturbs all alike), samples/s of:
- *   - c:        the generated C, gcc -O3 (its Makefile's flags), one sample per call
+ *   - c:        the generated C, gcc -O3 (its Makefile's flags), NAME_run_batch over 64 samples
  *   - c-native: the same with -O3 -march=native
+ *   - nat1:     -O3 -march=native, NAME_run one sample per call (batch 1)
  *   - ort-int8: ONNX Runtime on the QDQ model (graph optimizations all: int8
  *               QLinearConv / MatMulInteger kernels), intra-op threads 1, batch 64
  *   - int8-b1:  the same at batch 1, one sample per call as the C API runs
@@ -41,24 +42,33 @@ const BATCH = 64;
 const CC = process.env["CC"] ?? "gcc";
 const x = readNpy(join(MODELS_DIR, "data/eval.npy")).data as Float32Array;
 
-/** The timing driver: runs NAME_run over the samples of x.bin, cycling, for ≥ MS ms; prints samples/s. */
+/**
+ * The timing driver: `timer x.bin MS batch|one` runs NAME_run_batch over the ${BATCH} samples of x.bin
+ * (batch), or NAME_run once per sample (one), cycling, for ≥ MS ms; prints samples/s.
+ */
 const DRIVER = `#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "model.h"
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 int main(int argc, char **argv) {
-  static float x[${BATCH}][FIXQ_IN0_SIZE], y[FIXQ_OUT0_SIZE];
+  static float x[${BATCH}][FIXQ_IN0_SIZE], y[${BATCH}][FIXQ_OUT0_SIZE];
   FILE *f = fopen(argv[1], "rb");
   double ms = atof(argv[2]), t0, t;
+  int batch = argc > 3 && strcmp(argv[3], "batch") == 0;
   long n = 0;
   if (!f || fread(x, sizeof x, 1, f) != 1) return 1;
   fclose(f);
-  for (int i = 0; i < ${BATCH}; i++) fixq_run(x[i], y); /* warm up */
+  if (fixq_run_batch(&x[0][0], &y[0][0], ${BATCH}) != FIXQ_OK) return 1; /* warm up */
   t0 = now();
   do {
-    for (int i = 0; i < ${BATCH}; i++) if (fixq_run(x[i], y) != FIXQ_OK) return 1;
+    if (batch) {
+      if (fixq_run_batch(&x[0][0], &y[0][0], ${BATCH}) != FIXQ_OK) return 1;
+    } else {
+      for (int i = 0; i < ${BATCH}; i++) if (fixq_run(x[i], y[i]) != FIXQ_OK) return 1;
+    }
     n += ${BATCH};
     t = now();
   } while ((t - t0) * 1000 < ms);
@@ -93,7 +103,7 @@ function build(p: Program, dir: string, cflags: string): { timer: string; run: s
   writeFileSync(join(dir, "timer.c"), DRIVER);
   execFileSync("make", ["-s", "-C", dir, `CC=${CC}`, `CFLAGS=${cflags}`], { stdio: "inherit" });
   const timer = join(dir, "timer");
-  execFileSync(CC, ["-std=c99", "-ffp-contract=off", ...cflags.split(" "), "-o", timer, join(dir, "timer.c"), join(dir, "model.c"), "-lm"], { stdio: "inherit" });
+  execFileSync(CC, ["-std=c99", "-ffp-contract=off", "-fno-trapping-math", ...cflags.split(" "), "-o", timer, join(dir, "timer.c"), join(dir, "model.c"), "-lm"], { stdio: "inherit" });
   return { timer, run: join(dir, "model_run") };
 }
 
@@ -129,9 +139,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "fixq-c-bench-"));
   const rows: Record<string, unknown>[] = [];
   printBenchHeader("c");
-  console.log(`${CC} ${execFileSync(CC, ["-dumpversion"], { encoding: "utf8" }).trim()}; ${reps} rounds; one thread; C one sample per call, ORT and emulator batch ${BATCH}; ratios are of medians`);
+  console.log(`${CC} ${execFileSync(CC, ["-dumpversion"], { encoding: "utf8" }).trim()}; ${reps} rounds; one thread; batch ${BATCH} (C: NAME_run_batch), and batch 1 (nat1: NAME_run per sample, -march=native; int8b1: ORT at batch 1); ratios are of medians`);
   console.log(
-    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"nat÷int8".padStart(8)} ${"nat÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB`,
+    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"nat1/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"nat÷int8".padStart(8)} ${"b1÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB`,
   );
   try {
     for (const m of bundledModels()) {
@@ -145,13 +155,21 @@ async function main(): Promise<void> {
       const { float, q, p } = built;
       const size = sampleSize(p.inputs[0]!.shape);
       const xs = x.subarray(0, BATCH * size);
-      const plain = build(p, join(dir, m.key, "o3"), "-O3");
+      let plain: ReturnType<typeof build>;
+      try {
+        plain = build(p, join(dir, m.key, "o3"), "-O3");
+      } catch (e) {
+        const refused = String((e as Error).message).split("\n")[0]!;
+        console.log(`${m.key.padEnd(14)} refused: ${refused}`);
+        rows.push({ model: m.key, refused });
+        continue;
+      }
       const native = build(p, join(dir, m.key, "native"), "-O3 -march=native");
       checkBits(p, plain.run, join(dir, m.key), BATCH);
       checkBits(p, native.run, join(dir, m.key), BATCH);
       const xBin = join(dir, m.key, "x.bin");
       writeFileSync(xBin, Buffer.from(xs.buffer, xs.byteOffset, xs.byteLength));
-      const timeC = (exe: string) => Number(execFileSync(exe, [xBin, "300"], { encoding: "utf8" }).trim());
+      const timeC = (exe: string, mode: "batch" | "one") => Number(execFileSync(exe, [xBin, "300", mode], { encoding: "utf8" }).trim());
       const sInt8 = await session(encodeModel(q));
       const sF32 = await session(encodeModel(float));
       const dims = [BATCH, ...p.inputs[0]!.shape];
@@ -164,10 +182,11 @@ async function main(): Promise<void> {
         await sF32.run({ [sF32.inputNames[0]!]: tensor });
       }
       const one = new ort.Tensor("float32", xs.subarray(0, size), [1, ...p.inputs[0]!.shape]);
-      const r = { c: [] as number[], native: [] as number[], int8: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
+      const r = { c: [] as number[], native: [] as number[], native1: [] as number[], int8: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
       for (let k = 0; k < reps; k++) {
-        r.c.push(timeC(plain.timer));
-        r.native.push(timeC(native.timer));
+        r.c.push(timeC(plain.timer, "batch"));
+        r.native.push(timeC(native.timer, "batch"));
+        r.native1.push(timeC(native.timer, "one"));
         r.int8.push(await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: tensor })));
         r.int8b1.push((await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: one }))) / BATCH);
         r.f32.push(await rate(() => sF32.run({ [sF32.inputNames[0]!]: tensor })));
@@ -177,12 +196,12 @@ async function main(): Promise<void> {
       await sF32.release();
       const med = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) as Record<keyof typeof r, number>;
       const sz = sizes(plain.run);
-      const row = { model: m.key, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, nativeOverInt8B1: med.native / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
+      const row = { model: m.key, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, native1OverInt8B1: med.native1 / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
       rows.push(row);
       const f = (v: number) => v.toFixed(0).padStart(8);
       const ratio = (v: number, w = 6) => v.toFixed(2).padStart(w);
       console.log(
-        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.nativeOverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-"}`,
+        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)} ${f(med.native1)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.native1OverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-"}`,
       );
     }
   } finally {

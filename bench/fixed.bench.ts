@@ -14,16 +14,20 @@
  *   fixed<16,2> a, <12,2> w  Q2.14 activations with Q2.10 weights
  *   … RND_CONV, SAT       the same designs rounding to nearest (ties to even) and saturating,
  *                         fixed<8,auto,…> choosing I per tensor as fixed<8> does
+ *   fixed<16,2,RND_CONV,SAT>  Q2.14 weights and activations, rounding and saturating
  * `cert` says whether the accumulator certificate proves every conv/dense
- * sum fits int32 for every input (the program's contract; `compile`
- * refuses designs where it does not). Where it does not, the emulator runs
- * with every accumulator checked exactly on these images: `int32 ok` means
- * no sum left int32 here, so the figure is the design's; otherwise the row
- * says where it overflowed and gives no figure.
+ * sum fits its storage for every input (the program's contract; `compile`
+ * refuses designs where it does not): int32, or int64 for the layers whose
+ * certified range leaves int32 (integer/widen-accumulators.ts; the note
+ * counts them). Where it does not, the emulator runs with every int32
+ * accumulator checked exactly on these images: `int32 ok` means no sum left
+ * int32 here, so the figure is the design's; otherwise the row says where it
+ * overflowed and gives no figure.
  *
  * Images: the full 10k test set with Debian's dataset-fashion-mnist, else
  * the committed 2,000; FIXQ_BENCH_SAMPLES=N takes the first N.
- * FIXQ_BENCH_MODELS=cnn,resnet (default cnn, resnet, mobilenetv2).
+ * FIXQ_BENCH_MODELS=cnn,resnet (default cnn, resnet, mobilenetv2);
+ * FIXQ_BENCH_ROWS=REGEX keeps the designs whose name matches (int8 always runs, the ratios' anchor).
  * Ratios: top-1 of the row / top-1 of int8 in the same run; drop: float − row, points.
  */
 import { join } from "node:path";
@@ -32,7 +36,7 @@ import { MODELS_DIR } from "../src/data/manifest.js";
 import { evaluateClassifier } from "../src/eval/classify.js";
 import { certifyProgram } from "../src/integer/certify.js";
 import { integerizeModel } from "../src/integer/integerize.js";
-import type { Program } from "../src/integer/program.js";
+import { isWideValue, type Program } from "../src/integer/program.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { readNpy } from "../src/io/npy.js";
 import { npyFileSource } from "../src/quant/feeds.js";
@@ -54,7 +58,10 @@ const ROWS: { name: string; recipe: RecipeInput }[] = [
   { name: "fixed<8,auto,RND_CONV,SAT>", recipe: { format: "fixed<8,auto,RND_CONV,SAT>" } },
   { name: "fixed<16,6,RND_CONV,SAT>", recipe: { format: "fixed<16,6,RND_CONV,SAT>" } },
   { name: "Q2.14 RND_CONV,SAT a, <12,2> w", recipe: { acts: "fixed<16,2,RND_CONV,SAT>", weights: "fixed<12,2,RND_CONV,SAT>" } },
+  { name: "fixed<16,2,RND_CONV,SAT>", recipe: { format: "fixed<16,2,RND_CONV,SAT>" } },
 ];
+const rowFilter = process.env["FIXQ_BENCH_ROWS"] ? new RegExp(process.env["FIXQ_BENCH_ROWS"]) : undefined;
+const rows = ROWS.filter((r) => r.name === "int8 (default)" || !rowFilter || rowFilter.test(r.name));
 
 const models = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? ["cnn", "resnet", "mobilenetv2"];
 const small = () => {
@@ -113,7 +120,7 @@ for (const model of models) {
   const f = await evaluateClassifier(float, { dtype: 1, dims: [n, 1, 28, 28], data: images }, BigInt64Array.from(labels, (v) => BigInt(v)));
   results.push({ model, row: "float (ORT)", top1: f.top1 * 100, cert: true, note: "anchor" });
   log(`${model}: float ${(f.top1 * 100).toFixed(2)}%`);
-  for (const row of ROWS) {
+  for (const row of rows) {
     const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 512);
     let p: Program;
     try {
@@ -122,8 +129,10 @@ for (const model of models) {
       source.close();
     }
     const cert = certifyProgram(p).ok;
+    const wide = [...p.values.values()].filter(isWideValue).length;
     const r = emulatorTop1(p, !cert);
-    results.push({ model, row: row.name, top1: r.top1, cert, note: r.overflow ? `overflows int32: ${r.overflow}` : cert ? "" : "int32 ok on these images" });
+    const note = r.overflow ? `overflows int32: ${r.overflow}` : cert ? (wide > 0 ? `${wide} int64 accumulators` : "") : "int32 ok on these images";
+    results.push({ model, row: row.name, top1: r.top1, cert, note });
     log(`${model}: ${row.name} ${r.top1 === undefined ? "-" : `${r.top1.toFixed(2)}%`} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
 }

@@ -16,9 +16,9 @@
  * Columns: top-1 on the full 10k Fashion-MNIST test set when Debian's
  * package is installed (else the 2,000-image eval set), top-1 agreement with
  * float, the paired drop against float and its standard error (bench/paired.ts),
- * the file size, and ORT throughput relative to float measured in the same
- * run at 1 and 2 threads (the emulator row: the emulator against ORT float at
- * 1 thread). Then the accuracy of each integer approximation alone, in output
+ * the file size. Then the throughput part (bench/transformer-throughput.ts):
+ * each variant's samples/s in ORT at 1 and 2 threads on a fixed batch, and
+ * its ratio to float; the emulator against ORT float at 1 thread. Then the accuracy of each integer approximation alone, in output
  * steps (LSB) against float on uniformly random 8-bit inputs: Softmax and
  * LayerNorm of the integer-only ViT (the exact-table GELU's error is its
  * output rounding alone, ≤ 1/2 LSB by construction).
@@ -37,7 +37,10 @@
  *
  * Knobs: FIXQ_BENCH_PYTHON (default python3) runs the anchors, which are
  * skipped with a notice when it cannot import onnxruntime.quantization;
- * FIXQ_BENCH_ANCHOR=0 skips them; FIXQ_BENCH_SAMPLES=N limits the test set.
+ * FIXQ_BENCH_ANCHOR=0 skips them; FIXQ_BENCH_SAMPLES=N limits the test set;
+ * FIXQ_BENCH_PART=accuracy|throughput runs one part (default both);
+ * FIXQ_BENCH_ROWS=REGEX builds only the ViT variants whose name matches (float always);
+ * FIXQ_BENCH_BATCH (64), FIXQ_BENCH_REPS (15), FIXQ_BENCH_EMU_REPS (5) shape the timing.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -70,8 +73,14 @@ import { type HostTensor, OrtSession } from "../src/runtime/ort-session.js";
 import { packageRoot } from "../src/util/package-root.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
+import { printThroughput, type ThroughputVariant } from "./transformer-throughput.js";
 
 printBenchHeader("transformer");
+const PART = process.env["FIXQ_BENCH_PART"] ?? "all";
+if (!["all", "accuracy", "throughput"].includes(PART)) throw new Error(`FIXQ_BENCH_PART must be accuracy or throughput, not '${PART}'`);
+const ACCURACY = PART !== "throughput";
+const THROUGHPUT = PART !== "accuracy";
+const ROWS = new RegExp(process.env["FIXQ_BENCH_ROWS"] ?? "");
 const t0 = performance.now();
 const log = (s: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${s}\n`);
 
@@ -95,11 +104,10 @@ interface Row {
   name: string;
   preds?: Int32Array;
   bytes?: number;
-  /** images/s at 1 and 2 threads. */
-  speed?: [number, number];
   skipped?: string;
 }
 const rows: Row[] = [];
+const variants: ThroughputVariant[] = [];
 
 async function predict(model: Model, threads = 1): Promise<Int32Array> {
   const s = await OrtSession.create(model, { threads });
@@ -112,30 +120,20 @@ async function predict(model: Model, threads = 1): Promise<Int32Array> {
   return out;
 }
 
-/** Images per second in ORT: 2,000 images in batches of 64 after one warm-up batch. */
-async function speed(model: Model, threads: number): Promise<number> {
-  const s = await OrtSession.create(model, { threads });
-  const m = Math.min(2000, n);
-  const feed = (k: number) => ({ input: { dtype: DataType.FLOAT, dims: [64, 1, 28, 28], data: X.subarray(k * 64 * 784, (k + 1) * 64 * 784) } });
-  try {
-    await s.run(feed(0));
-    const t = performance.now();
-    for (let k = 0; k < Math.floor(m / 64); k++) await s.run(feed(k));
-    return (Math.floor(m / 64) * 64) / ((performance.now() - t) / 1000);
-  } finally {
-    await s.release();
-  }
-}
-
 function fileSize(model: Model, name: string): number {
   const path = join(tmp, `${name}.onnx`);
   saveModel(model, path);
   return statSync(path).size;
 }
 
-async function addModelRow(name: string, model: Model): Promise<void> {
+/** Builds the variant (unless FIXQ_BENCH_ROWS leaves it out), then measures its accuracy and keeps it for the throughput part. */
+async function addModelRow(name: string, build: () => Model | Promise<Model>): Promise<void> {
+  if (rows.length > 0 && !ROWS.test(name)) return;
   log(name);
-  rows.push({ name, preds: await predict(model), bytes: fileSize(model, name.replace(/\W+/g, "_")), speed: [await speed(model, 1), await speed(model, 2)] });
+  const model = await build();
+  if (ACCURACY) rows.push({ name, preds: await predict(model), bytes: fileSize(model, name.replace(/\W+/g, "_")) });
+  else rows.push({ name });
+  if (THROUGHPUT) variants.push({ name, model });
 }
 
 async function quantized(recipe: RecipeInput): Promise<Model> {
@@ -148,41 +146,41 @@ async function quantized(recipe: RecipeInput): Promise<Model> {
 }
 
 // --- fixq rows ---
-await addModelRow("float", float);
+await addModelRow("float", () => float);
 const w8a8 = await quantized({});
-await addModelRow("fixq static W8A8 (QDQ)", w8a8);
+await addModelRow("fixq static W8A8 (QDQ)", () => w8a8);
 {
   const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 512);
   try {
     for (const alpha of [0.5, "search"] as const) {
-      const smoothed = (await smoothModel(float, source, alpha, { batchSize: 64, threads: 1 })).model;
-      await addModelRow(`fixq static W8A8 --smooth${alpha === "search" ? " (α searched)" : ` ${alpha}`}`, (await quantizeModel(smoothed, source, buildRecipe({}), { threads: 1 })).model);
+      await addModelRow(`fixq static W8A8 --smooth${alpha === "search" ? " (α searched)" : ` ${alpha}`}`, async () => {
+        const smoothed = (await smoothModel(float, source, alpha, { batchSize: 64, threads: 1 })).model;
+        return (await quantizeModel(smoothed, source, buildRecipe({}), { threads: 1 })).model;
+      });
     }
   } finally {
     source.close();
   }
 }
-await addModelRow("fixq dynamic-uint8", toDynamicUint8(await quantized({ acts: "float" })).model);
-for (const b of [32, 128]) await addModelRow(`fixq MatMulNBits int4 b${b} (nearest)`, toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float" })).model);
+await addModelRow("fixq dynamic-uint8", async () => toDynamicUint8(await quantized({ acts: "float" })).model);
+for (const b of [32, 128]) await addModelRow(`fixq MatMulNBits int4 b${b} (nearest)`, async () => toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float" })).model);
 for (const b of [32, 128]) {
-  await addModelRow(`fixq MatMulNBits int4 b${b} (GPTQ)`, toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float", weightRounding: "gptq" })).model);
+  await addModelRow(`fixq MatMulNBits int4 b${b} (GPTQ)`, async () => toMatMulNBits(await quantized({ weights: "int4", granularity: `per-block:${b}`, acts: "float", weightRounding: "gptq" })).model);
 }
 // The format ORT's MatMulNBitsQuantizer writes: only the MatMuls in int4, the patch Conv and the head Gemm float.
 const MATMULS_ONLY = ["/patch_embed/Conv", "/fc/Gemm"];
 for (const b of [32, 128]) {
   for (const rounding of ["nearest", "gptq"] as const) {
     const recipe: RecipeInput = { weights: "int4", granularity: `per-block:${b}`, acts: "float", exclude: MATMULS_ONLY, weightRounding: rounding };
-    await addModelRow(`fixq MatMulNBits int4 b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, toMatMulNBits(await quantized(recipe)).model);
+    await addModelRow(`fixq MatMulNBits int4 b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, async () => toMatMulNBits(await quantized(recipe)).model);
   }
 }
 
 log("fixq integer-only (emulator)");
 const program = integerizeModel(w8a8);
-const emuRow: Row = { name: "fixq integer-only (emulator)" };
-{
+if (ACCURACY) {
   const emu = Emulator.compile(program, 256);
   const preds = new Int32Array(n);
-  const t = performance.now();
   for (let start = 0; start < n; start += 256) {
     const count = Math.min(256, n - start);
     const x = new Float32Array(256 * 784);
@@ -190,10 +188,8 @@ const emuRow: Row = { name: "fixq integer-only (emulator)" };
     const out = emu.run(new Map([["input", x]])).outputs.get(program.outputs[0]!.name)!;
     argmaxRows(out.subarray(0, count * 10), count, preds, start);
   }
-  emuRow.preds = preds;
-  emuRow.speed = [n / ((performance.now() - t) / 1000), Number.NaN];
+  rows.push({ name: "fixq integer-only (emulator)", preds });
 }
-rows.push(emuRow);
 
 // --- anchors ---
 const python = process.env["FIXQ_BENCH_PYTHON"] || "python3";
@@ -219,19 +215,32 @@ function runAnchor(args: readonly string[], out: string): string | undefined {
   return r.status === 0 ? undefined : `failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`;
 }
 for (const [name, args] of anchors) {
+  if (!ROWS.test(name)) continue;
   const out = join(tmp, `${name.replace(/\W+/g, "_")}.onnx`);
-  log(name);
+  log(`${name}: the Python anchor`);
   const failed = runAnchor(args, out);
   if (failed) rows.push({ name, skipped: failed });
-  else await addModelRow(name, loadModel(out));
+  else await addModelRow(name, () => loadModel(out));
+}
+
+// --- throughput (ORT at 1 and 2 threads, the emulator) ---
+if (THROUGHPUT) {
+  log("throughput");
+  const env = (k: string, d: number) => Number(process.env[k] ?? d);
+  const batch = Math.min(env("FIXQ_BENCH_BATCH", 64), n);
+  await printThroughput(variants, program, { batch, reps: env("FIXQ_BENCH_REPS", 15), emulatorReps: env("FIXQ_BENCH_EMU_REPS", 5), images: X });
+}
+if (!ACCURACY) {
+  rmSync(tmp, { recursive: true, force: true });
+  log("done");
+  process.exit(0);
 }
 
 // --- the table ---
 const floatRow = rows[0]!;
-const floatSpeed = floatRow.speed!;
 const pct = (v: number) => `${(100 * v).toFixed(2)}`;
-console.log(`\nViT on ${setName}; throughput relative to float in this run (float: ${floatSpeed[0].toFixed(0)} / ${floatSpeed[1].toFixed(0)} images/s at 1 / 2 threads)`);
-console.log(`${"row".padEnd(50)} ${"top-1".padStart(6)} ${"agree".padStart(6)} ${"drop".padStart(6)} ${"±SE".padStart(5)} ${"bytes".padStart(8)} ${"×1thr".padStart(6)} ${"×2thr".padStart(6)}`);
+console.log(`\nViT on ${setName}`);
+console.log(`${"row".padEnd(50)} ${"top-1".padStart(6)} ${"agree".padStart(6)} ${"drop".padStart(6)} ${"±SE".padStart(5)} ${"bytes".padStart(8)}`);
 for (const r of rows) {
   if (!r.preds) {
     console.log(`${r.name.padEnd(50)} ${r.skipped}`);
@@ -244,12 +253,9 @@ for (const r of rows) {
     if (r.preds[i] === floatRow.preds![i]) agree++;
   }
   const d = pairedDrop(floatRow.preds!, r.preds, labels);
-  const ratio = (k: 0 | 1) => (r.speed && Number.isFinite(r.speed[k]) ? (r.speed[k] / floatSpeed[k]).toFixed(2) : "-");
-  console.log(
-    `${r.name.padEnd(50)} ${pct(right / n).padStart(6)} ${pct(agree / n).padStart(6)} ${pct(d.drop).padStart(6)} ${pct(d.se).padStart(5)} ${String(r.bytes ?? "-").padStart(8)} ${ratio(0).padStart(6)} ${ratio(1).padStart(6)}`,
-  );
+  console.log(`${r.name.padEnd(50)} ${pct(right / n).padStart(6)} ${pct(agree / n).padStart(6)} ${pct(d.drop).padStart(6)} ${pct(d.se).padStart(5)} ${String(r.bytes ?? "-").padStart(8)}`);
 }
-console.log("(integer-only row: the emulator, one thread, against ORT float at one thread; its size column is not a file)");
+console.log("(integer-only row: its size column is not a file)");
 
 // --- each integer approximation alone ---
 function approximationErrors(p: Program): void {

@@ -73,6 +73,12 @@
  *   count by overlap. For L ≥ B (one-sided) or L ≥ B/2 (symmetric) there is
  *   one candidate and entropy is MinMax.
  *
+ * Bounds: given [A, B] (the values a tensor's readers can tell apart,
+ * quant/reader-bounds.ts), every method chooses for clamp(x, A, B): minmax and
+ * percentile clamp their result (clamping is monotone, so the p-th percentile
+ * of clamp(x) is the clamp of x's); mse and entropy search the clamped
+ * histogram (clamp-binned.ts).
+ *
  * Degenerate data: no finite values → FixqError("data"). Constant data
  * (min = max), including all zeros, is never clipped (clipping a point mass
  * only adds error): mse/entropy/percentile give the minmax range. If a method
@@ -89,6 +95,7 @@
  * at much higher bit widths the histogram, not the search, limits precision.
  */
 import { FixqError } from "../ir/errors.js";
+import { clampBinned } from "./clamp-binned.js";
 import type { StreamingExtremes } from "./extremes.js";
 import { type Binned, foldAbs, quantileOf, StreamingHistogram } from "./histogram.js";
 
@@ -145,27 +152,33 @@ export function formatCalibrationMethod(m: CalibrationMethod): string {
  * that refuse such data check `h.nanCount` etc. first. minmax reads only the
  * extremes, so a StreamingExtremes will do; the other methods need the bins.
  */
-export function chooseRange(h: StreamingHistogram | StreamingExtremes, method: CalibrationMethod, target: QuantTarget): ClipRange {
+export function chooseRange(h: StreamingHistogram | StreamingExtremes, method: CalibrationMethod, target: QuantTarget, bounds?: ClipRange): ClipRange {
   checkTarget(target);
+  // Data beyond `bounds` is read as at the bound (clamp-binned.ts); clamping is monotone, so percentiles clamp too.
+  const lo = bounds?.lo ?? Number.NEGATIVE_INFINITY;
+  const hi = bounds?.hi ?? Number.POSITIVE_INFINITY;
+  const clamp = (x: number) => Math.min(hi, Math.max(lo, x));
   if (method.kind === "percentile" && !(method.percentile >= 50 && method.percentile <= 100)) {
     throw new FixqError("usage", `percentile must be in [50, 100], got ${method.percentile}`);
   }
   if (h.count === 0) {
     throw new FixqError("data", "cannot calibrate: no finite values were observed");
   }
-  const minmax = shape(h.min, h.max, target);
-  if (method.kind === "minmax" || h.min === h.max) return settle(minmax, minmax, target);
+  const minmax = shape(clamp(h.min), clamp(h.max), target);
+  if (method.kind === "minmax" || clamp(h.min) === clamp(h.max)) return settle(minmax, minmax, target);
   if (!(h instanceof StreamingHistogram)) throw new FixqError("usage", `calibration method ${formatCalibrationMethod(method)} needs a histogram, not only the extremes`);
   let raw: ClipRange;
   switch (method.kind) {
-    case "percentile":
-      raw = percentileRange(h, method.percentile, target);
+    case "percentile": {
+      const p = percentileRange(h, method.percentile, target);
+      raw = { lo: clamp(p.lo), hi: clamp(p.hi) };
       break;
+    }
     case "mse":
-      raw = mseRange(h.binned({ lo: 0, hi: 0 }), target);
+      raw = mseRange(clampBinned(h.binned({ lo: 0, hi: 0 }), lo, hi), target);
       break;
     case "entropy":
-      raw = entropyRange(h.binned({ lo: 0, hi: 0 }), target);
+      raw = entropyRange(clampBinned(h.binned({ lo: 0, hi: 0 }), lo, hi), target);
       break;
     default:
       throw new FixqError("usage", `unknown calibration method ${JSON.stringify(method)}`);

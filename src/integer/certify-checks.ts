@@ -36,10 +36,16 @@ export function channelList(chs: readonly number[], max = 3): string {
   return `${chs.length === 1 ? "channel" : "channels"} ${head}${more}`;
 }
 
-/** An int32 accumulator whose range leaves int32. */
-export function checkAccumulator(op: IntOp, out: ChannelRanges): CertProblem[] {
+/**
+ * An accumulator whose range leaves its storage: int32, or int64 for the
+ * accumulators widen-accumulators.ts widened (|acc| < 2^63).
+ */
+export function checkAccumulator(op: IntOp, out: ChannelRanges, storageBits = 32): CertProblem[] {
+  const wide = storageBits > 32;
+  const lo = wide ? -(2 ** 63) : INT32_LO;
+  const hi = wide ? 2 ** 63 - 1 : INT32_HI;
   const bad: number[] = [];
-  for (let c = 0; c < out.lo.length; c++) if (out.lo[c]! < INT32_LO || out.hi[c]! > INT32_HI) bad.push(c);
+  for (let c = 0; c < out.lo.length; c++) if (out.lo[c]! < lo || out.hi[c]! > hi) bad.push(c);
   if (bad.length === 0) return [];
   const c = bad[0]!;
   const w = signedWidth(out.lo[c]!, out.hi[c]!);
@@ -48,7 +54,7 @@ export function checkAccumulator(op: IntOp, out: ChannelRanges): CertProblem[] {
     {
       level: "error",
       source: op.source,
-      message: `${where} reaches [${out.lo[c]}, ${out.hi[c]}] (${w} bits), beyond int32: use narrower weights or activations`,
+      message: `${where} reaches [${out.lo[c]}, ${out.hi[c]}] (${w} bits), beyond ${wide ? "int64, the widest accumulator fixq's back ends have" : "int32"}: use narrower weights or activations`,
     },
   ];
 }

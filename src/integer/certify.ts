@@ -133,6 +133,7 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
     if (!r) throw new Error(`certify: value '${name}' is read before it is written`);
     return r;
   };
+  const accBits = (name: string) => p.values.get(name)?.type.bits ?? ACC_STORAGE_BITS;
   const put = (op: IntOp, r: ChannelRanges, accumulator = false, extra: Partial<CertRow> = {}) => {
     const out = "output" in op ? op.output : "";
     ranges.set(out, r);
@@ -152,13 +153,13 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
       case "conv":
       case "dense": {
         const a = op.kind === "conv" ? convRanges(op, get(op.input), shape(op.input), shape(op.output)) : denseRanges(op, get(op.input), shape(op.input), shape(op.output));
-        problems.push(...checkBias(op), ...checkZeroChannels(op, a.zeroChannels), ...checkAccumulator(op, a.out));
+        problems.push(...checkBias(op), ...checkZeroChannels(op, a.zeroChannels), ...checkAccumulator(op, a.out, accBits(op.output)));
         put(op, a.out, true, { weightType: intTypeName(weightTypeOf(op)), ...(a.zeroChannels.length > 0 ? { zeroChannels: a.zeroChannels } : {}) });
         break;
       }
       case "sumpool": {
         const a = sumPoolRanges(op, get(op.input), shape(op.input), shape(op.output));
-        problems.push(...checkAccumulator(op, a.out));
+        problems.push(...checkAccumulator(op, a.out, accBits(op.output)));
         put(op, a.out, true);
         break;
       }

@@ -23,6 +23,7 @@ import { lowerAddConst } from "./lower-addconst.js";
 import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
 import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
 import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
+import { widenAccumulators } from "./widen-accumulators.js";
 import { foldConstantGathers, isIntegerInput, lowerCast, lowerGather, lowerSlice, quantizeIntegerInput } from "./lower-gather.js";
 import { verifyProgram } from "./verify-program.js";
 import { checkFixedWriters } from "./lower-fixed.js";
@@ -157,7 +158,7 @@ export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program 
   const program: Program = { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
   const problems = verifyProgram(program);
   if (problems.length > 0) throw new Error(`integerize produced an invalid program: ${problems[0]}`);
-  return program;
+  return widenAccumulators(program);
 }
 
 /**

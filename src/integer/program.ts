@@ -12,7 +12,8 @@
  * for s ≥ 1, and x for s = 0 — a right shift rounding half toward +∞):
  * - quantize:   q = clamp(roundHalfEven(float32(x / scale)) + zeroPoint, qmin, qmax)
  *               (ONNX QuantizeLinear, float32 x and scale)
- * - conv/dense: acc = bias[c] + Σ (x − inputZero) · w        (exact, int32 result)
+ * - conv/dense: acc = bias[c] + Σ (x − inputZero) · w        (exact, int32 result; int64
+ *               where the certificate needs it and a fixedrescale reads it, ACC64)
  * - sumpool:    acc = Σ_window (x − inputZero)                (padding adds 0)
  * - requant:    y = clamp(R(acc, multiplier[c]) + outZero, clampLo, clampHi)
  *               R = single rounding rshr(acc·m, s) (default) or gemmlowp double
@@ -36,6 +37,19 @@ import type { FixedCastSpec } from "../numerics/fixed-rescale.js";
 import type { IntType } from "../numerics/int.js";
 import { narrowestIntType } from "../quant/format-annotation.js";
 import type { Dyadic, RequantRounding } from "../numerics/requant.js";
+
+/**
+ * The wide accumulator type: a conv or dense accumulator whose
+ * certified range leaves int32 (fixed-point designs such as Q2.14 weights
+ * and activations) is typed int64 by integer/widen-accumulators.ts. Only
+ * those accumulators are wide; every other value stays in int32 storage.
+ */
+export const ACC64: IntType = { kind: "int", bits: 64, signed: true };
+
+/** Whether a value is a widened (int64) accumulator. */
+export function isWideValue(v: ProgramValue | undefined): boolean {
+  return v !== undefined && v.type.bits > 32;
+}
 
 export interface ProgramValue {
   readonly name: string;

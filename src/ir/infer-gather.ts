@@ -17,7 +17,8 @@ type Rule = (n: Node, ins: (TensorType | undefined)[], consts: Map<string, Tenso
 /** Ranks above this are not built from a file's claim. */
 const MAX_RANK = 64;
 
-function constValues(name: string | undefined, consts: Map<string, Tensor>): number[] | undefined {
+/** The values of a constant input as float64 numbers, or undefined when it is not a constant this reader can decode. */
+export function constValues(name: string | undefined, consts: Map<string, Tensor>): number[] | undefined {
   const t = name ? consts.get(name) : undefined;
   if (!t) return undefined;
   try {

@@ -8,8 +8,8 @@
 import { attr, attrInt, attrInts } from "./attrs.js";
 import { DataType } from "./dtype.js";
 import type { Dim, Graph, Node, TensorType } from "./graph.js";
-import { GATHER_RULES, MICROSOFT_RULES } from "./infer-gather.js";
-import { type Tensor, tensorToFloat64 } from "./tensor.js";
+import { constValues, GATHER_RULES, MICROSOFT_RULES } from "./infer-gather.js";
+import type { Tensor } from "./tensor.js";
 import { tensorTypeOf } from "./types.js";
 
 type Shape = readonly Dim[] | undefined;
@@ -101,16 +101,6 @@ const elementwise: Rule = (_n, ins) => {
   return [ins[0] && { dtype: ins[0].dtype, shape }];
 };
 const compare: Rule = (n, ins) => [{ dtype: DataType.BOOL, shape: elementwise(n, ins, new Map())[0]?.shape }];
-
-function constInts(name: string | undefined, consts: Map<string, Tensor>): number[] | undefined {
-  const t = name ? consts.get(name) : undefined;
-  if (!t) return undefined;
-  try {
-    return Array.from(tensorToFloat64(t));
-  } catch {
-    return undefined;
-  }
-}
 
 const rules: Record<string, Rule> = {
   Add: elementwise,
@@ -220,7 +210,7 @@ const rules: Record<string, Rule> = {
     return [ins[0] && { dtype: ins[0].dtype, shape: x && perm ? perm.map((p) => x[p]) : undefined }];
   },
   Reshape: (n, ins, consts) => {
-    const target = constInts(n.inputs[1], consts);
+    const target = constValues(n.inputs[1], consts);
     const x = ins[0]?.shape;
     if (!ins[0]) return [undefined];
     if (!target) {
@@ -248,7 +238,7 @@ const rules: Record<string, Rule> = {
   },
   Unsqueeze: (n, ins, consts) => {
     const x = ins[0]?.shape;
-    const axes = attrInts(n, "axes") ?? constInts(n.inputs[1], consts);
+    const axes = attrInts(n, "axes") ?? constValues(n.inputs[1], consts);
     if (!x || !axes || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
     const rank = x.length + axes.length;
     const set = new Set(axes.map((a) => normAxis(a, rank)));
@@ -259,14 +249,14 @@ const rules: Record<string, Rule> = {
   },
   Squeeze: (n, ins, consts) => {
     const x = ins[0]?.shape;
-    const axes = attrInts(n, "axes") ?? constInts(n.inputs[1], consts);
+    const axes = attrInts(n, "axes") ?? constValues(n.inputs[1], consts);
     if (!x || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
     const set = new Set((axes ?? x.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) => normAxis(a, x.length)));
     return [{ dtype: ins[0].dtype, shape: x.filter((_d, i) => !set.has(i)) }];
   },
   ReduceMean: (n, ins, consts) => {
     const x = ins[0]?.shape;
-    const axes = attrInts(n, "axes") ?? constInts(n.inputs[1], consts);
+    const axes = attrInts(n, "axes") ?? constValues(n.inputs[1], consts);
     const keep = attrInt(n, "keepdims", 1) === 1;
     if (!x || !ins[0]) return [ins[0] && { dtype: ins[0].dtype, shape: undefined }];
     const set = new Set((axes ?? x.map((_d, i) => i)).map((a) => normAxis(a, x.length)));
@@ -288,8 +278,8 @@ const resize: Rule = (n, ins, consts) => {
   const x = ins[0];
   if (!x) return [undefined];
   const two = n.inputs.length === 2;
-  const scales = constInts(two ? n.inputs[1] : n.inputs[2], consts);
-  const sizes = two ? undefined : constInts(n.inputs[3], consts);
+  const scales = constValues(two ? n.inputs[1] : n.inputs[2], consts);
+  const sizes = two ? undefined : constValues(n.inputs[3], consts);
   const mode = attr(n, "coordinate_transformation_mode")?.s;
   const crop = mode !== undefined && Buffer.from(mode).toString() === "tf_crop_and_resize";
   const rank = x.shape?.length;

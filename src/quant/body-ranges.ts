@@ -31,12 +31,16 @@ import type { ResolvedPlan } from "./resolve-plan.js";
 
 export type RangeMap = Map<string, { lo: number; hi: number }>;
 
-/** The range of every activation of `plan` from its statistics (`stats` gives undefined for a tensor never observed). */
-export function rangesFromStats(plan: ResolvedPlan, stats: (t: string) => TensorStatistics | undefined): RangeMap {
+/**
+ * The range of every activation of `plan` from its statistics (`stats` gives
+ * undefined for a tensor never observed), chosen within its reader bounds
+ * where `bounds` has them (reader-bounds.ts).
+ */
+export function rangesFromStats(plan: ResolvedPlan, stats: (t: string) => TensorStatistics | undefined, bounds?: ReadonlyMap<string, { lo: number; hi: number }>): RangeMap {
   const ranges: RangeMap = new Map();
   for (const t of plan.activations) {
     const a = plan.acts.get(t)!;
-    ranges.set(t, chooseRange(stats(t)!, a.calibration, { bits: a.format.bits, signed: a.format.signed, symmetric: a.symmetric }));
+    ranges.set(t, chooseRange(stats(t)!, a.calibration, { bits: a.format.bits, signed: a.format.signed, symmetric: a.symmetric }, bounds?.get(t)));
   }
   return ranges;
 }

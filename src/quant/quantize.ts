@@ -1,7 +1,7 @@
 /**
  * Post-training quantization, end to end: the stages of stages.ts, run in
  * order on one state with one context (stage.ts):
- * float passes → opset upgrade → plan → ranges (calibration, or data-free
+ * float passes → opset upgrade → plan → reader bounds → ranges (calibration, or data-free
  * from BN statistics) → specs → weight rounding → bias correction → int32
  * biases → QDQ writer → provenance metadata → verify.
  * A model that is already QDQ is read back into specs and re-exported as it

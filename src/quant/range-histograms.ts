@@ -22,6 +22,7 @@ import { tensorToFloat64 } from "../ir/tensor.js";
 import type { Progress } from "../util/progress.js";
 import { calibrate } from "./calibrate.js";
 import type { DataSource } from "./feeds.js";
+import { readerBounds } from "./reader-bounds.js";
 import type { ResolvedPlan } from "./resolve-plan.js";
 
 /** Bins per histogram on the page. */
@@ -120,7 +121,8 @@ export function weightHistograms(plan: ResolvedPlan): WeightHistogram[] {
 
 /**
  * The extra histogram pass over `source` on `model` (the float model the
- * plan was made for), and every method's clipping range per activation.
+ * plan was made for), and every method's clipping range per activation
+ * (within its reader bounds, reader-bounds.ts, as the ranges stage chose).
  */
 export async function activationHistograms(
   model: Model,
@@ -136,6 +138,8 @@ export async function activationHistograms(
   const producer = new Map<string, string>();
   for (const n of model.graph!.nodes) for (const o of n.outputs) producer.set(o, n.name ?? n.opType);
   const activations: ActivationHistogram[] = [];
+  // Each method chooses within the tensor's reader bounds, as the ranges stage did.
+  const bounds = readerBounds(model.graph!, tensors);
   for (const t of tensors) {
     const h = histograms.get(t) as StreamingHistogram | undefined;
     const a = plan.acts.get(t)!;
@@ -143,7 +147,7 @@ export async function activationHistograms(
     const target = { bits: a.format.bits, signed: a.format.signed, symmetric: a.symmetric };
     const ranges: Record<string, [number, number]> = {};
     for (const m of [...MARKED_METHODS, a.calibration]) {
-      const r = chooseRange(h, m, target);
+      const r = chooseRange(h, m, target, bounds.get(t));
       ranges[formatCalibrationMethod(m)] = [r4(r.lo), r4(r.hi)];
     }
     const b = h.binned();

@@ -57,6 +57,11 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
         for (const c of r.corrected) lines.push(`    ${c.maxAbsDelta.toExponential(2).padStart(9)}  ${c.layer}`);
         if (r.skipped.length) lines.push(`  skipped  ${grouped(r.skipped)}`);
         break;
+      case "reader-bounds": {
+        const below = r.bounded.filter((b) => b.lo !== null).length;
+        lines.push(`reader bounds  ${r.bounded.length} activation range(s) stop where their readers stop telling values apart (${below} from below, e.g. x < −3 into hard-swish) ${time}`);
+        break;
+      }
       case "data-free-ranges": {
         const input = r.inputRange ? `input range [${r.inputRange.join(", ")}] assumed` : "no input range";
         lines.push(`data-free ranges  ${r.fromBn} tensors from BN statistics (β ± ${r.sigmas}|γ|), ${r.fromInput} from the input range, ${r.fromIntervals} by interval arithmetic; ${input} ${time}`);

@@ -23,6 +23,7 @@ import { seededRandom } from "../util/random.js";
 import type { BiasCorrectionReport } from "./bias-correction.js";
 import type { BodyState } from "./body-plan.js";
 import type { DataFreeRangesReport } from "./data-free-ranges.js";
+import type { Interval, ReaderBoundsReport } from "./reader-bounds.js";
 import type { DataSource } from "./feeds.js";
 import type { TensorFormat } from "./format-table.js";
 import type { ResolvedPlan } from "./resolve-plan.js";
@@ -30,7 +31,7 @@ import type { Recipe } from "./recipe.js";
 import type { WeightRoundingReport } from "./rounding/learned-rounding.js";
 
 /** Every report a stage can produce: the float passes', learned rounding's, bias correction's, data-free ranges'. */
-export type StageReport = PassReport | WeightRoundingReport | BiasCorrectionReport | DataFreeRangesReport;
+export type StageReport = PassReport | WeightRoundingReport | BiasCorrectionReport | DataFreeRangesReport | ReaderBoundsReport;
 
 /** Opens ONNX Runtime sessions with the options a stage needs (threads fixed by the command). */
 export interface RuntimeFactory {
@@ -66,6 +67,8 @@ export interface QuantState {
   floatModel?: Model;
   plan?: ResolvedPlan;
   ranges?: Ranges;
+  /** Per activation, the values its readers can tell apart, where narrower than everything (reader-bounds.ts). */
+  readerBounds?: Map<string, Interval>;
   calibration?: CalibrationProvenance;
   /**
    * The float graph with every value's spec (`quant`), before the QDQ writer

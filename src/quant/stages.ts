@@ -3,7 +3,7 @@
  * `quantizationStages` from the recipe:
  *
  *   fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
- *   → upgrade-opset → plan → ranges (calibration or data-free) → specs
+ *   → upgrade-opset → plan → reader-bounds → ranges (calibration or data-free) → specs
  *   → round-weights → bias-correction → int32-biases → write → provenance → verify
  *
  * Every stage is listed whether or not it runs; one the recipe turns off says
@@ -30,6 +30,7 @@ import { gatherQuantizedEmbeddings } from "./embedding-gather.js";
 import { writeQdq } from "./qdq-write.js";
 import { probedValueKinds } from "./value-kinds.js";
 import { type Recipe, recipeJson } from "./recipe.js";
+import { clampRange, readerBoundsOf } from "./reader-bounds.js";
 import { requiredOpset } from "./recipe-needs.js";
 import { globalChoice, onlyMinMax, type ResolvedPlan, resolvePlan } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
@@ -119,7 +120,7 @@ function rangesStage(recipe: Recipe): Stage {
         const { ranges, report } = dataFreeRanges(g, plan.activations, { inputRange: ctx.recipe.inputRange });
         dataFreeBodyRanges(g, bodies, ctx.recipe.inputRange);
         nothingLeft(plan, bodies);
-        state.ranges = ranges;
+        state.ranges = new Map([...ranges].map(([t, r]) => [t, clampRange(r, state.readerBounds?.get(t))]));
         state.calibration = { dataFree: true, inputRange: ctx.recipe.inputRange ?? null, bnRangeSigmas: report.sigmas };
         return { report };
       }
@@ -134,7 +135,7 @@ function rangesStage(recipe: Recipe): Stage {
         histogramBins: plans.some((p) => [...p.acts.values()].some((a) => a.calibration.kind === "entropy")) ? ENTROPY_HISTOGRAM_BINS : undefined,
       });
       nothingLeft(plan, bodies);
-      state.ranges = rangesFromStats(plan, (t) => histograms.get(t));
+      state.ranges = rangesFromStats(plan, (t) => histograms.get(t), state.readerBounds);
       state.calibration = { samples, sha256 };
       return {};
     },
@@ -146,6 +147,19 @@ function nothingLeft(plan: ResolvedPlan, bodies: readonly BodyState[]): void {
   if (plan.decisions.some((d) => d.quantized && d.role === "compute") || activeBodies(bodies).length > 0) return;
   throw new FixqError("unsupported", `nothing left to quantize: the main graph has no quantizable op and every body holding one stays float (${refusedLines(bodies).join("; ")})`);
 }
+
+/** The values each activation's readers can tell apart (reader-bounds.ts); the ranges stage chooses within them. Exact, so always on. */
+const readerBoundsStage: Stage = {
+  name: "reader-bounds",
+  reason: always,
+  run(state) {
+    const plan = need(state.plan, "reader-bounds", "the plan");
+    const out = readerBoundsOf(state.model.graph!, plan.activations);
+    state.readerBounds = out.bounds;
+    if (out.bounds.size === 0) return { skip: "every activation's readers tell apart every value" };
+    return { report: out.report };
+  },
+};
 
 const specsStage: Stage = {
   name: "specs",
@@ -292,6 +306,7 @@ export function quantizationStages(recipe: Recipe, inputNames: ReadonlySet<strin
     ...floatPassStages(recipe),
     upgradeStage,
     planStage(inputNames),
+    readerBoundsStage,
     rangesStage(recipe),
     specsStage,
     roundingStage(recipe),

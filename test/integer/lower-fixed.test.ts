@@ -12,26 +12,17 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runProgram } from "../../src/backends/emulator/run.js";
-import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
-import { MODELS_DIR } from "../../src/data/manifest.js";
 import { integerizeModel } from "../../src/integer/integerize.js";
-import { type FixedRescaleOp, type Program, type QuantizeOp, sampleSize } from "../../src/integer/program.js";
+import type { FixedRescaleOp, Program } from "../../src/integer/program.js";
 import { quantAnnotations } from "../../src/ir/annotations.js";
 import type { Model } from "../../src/ir/graph.js";
-import { decodeModel, loadModel } from "../../src/ir/onnx/load.js";
-import { encodeModel } from "../../src/ir/onnx/save.js";
 import { fixedTypeName } from "../../src/numerics/fixed.js";
-import { npyFileSource } from "../../src/quant/feeds.js";
-import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe, type RecipeInput } from "../../src/quant/recipe.js";
+import type { RecipeInput } from "../../src/quant/recipe.js";
 import { tallyBuilt, tallyC } from "../backends/c/check-c.js";
 import { buildHls } from "../backends/hls/build-hls.js";
 import { expectBitExact, type Feeds } from "../backends/js/check.js";
-import { floatInputs, intInputs, mismatches } from "../backends/js/compare.js";
-import { evalX } from "../helpers/bundled-data.js";
 import { tempDir, toolAvailable } from "../helpers/c-toolchain.js";
-import { Rng } from "../helpers/prng.js";
+import { feeds, onnxIntMismatches, quantizedFile } from "./fixed-designs.js";
 
 const REQUIRE = process.env.FIXQ_REQUIRE_DATA === "1";
 const HAVE_GCC = toolAvailable("gcc") && toolAvailable("make");
@@ -39,64 +30,6 @@ const HAVE_GXX = HAVE_GCC && toolAvailable("g++");
 if (!HAVE_GXX && !REQUIRE) console.warn("lower-fixed.test: gcc, g++ or make missing; the C and HLS checks are skipped");
 const tmp = tempDir("fixq-fixed-");
 afterAll(tmp.remove);
-
-/** Quantizes a bundled model with `recipe`, writes the file to bytes and reads it back (the annotations' round trip). */
-async function quantizedFile(name: string, recipe: RecipeInput): Promise<Model> {
-  const float = loadModel(join(MODELS_DIR, `${name}.onnx`));
-  const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 32);
-  try {
-    const { model } = await quantizeModel(float, source, buildRecipe(recipe), { threads: 1 });
-    return decodeModel(encodeModel(model));
-  } finally {
-    source.close();
-  }
-}
-
-/** Eval images, random floats around the input quantizer, and extreme integer inputs. */
-function feeds(p: Program, evalCount: number): Feeds[] {
-  const input = p.inputs[0]!;
-  const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === input.name)!;
-  const size = sampleSize(input.shape);
-  const rng = new Rng(16);
-  const n = 4;
-  const ints = [
-    new Int32Array(n * size).fill(q.qmin),
-    new Int32Array(n * size).fill(q.qmax),
-    Int32Array.from({ length: n * size }, (_, i) => ((i + Math.floor(i / size)) % 2 === 0 ? q.qmin : q.qmax)),
-    intInputs(rng, n * size, q.qmin, q.qmax),
-  ];
-  return [
-    { data: { [input.name]: evalX.data.subarray(0, evalCount * size) }, batch: evalCount },
-    { data: { [input.name]: floatInputs(rng, 8 * size, q.scale, q.zeroPoint, q.qmin, q.qmax) }, batch: 8 },
-    ...ints.map((x) => ({ data: { [input.name]: x }, batch: n, quantized: true })),
-  ];
-}
-
-/** Raw integer and float mismatches of the integer-only ONNX (ORT) against the emulator, float feeds only. */
-async function onnxIntMismatches(p: Program, sets: readonly Feeds[]): Promise<{ ints: number; floats: number; compared: number }> {
-  const runner = await integerOnnxRunner(p, { threads: 1 });
-  const t = { ints: 0, floats: 0, compared: 0 };
-  try {
-    // the eval images, and inputs that saturate the input quantizer both ways (ORT's QuantizeLinear and the
-    // emulator's differ on NaN, which the random float set holds, so that set is left to the other back ends)
-    const input = p.inputs[0]!;
-    const size = sampleSize(input.shape);
-    const big = (v: number): Feeds => ({ data: { [input.name]: new Float32Array(8 * size).fill(v) }, batch: 8 });
-    for (const f of [sets[0]!, big(1e4), big(-1e4)]) {
-      const feedsMap = new Map(Object.entries(f.data as Record<string, Float32Array>));
-      const ort = await runner.run(feedsMap, f.batch);
-      const emu = runProgram(p, feedsMap, f.batch);
-      for (const o of p.outputs) {
-        t.ints += mismatches(ort.ints.get(o.name)!, emu.ints.get(o.name)!);
-        t.floats += mismatches(ort.outputs.get(o.name)!, emu.outputs.get(o.name)!);
-        t.compared += emu.ints.get(o.name)!.length;
-      }
-    }
-  } finally {
-    await runner.release();
-  }
-  return t;
-}
 
 const DESIGNS: { model: string; recipe: RecipeInput; act: string; hls?: boolean }[] = [
   // Q2.14 activations (the seed accelerator's format); Q2.10 weights keep 9·C-term sums inside int32

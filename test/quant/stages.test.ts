@@ -21,7 +21,7 @@ const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
 const tmp = mkdtempSync(join(tmpdir(), "fixq-stages-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const ORDER = ["fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias", "upgrade-opset", "plan", "ranges", "specs", "round-weights", "bias-correction", "int32-biases", "write", "provenance", "verify"];
+const ORDER = ["fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias", "upgrade-opset", "plan", "reader-bounds", "ranges", "specs", "round-weights", "bias-correction", "int32-biases", "write", "provenance", "verify"];
 
 async function quantize(name: string, input: RecipeInput, stages?: (s: Stage[]) => Stage[], verifyEach = false) {
   const m = loadModel(join(MODELS_DIR, `${name}.onnx`));

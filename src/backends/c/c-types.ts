@@ -1,7 +1,8 @@
 /**
  * C99 storage of the integer program's values, and C text helpers:
  *   a value of type intN / uintN (N ≤ 8, ≤ 16) is stored as int8_t / uint8_t,
- *   int16_t / uint16_t; anything wider (int32 accumulators, uint17…31) as int32_t.
+ *   int16_t / uint16_t; anything wider (int32 accumulators, uint17…31) as int32_t,
+ *   and an int64 accumulator (program.ts ACC64) as int64_t.
  * Operand types of the dot products: x − inputZero as int16_t when every
  * input value keeps it in [−2^15, 2^15), else int32_t; weights as int16_t when
  * they fit (a 16×16-bit product pair is what vectorizers turn into
@@ -10,15 +11,15 @@
 import type { ProgramValue } from "../../integer/program.js";
 import { type IntType, intMax, intMin } from "../../numerics/int.js";
 
-export type CType = "int8_t" | "uint8_t" | "int16_t" | "uint16_t" | "int32_t";
+export type CType = "int8_t" | "uint8_t" | "int16_t" | "uint16_t" | "int32_t" | "int64_t";
 
 /** Bytes of each storage type. */
-export const C_BYTES: Readonly<Record<CType, number>> = { int8_t: 1, uint8_t: 1, int16_t: 2, uint16_t: 2, int32_t: 4 };
+export const C_BYTES: Readonly<Record<CType, number>> = { int8_t: 1, uint8_t: 1, int16_t: 2, uint16_t: 2, int32_t: 4, int64_t: 8 };
 
 export function cType(t: IntType): CType {
   if (t.bits <= 8) return t.signed ? "int8_t" : "uint8_t";
   if (t.bits <= 16) return t.signed ? "int16_t" : "uint16_t";
-  return "int32_t";
+  return t.bits > 32 ? "int64_t" : "int32_t";
 }
 
 /** The narrowest of int16_t / int32_t holding every integer in [lo, hi]. */

@@ -12,7 +12,9 @@ import { type CType, cType } from "./c-types.js";
 export interface COpCode {
   /** The function's name. */
   readonly name: string;
-  /** File-scope constants and the function. */
+  /** File-scope constants (weights, per-channel multipliers), printed once and shared by the one-sample and the batch functions. */
+  readonly decls?: string;
+  /** The function (with its comment). */
   readonly text: string;
   /** Elements of scratch the function needs, by array: "int16_t" (fixq_scratch_int16_t), "pad:int16_t" (fixq_pad_int16_t), …; the largest over ops is allocated once. */
   readonly scratch?: Readonly<Record<string, number>>;
@@ -24,11 +26,16 @@ export interface CEmitCtx {
   readonly program: Program;
   readonly index: number;
   value(name: string): ProgramValue;
+  /**
+   * Samples per call: 1 (one sample, values in their per-sample layout), or
+   * TILE (the batch functions: element i of sample b at i·TILE + b, batch-tile.ts).
+   */
+  readonly lanes?: number;
 }
 
 export type COpEmitter<T extends IntOp> = (op: T, ctx: CEmitCtx) => COpCode;
 
-export const opName = (index: number, op: IntOp): string => `op${index}_${op.kind}`;
+export const opName = (index: number, op: IntOp, lanes = 1): string => `${lanes === 1 ? "op" : "tile"}${index}_${op.kind}`;
 
 /** The C type a value is stored as. */
 export const storage = (ctx: CEmitCtx, name: string): CType => cType(ctx.value(name).type);

@@ -22,7 +22,7 @@ import { cList, maxAbsShifted, minusZero, operandType, shiftedType } from "./c-t
 import { paddedK } from "./gemm.js";
 import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
 
-function chw(v: ProgramValue, what: string): [number, number, number] {
+export function chw(v: ProgramValue, what: string): [number, number, number] {
   if (v.shape.length !== 3) throw new Error(`${what}: value '${v.name}' has per-sample shape [${v.shape.join(", ")}], expected [C, H, W]`);
   return v.shape as unknown as [number, number, number];
 }
@@ -43,7 +43,7 @@ function fitsInt32(weight: Int32Array, rows: number, bias: Int32Array | undefine
  * dense op. `gemm`: the layer takes fixq_gemm_s16 (gemm.ts), its weight rows
  * zero-padded to Kp.
  */
-function operands(i: number, weight: Int32Array, rows: number, bias: Int32Array | undefined, xv: ProgramValue, z: number, allowGemm = true) {
+export function operands(i: number, weight: Int32Array, rows: number, bias: Int32Array | undefined, xv: ProgramValue, z: number, allowGemm = true) {
   let lo = 0;
   let hi = 0;
   for (const w of weight) {
@@ -96,7 +96,6 @@ export const emitConv: COpEmitter<ConvOp> = (op, ctx) => {
   const PW = Math.max(W + PL + PR, (OW - 1) * SW + (KW - 1) * DW + 1);
   if (depthwise) {
     const text = `${comment}
-${d.decls}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict plane = fixq_scratch_${d.xt};
   for (int c = 0; c < ${C}; c++) {
@@ -121,7 +120,7 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   }
   return 0;
 }`;
-    return { name, text, scratch: { [d.xt]: PH * PW } };
+    return { name, decls: d.decls, text, scratch: { [d.xt]: PH * PW } };
   }
   const Kp = d.Kp;
   // 1×1, stride 1, no padding: the patch is the input transposed
@@ -139,7 +138,6 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
       }
     }`;
   const text = `${comment}
-${d.decls}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict patch = fixq_scratch_${d.xt}; /* ${P} positions x ${Kp} taps: x - ${z}, 0 in the padding${Kp > K ? ` and in taps ${K}..${Kp - 1}` : ""} */${pointwise ? "" : `\n  ${d.xt} *restrict pad = fixq_pad_${d.xt}; /* a group's channels of x - ${z}, zero-padded to ${PH}x${PW} */`}
   for (int g = 0; g < ${op.group}; g++) {
@@ -165,7 +163,7 @@ ${pointwise ? `    for (int c = 0; c < ${cg}; c++)
   }
   return 0;
 }`;
-  return { name, text, scratch: { [d.xt]: P * Kp, ...(pointwise ? {} : { [`pad:${d.xt}`]: cg * PH * PW }) }, uses: d.gemm ? ["gemm_s16"] : [] };
+  return { name, decls: d.decls, text, scratch: { [d.xt]: P * Kp, ...(pointwise ? {} : { [`pad:${d.xt}`]: cg * PH * PW }) }, uses: d.gemm ? ["gemm_s16"] : [] };
 };
 
 export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
@@ -183,7 +181,6 @@ export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
   if (d.gemm) {
     const Kp = d.Kp;
     const text = `${comment}
-${d.decls}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   int16_t *restrict xz = fixq_scratch_int16_t; /* x - ${z}, rows zero-padded to ${Kp} */
   for (int r = 0; r < ${rows}; r++) {
@@ -192,10 +189,9 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   fixq_gemm_s16(W${i}, B${i}, xz, y, ${N}, ${rows}, ${Kp}, 1, ${N});
   return 0;
 }`;
-    return { name, text, scratch: { int16_t: rows * Kp }, uses: ["gemm_s16"] };
+    return { name, decls: d.decls, text, scratch: { int16_t: rows * Kp }, uses: ["gemm_s16"] };
   }
   const text = `${comment}
-${d.decls}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict xz = fixq_scratch_${d.xt}; /* x - ${z} */
   for (int j = 0; j < ${rows * K}; j++) xz[j] = (${d.xt})(${minusZero("x[j]", z)});
@@ -210,32 +206,39 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   }
   return 0;
 }`;
-  return { name, text, scratch: { [d.xt]: rows * K } };
+  return { name, decls: d.decls, text, scratch: { [d.xt]: rows * K } };
 };
 
-/** The window loop shared by the pools: `body` accumulates x[r + kw] into m; bounds clip the window to the input. */
-function windowLoop(ctx: { C: number; H: number; W: number; OH: number; OW: number }, op: SumPoolOp | MaxPoolOp, init: string, body: string, result: string, xT: string, yT: string): string {
+/**
+ * The window loop shared by the pools, over `lanes` samples at once (batch
+ * layout, or 1): v[b] starts at `init`, `step(x)` updates v[b] with each input
+ * x inside the window (bounds clip it to the input), `result` reads v[b].
+ */
+function windowLoop(ctx: { C: number; H: number; W: number; OH: number; OW: number; lanes: number }, op: SumPoolOp | MaxPoolOp, init: string, step: (x: string) => string, result: string, xT: string, yT: string): string {
   const [KH, KW] = op.kernel;
   const [SH, SW] = op.strides;
   const [PT, PL] = op.pads;
   const [DH, DW] = op.kind === "maxpool" ? op.dilations : [1, 1];
+  const L = ctx.lanes;
   return `(const ${xT} *restrict x, ${yT} *restrict y) {
   for (int c = 0; c < ${ctx.C}; c++) {
-    const ${xT} *xc = x + c * ${ctx.H * ctx.W};
-    ${yT} *yc = y + c * ${ctx.OH * ctx.OW};
+    const ${xT} *xc = x + c * ${ctx.H * ctx.W * L};
+    ${yT} *yc = y + c * ${ctx.OH * ctx.OW * L};
     for (int oh = 0; oh < ${ctx.OH}; oh++) {
       for (int ow = 0; ow < ${ctx.OW}; ow++) {
-        ${init}
+        int64_t v[${L}];
+        for (int b = 0; b < ${L}; b++) v[b] = ${init};
         for (int kh = 0; kh < ${KH}; kh++) {
           const int ih = oh * ${SH} - ${PT} + kh * ${DH};
           if (ih < 0 || ih >= ${ctx.H}) continue;
           for (int kw = 0; kw < ${KW}; kw++) {
             const int iw = ow * ${SW} - ${PL} + kw * ${DW};
             if (iw < 0 || iw >= ${ctx.W}) continue;
-            ${body}
+            const ${xT} *r = xc + (ih * ${ctx.W} + iw) * ${L};
+            for (int b = 0; b < ${L}; b++) ${step("r[b]")}
           }
         }
-        yc[oh * ${ctx.OW} + ow] = ${result};
+        for (int b = 0; b < ${L}; b++) yc[(oh * ${ctx.OW} + ow) * ${L} + b] = ${result};
       }
     }
   }
@@ -244,22 +247,24 @@ function windowLoop(ctx: { C: number; H: number; W: number; OH: number; OW: numb
 }
 
 export const emitSumPool: COpEmitter<SumPoolOp> = (op, ctx) => {
-  const name = opName(ctx.index, op);
+  const lanes = ctx.lanes ?? 1;
+  const name = opName(ctx.index, op, lanes);
   const [C, H, W] = chw(ctx.value(op.input), `sumpool ${op.source}`);
   const [, OH, OW] = chw(ctx.value(op.output), `sumpool ${op.source}`);
   const z = op.inputZero;
   const what = `kernel ${op.kernel.join("x")}, strides ${op.strides.join("x")}, pads [${op.pads.join(", ")}]: acc = sum over the window of (x - ${z}), modulo 2^32`;
-  const loop = windowLoop({ C, H, W, OH, OW }, op, "int64_t s = 0;", `s += ${minusZero(`(int64_t)xc[ih * ${W} + iw]`, z)};`, "fixq_u32_to_i32((uint32_t)s)", storage(ctx, op.input), "int32_t");
+  const loop = windowLoop({ C, H, W, OH, OW, lanes }, op, "0", (x) => `v[b] += ${minusZero(`(int64_t)${x}`, z)};`, "fixq_u32_to_i32((uint32_t)v[b])", storage(ctx, op.input), "int32_t");
   return { name, text: `${opComment(op, ctx, what)}\nstatic int ${name}${loop}` };
 };
 
 export const emitMaxPool: COpEmitter<MaxPoolOp> = (op, ctx) => {
-  const name = opName(ctx.index, op);
+  const lanes = ctx.lanes ?? 1;
+  const name = opName(ctx.index, op, lanes);
   const [C, H, W] = chw(ctx.value(op.input), `maxpool ${op.source}`);
   const [, OH, OW] = chw(ctx.value(op.output), `maxpool ${op.source}`);
   const xT = storage(ctx, op.input);
   const what = `kernel ${op.kernel.join("x")}, strides ${op.strides.join("x")}, pads [${op.pads.join(", ")}], dilations ${op.dilations.join("x")}: max over the window, padding ignored`;
   // a window wholly in the padding (no input position) gives 0, as the emulator's -Infinity stored into int32 does
-  const loop = windowLoop({ C, H, W, OH, OW }, op, "int64_t m = INT64_MIN;", `if (xc[ih * ${W} + iw] > m) m = xc[ih * ${W} + iw];`, `(${storage(ctx, op.output)})(m == INT64_MIN ? 0 : m)`, xT, storage(ctx, op.output));
+  const loop = windowLoop({ C, H, W, OH, OW, lanes }, op, "INT64_MIN", (x) => `v[b] = ${x} > v[b] ? ${x} : v[b];`, `(${storage(ctx, op.output)})(v[b] == INT64_MIN ? 0 : v[b])`, xT, storage(ctx, op.output));
   return { name, text: `${opComment(op, ctx, what)}\nstatic int ${name}${loop}` };
 };

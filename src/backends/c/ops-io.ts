@@ -16,11 +16,11 @@ import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** The loop body assigning y[i] from the definition with its constants bound. */
-function elementwise(body: Expr, consts: Readonly<Record<string, number>>, names: ReadonlyMap<string, string>, store: (value: string) => string): string {
+/** The loop body assigning `target` (default y[i]) from the definition with its constants bound. */
+export function elementwise(body: Expr, consts: Readonly<Record<string, number>>, names: ReadonlyMap<string, string>, store: (value: string) => string, target = "y[i]", pad = "    "): string {
   const bind = Object.fromEntries(Object.entries(consts).map(([k, x]): [string, Expr] => [k, numE(x)]));
   const p = printC(substitute(body, bind), { reals: new Set(["x", "scale"]) }, names);
-  return [...p.hoisted, ...p.body, `y[i] = ${store(p.value)};`].map((l) => `    ${l}`).join("\n");
+  return [...p.hoisted, ...p.body, `${target} = ${store(p.value)};`].map((l) => `${pad}${l}`).join("\n");
 }
 
 export const emitQuantize: COpEmitter<QuantizeOp> = (op, ctx) => {
@@ -29,7 +29,7 @@ export const emitQuantize: COpEmitter<QuantizeOp> = (op, ctx) => {
   const yT = storage(ctx, op.output);
   const n = size(ctx.value(op.output).shape);
   const what = `q = clamp(roundHalfEven(float32(x / ${cDouble(scale)})) + ${op.zeroPoint}, ${op.qmin}, ${op.qmax})`;
-  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", "(double)x[i]"]]), (v) => `(${yT})fixq_d2i(${v})`);
+  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", "(double)x[i]"]]), (v) => `(${yT})fixq_d2i32(${v})`); // clamped into [qmin, qmax] ⊂ int32 first
   return { name, text: `${opComment(op, ctx, what)}\nstatic int ${name}(const float *restrict x, ${yT} *restrict y) {\n  for (int i = 0; i < ${n}; i++) {\n${body}\n  }\n  return 0;\n}` };
 };
 
@@ -44,10 +44,11 @@ export const emitDequantize: COpEmitter<DequantizeOp> = (op, ctx) => {
 };
 
 export const emitReshape: COpEmitter<ReshapeOp> = (op, ctx) => {
-  const name = opName(ctx.index, op);
+  const lanes = ctx.lanes ?? 1;
+  const name = opName(ctx.index, op, lanes);
   const xT = storage(ctx, op.input);
   const yT = storage(ctx, op.output);
-  const n = size(ctx.value(op.input).shape);
+  const n = size(ctx.value(op.input).shape) * lanes; // the batch layout keeps the flat order, TILE lanes per element
   const copy = xT === yT ? `memcpy(y, x, ${n * C_BYTES[xT]});` : `for (int i = 0; i < ${n}; i++) y[i] = (${yT})x[i];`;
   return { name, text: `${opComment(op, ctx, "copy")}\nstatic int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {\n  ${copy}\n  return 0;\n}` };
 };
@@ -78,23 +79,30 @@ function transposeMap(shape: readonly number[], perm: readonly number[]): Int32A
 }
 
 export const emitTranspose: COpEmitter<TransposeOp> = (op, ctx) => {
-  const name = opName(ctx.index, op);
+  const lanes = ctx.lanes ?? 1;
+  const name = opName(ctx.index, op, lanes);
   const shape = ctx.value(op.input).shape;
   const xT = storage(ctx, op.input);
   const yT = storage(ctx, op.output);
   const map = transposeMap(shape, op.perm);
+  const move =
+    lanes === 1
+      ? `for (int i = 0; i < ${map.length}; i++) y[i] = (${yT})x[MAP${ctx.index}[i]];`
+      : `for (int i = 0; i < ${map.length}; i++)\n    for (int b = 0; b < ${lanes}; b++) y[i * ${lanes} + b] = (${yT})x[MAP${ctx.index}[i] * ${lanes} + b];`;
   return {
     name,
-    text: `${opComment(op, ctx, `perm [${op.perm.join(", ")}]`)}\nstatic const int32_t MAP${ctx.index}[${map.length}] = ${cList(map)};\nstatic int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {\n  for (int i = 0; i < ${map.length}; i++) y[i] = (${yT})x[MAP${ctx.index}[i]];\n  return 0;\n}`,
+    decls: `static const int32_t MAP${ctx.index}[${map.length}] = ${cList(map)};`,
+    text: `${opComment(op, ctx, `perm [${op.perm.join(", ")}]`)}\nstatic int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {\n  ${move}\n  return 0;\n}`,
   };
 };
 
 export const emitConcat: COpEmitter<ConcatOp> = (op, ctx) => {
-  const name = opName(ctx.index, op);
+  const lanes = ctx.lanes ?? 1;
+  const name = opName(ctx.index, op, lanes);
   const outShape = ctx.value(op.output).shape;
   const yT = storage(ctx, op.output);
   const outer = size(outShape.slice(0, op.axis));
-  const inner = size(outShape.slice(op.axis + 1));
+  const inner = size(outShape.slice(op.axis + 1)) * lanes; // blocks stay contiguous in the batch layout
   const blocks = op.inputs.map((n) => ctx.value(n).shape[op.axis]! * inner);
   const args = op.inputs.map((x, k) => `const ${storage(ctx, x)} *restrict x${k}`);
   const copies = blocks.map((b, k) => `    for (int j = 0; j < ${b}; j++) y[o + j] = (${yT})x${k}[m * ${b} + j];\n    o += ${b};`).join("\n");

@@ -4,13 +4,14 @@
  *
  * Memory is one buffer (a WebAssembly memory when the SIMD engine is on):
  *   [ reserved: packed weights, gather maps, multiplier tables | scratch | arena: value buffers ]
- * Every integer value is an Int32Array view of the arena at the offset
+ * Every integer value is an Int32Array view (a Float64Array for an int64
+ * accumulator, program.ts ACC64) of the arena at the offset
  * shared/memory-plan.ts gave it, so a value's bytes are reused once no later op reads it.
  * Each op runs its kernel (kernels/index.ts) over the whole batch. With
  * `assertRanges`, every listed value is checked after the op that writes
  * it (conv and dense check each accumulator exactly before storing it).
  */
-import { type IntOp, integerOutputs, opInputs, type Program, type ProgramValue, sampleSize } from "../../integer/program.js";
+import { type IntOp, integerOutputs, isWideValue, opInputs, type Program, type ProgramValue, sampleSize } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { type CheckOptions, refuseDiagnostics } from "../contract.js";
 import { checkEmulator, EMULATOR_BACKEND } from "./check.js";
@@ -50,7 +51,7 @@ function rangeError(op: IntOp, value: string, size: number, element: number, v: 
   );
 }
 
-function checkRange(op: IntOp, value: string, size: number, buf: Int32Array, r: ValueRange): void {
+function checkRange(op: IntOp, value: string, size: number, buf: Int32Array | Float64Array, r: ValueRange): void {
   const { lo, hi } = r;
   for (let i = 0; i < buf.length; i++) {
     const v = buf[i]!;
@@ -63,13 +64,13 @@ interface Step {
   readonly run: Runner;
   readonly alias: boolean;
   readonly inputs: Buf[];
-  readonly out?: Int32Array;
+  readonly out?: Int32Array | Float64Array;
   readonly range?: ValueRange;
 }
 
 export class Emulator {
   private readonly steps: Step[];
-  private readonly views: Map<string, Int32Array>;
+  private readonly views: Map<string, Int32Array | Float64Array>;
   private readonly quantized: Map<string, string>;
 
   private constructor(
@@ -81,7 +82,7 @@ export class Emulator {
     /** Largest sum of live value buffers after any op, in bytes. */
     readonly peakLiveBytes: number,
     steps: Step[],
-    views: Map<string, Int32Array>,
+    views: Map<string, Int32Array | Float64Array>,
     quantized: Map<string, string>,
   ) {
     this.steps = steps;
@@ -166,8 +167,11 @@ export class Emulator {
     } else {
       mem = { buffer: new ArrayBuffer(Math.max(total, ALIGN)), scratch: reserved };
     }
-    const views = new Map<string, Int32Array>();
-    for (const [name, off] of plan.offset) views.set(name, new Int32Array(mem.buffer, arenaBase + off, plan.length.get(name)!));
+    const views = new Map<string, Int32Array | Float64Array>();
+    for (const [name, off] of plan.offset) {
+      const Ctor = isWideValue(p.values.get(name)) ? Float64Array : Int32Array;
+      views.set(name, new Ctor(mem.buffer, arenaBase + off, plan.length.get(name)!));
+    }
     const steps: Step[] = p.ops.map((op, i) => {
       const prep = prepared[i]!;
       return {

@@ -18,8 +18,8 @@ import type { IntOpKind, Program, ProgramValue } from "../../integer/program.js"
 import type { OpOf } from "../contract.js";
 import type { WasmEngine } from "./wasm/engine.js";
 
-/** A value buffer over the whole batch: Int32Array for integer values, Float32Array for float inputs and outputs. */
-export type Buf = Int32Array | Float32Array;
+/** A value buffer over the whole batch: Int32Array for integer values (Float64Array for int64 accumulators, exact below 2^53), Float32Array for float inputs and outputs. */
+export type Buf = Int32Array | Float32Array | Float64Array;
 
 /** Runs the op over the batch: reads `inputs` (in `opInputs` order), writes `out`. */
 export type Runner = (inputs: readonly Buf[], out: Buf) => void;

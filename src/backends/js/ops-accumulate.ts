@@ -12,9 +12,12 @@
  * weights and the input type's range). Otherwise they use `gemmInt`: int32
  * products (Math.imul) and sums (| 0), the exact sum modulo 2^32. Either way
  * the result equals the exact sum whenever it fits int32, as the accumulator
- * certificate guarantees. Depthwise convs take ops-depthwise.ts.
+ * certificate guarantees. Depthwise convs take ops-depthwise.ts. An int64
+ * accumulator (program.ts ACC64, a Float64Array) must take `gemm`: a layer
+ * whose partial sums could reach 2^53 is refused, naming the node.
  */
-import { type ConvOp, type DenseOp, type MaxPoolOp, type ProgramValue, type SumPoolOp, weightTypeOf } from "../../integer/program.js";
+import { type ConvOp, type DenseOp, isWideValue, type MaxPoolOp, type ProgramValue, type SumPoolOp, weightTypeOf } from "../../integer/program.js";
+import { FixqError } from "../../ir/errors.js";
 import { intMax, intMin, intTypeName } from "../../numerics/int.js";
 import { intsExpr } from "./blob.js";
 import { type OpEmitter, opFunctionName, opHeader, product, shapeText } from "./codegen.js";
@@ -40,6 +43,13 @@ export function exactInDoubles(weight: Int32Array, rows: number, bias: Int32Arra
     if (Math.abs(bias?.[o] ?? 0) + s * maxAbsX >= 2 ** 53) return false;
   }
   return true;
+}
+
+/** exactInDoubles for an op, refusing an int64 accumulator it does not prove exact (gemmInt would wrap at 2^32). */
+function exactFor(op: ConvOp | DenseOp, out: ProgramValue, rows: number, maxAbsX: number): boolean {
+  const exact = exactInDoubles(op.weight, rows, op.bias, maxAbsX);
+  if (!exact && isWideValue(out)) throw new FixqError("unsupported", `${op.kind} '${op.source}': its int64 accumulator's sums could reach 2^53, past what the generated JS computes exactly`);
+  return exact;
 }
 
 /** The kernel, weight and bias declarations, and patch array type of a conv or dense op. */
@@ -70,7 +80,7 @@ export const emitConv: OpEmitter<ConvOp> = (op, ctx) => {
   const zin = op.inputZero;
   const K = cg * KH * KW;
   const P = OH * OW;
-  const { kernel, arr, decls } = operands(i, op.weight, O, op.bias, exactInDoubles(op.weight, O, op.bias, maxAbsInput(xv, zin)));
+  const { kernel, arr, decls } = operands(i, op.weight, O, op.bias, exactFor(op, ctx.value(op.output), O, maxAbsInput(xv, zin)));
   const what =
     `kernel ${KH}×${KW}, strides ${SH}×${SW}, pads ${shapeText(op.pads)}, dilations ${DH}×${DW}, group ${op.group}, ` +
     `input zero ${zin}: acc = bias + Σ (x − ${zin})·w`;
@@ -112,7 +122,7 @@ export const emitDense: OpEmitter<DenseOp> = (op, ctx) => {
   }
   const rows = product(inShape.slice(0, -1));
   const zin = op.inputZero;
-  const { kernel, arr, decls } = operands(i, op.weight, N, op.bias, exactInDoubles(op.weight, N, op.bias, maxAbsInput(xv, zin)));
+  const { kernel, arr, decls } = operands(i, op.weight, N, op.bias, exactFor(op, ctx.value(op.output), N, maxAbsInput(xv, zin)));
   const text = `${opHeader(op, ctx, `K = ${K}, N = ${N}, input zero ${zin}: acc = bias + Σ (x − ${zin})·w`)}
 /** Weights [${N}, ${K}] ${intTypeName(weightTypeOf(op))} (weight zero point subtracted). */
 ${decls}

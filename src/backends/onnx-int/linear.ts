@@ -7,13 +7,15 @@
  *                 on x86 AVX2 without VNNI, so it is used on no CPU)
  * acc = bias + Σ_{i,j} K(D_i, W_j) · 256^i · 128^j over the activation and
  * weight digits of digits.ts (one term each for 8-bit activations and int8
- * weights); several terms are combined in int64 and cast back to int32.
+ * weights); several terms are combined in int64 and cast back to int32, or
+ * kept in int64 for an int64 accumulator (program.ts ACC64: the sum is exact,
+ * each digit term staying far inside int32 and the total below 2^48).
  * An activation wider than 8 bits is padded with its zero point (Pad) first.
  * A weight held in one int8 digit is annotated (quantization_annotation) with
  * the layer's exact weight type: `fixq_format` int3, `finn_datatype` INT3.
  */
 import { DataType } from "../../ir/dtype.js";
-import { type ConvOp, type DenseOp, weightTypeOf } from "../../integer/program.js";
+import { type ConvOp, type DenseOp, isWideValue, weightTypeOf } from "../../integer/program.js";
 import { intTypeAnnotation } from "../../quant/format-annotation.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { intAttr, intsAttr } from "./builder.js";
@@ -49,6 +51,7 @@ function inputDigits(ctx: EmitContext, input: string, inputZero: number, where: 
  * a requant is its only reader, the bias is left for the requant to fold.
  */
 function combine(ctx: EmitContext, terms: Term[], biasValues: Int32Array | undefined, axis: number, rank: number, output: string): void {
+  const accType = isWideValue(ctx.value(output, output)) ? DataType.INT64 : DataType.INT32;
   let bias: string | undefined;
   if (biasValues?.some((v) => v !== 0)) {
     if (ctx.soleReaderIsRequant(output)) {
@@ -58,14 +61,14 @@ function combine(ctx: EmitContext, terms: Term[], biasValues: Int32Array | undef
     }
     bias = ctx.b.constant(DataType.INT32, [biasValues.length, ...Array<number>(rank - 1 - axis).fill(1)], biasValues, `${output}_bias`);
   }
-  if (terms.length === 1 && terms[0]!.factor === 1) {
+  if (terms.length === 1 && terms[0]!.factor === 1 && accType === DataType.INT32) {
     const acc = terms[0]!.acc;
     ctx.set(output, bias ? { name: ctx.b.op("Add", [acc.name, bias], [], output, output), dtype: DataType.INT32 } : ctx.cast(acc, DataType.INT32, output, output));
     return;
   }
   let sum = sumTerms64(ctx, terms, output);
   if (bias) sum = ctx.binary("Add", sum, ctx.cast({ name: bias, dtype: DataType.INT32 }, DataType.INT64, `${output}_bias`).name, `${output}_sum`);
-  ctx.set(output, ctx.cast(sum, DataType.INT32, output, output));
+  ctx.set(output, ctx.cast(sum, accType, output, output));
 }
 
 /**

@@ -13,7 +13,7 @@
  * the value may overwrite (a row tail stored as a full vector). The arena's size is the peak of the live set plus
  * fragmentation; `peakLiveBytes` is the peak itself.
  */
-import { type IntOp, opInputs, type Program, sampleSize } from "../../integer/program.js";
+import { type IntOp, isWideValue, opInputs, type Program, sampleSize } from "../../integer/program.js";
 
 export interface ArenaPlan {
   /** Byte offset of each integer value in the arena. */
@@ -51,10 +51,12 @@ export function intInputs(op: IntOp): readonly string[] {
 export function planArena(p: Program, batch: number, keep: ReadonlySet<string>, preset: readonly string[] = []): ArenaPlan {
   const root = new Map<string, string>(); // value → its alias group's root
   const lengthOf = new Map<string, number>();
+  const bytesOf = new Map<string, number>(); // per value: elements × 4, or × 8 for an int64 accumulator
   const find = (v: string) => root.get(v) ?? v;
   const valueLength = (name: string) => {
     const v = p.values.get(name);
     if (!v) throw new Error(`integer program: value '${name}' is not declared`);
+    bytesOf.set(name, batch * sampleSize(v.shape) * (isWideValue(v) ? 8 : 4));
     return batch * sampleSize(v.shape);
   };
   for (const name of preset) lengthOf.set(name, valueLength(name));
@@ -71,7 +73,7 @@ export function planArena(p: Program, batch: number, keep: ReadonlySet<string>, 
   });
   for (const v of keep) last.set(find(v), p.ops.length);
   const groupLength = new Map<string, number>();
-  for (const [v, n] of lengthOf) groupLength.set(find(v), Math.max(groupLength.get(find(v)) ?? 0, n));
+  for (const v of lengthOf.keys()) groupLength.set(find(v), Math.max(groupLength.get(find(v)) ?? 0, bytesOf.get(v)!));
 
   const free: { offset: number; bytes: number }[] = [];
   let end = 0;
@@ -79,7 +81,7 @@ export function planArena(p: Program, batch: number, keep: ReadonlySet<string>, 
   let live = 0;
   let peak = 0;
   const place = (g: string) => {
-    const bytes = align(groupLength.get(g)! * 4 + VALUE_SLACK);
+    const bytes = align(groupLength.get(g)! + VALUE_SLACK);
     let best = -1;
     for (let k = 0; k < free.length; k++) if (free[k]!.bytes >= bytes && (best < 0 || free[k]!.bytes < free[best]!.bytes)) best = k;
     if (best >= 0) {
@@ -95,7 +97,7 @@ export function planArena(p: Program, batch: number, keep: ReadonlySet<string>, 
     peak = Math.max(peak, live);
   };
   const release = (g: string) => {
-    const bytes = align(groupLength.get(g)! * 4 + VALUE_SLACK);
+    const bytes = align(groupLength.get(g)! + VALUE_SLACK);
     live -= bytes;
     free.push({ offset: groupOffset.get(g)!, bytes });
     // merge adjacent free blocks

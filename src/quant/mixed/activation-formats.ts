@@ -21,6 +21,7 @@ import { type Graph, type Model, opsetVersion } from "../../ir/graph.js";
 import { calibrate } from "../calibrate.js";
 import type { DataSource } from "../feeds.js";
 import { planQuantization } from "../plan.js";
+import { readerBounds } from "../reader-bounds.js";
 import type { Recipe } from "../recipe.js";
 import { actChoice, type ActChoice } from "../resolve-plan.js";
 import { activationSpec } from "../specs.js";
@@ -61,6 +62,8 @@ export async function activationMeasurement(float: Model, source: DataSource, re
   const bins = choices.some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : DEFAULT_BINS;
   const { histograms } = await calibrate(float, source, tensors, { batchSize: o.batchSize, threads: o.threads, statistics: "histogram", histogramBins: bins, quiet: true });
   const list = new Map<string, ActFakeQuant>();
+  // Within each tensor's reader bounds, as the ranges stage chooses (reader-bounds.ts).
+  const bounds = readerBounds(float.graph!, tensors);
   const maskName = (t: string, a: ActChoice) => `fixq_mask·${t}·${formatKey(a)}`;
   for (const t of tensors) {
     const h = histograms.get(t) as StreamingHistogram | undefined;
@@ -68,7 +71,7 @@ export async function activationMeasurement(float: Model, source: DataSource, re
     for (const a of choices.filter(isIntegerStatic)) {
       const mask = maskName(t, a);
       if (list.has(mask)) continue;
-      const r = chooseRange(h, a.calibration, { bits: a.format.bits, signed: a.format.signed, symmetric: a.symmetric });
+      const r = chooseRange(h, a.calibration, { bits: a.format.bits, signed: a.format.signed, symmetric: a.symmetric }, bounds.get(t));
       const spec = activationSpec(r.lo, r.hi, a);
       list.set(mask, { tensor: t, mask, scale: spec.scale[0]!, zeroPoint: spec.zeroPoint[0]!, qmin: a.format.qmin, qmax: a.format.qmax });
     }

@@ -13,18 +13,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../../src/backends/emulator/run.js";
-import { MODELS_DIR } from "../../../src/data/manifest.js";
-import { type IntegerizeOptions, integerizeModel } from "../../../src/integer/integerize.js";
-import { type Program, type QuantizeOp, sampleSize } from "../../../src/integer/program.js";
-import { loadModel } from "../../../src/ir/onnx/load.js";
-import { npyFileSource } from "../../../src/quant/feeds.js";
-import { quantizeModel } from "../../../src/quant/quantize.js";
-import { buildRecipe } from "../../../src/quant/recipe.js";
+import type { IntegerizeOptions } from "../../../src/integer/integerize.js";
+import { type Program, sampleSize } from "../../../src/integer/program.js";
 import { evalX } from "../../helpers/bundled-data.js";
 import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
-import { Rng } from "../../helpers/prng.js";
-import type { Feeds } from "../js/check.js";
-import { floatInputs, intInputs, mismatches } from "../js/compare.js";
+import { mismatches } from "../js/compare.js";
+import { feeds, quantizeProgram } from "./feeds-c.js";
 import { tallyC } from "./check-c.js";
 import { buildC, runC } from "./run-c.js";
 
@@ -36,40 +30,10 @@ const programs = new Map<string, Promise<Program>>();
 /** The model's default-recipe program, quantized once per file. */
 function program(name: string, opts: IntegerizeOptions = {}): Promise<Program> {
   const key = `${name} ${JSON.stringify(opts)}`;
-  if (!programs.has(key)) programs.set(key, quantizeProgram(name, opts));
+  if (!programs.has(key)) programs.set(key, quantizeProgram(name, {}, opts));
   return programs.get(key)!;
 }
 
-async function quantizeProgram(name: string, opts: IntegerizeOptions): Promise<Program> {
-  const float = loadModel(join(MODELS_DIR, `${name}.onnx`));
-  const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 256);
-  try {
-    const { model } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 });
-    return integerizeModel(model, opts);
-  } finally {
-    source.close();
-  }
-}
-
-/** Eval images, random floats around the quantizer, and the extreme integer patterns. */
-function feeds(p: Program, evalCount: number, seed: number): Feeds[] {
-  const input = p.inputs[0]!;
-  const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === input.name)!;
-  const size = sampleSize(input.shape);
-  const rng = new Rng(seed);
-  const n = 16;
-  const ints = [
-    new Int32Array(n * size).fill(q.qmin),
-    new Int32Array(n * size).fill(q.qmax),
-    Int32Array.from({ length: n * size }, (_, i) => ((i + Math.floor(i / size)) % 2 === 0 ? q.qmin : q.qmax)),
-    intInputs(rng, n * size, q.qmin, q.qmax),
-  ];
-  return [
-    { data: { [input.name]: evalX.data.subarray(0, evalCount * size) }, batch: evalCount },
-    { data: { [input.name]: floatInputs(rng, 64 * size, q.scale, q.zeroPoint, q.qmin, q.qmax) }, batch: 64 },
-    ...ints.map((x) => ({ data: { [input.name]: x }, batch: n, quantized: true })),
-  ];
-}
 
 const dir = (name: string) => {
   const d = join(tmp.dir, name);

@@ -9,12 +9,13 @@
  * -Wconversion -Wsign-conversion under the Makefile's -Werror. Skips
  * without gcc/make (fails with FIXQ_REQUIRE_DATA=1).
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
 import { detectCpu } from "../../../src/runtime/cpu-features.js";
 import { INT32_MAX, INT32_MIN, quantizeMultiplier, type RequantRounding } from "../../../src/numerics/requant.js";
-import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { Rng } from "../../helpers/prng.js";
 import { allFeeds, classMultipliers, usefulMultipliers } from "../js/feeds.js";
 import { intInputs } from "../js/compare.js";
@@ -58,8 +59,20 @@ describe.skipIf(!HAVE)("the dot-product kernel's three bodies give the same bits
   const flags = [["portable C", "-O2 -DFIXQ_PORTABLE -Wconversion -Wsign-conversion"], ...(detectCpu().features.includes("avx2") ? [["AVX2", "-O2 -mavx2 -Wconversion -Wsign-conversion"]] : [])];
   it.each(flags)("%s (%s)", (_, cflags) => {
     const p = convProgram("single");
-    expect(emitC(p).get("model.c")).toMatch(/fixq_gemm_s16\(W/);
+    const c = emitC(p).get("model.c")!;
+    expect(c).toMatch(/fixq_gemm_s16\(W/); // the one-sample kernel (NAME_run)
+    expect(c).toMatch(/fixq_tile_dot\(W/); // the batch kernel (NAME_run_batch, which model_run calls)
     expectBitExactC(p, dir(), allFeeds(p, 22, 16), cflags);
+  });
+
+  // this CPU may lack AVX512-VNNI: the vpdpwssd body is only compiled here, and its bits are not checked
+  it("the AVX512-VNNI body compiles (-mavx512vnni -mavx512vl) to vpdpwssd; -DFIXQ_PORTABLE removes every intrinsic", () => {
+    const d = dir();
+    for (const [rel, text] of emitC(convProgram("single"))) writeFileSync(join(d, rel), text);
+    const asm = (flags: string[]) => run("gcc", ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", ...flags, "-S", "-o", "-", join(d, "model.c")]);
+    expect(asm(["-mavx2", "-mavx512vnni", "-mavx512vl"])).toMatch(/vpdpwssd/);
+    const portable = asm(["-mavx2", "-mavx512vnni", "-mavx512vl", "-DFIXQ_PORTABLE", "-fno-tree-vectorize"]);
+    expect(portable).not.toMatch(/vpdpwssd|vpmaddwd|pmaddwd/);
   });
 });
 

@@ -4,7 +4,7 @@
  * third opinion beside the emulator (which is optimised) and the generated
  * JS (which is independent code).
  */
-import { integerOutputs, type Program, sampleSize } from "../../../src/integer/program.js";
+import { integerOutputs, isWideValue, type Program, sampleSize } from "../../../src/integer/program.js";
 import { clampInt } from "../../../src/numerics/int.js";
 import { quantizeValue } from "../../../src/numerics/int-group.js";
 import { requantize } from "../../../src/numerics/requant.js";
@@ -18,12 +18,14 @@ export interface NaiveResult {
 
 /** `feeds` are float inputs by program input name, or with `quantized` the quantize outputs' integers. */
 export function naiveRun(p: Program, feeds: ReadonlyMap<string, Float32Array | Int32Array>, batch: number, quantized = false): NaiveResult {
+  // an int64 accumulator (program.ts ACC64) is held in doubles: its certified range is below 2^48
   const vals = new Map<string, Int32Array>();
   const outputs = new Map<string, Float32Array>();
   const shape = (v: string) => p.values.get(v)!.shape;
   const size = (v: string) => sampleSize(shape(v));
   for (const op of p.ops) {
-    const out = new Int32Array(op.kind === "dequantize" ? 0 : batch * size(op.output));
+    const n = op.kind === "dequantize" ? 0 : batch * size(op.output);
+    const out = (op.kind !== "dequantize" && isWideValue(p.values.get(op.output)) ? new Float64Array(n) : new Int32Array(n)) as Int32Array;
     switch (op.kind) {
       case "quantize": {
         const x = feeds.get(op.input)!;

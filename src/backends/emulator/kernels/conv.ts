@@ -9,14 +9,16 @@
  * The SIMD engine (wasm/conv.ts) takes it when the operands fit int16;
  * otherwise, and when assertRanges covers the output and a static bound
  * cannot rule out an int32 wrap, the exact double-precision GEMM of
- * gemm-js.ts runs (it checks every accumulator before storing it).
+ * gemm-js.ts runs (it checks every accumulator before storing it). It also
+ * runs every widened int64 accumulator (program.ts ACC64, a Float64Array
+ * buffer), after proving its partial sums stay below 2^53.
  */
-import type { ConvOp } from "../../../integer/program.js";
+import { type ConvOp, isWideValue } from "../../../integer/program.js";
 import type { Kernel, KernelContext } from "../kernel.js";
 import { simdConv } from "../wasm/conv.js";
 import { simdDepthwise } from "../wasm/depthwise.js";
 import { gemmJs } from "./gemm-js.js";
-import { accumulatorsFitInt32, operandFitsInt16, weightsFitInt16 } from "./operands.js";
+import { accumulatorsFitInt32, checkWideExact, operandFitsInt16, weightsFitInt16 } from "./operands.js";
 
 /** Geometry of a conv, checked against the program's value shapes. */
 export interface ConvGeometry {
@@ -87,8 +89,10 @@ export function convGather(op: ConvOp, g: ConvGeometry): Int32Array {
 export const convKernel: Kernel<"conv"> = (op, ctx) => {
   const geo = convGeometry(op, ctx);
   const input = ctx.value(op.input);
-  // with assertRanges, SIMD (wrapping) results are used only where no accumulator can wrap
-  const simd = ctx.simd && (!ctx.range || accumulatorsFitInt32(input, op.inputZero, op.weight, geo.K, op.bias));
+  const wide = isWideValue(ctx.value(op.output));
+  if (wide) checkWideExact(op.source, input, op.inputZero, op.weight, geo.K, op.bias);
+  // with assertRanges, SIMD (wrapping) results are used only where no accumulator can wrap; int64 accumulators take the exact doubles
+  const simd = !wide && ctx.simd && (!ctx.range || accumulatorsFitInt32(input, op.inputZero, op.weight, geo.K, op.bias));
   if (simd) {
     const dw = simdDepthwise(op, geo, ctx);
     if (dw) return dw;
@@ -119,7 +123,7 @@ export const convKernel: Kernel<"conv"> = (op, ctx) => {
             a[i] = s < 0 ? 0 : x[base + s]! - z;
           }
           const wg = weight.subarray(gi * ocg * K, (gi + 1) * ocg * K);
-          gemmJs(a, wg, bias.subarray(gi * ocg, (gi + 1) * ocg), { P, M: ocg, K }, out as Int32Array, b * outSample + gi * ocg * P, P, 1, range, op.source);
+          gemmJs(a, wg, bias.subarray(gi * ocg, (gi + 1) * ocg), { P, M: ocg, K }, out as Int32Array | Float64Array, b * outSample + gi * ocg * P, P, 1, range, op.source);
         }
       }
     },

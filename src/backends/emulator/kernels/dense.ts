@@ -7,11 +7,11 @@
  * takes it when the operands fit int16 (and, under assertRanges, when no
  * accumulator can wrap); otherwise the exact double GEMM of gemm-js.ts runs.
  */
-import { sampleSize } from "../../../integer/program.js";
+import { isWideValue, sampleSize } from "../../../integer/program.js";
 import type { Kernel } from "../kernel.js";
 import { simdDense } from "../wasm/dense.js";
 import { gemmJs } from "./gemm-js.js";
-import { accumulatorsFitInt32, operandFitsInt16, weightsFitInt16 } from "./operands.js";
+import { accumulatorsFitInt32, checkWideExact, operandFitsInt16, weightsFitInt16 } from "./operands.js";
 
 export const denseKernel: Kernel<"dense"> = (op, ctx) => {
   const is = ctx.value(op.input).shape;
@@ -25,8 +25,10 @@ export const denseKernel: Kernel<"dense"> = (op, ctx) => {
   if (op.bias && op.bias.length !== N) throw bad(`bias has ${op.bias.length} elements, not ${N}`);
   const R = (ctx.batch * sampleSize(is)) / K;
   const input = ctx.value(op.input);
-  // with assertRanges, SIMD (wrapping) results are used only where no accumulator can wrap
-  const simd = ctx.simd && (!ctx.range || accumulatorsFitInt32(input, op.inputZero, op.weight, K, op.bias));
+  const wide = isWideValue(ctx.value(op.output));
+  if (wide) checkWideExact(op.source, input, op.inputZero, op.weight, K, op.bias);
+  // with assertRanges, SIMD (wrapping) results are used only where no accumulator can wrap; int64 accumulators take the exact doubles
+  const simd = !wide && ctx.simd && (!ctx.range || accumulatorsFitInt32(input, op.inputZero, op.weight, K, op.bias));
   if (simd && operandFitsInt16(input, op.inputZero) && weightsFitInt16(op.weight)) {
     const gemm = simdDense(op, R, ctx);
     if (gemm) return gemm;
@@ -41,7 +43,7 @@ export const denseKernel: Kernel<"dense"> = (op, ctx) => {
     bind: () => (inputs, out) => {
       const x = inputs[0]!;
       for (let i = 0; i < R * K; i++) a[i] = x[i]! - z;
-      gemmJs(a, weight, bias, { P: R, M: N, K }, out as Int32Array, 0, 1, N, range, op.source);
+      gemmJs(a, weight, bias, { P: R, M: N, K }, out as Int32Array | Float64Array, 0, 1, N, range, op.source);
     },
   };
 };

@@ -8,7 +8,8 @@
  * program's integers are narrower (|a| ≤ 65535, |w| < 2^16), so every
  * partial sum is an integer far below 2^53 and exact. The result is checked
  * against `range` (assertRanges) and against int32 before it is stored, so a
- * wrap can never hide.
+ * wrap can never hide. A widened int64 accumulator (Float64Array `out`) is
+ * checked against ±2^53 instead (its kernel proved the sums stay below).
  */
 import { INT32_MAX, INT32_MIN } from "../../../numerics/requant.js";
 import type { CheckedRange } from "../kernel.js";
@@ -24,20 +25,21 @@ export function gemmJs(
   w: Float64Array,
   bias: Float64Array,
   { P, M, K }: GemmShape,
-  out: Int32Array,
+  out: Int32Array | Float64Array,
   outBase: number,
   so: number,
   sp: number,
   range: CheckedRange | undefined,
   source: string,
 ): void {
-  const lo = range ? range.lo : INT32_MIN;
-  const hi = range ? range.hi : INT32_MAX;
+  const wide = out instanceof Float64Array;
+  const lo = range ? range.lo : wide ? -(2 ** 53) : INT32_MIN;
+  const hi = range ? range.hi : wide ? 2 ** 53 : INT32_MAX;
   const store = (m: number, p: number, v: number) => {
     const i = outBase + m * so + p * sp;
     if (v < lo || v > hi) {
       if (range) range.fail(i, v);
-      throw new Error(`${source}: accumulator ${v} at element ${i} leaves int32`);
+      throw new Error(`${source}: accumulator ${v} at element ${i} leaves ${wide ? "the exact double range" : "int32"}`);
     }
     out[i] = v;
   };

@@ -1,0 +1,169 @@
+/**
+ * The batch functions of the generated C: NAME_run_batch, NAME_run_batch_int
+ * and NAME_run_batch_full run n samples, 16 at a time (TILE, batch-tile.ts),
+ * through the same integer program as NAME_run, giving the same bits:
+ *   in  : each input's n samples back to back (sample-major, as n calls of NAME_run would read them)
+ *   out : each output's n samples back to back
+ * Inside, values live in the batch layout (element i of sample b at i·16 + b)
+ * in their own statically planned arrays, 16 times the one-sample plan
+ * (buffers.ts) minus the int32 tensors of the convs and dense layers whose
+ * requant is fused into them. A last tile of nb < 16 samples runs 16 lanes
+ * (the unused ones copy sample 0) and reads back nb.
+ */
+import type { ConvOp, DenseOp, IntOp, IntOpKind, Program, RequantOp } from "../../integer/program.js";
+import { integerOutputs, isWideValue, opInputs } from "../../integer/program.js";
+import type { OpOf } from "../contract.js";
+import { emitTileAccumulate, emitTileDequantize, emitTileQuantize, fusable } from "./batch-tile.js";
+import { planBuffers } from "./buffers.js";
+import type { Port } from "./emit.js";
+import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
+import { emitMaxPool, emitSumPool } from "./ops-accumulate.js";
+import { emitFixedRescale } from "./ops-fixed.js";
+import { emitWideTileAccumulate } from "./ops-wide.js";
+import { emitConcat, emitReshape, emitTranspose } from "./ops-io.js";
+import { emitRequant, emitRescale } from "./ops-requant.js";
+import { TILE } from "./tile-kernel.js";
+
+/** Refused by the C back end (transformer-refusal.ts): never reach the batch path. */
+type Refused = "matmul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
+type Lane = Exclude<IntOpKind, "quantize" | "dequantize" | "conv" | "dense" | Refused>;
+/** The ops whose one-sample emitter also prints the batch function (its `lanes` = TILE). */
+const LANE_EMITTERS = {
+  sumpool: emitSumPool,
+  maxpool: emitMaxPool,
+  requant: emitRequant,
+  rescale: emitRescale,
+  fixedrescale: emitFixedRescale,
+  reshape: emitReshape,
+  transpose: emitTranspose,
+  concat: emitConcat,
+} satisfies {
+  readonly [K in Lane]: COpEmitter<OpOf<K>>;
+};
+
+interface Step {
+  readonly op: IntOp;
+  readonly index: number;
+  /** The requant run as this conv/dense op's epilogue. */
+  readonly fused?: RequantOp;
+}
+
+/** The program's ops, each conv/dense whose only reader is a requant it can run as its epilogue merged with it. */
+function steps(p: Program, ctx: (index: number) => CEmitCtx): Step[] {
+  const readers = new Map<string, number>();
+  for (const op of p.ops) for (const v of op.kind === "quantize" ? [] : opInputs(op)) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const outs = new Set(integerOutputs(p));
+  const out: Step[] = [];
+  for (let i = 0; i < p.ops.length; i++) {
+    const op = p.ops[i]!;
+    const next = p.ops[i + 1];
+    if ((op.kind === "conv" || op.kind === "dense") && next?.kind === "requant" && next.input === op.output && readers.get(op.output) === 1 && !outs.has(op.output) && fusable(op, next, ctx(i))) {
+      out.push({ op, index: i, fused: next });
+      i++;
+    } else out.push({ op, index: i });
+  }
+  return out;
+}
+
+/** The batch part of model.c: kernels' scratch, arrays, op functions, and the three API functions. */
+export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean } {
+  const ctx = (index: number): CEmitCtx => ({
+    program: p,
+    index,
+    lanes: TILE,
+    value(name) {
+      const v = p.values.get(name);
+      if (!v) throw new Error(`op ${index} uses '${name}', which has no entry in program.values`);
+      return v;
+    },
+  });
+  const list = steps(p, ctx);
+  const codes: COpCode[] = list.map(({ op, index, fused }) => {
+    if (op.kind === "quantize") return emitTileQuantize(op, ctx(index));
+    if (op.kind === "dequantize") return emitTileDequantize(op, ctx(index));
+    // an int64 accumulator (program.ts ACC64) takes ops-wide.ts's lane loop; the others the int32 tile kernels
+    if ((op.kind === "conv" || op.kind === "dense") && isWideValue(p.values.get(op.output))) return emitWideTileAccumulate(op, ctx(index), TILE);
+    if (op.kind === "conv" || op.kind === "dense") return emitTileAccumulate(op as ConvOp | DenseOp, ctx(index), fused);
+    const { decls: _, ...code } = (LANE_EMITTERS[op.kind as Lane] as COpEmitter<IntOp>)(op, ctx(index)); // arrays: printed once, by the one-sample op
+    return code;
+  });
+  // the plan over the merged ops: a fused pair writes the requant's output
+  const merged = list.map(({ op, fused }) => (fused ? { ...op, output: fused.output } : op)) as IntOp[];
+  const plan = planBuffers({ ...p, ops: merged });
+  const at = (v: string) => {
+    const pl = plan.place.get(v);
+    if (!pl) throw new Error(`value '${v}' has no buffer`);
+    return `(fixq_tpool_${pl.pool} + ${pl.offset * TILE})`;
+  };
+  const scratch = new Map<string, number>();
+  for (const c of codes) for (const [t, n] of Object.entries(c.scratch ?? {})) scratch.set(t, Math.max(scratch.get(t) ?? 0, n));
+  const arrays = [
+    ...[...plan.poolSize].filter(([, n]) => n > 0).map(([t, n]) => `static ${t} fixq_tpool_${t}[${n * TILE}];`),
+    ...[...scratch].map(([key, n]) => {
+      const [kind, t] = key.split(":");
+      return `static ${t} fixq_${kind}_${t}[${n}];`;
+    }),
+  ];
+  const call = (c: COpCode, args: string[]) => `  if ((st = ${c.name}(${args.join(", ")})) != 0) return st;`;
+  const forward: string[] = [];
+  const quantizes: string[] = [];
+  const dequantizes: string[] = [];
+  list.forEach(({ op }, k) => {
+    const c = codes[k]!;
+    const output = merged[k]!.output;
+    if (op.kind === "quantize") {
+      const j = io.ins.findIndex((x) => x.name === op.input);
+      quantizes.push(`    if ((st = ${c.name}(in${j} + s * ${io.ins[j]!.size}, ${at(op.output)}, nb)) != 0) return st;`);
+    } else if (op.kind === "dequantize") {
+      const j = io.outs.findIndex((x) => x.name === op.output);
+      dequantizes.push(`    if ((st = ${c.name}(${at(op.input)}, out${j} + s * ${io.outs[j]!.size}, nb)) != 0) return st;`);
+    } else forward.push(call(c, [...("inputs" in op ? op.inputs : [op.input]).map(at), at(output)]));
+  });
+  /** Copies between sample-major arrays `ext` and the batch layout at `lay` (nb samples from sample s). */
+  const move = (x: Port, ext: string, lay: string, dir: "in" | "out") =>
+    dir === "in"
+      ? `    for (int i = 0; i < ${x.size}; i++)\n      for (int b = 0; b < ${TILE}; b++) ${lay}[i * ${TILE} + b] = ${ext}[(s + (b < nb ? b : 0)) * ${x.size} + i];`
+      : `    for (int b = 0; b < nb; b++)\n      for (int i = 0; i < ${x.size}; i++) ${ext}[(s + b) * ${x.size} + i] = ${lay}[i * ${TILE} + b];`;
+  const fin = io.ins.map((_, k) => `const float *in${k}`);
+  const fout = io.outs.map((_, k) => `float *out${k}`);
+  const iin = io.ins.map((_, k) => `const ${prefix}_in${k}_t *in${k}`);
+  const iout = io.outs.map((_, k) => `${prefix}_out${k}_t *out${k}`);
+  const tiles = (body: string[]) => `  for (int s = 0; s < n; s += ${TILE}) {\n    const int nb = n - s < ${TILE} ? n - s : ${TILE};\n    int st;\n${body.join("\n")}\n  }\n  return 0;`;
+  const text = `/* The batch functions: ${TILE} samples at a time, element i of sample b at i * ${TILE} + b. */
+${arrays.join("\n")}
+
+${codes.map((c) => c.text).join("\n\n")}
+
+static int fixq_tile_forward(void) {
+${forward.length > 0 ? `  int st;\n${forward.join("\n")}\n` : ""}  return 0;
+}
+
+int ${prefix}_run_batch_full(${[...fin, ...fout, ...iout.map((s) => s.replace(/out(\d+)$/, "out$1_int")), "int n"].join(", ")}) {
+${tiles([...quantizes, "    if ((st = fixq_tile_forward()) != 0) return st;", ...dequantizes, ...io.outs.map((x, k) => `    if (out${k}_int) {\n${move(x, `out${k}_int`, at(x.value), "out")}\n    }`)])}
+}
+
+int ${prefix}_run_batch(${[...fin, ...fout, "int n"].join(", ")}) {
+  return ${prefix}_run_batch_full(${[...io.ins.map((_, k) => `in${k}`), ...io.outs.map((_, k) => `out${k}`), ...io.outs.map(() => "NULL"), "n"].join(", ")});
+}
+
+int ${prefix}_run_batch_int(${[...iin, ...iout, "int n"].join(", ")}) {
+${tiles([...io.ins.map((x, k) => move(x, `in${k}`, at(x.value), "in")), "    if ((st = fixq_tile_forward()) != 0) return st;", ...io.outs.map((x, k) => move(x, `out${k}`, at(x.value), "out"))])}
+}
+`;
+  return { text, usesDot: codes.some((c) => c.uses?.includes("tile_dot")) };
+}
+
+/** The batch API's declarations for model.h. */
+export function batchHeader(prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): string {
+  const fin = io.ins.map((_, k) => `const float *in${k}`);
+  const fout = io.outs.map((_, k) => `float *out${k}`);
+  const iin = io.ins.map((_, k) => `const ${prefix}_in${k}_t *in${k}`);
+  const iout = io.outs.map((_, k) => `${prefix}_out${k}_t *out${k}`);
+  return `/* n samples in one call (the same bits as n calls of the one-sample functions, faster: ${TILE} samples share each
+ * weight load). Each input array holds its n samples back to back, each output array receives them so
+ * (in0 + k * ${prefix.toUpperCase()}_IN0_SIZE is sample k). Returns at the first tile of ${TILE} that fails. */
+int ${prefix}_run_batch(${[...fin, ...fout, "int n"].join(", ")});
+int ${prefix}_run_batch_int(${[...iin, ...iout, "int n"].join(", ")});
+int ${prefix}_run_batch_full(${[...fin, ...fout, ...iout.map((s) => s.replace(/out(\d+)$/, "out$1_int")), "int n"].join(", ")});
+`;
+}

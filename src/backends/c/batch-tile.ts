@@ -1,0 +1,246 @@
+/**
+ * The ops of the generated C's batch functions (NAME_run_batch…), which run
+ * TILE = 16 samples at once in the batch layout: element i of sample b of a
+ * value lives at i·16 + b, so every loop over the 16 samples of one element is
+ * contiguous and vectorizes, and each weight is read once per 16 samples.
+ * Same arithmetic as the one-sample ops (ops-accumulate.ts), summed in another
+ * order, which is exact: sums are int32_t only where no partial sum can pass
+ * 2^31, else uint32_t modulo 2^32 (see operands()).
+ *   conv / dense: acc[o, p] = bias[o] + Σ_k w[o, k] · (x[tap k of position p] − z)
+ *     int16 layers: per output position, the taps' (x − z) are packed in pairs
+ *     (tile-kernel.ts) and fixq_tile_dot forms the 16 samples' sums of every
+ *     output channel; other layers: a 16-lane loop per tap.
+ *     Depthwise: per channel, a 16-lane loop per tap, padding taps skipped.
+ *   fused requant: where a dense layer feeds only a requant along its
+ *     features, the requant (requantParts, printed from numerics) runs on each
+ *     feature's 16 sums right after they are formed, and the int32 tensor never
+ *     exists (fusable() says why convs do not, yet).
+ *   quantize / dequantize: the float boundary, sample-major outside, batch layout inside.
+ */
+import type { ConvOp, DenseOp, DequantizeOp, QuantizeOp, RequantOp } from "../../integer/program.js";
+import { dequantizeDef, quantizeDef } from "../../numerics/definitions.js";
+import { minusZero } from "./c-types.js";
+import type { CEmitCtx, COpCode } from "./op-code.js";
+import { opComment, opName, storage } from "./op-code.js";
+import { chw, operands } from "./ops-accumulate.js";
+import { elementwise } from "./ops-io.js";
+import { requantParts } from "./ops-requant.js";
+import { evenK, TILE } from "./tile-kernel.js";
+
+const L = TILE;
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Whether `rq` runs as `acc`'s epilogue: dense layers whose requant is per
+ * tensor or along the output features. (Convs keep a separate requant: fused
+ * into a conv's position loop, gcc 12 unrolls the 16-lane int64 requant and
+ * leaves it scalar, measured slower than the separate, vectorized pass.)
+ */
+export function fusable(acc: ConvOp | DenseOp, rq: RequantOp, ctx: CEmitCtx): boolean {
+  if (acc.kind !== "dense") return false;
+  return rq.multipliers.length === 1 || rq.axis === ctx.value(acc.output).shape.length - 1;
+}
+
+/**
+ * The lines storing channel `o`'s 16 results: `value(b)` is sample b's int32
+ * sum; `at` the element index of (o, position) in the output value.
+ */
+function epilogue(ctx: CEmitCtx, rq: RequantOp | undefined, o: string, at: string, value: (b: string) => string, pad: string): string {
+  // a pointer per channel row: indexing y directly, gcc 12 vectorizes across channels and scatters the stores
+  if (!rq) return `${pad}{\n${pad}  int32_t *restrict yo = y + (${at}) * ${L};\n${pad}  for (int b = 0; b < ${L}; b++) yo[b] = ${value("b")};\n${pad}}`;
+  const parts = requantParts(rq, { ...ctx, index: ctx.program.ops.indexOf(rq) });
+  const yT = storage(ctx, rq.output);
+  return [
+    `${pad}{`,
+    `${pad}  int32_t sums[${L}];`,
+    `${pad}  const int c = ${rq.multipliers.length === 1 ? "0" : o};`,
+    `${pad}  const int32_t *xc = sums;`,
+    `${pad}  ${yT} *yc = y + (${at}) * ${L};`,
+    `${pad}  for (int b = 0; b < ${L}; b++) sums[b] = ${value("b")};`,
+    parts.loop(L, `${pad}  `),
+    `${pad}}`,
+  ].join("\n");
+}
+
+/** The conv or dense op (and the requant fused after it) over 16 samples. */
+export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: RequantOp): COpCode {
+  const i = ctx.index;
+  const name = `${opName(i, op, L)}${rq ? "_requant" : ""}`;
+  const xv = ctx.value(op.input);
+  const xT = storage(ctx, op.input);
+  const yT = rq ? storage(ctx, rq.output) : "int32_t";
+  const z = op.inputZero;
+  const conv = op.kind === "conv";
+  // geometry: positions p, taps k, the element index of tap k at position p (or padding)
+  let O: number;
+  let K: number;
+  let groups = 1;
+  let outAt: (o: string) => string;
+  let depthwise = false;
+  let cg = 0;
+  let dims = { H: 0, W: 0, KH: 0, KW: 0, SH: 0, SW: 0, PT: 0, PL: 0, DH: 0, DW: 0, OH: 0, OW: 0 };
+  if (conv) {
+    const [C, H, W] = chw(xv, `conv ${op.source}`);
+    const [OO, OH, OW] = chw(ctx.value(op.output), `conv ${op.source}`);
+    const [, g, KH, KW] = op.weightShape;
+    O = OO;
+    cg = g;
+    groups = op.group;
+    depthwise = cg === 1 && O === op.group && C === op.group;
+    K = cg * KH * KW;
+    dims = { H, W, KH, KW, SH: op.strides[0], SW: op.strides[1], PT: op.pads[0], PL: op.pads[1], DH: op.dilations[0], DW: op.dilations[1], OH, OW };
+    outAt = (o) => `(${o}) * ${OH * OW} + oh * ${OW} + ow`;
+  } else {
+    O = op.outFeatures;
+    K = op.inFeatures;
+    outAt = (o) => `r * ${O} + ${o}`;
+  }
+  const d = operands(i, op.weight, O, op.bias, xv, z, conv ? !depthwise : true);
+  const what = conv
+    ? `kernel ${dims.KH}x${dims.KW}, strides ${dims.SH}x${dims.SW}, pads [${op.kind === "conv" ? op.pads.join(", ") : ""}], group ${groups}, input zero ${z}, ${L} samples`
+    : `K = ${K}, N = ${O}, input zero ${z}, ${L} samples`;
+  const head = `${opComment(op, ctx, `${what}: acc = bias + sum (x - ${z}) * w${rq ? `; then requant '${rq.output}' on each channel's sums` : ""}`)}\nstatic int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {`;
+  const { H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW } = dims;
+  if (depthwise) {
+    // the taps inside the input, per output row / column: [K0, K1) (padding taps add 0 and are skipped)
+    const range = (n: number, S: number, P0: number, D: number, K: number, In: number) => {
+      const k0: number[] = [];
+      const k1: number[] = [];
+      for (let o = 0; o < n; o++) {
+        const inside = Array.from({ length: K }, (_, k) => o * S - P0 + k * D).map((q) => q >= 0 && q < In);
+        const first = inside.indexOf(true);
+        k0.push(first < 0 ? 0 : first);
+        k1.push(first < 0 ? 0 : inside.lastIndexOf(true) + 1);
+        if (first >= 0 && inside.slice(first, k1[o]).includes(false)) throw new Error(`conv ${op.source}: window taps inside the input are not contiguous`);
+      }
+      return [k0, k1];
+    };
+    const [kh0, kh1] = range(OH, SH, PT, DH, KH, H);
+    const [kw0, kw1] = range(OW, SW, PL, DW, KW, W);
+    const tables = [`static const unsigned char KH0_${i}[${OH}] = {${kh0!.join(", ")}};`, `static const unsigned char KH1_${i}[${OH}] = {${kh1!.join(", ")}};`, `static const unsigned char KW0_${i}[${OW}] = {${kw0!.join(", ")}};`, `static const unsigned char KW1_${i}[${OW}] = {${kw1!.join(", ")}};`].join("\n");
+    const text = `${tables}
+${head}
+  for (int ch = 0; ch < ${O}; ch++) {
+    for (int oh = 0; oh < ${OH}; oh++) {
+      for (int ow = 0; ow < ${OW}; ow++) {
+        ${d.acc} s[${L}];
+        for (int b = 0; b < ${L}; b++) s[b] = ${d.start("ch")};
+        for (int kh = KH0_${i}[oh]; kh < KH1_${i}[oh]; kh++) {
+          const int ih = oh * ${SH} - ${PT} + kh * ${DH};
+          for (int kw = KW0_${i}[ow]; kw < KW1_${i}[ow]; kw++) {
+            const int iw = ow * ${SW} - ${PL} + kw * ${DW};
+            const ${xT} *r = x + ((ch * ${H} + ih) * ${W} + iw) * ${L};
+            const ${d.wt} wv = W${i}[ch * ${KH * KW} + kh * ${KW} + kw];
+            for (int b = 0; b < ${L}; b++) s[b] += ${d.term("wv", `(${d.xt})(${minusZero("r[b]", z)})`)};
+          }
+        }
+${epilogue(ctx, rq, "ch", outAt("ch"), (b) => d.result(`s[${b}]`), "        ")}
+      }
+    }
+  }
+  return 0;
+}`;
+    return { name, text };
+  }
+  // the tap pointers of one position: a row of the input's 16 samples, or PAD (16 copies of z: x − z = 0)
+  const Ke = d.gemm ? evenK(K) : K;
+  const gather = conv
+    ? `    int k = 0;
+    for (int c = 0; c < ${cg}; c++) {
+      for (int kh = 0; kh < ${KH}; kh++) {
+        const int ih = oh * ${SH} - ${PT} + kh * ${DH};
+        for (int kw = 0; kw < ${KW}; kw++) {
+          const int iw = ow * ${SW} - ${PL} + kw * ${DW};
+          src[k++] = ih >= 0 && ih < ${H} && iw >= 0 && iw < ${W} ? x + (((g * ${cg} + c) * ${H} + ih) * ${W} + iw) * ${L} : PAD;
+        }
+      }
+    }${Ke > K ? `\n    src[${K}] = PAD;` : ""}`
+    : `    for (int k = 0; k < ${K}; k++) src[k] = x + (r * ${K} + k) * ${L};${Ke > K ? `\n    src[${K}] = PAD;` : ""}`;
+  const og = O / groups;
+  const loopsOpen = conv ? `  for (int g = 0; g < ${groups}; g++)\n  for (int oh = 0; oh < ${OH}; oh++)\n  for (int ow = 0; ow < ${OW}; ow++) {` : `  for (int r = 0; r < ${size(xv.shape.slice(0, -1))}; r++) {\n    const int g = 0;\n    (void)g;`;
+  const dots = d.gemm
+    ? `    for (int j = 0; j < ${Ke / 2}; j++) {
+      const ${xT} *s0 = src[2 * j], *s1 = src[2 * j + 1];
+      int16_t *dj = xp + j * ${2 * L};
+      for (int b = 0; b < ${L}; b++) {
+        dj[2 * b] = (int16_t)(${minusZero("s0[b]", z)});
+        dj[2 * b + 1] = (int16_t)(${minusZero("s1[b]", z)});
+      }
+    }
+${
+      rq
+        ? `    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, acc, ${og}, ${d.Kp}, ${Ke}, ${L});
+    for (int oo = 0; oo < ${og}; oo++) {
+      const int o = g * ${og} + oo;
+${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
+        : `    /* the sums go straight to y: channel rows ${conv ? dims.OH * dims.OW * L : L} elements apart */
+    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, y + (${outAt(`g * ${og}`)}) * ${L}, ${og}, ${d.Kp}, ${Ke}, ${conv ? dims.OH * dims.OW * L : L});
+    {`
+    }
+    }`
+    : `    for (int k = 0; k < ${K}; k++)
+      for (int b = 0; b < ${L}; b++) xs[k * ${L} + b] = (${d.xt})(${minusZero("src[k][b]", z)});
+    for (int oo = 0; oo < ${og}; oo++) {
+      const int o = g * ${og} + oo;
+      ${d.acc} s[${L}];
+      for (int b = 0; b < ${L}; b++) s[b] = ${d.start("o")};
+      for (int k = 0; k < ${K}; k++) {
+        const ${d.wt} wv = W${i}[o * ${K} + k];
+        for (int b = 0; b < ${L}; b++) s[b] += ${d.term("wv", `xs[k * ${L} + b]`)};
+      }
+${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
+    }`;
+  const text = `${head}
+${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
+${d.gemm ? `  int16_t *restrict xp = fixq_tile_int16_t; /* ${Ke / 2} tap pairs x ${L} samples x 2 */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
+${loopsOpen}
+${gather}
+${dots}
+  }
+  return 0;
+}`;
+  return { name, text, scratch: d.gemm ? { "tile:int16_t": Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? ["tile_dot"] : [] };
+}
+
+/** QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0. */
+export function emitTileQuantize(op: QuantizeOp, ctx: CEmitCtx): COpCode {
+  const name = opName(ctx.index, op, L);
+  const scale = Math.fround(op.scale);
+  const yT = storage(ctx, op.output);
+  const n = size(ctx.value(op.output).shape);
+  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i32(${v})`, "q[i]", "      ");
+  // one sample at a time into a contiguous row (the loop vectorizes), then into its lane
+  const text = `${opComment(op, ctx, `as ${opName(ctx.index, op)}, over nb samples into the batch layout`)}
+static int ${name}(const float *restrict x, ${yT} *restrict y, int nb) {
+  ${yT} *restrict q = fixq_tileq_${yT};
+  for (int b = 0; b < nb; b++) {
+    for (int i = 0; i < ${n}; i++) {
+${body}
+    }
+    for (int i = 0; i < ${n}; i++) y[i * ${L} + b] = q[i];
+  }
+  for (int i = 0; i < ${n}; i++)
+    for (int b = nb; b < ${L}; b++) y[i * ${L} + b] = y[i * ${L}];
+  return 0;
+}`;
+  return { name, text, scratch: { [`tileq:${yT}`]: n } };
+}
+
+/** DequantizeLinear of the batch layout's first nb samples into sample-major floats. */
+export function emitTileDequantize(op: DequantizeOp, ctx: CEmitCtx): COpCode {
+  const name = opName(ctx.index, op, L);
+  const scale = Math.fround(op.scale);
+  const xT = storage(ctx, op.input);
+  const n = size(ctx.value(op.input).shape);
+  const body = elementwise(dequantizeDef.body, { scale, z: op.zeroPoint }, new Map([["q", `(int64_t)x[i * ${L} + b]`]]), (v) => `(float)(${v})`, `y[b * ${n} + i]`, "      ");
+  const text = `${opComment(op, ctx, `as ${opName(ctx.index, op)}, from the batch layout's first nb samples`)}
+static int ${name}(const ${xT} *restrict x, float *restrict y, int nb) {
+  for (int b = 0; b < nb; b++) {
+    for (int i = 0; i < ${n}; i++) {
+${body}
+    }
+  }
+  return 0;
+}`;
+  return { name, text };
+}
