@@ -1,16 +1,4 @@
-/**
- * Fixed-point (ap_fixed) designs end to end: bundled models (cnn, resnet, mlp) quantized with
- * fixed-point formats, read back from their QDQ file (the exact ap types travel
- * as `fixq_fixed` annotations), lowered to `fixedrescale` ops, and run by the
- * emulator, an independent naive interpreter (the ap_fixed reference of
- * test/numerics/fixed-reference.ts), the generated JS, the generated C
- * (gcc), the HLS C simulation (g++ with fixq's ap_types) and the integer-only
- * ONNX in ONNX Runtime: 0 mismatching words on eval images, random floats
- * around the input quantizer and extreme integer inputs. C and HLS skip
- * without gcc/g++ (they run, and fail if absent, with FIXQ_REQUIRE_DATA=1).
- */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { integerizeModel } from "../../src/integer/integerize.js";
 import type { FixedRescaleOp, Program } from "../../src/integer/program.js";
@@ -18,16 +6,11 @@ import { quantAnnotations } from "../../src/ir/annotations.js";
 import type { Model } from "../../src/ir/graph.js";
 import { fixedTypeName } from "../../src/numerics/fixed.js";
 import type { RecipeInput } from "../../src/quant/recipe.js";
-import { tallyBuilt, tallyC } from "../backends/c/check-c.js";
-import { buildHls } from "../backends/hls/build-hls.js";
-import { expectBitExact, type Feeds } from "../backends/js/check.js";
-import { tempDir, toolAvailable } from "../helpers/c-toolchain.js";
-import { feeds, onnxIntMismatches, quantizedFile } from "./fixed-designs.js";
+import type { Feeds } from "../backends/js/check.js";
+import { tempDir, } from "../helpers/c-toolchain.js";
+import { backendParityTests, feeds, quantizedFile, warnMissingTools } from "./fixed-designs.js";
 
-const REQUIRE = process.env.FIXQ_REQUIRE_DATA === "1";
-const HAVE_GCC = toolAvailable("gcc") && toolAvailable("make");
-const HAVE_GXX = HAVE_GCC && toolAvailable("g++");
-if (!HAVE_GXX && !REQUIRE) console.warn("lower-fixed.test: gcc, g++ or make missing; the C and HLS checks are skipped");
+warnMissingTools("lower-fixed.test");
 const tmp = tempDir("fixq-fixed-");
 afterAll(tmp.remove);
 
@@ -65,28 +48,5 @@ describe.each(DESIGNS)("fixed-point design $model, $recipe", ({ model, recipe, a
     expect(outTypes).toEqual(new Set([act]));
   });
 
-  it("emulator = naive ap_fixed reference = generated JS, bit for bit", async () => {
-    expect(await expectBitExact(p, sets)).toBeGreaterThan(0);
-  });
-
-  it("integer-only ONNX in ONNX Runtime = emulator", async () => {
-    const t = await onnxIntMismatches(p, sets);
-    expect({ ints: t.ints, floats: t.floats }).toEqual({ ints: 0, floats: 0 });
-    expect(t.compared).toBeGreaterThan(0);
-  });
-
-  it.skipIf(!HAVE_GCC && !REQUIRE)("generated C (gcc -O2) = emulator", () => {
-    const dir = join(tmp.dir, `c-${model}-${act.replace(/[^a-z0-9]/gi, "")}`);
-    mkdirSync(dir, { recursive: true });
-    const t = tallyC(p, dir, sets, "-O2 -Wall -Wextra -Werror");
-    expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
-    expect(t.compared).toBeGreaterThan(0);
-  });
-
-  if (hls) it.skipIf(!HAVE_GXX && !REQUIRE)("HLS C simulation (g++, fixq's ap_types) = emulator", () => {
-    const dir = join(tmp.dir, `hls-${model}`);
-    mkdirSync(dir, { recursive: true });
-    const t = tallyBuilt(buildHls(p, dir), sets);
-    expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
-  });
+  backendParityTests(() => ({ p, sets }), () => tmp.dir, `${model}-${act.replace(/[^a-z0-9]/gi, "")}`, hls === true);
 });
