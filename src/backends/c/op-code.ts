@@ -5,7 +5,7 @@
  * values (double rounding's left shift on integer feeds beyond the quantize
  * range), plus file-scope constants (weights, per-channel multipliers).
  */
-import type { IntOp, Program, ProgramValue } from "../../integer/program.js";
+import type { DenseOp, IntOp, Program, ProgramValue } from "../../integer/program.js";
 import { cComment } from "../shared/print-c.js";
 import { type CType, cType } from "./c-types.js";
 
@@ -48,4 +48,17 @@ export function opComment(op: IntOp, ctx: CEmitCtx, what: string): string {
     return v ? `'${n}' ${v.type.signed ? "" : "u"}int${v.type.bits}[${v.shape.join(", ")}]` : `'${n}' float32`;
   };
   return `/* op ${ctx.index}: ${op.kind}, ${cComment(op.source)}\n * ${cComment(`${ins.map(desc).join(", ")} -> ${desc(op.output)}`)}\n * ${cComment(what)} */`;
+}
+
+/**
+ * A dense op's geometry, checked against its input: y[r, j] over rows =
+ * Π input dims but the last, K = in features (the input's last dim), N = out
+ * features, and a weight of exactly N·K entries; throws naming the op otherwise.
+ */
+export function denseGeometry(op: DenseOp, ctx: CEmitCtx): { xv: ProgramValue; K: number; N: number; rows: number } {
+  const xv = ctx.value(op.input);
+  const K = op.inFeatures;
+  const N = op.outFeatures;
+  if (xv.shape[xv.shape.length - 1] !== K || op.weight.length !== K * N) throw new Error(`dense ${op.source}: weight [${N}, ${K}] does not fit input [${xv.shape.join(", ")}]`);
+  return { xv, K, N, rows: xv.shape.slice(0, -1).reduce((a, b) => a * b, 1) };
 }

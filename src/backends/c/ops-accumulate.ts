@@ -16,11 +16,11 @@
  * certificate proves).
  */
 import type { ConvOp, DenseOp, MaxPoolOp, ProgramValue, SumPoolOp } from "../../integer/program.js";
-import { cInt } from "../shared/print-c.js";
 import { intMin } from "../../numerics/int.js";
+import { cInt } from "../shared/print-c.js";
 import { cList, maxAbsShifted, minusZero, operandType, shiftedType } from "./c-types.js";
 import { paddedK } from "./gemm.js";
-import { type COpEmitter, opComment, opName, storage } from "./op-code.js";
+import { type COpEmitter, denseGeometry, opComment, opName, storage } from "./op-code.js";
 
 export function chw(v: ProgramValue, what: string): [number, number, number] {
   if (v.shape.length !== 3) throw new Error(`${what}: value '${v.name}' has per-sample shape [${v.shape.join(", ")}], expected [C, H, W]`);
@@ -169,11 +169,7 @@ ${pointwise ? `    for (int c = 0; c < ${cg}; c++)
 export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
   const name = opName(ctx.index, op);
   const i = ctx.index;
-  const xv = ctx.value(op.input);
-  const K = op.inFeatures;
-  const N = op.outFeatures;
-  if (xv.shape[xv.shape.length - 1] !== K || op.weight.length !== K * N) throw new Error(`dense ${op.source}: weight [${N}, ${K}] does not fit input [${xv.shape.join(", ")}]`);
-  const rows = xv.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const { xv, K, N, rows } = denseGeometry(op, ctx);
   const z = op.inputZero;
   const xT = storage(ctx, op.input);
   const d = operands(i, op.weight, N, op.bias, xv, z);

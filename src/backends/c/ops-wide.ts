@@ -17,7 +17,7 @@ import type { ConvOp, DenseOp, ProgramValue } from "../../integer/program.js";
 import { FixqError } from "../../ir/errors.js";
 import { cInt } from "../shared/print-c.js";
 import { cList, maxAbsShifted, minusZero } from "./c-types.js";
-import { type CEmitCtx, type COpCode, type COpEmitter, opComment, opName, storage } from "./op-code.js";
+import { type CEmitCtx, type COpCode, type COpEmitter, denseGeometry, opComment, opName, storage } from "./op-code.js";
 
 const INT64_LIMIT = 2 ** 63;
 
@@ -91,12 +91,8 @@ ${tapLoops(op, H, W, `s += (int64_t)w[(c * ${KH} + kh) * ${KW} + kw] * (int64_t)
 export const emitWideDense: COpEmitter<DenseOp> = (op, ctx) => {
   const name = opName(ctx.index, op);
   const i = ctx.index;
-  const xv = ctx.value(op.input);
-  const K = op.inFeatures;
-  const N = op.outFeatures;
-  if (xv.shape[xv.shape.length - 1] !== K || op.weight.length !== K * N) throw new Error(`dense ${op.source}: weight [${N}, ${K}] does not fit input [${xv.shape.join(", ")}]`);
+  const { xv, K, N, rows } = denseGeometry(op, ctx);
   checkFits64(op, N, xv);
-  const rows = xv.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const z = op.inputZero;
   const text = `${opComment(op, ctx, `int64 accumulator: K = ${K}, N = ${N}, input zero ${z}: acc = bias + sum (x - ${z}) * w`)}
 ${decls(i, op, N)}
