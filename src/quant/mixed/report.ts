@@ -24,8 +24,12 @@ export interface ScoredAssignment {
 }
 
 export interface SearchReport {
-  /** Whole-model quantizations scored (the ILP optimum included). */
+  /** Whole-model quantizations scored (the ILP optimum included), all distinct assignments. */
   readonly evaluations: number;
+  /** Of those, how many each kind of move (moves.ts) reached, the start counted as "start". */
+  readonly byMove: Readonly<Record<string, number>>;
+  /** The move that reached the kept assignment ("start": the ILP optimum). */
+  readonly keptMove: string;
   /** Improving moves made. */
   readonly moves: number;
   readonly samples: number;
@@ -37,7 +41,9 @@ export interface SearchReport {
 /** The search's result in report form (choices keyed by group). */
 export function searchReport(r: SearchResult, groups: readonly Group[], candidates: readonly string[], samples: number, ms: number): SearchReport {
   const scored = (s: SearchStep): ScoredAssignment => ({ predicted: s.predicted, measured: s.measured, choice: Object.fromEntries(groups.map((g, i) => [g.name, candidates[s.choice[i]!]!])) });
-  return { evaluations: r.scored.length, moves: r.moves, samples, ms, ilp: scored(r.start), kept: scored(r.best) };
+  const byMove: Record<string, number> = {};
+  for (const s of r.scored) byMove[s.move] = (byMove[s.move] ?? 0) + 1;
+  return { evaluations: r.scored.length, byMove, keptMove: r.best.move, moves: r.moves, samples, ms, ilp: scored(r.start), kept: scored(r.best) };
 }
 
 export interface MixedReport {
@@ -84,8 +90,9 @@ export function mixedText(r: MixedReport): string {
   for (const g of r.groups) if (g.members.length > 1) lines.push(`    tied: ${g.members.join(", ")} (${g.reasons.join("; ")})`);
   if (r.search) {
     const s = r.search;
-    const what = s.moves > 0 ? `kept an assignment ${s.moves} move(s) away: ${r.sensitivityMetric} ${s.kept.measured.toPrecision(4)} against the ILP optimum's ${s.ilp.measured.toPrecision(4)}` : `kept the ILP optimum (${r.sensitivityMetric} ${s.ilp.measured.toPrecision(4)})`;
-    lines.push(`    search: ${s.evaluations} assignments scored on ${s.samples} samples in ${(s.ms / 1000).toFixed(1)} s; ${what}`);
+    const what = s.moves > 0 ? `kept a ${s.keptMove} neighbour (${s.moves} improvement(s)): ${r.sensitivityMetric} ${s.kept.measured.toPrecision(4)} against the ILP optimum's ${s.ilp.measured.toPrecision(4)}` : `kept the ILP optimum (${r.sensitivityMetric} ${s.ilp.measured.toPrecision(4)})`;
+    const kinds = Object.entries(s.byMove).filter(([k]) => k !== "start").map(([k, v]) => `${v} ${k}`).join(", ");
+    lines.push(`    search: ${s.evaluations} assignments scored (${kinds || "no neighbour"}) on ${s.samples} samples in ${(s.ms / 1000).toFixed(1)} s; ${what}`);
   }
   for (const n of r.notes) lines.push(`    note: ${n}`);
   return `${lines.join("\n")}\n`;

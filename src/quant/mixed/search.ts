@@ -4,118 +4,85 @@
  * of an assignment x, D(x) (the same metric as the sensitivities, measured
  * on calibration data with the whole model quantized as x asks), is not
  * additive: layers interact, and activation formats add error the
- * per-layer measurement sees only in part. So:
+ * per-layer measurement sees only in part. So, a small beam search:
  *
- *   x* = ILP optimum, D* = D(x*)
- *   repeat: the neighbours of x* — x* with one group changed, or two groups
- *           changed, then filled (upgrade, while every budget holds, the
- *           group with the largest predicted gain per cost of the first
- *           budget) — that hold every budget and were not scored yet, in
- *           increasing predicted objective Σ S; score them in that order
- *           and move to the first with D < D*
- *   until no neighbour improves or `evaluations` scores were spent.
+ *   x* = ILP optimum; scored = {x*: D(x*)}; beam = [x*]
+ *   repeat: pool = the neighbours (moves.ts: pinned re-solves, swaps repaired
+ *           by marginal cost ratio, 2-opt pairs) of every beam member that
+ *           were not scored yet, by increasing predicted objective Σ S;
+ *           score the first `round` of them;
+ *           beam = the `beam` scored assignments of least D
+ *   until `evaluations` scores were spent or the pool is empty.
  *
- * The result never scores worse than the ILP optimum on the data scored
- * (D is measured, not predicted), and it holds every budget.
+ * Only calibration data is scored. The result is the scored assignment of
+ * least D (ties: the first scored), so it never scores worse than the ILP
+ * optimum on the data scored (D is measured, not predicted); every neighbour
+ * holds every budget; no step is random.
  */
-import { type Assignment, type Budget, evaluate, type Group, withinBudgets } from "./problem.js";
+import { type Budget, evaluate, type Group } from "./problem.js";
+import { DEFAULT_MAX_PINS, type MoveKind, type Neighbour, neighbourhood } from "./moves.js";
 
 export interface SearchStep {
   readonly choice: readonly number[];
   readonly predicted: number;
   readonly measured: number;
+  /** How the step was reached: the start, or a move of moves.ts. */
+  readonly move: "start" | MoveKind;
 }
 
 export interface SearchResult {
   readonly best: SearchStep;
   readonly start: SearchStep;
-  /** Every assignment scored, in order (the start first). */
+  /** Every assignment scored, in order (the start first); all distinct. */
   readonly scored: readonly SearchStep[];
-  /** Moves that improved D. */
+  /** Times a newly scored assignment beat the best so far. */
   readonly moves: number;
 }
 
-/** Upgrades groups while every budget holds, each time the one with the largest predicted gain ΔS per unit of the first budget's cost. */
-export function fill(groups: readonly Group[], choice: number[], budgets: readonly Budget[]): number[] {
-  const kind = budgets[0]?.kind ?? "size";
-  for (;;) {
-    let best: { g: number; c: number; ratio: number } | undefined;
-    for (let g = 0; g < groups.length; g++) {
-      const gr = groups[g]!;
-      const now = choice[g]!;
-      for (let c = 0; c < gr.sensitivity.length; c++) {
-        const gain = gr.sensitivity[now]! - gr.sensitivity[c]!;
-        const extra = gr.cost[kind][c]! - gr.cost[kind][now]!;
-        if (gain <= 0) continue;
-        const ratio = extra <= 0 ? Number.POSITIVE_INFINITY : gain / extra;
-        if (best && ratio <= best.ratio) continue;
-        choice[g] = c;
-        if (withinBudgets(evaluate(groups, choice, budgets), budgets)) best = { g, c, ratio };
-        choice[g] = now;
-      }
-    }
-    if (!best) return choice;
-    choice[best.g] = best.c;
-  }
+export interface SearchShape {
+  /** Assignments kept between rounds (default 2). */
+  readonly beam?: number;
+  /** Assignments scored per round (default 4). */
+  readonly round?: number;
+  /** See moves.ts. */
+  readonly maxPins?: number;
 }
 
-/** The feasible neighbours of `x` (one or two groups changed, then filled), unique, by increasing predicted objective. */
-export function neighbours(groups: readonly Group[], x: readonly number[], budgets: readonly Budget[]): Assignment[] {
-  const seen = new Set<string>([x.join(",")]);
-  const out: Assignment[] = [];
-  const add = (choice: number[]) => {
-    const filled = fill(groups, choice, budgets);
-    const key = filled.join(",");
-    if (seen.has(key)) return;
-    seen.add(key);
-    const a = evaluate(groups, filled, budgets);
-    if (withinBudgets(a, budgets)) out.push(a);
-  };
-  const n = groups.length;
-  for (let i = 0; i < n; i++) {
-    for (let a = 0; a < groups[i]!.sensitivity.length; a++) {
-      if (a === x[i]) continue;
-      const one = [...x];
-      one[i] = a;
-      add([...one]);
-      for (let j = i + 1; j < n; j++) {
-        for (let b = 0; b < groups[j]!.sensitivity.length; b++) {
-          if (b === x[j]) continue;
-          const two = [...one];
-          two[j] = b;
-          add(two);
-        }
-      }
-    }
-  }
-  return out.sort((p, q) => p.objective - q.objective);
-}
-
-/** The local search of the header; `score` measures D of an assignment. */
-export async function searchAround(groups: readonly Group[], budgets: readonly Budget[], start: readonly number[], score: (choice: readonly number[]) => Promise<number>, evaluations: number): Promise<SearchResult> {
-  const step = async (choice: readonly number[]): Promise<SearchStep> => ({ choice, predicted: evaluate(groups, choice, budgets).objective, measured: await score(choice) });
-  const first = await step(start);
+/** The beam search of the header; `score` measures D of an assignment. */
+export async function searchAround(groups: readonly Group[], budgets: readonly Budget[], start: readonly number[], score: (choice: readonly number[]) => Promise<number>, evaluations: number, shape: SearchShape = {}): Promise<SearchResult> {
+  const width = shape.beam ?? 2;
+  const round = shape.round ?? 4;
+  const key = (c: readonly number[]) => c.join(",");
+  const step = async (choice: readonly number[], move: SearchStep["move"]): Promise<SearchStep> => ({ choice, move, predicted: evaluate(groups, choice, budgets).objective, measured: await score(choice) });
+  const first = await step(start, "start");
   const scored: SearchStep[] = [first];
-  const tried = new Set([start.join(",")]);
+  const done = new Set([key(start)]);
+  const around = new Map<string, Neighbour[]>();
+  const neighboursOf = async (c: readonly number[]) => {
+    const known = around.get(key(c));
+    if (known) return known;
+    const nb = await neighbourhood(groups, c, budgets, shape.maxPins ?? DEFAULT_MAX_PINS);
+    around.set(key(c), nb);
+    return nb;
+  };
   let best = first;
   let moves = 0;
-  let improved = true;
-  while (improved && scored.length < evaluations) {
-    improved = false;
-    for (const nb of neighbours(groups, best.choice, budgets)) {
-      if (scored.length >= evaluations) break;
-      const key = nb.choice.join(",");
-      if (tried.has(key)) continue;
-      tried.add(key);
-      const s = await step(nb.choice);
+  let beam: SearchStep[] = [first];
+  while (scored.length < evaluations) {
+    const pool = new Map<string, Neighbour>();
+    for (const b of beam) for (const nb of await neighboursOf(b.choice)) if (!done.has(key(nb.choice)) && !pool.has(key(nb.choice))) pool.set(key(nb.choice), nb);
+    if (pool.size === 0) break;
+    const next = [...pool.values()].sort((p, q) => p.objective - q.objective || (key(p.choice) < key(q.choice) ? -1 : 1)).slice(0, Math.min(round, evaluations - scored.length));
+    for (const nb of next) {
+      done.add(key(nb.choice));
+      const s = await step(nb.choice, nb.move);
       scored.push(s);
       if (s.measured < best.measured) {
         best = s;
         moves++;
-        improved = true;
-        break;
       }
     }
+    beam = [...scored].sort((p, q) => p.measured - q.measured || scored.indexOf(p) - scored.indexOf(q)).slice(0, width);
   }
   return { best, start: first, scored, moves };
 }
