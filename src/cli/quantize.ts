@@ -196,10 +196,14 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const progress = json ? silentProgress : terminalProgress();
   let result: Awaited<ReturnType<typeof quantizeModel>>;
   let mixed: Awaited<ReturnType<typeof runMixedStep>>;
+  let prepared = model;
   try {
+    // --rotate and --smooth come first: mixed precision measures, solves and searches on the very float model that is quantized.
+    const rotated = rotate ? rotateForQuantize(model, json) : model;
+    prepared = smooth === undefined || smooth === false ? rotated : await smoothForQuantize(rotated, source, smooth, recipe.batchSize, nThreads, json);
     // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
-    mixedOpts = await withMeasuredLatency(model, source, mixedOpts, [fileRecipe, recipeFlags], (fileRecipe.layers as unknown[] | undefined) ?? []);
-    mixed = await runMixedStep(model, source, recipe, mixedOpts);
+    mixedOpts = await withMeasuredLatency(prepared, source, mixedOpts, [fileRecipe, recipeFlags], (fileRecipe.layers as unknown[] | undefined) ?? []);
+    mixed = await runMixedStep(prepared, source, recipe, mixedOpts);
     if (mixed?.kind === "shard") {
       const shard = { measured: mixed.measured, total: mixed.total, cache: mixed.folder };
       await emitRun({ json: jsonOut }, "quantize", { shard });
@@ -207,9 +211,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       return 0;
     }
     if (mixed) recipe = recipeWith(mixed.rules);
-    const rotated = rotate ? rotateForQuantize(model, json) : model;
-    const smoothed = smooth === undefined || smooth === false ? rotated : await smoothForQuantize(rotated, source, smooth, recipe.batchSize, nThreads, json);
-    result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
+    result = await quantizeModel(prepared, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
     if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };
   } finally {
@@ -235,7 +237,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     if (mixedInput.pareto !== undefined && mixedOpts) {
       const { data, labels } = readEvalSet();
       const p = await paretoSweep(
-        { model, problem: mixed.problem, source: () => openCalibration(model, calibPath!, recipe.calibSamples, values), recipe: buildRecipe(fileRecipe, recipeFlags), recipeParts: [fileRecipe, recipeFlags], mixed: mixedOpts, evalData: data, labels, threads: nThreads, points: mixedInput.paretoPoints === undefined ? undefined : Number(mixedInput.paretoPoints), file: mixedInput.pareto },
+        { model: prepared, problem: mixed.problem, source: () => openCalibration(model, calibPath!, recipe.calibSamples, values), recipe: buildRecipe(fileRecipe, recipeFlags), recipeParts: [fileRecipe, recipeFlags], mixed: mixedOpts, evalData: data, labels, threads: nThreads, points: mixedInput.paretoPoints === undefined ? undefined : Number(mixedInput.paretoPoints), file: mixedInput.pareto },
         (t) => json || process.stderr.write(`  ${t}\n`),
       );
       summary["pareto"] = { file: mixedInput.pareto, kind: p.kind, metric: p.metric, points: p.points.length, spearman: p.spearman, nonMonotone: p.nonMonotone, front: p.points.filter((q) => q.measured !== undefined).map((q) => ({ limit: q.limit, predicted: q.predicted, measured: q.measured })) };
