@@ -54,17 +54,21 @@ import { join } from "node:path";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
 import { spearman } from "../src/eval/rank-correlation.js";
 import { loadModel } from "../src/ir/onnx/load.js";
-import { npyFileSource } from "../src/quant/feeds.js";
+import { arraySource, npyFileSource } from "../src/quant/feeds.js";
+import type { LayerRuleInput } from "../src/quant/layer-rules.js";
+import { assignmentScorer } from "../src/quant/mixed/score-assignment.js";
+import { loadFashionMnist } from "../src/data/fashion-mnist.js";
 import { allocateMixed, ruleFor } from "../src/quant/mixed/allocate.js";
 import { parseBudgets } from "../src/quant/mixed/budget.js";
 import { parseCandidates } from "../src/quant/mixed/candidates.js";
-import { type Budget, evaluate, type Group, groupsOf, type MixedProblem, withinBudgets } from "../src/quant/mixed/problem.js";
+import { type Budget, evaluate, type Group, groupsOf, type MixedProblem } from "../src/quant/mixed/problem.js";
 import { scaledObjective, solveAllocation } from "../src/quant/mixed/solve.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe } from "../src/quant/recipe.js";
 import { Rng } from "../src/util/random.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { type AccuracyFigures, evaluateRow, full } from "./eval-sets.js";
+import { randomFill, Tally, versusMean, verdict } from "./mixed-baselines.js";
 import { pairedDrop } from "./paired.js";
 
 printBenchHeader("mixed");
@@ -155,33 +159,22 @@ const searchEvaluations = Number(process.env["FIXQ_BENCH_SEARCH"] ?? 16);
 const budgetsPct = (process.env["FIXQ_BENCH_BUDGETS"] ?? "60,75,90").split(",").map(Number);
 const nRandom = Number(process.env["FIXQ_BENCH_RANDOM"] ?? 10);
 const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? ["mlp", "cnn", "resnet", "mobilenetv2", "vit"];
-
-/** A random assignment filling the budgets: random choices, lowered until feasible, then raised at random while feasible. */
-function randomFill(groups: readonly Group[], budgets: readonly Budget[], rng: Rng): number[] {
-  const n = groups[0]!.sensitivity.length;
-  const choice = groups.map(() => rng.int(n));
-  const order = groups.map((_, i) => i).sort(() => rng.float() - 0.5);
-  const dearest = (g: Group) => g.cost.size.indexOf(Math.max(...g.cost.size));
-  const cheapest = (g: Group) => g.cost.size.indexOf(Math.min(...g.cost.size));
-  for (const i of order) {
-    if (withinBudgets(evaluate(groups, choice, budgets), budgets)) break;
-    choice[i] = cheapest(groups[i]!);
-  }
-  for (const i of order) {
-    const before = choice[i]!;
-    choice[i] = dearest(groups[i]!);
-    if (!withinBudgets(evaluate(groups, choice, budgets), budgets)) choice[i] = before;
-  }
-  return choice;
-}
+// The samples the search (and the calibration-picked random fill) is scored on: the bundled calibration set
+// (training images 0..511), or "train:N", training images 0..N-1 (a superset; never the test set).
+const searchData = process.env["FIXQ_BENCH_SEARCH_DATA"] ?? "calib";
+const searchSamples = Number(process.env["FIXQ_BENCH_SEARCH_SAMPLES"] ?? 512);
 
 if (runs("accuracy")) {
   if (!full) log("dataset-fashion-mnist not installed: scoring on the committed 2,000-image eval set only");
   const calibFile = join(MODELS_DIR, "data/calib.npy");
+  const train = searchData.startsWith("train:") ? loadFashionMnist("train", { limit: Number(searchData.slice(6)) }) : undefined;
   const top1 = (r: AccuracyFigures) => (full ? r.test10k! : r.eval2000!) * 100;
   const signed = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(2)}`;
-  console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; best of ${nRandom} random fills; mixed = ILP + search (${searchEvaluations})`);
-  console.log("model | candidates | budget | mixed | ILP | line int4–int8 | vs line ± SE | best random (distinct) | vs best random ± SE | agree mixed / best random, ± SE | uniform int4 | uniform int8 | float");
+  const pm = (diff: number, se: number) => `${signed(diff)} ± ${se.toFixed(2)} (${verdict(diff, se)})`;
+  const scoredOn = train ? `training images 0..${train.count - 1}` : "the bundled calibration images (training 0..511)";
+  console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; ${nRandom} random fills; mixed = ILP + search (${searchEvaluations}); search and calibration-picked fill scored on ${Math.min(searchSamples, train?.count ?? 512)} of ${scoredOn}`);
+  console.log("model | candidates | budget | mixed | ILP | vs line ± SE | search: scored (moves), D ILP → kept | best random by test top-1 (distinct), vs ± SE | random picked by calib D, vs ± SE | random mean ± SE, vs ± SE | agree mixed / best random, ± SE | uniform int4 | uniform int8 | float");
+  const tallies = { label: new Tally(), calib: new Tally(), mean: new Tally(), agree: new Tally() };
   for (const m of bundledModels().filter((b) => only.includes(b.key))) {
     const float = loadModel(join(MODELS_DIR, m.file));
     const recipe = buildRecipe({});
@@ -201,6 +194,10 @@ if (runs("accuracy")) {
         src.close();
       }
     };
+    const calibSrc = source();
+    const scoreOn = train ? arraySource({ [float.graph!.inputs[0]!.name]: { dtype: 1, dims: train.shape, data: train.images } }) : calibSrc;
+    const recipeWith = (rules: LayerRuleInput[]) => buildRecipe({ layers: rules });
+    const scoreCalib = await assignmentScorer(float, calibSrc, recipeWith, { samples: searchSamples, batchSize: recipe.batchSize }, scoreOn);
     const agree = (r: AccuracyFigures) => (r.preds && floatRow.preds ? (r.preds.reduce((t, p, i) => t + (p === floatRow.preds![i] ? 1 : 0), 0) / r.preds.length) * 100 : Number.NaN);
     const predicted: number[] = [];
     const measured: number[] = [];
@@ -218,7 +215,7 @@ if (runs("accuracy")) {
       for (const pct of budgetsPct) {
         const t1 = performance.now();
         const src = source();
-        const a = await allocateMixed(float, src, recipe, { candidates: set, budgets: parseBudgets([`size=${pct}%`]), cacheRoot, search: searchEvaluations > 0 ? { evaluations: searchEvaluations, recipeWith: (rules) => buildRecipe({ layers: rules }) } : undefined });
+        const a = await allocateMixed(float, src, recipe, { candidates: set, budgets: parseBudgets([`size=${pct}%`]), cacheRoot, search: searchEvaluations > 0 ? { evaluations: searchEvaluations, samples: searchSamples, scoreOn, recipeWith } : undefined });
         src.close();
         if (a.kind !== "solved") throw new Error("unreachable");
         searchMs += a.report.search?.ms ?? 0;
@@ -226,6 +223,10 @@ if (runs("accuracy")) {
         const groups = groupsOf(a.problem);
         const budgets = [{ kind: "size" as const, limit: a.report.budgets["size"]!.limit }];
         const sizeOf = (c: string) => a.problem.layers.reduce((s, l) => s + l.costs[c]!.sizeBits, 0);
+        const rulesOf = (choice: readonly number[]) => {
+          const byGroup = new Map(groups.map((g, i) => [g.name, candidates[choice[i]!]!]));
+          return a.problem.layers.map((l) => ruleFor(l.node, byGroup.get(l.group)!));
+        };
         for (const u of ["int4", "int8"]) {
           if (uniform[u]) continue;
           const cand = candidates.find((c) => c.text === u)!;
@@ -234,47 +235,64 @@ if (runs("accuracy")) {
         }
         const mixedRow = await quantizeAndScore(a.rules);
         record(a.report.objective, mixedRow);
-        const ilpChoice = a.report.search?.ilp.choice;
+        const s = a.report.search;
+        const ilpChoice = s?.ilp.choice;
         const moved = ilpChoice !== undefined && a.report.layers.some((l) => l.chosen !== ilpChoice[l.group]);
         let ilpRow = mixedRow;
         if (moved) {
           ilpRow = await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, candidates.find((c) => c.text === ilpChoice[l.group])!)));
-          record(a.report.search!.ilp.predicted, ilpRow);
+          record(s!.ilp.predicted, ilpRow);
         }
+        // K random fills (duplicates kept: the mean is over draws), each scored on the test set and on calibration data.
         const rng = new Rng(pct * 31 + set.length);
-        let bestRandom: AccuracyFigures | undefined;
-        let mostAgreeing: AccuracyFigures | undefined;
-        const distinct = new Set<string>();
+        const byKey = new Map<string, { row: AccuracyFigures; d: number }>();
+        const fills: { row: AccuracyFigures; d: number }[] = [];
         for (let k = 0; k < nRandom; k++) {
           const choice = randomFill(groups, budgets, rng);
-          distinct.add(choice.join(","));
-          const byGroup = new Map(groups.map((g, i) => [g.name, candidates[choice[i]!]!]));
-          const row = await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, byGroup.get(l.group)!)));
-          record(evaluate(groups, choice, budgets).objective, row);
-          if (!bestRandom || top1(row) > top1(bestRandom)) bestRandom = row;
-          if (!mostAgreeing || agree(row) > agree(mostAgreeing)) mostAgreeing = row;
+          let f = byKey.get(choice.join(","));
+          if (!f) {
+            f = { row: await quantizeAndScore(rulesOf(choice)), d: await scoreCalib(rulesOf(choice)) };
+            byKey.set(choice.join(","), f);
+            record(evaluate(groups, choice, budgets).objective, f.row);
+          }
+          fills.push(f);
         }
+        const first = (better: (p: (typeof fills)[number], q: (typeof fills)[number]) => boolean) => fills.reduce((b, f) => (better(f, b) ? f : b));
+        const bestRandom = first((p, q) => top1(p.row) > top1(q.row)).row;
+        const calibPicked = first((p, q) => p.d < q.d);
+        const mostAgreeing = first((p, q) => agree(p.row) > agree(q.row)).row;
         const [u4, u8] = [uniform["int4"]!, uniform["int8"]!];
         const used = a.report.budgets["size"]!.used;
         const line = top1(u4.row) + ((used - u4.sizeBits) / (u8.sizeBits - u4.sizeBits)) * (top1(u8.row) - top1(u4.row));
         const paired = (ref: AccuracyFigures) => (full && mixedRow.preds && ref.preds ? pairedDrop(ref.preds, mixedRow.preds, full.labels).se * 100 : Number.NaN);
         const se = paired(u8.row);
         const vs = top1(mixedRow) - line;
-        const vsRandom = top1(mixedRow) - top1(bestRandom!);
-        const seRandom = paired(bestRandom!);
+        const vsBest = [top1(mixedRow) - top1(bestRandom), paired(bestRandom)] as const;
+        const vsCalib = [top1(mixedRow) - top1(calibPicked.row), paired(calibPicked.row)] as const;
+        const mean = full && mixedRow.preds ? versusMean(mixedRow.preds, fills.map((f) => f.row.preds!), full.labels) : { diff: Number.NaN, se: Number.NaN, mean: Number.NaN, drawSe: Number.NaN };
         // Agreement with float, paired: pairedDrop with the float model's predictions as the labels.
-        const agreeDiff = agree(mixedRow) - agree(mostAgreeing!);
-        const agreeSe = mixedRow.preds && mostAgreeing!.preds && floatRow.preds ? pairedDrop(mostAgreeing!.preds, mixedRow.preds, floatRow.preds).se * 100 : Number.NaN;
-        const randomVerdict = vsRandom > 0 ? `above${seRandom > 0 ? `, ${(vsRandom / seRandom).toFixed(1)} SE` : ""}` : vsRandom === 0 ? "tied" : `below${seRandom > 0 ? `, ${(vsRandom / seRandom).toFixed(1)} SE` : ""}`;
+        const agreeDiff = agree(mixedRow) - agree(mostAgreeing);
+        const agreeSe = mixedRow.preds && mostAgreeing.preds && floatRow.preds ? pairedDrop(mostAgreeing.preds, mixedRow.preds, floatRow.preds).se * 100 : Number.NaN;
+        tallies.label.add(...vsBest);
+        tallies.calib.add(...vsCalib);
+        tallies.mean.add(mean.diff, mean.se);
+        tallies.agree.add(agreeDiff, agreeSe);
+        const moves = s ? Object.entries(s.byMove).filter(([k]) => k !== "start").map(([k, v]) => `${v} ${k}`).join(", ") || "none" : "off";
+        const searchCell = s ? `${s.evaluations} (${moves}), ${s.ilp.measured.toExponential(2)} → ${s.kept.measured.toExponential(2)}` : "off";
         console.log(
-          `${m.key} | ${set} | ${pct}% | ${top1(mixedRow).toFixed(2)} | ${moved ? top1(ilpRow).toFixed(2) : "same"} | ${line.toFixed(2)} | ${signed(vs)} ± ${se.toFixed(2)} (${vs >= -se ? "ok" : "BELOW"}) | ${top1(bestRandom!).toFixed(2)} (${distinct.size}) | ${signed(vsRandom)} ± ${seRandom.toFixed(2)} (${randomVerdict}) | ${agree(mixedRow).toFixed(2)} / ${agree(mostAgreeing!).toFixed(2)}, ${signed(agreeDiff)} ± ${agreeSe.toFixed(2)} | ${top1(u4.row).toFixed(2)} | ${top1(u8.row).toFixed(2)} | ${top1(floatRow).toFixed(2)}`,
+          `${m.key} | ${set} | ${pct}% | ${top1(mixedRow).toFixed(2)} | ${moved ? top1(ilpRow).toFixed(2) : "same"} | ${signed(vs)} ± ${se.toFixed(2)} (${vs >= -se ? "ok" : "BELOW"}) | ${searchCell} | ${top1(bestRandom).toFixed(2)} (${byKey.size}), ${pm(...vsBest)} | ${top1(calibPicked.row).toFixed(2)}, ${pm(...vsCalib)} | ${mean.mean.toFixed(2)} ± ${mean.drawSe.toFixed(2)}, ${pm(mean.diff, mean.se)} | ${agree(mixedRow).toFixed(2)} / ${agree(mostAgreeing).toFixed(2)}, ${signed(agreeDiff)} ± ${agreeSe.toFixed(2)} | ${top1(u4.row).toFixed(2)} | ${top1(u8.row).toFixed(2)} | ${top1(floatRow).toFixed(2)}`,
         );
         log(`${m.key} ${set} ${pct}%: ${((performance.now() - t1) / 1000).toFixed(0)} s`);
       }
     }
+    calibSrc.close();
     const disagreement = agreements.map((v) => 100 - v);
     console.log(`${m.key}: Spearman ρ over ${predicted.length} assignments: predicted objective vs top-1 ${spearman(predicted, measured).toFixed(3)}, vs disagreement with float ${spearman(predicted, disagreement).toFixed(3)}; search ${(searchMs / 1000 / Math.max(1, searches)).toFixed(1)} s per budget; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
+  console.log(`mixed vs best random by test top-1: ${tallies.label}`);
+  console.log(`mixed vs random picked by calibration D: ${tallies.calib}`);
+  console.log(`mixed vs the mean random fill: ${tallies.mean}`);
+  console.log(`agreement with float, mixed vs the most agreeing random fill: ${tallies.agree}`);
 }
 
 // --- part 3: sensitivity time, measured against the Hessian proxy ---------------------------

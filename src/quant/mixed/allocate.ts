@@ -27,7 +27,7 @@ import { type MeasurePair, measureSensitivities } from "./measure.js";
 import { type CandidateCost, evaluate, groupsOf, type MixedLayer, type MixedProblem } from "./problem.js";
 import { mixedReport, type MixedReport, type SearchReport, searchReport } from "./report.js";
 import { assignmentScorer } from "./score-assignment.js";
-import { searchAround } from "./search.js";
+import { type SearchShape, searchAround } from "./search.js";
 import { solveAllocation } from "./solve.js";
 import { HESSIAN_PROBES, hessianPairs, hessianSensitivity, traceOf } from "./hessian.js";
 import { tensorToFloat64 } from "../../ir/tensor.js";
@@ -52,9 +52,11 @@ export interface MixedOptions {
    * whole-model quantizations scored on `samples` calibration samples
    * (default 512, at most the data's); `recipeWith` builds the recipe that
    * puts the given rules ahead of the user's. Absent or 0 evaluations: the
-   * ILP optimum as it is.
+   * ILP optimum as it is. `scoreOn`: the calibration samples to score on
+   * when not the first `samples` of the calibration source (which the
+   * quantizer still calibrates on).
    */
-  readonly search?: { readonly evaluations: number; readonly samples?: number; readonly recipeWith: (rules: LayerRuleInput[]) => Recipe };
+  readonly search?: { readonly evaluations: number; readonly samples?: number; readonly scoreOn?: DataSource; readonly shape?: SearchShape; readonly recipeWith: (rules: LayerRuleInput[]) => Recipe };
 }
 
 export type MixedOutcome =
@@ -157,11 +159,12 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
   let search: SearchReport | undefined;
   let solution = ilp;
   if (o.search && o.search.evaluations > 0) {
-    const searchSamples = Math.min(o.search.samples ?? 512, source.count);
+    const scoreOn = o.search.scoreOn ?? source;
+    const searchSamples = Math.min(o.search.samples ?? 512, scoreOn.count);
     o.progress?.(`searching around the ILP optimum: up to ${o.search.evaluations} quantized assignments scored on ${searchSamples} calibration samples`);
     const t1 = performance.now();
-    const score = await assignmentScorer(model, source, o.search.recipeWith, { samples: searchSamples, batchSize: recipe.batchSize, threads: o.threads });
-    const r = await searchAround(groups, budgets, ilp.choice, (choice) => score(rulesOf(choice)), o.search.evaluations);
+    const score = await assignmentScorer(model, source, o.search.recipeWith, { samples: searchSamples, batchSize: recipe.batchSize, threads: o.threads }, scoreOn);
+    const r = await searchAround(groups, budgets, ilp.choice, (choice) => score(rulesOf(choice)), o.search.evaluations, o.search.shape);
     solution = { ...ilp, ...evaluate(groups, r.best.choice, budgets) };
     search = searchReport(r, groups, candidates.map((c) => c.text), searchSamples, performance.now() - t1);
   }

@@ -5,7 +5,9 @@
  * counts), run in ONNX Runtime on the first `samples` calibration samples,
  * and compared with the float model's outputs on them (output-change.ts:
  * mean KL of the softmax for classifiers, else relative MSE). The float
- * outputs are computed once and kept.
+ * outputs are computed once and kept. The samples scored may come from a
+ * second source (`scored`, e.g. a larger calibration set); the quantizer
+ * always calibrates on `source`, as the written model is.
  */
 import type { Model } from "../../ir/graph.js";
 import { type HostTensor, OrtSession } from "../../runtime/ort-session.js";
@@ -38,13 +40,13 @@ async function runOutputs(model: Model, source: DataSource, o: ScoreOptions, f: 
 }
 
 /** A scorer of assignments: `score(rules)` quantizes with those rules and returns D. */
-export async function assignmentScorer(model: Model, source: DataSource, recipeWith: (rules: LayerRuleInput[]) => Recipe, o: ScoreOptions): Promise<(rules: LayerRuleInput[]) => Promise<number>> {
+export async function assignmentScorer(model: Model, source: DataSource, recipeWith: (rules: LayerRuleInput[]) => Recipe, o: ScoreOptions, scored: DataSource = source): Promise<(rules: LayerRuleInput[]) => Promise<number>> {
   const refs: HostTensor[] = [];
-  await runOutputs(model, source, o, (out) => refs.push({ ...out, data: Float32Array.from(out.data as Float32Array) }));
+  await runOutputs(model, scored, o, (out) => refs.push({ ...out, data: Float32Array.from(out.data as Float32Array) }));
   return async (rules) => {
     const q = await quantizeModel(model, source, recipeWith(rules), { threads: o.threads });
     const change = new OutputChange(1);
-    await runOutputs(q.model, source, o, (out, b) => {
+    await runOutputs(q.model, scored, o, (out, b) => {
       change.reference(refs[b]!);
       change.add(0, out.data as Float32Array);
     });
