@@ -60,10 +60,13 @@ export function versusMean(mixed: Int32Array, fills: readonly Int32Array[], labe
   return { diff: meanD * 100, se: Math.sqrt(varD / n + spread / k) * 100, mean: mean * 100, drawSe: Math.sqrt(spread / k) * 100 };
 }
 
+/** Differences below half the printed resolution (0.005 points) count as tied. */
+const TIED = 0.005;
+
 /** "above, 1.2 SE" | "tied" | "below, -0.4 SE". */
 export function verdict(diff: number, se: number): string {
   const sigma = se > 0 ? `, ${(diff / se).toFixed(1)} SE` : "";
-  return Math.abs(diff) < 1e-9 ? "tied" : diff > 0 ? `above${sigma}` : `below${sigma}`;
+  return Math.abs(diff) < TIED ? "tied" : diff > 0 ? `above${sigma}` : `below${sigma}`;
 }
 
 /** Counts of rows above / tied / below a baseline, and beyond one SE either way. */
@@ -74,7 +77,7 @@ export class Tally {
   aboveSe = 0;
   belowSe = 0;
   add(diff: number, se: number): void {
-    if (Math.abs(diff) < 1e-9) this.tied++;
+    if (Math.abs(diff) < TIED) this.tied++;
     else if (diff > 0) this.above++;
     else this.below++;
     if (se > 0 && diff > se) this.aboveSe++;

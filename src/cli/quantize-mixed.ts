@@ -17,8 +17,9 @@
  *   --sensitivity-cache DIR    default: .fixq-sensitivity next to the output
  *   --shard I/N                measure the I-th of N parts (1 ≤ I ≤ N) into the cache and stop
  *   --sensitivity-samples N    calibration samples measured (default 128)
- *   --mixed-search N           whole-model quantizations the local search around the
- *                              ILP optimum may score (default 16; 0: the ILP optimum as is)
+ *   --mixed-search N           whole-model quantizations the beam search around the
+ *                              ILP optimum scores on calibration data (default 16; 0: the
+ *                              ILP optimum as is; quant/mixed/search.ts, moves.ts)
  *   --pareto FILE              also sweep the first budget (quantize-pareto.ts)
  *   --pareto-points N          points of the sweep (default 12)
  *
@@ -78,7 +79,7 @@ export function withMixedFlags(cmd: Command): Command {
     .option("--sensitivity <method>", "with --mixed: measured (default; the output change with only that layer quantized) | hessian (Hutchinson trace by finite differences × ‖W − Q(W)‖²)")
     .option("--sensitivity-cache <dir>", "with --mixed: where measured sensitivities are kept (default .fixq-sensitivity next to the output)")
     .option("--sensitivity-samples <n>", "with --mixed: calibration samples the sensitivities are measured on (default 128)")
-    .option("--mixed-search <n>", `with --mixed: whole-model quantizations a local search around the ILP optimum may score on calibration data, keeping the assignment of least measured error (default ${DEFAULT_SEARCH_EVALUATIONS}; 0: the ILP optimum as is)`)
+    .option("--mixed-search <n>", `with --mixed: whole-model quantizations a beam search around the ILP optimum scores on calibration data (neighbours: the ILP re-solved with one layer pinned, swaps, 2-opt pairs), keeping the assignment of least measured error (default ${DEFAULT_SEARCH_EVALUATIONS}; 0: the ILP optimum as is)`)
     .option("--pareto <file>", "with --mixed: also sweep the first budget from all-lowest to all-highest, quantize and evaluate each point (bundled models: their eval set; else --eval DATA), and write the front as JSON")
     .option("--pareto-points <n>", "with --pareto: budget points (default 12)")
     .option("--shard <i/n>", "with --mixed: measure part I of N (1..N) of the sensitivities into the cache and stop (merge the caches by copying, then run without --shard)");

@@ -8,7 +8,6 @@
  * calibration samples themselves is the default.
  */
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { MODELS_DIR } from "../../../src/data/manifest.js";
 import { encodeModel } from "../../../src/ir/onnx/save.js";
@@ -20,33 +19,14 @@ import { assignmentScorer } from "../../../src/quant/mixed/score-assignment.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe } from "../../../src/quant/recipe.js";
 import type { Model } from "../../../src/ir/graph.js";
+import { firstOutput, meanSoftmaxKl } from "../../helpers/softmax-kl.js";
 
 const float = loadModel(join(MODELS_DIR, "mlp.onnx"));
 const calib = readNpy(join(MODELS_DIR, "data/calib.npy"));
 const per = calib.shape.slice(1).reduce((a, b) => a * b, 1);
 const rows = (from: number, n: number) => ({ dtype: 1, dims: [n, ...calib.shape.slice(1)], data: (calib.data as Float32Array).slice(from * per, (from + n) * per) });
 
-async function logits(m: Model, x: { dims: number[]; data: Float32Array }): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1 });
-  try {
-    return (await s.run({ [s.inputNames[0]!]: new ort.Tensor("float32", x.data, x.dims) }))[s.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await s.release();
-  }
-}
-
-function meanKl(p: Float32Array, q: Float32Array, n: number): number {
-  const cols = p.length / n;
-  let t = 0;
-  for (let r = 0; r < n; r++) {
-    const row = (v: Float32Array) => Array.from(v.subarray(r * cols, (r + 1) * cols));
-    const lse = (v: number[]) => Math.max(...v) + Math.log(v.reduce((s, x) => s + Math.exp(x - Math.max(...v)), 0));
-    const [a, b] = [row(p), row(q)];
-    const [la, lb] = [lse(a), lse(b)];
-    for (let j = 0; j < cols; j++) t += Math.exp(a[j]! - la) * (a[j]! - la - (b[j]! - lb));
-  }
-  return t / n;
-}
+const logits = (m: Model, x: { dims: number[]; data: Float32Array }) => firstOutput(encodeModel(m), x);
 
 describe("assignmentScorer", () => {
   it("scores the quantized model on the samples it is given, calibrated on the calibration source", async () => {
@@ -59,9 +39,9 @@ describe("assignmentScorer", () => {
       const onOther = await assignmentScorer(float, src, recipeWith, { samples: 64, batchSize: 32, threads: 1 }, arraySource({ [input]: other }));
       const onCalib = await assignmentScorer(float, src, recipeWith, { samples: 64, batchSize: 32, threads: 1 });
       const q = (await quantizeModel(float, src, recipeWith(rules), { threads: 1 })).model;
-      const expectOther = meanKl(await logits(float, other), await logits(q, other), 64);
+      const expectOther = meanSoftmaxKl(await logits(float, other), await logits(q, other), 64);
       const first = rows(0, 64);
-      const expectCalib = meanKl(await logits(float, first), await logits(q, first), 64);
+      const expectCalib = meanSoftmaxKl(await logits(float, first), await logits(q, first), 64);
       const [dOther, dCalib] = [await onOther(rules), await onCalib(rules)];
       expect(dOther).toBeGreaterThan(0);
       expect(Math.abs(dOther - expectOther) / expectOther).toBeLessThan(1e-3);
