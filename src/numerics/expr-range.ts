@@ -9,6 +9,7 @@
  *   pow2(s)    [2^max(s.lo, 0), 2^s.hi] (0 where s < 0: the printers' value out of range)
  *   min, max   componentwise;  let  the body with the name bound to the value's bounds
  *   if         the taken branch when the condition is decided over the box, else the union
+ *              of both, each over the box narrowed by its condition (refine: x < y, x ≤ y)
  *   guard      the body
  * The bounds contain every value the expression takes over the box; where
  * every variable is a point they are that point (the exact value: conditions
@@ -50,6 +51,33 @@ function decide(c: Cond, env: ReadonlyMap<string, BigRange>): boolean | undefine
       return a.hi < b.lo || b.hi < a.lo ? false : undefined;
     }
   }
+}
+
+/**
+ * The box narrowed by knowing that `c` holds (or fails): a variable compared
+ * with < or <= gets the bound the other side implies (x < y: x ≤ y.hi − 1,
+ * y ≥ x.lo + 1; its negation x ≥ y: x ≥ y.lo, y ≤ x.hi); undefined when the
+ * box then holds no point (the branch is never taken).
+ */
+function refine(c: Cond, env: ReadonlyMap<string, BigRange>, holds: boolean): ReadonlyMap<string, BigRange> | undefined {
+  if (c.k === "not") return refine(c.a, env, !holds);
+  if (c.k === "and" || c.k === "or") {
+    if ((c.k === "and") !== holds) return env; // a failing and, a holding or: nothing known of each side
+    const a = refine(c.a, env, holds);
+    return a && refine(c.b, a, holds);
+  }
+  if (c.k === "eq") return env;
+  // a < b (strict) or a <= b, or their negations b <= a, b < a
+  const cmp = c as { readonly k: "lt" | "le" | "eq"; readonly a: Expr; readonly b: Expr };
+  const [x, y, strict] = holds ? [cmp.a, cmp.b, cmp.k === "lt"] : [cmp.b, cmp.a, cmp.k === "le"];
+  const gap = strict ? 1n : 0n; // x + gap ≤ y
+  const X = rangeOf(x, env);
+  const Y = rangeOf(y, env);
+  const out = new Map(env);
+  if (x.k === "var") out.set(x.name, { lo: X.lo, hi: X.hi < Y.hi - gap ? X.hi : Y.hi - gap });
+  if (y.k === "var") out.set(y.name, { lo: Y.lo > X.lo + gap ? Y.lo : X.lo + gap, hi: Y.hi });
+  for (const r of out.values()) if (r.lo > r.hi) return undefined;
+  return out;
 }
 
 const floorShift = (a: bigint, s: bigint) => a >> s; // BigInt >> is a floor shift
@@ -99,8 +127,12 @@ export function rangeOf(e: Expr, env: ReadonlyMap<string, BigRange>): BigRange {
     case "if": {
       const c = decide(e.c, env);
       if (c !== undefined) return rangeOf(c ? e.t : e.e, env);
-      const t = rangeOf(e.t, env);
-      const f = rangeOf(e.e, env);
+      const te = refine(e.c, env, true);
+      const fe = refine(e.c, env, false);
+      if (!te) return rangeOf(e.e, fe ?? env);
+      if (!fe) return rangeOf(e.t, te);
+      const t = rangeOf(e.t, te);
+      const f = rangeOf(e.e, fe);
       return { lo: t.lo < f.lo ? t.lo : f.lo, hi: t.hi > f.hi ? t.hi : f.hi };
     }
     case "guard":

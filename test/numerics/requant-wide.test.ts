@@ -9,7 +9,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { requantCaseOf, SINGLE_CASES } from "../../src/numerics/definitions.js";
+import { clampE, requantCaseOf, SINGLE_CASES } from "../../src/numerics/definitions.js";
 import { num, v } from "../../src/numerics/expr.js";
 import { bigRangeWidth, exactValue, rangeOf } from "../../src/numerics/expr-range.js";
 import { requantizeDouble, requantizeSingleBig } from "../../src/numerics/requant.js";
@@ -84,5 +84,8 @@ describe("requant in wide integers equals requant.ts", () => {
     expect(bigRangeWidth(product)).toEqual({ bits: 24 + 31, signed: true });
     expect(bigRangeWidth(rangeOf(num(255), new Map()))).toEqual({ bits: 8, signed: false });
     expect(bigRangeWidth({ lo: -128n, hi: 127n })).toEqual({ bits: 8, signed: true });
+    // a clamp's branches see the bound their condition implies: the result is exactly [lo, hi]
+    expect(rangeOf(clampE(v("x"), -128, 127), new Map([["x", { lo: -(2n ** 40n), hi: 2n ** 40n }]]))).toEqual({ lo: -128n, hi: 127n });
+    expect(rangeOf(clampE(v("x"), 0, 255), new Map([["x", { lo: 3n, hi: 9n }]]))).toEqual({ lo: 3n, hi: 9n });
   });
 });
