@@ -15,15 +15,15 @@
 import type { ConcatOp, MaxPoolOp, RequantOp, RescaleOp, ReshapeOp, SumPoolOp, TransposeOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
 import { add, eq, type Expr, iff, num, substitute, v } from "../../numerics/expr.js";
-import { type BigRange, exactValue } from "../../numerics/expr-range.js";
+import { type BigRange, bigRangeWidth, exactValue } from "../../numerics/expr-range.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { DOUBLE_WIDE_CASES, SINGLE_WIDE_CASES } from "../../numerics/requant-wide.js";
 import { cList } from "../c/c-types.js";
 import { cComment, cInt, printC } from "../shared/print-c.js";
 import type { Printed } from "../shared/print-expr.js";
 import type { HlsDesign } from "./design.js";
-import { readInt, writeInt } from "./hls-types.js";
-import { apLiteral, apTypeOf, printAp } from "./print-ap.js";
+import { intTypeName, readInt, writeInt } from "./hls-types.js";
+import { apTypeOf, printAp } from "./print-ap.js";
 
 const size = (d: HlsDesign, name: string) => d.program.values.get(name)!.shape.reduce((a, b) => a * b, 1);
 const head = (i: number, source: string, what: string) => `/* layer ${i}: ${cComment(source)}\n * ${cComment(what)} */`;
@@ -70,6 +70,13 @@ export function certRange(d: HlsDesign, value: string): BigRange {
 }
 
 /**
+ * A constant table's element type: the narrowest stdint type holding r (g++
+ * builds a class-typed initializer list far more slowly; each read converts to
+ * the exactly-sized ap local).
+ */
+const romType = (r: BigRange): string => intTypeName(bigRangeWidth(r), "stdint");
+
+/**
  * Requant in ap_int arithmetic (print-ap.ts), from numerics' wide form
  * (requant-wide.ts: acc·m in W_acc + 31 bits, + 2^(s−1), >> s, clamp): one
  * loop per case the channels use, each printed over the bounds of that
@@ -103,7 +110,7 @@ function requantLayerAp(d: HlsDesign, op: RequantOp, i: number): string {
     const locals = p.constants.map((k2, j) => {
       const array = `K${i}_${n}_${j}`;
       const column = values.map((env) => env[k2.name]!);
-      consts.push(`static const ${apTypeOf({ lo: column.reduce((a, b) => (b < a ? b : a), 0n), hi: column.reduce((a, b) => (b > a ? b : a), 0n) })} ${array}[${C}] = ${cList(column.map((x) => Number(x)), (x) => apLiteral(BigInt(x)))};`);
+      consts.push(`static const ${romType({ lo: column.reduce((a, b) => (b < a ? b : a), 0n), hi: column.reduce((a, b) => (b > a ? b : a), 0n) })} ${array}[${C}] = ${cList(column.map((_, c) => c), (c) => (column[c]! > -(2n ** 31n) && column[c]! < 2n ** 31n ? String(column[c]) : `INT64_C(${column[c]})`))};`);
       return p.hoisted[j]!.replace(/ = .*;$/, ` = ${array}[c];`);
     });
     const code = [...p.body, p.value].join("\n").replace(/\/\*.*?\*\//g, "");
@@ -127,7 +134,7 @@ function requantLayerAp(d: HlsDesign, op: RequantOp, i: number): string {
       "}",
     ];
   });
-  if (readsM) consts.unshift(`static const ${apTypeOf(span(op.multipliers.map((x) => x.m)))} M${i}[${C}] = ${cList(op.multipliers.map((x) => x.m))};`);
+  if (readsM) consts.unshift(`static const ${romType(span(op.multipliers.map((x) => x.m)))} M${i}[${C}] = ${cList(op.multipliers.map((x) => x.m))};`);
   if (readsS) consts.push(`static const int S${i}[${C}] = ${cList(op.multipliers.map((x) => x.s))};`);
   if (used.length > 1) consts.push(`static const int CS${i}[${C}] = ${cList(cases.map((k) => used.indexOf(k)))};`);
   const pad = (ls: string[], n: number) => ls.map((l) => (l.startsWith("#pragma") ? l : " ".repeat(n) + l));
