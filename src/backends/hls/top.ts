@@ -8,7 +8,9 @@
  *   stream    `hls::stream` ports with `INTERFACE axis`, and `DATAFLOW`: each
  *             layer a process that reads its input streams into a buffer,
  *             runs the layer and writes its output to one FIFO per reader
- *             (a value read twice is written twice: a stream has one reader).
+ *             (a value read twice is written twice: a stream has one reader);
+ *             a conv instead reads through a line buffer (line-buffer.ts).
+ *             Images [C, H, W] stream pixel-major (streamLoop), ports too.
  *             FIFO depth = the value's elements per sample, so no producer
  *             ever waits on a consumer that has not started (deadlock-free
  *             for any fork/join, e.g. a residual Add); the top returns void,
