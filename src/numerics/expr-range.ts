@@ -59,7 +59,7 @@ function decide(c: Cond, env: ReadonlyMap<string, BigRange>): boolean | undefine
  * y ≥ x.lo + 1; its negation x ≥ y: x ≥ y.lo, y ≤ x.hi); undefined when the
  * box then holds no point (the branch is never taken).
  */
-function refine(c: Cond, env: ReadonlyMap<string, BigRange>, holds: boolean): ReadonlyMap<string, BigRange> | undefined {
+export function refine(c: Cond, env: ReadonlyMap<string, BigRange>, holds: boolean): ReadonlyMap<string, BigRange> | undefined {
   if (c.k === "not") return refine(c.a, env, !holds);
   if (c.k === "and" || c.k === "or") {
     if ((c.k === "and") !== holds) return env; // a failing and, a holding or: nothing known of each side

@@ -5,7 +5,8 @@
  * numerics/expr-range.ts over the caller's ranges of the free variables
  * (the accumulator's certified range, the layer's multipliers and shifts):
  *   let x = v         `const T x = v;`, T the narrowest ap type holding v's bounds
- *   if c t e          `c ? T(t) : T(e)` (both branches one type, T holding the if's bounds)
+ *   if c t e          `c ? T(t) : T(e)` (both branches one type, T holding the if's bounds);
+ *                     each branch prints over the bounds its condition implies
  *   add/sub/mul       + − × on ap values: UG1399's result types hold every result (a·b:
  *                     W1 + W2 bits; a ± b: one more than the wider), so no temporary wraps
  *   shr(a, s)         `(a) >> s`, s an int: arithmetic on ap_int, i.e. ⌊a / 2^s⌋
@@ -18,7 +19,7 @@
  * + − ×, >> by an int, comparisons), so Xilinx's headers give the same bits as fixq's.
  */
 import type { Expr } from "../../numerics/expr.js";
-import { type BigRange, bigRangeWidth, rangeOf } from "../../numerics/expr-range.js";
+import { type BigRange, bigRangeWidth, rangeOf, refine } from "../../numerics/expr-range.js";
 import { cComment } from "../shared/print-c.js";
 import { ATOM, type Printed, type PrintOptions, printExpr, type Syntax, type Text, wrap } from "../shared/print-expr.js";
 
@@ -39,7 +40,8 @@ const refuse = (what: string): never => {
   throw new Error(`the ap_int printer does not print ${what}`);
 };
 
-function apSyntax(env: Map<string, BigRange>): Syntax {
+function apSyntax(outer: Map<string, BigRange>): Syntax {
+  let env = outer;
   const typeOf = (e: Expr) => apTypeOf(rangeOf(e, env));
   return {
     num: (v, real) => {
@@ -69,6 +71,19 @@ function apSyntax(env: Map<string, BigRange>): Syntax {
     },
     bind: (name, value) => {
       env.set(name, rangeOf(value, env));
+    },
+    // inside a branch the bounds its condition implies hold (a clamp's inner branches: exactly [lo, hi])
+    branch: (c, holds, print) => {
+      const saved = env;
+      const narrowed = refine(c, env, holds);
+      if (narrowed) env = new Map(narrowed);
+      try {
+        return print();
+      } finally {
+        // locals bound inside the branch stay visible to later code of the branch only; keep the outer bounds
+        for (const [k, r] of env) if (!saved.has(k)) saved.set(k, r);
+        env = saved;
+      }
     },
     fail: (notCond, message) => `if (${notCond}) return FIXQ_ERANGE; /* ${cComment(message)} */`,
   };

@@ -90,6 +90,8 @@ export interface Syntax {
   select?(c: Text, t: Text, f: Text, e: Expr): Text;
   /** Called as a let binds `name` to `value`, before its body prints (a typed syntax tracks the bounds). */
   bind?(name: string, value: Expr): void;
+  /** Called around the printing of an if's branch: `c` holds (then) or fails (else) there. */
+  branch?(c: Cond, holds: boolean, print: () => Text): Text;
   /** The statement failing with `message` where `notCond` (the negated condition) holds. */
   fail(notCond: string, message: string): string;
 }
@@ -263,8 +265,9 @@ class Printer {
         const c = this.cond(e.c, lines, bound, names);
         const tl: string[] = [];
         const el: string[] = [];
-        const t = this.expr(e.t, tl, bound, names);
-        const f = this.expr(e.e, el, bound, names);
+        const inBranch = (holds: boolean, print: () => Text) => (syn.branch ? syn.branch(e.c, holds, print) : print());
+        const t = inBranch(true, () => this.expr(e.t, tl, bound, names));
+        const f = inBranch(false, () => this.expr(e.e, el, bound, names));
         if (tl.length === 0 && el.length === 0) return syn.select ? syn.select(c, t, f, e) : { text: `${wrap(c, 4)} ? ${wrap(t, 3)} : ${wrap(f, 3)}`, prec: 3 };
         const r = this.fresh("r");
         const block = (ls: string[], x: Text) => [...ls, `${r} = ${x.text};`].map((l) => `  ${l}`);
