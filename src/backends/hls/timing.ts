@@ -11,10 +11,11 @@
  *                conv (line buffer)       max(R, ⌈KH·KW/2⌉): the window's pixels from the line
  *                                         buffer (partitioned by channel)
  *                others                   1
- *   depth      cycles one iteration takes: R + 5 for a row (read 1, multiply 3, write 1, the R
- *              reuse steps), 4 for the element loops (read, compute, clamp, write)
+ *   depth      cycles one iteration takes: II + 5 for a row (its II-bound phase: the R reuse
+ *              steps or the memory accesses; then read 1, multiply 3, write 1), 4 for the
+ *              element loops (read, compute, clamp, write)
  *   cycles     one sample through the layer:
- *                conv/dense               (rows − 1)·II + depth
+ *                conv/dense               (rows − 1)·II + depth = rows·II + 5
  *                conv (line buffer)       H·W·C (reads, II 1) + rows·(II + 5 + N) (the row, then its N writes)
  *                requant                  outer·C·(inner − 1 + 4) (one pipelined loop per channel)
  *                rescale, moves           elements + 3 (concat: the sum of its inputs)
@@ -100,17 +101,18 @@ export function estimateTiming(p: Program, cert: Certificate, layers: readonly L
       const s = macShape(p, op);
       trips = s.rows;
       iiRequested = l.reuseFactor;
-      depth = l.reuseFactor + ROW_EXTRA;
       if (io === "stream" && op.kind === "conv") {
         const lb = lineBufferPlan(p, op as ConvOp);
         const [, , KH, KW] = op.weightShape;
         ii = Math.max(l.reuseFactor, Math.ceil((KH * KW) / 2));
+        depth = ii + ROW_EXTRA;
         cycles = reads + s.rows * (ii + ROW_EXTRA + s.n);
         stage = cycles;
         bufferBits = lb.pixels * lb.channels * valueBits(p, cert, op.input, mode);
         lineBufferPixels = lb.pixels;
       } else {
         ii = Math.max(l.reuseFactor, Math.ceil(s.taps / 2), Math.ceil(s.n / 2));
+        depth = ii + ROW_EXTRA;
         cycles = (s.rows - 1) * ii + depth;
         stage = io === "stream" ? reads + cycles + writes : cycles;
       }

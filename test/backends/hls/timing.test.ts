@@ -36,16 +36,16 @@ describe("HLS timing estimates against hand-computed values", () => {
   it("parallel: per layer trips, II asked and estimated, cycles; the design's latency = interval", () => {
     const t = estimateTiming(p, cert, plan, "parallel");
     const [conv, rq, reshape, dense, rq2] = t.layers;
-    // conv: rows 25, taps 2·9 = 18 read from the input array per row: II = max(8, ⌈18/2⌉, ⌈4/2⌉) = 9; depth 8 + 5
-    expect(conv).toMatchObject({ source: "c", trips: 25, iiRequested: 8, ii: 9, depth: 13, cycles: 24 * 9 + 13 });
+    // conv: rows 25, taps 2·9 = 18 read from the input array per row: II = max(8, ⌈18/2⌉, ⌈4/2⌉) = 9; depth 9 + 5
+    expect(conv).toMatchObject({ source: "c", trips: 25, iiRequested: 8, ii: 9, depth: 14, cycles: 24 * 9 + 14 });
     // requant: 4 channels of 25: 4 · (25 − 1 + 4)
     expect(rq).toMatchObject({ trips: 100, ii: 1, cycles: 4 * 28 });
     expect(reshape).toMatchObject({ trips: 100, cycles: 103 });
-    // dense 100 → 3, one row: II = max(30, 50, 2) = 50; cycles = 0 · 50 + 35
-    expect(dense).toMatchObject({ trips: 1, iiRequested: 30, ii: 50, depth: 35, cycles: 35 });
+    // dense 100 → 3, one row: II = max(30, ⌈100/2⌉, 2) = 50 (its 100 inputs from one dual-port array); cycles = 0 · 50 + 55
+    expect(dense).toMatchObject({ trips: 1, iiRequested: 30, ii: 50, depth: 55, cycles: 55 });
     expect(rq2).toMatchObject({ cycles: 3 * 4 });
     // + the input copy (50 + 2) and the output copy (3 + 2)
-    expect(t.latency).toBe(52 + (24 * 9 + 13) + 112 + 103 + 35 + 12 + 5);
+    expect(t.latency).toBe(52 + (24 * 9 + 14) + 112 + 103 + 55 + 12 + 5);
     expect(t.interval).toBe(t.latency);
     // one array per value: the input (u8), conv sums, requant, reshape, dense sums, requant
     expect(t.bufferBits).toBe(50 * 8 + 100 * accBits("c") + 100 * 8 + 100 * 8 + 3 * accBits("d") + 3 * 8);
@@ -61,7 +61,7 @@ describe("HLS timing estimates against hand-computed values", () => {
     // buffered processes: reads + cycles + writes
     expect(rq!.stage).toBe(100 + 112 + 100);
     expect(reshape!.stage).toBe(100 + 103 + 100);
-    expect(dense!.stage).toBe(100 + 35 + 3);
+    expect(dense!.stage).toBe(100 + 55 + 3);
     expect(rq2!.stage).toBe(3 + 12 + 3);
     expect(t.interval).toBe(Math.max(conv!.stage, rq!.stage, reshape!.stage, dense!.stage, rq2!.stage, 52, 5));
     // latency: the input copy, then each process after its reads (the conv's interleave), then the output copy
