@@ -72,6 +72,8 @@ export interface TransformerTarget {
   read(v: string, element: string): string;
   /** The integer expression `e` stored as an element of value `v` (it holds the value). */
   write(v: string, e: string): string;
+  /** A line opening each innermost loop's body (HLS: `#pragma HLS PIPELINE II=1`); none in C. */
+  readonly pipeline?: string;
 }
 
 /** A function body and the file-scope constants it reads. */
@@ -88,6 +90,8 @@ const shapeOf = (t: TransformerTarget, v: string) => {
   return x.shape;
 };
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** The pipeline line (with its newline and indent), or nothing. */
+const pipe = (t: TransformerTarget, pad: string) => (t.pipeline ? `\n${pad}${t.pipeline}` : "");
 const clamp = (e: string, lo: number, hi: number) => `fixq_min(fixq_max(${e}, ${cInt(lo)}), ${cInt(hi)})`;
 
 /** The narrowest C type holding every constant of a table. */
@@ -142,7 +146,9 @@ function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
     for (int i = 0; i < ${M}; i++) {
       for (int j = 0; j < ${N}; j++) {
         ${acc} s = 0;
-        for (int k = 0; k < ${K}; k++) s += ((${acc})${t.read(op.inputs[0], `a[(r * ${M} + i) * ${K} + k]`)} - ${za}) * ((${acc})${t.read(op.inputs[1], `b[(r * ${K} + k) * ${N} + j]`)} - ${zb});
+        for (int k = 0; k < ${K}; k++) {${pipe(t, "          ")}
+          s += ((${acc})${t.read(op.inputs[0], `a[(r * ${M} + i) * ${K} + k]`)} - ${za}) * ((${acc})${t.read(op.inputs[1], `b[(r * ${K} + k) * ${N} + j]`)} - ${zb});
+        }
         y[(r * ${M} + i) * ${N} + j] = ${t.write(op.output, store)};
       }
     }
@@ -154,7 +160,7 @@ function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
 function tableText(op: TableOp, t: TransformerTarget): KernelText {
   const n = prod(shapeOf(t, op.output));
   const T = `TABLE${t.index}`;
-  const body = `  for (int i = 0; i < ${n}; i++) y[i] = ${t.write(op.output, `${T}[${t.read(op.input, "x[i]")} - ${cInt(op.inputMin)}]`)};\n  return 0;`;
+  const body = `  for (int i = 0; i < ${n}; i++) {${pipe(t, "    ")}\n    y[i] = ${t.write(op.output, `${T}[${t.read(op.input, "x[i]")} - ${cInt(op.inputMin)}]`)};\n  }\n  return 0;`;
   return { consts: [constArray(T, op.table)], body, what: `y = table[x - ${op.inputMin}], ${op.table.length} entries` };
 }
 
@@ -166,16 +172,18 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
   const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
   const body = `  for (int o = 0; o < ${n}; o += ${L}) {
     int64_t mx = ${x("0")};
-    for (int i = 1; i < ${L}; i++) {
+    for (int i = 1; i < ${L}; i++) {${pipe(t, "      ")}
       const int64_t v = ${x("i")};
       if (v > mx) mx = v;
     }
     int64_t sum = 0;
-    for (int i = 0; i < ${L}; i++) sum += ${E}[mx - ${x("i")}];
+    for (int i = 0; i < ${L}; i++) {${pipe(t, "      ")}
+      sum += ${E}[mx - ${x("i")}];
+    }
     {
       const int64_t den = sum * ${cInt(2 ** op.shift)};
       const int64_t half = sum * ${cInt(2 ** (op.shift - 1))};
-      for (int i = 0; i < ${L}; i++) {
+      for (int i = 0; i < ${L}; i++) {${pipe(t, "        ")}
         const int64_t q = ((int64_t)${E}[mx - ${x("i")}] * ${cInt(op.numerator)} + half) / den; /* both >= 0: / is the floor */
         y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
       }
@@ -193,15 +201,17 @@ function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
   const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
   const body = `  for (int o = 0; o < ${n}; o += ${C}) {
     int64_t s = 0, V = 0;
-    for (int i = 0; i < ${C}; i++) s += ${x("i")};
-    for (int i = 0; i < ${C}; i++) {
+    for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
+      s += ${x("i")};
+    }
+    for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
       const int64_t c = ${C} * ${x("i")} - s;
       V += c * c;
     }
     {
       const int64_t D = fixq_isqrt64(V * ${cInt(4 ** op.varShift)} + ${cInt(op.epsilon)});
       const int64_t den = D * ${cInt(2 ** op.fracBits)};
-      for (int i = 0; i < ${C}; i++) {
+      for (int i = 0; i < ${C}; i++) {${pipe(t, "        ")}
         const int64_t c = ${C} * ${x("i")} - s;
         const int64_t q = fixq_floordiv(c * (int64_t)${G}[i] + (int64_t)${B}[i] * D + D * ${cInt(2 ** (op.fracBits - 1))}, den);
         y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
@@ -223,7 +233,7 @@ function addConstText(op: AddConstOp, t: TransformerTarget): KernelText {
   const O = `OFFSET${t.index}`;
   const half = op.shift === 0 ? 0 : 2 ** (op.shift - 1);
   const e = `fixq_shr(((int64_t)${t.read(op.input, "x[i]")} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[i % ${m}] + ${cInt(half)}, ${op.shift})`;
-  const body = `  for (int i = 0; i < ${n}; i++) y[i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};\n  return 0;`;
+  const body = `  for (int i = 0; i < ${n}; i++) {${pipe(t, "    ")}\n    y[i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};\n  }\n  return 0;`;
   return { consts: [constArray(O, op.offset)], body, what: `y = clamp(${op.outZero} + rshr((x - ${op.inputZero}) * ${op.multiplier} + offset[i mod ${m}], ${op.shift}))` };
 }
 
@@ -234,7 +244,9 @@ function gatherText(op: GatherOp, t: TransformerTarget): KernelText {
     int64_t r = (int64_t)${t.read(op.input, "x[i]")};
     if (r < 0) r += ${op.rows};
     if (r < 0 || r >= ${op.rows}) return FIXQ_EINDEX; /* an id outside [-${op.rows}, ${op.rows}) */
-    for (int j = 0; j < ${op.width}; j++) y[i * ${op.width} + j] = ${t.write(op.output, `${T}[r * ${op.width} + j]`)};
+    for (int j = 0; j < ${op.width}; j++) {${pipe(t, "      ")}
+      y[i * ${op.width} + j] = ${t.write(op.output, `${T}[r * ${op.width} + j]`)};
+    }
   }
   return 0;`;
   return { consts: [constArray(T, op.table)], body, what: `y[i, :] = table[id[i], :], ${op.rows} rows of ${op.width}` };
@@ -246,8 +258,11 @@ function sliceText(op: SliceOp, t: TransformerTarget): KernelText {
   const L = s[op.axis]!;
   const inner = prod(s.slice(op.axis + 1));
   const w = (op.end - op.start) * inner;
-  const body = `  for (int b = 0; b < ${outer}; b++)
-    for (int k = 0; k < ${w}; k++) y[b * ${w} + k] = ${t.write(op.output, t.read(op.input, `x[(b * ${L} + ${op.start}) * ${inner} + k]`))};
+  const body = `  for (int b = 0; b < ${outer}; b++) {
+    for (int k = 0; k < ${w}; k++) {${pipe(t, "      ")}
+      y[b * ${w} + k] = ${t.write(op.output, t.read(op.input, `x[(b * ${L} + ${op.start}) * ${inner} + k]`))};
+    }
+  }
   return 0;`;
   return { consts: [], body, what: `rows ${op.start}..${op.end - 1} of axis ${op.axis}` };
 }
