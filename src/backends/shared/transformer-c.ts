@@ -125,7 +125,8 @@ function typeRange(t: TransformerTarget, v: string): { lo: number; hi: number } 
 /**
  * Σ_k (a − za)·(b − zb) in int32_t where no partial sum can reach 2^31 over the
  * input types (any order is then exact), else in int64_t stored modulo 2^32
- * into a 32-bit output, as the emulator's Int32Array store does.
+ * into a 32-bit output, as the emulator's Int32Array store does. Summed k
+ * outer, j inner over one row of sums (integer sums: any order is exact).
  */
 function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
   const a = shapeOf(t, op.inputs[0]);
@@ -141,16 +142,19 @@ function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
   const narrow = K * maxA * maxB < 2 ** 31;
   const acc = narrow ? "int32_t" : "int64_t";
   const outBits = t.program.values.get(op.output)!.type.bits;
-  const store = narrow || outBits > 32 ? "s" : "fixq_wrap32(s)";
+  const store = narrow || outBits > 32 ? "s[j]" : "fixq_wrap32(s[j])";
+  // row by row, k outer and j inner: the j loop runs over contiguous b and s, and vectorizes
   const body = `  for (int r = 0; r < ${rows}; r++) {
     for (int i = 0; i < ${M}; i++) {
-      for (int j = 0; j < ${N}; j++) {
-        ${acc} s = 0;
-        for (int k = 0; k < ${K}; k++) {${pipe(t, "          ")}
-          s += ((${acc})${t.read(op.inputs[0], `a[(r * ${M} + i) * ${K} + k]`)} - ${za}) * ((${acc})${t.read(op.inputs[1], `b[(r * ${K} + k) * ${N} + j]`)} - ${zb});
+      ${acc} s[${N}];
+      for (int j = 0; j < ${N}; j++) s[j] = 0;
+      for (int k = 0; k < ${K}; k++) {
+        const ${acc} av = (${acc})${t.read(op.inputs[0], `a[(r * ${M} + i) * ${K} + k]`)} - ${za};
+        for (int j = 0; j < ${N}; j++) {${pipe(t, "          ")}
+          s[j] += av * ((${acc})${t.read(op.inputs[1], `b[(r * ${K} + k) * ${N} + j]`)} - ${zb});
         }
-        y[(r * ${M} + i) * ${N} + j] = ${t.write(op.output, store)};
       }
+      for (int j = 0; j < ${N}; j++) y[(r * ${M} + i) * ${N} + j] = ${t.write(op.output, store)};
     }
   }
   return 0;`;
@@ -232,8 +236,14 @@ function addConstText(op: AddConstOp, t: TransformerTarget): KernelText {
   if (m === 0 || n % m !== 0) throw new Error(`addconst ${op.source}: ${m} offsets do not tile a sample of ${n}`);
   const O = `OFFSET${t.index}`;
   const half = op.shift === 0 ? 0 : 2 ** (op.shift - 1);
-  const e = `fixq_shr(((int64_t)${t.read(op.input, "x[i]")} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[i % ${m}] + ${cInt(half)}, ${op.shift})`;
-  const body = `  for (int i = 0; i < ${n}; i++) {${pipe(t, "    ")}\n    y[i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};\n  }\n  return 0;`;
+  // blocks of m elements, each adding offset[0 … m − 1] (no modulo in the loop)
+  const e = `fixq_shr(((int64_t)${t.read(op.input, "x[o + j]")} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[j] + ${cInt(half)}, ${op.shift})`;
+  const body = `  for (int o = 0; o < ${n}; o += ${m}) {
+    for (int j = 0; j < ${m}; j++) {${pipe(t, "      ")}
+      y[o + j] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};
+    }
+  }
+  return 0;`;
   return { consts: [constArray(O, op.offset)], body, what: `y = clamp(${op.outZero} + rshr((x - ${op.inputZero}) * ${op.multiplier} + offset[i mod ${m}], ${op.shift}))` };
 }
 
