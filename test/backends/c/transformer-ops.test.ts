@@ -9,13 +9,19 @@
  * negative ids, slices along two axes), on random floats, integers over each
  * input's whole range and the saturating patterns. Built once with
  * -fsanitize=address,undefined (no recovery) and -Wconversion
- * -Wsign-conversion under -Werror. Skips without gcc/make (fails with
- * FIXQ_REQUIRE_DATA=1).
+ * -Wsign-conversion under -Werror. The runtime's integer square root and
+ * floor division are checked against their definitions (r² ≤ n < (r+1)²,
+ * qb ≤ a < qb + b) at edges and on random operands. Skips without gcc/make
+ * (fails with FIXQ_REQUIRE_DATA=1).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { checkC, emitC } from "../../../src/backends/c/emit.js";
 import { softmaxParams } from "../../../src/numerics/transformer-params.js";
-import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { C_RUNTIME } from "../../../src/backends/shared/print-c.js";
+import { TRANSFORMER_RUNTIME } from "../../../src/backends/shared/transformer-c.js";
+import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { allFeeds } from "../js/feeds.js";
 import { I8, ProgramBuilder, U8 } from "../js/program-builder.js";
 import { tallyC } from "./check-c.js";
@@ -33,6 +39,41 @@ describe.skipIf(!HAVE)("the transformer ops' C text equals the emulator", () => 
     expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
     expect(t.compared).toBeGreaterThan(1000);
   }, 120_000);
+
+  it("the runtime's integer square root and floor division: floor(sqrt(n)) at squares ± 1 (every root to 2^16, random roots to 2^31) and random n < 2^62; floor(a / b) on signs and edges", () => {
+    const main = `#include <stdint.h>
+#include <stdio.h>
+${C_RUNTIME}
+${TRANSFORMER_RUNTIME}
+static uint64_t state = 88172645463325252u;
+static uint64_t next(void) { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state; }
+static int bad_sqrt(int64_t n) {
+  const int64_t r = fixq_isqrt64(n);
+  return !(r >= 0 && r * r <= n && (r + 1) * (r + 1) > n);
+}
+int main(void) {
+  long fails = 0, checked = 0;
+  for (int64_t k = 0; k < (1 << 16) + 200000; k++) {
+    const int64_t r = k < (1 << 16) ? k : (int64_t)(next() >> 33), sq = r * r;
+    fails += bad_sqrt(sq) + bad_sqrt(sq + 1) + (sq > 0 ? bad_sqrt(sq - 1) : 0);
+    checked += 3;
+  }
+  for (int i = 0; i < 200000; i++, checked++) fails += bad_sqrt((int64_t)(next() >> 2));
+  fails += bad_sqrt(((int64_t)1 << 62) - 1) + bad_sqrt(((int64_t)1 << 52) - 1);
+  for (int i = 0; i < 200000; i++, checked++) {
+    const int64_t a = (int64_t)(next() >> 12) - ((int64_t)1 << 51), b = (int64_t)(next() >> 40) + 1;
+    const int64_t q = fixq_floordiv(a, b);
+    fails += !(q * b <= a && a < q * b + b);
+  }
+  fails += fixq_floordiv(-1, 2) != -1 || fixq_floordiv(-4, 2) != -2 || fixq_floordiv(3, 2) != 1 || fixq_floordiv(0, 5) != 0;
+  printf("%ld checked, %ld failures\\n", checked, fails);
+  return 0;
+}
+`;
+    writeFileSync(join(tmp.dir, "runtime.c"), main);
+    run("gcc", ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fsanitize=undefined", "-fno-sanitize-recover=all", "-o", join(tmp.dir, "runtime"), join(tmp.dir, "runtime.c")]);
+    expect(run(join(tmp.dir, "runtime"), [])).toMatch(/^\d+ checked, 0 failures/);
+  }, 60_000);
 
   it("refuses a softmax whose exp table does not cover its input's span, naming the op", () => {
     const b = new ProgramBuilder();
