@@ -20,6 +20,7 @@
  *                requant                  outer·C·(inner − 1 + 4) (one pipelined loop per channel)
  *                rescale, moves           elements + 3 (concat: the sum of its inputs)
  *                pools                    C·OH·OW·(KH·KW + 2)
+ *                transformer layers       resources-transformer.ts's cycles (II = 1 loops back to back)
  * The design, at one clock per cycle:
  *   parallel   the layers run one after the other: latency = the input copies + Σ cycles + the
  *              output copies (elements + 2 each); interval (cycles between samples) = latency
@@ -36,6 +37,7 @@ import type { Certificate } from "../../integer/certify.js";
 import { type ConvOp, type IntOp, opInputs, type Program, sampleSize } from "../../integer/program.js";
 import { type HlsTypes, intTypeName } from "./hls-types.js";
 import { lineBufferPlan } from "./line-buffer-plan.js";
+import { estimateTransformerResources } from "./resources-transformer.js";
 import { type LayerResources, macShape } from "./resources.js";
 import type { HlsIo } from "./top.js";
 
@@ -83,6 +85,9 @@ export function estimateTiming(p: Program, cert: Certificate, layers: readonly L
   const size = (v: string) => sampleSize(p.values.get(v)!.shape);
   const bits = (v: string) => size(v) * valueBits(p, cert, v, mode);
   const out: LayerTiming[] = [];
+  // transformer layers: their own cycle estimates (resources-transformer.ts), in program order
+  const transformer = estimateTransformerResources(p, cert);
+  let next = 0;
   for (const op of p.ops) {
     if (op.kind === "quantize" || op.kind === "dequantize") continue;
     const ins = opInputs(op);
@@ -128,6 +133,10 @@ export function estimateTiming(p: Program, cert: Certificate, layers: readonly L
       trips = C * OH * OW * op.kernel[0] * op.kernel[1];
       depth = 2;
       cycles = C * OH * OW * (op.kernel[0] * op.kernel[1] + 2);
+      stage = io === "stream" ? reads + cycles + writes : cycles;
+    } else if (transformer[next]?.source === op.source && transformer[next]?.kind === op.kind) {
+      cycles = transformer[next++]!.cycles;
+      trips = cycles;
       stage = io === "stream" ? reads + cycles + writes : cycles;
     } else if (op.kind === "concat") {
       trips = reads;
