@@ -9,6 +9,8 @@
  *                                (nearest, and with --weight-rounding gptq; and "MatMuls only":
  *                                the patch Conv and head Gemm left float, the format ORT's anchor writes)
  *   fixq integer-only            the default QDQ model integerized, run in fixq's emulator
+ *   fixq FORMAT [--rotate [online]]  int4 b32 / u8 and mxfp4, nvfp4 / fp8 without rotation, folded, folded + online
+ *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format)
  *   anchor quantize_dynamic      ORT's quantize_dynamic defaults          (Python, scripts/ort_transformer_anchor.py)
  *   anchor quantize_static       per-channel, uint8 activations            (Python, scripts/ort_quantize_anchor.py)
  *   anchor MatMulNBits bB        ORT's MatMulNBitsQuantizer, RTN, symmetric; and GPTQ on the calibration set
@@ -74,6 +76,7 @@ import { packageRoot } from "../src/util/package-root.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
 import { printThroughput, type ThroughputVariant } from "./transformer-throughput.js";
+import { addRotationRows, printRotationGains } from "./transformer-rotate.js";
 
 printBenchHeader("transformer");
 const PART = process.env["FIXQ_BENCH_PART"] ?? "all";
@@ -175,6 +178,8 @@ for (const b of [32, 128]) {
     await addModelRow(`fixq MatMulNBits int4 b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, async () => toMatMulNBits(await quantized(recipe)).model);
   }
 }
+// Hadamard rotation (bench/transformer-rotate.ts): none, folded pairs, folded + online, at int4 / u8 and fp4 / fp8.
+await addRotationRows(float, addModelRow);
 
 log("fixq integer-only (emulator)");
 const program = integerizeModel(w8a8);
@@ -256,6 +261,7 @@ for (const r of rows) {
   console.log(`${r.name.padEnd(50)} ${pct(right / n).padStart(6)} ${pct(agree / n).padStart(6)} ${pct(d.drop).padStart(6)} ${pct(d.se).padStart(5)} ${String(r.bytes ?? "-").padStart(8)}`);
 }
 console.log("(integer-only row: its size column is not a file)");
+printRotationGains(rows, labels);
 
 // --- each integer approximation alone ---
 function approximationErrors(p: Program): void {
