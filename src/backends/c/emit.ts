@@ -62,6 +62,7 @@ const EMITTERS = {
   transpose: emitTranspose,
   concat: emitConcat,
   matmul: refusedInC,
+  mul: refusedInC,
   table: refusedInC,
   softmax: refusedInC,
   layernorm: refusedInC,

@@ -27,6 +27,7 @@ export const C_CHECKS = {
   transpose: none,
   concat: none,
   matmul: notYet,
+  mul: notYet,
   table: notYet,
   softmax: notYet,
   layernorm: notYet,
