@@ -27,7 +27,8 @@
  *
  * Then the BERT-style fixture (test/fixtures/corpus): SQNR and top-1
  * agreement with float on generated inputs, and the file size, for static
- * W8A8, dynamic-uint8, MatMulNBits int4 (nearest and GPTQ), the static model
+ * W8A8, dynamic-uint8, MatMulNBits int4 (nearest and GPTQ; every layer, and
+ * at ORT's format: MatMuls only, b32 and b128), the static model
  * lowered to integers (sequence length pinned to 16) in the emulator, and
  * ORT's anchors (quantize_dynamic, quantize_static, MatMulNBitsQuantizer RTN
  * and GPTQ) on the same inputs.
@@ -395,7 +396,7 @@ async function bertRun(path: string): Promise<HostTensor> {
   }
 }
 const bertFloat = await bertRun(bert.path);
-const bertLine = (name: string, fig: string) => console.log(`  ${name.padEnd(44)} ${fig}`);
+const bertLine = (name: string, fig: string) => console.log(`  ${name.padEnd(52)} ${fig}`);
 const compared = (out: HostTensor, bytes?: number) => {
   const c = compareOutputs(bertFloat, out);
   return `SQNR ${c.sqnrDb.toFixed(2)} dB, agreement ${(c.agreement * 100).toFixed(2)}%${bytes === undefined ? "" : `, ${statSync(bert.path).size} → ${bytes} bytes`}`;
@@ -408,6 +409,16 @@ for (const [name, args] of [
   ["fixq dynamic-uint8", ["--acts", "dynamic-uint8"]],
   ["fixq MatMulNBits int4 b32 (nearest)", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits"]],
   ["fixq MatMulNBits int4 b32 (GPTQ)", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits", "--weight-rounding", "gptq"]],
+  // equal format with ORT's MatMulNBitsQuantizer: MatMuls only, the embeddings (Gather) and the pooler/classifier Gemms float
+  ...[32, 128].flatMap((b) =>
+    (["nearest", "gptq"] as const).map(
+      (r) =>
+        [
+          `fixq MatMulNBits int4 b${b} (${r === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`,
+          ["--weights", "int4", "--granularity", `per-block:${b}`, "--acts", "float", "--weight-only-op", "matmulnbits", "--weight-rounding", r, "--exclude", "Gather", "Gemm"],
+        ] as const,
+    ),
+  ),
 ] as const) {
   log(`BERT ${name}`);
   const dir = mkdtempSync(join(tmp, "bert-"));
@@ -435,6 +446,8 @@ for (const [name, mode] of [
   ["anchor ORT quantize_static (per-channel, u8)", "static"],
   ["anchor ORT MatMulNBits int4 b32 (RTN)", "nbits:32"],
   ["anchor ORT MatMulNBits int4 b32 (GPTQ)", "nbits-gptq:32"],
+  ["anchor ORT MatMulNBits int4 b128 (RTN)", "nbits:128"],
+  ["anchor ORT MatMulNBits int4 b128 (GPTQ)", "nbits-gptq:128"],
 ] as const) {
   log(`BERT ${name}`);
   const out = join(bertDir, `${mode.replace(/\W+/g, "_")}.onnx`);
