@@ -7,7 +7,8 @@
  * `mul` op, the certificate holds (and every value stays in its certified
  * range on the data), the integer model tracks ONNX Runtime's fake-quant model
  * within a few output steps, and the generated JS and the integer-only ONNX
- * equal the emulator bit for bit; the C back end refuses the op by name.
+ * equal the emulator bit for bit; the C back end's check (which the HLS
+ * back end runs too) refuses the op by name.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { checkC } from "../../src/backends/c/emit.js";
