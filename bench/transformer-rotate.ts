@@ -48,6 +48,11 @@ export async function addRotationRows(float: Model, add: (name: string, build: (
   }
 }
 
+/** The default recipe (W8A8) after `--rotate online`: the model the integer lowering takes. */
+export function rotatedOnlineW8A8(float: Model): Promise<Model> {
+  return quantizeWith(float, rotateFoldedAndOnline(float).model, { layers: [{ ...ONLINE_HADAMARD_RULE, match: { ...ONLINE_HADAMARD_RULE.match } }] });
+}
+
 /** Each rotated row's top-1 gain over its format's unrotated row, with the paired SE (points). */
 export function printRotationGains(rows: readonly { name: string; preds?: Int32Array }[], labels: ArrayLike<number>): void {
   const preds = (name: string) => rows.find((r) => r.name === name)?.preds;

@@ -10,7 +10,8 @@
  *                                the patch Conv and head Gemm left float, the format ORT's anchor writes)
  *   fixq integer-only            the default QDQ model integerized, run in fixq's emulator
  *   fixq FORMAT [--rotate [online]]  int4 b32 / u8 and mxfp4, nvfp4 / fp8 without rotation, folded, folded + online
- *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format)
+ *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format),
+ *                                and W8A8 --rotate online in ORT and integer-only in the emulator
  *   anchor quantize_dynamic      ORT's quantize_dynamic defaults          (Python, scripts/ort_transformer_anchor.py)
  *   anchor quantize_static       per-channel, uint8 activations            (Python, scripts/ort_quantize_anchor.py)
  *   anchor MatMulNBits bB        ORT's MatMulNBitsQuantizer, RTN, symmetric; and GPTQ on the calibration set
@@ -77,7 +78,7 @@ import { packageRoot } from "../src/util/package-root.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
 import { printThroughput, type ThroughputVariant } from "./transformer-throughput.js";
-import { addRotationRows, printRotationGains } from "./transformer-rotate.js";
+import { addRotationRows, printRotationGains, rotatedOnlineW8A8 } from "./transformer-rotate.js";
 
 printBenchHeader("transformer");
 const PART = process.env["FIXQ_BENCH_PART"] ?? "all";
@@ -184,17 +185,27 @@ await addRotationRows(float, addModelRow);
 
 log("fixq integer-only (emulator)");
 const program = integerizeModel(w8a8);
-if (ACCURACY) {
-  const emu = Emulator.compile(program, 256);
+/** The emulator's top-1 predictions of `p` on the images. */
+function emulatorPreds(p: Program): Int32Array {
+  const emu = Emulator.compile(p, 256);
   const preds = new Int32Array(n);
   for (let start = 0; start < n; start += 256) {
     const count = Math.min(256, n - start);
     const x = new Float32Array(256 * 784);
     x.set(X.subarray(start * 784, (start + count) * 784));
-    const out = emu.run(new Map([["input", x]])).outputs.get(program.outputs[0]!.name)!;
+    const out = emu.run(new Map([["input", x]])).outputs.get(p.outputs[0]!.name)!;
     argmaxRows(out.subarray(0, count * 10), count, preds, start);
   }
-  rows.push({ name: "fixq integer-only (emulator)", preds });
+  return preds;
+}
+if (ACCURACY) rows.push({ name: "fixq integer-only (emulator)", preds: emulatorPreds(program) });
+// W8A8 with --rotate online (the inserted Hadamard MatMuls lower as dense layers), and its fake-quant model in ORT
+const ROTATED_INTEGER = "fixq W8A8 --rotate online";
+if (ACCURACY && ROWS.test(ROTATED_INTEGER)) {
+  log(`${ROTATED_INTEGER}: fake-quant and integer-only`);
+  const rotated = await rotatedOnlineW8A8(float);
+  rows.push({ name: `${ROTATED_INTEGER} (QDQ)`, preds: await predict(rotated), bytes: fileSize(rotated, "w8a8_rotate_online") });
+  rows.push({ name: `${ROTATED_INTEGER}, integer-only (emulator)`, preds: emulatorPreds(integerizeModel(rotated)) });
 }
 
 // --- anchors ---
