@@ -35,7 +35,8 @@ export function rotateMode(value: boolean | string, where?: string): RotateMode 
   if (value === false) return undefined;
   if (value === true) return "folded";
   if (ROTATE_MODES.includes(value)) return value as RotateMode;
-  throw new FixqError("usage", `${where ? "'rotate' must be true, false," : "--rotate takes"} "folded" or "online", got ${JSON.stringify(value)}`, where);
+  if (where) throw new FixqError("usage", `'rotate' must be true, false, "folded" or "online", got ${JSON.stringify(value)}`, where);
+  throw new FixqError("usage", `--rotate takes no value, "folded" or "online", got '${value}'`);
 }
 
 /** Splits the deployment keys off a recipe file's values and checks them; `where` names the file. */
