@@ -8,7 +8,8 @@
  * lowers to integers, the inserted MatMuls' integer weights are exactly ±q,
  * the certificate holds, and the generated JS and the integer-only ONNX equal
  * the emulator bit for bit. A model with no rotatable layer is refused with
- * the reason; `--rotate online` with `--smooth` is a usage error.
+ * the reason; `--rotate online` with `--smooth`, and an unknown mode, are
+ * usage errors.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -123,7 +124,7 @@ describe("online Hadamard", () => {
     expect({ floats: o.floats, ints: o.ints }).toEqual({ floats: 0, ints: 0 });
   }, 180_000);
 
-  it("fixq quantize --rotate online writes a model ORT loads; with --smooth it is a usage error", async () => {
+  it("fixq quantize --rotate online writes a model ORT loads; with --smooth, or an unknown mode, a usage error", async () => {
     const out = join(tmp, "vit.rot.onnx");
     const r = await fixqMain("quantize", VIT, "-o", out, "--rotate", "online", "--calib-samples", "32");
     expect(r.status, r.stderr).toBe(0);
@@ -133,6 +134,10 @@ describe("online Hadamard", () => {
     const s = await fixqMain("quantize", VIT, "-o", bad, "--rotate", "online", "--smooth", "0.5", "--calib-samples", "32");
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--rotate online and --smooth do not combine/);
+    expect(existsSync(bad)).toBe(false);
+    const unknown = await fixqMain("quantize", VIT, "-o", bad, "--rotate", "sideways");
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/--rotate takes no value, "folded" or "online", got 'sideways'/);
     expect(existsSync(bad)).toBe(false);
   }, 120_000);
 });
