@@ -6,7 +6,9 @@
  *
  *   ŵ = lo + h(V)·(hi − lo),  h(V) = clip(σ(V)·(ζ − γ) + γ, 0, 1),  ζ = 1.1, γ = −0.1
  *
- * with V initialised so that h equals w's fractional position (w − lo)/(hi − lo).
+ * with V initialised so that h equals w's fractional position (w − lo)/(hi − lo);
+ * lo and hi bracket w itself, or, where weights lie past the grid's ends, the
+ * loss's minimum w* with those pinned at the ends (clip-compensation.ts).
  * V minimises, by Adam (lr 10⁻², β₁ 0.9, β₂ 0.999), the pre-activation
  * reconstruction loss in its Gram form plus the rounding regularizer:
  *
@@ -22,6 +24,7 @@
  * adaround-loop.ts; as PyTorch's AdaRound computes in float32).
  */
 import type { AdaroundLoop } from "./adaround-loop.js";
+import { clipCompensated } from "./clip-compensation.js";
 import { rowsTimesSym } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
 
@@ -60,7 +63,7 @@ export function annealedBeta(t: number, o: AdaroundOptions): number {
   return o.betaEnd + (o.betaStart - o.betaEnd) * (1 - rel);
 }
 
-/** Per weight: the grid values either side (lo, lo + span), their codes, and V where h(V) is the fractional position. */
+/** Per weight: the grid values either side (lo, lo + span) of its start w* (clip-compensation.ts: W unless weights are clipped), their codes, and V where h(V) is w*'s fractional position. */
 interface Start {
   readonly lo: Float64Array;
   readonly span: Float64Array;
@@ -71,6 +74,7 @@ interface Start {
 
 function start(p: GroupProblem): Start {
   const n = p.rows * p.cols;
+  const target = clipCompensated(p);
   const lo = new Float64Array(n);
   const span = new Float64Array(n);
   const loCode = new Int32Array(n);
@@ -78,7 +82,7 @@ function start(p: GroupProblem): Start {
   const v0 = new Float64Array(n);
   for (let at = 0; at < n; at++) {
     const flat = p.index[at]!;
-    const w = p.w[at]!;
+    const w = target[at]!;
     loCode[at] = p.grid.below(flat, w);
     hiCode[at] = p.grid.above(flat, w);
     lo[at] = p.grid.value(flat, loCode[at]!);
