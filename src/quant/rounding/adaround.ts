@@ -39,6 +39,8 @@ export interface AdaroundOptions {
   readonly batch: number;
   /** Where the reconstruction loss is taken: before the layer's activation, or after it (needs a batch). */
   readonly loss: "pre" | "post";
+  /** Centre the relaxation on w* (clip-compensation.ts) rather than on W where weights lie past the grid's ends. */
+  readonly clipCompensation: boolean;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface AdaroundOptions {
  * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
  * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre" };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", clipCompensation: true };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
@@ -72,9 +74,9 @@ interface Start {
   readonly v0: Float64Array;
 }
 
-function start(p: GroupProblem): Start {
+function start(p: GroupProblem, compensate: boolean): Start {
   const n = p.rows * p.cols;
-  const target = clipCompensated(p);
+  const target = compensate ? clipCompensated(p) : p.w;
   const lo = new Float64Array(n);
   const span = new Float64Array(n);
   const loCode = new Int32Array(n);
@@ -101,7 +103,7 @@ function finalCodes(st: Start, v: ArrayLike<number>): Int32Array {
 
 /** AdaRound codes for one group, the whole optimisation in one ONNX Runtime Loop (adaround-loop.ts, float32). */
 export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: AdaroundOptions = ADAROUND_DEFAULTS): Promise<Int32Array> {
-  const st = start(p);
+  const st = start(p, opts.clipCompensation);
   if (opts.iters === 0) return finalCodes(st, st.v0);
   const v = await loop.run({ rows: p.rows, cols: p.cols, v0: st.v0, lo: st.lo, span: st.span, w: p.w, h: p.h, columns: p.columns }, opts);
   return finalCodes(st, v);
@@ -127,7 +129,7 @@ export type ReconstructionGradient = (e: Float64Array, g: Float64Array, t: numbe
 /** AdaRound codes for one group with the reconstruction gradient `grad` (Gram form: `adaround`; minibatch: adaround-batch.ts), Adam in JS float64. */
 export function adaroundWith(p: GroupProblem, opts: AdaroundOptions, grad: ReconstructionGradient): Int32Array {
   const n = p.rows * p.cols;
-  const st = start(p);
+  const st = start(p, opts.clipCompensation);
   const { lo, span } = st;
   const v = Float64Array.from(st.v0);
   const m1 = new Float64Array(n);

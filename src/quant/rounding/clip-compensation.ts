@@ -26,6 +26,8 @@ import type { GroupProblem } from "./problem.js";
 
 /** Times the pinned set may grow (weights w* pushes past an end). */
 const ROUNDS = 4;
+/** A weight is past an end when beyond it by more than this share of the grid's range (not by float32 rounding of a min-max scale). */
+const PAST_END = 1e-6;
 
 /** w*, R×K in the problem's layout: the loss's minimum with the weights outside the grid pinned at its ends (p.w itself when none is). */
 export function clipCompensated(p: GroupProblem, damp = 0.01): Float64Array {
@@ -40,7 +42,7 @@ export function clipCompensated(p: GroupProblem, damp = 0.01): Float64Array {
     lo[at] = p.grid.value(flat, p.grid.below(flat, Number.NEGATIVE_INFINITY));
     hi[at] = p.grid.value(flat, p.grid.above(flat, Number.POSITIVE_INFINITY));
     const w = p.w[at]!;
-    if (w < lo[at]! || w > hi[at]!) any = true;
+    if (w < lo[at]! - PAST_END * (hi[at]! - lo[at]!) || w > hi[at]! + PAST_END * (hi[at]! - lo[at]!)) any = true;
   }
   if (!any) return out;
   const inv = dampings(damp).reduce<Float64Array | undefined>((found, d) => found ?? dampedInverse(p.h, K, d), undefined);
@@ -51,29 +53,38 @@ export function clipCompensated(p: GroupProblem, damp = 0.01): Float64Array {
 
 /** One row of clipCompensated: `out` (holding w) receives w*. */
 function compensateRow(w: Float64Array, lo: Float64Array, hi: Float64Array, inv: Float64Array, k: number, out: Float64Array): void {
-  const pinned: number[] = [];
   const clip = (i: number, v: number) => (v < lo[i]! ? lo[i]! : v > hi[i]! ? hi[i]! : v);
-  for (let i = 0; i < k; i++) if (w[i]! !== clip(i, w[i]!)) pinned.push(i);
+  const past = (i: number, v: number) => Math.abs(v - clip(i, v)) > PAST_END * (hi[i]! - lo[i]!);
+  const pinned: number[] = [];
+  const held: number[] = [];
+  const pin = (i: number, v: number) => {
+    pinned.push(i);
+    held.push(clip(i, v));
+  };
+  for (let i = 0; i < k; i++) if (past(i, w[i]!)) pin(i, w[i]!);
   for (let round = 0; round < ROUNDS && pinned.length > 0; round++) {
     const m = pinned.length;
-    // Solve H⁻¹_CC · y = w_C − q_C (q_C: the grid end each pinned weight is held at, read from the current w*).
+    // Solve H⁻¹_CC · y = w_C − q_C.
     const a = new Float64Array(m * m);
     for (let s = 0; s < m; s++) for (let t = 0; t < m; t++) a[s * m + t] = inv[pinned[s]! * k + pinned[t]!]!;
-    const y = Float64Array.from(pinned, (i) => w[i]! - clip(i, out[i]!));
+    const y = Float64Array.from(pinned, (i, t) => w[i]! - held[t]!);
     const l = cholesky(a, m);
-    if (!l) return;
+    if (!l) break;
     solveWithCholesky(l, m, y);
     for (let j = 0; j < k; j++) {
       let s = 0;
       for (let t = 0; t < m; t++) s += y[t]! * inv[pinned[t]! * k + j]!;
       out[j] = w[j]! - s;
     }
-    const before = pinned.length;
+    // w*_C = q_C up to the solve's rounding error: exactly.
+    pinned.forEach((i, t) => {
+      out[i] = held[t]!;
+    });
     const isPinned = new Set(pinned);
-    for (let i = 0; i < k; i++) if (!isPinned.has(i) && out[i]! !== clip(i, out[i]!)) pinned.push(i);
-    if (pinned.length === before) break;
+    for (let i = 0; i < k; i++) if (!isPinned.has(i) && past(i, out[i]!)) pin(i, out[i]!);
+    if (pinned.length === m) return;
   }
-  // Rounding error of the solve aside, w*_C = q_C; a weight still past an end after the last round is held there.
+  // Pinned past the last round (or the solve failed): held at the end.
   for (let i = 0; i < k; i++) out[i] = clip(i, out[i]!);
 }
 
