@@ -48,6 +48,7 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundBatch: ["number", "string"],
   adaroundLoss: ["string"],
   adaroundClipCompensation: ["boolean"],
+  adaroundExhaustive: ["boolean"],
   layers: ["object[]"],
   // Deployment (cli/deployment-keys.ts).
   weightOnlyOp: ["string"],

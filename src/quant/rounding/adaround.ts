@@ -41,6 +41,8 @@ export interface AdaroundOptions {
   readonly loss: "pre" | "post";
   /** Centre the relaxation on w* (clip-compensation.ts) rather than on W where weights lie past the grid's ends. */
   readonly clipCompensation: boolean;
+  /** Groups of at most EXHAUSTIVE_MAX_COLS inputs take the exact minimum (exhaustive.ts) rather than the relaxation. */
+  readonly exhaustive: boolean;
 }
 
 /**
@@ -49,7 +51,7 @@ export interface AdaroundOptions {
  * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
  * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", clipCompensation: true };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", clipCompensation: true, exhaustive: true };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;

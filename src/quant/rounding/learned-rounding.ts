@@ -233,7 +233,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
             const a = rowAct;
             loss = (c) => poolLoss(p, cols, c, a);
           }
-        } else if (p.cols <= EXHAUSTIVE_MAX_COLS) {
+        } else if (opts.adaround.exhaustive && p.cols <= EXHAUSTIVE_MAX_COLS) {
           // A 3×3 kernel on one channel, depthwise 3×3: AdaRound's up/down problem solved exactly.
           learned = exhaustiveRounding(p, opts.adaround.clipCompensation);
         } else {

@@ -7,6 +7,7 @@
  *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
+ *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
 import { FixqError } from "../../ir/errors.js";
 import { ADAROUND_DEFAULTS, type AdaroundOptions } from "./adaround.js";
@@ -27,6 +28,7 @@ export interface RoundingInput {
   adaroundBatch?: number | string;
   adaroundLoss?: string;
   adaroundClipCompensation?: boolean;
+  adaroundExhaustive?: boolean;
 }
 
 function count(v: number | string, flag: string): number {
@@ -57,6 +59,10 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
   if (l.adaroundClipCompensation !== undefined) {
     if (typeof l.adaroundClipCompensation !== "boolean") throw new FixqError("usage", `recipe field 'adaroundClipCompensation' must be true or false, got '${l.adaroundClipCompensation}'`);
     adaround = { ...adaround, clipCompensation: l.adaroundClipCompensation };
+  }
+  if (l.adaroundExhaustive !== undefined) {
+    if (typeof l.adaroundExhaustive !== "boolean") throw new FixqError("usage", `recipe field 'adaroundExhaustive' must be true or false, got '${l.adaroundExhaustive}'`);
+    adaround = { ...adaround, exhaustive: l.adaroundExhaustive };
   }
   return gptq === o.gptq && adaround === o.adaround ? o : { gptq, adaround };
 }
