@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ADAROUND_DEFAULTS, adaround } from "../../../src/quant/rounding/adaround.js";
-import { exhaustiveRounding } from "../../../src/quant/rounding/exhaustive.js";
+import { EXACT_GAIN, exactWhereFarBetter, exhaustiveRounding } from "../../../src/quant/rounding/exhaustive.js";
 import { type GroupProblem, reconstructionLoss } from "../../../src/quant/rounding/problem.js";
 import { nearestOf, randomProblem } from "./problems.js";
 
@@ -41,5 +41,17 @@ describe("exhaustive AdaRound", () => {
       expect(exact).toBeLessThanOrEqual(reconstructionLoss(p, adaround(p, { ...ADAROUND_DEFAULTS, iters: 300 })) + 1e-12);
       expect(exact).toBeLessThan(reconstructionLoss(p, nearestOf(p)));
     }
+  });
+});
+
+describe("exactWhereFarBetter", () => {
+  it("takes the exact codes over nearest's where those are EXACT_GAIN times worse, and keeps codes already as good", () => {
+    const p = randomProblem(2, 4, 9, 64);
+    const exact = exhaustiveRounding(p);
+    const near = nearestOf(p);
+    expect(reconstructionLoss(p, near)).toBeGreaterThanOrEqual(EXACT_GAIN * reconstructionLoss(p, exact));
+    expect(exactWhereFarBetter(p, near)).toEqual(exact);
+    const same = Int32Array.from(exact);
+    expect(exactWhereFarBetter(p, same)).toBe(same);
   });
 });
