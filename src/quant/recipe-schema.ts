@@ -54,7 +54,7 @@ export const RECIPE_SCHEMA: Schema = {
   weightOnlyOp: ["string"],
   nbitsAccuracyLevel: ["number", "string"],
   smooth: ["boolean", "number", "string"],
-  rotate: ["boolean"],
+  rotate: ["boolean", "string"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],
   budget: ["string", "string[]"],
