@@ -47,6 +47,8 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundIters: ["number", "string"],
   adaroundBatch: ["number", "string"],
   adaroundLoss: ["string"],
+  adaroundClipCompensation: ["boolean"],
+  adaroundExhaustive: ["boolean"],
   layers: ["object[]"],
   // Deployment (cli/deployment-keys.ts).
   weightOnlyOp: ["string"],
