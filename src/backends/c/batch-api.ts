@@ -25,7 +25,7 @@ import { emitRequant, emitRescale } from "./ops-requant.js";
 import { TILE } from "./tile-kernel.js";
 
 /** Transformer ops: a program with any takes batch-loop.ts instead. */
-type Refused = "matmul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
+type Refused = "matmul" | "mul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
 type Lane = Exclude<IntOpKind, "quantize" | "dequantize" | "conv" | "dense" | Refused>;
 /** The ops whose one-sample emitter also prints the batch function (its `lanes` = TILE). */
 const LANE_EMITTERS = {
