@@ -36,14 +36,14 @@ import { paretoSweep } from "./quantize-pareto.js";
 import type { LayerRuleInput } from "../quant/layer-rules.js";
 import { mixedText } from "../quant/mixed/report.js";
 import { rotateForQuantize, smoothForQuantize } from "./smooth-flag.js";
-import { takeDeploymentKeys } from "./deployment-keys.js";
+import { rotateMode, takeDeploymentKeys } from "./deployment-keys.js";
 import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
   /** --smooth [α]: true for the default α. */
   smooth?: string | boolean;
-  /** --rotate: Hadamard rotation of linear pairs before quantizing. */
-  rotate?: boolean;
+  /** --rotate [mode]: Hadamard rotation before quantizing (true: folded). */
+  rotate?: boolean | string;
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -140,7 +140,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const weightOnlyOp = weightOnlyOpFlag ?? deploy.weightOnlyOp;
   const nbitsAccuracyLevel = nbitsFlag ?? deploy.nbitsAccuracyLevel;
   const smooth = smoothFlag ?? deploy.smooth;
-  const rotate = rotateFlag ?? deploy.rotate;
+  const rotate = rotateFlag === undefined ? deploy.rotate : rotateMode(rotateFlag);
   const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
   if (dynamic) flags.acts = "float";
   const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(fileInput, flags);
@@ -150,6 +150,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   let recipe = buildRecipe(fileRecipe, recipeFlags);
   const recipeWith = (rules: LayerRuleInput[]) => buildRecipe(fileRecipe, recipeFlags, { layers: [...rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
   let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`), recipeWith });
+  // The online Hadamard MatMuls must keep their exact int8 weights; the allocation would choose formats for them too.
+  if (mixedOpts && rotate === "online") throw new FixqError("usage", "--rotate online and --mixed do not combine: the inserted Hadamard MatMuls need int8 weights, and --mixed would choose their formats (use --rotate folded)");
   if (recipe.dataFree && calib) throw new FixqError("usage", "--data-free reads no data: drop --calib (or drop --data-free)");
   const nbits = wantsMatMulNBits({ weightOnlyOp, nbitsAccuracyLevel }, recipe);
   const fp4 = allSettings(recipe).find(hasNativeFp4);
@@ -199,8 +201,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   let prepared = model;
   try {
     // --rotate and --smooth come first: mixed precision measures, solves and searches on the very float model that is quantized.
-    const rotated = rotate ? rotateForQuantize(model, json) : model;
-    prepared = smooth === undefined || smooth === false ? rotated : await smoothForQuantize(rotated, source, smooth, recipe.batchSize, nThreads, json);
+    const rotated = rotate ? rotateForQuantize(model, rotate, smooth, json) : undefined;
+    prepared = smooth === undefined || smooth === false ? (rotated?.model ?? model) : await smoothForQuantize(rotated?.model ?? model, source, smooth, recipe.batchSize, nThreads, json);
     // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
     mixedOpts = await withMeasuredLatency(prepared, source, mixedOpts, [fileRecipe, recipeFlags], (fileRecipe.layers as unknown[] | undefined) ?? []);
     mixed = await runMixedStep(prepared, source, recipe, mixedOpts);
@@ -211,6 +213,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       return 0;
     }
     if (mixed) recipe = recipeWith(mixed.rules);
+    if (rotated?.rules.length) recipe = recipeWith([...rotated.rules, ...(mixed ? mixed.rules : [])]);
     result = await quantizeModel(prepared, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
     if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };
@@ -227,6 +230,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined, kernelNote: nbitsNote }, json);
   summary["input"] = { path: input, bytes: statSync(input).size };
   summary["outputBytes"] = statSync(output).size;
+  // fixed-point activations whose calibrated range wraps (fixed-range-warnings.ts), one line each
+  summary["warnings"] = result.warnings;
+  if (!json) for (const w of result.warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w}\n`);
   if (html) {
     const reopen = calibPath ? () => openCalibration(model, calibPath, recipe.calibSamples, values) : undefined;
     summary["histograms"] = await reportHistograms({ result, reopen, batchSize: recipe.batchSize, threads: nThreads, progress });

@@ -8,7 +8,7 @@
  * ONNX Runtime directly. (Measured on the untransformed model, as before,
  * it would be the error of a different quantized model.)
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -39,4 +39,11 @@ describe("fixq quantize --mixed with --rotate / --smooth", () => {
       expect(Math.abs(m.search.ilp.measured - kl) / kl).toBeLessThan(0.01);
     }, 240_000);
   }
+
+  it("--rotate online with --mixed is refused in one line, exit 2, nothing written", () => {
+    const out = join(tmp, "online.onnx");
+    const r = fixq("quantize", "models/vit.onnx", "-o", out, "--rotate", "online", "--mixed", "int4,int8", "--budget", "size=70%");
+    expect([r.status, r.stderr.trim().split("\n")]).toEqual([2, ["error: --rotate online and --mixed do not combine: the inserted Hadamard MatMuls need int8 weights, and --mixed would choose their formats (use --rotate folded)"]]);
+    expect(existsSync(out)).toBe(false);
+  });
 });
