@@ -43,6 +43,28 @@ export const TILE_DOT = `/* acc[o*ys + b] = bias[o] + sum_{k < Ke} w[o*Kw + k] *
 static inline __m256i fixq_wpair(const int16_t *w) { int32_t v; memcpy(&v, w, 4); return _mm256_set1_epi32(v); }
 static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, const int32_t *restrict off, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
   long o = 0;
+  for (; o + 6 <= O; o += 6) {
+    const int16_t *w0 = w + o * Kw, *w1 = w0 + Kw, *w2 = w1 + Kw, *w3 = w2 + Kw, *w4 = w3 + Kw, *w5 = w4 + Kw;
+    __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
+    for (long k = 0; k < Ke; k += 2) {
+      const int16_t *xk = xp + off[k / 2];
+      const __m256i x0 = _mm256_loadu_si256((const __m256i *)xk), x1 = _mm256_loadu_si256((const __m256i *)(xk + 16));
+      __m256i v = fixq_wpair(w0 + k);
+      s00 = FIXQ_DOT2(s00, v, x0); s01 = FIXQ_DOT2(s01, v, x1);
+      v = fixq_wpair(w1 + k);
+      s10 = FIXQ_DOT2(s10, v, x0); s11 = FIXQ_DOT2(s11, v, x1);
+      v = fixq_wpair(w2 + k);
+      s20 = FIXQ_DOT2(s20, v, x0); s21 = FIXQ_DOT2(s21, v, x1);
+      v = fixq_wpair(w3 + k);
+      s30 = FIXQ_DOT2(s30, v, x0); s31 = FIXQ_DOT2(s31, v, x1);
+      v = fixq_wpair(w4 + k);
+      s40 = FIXQ_DOT2(s40, v, x0); s41 = FIXQ_DOT2(s41, v, x1);
+      v = fixq_wpair(w5 + k);
+      s50 = FIXQ_DOT2(s50, v, x0); s51 = FIXQ_DOT2(s51, v, x1);
+    }
+    FIXQ_TILE_STORE(o, s00, s01); FIXQ_TILE_STORE(o + 1, s10, s11); FIXQ_TILE_STORE(o + 2, s20, s21);
+    FIXQ_TILE_STORE(o + 3, s30, s31); FIXQ_TILE_STORE(o + 4, s40, s41); FIXQ_TILE_STORE(o + 5, s50, s51);
+  }
   for (; o + 4 <= O; o += 4) {
     const int16_t *w0 = w + o * Kw, *w1 = w0 + Kw, *w2 = w1 + Kw, *w3 = w2 + Kw;
     __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
