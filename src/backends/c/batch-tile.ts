@@ -20,7 +20,7 @@
 import type { ConvOp, DenseOp, DequantizeOp, QuantizeOp, RequantOp } from "../../integer/program.js";
 import { isWideValue } from "../../integer/program.js";
 import { dequantizeDef, quantizeDef } from "../../numerics/definitions.js";
-import { cList, minusZero } from "./c-types.js";
+import { minusZero } from "./c-types.js";
 import type { CEmitCtx, COpCode } from "./op-code.js";
 import { opComment, opName, storage } from "./op-code.js";
 import { chw, operands } from "./ops-accumulate.js";
@@ -113,12 +113,12 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
     }
 ${
       rq
-        ? `    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, OFF${i}, acc, ${og}, ${d.Kp}, ${Ke}, ${L});
+        ? `    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, NULL, acc, ${og}, ${d.Kp}, ${Ke}, ${L});
     for (int oo = 0; oo < ${og}; oo++) {
       const int o = g * ${og} + oo;
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
         : `    /* the sums go straight to y: channel rows ${conv ? dims.OH * dims.OW * L : L} elements apart */
-    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, OFF${i}, y + (${outAt(`g * ${og}`)}) * ${L}, ${og}, ${d.Kp}, ${Ke}, ${conv ? dims.OH * dims.OW * L : L});
+    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, NULL, y + (${outAt(`g * ${og}`)}) * ${L}, ${og}, ${d.Kp}, ${Ke}, ${conv ? dims.OH * dims.OW * L : L});
     {`
     }
     }`
@@ -134,8 +134,8 @@ ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
       }
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
     }`;
-  // the gathered patch holds tap pair j at 32·j
-  const text = `${d.gemm ? `static const int32_t OFF${i}[${Ke / 2}] = ${cList(Array.from({ length: Ke / 2 }, (_, j) => 2 * L * j))};\n` : ""}${head}
+  // the gathered patch holds tap pair j at 32·j (off = NULL)
+  const text = `${head}
 ${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
 ${d.gemm ? `  int16_t *restrict xp = fixq_tile_int16_t; /* ${Ke / 2} tap pairs x ${L} samples x 2 */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
 ${loopsOpen}
