@@ -73,5 +73,5 @@ describe.skipIf(!HAVE)("the batch conv kernels give the emulator's bits", () => 
   it.each(flags)("%s (%s)", (_, cflags) => {
     const p = program();
     expectBitExactC(p, dir(), allFeeds(p, 78, 21), cflags);
-  });
+  }, 180_000); // the sanitizer build: ~45 s on a loaded 2-core machine
 });
