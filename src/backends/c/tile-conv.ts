@@ -13,7 +13,7 @@
  *    against the weights reordered to the same pairs (WT, zero past the last channel).
  *    A pointwise conv is the case KH = KW = 1: one pass over the activations, then a GEMM.
  * 3. The requant fused after the conv (if any) runs on blocks of PB positions'
- *    sums while they are in L1 (O·PB·16 int32 ≤ 32 KB; channel o's block is
+ *    sums while they are in L1 (O·PB·16 int32 ≤ 32 KB, PB dividing the positions; channel o's block is
  *    contiguous in y, so one loop with the channel's constants loaded once
  *    covers it; tile-epilogue.ts), storing the 8-bit results: the int32
  *    tensor never exists. Otherwise the sums go straight to y.
@@ -110,17 +110,19 @@ ${cell(second)}
   }`;
   // positions per block: the block's sums, O x PB x 16 int32, stay within 32 KB (L1)
   const P = OH * OW;
-  const PB = Math.max(1, Math.min(P, Math.floor(512 / O)));
+  // and divide P, so every block's epilogue loop has a constant count
+  const limit = Math.max(1, Math.min(P, Math.floor(512 / O)));
+  let PB = limit;
+  while (P % PB !== 0) PB--;
   const dot = (acc: string, ys: number) => `fixq_tile_dot(WT${i}, B${i}, x2 + (pos / ${OW} * ${SH * WP} + pos % ${OW} * ${SW}) * ${2 * L}, OFF${i}, ${acc}, ${O}, ${Ke}, ${Ke}, ${ys});`;
   const positions = rq
     ? `  for (int pos0 = 0; pos0 < ${P}; pos0 += ${PB}) {
-    const int nb = ${P} - pos0 < ${PB} ? ${P} - pos0 : ${PB};
-    for (int q = 0; q < nb; q++) {
+    for (int q = 0; q < ${PB}; q++) {
       const int pos = pos0 + q;
       ${dot(`acc + q * ${L}`, PB * L)}
     }
     for (int o = 0; o < ${O}; o++) {
-${runEpilogue(ctx, rq, "o", `acc + o * ${PB * L}`, `y + (o * ${P} + pos0) * ${L}`, `nb * ${L}`, "      ")}
+${runEpilogue(ctx, rq, "o", `acc + o * ${PB * L}`, `y + (o * ${P} + pos0) * ${L}`, PB * L, "      ")}
     }
   }`
     : `  /* the sums go straight to y: channel rows ${P * L} elements apart */
