@@ -6,6 +6,8 @@
  *   adaroundIters (--adaround-iters, default 1000): Adam steps per layer
  *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
+ *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
+ *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
 import { FixqError } from "../../ir/errors.js";
 import { ADAROUND_DEFAULTS, type AdaroundOptions } from "./adaround.js";
@@ -25,6 +27,8 @@ export interface RoundingInput {
   adaroundIters?: number | string;
   adaroundBatch?: number | string;
   adaroundLoss?: string;
+  adaroundClipCompensation?: boolean;
+  adaroundExhaustive?: boolean;
 }
 
 function count(v: number | string, flag: string): number {
@@ -51,6 +55,14 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
   if (l.adaroundLoss !== undefined) {
     if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);
     adaround = { ...adaround, loss: l.adaroundLoss };
+  }
+  if (l.adaroundClipCompensation !== undefined) {
+    if (typeof l.adaroundClipCompensation !== "boolean") throw new FixqError("usage", `recipe field 'adaroundClipCompensation' must be true or false, got '${l.adaroundClipCompensation}'`);
+    adaround = { ...adaround, clipCompensation: l.adaroundClipCompensation };
+  }
+  if (l.adaroundExhaustive !== undefined) {
+    if (typeof l.adaroundExhaustive !== "boolean") throw new FixqError("usage", `recipe field 'adaroundExhaustive' must be true or false, got '${l.adaroundExhaustive}'`);
+    adaround = { ...adaround, exhaustive: l.adaroundExhaustive };
   }
   return gptq === o.gptq && adaround === o.adaround ? o : { gptq, adaround };
 }
