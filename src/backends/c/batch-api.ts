@@ -22,6 +22,8 @@ import { emitFixedRescale } from "./ops-fixed.js";
 import { emitWideTileAccumulate } from "./ops-wide.js";
 import { emitConcat, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
+import { emitTileConv, takesTileConv } from "./tile-conv.js";
+import { emitTileDepthwise, isDepthwise } from "./tile-depthwise.js";
 import { TILE } from "./tile-kernel.js";
 
 /** Transformer ops: a program with any takes batch-loop.ts instead. */
@@ -83,6 +85,9 @@ export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]
     if (op.kind === "dequantize") return emitTileDequantize(op, ctx(index));
     // an int64 accumulator (program.ts ACC64) takes ops-wide.ts's lane loop; the others the int32 tile kernels
     if ((op.kind === "conv" || op.kind === "dense") && isWideValue(p.values.get(op.output))) return emitWideTileAccumulate(op, ctx(index), TILE);
+    // convs: depthwise (tile-depthwise.ts), group 1 read in place (tile-conv.ts), else the gather kernel
+    if (op.kind === "conv" && isDepthwise(op, ctx(index))) return emitTileDepthwise(op, ctx(index), fused);
+    if (op.kind === "conv" && takesTileConv(op, ctx(index))) return emitTileConv(op, ctx(index), fused);
     if (op.kind === "conv" || op.kind === "dense") return emitTileAccumulate(op as ConvOp | DenseOp, ctx(index), fused);
     const { decls: _, ...code } = (LANE_EMITTERS[op.kind as Lane] as COpEmitter<IntOp>)(op, ctx(index)); // arrays: printed once, by the one-sample op
     return code;

@@ -18,48 +18,33 @@
  *   quantize / dequantize: the float boundary, sample-major outside, batch layout inside.
  */
 import type { ConvOp, DenseOp, DequantizeOp, QuantizeOp, RequantOp } from "../../integer/program.js";
+import { isWideValue } from "../../integer/program.js";
 import { dequantizeDef, quantizeDef } from "../../numerics/definitions.js";
 import { minusZero } from "./c-types.js";
 import type { CEmitCtx, COpCode } from "./op-code.js";
 import { opComment, opName, storage } from "./op-code.js";
 import { chw, operands } from "./ops-accumulate.js";
 import { elementwise } from "./ops-io.js";
-import { requantParts } from "./ops-requant.js";
+import { epilogue } from "./tile-epilogue.js";
+import { takesTileConv } from "./tile-conv.js";
+import { isDepthwise } from "./tile-depthwise.js";
 import { evenK, TILE } from "./tile-kernel.js";
 
 const L = TILE;
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
- * Whether `rq` runs as `acc`'s epilogue: dense layers whose requant is per
- * tensor or along the output features. (Convs keep a separate requant: fused
- * into a conv's position loop, gcc 12 unrolls the 16-lane int64 requant and
- * leaves it scalar, measured slower than the separate, vectorized pass.)
+ * Whether `rq` runs as `acc`'s epilogue: an int32 accumulator whose requant is
+ * per tensor or along the channels (a dense layer's features, a conv's axis
+ * 0), where the layer is a dense one, a depthwise conv (tile-depthwise.ts) or
+ * a conv read in place (tile-conv.ts). Grouped convs and convs whose operands
+ * need the wrapping kernel keep a separate requant.
  */
 export function fusable(acc: ConvOp | DenseOp, rq: RequantOp, ctx: CEmitCtx): boolean {
-  if (acc.kind !== "dense") return false;
-  return rq.multipliers.length === 1 || rq.axis === ctx.value(acc.output).shape.length - 1;
-}
-
-/**
- * The lines storing channel `o`'s 16 results: `value(b)` is sample b's int32
- * sum; `at` the element index of (o, position) in the output value.
- */
-function epilogue(ctx: CEmitCtx, rq: RequantOp | undefined, o: string, at: string, value: (b: string) => string, pad: string): string {
-  // a pointer per channel row: indexing y directly, gcc 12 vectorizes across channels and scatters the stores
-  if (!rq) return `${pad}{\n${pad}  int32_t *restrict yo = y + (${at}) * ${L};\n${pad}  for (int b = 0; b < ${L}; b++) yo[b] = ${value("b")};\n${pad}}`;
-  const parts = requantParts(rq, { ...ctx, index: ctx.program.ops.indexOf(rq) });
-  const yT = storage(ctx, rq.output);
-  return [
-    `${pad}{`,
-    `${pad}  int32_t sums[${L}];`,
-    `${pad}  const int c = ${rq.multipliers.length === 1 ? "0" : o};`,
-    `${pad}  const int32_t *xc = sums;`,
-    `${pad}  ${yT} *yc = y + (${at}) * ${L};`,
-    `${pad}  for (int b = 0; b < ${L}; b++) sums[b] = ${value("b")};`,
-    parts.loop(L, `${pad}  `),
-    `${pad}}`,
-  ].join("\n");
+  const out = ctx.value(acc.output);
+  if (isWideValue(out)) return false;
+  if (acc.kind === "dense") return rq.multipliers.length === 1 || rq.axis === out.shape.length - 1;
+  return (isDepthwise(acc, ctx) || takesTileConv(acc, ctx)) && (rq.multipliers.length === 1 || rq.axis === 0);
 }
 
 /** The conv or dense op (and the requant fused after it) over 16 samples. */
@@ -101,47 +86,6 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
     : `K = ${K}, N = ${O}, input zero ${z}, ${L} samples`;
   const head = `${opComment(op, ctx, `${what}: acc = bias + sum (x - ${z}) * w${rq ? `; then requant '${rq.output}' on each channel's sums` : ""}`)}\nstatic int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {`;
   const { H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW } = dims;
-  if (depthwise) {
-    // the taps inside the input, per output row / column: [K0, K1) (padding taps add 0 and are skipped)
-    const range = (n: number, S: number, P0: number, D: number, K: number, In: number) => {
-      const k0: number[] = [];
-      const k1: number[] = [];
-      for (let o = 0; o < n; o++) {
-        const inside = Array.from({ length: K }, (_, k) => o * S - P0 + k * D).map((q) => q >= 0 && q < In);
-        const first = inside.indexOf(true);
-        k0.push(first < 0 ? 0 : first);
-        k1.push(first < 0 ? 0 : inside.lastIndexOf(true) + 1);
-        if (first >= 0 && inside.slice(first, k1[o]).includes(false)) throw new Error(`conv ${op.source}: window taps inside the input are not contiguous`);
-      }
-      return [k0, k1];
-    };
-    const [kh0, kh1] = range(OH, SH, PT, DH, KH, H);
-    const [kw0, kw1] = range(OW, SW, PL, DW, KW, W);
-    const tables = [`static const unsigned char KH0_${i}[${OH}] = {${kh0!.join(", ")}};`, `static const unsigned char KH1_${i}[${OH}] = {${kh1!.join(", ")}};`, `static const unsigned char KW0_${i}[${OW}] = {${kw0!.join(", ")}};`, `static const unsigned char KW1_${i}[${OW}] = {${kw1!.join(", ")}};`].join("\n");
-    const text = `${tables}
-${head}
-  for (int ch = 0; ch < ${O}; ch++) {
-    for (int oh = 0; oh < ${OH}; oh++) {
-      for (int ow = 0; ow < ${OW}; ow++) {
-        ${d.acc} s[${L}];
-        for (int b = 0; b < ${L}; b++) s[b] = ${d.start("ch")};
-        for (int kh = KH0_${i}[oh]; kh < KH1_${i}[oh]; kh++) {
-          const int ih = oh * ${SH} - ${PT} + kh * ${DH};
-          for (int kw = KW0_${i}[ow]; kw < KW1_${i}[ow]; kw++) {
-            const int iw = ow * ${SW} - ${PL} + kw * ${DW};
-            const ${xT} *r = x + ((ch * ${H} + ih) * ${W} + iw) * ${L};
-            const ${d.wt} wv = W${i}[ch * ${KH * KW} + kh * ${KW} + kw];
-            for (int b = 0; b < ${L}; b++) s[b] += ${d.term("wv", `(${d.xt})(${minusZero("r[b]", z)})`)};
-          }
-        }
-${epilogue(ctx, rq, "ch", outAt("ch"), (b) => d.result(`s[${b}]`), "        ")}
-      }
-    }
-  }
-  return 0;
-}`;
-    return { name, text };
-  }
   // the tap pointers of one position: a row of the input's 16 samples, or PAD (16 copies of z: x − z = 0)
   const Ke = d.gemm ? evenK(K) : K;
   const gather = conv
@@ -169,12 +113,12 @@ ${epilogue(ctx, rq, "ch", outAt("ch"), (b) => d.result(`s[${b}]`), "        ")}
     }
 ${
       rq
-        ? `    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, acc, ${og}, ${d.Kp}, ${Ke}, ${L});
+        ? `    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, NULL, acc, ${og}, ${d.Kp}, ${Ke}, ${L});
     for (int oo = 0; oo < ${og}; oo++) {
       const int o = g * ${og} + oo;
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
         : `    /* the sums go straight to y: channel rows ${conv ? dims.OH * dims.OW * L : L} elements apart */
-    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, y + (${outAt(`g * ${og}`)}) * ${L}, ${og}, ${d.Kp}, ${Ke}, ${conv ? dims.OH * dims.OW * L : L});
+    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, NULL, y + (${outAt(`g * ${og}`)}) * ${L}, ${og}, ${d.Kp}, ${Ke}, ${conv ? dims.OH * dims.OW * L : L});
     {`
     }
     }`
@@ -190,6 +134,7 @@ ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
       }
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
     }`;
+  // the gathered patch holds tap pair j at 32·j (off = NULL)
   const text = `${head}
 ${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
 ${d.gemm ? `  int16_t *restrict xp = fixq_tile_int16_t; /* ${Ke / 2} tap pairs x ${L} samples x 2 */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}

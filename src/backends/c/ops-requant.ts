@@ -41,11 +41,11 @@ const arrayType = (values: readonly number[]): string => (values.every((x) => x 
 
 /**
  * The per-channel constants of a requant (decls) and the loop applying it to
- * `inner` accumulators of channel `c`: reads xc[j] (int32_t), writes yc[j];
+ * `inner` accumulators of channel `c` (a count, or a C expression): reads xc[j] (int32_t), writes yc[j];
  * the caller declares c, xc and yc. Shared by the requant op and the conv /
  * dense epilogues that fuse it (batch-tile.ts).
  */
-export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loop: (inner: number, pad: string) => string } {
+export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loop: (inner: number | string, pad: string) => string } {
   const i = ctx.index;
   const C = op.multipliers.length;
   const rounding = ctx.program.rounding;
@@ -87,7 +87,7 @@ export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loo
     readsS ||= /\bs\b/.test(text);
     return { p, locals, text, wide: true };
   });
-  const loop = (inner: number, pad: string): string => {
+  const loop = (inner: number | string, pad: string): string => {
     const bodies = printed.map(({ p, locals, text, wide }) => {
       const ms = /\bm\b/.test(text) ? [`const int64_t m = M${i}[c];`] : [];
       const ss = /\bs\b/.test(text) ? [`const int64_t s = S${i}[c];`] : [];

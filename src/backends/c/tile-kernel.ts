@@ -1,9 +1,11 @@
 /**
  * The dot-product kernel of the batch functions (batch-tile.ts), pasted into
  * model.c when a layer uses it. For one output position of TILE = 16 samples:
- *   y[o·ys + b] = bias[o] + Σ_{k < Ke} w[o·Kw + k] · xp[(k/2)·32 + 2b + (k mod 2)]   for o < O, b < 16
- * with int16_t weights (rows of stride Kw) and a patch xp that holds, for each
- * pair of taps (k, k+1), the 16 samples' pairs side by side: one 256-bit load
+ *   y[o·ys + b] = bias[o] + Σ_{k < Ke} w[o·Kw + k] · xp[off[k/2] + 2b + (k mod 2)]   for o < O, b < 16
+ * with int16_t weights (rows of stride Kw) and, at xp + off[j] for each pair j
+ * of taps (2j, 2j+1), the 16 samples' pairs side by side (off: a table of the
+ * layer, so the pairs can be read in place from a padded copy of the whole
+ * input, tile-conv.ts; or NULL for a gathered patch, pair j at 32·j): one 256-bit load
  * is 8 samples' pairs, and one broadcast weight pair multiplies them all
  * (`vpmaddwd`), so each weight is read once for 16 samples and each patch load
  * serves 4 output channels (a 4 × 16 register block of int32 sums).
@@ -21,7 +23,9 @@ export const TILE = 16;
 /** Ke: K rounded up to an even count (the kernel consumes taps in pairs). */
 export const evenK = (k: number): number => k + (k % 2);
 
-export const TILE_DOT = `/* acc[o*ys + b] = bias[o] + sum_{k < Ke} w[o*Kw + k] * xp[(k/2)*32 + 2b + k%2], o < O, b < 16; Ke even; exact int32 sums (see the emitter). */
+export const TILE_DOT = `/* acc[o*ys + b] = bias[o] + sum_{k < Ke} w[o*Kw + k] * xp[off[k/2] + 2b + k%2], o < O, b < 16; Ke even; exact int32 sums (see the emitter). */
+/* Tap pair k/2: at its offset, or contiguous where off is NULL (a gathered patch). */
+#define FIXQ_PAIR(k) (off ? xp + off[(k) / 2] : xp + (k) * 16)
 #if defined(__GNUC__)
 #define FIXQ_TILE_NOINLINE __attribute__((noinline))
 #else
@@ -39,13 +43,36 @@ export const TILE_DOT = `/* acc[o*ys + b] = bias[o] + sum_{k < Ke} w[o*Kw + k] *
     _mm256_storeu_si256((__m256i *)(acc + (o) * ys), _mm256_add_epi32(lo, bo_)); _mm256_storeu_si256((__m256i *)(acc + (o) * ys + 8), _mm256_add_epi32(hi, bo_)); } while (0)
 /* Two adjacent int16 weights as one 32-bit lane (x86 is little-endian: the first is the low half, as vpmaddwd pairs them). */
 static inline __m256i fixq_wpair(const int16_t *w) { int32_t v; memcpy(&v, w, 4); return _mm256_set1_epi32(v); }
-static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
+static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, const int32_t *restrict off, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
   long o = 0;
+  for (; off && o + 6 <= O; o += 6) { /* 6-channel blocks: taken by the in-place convs, measured faster there, slower on the gathered dense patches */
+    const int16_t *w0 = w + o * Kw, *w1 = w0 + Kw, *w2 = w1 + Kw, *w3 = w2 + Kw, *w4 = w3 + Kw, *w5 = w4 + Kw;
+    __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
+    for (long k = 0; k < Ke; k += 2) {
+      const int16_t *xk = xp + off[k / 2];
+      const __m256i x0 = _mm256_loadu_si256((const __m256i *)xk), x1 = _mm256_loadu_si256((const __m256i *)(xk + 16));
+      __m256i v = fixq_wpair(w0 + k);
+      s00 = FIXQ_DOT2(s00, v, x0); s01 = FIXQ_DOT2(s01, v, x1);
+      v = fixq_wpair(w1 + k);
+      s10 = FIXQ_DOT2(s10, v, x0); s11 = FIXQ_DOT2(s11, v, x1);
+      v = fixq_wpair(w2 + k);
+      s20 = FIXQ_DOT2(s20, v, x0); s21 = FIXQ_DOT2(s21, v, x1);
+      v = fixq_wpair(w3 + k);
+      s30 = FIXQ_DOT2(s30, v, x0); s31 = FIXQ_DOT2(s31, v, x1);
+      v = fixq_wpair(w4 + k);
+      s40 = FIXQ_DOT2(s40, v, x0); s41 = FIXQ_DOT2(s41, v, x1);
+      v = fixq_wpair(w5 + k);
+      s50 = FIXQ_DOT2(s50, v, x0); s51 = FIXQ_DOT2(s51, v, x1);
+    }
+    FIXQ_TILE_STORE(o, s00, s01); FIXQ_TILE_STORE(o + 1, s10, s11); FIXQ_TILE_STORE(o + 2, s20, s21);
+    FIXQ_TILE_STORE(o + 3, s30, s31); FIXQ_TILE_STORE(o + 4, s40, s41); FIXQ_TILE_STORE(o + 5, s50, s51);
+  }
   for (; o + 4 <= O; o += 4) {
     const int16_t *w0 = w + o * Kw, *w1 = w0 + Kw, *w2 = w1 + Kw, *w3 = w2 + Kw;
     __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
     for (long k = 0; k < Ke; k += 2) {
-      const __m256i x0 = _mm256_loadu_si256((const __m256i *)(xp + k * 16)), x1 = _mm256_loadu_si256((const __m256i *)(xp + k * 16 + 16));
+      const int16_t *xk = FIXQ_PAIR(k);
+      const __m256i x0 = _mm256_loadu_si256((const __m256i *)xk), x1 = _mm256_loadu_si256((const __m256i *)(xk + 16));
       __m256i v = fixq_wpair(w0 + k);
       s00 = FIXQ_DOT2(s00, v, x0); s01 = FIXQ_DOT2(s01, v, x1);
       v = fixq_wpair(w1 + k);
@@ -61,8 +88,9 @@ static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const in
     __m256i s0 = _mm256_setzero_si256(), s1 = s0;
     for (long k = 0; k < Ke; k += 2) {
       const __m256i v = fixq_wpair(w + o * Kw + k);
-      s0 = FIXQ_DOT2(s0, v, _mm256_loadu_si256((const __m256i *)(xp + k * 16)));
-      s1 = FIXQ_DOT2(s1, v, _mm256_loadu_si256((const __m256i *)(xp + k * 16 + 16)));
+      const int16_t *xk = FIXQ_PAIR(k);
+      s0 = FIXQ_DOT2(s0, v, _mm256_loadu_si256((const __m256i *)xk));
+      s1 = FIXQ_DOT2(s1, v, _mm256_loadu_si256((const __m256i *)(xk + 16)));
     }
     FIXQ_TILE_STORE(o, s0, s1);
   }
@@ -70,12 +98,12 @@ static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const in
 #elif defined(__SSE2__) && !defined(FIXQ_PORTABLE)
 #include <emmintrin.h>
 static inline __m128i fixq_wpair128(const int16_t *w) { int32_t v; memcpy(&v, w, 4); return _mm_set1_epi32(v); }
-static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
+static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, const int32_t *restrict off, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
   for (long o = 0; o < O; o++) {
     __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
     for (long k = 0; k < Ke; k += 2) {
       const __m128i v = fixq_wpair128(w + o * Kw + k);
-      const int16_t *x = xp + k * 16;
+      const int16_t *x = FIXQ_PAIR(k);
       s0 = _mm_add_epi32(s0, _mm_madd_epi16(v, _mm_loadu_si128((const __m128i *)x)));
       s1 = _mm_add_epi32(s1, _mm_madd_epi16(v, _mm_loadu_si128((const __m128i *)(x + 8))));
       s2 = _mm_add_epi32(s2, _mm_madd_epi16(v, _mm_loadu_si128((const __m128i *)(x + 16))));
@@ -87,13 +115,13 @@ static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const in
   }
 }
 #else
-static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
+static FIXQ_TILE_NOINLINE void fixq_tile_dot(const int16_t *restrict w, const int32_t *restrict bias, const int16_t *restrict xp, const int32_t *restrict off, int32_t *restrict acc, long O, long Kw, long Ke, long ys) {
   for (long o = 0; o < O; o++) {
     int32_t s[16];
     for (int b = 0; b < 16; b++) s[b] = bias[o];
     for (long k = 0; k < Ke; k += 2) {
       const int32_t w0 = w[o * Kw + k], w1 = w[o * Kw + k + 1];
-      const int16_t *x = xp + k * 16;
+      const int16_t *x = FIXQ_PAIR(k);
       for (int b = 0; b < 16; b++) s[b] += w0 * x[2 * b] + w1 * x[2 * b + 1];
     }
     for (int b = 0; b < 16; b++) acc[o * ys + b] = s[b];

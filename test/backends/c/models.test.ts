@@ -48,7 +48,7 @@ describe.skipIf(!HAVE)("generated C equals the emulator on the bundled models (g
     const t = tallyC(p, dir(name), feeds(p, 300, 1));
     expect({ model: name, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, floatMismatches: 0, intMismatches: 0 });
     expect(t.compared).toBe((300 + 64 + 4 * 16) * 10);
-  });
+  }, 240_000); // gcc -O3 on a bundled model's C: up to ~40 s on a loaded 2-core machine
 
   it("cnn with double rounding and 16-bit multipliers, under -fsanitize=address,undefined", async () => {
     const p = await program("cnn", { rounding: "double", multiplierBits: 16 });
@@ -95,5 +95,5 @@ int main(void) {
     expect(mismatches(got, want)).toBe(0);
     // each library alone, through its own harness, agrees too
     expect(mismatches((runC(a, f, "alone").outputs as Map<string, Float32Array>).get(mlp.outputs[0]!.name)!, ya)).toBe(0);
-  });
+  }, 240_000); // gcc -O3 on a bundled model's C: up to ~40 s on a loaded 2-core machine
 });

@@ -95,7 +95,7 @@ describe.skipIf(!HAVE).each(["single", "double"] as RequantRounding[])("generate
   it("convs (uint8 3×3 pad 1, int8 depthwise stride 2, grouped dilated, pointwise) and dense → requant", () => {
     const p = convProgram(rounding);
     expectBitExactC(p, dir(), allFeeds(p, 21, 16), SAN);
-  });
+  }, 180_000); // a sanitizer build of every conv kernel: ~50 s on a loaded 2-core machine
 
   it("conv and dense whose worst case passes 2^31 (int32 inputs, wide weights): the wrapping kernel", () => {
     const rng = new Rng(35);
