@@ -47,6 +47,7 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundIters: ["number", "string"],
   adaroundBatch: ["number", "string"],
   adaroundLoss: ["string"],
+  adaroundChunks: ["number", "string"],
   layers: ["object[]"],
   // Deployment (cli/deployment-keys.ts).
   weightOnlyOp: ["string"],

@@ -11,6 +11,10 @@
  *   m₁ ← β₁m₁ + (1 − β₁)g;  m₂ ← β₂m₂ + (1 − β₂)g²
  *   V ← V − (lr/(1 − β₁^(t+1)))·m₁ / (√m₂/√(1 − β₂^(t+1)) + ε)
  *
+ * With chunks (stochastic Gram, chunk-grams.ts) H is instead H_c/N_c of
+ * the chunk c = I[t] of the step's schedule, gathered from the [M, K, K]
+ * input HS, and the scale is 2 (a minibatch of one chunk's samples).
+ *
  * The same arithmetic as the JS loop in adaround.ts (which does it in
  * float64); here the elementwise part runs in ORT's vectorised kernels and
  * no value crosses into JS between iterations. Weights with span 0 (outside
@@ -21,7 +25,7 @@ import { DataType } from "../../ir/dtype.js";
 import type { Attribute, Graph, Model, Node, ValueInfo } from "../../ir/graph.js";
 import { makeFloatTensor, type Tensor } from "../../ir/tensor.js";
 import { typeProtoOf } from "../../ir/types.js";
-import { OrtSession } from "../../runtime/ort-session.js";
+import { type HostTensor, OrtSession } from "../../runtime/ort-session.js";
 import type { AdaroundOptions } from "./adaround.js";
 
 const ZETA = 1.1;
@@ -45,8 +49,8 @@ class Ops {
 const vi = (name: string, dtype: number, shape?: (string | number)[]): ValueInfo => ({ name, type: typeProtoOf({ dtype, shape }) }) as unknown as ValueInfo;
 const toFloat: Attribute[] = [{ name: "to", type: 2, i: DataType.FLOAT }];
 
-/** The Loop body: one Adam step (inputs it, cond, V, M1, M2; outer-scope LO, SPAN, W, H and the scalars). */
-function body(): Graph {
+/** The Loop body: one Adam step (inputs it, cond, V, M1, M2; outer-scope LO, SPAN, W, H or HS and I, and the scalars). */
+function body(chunked: boolean): Graph {
   const b = new Ops("b");
   const mul = (x: string, y: string) => b.op("Mul", [x, y]);
   const add = (x: string, y: string) => b.op("Add", [x, y]);
@@ -55,7 +59,7 @@ function body(): Graph {
   const r = add(mul(s, "c_zg"), "c_gamma");
   const h = b.op("Clip", [r, "c_0", "c_1"]);
   const e = sub(add("LO", mul(h, "SPAN")), "W");
-  const g = b.op("MatMul", [e, "H"]);
+  const g = b.op("MatMul", [e, chunked ? b.op("Gather", ["HS", b.op("Gather", ["I", "it"])]) : "H"]);
   const t = b.op("Cast", ["it"], toFloat);
   const on = b.op("Cast", [b.op("GreaterOrEqual", [t, "START"])], toFloat);
   const rel = b.op("Div", [sub(t, "START"), "DEN"]);
@@ -84,7 +88,7 @@ function body(): Graph {
 }
 
 /** The model: V = Loop(T, V0, 0, 0). */
-function loopModel(): Model {
+function loopModel(chunked: boolean): Model {
   const consts: Tensor[] = [
     makeFloatTensor("c_0", [], [0]),
     makeFloatTensor("c_1", [], [1]),
@@ -106,9 +110,9 @@ function loopModel(): Model {
       name: "adaround",
       nodes: [
         { opType: "Sub", inputs: ["V0", "V0"], outputs: ["Z"], attributes: [] },
-        { opType: "Loop", inputs: ["T", "", "V0", "Z", "Z"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body() }] },
+        { opType: "Loop", inputs: ["T", "", "V0", "Z", "Z"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body(chunked) }] },
       ],
-      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("LO", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), vi("W", DataType.FLOAT, rk), vi("H", DataType.FLOAT, ["k", "k"]), ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
+      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("LO", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), vi("W", DataType.FLOAT, rk), ...(chunked ? [vi("HS", DataType.FLOAT, ["m", "k", "k"]), vi("I", DataType.INT64, ["t"])] : [vi("H", DataType.FLOAT, ["k", "k"])]), ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
       outputs: [vi("V", DataType.FLOAT, rk)],
       valueInfo: [],
       initializers: consts,
@@ -128,13 +132,26 @@ export interface AdaroundLoopInput {
   readonly h: Float64Array;
   /** Input columns H was accumulated over. */
   readonly columns: number;
+  /** Set for stochastic-Gram steps: the chunks' H_c/N_c and the chunk of each step. */
+  readonly chunks?: { readonly h: Float32Array; readonly count: number; readonly schedule: Int32Array };
 }
 
 export class AdaroundLoop {
-  private constructor(private readonly session: OrtSession) {}
+  private readonly sessions = new Map<boolean, Promise<OrtSession>>();
+  private constructor(private readonly threads?: number) {}
 
   static async create(threads?: number): Promise<AdaroundLoop> {
-    return new AdaroundLoop(await OrtSession.create(loopModel(), { threads, optimization: "all" }));
+    return new AdaroundLoop(threads);
+  }
+
+  /** The Gram-form or the chunked session, created on first use. */
+  private session(chunked: boolean): Promise<OrtSession> {
+    let s = this.sessions.get(chunked);
+    if (!s) {
+      s = OrtSession.create(loopModel(chunked), { threads: this.threads, optimization: "all" });
+      this.sessions.set(chunked, s);
+    }
+    return s;
   }
 
   /** V after `o.iters` Adam steps from v0. */
@@ -143,15 +160,20 @@ export class AdaroundLoop {
     const f = (data: Float64Array, dims: number[]) => ({ dtype: DataType.FLOAT, dims, data: Float32Array.from(data) });
     const s = (v: number) => ({ dtype: DataType.FLOAT, dims: [], data: Float32Array.of(v) });
     const start = o.warmup * o.iters;
-    const out = await this.session.run(
+    const c = p.chunks;
+    const gram: Record<string, HostTensor> = c
+      ? { HS: { dtype: DataType.FLOAT, dims: [c.count, p.cols, p.cols], data: c.h }, I: { dtype: DataType.INT64, dims: [c.schedule.length], data: BigInt64Array.from(c.schedule, (x) => BigInt(x)) } }
+      : { H: f(p.h, [p.cols, p.cols]) };
+    const session = await this.session(c !== undefined);
+    const out = await session.run(
       {
         T: { dtype: DataType.INT64, dims: [], data: BigInt64Array.of(BigInt(o.iters)) },
         V0: f(p.v0, rk),
         LO: f(p.lo, rk),
         SPAN: f(p.span, rk),
         W: f(p.w, rk),
-        H: f(p.h, [p.cols, p.cols]),
-        SCALE: s(2 / Math.max(1, p.columns)),
+        ...gram,
+        SCALE: s(c ? 2 : 2 / Math.max(1, p.columns)),
         LAM2: s(2 * o.lambda),
         LR: s(o.lr),
         START: s(start),
@@ -165,6 +187,7 @@ export class AdaroundLoop {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
   }
 }
