@@ -6,7 +6,7 @@
  *   adaroundIters (--adaround-iters, default 1000): Adam steps per layer
  *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
- *   adaroundChunks (--adaround-chunks, default 1): chunks of the samples, each step the Gram matrix of one (chunk-grams.ts)
+ *   adaroundChunks (--adaround-chunks, default 16, at most one per 32 samples; 1: the Gram form): chunks of the samples, each step the Gram matrix of one (chunk-grams.ts)
  */
 import { FixqError } from "../../ir/errors.js";
 import { ADAROUND_DEFAULTS, type AdaroundOptions } from "./adaround.js";
