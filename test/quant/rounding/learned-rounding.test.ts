@@ -8,6 +8,7 @@
  *  - AdaRound (a few iterations) and GPTQ on MXFP4 weights (a non-uniform
  *    grid) run through and do not lose to nearest;
  *  - ConvTranspose and Gemm with transA are rounded, not skipped;
+ *  - AdaRound's default chunks (one per 32 samples, up to 16);
  *  - AdaRound (Gram form and stochastic-Gram chunks) and GPTQ write
  *    byte-identical models at 1 and 2 threads;
  *  - data-free mode refuses learned rounding in one line.
@@ -19,6 +20,7 @@ import { MODELS_DIR } from "../../../src/data/manifest.js";
 import { isFixqError } from "../../../src/ir/errors.js";
 import { loadModel } from "../../../src/ir/onnx/load.js";
 import { encodeModel } from "../../../src/ir/onnx/save.js";
+import { tensorToFloat64 } from "../../../src/ir/tensor.js";
 import { arraySource } from "../../../src/quant/feeds.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../../../src/quant/recipe.js";
@@ -79,6 +81,18 @@ describe("learned rounding in the pipeline", () => {
     // The chunks change the steps, so the codes.
     expect(written[1]!.equals(written[0]!)).toBe(false);
   }, 180_000);
+
+  it("by default steps on chunks of 32 samples (64 samples: 2 chunks), and --adaround-chunks 1 gives the Gram form", async () => {
+    const data64 = arraySource({ [inputName]: evalImages(64) });
+    const run = async (extra: RecipeInput) => {
+      const q = await quantizeModel(cnn, data64, buildRecipe({ acts: "float", batchSize: 16, weights: "int4", weightRounding: "adaround", adaroundIters: 60, ...extra }), { threads: 1 });
+      // The weight codes (the provenance metadata records the recipe keys, so the models differ there).
+      return JSON.stringify(q.model.graph!.initializers.filter((t) => t.name?.endsWith("__quantized")).map((t) => Array.from(tensorToFloat64(t))));
+    };
+    const byDefault = await run({});
+    expect(byDefault).toBe(await run({ adaroundChunks: 2 }));
+    expect(byDefault).not.toBe(await run({ adaroundChunks: 1 }));
+  }, 120_000);
 
   it("rounds ConvTranspose (transposed patches) and Gemm with transA: reported, not skipped, none worse than nearest", async () => {
     const rng = new Rng(3);
