@@ -24,7 +24,7 @@
  * one chunk c of the samples instead (a minibatch's gradient at the same
  * cost), except in the last EXACT_TAIL of the steps, which take 2·(Ŵ − W)·H/N.
  */
-import type { AdaroundLoop } from "./adaround-loop.js";
+import type { AdaroundLoop, AdaroundLoopInput } from "./adaround-loop.js";
 import { chunkSchedule } from "./chunk-grams.js";
 import { rowsTimesSym } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
@@ -117,12 +117,12 @@ function finalCodes(st: Start, v: ArrayLike<number>): Int32Array {
   return Int32Array.from({ length: st.v0.length }, (_, at) => (rectified(v[at]!) >= 0.5 ? st.hiCode[at]! : st.loCode[at]!));
 }
 
-/** AdaRound codes for one group, the whole optimisation in one ONNX Runtime Loop (adaround-loop.ts, float32). */
-export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: AdaroundOptions = ADAROUND_DEFAULTS): Promise<Int32Array> {
+/** AdaRound codes for one group, the whole optimisation in one ONNX Runtime Loop (adaround-loop.ts, float32); `batch`: minibatch steps (adaround-batch.ts). */
+export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: AdaroundOptions = ADAROUND_DEFAULTS, batch?: AdaroundLoopInput["batch"]): Promise<Int32Array> {
   const st = start(p);
   if (opts.iters === 0) return finalCodes(st, st.v0);
-  const chunks = p.chunks ? { h: p.chunks.h, count: p.chunks.count + 1, schedule: chunkSchedule(p.chunks.count, opts.iters, p.chunks.seed, exactFrom(opts)) } : undefined;
-  const v = await loop.run({ rows: p.rows, cols: p.cols, v0: st.v0, lo: st.lo, span: st.span, w: p.w, h: p.h, columns: p.columns, ...(chunks ? { chunks } : {}) }, opts);
+  const chunks = p.chunks && !batch ? { h: p.chunks.h, count: p.chunks.count + 1, schedule: chunkSchedule(p.chunks.count, opts.iters, p.chunks.seed, exactFrom(opts)) } : undefined;
+  const v = await loop.run({ rows: p.rows, cols: p.cols, v0: st.v0, lo: st.lo, span: st.span, w: p.w, h: p.h, columns: p.columns, ...(chunks ? { chunks } : {}), ...(batch ? { batch } : {}) }, opts);
   return finalCodes(st, v);
 }
 

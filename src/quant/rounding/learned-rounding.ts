@@ -35,7 +35,7 @@ import type { DataSource } from "../feeds.js";
 import type { WeightRounding } from "../layer-rules.js";
 import { layerWaves } from "../layer-waves.js";
 import { adaround, adaroundInOrt } from "./adaround.js";
-import { adaroundBatch, type PoolColumns, poolLoss, type RowActivation } from "./adaround-batch.js";
+import { adaroundBatch, adaroundBatchInOrt, type PoolColumns, poolLoss, type RowActivation } from "./adaround-batch.js";
 import { AdaroundLoop } from "./adaround-loop.js";
 import { ChunkGrams, chunkCount } from "./chunk-grams.js";
 import { ColumnPool } from "./column-pool.js";
@@ -142,7 +142,7 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
   return { targets: out, skipped };
 }
 
-/** Multiply-adds of E·H from which AdaRound runs as an ONNX Runtime Loop (adaround-loop.ts) rather than in JS. */
+/** Multiply-adds of a step's product (E·H, or E·X_bᵀ for minibatches) from which AdaRound runs as an ONNX Runtime Loop (adaround-loop.ts) rather than in JS. */
 const ORT_STEP_MIN = 16384;
 
 /**
@@ -236,7 +236,9 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
         } else if (pool) {
           const cols: PoolColumns = { x: pool.x[gi]!, n: pool.size };
           rowAct = act ? { lo: act.lo, hi: act.hi, bias: act.bias.subarray(gi * m.rows, (gi + 1) * m.rows) } : undefined;
-          learned = adaroundBatch(p, cols, stepBatch(opts), opts.adaround, 0x5eed * (gi + 1) + pool.seen, rowAct);
+          const batch = stepBatch(opts);
+          const seed = 0x5eed * (gi + 1) + pool.seen;
+          learned = p.rows * p.cols * Math.min(batch, cols.n) >= ORT_STEP_MIN ? await adaroundBatchInOrt(p, cols, batch, opts.adaround, seed, loop, rowAct) : adaroundBatch(p, cols, batch, opts.adaround, seed, rowAct);
           if (rowAct) {
             const a = rowAct;
             loss = (c) => poolLoss(p, cols, c, a);
