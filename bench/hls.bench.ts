@@ -7,6 +7,10 @@
  * against the emulator on 64 eval samples (raw integers and floats; must be
  * 0) and samples/s of csim_run beside the emulator's, same run.
  *
+ * Transformer layers (matmul, softmax, layernorm, tables, addconst; ViT)
+ * print one more line per row: their estimates (resources-transformer.ts),
+ * which no reuse factor changes.
+ *
  * A factor applies to a layer where it divides the weight count and keeps
  * every partition within 4096; elsewhere the layer takes its least divisor
  * above the factor that fits ("adjusted" counts those layers). Estimates
@@ -23,6 +27,7 @@ import { dirname, join } from "node:path";
 import { runProgram } from "../src/backends/emulator/run.js";
 import { emitHls } from "../src/backends/hls/emit.js";
 import { estimateResources, formatResources, PARTITION_LIMIT } from "../src/backends/hls/resources.js";
+import { estimateTransformerResources, formatTransformerResources } from "../src/backends/hls/resources-transformer.js";
 import type { HlsIo } from "../src/backends/hls/top.js";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
 import { certifyProgram } from "../src/integer/certify.js";
@@ -93,11 +98,8 @@ async function main(): Promise<void> {
         continue;
       }
       const p = b.p;
-      if (p.ops.some((op) => !["quantize", "dequantize", "conv", "dense", "requant", "rescale", "sumpool", "maxpool", "reshape", "transpose", "concat"].includes(op.kind))) {
-        console.log(`${m.key.padEnd(12)} not lowered to HLS (transformer ops)`);
-        continue;
-      }
       const cert = certifyProgram(p);
+      const ops = estimateTransformerResources(p, cert);
       const size = sampleSize(p.inputs[0]!.shape);
       const xs = x.subarray(0, N * size);
       const t0 = performance.now();
@@ -130,7 +132,12 @@ async function main(): Promise<void> {
         console.log(
           `${m.key.padEnd(12)} ${String(r).padStart(3)} ${String(adjusted).padStart(3)} ${String(sum((l) => l.multipliers)).padStart(7)} ${String(sum((l) => l.dsp)).padStart(7)} ${(sum((l) => l.weightBits) / 1000).toFixed(1).padStart(11)} ${(sum((l) => l.activationBits) / 1000).toFixed(1).padStart(9)} ${String(sum((l) => l.cycles)).padStart(13)} ${(bytes / 1024).toFixed(0).padStart(8)} ${String(lines).padStart(7)} ${String(mismatches).padStart(8)} ${(1000 / csim).toFixed(0).padStart(8)} ${(1000 / emuPerSample).toFixed(0).padStart(8)}`,
         );
+        if (ops.length > 0) {
+          const total = (f: (l: (typeof ops)[number]) => number) => ops.reduce((t, l) => t + f(l), 0);
+          console.log(`${"".padEnd(12)}   + ${ops.length} transformer layers (R does not apply): ${total((l) => l.multipliers.length)} multipliers, ${total((l) => l.dsp)} DSP48, ${(total((l) => l.romBits) / 1000).toFixed(1)} ROM kbit, ${total((l) => l.dividers)} dividers, ${total((l) => l.cycles)} cycles/sample`);
+        }
         if (process.env["FIXQ_BENCH_HLS_LAYERS"] === "1") console.log(formatResources(layers));
+        if (process.env["FIXQ_BENCH_HLS_LAYERS"] === "1" && ops.length > 0) console.log(formatTransformerResources(ops));
         rmSync(dir, { recursive: true, force: true });
       }
     }

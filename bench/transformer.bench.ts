@@ -9,6 +9,9 @@
  *                                (nearest, and with --weight-rounding gptq; and "MatMuls only":
  *                                the patch Conv and head Gemm left float, the format ORT's anchor writes)
  *   fixq integer-only            the default QDQ model integerized, run in fixq's emulator
+ *   fixq FORMAT [--rotate [online]]  int4 b32 / u8 and mxfp4, nvfp4 / fp8 without rotation, folded, folded + online
+ *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format),
+ *                                and W8A8 --rotate online in ORT and integer-only in the emulator
  *   anchor quantize_dynamic      ORT's quantize_dynamic defaults          (Python, scripts/ort_transformer_anchor.py)
  *   anchor quantize_static       per-channel, uint8 activations            (Python, scripts/ort_quantize_anchor.py)
  *   anchor MatMulNBits bB        ORT's MatMulNBitsQuantizer, RTN, symmetric; and GPTQ on the calibration set
@@ -25,7 +28,8 @@
  *
  * Then the BERT-style fixture (test/fixtures/corpus): SQNR and top-1
  * agreement with float on generated inputs, and the file size, for static
- * W8A8, dynamic-uint8, MatMulNBits int4 (nearest and GPTQ), the static model
+ * W8A8, dynamic-uint8, MatMulNBits int4 (nearest and GPTQ; every layer, and
+ * at ORT's format: MatMuls only, b32 and b128), the static model
  * lowered to integers (sequence length pinned to 16) in the emulator, and
  * ORT's anchors (quantize_dynamic, quantize_static, MatMulNBitsQuantizer RTN
  * and GPTQ) on the same inputs.
@@ -74,6 +78,7 @@ import { packageRoot } from "../src/util/package-root.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
 import { printThroughput, type ThroughputVariant } from "./transformer-throughput.js";
+import { addRotationRows, printRotationGains, rotatedOnlineW8A8 } from "./transformer-rotate.js";
 
 printBenchHeader("transformer");
 const PART = process.env["FIXQ_BENCH_PART"] ?? "all";
@@ -175,20 +180,32 @@ for (const b of [32, 128]) {
     await addModelRow(`fixq MatMulNBits int4 b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, async () => toMatMulNBits(await quantized(recipe)).model);
   }
 }
+// Hadamard rotation (bench/transformer-rotate.ts): none, folded pairs, folded + online, at int4 / u8 and fp4 / fp8.
+await addRotationRows(float, addModelRow);
 
 log("fixq integer-only (emulator)");
 const program = integerizeModel(w8a8);
-if (ACCURACY) {
-  const emu = Emulator.compile(program, 256);
+/** The emulator's top-1 predictions of `p` on the images. */
+function emulatorPreds(p: Program): Int32Array {
+  const emu = Emulator.compile(p, 256);
   const preds = new Int32Array(n);
   for (let start = 0; start < n; start += 256) {
     const count = Math.min(256, n - start);
     const x = new Float32Array(256 * 784);
     x.set(X.subarray(start * 784, (start + count) * 784));
-    const out = emu.run(new Map([["input", x]])).outputs.get(program.outputs[0]!.name)!;
+    const out = emu.run(new Map([["input", x]])).outputs.get(p.outputs[0]!.name)!;
     argmaxRows(out.subarray(0, count * 10), count, preds, start);
   }
-  rows.push({ name: "fixq integer-only (emulator)", preds });
+  return preds;
+}
+if (ACCURACY) rows.push({ name: "fixq integer-only (emulator)", preds: emulatorPreds(program) });
+// W8A8 with --rotate online (the inserted Hadamard MatMuls lower as dense layers), and its fake-quant model in ORT
+const ROTATED_INTEGER = "fixq W8A8 --rotate online";
+if (ACCURACY && ROWS.test(ROTATED_INTEGER)) {
+  log(`${ROTATED_INTEGER}: fake-quant and integer-only`);
+  const rotated = await rotatedOnlineW8A8(float);
+  rows.push({ name: `${ROTATED_INTEGER} (QDQ)`, preds: await predict(rotated), bytes: fileSize(rotated, "w8a8_rotate_online") });
+  rows.push({ name: `${ROTATED_INTEGER}, integer-only (emulator)`, preds: emulatorPreds(integerizeModel(rotated)) });
 }
 
 // --- anchors ---
@@ -256,6 +273,7 @@ for (const r of rows) {
   console.log(`${r.name.padEnd(50)} ${pct(right / n).padStart(6)} ${pct(agree / n).padStart(6)} ${pct(d.drop).padStart(6)} ${pct(d.se).padStart(5)} ${String(r.bytes ?? "-").padStart(8)}`);
 }
 console.log("(integer-only row: its size column is not a file)");
+printRotationGains(rows, labels);
 
 // --- each integer approximation alone ---
 function approximationErrors(p: Program): void {
@@ -389,7 +407,7 @@ async function bertRun(path: string): Promise<HostTensor> {
   }
 }
 const bertFloat = await bertRun(bert.path);
-const bertLine = (name: string, fig: string) => console.log(`  ${name.padEnd(44)} ${fig}`);
+const bertLine = (name: string, fig: string) => console.log(`  ${name.padEnd(52)} ${fig}`);
 const compared = (out: HostTensor, bytes?: number) => {
   const c = compareOutputs(bertFloat, out);
   return `SQNR ${c.sqnrDb.toFixed(2)} dB, agreement ${(c.agreement * 100).toFixed(2)}%${bytes === undefined ? "" : `, ${statSync(bert.path).size} → ${bytes} bytes`}`;
@@ -402,6 +420,16 @@ for (const [name, args] of [
   ["fixq dynamic-uint8", ["--acts", "dynamic-uint8"]],
   ["fixq MatMulNBits int4 b32 (nearest)", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits"]],
   ["fixq MatMulNBits int4 b32 (GPTQ)", ["--weights", "int4", "--granularity", "per-block:32", "--acts", "float", "--weight-only-op", "matmulnbits", "--weight-rounding", "gptq"]],
+  // equal format with ORT's MatMulNBitsQuantizer: MatMuls only, the embeddings (Gather) and the pooler/classifier Gemms float
+  ...[32, 128].flatMap((b) =>
+    (["nearest", "gptq"] as const).map(
+      (r) =>
+        [
+          `fixq MatMulNBits int4 b${b} (${r === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`,
+          ["--weights", "int4", "--granularity", `per-block:${b}`, "--acts", "float", "--weight-only-op", "matmulnbits", "--weight-rounding", r, "--exclude", "Gather", "Gemm"],
+        ] as const,
+    ),
+  ),
 ] as const) {
   log(`BERT ${name}`);
   const dir = mkdtempSync(join(tmp, "bert-"));
@@ -429,6 +457,8 @@ for (const [name, mode] of [
   ["anchor ORT quantize_static (per-channel, u8)", "static"],
   ["anchor ORT MatMulNBits int4 b32 (RTN)", "nbits:32"],
   ["anchor ORT MatMulNBits int4 b32 (GPTQ)", "nbits-gptq:32"],
+  ["anchor ORT MatMulNBits int4 b128 (RTN)", "nbits:128"],
+  ["anchor ORT MatMulNBits int4 b128 (GPTQ)", "nbits-gptq:128"],
 ] as const) {
   log(`BERT ${name}`);
   const out = join(bertDir, `${mode.replace(/\W+/g, "_")}.onnx`);

@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--acts <type>", "uint8 | int8 | uint16 | int16 | fp8-e4m3 | fp8-e5m2 | mx* | nvfp4 (dynamic blocks) | float (weight-only) | fixed<W,I[,Q,O[,N]]> | ufixed<…> | fixed<W> (ap_fixed designs) | dynamic-uint8 (int8 weights, uint8 activations quantized at run time: DynamicQuantizeLinear + MatMulInteger) (default uint8)")
     .option("--fp4-storage <s>", "native (FLOAT4E2M1/FP8 + DequantizeLinear) | dequantized (float32 on the format's grid, runs anywhere): MX and NVFP4 weights (default native)")
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
-    .option("--rotate", "Hadamard rotation of linear pairs (attention value → output projections, MatMul → MatMul), folded into the weights before quantizing; float function unchanged; refused where no pair exists")
+    .option("--rotate [mode]", "Hadamard rotation, float function unchanged: folded (default: attention value → output projections and MatMul → MatMul pairs, folded into the weights; refused where no pair exists) | online (also an inserted x·H MatMul, int8 weights, before every other MatMul/Gemm, H folded into its weight)")
     .option("--smooth [alpha]", "SmoothQuant: move activation outliers of LayerNorm outputs into the MatMul/Gemm weights that read them, s = max|X|^α / max|W|^(1−α), float function unchanged (without a value: α searched per norm on its layers' output error)")
     .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")
     .option("--nbits-accuracy-level <n>", "MatMulNBits accuracy_level: 0 (default) … 4 (int8 activation compute)")

@@ -36,14 +36,14 @@ import { paretoSweep } from "./quantize-pareto.js";
 import type { LayerRuleInput } from "../quant/layer-rules.js";
 import { mixedText } from "../quant/mixed/report.js";
 import { rotateForQuantize, smoothForQuantize } from "./smooth-flag.js";
-import { takeDeploymentKeys } from "./deployment-keys.js";
+import { rotateMode, takeDeploymentKeys } from "./deployment-keys.js";
 import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
   /** --smooth [α]: true for the default α. */
   smooth?: string | boolean;
-  /** --rotate: Hadamard rotation of linear pairs before quantizing. */
-  rotate?: boolean;
+  /** --rotate [mode]: Hadamard rotation before quantizing (true: folded). */
+  rotate?: boolean | string;
   specialize?: boolean;
   output: string;
   calib?: string;
@@ -140,7 +140,7 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const weightOnlyOp = weightOnlyOpFlag ?? deploy.weightOnlyOp;
   const nbitsAccuracyLevel = nbitsFlag ?? deploy.nbitsAccuracyLevel;
   const smooth = smoothFlag ?? deploy.smooth;
-  const rotate = rotateFlag ?? deploy.rotate;
+  const rotate = rotateFlag === undefined ? deploy.rotate : rotateMode(rotateFlag);
   const dynamic = takeDynamicActs({ ...flags, weightOnlyOp });
   if (dynamic) flags.acts = "float";
   const { rest: fileRecipe, mixed: mixedInput } = splitMixedInput(fileInput, flags);
@@ -207,8 +207,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
       return 0;
     }
     if (mixed) recipe = recipeWith(mixed.rules);
-    const rotated = rotate ? rotateForQuantize(model, json) : model;
-    const smoothed = smooth === undefined || smooth === false ? rotated : await smoothForQuantize(rotated, source, smooth, recipe.batchSize, nThreads, json);
+    const rotated = rotate ? rotateForQuantize(model, rotate, smooth, json) : undefined;
+    if (rotated?.rules.length) recipe = recipeWith([...rotated.rules, ...(mixed ? mixed.rules : [])]);
+    const smoothed = smooth === undefined || smooth === false ? (rotated?.model ?? model) : await smoothForQuantize(rotated?.model ?? model, source, smooth, recipe.batchSize, nThreads, json);
     result = await quantizeModel(smoothed, source, recipe, { threads: nThreads, progress, verifyEach });
     if (nbits) result = { ...result, model: applyMatMulNBits(result.model, { nbitsAccuracyLevel }, json) };
     if (dynamic) result = { ...result, model: applyDynamicUint8(result.model, json) };

@@ -1,20 +1,33 @@
 /**
  * `fixq quantize --smooth [α]`: parses α (none: searched per norm), smooths the float model on the calibration data, prints the per-norm α and channel spread.
- * `fixq quantize --rotate`: Hadamard-rotates the float model's linear pairs (passes/rotate.ts), prints what it rotated.
+ * `fixq quantize --rotate [folded|online]`: Hadamard-rotates the float model's linear pairs (passes/rotate.ts) and, online, inserts
+ * a Hadamard MatMul before the other linear layers (passes/rotate-online.ts); prints what it rotated.
  */
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import type { DataSource } from "../quant/feeds.js";
 import { smoothModel } from "../quant/smooth.js";
 import { rotateModel } from "../passes/rotate.js";
+import { ONLINE_HADAMARD_RULE, rotateFoldedAndOnline } from "../passes/rotate-online.js";
+import type { LayerRuleInput } from "../quant/layer-rules.js";
+import type { RotateMode } from "./deployment-keys.js";
 
-export function rotateForQuantize(model: Model, quiet: boolean): Model {
-  const { model: out, pairs } = rotateModel(model);
+/** The rotated model, and the recipe rules it needs ahead of the others (online: the inserted MatMuls' int8 weights). */
+export function rotateForQuantize(model: Model, mode: RotateMode, smooth: string | boolean | undefined, quiet: boolean): { model: Model; rules: LayerRuleInput[] } {
+  if (mode === "online" && smooth !== undefined && smooth !== false) {
+    throw new FixqError("usage", "--rotate online and --smooth do not combine: smoothing would scale the inserted Hadamard MatMuls' ±1/√d weights, which then no longer quantize exactly");
+  }
+  const { model: out, pairs, rotations } = mode === "online" ? rotateFoldedAndOnline(model) : { ...rotateModel(model), rotations: [] };
   if (!quiet) {
     const kinds = [...new Set(pairs.map((p) => `${p.kind} block ${p.block}`))].join(", ");
-    process.stderr.write(`  rotate  ${pairs.length} linear pairs Hadamard-rotated (${kinds}); float function unchanged\n`);
+    process.stderr.write(`  rotate  ${pairs.length} linear pairs Hadamard-rotated${pairs.length ? ` (${kinds})` : ""}; float function unchanged\n`);
+    if (rotations.length) {
+      const layers = rotations.reduce((s, r) => s + r.readers.length, 0);
+      const blocks = [...new Set(rotations.map((r) => r.width === r.block ? `${r.block}` : `${r.width}/${r.block}×${r.block}`))].join(", ");
+      process.stderr.write(`  rotate  online Hadamard: ${rotations.length} MatMuls inserted (int8 weights ±1/√d, d ${blocks}) before ${layers} linear layers\n`);
+    }
   }
-  return out;
+  return { model: out, rules: rotations.length ? [{ ...ONLINE_HADAMARD_RULE, match: { ...ONLINE_HADAMARD_RULE.match } }] : [] };
 }
 
 export async function smoothForQuantize(model: Model, source: DataSource, flag: string | true, batchSize: number, threads: number | undefined, quiet: boolean): Promise<Model> {

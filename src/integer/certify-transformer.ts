@@ -2,11 +2,13 @@
  * Certified ranges of the transformer ops:
  *   matmul:   K·min(products) … K·max(products), products of the endpoints of
  *             a − z_a and b − z_b (every term of the sum lies between them)
+ *   mul:      min(products) … max(products), the same four endpoint products
+ *             (each output is one of them, exactly)
  *   table:    the extremes of the table entries the input range reaches
  *   addconst: the monotone map of the input's endpoints with the smallest and
  *             largest offset, then the clamp
  */
-import type { AddConstOp, MatMulOp, TableOp } from "./program.js";
+import type { AddConstOp, MatMulOp, MulOp, TableOp } from "./program.js";
 import { type ChannelRanges, scalarRange } from "./certify-ranges.js";
 
 interface R {
@@ -19,6 +21,10 @@ export function matmulRange(op: MatMulOp, a: R, b: R, aShape: readonly number[])
   const [za, zb] = op.inputZeros;
   const ps = [(a.lo - za) * (b.lo - zb), (a.lo - za) * (b.hi - zb), (a.hi - za) * (b.lo - zb), (a.hi - za) * (b.hi - zb)];
   return scalarRange(K * Math.min(...ps), K * Math.max(...ps));
+}
+
+export function mulRange(op: MulOp, a: R, b: R): ChannelRanges {
+  return matmulRange({ ...op, kind: "matmul" }, a, b, [1]);
 }
 
 export function tableRange(op: TableOp, x: R): ChannelRanges {

@@ -9,7 +9,7 @@
  *   sumpool:    count·dlo … count·dhi, padding-aware
  *   requant, rescale: their monotone arithmetic on the endpoints, then the clamp (certify-requant.ts)
  *   maxpool, reshape, transpose: the input's range; concat: the union
- *   matmul, table, addconst: exact interval arithmetic (certify-transformer.ts);
+ *   matmul, mul, table, addconst: exact interval arithmetic (certify-transformer.ts);
  *   softmax, layernorm: their clamp (their internal terms are bounded below
  *   2^52 when they are lowered, lower-attention.ts and lower-norm.ts)
  *
@@ -41,7 +41,7 @@ import {
   unionOf,
 } from "./certify-ranges.js";
 import { signedWidth, unsignedWidth } from "./certify-width.js";
-import { addConstRange, matmulRange, tableRange } from "./certify-transformer.js";
+import { addConstRange, matmulRange, mulRange, tableRange } from "./certify-transformer.js";
 import { requantRanges, rescaleRanges } from "./certify-requant.js";
 import { intTypeName } from "../numerics/int.js";
 import { fixedRescaleDomainIssue } from "../numerics/fixed-rescale.js";
@@ -203,6 +203,12 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
         break;
       case "matmul": {
         const a = matmulRange(op, unionOf(get(op.inputs[0])), unionOf(get(op.inputs[1])), shape(op.inputs[0]));
+        problems.push(...checkAccumulator(op, a));
+        put(op, a, true);
+        break;
+      }
+      case "mul": {
+        const a = mulRange(op, unionOf(get(op.inputs[0])), unionOf(get(op.inputs[1])));
         problems.push(...checkAccumulator(op, a));
         put(op, a, true);
         break;

@@ -26,10 +26,14 @@ export function lowerActMatMul(ctx: LoweringContext, n: Node): void {
   if (r < 2 || sb.length !== r || sa[r - 1] !== sb[r - 2] || sa.slice(0, r - 2).some((d, i) => d !== sb[i])) {
     throw new FixqError("unsupported", `cannot integerize: ${label(n)} multiplies [${sa}] by [${sb}]; integer MatMul of two activations needs equal leading axes (no broadcasting)`);
   }
-  const shape = [...sa.slice(0, r - 1), sb[r - 1]!];
+  lowerActProduct(ctx, n, "matmul", a, b, [...sa.slice(0, r - 1), sb[r - 1]!]);
+}
+
+/** The int32 `kind` op (matmul, or mul: lower-mul.ts) of integer activations a and b into `shape`, then one requant of M = S_a·S_b / S_y with n's activation tail. */
+export function lowerActProduct(ctx: LoweringContext, n: Node, kind: "matmul" | "mul", a: string, b: string, shape: readonly number[]): void {
   const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
   const [xa, xb] = [ctx.specOfInt(a), ctx.specOfInt(b)];
-  ctx.ops.push({ kind: "matmul", source: label(n), inputs: [a, b], output: acc, inputZeros: [xa.zeroPoint, xb.zeroPoint] });
+  ctx.ops.push({ kind, source: label(n), inputs: [a, b], output: acc, inputZeros: [xa.zeroPoint, xb.zeroPoint] });
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);

@@ -241,6 +241,19 @@ export interface MatMulOp extends OpBase {
   readonly inputZeros: readonly [number, number];
 }
 
+/**
+ * Activation ⊙ activation (a gated MLP's x·σ(y), SwiGLU): the elementwise
+ * product, broadcast per sample as ONNX Mul (inputs of one per-sample rank,
+ * each axis equal to the output's or 1), into int32: acc = (a − za)·(b − zb)
+ * (numerics/transformer.ts mulKernel). A requant follows, as after matmul.
+ */
+export interface MulOp extends OpBase {
+  readonly kind: "mul";
+  readonly inputs: readonly [string, string];
+  readonly output: string;
+  readonly inputZeros: readonly [number, number];
+}
+
 /** y = table[x − inputMin]: any function of one small-integer input (GELU, Erf, Sigmoid, Mul/Div by constants), exact per code. */
 export interface TableOp extends OpBase {
   readonly kind: "table";
@@ -335,6 +348,7 @@ export type IntOp =
   | GatherOp
   | SliceOp
   | MatMulOp
+  | MulOp
   | TableOp
   | SoftmaxOp
   | LayerNormOp

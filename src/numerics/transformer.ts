@@ -8,6 +8,9 @@
  * each exactly; divisions are floor divisions corrected to be exact.
  *
  *   matmul     acc[b, i, j] = Σ_k (a[b, i, k] − za)·(c[b, k, j] − zc)                       (int32)
+ *   mul        acc[b, i] = (a[b, i_a] − za)·(c[b, i_c] − zc), i_a and i_c the ONNX (numpy) broadcast
+ *              of the output index i over per-sample shapes of one rank, an axis of a or c equal
+ *              to the output's or 1 (int32: the lowering bounds |a − za|·|c − zc| < 2^31)
  *   table      y = T[x − xmin]                                  (an exact table of an 8-bit input)
  *   softmax    per row of L: d_i = max − x_i, e_i = E[d_i] (E[d] = round(2^15·exp(−d·S_x))),
  *              Σ = Σ e_i, y_i = clamp(z + ⌊(e_i·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
@@ -35,6 +38,53 @@ export function matmulKernel(a: ArrayLike<number>, za: number, c: ArrayLike<numb
         acc[yo + i * N + j] = s;
       }
     }
+  }
+}
+
+/** Elementwise product a ⊙ c over `batch` samples of shape `yShape` (see the file comment); a and c broadcast per sample. */
+export function mulKernel(
+  a: ArrayLike<number>,
+  za: number,
+  c: ArrayLike<number>,
+  zc: number,
+  acc: Int32Array | Float64Array,
+  batch: number,
+  yShape: ArrayLike<number>,
+  aShape: ArrayLike<number>,
+  cShape: ArrayLike<number>,
+): void {
+  const r = yShape.length;
+  let size = 1;
+  let aSize = 1;
+  let cSize = 1;
+  for (let d = 0; d < r; d++) {
+    size *= yShape[d]!;
+    aSize *= aShape[d]!;
+    cSize *= cShape[d]!;
+  }
+  // per-sample offsets of each output element in a and c (a broadcast axis has stride 0)
+  const ia = new Int32Array(size);
+  const ic = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    let rest = i;
+    let oa = 0;
+    let oc = 0;
+    let sa = 1;
+    let sc = 1;
+    for (let d = r - 1; d >= 0; d--) {
+      const n = yShape[d]!;
+      const k = rest % n;
+      rest = (rest - k) / n;
+      if (aShape[d] !== 1) oa += k * sa;
+      if (cShape[d] !== 1) oc += k * sc;
+      sa *= aShape[d]!;
+      sc *= cShape[d]!;
+    }
+    ia[i] = oa;
+    ic[i] = oc;
+  }
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < size; i++) acc[b * size + i] = (a[b * aSize + ia[i]!]! - za) * (c[b * cSize + ic[i]!]! - zc);
   }
 }
 

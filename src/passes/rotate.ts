@@ -50,10 +50,10 @@ export function hadamard(d: number): Float64Array {
   return h;
 }
 
-const isPow2 = (d: number) => d >= 1 && (d & (d - 1)) === 0;
+export const isPow2 = (d: number) => d >= 1 && (d & (d - 1)) === 0;
 
 /** w [rows, n] with its columns rotated blockwise: w·R. */
-function rotateColumns(w: Float64Array, rows: number, n: number, h: Float64Array, d: number): Float64Array {
+export function rotateColumns(w: Float64Array, rows: number, n: number, h: Float64Array, d: number): Float64Array {
   const out = new Float64Array(w.length);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < n; b += d) {
@@ -68,7 +68,7 @@ function rotateColumns(w: Float64Array, rows: number, n: number, h: Float64Array
 }
 
 /** w [n, cols] with its rows rotated blockwise: Rᵀ·w. */
-function rotateRows(w: Float64Array, n: number, cols: number, h: Float64Array, d: number): Float64Array {
+export function rotateRows(w: Float64Array, n: number, cols: number, h: Float64Array, d: number): Float64Array {
   const out = new Float64Array(w.length);
   for (let b = 0; b < n; b += d) {
     for (let i = 0; i < d; i++) {
@@ -159,12 +159,12 @@ function rotatedInput(node: Node, slot: number, t: Tensor, values: Float64Array,
   return { ...node, inputs: node.inputs.map((x, i) => (i === slot ? name : x)) };
 }
 
-/** The model with every pair rotated; refuses a model with none, naming what was looked for. */
-export function rotateModel(model: Model): { model: Model; pairs: RotatedPair[] } {
+/** The model with every pair rotated; refuses a model with none (unless `allowNone`), naming what was looked for. */
+export function rotateModel(model: Model, allowNone = false): { model: Model; pairs: RotatedPair[] } {
   const g = model.graph;
   if (!g) throw new FixqError("model", "the model has no graph");
   const pairs = findPairs(g);
-  if (pairs.length === 0) {
+  if (pairs.length === 0 && !allowNone) {
     throw new FixqError(
       "unsupported",
       "--rotate: no pair to rotate: it needs an attention value → output projection (MatMul W_v, reshape to heads of a power-of-two size, attention·V, reshape back, MatMul W_o) or two MatMuls with constant weights in a row (a power-of-two width between them), where the rotation folds into the weights and keeps the float function",

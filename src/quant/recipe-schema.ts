@@ -48,12 +48,14 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundBatch: ["number", "string"],
   adaroundLoss: ["string"],
   adaroundChunks: ["number", "string"],
+  adaroundClipCompensation: ["boolean"],
+  adaroundExhaustive: ["boolean"],
   layers: ["object[]"],
   // Deployment (cli/deployment-keys.ts).
   weightOnlyOp: ["string"],
   nbitsAccuracyLevel: ["number", "string"],
   smooth: ["boolean", "number", "string"],
-  rotate: ["boolean"],
+  rotate: ["boolean", "string"],
   // Mixed precision (cli/quantize-mixed.ts).
   mixed: ["string"],
   budget: ["string", "string[]"],

@@ -59,7 +59,8 @@ describe("recipe keys weightOnlyOp, nbitsAccuracyLevel, smooth", () => {
   }, 60_000);
 
   it.each([
-    [{ rotate: "yes" }, /'rotate' must be a boolean, got string "yes"/],
+    [{ rotate: "yes" }, /'rotate' must be true, false, "folded" or "online", got "yes"/],
+    [{ rotate: 3 }, /'rotate' must be a boolean or a string, got number/],
     [{ weightOnlyOp: "gguf" }, /'weightOnlyOp' must be qdq or matmulnbits, got 'gguf'/],
     [{ ...NBITS, nbitsAccuracyLevel: 7 }, /'nbitsAccuracyLevel' must be an integer in 0…4, got 7/],
     [{ smooth: 1.5 }, /'smooth' must be true, false or α in \(0, 1\), got 1.5/],

@@ -59,7 +59,11 @@ describe("fixq quantize --weight-rounding", () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it("recipe keys: a bad gptqActOrder and a bad per-layer weightRounding name the file", async () => {
+  it("recipe keys: a bad gptqActOrder, adaroundClipCompensation or adaroundExhaustive and a bad per-layer weightRounding name the file", async () => {
+    for (const key of ["adaroundClipCompensation", "adaroundExhaustive"]) {
+      writeFileSync(at("r3.json"), JSON.stringify({ weightRounding: "adaround", [key]: "yes" }));
+      expectOneLine(await fixqMain("quantize", CNN, "-o", at("bad.onnx"), "--recipe", at("r3.json")), new RegExp(`r3\\.json.*${key}`));
+    }
     writeFileSync(at("r1.json"), JSON.stringify({ weightRounding: "gptq", gptqActOrder: "yes" }));
     expectOneLine(await fixqMain("quantize", CNN, "-o", at("bad.onnx"), "--recipe", at("r1.json")), /r1\.json.*gptqActOrder/);
     writeFileSync(at("r2.json"), JSON.stringify({ layers: [{ match: { op: "Conv" }, weightRounding: "gtpq" }] }));

@@ -10,8 +10,8 @@
  * model (cosine and top-1 agreement of the logits), every value stays in its
  * certified range, and the generated JS and the integer-only ONNX (run by
  * ONNX Runtime) equal the emulator bit for bit, negative ids included. An id
- * outside the table is an error in every back end; the C back end refuses
- * gather by name; without the pin the CLI names --input-shape, and `fixq
+ * outside the table is an error in every back end (C and HLS:
+ * test/backends/c/transformer-models.test.ts); without the pin the CLI names --input-shape, and `fixq
  * emulate` takes the int64 ids and mask from an .npz.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,31 +19,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../src/backends/emulator/run.js";
-import { checkC } from "../../src/backends/c/emit.js";
 import { emitIntegerOnnx } from "../../src/backends/onnx-int/emit.js";
 import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
 import { verifyIntegerOnly } from "../../src/backends/onnx-int/verify.js";
 import { certifyProgram } from "../../src/integer/certify.js";
-import { integerizeModel } from "../../src/integer/integerize.js";
 import type { Program } from "../../src/integer/program.js";
 import { readNpy } from "../../src/io/npy.js";
 import { writeNpz } from "../../src/io/npz.js";
-import { DataType } from "../../src/ir/dtype.js";
 import type { Model } from "../../src/ir/graph.js";
-import { loadModel } from "../../src/ir/onnx/load.js";
 import { saveModel } from "../../src/ir/onnx/save.js";
-import { pinSampleShapes } from "../../src/ir/pin-shapes.js";
-import { arraySource } from "../../src/quant/feeds.js";
-import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe } from "../../src/quant/recipe.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { resultMismatches } from "../backends/js/compare.js";
 import { cleanupModules, importProgram } from "../backends/js/load-module.js";
 import { fixq } from "../helpers/fixq-cli.js";
-import { Rng } from "../helpers/prng.js";
+import { BERT_L, BERT_VOCAB, bertProgram, int64, sentences } from "../helpers/bert-fixture.js";
 
-const L = 16;
-const VOCAB = 3000;
+const L = BERT_L;
+const VOCAB = BERT_VOCAB;
 const N = 128;
 const dir = mkdtempSync(join(tmpdir(), "fixq-bert-int-"));
 afterAll(() => {
@@ -51,22 +43,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** n sentences of random ids, each 4…16 tokens long and padded (mask 0) to 16. */
-function sentences(n: number, seed: number): { ids: Float32Array; mask: Float32Array } {
-  const rng = new Rng(seed);
-  const ids = new Float32Array(n * L);
-  const mask = new Float32Array(n * L);
-  for (let s = 0; s < n; s++) {
-    const len = 4 + rng.int(L - 3);
-    for (let t = 0; t < L; t++) {
-      ids[s * L + t] = rng.int(VOCAB);
-      mask[s * L + t] = t < len ? 1 : 0;
-    }
-  }
-  return { ids, mask };
-}
-
-const int64 = (a: Float32Array, n: number) => ({ dtype: DataType.INT64, dims: [n, L], data: BigInt64Array.from(a, (v) => BigInt(v)) });
 const feeds = (x: { ids: Float32Array; mask: Float32Array }) =>
   new Map([
     ["input_ids", x.ids],
@@ -96,11 +72,7 @@ let qdq: Model;
 let p: Program;
 
 beforeAll(async () => {
-  const float = loadModel(join(import.meta.dirname, "..", "fixtures", "corpus", "bert-tiny.onnx"));
-  const cal = sentences(64, 1);
-  const { model } = await quantizeModel(float, arraySource({ input_ids: int64(cal.ids, 64), attention_mask: int64(cal.mask, 64) }), buildRecipe({}), { threads: 1 });
-  qdq = model;
-  p = integerizeModel(pinSampleShapes(model, new Map([["input_ids", [1, L]]])));
+  ({ qdq, program: p } = await bertProgram());
 }, 120_000);
 
 describe("BERT-style fixture, integer-only", () => {
@@ -155,12 +127,6 @@ describe("BERT-style fixture, integer-only", () => {
     const runner = await integerOnnxRunner(p, { threads: 1 });
     await expect(runner.run(feeds(x), 2).finally(() => runner.release())).rejects.toThrow();
   }, 60_000);
-
-  it("the C back end refuses gather and slice by name", () => {
-    const kinds = new Set(checkC(p).map((d) => d.kind));
-    expect(kinds.has("gather") && kinds.has("slice")).toBe(true);
-    expect(checkC(p).find((d) => d.kind === "gather")!.message).toMatch(/does not implement gather ops yet/);
-  });
 
   it("CLI: compile refuses the symbolic sequence naming --input-shape, and writes the integer ONNX with it", () => {
     const model = join(dir, "bert.q.onnx");

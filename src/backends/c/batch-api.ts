@@ -24,8 +24,8 @@ import { emitConcat, emitReshape, emitTranspose } from "./ops-io.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
 import { TILE } from "./tile-kernel.js";
 
-/** Refused by the C back end (transformer-refusal.ts): never reach the batch path. */
-type Refused = "matmul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
+/** Transformer ops: a program with any takes batch-loop.ts instead. */
+type Refused = "matmul" | "mul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
 type Lane = Exclude<IntOpKind, "quantize" | "dequantize" | "conv" | "dense" | Refused>;
 /** The ops whose one-sample emitter also prints the batch function (its `lanes` = TILE). */
 const LANE_EMITTERS = {

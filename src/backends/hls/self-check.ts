@@ -4,7 +4,9 @@
  * element at qmax, and the pattern q[i] = qmin + (7919·i mod (qmax − qmin + 1)))
  * and the raw integer outputs it gives are stored in the file; `csim_check`
  * runs the same samples through the top function and exits 0 only when
- * every output equals the stored one (it prints the mismatch count).
+ * every output equals the stored one (it prints the mismatch count). An
+ * input of ids read by a gather takes its samples within the table's rows
+ * [−rows, rows) instead (its qmin/qmax lie outside, an error by design).
  */
 import { runProgramInt } from "../emulator/run.js";
 import type { Program, QuantizeOp } from "../../integer/program.js";
@@ -13,16 +15,24 @@ import { cList } from "../c/c-types.js";
 
 export const SELF_CHECK_SAMPLES = 3;
 
-/** The three integer samples of one input, back to back. */
-function samples(q: QuantizeOp, size: number): Int32Array {
+/** The three integer samples of one input, back to back, between lo and hi. */
+function samples(lo: number, hi: number, size: number): Int32Array {
   const out = new Int32Array(SELF_CHECK_SAMPLES * size);
-  const span = q.qmax - q.qmin + 1;
+  const span = hi - lo + 1;
   for (let i = 0; i < size; i++) {
-    out[i] = q.qmin;
-    out[size + i] = q.qmax;
-    out[2 * size + i] = q.qmin + ((7919 * i) % span);
+    out[i] = lo;
+    out[size + i] = hi;
+    out[2 * size + i] = lo + ((7919 * i) % span);
   }
   return out;
+}
+
+/** The sample range of the input quantized by q: its qmin…qmax, or the rows of the tables its gathers read. */
+function sampleRange(p: Program, q: QuantizeOp): [number, number] {
+  const rows = p.ops.flatMap((op) => (op.kind === "gather" && op.input === q.output ? [op.rows] : []));
+  if (rows.length === 0) return [q.qmin, q.qmax];
+  const r = Math.min(...rows);
+  return [Math.max(q.qmin, -r), Math.min(q.qmax, r - 1)];
 }
 
 export function selfCheckText(p: Program, prefix: string): string {
@@ -30,7 +40,7 @@ export function selfCheckText(p: Program, prefix: string): string {
   const ins = p.inputs.map((io) => {
     const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === io.name);
     if (!q) throw new Error(`program input '${io.name}' has no quantize op`);
-    return { name: io.name, size: sampleSize(io.shape), data: samples(q, sampleSize(io.shape)) };
+    return { name: io.name, size: sampleSize(io.shape), data: samples(...sampleRange(p, q), sampleSize(io.shape)) };
   });
   const res = runProgramInt(p, new Map(ins.map((x) => [x.name, x.data])), SELF_CHECK_SAMPLES);
   const outs = p.outputs.map((io) => ({ size: sampleSize(io.shape), data: res.ints.get(io.name)! }));

@@ -4,9 +4,9 @@
  * kernels once (`transformerPreludeText`), and each op calls its kernel with
  * its constants, so the module and the emulator run the same code.
  */
-import type { AddConstOp, GatherOp, LayerNormOp, MatMulOp, SliceOp, SoftmaxOp, TableOp } from "../../integer/program.js";
+import type { AddConstOp, GatherOp, LayerNormOp, MatMulOp, MulOp, SliceOp, SoftmaxOp, TableOp } from "../../integer/program.js";
 import { sampleSize } from "../../integer/program.js";
-import { addConstKernel, layerNormKernel, matmulKernel, softmaxKernel, tableKernel } from "../../numerics/transformer.js";
+import { addConstKernel, layerNormKernel, matmulKernel, mulKernel, softmaxKernel, tableKernel } from "../../numerics/transformer.js";
 import { gatherKernel, sliceKernel } from "../../numerics/gather.js";
 import { intsExpr } from "./blob.js";
 import { numList, type OpEmitter, opFunctionName, opHeader, product } from "./codegen.js";
@@ -14,6 +14,7 @@ import { numList, type OpEmitter, opFunctionName, opHeader, product } from "./co
 /** Name in the module → [numerics kernel, its source file]. */
 const KERNELS: Readonly<Record<string, readonly [(...args: never[]) => void, string]>> = {
   fixqMatmul: [matmulKernel, "transformer"],
+  fixqMul: [mulKernel, "transformer"],
   fixqTable: [tableKernel, "transformer"],
   fixqSoftmax: [softmaxKernel, "transformer"],
   fixqLayerNorm: [layerNormKernel, "transformer"],
@@ -60,6 +61,16 @@ export const emitMatMul: OpEmitter<MatMulOp> = (op, ctx) => {
   const text = `${opHeader(op, ctx, `acc = Σ_k (a − ${op.inputZeros[0]})·(b − ${op.inputZeros[1]}), [${M}×${K}]·[${K}×${N}]`)}
 function ${name}(a, b, y, batch) {
   fixqMatmul(a, ${op.inputZeros[0]}, b, ${op.inputZeros[1]}, y, batch * ${lead}, ${M}, ${K}, ${N});
+}`;
+  return { name, text };
+};
+
+export const emitMul: OpEmitter<MulOp> = (op, ctx) => {
+  const name = opFunctionName(ctx.index, op);
+  const [a, b, y] = [ctx.value(op.inputs[0]).shape, ctx.value(op.inputs[1]).shape, ctx.value(op.output).shape];
+  const text = `${opHeader(op, ctx, `acc = (a − ${op.inputZeros[0]})·(b − ${op.inputZeros[1]}), [${a}] ⊙ [${b}] → [${y}]`)}
+function ${name}(a, b, y, batch) {
+  fixqMul(a, ${op.inputZeros[0]}, b, ${op.inputZeros[1]}, y, batch, ${numList(y)}, ${numList(a)}, ${numList(b)});
 }`;
   return { name, text };
 };

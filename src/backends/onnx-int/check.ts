@@ -62,6 +62,7 @@ export const ONNX_INT_CHECKS = {
   transpose: none,
   concat: none,
   matmul: (op, { program }) => op.inputs.flatMap((i, k) => byteMatMulOperand(program, i, op.inputZeros[k]!)),
+  mul: none,
   table: none,
   softmax: none,
   layernorm: none,

@@ -33,7 +33,7 @@
  * - sumpool: ReduceSum on int32 (no 8-bit kernel) or a depthwise ConvInteger
  *   with ones; maxpool: MaxPool on uint8/int8, else Pad + Slice + Max on int32.
  * - Reshape, Transpose, Concat move data; Cast changes carrier types.
- * - matmul of two activations, table, softmax, layernorm, addconst: transformer.ts.
+ * - matmul and mul of two activations, table, softmax, layernorm, addconst: transformer.ts.
  * - integer inputs (ids, masks; int64), gather, slice: gather.ts.
  * - Carriers: uint8/int8 for ≤ 8-bit values, int32 above (ORT has no Pad,
  *   Max/Min or MaxPool kernels for int16/uint16, and Clip on them expands
@@ -70,7 +70,7 @@ import { emitConv, emitDense } from "./linear.js";
 import { emitMaxPool, emitSumPool } from "./pool.js";
 import { emitRequant, emitRescale } from "./requant.js";
 import { emitFixedRescale } from "./fixed.js";
-import { emitAddConstOp, emitLayerNormOp, emitMatMulOp, emitSoftmaxOp, emitTableOp } from "./transformer.js";
+import { emitAddConstOp, emitLayerNormOp, emitMatMulOp, emitMulOp, emitSoftmaxOp, emitTableOp } from "./transformer.js";
 import { emitGatherOp, emitIntegerInput, emitSliceOp, quantizesIntegerInput } from "./gather.js";
 
 export interface EmitOptions {
@@ -181,6 +181,7 @@ const EMITTERS = {
   transpose: emitTranspose,
   concat: emitConcat,
   matmul: emitMatMulOp,
+  mul: emitMulOp,
   table: emitTableOp,
   softmax: emitSoftmaxOp,
   layernorm: emitLayerNormOp,

@@ -6,6 +6,9 @@
  * - matmul:    MatMulInteger with scalar zero points on 8-bit carriers; an
  *              int8 operand facing a uint8 one is moved to uint8 (x + 128
  *              under zero point z + 128), since u8×s8 saturates (emit.ts).
+ * - mul:       (a − z_a)·(b − z_b) as int32 Sub and Mul (ONNX broadcasting over
+ *              [N, …] is the per-sample broadcast; the lowering bounds the
+ *              product below 2^31).
  * - table:     Gather of the int32 table at x − inputMin (int64 indices).
  * - softmax:   ReduceMax (int32) of the row, Gather of the exp table at
  *              max − x, ReduceSum (int64), then q = (e·c + Σ·2^(r−1)) Div (Σ·2^r),
@@ -23,7 +26,7 @@
  */
 import { DataType } from "../../ir/dtype.js";
 import { FixqError } from "../../ir/errors.js";
-import type { AddConstOp, LayerNormOp, MatMulOp, SoftmaxOp, TableOp } from "../../integer/program.js";
+import type { AddConstOp, LayerNormOp, MatMulOp, MulOp, SoftmaxOp, TableOp } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { intAttr } from "./builder.js";
 import type { EmitContext, Emitted } from "./context.js";
@@ -56,6 +59,14 @@ export function emitMatMulOp(ctx: EmitContext, op: MatMulOp): void {
   const ops = [0, 1].map((i) => byteOperand(ctx, op.inputs[i]!, op.inputZeros[i]!, mixed && signed[i]!, where));
   const acc = ctx.b.op("MatMulInteger", [ops[0]!.x, ops[1]!.x, ops[0]!.z, ops[1]!.z], [], op.output, op.output);
   ctx.set(op.output, { name: acc, dtype: DataType.INT32 });
+}
+
+export function emitMulOp(ctx: EmitContext, op: MulOp): void {
+  const [a, b] = op.inputs.map((name, i) => {
+    const x = ctx.cast(ctx.get(name, op.source), DataType.INT32, `${name}_i32`);
+    return ctx.binary("Sub", x, ctx.b.scalar(DataType.INT32, op.inputZeros[i]!, "zero"), `${name}_centered`);
+  }) as [Emitted, Emitted];
+  ctx.set(op.output, { name: ctx.b.op("Mul", [a.name, b.name], [], op.output, op.output), dtype: DataType.INT32 });
 }
 
 export function emitTableOp(ctx: EmitContext, op: TableOp): void {

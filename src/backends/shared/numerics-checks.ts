@@ -14,7 +14,7 @@
  *   conv, dense, sumpool   integer input zero point
  *   maxpool, reshape, transpose, concat   data movement: nothing to check
  *   gather                 a table of rows × width codes; slice: rows within the axis
- *   matmul, addconst       integer zero points; table: an entry for every input code
+ *   matmul, mul, addconst  integer zero points; table: an entry for every input code
  *   softmax, layernorm     their bounds are checked when they are lowered (integer/lower-transformer.ts)
  * and every integer value fits the int32 storage every back end uses (no uint32).
  */
@@ -70,6 +70,7 @@ export const NUMERICS_CHECKS = {
   transpose: storageOnly,
   concat: storageOnly,
   matmul: (op, ctx) => [...storage(ctx.program, op), ...op.inputZeros.flatMap(zeroPoint)],
+  mul: (op, ctx) => [...storage(ctx.program, op), ...op.inputZeros.flatMap(zeroPoint)],
   table: (op, ctx) => [...storage(ctx.program, op), ...tableIssues(op, ctx)],
   softmax: storageOnly,
   layernorm: storageOnly,

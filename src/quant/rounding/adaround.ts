@@ -6,7 +6,9 @@
  *
  *   ŵ = lo + h(V)·(hi − lo),  h(V) = clip(σ(V)·(ζ − γ) + γ, 0, 1),  ζ = 1.1, γ = −0.1
  *
- * with V initialised so that h equals w's fractional position (w − lo)/(hi − lo).
+ * with V initialised so that h equals w's fractional position (w − lo)/(hi − lo);
+ * lo and hi bracket w itself, or, where weights lie past the grid's ends, the
+ * loss's minimum w* with those pinned at the ends (clip-compensation.ts).
  * V minimises, by Adam (lr 10⁻², β₁ 0.9, β₂ 0.999), the pre-activation
  * reconstruction loss in its Gram form plus the rounding regularizer:
  *
@@ -26,6 +28,7 @@
  */
 import type { AdaroundLoop, AdaroundLoopInput } from "./adaround-loop.js";
 import { chunkSchedule } from "./chunk-grams.js";
+import { clipCompensated } from "./clip-compensation.js";
 import { rowsTimesSym } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
 
@@ -42,6 +45,10 @@ export interface AdaroundOptions {
   readonly loss: "pre" | "post";
   /** Chunks of the samples, one per step (chunk-grams.ts); 1: the Gram form over every column; 0: chunk-grams.ts chunkCount's default. */
   readonly chunks: number;
+  /** Centre the relaxation on w* (clip-compensation.ts) rather than on W where weights lie past the grid's ends. */
+  readonly clipCompensation: boolean;
+  /** Groups of at most EXHAUSTIVE_MAX_COLS inputs take the exact minimum (exhaustive.ts) rather than the relaxation. */
+  readonly exhaustive: boolean;
 }
 
 /**
@@ -50,7 +57,7 @@ export interface AdaroundOptions {
  * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
  * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 0 };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 0, clipCompensation: true, exhaustive: true };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
@@ -82,7 +89,7 @@ export function annealedBeta(t: number, o: AdaroundOptions): number {
   return o.betaEnd + (o.betaStart - o.betaEnd) * (1 - rel);
 }
 
-/** Per weight: the grid values either side (lo, lo + span), their codes, and V where h(V) is the fractional position. */
+/** Per weight: the grid values either side (lo, lo + span) of its start w* (clip-compensation.ts: W unless weights are clipped), their codes, and V where h(V) is w*'s fractional position. */
 interface Start {
   readonly lo: Float64Array;
   readonly span: Float64Array;
@@ -91,8 +98,9 @@ interface Start {
   readonly v0: Float64Array;
 }
 
-function start(p: GroupProblem): Start {
+function start(p: GroupProblem, compensate: boolean): Start {
   const n = p.rows * p.cols;
+  const target = compensate ? clipCompensated(p) : p.w;
   const lo = new Float64Array(n);
   const span = new Float64Array(n);
   const loCode = new Int32Array(n);
@@ -100,7 +108,7 @@ function start(p: GroupProblem): Start {
   const v0 = new Float64Array(n);
   for (let at = 0; at < n; at++) {
     const flat = p.index[at]!;
-    const w = p.w[at]!;
+    const w = target[at]!;
     loCode[at] = p.grid.below(flat, w);
     hiCode[at] = p.grid.above(flat, w);
     lo[at] = p.grid.value(flat, loCode[at]!);
@@ -119,7 +127,7 @@ function finalCodes(st: Start, v: ArrayLike<number>): Int32Array {
 
 /** AdaRound codes for one group, the whole optimisation in one ONNX Runtime Loop (adaround-loop.ts, float32); `batch`: minibatch steps (adaround-batch.ts). */
 export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: AdaroundOptions = ADAROUND_DEFAULTS, batch?: AdaroundLoopInput["batch"]): Promise<Int32Array> {
-  const st = start(p);
+  const st = start(p, opts.clipCompensation);
   if (opts.iters === 0) return finalCodes(st, st.v0);
   const chunks = p.chunks && !batch ? { h: p.chunks.h, count: p.chunks.count + 1, schedule: chunkSchedule(p.chunks.count, opts.iters, p.chunks.seed, exactFrom(opts)) } : undefined;
   const v = await loop.run({ rows: p.rows, cols: p.cols, v0: st.v0, lo: st.lo, span: st.span, w: p.w, h: p.h, columns: p.columns, ...(chunks ? { chunks } : {}), ...(batch ? { batch } : {}) }, opts);
@@ -155,7 +163,7 @@ export type ReconstructionGradient = (e: Float64Array, g: Float64Array, t: numbe
 /** AdaRound codes for one group with the reconstruction gradient `grad` (Gram form: `adaround`; minibatch: adaround-batch.ts), Adam in JS float64. */
 export function adaroundWith(p: GroupProblem, opts: AdaroundOptions, grad: ReconstructionGradient): Int32Array {
   const n = p.rows * p.cols;
-  const st = start(p);
+  const st = start(p, opts.clipCompensation);
   const { lo, span } = st;
   const v = Float64Array.from(st.v0);
   const m1 = new Float64Array(n);

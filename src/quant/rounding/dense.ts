@@ -4,7 +4,7 @@
  *
  *   H += Σ_b p_b · p_bᵀ        (accumulateGram: p_b the b-th patch of a block)
  *   H  = L · Lᵀ                (cholesky, L lower triangular)
- *   H⁻¹ = L⁻ᵀ · L⁻¹            (inverseFromCholesky)
+ *   H⁻¹ = L⁻ᵀ · L⁻¹            (inverseFromCholesky; dampedInverse: of H + λI)
  *
  * Matrices are row-major Float64Array of K×K. A patch block is stored
  * transposed, `pt[i·B + b]` = element i of patch b, so every entry of H is a
@@ -122,6 +122,30 @@ export function inverseFromCholesky(l: Float64Array, k: number): Float64Array {
     }
   }
   return inv;
+}
+
+/** The dampings tried in turn when H is singular: `damp`, then tenfold from at least 10⁻⁴, four times. */
+export function dampings(damp: number): number[] {
+  const out = [damp];
+  for (let t = 1; t <= 4; t++) out.push(Math.max(out[t - 1]!, 1e-4) * 10);
+  return out;
+}
+
+/**
+ * (H + λI)⁻¹ with λ = damp · mean(diag H), after giving dead inputs (H_ii = 0)
+ * H_ii = 1; undefined when that is still not positive definite. H is not changed.
+ */
+export function dampedInverse(h: Float64Array, k: number, damp: number): Float64Array | undefined {
+  const hd = Float64Array.from(h);
+  let mean = 0;
+  for (let i = 0; i < k; i++) {
+    if (hd[i * k + i] === 0) hd[i * k + i] = 1;
+    mean += hd[i * k + i]!;
+  }
+  mean = mean / k || 1;
+  for (let i = 0; i < k; i++) hd[i * k + i] += damp * mean;
+  const l = cholesky(hd, k);
+  return l && inverseFromCholesky(l, k);
 }
 
 /** y = H·e (H K×K row-major). */

@@ -14,14 +14,15 @@
  * the block only, and to the columns after it once per block as one product.
  * Dead inputs (H_ii = 0, never nonzero in the data) get H_ii = 1: their
  * columns round to nearest and feed no error. When H stays singular after
- * damping, λ grows tenfold (from at least 10⁻⁴, up to 4 times) and the result says so.
+ * damping, λ grows tenfold (from at least 10⁻⁴, up to 4 times) and the result
+ * says so (dense.ts dampedInverse).
  *
  * Scales are the recipe's, fixed before rounding ("static groups"), so with
  * act-order every `per-block:N` block keeps its scale on its original,
  * contiguous columns, as DequantizeLinear needs; the permutation is undone on
  * output.
  */
-import { cholesky, inverseFromCholesky } from "./dense.js";
+import { cholesky, dampedInverse, dampings } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
 
 export interface GptqOptions {
@@ -46,17 +47,11 @@ export interface GptqResult {
   readonly damp: number;
 }
 
-/** The upper Cholesky factor of (H + λI)⁻¹ for the smallest λ = damp·10^t·mean(diag H), t = 0…4, that makes H positive definite. */
+/** The upper Cholesky factor of (H + λI)⁻¹ for the first damping of `dampings(damp)` that makes H positive definite. */
 function inverseFactor(h: Float64Array, k: number, damp: number): { u: Float64Array; damp: number } | undefined {
-  let mean = 0;
-  for (let i = 0; i < k; i++) mean += h[i * k + i]!;
-  mean = mean / k || 1;
-  for (let t = 0, d = damp; t <= 4; t++, d = Math.max(d, 1e-4) * 10) {
-    const hd = Float64Array.from(h);
-    for (let i = 0; i < k; i++) hd[i * k + i] += d * mean;
-    const l = cholesky(hd, k);
-    if (!l) continue;
-    const l2 = cholesky(inverseFromCholesky(l, k), k);
+  for (const d of dampings(damp)) {
+    const inv = dampedInverse(h, k, d);
+    const l2 = inv && cholesky(inv, k);
     if (!l2) continue;
     const u = new Float64Array(k * k);
     for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = l2[j * k + i]!;
@@ -73,7 +68,6 @@ export function gptq(p: GroupProblem, opts: GptqOptions = GPTQ_DEFAULTS): GptqRe
   if (opts.actOrder) perm.sort((a, b) => p.h[b * K + b]! - p.h[a * K + a]! || a - b);
   const h = new Float64Array(K * K);
   for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) h[i * K + j] = p.h[perm[i]! * K + perm[j]!]!;
-  for (let i = 0; i < K; i++) if (h[i * K + i] === 0) h[i * K + i] = 1;
   const f = inverseFactor(h, K, opts.damp);
   if (!f) return undefined;
   const { u } = f;

@@ -39,6 +39,7 @@ import { adaroundBatch, adaroundBatchInOrt, type PoolColumns, poolLoss, type Row
 import { AdaroundLoop } from "./adaround-loop.js";
 import { ChunkGrams, chunkCount } from "./chunk-grams.js";
 import { ColumnPool } from "./column-pool.js";
+import { EXHAUSTIVE_MAX_COLS, exactWhereFarBetter } from "./exhaustive.js";
 import { type LayerActivation, layerActivation } from "./layer-activation.js";
 import { gptq } from "./gptq.js";
 import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
@@ -244,8 +245,10 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
             loss = (c) => poolLoss(p, cols, c, a);
           }
         } else {
-          // Small groups (depthwise: R = 1, K = 9) step faster in JS than through ORT's Loop.
+          // Small groups step faster in JS than through ORT's Loop.
           learned = p.rows * p.cols * p.cols >= ORT_STEP_MIN ? await adaroundInOrt(p, loop, opts.adaround) : adaround(p, opts.adaround);
+          // A 3×3 kernel on one channel, depthwise 3×3: the exact minimum where the relaxation stopped far from it.
+          if (opts.adaround.exhaustive && p.cols <= EXHAUSTIVE_MAX_COLS) learned = exactWhereFarBetter(p, learned, opts.adaround.clipCompensation);
         }
         const pick = betterOf(p, near, learned, loss);
         before += pick.lossBefore;

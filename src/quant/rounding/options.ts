@@ -7,6 +7,8 @@
  *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
  *   adaroundChunks (--adaround-chunks, default 16, at most one per 32 samples; 1: the Gram form): chunks of the samples, each step the Gram matrix of one (chunk-grams.ts)
+ *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
+ *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
 import { FixqError } from "../../ir/errors.js";
 import { ADAROUND_DEFAULTS, type AdaroundOptions } from "./adaround.js";
@@ -27,6 +29,8 @@ export interface RoundingInput {
   adaroundBatch?: number | string;
   adaroundLoss?: string;
   adaroundChunks?: number | string;
+  adaroundClipCompensation?: boolean;
+  adaroundExhaustive?: boolean;
 }
 
 function count(v: number | string, flag: string): number {
@@ -54,6 +58,14 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
   if (l.adaroundLoss !== undefined) {
     if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);
     adaround = { ...adaround, loss: l.adaroundLoss };
+  }
+  if (l.adaroundClipCompensation !== undefined) {
+    if (typeof l.adaroundClipCompensation !== "boolean") throw new FixqError("usage", `recipe field 'adaroundClipCompensation' must be true or false, got '${l.adaroundClipCompensation}'`);
+    adaround = { ...adaround, clipCompensation: l.adaroundClipCompensation };
+  }
+  if (l.adaroundExhaustive !== undefined) {
+    if (typeof l.adaroundExhaustive !== "boolean") throw new FixqError("usage", `recipe field 'adaroundExhaustive' must be true or false, got '${l.adaroundExhaustive}'`);
+    adaround = { ...adaround, exhaustive: l.adaroundExhaustive };
   }
   return gptq === o.gptq && adaround === o.adaround ? o : { gptq, adaround };
 }

@@ -53,4 +53,36 @@ describe("weightGrid", () => {
     });
     expect(same).toBeGreaterThan(250);
   });
+
+  it("MXFP4: the E2M1 neighbours of hand-picked weights, at the grid's top (6·X), around zero and across a block boundary", () => {
+    // Block 0 (elements 0–31): amax 3.5, X = 2^(⌊log2 3.5⌋ − 2) = 0.5, values 0, ±0.25, ±0.5, ±0.75, ±1, ±1.5, ±2, ±3.
+    // Block 1 (elements 32–63): amax 7, X = 1, values 0, ±0.5, ±1, ±1.5, ±2, ±3, ±4, ±6.
+    const cases: [number, number, number, number, number][] = [
+      // element, weight, below, above, nearest (values)
+      [0, 3.5, 3, 3, 3], // past the top 3 = 6·X: both neighbours are the top
+      [1, -3.2, -3, -3, -3],
+      [2, 2.6, 2, 3, 3],
+      [3, 1.2, 1, 1.5, 1],
+      [4, 0.1, 0, 0.25, 0],
+      [5, -0.1, -0.25, 0, 0],
+      [6, 0, 0, 0, 0],
+      [7, 0.75, 0.75, 0.75, 0.75], // on the grid: one value
+      [8, 0.3, 0.25, 0.5, 0.25],
+      [31, -1.9, -2, -1.5, -2], // last element of block 0
+      [32, 7, 6, 6, 6], // first of block 1: its own scale
+      [33, 5, 4, 6, 4], // the widest interval, 2·X
+      [34, -0.2, -0.5, 0, 0],
+      [35, 0.3, 0, 0.5, 0.5],
+      [63, -4.9, -6, -4, -4],
+    ];
+    const x = new Float32Array(64);
+    for (const [i, v] of cases) x[i] = v;
+    const dims2 = [1, 64];
+    const grid = weightGrid(dims2, { kind: "mx", format: mxFormat("mxfp4"), view: dims2, axis: 1, blockSize: 32, scales: mxScales(mxFormat("mxfp4"), x, mxLayout(dims2, 1)) });
+    // +0 for FP4's −0: one value.
+    const val = (i: number, c: number) => grid.value(i, c) + 0;
+    for (const [i, v, below, above, nearest] of cases) {
+      expect([val(i, grid.below(i, v)), val(i, grid.above(i, v)), val(i, grid.nearest(i, v))]).toEqual([below, above, nearest]);
+    }
+  });
 });

@@ -9,7 +9,7 @@ import { gatherKernelOp, sliceKernelOp } from "./gather.js";
 import { maxpoolKernel, sumpoolKernel } from "./pool.js";
 import { requantKernel, rescaleKernel } from "./requant.js";
 import { fixedRescaleKernel } from "./fixed.js";
-import { addConstKernelOp, layerNormKernelOp, matmulKernelOp, softmaxKernelOp, tableKernelOp } from "./transformer.js";
+import { addConstKernelOp, layerNormKernelOp, matmulKernelOp, mulKernelOp, softmaxKernelOp, tableKernelOp } from "./transformer.js";
 
 export const KERNELS = {
   quantize: quantizeKernel,
@@ -25,6 +25,7 @@ export const KERNELS = {
   transpose: transposeKernel,
   concat: concatKernel,
   matmul: matmulKernelOp,
+  mul: mulKernelOp,
   table: tableKernelOp,
   softmax: softmaxKernelOp,
   layernorm: layerNormKernelOp,

@@ -1,11 +1,11 @@
 /**
- * The transformer ops (matmul of two activations, table, softmax, layernorm,
+ * The transformer ops (matmul and mul of two activations, table, softmax, layernorm,
  * addconst): each calls its one definition in numerics/transformer.ts over the
- * whole batch. With assertRanges, matmul sums into doubles and checks each
+ * whole batch. With assertRanges, matmul and mul sum into doubles and checks each
  * before storing it (an int32 store would wrap an overflow out of sight).
  */
 import { sampleSize } from "../../../integer/program.js";
-import { addConstKernel, layerNormKernel, matmulKernel, softmaxKernel, tableKernel } from "../../../numerics/transformer.js";
+import { addConstKernel, layerNormKernel, matmulKernel, mulKernel, softmaxKernel, tableKernel } from "../../../numerics/transformer.js";
 import type { Kernel } from "../kernel.js";
 import { plain } from "../kernel.js";
 
@@ -20,18 +20,34 @@ export const matmulKernelOp: Kernel<"matmul"> = (op, ctx) => {
   const [M, K, N] = [a[r - 2]!, a[r - 1]!, b[r - 1]!];
   const rows = ctx.batch * sampleSize(a.slice(0, r - 2));
   const [za, zb] = op.inputZeros;
+  return checkedAcc(ctx, rows * M * N, (inputs, acc) => matmulKernel(inputs[0]!, za, inputs[1]!, zb, acc, rows, M, K, N));
+};
+
+/** Runs `compute` into the int32 output; with assertRanges, into doubles first, checking every value before the int32 store could wrap it. */
+function checkedAcc(ctx: Parameters<Kernel>[1], size: number, compute: (inputs: readonly ArrayLike<number>[], acc: Int32Array | Float64Array) => void) {
   const range = ctx.range;
-  if (!range) return plain((inputs, out) => matmulKernel(inputs[0]!, za, inputs[1]!, zb, out as Int32Array, rows, M, K, N));
-  // assertRanges: compute exactly (doubles) and check every sum before the int32 store could wrap it
-  const exact = new Float64Array(rows * M * N);
+  if (!range) return plain((inputs, out) => compute(inputs, out as Int32Array));
+  const exact = new Float64Array(size);
   return plain((inputs, out) => {
-    matmulKernel(inputs[0]!, za, inputs[1]!, zb, exact, rows, M, K, N);
+    compute(inputs, exact);
     for (let i = 0; i < exact.length; i++) {
       const v = exact[i]!;
       if (v < range.lo || v > range.hi) range.fail(i, v);
       out[i] = v;
     }
   });
+}
+
+export const mulKernelOp: Kernel<"mul"> = (op, ctx) => {
+  const a = ctx.value(op.inputs[0]).shape;
+  const b = ctx.value(op.inputs[1]).shape;
+  const y = ctx.value(op.output).shape;
+  if (a.length !== y.length || b.length !== y.length || y.some((d, i) => (a[i] !== d && a[i] !== 1) || (b[i] !== d && b[i] !== 1))) {
+    throw new Error(`${op.source}: mul of [${a}] and [${b}] into [${y}]`);
+  }
+  const [za, zb] = op.inputZeros;
+  const batch = ctx.batch;
+  return checkedAcc(ctx, batch * sampleSize(y), (inputs, acc) => mulKernel(inputs[0]!, za, inputs[1]!, zb, acc, batch, y, a, b));
 };
 
 export const tableKernelOp: Kernel<"table"> = (op) => plain((inputs, out) => tableKernel(inputs[0]!, out as Int32Array, op.table, op.inputMin));

@@ -1,0 +1,309 @@
+/**
+ * The transformer ops of the integer program (matmul of two activations,
+ * table, softmax, layernorm, addconst, gather, slice) as C text over one
+ * sample, for the C back end (c/ops-transformer.ts) and the HLS one
+ * (hls/ops-transformer.ts): the body of one function whose arguments are the
+ * op's inputs (x, or a and b) and output y. The text is C99 and C++14 alike;
+ * integers are int64_t (every intermediate the kernels form stays below 2^52,
+ * numerics/transformer-params.ts), elements are read and written through the
+ * target's `read`/`write` (plain C types, or ap_int with to_int64()).
+ * Each body restates, statement for statement, the one definition in
+ * numerics/transformer.ts and numerics/gather.ts (the JS kernels have no
+ * printable expression form); test/backends/c/transformer-ops.test.ts checks
+ * it against the emulator on random and extreme inputs:
+ *   matmul     y[r, i, j] = Σ_k (a[r, i, k] − za)·(b[r, k, j] − zb)
+ *   table      y = T[x − xmin]
+ *   softmax    per row: d = max − x, e = E[d], Σ = Σ e, y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
+ *   layernorm  per row: s = Σ x, c_i = C·x_i − s, V = Σ c_i², D = ⌊√(V·4^k + E)⌋ (integer square root),
+ *              y_i = clamp(z + ⌊(c_i·g_i + b_i·D + D·2^(F−1)) / (D·2^F)⌋, lo, hi)
+ *   addconst   y = clamp(z + ⌊((x − zx)·m + o[i mod n] + 2^(s−1)) / 2^s⌋, lo, hi)
+ *   gather     y[i, :] = T[r, :], r = id (+ rows when negative); an id outside [−rows, rows) returns FIXQ_EINDEX
+ *   slice      rows start … end − 1 of axis `axis`
+ * No float anywhere: the square root is the exact integer one (fixq_isqrt64),
+ * the divisions exact integer floor divisions.
+ */
+import type { AddConstOp, GatherOp, IntOp, LayerNormOp, MatMulOp, Program, SliceOp, SoftmaxOp, TableOp } from "../../integer/program.js";
+import { intMax, intMin } from "../../numerics/int.js";
+import { cInt } from "./print-c.js";
+
+/** The ops this module prints. */
+export const TRANSFORMER_KINDS = ["matmul", "table", "softmax", "layernorm", "addconst", "gather", "slice"] as const;
+export type TransformerOp = MatMulOp | TableOp | SoftmaxOp | LayerNormOp | AddConstOp | GatherOp | SliceOp;
+
+export function isTransformerOp(op: IntOp): op is TransformerOp {
+  return (TRANSFORMER_KINDS as readonly string[]).includes(op.kind);
+}
+
+/** The helpers the bodies call (C and C++), printed once per file after print-c.ts's C_RUNTIME. */
+export const TRANSFORMER_RUNTIME = `/* An id outside its embedding table (gather). */
+#ifndef FIXQ_EINDEX
+#define FIXQ_EINDEX 2
+#endif
+
+/* floor(sqrt(n)) for 0 <= n < 2^62, exactly: digit by digit in base 4, integers only. */
+static inline int64_t fixq_isqrt64(int64_t n) {
+  uint64_t x = (uint64_t)n, r = 0, bit = (uint64_t)1 << 62;
+  while (bit > x) bit >>= 2;
+  while (bit != 0) {
+    if (x >= r + bit) { x -= r + bit; r = (r >> 1) + bit; }
+    else r >>= 1;
+    bit >>= 2;
+  }
+  return (int64_t)r;
+}
+
+/* floor(a / b) for b > 0 (C's / truncates toward zero). */
+static inline int64_t fixq_floordiv(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* v modulo 2^32 as int32 (an Int32Array store), without an implementation-defined conversion. */
+static inline int32_t fixq_wrap32(int64_t v) {
+  const uint32_t u = (uint32_t)((uint64_t)v & 0xffffffffu);
+  return u <= 0x7fffffffu ? (int32_t)u : (int32_t)(u - 0x80000000u) + INT32_MIN;
+}`;
+
+/** How a target spells element access. */
+export interface TransformerTarget {
+  readonly program: Program;
+  readonly index: number;
+  /** An element (`a[i]` text) of value `v` as an integer expression (int64_t-compatible). */
+  read(v: string, element: string): string;
+  /** The integer expression `e` stored as an element of value `v` (it holds the value). */
+  write(v: string, e: string): string;
+  /** A line opening each innermost loop's body (HLS: `#pragma HLS PIPELINE II=1`); none in C. */
+  readonly pipeline?: string;
+}
+
+/** A function body and the file-scope constants it reads. */
+export interface KernelText {
+  readonly consts: string[];
+  readonly body: string;
+  /** A one-line summary for the op's comment. */
+  readonly what: string;
+}
+
+const shapeOf = (t: TransformerTarget, v: string) => {
+  const x = t.program.values.get(v);
+  if (!x) throw new Error(`op ${t.index} uses '${v}', which has no entry in program.values`);
+  return x.shape;
+};
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** The pipeline line (with its newline and indent), or nothing. */
+const pipe = (t: TransformerTarget, pad: string) => (t.pipeline ? `\n${pad}${t.pipeline}` : "");
+const clamp = (e: string, lo: number, hi: number) => `fixq_min(fixq_max(${e}, ${cInt(lo)}), ${cInt(hi)})`;
+
+/** The narrowest C type holding every constant of a table. */
+export function constType(xs: ArrayLike<number>): "int8_t" | "uint8_t" | "int16_t" | "int32_t" | "int64_t" {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < xs.length; i++) {
+    lo = Math.min(lo, xs[i]!);
+    hi = Math.max(hi, xs[i]!);
+  }
+  if (lo >= -128 && hi <= 127) return "int8_t";
+  if (lo >= 0 && hi <= 255) return "uint8_t";
+  if (lo >= -32768 && hi <= 32767) return "int16_t";
+  return lo >= -(2 ** 31) && hi < 2 ** 31 ? "int32_t" : "int64_t";
+}
+
+/** `static const T NAME[n] = {…};` */
+function constArray(name: string, xs: ArrayLike<number>): string {
+  const items = Array.from(xs, (v) => cInt(v));
+  const rows: string[] = [];
+  for (let i = 0; i < items.length; i += 16) rows.push(`  ${items.slice(i, i + 16).join(", ")}`);
+  return `static const ${constType(xs)} ${name}[${Math.max(1, items.length)}] = {\n${items.length > 0 ? rows.join(",\n") : "  0"}\n};`;
+}
+
+/** The type range of value v. */
+function typeRange(t: TransformerTarget, v: string): { lo: number; hi: number } {
+  const x = t.program.values.get(v)!;
+  return { lo: intMin(x.type), hi: intMax(x.type) };
+}
+
+/**
+ * Σ_k (a − za)·(b − zb) in int32_t where no partial sum can reach 2^31 over the
+ * input types (any order is then exact), else in int64_t stored modulo 2^32
+ * into a 32-bit output, as the emulator's Int32Array store does. Summed k
+ * outer, j inner over one row of sums (integer sums: any order is exact).
+ */
+function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
+  const a = shapeOf(t, op.inputs[0]);
+  const b = shapeOf(t, op.inputs[1]);
+  const r = a.length;
+  const [M, K, N] = [a[r - 2]!, a[r - 1]!, b[r - 1]!];
+  const rows = prod(a.slice(0, r - 2));
+  const [za, zb] = op.inputZeros;
+  const ra = typeRange(t, op.inputs[0]);
+  const rb = typeRange(t, op.inputs[1]);
+  const maxA = Math.max(Math.abs(ra.lo - za), Math.abs(ra.hi - za));
+  const maxB = Math.max(Math.abs(rb.lo - zb), Math.abs(rb.hi - zb));
+  const narrow = K * maxA * maxB < 2 ** 31;
+  const acc = narrow ? "int32_t" : "int64_t";
+  const outBits = t.program.values.get(op.output)!.type.bits;
+  const store = narrow || outBits > 32 ? "s[j]" : "fixq_wrap32(s[j])";
+  // row by row, k outer and j inner: the j loop runs over contiguous b and s, and vectorizes
+  const body = `  for (int r = 0; r < ${rows}; r++) {
+    for (int i = 0; i < ${M}; i++) {
+      ${acc} s[${N}];
+      for (int j = 0; j < ${N}; j++) s[j] = 0;
+      for (int k = 0; k < ${K}; k++) {
+        const ${acc} av = (${acc})${t.read(op.inputs[0], `a[(r * ${M} + i) * ${K} + k]`)} - ${za};
+        for (int j = 0; j < ${N}; j++) {${pipe(t, "          ")}
+          s[j] += av * ((${acc})${t.read(op.inputs[1], `b[(r * ${K} + k) * ${N} + j]`)} - ${zb});
+        }
+      }
+      for (int j = 0; j < ${N}; j++) y[(r * ${M} + i) * ${N} + j] = ${t.write(op.output, store)};
+    }
+  }
+  return 0;`;
+  return { consts: [], body, what: `acc = sum_k (a - ${za}) * (b - ${zb}), ${rows} x [${M}x${K}].[${K}x${N}], ${acc} sums` };
+}
+
+function tableText(op: TableOp, t: TransformerTarget): KernelText {
+  const n = prod(shapeOf(t, op.output));
+  const T = `TABLE${t.index}`;
+  const body = `  for (int i = 0; i < ${n}; i++) {${pipe(t, "    ")}\n    y[i] = ${t.write(op.output, `${T}[${t.read(op.input, "x[i]")} - ${cInt(op.inputMin)}]`)};\n  }\n  return 0;`;
+  return { consts: [constArray(T, op.table)], body, what: `y = table[x - ${op.inputMin}], ${op.table.length} entries` };
+}
+
+function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
+  const s = shapeOf(t, op.input);
+  const L = s[s.length - 1]!;
+  const n = prod(s);
+  const E = `EXP${t.index}`;
+  const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
+  const body = `  for (int o = 0; o < ${n}; o += ${L}) {
+    int64_t mx = ${x("0")};
+    for (int i = 1; i < ${L}; i++) {${pipe(t, "      ")}
+      const int64_t v = ${x("i")};
+      if (v > mx) mx = v;
+    }
+    int64_t sum = 0;
+    for (int i = 0; i < ${L}; i++) {${pipe(t, "      ")}
+      sum += ${E}[mx - ${x("i")}];
+    }
+    {
+      const int64_t den = sum * ${cInt(2 ** op.shift)};
+      const int64_t half = sum * ${cInt(2 ** (op.shift - 1))};
+      for (int i = 0; i < ${L}; i++) {${pipe(t, "        ")}
+        const int64_t q = ((int64_t)${E}[mx - ${x("i")}] * ${cInt(op.numerator)} + half) / den; /* both >= 0: / is the floor */
+        y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
+      }
+    }
+  }
+  return 0;`;
+  return { consts: [constArray(E, op.exp)], body, what: `softmax over ${L}: y = clamp(${op.outZero} + floor((E[max - x] * ${op.numerator} + sum * 2^${op.shift - 1}) / (sum * 2^${op.shift})))` };
+}
+
+function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
+  const s = shapeOf(t, op.input);
+  const C = s[s.length - 1]!;
+  const n = prod(s);
+  const [G, B] = [`GAMMA${t.index}`, `BETA${t.index}`];
+  const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
+  const body = `  for (int o = 0; o < ${n}; o += ${C}) {
+    int64_t s = 0, V = 0;
+    for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
+      s += ${x("i")};
+    }
+    for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
+      const int64_t c = ${C} * ${x("i")} - s;
+      V += c * c;
+    }
+    {
+      const int64_t D = fixq_isqrt64(V * ${cInt(4 ** op.varShift)} + ${cInt(op.epsilon)});
+      const int64_t den = D * ${cInt(2 ** op.fracBits)};
+      for (int i = 0; i < ${C}; i++) {${pipe(t, "        ")}
+        const int64_t c = ${C} * ${x("i")} - s;
+        const int64_t q = fixq_floordiv(c * (int64_t)${G}[i] + (int64_t)${B}[i] * D + D * ${cInt(2 ** (op.fracBits - 1))}, den);
+        y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
+      }
+    }
+  }
+  return 0;`;
+  return {
+    consts: [constArray(G, op.gamma), constArray(B, op.beta)],
+    body,
+    what: `layernorm over ${C}: D = isqrt(V * 4^${op.varShift} + ${op.epsilon}), y = clamp(${op.outZero} + floor((c*g + b*D + D*2^${op.fracBits - 1}) / (D*2^${op.fracBits})))`,
+  };
+}
+
+function addConstText(op: AddConstOp, t: TransformerTarget): KernelText {
+  const n = prod(shapeOf(t, op.output));
+  const m = op.offset.length;
+  if (m === 0 || n % m !== 0) throw new Error(`addconst ${op.source}: ${m} offsets do not tile a sample of ${n}`);
+  const O = `OFFSET${t.index}`;
+  const half = op.shift === 0 ? 0 : 2 ** (op.shift - 1);
+  // blocks of m elements, each adding offset[0 … m − 1] (no modulo in the loop)
+  const e = `fixq_shr(((int64_t)${t.read(op.input, "x[o + j]")} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[j] + ${cInt(half)}, ${op.shift})`;
+  const body = `  for (int o = 0; o < ${n}; o += ${m}) {
+    for (int j = 0; j < ${m}; j++) {${pipe(t, "      ")}
+      y[o + j] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};
+    }
+  }
+  return 0;`;
+  return { consts: [constArray(O, op.offset)], body, what: `y = clamp(${op.outZero} + rshr((x - ${op.inputZero}) * ${op.multiplier} + offset[i mod ${m}], ${op.shift}))` };
+}
+
+function gatherText(op: GatherOp, t: TransformerTarget): KernelText {
+  const ids = prod(shapeOf(t, op.input));
+  const T = `ROWS${t.index}`;
+  const body = `  for (int i = 0; i < ${ids}; i++) {
+    int64_t r = (int64_t)${t.read(op.input, "x[i]")};
+    if (r < 0) r += ${op.rows};
+    if (r < 0 || r >= ${op.rows}) return FIXQ_EINDEX; /* an id outside [-${op.rows}, ${op.rows}) */
+    for (int j = 0; j < ${op.width}; j++) {${pipe(t, "      ")}
+      y[i * ${op.width} + j] = ${t.write(op.output, `${T}[r * ${op.width} + j]`)};
+    }
+  }
+  return 0;`;
+  return { consts: [constArray(T, op.table)], body, what: `y[i, :] = table[id[i], :], ${op.rows} rows of ${op.width}` };
+}
+
+function sliceText(op: SliceOp, t: TransformerTarget): KernelText {
+  const s = shapeOf(t, op.input);
+  const outer = prod(s.slice(0, op.axis));
+  const L = s[op.axis]!;
+  const inner = prod(s.slice(op.axis + 1));
+  const w = (op.end - op.start) * inner;
+  const body = `  for (int b = 0; b < ${outer}; b++) {
+    for (int k = 0; k < ${w}; k++) {${pipe(t, "      ")}
+      y[b * ${w} + k] = ${t.write(op.output, t.read(op.input, `x[(b * ${L} + ${op.start}) * ${inner} + k]`))};
+    }
+  }
+  return 0;`;
+  return { consts: [], body, what: `rows ${op.start}..${op.end - 1} of axis ${op.axis}` };
+}
+
+/** The op's function body and constants. */
+export function transformerText(op: TransformerOp, t: TransformerTarget): KernelText {
+  switch (op.kind) {
+    case "matmul":
+      return matmulText(op, t);
+    case "table":
+      return tableText(op, t);
+    case "softmax":
+      return softmaxText(op, t);
+    case "layernorm":
+      return layerNormText(op, t);
+    case "addconst":
+      return addConstText(op, t);
+    case "gather":
+      return gatherText(op, t);
+    case "slice":
+      return sliceText(op, t);
+  }
+}
+
+/**
+ * Why a back end printing these bodies cannot run a softmax (empty: it can):
+ * an exp table shorter than the input type's span (the generated code indexes
+ * it by max − x without a bound check; numerics' checks cover the tables of
+ * `table` ops).
+ */
+export function softmaxCoverage(op: SoftmaxOp, range: (v: string) => { lo: number; hi: number }): string[] {
+  const r = range(op.input);
+  return r.hi - r.lo > op.exp.length - 1 ? [`its exp table covers differences 0…${op.exp.length - 1}, not the input's 0…${r.hi - r.lo}`] : [];
+}
