@@ -43,7 +43,7 @@ export interface AdaroundOptions {
   readonly batch: number;
   /** Where the reconstruction loss is taken: before the layer's activation, or after it (needs a batch). */
   readonly loss: "pre" | "post";
-  /** Chunks of the samples, one per step (chunk-grams.ts); 1: the Gram form over every column; 0: chunk-grams.ts chunkCount's default. */
+  /** Chunks of the samples, one per step (chunk-grams.ts); 1: the Gram form over every column. */
   readonly chunks: number;
   /** Centre the relaxation on w* (clip-compensation.ts) rather than on W where weights lie past the grid's ends. */
   readonly clipCompensation: boolean;
@@ -57,7 +57,7 @@ export interface AdaroundOptions {
  * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
  * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 0, clipCompensation: true, exhaustive: true };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 1, clipCompensation: true, exhaustive: true };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;

@@ -17,15 +17,6 @@
  */
 import { Rng } from "../../util/random.js";
 
-/** The default: 16 chunks, at most one per 32 samples (under 64 samples: 1, the Gram form). */
-export const DEFAULT_CHUNKS = 16;
-export const MIN_CHUNK_SAMPLES = 32;
-
-/** Chunks for `samples` calibration samples: `asked` (> 0), else the default. */
-export function chunkCount(asked: number, samples: number): number {
-  return asked > 0 ? asked : Math.max(1, Math.min(DEFAULT_CHUNKS, Math.floor(samples / MIN_CHUNK_SAMPLES)));
-}
-
 /** The chunks of a layer's group, as the AdaRound step reads them: H_c / N_c, then H/N, [count + 1, K, K] row-major float32. */
 export interface ChunkedGram {
   readonly h: Float32Array;

@@ -16,7 +16,7 @@
  * processed: G·K² doubles for H (plus GPTQ's K² work matrices), and for
  * minibatch AdaRound (--adaround-batch N, --adaround-loss post) a pool of
  * 16·N sampled input columns per group (G·16·N·K float32, column-pool.ts),
- * and for stochastic-Gram AdaRound (the default) M + 1 more K×K float32
+ * and for stochastic-Gram AdaRound (--adaround-chunks M) M + 1 more K×K float32
  * Gram matrices per group (chunk-grams.ts).
  * With the post loss, lossBefore/lossAfter are the post-activation losses
  * over that pool, and layers without a ReLU/Clip after them take the pre loss
@@ -37,7 +37,7 @@ import { layerWaves } from "../layer-waves.js";
 import { adaround, adaroundInOrt } from "./adaround.js";
 import { adaroundBatch, adaroundBatchInOrt, type PoolColumns, poolLoss, type RowActivation } from "./adaround-batch.js";
 import { AdaroundLoop } from "./adaround-loop.js";
-import { ChunkGrams, chunkCount } from "./chunk-grams.js";
+import { ChunkGrams } from "./chunk-grams.js";
 import { ColumnPool } from "./column-pool.js";
 import { EXHAUSTIVE_MAX_COLS, exactWhereFarBetter } from "./exhaustive.js";
 import { type LayerActivation, layerActivation } from "./layer-activation.js";
@@ -132,10 +132,7 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
       const opts = ctx.options ?? ROUNDING_DEFAULTS;
       const batch = method === "adaround" ? stepBatch(opts) : 0;
       if (batch > 0) gram.pool = new ColumnPool(m.groups, m.cols, POOL_BATCHES * batch, 0x5eed + i);
-      else if (method === "adaround") {
-        const chunks = chunkCount(opts.adaround.chunks, ctx.source.count);
-        if (chunks > 1) gram.chunks = new ChunkGrams(chunks, ctx.source.count, m.groups, m.cols);
-      }
+      else if (method === "adaround" && opts.adaround.chunks > 1) gram.chunks = new ChunkGrams(opts.adaround.chunks, ctx.source.count, m.groups, m.cols);
       const act = batch > 0 && opts.adaround.loss === "post" ? layerActivation(ed, i, l.outChannels) : undefined;
       out.push({ gram, method, ...(act ? { act } : {}) });
     }

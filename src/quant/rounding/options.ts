@@ -6,7 +6,7 @@
  *   adaroundIters (--adaround-iters, default 1000): Adam steps per layer
  *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
- *   adaroundChunks (--adaround-chunks, default 16, at most one per 32 samples; 1: the Gram form): chunks of the samples, each step the Gram matrix of one (chunk-grams.ts)
+ *   adaroundChunks (--adaround-chunks, default 1: the Gram form): chunks of the samples, each step (but the last 20%) the Gram matrix of one (chunk-grams.ts)
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */

@@ -1,20 +1,13 @@
 /**
- * The chunks of stochastic-Gram AdaRound: by default 16, at most one per 32
- * samples; ⌈S/M⌉ samples per chunk, the last
+ * The chunks of stochastic-Gram AdaRound: ⌈S/M⌉ samples per chunk, the last
  * one open-ended; the step schedule visits every chunk once per epoch in a
  * seeded order that differs between epochs and seeds, and ends on the whole
  * H/N.
  */
 import { describe, expect, it } from "vitest";
-import { ChunkGrams, chunkCount, chunkSchedule } from "../../../src/quant/rounding/chunk-grams.js";
+import { ChunkGrams, chunkSchedule } from "../../../src/quant/rounding/chunk-grams.js";
 
 describe("chunk Grams", () => {
-  it("defaults to 16 chunks, at most one per 32 samples; an explicit count wins", () => {
-    expect([512, 2000, 256, 100, 63, 8].map((n) => chunkCount(0, n))).toEqual([16, 16, 8, 3, 1, 1]);
-    expect(chunkCount(4, 32)).toBe(4);
-    expect(chunkCount(1, 512)).toBe(1);
-  });
-
   it("cuts S samples into M chunks of ⌈S/M⌉ (the last takes any extra sample)", () => {
     const c = new ChunkGrams(16, 512, 1, 2);
     expect(c.perChunk).toBe(32);

@@ -8,7 +8,7 @@
  *  - AdaRound (a few iterations) and GPTQ on MXFP4 weights (a non-uniform
  *    grid) run through and do not lose to nearest;
  *  - ConvTranspose and Gemm with transA are rounded, not skipped;
- *  - AdaRound's default chunks (one per 32 samples, up to 16);
+ *  - AdaRound's default is the Gram form; chunks change the codes;
  *  - AdaRound (Gram form and stochastic-Gram chunks) and GPTQ write
  *    byte-identical models at 1 and 2 threads;
  *  - data-free mode refuses learned rounding in one line.
@@ -82,7 +82,7 @@ describe("learned rounding in the pipeline", () => {
     expect(written[1]!.equals(written[0]!)).toBe(false);
   }, 180_000);
 
-  it("by default steps on chunks of 32 samples (64 samples: 2 chunks), and --adaround-chunks 1 gives the Gram form", async () => {
+  it("by default takes the Gram form (the same codes as --adaround-chunks 1); --adaround-chunks 2 changes them", async () => {
     const data64 = arraySource({ [inputName]: evalImages(64) });
     const run = async (extra: RecipeInput) => {
       const q = await quantizeModel(cnn, data64, buildRecipe({ acts: "float", batchSize: 16, weights: "int4", weightRounding: "adaround", adaroundIters: 60, ...extra }), { threads: 1 });
@@ -90,8 +90,8 @@ describe("learned rounding in the pipeline", () => {
       return JSON.stringify(q.model.graph!.initializers.filter((t) => t.name?.endsWith("__quantized")).map((t) => Array.from(tensorToFloat64(t))));
     };
     const byDefault = await run({});
-    expect(byDefault).toBe(await run({ adaroundChunks: 2 }));
-    expect(byDefault).not.toBe(await run({ adaroundChunks: 1 }));
+    expect(byDefault).toBe(await run({ adaroundChunks: 1 }));
+    expect(byDefault).not.toBe(await run({ adaroundChunks: 2 }));
   }, 120_000);
 
   it("rounds ConvTranspose (transposed patches) and Gemm with transA: reported, not skipped, none worse than nearest", async () => {
