@@ -2,7 +2,10 @@
  * `npm run bench:hls`: the HLS design of each bundled model at reuse factors
  * 1, 4 and 16 — the resource ESTIMATES of the code written (resources.ts:
  * multipliers = products per cycle, DSP48 by the operand-width rule, weight
- * and activation bits, cycles per sample = Σ rows · R), the generated code's
+ * and activation bits, Σ rows · R: the cycles the II pragmas ask for), the
+ * latency/throughput estimates (timing.ts: II raised to the dual-port memory
+ * bound; latency and interval in cycles, samples/s at 5 ns; buffer and FIFO
+ * memory, line buffers in stream I/O), the generated code's
  * size, and its C simulation (g++, fixq's ap_types): the mismatch count
  * against the emulator on 64 eval samples (raw integers and floats; must be
  * 0) and samples/s of csim_run beside the emulator's, same run.
@@ -28,6 +31,7 @@ import { runProgram } from "../src/backends/emulator/run.js";
 import { emitHls } from "../src/backends/hls/emit.js";
 import { estimateResources, formatResources, PARTITION_LIMIT } from "../src/backends/hls/resources.js";
 import { estimateTransformerResources, formatTransformerResources } from "../src/backends/hls/resources-transformer.js";
+import { estimateTiming, formatTiming } from "../src/backends/hls/timing.js";
 import type { HlsIo } from "../src/backends/hls/top.js";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
 import { certifyProgram } from "../src/integer/certify.js";
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
   printBenchHeader("hls");
   console.log(`--io ${io}; ap types; estimates (not synthesis); csim: g++ -O2 with fixq's ap_types, ${N} eval samples, median of 3 runs; partition limit ${PARTITION_LIMIT}`);
   console.log(
-    `${"model".padEnd(12)} ${"R".padStart(3)} ${"adj".padStart(3)} ${"mults".padStart(7)} ${"DSP48".padStart(7)} ${"weight kbit".padStart(11)} ${"act kbit".padStart(9)} ${"cycles/sample".padStart(13)} ${"code KB".padStart(8)} ${"lines".padStart(7)} ${"mismatch".padStart(8)} ${"csim/s".padStart(8)} ${"emu/s".padStart(8)}`,
+    `${"model".padEnd(12)} ${"R".padStart(3)} ${"adj".padStart(3)} ${"mults".padStart(7)} ${"DSP48".padStart(7)} ${"weight kbit".padStart(11)} ${"act kbit".padStart(9)} ${"asked cyc".padStart(9)} ${"latency".padStart(8)} ${"interval".padStart(8)} ${"est/s".padStart(6)} ${"mem kbit".padStart(8)} ${"code KB".padStart(8)} ${"lines".padStart(7)} ${"mismatch".padStart(8)} ${"csim/s".padStart(8)} ${"emu/s".padStart(8)}`,
   );
   try {
     for (const m of bundledModels()) {
@@ -108,6 +112,7 @@ async function main(): Promise<void> {
       for (const r of rs) {
         const { byLayer, adjusted } = factors(p, r);
         const layers = estimateResources(p, cert, { byLayer });
+        const timing = estimateTiming(p, cert, layers, io, "ap");
         const files = emitHls(p, { cert, layers, io, modelName: m.key });
         const dir = join(root, `${m.key}-${r}`);
         for (const [rel, text] of files) {
@@ -130,13 +135,13 @@ async function main(): Promise<void> {
         const csim = timeCsim(join(dir, "csim_run"), dir, 3);
         const sum = (f: (l: (typeof layers)[number]) => number) => layers.reduce((s, l) => s + f(l), 0);
         console.log(
-          `${m.key.padEnd(12)} ${String(r).padStart(3)} ${String(adjusted).padStart(3)} ${String(sum((l) => l.multipliers)).padStart(7)} ${String(sum((l) => l.dsp)).padStart(7)} ${(sum((l) => l.weightBits) / 1000).toFixed(1).padStart(11)} ${(sum((l) => l.activationBits) / 1000).toFixed(1).padStart(9)} ${String(sum((l) => l.cycles)).padStart(13)} ${(bytes / 1024).toFixed(0).padStart(8)} ${String(lines).padStart(7)} ${String(mismatches).padStart(8)} ${(1000 / csim).toFixed(0).padStart(8)} ${(1000 / emuPerSample).toFixed(0).padStart(8)}`,
+          `${m.key.padEnd(12)} ${String(r).padStart(3)} ${String(adjusted).padStart(3)} ${String(sum((l) => l.multipliers)).padStart(7)} ${String(sum((l) => l.dsp)).padStart(7)} ${(sum((l) => l.weightBits) / 1000).toFixed(1).padStart(11)} ${(sum((l) => l.activationBits) / 1000).toFixed(1).padStart(9)} ${String(sum((l) => l.cycles)).padStart(9)} ${String(timing.latency).padStart(8)} ${String(timing.interval).padStart(8)} ${(1e9 / (timing.interval * 5)).toFixed(0).padStart(6)} ${((timing.bufferBits + timing.fifoBits) / 1000).toFixed(0).padStart(8)} ${(bytes / 1024).toFixed(0).padStart(8)} ${String(lines).padStart(7)} ${String(mismatches).padStart(8)} ${(1000 / csim).toFixed(0).padStart(8)} ${(1000 / emuPerSample).toFixed(0).padStart(8)}`,
         );
         if (ops.length > 0) {
           const total = (f: (l: (typeof ops)[number]) => number) => ops.reduce((t, l) => t + f(l), 0);
           console.log(`${"".padEnd(12)}   + ${ops.length} transformer layers (R does not apply): ${total((l) => l.multipliers.length)} multipliers, ${total((l) => l.dsp)} DSP48, ${(total((l) => l.romBits) / 1000).toFixed(1)} ROM kbit, ${total((l) => l.dividers)} dividers, ${total((l) => l.cycles)} cycles/sample`);
         }
-        if (process.env["FIXQ_BENCH_HLS_LAYERS"] === "1") console.log(formatResources(layers));
+        if (process.env["FIXQ_BENCH_HLS_LAYERS"] === "1") console.log(`${formatResources(layers)}\n${formatTiming(timing, 5)}`);
         if (process.env["FIXQ_BENCH_HLS_LAYERS"] === "1" && ops.length > 0) console.log(formatTransformerResources(ops));
         rmSync(dir, { recursive: true, force: true });
       }

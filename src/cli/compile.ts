@@ -13,9 +13,10 @@ import { mkdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import chalk from "chalk";
 import { C_FILES, checkPrefix, emitC } from "../backends/c/emit.js";
-import { emitHls, HLS_FILES } from "../backends/hls/emit.js";
+import { emitHls, HLS_DEFAULT_CLOCK_NS, HLS_FILES } from "../backends/hls/emit.js";
 import { HLS_TYPES, type HlsTypes } from "../backends/hls/hls-types.js";
 import { estimateResources, formatResources, type LayerResources } from "../backends/hls/resources.js";
+import { estimateTiming, formatTiming } from "../backends/hls/timing.js";
 import { estimateTransformerResources, formatTransformerResources } from "../backends/hls/resources-transformer.js";
 import { HLS_IO, type HlsIo } from "../backends/hls/top.js";
 import { emitJsModule, jsModuleFileNames } from "../backends/js/emit.js";
@@ -96,6 +97,7 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
   // hls: the per-layer estimates, checked (reuse factor, partition limit) before anything is written
   const reuse = { all: reuseFactor, byLayer: opts.recipe && target === "hls" ? reuseFactorsOf(opts.recipe, input) : undefined };
   const resources: LayerResources[] | undefined = target === "hls" ? estimateResources(program, cert, reuse) : undefined;
+  const timing = resources ? estimateTiming(program, cert, resources, (opts.io as HlsIo | undefined) ?? "parallel", (opts.hlsTypes as HlsTypes | undefined) ?? "ap") : undefined;
   const opResources = target === "hls" ? estimateTransformerResources(program, cert) : [];
   if (target !== undefined && errors.length > 0) {
     throw new FixqError("unsupported", `the accumulator certificate fails: ${errors[0]!.source}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more; see --report)` : ""}`, modelPath);
@@ -135,11 +137,13 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
     certificate: certificateJson(cert),
     requant: requantJson(program),
     ...(resources ? { resources } : {}),
+    ...(timing ? { timing } : {}),
     ...(opResources.length > 0 ? { transformerResources: opResources } : {}),
   });
   if (jsonOnStdout(json)) return errors.length > 0 ? 1 : 0;
   if (opts.report) process.stdout.write(`${formatCertificate(cert).trimEnd()}\n`);
   if (opts.report && resources) process.stdout.write(`${formatResources(resources)}\n`);
+  if (opts.report && timing) process.stdout.write(`${formatTiming(timing, clockNs ?? HLS_DEFAULT_CLOCK_NS)}\n`);
   if (opts.report && opResources.length > 0) process.stdout.write(`${formatTransformerResources(opResources)}\n`);
   for (const p of cert.problems) process.stderr.write(`${p.level === "error" ? chalk.red("error:") : chalk.yellow("warning:")} ${p.source}: ${p.message}\n`);
   if (target !== undefined) {

@@ -226,6 +226,9 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const summary = quantizeSummary({ result, recipe, model, output, calibPath, loads, inlined, kernelNote: nbitsNote }, json);
   summary["input"] = { path: input, bytes: statSync(input).size };
   summary["outputBytes"] = statSync(output).size;
+  // fixed-point activations whose calibrated range wraps (fixed-range-warnings.ts), one line each
+  summary["warnings"] = result.warnings;
+  if (!json) for (const w of result.warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w}\n`);
   if (html) {
     const reopen = calibPath ? () => openCalibration(model, calibPath, recipe.calibSamples, values) : undefined;
     summary["histograms"] = await reportHistograms({ result, reopen, batchSize: recipe.batchSize, threads: nThreads, progress });

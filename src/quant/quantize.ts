@@ -7,6 +7,7 @@
  * A model that is already QDQ is read back into specs and re-exported as it
  * is (`reexportQuantized`), never quantized twice.
  */
+import { fixedWrapWarnings } from "./fixed-range-warnings.js";
 import { FixqError } from "../ir/errors.js";
 import { type Model, withMetadata } from "../ir/graph.js";
 import { assertValid } from "../ir/verify.js";
@@ -39,6 +40,8 @@ export interface QuantizeResult {
   readonly formats: readonly TensorFormat[];
   /** Every If/Loop/Scan body whose plan quantizes something: quantized, or kept float and why. */
   readonly subgraphs: readonly { body: string; quantized: boolean; reason?: string }[];
+  /** Fixed-point activations whose calibrated range leaves the format's under a wrap mode (fixed-range-warnings.ts), one line each. */
+  readonly warnings: readonly string[];
 }
 
 export interface QuantizeOptions {
@@ -73,6 +76,7 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
     stages: state.reports,
     formats: state.formats ?? [],
     subgraphs: bodySummary(state.bodies ?? []),
+    warnings: fixedWrapWarnings(state.ranges ?? new Map(), state.specified?.quant ?? new Map()),
   };
 }
 

@@ -7,8 +7,11 @@
  *   stdint  the narrowest of int8/16/32/64_t (uint8/16/32/64_t) at least that wide
  * The generated code touches an ap value only through what UG1399 documents
  * and both fixq's and Xilinx's headers provide: construction from a C integer
- * (keeps the low W bits), `to_int64()`, a × b between ap types (exact) and
- * `+=` of an ap value (wraps to W bits); every other arithmetic is on int64_t.
+ * or an ap value (keeps the low W bits), `to_int64()`, + − × between ap
+ * values and C ints (exact, in UG1399's result types), `>>` by an int or an
+ * ap_uint (arithmetic on ap_int), comparisons, and `+=` of an ap value (wraps
+ * to W bits). The MACs and the requant (print-ap.ts) are ap arithmetic; pools,
+ * rescale and data movement still read values into int64_t.
  */
 import type { IntRange } from "../../numerics/domain.js";
 

@@ -4,20 +4,26 @@
  *   rescale:  y = clamp(outZero + rshr(Σ_i (x_i − z_i)·m_i, shift), lo, hi)
  *   sumpool:  acc = Σ_window (x − inputZero);  maxpool: max over the window
  *   reshape, transpose, concat: data movement
- * Requant and rescale are printed from numerics' definitions (SINGLE_CASES /
- * DOUBLE_CASES, rescaleDef) by the shared C printer, whose int64_t arithmetic
- * is C++ too: each channel's case (requantCaseOf) is a constant, the function
- * dispatches on the cases the layer uses. Values are read with to_int64()
- * (ap types) and stored by construction (hls-types.ts).
+ * Requant with ap types is numerics' wide form (requant-wide.ts) printed in
+ * exactly-sized ap_int arithmetic (print-ap.ts); with stdint types, and for
+ * rescale, numerics' definitions (SINGLE_CASES / DOUBLE_CASES, rescaleDef)
+ * printed by the shared C printer, whose int64_t arithmetic is C++ too. Each
+ * channel's case (requantCaseOf) is a constant, the function dispatches on
+ * the cases the layer uses. Values are read with to_int64() (ap types) where
+ * the arithmetic is int64_t, and stored by construction (hls-types.ts).
  */
 import type { ConcatOp, MaxPoolOp, RequantOp, RescaleOp, ReshapeOp, SumPoolOp, TransposeOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
 import { add, eq, type Expr, iff, num, substitute, v } from "../../numerics/expr.js";
+import { type BigRange, bigRangeWidth, exactValue } from "../../numerics/expr-range.js";
+import { intMax, intMin } from "../../numerics/int.js";
+import { DOUBLE_WIDE_CASES, SINGLE_WIDE_CASES } from "../../numerics/requant-wide.js";
 import { cList } from "../c/c-types.js";
 import { cComment, cInt, printC } from "../shared/print-c.js";
 import type { Printed } from "../shared/print-expr.js";
 import type { HlsDesign } from "./design.js";
-import { readInt, writeInt } from "./hls-types.js";
+import { intTypeName, readInt, writeInt } from "./hls-types.js";
+import { apTypeOf, printAp } from "./print-ap.js";
 
 const size = (d: HlsDesign, name: string) => d.program.values.get(name)!.shape.reduce((a, b) => a * b, 1);
 const head = (i: number, source: string, what: string) => `/* layer ${i}: ${cComment(source)}\n * ${cComment(what)} */`;
@@ -41,6 +47,11 @@ export function requantCanRefuse(d: HlsDesign, op: RequantOp): boolean {
 }
 
 export function requantLayer(d: HlsDesign, op: RequantOp, i: number): string {
+  return d.mode === "ap" ? requantLayerAp(d, op, i) : requantLayerInt64(d, op, i);
+}
+
+/** A requant's loops (outer × C channels × inner elements) and its channels' cases. */
+function requantGeometry(d: HlsDesign, op: RequantOp) {
   const shape = d.program.values.get(op.input)!.shape;
   const C = op.multipliers.length;
   const perChannel = C !== 1;
@@ -48,7 +59,104 @@ export function requantLayer(d: HlsDesign, op: RequantOp, i: number): string {
   const inner = perChannel ? shape.slice(op.axis + 1).reduce((a, b) => a * b, 1) : size(d, op.input);
   const rounding = d.program.rounding;
   const cases = op.multipliers.map((m) => requantCaseOf(m, rounding));
-  const used = [...new Set(cases)];
+  return { C, outer, inner, rounding, cases, used: [...new Set(cases)] };
+}
+
+/** The value's certified range (its storage type's where uncertified), as BigInts. */
+export function certRange(d: HlsDesign, value: string): BigRange {
+  const t = d.program.values.get(value)!.type;
+  const r = d.cert.ranges.get(value) ?? { lo: intMin(t), hi: intMax(t) };
+  return { lo: BigInt(r.lo), hi: BigInt(r.hi) };
+}
+
+/**
+ * A constant table's element type: the narrowest stdint type holding r (g++
+ * builds a class-typed initializer list far more slowly; each read converts to
+ * the exactly-sized ap local).
+ */
+const romType = (r: BigRange): string => intTypeName(bigRangeWidth(r), "stdint");
+
+/**
+ * Requant in ap_int arithmetic (print-ap.ts), from numerics' wide form
+ * (requant-wide.ts: acc·m in W_acc + 31 bits, + 2^(s−1), >> s, clamp): one
+ * loop per case the channels use, each printed over the bounds of that
+ * case's channels (m, s) and the accumulator's certified range; the case's
+ * per-channel constants (2^(s−1) …) are evaluated here, exactly, into tables.
+ */
+function requantLayerAp(d: HlsDesign, op: RequantOp, i: number): string {
+  const { C, outer, inner, rounding, cases, used } = requantGeometry(d, op);
+  const table: Record<string, (acc: Expr, m: Expr, s: Expr) => Expr> = rounding === "single" ? SINGLE_WIDE_CASES : DOUBLE_WIDE_CASES;
+  const xT = d.typeOf.get(op.input)!;
+  const yT = d.typeOf.get(op.output)!;
+  const span = (xs: readonly number[]): BigRange => ({ lo: BigInt(Math.min(...xs)), hi: BigInt(Math.max(...xs)) });
+  const consts: string[] = [];
+  let readsM = false;
+  let readsS = false;
+  const bodies = used.map((k, n) => {
+    const mine = op.multipliers.filter((_, c) => cases[c] === k);
+    const ranges = new Map([
+      ["acc", certRange(d, op.input)],
+      ["m", span(mine.map((x) => x.m))],
+      ["s", span(mine.map((x) => x.s))],
+    ]);
+    const e = clampE(add(table[k]!(v("acc"), v("m"), v("s")), op.outZero), op.clampLo, op.clampHi);
+    const p = printAp(e, ranges, { invariant: new Set(["m", "s"]), where: `requant ${op.source}: `, prefix: `c${n}_` }, new Map([["acc", "a"]]));
+    // the hoisted constants, per channel of this case, exactly (0 for the other channels: never read)
+    const values = op.multipliers.map((x, c) => {
+      const env: Record<string, bigint> = { m: BigInt(x.m), s: BigInt(x.s) };
+      for (const k2 of p.constants) env[k2.name] = cases[c] === k ? exactValue(k2.expr, env) : 0n;
+      return env;
+    });
+    const locals = p.constants.map((k2, j) => {
+      const array = `K${i}_${n}_${j}`;
+      const column = values.map((env) => env[k2.name]!);
+      consts.push(`static const ${romType({ lo: column.reduce((a, b) => (b < a ? b : a), 0n), hi: column.reduce((a, b) => (b > a ? b : a), 0n) })} ${array}[${C}] = ${cList(column.map((_, c) => c), (c) => (column[c]! > -(2n ** 31n) && column[c]! < 2n ** 31n ? String(column[c]) : `INT64_C(${column[c]})`))};`);
+      return p.hoisted[j]!.replace(/ = .*;$/, ` = ${array}[c];`);
+    });
+    const code = [...p.body, p.value].join("\n").replace(/\/\*.*?\*\//g, "");
+    if (code.includes("fixq_pow2")) throw new Error(`requant ${op.source}: a power of two left in the loop`);
+    const m = /\bm\b/.test(code);
+    const s = /\bs\b/.test(code);
+    readsM ||= m;
+    readsS ||= s;
+    const mLocal = m ? [`const ${apTypeOf(ranges.get("m")!)} m = M${i}[c];`] : [];
+    const sLocal = s ? [`const int s = S${i}[c];`] : [];
+    return [
+      ...mLocal,
+      ...sLocal,
+      ...locals,
+      `Elem${n}: for (int j = 0; j < ${inner}; j++) {`,
+      "#pragma HLS PIPELINE II=1",
+      `  const ${xT} a = x[(o * ${C} + c) * ${inner} + j];`,
+      "  (void)a; /* unread where the case's result is 0 */",
+      ...p.body.map((l) => `  ${l}`),
+      `  y[(o * ${C} + c) * ${inner} + j] = ${yT}(${p.value});`,
+      "}",
+    ];
+  });
+  if (readsM) consts.unshift(`static const ${romType(span(op.multipliers.map((x) => x.m)))} M${i}[${C}] = ${cList(op.multipliers.map((x) => x.m))};`);
+  if (readsS) consts.push(`static const int S${i}[${C}] = ${cList(op.multipliers.map((x) => x.s))};`);
+  if (used.length > 1) consts.push(`static const int CS${i}[${C}] = ${cList(cases.map((k) => used.indexOf(k)))};`);
+  const pad = (ls: string[], n: number) => ls.map((l) => (l.startsWith("#pragma") ? l : " ".repeat(n) + l));
+  const dispatch =
+    used.length === 1
+      ? pad(bodies[0]!, 6)
+      : bodies.flatMap((b, n) => [`      ${n === 0 ? "" : "} else "}if (CS${i}[c] == ${n}) {`, ...pad(b, 8), ...(n === bodies.length - 1 ? ["      }"] : [])]);
+  return `${head(i, op.source, `${rounding} rounding in ap_int, cases ${used.join(", ")}: y = clamp(R(acc, m * 2^-s) + ${op.outZero}, ${op.clampLo}, ${op.clampHi})`)}
+${consts.join("\n")}
+static int layer${i}(${arg(d, op.input, "x")}, ${arg(d, op.output, "y", true)}) {
+  for (int o = 0; o < ${outer}; o++) {
+    for (int c = 0; c < ${C}; c++) {
+${dispatch.join("\n")}
+    }
+  }
+  return 0;
+}`;
+}
+
+/** --hls-types stdint: requant in int64_t, printed from definitions.ts's cases by the C printer. */
+function requantLayerInt64(d: HlsDesign, op: RequantOp, i: number): string {
+  const { C, outer, inner, rounding, cases, used } = requantGeometry(d, op);
   const printed = printC(requantExpr(op, rounding, used), { invariant: new Set(["m", "s", "cs"]), where: `requant ${op.source}: ` }, new Map([["acc", "a"]]));
   const code = [...printed.hoisted, ...printed.body, printed.value].join("\n").replace(/\/\*.*?\*\//g, "");
   const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(code);

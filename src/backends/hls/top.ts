@@ -8,7 +8,9 @@
  *   stream    `hls::stream` ports with `INTERFACE axis`, and `DATAFLOW`: each
  *             layer a process that reads its input streams into a buffer,
  *             runs the layer and writes its output to one FIFO per reader
- *             (a value read twice is written twice: a stream has one reader).
+ *             (a value read twice is written twice: a stream has one reader);
+ *             a conv instead reads through a line buffer (line-buffer.ts).
+ *             Images [C, H, W] stream pixel-major (streamLoop), ports too.
  *             FIFO depth = the value's elements per sample, so no producer
  *             ever waits on a consumer that has not started (deadlock-free
  *             for any fork/join, e.g. a residual Add); the top returns void,
@@ -23,6 +25,7 @@ import { type Port, ports } from "../c/emit.js";
 import { cComment } from "../shared/print-c.js";
 import type { HlsDesign } from "./design.js";
 import { type HlsTypes, intTypeName, rangeWidth, readInt, writeInt } from "./hls-types.js";
+import { lineBufferStage } from "./line-buffer.js";
 import { requantCanRefuse } from "./ops-data.js";
 
 export type HlsIo = "parallel" | "stream";
@@ -105,6 +108,21 @@ ${copyOut.join("\n")}
 }`;
 }
 
+/**
+ * A loop over one sample of a value in stream order, `body(j)` at each
+ * element j (its index in the C-order array): an image [C, H, W] streams
+ * pixel-major (h, w, then its C channels: what a line buffer needs), any
+ * other shape in C order.
+ */
+export function streamLoop(shape: readonly number[], body: (j: string) => string, pad = "  "): string {
+  if (shape.length === 3) {
+    const [C, H, W] = shape as [number, number, number];
+    return `${pad}for (int h = 0; h < ${H}; h++) {\n${pad}  for (int w = 0; w < ${W}; w++) {\n${pad}    for (int c = 0; c < ${C}; c++) {\n#pragma HLS PIPELINE II=1\n${pad}      ${body(`(c * ${H} + h) * ${W} + w`)}\n${pad}    }\n${pad}  }\n${pad}}`;
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  return `${pad}for (int j = 0; j < ${n}; j++) {\n#pragma HLS PIPELINE II=1\n${pad}  ${body("j")}\n${pad}}`;
+}
+
 function streamTop(d: HlsDesign, prefix: string, io: { ins: HlsPort[]; outs: HlsPort[] }): string {
   const p = d.program;
   for (const [op] of layerOps(p)) {
@@ -142,17 +160,26 @@ function streamTop(d: HlsDesign, prefix: string, io: { ins: HlsPort[]; outs: Hls
     );
     calls.push(`  stage_in${k}(${[`in${k}`, ...outs].join(", ")});`);
   });
+  const helpers: string[] = [];
   for (const [op, i] of layerOps(p)) {
     const ins = opInputs(op).map((v) => ({ v, t: d.typeOf.get(v)!, n: size(d, v) }));
     const yT = d.typeOf.get(op.output)!;
     const outs = writes(op.output);
     const n = size(d, op.output);
-    const run = [
-      ...ins.map((x, k) => `  ${x.t} a${k}[${x.n}];\n  for (int j = 0; j < ${x.n}; j++) {\n#pragma HLS PIPELINE II=1\n    a${k}[j] = x${k}.read();\n  }`),
-      `  ${yT} b[${n}];`,
-      `  (void)layer${i}(${[...ins.map((_, k) => `a${k}`), "b"].join(", ")}); /* never refuses: checked when generated */`,
-      `  for (int j = 0; j < ${n}; j++) {\n#pragma HLS PIPELINE II=1\n${outs.map((_, r) => `    y${r}.write(b[j]);`).join("\n")}\n  }`,
-    ].join("\n");
+    let run: string;
+    if (op.kind === "conv") {
+      const lb = lineBufferStage(d, op, i, outs);
+      helpers.push(lb.helpers);
+      run = lb.body;
+    } else {
+      const shapeOf = (v: string) => p.values.get(v)!.shape;
+      run = [
+        ...ins.map((x, k) => `  ${x.t} a${k}[${x.n}];\n${streamLoop(shapeOf(x.v), (j) => `a${k}[${j}] = x${k}.read();`)}`),
+        `  ${yT} b[${n}];`,
+        `  (void)layer${i}(${[...ins.map((_, k) => `a${k}`), "b"].join(", ")}); /* never refuses: checked when generated */`,
+        streamLoop(shapeOf(op.output), (j) => outs.map((_, r) => `y${r}.write(b[${j}]);`).join(" ")),
+      ].join("\n");
+    }
     emitStage(`stage${i}`, ins, outs.map(() => ({ v: op.output, t: yT, n })), run);
     calls.push(`  stage${i}(${[...opReads.get(i)!, ...outs].join(", ")});`);
   }
@@ -170,7 +197,7 @@ function streamTop(d: HlsDesign, prefix: string, io: { ins: HlsPort[]; outs: Hls
   const fifos = [...readers].flatMap(([v, names]) =>
     names.map((s) => `  hls::stream<${d.typeOf.get(v)}> ${s}("${s}");\n#pragma HLS STREAM variable=${s} depth=${size(d, v)}`),
   );
-  return `${stages.join("\n\n")}
+  return `${[...helpers, ...stages].join("\n\n")}
 
 void ${prefix}_top(${topParams(prefix, io, "stream").join(", ")}) {
 ${[...io.ins.map((_, k) => `#pragma HLS INTERFACE mode=axis port=in${k}`), ...io.outs.map((_, k) => `#pragma HLS INTERFACE mode=axis port=out${k}`)].join("\n")}

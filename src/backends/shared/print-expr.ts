@@ -82,10 +82,16 @@ export interface Syntax {
   mulSat(a: Text, b: Text): Text;
   minMax(kind: "min" | "max", a: Text, b: Text): Text;
   call(name: string, args: readonly Text[]): Text;
-  /** A constant local `name = value`. */
-  constLocal(name: string, real: boolean, value: string): string;
-  /** A mutable local assigned by both branches of an if. */
-  varLocal(name: string, real: boolean): string;
+  /** A constant local `name = value`; `e` is the value's definition (a typed syntax sizes the local from it). */
+  constLocal(name: string, real: boolean, value: string, e?: Expr): string;
+  /** A mutable local assigned by both branches of an if (`e`, the if). */
+  varLocal(name: string, real: boolean, e?: Expr): string;
+  /** The conditional expression c ? t : f of the if `e`; absent: printed `c ? t : f`. */
+  select?(c: Text, t: Text, f: Text, e: Expr): Text;
+  /** Called as a let binds `name` to `value`, before its body prints (a typed syntax tracks the bounds). */
+  bind?(name: string, value: Expr): void;
+  /** Called around the printing of an if's branch: `c` holds (then) or fails (else) there. */
+  branch?(c: Cond, holds: boolean, print: () => Text): Text;
   /** The statement failing with `message` where `notCond` (the negated condition) holds. */
   fail(notCond: string, message: string): string;
 }
@@ -152,7 +158,7 @@ class Printer {
     if (!name) {
       name = this.fresh("k");
       this.hoistedText.set(text, name);
-      this.hoisted.push(this.syn.constLocal(name, real, text));
+      this.hoisted.push(this.syn.constLocal(name, real, text, expr));
       this.constants.push({ name, expr, real });
     }
     return { text: name, prec: ATOM };
@@ -235,6 +241,7 @@ class Printer {
       case "call":
         return syn.call(e.name, e.args.map((a) => sub(a)));
       case "let": {
+        syn.bind?.(e.name, e.v);
         const value = sub(e.v);
         const real = this.real(e.v);
         if (this.invariant(e.v, bound)) {
@@ -244,7 +251,7 @@ class Printer {
           return this.expr(e.body, lines, bound, new Map([...names, [e.name, value.text]]));
         }
         const name = this.fresh(e.name);
-        lines.push(syn.constLocal(name, real, value.text));
+        lines.push(syn.constLocal(name, real, value.text, e.v));
         if (real) this.reals.add(e.name);
         else this.reals.delete(e.name);
         return this.expr(e.body, lines, new Set([...bound, e.name]), new Map([...names, [e.name, name]]));
@@ -258,12 +265,13 @@ class Printer {
         const c = this.cond(e.c, lines, bound, names);
         const tl: string[] = [];
         const el: string[] = [];
-        const t = this.expr(e.t, tl, bound, names);
-        const f = this.expr(e.e, el, bound, names);
-        if (tl.length === 0 && el.length === 0) return { text: `${wrap(c, 4)} ? ${wrap(t, 3)} : ${wrap(f, 3)}`, prec: 3 };
+        const inBranch = (holds: boolean, print: () => Text) => (syn.branch ? syn.branch(e.c, holds, print) : print());
+        const t = inBranch(true, () => this.expr(e.t, tl, bound, names));
+        const f = inBranch(false, () => this.expr(e.e, el, bound, names));
+        if (tl.length === 0 && el.length === 0) return syn.select ? syn.select(c, t, f, e) : { text: `${wrap(c, 4)} ? ${wrap(t, 3)} : ${wrap(f, 3)}`, prec: 3 };
         const r = this.fresh("r");
         const block = (ls: string[], x: Text) => [...ls, `${r} = ${x.text};`].map((l) => `  ${l}`);
-        lines.push(syn.varLocal(r, this.real(e)), `if (${c.text}) {`, ...block(tl, t), "} else {", ...block(el, f), "}");
+        lines.push(syn.varLocal(r, this.real(e), e), `if (${c.text}) {`, ...block(tl, t), "} else {", ...block(el, f), "}");
         return { text: r, prec: ATOM };
       }
     }

@@ -7,7 +7,9 @@
  *   ap_fixed<W,I,Q,O>(x).to_double(): fixedToNumber(t, fixedFromNumber(t, x))
  * Values include exact ties (x·2^F ∈ ℤ + ½) and overflowing magnitudes.
  * The layers' MAC, acc += a · b over ap types, is checked against BigInt
- * arithmetic wrapped to the accumulator's width. hls::stream is checked for
+ * arithmetic wrapped to the accumulator's width; the requant's operators
+ * (+, −, × of any widths and signs, >> by an int or an ap_uint, comparisons)
+ * give UG1399's result types (static_assert) and BigInt's exact values. hls::stream is checked for
  * FIFO order (write, <<, >>, read). Skips without g++ (fails with
  * FIXQ_REQUIRE_DATA=1).
  */
@@ -91,6 +93,51 @@ describe.skipIf(!HAVE)("fixq's ap_types headers equal src/numerics", () => {
     const out = runCpp(`#include <stdio.h>\n#include <ap_int.h>\nint main() {\n${lines.join("\n")}\n  return 0;\n}\n`);
     // independent of the header: BigInt arithmetic, then the low W bits (signed or not)
     expect(out).toEqual(cases.map(([w, s, v, [, , a], [, , b]]) => String(s ? BigInt.asIntN(w, BigInt.asIntN(w, v) + a * b) : BigInt.asUintN(w, BigInt.asUintN(w, v) + a * b))));
+  });
+
+  it("+, -, *, >>, comparisons (what the requant uses): UG1399's result types, exact values, widths up to 128", () => {
+    // operand: width, signedness, a value of that type
+    const operand = fc.tuple(fc.integer({ min: 1, max: 63 }), fc.boolean()).chain(([w, s]) =>
+      fc.tuple(fc.constant(w), fc.constant(s), s ? fc.bigInt({ min: -(2n ** BigInt(w - 1)), max: 2n ** BigInt(w - 1) - 1n }) : fc.bigInt({ min: 0n, max: 2n ** BigInt(w) - 1n })),
+    );
+    const cases = fc.sample(fc.tuple(operand, operand, fc.integer({ min: 0, max: 70 })), { numRuns: 80, seed: 29 });
+    const ty = (w: number, s: boolean) => `${s ? "ap_int" : "ap_uint"}<${w}>`;
+    const lit = (v: bigint) => (v === -(2n ** 63n) ? "(-9223372036854775807LL - 1)" : `${v}LL`);
+    // UG1399: a·b is W1 + W2 bits, a ± b max(W1 + (S2 && !S1), W2 + (S1 && !S2)) + 1, signed when an operand is (a − b always)
+    const plusW = (w1: number, s1: boolean, w2: number, s2: boolean) => Math.max(w1 + (s2 && !s1 ? 1 : 0), w2 + (s1 && !s2 ? 1 : 0)) + 1;
+    const lines = cases.map(([[w1, s1, a], [w2, s2, b], k]) => {
+      const A = `${ty(w1, s1)}(${lit(a)})`;
+      const B = `${ty(w2, s2)}(${lit(b)})`;
+      const sum = plusW(w1, s1, w2, s2);
+      return [
+        `  static_assert(std::is_same<decltype(${A} * ${B}), ${ty(w1 + w2, s1 || s2)}>::value, "mult type");`,
+        `  static_assert(std::is_same<decltype(${A} + ${B}), ${ty(sum, s1 || s2)}>::value, "plus type");`,
+        `  static_assert(std::is_same<decltype(${A} - ${B}), ap_int<${sum}>>::value, "minus type");`,
+        `  static_assert(std::is_same<decltype(${A} >> ${k}), ${ty(w1, s1)}>::value, "shift type");`,
+        `  pr(${A} * ${B}); pr(${A} + ${B}); pr(${A} - ${B}); pr(${A} >> ${k}); pr(${A} >> ap_uint<7>(${k})); pr((${A} * ${B} + ${B}) >> ${k});`,
+        `  printf("%d %d %d %d\\n", int(${A} < ${B}), int(${A} <= ${B}), int(${A} == ${B}), int(${A} < 0));`,
+      ].join("\n");
+    });
+    const out = runCpp(`#include <stdio.h>\n#include <type_traits>\n#include <ap_int.h>\n
+template <int W, bool S> void pr(const fixq_ap::num<W, S> &x) {  // fixq's header only: the exact value, as two 64-bit halves
+  const unsigned __int128 u = (unsigned __int128)x.fixq_value();
+  printf("%llx %llx\\n", (unsigned long long)(u >> 64), (unsigned long long)u);
+}
+int main() {\n${lines.join("\n")}\n  return 0;\n}\n`);
+    const hex = (v: bigint) => {
+      const u = BigInt.asUintN(128, v);
+      return `${(u >> 64n).toString(16)} ${(u & (2n ** 64n - 1n)).toString(16)}`;
+    };
+    const want = cases.flatMap(([[, , a], [, , b], k]) => [
+      hex(a * b),
+      hex(a + b),
+      hex(a - b),
+      hex(a >> BigInt(k)),
+      hex(a >> BigInt(k)),
+      hex((a * b + b) >> BigInt(k)),
+      `${+(a < b)} ${+(a <= b)} ${+(a === b)} ${+(a < 0n)}`,
+    ]);
+    expect(out).toEqual(want);
   });
 
   it("hls::stream is a FIFO", () => {

@@ -7,7 +7,9 @@
  * bit (floats with ties, ±0, ±Inf, NaN; integer feeds over each input's
  * range), in both I/O styles and both type spellings. Double rounding's left
  * shift (a requant that can refuse its input) builds in parallel I/O and is
- * refused, naming the node, in stream I/O. AP_TYPES swaps ap_int.h but never
+ * refused, naming the node, in stream I/O. With ap types the requant runs in
+ * exactly-sized ap_int arithmetic (print-ap.ts), so the edge programs check
+ * its widths at accumulators near ±2^31 and every shift class. AP_TYPES swaps ap_int.h but never
  * hls_stream.h. Skips without g++/make (fails
  * with FIXQ_REQUIRE_DATA=1).
  */
@@ -36,6 +38,8 @@ const CASES: [string, HlsIo, HlsTypes, () => Program][] = [
   ["int4 input, uint4 output, an accumulator read twice", "parallel", "stdint", () => narrowProgram(4)],
   ["accumulators near 2^31, every single-rounding shift class", "parallel", "ap", () => edgeProgram(5, "single")],
   ["double rounding's left shift", "parallel", "ap", () => leftShiftProgram(7)],
+  ["cnn-like, int8, double rounding, requant in ap_int", "stream", "ap", () => cnnProgram(2, S8, "double")],
+  ["accumulators near 2^31, every double-rounding shift class", "parallel", "ap", () => edgeProgram(6, "double")],
 ];
 
 describe.skipIf(!HAVE)("HLS C simulation equals the emulator on hand-built programs", () => {
