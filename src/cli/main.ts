@@ -116,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-gptq-act-order", "gptq: quantize columns in their order")
     .option("--adaround-iters <n>", "adaround: Adam iterations per layer (default 1000)")
     .option("--adaround-batch <n>", "adaround: input columns per Adam step, drawn from a pool of 16·n (default: the Gram form over all; 256 with --adaround-loss post)")
+    .option("--adaround-chunks <n>", "adaround: cut the samples into n chunks, each Adam step (but the last 20%) the Gram matrix of one: a minibatch at the Gram form's cost (default 1: every step on all samples)")
     .option("--adaround-loss <where>", "adaround: pre | post (default pre): reconstruction loss before or after the layer's ReLU/Clip")
     .option("--data-free", "quantize without any data: ranges from BN statistics, CLE, high-bias absorption, analytic bias correction")
     .option("--input-range <lo,hi>", "data-free: the range of the graph input (bundled models: [0,1])")

@@ -47,6 +47,7 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundIters: ["number", "string"],
   adaroundBatch: ["number", "string"],
   adaroundLoss: ["string"],
+  adaroundChunks: ["number", "string"],
   adaroundClipCompensation: ["boolean"],
   adaroundExhaustive: ["boolean"],
   layers: ["object[]"],

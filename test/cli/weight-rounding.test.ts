@@ -51,6 +51,7 @@ describe("fixq quantize --weight-rounding", () => {
     [["--weight-rounding", "adaround", "--adaround-iters", "1.5"], /--adaround-iters must be a positive integer, got '1.5'/],
     [["--weight-rounding", "adaround", "--adaround-batch", "0"], /--adaround-batch must be a positive integer, got '0'/],
     [["--weight-rounding", "adaround", "--adaround-loss", "after"], /--adaround-loss must be pre or post, got 'after'/],
+    [["--weight-rounding", "adaround", "--adaround-chunks", "2.5"], /--adaround-chunks must be a positive integer, got .2\.5./],
     [["--weight-rounding", "gptq", "--data-free"], /weight rounding 'gptq' learns from calibration data, which --data-free never reads; use nearest/],
   ])("%j: one line, exit 2, no output", async (flags, message) => {
     const out = at("bad.onnx");

@@ -17,10 +17,14 @@
  * When N ≥ the pool, every step reads the whole pool and the pre loss's
  * gradient is 2·E·H/N exactly, the Gram form's step (up to summation order).
  * A step costs about 4·R·K·N multiply-adds (the post loss skips columns the
- * activation clips).
+ * activation clips). Two engines take the same steps on the same seeded
+ * picks: JS float64 (`adaroundBatch`) and the ONNX Runtime Loop in float32
+ * (`adaroundBatchInOrt`, adaround-loop.ts), the one the pipeline uses for
+ * groups with R·K·N ≥ 16384.
  */
 import { Rng } from "../../util/random.js";
-import { type AdaroundOptions, adaroundWith } from "./adaround.js";
+import { type AdaroundOptions, adaroundInOrt, adaroundWith } from "./adaround.js";
+import type { AdaroundLoop } from "./adaround-loop.js";
 import type { GroupProblem } from "./problem.js";
 
 /** The clip after the layer, and the bias of the group's rows. */
@@ -55,20 +59,19 @@ function targets(p: GroupProblem, pool: PoolColumns, act: RowActivation): Float6
   return t;
 }
 
-/** AdaRound codes for one group from minibatches of `batch` pool columns; `act` set: loss after the activation. */
-export function adaroundBatch(p: GroupProblem, pool: PoolColumns, batch: number, opts: AdaroundOptions, seed: number, act?: RowActivation): Int32Array {
-  const { rows: R, cols: K } = p;
-  const n = pool.n;
+/**
+ * The pool columns of each of `iters` steps, `min(batch, n)` per step
+ * (iters·b, row-major): the first b entries of a partial Fisher–Yates
+ * shuffle, continued from the previous step's order (b distinct columns per
+ * step); with b = n every step reads the pool in order.
+ */
+export function batchPicks(n: number, batch: number, iters: number, seed: number): Int32Array {
   const b = Math.min(batch, n);
   const rng = new Rng(seed);
   const perm = Int32Array.from({ length: n }, (_, j) => j);
-  const xb = new Float64Array(b * K);
-  const d = new Float64Array(R * b);
-  const wHat = new Float64Array(R * K);
-  const t = act ? targets(p, pool, act) : undefined;
-  return adaroundWith(p, opts, (e, g) => {
+  const out = new Int32Array(iters * b);
+  for (let t = 0; t < iters; t++) {
     if (b < n) {
-      // The first b entries of a partial Fisher–Yates shuffle: b distinct columns.
       for (let i = 0; i < b; i++) {
         const j = i + rng.int(n - i);
         const s = perm[i]!;
@@ -76,8 +79,25 @@ export function adaroundBatch(p: GroupProblem, pool: PoolColumns, batch: number,
         perm[j] = s;
       }
     }
+    out.set(perm.subarray(0, b), t * b);
+  }
+  return out;
+}
+
+/** AdaRound codes for one group from minibatches of `batch` pool columns, stepping in JS float64; `act` set: loss after the activation. */
+export function adaroundBatch(p: GroupProblem, pool: PoolColumns, batch: number, opts: AdaroundOptions, seed: number, act?: RowActivation): Int32Array {
+  const { rows: R, cols: K } = p;
+  const n = pool.n;
+  const b = Math.min(batch, n);
+  const picks = batchPicks(n, batch, opts.iters, seed);
+  const xb = new Float64Array(b * K);
+  const d = new Float64Array(R * b);
+  const wHat = new Float64Array(R * K);
+  const t = act ? targets(p, pool, act) : undefined;
+  return adaroundWith(p, opts, (e, g, step) => {
+    const pick = picks.subarray(step * b, (step + 1) * b);
     for (let i = 0; i < b; i++) {
-      const src = perm[i]! * K;
+      const src = pick[i]! * K;
       for (let k = 0; k < K; k++) xb[i * K + k] = pool.x[src + k]!;
     }
     const m = act ? wHat : e;
@@ -88,7 +108,7 @@ export function adaroundBatch(p: GroupProblem, pool: PoolColumns, batch: number,
         for (let k = 0; k < K; k++) s += m[r * K + k]! * xb[i * K + k]!;
         if (act) {
           const z = s + act.bias[r]!;
-          s = z > act.lo && z < act.hi ? z - t![r * n + perm[i]!]! : 0;
+          s = z > act.lo && z < act.hi ? z - t![r * n + pick[i]!]! : 0;
         }
         d[r * b + i] = s;
       }
@@ -104,6 +124,14 @@ export function adaroundBatch(p: GroupProblem, pool: PoolColumns, batch: number,
       }
     }
   });
+}
+
+/** The same steps as `adaroundBatch` (the same picks), as one ONNX Runtime Loop in float32 (adaround-loop.ts). */
+export function adaroundBatchInOrt(p: GroupProblem, pool: PoolColumns, batch: number, opts: AdaroundOptions, seed: number, loop: AdaroundLoop, act?: RowActivation): Promise<Int32Array> {
+  const b = Math.min(batch, pool.n);
+  const picks = batchPicks(pool.n, batch, opts.iters, seed);
+  const post = act ? { lo: act.lo, hi: act.hi, bias: act.bias, targets: targets(p, pool, act) } : undefined;
+  return adaroundInOrt(p, loop, opts, { pool: pool.x, n: pool.n, batch: b, picks, ...(post ? { post } : {}) });
 }
 
 /** The loss of codes over the whole pool: post-activation when `act` is set, else pre-activation. */

@@ -36,11 +36,12 @@ export class GramKernel {
     return new GramKernel(await OrtSession.create(model, { threads }));
   }
 
-  /** h (K×K, float64, full) += P·Pᵀ, P the first k·b values of `p` as [k, b] row-major. */
-  async add(h: Float64Array, p: Float32Array, k: number, b: number): Promise<void> {
+  /** h (K×K, float64, full) += P·Pᵀ, P the first k·b values of `p` as [k, b] row-major; the same into `also` (a chunk's float32 Gram) when given. */
+  async add(h: Float64Array, p: Float32Array, k: number, b: number, also?: Float32Array): Promise<void> {
     const out = await this.session.run({ P: { dtype: 1, dims: [k, b], data: p.subarray(0, k * b) } });
     const y = out["H"]!.data as Float32Array;
     for (let i = 0; i < h.length; i++) h[i] += y[i]!;
+    if (also) for (let i = 0; i < also.length; i++) also[i] += y[i]!;
   }
 
   async release(): Promise<void> {

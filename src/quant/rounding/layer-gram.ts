@@ -7,13 +7,16 @@
  * the Gram kernel (gram-kernel.ts: ORT's MatMul, float32 within the block)
  * and added into H in float64. Batches are dropped once added, so a layer
  * keeps G·K² doubles plus G blocks of K·1024 floats whatever the number of
- * samples: O(K²), not O(samples).
+ * samples: O(K²), not O(samples). With `chunks` set (chunk-grams.ts) a block
+ * never spans two chunks of samples, and each block's product goes into its
+ * chunk's Gram matrix too (M·K² more floats per group).
  */
 import { FixqError } from "../../ir/errors.js";
 import type { Node } from "../../ir/graph.js";
 import type { HostTensor } from "../../runtime/ort-session.js";
 import type { Layer } from "../../passes/layers.js";
 import { symmetrize } from "./dense.js";
+import type { ChunkGrams } from "./chunk-grams.js";
 import type { ColumnPool } from "./column-pool.js";
 import type { GramKernel } from "./gram-kernel.js";
 import { convGeometry } from "../../ir/conv-geometry.js";
@@ -32,6 +35,10 @@ export class LayerGram {
   private fill = 0;
   /** Set for minibatch AdaRound: a uniform sample of the columns (column-pool.ts). */
   pool?: ColumnPool;
+  /** Set for stochastic-Gram AdaRound: the Gram matrix of each chunk of samples (chunk-grams.ts). */
+  chunks?: ChunkGrams;
+  /** The chunk the filled columns belong to. */
+  private chunk = 0;
 
   constructor(
     readonly layer: Layer,
@@ -43,8 +50,8 @@ export class LayerGram {
     this.blocks = Array.from({ length: m.groups }, () => new Float32Array(m.cols * GRAM_BLOCK));
   }
 
-  /** Adds one batch of the layer's input. */
-  async add(t: HostTensor): Promise<void> {
+  /** Adds one batch of the layer's input: samples start … start + samples − 1 of the calibration data. */
+  async add(t: HostTensor, start = 0, samples = t.dims[0] ?? 1): Promise<void> {
     const x = t.data as Float32Array;
     if (!(x instanceof Float32Array)) throw new FixqError("runtime", `learned rounding reads float32 layer inputs, '${this.layer.input}' is not`);
     const k = this.m.cols;
@@ -57,6 +64,7 @@ export class LayerGram {
       const cg = c! / this.m.groups;
       const sample = c! * spatial.reduce((a, b) => a * b, 1);
       for (let s = 0; s < n!; s++) {
+        await this.enter(start + s);
         for (let p0 = 0; p0 < positions; ) {
           const count = Math.min(positions - p0, GRAM_BLOCK - this.fill);
           for (let g = 0; g < this.m.groups; g++) write(x, s * sample, geo, g, cg, this.blocks[g]!, GRAM_BLOCK, this.fill, p0, count);
@@ -71,9 +79,14 @@ export class LayerGram {
     const features = transA ? t.dims[0] : t.dims[t.dims.length - 1];
     if (features !== k) throw new FixqError("runtime", `layer input '${this.layer.input}' has ${features} features, the weight reads ${k}`);
     const rows = x.length / k;
+    const perSample = Math.max(1, Math.floor(rows / Math.max(1, samples)));
     const pt = this.blocks[0]!;
     for (let r0 = 0; r0 < rows; ) {
-      const count = Math.min(rows - r0, GRAM_BLOCK - this.fill);
+      // Rows r0 … up to the end of the chunk of r0's sample.
+      const sample = start + Math.floor(r0 / perSample);
+      await this.enter(sample);
+      const chunkEnd = this.chunks ? (this.chunks.endOf(this.chunk) - start) * perSample : rows;
+      const count = Math.min(rows - r0, chunkEnd - r0, GRAM_BLOCK - this.fill);
       for (let b = 0; b < count; b++) {
         const r = r0 + b;
         for (let c = 0; c < k; c++) pt[c * GRAM_BLOCK + this.fill + b] = transA ? x[c * rows + r]! : x[r * k + c]!;
@@ -81,6 +94,15 @@ export class LayerGram {
       r0 += count;
       await this.advance(count);
     }
+  }
+
+  /** Before columns of sample s: the filled block is flushed if s starts another chunk. */
+  private async enter(sample: number): Promise<void> {
+    if (!this.chunks) return;
+    const c = this.chunks.chunkOf(sample);
+    if (c === this.chunk) return;
+    await this.flush();
+    this.chunk = c;
   }
 
   private async advance(count: number): Promise<void> {
@@ -103,8 +125,9 @@ export class LayerGram {
         p = new Float32Array(k * b);
         for (let i = 0; i < k; i++) p.set(full.subarray(i * GRAM_BLOCK, i * GRAM_BLOCK + b), i * b);
       }
-      await this.kernel.add(this.h[g]!, p, k, b);
+      await this.kernel.add(this.h[g]!, p, k, b, this.chunks?.slice(g, this.chunk));
     }
+    if (this.chunks) this.chunks.columns[this.chunk] += b;
     this.fill = 0;
   }
 

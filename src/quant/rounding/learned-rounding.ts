@@ -15,7 +15,9 @@
  * loss would grow keeps nearest (reported). Kept per layer while it is
  * processed: G·K² doubles for H (plus GPTQ's K² work matrices), and for
  * minibatch AdaRound (--adaround-batch N, --adaround-loss post) a pool of
- * 16·N sampled input columns per group (G·16·N·K float32, column-pool.ts).
+ * 16·N sampled input columns per group (G·16·N·K float32, column-pool.ts),
+ * and for stochastic-Gram AdaRound (--adaround-chunks M) M + 1 more K×K float32
+ * Gram matrices per group (chunk-grams.ts).
  * With the post loss, lossBefore/lossAfter are the post-activation losses
  * over that pool, and layers without a ReLU/Clip after them take the pre loss
  * (noted in the report).
@@ -33,8 +35,9 @@ import type { DataSource } from "../feeds.js";
 import type { WeightRounding } from "../layer-rules.js";
 import { layerWaves } from "../layer-waves.js";
 import { adaround, adaroundInOrt } from "./adaround.js";
-import { adaroundBatch, type PoolColumns, poolLoss, type RowActivation } from "./adaround-batch.js";
+import { adaroundBatch, adaroundBatchInOrt, type PoolColumns, poolLoss, type RowActivation } from "./adaround-batch.js";
 import { AdaroundLoop } from "./adaround-loop.js";
+import { ChunkGrams } from "./chunk-grams.js";
 import { ColumnPool } from "./column-pool.js";
 import { EXHAUSTIVE_MAX_COLS, exactWhereFarBetter } from "./exhaustive.js";
 import { type LayerActivation, layerActivation } from "./layer-activation.js";
@@ -129,6 +132,7 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
       const opts = ctx.options ?? ROUNDING_DEFAULTS;
       const batch = method === "adaround" ? stepBatch(opts) : 0;
       if (batch > 0) gram.pool = new ColumnPool(m.groups, m.cols, POOL_BATCHES * batch, 0x5eed + i);
+      else if (method === "adaround" && opts.adaround.chunks > 1) gram.chunks = new ChunkGrams(opts.adaround.chunks, ctx.source.count, m.groups, m.cols);
       const act = batch > 0 && opts.adaround.loss === "post" ? layerActivation(ed, i, l.outChannels) : undefined;
       out.push({ gram, method, ...(act ? { act } : {}) });
     }
@@ -136,7 +140,7 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
   return { targets: out, skipped };
 }
 
-/** Multiply-adds of E·H from which AdaRound runs as an ONNX Runtime Loop (adaround-loop.ts) rather than in JS. */
+/** Multiply-adds of a step's product (E·H, or E·X_bᵀ for minibatches) from which AdaRound runs as an ONNX Runtime Loop (adaround-loop.ts) rather than in JS. */
 const ORT_STEP_MIN = 16384;
 
 /**
@@ -179,11 +183,11 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       await session.runSource(
         ctx.source,
         ctx.batchSize,
-        async (out) => {
+        async (out, _feeds, start, count) => {
           for (const t of wave) {
             const x = out[t.gram.layer.input];
             if (!x) throw new FixqError("runtime", `learned rounding: no value '${t.gram.layer.input}' from ONNX Runtime`);
-            await t.gram.add(x);
+            await t.gram.add(x, start, count);
           }
         },
         silentProgress,
@@ -215,7 +219,9 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       for (let gi = 0; gi < m.groups; gi++) {
         const size = m.rows * m.cols;
         const index = m.index.subarray(gi * size, (gi + 1) * size);
-        const p: GroupProblem = { rows: m.rows, cols: m.cols, w: Float64Array.from(index, (k) => w[k]!), h: t.gram.h[gi]!, columns: t.gram.columns, grid, index };
+        const chunked = t.gram.chunks?.normalized(gi, t.gram.h[gi]!, t.gram.columns);
+        const chunks = chunked && chunked.count > 1 ? { ...chunked, seed: 0x5eed * (gi + 1) + t.gram.columns } : undefined;
+        const p: GroupProblem = { rows: m.rows, cols: m.cols, w: Float64Array.from(index, (k) => w[k]!), h: t.gram.h[gi]!, columns: t.gram.columns, grid, index, ...(chunks ? { chunks } : {}) };
         const near = Int32Array.from(index, (k) => nearest[k]!);
         let learned: Int32Array | undefined;
         let rowAct: RowActivation | undefined;
@@ -228,7 +234,9 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
         } else if (pool) {
           const cols: PoolColumns = { x: pool.x[gi]!, n: pool.size };
           rowAct = act ? { lo: act.lo, hi: act.hi, bias: act.bias.subarray(gi * m.rows, (gi + 1) * m.rows) } : undefined;
-          learned = adaroundBatch(p, cols, stepBatch(opts), opts.adaround, 0x5eed * (gi + 1) + pool.seen, rowAct);
+          const batch = stepBatch(opts);
+          const seed = 0x5eed * (gi + 1) + pool.seen;
+          learned = p.rows * p.cols * Math.min(batch, cols.n) >= ORT_STEP_MIN ? await adaroundBatchInOrt(p, cols, batch, opts.adaround, seed, loop, rowAct) : adaroundBatch(p, cols, batch, opts.adaround, seed, rowAct);
           if (rowAct) {
             const a = rowAct;
             loss = (c) => poolLoss(p, cols, c, a);
@@ -267,6 +275,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       // The Gram matrices are no longer needed.
       t.gram.h.length = 0;
       t.gram.pool = undefined;
+      t.gram.chunks = undefined;
       progress.tick(1);
     }
     progress.stop();

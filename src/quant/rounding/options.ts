@@ -6,6 +6,7 @@
  *   adaroundIters (--adaround-iters, default 1000): Adam steps per layer
  *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
+ *   adaroundChunks (--adaround-chunks, default 1: the Gram form): chunks of the samples, each step (but the last 20%) the Gram matrix of one (chunk-grams.ts)
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
@@ -27,6 +28,7 @@ export interface RoundingInput {
   adaroundIters?: number | string;
   adaroundBatch?: number | string;
   adaroundLoss?: string;
+  adaroundChunks?: number | string;
   adaroundClipCompensation?: boolean;
   adaroundExhaustive?: boolean;
 }
@@ -52,6 +54,7 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
   }
   if (l.adaroundIters !== undefined) adaround = { ...adaround, iters: count(l.adaroundIters, "--adaround-iters") };
   if (l.adaroundBatch !== undefined) adaround = { ...adaround, batch: count(l.adaroundBatch, "--adaround-batch") };
+  if (l.adaroundChunks !== undefined) adaround = { ...adaround, chunks: count(l.adaroundChunks, "--adaround-chunks") };
   if (l.adaroundLoss !== undefined) {
     if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);
     adaround = { ...adaround, loss: l.adaroundLoss };

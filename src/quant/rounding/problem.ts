@@ -8,6 +8,7 @@
  *
  * which is what both GPTQ and AdaRound minimise and what the report shows.
  */
+import type { ChunkedGram } from "./chunk-grams.js";
 import { quadraticForm } from "./dense.js";
 import type { WeightGrid } from "./weight-grid.js";
 
@@ -24,6 +25,8 @@ export interface GroupProblem {
   readonly grid: WeightGrid;
   /** Flat weight index of W[r, c] is index[r·K + c]. */
   readonly index: Int32Array;
+  /** Set for stochastic-Gram AdaRound (chunk-grams.ts): the chunks' H_c/N_c, and the seed of their schedule. */
+  readonly chunks?: ChunkedGram & { readonly seed: number };
 }
 
 /** loss(Q) for codes Q (R×K, row-major, in the problem's layout). */

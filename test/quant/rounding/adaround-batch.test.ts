@@ -2,11 +2,13 @@
  * Minibatch AdaRound: with the whole pool as the batch it takes the Gram
  * form's steps (same codes); a smaller batch still reconstructs better than
  * nearest; the post-activation loss ends at or below nearest's
- * post-activation loss on a small layer followed by a ReLU.
+ * post-activation loss on a small layer followed by a ReLU; the ONNX Runtime
+ * Loop takes the same steps on the same picks as JS (pre and post).
  */
 import { describe, expect, it } from "vitest";
 import { ADAROUND_DEFAULTS, adaround } from "../../../src/quant/rounding/adaround.js";
-import { adaroundBatch, type PoolColumns, poolLoss } from "../../../src/quant/rounding/adaround-batch.js";
+import { adaroundBatch, adaroundBatchInOrt, batchPicks, type PoolColumns, poolLoss } from "../../../src/quant/rounding/adaround-batch.js";
+import { AdaroundLoop } from "../../../src/quant/rounding/adaround-loop.js";
 import { ColumnPool } from "../../../src/quant/rounding/column-pool.js";
 import type { GroupProblem } from "../../../src/quant/rounding/problem.js";
 import { reconstructionLoss } from "../../../src/quant/rounding/problem.js";
@@ -60,6 +62,36 @@ describe("minibatch AdaRound", () => {
       // A clip that never passes anything has nothing to reconstruct: the post loss of any codes is 0.
       const dead = { lo: 0, hi: 1, bias: new Float64Array(6).fill(-1e6) };
       expect(poolLoss(p, pool, codes, dead)).toBe(0);
+    }
+  });
+});
+
+describe("minibatch AdaRound in the ONNX Runtime Loop", () => {
+  it("picks b distinct pool columns per step, reproducibly; the whole pool in order when b ≥ n", () => {
+    const a = batchPicks(50, 8, 20, 4);
+    expect(a.length).toBe(160);
+    for (let t = 0; t < 20; t++) expect(new Set(a.subarray(t * 8, t * 8 + 8)).size).toBe(8);
+    expect(Array.from(batchPicks(50, 8, 20, 4))).toEqual(Array.from(a));
+    expect(new Set(a).size).toBeGreaterThan(40);
+    expect(Array.from(batchPicks(5, 9, 2, 4))).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+  });
+
+  it("takes the JS steps (same picks) in float32: same codes, pre and post (ReLU with bias)", async () => {
+    const loop = await AdaroundLoop.create(1);
+    try {
+      const { p, pool } = withColumns(randomProblem(6, 8, 16, 1), 160, 206);
+      const act = { lo: 0, hi: Number.POSITIVE_INFINITY, bias: Float64Array.from({ length: 8 }, (_, r) => (r % 3) - 1) };
+      for (const a of [undefined, act]) {
+        const js = adaroundBatch(p, pool, 32, opts, 9, a);
+        const inOrt = await adaroundBatchInOrt(p, pool, 32, opts, 9, loop, a);
+        let same = 0;
+        for (let k = 0; k < js.length; k++) if (js[k] === inOrt[k]) same++;
+        expect(same / js.length).toBeGreaterThan(0.97);
+        // And not the codes of other picks.
+        expect(Array.from(adaroundBatch(p, pool, 32, opts, 10, a))).not.toEqual(Array.from(js));
+      }
+    } finally {
+      await loop.release();
     }
   });
 });

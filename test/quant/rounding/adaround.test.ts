@@ -1,13 +1,26 @@
 /**
  * AdaRound on small layers: the annealing schedule as the paper gives it,
  * every code one of the two grid points around its weight, and a
- * reconstruction loss below nearest rounding's.
+ * reconstruction loss below nearest rounding's; stochastic-Gram steps
+ * (chunks) take H_c/N_c at scale 2, the same in JS and in the ORT Loop.
  */
 import { describe, expect, it } from "vitest";
 import { ADAROUND_DEFAULTS, adaround, adaroundInOrt, annealedBeta } from "../../../src/quant/rounding/adaround.js";
 import { AdaroundLoop } from "../../../src/quant/rounding/adaround-loop.js";
 import { reconstructionLoss } from "../../../src/quant/rounding/problem.js";
+import type { GroupProblem } from "../../../src/quant/rounding/problem.js";
 import { nearestOf, randomProblem } from "./problems.js";
+
+/** p with `count` chunks: H_c/N_c of other random inputs (or, `same`, every chunk H/N), then H/N. */
+function chunked(p: GroupProblem, count: number, same = false): GroupProblem {
+  const kk = p.cols * p.cols;
+  const h = new Float32Array((count + 1) * kk);
+  for (let c = 0; c <= count; c++) {
+    const src = same || c === count ? p : randomProblem(100 + c, p.rows, p.cols, p.columns);
+    for (let i = 0; i < kk; i++) h[c * kk + i] = src.h[i]! / src.columns;
+  }
+  return { ...p, chunks: { h, count, seed: 5 } };
+}
 
 describe("AdaRound", () => {
   it("keeps the regularizer off for the first 20% of iterations, then anneals β linearly from 20 to 2", () => {
@@ -45,6 +58,33 @@ describe("AdaRound", () => {
       expect(same / js.length).toBeGreaterThan(0.97);
       expect(reconstructionLoss(p, inOrt)).toBeLessThan(reconstructionLoss(p, nearestOf(p)));
       expect(Array.from(await adaroundInOrt(p, loop, { ...o, iters: 0 }))).toEqual(Array.from(nearestOf(p)));
+    } finally {
+      await loop.release();
+    }
+  });
+
+  it("with chunks that all equal H/N, takes the Gram form's steps (the chunk scale is 2/N_c folded into H_c)", () => {
+    const p = randomProblem(12, 4, 16, 64);
+    const o = { ...ADAROUND_DEFAULTS, iters: 300 };
+    const gram = adaround(p, o);
+    const ch = adaround(chunked(p, 3, true), o);
+    let same = 0;
+    for (let k = 0; k < gram.length; k++) if (gram[k] === ch[k]) same++;
+    expect(same / gram.length).toBeGreaterThan(0.98);
+  });
+
+  it("with different chunks: the ORT Loop gathers the scheduled chunk as JS does (same codes), and the codes differ from the Gram form's", async () => {
+    const loop = await AdaroundLoop.create(1);
+    try {
+      const p = chunked(randomProblem(11, 6, 24, 96), 4);
+      const o = { ...ADAROUND_DEFAULTS, iters: 300 };
+      const js = adaround(p, o);
+      const inOrt = await adaroundInOrt(p, loop, o);
+      let same = 0;
+      for (let k = 0; k < js.length; k++) if (js[k] === inOrt[k]) same++;
+      expect(same / js.length).toBeGreaterThan(0.97);
+      const { chunks: _, ...plain } = p;
+      expect(Array.from(adaround(plain, o))).not.toEqual(Array.from(js));
     } finally {
       await loop.release();
     }

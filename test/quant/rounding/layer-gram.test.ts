@@ -5,7 +5,9 @@
  * likewise ConvTranspose's transposed patches (strides, pads, output_padding,
  * groups, dilation, 1-D); the
  * streaming Gram equals Σ p·pᵀ over those patches, across batches; Gemm and
- * MatMul inputs are their rows (a Gemm with transA, the columns of A).
+ * MatMul inputs are their rows (a Gemm with transA, the columns of A);
+ * with chunks, each chunk's Gram is that of its samples' columns alone,
+ * batches crossing chunk boundaries.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Attribute, Graph } from "../../../src/ir/graph.js";
@@ -14,6 +16,7 @@ import { GraphEdit } from "../../../src/passes/graph-edit.js";
 import { type Layer, readLayer } from "../../../src/passes/layers.js";
 import { LayerGram } from "../../../src/quant/rounding/layer-gram.js";
 import { GramKernel } from "../../../src/quant/rounding/gram-kernel.js";
+import { ChunkGrams } from "../../../src/quant/rounding/chunk-grams.js";
 import { convGeometry } from "../../../src/ir/conv-geometry.js";
 import { convTransposeGeometry, layerMatrix, type LayerMatrix, writePatches, writeTransposedPatches } from "../../../src/quant/rounding/layer-matrix.js";
 import { tensorToFloat64 } from "../../../src/ir/tensor.js";
@@ -199,6 +202,73 @@ describe("layer matrices and Gram", () => {
         expect(Math.abs(gram.h[0]![i * 3 + j]! - s) / s).toBeLessThan(1e-6);
       }
     }
+  });
+});
+
+describe("chunked Gram matrices (stochastic-Gram AdaRound)", () => {
+  it("Conv, groups 2: chunk c's Gram equals the Gram of its samples alone; the chunks sum to H", async () => {
+    const rng = new Rng(8);
+    const x = [10, 4, 5, 5];
+    const g = graph([node("Conv", ["X", "W"], ["Y"], [int("group", 2), ints("pads", [1, 1, 1, 1])])], [value("X", 1, x)], [value("Y", 1)], [randTensor(rng, "W", [4, 2, 3, 3])]);
+    const { layer, m } = layerOf(g);
+    const sample = 4 * 25;
+    const xs = Float32Array.from({ length: 10 * sample }, () => rng.float() - 0.3);
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    gram.chunks = new ChunkGrams(3, 10, m.groups, m.cols); // 4 samples per chunk: 0–3, 4–7, 8–9
+    for (let b = 0; b < 10; b += 3) {
+      const n = Math.min(3, 10 - b);
+      await gram.add({ dtype: 1, dims: [n, ...x.slice(1)], data: xs.subarray(b * sample, (b + n) * sample) }, b, n);
+    }
+    await gram.finish();
+    const kk = m.cols * m.cols;
+    for (const [c, [from, to]] of [[0, 4], [4, 8], [8, 10]].entries()) {
+      const alone = new LayerGram(layer, g.nodes[0]!, m, kernel);
+      await alone.add({ dtype: 1, dims: [to - from, ...x.slice(1)], data: xs.subarray(from * sample, to * sample) });
+      await alone.finish();
+      expect(gram.chunks.columns[c]).toBe(alone.columns);
+      for (let gi = 0; gi < m.groups; gi++) {
+        const got = gram.chunks.slice(gi, c);
+        for (let i = 0; i < kk; i++) expect(got[i]).toBeCloseTo(alone.h[gi]![i]!, 3);
+      }
+    }
+    for (let gi = 0; gi < m.groups; gi++) {
+      for (let i = 0; i < kk; i++) expect(gram.chunks.slice(gi, 0)[i]! + gram.chunks.slice(gi, 1)[i]! + gram.chunks.slice(gi, 2)[i]!).toBeCloseTo(gram.h[gi]![i]!, 3);
+    }
+    const n1 = gram.chunks.normalized(1, gram.h[1]!, gram.columns);
+    expect(n1.count).toBe(3);
+    expect(n1.h.length).toBe(4 * kk);
+    expect(n1.h[kk + 5]).toBeCloseTo(gram.chunks.slice(1, 1)[5]! / gram.chunks.columns[1]!, 6);
+    expect(n1.h[3 * kk + 5]).toBeCloseTo(gram.h[1]![5]! / gram.columns, 6); // the whole H/N last
+  });
+
+  it("MatMul on [samples, rows, K]: a sample's rows all go to its chunk; an empty chunk is dropped, H/N comes last", async () => {
+    const rng = new Rng(9);
+    const g = graph([node("MatMul", ["X", "W"], ["Y"])], [value("X", 1, [7, 4, 3])], [value("Y", 1)], [randTensor(rng, "W", [3, 2])]);
+    const { layer, m } = layerOf(g);
+    const xs = Float32Array.from({ length: 7 * 4 * 3 }, () => rng.float());
+    const gram = new LayerGram(layer, g.nodes[0]!, m, kernel);
+    gram.chunks = new ChunkGrams(3, 5, m.groups, m.cols); // sized for 5 samples (2 per chunk); samples 4–6 all fall in the last
+    await gram.add({ dtype: 1, dims: [5, 4, 3], data: xs.subarray(0, 60) }, 0, 5);
+    await gram.add({ dtype: 1, dims: [2, 4, 3], data: xs.subarray(60) }, 5, 2);
+    await gram.finish();
+    expect(Array.from(gram.chunks.columns)).toEqual([8, 8, 12]);
+    for (const [c, [from, to]] of [[0, 2], [2, 4], [4, 7]].entries()) {
+      for (let i = 0; i < 3; i++) {
+        for (let j = 0; j < 3; j++) {
+          let s = 0;
+          for (let r = from * 4; r < to * 4; r++) s += xs[r * 3 + i]! * xs[r * 3 + j]!;
+          expect(gram.chunks.slice(0, c)[i * 3 + j]).toBeCloseTo(s, 4);
+        }
+      }
+    }
+    const empty = new ChunkGrams(4, 8, 1, 3);
+    empty.columns[0] = 2;
+    empty.columns[2] = 6;
+    empty.sub[0]!.fill(6, 18, 27);
+    const n = empty.normalized(0, new Float64Array(9).fill(16), 8);
+    expect(n.count).toBe(2);
+    expect(Array.from(n.h.subarray(9, 18))).toEqual(Array(9).fill(1));
+    expect(Array.from(n.h.subarray(18))).toEqual(Array(9).fill(2));
   });
 });
 

@@ -8,7 +8,9 @@
  *  - AdaRound (a few iterations) and GPTQ on MXFP4 weights (a non-uniform
  *    grid) run through and do not lose to nearest;
  *  - ConvTranspose and Gemm with transA are rounded, not skipped;
- *  - AdaRound and GPTQ write byte-identical models at 1 and 2 threads;
+ *  - AdaRound's default is the Gram form; chunks change the codes;
+ *  - AdaRound (Gram form and stochastic-Gram chunks) and GPTQ write
+ *    byte-identical models at 1 and 2 threads;
  *  - data-free mode refuses learned rounding in one line.
  */
 import { join } from "node:path";
@@ -18,6 +20,7 @@ import { MODELS_DIR } from "../../../src/data/manifest.js";
 import { isFixqError } from "../../../src/ir/errors.js";
 import { loadModel } from "../../../src/ir/onnx/load.js";
 import { encodeModel } from "../../../src/ir/onnx/save.js";
+import { tensorToFloat64 } from "../../../src/ir/tensor.js";
 import { arraySource } from "../../../src/quant/feeds.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../../../src/quant/recipe.js";
@@ -65,13 +68,30 @@ describe("learned rounding in the pipeline", () => {
     expect(Buffer.from(encodeModel(two.q.model)).equals(Buffer.from(encodeModel(one.q.model)))).toBe(true);
   }, 120_000);
 
-  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, and GPTQ)", async () => {
-    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "gptq" }] as RecipeInput[]) {
+  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, Gram form and 4 chunks; GPTQ)", async () => {
+    const written: Buffer[] = [];
+    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "adaround", adaroundIters: 60, adaroundChunks: 4 }, { weightRounding: "gptq" }] as RecipeInput[]) {
       const one = await quantize({ weights: "int4", ...flags }, 1);
       const two = await quantize({ weights: "int4", ...flags }, 2);
       expect(one.report!.layers.some((l) => l.changedFraction > 0)).toBe(true);
-      expect(Buffer.from(encodeModel(two.q.model)).equals(Buffer.from(encodeModel(one.q.model)))).toBe(true);
+      const bytes = Buffer.from(encodeModel(one.q.model));
+      expect(Buffer.from(encodeModel(two.q.model)).equals(bytes)).toBe(true);
+      written.push(bytes);
     }
+    // The chunks change the steps, so the codes.
+    expect(written[1]!.equals(written[0]!)).toBe(false);
+  }, 180_000);
+
+  it("by default takes the Gram form (the same codes as --adaround-chunks 1); --adaround-chunks 2 changes them", async () => {
+    const data64 = arraySource({ [inputName]: evalImages(64) });
+    const run = async (extra: RecipeInput) => {
+      const q = await quantizeModel(cnn, data64, buildRecipe({ acts: "float", batchSize: 16, weights: "int4", weightRounding: "adaround", adaroundIters: 60, ...extra }), { threads: 1 });
+      // The weight codes (the provenance metadata records the recipe keys, so the models differ there).
+      return JSON.stringify(q.model.graph!.initializers.filter((t) => t.name?.endsWith("__quantized")).map((t) => Array.from(tensorToFloat64(t))));
+    };
+    const byDefault = await run({});
+    expect(byDefault).toBe(await run({ adaroundChunks: 1 }));
+    expect(byDefault).not.toBe(await run({ adaroundChunks: 2 }));
   }, 120_000);
 
   it("rounds ConvTranspose (transposed patches) and Gemm with transA: reported, not skipped, none worse than nearest", async () => {
