@@ -19,6 +19,10 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
   for (const { report: r, ms } of runs) {
     const time = `(${ms.toFixed(0)} ms)`;
     switch (r.pass) {
+      case "fuse-layernorm":
+        lines.push(`LayerNorm fusion  ${r.fused.length} decomposed LayerNorm chains → LayerNormalization, ${r.kept.length} kept ${time}`);
+        for (const k of r.kept) lines.push(`  kept  ${k.node}: ${k.reason}`);
+        break;
       case "fold-batchnorm":
         if (r.folded.length + r.unfolded.length === 0) break;
         lines.push(`BN folding  ${r.folded.length} folded, ${r.unfolded.length} kept ${time}`);

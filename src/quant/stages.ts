@@ -2,7 +2,7 @@
  * The quantization pipeline as one typed list of stages (stage.ts), built by
  * `quantizationStages` from the recipe:
  *
- *   fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
+ *   fuse-layernorm → fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
  *   → upgrade-opset → plan → reader-bounds → ranges (calibration or data-free) → specs
  *   → round-weights → bias-correction → int32-biases → write → provenance → verify
  *
@@ -17,7 +17,7 @@ import { FixqError } from "../ir/errors.js";
 import { type Graph, opsetVersion, withMetadata } from "../ir/graph.js";
 import { formatName } from "../ir/quant.js";
 import { assertValid } from "../ir/verify.js";
-import { FLOAT_PASSES } from "../passes/pipeline.js";
+import { FLOAT_PASSES, runFloatPass } from "../passes/pipeline.js";
 import { upgradeOpset } from "../passes/upgrade-opset.js";
 import { packageVersion } from "../util/package-root.js";
 import { correctBiases } from "./bias-correction.js";
@@ -50,10 +50,12 @@ function floatPassStages(recipe: Recipe): Stage[] {
       reason: pass.option ? `${pass.option}: true` : always,
       skipReason: on ? undefined : `${pass.option}: false`,
       run(state) {
-        const g = state.model.graph!;
-        const out = pass.run(g);
-        if (out.graph !== g) state.model = { ...state.model, graph: out.graph };
-        return { report: out.report, changed: out.graph !== g };
+        const before = state.model;
+        const out = runFloatPass(pass, before);
+        const r = out.report;
+        if (r.pass === "fuse-layernorm" && r.fused.length + r.kept.length === 0) return { skip: "no decomposed LayerNorm" };
+        state.model = out.model;
+        return { report: out.report, changed: out.model !== before };
       },
     };
   });
