@@ -129,6 +129,16 @@ describe("fuseLayerNorm: chains that fuse", () => {
 });
 
 describe("fuseLayerNorm: near misses stay", () => {
+  it("an opset-13 model whose upgrade to 17 refuses keeps its chains, with the upgrade's reason", () => {
+    const { nodes, inits } = chain();
+    const m = model(graph([...nodes, node("NoSuchOp", ["y"], ["w"], [], "odd")], [value("x", 1, ["N", 5, C])], [value("w", 1, ["N", 5, C])], inits), 13);
+    const out = fuseLayerNormModel(m);
+    expect(out.model).toBe(m);
+    expect(out.report.fused).toEqual([]);
+    expect(out.report.kept).toHaveLength(1);
+    expect(out.report.kept[0]!.reason).toMatch(/^LayerNormalization needs opset 17, the model has 13, and node 'odd': cannot upgrade NoSuchOp from opset 13 to 17: fixq does not know this operator/);
+  });
+
   it.each([
     ["a mean over axis 1", { axes: [1] }, "a mean is not over the last axis alone with keepdims 1"],
     ["a mean over two axes", { axes: [1, 2] }, "a mean is not over the last axis alone with keepdims 1"],
