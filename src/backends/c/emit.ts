@@ -33,7 +33,7 @@ import { emitFixedRescale } from "./ops-fixed.js";
 import { emitWideConv, emitWideDense } from "./ops-wide.js";
 import { TILE_DOT } from "./tile-kernel.js";
 import { batchLoopText } from "./batch-loop.js";
-import { C_CHECKS, refusedInC } from "./checks.js";
+import { C_CHECKS } from "./checks.js";
 import { emitTransformerOp } from "./ops-transformer.js";
 import { isTransformerOp, TRANSFORMER_RUNTIME } from "../shared/transformer-c.js";
 
@@ -65,7 +65,7 @@ const EMITTERS = {
   transpose: emitTranspose,
   concat: emitConcat,
   matmul: emitTransformerOp,
-  mul: refusedInC,
+  mul: emitTransformerOp,
   table: emitTransformerOp,
   softmax: emitTransformerOp,
   layernorm: emitTransformerOp,

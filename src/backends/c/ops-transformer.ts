@@ -18,7 +18,7 @@ export function emitTransformerOp(op: TransformerOp, ctx: CEmitCtx): COpCode {
     write: (v, e) => `(${storage(ctx, v)})(${e})`,
   });
   const args =
-    op.kind === "matmul"
+    op.kind === "matmul" || op.kind === "mul"
       ? [`const ${storage(ctx, op.inputs[0])} *restrict a`, `const ${storage(ctx, op.inputs[1])} *restrict b`]
       : [`const ${storage(ctx, op.input)} *restrict x`];
   return {

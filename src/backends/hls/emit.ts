@@ -262,8 +262,6 @@ function layersText(p: Program, d: ReturnType<typeof planDesign>, style: HlsIo):
       case "quantize":
       case "dequantize":
         return [];
-      case "mul":
-        throw new FixqError("unsupported", `${op.source}: the HLS back end does not implement mul ops yet`); // refused by the C check first
       default:
         return [transformerLayer(d, op, i)];
     }

@@ -5,6 +5,7 @@
  * multiplication in a loop body is one multiplier (reused every cycle) and
  * each constant table one ROM:
  *   matmul     1 multiplier (a − za)·(b − zb); cycles = MACs = rows·M·N·K
+ *   mul        1 multiplier (a − za)·(b − zb); cycles = output elements
  *   table      ROM: entries · bits(entry); cycles = elements
  *   softmax    ROM: exp entries · bits(entry); multipliers e·c; 1 divider; cycles = 3 passes · elements
  *   layernorm  ROM: C · (bits(g) + bits(b)); multipliers c², c·g, b·D; 1 divider, 1 integer square root
@@ -58,6 +59,8 @@ export function estimateTransformerResources(p: Program, cert: Certificate): Tra
         const a = p.values.get(op.inputs[0])!.shape;
         return { romBits: 0, multipliers: [[span(op.inputs[0], op.inputZeros[0]), span(op.inputs[1], op.inputZeros[1])]], dividers: 0, cycles: size(op.output) * a.at(-1)! };
       }
+      case "mul":
+        return { romBits: 0, multipliers: [[span(op.inputs[0], op.inputZeros[0]), span(op.inputs[1], op.inputZeros[1])]], dividers: 0, cycles: size(op.output) };
       case "table":
         return { romBits: op.table.length * bitsOf(op.table), multipliers: [], dividers: 0, cycles: size(op.output) };
       case "softmax":

@@ -12,6 +12,8 @@
  * printable expression form); test/backends/c/transformer-ops.test.ts checks
  * it against the emulator on random and extreme inputs:
  *   matmul     y[r, i, j] = Σ_k (a[r, i, k] − za)·(b[r, k, j] − zb)
+ *   mul        y[i] = (a[i_a] − za)·(b[i_b] − zb), i_a and i_b the ONNX broadcast of i (int32: the
+ *              lowering bounds every product below 2^31)
  *   table      y = T[x − xmin]
  *   softmax    per row: d = max − x, e = E[d], Σ = Σ e, y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
  *   layernorm  per row: s = Σ x, c_i = C·x_i − s, V = Σ c_i², D = ⌊√(V·4^k + E)⌋ (integer square root),
@@ -22,13 +24,13 @@
  * No float anywhere: the square root is the exact integer one (fixq_isqrt64),
  * the divisions exact integer floor divisions.
  */
-import type { AddConstOp, GatherOp, IntOp, LayerNormOp, MatMulOp, Program, SliceOp, SoftmaxOp, TableOp } from "../../integer/program.js";
+import type { AddConstOp, GatherOp, IntOp, LayerNormOp, MatMulOp, MulOp, Program, SliceOp, SoftmaxOp, TableOp } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { cInt } from "./print-c.js";
 
 /** The ops this module prints. */
-export const TRANSFORMER_KINDS = ["matmul", "table", "softmax", "layernorm", "addconst", "gather", "slice"] as const;
-export type TransformerOp = MatMulOp | TableOp | SoftmaxOp | LayerNormOp | AddConstOp | GatherOp | SliceOp;
+export const TRANSFORMER_KINDS = ["matmul", "mul", "table", "softmax", "layernorm", "addconst", "gather", "slice"] as const;
+export type TransformerOp = MatMulOp | MulOp | TableOp | SoftmaxOp | LayerNormOp | AddConstOp | GatherOp | SliceOp;
 
 export function isTransformerOp(op: IntOp): op is TransformerOp {
   return (TRANSFORMER_KINDS as readonly string[]).includes(op.kind);
@@ -161,6 +163,44 @@ function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
   return { consts: [], body, what: `acc = sum_k (a - ${za}) * (b - ${zb}), ${rows} x [${M}x${K}].[${K}x${N}], ${acc} sums` };
 }
 
+/**
+ * The elementwise product of two activations, broadcast per sample as ONNX
+ * Mul (numerics/transformer.ts mulKernel): the broadcast offsets of each
+ * output element in a and b are constant tables (identity reads need none).
+ */
+function mulText(op: MulOp, t: TransformerTarget): KernelText {
+  const y = shapeOf(t, op.output);
+  const shapes = [shapeOf(t, op.inputs[0]), shapeOf(t, op.inputs[1])];
+  const n = prod(y);
+  const consts: string[] = [];
+  const index = shapes.map((s, k) => {
+    if (s.length === y.length && s.every((d, i) => d === y[i])) return "i";
+    const offsets = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let rest = i;
+      let off = 0;
+      let stride = 1;
+      for (let d = y.length - 1; d >= 0; d--) {
+        const c = rest % y[d]!;
+        rest = (rest - c) / y[d]!;
+        if (s[d] !== 1) off += c * stride;
+        stride *= s[d]!;
+      }
+      offsets[i] = off;
+    }
+    const T = `MULIDX${t.index}_${k}`;
+    consts.push(constArray(T, offsets));
+    return `${T}[i]`;
+  });
+  const [za, zb] = op.inputZeros;
+  const body = `  for (int i = 0; i < ${n}; i++) {${pipe(t, "    ")}
+    const int64_t p = ((int64_t)${t.read(op.inputs[0], `a[${index[0]}]`)} - ${za}) * ((int64_t)${t.read(op.inputs[1], `b[${index[1]}]`)} - ${zb});
+    y[i] = ${t.write(op.output, "p")};
+  }
+  return 0;`;
+  return { consts, body, what: `acc = (a - ${za}) * (b - ${zb}), [${shapes[0]}] x [${shapes[1]}] -> [${y}]` };
+}
+
 function tableText(op: TableOp, t: TransformerTarget): KernelText {
   const n = prod(shapeOf(t, op.output));
   const T = `TABLE${t.index}`;
@@ -282,6 +322,8 @@ export function transformerText(op: TransformerOp, t: TransformerTarget): Kernel
   switch (op.kind) {
     case "matmul":
       return matmulText(op, t);
+    case "mul":
+      return mulText(op, t);
     case "table":
       return tableText(op, t);
     case "softmax":

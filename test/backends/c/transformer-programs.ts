@@ -32,6 +32,16 @@ export function transformerOpsProgram(gather = true): Program {
   };
   mm(U8, 131, I8, 5, [3, 4, 9, 5]);
   mm(I16, 0, I16, -7, [1, 2, 4, 3]); // 4·32768·32775 > 2^31: int64 sums, stored modulo 2^32
+  // mul: same shapes, a [3, 1] × [1, 5] broadcast, and 16 × 8 bits (products up to 32768·(127 + 9) < 2^31)
+  const mul = (ta: IntType, za: number, tb: IntType, zb: number, sa: readonly number[], sb: readonly number[], sy: readonly number[], s: number) => {
+    const a = b.input(sa, ta, Math.fround(0.1), za);
+    const c = b.input(sb, tb, Math.fround(0.1), zb);
+    const acc = push(b, (out) => ({ kind: "mul", source: "Mul '/gate'", inputs: [a, c], output: out, inputZeros: [za, zb] }), sy, I32);
+    b.output(b.requant(acc, [{ m: 1518500250, s }], 0, U8, 128), Math.fround(0.05));
+  };
+  mul(U8, 131, I8, 5, [3, 5], [3, 5], [3, 5], 38);
+  mul(U8, 7, U8, 250, [3, 1], [1, 5], [3, 5], 38);
+  mul(I16, 0, I8, -9, [2, 4], [1, 4], [2, 4], 45);
   const t = b.input([64], I8, Math.fround(0.07), -5);
   const table = Int32Array.from({ length: 256 }, (_, i) => Math.max(-128, Math.min(127, Math.round(90 * Math.tanh((i - 128 + 5) * 0.07)))));
   b.output(push(b, (out) => ({ kind: "table", source: "Tanh '/t'", input: t, output: out, inputMin: -128, table }), [64], I8), Math.fround(0.05));
