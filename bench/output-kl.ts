@@ -9,6 +9,7 @@
  */
 import type { Model } from "../src/ir/graph.js";
 import { argmaxRows } from "../src/eval/classify.js";
+import { klSoftmaxSum } from "../src/quant/mixed/output-change.js";
 import { OrtSession, type HostTensor } from "../src/runtime/ort-session.js";
 
 export interface Logits {
@@ -43,26 +44,7 @@ export async function classifierLogits(model: Model, images: HostTensor, labels:
   return { top1: correct / n, predictions, logits, classes };
 }
 
-function logSoftmax(x: Float32Array, at: number, c: number, out: Float64Array): void {
-  let m = Number.NEGATIVE_INFINITY;
-  for (let k = 0; k < c; k++) m = Math.max(m, x[at + k]!);
-  let s = 0;
-  for (let k = 0; k < c; k++) s += Math.exp(x[at + k]! - m);
-  const lse = m + Math.log(s);
-  for (let k = 0; k < c; k++) out[k] = x[at + k]! - lse;
-}
-
 /** Mean KL(softmax(ref) ‖ softmax(cand)) over the rows, in nats. */
 export function meanKl(ref: Logits, cand: Logits): number {
-  const c = ref.classes;
-  const n = ref.predictions.length;
-  const lp = new Float64Array(c);
-  const lq = new Float64Array(c);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    logSoftmax(ref.logits, i * c, c, lp);
-    logSoftmax(cand.logits, i * c, c, lq);
-    for (let k = 0; k < c; k++) total += Math.exp(lp[k]!) * (lp[k]! - lq[k]!);
-  }
-  return total / n;
+  return klSoftmaxSum(ref.logits, cand.logits, ref.predictions.length, ref.classes) / ref.predictions.length;
 }
