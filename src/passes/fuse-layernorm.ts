@@ -64,10 +64,7 @@ function soleReader(ed: GraphEdit, value: string, op: string): number | undefine
 
 /** The one-element float32 value of constant `value`, or undefined. */
 function scalarFloat(ed: GraphEdit, value: string): number | undefined {
-  const t = ed.constantThrough(value);
-  if (!t || t.dtype !== DataType.FLOAT) return undefined;
-  const v = tensorToFloat64(t);
-  return v.length === 1 ? v[0] : undefined;
+  return ed.constantThrough(value)?.dtype === DataType.FLOAT ? powerOf(ed, value) : undefined;
 }
 
 /** The operand of a two-input node that is not `value`. */
@@ -145,7 +142,7 @@ function matchChain(ed: GraphEdit, i: number, rankOf: (v: string) => number | un
   return { x, eps, nodes, gamma: widen(gamma) ?? new Float64Array(c).fill(1), beta: widen(beta), out };
 }
 
-/** A constant exponent's single value (float or integer), or undefined. */
+/** A constant's single value (float or integer: Pow's exponent), or undefined. */
 function powerOf(ed: GraphEdit, value: string): number | undefined {
   const t = ed.constantThrough(value);
   if (!t) return undefined;
