@@ -151,19 +151,23 @@ FIXQ_CFLAGS = -std=c99 -Wall -Wextra -Werror -ffp-contract=off
 FIXQ_CXXFLAGS = -std=c++14 -Wall -Wextra -Wno-unknown-pragmas -Wno-unused-label -ffp-contract=off -iquote ap_types -I$(AP_TYPES) -Iap_types -Ifirmware -Itb
 FIRMWARE = firmware/fixq_top.cpp firmware/fixq_top.h firmware/fixq_defines.h firmware/fixq_layers.h
 
-csim_run: tb/csim_run.cpp tb/csim_shim.h $(FIRMWARE) model.o
-\t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o $@ tb/csim_run.cpp firmware/fixq_top.cpp model.o -lm
+csim_run: tb/csim_run.cpp tb/csim_shim.h firmware/fixq_top.h fixq_top.o model.o
+\t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o $@ tb/csim_run.cpp fixq_top.o model.o -lm
 
 # Builds and runs the self-check (exit 0 when the top function gives the stored outputs).
-csim_check: tb/csim_check.cpp tb/csim_shim.h $(FIRMWARE) model.o
-\t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o csim_check tb/csim_check.cpp firmware/fixq_top.cpp model.o -lm
+csim_check: tb/csim_check.cpp tb/csim_shim.h firmware/fixq_top.h fixq_top.o model.o
+\t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -o csim_check tb/csim_check.cpp fixq_top.o model.o -lm
 \t./csim_check
+
+# The design, compiled once for both testbenches.
+fixq_top.o: $(FIRMWARE)
+\t$(CXX) $(FIXQ_CXXFLAGS) $(CXXFLAGS) -c -o fixq_top.o firmware/fixq_top.cpp
 
 model.o: tb/model.c tb/model.h
 \t$(CC) $(FIXQ_CFLAGS) $(CFLAGS) -c -o model.o tb/model.c
 
 clean:
-\trm -f csim_run csim_check model.o
+\trm -f csim_run csim_check model.o fixq_top.o
 
 .PHONY: clean csim_check
 `;
