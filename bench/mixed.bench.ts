@@ -297,7 +297,8 @@ if (runs("accuracy")) {
         const bestFill = first((p, q) => top1(p.row) > top1(q.row));
         const bestRandom = bestFill.row;
         const calibPicked = first((p, q) => p.d < q.d);
-        const mostAgreeing = first((p, q) => agree(p.row) > agree(q.row)).row;
+        const mostAgreeingFill = first((p, q) => agree(p.row) > agree(q.row));
+        const mostAgreeing = mostAgreeingFill.row;
         const [u4, u8] = [uniform["int4"]!, uniform["int8"]!];
         const used = a.report.budgets["size"]!.used;
         const line = top1(u4.row) + ((used - u4.sizeBits) / (u8.sizeBits - u4.sizeBits)) * (top1(u8.row) - top1(u4.row));
@@ -315,8 +316,8 @@ if (runs("accuracy")) {
         tallies.label.add(...vsBest, bestFill.key === mixedKey);
         if (cross) tallies.cross.add(cross.diff, cross.se, crossSame === 2);
         tallies.calib.add(...vsCalib, calibPicked.key === mixedKey);
-        tallies.mean.add(mean.diff, mean.se);
-        tallies.agree.add(agreeDiff, agreeSe);
+        tallies.mean.add(mean.diff, mean.se, fills.every((f) => f.key === mixedKey));
+        tallies.agree.add(agreeDiff, agreeSe, mostAgreeingFill.key === mixedKey);
         const moves = s ? Object.entries(s.byMove).filter(([k]) => k !== "start").map(([k, v]) => `${v} ${k}`).join(", ") || "none" : "off";
         const searchCell = s ? `${s.evaluations} (${moves}), ${s.ilp.measured.toExponential(2)} → ${s.kept.measured.toExponential(2)}` : "off";
         const same = (f: Fill) => (f.key === mixedKey ? ", = mixed" : "");
@@ -348,6 +349,7 @@ if (runs("accuracy")) {
         diagnosis.push(
           `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(2) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
         );
+        log(`diagnosis: ${diagnosis[diagnosis.length - 1]}`);
         console.log(
           `${m.key} | ${set} | ${pct}% | ${top1(mixedRow).toFixed(2)} | ${moved ? top1(ilpRow).toFixed(2) : "same"} | ${signed(vs)} ± ${se.toFixed(2)} (${vs >= -se ? "ok" : "BELOW"}) | ${searchCell} | ${top1(bestRandom).toFixed(2)} (${byKey.size}${same(bestFill)}), ${pm(...vsBest)} | ${crossCell} | ${top1(calibPicked.row).toFixed(2)}${same(calibPicked)}, ${pm(...vsCalib)} | ${mean.mean.toFixed(2)} ± ${mean.drawSe.toFixed(2)}, ${pm(mean.diff, mean.se)} | ${agree(mixedRow).toFixed(2)} / ${agree(mostAgreeing).toFixed(2)}, ${signed(agreeDiff)} ± ${agreeSe.toFixed(2)} | ${top1(u4.row).toFixed(2)} | ${top1(u8.row).toFixed(2)} | ${top1(floatRow).toFixed(2)}`,
         );
