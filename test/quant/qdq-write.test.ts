@@ -1,54 +1,40 @@
 /**
- * The QDQ writer on models exported before IR 4, which list every
- * initializer as a graph input too (ONNX's own pytorch-converted test models
- * do): a weight written as integer codes takes its graph input with it, so
- * the quantized model asks for the data inputs only.
+ * The QDQ writer on a weight that is also declared as a graph input (IR < 4
+ * exports list every initializer as an input): writing the weight as integer
+ * codes takes its graph input with it, so the QDQ model asks for its data
+ * input only and ONNX Runtime runs it on that alone.
  */
-import { join } from "node:path";
-import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { MODELS_DIR } from "../../src/data/manifest.js";
-import { DataType } from "../../src/ir/dtype.js";
-import type { Model } from "../../src/ir/graph.js";
-import { loadModel } from "../../src/ir/onnx/load.js";
-import { encodeModel } from "../../src/ir/onnx/save.js";
-import { npyFileSource } from "../../src/quant/feeds.js";
-import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe } from "../../src/quant/recipe.js";
+import { intFormat, type QuantSpec } from "../../src/ir/quant.js";
+import { writeQdq } from "../../src/quant/qdq-write.js";
+import { graph, model, node, value } from "../ir/builders.js";
+import { run, tensor } from "../passes/float-helpers.js";
 
-/** models/mlp.onnx with each initializer also declared as a graph input, as IR 3 exporters wrote them. */
-function withInitializersAsInputs(m: Model): Model {
-  const g = m.graph!;
-  const asInputs = g.initializers.map((t) => ({
-    name: t.name!,
-    type: { tensorType: { elemType: t.dtype, shape: { dim: t.dims.map((d) => ({ dimValue: Number(d) })) } } },
-  }));
-  return { ...m, graph: { ...g, inputs: [...g.inputs, ...asInputs] } };
-}
+const u8 = intFormat("uint8");
+const s8 = intFormat("int8");
+const act = (scale: number, zp: number): QuantSpec => ({ kind: "affine", format: u8, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zp) });
 
-describe("writeQdq on initializers listed as graph inputs", () => {
-  it("drops the graph input of every weight it replaces, so the model runs on its data input alone", async () => {
-    const float = withInitializersAsInputs(loadModel(join(MODELS_DIR, "mlp.onnx")));
-    const dataInputs = loadModel(join(MODELS_DIR, "mlp.onnx")).graph!.inputs.map((v) => v.name);
-    expect(float.graph!.inputs.length).toBeGreaterThan(dataInputs.length);
-    const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 64);
-    try {
-      const { model } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 });
-      const g = model.graph!;
-      const inits = new Set(g.initializers.map((t) => t.name));
-      expect(g.inputs.map((v) => v.name).filter((n) => !inits.has(n))).toEqual(dataInputs);
-      const s = await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1 });
-      try {
-        expect(s.inputNames).toEqual(dataInputs);
-        const x = new ort.Tensor("float32", new Float32Array(784).fill(0.5), [1, 1, 28, 28]);
-        const y = await s.run({ [dataInputs[0]!]: x });
-        expect(y[s.outputNames[0]!]!.dims).toEqual([1, 10]);
-      } finally {
-        await s.release();
-      }
-      expect(g.initializers.some((t) => t.dtype === DataType.INT8)).toBe(true);
-    } finally {
-      source.close();
-    }
+describe("writeQdq on a weight declared as a graph input", () => {
+  it("drops that input with the float weight; ORT runs the model on x alone", async () => {
+    const g = graph(
+      [node("Gemm", ["x", "W", "B"], ["y"], [], "fc")],
+      [value("x", 1, ["n", 2]), value("W", 1, [2, 2]), value("B", 1, [2])],
+      [value("y", 1, ["n", 2])],
+      [tensor("W", [2, 2], [0.5, -0.25, 0.75, 0.75]), tensor("B", [2], [0.1, -0.2])],
+    );
+    const quant = new Map<string, QuantSpec>([
+      ["x", act(1 / 64, 0)],
+      ["W", { kind: "affine", format: s8, scale: Float32Array.of(1 / 128), zeroPoint: Int32Array.of(0) }],
+      ["y", act(1 / 32, 128)],
+    ]);
+    const out = writeQdq({ ...g, quant });
+    // B stays a float initializer and an (overridable) input; W is now integer codes
+    expect(out.inputs.map((v) => v.name)).toEqual(["x", "B"]);
+    expect(out.initializers.some((t) => t.name === "W")).toBe(false);
+    const x = { dtype: 1, dims: [2, 2], data: Float32Array.of(0.5, 1, 0.25, 0) };
+    const y = await run(model(out), { x });
+    // y = x·W + b (W and x exact on their grids), rounded to steps of 1/32:
+    // [0.5·0.5 + 0.75 + 0.1, 0.5·(−0.25) + 0.75 − 0.2] = [1.1, 0.425] → [35, 13.6 → 14]/32; [0.225, −0.2625] → [7, −8.4 → −8]/32
+    expect(Array.from(y["y"]!)).toEqual([35 / 32, 14 / 32, 7 / 32, -8 / 32]);
   });
 });
