@@ -12,6 +12,9 @@
  *   fixq FORMAT [--rotate [online]]  int4 b32 / u8 and mxfp4, nvfp4 / fp8 without rotation, folded, folded + online
  *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format),
  *                                and W8A8 --rotate online in ORT and integer-only in the emulator
+ *   outlier ViT ...              a function-preserving copy of the ViT with two outlier channels in every
+ *                                norm output (bench/transformer-outliers.ts): W8A8 with and without --smooth,
+ *                                the rotation rows at int4 / u8 and mxfp4 / fp8, ORT quantize_static on it
  *   anchor quantize_dynamic      ORT's quantize_dynamic defaults          (Python, scripts/ort_transformer_anchor.py)
  *   anchor quantize_static       per-channel, uint8 activations            (Python, scripts/ort_quantize_anchor.py)
  *   anchor MatMulNBits bB        ORT's MatMulNBitsQuantizer, RTN, symmetric; and GPTQ on the calibration set
@@ -79,6 +82,7 @@ import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
 import { printThroughput, type ThroughputVariant } from "./transformer-throughput.js";
 import { addRotationRows, printRotationGains, rotatedOnlineW8A8 } from "./transformer-rotate.js";
+import { addOutlierRows, OUTLIER_PREFIX, outlierRatios, outlierViT, printOutlierGains } from "./transformer-outliers.js";
 
 printBenchHeader("transformer");
 const PART = process.env["FIXQ_BENCH_PART"] ?? "all";
@@ -182,6 +186,11 @@ for (const b of [32, 128]) {
 }
 // Hadamard rotation (bench/transformer-rotate.ts): none, folded pairs, folded + online, at int4 / u8 and fp4 / fp8.
 await addRotationRows(float, addModelRow);
+// The synthetic outlier ViT (bench/transformer-outliers.ts): where smoothing and rotation have outlier channels to move.
+const outlier = outlierViT(float);
+const OUTLIER_PATH = join(tmp, "vit_outliers.onnx");
+saveModel(outlier, OUTLIER_PATH);
+await addOutlierRows(float, outlier, addModelRow);
 
 log("fixq integer-only (emulator)");
 const program = integerizeModel(w8a8);
@@ -220,6 +229,7 @@ const scripts = join(packageRoot(), "scripts");
 const anchors: [string, string[]][] = [
   ["anchor ORT quantize_dynamic", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "dynamic"]],
   ["anchor ORT quantize_static (per-channel, u8 acts)", [join(scripts, "ort_quantize_anchor.py"), FLOAT_PATH, join(MODELS_DIR, "data/calib.npy"), "OUT", "per-channel-u8"]],
+  [`anchor ORT quantize_static, ${OUTLIER_PREFIX} (per-channel, u8 acts)`, [join(scripts, "ort_quantize_anchor.py"), OUTLIER_PATH, join(MODELS_DIR, "data/calib.npy"), "OUT", "per-channel-u8"]],
   ["anchor ORT MatMulNBits int4 b32 (RTN)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits:32"]],
   ["anchor ORT MatMulNBits int4 b128 (RTN)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits:128"]],
   ["anchor ORT MatMulNBits int4 b32 (GPTQ)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits-gptq:32", join(MODELS_DIR, "data/calib.npy")]],
@@ -274,6 +284,12 @@ for (const r of rows) {
 }
 console.log("(integer-only row: its size column is not a file)");
 printRotationGains(rows, labels);
+printOutlierGains(rows, labels);
+if (ROWS.test(OUTLIER_PREFIX)) {
+  const [before, after] = [await outlierRatios(float), await outlierRatios(outlier)];
+  console.log(`\nOutlier statistic max_j max|X_j| / median_j max|X_j| per norm output (calibration data), bundled ViT → ${OUTLIER_PREFIX}:`);
+  for (const [i, b] of before.entries()) console.log(`  ${b.norm.padEnd(44)} ${b.ratio.toFixed(2).padStart(6)} → ${after[i]!.ratio.toFixed(2)}`);
+}
 
 // --- each integer approximation alone ---
 function approximationErrors(p: Program): void {
