@@ -16,8 +16,9 @@
  * The rows: the outlier model in float, at W8A8 (the default recipe) without
  * and with `--smooth` (α 0.5 and searched), and at int4 b32 / uint8 and
  * mxfp4 / fp8-e4m3 without rotation, with `--rotate` and `--rotate online`
- * (bench/transformer-rotate.ts); then each treatment's paired top-1 gain
- * over its untreated row. The statistic printed per norm output is
+ * (bench/transformer-rotate.ts), and int4 b32 / uint8 with `--smooth 0.5`
+ * alone and followed by `--rotate online`; then each treatment's paired
+ * top-1 gain over its untreated row. The statistic printed per norm output is
  * max_j max|X_j| / median_j max|X_j| on the calibration data, before and
  * after the transform.
  */
@@ -25,6 +26,7 @@ import { join } from "node:path";
 import { MODELS_DIR } from "../src/data/manifest.js";
 import type { Model } from "../src/ir/graph.js";
 import { inferTypes } from "../src/ir/infer-types.js";
+import { ONLINE_HADAMARD_RULE, rotateFoldedAndOnline } from "../src/passes/rotate-online.js";
 import { scaleNormChannels, type SmoothTarget, smoothTargets } from "../src/passes/smooth.js";
 import { channelAbsMax } from "../src/quant/channel-means.js";
 import { npyFileSource } from "../src/quant/feeds.js";
@@ -98,17 +100,40 @@ export async function addOutlierRows(float: Model, outlier: Model, add: (name: s
     });
   }
   await addRotationRows(float, add, { model: outlier, prefix: OUTLIER_PREFIX, formats: 2 });
+  // smoothing first, then the online rotation (the CLI's order for --smooth with --rotate online)
+  const int4 = { weights: "int4", granularity: "per-block:32" } as const;
+  const rule = { ...ONLINE_HADAMARD_RULE, match: { ...ONLINE_HADAMARD_RULE.match } };
+  for (const online of [false, true]) {
+    await add(`${OUTLIER_PREFIX} int4 b32 / u8 --smooth 0.5${online ? " --rotate online" : ""}`, async () => {
+      const source = calibSource(float);
+      try {
+        const smoothed = (await smoothModel(outlier, source, 0.5, { batchSize: 64, threads: 1 })).model;
+        const model = online ? rotateFoldedAndOnline(smoothed).model : smoothed;
+        return (await quantizeModel(model, source, buildRecipe({ ...int4, layers: online ? [rule] : [] }), { threads: 1 })).model;
+      } finally {
+        source.close();
+      }
+    });
+  }
 }
 
-/** The paired top-1 gain of each smoothing row over the outlier W8A8 row, then the rotation gains on the outlier model. */
+/** [treated, untreated] row names (without the prefix) whose paired gain is printed. */
+const GAINS: readonly [string, string][] = [
+  ["W8A8 --smooth 0.5", "W8A8"],
+  ["W8A8 --smooth (α searched)", "W8A8"],
+  ["int4 b32 / u8 --smooth 0.5", "int4 b32 / u8 no rotation"],
+  ["int4 b32 / u8 --smooth 0.5 --rotate online", "int4 b32 / u8 no rotation"],
+];
+
+/** The paired top-1 gain of each smoothing row over its untreated row, then the rotation gains on the outlier model. */
 export function printOutlierGains(rows: readonly { name: string; preds?: Int32Array }[], labels: ArrayLike<number>): void {
-  const preds = (name: string) => rows.find((r) => r.name === name)?.preds;
-  const base = preds(`${OUTLIER_PREFIX} W8A8`);
+  const preds = (name: string) => rows.find((r) => r.name === `${OUTLIER_PREFIX} ${name}`)?.preds;
   const lines: string[] = [];
-  for (const r of rows) {
-    if (!base || !r.preds || !r.name.startsWith(`${OUTLIER_PREFIX} W8A8 --smooth`)) continue;
-    const d = pairedDrop(base, r.preds, labels);
-    lines.push(`  ${r.name.slice(OUTLIER_PREFIX.length + 1).padEnd(36)} gain ${(-100 * d.drop).toFixed(2).padStart(6)} ± ${(100 * d.se).toFixed(2)} points`);
+  for (const [treated, untreated] of GAINS) {
+    const [cand, base] = [preds(treated), preds(untreated)];
+    if (!base || !cand) continue;
+    const d = pairedDrop(base, cand, labels);
+    lines.push(`  ${treated.padEnd(44)} gain ${(-100 * d.drop).toFixed(2).padStart(6)} ± ${(100 * d.se).toFixed(2)} points`);
   }
   lines.push(...rotationGainLines(rows, labels, OUTLIER_PREFIX, 2));
   if (lines.length) console.log(`\nOutlier ViT (c = ${OUTLIER_FACTOR}, channels ${OUTLIER_CHANNELS.join(", ")}): each treatment against the same format untreated (top-1 gain, paired SE):\n${lines.join("\n")}`);
