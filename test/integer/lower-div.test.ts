@@ -8,18 +8,28 @@
  * entries) and one `mul` op; the table is checked against 1/DQ_b(q) computed
  * here; then the shared pipeline check (integer-pipeline.ts): certified,
  * tracks ONNX Runtime's fake-quant model within two output steps (one measured), JS =
- * integer ONNX = emulator bit for bit.
+ * integer ONNX = emulator bit for bit; and the generated C equals the
+ * emulator on random, full-range and saturating feeds (skipped with a notice
+ * without gcc/make; required with FIXQ_REQUIRE_DATA=1).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { TableOp } from "../../src/integer/program.js";
 import type { Node } from "../../src/ir/graph.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
+import { tallyC } from "../backends/c/check-c.js";
+import { allFeeds } from "../backends/js/feeds.js";
 import { cleanupModules } from "../backends/js/load-module.js";
+import { tempDir, toolAvailable } from "../helpers/c-toolchain.js";
 import { Rng } from "../helpers/prng.js";
 import { graph, model, node, randomWeight, value } from "../ir/builders.js";
 import { checkIntegerPipeline, type PipelineCase } from "./integer-pipeline.js";
 
-afterAll(cleanupModules);
+const HAVE_GCC = toolAvailable("gcc") && toolAvailable("make");
+const tmp = tempDir("fixq-lower-div-");
+afterAll(() => {
+  cleanupModules();
+  tmp.remove();
+});
 
 const rng = new Rng(41);
 const N = 256;
@@ -84,5 +94,11 @@ describe.each([gate(), wideBroadcast()])("integer Div of two activations: $name"
     }
     expect(worst).toBeLessThanOrEqual(0.5 + 1e-6);
     expect(worstSteps).toBeLessThanOrEqual(2);
+    // the C back end (the HLS back end prints the same C text) on random, full-range and saturating feeds
+    if (HAVE_GCC) {
+      const t = tallyC(p, tmp.dir, allFeeds(p, 2), "-O1 -Wconversion -Wsign-conversion");
+      expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
+      expect(t.compared).toBeGreaterThan(0);
+    }
   }, 60_000);
 });
