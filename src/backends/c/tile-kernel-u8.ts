@@ -95,7 +95,19 @@ export const TILE_DOT_U8 = `/* acc[o*ys + b] = bias[o] + sum_{k < Kq} w[o*Kw + k
 #elif defined(__AVXVNNI__)
 #define FIXQ_DOT4(s, x, w) _mm256_dpbusd_avx_epi32(s, x, w)
 #else
-#define FIXQ_DOT4(s, x, w) _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), ones))
+/* An empty asm that pins each sum's update in place: without it gcc 12 hoists all the vpmaddubsw of a block,
+ * runs out of the 16 ymm registers and keeps accumulators on the stack (a store-to-load chain per step). */
+#if defined(__GNUC__)
+#define FIXQ_PIN(r) __asm__("" : "+x"(r))
+#else
+#define FIXQ_PIN(r) (void)0
+#endif
+static inline __m256i fixq_dot4(__m256i s, __m256i x, __m256i w, __m256i ones) {
+  __m256i r = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), ones));
+  FIXQ_PIN(r);
+  return r;
+}
+#define FIXQ_DOT4(s, x, w) fixq_dot4(s, x, w, ones)
 #endif
 #define FIXQ_TILE_STORE_U8(o, lo, hi) do { const __m256i bo_ = _mm256_set1_epi32(bias[o]); \\
     _mm256_storeu_si256((__m256i *)(acc + (o) * ys), _mm256_add_epi32(lo, bo_)); _mm256_storeu_si256((__m256i *)(acc + (o) * ys + 8), _mm256_add_epi32(hi, bo_)); } while (0)
