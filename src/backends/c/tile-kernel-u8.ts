@@ -29,7 +29,10 @@
  * AVX512-VNNI (+VL) and AVX-VNNI `vpdpbusd` add the four u8 × s8 products of a
  * quad into the int32 lane without intermediate saturation (Intel SDM:
  * "VPDPBUSD", the non-saturating form), so the same bound is more than they
- * need; compile-checked only where the CPU lacks them. The portable body sums
+ * need; compile-checked only where the CPU lacks them. SSE2 (no pmaddubsw)
+ * widens the bytes to int16 and forms the same pair sums with `pmaddwd`
+ * (exact: |w·u| ≤ 128·255), adding each sample's two halves at the end,
+ * modulo 2^32 as the other bodies. The portable body sums
  * in uint32_t (modulo 2^32) and converts back with fixq_u32_to_i32.
  */
 import { intMax, intMin } from "../../numerics/int.js";
@@ -143,6 +146,41 @@ static FIXQ_TILE_NOINLINE_U8 void fixq_tile_dot_u8(const int8_t *restrict w, con
       s1 = FIXQ_DOT4(s1, _mm256_loadu_si256((const __m256i *)(xk + 32)), v);
     }
     FIXQ_TILE_STORE_U8(o, s0, s1);
+  }
+}
+#elif defined(__SSE2__) && !defined(FIXQ_PORTABLE)
+#include <emmintrin.h>
+/* The 4 int8 weights of a quad as int16, twice: (w0, w1, w2, w3, w0, w1, w2, w3). */
+static inline __m128i fixq_wquad16(const int8_t *w) {
+  int32_t v;
+  memcpy(&v, w, 4);
+  const __m128i b = _mm_cvtsi32_si128(v);
+  const __m128i h = _mm_srai_epi16(_mm_unpacklo_epi8(b, b), 8);
+  return _mm_unpacklo_epi64(h, h);
+}
+/* (a0 + a1, a2 + a3, b0 + b1, b2 + b3): the pair sums of two samples each (shufps moves bits only). */
+static inline __m128i fixq_pairsum(__m128i a, __m128i b) {
+  const __m128 fa = _mm_castsi128_ps(a), fb = _mm_castsi128_ps(b);
+  return _mm_add_epi32(_mm_castps_si128(_mm_shuffle_ps(fa, fb, 0x88)), _mm_castps_si128(_mm_shuffle_ps(fa, fb, 0xdd)));
+}
+/* SSE2 has no pmaddubsw: the bytes are widened to int16 (pmaddwd by (w0, w1, w2, w3) gives each sample's two
+ * pair sums), and each sample's two int32 halves are added once, at the end. */
+static FIXQ_TILE_NOINLINE_U8 void fixq_tile_dot_u8(const int8_t *restrict w, const int32_t *restrict bias, const uint8_t *restrict xq, const int32_t *restrict off, int32_t *restrict acc, long O, long Kw, long Kq, long ys) {
+  const __m128i zero = _mm_setzero_si128();
+  for (long o = 0; o < O; o++) {
+    __m128i a[8];
+    for (int j = 0; j < 8; j++) a[j] = zero;
+    for (long k = 0; k < Kq; k += 4) {
+      const __m128i v = fixq_wquad16(w + o * Kw + k);
+      const uint8_t *x = FIXQ_QUAD(k);
+      for (int j = 0; j < 4; j++) {
+        const __m128i xj = _mm_loadu_si128((const __m128i *)(x + 16 * j));
+        a[2 * j] = _mm_add_epi32(a[2 * j], _mm_madd_epi16(_mm_unpacklo_epi8(xj, zero), v));
+        a[2 * j + 1] = _mm_add_epi32(a[2 * j + 1], _mm_madd_epi16(_mm_unpackhi_epi8(xj, zero), v));
+      }
+    }
+    const __m128i bo = _mm_set1_epi32(bias[o]);
+    for (int j = 0; j < 4; j++) _mm_storeu_si128((__m128i *)(acc + o * ys + 4 * j), _mm_add_epi32(fixq_pairsum(a[2 * j], a[2 * j + 1]), bo));
   }
 }
 #else
