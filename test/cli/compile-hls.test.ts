@@ -68,5 +68,5 @@ describe("fixq compile --target hls", () => {
       expect(r.stderr).toMatch(message);
     }
     expect(existsSync(path("h2"))).toBe(false);
-  });
+  }, 120_000); // nine CLI runs: ~25 s, over a minute on a loaded 2-core machine
 });
