@@ -3,6 +3,11 @@ in PyTorch (Nagel et al. 2020), written from the paper, on the grid fixq chose.
 
 Usage: adaround_anchor.py FLOAT.onnx NEAREST_QDQ.onnx CALIB.npy OUT.onnx SETTINGS.json
 
+FLOAT.onnx is the float model after fixq's float passes (bench/adaround-anchor.ts
+writes it), so that its weights are the ones fixq rounds (the ViT's attention
+scale, for one, is folded into its q projection); weights may be initializers
+or Constant nodes.
+
 NEAREST_QDQ.onnx is fixq's QDQ model with nearest rounding: every weight `w`
 of a Conv, Gemm or MatMul is `w__quantized` (codes), `w__scale` and
 `w__zero_point` read by a DequantizeLinear; the float weight is FLOAT.onnx's
@@ -235,7 +240,11 @@ def main():
     torch.manual_seed(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])
     model = onnx.load(qdq_path)
-    floats = {t.name: numpy_helper.to_array(t) for t in onnx.load(float_path).graph.initializer}
+    float_graph = onnx.load(float_path).graph
+    floats = {t.name: numpy_helper.to_array(t) for t in float_graph.initializer}
+    for n in float_graph.node:
+        if n.op_type == "Constant" and attr(n, "value", None) is not None:
+            floats[n.output[0]] = numpy_helper.to_array(attr(n, "value", None))
     inits = {t.name: t for t in model.graph.initializer}
     dq_by_out = {n.output[0]: n for n in model.graph.node if n.op_type == "DequantizeLinear"}
     calib = np.load(calib_path).astype(np.float32)

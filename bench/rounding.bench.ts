@@ -148,7 +148,7 @@ if (parts.includes("accuracy")) {
       }
       if (!anchorOff && nearest && fixqAda && row.recipe.weights === "int4") {
         log(`[${elapsed()}] ${key} ${row.name} PyTorch anchor`);
-        const a = runAdaroundAnchor(join(MODELS_DIR, `${key}.onnx`), nearest.model, join(MODELS_DIR, "data/calib.npy"), threads, adaroundIters ? Number(adaroundIters) : undefined);
+        const a = runAdaroundAnchor(model, nearest.model, join(MODELS_DIR, "data/calib.npy"), threads, adaroundIters ? Number(adaroundIters) : undefined);
         if ("error" in a) console.log(`  ${row.name.padEnd(19)} anchor    ${a.error}`);
         else {
           const p = await predict(a.model);
