@@ -7,7 +7,8 @@
  * float32 MatMul on the same shapes, one thread, same run. Goal: Gram ≥ 25%
  * of ORT's MatMul throughput.
  *
- * Part 2, accuracy: per model and format row, top-1 on the full 10k test set
+ * Part 2, accuracy: per bundled model (resnet, mobilenetv2, cnn, mlp, vit)
+ * and format row, top-1 on the full 10k test set
  * (the 2,000 bundled images when dataset-fashion-mnist is absent) of float,
  * nearest, GPTQ and AdaRound, calibrated on the 512 bundled images, with the
  * quantize wall time. drop: float minus the row, points ± one paired standard
@@ -20,7 +21,8 @@
  *   per-block:32, MXFP4, NVFP4 (float activations).
  * Anchor (rows with integer weights, when AdaRound is among the methods): a
  * straightforward layer-wise AdaRound in PyTorch (bench/adaround_anchor.py)
- * on fixq's nearest grid, with fixq's hyperparameters, the same 512 samples
+ * of every Conv, Gemm and MatMul with a constant weight (the ViT's too) on
+ * fixq's nearest grid and fixq's float weights after its float passes, with fixq's hyperparameters, the same 512 samples
  * (FIXQ_ANCHOR_BATCH per Adam step, default 32) and thread count, in the same
  * run; printed: its top-1 and drop, fixq's AdaRound minus the anchor in
  * points ± one paired SE, and the wall-time ratio fixq / anchor (anchor time:
@@ -31,7 +33,7 @@
  * Part 3: AdaRound's loss and top-1 against its iteration count (resnet W4).
  * Peak RSS of the whole run is printed at the end.
  *
- * Knobs: FIXQ_BENCH_MODELS=resnet,mobilenetv2 (manifest keys),
+ * Knobs: FIXQ_BENCH_MODELS=resnet,mlp (manifest keys; default all five),
  * FIXQ_BENCH_ROWS=W4,W3 (row names), FIXQ_BENCH_METHODS=nearest,gptq,
  * FIXQ_ADAROUND_ITERS=N (default: fixq's), FIXQ_BENCH_GPTQ='{"gptqActOrder":true}'
  * (extra recipe keys for the GPTQ rows), FIXQ_BENCH_ADAROUND='{"post":{"adaroundLoss":"post"}}'
@@ -119,7 +121,7 @@ if (parts.includes("accuracy")) {
   console.log(`\naccuracy: top-1 on the ${setName}; calibration: the 512 bundled images; ${threads} thread(s)`);
   const anchorOff = METHODS.includes("adaround") ? adaroundAnchorUnavailable() : "AdaRound not among the methods";
   console.log(anchorOff ? `PyTorch AdaRound anchor skipped: ${anchorOff}` : `PyTorch AdaRound anchor: ${anchorBatch} samples per step, rows with integer weights`);
-  for (const key of env("FIXQ_BENCH_MODELS") ?? ["resnet", "mobilenetv2"]) {
+  for (const key of env("FIXQ_BENCH_MODELS") ?? ["resnet", "mobilenetv2", "cnn", "mlp", "vit"]) {
     const model = loadModel(join(MODELS_DIR, `${key}.onnx`));
     const float = await predict(model);
     console.log(`\n${key}: float ${pts(float.top1)}%`);

@@ -8,7 +8,8 @@
  * Layers are taken in waves: wave w holds the layers with w learned layers
  * upstream, so one run over the calibration data captures the inputs of a
  * whole wave (inputs are fetched batch by batch and folded into each layer's
- * Gram matrices at once, layer-gram.ts); a chain of d layers takes d runs.
+ * Gram matrices at once, layer-gram.ts); a chain of d layers takes d runs,
+ * each of only the nodes upstream of its wave (capture-slice.ts).
  * Per layer and group the method chooses codes on the spec's fixed grid
  * (weight-grid.ts); the reconstruction loss tr(ΔW·H·ΔWᵀ)/N of the learned
  * codes is compared with nearest rounding's on the same H, and a layer whose
@@ -48,6 +49,7 @@ import { LayerGram } from "./layer-gram.js";
 import { layerMatrix } from "./layer-matrix.js";
 import { type GroupProblem, reconstructionLoss } from "./problem.js";
 import { weightGrid } from "./weight-grid.js";
+import { upstreamSlice } from "./capture-slice.js";
 
 export type LearnedRounding = Exclude<WeightRounding, "nearest">;
 
@@ -176,8 +178,8 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
   let runs = 0;
   const progress = ctx.progress ?? silentProgress;
   for (const wave of layerWaves(g, new Map(found.targets.map((t) => [t.gram.layer.node, t])))) {
-    const qdq = ctx.quantized(current);
     const fetch = [...new Set(wave.map((t) => t.gram.layer.input))];
+    const qdq = upstreamSlice(ctx.quantized(current), fetch);
     const session = await OrtSession.create({ ...model, graph: qdq }, { optimization: "disabled", threads: ctx.threads, extraOutputs: fetch });
     try {
       await session.runSource(
