@@ -33,6 +33,8 @@ export interface AnchorRun {
   readonly model: Model;
   /** The script's own wall time after its imports: capture, optimisation, writing. */
   readonly seconds: number;
+  /** CPU time of the same span (user + system, every thread). */
+  readonly cpuSeconds: number;
   readonly keptNearest: number;
   readonly lossBefore: number;
   readonly lossAfter: number;
@@ -56,8 +58,8 @@ export function runAdaroundAnchor(floatModel: Model, nearest: Model, calib: stri
     const out = join(dir, "anchor.onnx");
     const r = spawnSync(anchorPython, [join(import.meta.dirname, "adaround_anchor.py"), join(dir, "float.onnx"), join(dir, "nearest.onnx"), calib, out, join(dir, "settings.json")], { encoding: "utf8", maxBuffer: 64 << 20 });
     if (r.status !== 0) return { error: `anchor failed (${r.error?.message ?? `exit ${r.status}`}): ${lastLine(r.stderr)}` };
-    const info = JSON.parse(lastLine(r.stdout)) as { seconds: number; kept_nearest: number; loss_before: number; loss_after: number };
-    return { model: loadModel(out), seconds: info.seconds, keptNearest: info.kept_nearest, lossBefore: info.loss_before, lossAfter: info.loss_after };
+    const info = JSON.parse(lastLine(r.stdout)) as { seconds: number; cpu_seconds: number; kept_nearest: number; loss_before: number; loss_after: number };
+    return { model: loadModel(out), seconds: info.seconds, cpuSeconds: info.cpu_seconds, keptNearest: info.kept_nearest, lossBefore: info.loss_before, lossAfter: info.loss_after };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

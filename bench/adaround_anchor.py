@@ -36,7 +36,8 @@ nearest on all the samples keeps nearest.
 
 SETTINGS: {"iters", "lr", "lam", "warmup", "beta_start", "beta_end", "batch",
 "threads", "seed"}. Prints one JSON line:
-{"seconds" (capture + optimisation + writing, after the imports), "layers",
+{"seconds" (capture + optimisation + writing, after the imports), "cpu_seconds"
+(the same span's CPU time, every thread of the process), "layers",
 "kept_nearest", "loss_before", "loss_after", "torch"}.
 """
 import json
@@ -236,6 +237,7 @@ def main():
     with open(settings_path) as f:
         cfg = json.load(f)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     torch.set_num_threads(cfg["threads"])
     torch.manual_seed(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])
@@ -271,7 +273,7 @@ def main():
             t.CopyFrom(new)
         del xs
     onnx.save(model, out_path)
-    print(json.dumps({"seconds": time.perf_counter() - t0, "layers": len(layers), "kept_nearest": kept, "loss_before": lb_total, "loss_after": la_total, "torch": torch.__version__}))
+    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - cpu0, "layers": len(layers), "kept_nearest": kept, "loss_before": lb_total, "loss_after": la_total, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

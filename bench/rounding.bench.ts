@@ -25,9 +25,12 @@
  * fixq's nearest grid and fixq's float weights after its float passes, with fixq's hyperparameters, the same 512 samples
  * (FIXQ_ANCHOR_BATCH per Adam step, default 32) and thread count, in the same
  * run; printed: its top-1 and drop, fixq's AdaRound minus the anchor in
- * points ± one paired SE, and the wall-time ratio fixq / anchor (anchor time:
+ * points ± one paired SE, and the time ratio fixq / anchor (anchor time:
  * fixq's nearest quantize, which fixes the grid, plus the script's own time
- * after its imports). Goal: not below the anchor by more than one SE, in at
+ * after its imports), in wall time and in CPU time (user + system, every
+ * thread: fixq's from process.cpuUsage around the quantize call, the
+ * anchor's from Python's process_time); on a shared machine the CPU ratio
+ * is the one other jobs do not skew. Goal: not below the anchor by more than one SE, in at
  * most 0.5× its time. Skipped with a notice where Python, torch, onnx or
  * onnxruntime is missing (FIXQ_BENCH_PYTHON, FIXQ_BENCH_ANCHOR=0).
  * Part 3: AdaRound's loss and top-1 against its iteration count (resnet W4).
@@ -109,11 +112,14 @@ const methodRows: { name: string; extra: RecipeInput }[] = [
 async function quantized(model: Model, recipe: RecipeInput) {
   const source = npyFileSource(model.graph!, join(MODELS_DIR, "data/calib.npy"));
   const q0 = performance.now();
+  const c0 = process.cpuUsage();
   const q = await quantizeModel(model, source, buildRecipe(recipe), { threads }).finally(() => source.close());
   const ms = performance.now() - q0;
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
   const r = findReport(q.passes, "weight-rounding");
   const loss = r ? r.layers.reduce((s, l) => [s[0]! + l.lossBefore, s[1]! + l.lossAfter], [0, 0]) : undefined;
-  return { model: q.model, ms, loss };
+  return { model: q.model, ms, cpuMs, loss };
 }
 
 const pts = (x: number) => (100 * x).toFixed(2);
@@ -128,8 +134,8 @@ if (parts.includes("accuracy")) {
     console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s   KL(float‖row)");
     for (const row of ROWS.filter((r) => !env("FIXQ_BENCH_ROWS") || env("FIXQ_BENCH_ROWS")!.includes(r.name))) {
       let nearestDrop: { drop: number; se: number } | undefined;
-      let nearest: { model: Model; ms: number } | undefined;
-      let fixqAda: { predictions: Int32Array; ms: number } | undefined;
+      let nearest: { model: Model; ms: number; cpuMs: number } | undefined;
+      let fixqAda: { predictions: Int32Array; ms: number; cpuMs: number } | undefined;
       for (const { name: method, extra } of methodRows) {
         log(`[${elapsed()}] ${key} ${row.name} ${method}`);
         const q = await quantized(model, { ...row.recipe, ...extra });
@@ -139,7 +145,7 @@ if (parts.includes("accuracy")) {
           nearestDrop = d;
           nearest = q;
         }
-        if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms };
+        if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms, cpuMs: q.cpuMs };
         const rec = method !== "nearest" && nearestDrop && nearestDrop.drop > 3 * nearestDrop.se ? ((nearestDrop.drop - d.drop) / nearestDrop.drop).toFixed(2) : "";
         const loss = q.loss ? `${q.loss[0]!.toExponential(2)}→${q.loss[1]!.toExponential(2)}` : "";
         console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
@@ -157,9 +163,10 @@ if (parts.includes("accuracy")) {
           const d = pairedDrop(float.predictions, p.predictions, labels);
           const vs = pairedDrop(p.predictions, fixqAda.predictions, labels);
           const anchorMs = nearest.ms + 1000 * a.seconds;
+          const anchorCpuMs = nearest.cpuMs + 1000 * a.cpuSeconds;
           const loss = `${a.lossBefore.toExponential(2)}→${a.lossAfter.toExponential(2)}`;
           console.log(`  ${row.name.padEnd(19)} ${"torch".padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${"".padStart(9)}  ${loss.padEnd(20)} ${(anchorMs / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
-          console.log(`  ${"".padEnd(19)} fixq AdaRound − anchor: ${pts(-vs.drop)} ± ${pts(vs.se)} points; time fixq / anchor ${(fixqAda.ms / anchorMs).toFixed(2)}${a.keptNearest ? `; anchor kept nearest on ${a.keptNearest} layer(s)` : ""}`);
+          console.log(`  ${"".padEnd(19)} fixq AdaRound − anchor: ${pts(-vs.drop)} ± ${pts(vs.se)} points; time fixq / anchor ${(fixqAda.ms / anchorMs).toFixed(2)} wall, ${(fixqAda.cpuMs / anchorCpuMs).toFixed(2)} CPU (${(fixqAda.cpuMs / 1000).toFixed(1)} s / ${(anchorCpuMs / 1000).toFixed(1)} s)${a.keptNearest ? `; anchor kept nearest on ${a.keptNearest} layer(s)` : ""}`);
         }
       }
     }
