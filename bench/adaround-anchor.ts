@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Model } from "../src/ir/graph.js";
 import { loadModel } from "../src/ir/onnx/load.js";
 import { saveModel } from "../src/ir/onnx/save.js";
+import { prepareFloatModel } from "../src/passes/pipeline.js";
 import { ADAROUND_DEFAULTS } from "../src/quant/rounding/adaround.js";
 
 export const anchorPython = process.env["FIXQ_BENCH_PYTHON"] || "python3";
@@ -32,24 +33,33 @@ export interface AnchorRun {
   readonly model: Model;
   /** The script's own wall time after its imports: capture, optimisation, writing. */
   readonly seconds: number;
+  /** CPU time of the same span (user + system, every thread). */
+  readonly cpuSeconds: number;
   readonly keptNearest: number;
   readonly lossBefore: number;
   readonly lossAfter: number;
 }
 
-/** AdaRound in PyTorch on `nearest` (fixq's QDQ model with nearest codes) whose float weights are `floatModel`'s. */
-export function runAdaroundAnchor(floatModel: string, nearest: Model, calib: string, threads: number, iters = ADAROUND_DEFAULTS.iters): AnchorRun | { error: string } {
+/**
+ * AdaRound in PyTorch on `nearest` (fixq's QDQ model with nearest codes)
+ * whose float weights are `floatModel`'s after fixq's float passes (the
+ * weights fixq rounds: e.g. the ViT's attention scale is folded into its q
+ * projection, pipeline.ts).
+ */
+export function runAdaroundAnchor(floatModel: Model, nearest: Model, calib: string, threads: number, iters = ADAROUND_DEFAULTS.iters): AnchorRun | { error: string } {
   const dir = mkdtempSync(join(tmpdir(), "fixq-adaround-anchor-"));
   try {
+    const prepared = prepareFloatModel(floatModel, { cle: false, absorbBias: false, relu6ToRelu: false }).model;
+    saveModel(prepared, join(dir, "float.onnx"));
     const o = ADAROUND_DEFAULTS;
     const settings = { iters, lr: o.lr, lam: o.lambda, warmup: o.warmup, beta_start: o.betaStart, beta_end: o.betaEnd, batch: anchorBatch, threads, seed: 0 };
     writeFileSync(join(dir, "settings.json"), JSON.stringify(settings));
     saveModel(nearest, join(dir, "nearest.onnx"));
     const out = join(dir, "anchor.onnx");
-    const r = spawnSync(anchorPython, [join(import.meta.dirname, "adaround_anchor.py"), floatModel, join(dir, "nearest.onnx"), calib, out, join(dir, "settings.json")], { encoding: "utf8", maxBuffer: 64 << 20 });
+    const r = spawnSync(anchorPython, [join(import.meta.dirname, "adaround_anchor.py"), join(dir, "float.onnx"), join(dir, "nearest.onnx"), calib, out, join(dir, "settings.json")], { encoding: "utf8", maxBuffer: 64 << 20 });
     if (r.status !== 0) return { error: `anchor failed (${r.error?.message ?? `exit ${r.status}`}): ${lastLine(r.stderr)}` };
-    const info = JSON.parse(lastLine(r.stdout)) as { seconds: number; kept_nearest: number; loss_before: number; loss_after: number };
-    return { model: loadModel(out), seconds: info.seconds, keptNearest: info.kept_nearest, lossBefore: info.loss_before, lossAfter: info.loss_after };
+    const info = JSON.parse(lastLine(r.stdout)) as { seconds: number; cpu_seconds: number; kept_nearest: number; loss_before: number; loss_after: number };
+    return { model: loadModel(out), seconds: info.seconds, cpuSeconds: info.cpu_seconds, keptNearest: info.kept_nearest, lossBefore: info.loss_before, lossAfter: info.loss_after };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,6 +3,11 @@ in PyTorch (Nagel et al. 2020), written from the paper, on the grid fixq chose.
 
 Usage: adaround_anchor.py FLOAT.onnx NEAREST_QDQ.onnx CALIB.npy OUT.onnx SETTINGS.json
 
+FLOAT.onnx is the float model after fixq's float passes (bench/adaround-anchor.ts
+writes it), so that its weights are the ones fixq rounds (the ViT's attention
+scale, for one, is folded into its q projection); weights may be initializers
+or Constant nodes.
+
 NEAREST_QDQ.onnx is fixq's QDQ model with nearest rounding: every weight `w`
 of a Conv, Gemm or MatMul is `w__quantized` (codes), `w__scale` and
 `w__zero_point` read by a DequantizeLinear; the float weight is FLOAT.onnx's
@@ -31,7 +36,8 @@ nearest on all the samples keeps nearest.
 
 SETTINGS: {"iters", "lr", "lam", "warmup", "beta_start", "beta_end", "batch",
 "threads", "seed"}. Prints one JSON line:
-{"seconds" (capture + optimisation + writing, after the imports), "layers",
+{"seconds" (capture + optimisation + writing, after the imports), "cpu_seconds"
+(the same span's CPU time, every thread of the process), "layers",
 "kept_nearest", "loss_before", "loss_after", "torch"}.
 """
 import json
@@ -231,11 +237,16 @@ def main():
     with open(settings_path) as f:
         cfg = json.load(f)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     torch.set_num_threads(cfg["threads"])
     torch.manual_seed(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])
     model = onnx.load(qdq_path)
-    floats = {t.name: numpy_helper.to_array(t) for t in onnx.load(float_path).graph.initializer}
+    float_graph = onnx.load(float_path).graph
+    floats = {t.name: numpy_helper.to_array(t) for t in float_graph.initializer}
+    for n in float_graph.node:
+        if n.op_type == "Constant" and attr(n, "value", None) is not None:
+            floats[n.output[0]] = numpy_helper.to_array(attr(n, "value", None))
     inits = {t.name: t for t in model.graph.initializer}
     dq_by_out = {n.output[0]: n for n in model.graph.node if n.op_type == "DequantizeLinear"}
     calib = np.load(calib_path).astype(np.float32)
@@ -262,7 +273,7 @@ def main():
             t.CopyFrom(new)
         del xs
     onnx.save(model, out_path)
-    print(json.dumps({"seconds": time.perf_counter() - t0, "layers": len(layers), "kept_nearest": kept, "loss_before": lb_total, "loss_after": la_total, "torch": torch.__version__}))
+    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - cpu0, "layers": len(layers), "kept_nearest": kept, "loss_before": lb_total, "loss_after": la_total, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
  * float32 MatMul on the same shapes, one thread, same run. Goal: Gram ≥ 25%
  * of ORT's MatMul throughput.
  *
- * Part 2, accuracy: per model and format row, top-1 on the full 10k test set
+ * Part 2, accuracy: per bundled model (resnet, mobilenetv2, cnn, mlp, vit)
+ * and format row, top-1 on the full 10k test set
  * (the 2,000 bundled images when dataset-fashion-mnist is absent) of float,
  * nearest, GPTQ and AdaRound, calibrated on the 512 bundled images, with the
  * quantize wall time. drop: float minus the row, points ± one paired standard
@@ -20,18 +21,22 @@
  *   per-block:32, MXFP4, NVFP4 (float activations).
  * Anchor (rows with integer weights, when AdaRound is among the methods): a
  * straightforward layer-wise AdaRound in PyTorch (bench/adaround_anchor.py)
- * on fixq's nearest grid, with fixq's hyperparameters, the same 512 samples
+ * of every Conv, Gemm and MatMul with a constant weight (the ViT's too) on
+ * fixq's nearest grid and fixq's float weights after its float passes, with fixq's hyperparameters, the same 512 samples
  * (FIXQ_ANCHOR_BATCH per Adam step, default 32) and thread count, in the same
  * run; printed: its top-1 and drop, fixq's AdaRound minus the anchor in
- * points ± one paired SE, and the wall-time ratio fixq / anchor (anchor time:
+ * points ± one paired SE, and the time ratio fixq / anchor (anchor time:
  * fixq's nearest quantize, which fixes the grid, plus the script's own time
- * after its imports). Goal: not below the anchor by more than one SE, in at
+ * after its imports), in wall time and in CPU time (user + system, every
+ * thread: fixq's from process.cpuUsage around the quantize call, the
+ * anchor's from Python's process_time); on a shared machine the CPU ratio
+ * is the one other jobs do not skew. Goal: not below the anchor by more than one SE, in at
  * most 0.5× its time. Skipped with a notice where Python, torch, onnx or
  * onnxruntime is missing (FIXQ_BENCH_PYTHON, FIXQ_BENCH_ANCHOR=0).
  * Part 3: AdaRound's loss and top-1 against its iteration count (resnet W4).
  * Peak RSS of the whole run is printed at the end.
  *
- * Knobs: FIXQ_BENCH_MODELS=resnet,mobilenetv2 (manifest keys),
+ * Knobs: FIXQ_BENCH_MODELS=resnet,mlp (manifest keys; default all five),
  * FIXQ_BENCH_ROWS=W4,W3 (row names), FIXQ_BENCH_METHODS=nearest,gptq,
  * FIXQ_ADAROUND_ITERS=N (default: fixq's), FIXQ_BENCH_GPTQ='{"gptqActOrder":true}'
  * (extra recipe keys for the GPTQ rows), FIXQ_BENCH_ADAROUND='{"post":{"adaroundLoss":"post"}}'
@@ -107,11 +112,14 @@ const methodRows: { name: string; extra: RecipeInput }[] = [
 async function quantized(model: Model, recipe: RecipeInput) {
   const source = npyFileSource(model.graph!, join(MODELS_DIR, "data/calib.npy"));
   const q0 = performance.now();
+  const c0 = process.cpuUsage();
   const q = await quantizeModel(model, source, buildRecipe(recipe), { threads }).finally(() => source.close());
   const ms = performance.now() - q0;
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
   const r = findReport(q.passes, "weight-rounding");
   const loss = r ? r.layers.reduce((s, l) => [s[0]! + l.lossBefore, s[1]! + l.lossAfter], [0, 0]) : undefined;
-  return { model: q.model, ms, loss };
+  return { model: q.model, ms, cpuMs, loss };
 }
 
 const pts = (x: number) => (100 * x).toFixed(2);
@@ -119,15 +127,15 @@ if (parts.includes("accuracy")) {
   console.log(`\naccuracy: top-1 on the ${setName}; calibration: the 512 bundled images; ${threads} thread(s)`);
   const anchorOff = METHODS.includes("adaround") ? adaroundAnchorUnavailable() : "AdaRound not among the methods";
   console.log(anchorOff ? `PyTorch AdaRound anchor skipped: ${anchorOff}` : `PyTorch AdaRound anchor: ${anchorBatch} samples per step, rows with integer weights`);
-  for (const key of env("FIXQ_BENCH_MODELS") ?? ["resnet", "mobilenetv2"]) {
+  for (const key of env("FIXQ_BENCH_MODELS") ?? ["resnet", "mobilenetv2", "cnn", "mlp", "vit"]) {
     const model = loadModel(join(MODELS_DIR, `${key}.onnx`));
     const float = await predict(model);
     console.log(`\n${key}: float ${pts(float.top1)}%`);
     console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s   KL(float‖row)");
     for (const row of ROWS.filter((r) => !env("FIXQ_BENCH_ROWS") || env("FIXQ_BENCH_ROWS")!.includes(r.name))) {
       let nearestDrop: { drop: number; se: number } | undefined;
-      let nearest: { model: Model; ms: number } | undefined;
-      let fixqAda: { predictions: Int32Array; ms: number } | undefined;
+      let nearest: { model: Model; ms: number; cpuMs: number } | undefined;
+      let fixqAda: { predictions: Int32Array; ms: number; cpuMs: number } | undefined;
       for (const { name: method, extra } of methodRows) {
         log(`[${elapsed()}] ${key} ${row.name} ${method}`);
         const q = await quantized(model, { ...row.recipe, ...extra });
@@ -137,7 +145,7 @@ if (parts.includes("accuracy")) {
           nearestDrop = d;
           nearest = q;
         }
-        if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms };
+        if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms, cpuMs: q.cpuMs };
         const rec = method !== "nearest" && nearestDrop && nearestDrop.drop > 3 * nearestDrop.se ? ((nearestDrop.drop - d.drop) / nearestDrop.drop).toFixed(2) : "";
         const loss = q.loss ? `${q.loss[0]!.toExponential(2)}→${q.loss[1]!.toExponential(2)}` : "";
         console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
@@ -148,16 +156,17 @@ if (parts.includes("accuracy")) {
       }
       if (!anchorOff && nearest && fixqAda && row.recipe.weights === "int4") {
         log(`[${elapsed()}] ${key} ${row.name} PyTorch anchor`);
-        const a = runAdaroundAnchor(join(MODELS_DIR, `${key}.onnx`), nearest.model, join(MODELS_DIR, "data/calib.npy"), threads, adaroundIters ? Number(adaroundIters) : undefined);
+        const a = runAdaroundAnchor(model, nearest.model, join(MODELS_DIR, "data/calib.npy"), threads, adaroundIters ? Number(adaroundIters) : undefined);
         if ("error" in a) console.log(`  ${row.name.padEnd(19)} anchor    ${a.error}`);
         else {
           const p = await predict(a.model);
           const d = pairedDrop(float.predictions, p.predictions, labels);
           const vs = pairedDrop(p.predictions, fixqAda.predictions, labels);
           const anchorMs = nearest.ms + 1000 * a.seconds;
+          const anchorCpuMs = nearest.cpuMs + 1000 * a.cpuSeconds;
           const loss = `${a.lossBefore.toExponential(2)}→${a.lossAfter.toExponential(2)}`;
           console.log(`  ${row.name.padEnd(19)} ${"torch".padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${"".padStart(9)}  ${loss.padEnd(20)} ${(anchorMs / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
-          console.log(`  ${"".padEnd(19)} fixq AdaRound − anchor: ${pts(-vs.drop)} ± ${pts(vs.se)} points; time fixq / anchor ${(fixqAda.ms / anchorMs).toFixed(2)}${a.keptNearest ? `; anchor kept nearest on ${a.keptNearest} layer(s)` : ""}`);
+          console.log(`  ${"".padEnd(19)} fixq AdaRound − anchor: ${pts(-vs.drop)} ± ${pts(vs.se)} points; time fixq / anchor ${(fixqAda.ms / anchorMs).toFixed(2)} wall, ${(fixqAda.cpuMs / anchorCpuMs).toFixed(2)} CPU (${(fixqAda.cpuMs / 1000).toFixed(1)} s / ${(anchorCpuMs / 1000).toFixed(1)} s)${a.keptNearest ? `; anchor kept nearest on ${a.keptNearest} layer(s)` : ""}`);
         }
       }
     }

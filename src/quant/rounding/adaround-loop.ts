@@ -1,27 +1,37 @@
 /**
  * AdaRound's whole optimisation as one ONNX Runtime call: an ONNX Loop whose
  * body is one Adam step of adaround.ts, on every weight of a group at once,
- * in float32 (as PyTorch's AdaRound computes). Per iteration t:
+ * in float32 (as PyTorch's AdaRound computes). Per iteration t, with
+ * c = ζ − γ, LW = LO − W and the constant factors folded into G's input:
  *
- *   s = σ(V);  r = s·(ζ − γ) + γ;  h = clip(r, 0, 1);  E = lo + h·span − W
- *   G = E·H                                           (MatMul)
+ *   s = σ(V);  h = HardSigmoid(s; c, γ) = clip(c·s + γ, 0, 1);  E = h·SPAN + LW
+ *   G = E·H'                  H' = H·c·2/N             (MatMul)
  *   β = β_end + (β_start − β_end)·(1 − (t − t₀)/max(1, T − t₀)),  on = [t ≥ t₀],  t₀ = warmup·T
- *   u = 2r − 1;  ∂/∂h = (2/N)·G·span − on·2λβ·sign(u)·|u|^(β−1)
- *   g = ∂/∂h · (ζ − γ)·s·(1 − s) · [0 < r < 1]
- *   m₁ ← β₁m₁ + (1 − β₁)g;  m₂ ← β₂m₂ + (1 − β₂)g²
- *   V ← V − (lr/(1 − β₁^(t+1)))·m₁ / (√m₂/√(1 − β₂^(t+1)) + ε)
+ *   u = 2h − 1;  g = [|u| < 1] · (G·SPAN − 2λβc·on · u·|u|^(β−2)) · s·(1 − s)
+ *   m₁ ← β₁m₁ + g;  m₂ ← β₂m₂ + g²        (Adam's moments without their (1 − β) factors)
+ *   V ← V − m₁ / (A_t·√m₂ + B_t),  A_t = √((1 − β₂)/(1 − β₂^(t+1)))·(1 − β₁^(t+1))/(lr·(1 − β₁)),  B_t = ε·(1 − β₁^(t+1))/(lr·(1 − β₁))
  *
- * With chunks (stochastic Gram, chunk-grams.ts) H is instead H_c/N_c of
+ * which is Adam's V ← V − lr·m̂₁/(√m̂₂ + ε) on the gradient
+ * ∂/∂V = (2/N·(E·H)·SPAN − 2λβ·sign(u)·|u|^(β−1))·c·s·(1 − s)·[0 < r < 1]
+ * with r = c·s + γ unclipped: 0 < r < 1 exactly where |2h − 1| < 1, and there
+ * u = 2r − 1. Written this way a step takes 27 elementwise nodes over R×K
+ * (the direct form took 39; they are most of a step's time where K is small
+ * against R·K, and the MLP's 784-input layer spent half of each step there).
+ *
+ * With chunks (stochastic Gram, chunk-grams.ts) H' is instead H_c/N_c·2c of
  * the chunk c = I[t] of the step's schedule, gathered from the [M, K, K]
- * input HS, and the scale is 2 (a minibatch of one chunk's samples); with
- * minibatches of pool columns (adaround-batch.ts) G comes from the step's
- * columns instead of H, at scale 2/b (LoopGradient).
+ * input HS; with minibatches of pool columns (adaround-batch.ts) G comes
+ * from the step's columns instead of H, the product E·X_bᵀ scaled by 2c/b
+ * (LoopGradient).
  *
  * The same arithmetic as the JS loop in adaround.ts (which does it in
- * float64); here the elementwise part runs in ORT's vectorised kernels and
- * no value crosses into JS between iterations. Weights with span 0 (outside
- * the grid) get g = 0, so V and the moments stay put, as in JS. The session
- * has symbolic R and K, so one session serves every group of every layer.
+ * float64, in the direct form); here the elementwise part runs in ORT's
+ * vectorised kernels and no value crosses into JS between iterations.
+ * Weights with span 0 (outside the grid) have h·SPAN = 0 and G·SPAN = 0, and
+ * |u| = 1 unless h is strictly inside (0, 1): their g is 0 whenever h is
+ * clipped, as in JS, and otherwise only the regularizer moves them, which
+ * changes no code (both grid points are one). The session has symbolic R
+ * and K, so one session serves every group of every layer.
  */
 import { DataType } from "../../ir/dtype.js";
 import type { Attribute, Graph, Model, Node, ValueInfo } from "../../ir/graph.js";
@@ -59,17 +69,18 @@ const toFloat: Attribute[] = [{ name: "to", type: 2, i: DataType.FLOAT }];
  */
 export type LoopGradient = "gram" | "chunks" | "columns" | "post";
 
-/** The Loop body: one Adam step (inputs it, cond, V, M1, M2; outer-scope LO, SPAN, W, the gradient's inputs and the scalars). */
+/** The Loop body: one Adam step (inputs it, cond, V, M1, M2; outer-scope SPAN, LW, the gradient's inputs and the scalars). */
 function body(kind: LoopGradient): Graph {
   const b = new Ops("b");
   const mul = (x: string, y: string) => b.op("Mul", [x, y]);
   const add = (x: string, y: string) => b.op("Add", [x, y]);
   const sub = (x: string, y: string) => b.op("Sub", [x, y]);
   const s = b.op("Sigmoid", ["V"]);
-  const r = add(mul(s, "c_zg"), "c_gamma");
-  const h = b.op("Clip", [r, "c_0", "c_1"]);
-  const wHat = add("LO", mul(h, "SPAN"));
-  const e = sub(wHat, "W");
+  const h = b.op("HardSigmoid", [s], [
+    { name: "alpha", type: 1, f: ZETA - GAMMA },
+    { name: "beta", type: 1, f: GAMMA },
+  ]);
+  const e = add(mul(h, "SPAN"), "LW");
   let g: string;
   if (kind === "gram") g = b.op("MatMul", [e, "H"]);
   else if (kind === "chunks") g = b.op("MatMul", [e, b.op("Gather", ["HS", b.op("Gather", ["I", "it"])])]);
@@ -80,27 +91,34 @@ function body(kind: LoopGradient): Graph {
     let d: string;
     if (kind === "columns") d = b.op("MatMul", [e, xbT]);
     else {
-      const z = add(b.op("MatMul", [wHat, xbT]), "BIAS");
+      const z = add(b.op("MatMul", [add(e, "W"), xbT]), "BIAS");
       const open = b.op("Cast", [b.op("And", [b.op("Greater", [z, "ALO"]), b.op("Less", [z, "AHI"])])], toFloat);
       d = mul(sub(z, b.op("Gather", ["TGT", idx], [{ name: "axis", type: 2, i: 1 }])), open);
     }
-    g = b.op("MatMul", [d, xb]);
+    // The R×b product is scaled, not the R×K gradient.
+    g = b.op("MatMul", [mul(d, "SCALE"), xb]);
   }
+  // Scalars of step t.
   const t = b.op("Cast", ["it"], toFloat);
   const on = b.op("Cast", [b.op("GreaterOrEqual", [t, "START"])], toFloat);
-  const rel = b.op("Div", [sub(t, "START"), "DEN"]);
-  const beta = add("BEND", mul("BSPAN", sub("c_1", rel)));
-  const u = sub(mul("c_2", r), "c_1");
-  const reg = mul(mul(b.op("Sign", [u]), b.op("Pow", [b.op("Abs", [u]), sub(beta, "c_1")])), mul(mul("LAM2", beta), on));
-  const dh = sub(mul(mul("SCALE", g), "SPAN"), reg);
-  const inside = b.op("Cast", [b.op("And", [b.op("Greater", [r, "c_0"]), b.op("Less", [r, "c_1"])])], toFloat);
-  const grad = mul(mul(mul(dh, "c_zg"), mul(s, sub("c_1", s))), inside);
-  const m1 = b.op("Add", [mul("c_b1", "M1"), mul("c_1b1", grad)], [], "M1_next");
-  const m2 = b.op("Add", [mul("c_b2", "M2"), mul("c_1b2", mul(grad, grad))], [], "M2_next");
+  const beta = add("BEND", mul("BSPAN", sub("c_1", b.op("Div", [sub(t, "START"), "DEN"]))));
+  const regScale = mul(mul("LAM2C", beta), on);
   const t1 = add(t, "c_1");
   const b1t = sub("c_1", b.op("Pow", ["c_b1", t1]));
   const b2t = sub("c_1", b.op("Pow", ["c_b2", t1]));
-  const step = b.op("Div", [mul(b.op("Div", ["LR", b1t]), m1), add(b.op("Div", [b.op("Sqrt", [m2]), b.op("Sqrt", [b2t])]), "c_eps")]);
+  const stepScale = b.op("Div", [b1t, "LR1"]);
+  const rootScale = mul(b.op("Sqrt", [b.op("Div", ["c_1b2", b2t])]), stepScale);
+  const epsScale = mul("c_eps", stepScale);
+  // Elementwise over R×K.
+  const u = sub(mul(h, "c_2"), "c_1");
+  const au = b.op("Abs", [u]);
+  // u·|u|^(β−2)·regScale = u·exp((β−2)·ln|u| + ln regScale): ORT's Pow is scalar std::pow, Exp and Log are vectorised (β > 2 at every step; ln 0 = −∞ gives 0).
+  const reg = mul(u, b.op("Exp", [add(mul(b.op("Log", [au]), sub(beta, "c_2")), b.op("Log", [regScale]))]));
+  const dh = sub(mul(g, "SPAN"), reg);
+  const grad = b.op("Where", [b.op("Less", [au, "c_1"]), mul(dh, mul(s, sub("c_1", s))), "c_0"]);
+  const m1 = b.op("Add", [mul("c_b1", "M1"), grad], [], "M1_next");
+  const m2 = b.op("Add", [mul("c_b2", "M2"), mul(grad, grad)], [], "M2_next");
+  const step = b.op("Div", [m1, add(mul(b.op("Sqrt", [m2]), rootScale), epsScale)]);
   b.op("Sub", ["V", step], [], "V_next");
   b.op("Identity", ["cond"], [], "cond_next");
   return {
@@ -117,8 +135,8 @@ function body(kind: LoopGradient): Graph {
 const GRADIENT_INPUTS: Record<LoopGradient, ValueInfo[]> = {
   gram: [vi("H", DataType.FLOAT, ["k", "k"])],
   chunks: [vi("HS", DataType.FLOAT, ["m", "k", "k"]), vi("I", DataType.INT64, ["t"])],
-  columns: [vi("POOL", DataType.FLOAT, ["n", "k"]), vi("IDX", DataType.INT64, ["t", "b"])],
-  post: [vi("POOL", DataType.FLOAT, ["n", "k"]), vi("IDX", DataType.INT64, ["t", "b"]), vi("BIAS", DataType.FLOAT, ["r", 1]), vi("TGT", DataType.FLOAT, ["r", "n"]), vi("ALO", DataType.FLOAT, []), vi("AHI", DataType.FLOAT, [])],
+  columns: [vi("POOL", DataType.FLOAT, ["n", "k"]), vi("IDX", DataType.INT64, ["t", "b"]), vi("SCALE", DataType.FLOAT, [])],
+  post: [vi("SCALE", DataType.FLOAT, []), vi("POOL", DataType.FLOAT, ["n", "k"]), vi("IDX", DataType.INT64, ["t", "b"]), vi("W", DataType.FLOAT, ["r", "k"]), vi("BIAS", DataType.FLOAT, ["r", 1]), vi("TGT", DataType.FLOAT, ["r", "n"]), vi("ALO", DataType.FLOAT, []), vi("AHI", DataType.FLOAT, [])],
 };
 
 /** The model: V = Loop(T, V0, 0, 0). */
@@ -127,16 +145,13 @@ function loopModel(kind: LoopGradient): Model {
     makeFloatTensor("c_0", [], [0]),
     makeFloatTensor("c_1", [], [1]),
     makeFloatTensor("c_2", [], [2]),
-    makeFloatTensor("c_zg", [], [ZETA - GAMMA]),
-    makeFloatTensor("c_gamma", [], [GAMMA]),
     makeFloatTensor("c_b1", [], [ADAM_B1]),
-    makeFloatTensor("c_1b1", [], [1 - ADAM_B1]),
     makeFloatTensor("c_b2", [], [ADAM_B2]),
     makeFloatTensor("c_1b2", [], [1 - ADAM_B2]),
     makeFloatTensor("c_eps", [], [ADAM_EPS]),
   ];
   const rk = ["r", "k"];
-  const scalars = ["SCALE", "LAM2", "LR", "START", "DEN", "BEND", "BSPAN"];
+  const scalars = ["LAM2C", "LR1", "START", "DEN", "BEND", "BSPAN"];
   return {
     irVersion: 8,
     opsets: [{ domain: "", version: 17 }],
@@ -146,7 +161,7 @@ function loopModel(kind: LoopGradient): Model {
         { opType: "Sub", inputs: ["V0", "V0"], outputs: ["Z"], attributes: [] },
         { opType: "Loop", inputs: ["T", "", "V0", "Z", "Z"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body(kind) }] },
       ],
-      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("LO", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), vi("W", DataType.FLOAT, rk), ...GRADIENT_INPUTS[kind], ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
+      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("LW", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), ...GRADIENT_INPUTS[kind], ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
       outputs: [vi("V", DataType.FLOAT, rk)],
       valueInfo: [],
       initializers: consts,
@@ -203,34 +218,32 @@ export class AdaroundLoop {
     const s = (v: number) => ({ dtype: DataType.FLOAT, dims: [], data: Float32Array.of(v) });
     const i64 = (data: Int32Array, dims: number[]) => ({ dtype: DataType.INT64, dims, data: BigInt64Array.from(data, (x) => BigInt(x)) });
     const start = o.warmup * o.iters;
-    const { chunks: c, batch: mb } = p;
+    const c = ZETA - GAMMA;
+    const { chunks: ch, batch: mb } = p;
     let kind: LoopGradient = "gram";
-    let gradient: Record<string, HostTensor> = { H: f(p.h, [p.cols, p.cols]) };
-    let scale = 2 / Math.max(1, p.columns);
-    if (c) {
+    // 2c/N folded into H (float64, then rounded once to float32).
+    const hScale = (2 * c) / Math.max(1, p.columns);
+    let gradient: Record<string, HostTensor> = { H: { dtype: DataType.FLOAT, dims: [p.cols, p.cols], data: Float32Array.from(p.h, (x) => x * hScale) } };
+    if (ch) {
       kind = "chunks";
-      gradient = { HS: { dtype: DataType.FLOAT, dims: [c.count, p.cols, p.cols], data: c.h }, I: i64(c.schedule, [c.schedule.length]) };
-      scale = 2;
+      gradient = { HS: { dtype: DataType.FLOAT, dims: [ch.count, p.cols, p.cols], data: Float32Array.from(ch.h, (x) => x * 2 * c) }, I: i64(ch.schedule, [ch.schedule.length]) };
     } else if (mb) {
       kind = mb.post ? "post" : "columns";
-      gradient = { POOL: { dtype: DataType.FLOAT, dims: [mb.n, p.cols], data: mb.pool.subarray(0, mb.n * p.cols) }, IDX: i64(mb.picks, [o.iters, mb.batch]) };
+      gradient = { POOL: { dtype: DataType.FLOAT, dims: [mb.n, p.cols], data: mb.pool.subarray(0, mb.n * p.cols) }, IDX: i64(mb.picks, [o.iters, mb.batch]), SCALE: s((2 * c) / mb.batch) };
       if (mb.post) {
-        gradient = { ...gradient, BIAS: f(mb.post.bias, [p.rows, 1]), TGT: f(mb.post.targets, [p.rows, mb.n]), ALO: s(mb.post.lo), AHI: s(mb.post.hi) };
+        gradient = { ...gradient, W: f(p.w, rk), BIAS: f(mb.post.bias, [p.rows, 1]), TGT: f(mb.post.targets, [p.rows, mb.n]), ALO: s(mb.post.lo), AHI: s(mb.post.hi) };
       }
-      scale = 2 / mb.batch;
     }
     const session = await this.session(kind);
     const out = await session.run(
       {
         T: { dtype: DataType.INT64, dims: [], data: BigInt64Array.of(BigInt(o.iters)) },
         V0: f(p.v0, rk),
-        LO: f(p.lo, rk),
+        LW: f(Float64Array.from(p.lo, (x, k) => x - p.w[k]!), rk),
         SPAN: f(p.span, rk),
-        W: f(p.w, rk),
         ...gradient,
-        SCALE: s(scale),
-        LAM2: s(2 * o.lambda),
-        LR: s(o.lr),
+        LAM2C: s(2 * o.lambda * c),
+        LR1: s(o.lr * (1 - ADAM_B1)),
         START: s(start),
         DEN: s(Math.max(1, o.iters - start)),
         BEND: s(o.betaEnd),

@@ -8,7 +8,8 @@
  * Layers are taken in waves: wave w holds the layers with w learned layers
  * upstream, so one run over the calibration data captures the inputs of a
  * whole wave (inputs are fetched batch by batch and folded into each layer's
- * Gram matrices at once, layer-gram.ts); a chain of d layers takes d runs.
+ * Gram matrices at once, layer-gram.ts); a chain of d layers takes d runs,
+ * each of only the nodes upstream of its wave (capture-slice.ts).
  * Per layer and group the method chooses codes on the spec's fixed grid
  * (weight-grid.ts); the reconstruction loss tr(ΔW·H·ΔWᵀ)/N of the learned
  * codes is compared with nearest rounding's on the same H, and a layer whose
@@ -47,7 +48,9 @@ import { GramKernel } from "./gram-kernel.js";
 import { LayerGram } from "./layer-gram.js";
 import { layerMatrix } from "./layer-matrix.js";
 import { type GroupProblem, reconstructionLoss } from "./problem.js";
-import { weightGrid } from "./weight-grid.js";
+import { type WeightGrid, weightGrid } from "./weight-grid.js";
+import { adaroundStacked } from "./stacked-layers.js";
+import { upstreamSlice } from "./capture-slice.js";
 
 export type LearnedRounding = Exclude<WeightRounding, "nearest">;
 
@@ -154,6 +157,47 @@ export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array 
   return learned && la <= lossBefore ? { codes: learned, lossBefore, lossAfter: la } : { codes: near, lossBefore, lossAfter: lossBefore };
 }
 
+/** Group gi of target t as a reconstruction problem (w: the layer's float weight, flat). */
+function groupProblem(t: Target, gi: number, w: Float64Array, grid: WeightGrid): GroupProblem {
+  const m = t.gram.m;
+  const size = m.rows * m.cols;
+  const index = m.index.subarray(gi * size, (gi + 1) * size);
+  const chunked = t.gram.chunks?.normalized(gi, t.gram.h[gi]!, t.gram.columns);
+  const chunks = chunked && chunked.count > 1 ? { ...chunked, seed: 0x5eed * (gi + 1) + t.gram.columns } : undefined;
+  return { rows: m.rows, cols: m.cols, w: Float64Array.from(index, (k) => w[k]!), h: t.gram.h[gi]!, columns: t.gram.columns, grid, index, ...(chunks ? { chunks } : {}) };
+}
+
+/**
+ * The Gram-form AdaRound codes of the wave's one-group layers that read the
+ * same input as another such layer (stacked-layers.ts: one Loop run for all
+ * their rows), and each one's share of that run's time.
+ */
+async function stackedWave(wave: readonly Target[], weights: (t: Target) => { w: Float64Array; grid: WeightGrid }, loop: AdaroundLoop, opts: RoundingOptions): Promise<{ codes: Map<Target, Int32Array>; ms: Map<Target, number> }> {
+  const out = { codes: new Map<Target, Int32Array>(), ms: new Map<Target, number>() };
+  const eligible = wave.filter((t) => {
+    const m = t.gram.m;
+    return t.method === "adaround" && !t.gram.pool && !t.gram.chunks && m.groups === 1 && m.cols > EXHAUSTIVE_MAX_COLS && m.rows * m.cols * m.cols >= ORT_STEP_MIN;
+  });
+  for (const input of new Set(eligible.map((t) => t.gram.layer.input))) {
+    const members = eligible.filter((t) => t.gram.layer.input === input);
+    if (members.length < 2) continue;
+    const t0 = performance.now();
+    const parts: GroupProblem[] = [];
+    for (const t of members) {
+      await t.gram.finish();
+      const { w, grid } = weights(t);
+      parts.push(groupProblem(t, 0, w, grid));
+    }
+    const codes = await adaroundStacked(parts, loop, opts.adaround);
+    const share = (performance.now() - t0) / members.length;
+    members.forEach((t, k) => {
+      out.codes.set(t, codes[k]!);
+      out.ms.set(t, share);
+    });
+  }
+  return out;
+}
+
 /** Chooses the codes of every layer asking for learned rounding; `codes` holds nearest codes for every quantized constant and is not changed. */
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const kernel = await GramKernel.create(ctx.threads);
@@ -176,8 +220,8 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
   let runs = 0;
   const progress = ctx.progress ?? silentProgress;
   for (const wave of layerWaves(g, new Map(found.targets.map((t) => [t.gram.layer.node, t])))) {
-    const qdq = ctx.quantized(current);
     const fetch = [...new Set(wave.map((t) => t.gram.layer.input))];
+    const qdq = upstreamSlice(ctx.quantized(current), fetch);
     const session = await OrtSession.create({ ...model, graph: qdq }, { optimization: "disabled", threads: ctx.threads, extraOutputs: fetch });
     try {
       await session.runSource(
@@ -197,16 +241,16 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       await session.release();
     }
     runs++;
+    const weights = (t: Target) => ({ w: tensorToFloat64(consts.get(t.gram.layer.weight)!), grid: weightGrid(t.gram.layer.weightDims, g.quant!.get(t.gram.layer.weight)!) });
+    const stacked = await stackedWave(wave, weights, loop, opts);
     progress.start(wave.length, `rounding wave ${runs}`);
     for (const t of wave) {
       const l = t.gram.layer;
       const t0 = performance.now();
       await t.gram.finish();
-      const spec = g.quant!.get(l.weight)!;
       const nearest = codes.get(l.weight);
       if (!nearest) throw new FixqError("runtime", `internal error: no nearest codes for weight '${l.weight}'`);
-      const w = tensorToFloat64(consts.get(l.weight)!);
-      const grid = weightGrid(l.weightDims, spec);
+      const { w, grid } = weights(t);
       const m = t.gram.m;
       const chosen = Int32Array.from(nearest);
       let before = 0;
@@ -219,9 +263,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
       for (let gi = 0; gi < m.groups; gi++) {
         const size = m.rows * m.cols;
         const index = m.index.subarray(gi * size, (gi + 1) * size);
-        const chunked = t.gram.chunks?.normalized(gi, t.gram.h[gi]!, t.gram.columns);
-        const chunks = chunked && chunked.count > 1 ? { ...chunked, seed: 0x5eed * (gi + 1) + t.gram.columns } : undefined;
-        const p: GroupProblem = { rows: m.rows, cols: m.cols, w: Float64Array.from(index, (k) => w[k]!), h: t.gram.h[gi]!, columns: t.gram.columns, grid, index, ...(chunks ? { chunks } : {}) };
+        const p = groupProblem(t, gi, w, grid);
         const near = Int32Array.from(index, (k) => nearest[k]!);
         let learned: Int32Array | undefined;
         let rowAct: RowActivation | undefined;
@@ -243,7 +285,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           }
         } else {
           // Small groups step faster in JS than through ORT's Loop.
-          learned = p.rows * p.cols * p.cols >= ORT_STEP_MIN ? await adaroundInOrt(p, loop, opts.adaround) : adaround(p, opts.adaround);
+          learned = stacked.codes.get(t) ?? (p.rows * p.cols * p.cols >= ORT_STEP_MIN ? await adaroundInOrt(p, loop, opts.adaround) : adaround(p, opts.adaround));
           // A 3×3 kernel on one channel, depthwise 3×3: the exact minimum where the relaxation stopped far from it.
           if (opts.adaround.exhaustive && p.cols <= EXHAUSTIVE_MAX_COLS) learned = exactWhereFarBetter(p, learned, opts.adaround.clipCompensation);
         }
@@ -268,7 +310,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
         lossBefore: before,
         lossAfter: worse ? before : after,
         changedFraction: worse ? 0 : changed / chosen.length,
-        ms: performance.now() - t0,
+        ms: performance.now() - t0 + (stacked.ms.get(t) ?? 0),
         ...(worse ? { keptNearest: "the learned codes reconstruct worse than nearest" } : {}),
         ...(note ? { note } : {}),
       });
