@@ -46,8 +46,8 @@ static inline __m256i fixq_lanes_rq_hi(__m256i a, __m256i alo, __m256i ahi, __m2
 }
 #endif`;
 
-/** How 16 int32 results y0 (sums j…j+7) and y1 (j+8…j+15) are clamped to [lo, hi] and stored as `yT` at yc + j. */
-function store(yT: string, lo: number, hi: number): string | undefined {
+/** How 16 int32 results y0 (sums j…j+7) and y1 (j+8…j+15) are clamped to [lo, hi] and stored as `yT` at `at` (a pointer expression). */
+function store(yT: string, lo: number, hi: number, at: string): string | undefined {
   const pack16 = (f: string) => `_mm256_permute4x64_epi64(_mm256_${f}_epi32(y0, y1), 0xD8)`;
   // set1 takes the signed element type: an unsigned bound is printed as the signed value of its bits
   const clamp = (v: string, w: string, kind: string, min: number, max: number) => {
@@ -60,18 +60,18 @@ function store(yT: string, lo: number, hi: number): string | undefined {
     return e;
   };
   const bytes = (f: string, kind: string, min: number, max: number) =>
-    `{ const __m256i p = ${pack16("packs")}; const __m128i b = _mm_${f}_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1)); _mm_storeu_si128((__m128i *)(yc + j), ${clamp("b", "", kind, min, max)}); }`;
+    `{ const __m256i p = ${pack16("packs")}; const __m128i b = _mm_${f}_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1)); _mm_storeu_si128((__m128i *)(${at}), ${clamp("b", "", kind, min, max)}); }`;
   switch (yT) {
     case "uint8_t":
       return bytes("packus", "epu8", 0, 255);
     case "int8_t":
       return bytes("packs", "epi8", -128, 127);
     case "int16_t":
-      return `_mm256_storeu_si256((__m256i *)(yc + j), ${clamp(pack16("packs"), "256", "epi16", -32768, 32767)});`;
+      return `_mm256_storeu_si256((__m256i *)(${at}), ${clamp(pack16("packs"), "256", "epi16", -32768, 32767)});`;
     case "uint16_t":
-      return `_mm256_storeu_si256((__m256i *)(yc + j), ${clamp(pack16("packus"), "256", "epu16", 0, 65535)});`;
+      return `_mm256_storeu_si256((__m256i *)(${at}), ${clamp(pack16("packus"), "256", "epu16", 0, 65535)});`;
     case "int32_t":
-      return `_mm256_storeu_si256((__m256i *)(yc + j), ${clamp("y0", "256", "epi32", -(2 ** 31), 2 ** 31 - 1)}); _mm256_storeu_si256((__m256i *)(yc + j + 8), ${clamp("y1", "256", "epi32", -(2 ** 31), 2 ** 31 - 1)});`;
+      return `_mm256_storeu_si256((__m256i *)(${at}), ${clamp("y0", "256", "epi32", -(2 ** 31), 2 ** 31 - 1)}); _mm256_storeu_si256((__m256i *)(${at} + 8), ${clamp("y1", "256", "epi32", -(2 ** 31), 2 ** 31 - 1)});`;
     default:
       return undefined;
   }
@@ -85,10 +85,10 @@ function store(yT: string, lo: number, hi: number): string | undefined {
  * 16 at a time while j + 16 ≤ n, leaving j where they stopped (the caller
  * declares `int j = 0` before them and finishes j…n with the scalar loop).
  */
-export function laneRequantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loop: (n: number | string, pad: string) => string } | undefined {
+export function laneRequantParts(op: RequantOp, ctx: CEmitCtx): LaneParts | undefined {
   if (ctx.program.rounding !== "single") return undefined;
   const yT = storage(ctx, op.output);
-  const put = store(yT, op.clampLo, op.clampHi);
+  const put = store(yT, op.clampLo, op.clampHi, "yc + j");
   if (!put) return undefined;
   const k = op.multipliers.map((d) => laneRequant(d.m, d.s, op.outZero, op.clampLo, op.clampHi));
   if (k.every((x) => !x)) return undefined;
@@ -107,13 +107,16 @@ static const uint32_t LM${i}[${C}] = ${cList(col((x) => x.m), (x) => `${x}u`)};
 static const uint64_t LR${i}[${C}] = ${cList(k.map((x) => (x ? x.r : 0n)), (x) => `${x}ull`)};
 static const unsigned char LS${i}[${C}] = ${cList(col((x) => x.s))};${every ? "" : `\n/* 1 where the channel has the lane form */\nstatic const unsigned char LV${i}[${C}] = ${cList(k.map((x) => (x ? 1 : 0)))};`}
 #endif`;
+  const call = (a: string) => (hi ? `fixq_lanes_rq_hi(${a}, alo, ahi, m, r, s, sr, qz)` : `fixq_lanes_rq(${a}, alo, ahi, m, r, s, sr, sl, qz)`);
+  const setup = (c: string) => [
+    `const __m256i alo = _mm256_set1_epi32(LALO${i}[${c}]), ahi = _mm256_set1_epi32(LAHI${i}[${c}]), qz = _mm256_set1_epi32(LQZ${i}[${c}]);`,
+    `const __m256i m = _mm256_set1_epi32((int32_t)LM${i}[${c}]), r = _mm256_set1_epi64x((long long)LR${i}[${c}]);`,
+    `const __m128i s = _mm_cvtsi32_si128(LS${i}[${c}])${hi ? `, sr = _mm_cvtsi32_si128(LS${i}[${c}] - 32)` : `, sr = _mm_cvtsi32_si128(LS${i}[${c}] >= 32 ? LS${i}[${c}] - 32 : 0), sl = _mm_cvtsi32_si128(LS${i}[${c}] >= 32 ? 0 : 32 - LS${i}[${c}])`};`,
+  ];
   const loop = (n: number | string, pad: string): string => {
-    const call = (a: string) => (hi ? `fixq_lanes_rq_hi(${a}, alo, ahi, m, r, s, sr, qz)` : `fixq_lanes_rq(${a}, alo, ahi, m, r, s, sr, sl, qz)`);
     const lines = [
       `${every ? "" : `if (LV${i}[c]) `}{`,
-      `  const __m256i alo = _mm256_set1_epi32(LALO${i}[c]), ahi = _mm256_set1_epi32(LAHI${i}[c]), qz = _mm256_set1_epi32(LQZ${i}[c]);`,
-      `  const __m256i m = _mm256_set1_epi32((int32_t)LM${i}[c]), r = _mm256_set1_epi64x((long long)LR${i}[c]);`,
-      `  const __m128i s = _mm_cvtsi32_si128(LS${i}[c])${hi ? `, sr = _mm_cvtsi32_si128(LS${i}[c] - 32)` : `, sr = _mm_cvtsi32_si128(LS${i}[c] >= 32 ? LS${i}[c] - 32 : 0), sl = _mm_cvtsi32_si128(LS${i}[c] >= 32 ? 0 : 32 - LS${i}[c])`};`,
+      ...setup("c").map((l) => `  ${l}`),
       `  for (; j + ${LANE_STEP} <= ${n}; j += ${LANE_STEP}) {`,
       `    const __m256i y0 = ${call("_mm256_loadu_si256((const __m256i *)(xc + j))")};`,
       `    const __m256i y1 = ${call("_mm256_loadu_si256((const __m256i *)(xc + j + 8))")};`,
@@ -124,4 +127,10 @@ static const unsigned char LS${i}[${C}] = ${cList(col((x) => x.s))};${every ? ""
     return lines.map((l) => pad + l).join("\n");
   };
   return { decls, loop };
+}
+
+/** The lane form's parts: decls and the run loop (see laneRequantParts). */
+export interface LaneParts {
+  readonly decls: string;
+  readonly loop: (n: number | string, pad: string) => string;
 }
