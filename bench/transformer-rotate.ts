@@ -25,7 +25,7 @@ const FORMATS: readonly [string, RecipeInput][] = [
   ["nvfp4 / fp8-e4m3", { weights: "nvfp4", acts: "fp8-e4m3", fp4Storage: "dequantized" }],
 ];
 const MODES = ["no rotation", "--rotate", "--rotate online"] as const;
-const rowName = (format: string, mode: string) => `fixq ${format} ${mode}`;
+const rowName = (format: string, mode: string, prefix = "fixq") => `${prefix} ${format} ${mode}`;
 
 async function quantizeWith(float: Model, model: Model, recipe: RecipeInput): Promise<Model> {
   const source = npyFileSource(float.graph!, join(MODELS_DIR, "data/calib.npy"), 512);
@@ -36,15 +36,19 @@ async function quantizeWith(float: Model, model: Model, recipe: RecipeInput): Pr
   }
 }
 
-/** Adds the rotation rows through the bench's `add` (which skips the rows FIXQ_BENCH_ROWS leaves out). */
-export async function addRotationRows(float: Model, add: (name: string, build: () => Promise<Model>) => Promise<void>): Promise<void> {
-  const folded = rotateModel(float).model;
-  const online = rotateFoldedAndOnline(float).model;
+/**
+ * Adds the rotation rows through the bench's `add` (which skips the rows FIXQ_BENCH_ROWS leaves out):
+ * of `opts.model` (default `float`) in the first `opts.formats` formats (default all), named after `opts.prefix` (default "fixq").
+ */
+export async function addRotationRows(float: Model, add: (name: string, build: () => Promise<Model>) => Promise<void>, opts: { model?: Model; prefix?: string; formats?: number } = {}): Promise<void> {
+  const model = opts.model ?? float;
+  const folded = rotateModel(model).model;
+  const online = rotateFoldedAndOnline(model).model;
   const rule = { ...ONLINE_HADAMARD_RULE, match: { ...ONLINE_HADAMARD_RULE.match } };
-  for (const [format, recipe] of FORMATS) {
-    await add(rowName(format, MODES[0]), () => quantizeWith(float, float, recipe));
-    await add(rowName(format, MODES[1]), () => quantizeWith(float, folded, recipe));
-    await add(rowName(format, MODES[2]), () => quantizeWith(float, online, { ...recipe, layers: [rule] }));
+  for (const [format, recipe] of FORMATS.slice(0, opts.formats)) {
+    await add(rowName(format, MODES[0], opts.prefix), () => quantizeWith(float, model, recipe));
+    await add(rowName(format, MODES[1], opts.prefix), () => quantizeWith(float, folded, recipe));
+    await add(rowName(format, MODES[2], opts.prefix), () => quantizeWith(float, online, { ...recipe, layers: [rule] }));
   }
 }
 
@@ -53,18 +57,24 @@ export function rotatedOnlineW8A8(float: Model): Promise<Model> {
   return quantizeWith(float, rotateFoldedAndOnline(float).model, { layers: [{ ...ONLINE_HADAMARD_RULE, match: { ...ONLINE_HADAMARD_RULE.match } }] });
 }
 
-/** Each rotated row's top-1 gain over its format's unrotated row, with the paired SE (points). */
-export function printRotationGains(rows: readonly { name: string; preds?: Int32Array }[], labels: ArrayLike<number>): void {
+/** Each rotated row's top-1 gain over its format's unrotated row, with the paired SE (points), as printed lines. */
+export function rotationGainLines(rows: readonly { name: string; preds?: Int32Array }[], labels: ArrayLike<number>, prefix = "fixq", formats?: number): string[] {
   const preds = (name: string) => rows.find((r) => r.name === name)?.preds;
   const lines: string[] = [];
-  for (const [format] of FORMATS) {
-    const base = preds(rowName(format, MODES[0]));
+  for (const [format] of FORMATS.slice(0, formats)) {
+    const base = preds(rowName(format, MODES[0], prefix));
     for (const mode of MODES.slice(1)) {
-      const cand = preds(rowName(format, mode));
+      const cand = preds(rowName(format, mode, prefix));
       if (!base || !cand) continue;
       const d = pairedDrop(base, cand, labels);
       lines.push(`  ${`${format} ${mode}`.padEnd(36)} gain ${(-100 * d.drop).toFixed(2).padStart(6)} ± ${(100 * d.se).toFixed(2)} points`);
     }
   }
+  return lines;
+}
+
+/** The bundled ViT's rotation gains (rotationGainLines), printed. */
+export function printRotationGains(rows: readonly { name: string; preds?: Int32Array }[], labels: ArrayLike<number>): void {
+  const lines = rotationGainLines(rows, labels);
   if (lines.length) console.log(`\nRotation against no rotation at the same format (top-1 gain, paired SE):\n${lines.join("\n")}`);
 }

@@ -12,6 +12,9 @@
  *   fixq FORMAT [--rotate [online]]  int4 b32 / u8 and mxfp4, nvfp4 / fp8 without rotation, folded, folded + online
  *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format),
  *                                and W8A8 --rotate online in ORT and integer-only in the emulator
+ *   outlier ViT ...              a function-preserving copy of the ViT with two outlier channels in every
+ *                                norm output (bench/transformer-outliers.ts): W8A8 with and without --smooth,
+ *                                the rotation rows at int4 / u8 and mxfp4 / fp8, ORT quantize_static on it
  *   anchor quantize_dynamic      ORT's quantize_dynamic defaults          (Python, scripts/ort_transformer_anchor.py)
  *   anchor quantize_static       per-channel, uint8 activations            (Python, scripts/ort_quantize_anchor.py)
  *   anchor MatMulNBits bB        ORT's MatMulNBitsQuantizer, RTN, symmetric; and GPTQ on the calibration set
@@ -19,7 +22,10 @@
  * Columns: top-1 on the full 10k Fashion-MNIST test set when Debian's
  * package is installed (else the 2,000-image eval set), top-1 agreement with
  * float, the paired drop against float and its standard error (bench/paired.ts),
- * the file size. Then the throughput part (bench/transformer-throughput.ts):
+ * the file size, and the mean KL divergence of the row's softmax from float's
+ * (bench/output-kl.ts; rows run in ORT). Then each fixq int4 "MatMuls only"
+ * row against the best ORT MatMulNBits anchor at its block size: the paired
+ * top-1 gain and the KL ratio (bench/transformer-vs-anchor.ts). Then the throughput part (bench/transformer-throughput.ts):
  * each variant's samples/s in ORT at 1 and 2 threads on a fixed batch, and
  * its ratio to float; the emulator against ORT float at 1 thread. Then the accuracy of each integer approximation alone, in output
  * steps (LSB) against float on uniformly random 8-bit inputs: Softmax and
@@ -77,8 +83,11 @@ import { type HostTensor, OrtSession } from "../src/runtime/ort-session.js";
 import { packageRoot } from "../src/util/package-root.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { pairedDrop } from "./paired.js";
+import { classifierLogits, type Logits, meanKl } from "./output-kl.js";
+import { printAnchorComparison } from "./transformer-vs-anchor.js";
 import { printThroughput, type ThroughputVariant } from "./transformer-throughput.js";
 import { addRotationRows, printRotationGains, rotatedOnlineW8A8 } from "./transformer-rotate.js";
+import { addOutlierRows, OUTLIER_PREFIX, outlierRatios, outlierViT, printOutlierGains } from "./transformer-outliers.js";
 
 printBenchHeader("transformer");
 const PART = process.env["FIXQ_BENCH_PART"] ?? "all";
@@ -108,21 +117,18 @@ const float = loadModel(FLOAT_PATH);
 interface Row {
   name: string;
   preds?: Int32Array;
+  /** Mean KL(softmax(float) ‖ softmax(row)) on the test set, where the row ran in ORT. */
+  kl?: number;
   bytes?: number;
   skipped?: string;
 }
 const rows: Row[] = [];
 const variants: ThroughputVariant[] = [];
+let floatLogits: Logits | undefined;
 
-async function predict(model: Model, threads = 1): Promise<Int32Array> {
-  const s = await OrtSession.create(model, { threads });
-  const out = new Int32Array(n);
-  try {
-    await s.runBatches({ input: { dtype: DataType.FLOAT, dims: [n, 1, 28, 28], data: X } }, 256, (o, start, count) => argmaxRows(o[s.outputNames[0]!]!.data as Float32Array, count, out, start));
-  } finally {
-    await s.release();
-  }
-  return out;
+/** The model's logits on the images in ORT (bench/output-kl.ts). */
+function predict(model: Model, threads = 1): Promise<Logits> {
+  return classifierLogits(model, { dtype: DataType.FLOAT, dims: [n, 1, 28, 28], data: X }, labels, threads, 256);
 }
 
 function fileSize(model: Model, name: string): number {
@@ -136,7 +142,11 @@ async function addModelRow(name: string, build: () => Model | Promise<Model>): P
   if (rows.length > 0 && !ROWS.test(name)) return;
   log(name);
   const model = await build();
-  if (ACCURACY) rows.push({ name, preds: await predict(model), bytes: fileSize(model, name.replace(/\W+/g, "_")) });
+  if (ACCURACY) {
+    const l = await predict(model);
+    floatLogits ??= l;
+    rows.push({ name, preds: l.predictions, kl: meanKl(floatLogits, l), bytes: fileSize(model, name.replace(/\W+/g, "_")) });
+  }
   else rows.push({ name });
   if (THROUGHPUT) variants.push({ name, model });
 }
@@ -174,14 +184,22 @@ for (const b of [32, 128]) {
 }
 // The format ORT's MatMulNBitsQuantizer writes: only the MatMuls in int4, the patch Conv and the head Gemm float.
 const MATMULS_ONLY = ["/patch_embed/Conv", "/fc/Gemm"];
-for (const b of [32, 128]) {
-  for (const rounding of ["nearest", "gptq"] as const) {
-    const recipe: RecipeInput = { weights: "int4", granularity: `per-block:${b}`, acts: "float", exclude: MATMULS_ONLY, weightRounding: rounding };
-    await addModelRow(`fixq MatMulNBits int4 b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, async () => toMatMulNBits(await quantized(recipe)).model);
+// uint4: asymmetric, a zero point per block (ORT's MatMulNBitsQuantizer default, is_symmetric=False)
+for (const w of ["int4", "uint4"]) {
+  for (const b of [32, 128]) {
+    for (const rounding of ["nearest", "gptq"] as const) {
+      const recipe: RecipeInput = { weights: w, granularity: `per-block:${b}`, acts: "float", exclude: MATMULS_ONLY, weightRounding: rounding };
+      await addModelRow(`fixq MatMulNBits ${w} b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, async () => toMatMulNBits(await quantized(recipe)).model);
+    }
   }
 }
 // Hadamard rotation (bench/transformer-rotate.ts): none, folded pairs, folded + online, at int4 / u8 and fp4 / fp8.
 await addRotationRows(float, addModelRow);
+// The synthetic outlier ViT (bench/transformer-outliers.ts): where smoothing and rotation have outlier channels to move.
+const outlier = outlierViT(float);
+const OUTLIER_PATH = join(tmp, "vit_outliers.onnx");
+saveModel(outlier, OUTLIER_PATH);
+await addOutlierRows(float, outlier, addModelRow);
 
 log("fixq integer-only (emulator)");
 const program = integerizeModel(w8a8);
@@ -204,7 +222,7 @@ const ROTATED_INTEGER = "fixq W8A8 --rotate online";
 if (ACCURACY && ROWS.test(ROTATED_INTEGER)) {
   log(`${ROTATED_INTEGER}: fake-quant and integer-only`);
   const rotated = await rotatedOnlineW8A8(float);
-  rows.push({ name: `${ROTATED_INTEGER} (QDQ)`, preds: await predict(rotated), bytes: fileSize(rotated, "w8a8_rotate_online") });
+  rows.push({ name: `${ROTATED_INTEGER} (QDQ)`, preds: (await predict(rotated)).predictions, bytes: fileSize(rotated, "w8a8_rotate_online") });
   rows.push({ name: `${ROTATED_INTEGER}, integer-only (emulator)`, preds: emulatorPreds(integerizeModel(rotated)) });
 }
 
@@ -220,10 +238,13 @@ const scripts = join(packageRoot(), "scripts");
 const anchors: [string, string[]][] = [
   ["anchor ORT quantize_dynamic", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "dynamic"]],
   ["anchor ORT quantize_static (per-channel, u8 acts)", [join(scripts, "ort_quantize_anchor.py"), FLOAT_PATH, join(MODELS_DIR, "data/calib.npy"), "OUT", "per-channel-u8"]],
+  [`anchor ORT quantize_static, ${OUTLIER_PREFIX} (per-channel, u8 acts)`, [join(scripts, "ort_quantize_anchor.py"), OUTLIER_PATH, join(MODELS_DIR, "data/calib.npy"), "OUT", "per-channel-u8"]],
   ["anchor ORT MatMulNBits int4 b32 (RTN)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits:32"]],
   ["anchor ORT MatMulNBits int4 b128 (RTN)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits:128"]],
   ["anchor ORT MatMulNBits int4 b32 (GPTQ)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits-gptq:32", join(MODELS_DIR, "data/calib.npy")]],
   ["anchor ORT MatMulNBits int4 b128 (GPTQ)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits-gptq:128", join(MODELS_DIR, "data/calib.npy")]],
+  ["anchor ORT MatMulNBits int4 b32 (RTN, asymmetric)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits-asym:32"]],
+  ["anchor ORT MatMulNBits int4 b128 (RTN, asymmetric)", [join(scripts, "ort_transformer_anchor.py"), FLOAT_PATH, "OUT", "nbits-asym:128"]],
 ];
 /** Runs one anchor script into `out`; the reason when it cannot (skipped or failed). */
 function runAnchor(args: readonly string[], out: string): string | undefined {
@@ -257,7 +278,7 @@ if (!ACCURACY) {
 const floatRow = rows[0]!;
 const pct = (v: number) => `${(100 * v).toFixed(2)}`;
 console.log(`\nViT on ${setName}`);
-console.log(`${"row".padEnd(50)} ${"top-1".padStart(6)} ${"agree".padStart(6)} ${"drop".padStart(6)} ${"±SE".padStart(5)} ${"bytes".padStart(8)}`);
+console.log(`${"row".padEnd(50)} ${"top-1".padStart(6)} ${"agree".padStart(6)} ${"drop".padStart(6)} ${"±SE".padStart(5)} ${"bytes".padStart(8)} ${"KL vs float".padStart(11)}`);
 for (const r of rows) {
   if (!r.preds) {
     console.log(`${r.name.padEnd(50)} ${r.skipped}`);
@@ -270,10 +291,17 @@ for (const r of rows) {
     if (r.preds[i] === floatRow.preds![i]) agree++;
   }
   const d = pairedDrop(floatRow.preds!, r.preds, labels);
-  console.log(`${r.name.padEnd(50)} ${pct(right / n).padStart(6)} ${pct(agree / n).padStart(6)} ${pct(d.drop).padStart(6)} ${pct(d.se).padStart(5)} ${String(r.bytes ?? "-").padStart(8)}`);
+  console.log(`${r.name.padEnd(50)} ${pct(right / n).padStart(6)} ${pct(agree / n).padStart(6)} ${pct(d.drop).padStart(6)} ${pct(d.se).padStart(5)} ${String(r.bytes ?? "-").padStart(8)} ${(r.kl === undefined ? "-" : r.kl.toExponential(2)).padStart(11)}`);
 }
 console.log("(integer-only row: its size column is not a file)");
 printRotationGains(rows, labels);
+printOutlierGains(rows, labels);
+printAnchorComparison(rows, labels);
+if (ROWS.test(OUTLIER_PREFIX)) {
+  const [before, after] = [await outlierRatios(float), await outlierRatios(outlier)];
+  console.log(`\nOutlier statistic max_j max|X_j| / median_j max|X_j| per norm output (calibration data), bundled ViT → ${OUTLIER_PREFIX}:`);
+  for (const [i, b] of before.entries()) console.log(`  ${b.norm.padEnd(44)} ${b.ratio.toFixed(2).padStart(6)} → ${after[i]!.ratio.toFixed(2)}`);
+}
 
 // --- each integer approximation alone ---
 function approximationErrors(p: Program): void {

@@ -13,7 +13,9 @@ MODE:
                    .npz keyed by input name: int64 ids and masks pass as they are).
   nbits:B          MatMulNBitsQuantizer, 4 bits, block size B, symmetric,
                    round to nearest (its default algorithm).
-  nbits-gptq:B     the same with GPTQWeightOnlyQuantConfig on CALIB (ORT's
+  nbits-asym:B     MatMulNBitsQuantizer's own default: asymmetric (a 4-bit
+                   zero point per block), round to nearest.
+  nbits-gptq:B     the same as nbits:B with GPTQWeightOnlyQuantConfig on CALIB (ORT's
                    copy of Intel Neural Compressor's GPTQ, which imports torch:
                    without torch this mode fails with the import error).
 
@@ -77,7 +79,7 @@ def main():
             model, out, Reader(calib, inputs), quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
         )  # fmt: skip
-    elif mode.startswith("nbits:") or mode.startswith("nbits-gptq:"):
+    elif mode.startswith("nbits:") or mode.startswith("nbits-gptq:") or mode.startswith("nbits-asym:"):
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
         block = int(mode.split(":")[1])
@@ -87,7 +89,7 @@ def main():
             config = GPTQWeightOnlyQuantConfig(calibration_data_reader=Reader(calib, inputs), block_size=block)
             q = MatMulNBitsQuantizer(m, block_size=block, is_symmetric=True, algo_config=config)
         else:
-            q = MatMulNBitsQuantizer(m, block_size=block, is_symmetric=True)
+            q = MatMulNBitsQuantizer(m, block_size=block, is_symmetric=not mode.startswith("nbits-asym:"))
         q.process()
         q.model.save_model_to_file(out, use_external_data_format=False)
     else:

@@ -200,9 +200,11 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   let mixed: Awaited<ReturnType<typeof runMixedStep>>;
   let prepared = model;
   try {
-    // --rotate and --smooth come first: mixed precision measures, solves and searches on the very float model that is quantized.
-    const rotated = rotate ? rotateForQuantize(model, rotate, smooth, json) : undefined;
-    prepared = smooth === undefined || smooth === false ? (rotated?.model ?? model) : await smoothForQuantize(rotated?.model ?? model, source, smooth, recipe.batchSize, nThreads, json);
+    // --smooth, then --rotate, come first: mixed precision measures, solves and searches on the very float model that is quantized.
+    // (Smoothing first keeps an online rotation's inserted ±1/√d weights exact.)
+    const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
+    const rotated = rotate ? rotateForQuantize(smoothed, rotate, json) : undefined;
+    prepared = rotated?.model ?? smoothed;
     // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
     mixedOpts = await withMeasuredLatency(prepared, source, mixedOpts, [fileRecipe, recipeFlags], (fileRecipe.layers as unknown[] | undefined) ?? []);
     mixed = await runMixedStep(prepared, source, recipe, mixedOpts);

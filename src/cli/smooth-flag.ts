@@ -12,11 +12,11 @@ import { ONLINE_HADAMARD_RULE, rotateFoldedAndOnline } from "../passes/rotate-on
 import type { LayerRuleInput } from "../quant/layer-rules.js";
 import type { RotateMode } from "./deployment-keys.js";
 
-/** The rotated model, and the recipe rules it needs ahead of the others (online: the inserted MatMuls' int8 weights). */
-export function rotateForQuantize(model: Model, mode: RotateMode, smooth: string | boolean | undefined, quiet: boolean): { model: Model; rules: LayerRuleInput[] } {
-  if (mode === "online" && smooth !== undefined && smooth !== false) {
-    throw new FixqError("usage", "--rotate online and --smooth do not combine: smoothing would scale the inserted Hadamard MatMuls' ±1/√d weights, which then no longer quantize exactly");
-  }
+/**
+ * The rotated model, and the recipe rules it needs ahead of the others (online: the inserted MatMuls' int8 weights).
+ * With --smooth, the caller smooths first: smoothing after an online rotation would scale the inserted ±1/√d weights.
+ */
+export function rotateForQuantize(model: Model, mode: RotateMode, quiet: boolean): { model: Model; rules: LayerRuleInput[] } {
   const { model: out, pairs, rotations } = mode === "online" ? rotateFoldedAndOnline(model) : { ...rotateModel(model), rotations: [] };
   if (!quiet) {
     const kinds = [...new Set(pairs.map((p) => `${p.kind} block ${p.block}`))].join(", ");

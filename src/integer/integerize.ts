@@ -22,6 +22,7 @@ import type { Program, ProgramIo } from "./program.js";
 import { lowerAddConst } from "./lower-addconst.js";
 import { lowerActMatMul, lowerSoftmax } from "./lower-attention.js";
 import { lowerActMul } from "./lower-mul.js";
+import { lowerActDiv } from "./lower-div.js";
 import { lowerLayerNorm, lowerReduceMean } from "./lower-norm.js";
 import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
 import { widenAccumulators } from "./widen-accumulators.js";
@@ -41,7 +42,7 @@ function lowerMatMul(ctx: LoweringContext, n: Node): void {
   else lowerActMatMul(ctx, n);
 }
 
-/** An elementwise op: a table of one activation, the sum (Add) or product (Mul) of two, or an activation plus a constant tensor (Add). */
+/** An elementwise op: a table of one activation, the sum (Add), product (Mul) or quotient (Div) of two, or an activation plus a constant tensor (Add). */
 function lowerElementwise(ctx: LoweringContext, n: Node): void {
   const consts = n.inputs.filter((i) => ctx.consts.has(i)).length;
   const clamp = n.opType === "Relu" || n.opType === "Clip";
@@ -51,11 +52,12 @@ function lowerElementwise(ctx: LoweringContext, n: Node): void {
   else if (n.opType === "Add" && consts === 1) lowerAddConst(ctx, n);
   else if (n.opType === "Add" && consts === 0) lowerAdd(ctx, n);
   else if (n.opType === "Mul" && consts === 0) lowerActMul(ctx, n);
+  else if (n.opType === "Div" && consts === 0) lowerActDiv(ctx, n);
   else if (clamp) lowerClamp(ctx, n);
   else {
     throw new FixqError(
       "unsupported",
-      `cannot integerize: ${label(n)} combines two activations or a non-scalar constant; integer code covers functions of one activation (tables), Add and Mul of two activations, and Add of a constant`,
+      `cannot integerize: ${label(n)} combines two activations or a non-scalar constant; integer code covers functions of one activation (tables), Add, Mul and Div of two activations, and Add of a constant`,
     );
   }
 }

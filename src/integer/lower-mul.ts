@@ -16,20 +16,20 @@ import { intMax, intMin } from "../numerics/int.js";
 import { lowerActProduct } from "./lower-attention.js";
 import { type LoweringContext, label } from "./lowering-context.js";
 
-/** Mul whose two inputs are integer activations. */
-export function lowerActMul(ctx: LoweringContext, n: Node): void {
+/** Mul whose two inputs are integer activations (the second may be given already lowered: lower-div.ts's reciprocal). */
+export function lowerActMul(ctx: LoweringContext, n: Node, second?: string): void {
   const a = ctx.intInput(n.inputs[0]!, n);
-  const b = ctx.intInput(n.inputs[1]!, n);
+  const b = second ?? ctx.intInput(n.inputs[1]!, n);
   const sa = ctx.values.get(a)!.shape;
   const sb = ctx.values.get(b)!.shape;
   const shape = sa.map((d, i) => (d === sb[i] || sb[i] === 1 ? d : d === 1 ? sb[i]! : -1));
   if (sa.length !== sb.length || shape.includes(-1)) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} multiplies [${sa}] by [${sb}] (per sample); integer Mul of two activations needs one rank, each axis equal or 1`);
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} combines [${sa}] with [${sb}] (per sample); integer ${n.opType} of two activations needs one rank, each axis equal or 1`);
   }
   const [xa, xb] = [ctx.specOfInt(a), ctx.specOfInt(b)];
   const span = (s: typeof xa) => Math.max(Math.abs(intMin(s.type) - s.zeroPoint), Math.abs(intMax(s.type) - s.zeroPoint));
   if (span(xa) * span(xb) > 2 ** 31 - 1) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} multiplies ${xa.type.bits}-bit by ${xb.type.bits}-bit activations, whose product can exceed int32`);
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} multiplies ${xa.type.bits}-bit by ${xb.type.bits}-bit integers, whose product can exceed int32`);
   }
   lowerActProduct(ctx, n, "mul", a, b, shape);
 }

@@ -85,21 +85,36 @@ export function readerRowMax(t: SmoothTarget, weights: readonly Float64Array[]):
 /** Smooths every target with its α (one for all, or per norm output value; 0 < α < 1) and the per-channel max|X| of its value. */
 export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], absMax: ReadonlyMap<string, Float64Array>, alphas: number | ReadonlyMap<string, number>): { graph: Graph; report: SmoothReport } {
   const consts = constantTensors(g);
+  const factors = new Map<SmoothTarget, Float64Array>();
+  const layers: SmoothReport["layers"][number][] = [];
+  for (const t of targets) {
+    const xMax = absMax.get(t.value);
+    if (!xMax || xMax.length !== t.channels) continue;
+    const alpha = typeof alphas === "number" ? alphas : (alphas.get(t.value) ?? 0.5);
+    const wMax = readerRowMax(t, t.readers.map((r) => tensorToFloat64(consts.get(r.inputs[1]!)!)));
+    const s = smoothFactors(xMax, wMax, alpha);
+    factors.set(t, s);
+    layers.push({ norm: t.norm.name || t.value, alpha, readers: t.readers.length, spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
+  }
+  return { graph: scaleNormChannels(g, factors), report: { layers } };
+}
+
+/**
+ * Divides each target norm's channel j by s_j and multiplies its readers' row
+ * j by s_j: γ_j ← γ_j / s_j, β_j ← β_j / s_j, W_j ← W_j · s_j, so that
+ * X·W = (X / s)·(s·W) and the float function is unchanged (to rounding).
+ */
+export function scaleNormChannels(g: Graph, factors: ReadonlyMap<SmoothTarget, Float64Array>): Graph {
+  const consts = constantTensors(g);
   const replaced = new Map<string, Tensor>();
   const renamed = new Map<Node, Node>();
-  const layers: SmoothReport["layers"][number][] = [];
   const fresh = (base: string) => {
     let name = `${base}_smoothed`;
     for (let k = 2; consts.has(name) || replaced.has(name); k++) name = `${base}_smoothed_${k}`;
     return name;
   };
-  for (const t of targets) {
-    const xMax = absMax.get(t.value);
-    if (!xMax || xMax.length !== t.channels) continue;
+  for (const [t, s] of factors) {
     const C = t.channels;
-    const alpha = typeof alphas === "number" ? alphas : (alphas.get(t.value) ?? 0.5);
-    const wMax = readerRowMax(t, t.readers.map((r) => tensorToFloat64(consts.get(r.inputs[1]!)!)));
-    const s = smoothFactors(xMax, wMax, alpha);
     const scaled = (name: string, f: (v: number, j: number) => number, dims: readonly number[]) => {
       const out = fresh(name);
       replaced.set(out, makeFloatTensor(out, dims, tensorToFloat64(consts.get(name)!).map((v, i) => f(v, i))));
@@ -115,10 +130,9 @@ export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], abs
       const w = scaled(r.inputs[1]!, (v, i) => v * s[rows ? Math.floor(i / other) : i % C]!, dims);
       renamed.set(r, { ...r, inputs: [r.inputs[0]!, w, ...r.inputs.slice(2)] });
     });
-    layers.push({ norm: t.norm.name || t.value, alpha, readers: t.readers.length, spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
   }
   const nodes = g.nodes.map((n) => renamed.get(n) ?? n);
   const used = new Set(nodes.flatMap((n) => n.inputs));
   const initializers = [...g.initializers.filter((t) => used.has(t.name!)), ...replaced.values()];
-  return { graph: { ...g, nodes, initializers }, report: { layers } };
+  return { ...g, nodes, initializers };
 }

@@ -12,20 +12,9 @@
  * holds C and HLS to the emulator on mul ops).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { checkC } from "../../src/backends/c/emit.js";
-import { runProgram } from "../../src/backends/emulator/run.js";
-import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
-import { certifyProgram } from "../../src/integer/certify.js";
-import { integerizeModel } from "../../src/integer/integerize.js";
-import { sampleSize } from "../../src/integer/program.js";
-import type { Model } from "../../src/ir/graph.js";
 import { mulKernel } from "../../src/numerics/transformer.js";
-import { arraySource } from "../../src/quant/feeds.js";
-import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe } from "../../src/quant/recipe.js";
-import { OrtSession } from "../../src/runtime/ort-session.js";
-import { resultMismatches } from "../backends/js/compare.js";
-import { cleanupModules, importProgram } from "../backends/js/load-module.js";
+import { cleanupModules } from "../backends/js/load-module.js";
+import { checkIntegerPipeline, type PipelineCase } from "./integer-pipeline.js";
 import { Rng } from "../helpers/prng.js";
 import { graph, model, node, randomWeight, value } from "../ir/builders.js";
 
@@ -46,14 +35,8 @@ const rng = new Rng(23);
 const N = 256;
 const randn = (n: number) => Float32Array.from({ length: n }, () => (rng.float() + rng.float() + rng.float() - 1.5) * 2);
 
-interface Case {
-  name: string;
-  model: Model;
-  feeds: Record<string, Float32Array>;
-  dims: Record<string, number[]>;
-}
 
-function gatedMlp(): Case {
+function gatedMlp(): PipelineCase {
   const g = graph(
     [
       node("MatMul", ["x", "w1"], ["a"], [], "up"),
@@ -69,7 +52,7 @@ function gatedMlp(): Case {
   return { name: "gated MLP (x·W1)·σ(x·W2)", model: model(g, 17), feeds: { x: randn(N * 16) }, dims: { x: [N, 16] } };
 }
 
-function broadcastGate(): Case {
+function broadcastGate(): PipelineCase {
   const g = graph(
     [
       node("MatMul", ["x", "w1"], ["a"], [], "proj"),
@@ -86,33 +69,8 @@ function broadcastGate(): Case {
 
 describe.each([gatedMlp(), broadcastGate()])("integer Mul of two activations: $name", (c) => {
   it("lowers to one mul op, certified; tracks fake-quant; JS = integer ONNX = emulator; the C check accepts it", async () => {
-    const host = Object.fromEntries(Object.entries(c.feeds).map(([k, data]) => [k, { dtype: 1, dims: c.dims[k]!, data }]));
-    const { model } = await quantizeModel(c.model, arraySource(host), buildRecipe({}), { threads: 1 });
-    const p = integerizeModel(model);
-    expect(p.ops.filter((o) => o.kind === "mul").length).toBe(1);
-    const cert = certifyProgram(p);
-    expect(cert.problems.filter((q) => q.level === "error")).toEqual([]);
-
-    const feeds = new Map(Object.entries(c.feeds));
-    const emu = runProgram(p, feeds, N, { assertRanges: cert.ranges });
-    const out = p.outputs[0]!.name;
-    const s = await OrtSession.create(model, { threads: 1, optimization: "disabled" });
-    const fq = (await s.run(host).finally(() => s.release()))[s.outputNames[0]!]!.data as Float32Array;
-    const y = emu.outputs.get(out)!;
-    expect(y.length).toBe(N * sampleSize(p.outputs[0]!.shape));
-    const step = (p.ops.at(-1) as { scale: number }).scale;
-    let worst = 0;
-    for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - fq[i]!) / step);
-    expect(worst).toBeLessThanOrEqual(3);
-
-    const { mod } = await importProgram(p);
-    const js = resultMismatches(mod.runAll(c.feeds, N), emu, [out]);
-    expect({ floats: js.floats, ints: js.ints }).toEqual({ floats: 0, ints: 0 });
-    const runner = await integerOnnxRunner(p, { threads: 1 });
-    const onnx = await runner.run(feeds, N).finally(() => runner.release());
-    const o = resultMismatches({ outputs: Object.fromEntries(onnx.outputs), ints: Object.fromEntries(onnx.ints) }, emu, [out]);
-    expect({ floats: o.floats, ints: o.ints }).toEqual({ floats: 0, ints: 0 });
-
-    expect(checkC(p)).toEqual([]);
+    const { program, worstSteps } = await checkIntegerPipeline(c, N);
+    expect(program.ops.filter((o) => o.kind === "mul").length).toBe(1);
+    expect(worstSteps).toBeLessThanOrEqual(3);
   }, 60_000);
 });

@@ -8,8 +8,8 @@
  * lowers to integers, the inserted MatMuls' integer weights are exactly ±q,
  * the certificate holds, and the generated JS and the integer-only ONNX equal
  * the emulator bit for bit. A model with no rotatable layer is refused with
- * the reason; `--rotate online` with `--smooth`, and an unknown mode, are
- * usage errors.
+ * the reason; `--rotate online` with `--smooth` smooths first, so the
+ * inserted weights stay exactly ±q; an unknown mode is a usage error.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +26,7 @@ import type { DenseOp } from "../../src/integer/program.js";
 import { DataType } from "../../src/ir/dtype.js";
 import type { Model } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
+import { tensorToFloat64 } from "../../src/ir/tensor.js";
 import { ONLINE_HADAMARD_RULE, rotateFoldedAndOnline } from "../../src/passes/rotate-online.js";
 import { npyFileSource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
@@ -124,17 +125,30 @@ describe("online Hadamard", () => {
     expect({ floats: o.floats, ints: o.ints }).toEqual({ floats: 0, ints: 0 });
   }, 180_000);
 
-  it("fixq quantize --rotate online writes a model ORT loads; with --smooth, or an unknown mode, a usage error", async () => {
+  it("fixq quantize --rotate online writes a model ORT loads; with --smooth it smooths first (H weights still exactly ±q); an unknown mode is a usage error", async () => {
     const out = join(tmp, "vit.rot.onnx");
     const r = await fixqMain("quantize", VIT, "-o", out, "--rotate", "online", "--calib-samples", "32");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/online Hadamard: 13 MatMuls inserted/);
     expect(loadModel(out).graph!.nodes.filter((n) => n.name?.endsWith("/online_hadamard")).length).toBe(13);
+    const both = join(tmp, "vit.smooth.rot.onnx");
+    const s = await fixqMain("quantize", VIT, "-o", both, "--rotate", "online", "--smooth", "0.5", "--calib-samples", "32");
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/smooth {2}α 0\.5, 8 LayerNorms/);
+    const g = loadModel(both).graph!;
+    const hs = g.nodes.filter((n) => n.name?.endsWith("/online_hadamard"));
+    expect(hs.length).toBe(13);
+    // each inserted MatMul's int8 weight (behind its DequantizeLinear) holds only 0 and ±q for one q: smoothing did not scale it
+    for (const h of hs) {
+      const dq = g.nodes.find((n) => n.outputs[0] === h.inputs[1])!;
+      const codes = new Set(Array.from(tensorToFloat64(g.initializers.find((t) => t.name === dq.inputs[0])!), Math.abs));
+      codes.delete(0);
+      expect(codes.size, h.name).toBe(1);
+    }
+    const [f, q] = [await run(loadModel(VIT), images(N)), await run(loadModel(both), images(N))];
+    const name = g.outputs[0]!.name;
+    expect(relErr(f[name]!, q[name]!)).toBeLessThan(0.2);
     const bad = join(tmp, "vit.bad.onnx");
-    const s = await fixqMain("quantize", VIT, "-o", bad, "--rotate", "online", "--smooth", "0.5", "--calib-samples", "32");
-    expect(s.status).toBe(2);
-    expect(s.stderr).toMatch(/--rotate online and --smooth do not combine/);
-    expect(existsSync(bad)).toBe(false);
     const unknown = await fixqMain("quantize", VIT, "-o", bad, "--rotate", "sideways");
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/--rotate takes no value, "folded" or "online", got 'sideways'/);

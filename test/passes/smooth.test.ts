@@ -4,6 +4,7 @@
  *   give s = 100^α / 1^(1−α), γ and β divided by s, the weight's row j
  *   multiplied by it, and the spread max/mean of max|X_j| from 400/103 to
  *   4·max(100/s, 1)/(100/s + 3);
+ * - scaleNormChannels with given factors (1/32 on one channel), exact;
  * - the bundled ViT: the 8 norms that feed q/k/v and fc1 are smoothed (the
  *   final norm, read by ReduceMean, is not), and the float model's output
  *   changes by at most 1e-4 relative on 200 images in ONNX Runtime, with α
@@ -16,7 +17,7 @@ import { DataType } from "../../src/ir/dtype.js";
 import type { Graph } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { makeFloatTensor, tensorToFloat64 } from "../../src/ir/tensor.js";
-import { smoothLayerNorms, smoothTargets } from "../../src/passes/smooth.js";
+import { scaleNormChannels, smoothLayerNorms, smoothTargets } from "../../src/passes/smooth.js";
 import { npyFileSource } from "../../src/quant/feeds.js";
 import { smoothModel } from "../../src/quant/smooth.js";
 import { SMOOTH_ALPHAS } from "../../src/quant/smooth-search.js";
@@ -55,6 +56,17 @@ describe("SmoothQuant folding", () => {
     expect(report.layers[0]!.spreadBefore).toBeCloseTo(400 / 103, 12);
     expect(report.layers[0]!.spreadAfter).toBeCloseTo((4 * (100 / s[0]!)) / (100 / s[0]! + 3), 12);
     expect(graph.initializers.some((t) => t.name === "gamma" || t.name === "w")).toBe(false);
+  });
+
+  it("scaleNormChannels divides γ_j, β_j by any given s_j and multiplies row j by it (the bench's outlier ViT uses s_j = 1/c)", () => {
+    const g = normMatMul();
+    const [t] = smoothTargets(g);
+    const graph = scaleNormChannels(g, new Map([[t!, Float64Array.of(1, 1 / 32, 1, 1)]]));
+    const get = (name: string) => Array.from(tensorToFloat64(graph.initializers.find((x) => x.name === name)!));
+    const [ln, mm] = graph.nodes;
+    expect(get(ln!.inputs[1]!)).toEqual([1, 64, 3, 4]);
+    expect(get(ln!.inputs[2]!)).toEqual([0.5, 0, -1, 2]);
+    expect(get(mm!.inputs[1]!)).toEqual([1, -1, 0.5 / 32, 1 / 32, 1, 0.25, -1, 1]);
   });
 
   it("leaves norms alone that feed something other than constant-weight linear layers", () => {
