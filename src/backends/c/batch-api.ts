@@ -70,7 +70,7 @@ function steps(p: Program, ctx: (index: number) => CEmitCtx): Step[] {
 }
 
 /** The batch part of model.c: kernels' scratch, arrays, op functions, and the three API functions. */
-export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean } {
+export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean; usesDotU8: boolean } {
   const ctx = (index: number): CEmitCtx => ({
     program: p,
     index,
@@ -165,7 +165,7 @@ int ${prefix}_run_batch(${[...fin, ...fout, "int n"].join(", ")}) {
 
 ${threadedBatchFunction(`int ${prefix}_run_batch_int(${intParams.join(", ")})`, "int", intParams, names(intParams), intBody.join("\n"), TILE)}
 `;
-  return { text, usesDot: codes.some((c) => c.uses?.includes("tile_dot")) };
+  return { text, usesDot: codes.some((c) => c.uses?.includes("tile_dot")), usesDotU8: codes.some((c) => c.uses?.includes("tile_dot_u8")) };
 }
 
 /** The batch API's declarations for model.h. */
