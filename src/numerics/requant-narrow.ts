@@ -48,9 +48,13 @@ const floorDiv = (a: bigint, b: bigint): bigint => {
   return q * b > a ? q - 1n : q;
 };
 
-/** The narrow form's constants for y = clamp(rshr(acc·m, s) + z, lo, hi), or undefined where no n ≤ 4 fits in 31 bits. */
-export function narrowRequant(mNum: number, sNum: number, z: number, lo: number, hi: number): NarrowRequant | undefined {
-  if (!(mNum > 0) || sNum < 1 || sNum > 62 || lo > hi) return undefined;
+/**
+ * Steps 1 and 2 of the derivation, shared with the 64-bit lane form (requant-lanes.ts):
+ * the clamp points aLo ≤ aHi (clipped to int32), d = aHi − aLo, and aLo·m + 2^(s−1) = q·2^s + r
+ * with 0 ≤ r < 2^s and qz = q + z; undefined for m ≤ 0, s outside 1…63 or lo > hi.
+ */
+export function clampedRequantBase(mNum: number, sNum: number, z: number, lo: number, hi: number): { aLo: bigint; aHi: bigint; d: bigint; q: bigint; qz: bigint; r: bigint } | undefined {
+  if (!(mNum > 0) || !Number.isInteger(mNum) || !Number.isInteger(sNum) || sNum < 1 || sNum > 63 || lo > hi) return undefined;
   const m = BigInt(mNum);
   const s = BigInt(sNum);
   const half = 2n ** (s - 1n);
@@ -60,14 +64,22 @@ export function narrowRequant(mNum: number, sNum: number, z: number, lo: number,
   const aLo = clip(ceilDiv(BigInt(lo - z + 1) * one - half, m) - 1n);
   let aHi = clip(ceilDiv(BigInt(hi - z) * one - half, m));
   if (aHi < aLo) aHi = aLo;
-  const d = aHi - aLo;
-  if (d >= LIMIT) return undefined;
   // 2
   const T = aLo * m + half;
   const q = floorDiv(T, one);
-  const r = T - q * one;
-  const qz = q + BigInt(z);
+  return { aLo, aHi, d: aHi - aLo, q, qz: q + BigInt(z), r: T - q * one };
+}
+
+/** The narrow form's constants for y = clamp(rshr(acc·m, s) + z, lo, hi), or undefined where no n ≤ 4 fits in 31 bits. */
+export function narrowRequant(mNum: number, sNum: number, z: number, lo: number, hi: number): NarrowRequant | undefined {
+  if (sNum > 62) return undefined;
+  const clamped = clampedRequantBase(mNum, sNum, z, lo, hi);
+  if (!clamped) return undefined;
+  const { aLo, aHi, d, qz, r } = clamped;
+  if (d >= LIMIT) return undefined;
   if (qz < I32_MIN || qz > I32_MAX) return undefined;
+  const m = BigInt(mNum);
+  const s = BigInt(sNum);
   // 3: the fewest levels, then the largest digit width, whose worst case fits
   for (let n = 1; n <= 4; n++) {
     for (let tNum = 31; tNum >= 1; tNum--) {

@@ -8,12 +8,14 @@
  * in their own statically planned arrays, 16 times the one-sample plan
  * (buffers.ts) minus the int32 tensors of the convs and dense layers whose
  * requant is fused into them. A last tile of nb < 16 samples runs 16 lanes
- * (the unused ones copy sample 0) and reads back nb.
+ * (the unused ones copy sample 0) and reads back nb. With -DFIXQ_THREADS=N
+ * the tiles are shared among N threads (batch-threads.ts).
  */
 import type { ConvOp, DenseOp, IntOp, IntOpKind, Program, RequantOp } from "../../integer/program.js";
 import { integerOutputs, isWideValue, opInputs } from "../../integer/program.js";
 import type { OpOf } from "../contract.js";
 import { emitTileAccumulate, emitTileDequantize, emitTileQuantize, fusable } from "./batch-tile.js";
+import { threadedBatchFunction, threadsPrelude } from "./batch-threads.js";
 import { planBuffers } from "./buffers.js";
 import type { Port } from "./emit.js";
 import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
@@ -102,11 +104,18 @@ export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]
   };
   const scratch = new Map<string, number>();
   for (const c of codes) for (const [t, n] of Object.entries(c.scratch ?? {})) scratch.set(t, Math.max(scratch.get(t) ?? 0, n));
+  // thread-local under -DFIXQ_THREADS (batch-threads.ts): each thread's tiles have their own
+  const sizeOf = (t: string) => Number(/(\d+)_t$/.exec(t)?.[1] ?? 32) / 8;
+  let tlsBytes = 0;
   const arrays = [
-    ...[...plan.poolSize].filter(([, n]) => n > 0).map(([t, n]) => `static ${t} fixq_tpool_${t}[${n * TILE}];`),
+    ...[...plan.poolSize].filter(([, n]) => n > 0).map(([t, n]) => {
+      tlsBytes += n * TILE * sizeOf(t);
+      return `static FIXQ_TLS ${t} fixq_tpool_${t}[${n * TILE}];`;
+    }),
     ...[...scratch].map(([key, n]) => {
       const [kind, t] = key.split(":");
-      return `static ${t} fixq_${kind}_${t}[${n}];`;
+      tlsBytes += n * sizeOf(t!);
+      return `static FIXQ_TLS ${t} fixq_${kind}_${t}[${n}];`;
     }),
   ];
   const call = (c: COpCode, args: string[]) => `  if ((st = ${c.name}(${args.join(", ")})) != 0) return st;`;
@@ -133,8 +142,13 @@ export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]
   const fout = io.outs.map((_, k) => `float *out${k}`);
   const iin = io.ins.map((_, k) => `const ${prefix}_in${k}_t *in${k}`);
   const iout = io.outs.map((_, k) => `${prefix}_out${k}_t *out${k}`);
-  const tiles = (body: string[]) => `  for (int s = 0; s < n; s += ${TILE}) {\n    const int nb = n - s < ${TILE} ? n - s : ${TILE};\n    int st;\n${body.join("\n")}\n  }\n  return 0;`;
+  const names = (params: string[]) => params.map((x) => /(\w+)$/.exec(x)![1]!);
+  const fullParams = [...fin, ...fout, ...iout.map((x) => x.replace(/out(\d+)$/, "out$1_int")), "int n"];
+  const intParams = [...iin, ...iout, "int n"];
+  const fullBody = [...quantizes, "    if ((st = fixq_tile_forward()) != 0) return st;", ...dequantizes, ...io.outs.map((x, k) => `    if (out${k}_int) {\n${move(x, `out${k}_int`, at(x.value), "out")}\n    }`)];
+  const intBody = [...io.ins.map((x, k) => move(x, `in${k}`, at(x.value), "in")), "    if ((st = fixq_tile_forward()) != 0) return st;", ...io.outs.map((x, k) => move(x, `out${k}`, at(x.value), "out"))];
   const text = `/* The batch functions: ${TILE} samples at a time, element i of sample b at i * ${TILE} + b. */
+${threadsPrelude(tlsBytes)}
 ${arrays.join("\n")}
 
 ${codes.map((c) => c.text).join("\n\n")}
@@ -143,17 +157,13 @@ static int fixq_tile_forward(void) {
 ${forward.length > 0 ? `  int st;\n${forward.join("\n")}\n` : ""}  return 0;
 }
 
-int ${prefix}_run_batch_full(${[...fin, ...fout, ...iout.map((s) => s.replace(/out(\d+)$/, "out$1_int")), "int n"].join(", ")}) {
-${tiles([...quantizes, "    if ((st = fixq_tile_forward()) != 0) return st;", ...dequantizes, ...io.outs.map((x, k) => `    if (out${k}_int) {\n${move(x, `out${k}_int`, at(x.value), "out")}\n    }`)])}
-}
+${threadedBatchFunction(`int ${prefix}_run_batch_full(${fullParams.join(", ")})`, "full", fullParams, names(fullParams), fullBody.join("\n"), TILE)}
 
 int ${prefix}_run_batch(${[...fin, ...fout, "int n"].join(", ")}) {
   return ${prefix}_run_batch_full(${[...io.ins.map((_, k) => `in${k}`), ...io.outs.map((_, k) => `out${k}`), ...io.outs.map(() => "NULL"), "n"].join(", ")});
 }
 
-int ${prefix}_run_batch_int(${[...iin, ...iout, "int n"].join(", ")}) {
-${tiles([...io.ins.map((x, k) => move(x, `in${k}`, at(x.value), "in")), "    if ((st = fixq_tile_forward()) != 0) return st;", ...io.outs.map((x, k) => move(x, `out${k}`, at(x.value), "out"))])}
-}
+${threadedBatchFunction(`int ${prefix}_run_batch_int(${intParams.join(", ")})`, "int", intParams, names(intParams), intBody.join("\n"), TILE)}
 `;
   return { text, usesDot: codes.some((c) => c.uses?.includes("tile_dot")), usesDotU8: codes.some((c) => c.uses?.includes("tile_dot_u8")) };
 }

@@ -44,7 +44,7 @@ export function minusZero(x: string, z: number): string {
 }
 
 /** An initializer list `{a, b, …}` wrapped at ~16 numbers a line. */
-export function cList(xs: ArrayLike<number>, literal: (x: number) => string = String): string {
+export function cList<T = number>(xs: ArrayLike<T>, literal: (x: T) => string = String): string {
   const items = Array.from(xs, literal);
   if (items.length === 0) return "{0}";
   const rows: string[] = [];

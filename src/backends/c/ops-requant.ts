@@ -12,7 +12,9 @@
  * int32_t arrays where every value fits, else int64_t. All arithmetic is int64_t; every intermediate stays below
  * 2^53 in magnitude (the definitions' promise). Single-rounding channels of the 17 ≤ s ≤ 63 case take
  * numerics' narrow form instead where it exists (numerics/requant-narrow.ts: the same results, every
- * intermediate in int32, printed by print-c32.ts), which compilers vectorize on 32-bit lanes.
+ * intermediate in int32, printed by print-c32.ts), which compilers vectorize on 32-bit lanes. On AVX2,
+ * single-rounding channels run numerics' 64-bit lane form 16 sums at a time first (requant-avx2.ts), the
+ * printed loop finishing the run.
  */
 import type { FixedRescaleOp, RequantOp, RescaleOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
@@ -23,6 +25,7 @@ import { channelConstant, type Printed } from "../shared/print-expr.js";
 import { cList } from "./c-types.js";
 import { type CEmitCtx, type COpEmitter, opComment, opName, storage } from "./op-code.js";
 import { printC32 } from "./print-c32.js";
+import { laneRequantParts } from "./requant-avx2.js";
 
 /** A channel's case: numerics' (requantCaseOf), or the narrow form with n levels (single rounding, where it exists). */
 type Case = ReturnType<typeof requantCaseOf> | "narrow1" | "narrow2" | "narrow3" | "narrow4";
@@ -61,7 +64,9 @@ export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loo
     if (k.startsWith("narrow")) {
       const n = Number(k.slice(6));
       const p = printC32(narrowRequantE(v("acc"), n, op.clampLo, op.clampHi), { where: `requant ${op.source}: ` }, new Map([["acc", "a"]]));
-      const names = [...NARROW_NAMES, ...Array.from({ length: n }, (_, j) => [`m${j}`, `r${j}`]).flat()];
+      // the constants the printed form reads (one level reads no digit width t)
+      const code = [...p.body, p.value].join("\n");
+      const names = [...NARROW_NAMES, ...Array.from({ length: n }, (_, j) => [`m${j}`, `r${j}`]).flat()].filter((name) => new RegExp(`\\b${name}\\b`).test(code));
       const locals = names.map((name) => {
         const array = `${name.toUpperCase()}_${k.toUpperCase()}${i}`;
         const values = narrow.map((x) => {
@@ -87,22 +92,28 @@ export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loo
     readsS ||= /\bs\b/.test(text);
     return { p, locals, text, wide: true };
   });
-  const loop = (inner: number | string, pad: string): string => {
+  const lanes = laneRequantParts(op, ctx);
+  const from = lanes ? "" : "int j = 0";
+  const scalar = (inner: number | string, pad: string): string => {
     const bodies = printed.map(({ p, locals, text, wide }) => {
       const ms = /\bm\b/.test(text) ? [`const int64_t m = M${i}[c];`] : [];
       const ss = /\bs\b/.test(text) ? [`const int64_t s = S${i}[c];`] : [];
       const acc = !wide ? ["  const int32_t a = xc[j];"] : /\ba\b/.test(text) ? ["  const int64_t a = xc[j];"] : [];
       const inner1 = used.length === 1 ? pad : `${pad}    `;
-      return [...ms, ...ss, ...locals, `for (int j = 0; j < ${inner}; j++) {`, ...acc, ...p.body.map((l) => `  ${l}`), `  yc[j] = (${yT})(${p.value});`, "}"].map((l) => inner1 + l).join("\n");
+      return [...ms, ...ss, ...locals, `for (${from}; j < ${inner}; j++) {`, ...acc, ...p.body.map((l) => `  ${l}`), `  yc[j] = (${yT})(${p.value});`, "}"].map((l) => inner1 + l).join("\n");
     });
     if (used.length === 1) return bodies[0]!;
     return [`${pad}switch (CASE${i}[c]) {`, ...used.flatMap((k, n) => [`${pad}  case ${CASE_CODES.indexOf(k)}: {`, bodies[n]!, `${pad}    break;`, `${pad}  }`]), `${pad}}`].join("\n");
   };
+  // with the lane form: its AVX2 steps, then the printed loop from where they stopped
+  const loop = (inner: number | string, pad: string): string =>
+    lanes ? [`${pad}{`, `${pad}  int j = 0;`, "#if defined(__AVX2__) && !defined(FIXQ_PORTABLE)", lanes.loop(inner, `${pad}  `), "#endif", scalar(inner, `${pad}  `), `${pad}}`].join("\n") : scalar(inner, pad);
   const decls = [
     ...(readsM ? [`static const ${arrayType(op.multipliers.map((d) => d.m))} M${i}[${C}] = ${cList(op.multipliers.map((d) => d.m), cInt)};`] : []),
     ...(readsS ? [`static const ${arrayType(op.multipliers.map((d) => d.s))} S${i}[${C}] = ${cList(op.multipliers.map((d) => d.s), cInt)};`] : []),
     ...arrays,
     ...(used.length > 1 ? [`static const unsigned char CASE${i}[${C}] = ${cList(cases.map((k) => CASE_CODES.indexOf(k)))};`] : []),
+    ...(lanes ? [lanes.decls] : []),
   ].join("\n");
   return { decls, loop };
 }

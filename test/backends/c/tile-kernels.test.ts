@@ -62,7 +62,7 @@ describe.skipIf(!HAVE)("the batch conv kernels give the emulator's bits", () => 
     expect(c).toMatch(/int16_t \*restrict x2 = fixq_tilex2_int16_t/); // tile-conv.ts
     expect(c).toMatch(/static int tile\d+_conv\(const uint8_t \*restrict x, int32_t \*restrict y\)/); // not fused: int32 out
     expect(c).toMatch(/static int tile\d+_conv_requant\(const uint8_t \*restrict x, uint8_t \*restrict y\)/); // fused
-    expect(c).toMatch(/_mm256_madd_epi16\(_mm256_unpacklo_epi16\(p, q\), wv\)/); // the depthwise AVX2 body
+    expect(c).toMatch(/_mm256_madd_epi16\(_mm256_unpacklo_epi16\(p, q\), w\d+\)/); // the depthwise AVX2 body (tile-depthwise-avx2.ts)
   });
 
   const flags = [
