@@ -60,7 +60,6 @@ static const ${storage(ctx, op.input)} PADZ${i}[${L}] = {${new Array(L).fill(op.
 export function avx2DepthwiseNest(op: ConvOp, ctx: CEmitCtx, g: DepthwiseGeometry, rq: RequantOp | undefined): string {
   const i = ctx.index;
   const xT = storage(ctx, op.input);
-  const yT = rq ? storage(ctx, rq.output) : "int32_t";
   const { C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, OH0, OH1, OW0, OW1 } = g;
   const T = KH * KW;
   const NP = Math.ceil(T / 2);
