@@ -13,9 +13,9 @@
  * - nearest: the MatMulNBits model fixq writes has no zero points, the packed
  *   codes and scales equal MLAS's exactly (a block with a positive extreme, one
  *   with a negative extreme), and ORT's output equals A · W_ref;
- * - GPTQ on the same grid: the written weights stay on it and the layer's
- *   reconstruction loss ‖X·W − X·Ŵ‖² on the calibration inputs is below
- *   nearest's;
+ * - GPTQ and AdaRound on the same grid: the written weights stay on it (same
+ *   scales) and the layer's reconstruction loss ‖X·W − X·Ŵ‖² on the
+ *   calibration inputs is at least 10% below nearest's;
  * - the recipe refuses the grid where it does not apply, in one line.
  */
 import { describe, expect, it } from "vitest";
@@ -129,8 +129,8 @@ function loss(a: Float32Array, rows: number, w: ArrayLike<number>, wq: ArrayLike
   return sum;
 }
 
-async function quantized(w: Float32Array, calib: Float32Array, rows: number, rounding: "nearest" | "gptq"): Promise<Model> {
-  const recipe = buildRecipe({ weights: "int4", granularity: `per-block:${B}`, acts: "float", int4Grid: "full", weightRounding: rounding });
+async function quantized(w: Float32Array, calib: Float32Array, rows: number, rounding: "nearest" | "gptq" | "adaround"): Promise<Model> {
+  const recipe = buildRecipe({ weights: "int4", granularity: `per-block:${B}`, acts: "float", int4Grid: "full", weightRounding: rounding, adaroundIters: 300 });
   const source = arraySource({ a: { dtype: DataType.FLOAT, dims: [rows, K], data: calib } });
   const { model: qdq } = await quantizeModel(model(w), source, recipe, { threads: 1 });
   return toMatMulNBits(qdq).model;
@@ -173,13 +173,13 @@ describe("the full int4 grid (MLAS's)", () => {
     expect(worst).toBeLessThanOrEqual(1e-5 * range);
   });
 
-  it("GPTQ on the same grid stays on it and lowers the layer's reconstruction loss", async () => {
-    const [near, gptq] = [unpacked(await quantized(w, calib, rows, "nearest")), unpacked(await quantized(w, calib, rows, "gptq"))];
-    expect(Array.from(gptq.s)).toEqual(Array.from(near.s)); // the grid is the recipe's; GPTQ chooses codes on it
-    expect(Array.from(gptq.u)).not.toEqual(Array.from(near.u));
+  it.each(["gptq", "adaround"] as const)("%s on the same grid stays on it and lowers the layer's reconstruction loss", async (rounding) => {
+    const [near, learned] = [unpacked(await quantized(w, calib, rows, "nearest")), unpacked(await quantized(w, calib, rows, rounding))];
+    expect(Array.from(learned.s)).toEqual(Array.from(near.s)); // the grid is the recipe's; the rounding chooses codes on it
+    expect(Array.from(learned.u)).not.toEqual(Array.from(near.u));
     const lNear = loss(calib, rows, w, dequantized(near.u, near.s));
-    const lGptq = loss(calib, rows, w, dequantized(gptq.u, gptq.s));
-    expect(lGptq).toBeLessThan(0.9 * lNear);
+    const lLearned = loss(calib, rows, w, dequantized(learned.u, learned.s));
+    expect(lLearned).toBeLessThan(0.9 * lNear);
   });
 
   it("is refused in one line where it does not apply", () => {
