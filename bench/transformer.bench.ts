@@ -7,7 +7,8 @@
  *   fixq dynamic-uint8           --acts dynamic-uint8 (DynamicQuantizeLinear + MatMulInteger)
  *   fixq MatMulNBits int4 bB     --weights int4 --granularity per-block:B --acts float --weight-only-op matmulnbits
  *                                (nearest, and with --weight-rounding gptq; and "MatMuls only":
- *                                the patch Conv and head Gemm left float, the format ORT's anchor writes)
+ *                                the patch Conv and head Gemm left float, the format ORT's anchor writes;
+ *                                "MatMuls only" also as uint4 and as int4 --int4-grid full, ORT's grid)
  *   fixq integer-only            the default QDQ model integerized, run in fixq's emulator
  *   fixq FORMAT [--rotate [online]]  int4 b32 / u8 and mxfp4, nvfp4 / fp8 without rotation, folded, folded + online
  *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format),
