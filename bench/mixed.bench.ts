@@ -21,10 +21,16 @@
  * Fashion-MNIST test set (the committed 2,000 images otherwise, said so),
  * against uniform int4, uniform int8, the straight line between them by
  * size, and FIXQ_BENCH_RANDOM (10) random assignments that fill the same
- * budget (mixed-baselines.ts), reported three ways: the best by test top-1
+ * budget (mixed-baselines.ts), reported four ways: the best by test top-1
  * (the issue's wording; picked with the labels mixed never sees, so biased
- * upward), the one of least calibration error D (the information mixed
- * uses), and the mean over the draws (the expected top-1 of a random fill).
+ * upward), the same cross-fitted (picked on one half of the test set,
+ * scored on the other, both ways: unbiased), the one of least calibration
+ * error D (the information mixed uses), and the mean over the draws (the
+ * expected top-1 of a random fill). Each tally also counts the rows whose
+ * baseline is mixed's very assignment. A diagnosis table follows: mixed's
+ * rank among the row's distinct assignments by calibration D, by KL
+ * against float on the test set and by test top-1, and what the search did
+ * to D and to test KL (whether the calibration gain carries to unseen data).
  * "mixed" is fixq's default (the ILP optimum, then the beam search on
  * calibration data, FIXQ_BENCH_SEARCH = 16 quantizations); "ILP" the
  * optimum alone; "search" the distinct assignments scored, by move, and D
@@ -78,7 +84,9 @@ import { buildRecipe } from "../src/quant/recipe.js";
 import { Rng } from "../src/util/random.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { type AccuracyFigures, evaluateRow, full } from "./eval-sets.js";
-import { randomFill, Tally, versusMean, verdict } from "./mixed-baselines.js";
+import { crossFitted, halves, randomFill, Tally, versusMean, verdict } from "./mixed-baselines.js";
+import { classifierLogits, type Logits, meanKl } from "./output-kl.js";
+import type { Model } from "../src/ir/graph.js";
 import { pairedDrop } from "./paired.js";
 
 printBenchHeader("mixed");
@@ -183,13 +191,33 @@ if (runs("accuracy")) {
   const pm = (diff: number, se: number) => `${signed(diff)} ± ${se.toFixed(2)} (${verdict(diff, se)})`;
   const scoredOn = train ? `training images 0..${train.count - 1}` : "the bundled calibration images (training 0..511)";
   console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; ${nRandom} random fills; mixed = ILP + search (${searchEvaluations}); search and calibration-picked fill scored on ${Math.min(searchSamples, train?.count ?? 512)} of ${scoredOn}`);
-  console.log("model | candidates | budget | mixed | ILP | vs line ± SE | search: scored (moves), D ILP → kept | best random by test top-1 (distinct), vs ± SE | random picked by calib D, vs ± SE | random mean ± SE, vs ± SE | agree mixed / best random, ± SE | uniform int4 | uniform int8 | float");
-  const tallies = { label: new Tally(), calib: new Tally(), mean: new Tally(), agree: new Tally() };
+  console.log("model | candidates | budget | mixed | ILP | vs line ± SE | search: scored (moves), D ILP → kept | best random by test top-1 (distinct), vs ± SE | best random cross-fitted (picked on one test half, scored on the other), vs ± SE | random picked by calib D, vs ± SE | random mean ± SE, vs ± SE | agree mixed / best random, ± SE | uniform int4 | uniform int8 | float");
+  const tallies = { label: new Tally(), cross: new Tally(), calib: new Tally(), mean: new Tally(), agree: new Tally() };
+  const diagnosis: string[] = [];
+  const ranks = { calib: 0, kl: 0, top1: 0, rows: 0, searchKlDown: 0, searchMoved: 0 };
+  const testImages = full && { dtype: 1, dims: full.shape, data: full.images };
+  const fold = full ? halves(full.labels.length, 15) : undefined;
+  /** Top-1 (and, on the full test set, the logits for the test KL) of a model. */
+  const scoreModel = async (model: Model, floatRow?: AccuracyFigures): Promise<{ row: AccuracyFigures; logits?: Logits }> => {
+    const row: AccuracyFigures = {};
+    if (!testImages || !full) {
+      await evaluateRow(row, model, floatRow);
+      return { row };
+    }
+    const logits = await classifierLogits(model, testImages, full.labels, undefined, 256);
+    row.test10k = logits.top1;
+    row.preds = logits.predictions;
+    return { row, logits };
+  };
   for (const m of bundledModels().filter((b) => only.includes(b.key))) {
     const float = loadModel(join(MODELS_DIR, m.file));
     const recipe = buildRecipe({});
-    const floatRow: AccuracyFigures = {};
-    await evaluateRow(floatRow, float);
+    const floatScored = await scoreModel(float);
+    const floatRow = floatScored.row;
+    const testKl = (l?: Logits) => (l && floatScored.logits ? meanKl(floatScored.logits, l) : Number.NaN);
+    const allD: number[] = [];
+    const allKl: number[] = [];
+    const allTop1: number[] = [];
     const cacheRoot = join(tmp, `cache-${m.key}`);
     const source = () => npyFileSource(float.graph!, calibFile);
     const t0 = performance.now();
@@ -197,9 +225,7 @@ if (runs("accuracy")) {
       const src = source();
       try {
         const q = await quantizeModel(float, src, buildRecipe({ layers: rules }), {});
-        const row: AccuracyFigures = {};
-        await evaluateRow(row, q.model, floatRow);
-        return row;
+        return await scoreModel(q.model, floatRow);
       } finally {
         src.close();
       }
@@ -240,37 +266,45 @@ if (runs("accuracy")) {
         for (const u of ["int4", "int8"]) {
           if (uniform[u]) continue;
           const cand = candidates.find((c) => c.text === u)!;
-          uniform[u] = { row: await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, cand))), sizeBits: sizeOf(u) };
+          uniform[u] = { row: (await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, cand)))).row, sizeBits: sizeOf(u) };
           record(a.problem.layers.reduce((s, l) => s + l.costs[u]!.sensitivity, 0), uniform[u]!.row);
         }
-        const mixedRow = await quantizeAndScore(a.rules);
+        const mixedScored = await quantizeAndScore(a.rules);
+        const mixedRow = mixedScored.row;
         record(a.report.objective, mixedRow);
         const s = a.report.search;
+        const mixedD = s ? s.kept.measured : await scoreCalib(a.rules);
+        const mixedKey = groups.map((g) => candidates.findIndex((c) => c.text === a.report.layers.find((l) => l.group === g.name)!.chosen)).join(",");
         const ilpChoice = s?.ilp.choice;
         const moved = ilpChoice !== undefined && a.report.layers.some((l) => l.chosen !== ilpChoice[l.group]);
-        let ilpRow = mixedRow;
+        let ilpScored = mixedScored;
         if (moved) {
-          ilpRow = await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, candidates.find((c) => c.text === ilpChoice[l.group])!)));
-          record(s!.ilp.predicted, ilpRow);
+          ilpScored = await quantizeAndScore(a.problem.layers.map((l) => ruleFor(l.node, candidates.find((c) => c.text === ilpChoice[l.group])!)));
+          record(s!.ilp.predicted, ilpScored.row);
         }
+        const ilpRow = ilpScored.row;
         // K random fills (duplicates kept: the mean is over draws), each scored on the test set and on calibration data.
         const rng = new Rng(pct * 31 + set.length);
-        const byKey = new Map<string, { row: AccuracyFigures; d: number }>();
-        const fills: { row: AccuracyFigures; d: number }[] = [];
+        type Fill = { row: AccuracyFigures; d: number; kl: number; key: string };
+        const byKey = new Map<string, Fill>();
+        const fills: Fill[] = [];
         for (let k = 0; k < nRandom; k++) {
           const choice = randomFill(groups, budgets, rng);
           let f = byKey.get(choice.join(","));
           if (!f) {
-            f = { row: await quantizeAndScore(rulesOf(choice)), d: await scoreCalib(rulesOf(choice)) };
+            const scored = await quantizeAndScore(rulesOf(choice));
+            f = { row: scored.row, d: await scoreCalib(rulesOf(choice)), kl: testKl(scored.logits), key: choice.join(",") };
             byKey.set(choice.join(","), f);
             record(evaluate(groups, choice, budgets).objective, f.row);
           }
           fills.push(f);
         }
         const first = (better: (p: (typeof fills)[number], q: (typeof fills)[number]) => boolean) => fills.reduce((b, f) => (better(f, b) ? f : b));
-        const bestRandom = first((p, q) => top1(p.row) > top1(q.row)).row;
+        const bestFill = first((p, q) => top1(p.row) > top1(q.row));
+        const bestRandom = bestFill.row;
         const calibPicked = first((p, q) => p.d < q.d);
-        const mostAgreeing = first((p, q) => agree(p.row) > agree(q.row)).row;
+        const mostAgreeingFill = first((p, q) => agree(p.row) > agree(q.row));
+        const mostAgreeing = mostAgreeingFill.row;
         const [u4, u8] = [uniform["int4"]!, uniform["int8"]!];
         const used = a.report.budgets["size"]!.used;
         const line = top1(u4.row) + ((used - u4.sizeBits) / (u8.sizeBits - u4.sizeBits)) * (top1(u8.row) - top1(u4.row));
@@ -283,23 +317,61 @@ if (runs("accuracy")) {
         // Agreement with float, paired: pairedDrop with the float model's predictions as the labels.
         const agreeDiff = agree(mixedRow) - agree(mostAgreeing);
         const agreeSe = mixedRow.preds && mostAgreeing.preds && floatRow.preds ? pairedDrop(mostAgreeing.preds, mixedRow.preds, floatRow.preds).se * 100 : Number.NaN;
-        tallies.label.add(...vsBest);
-        tallies.calib.add(...vsCalib);
-        tallies.mean.add(mean.diff, mean.se);
-        tallies.agree.add(agreeDiff, agreeSe);
+        const cross = full && mixedRow.preds && fold ? crossFitted(mixedRow.preds, fills.map((f) => f.row.preds!), full.labels, fold) : undefined;
+        const crossSame = cross ? cross.picks.filter((k) => fills[k]!.key === mixedKey).length : 0;
+        tallies.label.add(...vsBest, bestFill.key === mixedKey);
+        if (cross) tallies.cross.add(cross.diff, cross.se, crossSame === 2);
+        tallies.calib.add(...vsCalib, calibPicked.key === mixedKey);
+        tallies.mean.add(mean.diff, mean.se, fills.every((f) => f.key === mixedKey));
+        tallies.agree.add(agreeDiff, agreeSe, mostAgreeingFill.key === mixedKey);
         const moves = s ? Object.entries(s.byMove).filter(([k]) => k !== "start").map(([k, v]) => `${v} ${k}`).join(", ") || "none" : "off";
         const searchCell = s ? `${s.evaluations} (${moves}), ${s.ilp.measured.toExponential(2)} → ${s.kept.measured.toExponential(2)}` : "off";
+        const same = (f: Fill) => (f.key === mixedKey ? ", = mixed" : "");
+        const crossCell = cross ? `${cross.top1.toFixed(2)}${crossSame ? `, ${crossSame}/2 = mixed` : ""}, ${pm(cross.diff, cross.se)}` : "n/a";
+        // Diagnosis: where mixed ranks among the distinct assignments of the row (mixed and the fills unlike it) on calibration D, test KL and test top-1.
+        const mixedKl = testKl(mixedScored.logits);
+        const others = [...byKey.values()].filter((f) => f.key !== mixedKey);
+        const rank = (better: (f: Fill) => boolean) => 1 + others.filter(better).length;
+        const rD = rank((f) => f.d < mixedD);
+        const rKl = rank((f) => f.kl < mixedKl);
+        const rTop = rank((f) => top1(f.row) > top1(mixedRow));
+        ranks.rows++;
+        if (rD === 1) ranks.calib++;
+        if (rKl === 1) ranks.kl++;
+        if (rTop === 1) ranks.top1++;
+        const points = [...byKey.values(), ...(byKey.has(mixedKey) ? [] : [{ d: mixedD, kl: mixedKl, row: mixedRow }])];
+        for (const f of points) {
+          allD.push(f.d);
+          allKl.push(f.kl);
+          allTop1.push(top1(f.row));
+        }
+        const ilpKl = testKl(ilpScored.logits);
+        if (moved) {
+          ranks.searchMoved++;
+          if (mixedKl < ilpKl) ranks.searchKlDown++;
+        }
+        const minD = Math.min(...others.map((f) => f.d));
+        const minKl = Math.min(...others.map((f) => f.kl));
+        diagnosis.push(
+          `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(2) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
+        );
+        log(`diagnosis: ${diagnosis[diagnosis.length - 1]}`);
         console.log(
-          `${m.key} | ${set} | ${pct}% | ${top1(mixedRow).toFixed(2)} | ${moved ? top1(ilpRow).toFixed(2) : "same"} | ${signed(vs)} ± ${se.toFixed(2)} (${vs >= -se ? "ok" : "BELOW"}) | ${searchCell} | ${top1(bestRandom).toFixed(2)} (${byKey.size}), ${pm(...vsBest)} | ${top1(calibPicked.row).toFixed(2)}, ${pm(...vsCalib)} | ${mean.mean.toFixed(2)} ± ${mean.drawSe.toFixed(2)}, ${pm(mean.diff, mean.se)} | ${agree(mixedRow).toFixed(2)} / ${agree(mostAgreeing).toFixed(2)}, ${signed(agreeDiff)} ± ${agreeSe.toFixed(2)} | ${top1(u4.row).toFixed(2)} | ${top1(u8.row).toFixed(2)} | ${top1(floatRow).toFixed(2)}`,
+          `${m.key} | ${set} | ${pct}% | ${top1(mixedRow).toFixed(2)} | ${moved ? top1(ilpRow).toFixed(2) : "same"} | ${signed(vs)} ± ${se.toFixed(2)} (${vs >= -se ? "ok" : "BELOW"}) | ${searchCell} | ${top1(bestRandom).toFixed(2)} (${byKey.size}${same(bestFill)}), ${pm(...vsBest)} | ${crossCell} | ${top1(calibPicked.row).toFixed(2)}${same(calibPicked)}, ${pm(...vsCalib)} | ${mean.mean.toFixed(2)} ± ${mean.drawSe.toFixed(2)}, ${pm(mean.diff, mean.se)} | ${agree(mixedRow).toFixed(2)} / ${agree(mostAgreeing).toFixed(2)}, ${signed(agreeDiff)} ± ${agreeSe.toFixed(2)} | ${top1(u4.row).toFixed(2)} | ${top1(u8.row).toFixed(2)} | ${top1(floatRow).toFixed(2)}`,
         );
         log(`${m.key} ${set} ${pct}%: ${((performance.now() - t1) / 1000).toFixed(0)} s`);
       }
     }
     calibSrc.close();
     const disagreement = agreements.map((v) => 100 - v);
-    console.log(`${m.key}: Spearman ρ over ${predicted.length} assignments: predicted objective vs top-1 ${spearman(predicted, measured).toFixed(3)}, vs disagreement with float ${spearman(predicted, disagreement).toFixed(3)}; search ${(searchMs / 1000 / Math.max(1, searches)).toFixed(1)} s per budget; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(`${m.key}: Spearman ρ over ${predicted.length} assignments: predicted objective vs top-1 ${spearman(predicted, measured).toFixed(3)}, vs disagreement with float ${spearman(predicted, disagreement).toFixed(3)}; over ${allD.length} (fills and mixed): calib D vs test KL ${spearman(allD, allKl).toFixed(3)}, test KL vs top-1 ${spearman(allKl, allTop1).toFixed(3)}, calib D vs top-1 ${spearman(allD, allTop1).toFixed(3)}; search ${(searchMs / 1000 / Math.max(1, searches)).toFixed(1)} s per budget; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
+  console.log("\ndiagnosis: mixed's rank among the row's distinct assignments (mixed and the fills unlike it; 1 = best) by calibration D (the search's data), test KL against float and test top-1; and what the search did to D and test KL");
+  console.log("model | candidates | budget | other fills | rank by calib D (mixed D; least fill D / mixed D) | rank by test KL (mixed KL; least fill KL / mixed KL) | rank by top-1 | search: calib D ILP → kept, test KL ILP → kept");
+  for (const d of diagnosis) console.log(d);
+  console.log(`mixed ranks first of its row by calib D in ${ranks.calib}/${ranks.rows} rows, by test KL in ${ranks.kl}, by top-1 in ${ranks.top1}; where the search moved (${ranks.searchMoved} rows) it lowered test KL in ${ranks.searchKlDown}`);
   console.log(`mixed vs best random by test top-1: ${tallies.label}`);
+  console.log(`mixed vs best random picked on one test half, scored on the other (2-fold cross-fit): ${tallies.cross}`);
   console.log(`mixed vs random picked by calibration D: ${tallies.calib}`);
   console.log(`mixed vs the mean random fill: ${tallies.mean}`);
   console.log(`agreement with float, mixed vs the most agreeing random fill: ${tallies.agree}`);

@@ -19,7 +19,7 @@ export interface Logits {
   readonly classes: number;
 }
 
-export async function classifierLogits(model: Model, images: HostTensor, labels: ArrayLike<number>, threads: number, batchSize = 500): Promise<Logits> {
+export async function classifierLogits(model: Model, images: HostTensor, labels: ArrayLike<number>, threads: number | undefined, batchSize = 500): Promise<Logits> {
   const n = images.dims[0]!;
   const session = await OrtSession.create(model, { optimization: "all", threads });
   const predictions = new Int32Array(n);

@@ -72,3 +72,13 @@ export function notAModel(path: string): string | undefined {
   if (kind === "npy" || kind === "npz" || kind === "text") return `is ${WORDS[kind]}, not an ONNX model`;
   return undefined;
 }
+
+/**
+ * Refuses a binary file (a model, NumPy data) given where a JSON document is
+ * read (`--recipe`, `fixq report`'s inputs), naming what it is; text passes
+ * to the JSON parser, which names its own errors.
+ */
+export function checkJsonFile(path: string, want: string, kind: "usage" | "data"): void {
+  const k = fileKind(path);
+  if (k === "npy" || k === "npz" || k === "onnx" || k === "unknown") throw new FixqError(kind, `is ${WORDS[k]}, not ${want}`, path);
+}

@@ -12,8 +12,10 @@ import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import { matcherOf, parseLayerRules } from "../quant/layer-rules.js";
 import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
+import { checkJsonFile } from "./file-kinds.js";
 
 export function reuseFactorsOf(path: string, model: Model): Map<string, number> {
+  checkJsonFile(path, "a JSON recipe", "usage");
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(path, "utf8"));

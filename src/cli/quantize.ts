@@ -24,7 +24,7 @@ import { ensureParentDir } from "../ir/atomic-write.js";
 import { readArrays, readLabels } from "./eval.js";
 import { inlineDecidedIfs } from "../passes/inline-if.js";
 import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
-import { checkDataFile } from "./file-kinds.js";
+import { checkDataFile, checkJsonFile } from "./file-kinds.js";
 import { emitRun } from "./html-output.js";
 import { jsonOnStdout, jsonTarget } from "./json-output.js";
 import { reportHistograms } from "./quantize-html.js";
@@ -61,6 +61,7 @@ export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyO
 
 /** A recipe file: JSON, an object of known keys with values of the right types (recipe-schema.ts); rules are checked by buildRecipe. */
 function readRecipeFile(path: string): RecipeInput {
+  checkJsonFile(path, "a JSON recipe", "usage");
   let text: string;
   try {
     text = readFileSync(path, "utf8");

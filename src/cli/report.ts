@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { writeFileAtomic } from "../ir/atomic-write.js";
 import { readRun } from "../report/doc.js";
 import { buildReport } from "../report/page.js";
+import { checkJsonFile } from "./file-kinds.js";
 import { guardOutputs } from "./output-guard.js";
 
 export const REPORT_HELP = `
@@ -33,6 +34,7 @@ export async function runReport(files: readonly string[], output: string): Promi
     files.map((f, i) => ({ what: `input ${i + 1}`, path: f })),
     [{ what: "-o", path: output }],
   );
+  for (const f of files) checkJsonFile(f, "a fixq --json document", "data");
   const runs = files.map(readRun);
   writeFileAtomic(output, new TextEncoder().encode(await buildReport(runs)));
   process.stderr.write(`wrote ${output}: ${runs.length} run${runs.length === 1 ? "" : "s"} (${runs.map((r) => r.command).join(", ")})\n`);

@@ -3,7 +3,7 @@
  * scripts/train_models.py. Gives each model's file, input spec, preprocessing,
  * data files and the float accuracy measured when it was built.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { packageRoot } from "../util/package-root.js";
 
@@ -36,11 +36,20 @@ export function bundledModels(dir = MODELS_DIR): BundledModel[] {
   return Object.entries(readManifest(dir).models).map(([key, m]) => ({ key, ...m }));
 }
 
-/** The bundled model whose file is at `path`, if any. */
-export function bundledModelFor(path: string, dir = MODELS_DIR): BundledModel | undefined {
-  const abs = resolve(path);
+/** The real path of `p` (symlinks and `..` resolved), or its absolute path when it does not exist. */
+function realPath(p: string): string {
   try {
-    return bundledModels(dir).find((m) => resolve(dir, m.file) === abs);
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+/** The bundled model whose file is at `path` (through symlinks too: a linked models/ folder or package), if any. */
+export function bundledModelFor(path: string, dir = MODELS_DIR): BundledModel | undefined {
+  const abs = realPath(path);
+  try {
+    return bundledModels(dir).find((m) => realPath(resolve(dir, m.file)) === abs);
   } catch {
     return undefined;
   }

@@ -56,6 +56,7 @@ import { type Progress, silentProgress } from "../util/progress.js";
 import { type EvalData, evalBatchSize, evalFeeds, numeric } from "./compare.js";
 import { ErrorStats } from "./metrics.js";
 import { asModel } from "./model-label.js";
+import { initializersAsConstants } from "../passes/initializer-inputs.js";
 
 export interface NodeRef {
   readonly opType: string;
@@ -119,7 +120,8 @@ export function referenceAfterFloatPasses(ref: Model, cand: Model): { model: Mod
   } else {
     opts = { cle: false, absorbBias: false, relu6ToRelu: false };
   }
-  const prepared = prepareFloatModel(ref, opts);
+  // an IR < 4 REF (initializers also graph inputs) is prepared as quantize prepares it: those are constants
+  const prepared = prepareFloatModel(ref.graph ? { ...ref, graph: initializersAsConstants(ref.graph).graph } : ref, opts);
   return { model: prepared.model, passes: prepared.passes.filter((p) => p.changed).map((p) => p.name) };
 }
 

@@ -112,8 +112,10 @@ function symbolicHint(g: Graph): string {
 function quantizeInputs(ctx: LoweringContext): ProgramIo[] {
   const inputs: ProgramIo[] = [];
   const initializers = new Set(ctx.graph.initializers.map((t) => t.name));
+  // an input nothing reads (another tool's leftover) is not part of the program
+  const read = new Set([...ctx.graph.nodes.flatMap((n) => n.inputs), ...ctx.graph.outputs.map((o) => o.name)]);
   for (const v of ctx.graph.inputs) {
-    if (initializers.has(v.name)) continue;
+    if (initializers.has(v.name) || !read.has(v.name)) continue;
     const where = `input '${v.name}'`;
     if (isIntegerInput(ctx, v.name)) {
       const shape = ctx.sampleShape(v.name, where);

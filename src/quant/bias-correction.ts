@@ -233,6 +233,8 @@ export async function correctBiases(model: Model, mode: BiasCorrectionMode, ctx:
     const graph = shifts.size > 0 ? applyShifts(g, shifts) : g;
     return { graph, report: { pass: "bias-correction", mode, corrected, skipped, runs: 0 } };
   }
+  // nothing to measure (every layer skipped, with its reason): no run, and no ORT session without outputs to fetch
+  if (found.targets.length === 0) return { graph: g, report: { pass: "bias-correction", mode, corrected, skipped, runs: 0 } };
   if (!ctx.source) throw new FixqError("usage", "empirical bias correction needs calibration data");
   if (!ctx.quantized) throw new FixqError("runtime", "internal error: empirical bias correction needs the quantized graph");
   const opts = { batchSize: ctx.batchSize ?? 64, threads: ctx.threads, progress: ctx.progress };

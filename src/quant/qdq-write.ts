@@ -15,7 +15,9 @@
  *   rounds. Without `opts.codes` it takes nearest rounding's codes for all.
  * - Numerically equal specs share one pair of scale/zero-point initializers.
  * - 4-bit tensors are packed two per byte, first element in the low nibble.
- * - Float constants that nothing reads any more are dropped.
+ * - Float constants that nothing reads any more are dropped, and with them a
+ *   graph input of the same name (IR < 4 exports list every initializer as a
+ *   graph input too; left behind, it would be a required input without data).
  * - Float formats: FP8 constants and activations use the same Q/DQ pattern with
  *   FP8 zero points; MX and NVFP4 weights are written by qdq-float-write.ts
  *   (native or dequantized storage); dynamic MX/NVFP4 activations become the
@@ -238,6 +240,7 @@ export function writeQdq(g: Graph, opts: Partial<WriteOptions> = {}): Graph {
   const dead = (v: string) => quant.has(v) && consts.has(v) && !read.has(v);
   const live = nodes.filter((n) => !(n.opType === "Constant" && n.outputs.length === 1 && dead(n.outputs[0]!)));
   const initializers = [...g.initializers.filter((t) => !dead(t.name ?? "")), ...newInits];
+  const graphInputs = g.inputs.filter((v) => !dead(v.name));
   const { quant: _written, ...rest } = g;
-  return annotations.applyTo({ ...rest, nodes: live, initializers });
+  return annotations.applyTo({ ...rest, inputs: graphInputs, nodes: live, initializers });
 }

@@ -8,6 +8,7 @@
  * is (`reexportQuantized`), never quantized twice.
  */
 import { fixedWrapWarnings } from "./fixed-range-warnings.js";
+import { initializerInputsNote, initializersAsConstants } from "../passes/initializer-inputs.js";
 import { FixqError } from "../ir/errors.js";
 import { type Model, withMetadata } from "../ir/graph.js";
 import { assertValid } from "../ir/verify.js";
@@ -40,7 +41,7 @@ export interface QuantizeResult {
   readonly formats: readonly TensorFormat[];
   /** Every If/Loop/Scan body whose plan quantizes something: quantized, or kept float and why. */
   readonly subgraphs: readonly { body: string; quantized: boolean; reason?: string }[];
-  /** Fixed-point activations whose calibrated range leaves the format's under a wrap mode (fixed-range-warnings.ts), one line each. */
+  /** Initializers dropped from the graph inputs (passes/initializer-inputs.ts), then fixed-point activations whose calibrated range leaves the format's under a wrap mode (fixed-range-warnings.ts), one line each. */
   readonly warnings: readonly string[];
 }
 
@@ -57,9 +58,11 @@ export interface QuantizeOptions {
 /** Quantizes `model`; `source` is the calibration data, never touched when `recipe.dataFree`. */
 export async function quantizeModel(model: Model, source: DataSource, recipe: Recipe, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
   if (!model.graph) throw new FixqError("model", "model has no graph");
+  const frozen = initializersAsConstants(model.graph);
+  if (frozen.removed.length > 0) model = { ...model, graph: frozen.graph };
   if (recipe.dataFree && recipe.biasCorrection === "empirical") throw new FixqError("usage", "empirical bias correction needs calibration data; data-free mode reads none");
   const ctx: QuantContext = quantContext(recipe, source, opts);
-  const inputNames = new Set(model.graph.nodes.flatMap((n) => [n.opType, ...(n.name ? [n.name] : [])]));
+  const inputNames = new Set(frozen.graph.nodes.flatMap((n) => [n.opType, ...(n.name ? [n.name] : [])]));
   const built = quantizationStages(recipe, inputNames);
   const state = await runStages(opts.stages ? opts.stages(built) : built, { model, reports: [] }, ctx);
   const cal = state.calibration && "samples" in state.calibration ? state.calibration : { samples: 0, sha256: "" };
@@ -76,7 +79,10 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
     stages: state.reports,
     formats: state.formats ?? [],
     subgraphs: bodySummary(state.bodies ?? []),
-    warnings: fixedWrapWarnings(state.ranges ?? new Map(), state.specified?.quant ?? new Map()),
+    warnings: [
+      ...(frozen.removed.length > 0 ? [initializerInputsNote(frozen.removed)] : []),
+      ...fixedWrapWarnings(state.ranges ?? new Map(), state.specified?.quant ?? new Map()),
+    ],
   };
 }
 

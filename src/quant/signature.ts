@@ -235,7 +235,16 @@ export function bindData(
     if (axis === null || dims.length === 0) continue;
     const declared = shape?.[axis];
     if (typeof declared === "number") {
-      if (fixed && fixed[0] !== declared) throw mismatch(` (${fixed[1]} fixes the batch at ${fixed[0]})`);
+      if (fixed && fixed[0] !== declared) {
+        // a fully static input whose first dim is not the batch (a MatMul's second operand [3, 4] next to x [2, 3]):
+        // an array of exactly its shape is fed whole to every run
+        if (column && shape!.every((d, i) => d === dims[i])) {
+          f.constant = { dtype, dims, data: column.read(0, dims[0] ?? 1) };
+          f.column = undefined;
+          continue;
+        }
+        throw mismatch(`: its dim ${axis} is fixed at ${declared}, but ${fixed[1]} fixes the batch at ${fixed[0]} (an array of exactly ${formatShape(shape)} is fed whole to every run)`);
+      }
       fixed = [declared, label];
     }
     if (constant) {

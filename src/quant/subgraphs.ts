@@ -43,10 +43,14 @@ export function describeSubgraphOps(s: SubgraphOps): string | undefined {
   return `${ops} inside ${s.bodies.length} If/Loop/Scan bod${s.bodies.length === 1 ? "y" : "ies"} (${where})`;
 }
 
+/** ONNX's integer operators: a model holding them is already quantized in operator (QOperator) form. */
+const QOPERATOR = new Set(["QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"]);
+
 /** The reason a model has nothing to quantize, naming compute ops that only refused bodies hold, and why (`refused`: one line per body). */
 export function noQuantizableOpReason(g: Graph, refused: readonly string[] = []): string {
   const inside = describeSubgraphOps(subgraphComputeOps(g));
-  const base = "the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)";
+  const integer = g.nodes.find((n) => QOPERATOR.has(n.opType) && (n.domain ?? "") === "");
+  const base = `the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)${integer ? `: it is already quantized in operator form (${integer.opType} '${integer.name || integer.outputs[0]}'); fixq reads QuantizeLinear/DequantizeLinear (QDQ) models, so quantize the float original` : ""}`;
   if (!inside) return base;
   return `${base} in its main graph, and its ${inside} stay float${refused.length ? ` (${refused.join("; ")})` : ""}`;
 }

@@ -47,7 +47,9 @@ let logLevelSet = false;
 /** Rewrites an ORT error message into a FixqError, naming the node when the message does. */
 export function runtimeError(e: unknown, what: string): FixqError {
   const msg = String((e as Error)?.message ?? e).replace(/\s+/g, " ").trim();
-  // ORT names a node as "Node (name)", "In Node, ("name", Op, …" or "node: name".
+  // ORT names a node as "Node (name)", "In Node, ("name", Op, …", "Op(version) node with name 'name'" (empty when unnamed) or "node: name".
+  const kernel = /(\w+)\(\d+\) node with name '([^']*)'/.exec(msg);
+  if (kernel) return new FixqError("runtime", `onnxruntime ${what}: ${msg}`, kernel[2] ? `node '${kernel[2]}'` : `an unnamed ${kernel[1]} node`, { cause: e });
   const node = /Node \(([^)"]*)\)/.exec(msg)?.[1] ?? /In Node, \("([^"]*)"/.exec(msg)?.[1] ?? /node[: ]+'?([\w./:-]+)'?/i.exec(msg)?.[1];
   return new FixqError("runtime", `onnxruntime ${what}: ${msg}`, node ? `node '${node}'` : undefined, { cause: e });
 }

@@ -86,6 +86,14 @@ describe("wrong file kinds say what was expected", () => {
     expect(existsSync(at("y.npy"))).toBe(false);
   });
 
+  it("a model or NumPy data as a recipe or a report input says what it is", async () => {
+    expectOneLine(await fixqMain("quantize", CNN, "-o", at("a.onnx"), "--calib", at("x.npy"), "--recipe", CNN), 2, /cnn\.onnx: is an ONNX model, not a JSON recipe$/);
+    expectOneLine(await fixqMain("compile", at("q.onnx"), "--target", "hls", "-o", at("hls"), "--recipe", at("x.npy")), 2, /x\.npy: is a NumPy \.npy file, not a JSON recipe$/);
+    expectOneLine(await fixqMain("report", at("x.npy"), "-o", at("r.html")), 1, /x\.npy: is a NumPy \.npy file, not a fixq --json document$/);
+    expectOneLine(await fixqMain("report", at("q.onnx"), "-o", at("r.html")), 1, /q\.onnx: is an ONNX model, not a fixq --json document$/);
+    for (const out of ["a.onnx", "hls", "r.html"]) expect(existsSync(at(out))).toBe(false);
+  });
+
   it("a truncated model says at which byte of how many", async () => {
     const full = readFileSync(CNN);
     const r = await fixqMain("inspect", at("trunc.onnx"));

@@ -190,6 +190,18 @@ describe("per-layer against REF after CAND's float passes", () => {
     for (const a of r.activations) expect(a.sqnrDb, a.tensor).toBeGreaterThan(15);
   });
 
+  it("an IR < 4 REF (initializers also graph inputs) is folded as quantize folds it: the stem weight is not at −15 dB", async () => {
+    const bn = loadModel(join(MODELS_DIR, "resnet.bn.onnx"));
+    const g = bn.graph!;
+    const ir3 = { ...bn, graph: { ...g, inputs: [...g.inputs, ...g.initializers.map((t) => ({ name: t.name!, type: { tensorType: { elemType: t.dtype, shape: { dim: t.dims.map((d) => ({ dimValue: Number(d) })) } } } }))] } };
+    const calib = readNpy(join(MODELS_DIR, "data/calib.npy"));
+    const source = arraySource({ input: { dtype: 1, dims: [64, 1, 28, 28], data: (calib.data as Float32Array).slice(0, 64 * 784) } });
+    const q = (await quantizeModel(ir3, source, buildRecipe({}))).model;
+    const r = await perLayerErrors(ir3, q, data, { batchSize: 128, threads: 1 });
+    expect(r.referencePasses).toEqual(["fold-batchnorm"]);
+    for (const w of r.weights) expect(w.sqnrDb, w.tensor).toBeGreaterThan(20);
+  });
+
   it("another tool's QDQ that kept its BatchNormalization nodes is compared with REF as given", () => {
     const bn = loadModel(join(MODELS_DIR, "resnet.bn.onnx"));
     expect(referenceAfterFloatPasses(bn, bn)).toEqual({ model: bn, passes: [] });

@@ -123,6 +123,13 @@ describe("integerize: refusals", () => {
     expect(() => integerizeModel(loadModel("models/cnn.onnx"))).toThrow(/not quantized/);
   });
 
+  it("leaves out a graph input that no node reads (a program input without a quantize op would break every back end)", () => {
+    const g = convAddGraph();
+    const p = integerize({ ...g, inputs: [...g.inputs, value("unused", 1, [4, 3])] });
+    expect(p.inputs.map((i) => i.name)).toEqual(["x", "x2"]);
+    expect(p.ops.filter((o) => o.kind === "quantize").map((o) => o.input)).toEqual(["x", "x2"]);
+  });
+
   it("refuses a Conv whose weight is not a constant", () => {
     const g = convAddGraph();
     const dynamicW = { ...g, inputs: [...g.inputs, value("w2", 1, [3, 2, 1, 1])], nodes: [{ ...g.nodes[0]!, inputs: ["x", "w2", "b"], attributes: [...g.nodes[0]!.attributes, int("group", 1)] }, ...g.nodes.slice(1)] };

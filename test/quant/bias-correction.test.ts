@@ -235,4 +235,14 @@ describe("correctBiases (empirical): layer by layer", () => {
   it("refuses to run without data", async () => {
     await expect(correct(g, "empirical", specify)).rejects.toThrow(/calibration data/);
   });
+
+  it("with no layer to correct, reports each skipped layer and runs nothing (no ORT session without outputs)", async () => {
+    // a MatMul without a bias Add has no bias to correct
+    const mm = graph([node("MatMul", ["x", "W1"], ["y"], [], "mm")], [value("x", 1, ["n", 2])], [value("y", 1, ["n", 2])], [tensor("W1", [2, 2], [0.9, -0.35, 0.55, 0.2])]);
+    const q = quantizer({ granularity: "per-tensor", weightBits: 3 }, { x: [0, 2.55], y: [-4, 4] });
+    const source = arraySource({ x: { dtype: 1, dims: [8, 2], data: xs } });
+    const { graph: out, report } = await correct(mm, "empirical", q, { source });
+    expect(report).toMatchObject({ corrected: [], runs: 0, skipped: [{ layer: "mm", reason: "MatMul without a bias Add (no bias to correct)" }] });
+    expect(values(out, "W1")).toEqual(values(mm, "W1"));
+  });
 });

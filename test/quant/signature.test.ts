@@ -117,6 +117,21 @@ describe("bindData", () => {
     expect(() => bindData(g, columns({ "": f4([5, 3], (i) => i) }), new Map(), "d.npy")).toThrow("5 samples is not a multiple of the fixed batch 2 of input 'x'");
   });
 
+  it("feeds a static input whose first dim is not the fixed batch whole to every run (x [2, 3] · w [3, 4])", () => {
+    const g = graph([node("MatMul", ["x", "w"], ["y"])], [value("x", 1, [2, 3]), value("w", 1, [3, 4])], [value("y", 1, [2, 4])]);
+    const w = f4([3, 4], (i) => 10 + i);
+    const bound = bindData(g, columns({ x: f4([4, 3], (i) => i), w }), new Map(), "d.npz");
+    expect([bound.samples, bound.fixedBatch]).toEqual([4, 2]);
+    const b = bound.batch(2, 2);
+    expect(Array.from(b["x"]!.data as Float32Array)).toEqual([6, 7, 8, 9, 10, 11]);
+    expect(b["w"]!.dims).toEqual([3, 4]);
+    expect(Array.from(b["w"]!.data as Float32Array)).toEqual(Array.from({ length: 12 }, (_, i) => 10 + i));
+    // two runs' worth of w [6, 4] cannot be cut into batches of 2: refused, saying why
+    expect(() => bindData(g, columns({ x: f4([4, 3], (i) => i), w: f4([6, 4], () => 0) }), new Map(), "d.npz")).toThrow(
+      "d.npz: shape [6,4] does not match input 'w' [3,4]: its dim 0 is fixed at 3, but input 'x' fixes the batch at 2 (an array of exactly [3,4] is fed whole to every run)",
+    );
+  });
+
   it("leaves out an input that has an initializer unless the data holds it", () => {
     const g = graph([node("Add", ["x", "b"], ["y"])], [value("x", 1, ["n", 2]), value("b", 1, [2])], [value("y")], [makeFloatTensor("b", [2], [1, 2])]);
     expect(Object.keys(feedsFor(g, new Map([["", f4([3, 2], (i) => i)]]), "d.npy"))).toEqual(["x"]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FixqError } from "../../src/ir/errors.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
-import { OrtSession } from "../../src/runtime/ort-session.js";
+import { OrtSession, runtimeError } from "../../src/runtime/ort-session.js";
 import { graph, model, node, value } from "../ir/builders.js";
 
 const m = model(
@@ -42,6 +42,14 @@ describe("OrtSession", () => {
     expect(err).toBeInstanceOf(FixqError);
     expect((err as FixqError).code).toBe("runtime");
     expect((err as FixqError).message).toMatch(/bad_conv/);
+  });
+});
+
+describe("runtimeError", () => {
+  it("names the node of ORT's missing-kernel message, or its op when it has no name (not the word after 'node')", () => {
+    const msg = (name: string) => new Error(`Could not find an implementation for Gemm(6) node with name '${name}'`);
+    expect(runtimeError(msg(""), "refused the model").message).toMatch(/^an unnamed Gemm node: onnxruntime refused the model: Could not find/);
+    expect(runtimeError(msg("fc/Gemm"), "refused the model").message).toMatch(/^node 'fc\/Gemm': onnxruntime refused/);
   });
 });
 

@@ -68,7 +68,7 @@ function steps(p: Program, ctx: (index: number) => CEmitCtx): Step[] {
 }
 
 /** The batch part of model.c: kernels' scratch, arrays, op functions, and the three API functions. */
-export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean } {
+export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean; usesDotU8: boolean } {
   const ctx = (index: number): CEmitCtx => ({
     program: p,
     index,
@@ -155,7 +155,7 @@ int ${prefix}_run_batch_int(${[...iin, ...iout, "int n"].join(", ")}) {
 ${tiles([...io.ins.map((x, k) => move(x, `in${k}`, at(x.value), "in")), "    if ((st = fixq_tile_forward()) != 0) return st;", ...io.outs.map((x, k) => move(x, `out${k}`, at(x.value), "out"))])}
 }
 `;
-  return { text, usesDot: codes.some((c) => c.uses?.includes("tile_dot")) };
+  return { text, usesDot: codes.some((c) => c.uses?.includes("tile_dot")), usesDotU8: codes.some((c) => c.uses?.includes("tile_dot_u8")) };
 }
 
 /** The batch API's declarations for model.h. */

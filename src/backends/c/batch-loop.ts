@@ -6,7 +6,7 @@
  */
 import type { Port } from "./emit.js";
 
-export function batchLoopText(prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean } {
+export function batchLoopText(prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean; usesDotU8: boolean } {
   const fin = io.ins.map((_, k) => `const float *in${k}`);
   const fout = io.outs.map((_, k) => `float *out${k}`);
   const iin = io.ins.map((_, k) => `const ${prefix}_in${k}_t *in${k}`);
@@ -28,5 +28,5 @@ int ${prefix}_run_batch_int(${[...iin, ...iout, "int n"].join(", ")}) {
 ${loop(`${prefix}_run_int(${[...ins, ...outs].join(", ")})`)}
 }
 `;
-  return { text, usesDot: false };
+  return { text, usesDot: false, usesDotU8: false };
 }

@@ -20,7 +20,8 @@
 import type { ConvOp, DenseOp, DequantizeOp, QuantizeOp, RequantOp } from "../../integer/program.js";
 import { isWideValue } from "../../integer/program.js";
 import { dequantizeDef, quantizeDef } from "../../numerics/definitions.js";
-import { minusZero } from "./c-types.js";
+import { cInt } from "../shared/print-c.js";
+import { cList, minusZero } from "./c-types.js";
 import type { CEmitCtx, COpCode } from "./op-code.js";
 import { opComment, opName, storage } from "./op-code.js";
 import { chw, operands } from "./ops-accumulate.js";
@@ -29,6 +30,7 @@ import { epilogue } from "./tile-epilogue.js";
 import { takesTileConv } from "./tile-conv.js";
 import { isDepthwise } from "./tile-depthwise.js";
 import { evenK, TILE } from "./tile-kernel.js";
+import { biasU8, packRows, pairsFitInt16, quadK, u8Operand } from "./tile-kernel-u8.js";
 
 const L = TILE;
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -87,7 +89,17 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
   const head = `${opComment(op, ctx, `${what}: acc = bias + sum (x - ${z}) * w${rq ? `; then requant '${rq.output}' on each channel's sums` : ""}`)}\nstatic int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {`;
   const { H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW } = dims;
   // the tap pointers of one position: a row of the input's 16 samples, or PAD (16 copies of z: x − z = 0)
-  const Ke = d.gemm ? evenK(K) : K;
+  // u8 quads (tile-kernel-u8.ts) where the input is 8-bit and every weight pair keeps vpmaddubsw exact, else int16 pairs
+  const u8 = d.gemm ? u8Operand(xv, z) : undefined;
+  const wq = u8 ? packRows(op.weight, O, K, quadK(K)) : undefined;
+  const useU8 = u8 !== undefined && wq !== undefined && pairsFitInt16(wq, u8.U);
+  const G = useU8 ? 4 : 2;
+  const Ke = !d.gemm ? K : useU8 ? quadK(K) : evenK(K);
+  const Kw = useU8 ? Ke : d.Kp;
+  const eT = useU8 ? "uint8_t" : "int16_t";
+  const padTaps = Ke > K ? `\n    for (int k = ${K}; k < ${Ke}; k++) src[k] = PAD;` : "";
+  const call = (acc: string, ys: number) =>
+    `${useU8 ? "fixq_tile_dot_u8(WQ" : "fixq_tile_dot(W"}${i} + g * ${og * Kw}, ${useU8 ? "BQ" : "B"}${i} + g * ${og}, xp, NULL, ${acc}, ${og}, ${Kw}, ${Ke}, ${ys});`;
   const gather = conv
     ? `    int k = 0;
     for (int c = 0; c < ${cg}; c++) {
@@ -98,27 +110,26 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
           src[k++] = ih >= 0 && ih < ${H} && iw >= 0 && iw < ${W} ? x + (((g * ${cg} + c) * ${H} + ih) * ${W} + iw) * ${L} : PAD;
         }
       }
-    }${Ke > K ? `\n    src[${K}] = PAD;` : ""}`
-    : `    for (int k = 0; k < ${K}; k++) src[k] = x + (r * ${K} + k) * ${L};${Ke > K ? `\n    src[${K}] = PAD;` : ""}`;
+    }${padTaps}`
+    : `    for (int k = 0; k < ${K}; k++) src[k] = x + (r * ${K} + k) * ${L};${padTaps}`;
   const og = O / groups;
   const loopsOpen = conv ? `  for (int g = 0; g < ${groups}; g++)\n  for (int oh = 0; oh < ${OH}; oh++)\n  for (int ow = 0; ow < ${OW}; ow++) {` : `  for (int r = 0; r < ${size(xv.shape.slice(0, -1))}; r++) {\n    const int g = 0;\n    (void)g;`;
   const dots = d.gemm
-    ? `    for (int j = 0; j < ${Ke / 2}; j++) {
-      const ${xT} *s0 = src[2 * j], *s1 = src[2 * j + 1];
-      int16_t *dj = xp + j * ${2 * L};
+    ? `    for (int j = 0; j < ${Ke / G}; j++) {
+      const ${xT} ${Array.from({ length: G }, (_, e) => `*s${e} = src[${G} * j + ${e}]`).join(", ")};
+      ${eT} *dj = xp + j * ${G * L};
       for (int b = 0; b < ${L}; b++) {
-        dj[2 * b] = (int16_t)(${minusZero("s0[b]", z)});
-        dj[2 * b + 1] = (int16_t)(${minusZero("s1[b]", z)});
+${Array.from({ length: G }, (_, e) => `        dj[${G} * b + ${e}] = ${useU8 ? `(uint8_t)(${minusZero(`s${e}[b]`, u8!.lo)})` : `(int16_t)(${minusZero(`s${e}[b]`, z)})`};`).join("\n")}
       }
     }
 ${
       rq
-        ? `    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, NULL, acc, ${og}, ${d.Kp}, ${Ke}, ${L});
+        ? `    ${call("acc", L)}
     for (int oo = 0; oo < ${og}; oo++) {
       const int o = g * ${og} + oo;
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
         : `    /* the sums go straight to y: channel rows ${conv ? dims.OH * dims.OW * L : L} elements apart */
-    fixq_tile_dot(W${i} + g * ${og * d.Kp}, B${i} + g * ${og}, xp, NULL, y + (${outAt(`g * ${og}`)}) * ${L}, ${og}, ${d.Kp}, ${Ke}, ${conv ? dims.OH * dims.OW * L : L});
+    ${call(`y + (${outAt(`g * ${og}`)}) * ${L}`, conv ? dims.OH * dims.OW * L : L)}
     {`
     }
     }`
@@ -135,16 +146,17 @@ ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
     }`;
   // the gathered patch holds tap pair j at 32·j (off = NULL)
-  const text = `${head}
+  const u8Decls = useU8 ? `static const int8_t WQ${i}[${wq!.length}] = ${cList(wq!)};\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};\n` : "";
+  const text = `${u8Decls}${head}
 ${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
-${d.gemm ? `  int16_t *restrict xp = fixq_tile_int16_t; /* ${Ke / 2} tap pairs x ${L} samples x 2 */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
+${d.gemm ? `  ${eT} *restrict xp = fixq_tile_${eT}; /* ${Ke / G} tap ${useU8 ? "quads" : "pairs"} x ${L} samples x ${G} */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
 ${loopsOpen}
 ${gather}
 ${dots}
   }
   return 0;
 }`;
-  return { name, text, scratch: d.gemm ? { "tile:int16_t": Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? ["tile_dot"] : [] };
+  return { name, text, scratch: d.gemm ? { [`tile:${eT}`]: Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? [useU8 ? "tile_dot_u8" : "tile_dot"] : [] };
 }
 
 /** QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0. */

@@ -32,6 +32,7 @@ import { emitRequant, emitRescale } from "./ops-requant.js";
 import { emitFixedRescale } from "./ops-fixed.js";
 import { emitWideConv, emitWideDense } from "./ops-wide.js";
 import { TILE_DOT } from "./tile-kernel.js";
+import { TILE_DOT_U8 } from "./tile-kernel-u8.js";
 import { batchLoopText } from "./batch-loop.js";
 import { C_CHECKS } from "./checks.js";
 import { emitTransformerOp } from "./ops-transformer.js";
@@ -243,7 +244,7 @@ ${transformer ? `\n${TRANSFORMER_RUNTIME}\n` : ""}
 /* An int32 from its two's-complement bits, without an implementation-defined conversion. */
 static inline int32_t fixq_u32_to_i32(uint32_t v) { return v <= 0x7fffffffu ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN; }
 
-${codes.some((c) => c.uses?.includes("gemm_s16")) ? `${GEMM_S16}\n\n` : ""}${batch.usesDot ? `${TILE_DOT}\n\n` : ""}/* Nearest integer, ties to even (ONNX QuantizeLinear); printed from numerics' definition. */
+${codes.some((c) => c.uses?.includes("gemm_s16")) ? `${GEMM_S16}\n\n` : ""}${batch.usesDot ? `${TILE_DOT}\n\n` : ""}${batch.usesDotU8 ? `${TILE_DOT_U8}\n\n` : ""}/* Nearest integer, ties to even (ONNX QuantizeLinear); printed from numerics' definition. */
 ${printCFunction(roundHalfEvenDef)}
 
 /* Activations of one sample, statically planned (values whose lives do not overlap share elements). */

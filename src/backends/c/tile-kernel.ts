@@ -33,11 +33,23 @@ export const TILE_DOT = `/* acc[o*ys + b] = bias[o] + sum_{k < Ke} w[o*Kw + k] *
 #endif
 #if (defined(__AVX2__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))) && !defined(FIXQ_PORTABLE)
 #include <immintrin.h>
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-#define FIXQ_DOT2(s, w, x) _mm256_dpwssd_epi32(s, w, x)
+/* Each sum's update pinned by an empty asm (as in the u8 kernel): else gcc 12 hoists the products of a block
+ * and keeps accumulators on the stack. */
+#if defined(__GNUC__)
+#define FIXQ_PIN2(r) __asm__("" : "+x"(r))
 #else
-#define FIXQ_DOT2(s, w, x) _mm256_add_epi32(s, _mm256_madd_epi16(w, x))
+#define FIXQ_PIN2(r) (void)0
 #endif
+static inline __m256i fixq_dot2(__m256i s, __m256i w, __m256i x) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  __m256i r = _mm256_dpwssd_epi32(s, w, x);
+#else
+  __m256i r = _mm256_add_epi32(s, _mm256_madd_epi16(w, x));
+#endif
+  FIXQ_PIN2(r);
+  return r;
+}
+#define FIXQ_DOT2(s, w, x) fixq_dot2(s, w, x)
 /* Row o of the result: bias[o] + the sums of samples 0..7 (lo) and 8..15 (hi). */
 #define FIXQ_TILE_STORE(o, lo, hi) do { const __m256i bo_ = _mm256_set1_epi32(bias[o]); \
     _mm256_storeu_si256((__m256i *)(acc + (o) * ys), _mm256_add_epi32(lo, bo_)); _mm256_storeu_si256((__m256i *)(acc + (o) * ys + 8), _mm256_add_epi32(hi, bo_)); } while (0)
