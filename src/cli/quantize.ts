@@ -7,37 +7,38 @@ import { bindEvalData, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP } fr
 import { explainDeploymentRisk } from "../eval/divergence.js";
 import { divergenceText, quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
+import { ensureParentDir } from "../ir/atomic-write.js";
 import { FixqError } from "../ir/errors.js";
 import { type Model, withMetadata } from "../ir/graph.js";
+import { nameUnnamedNodes } from "../ir/names.js";
 import { saveModel } from "../ir/onnx/save.js";
 import { restoreSignature } from "../ir/pin-shapes.js";
+import { inlineDecidedIfs } from "../passes/inline-if.js";
 import { arraySource, type DataSource, feedsFor, type InputValues, npyFileSource, npzFileSource } from "../quant/feeds.js";
-import { findReport } from "../quant/stage.js";
-import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { hasNativeFp4 } from "../quant/float-schemes.js";
+import type { LayerRuleInput } from "../quant/layer-rules.js";
+import { mixedText } from "../quant/mixed/report.js";
+import { quantizeModel, reexportQuantized } from "../quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../quant/recipe.js";
 import { allSettings, integerKernelNote } from "../quant/recipe-needs.js";
 import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
+import { findReport } from "../quant/stage.js";
 import { type LoadCheck, verifyLoad } from "../runtime/verify-load.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
-import { ensureParentDir } from "../ir/atomic-write.js";
+import { rotateMode, takeDeploymentKeys } from "./deployment-keys.js";
 import { readArrays, readLabels } from "./eval.js";
-import { inlineDecidedIfs } from "../passes/inline-if.js";
-import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
 import { checkDataFile, checkJsonFile } from "./file-kinds.js";
 import { emitRun } from "./html-output.js";
+import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
 import { jsonOnStdout, jsonTarget } from "./json-output.js";
-import { reportHistograms } from "./quantize-html.js";
 import { loadVerified } from "./load-verified.js";
 import { externalDataInputs, guardOutputs } from "./output-guard.js";
-import { quantizeSummary, reexportSummary } from "./quantize-report.js";
+import { reportHistograms } from "./quantize-html.js";
 import { type MixedInput, mixedOptions, runMixedStep, splitMixedInput, withMeasuredLatency } from "./quantize-mixed.js";
 import { paretoSweep } from "./quantize-pareto.js";
-import type { LayerRuleInput } from "../quant/layer-rules.js";
-import { mixedText } from "../quant/mixed/report.js";
+import { quantizeSummary, reexportSummary } from "./quantize-report.js";
 import { rotateForQuantize, smoothForQuantize } from "./smooth-flag.js";
-import { rotateMode, takeDeploymentKeys } from "./deployment-keys.js";
-import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, wantsMatMulNBits, type WeightOnlyOpFlags } from "./weight-only-op.js";
+import { applyDynamicUint8, applyMatMulNBits, takeDynamicActs, type WeightOnlyOpFlags, wantsMatMulNBits } from "./weight-only-op.js";
 
 export interface QuantizeCliOptions extends RecipeInput, InputFlags, WeightOnlyOpFlags, MixedInput {
   /** --smooth [α]: true for the default α. */
@@ -206,6 +207,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
     const smoothed = smooth === undefined || smooth === false ? model : await smoothForQuantize(model, source, smooth, recipe.batchSize, nThreads, json);
     const rotated = rotate ? rotateForQuantize(smoothed, rotate, json) : undefined;
     prepared = rotated?.model ?? smoothed;
+    // --mixed answers with per-node rules, which need names: unnamed nodes get `<op>_<output>` (ir/names.ts).
+    if (mixedOpts && prepared.graph) prepared = { ...prepared, graph: nameUnnamedNodes(prepared.graph) };
     // Mixed precision (quantize-mixed.ts) chooses each layer's format; its answer is `layers` rules ahead of the recipe's.
     mixedOpts = await withMeasuredLatency(prepared, source, mixedOpts, [fileRecipe, recipeFlags], (fileRecipe.layers as unknown[] | undefined) ?? []);
     mixed = await runMixedStep(prepared, source, recipe, mixedOpts);

@@ -59,3 +59,15 @@ export function graphNames(g: Graph): NameSet {
   }
   return names;
 }
+
+/**
+ * `g` with a name on every node of its main graph: an unnamed node becomes
+ * `<opType>_<first output>` (made unique against every name `g` uses), so
+ * rules and reports that address nodes by name can reach it. Named nodes
+ * keep their names; `g` itself is returned when every node has one.
+ */
+export function nameUnnamedNodes(g: Graph): Graph {
+  if (g.nodes.every((n) => n.name)) return g;
+  const names = graphNames(g);
+  return { ...g, nodes: g.nodes.map((n) => (n.name ? n : { ...n, name: names.fresh(`${n.opType}_${n.outputs[0] ?? "out"}`) })) };
+}

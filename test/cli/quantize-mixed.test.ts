@@ -8,11 +8,15 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { DataType } from "../../src/ir/dtype.js";
+import { loadModel } from "../../src/ir/onnx/load.js";
+import { saveModel } from "../../src/ir/onnx/save.js";
 import { fixq } from "../helpers/fixq-cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-mixed-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const cache = join(tmp, "cache");
+const CNN_CALIB = "models/data/calib.npy";
 const base = ["quantize", "models/cnn.onnx", "--sensitivity-samples", "32", "--sensitivity-cache", cache];
 
 interface Cost {
@@ -80,6 +84,24 @@ describe("fixq quantize --mixed", () => {
     expect(r.stderr).toMatch(/--budget size is below the all-lowest cost: size 10\.000 KB \(feasible \d+\.\d+ KB … \d+\.\d+ KB\)/);
     expect(existsSync(out)).toBe(false);
   });
+
+  it("a model whose nodes have no names (torch's older exports) gets <op>_<output> names, so every layer takes part", () => {
+    const model = loadModel("models/cnn.onnx");
+    const unnamed = join(tmp, "unnamed.onnx");
+    saveModel({ ...model, graph: { ...model.graph!, nodes: model.graph!.nodes.map(({ name: _, ...n }) => n) } }, unnamed);
+    const out = join(tmp, "unnamed.q.onnx");
+    const r = fixq("quantize", unnamed, "--calib", CNN_CALIB, "--sensitivity-samples", "32", "--sensitivity-cache", join(tmp, "unnamed-cache"), "-o", out, "--mixed", "int4,int8", "--budget", "size=80%", "--mixed-search", "0", "--json");
+    expect(r.status, r.stderr).toBe(0);
+    const layers = (JSON.parse(r.stdout).mixed as MixedJson).layers;
+    expect(layers).toHaveLength(5);
+    for (const l of layers) expect(l.node).toMatch(/^(Conv|Gemm|MatMul)_./);
+    expect(new Set(layers.map((l) => l.chosen))).toEqual(new Set(["int4", "int8"]));
+    // The written model carries those names, and as many int4 weight tensors (rank ≥ 2; zero points are vectors) as layers chosen int4.
+    const written = loadModel(out).graph!;
+    for (const l of layers) expect(written.nodes.some((n) => n.name === l.node)).toBe(true);
+    const int4 = written.initializers.filter((t) => t.dtype === DataType.INT4 && t.dims.length >= 2).length;
+    expect(int4).toBe(layers.filter((l) => l.chosen === "int4").length);
+  }, 120_000);
 
   it("usage mistakes name the flag", () => {
     const o = ["-o", join(tmp, "x.onnx")];

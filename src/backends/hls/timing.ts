@@ -20,7 +20,10 @@
  *                requant                  outer·C·(inner − 1 + 4) (one pipelined loop per channel)
  *                rescale, moves           elements + 3 (concat: the sum of its inputs)
  *                pools                    C·OH·OW·(KH·KW + 2)
- *                transformer layers       resources-transformer.ts's cycles (II = 1 loops back to back)
+ *                transformer layers       timing-transformer.ts's loop model: II = 1 (the loop-carried
+ *                                         dependencies are one-cycle adds and compares, no array
+ *                                         takes over 2 accesses per iteration), each pipelined loop's
+ *                                         fill paid per invocation; trips = innermost iterations
  * The design, at one clock per cycle:
  *   parallel   the layers run one after the other: latency = the input copies + Σ cycles + the
  *              output copies (elements + 2 each); interval (cycles between samples) = latency
@@ -37,8 +40,9 @@ import type { Certificate } from "../../integer/certify.js";
 import { type ConvOp, type IntOp, opInputs, type Program, sampleSize } from "../../integer/program.js";
 import { type HlsTypes, intTypeName } from "./hls-types.js";
 import { lineBufferPlan } from "./line-buffer-plan.js";
-import { estimateTransformerResources } from "./resources-transformer.js";
+import { isTransformerOp } from "../shared/transformer-c.js";
 import { type LayerResources, macShape } from "./resources.js";
+import { transformerTiming } from "./timing-transformer.js";
 import type { HlsIo } from "./top.js";
 
 export interface LayerTiming {
@@ -85,9 +89,6 @@ export function estimateTiming(p: Program, cert: Certificate, layers: readonly L
   const size = (v: string) => sampleSize(p.values.get(v)!.shape);
   const bits = (v: string) => size(v) * valueBits(p, cert, v, mode);
   const out: LayerTiming[] = [];
-  // transformer layers: their own cycle estimates (resources-transformer.ts), in program order
-  const transformer = estimateTransformerResources(p, cert);
-  let next = 0;
   for (const op of p.ops) {
     if (op.kind === "quantize" || op.kind === "dequantize") continue;
     const ins = opInputs(op);
@@ -134,9 +135,11 @@ export function estimateTiming(p: Program, cert: Certificate, layers: readonly L
       depth = 2;
       cycles = C * OH * OW * (op.kernel[0] * op.kernel[1] + 2);
       stage = io === "stream" ? reads + cycles + writes : cycles;
-    } else if (transformer[next]?.source === op.source && transformer[next]?.kind === op.kind) {
-      cycles = transformer[next++]!.cycles;
-      trips = cycles;
+    } else if (isTransformerOp(op)) {
+      const t = transformerTiming(p, op);
+      trips = t.trips;
+      depth = t.depth;
+      cycles = t.cycles;
       stage = io === "stream" ? reads + cycles + writes : cycles;
     } else if (op.kind === "concat") {
       trips = reads;

@@ -149,14 +149,18 @@ function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
   const body = `  for (int r = 0; r < ${rows}; r++) {
     for (int i = 0; i < ${M}; i++) {
       ${acc} s[${N}];
-      for (int j = 0; j < ${N}; j++) s[j] = 0;
+      for (int j = 0; j < ${N}; j++) {${pipe(t, "        ")}
+        s[j] = 0;
+      }
       for (int k = 0; k < ${K}; k++) {
         const ${acc} av = (${acc})${t.read(op.inputs[0], `a[(r * ${M} + i) * ${K} + k]`)} - ${za};
         for (int j = 0; j < ${N}; j++) {${pipe(t, "          ")}
           s[j] += av * ((${acc})${t.read(op.inputs[1], `b[(r * ${K} + k) * ${N} + j]`)} - ${zb});
         }
       }
-      for (int j = 0; j < ${N}; j++) y[(r * ${M} + i) * ${N} + j] = ${t.write(op.output, store)};
+      for (int j = 0; j < ${N}; j++) {${pipe(t, "        ")}
+        y[(r * ${M} + i) * ${N} + j] = ${t.write(op.output, store)};
+      }
     }
   }
   return 0;`;

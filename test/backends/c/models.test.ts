@@ -1,12 +1,16 @@
 /**
  * Every bundled CNN/MLP model, quantized with the default recipe and
- * integerized: the generated C, built with gcc -O3 by its own Makefile,
- * equals the emulator bit for bit (dequantized floats and raw integers) on
- * eval images, on random floats around the input quantizer (ties, ±Inf, NaN)
- * and on extreme integer inputs (all qmin, all qmax, a checkerboard, uniform).
- * One model also runs under -fsanitize=address,undefined, and two models
- * with different prefixes link into one program. Skips without gcc/make
- * (fails with FIXQ_REQUIRE_DATA=1).
+ * integerized: the generated C, built by its own Makefile, equals the
+ * emulator bit for bit (dequantized floats and raw integers) on eval images,
+ * on random floats around the input quantizer (ties, ±Inf, NaN) and on
+ * extreme integer inputs (all qmin, all qmax, a checkerboard, uniform).
+ * mlp, cnn and resnet build with the Makefile's default gcc -O3 (optimisation
+ * can expose undefined behaviour), mobilenetv2 with -O1 (-O3 there costs 13 s
+ * of gcc; recipes.test.ts builds it at -O3). One model also runs under
+ * -fsanitize=address,undefined, and two models with different prefixes (mlp
+ * and cnn, whose projects above use those prefixes) link into one program.
+ * Each project is built once. Skips without gcc/make (fails with
+ * FIXQ_REQUIRE_DATA=1).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -19,8 +23,8 @@ import { evalX } from "../../helpers/bundled-data.js";
 import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { mismatches } from "../js/compare.js";
 import { feeds, quantizeProgram } from "./feeds-c.js";
-import { tallyC } from "./check-c.js";
-import { buildC, runC } from "./run-c.js";
+import { tallyBuilt, tallyC } from "./check-c.js";
+import { type Built, buildC, runC } from "./run-c.js";
 
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-models-");
@@ -41,11 +45,22 @@ const dir = (name: string) => {
   return d;
 };
 
-describe.skipIf(!HAVE)("generated C equals the emulator on the bundled models (gcc -O3)", () => {
+/** Each model's default-recipe project (mlp and cnn with their name as --prefix), built once and shared by the cases. */
+const projects = new Map<string, Promise<Built>>();
+function project(name: string): Promise<Built> {
+  if (!projects.has(name)) {
+    const prefix = name === "mlp" || name === "cnn" ? name : undefined;
+    projects.set(name, program(name).then((p) => buildC(p, dir(name), { prefix, cflags: name === "mobilenetv2" ? "-O1" : undefined })));
+  }
+  return projects.get(name)!;
+}
+
+describe.skipIf(!HAVE)("generated C equals the emulator on the bundled models (gcc -O3; mobilenetv2 -O1)", () => {
   it.each(["mlp", "cnn", "resnet", "mobilenetv2"])("%s (default recipe): 300 eval images, random and extreme inputs", async (name) => {
-    const p = await program(name);
+    const built = await project(name);
+    const p = built.program;
     expect(p.inputs).toHaveLength(1);
-    const t = tallyC(p, dir(name), feeds(p, 300, 1));
+    const t = tallyBuilt(built, feeds(p, 300, 1));
     expect({ model: name, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, floatMismatches: 0, intMismatches: 0 });
     expect(t.compared).toBe((300 + 64 + 4 * 16) * 10);
   }, 240_000); // gcc -O3 on a bundled model's C: up to ~40 s on a loaded 2-core machine
@@ -57,9 +72,8 @@ describe.skipIf(!HAVE)("generated C equals the emulator on the bundled models (g
   });
 
   it("two models with different prefixes link into one program and give each one's outputs", async () => {
-    const [mlp, cnn] = [await program("mlp"), await program("cnn")];
-    const a = buildC(mlp, dir("link/mlp"), { prefix: "mlp" });
-    const b = buildC(cnn, dir("link/cnn"), { prefix: "cnn" });
+    const [a, b] = [await project("mlp"), await project("cnn")];
+    const [mlp, cnn] = [a.program, b.program];
     const size = sampleSize(mlp.inputs[0]!.shape);
     expect(sampleSize(cnn.inputs[0]!.shape)).toBe(size);
     const n = 20;
@@ -79,7 +93,8 @@ int main(void) {
     const linkDir = dir("link");
     writeFileSync(join(linkDir, "main.c"), main);
     const exe = join(linkDir, "both");
-    run("gcc", ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-o", exe, join(linkDir, "main.c"), join(a.dir, "model.c"), join(b.dir, "model.c"), "-lm"]);
+    // -O1: the link is what this checks (each model's -O3 build is checked above); -I: the projects' folders
+    run("gcc", ["-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", `-I${tmp.dir}`, "-o", exe, join(linkDir, "main.c"), join(a.dir, "model.c"), join(b.dir, "model.c"), "-lm"]);
     const x = evalX.data.subarray(0, n * size);
     const out = execFileSync(exe, { input: Buffer.from(x.buffer, x.byteOffset, x.byteLength) });
     const got = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
@@ -95,5 +110,5 @@ int main(void) {
     expect(mismatches(got, want)).toBe(0);
     // each library alone, through its own harness, agrees too
     expect(mismatches((runC(a, f, "alone").outputs as Map<string, Float32Array>).get(mlp.outputs[0]!.name)!, ya)).toBe(0);
-  }, 240_000); // gcc -O3 on a bundled model's C: up to ~40 s on a loaded 2-core machine
+  }, 240_000);
 });

@@ -6,8 +6,12 @@
  * float feeds with ties, ±0, ±Inf, NaN, and integer feeds spanning each
  * input's range. Built with gcc -fsanitize=address,undefined (no recovery):
  * an overflow, a bad shift or an out-of-bounds access fails the run; and with
- * -Wconversion -Wsign-conversion under the Makefile's -Werror. Skips
- * without gcc/make (fails with FIXQ_REQUIRE_DATA=1).
+ * -Wconversion -Wsign-conversion under the Makefile's -Werror. The sanitizer
+ * builds take -O0 (the checks are inserted before optimisation; an eighth of
+ * -O1's compile time); the kernel-body builds of the conv program take -O2
+ * (optimised code, and the optimiser-dependent warnings such as
+ * -Wmaybe-uninitialized that -O0 does not give). Skips without gcc/make
+ * (fails with FIXQ_REQUIRE_DATA=1).
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,7 +30,7 @@ import { buildC, runC } from "./run-c.js";
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-ops-");
 afterAll(tmp.remove);
-const SAN = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion";
+const SAN = "-O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion";
 let dirs = 0;
 const dir = () => {
   const d = `${tmp.dir}/p${dirs++}`;
@@ -69,7 +73,8 @@ describe.skipIf(!HAVE)("the dot-product kernel's three bodies give the same bits
   it("the AVX512-VNNI body compiles (-mavx512vnni -mavx512vl) to vpdpwssd; -DFIXQ_PORTABLE removes every intrinsic", () => {
     const d = dir();
     for (const [rel, text] of emitC(convProgram("single"))) writeFileSync(join(d, rel), text);
-    const asm = (flags: string[]) => run("gcc", ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", ...flags, "-S", "-o", "-", join(d, "model.c")]);
+    // -O1: the intrinsics are emitted at any level, and no auto-vectorizer runs (as -fno-tree-vectorize below)
+    const asm = (flags: string[]) => run("gcc", ["-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", ...flags, "-S", "-o", "-", join(d, "model.c")]);
     expect(asm(["-mavx2", "-mavx512vnni", "-mavx512vl"])).toMatch(/vpdpwssd/);
     const portable = asm(["-mavx2", "-mavx512vnni", "-mavx512vl", "-DFIXQ_PORTABLE", "-fno-tree-vectorize"]);
     expect(portable).not.toMatch(/vpdpwssd|vpmaddwd|pmaddwd/);
@@ -95,7 +100,7 @@ describe.skipIf(!HAVE).each(["single", "double"] as RequantRounding[])("generate
   it("convs (uint8 3×3 pad 1, int8 depthwise stride 2, grouped dilated, pointwise) and dense → requant", () => {
     const p = convProgram(rounding);
     expectBitExactC(p, dir(), allFeeds(p, 21, 16), SAN);
-  }, 180_000); // a sanitizer build of every conv kernel: ~50 s on a loaded 2-core machine
+  }, 180_000); // a sanitizer build of every conv kernel: ~50 s at -O1 on a loaded 2-core machine, -O0 a fraction
 
   it("conv and dense whose worst case passes 2^31 (int32 inputs, wide weights): the wrapping kernel", () => {
     const rng = new Rng(35);

@@ -7,7 +7,7 @@
  * multiplier allocation and the weight partition are W / R, and the taps and
  * accumulators are partitioned completely; with --hls-types stdint no ap type
  * appears; --io stream gives axis ports, DATAFLOW and one FIFO per reader.
- * build.tcl uses UG1399's commands (it is never run here: no Vitis).
+ * (build.tcl: build-tcl.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import { emitHls } from "../../../src/backends/hls/emit.js";
@@ -69,29 +69,5 @@ describe("HLS layer code on the bundled CNN", async () => {
       const v = p.ops[Number(m[3])]!.output;
       expect(Number(m[4])).toBe(p.values.get(v)!.shape.reduce((a, b) => a * b, 1));
     }
-  });
-
-  it("build.tcl: UG1399's commands, the part and clock asked for, the partition limit, the testbench as -tb", () => {
-    const tcl = emitHls(p, { cert, part: "xc7z020clg400-1", clockNs: 8 }).get("build.tcl")!;
-    const lines = tcl.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
-    const commands = lines.map((l) => (/^if \{\$(\w+)\} \{ (\w+)/.exec(l)?.slice(1) ?? [null, l.split(" ")[0]]) as [string | null, string]);
-    const known = new Set(["set", "open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock", "config_array_partition", "csim_design", "csynth_design", "cosim_design", "exit"]);
-    for (const [, c] of commands) expect(known.has(c)).toBe(true);
-    expect(lines).toContain("set_part {xc7z020clg400-1}");
-    expect(lines).toContain("create_clock -period 8 -name default");
-    expect(lines).toContain("config_array_partition -maximum_size 4096");
-    expect(lines).toContain("set_top fixq_top");
-    // csim, csynth and cosim each behind its own flag
-    expect(commands.filter(([flag]) => flag !== null)).toEqual([
-      ["do_csim", "csim_design"],
-      ["do_csynth", "csynth_design"],
-      ["do_cosim", "cosim_design"],
-    ]);
-    // the design files plain, every testbench file with -tb, and every file it names is generated
-    const added = lines.filter((l) => l.startsWith("add_files")).map((l) => l.split(" "));
-    const files = emitHls(p, { cert });
-    for (const a of added) expect(files.has(a[a[1] === "-tb" ? 2 : 1]!)).toBe(true);
-    expect(added.filter((a) => a[1] !== "-tb").map((a) => a[1])).toEqual(["firmware/fixq_top.cpp"]);
-    expect(added.filter((a) => a[1] === "-tb").map((a) => a[2])).toEqual(["tb/csim_run.cpp", "tb/model.c"]);
   });
 });

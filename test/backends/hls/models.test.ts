@@ -11,6 +11,9 @@
  * cnn: stdint types at reuse factors 16/32; mobilenetv2: stream + stdint,
  * depthwise convs). Lean on purpose: the C suite covers the shared integer code in
  * depth; this one checks the top function's ap_int ports and the testbench.
+ * Builds: g++ -O1 (build-hls.ts), cnn's default project at -O3 (optimisation
+ * can expose undefined behaviour); the self-check reuses each project's design
+ * object, and the tampering case reuses mlp's project.
  * Skips without g++/make (fails with FIXQ_REQUIRE_DATA=1).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,13 +27,14 @@ import { npyFileSource } from "../../../src/quant/feeds.js";
 import { quantizeModel } from "../../../src/quant/quantize.js";
 import { buildRecipe } from "../../../src/quant/recipe.js";
 import { evalX } from "../../helpers/bundled-data.js";
-import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { Rng } from "../../helpers/prng.js";
 import { tallyBuilt } from "../c/check-c.js";
+import type { Built } from "../c/run-c.js";
 import type { Feeds } from "../js/check.js";
 import { floatInputs } from "../js/compare.js";
 import type { ReuseRequest } from "../../../src/backends/hls/resources.js";
-import { buildHls } from "./build-hls.js";
+import { buildHls, csimCheck } from "./build-hls.js";
 
 const HAVE = toolAvailable("gcc") && toolAvailable("g++") && toolAvailable("make");
 const tmp = tempDir("fixq-hls-models-");
@@ -66,17 +70,31 @@ function feeds(p: Program): Feeds[] {
   ];
 }
 
+/** Each model's default-recipe project, built once (cnn at -O3) and shared by the cases. */
+const projects = new Map<string, Promise<Built>>();
+function project(name: string): Promise<Built> {
+  if (!projects.has(name)) {
+    projects.set(
+      name,
+      program(name).then((p) => {
+        const dir = join(tmp.dir, name);
+        mkdirSync(dir, { recursive: true });
+        return buildHls(p, dir, { modelName: name }, name === "cnn" ? "-O3" : undefined);
+      }),
+    );
+  }
+  return projects.get(name)!;
+}
+
 describe.skipIf(!HAVE)("HLS C simulation equals the emulator on the bundled models (fixq's ap_types)", () => {
   it.each(["mlp", "cnn", "resnet", "mobilenetv2"])("%s (default recipe): eval, random and extreme inputs", async (name) => {
-    const p = await program(name);
-    const dir = join(tmp.dir, name);
-    mkdirSync(dir, { recursive: true });
-    const t = tallyBuilt(buildHls(p, dir, { modelName: name }), feeds(p));
+    const built = await project(name);
+    const t = tallyBuilt(built, feeds(built.program));
     expect({ model: name, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, floatMismatches: 0, intMismatches: 0 });
     expect(t.compared).toBe((20 + 8 + 2 + 2) * 10);
     // the testbench's self-check against the outputs stored at compile time
-    expect(run("make", ["-s", "-C", dir, "csim_check"])).toMatch(/csim_check: 3 samples, 0 mismatches/);
-  }, 240_000); // quantize + g++ on a loaded 2-core machine (mobilenetv2: ~100 s at load 20)
+    expect(csimCheck(built.dir)).toMatch(/csim_check: 3 samples, 0 mismatches/);
+  }, 240_000); // quantize + g++ on a loaded 2-core machine
 
   // the other I/O style and type spelling: resnet's residual Add forks and joins FIFOs; mobilenetv2 has depthwise convs
   // cnn: reuse factor 16, and 32 on fc1 (16 would leave 4608 weight banks)
@@ -94,12 +112,16 @@ describe.skipIf(!HAVE)("HLS C simulation equals the emulator on the bundled mode
   }, 240_000);
 
   it("the self-check fails when a stored output is off by one", async () => {
-    const p = await program("mlp");
-    const dir = join(tmp.dir, "mlp-tampered");
-    mkdirSync(dir, { recursive: true });
-    buildHls(p, dir);
+    const { dir } = await project("mlp");
     const file = join(dir, "tb/csim_check.cpp");
-    writeFileSync(file, readFileSync(file, "utf8").replace(/(WANT0\[\d+\] = \{\s*)(-?\d+)/, (_, head: string, v: string) => `${head}${Number(v) + 1}`));
-    expect(() => run("make", ["-s", "-C", dir, "csim_check"])).toThrow(/csim_check: 3 samples, 1 mismatches/);
+    const text = readFileSync(file, "utf8");
+    const tampered = text.replace(/(WANT0\[\d+\] = \{\s*)(-?\d+)/, (_, head: string, v: string) => `${head}${Number(v) + 1}`);
+    expect(tampered).not.toBe(text);
+    try {
+      writeFileSync(file, tampered);
+      expect(() => csimCheck(dir)).toThrow(/csim_check: 3 samples, 1 mismatches/);
+    } finally {
+      writeFileSync(file, text);
+    }
   });
 });

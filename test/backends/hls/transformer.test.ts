@@ -7,23 +7,25 @@
  * and on the BERT-style fixture (negative ids, extreme masks; an id outside
  * the table fails naming the sample); the testbench's self-check passes.
  * Stream I/O refuses a gather in one line. One build per case. Skips without
- * g++/make (fails with FIXQ_REQUIRE_DATA=1). The resource rows of the new
- * layers (ROM bits of the tables, the matmul's multiplier) are checked by hand.
+ * g++/make (fails with FIXQ_REQUIRE_DATA=1); g++ -O1 (build-hls.ts). The resource rows of the new
+ * layers (ROM bits of the tables, the matmul's multiplier) and their cycle estimates (the loop
+ * model of timing-transformer.ts) are checked against values computed by hand.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitHls } from "../../../src/backends/hls/emit.js";
 import { estimateTransformerResources, formatTransformerResources } from "../../../src/backends/hls/resources-transformer.js";
+import { estimateTiming } from "../../../src/backends/hls/timing.js";
 import { certifyProgram } from "../../../src/integer/certify.js";
 import { BERT_L, BERT_VOCAB, bertProgram, sentences } from "../../helpers/bert-fixture.js";
-import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { tallyBuilt } from "../c/check-c.js";
 import { feeds, quantizeProgram } from "../c/feeds-c.js";
 import { runC } from "../c/run-c.js";
 import { bertFeeds, transformerOpsProgram } from "../c/transformer-programs.js";
 import { allFeeds } from "../js/feeds.js";
-import { buildHls } from "./build-hls.js";
+import { buildHls, csimCheck } from "./build-hls.js";
 
 const HAVE = toolAvailable("gcc") && toolAvailable("g++") && toolAvailable("make");
 const tmp = tempDir("fixq-hls-transformer-");
@@ -33,7 +35,7 @@ const dir = (name: string) => {
   mkdirSync(d, { recursive: true });
   return d;
 };
-const selfCheck = (d: string) => expect(run("make", ["-s", "-C", d, "csim_check"])).toMatch(/csim_check: 3 samples, 0 mismatches/);
+const selfCheck = (d: string) => expect(csimCheck(d)).toMatch(/csim_check: 3 samples, 0 mismatches/);
 
 describe.skipIf(!HAVE)("transformer ops in the HLS C simulation equal the emulator", () => {
   it("every op: ap_int parallel I/O, and stdint stream I/O without the gather", () => {
@@ -50,7 +52,7 @@ describe.skipIf(!HAVE)("transformer ops in the HLS C simulation equal the emulat
   }, 180_000);
 
   it("bundled ViT (default recipe, integer-only): eval images, random floats, extreme integers", async () => {
-    const p = await quantizeProgram("vit", {}, {});
+    const p = await quantizeProgram("vit", {}, {}, 64); // 64 calibration images: the check is bit-exactness, not accuracy
     const d = dir("vit");
     const t = tallyBuilt(buildHls(p, d, { modelName: "vit" }), feeds(p, 12, 5, 4, 2));
     expect({ floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ floatMismatches: 0, intMismatches: 0 });
@@ -73,20 +75,50 @@ describe.skipIf(!HAVE)("transformer ops in the HLS C simulation equal the emulat
   }, 240_000);
 });
 
-describe("resource estimates of the transformer layers", () => {
-  it("ROM bits of the tables, the matmul's multiplier widths and cycles, labelled as estimates", () => {
-    const p = transformerOpsProgram();
-    const rows = estimateTransformerResources(p, certifyProgram(p));
+describe("resource and timing estimates of the transformer layers", () => {
+  const p = transformerOpsProgram();
+  const cert = certifyProgram(p);
+
+  it("ROM bits of the tables, the matmul's multiplier widths, labelled as estimates", () => {
+    const rows = estimateTransformerResources(p, cert);
     const of = (kind: string) => rows.filter((r) => r.kind === kind);
-    // uint8 − 131 ∈ [−131, 124] and int8 − 5 ∈ [−133, 122]: 9 bits each, one DSP48; 3·4·5 outputs of 9 products
-    expect(of("matmul")[0]).toMatchObject({ romBits: 0, multipliers: [[9, 9]], dsp: 1, cycles: 3 * 4 * 5 * 9 });
+    // uint8 − 131 ∈ [−131, 124] and int8 − 5 ∈ [−133, 122]: 9 bits each, one DSP48
+    expect(of("matmul")[0]).toMatchObject({ romBits: 0, multipliers: [[9, 9]], dsp: 1 });
     // int16 − 0 ∈ [−32768, 32767]: 16 bits; int16 + 7 ∈ [−32761, 32774]: 17 bits; one DSP48E2 (27 × 18)
     expect(of("matmul")[1]).toMatchObject({ multipliers: [[16, 17]], dsp: 1 });
     // 256 entries of round(90·tanh(·)) ∈ [−90, 90]: 8 bits each
-    expect(of("table")[0]).toMatchObject({ romBits: 256 * 8, multipliers: [], cycles: 64 });
+    expect(of("table")[0]).toMatchObject({ romBits: 256 * 8, multipliers: [] });
     // 10 rows of 3 int8 codes
-    expect(of("gather")[0]).toMatchObject({ romBits: 30 * 8, cycles: 15 });
-    expect(of("slice").map((r) => r.cycles)).toEqual([12, 12]);
+    expect(of("gather")[0]).toMatchObject({ romBits: 30 * 8 });
     expect(formatTransformerResources(rows)).toMatch(/^HLS transformer layers, resource ESTIMATES/);
+  });
+
+  // by hand from the loops the code has: a pipelined loop of T trips costs (T − 1)·1 + depth per invocation;
+  // depths: copy 2, element 4, + 3 with a multiply, + 64 with the int64 divider; outer-loop work 1 per iteration
+  it("cycles: each II = 1 loop's fill paid per invocation, outer-loop work, the square root", () => {
+    const t = estimateTiming(p, cert, [], "parallel");
+    const of = (kind: string) => t.layers.filter((l) => l.kind === kind);
+    // [3,4,9]·[3,9,5]: per (r, i) the init (4 + 2), 9 k steps of (1 + 4 + 5), the store (4 + 2)
+    expect(of("matmul")[0]).toMatchObject({ iiRequested: 1, ii: 1, depth: 5, trips: 12 * 5 + 108 * 5 + 12 * 5, cycles: 12 * (6 + 9 * 10 + 6) });
+    expect(of("mul")[0]).toMatchObject({ ii: 1, cycles: 14 + 7 }); // 15 elements, one multiply
+    expect(of("table")[0]).toMatchObject({ ii: 1, depth: 4, trips: 64, cycles: 63 + 4 });
+    // [2,16]: per row the max (15 trips), the sum (16), the division (16, depth 4 + 3 + 64)
+    expect(of("softmax")[0]).toMatchObject({ ii: 1, depth: 71, cycles: 2 * (18 + 19 + 86) });
+    // [3,5]: per row Σx (5), Σc² (5, a multiply), the square root (64), the division (5)
+    expect(of("layernorm")[1]).toMatchObject({ ii: 1, cycles: 3 * (8 + 11 + 64 + 75) });
+    // [4,6]: offsets of 24 (one block) and of 6 (4 blocks), each with a multiply
+    expect(of("addconst").map((l) => l.cycles)).toEqual([30, 30, 4 * 12]);
+    // 5 ids: each its check (1) and a row of 3 copies (2 + 2)
+    expect(of("gather")[0]).toMatchObject({ trips: 15, cycles: 5 * 5 });
+    // rows 1..2 of [4,6] on axis 0 (one run of 12), columns 2..4 on axis 1 (4 runs of 3)
+    expect(of("slice").map((l) => l.cycles)).toEqual([13, 16]);
+    // the code pipelines each of the matmul's three innermost loops (init, products, store)
+    const layers = emitHls(p).get("firmware/fixq_layers.h")!;
+    const i = p.ops.findIndex((op) => op.kind === "matmul");
+    const fn = layers.slice(layers.indexOf(`static int layer${i}(`), layers.indexOf("\n}\n", layers.indexOf(`static int layer${i}(`)));
+    expect(fn.match(/#pragma HLS PIPELINE II=1/g)).toHaveLength(3);
+    // the resource rows carry the same cycles
+    const rows = estimateTransformerResources(p, cert);
+    expect(rows.map((r) => r.cycles)).toEqual(t.layers.filter((l) => rows.some((r) => r.source === l.source && r.kind === l.kind)).map((l) => l.cycles));
   });
 });
