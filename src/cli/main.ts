@@ -97,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rotate [mode]", "Hadamard rotation, float function unchanged: folded (default: attention value → output projections and MatMul → MatMul pairs, folded into the weights; refused where no pair exists) | online (also an inserted x·H MatMul, int8 weights, before every other MatMul/Gemm, H folded into its weight)")
     .option("--smooth [alpha]", "SmoothQuant: move activation outliers of LayerNorm outputs into the MatMul/Gemm weights that read them, s = max|X|^α / max|W|^(1−α), float function unchanged (without a value: α searched per norm on its layers' output error)")
     .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")
+    .option("--int4-grid <grid>", "int4 per-block weights with --acts float: symmetric (codes −7…7, default) | full (all 16 codes, each block's extreme on −8, negative scales: ONNX Runtime's MatMulNBits grid)")
     .option("--nbits-accuracy-level <n>", "MatMulNBits accuracy_level: 0 (default) … 4 (int8 activation compute)")
     .option("--symmetric-acts", "symmetric activation ranges")
     .option("--calibration <method>", "minmax | percentile[:P] | mse | entropy (default minmax)")

@@ -34,6 +34,8 @@ export interface IntFormat {
   /** Representable range actually used; narrower than the type for e.g. 7-bit weights stored as int8. */
   readonly qmin: number;
   readonly qmax: number;
+  /** Signed symmetric groups whose signed extreme maps to qmin (negative scales; numerics/int-group.ts). */
+  readonly fullGrid?: boolean;
 }
 
 export interface AffineQuant {

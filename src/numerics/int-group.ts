@@ -8,6 +8,10 @@
  *   symmetric, signed:    s = max(|lo|, |hi|) / qmax,              z = 0
  *   symmetric, unsigned:  s = max(|lo|, |hi|) / ⌊(qmax − qmin)/2⌋, z = ⌈qmin + (qmax − qmin)/2⌉
  *   asymmetric:           s = (hi − lo) / (qmax − qmin),           z = clamp(round(qmin − lo/s))
+ *   full grid (signed, `fullGrid`): s = e / qmin, z = 0, with e the group's signed extreme (lo when
+ *     |lo| ≥ hi, else hi): e lands on qmin (−8 for int4) and every code of [qmin, qmax] is used,
+ *     step max|w|/2^(bits−1) instead of max|w|/qmax. s is negative when e > 0. This is the grid of
+ *     ONNX Runtime's MLAS block quantizer (MatMulNBits without zero points, implicit zero point 8).
  * An all-zero group gets s = 1. Scales are float32.
  */
 import type { Groups } from "./groups.js";
@@ -18,6 +22,8 @@ export interface IntRange {
   readonly signed: boolean;
   readonly qmin: number;
   readonly qmax: number;
+  /** Symmetric signed only: map each group's signed extreme to qmin (negative scales), see above. */
+  readonly fullGrid?: boolean;
 }
 
 export function affineParams(lo: number, hi: number, f: IntRange, symmetric: boolean): { scale: number; zeroPoint: number } {
@@ -25,6 +31,7 @@ export function affineParams(lo: number, hi: number, f: IntRange, symmetric: boo
   hi = Math.max(hi, 0);
   if (symmetric) {
     const m = Math.max(-lo, hi);
+    if (f.signed && f.fullGrid) return { scale: Math.fround(m > 0 ? (-lo >= hi ? lo : hi) / f.qmin : 1), zeroPoint: 0 };
     if (f.signed) return { scale: Math.fround(m > 0 ? m / f.qmax : 1), zeroPoint: 0 };
     const half = (f.qmax - f.qmin) / 2;
     return { scale: Math.fround(m > 0 ? m / Math.floor(half) : 1), zeroPoint: Math.ceil(f.qmin + half) };

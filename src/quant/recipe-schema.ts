@@ -41,6 +41,7 @@ export const RECIPE_SCHEMA: Schema = {
   fp4Storage: ["string"],
   targetCpu: ["string"],
   weightRounding: ["string"],
+  int4Grid: ["string"],
   gptqDamp: ["number", "string"],
   gptqLazyBatch: ["number", "string"],
   gptqActOrder: ["boolean"],

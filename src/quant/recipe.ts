@@ -73,6 +73,7 @@ export type ActType = IntActType | FloatActType;
 export type BiasCorrection = "none" | "empirical" | "analytic";
 /** The CPU the model will run on in ONNX Runtime, for the default weight width (see above). */
 export type TargetCpu = "portable" | "vnni" | "native";
+export type Int4Grid = "symmetric" | "full";
 export type Granularity = { kind: "per-channel" } | { kind: "per-tensor" } | { kind: "per-block"; blockSize: number };
 
 export interface Recipe {
@@ -113,6 +114,12 @@ export interface Recipe {
   fp4Storage: Fp4Storage;
   /** How weight codes are chosen (the rounding stage): nearest, gptq or adaround. */
   weightRounding: WeightRounding;
+  /**
+   * "full": int4 per-block weights of weight-only layers (acts float) map each block's signed
+   * extreme to −8 and use all 16 codes (negative scales; ONNX Runtime's MatMulNBits grid,
+   * numerics/int-group.ts). Unset: the symmetric grid [−7, 7], s = max|w|/7.
+   */
+  int4Grid?: Int4Grid;
   /** Hyperparameters of learned rounding (rounding-options.ts). */
   rounding: RoundingOptions;
   /** Per-layer rules, in order (first match wins), each with its resolved settings. */
@@ -124,7 +131,7 @@ export interface Recipe {
 /** The settings that can differ from layer to layer. */
 export type LayerSettings = Pick<
   Recipe,
-  "weights" | "weightBits" | "exactWeightRange" | "fixedWeights" | "fixedActs" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding"
+  "weights" | "weightBits" | "exactWeightRange" | "fixedWeights" | "fixedActs" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding" | "int4Grid"
 >;
 
 export interface LayerRule {
@@ -141,9 +148,9 @@ export interface LayerRule {
 }
 
 export function layerSettingsOf(r: LayerSettings): LayerSettings {
-  const { weights, weightBits, exactWeightRange, fixedWeights, fixedActs, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding } = r;
+  const { weights, weightBits, exactWeightRange, fixedWeights, fixedActs, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding, int4Grid } = r;
   const s: LayerSettings = { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding };
-  return { ...s, ...(exactWeightRange ? { exactWeightRange } : {}), ...(fixedWeights ? { fixedWeights } : {}), ...(fixedActs ? { fixedActs } : {}) };
+  return { ...s, ...(exactWeightRange ? { exactWeightRange } : {}), ...(fixedWeights ? { fixedWeights } : {}), ...(fixedActs ? { fixedActs } : {}), ...(int4Grid ? { int4Grid } : {}) };
 }
 
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
@@ -210,6 +217,8 @@ export interface RecipeInput extends RoundingInput {
   format?: string;
   fp4Storage?: string;
   weightRounding?: string;
+  /** "symmetric" (default) | "full" (see Recipe.int4Grid). */
+  int4Grid?: string;
   /** Per-layer rules (recipe files only); checked with parseLayerRules. */
   layers?: unknown;
   /** The file these values come from: errors about them name it. */
@@ -254,7 +263,8 @@ function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRoundi
   if (!newWeights || r.granularity.kind !== "per-block") base.granularity = granularityName(r.granularity);
   const built = layerSettingsOf(buildRecipe(base, o));
   const exact = newWeights ? built.exactWeightRange : r.exactWeightRange;
-  return { ...built, ...(exact ? { exactWeightRange: true } : {}), weightRounding };
+  // the full int4 grid follows the global setting onto every rule's weight-only int4 blocks (resolve-plan.ts)
+  return { ...built, ...(exact ? { exactWeightRange: true } : {}), weightRounding, ...(r.int4Grid ? { int4Grid: r.int4Grid } : {}) };
 }
 
 /** The settings of a layer given `o` on top of the global recipe, checked as a `layers` rule is; a usage error starts with `what`. */
@@ -363,6 +373,11 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     if (!WEIGHT_ROUNDINGS.includes(l.weightRounding as WeightRounding)) throw new FixqError("usage", `weightRounding must be one of ${WEIGHT_ROUNDINGS.join(", ")}, got '${l.weightRounding}'`);
     r.weightRounding = l.weightRounding as WeightRounding;
   }
+  if (l.int4Grid !== undefined) {
+    if (l.int4Grid !== "symmetric" && l.int4Grid !== "full") throw new FixqError("usage", `--int4-grid must be symmetric or full, got '${l.int4Grid}'`);
+    if (l.int4Grid === "full") r.int4Grid = "full";
+    else delete r.int4Grid;
+  }
   r.rounding = applyRoundingOptions(r.rounding, l);
 }
 
@@ -383,6 +398,9 @@ function settleRecipe(r: Recipe, given: Set<string>): Recipe {
   settleFixedWeights(r);
   if (r.granularity.kind === "per-block" && r.weights !== "int4" && r.weights !== "uint4" && !isBlockFloatType(r.weights)) {
     throw new FixqError("usage", "per-block granularity is for int4/uint4 weights (and the MX/NVFP4 formats, which are always blocked)");
+  }
+  if (r.int4Grid === "full" && (r.weights !== "int4" || r.fixedWeights || r.granularity.kind !== "per-block" || r.acts !== "float")) {
+    throw new FixqError("usage", "--int4-grid full is for weight-only int4 blocks: it needs --weights int4 --granularity per-block:N --acts float (its negative block scales have no integer lowering)");
   }
   checkOpset(r, opsetNeed(r));
   return r;

@@ -79,7 +79,9 @@ export function weightChoice(s: LayerSettings): WeightChoice {
   const scheme = weightSchemeOf(s);
   if (scheme) return { kind: "float", scheme, name: s.weights, rounding: s.weightRounding };
   if (s.fixedWeights) return { kind: "int", format: fixedFormat(s.fixedWeights, intFormat(s.weights)), granularity: s.granularity, rounding: s.weightRounding, fixed: s.fixedWeights };
-  const f = intFormat(s.weights, { valueBits: s.weightBits, symmetric: true });
+  // --int4-grid full: int4 blocks of weight-only layers use all 16 codes, the extreme on −8 (numerics/int-group.ts)
+  const full = s.int4Grid === "full" && s.weights === "int4" && s.granularity.kind === "per-block" && s.acts === "float" && s.weightBits === 4;
+  const f = full ? { ...intFormat("int4"), fullGrid: true } : intFormat(s.weights, { valueBits: s.weightBits, symmetric: true });
   const eightBitActs = s.acts === "uint8" || s.acts === "int8";
   const format = s.weights === "int8" && s.weightBits === 7 && eightBitActs && !s.exactWeightRange ? { ...f, qmin: -64, qmax: 64 } : f;
   return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding };

@@ -2,6 +2,7 @@
  * `fixq quantize --weight-only-op matmulnbits`: the written file holds
  * MatMulNBits nodes and no DequantizeLinear feeding a MatMul; wrong
  * combinations are usage errors (exit 2, one line, nothing written).
+ * `--int4-grid full` writes no zero points and negative scales.
  * `--acts dynamic-uint8` writes DynamicQuantizeLinear + MatMulInteger.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MODELS_DIR } from "../../src/data/manifest.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
+import { tensorToFloat64 } from "../../src/ir/tensor.js";
 import { fixqMain } from "../helpers/fixq-main.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fixq-nbits-"));
@@ -32,6 +34,18 @@ describe("quantize --weight-only-op", () => {
     expect(nodes.some((n) => n.opType === "MatMul" || n.opType === "Gemm")).toBe(false);
   }, 60_000);
 
+  it("--int4-grid full writes MatMulNBits without zero points, with negative block scales where a block's extreme is positive", async () => {
+    const out = join(tmp, "mlp.full.onnx");
+    const r = await fixqMain("quantize", MLP, "-o", out, "--weights", "int4", "--granularity", "per-block:16", "--acts", "float", "--weight-only-op", "matmulnbits", "--int4-grid", "full", "--calib-samples", "32");
+    expect(r.status, r.stderr).toBe(0);
+    const g = loadModel(out).graph!;
+    const nbits = g.nodes.filter((n) => n.opType === "MatMulNBits");
+    expect(nbits.length).toBeGreaterThan(0);
+    expect(nbits.every((n) => !n.inputs[3])).toBe(true); // no zero points input: the implicit 8
+    const scales = nbits.flatMap((n) => Array.from(tensorToFloat64(g.initializers.find((t) => t.name === n.inputs[2])!)));
+    expect(scales.some((s) => s < 0) && scales.some((s) => s > 0)).toBe(true);
+  }, 60_000);
+
   it("--acts dynamic-uint8 writes DynamicQuantizeLinear + MatMulInteger for every layer", async () => {
     const out = join(tmp, "mlp.dyn.onnx");
     const r = await fixqMain("quantize", MLP, "-o", out, "--acts", "dynamic-uint8", "--calib-samples", "32");
@@ -45,6 +59,8 @@ describe("quantize --weight-only-op", () => {
     [["--acts", "dynamic-uint8", "--weights", "int4"], /--acts dynamic-uint8 takes int8 weights, not int4/],
     [["--acts", "dynamic-uint8", "--weight-only-op", "matmulnbits"], /--acts dynamic-uint8 writes MatMulInteger layers: drop --weight-only-op/],
     [["--smooth", "1.5"], /--smooth expects α in \(0, 1\), got '1.5'/],
+    [["--weights", "int4", "--granularity", "per-block:16", "--int4-grid", "full"], /--int4-grid full is for weight-only int4 blocks: it needs --weights int4 --granularity per-block:N --acts float/],
+    [["--weights", "int4", "--granularity", "per-block:16", "--acts", "float", "--int4-grid", "wide"], /--int4-grid must be symmetric or full, got 'wide'/],
   ])("%j is a usage error", async (flags, message) => {
     const out = join(tmp, "bad-dyn.onnx");
     const r = await fixqMain("quantize", MLP, "-o", out, ...flags);

@@ -6,7 +6,8 @@
  * - Integer specs (affine per tensor / per channel, `per-block:N`): element i
  *   of group g takes the values (q − z_g)·s_g, q ∈ [qmin, qmax]; the nearest
  *   code is clamp(round(w/s) + z), the codes either side of w are
- *   clamp(⌊w/s⌋ + z) and clamp(⌈w/s⌉ + z).
+ *   clamp(⌊w/s⌋ + z) and clamp(⌈w/s⌉ + z) (swapped when s < 0: the full int4
+ *   grid's negative block scales, numerics/int-group.ts).
  * - Float specs (FP8, MX, NVFP4): element i takes u_c·s_i, u_c the element
  *   format's finite values (code c) and s_i its scale (per channel, or block
  *   scale × tensor scale); s_i is read back by dequantizing the code whose
@@ -40,8 +41,9 @@ export function weightGrid(dims: readonly number[], spec: QuantSpec): WeightGrid
     const z = (i: number) => spec.zeroPoint[groups.of(i)]!;
     return {
       nearest: (i, v) => clamp(Math.round(v / s(i)) + z(i)),
-      below: (i, v) => clamp(Math.floor(v / s(i)) + z(i)),
-      above: (i, v) => clamp(Math.ceil(v / s(i)) + z(i)),
+      // a negative scale (the full int4 grid) reverses the order of codes and values
+      below: (i, v) => clamp((s(i) < 0 ? Math.ceil : Math.floor)(v / s(i)) + z(i)),
+      above: (i, v) => clamp((s(i) < 0 ? Math.floor : Math.ceil)(v / s(i)) + z(i)),
       value: (i, c) => (c - z(i)) * s(i),
     };
   }
