@@ -164,6 +164,14 @@ export class GraphEdit {
     this.added.push(makeFloatTensor(name, dims, values));
     return name;
   }
+  /** Adds `t` as an initializer under its own name (a value whose producer the edit removed). */
+  addConstant(t: Tensor & { name: string }): void {
+    this.changed = true;
+    this.initIndex.set(t.name, this.initializers.length + this.added.length);
+    this.producers.delete(t.name);
+    this.gone.delete(t.name);
+    this.added.push(t);
+  }
   replaceNode(i: number, n: Node): void {
     this.changed = true;
     const old = this.nodes[i]!;

@@ -2,12 +2,14 @@
  * The float-model passes that run before quantization planning, as one typed
  * array built from the recipe (no registry, no ordering in comments):
  *
- *   fuse-layernorm (always) → fold-batchnorm (always) → fold-affine (always) → relu6-to-relu → equalize (CLE) → absorb-bias
+ *   fold-constants (always) → fuse-layernorm (always) → fold-batchnorm (always) → fold-affine (always) → relu6-to-relu → equalize (CLE) → absorb-bias
  *
- * LayerNorm fusion comes first, before affine folding could take a decomposed
+ * Constant folding comes first: a weight an export computes from an
+ * initializer (Transpose, Reshape, …) must be an initializer before any pass
+ * looks for weights. LayerNorm fusion comes next, before affine folding could take a decomposed
  * LayerNorm's γ Mul or β Add into the next layer and break the chain (it may
  * raise the model's opset to 17, so it runs on the whole model: `runModel`).
- * BN folding comes first so that the layers carry their BN's scale and the BN
+ * BN folding comes before the others so that the layers carry their BN's scale and the BN
  * statistics exist; affine folding then takes the Mul/Add by constants next to
  * a layer into it (exact in float; fewer points where a quantized model rounds); ReLU6 must be gone before equalization can cross it; high
  * bias absorption uses the statistics as equalization left them (rescaled).
@@ -21,11 +23,12 @@ import { type AbsorbReport, absorbHighBias } from "./absorb-bias.js";
 import { type EqualizeReport, equalize } from "./equalize.js";
 import { type AffineReport, foldAffine } from "./fold-affine.js";
 import { type FoldReport, foldBatchNorm } from "./fold-batchnorm.js";
+import { type ConstantFoldReport, foldConstants } from "./fold-constants.js";
 import { type FuseLayerNormReport, fuseLayerNorm, fuseLayerNormModel } from "./fuse-layernorm.js";
 import { type Relu6Report, relu6ToRelu } from "./relu6-to-relu.js";
 
 /** Reports of the float passes (the quantization stages add their own: quant/stage.ts). */
-export type PassReport = FuseLayerNormReport | FoldReport | AffineReport | Relu6Report | EqualizeReport | AbsorbReport;
+export type PassReport = ConstantFoldReport | FuseLayerNormReport | FoldReport | AffineReport | Relu6Report | EqualizeReport | AbsorbReport;
 
 export interface FloatPass {
   readonly name: PassReport["pass"];
@@ -50,6 +53,7 @@ export interface PassRun {
 
 /** Every float pass in its order, with the option that turns it on (undefined: always runs). */
 export const FLOAT_PASSES: readonly (FloatPass & { readonly option?: keyof FloatPassOptions })[] = [
+  { name: "fold-constants", run: foldConstants },
   { name: "fuse-layernorm", run: (g) => fuseLayerNorm(g, Number.POSITIVE_INFINITY), runModel: fuseLayerNormModel },
   { name: "fold-batchnorm", run: foldBatchNorm },
   { name: "fold-affine", run: foldAffine },

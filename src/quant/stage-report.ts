@@ -19,6 +19,9 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
   for (const { report: r, ms } of runs) {
     const time = `(${ms.toFixed(0)} ms)`;
     switch (r.pass) {
+      case "fold-constants":
+        lines.push(`constant folding  ${r.folded.length} layout ops on constants folded into initializers (${[...new Set(r.folded.map((f) => f.op))].join(", ")}) ${time}`);
+        break;
       case "fuse-layernorm":
         lines.push(`LayerNorm fusion  ${r.fused.length} decomposed LayerNorm chains → LayerNormalization, ${r.kept.length} kept ${time}`);
         for (const k of r.kept) lines.push(`  kept  ${k.node}: ${k.reason}`);

@@ -2,7 +2,7 @@
  * The quantization pipeline as one typed list of stages (stage.ts), built by
  * `quantizationStages` from the recipe:
  *
- *   fuse-layernorm → fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
+ *   fold-constants → fuse-layernorm → fold-batchnorm → fold-affine → relu6-to-relu → equalize → absorb-bias   (float passes)
  *   → upgrade-opset → plan → reader-bounds → ranges (calibration or data-free) → specs
  *   → round-weights → bias-correction → int32-biases → write → provenance → verify
  *
@@ -53,6 +53,7 @@ function floatPassStages(recipe: Recipe): Stage[] {
         const before = state.model;
         const out = runFloatPass(pass, before);
         const r = out.report;
+        if (r.pass === "fold-constants" && r.folded.length === 0) return { skip: "no layout op computes from constants only" };
         if (r.pass === "fuse-layernorm" && r.fused.length + r.kept.length === 0) return { skip: "no decomposed LayerNorm" };
         state.model = out.model;
         return { report: out.report, changed: out.model !== before };
