@@ -102,7 +102,7 @@ export class GraphEdit {
   /** The current tensor of an initializer or Constant node output. */
   constant(value: string): Tensor | undefined {
     const i = this.initIndex.get(value);
-    if (i !== undefined && !this.inputs.has(value)) return this.initializers[i];
+    if (i !== undefined && !this.inputs.has(value)) return i < this.initializers.length ? this.initializers[i] : this.added[i - this.initializers.length];
     const k = this.constNode.get(value);
     return k === undefined ? undefined : this.nodes[k]?.attributes.find((a) => a.name === "value")?.t;
   }

@@ -22,17 +22,17 @@ import { graph, model, node, value } from "../ir/builders.js";
 import { evalImages, randTensor, Rng, relErr, run, tensor } from "./float-helpers.js";
 
 describe("floatPasses / prepareFloatModel", () => {
-  it("builds the pass array from the flags: LayerNorm fusion and BN folding always, then ReLU6 → ReLU, CLE, absorption", () => {
-    expect(floatPasses({ cle: false, absorbBias: false, relu6ToRelu: false }).map((p) => p.name)).toEqual(["fuse-layernorm", "fold-batchnorm", "fold-affine"]);
-    expect(floatPasses({ cle: true, absorbBias: true, relu6ToRelu: true }).map((p) => p.name)).toEqual(["fuse-layernorm", "fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias"]);
-    expect(floatPasses({ cle: false, absorbBias: true, relu6ToRelu: false }).map((p) => p.name)).toEqual(["fuse-layernorm", "fold-batchnorm", "fold-affine", "absorb-bias"]);
+  it("builds the pass array from the flags: constant folding, LayerNorm fusion and BN folding always, then ReLU6 → ReLU, CLE, absorption", () => {
+    expect(floatPasses({ cle: false, absorbBias: false, relu6ToRelu: false }).map((p) => p.name)).toEqual(["fold-constants", "fuse-layernorm", "fold-batchnorm", "fold-affine"]);
+    expect(floatPasses({ cle: true, absorbBias: true, relu6ToRelu: true }).map((p) => p.name)).toEqual(["fold-constants", "fuse-layernorm", "fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias"]);
+    expect(floatPasses({ cle: false, absorbBias: true, relu6ToRelu: false }).map((p) => p.name)).toEqual(["fold-constants", "fuse-layernorm", "fold-batchnorm", "fold-affine", "absorb-bias"]);
   });
 
   it("returns the model itself when no pass changes it", () => {
     const m = model(graph([node("Relu", ["x"], ["y"])], [value("x", 1, [1, 2])], [value("y", 1, [1, 2])]));
     const out = prepareFloatModel(m, buildRecipe({ cle: true, absorbBias: true }));
     expect(out.model).toBe(m);
-    expect(out.passes.map((p) => p.changed)).toEqual([false, false, false, false, false]);
+    expect(out.passes.map((p) => p.changed)).toEqual([false, false, false, false, false, false]);
   });
 
   it("the recipe takes cle, absorbBias and relu6ToRelu from flags and files, and records them", () => {

@@ -21,7 +21,7 @@ const calib = readTensorFile(join(MODELS_DIR, "data/calib.npy"));
 const tmp = mkdtempSync(join(tmpdir(), "fixq-stages-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const ORDER = ["fuse-layernorm", "fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias", "upgrade-opset", "plan", "reader-bounds", "ranges", "specs", "round-weights", "bias-correction", "int32-biases", "write", "provenance", "verify"];
+const ORDER = ["fold-constants", "fuse-layernorm", "fold-batchnorm", "fold-affine", "relu6-to-relu", "equalize", "absorb-bias", "upgrade-opset", "plan", "reader-bounds", "ranges", "specs", "round-weights", "bias-correction", "int32-biases", "write", "provenance", "verify"];
 
 async function quantize(name: string, input: RecipeInput, stages?: (s: Stage[]) => Stage[], verifyEach = false) {
   const m = loadModel(join(MODELS_DIR, `${name}.onnx`));
@@ -73,8 +73,9 @@ describe("fixq quantize --json", () => {
     expect(r.status).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.stages.map((x: { name: string }) => x.name)).toEqual(ORDER);
-    expect(s.stages[0]).toEqual({ name: "fuse-layernorm", ms: expect.any(Number), ran: false, reason: "no decomposed LayerNorm" });
-    expect(s.stages[1]).toEqual({ name: "fold-batchnorm", ms: expect.any(Number), ran: true, reason: "always" });
+    expect(s.stages[0]).toEqual({ name: "fold-constants", ms: expect.any(Number), ran: false, reason: "no layout op computes from constants only" });
+    expect(s.stages[1]).toEqual({ name: "fuse-layernorm", ms: expect.any(Number), ran: false, reason: "no decomposed LayerNorm" });
+    expect(s.stages[2]).toEqual({ name: "fold-batchnorm", ms: expect.any(Number), ran: true, reason: "always" });
     const weights = s.formats.filter((f: { role: string }) => f.role === "weight");
     expect(weights).toHaveLength(5);
     expect(weights[0]).toEqual({ tensor: "features.0.weight", role: "weight", format: "int8[-64,64]", granularity: "per-channel", rounding: "nearest", calibration: "", rule: null });
