@@ -9,7 +9,9 @@
  * graph input, or a Constant node), the node's result is the constant
  *   y = op(c₁, …, cₖ)
  * computed here once; y becomes an initializer under the node's output name,
- * so every later stage sees a weight. Folded: Identity, Reshape, Flatten,
+ * so every later stage sees a weight (an Identity read by nodes only is
+ * removed instead, its readers reading its input: shared weights, tied
+ * LayerNorm parameters, stay one tensor). Folded: Identity, Reshape, Flatten,
  * Squeeze, Unsqueeze, Transpose, Concat (element moves: the bytes are copied,
  * never recomputed) and Cast where the conversion is exact (to the same type,
  * or float16/bfloat16 → float32). Arithmetic on constants (Mul, Add, …) is
@@ -145,6 +147,14 @@ function evaluate(n: Node, ins: readonly Tensor[]): Tensor | undefined {
   return undefined;
 }
 
+/** Points the nodes reading `from` at `to` (an Identity of a shared constant then adds no copy of it). */
+function aliasReaders(edit: GraphEdit, from: string, to: string): void {
+  for (const j of new Set(edit.consumers(from))) {
+    const m = edit.node(j)!;
+    edit.replaceNode(j, { ...m, inputs: m.inputs.map((v) => (v === from ? to : v)) });
+  }
+}
+
 /** Folds every layout node whose inputs are all constants, in graph order (so chains fold whole). */
 export function foldConstants(g: Graph): { graph: Graph; report: ConstantFoldReport } {
   const edit = new GraphEdit(g);
@@ -156,8 +166,10 @@ export function foldConstants(g: Graph): { graph: Graph; report: ConstantFoldRep
     if (ins.length === 0 || ins.some((t) => t === undefined)) continue;
     const y = evaluate(n, ins as Tensor[]);
     if (!y) continue;
+    const out = n.outputs[0]!;
     edit.removeNode(i);
-    edit.addConstant({ ...y, name: n.outputs[0]! });
+    if (n.opType === "Identity" && edit.readers(out) === edit.consumers(out).length) aliasReaders(edit, out, n.inputs[0]!);
+    else edit.addConstant({ ...y, name: out });
     folded.push({ node: edit.label(i), op: n.opType });
   }
   return { graph: edit.finish(), report: { pass: "fold-constants", folded } };

@@ -93,7 +93,21 @@ describe("foldConstants", () => {
     const out = foldConstants(g);
     expect(out.graph.nodes.map((n) => n.opType)).toEqual(["MatMul"]);
     expect(values(out.graph, "w")).toEqual([1, 2, 1, 3, 4, -2]);
+    expect(out.graph.initializers.map((t) => t.name)).toEqual(["w"]);
     await expectSameFunction(g, out.graph, [3, 2]);
+  });
+
+  it("removes an Identity of a shared constant by pointing its readers at the constant (no copy)", async () => {
+    const g = graph(
+      [node("Identity", ["W"], ["W2"]), node("MatMul", ["x", "W"], ["a"]), node("MatMul", ["a", "W2"], ["y"])],
+      [value("x", 1, [2, 2])],
+      [value("y", 1, [2, 2])],
+      [tensor("W", [2, 2], [1, 2, 3, 4])],
+    );
+    const out = foldConstants(g);
+    expect(out.graph.nodes.map((n) => n.inputs)).toEqual([["x", "W"], ["a", "W"]]);
+    expect(out.graph.initializers.map((t) => t.name)).toEqual(["W"]);
+    await expectSameFunction(g, out.graph, [2, 2]);
   });
 
   it("leaves a node reading a graph input, an initializer that is also a graph input, and a graph output", () => {
