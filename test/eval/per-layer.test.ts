@@ -182,7 +182,7 @@ describe("per-layer against REF after CAND's float passes", () => {
     const source = arraySource({ input: { dtype: 1, dims: [64, 1, 28, 28], data: (calib.data as Float32Array).slice(0, 64 * 784) } });
     const q = (await quantizeModel(bn, source, buildRecipe({}))).model;
     const r = await perLayerErrors(bn, q, data, { batchSize: 128, threads: 1 });
-    expect(r.referencePasses).toEqual(["fold-batchnorm"]);
+    expect(r.referencePasses).toEqual(["fold-constants", "fold-batchnorm"]);
     expect(r.unmapped).toEqual([]);
     expect(r.weights.length).toBeGreaterThan(5);
     // Against the unfolded BN model the stem weight sat at −15 dB; 7-bit weights of the folded one are far above 20.
@@ -198,7 +198,7 @@ describe("per-layer against REF after CAND's float passes", () => {
     const source = arraySource({ input: { dtype: 1, dims: [64, 1, 28, 28], data: (calib.data as Float32Array).slice(0, 64 * 784) } });
     const q = (await quantizeModel(ir3, source, buildRecipe({}))).model;
     const r = await perLayerErrors(ir3, q, data, { batchSize: 128, threads: 1 });
-    expect(r.referencePasses).toEqual(["fold-batchnorm"]);
+    expect(r.referencePasses).toEqual(["fold-constants", "fold-batchnorm"]);
     for (const w of r.weights) expect(w.sqnrDb, w.tensor).toBeGreaterThan(20);
   });
 
