@@ -133,7 +133,7 @@ export function parseCalibrationMethod(s: string): CalibrationMethod {
   if (m) {
     const p = Number(m[1]);
     if (p >= 50 && p <= 100) return { kind: "percentile", percentile: p };
-    throw new FixqError("usage", `percentile must be in [50, 100], got '${m[1]}'`);
+    throw new FixqError("usage", `calibration method '${s}' (--calibration, or the recipe key 'calibration'): the percentile must be in [50, 100]`);
   }
   throw new FixqError(
     "usage",

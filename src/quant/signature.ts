@@ -42,6 +42,9 @@ export const NPY_TO_ONNX: Record<NpyDtype, number> = {
   b1: DataType.BOOL,
 };
 
+/** NumPy's names of the float types a data file can be cast to (the hint of a float dtype mismatch). */
+const NUMPY_FLOAT: Readonly<Record<number, string>> = { [DataType.FLOAT]: "float32", [DataType.DOUBLE]: "float64", [DataType.FLOAT16]: "float16" };
+
 export interface InputSlot {
   readonly name: string;
   /** Declared element type (0: not declared). */
@@ -214,7 +217,8 @@ export function bindData(
     const dims = column ? column.shape : constant!.dims;
     const dtype = column ? NPY_TO_ONNX[column.dtype] : constant!.dtype;
     if (dtype === undefined || (slot.dtype && dtype !== slot.dtype)) {
-      throw new FixqError("data", `dtype ${dtype === undefined ? column?.dtype : dtypeName(dtype)} does not match ${label} ${slot.dtype ? dtypeName(slot.dtype) : "?"}`, where);
+      const hint = column && dtype !== undefined && slot.dtype && NUMPY_FLOAT[dtype] && NUMPY_FLOAT[slot.dtype] ? `: save the array as ${dtypeName(slot.dtype)} (NumPy: a.astype(np.${NUMPY_FLOAT[slot.dtype]}))` : "";
+      throw new FixqError("data", `dtype ${dtype === undefined ? column?.dtype : dtypeName(dtype)} does not match ${label} ${slot.dtype ? dtypeName(slot.dtype) : "?"}${hint}`, where);
     }
     const shape = slot.shape;
     const mismatch = (why = "") => new FixqError("data", `shape [${dims.join(",")}] does not match ${label} ${formatShape(shape)}${why}`, where);

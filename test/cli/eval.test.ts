@@ -164,7 +164,7 @@ describe("fixq eval", () => {
 
   const bad: [string, () => string[], number, RegExp][] = [
     ["a data shape the input does not take", () => ["--data", path("rgb.npy")], 1, /^error: data .*rgb\.npy: shape \[10,3,28,28\] does not match input 'input' \[batch,1,28,28\]$/],
-    ["a data dtype the input does not take", () => ["--data", path("f64.npy")], 1, /^error: data .*f64\.npy: dtype f64 does not match input 'input' f32$/],
+    ["a data dtype the input does not take", () => ["--data", path("f64.npy")], 1, /^error: data .*f64\.npy: dtype f64 does not match input 'input' f32: save the array as f32 \(NumPy: a\.astype\(np\.float32\)\)$/],
     ["fewer labels than samples", () => ["--data", X, "--labels", path("y-short.npy")], 1, /^error: labels .*y-short\.npy: 250 labels for 256 data samples$/],
     ["NaN in the data", () => ["--data", path("nan.npy")], 1, /^error: data .*nan\.npy: contains NaN or Inf \(element 2357, sample 3\)$/],
     ["a missing data file", () => ["--data", path("nope.npy")], 1, /^error: data .*nope\.npy: no such file$/],

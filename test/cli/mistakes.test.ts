@@ -94,6 +94,11 @@ describe("wrong file kinds say what was expected", () => {
     for (const out of ["a.onnx", "hls", "r.html"]) expect(existsSync(at(out))).toBe(false);
   });
 
+  it("a value out of range names its flag or recipe key", async () => {
+    expectOneLine(await fixqMain("quantize", CNN, "-o", at("a.onnx"), "--calib", at("x.npy"), "--calibration", "percentile:101"), 2, /calibration method 'percentile:101' \(--calibration, or the recipe key 'calibration'\): the percentile must be in \[50, 100\]$/);
+    expect(existsSync(at("a.onnx"))).toBe(false);
+  });
+
   it("a truncated model says at which byte of how many", async () => {
     const full = readFileSync(CNN);
     const r = await fixqMain("inspect", at("trunc.onnx"));
