@@ -5,7 +5,7 @@
  * that compile and run a program in a temporary folder.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dataRequired } from "./require-data.js";
@@ -21,9 +21,16 @@ export function toolAvailable(tool: string): boolean {
 }
 
 /** A fresh temporary folder, and its removal. */
-export function tempDir(prefix: string): { dir: string; remove: () => void } {
+export function tempDir(prefix: string): { dir: string; remove: () => void; fresh: () => string } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  let made = 0;
+  /** A new empty folder inside `dir` (p0, p1, …), one per generated project. */
+  const fresh = () => {
+    const d = join(dir, `p${made++}`);
+    mkdirSync(d);
+    return d;
+  };
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }), fresh };
 }
 
 /** Runs a command, returning stdout; throws with its stderr when it fails. */

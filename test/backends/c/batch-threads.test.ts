@@ -8,7 +8,6 @@
  * the run), against the emulator bit for bit. Without the macro the code
  * includes no pthread header. Skips without gcc/make (fails with FIXQ_REQUIRE_DATA=1).
  */
-import { mkdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
 import { quantizeMultiplier } from "../../../src/numerics/requant.js";
@@ -22,12 +21,7 @@ import { buildC } from "./run-c.js";
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-threads-");
 afterAll(tmp.remove);
-let dirs = 0;
-const dir = () => {
-  const d = `${tmp.dir}/p${dirs++}`;
-  mkdirSync(d);
-  return d;
-};
+const dir = tmp.fresh;
 
 function program() {
   const rng = new Rng(5);

@@ -13,7 +13,7 @@
  * -Wmaybe-uninitialized that -O0 does not give). Skips without gcc/make
  * (fails with FIXQ_REQUIRE_DATA=1).
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
@@ -31,12 +31,7 @@ const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-ops-");
 afterAll(tmp.remove);
 const SAN = "-O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion";
-let dirs = 0;
-const dir = () => {
-  const d = `${tmp.dir}/p${dirs++}`;
-  mkdirSync(d);
-  return d;
-};
+const dir = tmp.fresh;
 
 /** Convs of every shape class (3×3 pad 1, depthwise stride 2, grouped and dilated, pointwise) and dense layers, each → requant. */
 function convProgram(rounding: RequantRounding) {

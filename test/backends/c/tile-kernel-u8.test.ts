@@ -17,7 +17,7 @@
  * gcc/make (fails with FIXQ_REQUIRE_DATA=1).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
 import { biasU8, pairsFitInt16 } from "../../../src/backends/c/tile-kernel-u8.js";
@@ -91,12 +91,7 @@ describe("pairsFitInt16", () => {
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-u8-");
 afterAll(tmp.remove);
-let dirs = 0;
-const dir = () => {
-  const d = `${tmp.dir}/p${dirs++}`;
-  mkdirSync(d);
-  return d;
-};
+const dir = tmp.fresh;
 
 const fill = (n: number, f: (k: number) => number) => Int32Array.from({ length: n }, (_, k) => f(k));
 

@@ -12,7 +12,6 @@
  * with AVX2 where this CPU runs it. Skips without gcc/make (fails with
  * FIXQ_REQUIRE_DATA=1).
  */
-import { mkdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
 import { quantizeMultiplier } from "../../../src/numerics/requant.js";
@@ -26,12 +25,7 @@ import { expectBitExactC } from "./check-c.js";
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-tiles-");
 afterAll(tmp.remove);
-let dirs = 0;
-const dir = () => {
-  const d = `${tmp.dir}/p${dirs++}`;
-  mkdirSync(d);
-  return d;
-};
+const dir = tmp.fresh;
 
 function program() {
   const rng = new Rng(77);
