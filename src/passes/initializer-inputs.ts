@@ -5,8 +5,9 @@
  * override, so the float passes, which rewrite constants only, leave those
  * layers alone (no BN folding, equalization or bias correction). Quantizing
  * fixes the weights anyway, so quantize treats them as the constants they
- * are meant to be: they leave the graph's inputs (ONNX Runtime's quantization
- * tool does the same) and the quantized model takes its data inputs only.
+ * are meant to be: they leave the graph's inputs (the rewrite ONNX Runtime's
+ * remove_initializer_from_input script makes; IR ≥ 4 allows it, and the
+ * quantized model is written at a newer IR) and it takes its data inputs only.
  */
 import type { Graph } from "../ir/graph.js";
 
