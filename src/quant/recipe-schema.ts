@@ -51,6 +51,7 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundChunks: ["number", "string"],
   adaroundClipCompensation: ["boolean"],
   adaroundExhaustive: ["boolean"],
+  adaroundExactTail: ["number", "string"],
   layers: ["object[]"],
   // Deployment (cli/deployment-keys.ts).
   weightOnlyOp: ["string"],

@@ -23,8 +23,9 @@
  * groups with R·K·N ≥ 16384.
  */
 import { Rng } from "../../util/random.js";
-import { type AdaroundOptions, adaroundInOrt, adaroundWith } from "./adaround.js";
+import { type AdaroundOptions, adaroundInOrt, adaroundWith, exactFrom } from "./adaround.js";
 import type { AdaroundLoop } from "./adaround-loop.js";
+import { rowsTimesSym } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
 
 /** The clip after the layer, and the bias of the group's rows. */
@@ -94,7 +95,14 @@ export function adaroundBatch(p: GroupProblem, pool: PoolColumns, batch: number,
   const d = new Float64Array(R * b);
   const wHat = new Float64Array(R * K);
   const t = act ? targets(p, pool, act) : undefined;
+  const exact = act ? opts.iters : exactFrom(opts, opts.exactTail);
+  const hScale = 2 / Math.max(1, p.columns);
   return adaroundWith(p, opts, (e, g, step) => {
+    if (step >= exact) {
+      rowsTimesSym(e, p.h, g, R, K);
+      for (let at = 0; at < g.length; at++) g[at] = hScale * g[at]!;
+      return;
+    }
     const pick = picks.subarray(step * b, (step + 1) * b);
     for (let i = 0; i < b; i++) {
       const src = pick[i]! * K;

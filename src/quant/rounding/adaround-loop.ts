@@ -38,7 +38,7 @@ import type { Attribute, Graph, Model, Node, ValueInfo } from "../../ir/graph.js
 import { makeFloatTensor, type Tensor } from "../../ir/tensor.js";
 import { typeProtoOf } from "../../ir/types.js";
 import { type HostTensor, OrtSession } from "../../runtime/ort-session.js";
-import type { AdaroundOptions } from "./adaround.js";
+import { type AdaroundOptions, exactFrom } from "./adaround.js";
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
@@ -99,7 +99,7 @@ function body(kind: LoopGradient): Graph {
     g = b.op("MatMul", [mul(d, "SCALE"), xb]);
   }
   // Scalars of step t.
-  const t = b.op("Cast", ["it"], toFloat);
+  const t = add(b.op("Cast", ["it"], toFloat), "T0");
   const on = b.op("Cast", [b.op("GreaterOrEqual", [t, "START"])], toFloat);
   const beta = add("BEND", mul("BSPAN", sub("c_1", b.op("Div", [sub(t, "START"), "DEN"]))));
   const regScale = mul(mul("LAM2C", beta), on);
@@ -151,18 +151,17 @@ function loopModel(kind: LoopGradient): Model {
     makeFloatTensor("c_eps", [], [ADAM_EPS]),
   ];
   const rk = ["r", "k"];
-  const scalars = ["LAM2C", "LR1", "START", "DEN", "BEND", "BSPAN"];
+  const scalars = ["T0", "LAM2C", "LR1", "START", "DEN", "BEND", "BSPAN"];
   return {
     irVersion: 8,
     opsets: [{ domain: "", version: 17 }],
     graph: {
       name: "adaround",
       nodes: [
-        { opType: "Sub", inputs: ["V0", "V0"], outputs: ["Z"], attributes: [] },
-        { opType: "Loop", inputs: ["T", "", "V0", "Z", "Z"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body(kind) }] },
+        { opType: "Loop", inputs: ["T", "", "V0", "M1_0", "M2_0"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body(kind) }] },
       ],
-      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("LW", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), ...GRADIENT_INPUTS[kind], ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
-      outputs: [vi("V", DataType.FLOAT, rk)],
+      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("M1_0", DataType.FLOAT, rk), vi("M2_0", DataType.FLOAT, rk), vi("LW", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), ...GRADIENT_INPUTS[kind], ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
+      outputs: [vi("V", DataType.FLOAT, rk), vi("M1_out", DataType.FLOAT, rk), vi("M2_out", DataType.FLOAT, rk)],
       valueInfo: [],
       initializers: consts,
     },
@@ -211,7 +210,13 @@ export class AdaroundLoop {
     return s;
   }
 
-  /** V after `o.iters` Adam steps from v0. */
+  /**
+   * V after `o.iters` Adam steps from v0. Minibatch steps with the pre loss
+   * and `o.exactTail` > 0 run as two Loop calls carrying V and Adam's
+   * moments: the minibatch steps, then the tail's on the whole H (the
+   * step counter continues through T0, so β and Adam's bias corrections are
+   * those of one run).
+   */
   async run(p: AdaroundLoopInput, o: AdaroundOptions): Promise<Float32Array> {
     const rk = [p.rows, p.cols];
     const f = (data: Float64Array, dims: number[]) => ({ dtype: DataType.FLOAT, dims, data: Float32Array.from(data) });
@@ -220,38 +225,53 @@ export class AdaroundLoop {
     const start = o.warmup * o.iters;
     const c = ZETA - GAMMA;
     const { chunks: ch, batch: mb } = p;
-    let kind: LoopGradient = "gram";
     // 2c/N folded into H (float64, then rounded once to float32).
     const hScale = (2 * c) / Math.max(1, p.columns);
-    let gradient: Record<string, HostTensor> = { H: { dtype: DataType.FLOAT, dims: [p.cols, p.cols], data: Float32Array.from(p.h, (x) => x * hScale) } };
+    const gram = (): Record<string, HostTensor> => ({ H: { dtype: DataType.FLOAT, dims: [p.cols, p.cols], data: Float32Array.from(p.h, (x) => x * hScale) } });
+    const phases: { kind: LoopGradient; from: number; to: number; gradient: () => Record<string, HostTensor> }[] = [];
     if (ch) {
-      kind = "chunks";
-      gradient = { HS: { dtype: DataType.FLOAT, dims: [ch.count, p.cols, p.cols], data: Float32Array.from(ch.h, (x) => x * 2 * c) }, I: i64(ch.schedule, [ch.schedule.length]) };
+      phases.push({ kind: "chunks", from: 0, to: o.iters, gradient: () => ({ HS: { dtype: DataType.FLOAT, dims: [ch.count, p.cols, p.cols], data: Float32Array.from(ch.h, (x) => x * 2 * c) }, I: i64(ch.schedule, [ch.schedule.length]) }) });
     } else if (mb) {
-      kind = mb.post ? "post" : "columns";
-      gradient = { POOL: { dtype: DataType.FLOAT, dims: [mb.n, p.cols], data: mb.pool.subarray(0, mb.n * p.cols) }, IDX: i64(mb.picks, [o.iters, mb.batch]), SCALE: s((2 * c) / mb.batch) };
-      if (mb.post) {
-        gradient = { ...gradient, W: f(p.w, rk), BIAS: f(mb.post.bias, [p.rows, 1]), TGT: f(mb.post.targets, [p.rows, mb.n]), ALO: s(mb.post.lo), AHI: s(mb.post.hi) };
-      }
+      const to = mb.post ? o.iters : exactFrom(o, o.exactTail);
+      const columns = () => ({ POOL: { dtype: DataType.FLOAT, dims: [mb.n, p.cols], data: mb.pool.subarray(0, mb.n * p.cols) }, IDX: i64(mb.picks.subarray(0, Math.max(1, to) * mb.batch), [Math.max(1, to), mb.batch]), SCALE: s((2 * c) / mb.batch) });
+      const post = mb.post;
+      if (post) phases.push({ kind: "post", from: 0, to, gradient: () => ({ ...columns(), W: f(p.w, rk), BIAS: f(post.bias, [p.rows, 1]), TGT: f(post.targets, [p.rows, mb.n]), ALO: s(post.lo), AHI: s(post.hi) }) });
+      else if (to > 0) phases.push({ kind: "columns", from: 0, to, gradient: columns });
+      if (to < o.iters) phases.push({ kind: "gram", from: to, to: o.iters, gradient: gram });
+    } else phases.push({ kind: "gram", from: 0, to: o.iters, gradient: gram });
+    const common: Record<string, HostTensor> = {
+      LW: f(Float64Array.from(p.lo, (x, k) => x - p.w[k]!), rk),
+      SPAN: f(p.span, rk),
+      LAM2C: s(2 * o.lambda * c),
+      LR1: s(o.lr * (1 - ADAM_B1)),
+      START: s(start),
+      DEN: s(Math.max(1, o.iters - start)),
+      BEND: s(o.betaEnd),
+      BSPAN: s(o.betaStart - o.betaEnd),
+    };
+    const n = p.rows * p.cols;
+    let v: Float32Array = Float32Array.from(p.v0);
+    let m1: Float32Array = new Float32Array(n);
+    let m2: Float32Array = new Float32Array(n);
+    for (const ph of phases) {
+      const session = await this.session(ph.kind);
+      const out = await session.run(
+        {
+          ...common,
+          ...ph.gradient(),
+          T: { dtype: DataType.INT64, dims: [], data: BigInt64Array.of(BigInt(ph.to - ph.from)) },
+          T0: s(ph.from),
+          V0: { dtype: DataType.FLOAT, dims: rk, data: v },
+          M1_0: { dtype: DataType.FLOAT, dims: rk, data: m1 },
+          M2_0: { dtype: DataType.FLOAT, dims: rk, data: m2 },
+        },
+        ["V", "M1_out", "M2_out"],
+      );
+      v = out["V"]!.data as Float32Array;
+      m1 = out["M1_out"]!.data as Float32Array;
+      m2 = out["M2_out"]!.data as Float32Array;
     }
-    const session = await this.session(kind);
-    const out = await session.run(
-      {
-        T: { dtype: DataType.INT64, dims: [], data: BigInt64Array.of(BigInt(o.iters)) },
-        V0: f(p.v0, rk),
-        LW: f(Float64Array.from(p.lo, (x, k) => x - p.w[k]!), rk),
-        SPAN: f(p.span, rk),
-        ...gradient,
-        LAM2C: s(2 * o.lambda * c),
-        LR1: s(o.lr * (1 - ADAM_B1)),
-        START: s(start),
-        DEN: s(Math.max(1, o.iters - start)),
-        BEND: s(o.betaEnd),
-        BSPAN: s(o.betaStart - o.betaEnd),
-      },
-      ["V"],
-    );
-    return out["V"]!.data as Float32Array;
+    return v;
   }
 
   async release(): Promise<void> {

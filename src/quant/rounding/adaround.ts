@@ -49,6 +49,8 @@ export interface AdaroundOptions {
   readonly clipCompensation: boolean;
   /** Groups of at most EXHAUSTIVE_MAX_COLS inputs take the exact minimum (exhaustive.ts) rather than the relaxation. */
   readonly exhaustive: boolean;
+  /** With minibatch steps and the pre loss: this share of the steps, the last ones, take the whole H/N instead (0: none). */
+  readonly exactTail: number;
 }
 
 /**
@@ -57,7 +59,7 @@ export interface AdaroundOptions {
  * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
  * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 1, clipCompensation: true, exhaustive: true };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 1, clipCompensation: true, exhaustive: true, exactTail: 0 };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
@@ -77,9 +79,9 @@ const ADAM_EPS = 1e-8;
  */
 export const EXACT_TAIL = 0.2;
 
-/** The first step of the exact tail. */
-function exactFrom(o: AdaroundOptions): number {
-  return Math.round((1 - EXACT_TAIL) * o.iters);
+/** The first step of the exact tail of chunked steps (EXACT_TAIL), or of minibatch steps (o.exactTail; `iters` when there is none). */
+export function exactFrom(o: AdaroundOptions, tail = EXACT_TAIL): number {
+  return Math.round((1 - tail) * o.iters);
 }
 
 /** β at iteration t, or 0 while the regularizer is off. */

@@ -7,6 +7,7 @@
  *   adaroundBatch (--adaround-batch, default: the Gram form; 256 with the post loss): input columns per Adam step
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
  *   adaroundChunks (--adaround-chunks, default 1: the Gram form): chunks of the samples, each step (but the last 20%) the Gram matrix of one (chunk-grams.ts)
+ *   adaroundExactTail (recipe only, default 0): with --adaround-batch and the pre loss, the share of the steps, the last ones, on the whole H
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
@@ -31,6 +32,7 @@ export interface RoundingInput {
   adaroundChunks?: number | string;
   adaroundClipCompensation?: boolean;
   adaroundExhaustive?: boolean;
+  adaroundExactTail?: number | string;
 }
 
 function count(v: number | string, flag: string): number {
@@ -55,6 +57,11 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
   if (l.adaroundIters !== undefined) adaround = { ...adaround, iters: count(l.adaroundIters, "--adaround-iters") };
   if (l.adaroundBatch !== undefined) adaround = { ...adaround, batch: count(l.adaroundBatch, "--adaround-batch") };
   if (l.adaroundChunks !== undefined) adaround = { ...adaround, chunks: count(l.adaroundChunks, "--adaround-chunks") };
+  if (l.adaroundExactTail !== undefined) {
+    const f = Number(l.adaroundExactTail);
+    if (!Number.isFinite(f) || f < 0 || f > 1) throw new FixqError("usage", `recipe field 'adaroundExactTail' must be a number from 0 to 1, got '${l.adaroundExactTail}'`);
+    adaround = { ...adaround, exactTail: f };
+  }
   if (l.adaroundLoss !== undefined) {
     if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);
     adaround = { ...adaround, loss: l.adaroundLoss };

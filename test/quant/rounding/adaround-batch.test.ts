@@ -6,7 +6,7 @@
  * Loop takes the same steps on the same picks as JS (pre and post).
  */
 import { describe, expect, it } from "vitest";
-import { ADAROUND_DEFAULTS, adaround } from "../../../src/quant/rounding/adaround.js";
+import { ADAROUND_DEFAULTS, adaround, adaroundInOrt } from "../../../src/quant/rounding/adaround.js";
 import { adaroundBatch, adaroundBatchInOrt, batchPicks, type PoolColumns, poolLoss } from "../../../src/quant/rounding/adaround-batch.js";
 import { AdaroundLoop } from "../../../src/quant/rounding/adaround-loop.js";
 import { ColumnPool } from "../../../src/quant/rounding/column-pool.js";
@@ -90,6 +90,29 @@ describe("minibatch AdaRound in the ONNX Runtime Loop", () => {
         // And not the codes of other picks.
         expect(Array.from(adaroundBatch(p, pool, 32, opts, 10, a))).not.toEqual(Array.from(js));
       }
+    } finally {
+      await loop.release();
+    }
+  });
+});
+
+describe("minibatch steps with an exact tail (adaroundExactTail)", () => {
+  it("a tail of every step is the Gram form: same codes as adaround, in JS and in the Loop; a 30% tail moves codes against no tail and stays below nearest's loss", async () => {
+    const loop = await AdaroundLoop.create(1);
+    try {
+      const { p, pool } = withColumns(randomProblem(8, 8, 16, 1), 160, 208);
+      const all = { ...opts, exactTail: 1 };
+      expect(Array.from(adaroundBatch(p, pool, 32, all, 9))).toEqual(Array.from(adaround(p, opts)));
+      expect(Array.from(await adaroundBatchInOrt(p, pool, 32, all, 9, loop))).toEqual(Array.from(await adaroundInOrt(p, loop, opts)));
+      // Two Loop phases (minibatch, then H) carry V and Adam's moments: the same steps as JS on the same picks.
+      const tail = { ...opts, exactTail: 0.3 };
+      const js = adaroundBatch(p, pool, 32, tail, 9);
+      const inOrt = await adaroundBatchInOrt(p, pool, 32, tail, 9, loop);
+      let same = 0;
+      for (let k = 0; k < js.length; k++) if (js[k] === inOrt[k]) same++;
+      expect(same / js.length).toBeGreaterThan(0.97);
+      expect(Array.from(js)).not.toEqual(Array.from(adaroundBatch(p, pool, 32, opts, 9)));
+      expect(reconstructionLoss(p, js)).toBeLessThan(reconstructionLoss(p, nearestOf(p)));
     } finally {
       await loop.release();
     }
