@@ -15,6 +15,8 @@ import { prepareFloatModel } from "../src/passes/pipeline.js";
 import { ADAROUND_DEFAULTS } from "../src/quant/rounding/adaround.js";
 
 export const anchorPython = process.env["FIXQ_BENCH_PYTHON"] || "python3";
+/** The seed of the anchor's sample order (FIXQ_ANCHOR_SEED, default 0). */
+export const anchorSeed = Number(process.env["FIXQ_ANCHOR_SEED"] ?? 0);
 /** Samples per Adam step of the anchor (FIXQ_ANCHOR_BATCH, default 32). */
 export const anchorBatch = Number(process.env["FIXQ_ANCHOR_BATCH"] ?? 32);
 
@@ -52,7 +54,7 @@ export function runAdaroundAnchor(floatModel: Model, nearest: Model, calib: stri
     const prepared = prepareFloatModel(floatModel, { cle: false, absorbBias: false, relu6ToRelu: false }).model;
     saveModel(prepared, join(dir, "float.onnx"));
     const o = ADAROUND_DEFAULTS;
-    const settings = { iters, lr: o.lr, lam: o.lambda, warmup: o.warmup, beta_start: o.betaStart, beta_end: o.betaEnd, batch: anchorBatch, threads, seed: 0 };
+    const settings = { iters, lr: o.lr, lam: o.lambda, warmup: o.warmup, beta_start: o.betaStart, beta_end: o.betaEnd, batch: anchorBatch, threads, seed: anchorSeed };
     writeFileSync(join(dir, "settings.json"), JSON.stringify(settings));
     saveModel(nearest, join(dir, "nearest.onnx"));
     const out = join(dir, "anchor.onnx");

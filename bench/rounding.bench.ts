@@ -43,7 +43,7 @@
  * (AdaRound variants: name → extra recipe keys, each a method row after
  * AdaRound's, with its top-1 minus AdaRound's ± one paired SE), FIXQ_BENCH_ITERS=100,300,1000
  * (part 3; empty skips it), FIXQ_BENCH_PARTS=kernels,accuracy,iters,
- * FIXQ_THREADS (default 1).
+ * FIXQ_THREADS (default 1), FIXQ_ANCHOR_SEED (the anchor's sample order, default 0).
  *
  * Not here yet: ORT's MatMulNBits GPTQ on the ViT (see bench/README.md).
  */
@@ -131,11 +131,12 @@ if (parts.includes("accuracy")) {
     const model = loadModel(join(MODELS_DIR, `${key}.onnx`));
     const float = await predict(model);
     console.log(`\n${key}: float ${pts(float.top1)}%`);
-    console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s   KL(float‖row)");
+    console.log("  row                 method     top-1    drop ± se        recovered  loss nearest→method   quantize s (wall, CPU)   KL(float‖row)");
     for (const row of ROWS.filter((r) => !env("FIXQ_BENCH_ROWS") || env("FIXQ_BENCH_ROWS")!.includes(r.name))) {
       let nearestDrop: { drop: number; se: number } | undefined;
       let nearest: { model: Model; ms: number; cpuMs: number } | undefined;
       let fixqAda: { predictions: Int32Array; ms: number; cpuMs: number } | undefined;
+      const variants: { name: string; predictions: Int32Array; ms: number; cpuMs: number }[] = [];
       for (const { name: method, extra } of methodRows) {
         log(`[${elapsed()}] ${key} ${row.name} ${method}`);
         const q = await quantized(model, { ...row.recipe, ...extra });
@@ -148,8 +149,9 @@ if (parts.includes("accuracy")) {
         if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms, cpuMs: q.cpuMs };
         const rec = method !== "nearest" && nearestDrop && nearestDrop.drop > 3 * nearestDrop.se ? ((nearestDrop.drop - d.drop) / nearestDrop.drop).toFixed(2) : "";
         const loss = q.loss ? `${q.loss[0]!.toExponential(2)}→${q.loss[1]!.toExponential(2)}` : "";
-        console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
+        console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)} ${(q.cpuMs / 1000).toFixed(1).padStart(6)} CPU   ${meanKl(float, p).toExponential(2)}`);
         if (fixqAda && method !== "adaround" && extra.weightRounding === "adaround") {
+          variants.push({ name: method, predictions: p.predictions, ms: q.ms, cpuMs: q.cpuMs });
           const vs = pairedDrop(fixqAda.predictions, p.predictions, labels);
           console.log(`  ${"".padEnd(19)} ${method} − AdaRound: ${pts(-vs.drop)} ± ${pts(vs.se)} points`);
         }
@@ -167,6 +169,10 @@ if (parts.includes("accuracy")) {
           const loss = `${a.lossBefore.toExponential(2)}→${a.lossAfter.toExponential(2)}`;
           console.log(`  ${row.name.padEnd(19)} ${"torch".padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${"".padStart(9)}  ${loss.padEnd(20)} ${(anchorMs / 1000).toFixed(1).padStart(8)}   ${meanKl(float, p).toExponential(2)}`);
           console.log(`  ${"".padEnd(19)} fixq AdaRound − anchor: ${pts(-vs.drop)} ± ${pts(vs.se)} points; time fixq / anchor ${(fixqAda.ms / anchorMs).toFixed(2)} wall, ${(fixqAda.cpuMs / anchorCpuMs).toFixed(2)} CPU (${(fixqAda.cpuMs / 1000).toFixed(1)} s / ${(anchorCpuMs / 1000).toFixed(1)} s)${a.keptNearest ? `; anchor kept nearest on ${a.keptNearest} layer(s)` : ""}`);
+          for (const v of variants) {
+            const vv = pairedDrop(p.predictions, v.predictions, labels);
+            console.log(`  ${"".padEnd(19)} ${v.name} − anchor: ${pts(-vv.drop)} ± ${pts(vv.se)} points; time ${v.name} / anchor ${(v.ms / anchorMs).toFixed(2)} wall, ${(v.cpuMs / anchorCpuMs).toFixed(2)} CPU`);
+          }
         }
       }
     }

@@ -52,6 +52,7 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundClipCompensation: ["boolean"],
   adaroundExhaustive: ["boolean"],
   adaroundExactTail: ["number", "string"],
+  adaroundWideBatch: ["number", "string"],
   layers: ["object[]"],
   // Deployment (cli/deployment-keys.ts).
   weightOnlyOp: ["string"],

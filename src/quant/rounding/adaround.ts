@@ -51,6 +51,8 @@ export interface AdaroundOptions {
   readonly exhaustive: boolean;
   /** With minibatch steps and the pre loss: this share of the steps, the last ones, take the whole H/N instead (0: none). */
   readonly exactTail: number;
+  /** Samples per step on wide fully connected layers (wide-layers.ts); 0: the Gram form everywhere. */
+  readonly wideBatch: number;
 }
 
 /**
@@ -59,7 +61,7 @@ export interface AdaroundOptions {
  * Measured on resnet at W3 (bench:rounding): lr 10⁻³ for 1000 iterations
  * leaves a 4.5-point drop, lr 10⁻² about 1.8 (loss 10.1 → 9.3).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 1, clipCompensation: true, exhaustive: true, exactTail: 0 };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 1, clipCompensation: true, exhaustive: true, exactTail: 0, wideBatch: 0 };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;

@@ -35,11 +35,12 @@ import { type Progress, silentProgress } from "../../util/progress.js";
 import type { DataSource } from "../feeds.js";
 import type { WeightRounding } from "../layer-rules.js";
 import { layerWaves } from "../layer-waves.js";
-import { adaround, adaroundInOrt } from "./adaround.js";
+import { type AdaroundOptions, adaround, adaroundInOrt } from "./adaround.js";
 import { adaroundBatch, adaroundBatchInOrt, type PoolColumns, poolLoss, type RowActivation } from "./adaround-batch.js";
 import { AdaroundLoop } from "./adaround-loop.js";
 import { ChunkGrams } from "./chunk-grams.js";
 import { ColumnPool } from "./column-pool.js";
+import { wideLayerOptions } from "./wide-layers.js";
 import { EXHAUSTIVE_MAX_COLS, exactWhereFarBetter } from "./exhaustive.js";
 import { type LayerActivation, layerActivation } from "./layer-activation.js";
 import { gptq } from "./gptq.js";
@@ -98,6 +99,8 @@ interface Target {
   readonly method: LearnedRounding;
   /** The post-activation loss's activation, or why this layer takes the pre-activation loss instead. */
   readonly act?: LayerActivation | { reason: string };
+  /** A wide layer's own AdaRound options (wide-layers.ts). */
+  readonly adaround?: AdaroundOptions;
 }
 
 /** Input columns per minibatch step with the post-activation loss when --adaround-batch is not given. */
@@ -133,11 +136,12 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
     else {
       const gram = new LayerGram(l, n, m, kernel);
       const opts = ctx.options ?? ROUNDING_DEFAULTS;
-      const batch = method === "adaround" ? stepBatch(opts) : 0;
+      const wide = method === "adaround" ? wideLayerOptions(opts.adaround, l, m) : undefined;
+      const batch = method === "adaround" ? (wide?.batch ?? stepBatch(opts)) : 0;
       if (batch > 0) gram.pool = new ColumnPool(m.groups, m.cols, POOL_BATCHES * batch, 0x5eed + i);
       else if (method === "adaround" && opts.adaround.chunks > 1) gram.chunks = new ChunkGrams(opts.adaround.chunks, ctx.source.count, m.groups, m.cols);
       const act = batch > 0 && opts.adaround.loss === "post" ? layerActivation(ed, i, l.outChannels) : undefined;
-      out.push({ gram, method, ...(act ? { act } : {}) });
+      out.push({ gram, method, ...(act ? { act } : {}), ...(wide ? { adaround: wide } : {}) });
     }
   });
   return { targets: out, skipped };
@@ -276,9 +280,10 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
         } else if (pool) {
           const cols: PoolColumns = { x: pool.x[gi]!, n: pool.size };
           rowAct = act ? { lo: act.lo, hi: act.hi, bias: act.bias.subarray(gi * m.rows, (gi + 1) * m.rows) } : undefined;
-          const batch = stepBatch(opts);
+          const ada = t.adaround ?? opts.adaround;
+          const batch = t.adaround?.batch ?? stepBatch(opts);
           const seed = 0x5eed * (gi + 1) + pool.seen;
-          learned = p.rows * p.cols * Math.min(batch, cols.n) >= ORT_STEP_MIN ? await adaroundBatchInOrt(p, cols, batch, opts.adaround, seed, loop, rowAct) : adaroundBatch(p, cols, batch, opts.adaround, seed, rowAct);
+          learned = p.rows * p.cols * Math.min(batch, cols.n) >= ORT_STEP_MIN ? await adaroundBatchInOrt(p, cols, batch, ada, seed, loop, rowAct) : adaroundBatch(p, cols, batch, ada, seed, rowAct);
           if (rowAct) {
             const a = rowAct;
             loss = (c) => poolLoss(p, cols, c, a);

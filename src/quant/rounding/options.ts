@@ -8,6 +8,7 @@
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
  *   adaroundChunks (--adaround-chunks, default 1: the Gram form): chunks of the samples, each step (but the last 20%) the Gram matrix of one (chunk-grams.ts)
  *   adaroundExactTail (recipe only, default 0): with --adaround-batch and the pre loss, the share of the steps, the last ones, on the whole H
+ *   adaroundWideBatch (recipe only, default below): samples per step on wide fully connected layers (wide-layers.ts); 0: the Gram form everywhere
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
@@ -33,6 +34,7 @@ export interface RoundingInput {
   adaroundClipCompensation?: boolean;
   adaroundExhaustive?: boolean;
   adaroundExactTail?: number | string;
+  adaroundWideBatch?: number | string;
 }
 
 function count(v: number | string, flag: string): number {
@@ -61,6 +63,11 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
     const f = Number(l.adaroundExactTail);
     if (!Number.isFinite(f) || f < 0 || f > 1) throw new FixqError("usage", `recipe field 'adaroundExactTail' must be a number from 0 to 1, got '${l.adaroundExactTail}'`);
     adaround = { ...adaround, exactTail: f };
+  }
+  if (l.adaroundWideBatch !== undefined) {
+    const b = Number(l.adaroundWideBatch);
+    if (!Number.isInteger(b) || b < 0) throw new FixqError("usage", `recipe field 'adaroundWideBatch' must be an integer ≥ 0, got '${l.adaroundWideBatch}'`);
+    adaround = { ...adaround, wideBatch: b };
   }
   if (l.adaroundLoss !== undefined) {
     if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);

@@ -8,7 +8,8 @@
  *  - AdaRound (a few iterations) and GPTQ on MXFP4 weights (a non-uniform
  *    grid) run through and do not lose to nearest;
  *  - ConvTranspose and Gemm with transA are rounded, not skipped;
- *  - AdaRound's default is the Gram form; chunks change the codes;
+ *  - AdaRound's default is the Gram form; chunks change the codes; wide
+ *    fully connected layers take minibatch steps with an exact tail;
  *  - AdaRound (Gram form and stochastic-Gram chunks) and GPTQ write
  *    byte-identical models at 1 and 2 threads;
  *  - data-free mode refuses learned rounding in one line.
@@ -92,6 +93,24 @@ describe("learned rounding in the pipeline", () => {
     const byDefault = await run({});
     expect(byDefault).toBe(await run({ adaroundChunks: 1 }));
     expect(byDefault).not.toBe(await run({ adaroundChunks: 2 }));
+  }, 120_000);
+
+  it("wide fully connected layers (K ≥ 4 × adaroundWideBatch, one column per sample) take minibatch steps with an exact tail; the others keep the Gram form's codes", async () => {
+    const data64 = arraySource({ [inputName]: evalImages(64) });
+    const codes = async (extra: RecipeInput) => {
+      const q = await quantizeModel(cnn, data64, buildRecipe({ acts: "float", batchSize: 16, weights: "int4", weightRounding: "adaround", adaroundIters: 60, ...extra }), { threads: 1 });
+      return new Map(q.model.graph!.initializers.filter((t) => t.name?.endsWith("__quantized")).map((t) => [t.name, JSON.stringify(Array.from(tensorToFloat64(t)))]));
+    };
+    const gram = await codes({ adaroundWideBatch: 0 });
+    const wide = await codes({ adaroundWideBatch: 48 });
+    expect(gram.size).toBe(5);
+    // The 576-input Gemm (4 × 48 = 192 ≤ 576) changes; the convs (patches) and the 128-input Gemm do not.
+    const changed = [...gram.keys()].filter((k) => gram.get(k) !== wide.get(k));
+    expect(changed.length).toBe(1);
+    const fc = cnn.graph!.nodes.filter((n) => n.opType === "Gemm").map((n) => n.inputs[1]!);
+    expect(changed[0]!.startsWith(fc[0]!)).toBe(true);
+    // A whole tail on H is the Gram form again.
+    expect(await codes({ adaroundWideBatch: 48, adaroundExactTail: 1 })).toEqual(gram);
   }, 120_000);
 
   it("rounds ConvTranspose (transposed patches) and Gemm with transA: reported, not skipped, none worse than nearest", async () => {
