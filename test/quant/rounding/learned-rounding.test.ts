@@ -69,9 +69,9 @@ describe("learned rounding in the pipeline", () => {
     expect(Buffer.from(encodeModel(two.q.model)).equals(Buffer.from(encodeModel(one.q.model)))).toBe(true);
   }, 120_000);
 
-  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, Gram form and 4 chunks; GPTQ)", async () => {
+  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, Gram form, 4 chunks and wide layers' minibatch phase; GPTQ)", async () => {
     const written: Buffer[] = [];
-    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "adaround", adaroundIters: 60, adaroundChunks: 4 }, { weightRounding: "gptq" }] as RecipeInput[]) {
+    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "adaround", adaroundIters: 60, adaroundChunks: 4 }, { weightRounding: "gptq" }, { weightRounding: "adaround", adaroundIters: 60, adaroundWideBatch: 16 }] as RecipeInput[]) {
       const one = await quantize({ weights: "int4", ...flags }, 1);
       const two = await quantize({ weights: "int4", ...flags }, 2);
       expect(one.report!.layers.some((l) => l.changedFraction > 0)).toBe(true);
