@@ -43,7 +43,7 @@
  * (AdaRound variants: name → extra recipe keys, each a method row after
  * AdaRound's, with its top-1 minus AdaRound's ± one paired SE), FIXQ_BENCH_ITERS=100,300,1000
  * (part 3; empty skips it), FIXQ_BENCH_PARTS=kernels,accuracy,iters,
- * FIXQ_THREADS (default 1), FIXQ_ANCHOR_SEED (the anchor's sample order, default 0).
+ * FIXQ_THREADS (default 1), FIXQ_BENCH_SAVE=DIR (writes every model there), FIXQ_ANCHOR_SEED (the anchor's sample order, default 0).
  *
  * Not here yet: ORT's MatMulNBits GPTQ on the ViT (see bench/README.md).
  */
@@ -53,6 +53,7 @@ import { MODELS_DIR } from "../src/data/manifest.js";
 import type { Model } from "../src/ir/graph.js";
 import { readNpy } from "../src/io/npy.js";
 import { loadModel } from "../src/ir/onnx/load.js";
+import { saveModel } from "../src/ir/onnx/save.js";
 import { npyFileSource } from "../src/quant/feeds.js";
 import { quantizeModel } from "../src/quant/quantize.js";
 import { buildRecipe, type RecipeInput } from "../src/quant/recipe.js";
@@ -101,6 +102,8 @@ const ROWS: { name: string; recipe: RecipeInput }[] = [
 ];
 const METHODS = env("FIXQ_BENCH_METHODS") ?? ["nearest", "gptq", "adaround"];
 const adaroundIters = process.env["FIXQ_ADAROUND_ITERS"];
+/** FIXQ_BENCH_SAVE=DIR: every quantized model of the accuracy part (and the anchor's) is written there, for offline comparison. */
+const saveDir = process.env["FIXQ_BENCH_SAVE"];
 const gptqExtra = JSON.parse(process.env["FIXQ_BENCH_GPTQ"] || "{}") as RecipeInput;
 const adaroundVariants = Object.entries(JSON.parse(process.env["FIXQ_BENCH_ADAROUND"] || "{}") as Record<string, RecipeInput>);
 /** The method rows: the methods asked for, then the AdaRound variants (when AdaRound is among them). */
@@ -147,6 +150,7 @@ if (parts.includes("accuracy")) {
           nearest = q;
         }
         if (method === "adaround") fixqAda = { predictions: p.predictions, ms: q.ms, cpuMs: q.cpuMs };
+        if (saveDir) saveModel(q.model, join(saveDir, `${key}-${row.name.replace(/\W+/g, "_")}-${method}.onnx`));
         const rec = method !== "nearest" && nearestDrop && nearestDrop.drop > 3 * nearestDrop.se ? ((nearestDrop.drop - d.drop) / nearestDrop.drop).toFixed(2) : "";
         const loss = q.loss ? `${q.loss[0]!.toExponential(2)}→${q.loss[1]!.toExponential(2)}` : "";
         console.log(`  ${row.name.padEnd(19)} ${method.padEnd(9)} ${pts(p.top1).padStart(6)}%  ${pts(d.drop).padStart(6)} ± ${pts(d.se).padEnd(6)}  ${rec.padStart(9)}  ${loss.padEnd(20)} ${(q.ms / 1000).toFixed(1).padStart(8)} ${(q.cpuMs / 1000).toFixed(1).padStart(6)} CPU   ${meanKl(float, p).toExponential(2)}`);
@@ -162,6 +166,7 @@ if (parts.includes("accuracy")) {
         if ("error" in a) console.log(`  ${row.name.padEnd(19)} anchor    ${a.error}`);
         else {
           const p = await predict(a.model);
+          if (saveDir) saveModel(a.model, join(saveDir, `${key}-${row.name.replace(/\W+/g, "_")}-anchor.onnx`));
           const d = pairedDrop(float.predictions, p.predictions, labels);
           const vs = pairedDrop(p.predictions, fixqAda.predictions, labels);
           const anchorMs = nearest.ms + 1000 * a.seconds;
