@@ -70,7 +70,7 @@ const toFloat: Attribute[] = [{ name: "to", type: 2, i: DataType.FLOAT }];
 export type LoopGradient = "gram" | "chunks" | "columns" | "post";
 
 /** The Loop body: one Adam step (inputs it, cond, V, M1, M2; outer-scope SPAN, LW, the gradient's inputs and the scalars). */
-function body(kind: LoopGradient): Graph {
+function body(kind: LoopGradient, warm: boolean): Graph {
   const b = new Ops("b");
   const mul = (x: string, y: string) => b.op("Mul", [x, y]);
   const add = (x: string, y: string) => b.op("Add", [x, y]);
@@ -82,10 +82,12 @@ function body(kind: LoopGradient): Graph {
   ]);
   const e = add(mul(h, "SPAN"), "LW");
   let g: string;
+  // The schedule's row of this step: the Loop's counter plus the phase's first step.
+  const row = () => b.op("Add", ["it", "T0I"]);
   if (kind === "gram") g = b.op("MatMul", [e, "H"]);
-  else if (kind === "chunks") g = b.op("MatMul", [e, b.op("Gather", ["HS", b.op("Gather", ["I", "it"])])]);
+  else if (kind === "chunks") g = b.op("MatMul", [e, b.op("Gather", ["HS", b.op("Gather", ["I", row()])])]);
   else {
-    const idx = b.op("Gather", ["IDX", "it"]);
+    const idx = b.op("Gather", ["IDX", row()]);
     const xb = b.op("Gather", ["POOL", idx]);
     const xbT = b.op("Transpose", [xb]);
     let d: string;
@@ -113,8 +115,8 @@ function body(kind: LoopGradient): Graph {
   const u = sub(mul(h, "c_2"), "c_1");
   const au = b.op("Abs", [u]);
   // u·|u|^(β−2)·regScale = u·exp((β−2)·ln|u| + ln regScale): ORT's Pow is scalar std::pow, Exp and Log are vectorised (β > 2 at every step; ln 0 = −∞ gives 0).
-  const reg = mul(u, b.op("Exp", [add(mul(b.op("Log", [au]), sub(beta, "c_2")), b.op("Log", [regScale]))]));
-  const dh = sub(mul(g, "SPAN"), reg);
+  // In the warm-up the regularizer is off (regScale = 0, so the term is exactly 0): its nodes are left out.
+  const dh = warm ? mul(g, "SPAN") : sub(mul(g, "SPAN"), mul(u, b.op("Exp", [add(mul(b.op("Log", [au]), sub(beta, "c_2")), b.op("Log", [regScale]))])));
   const grad = b.op("Where", [b.op("Less", [au, "c_1"]), mul(dh, mul(s, sub("c_1", s))), "c_0"]);
   const m1 = b.op("Add", [mul("c_b1", "M1"), grad], [], "M1_next");
   const m2 = b.op("Add", [mul("c_b2", "M2"), mul(grad, grad)], [], "M2_next");
@@ -140,7 +142,7 @@ const GRADIENT_INPUTS: Record<LoopGradient, ValueInfo[]> = {
 };
 
 /** The model: V = Loop(T, V0, 0, 0). */
-function loopModel(kind: LoopGradient): Model {
+function loopModel(kind: LoopGradient, warm: boolean): Model {
   const consts: Tensor[] = [
     makeFloatTensor("c_0", [], [0]),
     makeFloatTensor("c_1", [], [1]),
@@ -158,9 +160,9 @@ function loopModel(kind: LoopGradient): Model {
     graph: {
       name: "adaround",
       nodes: [
-        { opType: "Loop", inputs: ["T", "", "V0", "M1_0", "M2_0"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body(kind) }] },
+        { opType: "Loop", inputs: ["T", "", "V0", "M1_0", "M2_0"], outputs: ["V", "M1_out", "M2_out"], attributes: [{ name: "body", type: 5, g: body(kind, warm) }] },
       ],
-      inputs: [vi("T", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("M1_0", DataType.FLOAT, rk), vi("M2_0", DataType.FLOAT, rk), vi("LW", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), ...GRADIENT_INPUTS[kind], ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
+      inputs: [vi("T", DataType.INT64, []), vi("T0I", DataType.INT64, []), vi("V0", DataType.FLOAT, rk), vi("M1_0", DataType.FLOAT, rk), vi("M2_0", DataType.FLOAT, rk), vi("LW", DataType.FLOAT, rk), vi("SPAN", DataType.FLOAT, rk), ...GRADIENT_INPUTS[kind], ...scalars.map((n) => vi(n, DataType.FLOAT, []))],
       outputs: [vi("V", DataType.FLOAT, rk), vi("M1_out", DataType.FLOAT, rk), vi("M2_out", DataType.FLOAT, rk)],
       valueInfo: [],
       initializers: consts,
@@ -193,7 +195,7 @@ export interface AdaroundLoopInput {
 }
 
 export class AdaroundLoop {
-  private readonly sessions = new Map<LoopGradient, Promise<OrtSession>>();
+  private readonly sessions = new Map<string, Promise<OrtSession>>();
   private constructor(private readonly threads?: number) {}
 
   static async create(threads?: number): Promise<AdaroundLoop> {
@@ -201,11 +203,12 @@ export class AdaroundLoop {
   }
 
   /** The session of one gradient kind, created on first use. */
-  private session(kind: LoopGradient): Promise<OrtSession> {
-    let s = this.sessions.get(kind);
+  private session(kind: LoopGradient, warm: boolean): Promise<OrtSession> {
+    const key = `${kind}${warm ? ":warm" : ""}`;
+    let s = this.sessions.get(key);
     if (!s) {
-      s = OrtSession.create(loopModel(kind), { threads: this.threads, optimization: "all" });
-      this.sessions.set(kind, s);
+      s = OrtSession.create(loopModel(kind, warm), { threads: this.threads, optimization: "all" });
+      this.sessions.set(key, s);
     }
     return s;
   }
@@ -253,14 +256,21 @@ export class AdaroundLoop {
     let v: Float32Array = Float32Array.from(p.v0);
     let m1: Float32Array = new Float32Array(n);
     let m2: Float32Array = new Float32Array(n);
-    for (const ph of phases) {
-      const session = await this.session(ph.kind);
+    // Steps before the regularizer starts (t < START in float32) take the warm-up body.
+    const warmEnd = Math.ceil(Math.fround(start));
+    const runs = phases.flatMap((ph) => [
+      { ...ph, to: Math.min(ph.to, warmEnd), warm: true },
+      { ...ph, from: Math.max(ph.from, warmEnd), warm: false },
+    ]).filter((r) => r.to > r.from);
+    for (const ph of runs) {
+      const session = await this.session(ph.kind, ph.warm);
       const out = await session.run(
         {
           ...common,
           ...ph.gradient(),
           T: { dtype: DataType.INT64, dims: [], data: BigInt64Array.of(BigInt(ph.to - ph.from)) },
           T0: s(ph.from),
+          T0I: { dtype: DataType.INT64, dims: [], data: BigInt64Array.of(BigInt(ph.from)) },
           V0: { dtype: DataType.FLOAT, dims: rk, data: v },
           M1_0: { dtype: DataType.FLOAT, dims: rk, data: m1 },
           M2_0: { dtype: DataType.FLOAT, dims: rk, data: m2 },
