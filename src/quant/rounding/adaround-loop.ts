@@ -24,6 +24,12 @@
  * from the step's columns instead of H, the product E·X_bᵀ scaled by 2c/b
  * (LoopGradient).
  *
+ * The optimisation runs as one or more Loop calls ("phases": warm-up steps,
+ * whose body leaves out the regularizer's nodes since its term is exactly 0
+ * while it is off; then the rest; minibatch steps then an exact tail on H),
+ * each continuing the step counter from T0 and carrying V, M1 and M2, so the
+ * steps are those of one call.
+ *
  * The same arithmetic as the JS loop in adaround.ts (which does it in
  * float64, in the direct form); here the elementwise part runs in ORT's
  * vectorised kernels and no value crosses into JS between iterations.

@@ -15,7 +15,8 @@
  * codes is compared with nearest rounding's on the same H, and a layer whose
  * loss would grow keeps nearest (reported). Kept per layer while it is
  * processed: G·K² doubles for H (plus GPTQ's K² work matrices), and for
- * minibatch AdaRound (--adaround-batch N, --adaround-loss post) a pool of
+ * minibatch AdaRound (--adaround-batch N, --adaround-loss post, and wide
+ * fully connected layers with adaroundWideBatch N, wide-layers.ts) a pool of
  * 16·N sampled input columns per group (G·16·N·K float32, column-pool.ts),
  * and for stochastic-Gram AdaRound (--adaround-chunks M) M + 1 more K×K float32
  * Gram matrices per group (chunk-grams.ts).
