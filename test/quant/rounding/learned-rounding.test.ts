@@ -83,7 +83,7 @@ describe("learned rounding in the pipeline", () => {
     expect(written[1]!.equals(written[0]!)).toBe(false);
   }, 180_000);
 
-  it("by default takes the Gram form (the same codes as --adaround-chunks 1); --adaround-chunks 2 changes them", async () => {
+  it("by default takes the Gram form (wide layers aside; the same codes as --adaround-chunks 1); --adaround-chunks 2 changes them", async () => {
     const data64 = arraySource({ [inputName]: evalImages(64) });
     const run = async (extra: RecipeInput) => {
       const q = await quantizeModel(cnn, data64, buildRecipe({ acts: "float", batchSize: 16, weights: "int4", weightRounding: "adaround", adaroundIters: 60, ...extra }), { threads: 1 });
