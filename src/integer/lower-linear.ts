@@ -35,7 +35,7 @@ interface IntWeight {
 }
 
 /** The integer weight of a node's input `slot`; `channelAxis` is the output-channel axis of the weight. */
-function intWeight(ctx: LoweringContext, n: Node, slot: number, channelAxis: number): IntWeight {
+export function intWeight(ctx: LoweringContext, n: Node, slot: number, channelAxis: number): IntWeight {
   const name = n.inputs[slot] ?? "";
   const t = ctx.consts.get(name);
   if (!t) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has a non-constant weight '${name}'`);
@@ -69,7 +69,7 @@ function subtractZeroPoints(raw: Int32Array, dims: readonly number[], spec: Affi
 }
 
 /** The int32 bias at scale S_x·S_W[c], or undefined without one. */
-function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Float64Array): Int32Array | undefined {
+export function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Float64Array): Int32Array | undefined {
   const name = n.inputs[slot];
   if (!name) return undefined;
   const t = ctx.consts.get(name);
