@@ -29,7 +29,12 @@ interface Geometry {
   readonly padHead: [number, number];
 }
 
-/** Strides, dilations and head pads; with `output_shape`, the pads ONNX Runtime derives (total padding split with the odd one at the tail). */
+/**
+ * Strides, dilations and head pads. With `output_shape` the pads are derived
+ * as the ONNX spec states for auto_pad NOTSET, and as ONNX Runtime does (the
+ * pipeline test checks it): total = s·(H − 1) + output_padding + (k − 1)·d + 1 − O,
+ * head = total − ⌊total/2⌋, tail = ⌊total/2⌋.
+ */
 function geometry(n: Node, inHW: readonly number[], kernel: readonly number[], outHW: readonly number[]): Geometry {
   const autoPad = attrString(n, "auto_pad") ?? "NOTSET";
   if (autoPad !== "NOTSET" && autoPad !== "VALID") throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses auto_pad ${autoPad}; export the model with explicit pads or output_shape`);
@@ -44,7 +49,7 @@ function geometry(n: Node, inHW: readonly number[], kernel: readonly number[], o
   if (attrInts(n, "output_shape")) {
     const head = [0, 1].map((a) => {
       const total = Math.max(0, strides[a]! * (inHW[a]! - 1) + outPad[a]! + (kernel[a]! - 1) * dilations[a]! + 1 - outHW[a]!);
-      return Math.floor(total / 2);
+      return total - Math.floor(total / 2);
     });
     return { strides, dilations, padHead: [head[0]!, head[1]!] };
   }

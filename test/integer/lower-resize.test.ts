@@ -14,7 +14,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { integerizeModel } from "../../src/integer/integerize.js";
 import { nearestSources } from "../../src/integer/resize-index.js";
-import { DataType } from "../../src/ir/dtype.js";
 import type { Attribute, Model } from "../../src/ir/graph.js";
 import { makeFloatTensor, type Tensor } from "../../src/ir/tensor.js";
 import { axisGatherOffsets, remapKernel } from "../../src/numerics/remap.js";
@@ -26,13 +25,10 @@ import { cleanupModules } from "../backends/js/load-module.js";
 import { Rng } from "../helpers/prng.js";
 import { graph, model, node, randomWeight, value } from "../ir/builders.js";
 import { checkIntegerPipeline, type PipelineCase } from "./integer-pipeline.js";
+import { int64Tensor, str } from "./decoder-models.js";
 
 afterAll(cleanupModules);
 
-const str = (name: string, s: string): Attribute => ({ name, type: 3, s: new TextEncoder().encode(s) });
-export function int64Tensor(name: string, values: readonly number[]): Tensor {
-  return { name, dtype: DataType.INT64, dims: [values.length], raw: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) };
-}
 
 interface IndexCase {
   readonly coord: string;
