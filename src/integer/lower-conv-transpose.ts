@@ -17,9 +17,8 @@
 import { attrInt, attrInts, attrString } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
-import { checkedMultiplier, intBias, intWeight } from "./lower-linear.js";
+import { intBias, intWeight, requantInto } from "./lower-linear.js";
 import { activationTail } from "./activation-tail.js";
-import { emitFixedRescale, singleScale } from "./lower-fixed.js";
 import { INT32, type LoweringContext, label } from "./lowering-context.js";
 import { type AxisPlan, axisPlan, phaseWeight } from "./conv-transpose-phases.js";
 
@@ -103,11 +102,7 @@ export function lowerConvTranspose(ctx: LoweringContext, n: Node): void {
         group,
       });
       const out = ctx.addValue(`${tail.value}_q${tag}`, phaseShape, tail.spec.type, tail.spec);
-      if (tail.spec.fixed) emitFixedRescale(ctx, n, [acc], [xs.scale * singleScale(sw, n, tail.spec)], tail.spec, out, tail.clampLo, tail.clampHi);
-      else {
-        const multipliers = Array.from(sw, (s) => checkedMultiplier(ctx, n, (xs.scale * s) / tail.spec.scale));
-        ctx.ops.push({ kind: "requant", source: label(n), input: acc, output: out, multipliers, axis: 0, outZero: tail.spec.zeroPoint, clampLo: tail.clampLo, clampHi: tail.clampHi });
-      }
+      requantInto(ctx, n, acc, 0, xs.scale, sw, tail, out);
       parts.push(out);
     }
   }

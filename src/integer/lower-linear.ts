@@ -17,7 +17,7 @@ import { type IntType, roundHalfEven } from "../numerics/int.js";
 import { formatType, narrowestIntType } from "../quant/format-annotation.js";
 import { type Dyadic, INT32_MAX, INT32_MIN, quantizeMultiplier } from "../numerics/requant.js";
 import { quantizeWithSpec } from "../quant/weights.js";
-import { activationTail } from "./activation-tail.js";
+import { type ActivationTail, activationTail } from "./activation-tail.js";
 import { INT32, type LoweringContext, label } from "./lowering-context.js";
 import { attrFloat, attrInt } from "../ir/attrs.js";
 import { window2d } from "./node-attrs.js";
@@ -116,9 +116,14 @@ function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, s
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  requantInto(ctx, n, acc, axis, sx, sw, tail, out);
+  ctx.lowered.set(tail.value, out);
+}
+
+/** The requant of accumulator `acc` (scale S_x·S_W[c]) into `out`, the tail's spec and clamps (a fixed-point rescale into a fixed-point spec). */
+export function requantInto(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, tail: ActivationTail, out: string): void {
   if (tail.spec.fixed) {
     emitFixedRescale(ctx, n, [acc], [sx * singleScale(sw, n, tail.spec)], tail.spec, out, tail.clampLo, tail.clampHi);
-    ctx.lowered.set(tail.value, out);
     return;
   }
   ctx.ops.push({
@@ -132,7 +137,6 @@ function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, s
     clampLo: tail.clampLo,
     clampHi: tail.clampHi,
   });
-  ctx.lowered.set(tail.value, out);
 }
 
 export function lowerConv(ctx: LoweringContext, n: Node): void {
