@@ -41,6 +41,12 @@ export interface AxisPlan {
   readonly length: number;
 }
 
+/** Where each phase's outputs sit along one axis: phase r's output q is at q + phases[r].offset of `length`. */
+export interface PhaseLayout {
+  readonly phases: readonly { readonly offset: number }[];
+  readonly length: number;
+}
+
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const mod = (a: number, m: number): number => ((a % m) + m) % m;
 
@@ -87,4 +93,20 @@ export function phaseWeight(w: Int32Array, dims: readonly number[], group: numbe
     }
   }
   return { weight, shape: [M, Cg, Jh, Jw] };
+}
+
+/**
+ * The remap tables reading output [c, o_h, o_w] from the stacked phases
+ * [(r_h·s_w + r_w)·M + c, q_h, q_w]: phase (o_h mod s_h, o_w mod s_w), position
+ * (⌊o_h/s_h⌋ + off_h, ⌊o_w/s_w⌋ + off_w).
+ */
+export function interleaveOffsets([ph, pw]: readonly [PhaseLayout, PhaseLayout], M: number, shape: readonly number[]): Int32Array[] {
+  const sh = ph.phases.length;
+  const sw = pw.phases.length;
+  const plane = ph.length * pw.length;
+  const phaseSize = M * plane;
+  const ch = Int32Array.from({ length: M }, (_, c) => c * plane);
+  const rows = Int32Array.from({ length: shape[1]! }, (_, o) => (o % sh) * sw * phaseSize + (Math.floor(o / sh) + ph.phases[o % sh]!.offset) * pw.length);
+  const cols = Int32Array.from({ length: shape[2]! }, (_, o) => (o % sw) * phaseSize + Math.floor(o / sw) + pw.phases[o % sw]!.offset);
+  return [ch, rows, cols];
 }

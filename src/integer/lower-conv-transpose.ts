@@ -4,7 +4,7 @@
  * weight to integer ops, exactly:
  *
  *   acc_r = bias + Σ (x − z_x)·W_r        one stride-1 conv per output phase r
- *                                         (conv-transpose-phases.ts), int32, certified like any conv
+ *                                         (conv-transpose-phases.ts, emitted by phase-convs.ts), int32, certified like any conv
  *   y_r   = clamp(requant(acc_r[c], m_c·2^−s_c) + z_y, lo, hi)   m_c·2^−s_c ≈ S_x·S_W[c]/S_y
  *   y     = remap(concat_r y_r)            the phases interleaved (y[o] = y_{o mod s}[⌊o/s⌋ + off])
  *
@@ -17,9 +17,10 @@
 import { attrInt, attrInts, attrString } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
-import { intBias, intWeight, requantInto } from "./lower-linear.js";
+import { intBias, intWeight } from "./lower-linear.js";
+import { emitPhaseLayer, type PhaseConv } from "./phase-convs.js";
 import { activationTail } from "./activation-tail.js";
-import { INT32, type LoweringContext, label } from "./lowering-context.js";
+import { type LoweringContext, label } from "./lowering-context.js";
 import { type AxisPlan, axisPlan, phaseWeight } from "./conv-transpose-phases.js";
 
 interface Geometry {
@@ -78,57 +79,12 @@ export function lowerConvTranspose(ctx: LoweringContext, n: Node): void {
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const [ph, pw] = plans;
-  const phaseShape = [M, ph.length, pw.length];
-  const parts: string[] = [];
-  const single = ph.phases.length === 1 && pw.phases.length === 1 && ph.phases[0]!.offset === 0 && pw.phases[0]!.offset === 0 && ph.length === shape[1] && pw.length === shape[2];
-  for (const [rh, a] of ph.phases.entries()) {
-    for (const [rw, b] of pw.phases.entries()) {
+  const convs = ph.phases.flatMap((a) =>
+    pw.phases.map((b) => {
       const pw8 = phaseWeight(w.q, w.dims, group, a.taps, b.taps);
-      const tag = single ? "" : `_phase${rh}_${rw}`;
-      const acc = ctx.addValue(`${n.outputs[0]}_acc${tag}`, phaseShape, INT32);
-      ctx.ops.push({
-        kind: "conv",
-        source: label(n),
-        input: x,
-        output: acc,
-        inputZero: xs.zeroPoint,
-        weight: pw8.weight,
-        weightType: w.type,
-        weightShape: pw8.shape,
-        ...(bias ? { bias } : {}),
-        strides: [1, 1],
-        pads: [a.padHead, b.padHead, a.padTail, b.padTail],
-        dilations: [a.dilation, b.dilation],
-        group,
-      });
-      const out = ctx.addValue(`${tail.value}_q${tag}`, phaseShape, tail.spec.type, tail.spec);
-      requantInto(ctx, n, acc, 0, xs.scale, sw, tail, out);
-      parts.push(out);
-    }
-  }
-  if (single) {
-    ctx.lowered.set(tail.value, parts[0]!);
-    return;
-  }
-  const stacked = ctx.addValue(`${tail.value}_phases`, [M * parts.length, ph.length, pw.length], tail.spec.type, tail.spec);
-  ctx.ops.push({ kind: "concat", source: label(n), inputs: parts, output: stacked, axis: 0 });
-  const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
-  ctx.ops.push({ kind: "remap", source: label(n), input: stacked, output: out, offsets: interleaveOffsets(plans, M, shape) });
-  ctx.lowered.set(tail.value, out);
-}
-
-/**
- * The remap tables reading output [c, o_h, o_w] from the stacked phases
- * [(r_h·s_w + r_w)·M + c, q_h, q_w]: phase (o_h mod s_h, o_w mod s_w), position
- * (⌊o_h/s_h⌋ + off_h, ⌊o_w/s_w⌋ + off_w).
- */
-function interleaveOffsets([ph, pw]: readonly [AxisPlan, AxisPlan], M: number, shape: readonly number[]): Int32Array[] {
-  const sh = ph.phases.length;
-  const sw = pw.phases.length;
-  const plane = ph.length * pw.length;
-  const phaseSize = M * plane;
-  const ch = Int32Array.from({ length: M }, (_, c) => c * plane);
-  const rows = Int32Array.from({ length: shape[1]! }, (_, o) => (o % sh) * sw * phaseSize + (Math.floor(o / sh) + ph.phases[o % sh]!.offset) * pw.length);
-  const cols = Int32Array.from({ length: shape[2]! }, (_, o) => (o % sw) * phaseSize + Math.floor(o / sw) + pw.phases[o % sw]!.offset);
-  return [ch, rows, cols];
+      const conv: PhaseConv = { weight: pw8.weight, weightShape: pw8.shape, pads: [a.padHead, b.padHead, a.padTail, b.padTail], dilations: [a.dilation, b.dilation] };
+      return conv;
+    }),
+  );
+  emitPhaseLayer(ctx, n, { input: x, convs, layouts: plans, group, weightType: w.type, ...(bias ? { bias } : {}), weightScales: sw, shape, tail });
 }
