@@ -9,8 +9,9 @@
  * with src_a from resize-index.ts (ONNX's coordinate transformation and
  * nearest modes, in ONNX Runtime's float32 steps). Scales or sizes must be
  * constants (after shape folding); the batch axis must keep its size. Linear
- * and cubic modes (interpolation, not movement), tf_crop_and_resize, `axes`
- * and a keep_aspect_ratio_policy other than stretch are refused in one line.
+ * mode (interpolation, not movement) goes to lower-resize-linear.ts; cubic
+ * mode, tf_crop_and_resize, `axes` and a keep_aspect_ratio_policy other than
+ * stretch are refused in one line.
  */
 import { attrFloats, attrString } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
@@ -18,6 +19,7 @@ import type { Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { axisGatherOffsets } from "../numerics/remap.js";
 import { finishMovement } from "./lower-elementwise.js";
+import { lowerResizeLinear } from "./lower-resize-linear.js";
 import { type LoweringContext, label } from "./lowering-context.js";
 import { COORDINATE_MODES, type CoordinateMode, NEAREST_MODES, type NearestMode, nearestSources } from "./resize-index.js";
 
@@ -48,18 +50,26 @@ function axisScales(ctx: LoweringContext, n: Node, inDims: readonly number[], ou
 
 export function lowerResize(ctx: LoweringContext, n: Node): void {
   const mode = attrString(n, "mode") ?? "nearest";
-  if (mode !== "nearest") {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses mode '${mode}'; integer code covers mode 'nearest' only (a gather of the quantized values); export with mode='nearest' or keep this part in float`);
+  if (mode !== "nearest" && mode !== "linear") {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses mode '${mode}'; integer code covers modes 'nearest' (a gather of the quantized values) and 'linear' (whole factors); export with one of them or keep this part in float`);
   }
   // Resize-10 (X, scales) and Upsample: asymmetric coordinates, ONNX Runtime's "simple" rounding
   const legacy = n.opType === "Upsample" || n.inputs.length === 2;
+  if (n.attributes.some((a) => a.name === "axes")) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has the axes attribute; export with scales or sizes for every axis`);
+  const policy = attrString(n, "keep_aspect_ratio_policy") ?? "stretch";
+  if (policy !== "stretch") throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses keep_aspect_ratio_policy '${policy}'; only 'stretch' is covered`);
+  if (mode === "linear") {
+    const x = ctx.intInput(n.inputs[0]!, n);
+    const inShape = ctx.values.get(x)!.shape;
+    const scales = axisScales(ctx, n, [1, ...inShape], [1, ...ctx.sampleShape(n.outputs[0]!, label(n))], legacy);
+    if (scales[0] !== 1) throw new FixqError("unsupported", `cannot integerize: ${label(n)} resizes the batch axis (scale ${scales[0]})`);
+    lowerResizeLinear(ctx, n, legacy, scales.slice(1));
+    return;
+  }
   const coord = (legacy ? "asymmetric" : (attrString(n, "coordinate_transformation_mode") ?? "half_pixel")) as CoordinateMode;
   const nearest = (legacy ? "simple" : (attrString(n, "nearest_mode") ?? "round_prefer_floor")) as NearestMode;
   if (!COORDINATE_MODES.includes(coord)) throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses coordinate_transformation_mode '${coord}'; integer code covers ${COORDINATE_MODES.join(", ")}`);
   if (nearest !== "simple" && !NEAREST_MODES.includes(nearest)) throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses nearest_mode '${nearest}'; integer code covers ${NEAREST_MODES.join(", ")}`);
-  if (n.attributes.some((a) => a.name === "axes")) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has the axes attribute; export with scales or sizes for every axis`);
-  const policy = attrString(n, "keep_aspect_ratio_policy") ?? "stretch";
-  if (policy !== "stretch") throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses keep_aspect_ratio_policy '${policy}'; only 'stretch' is covered`);
   const x = ctx.intInput(n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
   const inShape = ctx.values.get(x)!.shape;

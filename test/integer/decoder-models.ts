@@ -3,7 +3,7 @@
  * (test/integer, test/backends/c): attribute and int64 helpers, a lone
  * ConvTranspose with chosen geometry, and a tiny decoder
  * Conv → Relu → ConvTranspose (stride 2, output_padding 1, groups 2) → Relu →
- * Resize ×2 (nearest) → Conv.
+ * Resize ×2 (nearest or linear) → Conv.
  */
 import { DataType } from "../../src/ir/dtype.js";
 import type { Attribute } from "../../src/ir/graph.js";
@@ -58,8 +58,8 @@ export function convTransposeCase(g: ConvTransposeGeometry, seed: number, N: num
   return { name: g.name, model: model(gr, 17), feeds: { x: randn(rng, N * C * H * W) }, dims: { x: [N, C, H, W] } };
 }
 
-/** Conv 3×3 → Relu → ConvTranspose 3×3 stride 2 pads 1 output_padding 1 groups 2 → Relu → Resize ×2 nearest → Conv 1×1, on [3, 5, 4]. */
-export function decoderCase(seed: number, N: number, coord = "asymmetric", nearest = "floor"): PipelineCase {
+/** Conv 3×3 → Relu → ConvTranspose 3×3 stride 2 pads 1 output_padding 1 groups 2 → Relu → Resize ×2 (nearest or linear) → Conv 1×1, on [3, 5, 4]. */
+export function decoderCase(seed: number, N: number, coord = "asymmetric", nearest = "floor", mode = "nearest"): PipelineCase {
   const rng = new Rng(seed);
   const gr = graph(
     [
@@ -67,7 +67,7 @@ export function decoderCase(seed: number, N: number, coord = "asymmetric", neare
       node("Relu", ["a"], ["ar"], [], "enc_relu"),
       node("ConvTranspose", ["ar", "w2", "b2"], ["d"], [ints("strides", [2, 2]), ints("pads", [1, 1, 1, 1]), ints("output_padding", [1, 1]), int("group", 2)], "up1"),
       node("Relu", ["d"], ["dr"], [], "up1_relu"),
-      node("Resize", ["dr", "", "scales"], ["u"], [str("mode", "nearest"), str("coordinate_transformation_mode", coord), str("nearest_mode", nearest)], "up2"),
+      node("Resize", ["dr", "", "scales"], ["u"], [str("mode", mode), str("coordinate_transformation_mode", coord), str("nearest_mode", nearest)], "up2"),
       node("Conv", ["u", "w3", "b3"], ["y"], [], "head"),
     ],
     [value("x", 1, ["N", 3, 5, 4])],
@@ -82,5 +82,5 @@ export function decoderCase(seed: number, N: number, coord = "asymmetric", neare
       makeFloatTensor("b3", [2], [0, 0.1]),
     ],
   );
-  return { name: `decoder (Resize ${coord} + ${nearest})`, model: model(gr, 17), feeds: { x: randn(rng, N * 60) }, dims: { x: [N, 3, 5, 4] } };
+  return { name: `decoder (Resize ${mode} ${coord}${mode === "nearest" ? ` + ${nearest}` : ""})`, model: model(gr, 17), feeds: { x: randn(rng, N * 60) }, dims: { x: [N, 3, 5, 4] } };
 }

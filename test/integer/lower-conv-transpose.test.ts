@@ -190,6 +190,7 @@ describe.each([
   convTransposeCase(GEOMETRIES[7]!, 15, 64),
   decoderCase(12, 64, "asymmetric", "floor"),
   decoderCase(13, 64, "half_pixel", "round_prefer_floor"),
+  decoderCase(16, 64, "half_pixel", "floor", "linear"),
 ])("integer ConvTranspose pipeline: $name", (c) => {
   it("certified; tracks fake-quant; JS = integer ONNX = emulator", async () => {
     const { program, worstSteps } = await checkIntegerPipeline(c, 64);
@@ -222,6 +223,7 @@ describe("QDQ ConvTranspose and Resize models in ONNX Runtime track the float mo
     ["ConvTranspose groups 2 + Relu", convTransposeCase(GEOMETRIES[2]!, 31, 64)],
     ["ConvTranspose k4 s2 (DCGAN)", convTransposeCase(GEOMETRIES[1]!, 32, 64)],
     ["decoder, Resize half_pixel", decoderCase(33, 64, "half_pixel", "round_prefer_floor")],
+    ["decoder, Resize linear", decoderCase(34, 64, "half_pixel", "floor", "linear")],
   ] as const)("%s: output SQNR ≥ 30 dB", async (_name, c) => {
     expect(await qdqSqnr(c)).toBeGreaterThanOrEqual(30); // measured 40–41 dB
   }, 30_000);

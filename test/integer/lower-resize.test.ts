@@ -9,11 +9,16 @@
  * (Conv → Resize ×2, asymmetric + floor and half_pixel + round_prefer_floor
  * from sizes): the certificate holds, the emulator tracks ONNX Runtime's
  * fake-quant model within a step, and the generated JS and the integer-only
- * ONNX equal the emulator bit for bit. Linear mode is refused in one line.
+ * ONNX equal the emulator bit for bit. Linear mode by whole factors
+ * (lower-resize-linear.ts): the tap weights by hand, three models through the
+ * same pipeline (half_pixel ×2, Upsample-9 asymmetric ×2, pytorch_half_pixel
+ * ×3/×2 with rounded weights); cubic mode, linear align_corners and
+ * fractional linear factors are refused in one line naming the node.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { integerizeModel } from "../../src/integer/integerize.js";
 import { nearestSources } from "../../src/integer/resize-index.js";
+import { linearTaps } from "../../src/integer/lower-resize-linear.js";
 import type { Attribute, Model } from "../../src/ir/graph.js";
 import { makeFloatTensor, type Tensor } from "../../src/ir/tensor.js";
 import { axisGatherOffsets, remapKernel } from "../../src/numerics/remap.js";
@@ -136,11 +141,44 @@ describe.each([
   }, 60_000);
 });
 
+describe("linearTaps", () => {
+  it("gives the two taps of each phase as dyadic weights: ×2 half_pixel, ×2 asymmetric, ×3 rounded at 7 bits", () => {
+    // half_pixel ×2: o = 2q reads x[q − 1]·¼ + x[q]·¾, o = 2q + 1 reads x[q]·¾ + x[q + 1]·¼ (offsets into the edge-padded input)
+    expect(linearTaps(2, true)).toEqual({ bits: 2, phases: [{ offset: 0, weights: [1, 3] }, { offset: 1, weights: [3, 1] }] });
+    expect(linearTaps(2, false)).toEqual({ bits: 1, phases: [{ offset: 1, weights: [2, 0] }, { offset: 1, weights: [1, 1] }] });
+    // ×3 half_pixel: δ = −⅓, 0, ⅓: not dyadic, so 128·⅔ = 85.3 → 85
+    expect(linearTaps(3, true)).toEqual({ bits: 7, phases: [{ offset: 0, weights: [43, 85] }, { offset: 1, weights: [128, 0] }, { offset: 1, weights: [85, 43] }] });
+  });
+});
+
+describe.each([
+  convResize("linear ×2 half_pixel (scales)", [str("mode", "linear")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]),
+  convResize("linear ×2 asymmetric (Upsample-9)", [str("mode", "linear")], ["scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])], 9),
+  convResize("linear ×3 / ×2 pytorch_half_pixel (sizes, static batch)", [str("mode", "linear"), str("coordinate_transformation_mode", "pytorch_half_pixel")], ["", "", "sizes"], [int64Tensor("sizes", [N, 4, 18, 10])], 17, N),
+])("integer linear Resize: $name", (c) => {
+  it("lowers to an edge remap, depthwise phase convs and an interleave; certified; within 3 output steps of fake-quant; JS = integer ONNX = emulator", async () => {
+    const { program, worstSteps } = await checkIntegerPipeline(c, N);
+    expect(program.ops.filter((o) => o.kind === "remap").length).toBe(2);
+    expect(program.ops.filter((o) => o.kind === "conv" && o.group === 4).length).toBeGreaterThanOrEqual(4);
+    // the Resize's codes differ from ORT's float interpolation + Q by at most a rounding step; the 1×1 conv after it sums four channels (measured ≤ 2 steps)
+    expect(worstSteps).toBeLessThanOrEqual(3);
+  }, 60_000);
+});
+
 describe("integer Resize refusals", () => {
-  it("refuses mode linear in one line naming the node and the mode", async () => {
-    const c = convResize("linear", [str("mode", "linear")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]);
+  async function lowered(c: PipelineCase): Promise<() => unknown> {
     const host = { x: { dtype: 1, dims: c.dims.x!, data: c.feeds.x! } };
     const { model: q } = await quantizeModel(c.model, arraySource(host), buildRecipe({}), { threads: 1 });
-    expect(() => integerizeModel(q)).toThrow(/Resize 'resize' uses mode 'linear'; integer code covers mode 'nearest' only/);
+    return () => integerizeModel(q);
+  }
+  it("refuses mode cubic in one line naming the node and the mode", async () => {
+    const c = convResize("cubic", [str("mode", "cubic")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]);
+    expect(await lowered(c)).toThrow(/Resize 'resize' uses mode 'cubic'; integer code covers modes 'nearest' \(a gather of the quantized values\) and 'linear' \(whole factors\)/);
+  }, 30_000);
+  it("refuses linear align_corners and a fractional linear factor, naming the node", async () => {
+    const corners = convResize("corners", [str("mode", "linear"), str("coordinate_transformation_mode", "align_corners")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]);
+    expect(await lowered(corners)).toThrow(/Resize 'resize' uses mode 'linear' with coordinate_transformation_mode 'align_corners'/);
+    const frac = convResize("frac", [str("mode", "linear")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 1.5, 2])]);
+    expect(await lowered(frac)).toThrow(/Resize 'resize' resizes the height from 6 to 9; linear mode is integer code for whole upsampling factors only/);
   }, 30_000);
 });
