@@ -18,6 +18,8 @@
  * Runtime) = emulator bit for bit. The QDQ writer quantizes a ConvTranspose
  * weight per output channel along axis 1 (groups 1), and the QDQ models run
  * in ONNX Runtime (graph optimizations on) within 30 dB output SQNR of float.
+ * A fixed-point decoder (ap_fixed formats) writes each phase through a
+ * fixedrescale, and JS and integer ONNX equal the emulator on it.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../src/backends/emulator/run.js";
@@ -25,6 +27,8 @@ import { axisPlan } from "../../src/integer/conv-transpose-phases.js";
 import { integerizeModel } from "../../src/integer/integerize.js";
 import type { Program, RequantOp } from "../../src/integer/program.js";
 import type { Graph, Model } from "../../src/ir/graph.js";
+import { decodeModel } from "../../src/ir/onnx/load.js";
+import { encodeModel } from "../../src/ir/onnx/save.js";
 import { tensorToFloat64 } from "../../src/ir/tensor.js";
 import { roundHalfEven } from "../../src/numerics/int.js";
 import { quantizeValue } from "../../src/numerics/int-group.js";
@@ -33,7 +37,9 @@ import { arraySource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
+import { expectBitExact } from "../backends/js/check.js";
 import { cleanupModules } from "../backends/js/load-module.js";
+import { onnxIntMismatches } from "./fixed-designs.js";
 import { type ConvTransposeGeometry, convTransposeCase, decoderCase } from "./decoder-models.js";
 import { checkIntegerPipeline, type PipelineCase } from "./integer-pipeline.js";
 
@@ -227,4 +233,20 @@ describe("QDQ ConvTranspose and Resize models in ONNX Runtime track the float mo
   ] as const)("%s: output SQNR ≥ 30 dB", async (_name, c) => {
     expect(await qdqSqnr(c)).toBeGreaterThanOrEqual(30); // measured 40–41 dB
   }, 30_000);
+});
+
+describe("a fixed-point decoder (fixed<8,3> activations, fixed<8,1> weights)", () => {
+  it("writes every ConvTranspose and linear Resize phase through a fixedrescale; JS = integer ONNX = emulator", async () => {
+    const c = decoderCase(41, 32, "half_pixel", "floor", "linear");
+    const host = { x: { dtype: 1, dims: c.dims.x!, data: c.feeds.x! } };
+    const { model } = await quantizeModel(c.model, arraySource(host), buildRecipe({ acts: "fixed<8,3>", weights: "fixed<8,1>" }), { threads: 1 });
+    const p = integerizeModel(decodeModel(encodeModel(model)));
+    // enc, 4 ConvTranspose phases, 4 Resize phases, head
+    expect(p.ops.filter((o) => o.kind === "fixedrescale").length).toBe(10);
+    expect(p.ops.some((o) => o.kind === "requant")).toBe(false);
+    const sets = [{ data: { x: c.feeds.x! }, batch: 32 }];
+    expect(await expectBitExact(p, sets)).toBeGreaterThan(0);
+    const onnx = await onnxIntMismatches(p, sets);
+    expect({ ints: onnx.ints, floats: onnx.floats }).toEqual({ ints: 0, floats: 0 });
+  }, 60_000);
 });
