@@ -4,8 +4,9 @@
  * bit, on quantized decoders: Conv → ConvTranspose (stride 2, output_padding,
  * groups 2) → Resize ×2 (nearest asymmetric + floor, nearest half_pixel +
  * round_prefer_floor, linear half_pixel) → Conv, and a ConvTranspose whose
- * kernel is shorter than its stride. C builds with -fsanitize=address,undefined (an
- * out-of-bounds index map fails the run); model_run goes through the batch
+ * kernel is shorter than its stride. C builds with -fsanitize=address,undefined
+ * (an out-of-bounds index map fails the run) and -Wconversion
+ * -Wsign-conversion under the Makefile's -Werror; model_run goes through the batch
  * functions (the TILE-lane remap). HLS C simulation of the linear decoder in
  * parallel and stream I/O. Skips without gcc/g++/make (fails with
  * FIXQ_REQUIRE_DATA=1).
@@ -22,7 +23,7 @@ import { expectBitExactC, tallyBuilt } from "./check-c.js";
 const HAVE = toolAvailable("gcc") && toolAvailable("g++") && toolAvailable("make");
 const tmp = tempDir("fixq-c-remap-");
 afterAll(tmp.remove);
-const SAN = "-O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all";
+const SAN = "-O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion";
 
 const CASES: [string, () => Promise<Program>][] = [
   ["decoder, Resize asymmetric + floor", () => lowerCase(decoderCase(21, 32))],
