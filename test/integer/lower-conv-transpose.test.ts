@@ -57,6 +57,20 @@ describe("axisPlan", () => {
     });
   });
 
+  it("does the scatter's own MACs (H·k per axis, every tap once per input pixel), half of a zero-inserted conv's (O·k) at stride 2", () => {
+    for (const [H, k, s, p, O] of [
+      [32, 3, 2, 1, 64], // k3 s2 p1 output_padding 1
+      [32, 4, 2, 1, 64], // k4 s2 p1 (DCGAN)
+      [32, 2, 2, 0, 64], // k2 s2
+      [20, 5, 2, 2, 40], // k5 s2 p2 output_padding 1
+    ] as const) {
+      const plan = axisPlan(H, k, s, 1, p, O);
+      const macs = plan.phases.reduce((a, ph) => a + plan.length * ph.taps.length, 0);
+      expect(macs).toBe(H * k);
+      expect(O * k).toBe(2 * macs);
+    }
+  });
+
   it("gives a phase no taps when the kernel is shorter than the stride (k = 2, s = 3)", () => {
     const plan = axisPlan(4, 2, 3, 1, 0, 11);
     expect(plan.phases.map((p) => p.taps)).toEqual([[0], [1], []]);
