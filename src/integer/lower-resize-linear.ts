@@ -16,9 +16,11 @@
  * `remap` of x (edge replication), each phase a depthwise 2×2 `conv`, and
  * the phases interleave through phase-convs.ts. The only rounding is the
  * requant's (the interpolation itself is exact for powers of two).
- * align_corners, non-integer factors and resizing N or C are refused in one line.
+ * align_corners (taps that move with the position), fractional factors and
+ * downsampling go to lower-resize-matrix.ts; resizing N or C, cubic mode and
+ * antialiased downsampling are refused in one line.
  */
-import { attrString } from "../ir/attrs.js";
+import { attrInt, attrString } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
 import { axisGatherOffsets } from "../numerics/remap.js";
@@ -27,6 +29,8 @@ import { activationTail } from "./activation-tail.js";
 import type { PhaseLayout } from "./conv-transpose-phases.js";
 import { type LoweringContext, label } from "./lowering-context.js";
 import { emitPhaseLayer, type PhaseConv } from "./phase-convs.js";
+import { lowerResizeMatrix } from "./lower-resize-matrix.js";
+import type { CoordinateMode } from "./resize-index.js";
 
 const HALF_PIXEL = new Set(["half_pixel", "pytorch_half_pixel", "half_pixel_symmetric"]);
 /** Fraction bits of a rounded (non-dyadic) tap weight. */
@@ -55,28 +59,38 @@ export function linearTaps(s: number, halfPixel: boolean): AxisTaps {
   };
 }
 
-/** The integer factor of one axis (out = s·in, and the float32 scale is s), or a refusal. */
-function factor(n: Node, inLen: number, outLen: number, scale: number, axis: string): number {
+/** The whole factor of one axis (out = s·in, and the float32 scale is s), or undefined. */
+function wholeFactor(inLen: number, outLen: number, scale: number): number | undefined {
   const s = outLen / inLen;
-  if (!Number.isInteger(s) || s < 1 || scale !== s) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} resizes ${axis} from ${inLen} to ${outLen}; linear mode is integer code for whole upsampling factors only (×1, ×2, …)`);
+  return Number.isInteger(s) && s >= 1 && scale === s ? s : undefined;
+}
+
+/** The coordinate transformation mode of a linear Resize, or a refusal naming it. */
+export function linearCoordinateMode(n: Node, legacy: boolean): string {
+  const coord = legacy ? "asymmetric" : (attrString(n, "coordinate_transformation_mode") ?? "half_pixel");
+  if (coord !== "asymmetric" && coord !== "align_corners" && !HALF_PIXEL.has(coord)) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses mode 'linear' with coordinate_transformation_mode '${coord}'; integer linear resizing covers half_pixel, pytorch_half_pixel, half_pixel_symmetric, align_corners and asymmetric`);
   }
-  return s;
+  return coord;
 }
 
 /** `scales`: the float32 scale of every per-sample axis (resize-index.ts's axisScales without the batch). */
 export function lowerResizeLinear(ctx: LoweringContext, n: Node, legacy: boolean, scales: readonly number[]): void {
-  const coord = legacy ? "asymmetric" : (attrString(n, "coordinate_transformation_mode") ?? "half_pixel");
-  if (coord !== "asymmetric" && !HALF_PIXEL.has(coord)) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses mode 'linear' with coordinate_transformation_mode '${coord}'; integer linear resizing covers half_pixel, pytorch_half_pixel, half_pixel_symmetric and asymmetric`);
-  }
+  const coord = linearCoordinateMode(n, legacy);
   const x = ctx.intInput(n.inputs[0]!, n);
   const inShape = ctx.values.get(x)!.shape;
   const shape = ctx.sampleShape(n.outputs[0]!, label(n));
   if (inShape.length !== 3 || shape.length !== 3) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a linear Resize of a rank-${inShape.length + 1} tensor; integer code covers [N, C, H, W]`);
   if (shape[0] !== inShape[0] || scales[0] !== 1) throw new FixqError("unsupported", `cannot integerize: ${label(n)} resizes the channel axis`);
   const [C, H, W] = inShape as [number, number, number];
-  const taps = [linearTaps(factor(n, H, shape[1]!, scales[1]!, "the height"), coord !== "asymmetric"), linearTaps(factor(n, W, shape[2]!, scales[2]!, "the width"), coord !== "asymmetric")] as const;
+  const sh = wholeFactor(H, shape[1]!, scales[1]!);
+  const sw = wholeFactor(W, shape[2]!, scales[2]!);
+  if (sh === undefined || sw === undefined || coord === "align_corners") {
+    if (scales.some((s) => s < 1) && attrInt(n, "antialias", 0) !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} downsamples with antialias; integer linear resizing covers antialias 0`);
+    lowerResizeMatrix(ctx, n, coord as CoordinateMode, scales);
+    return;
+  }
+  const taps = [linearTaps(sh, coord !== "asymmetric"), linearTaps(sw, coord !== "asymmetric")] as const;
   // x padded by one replicated pixel on each side of H and W
   const clampRange = (len: number) => Array.from({ length: len + 2 }, (_, i) => Math.min(Math.max(i - 1, 0), len - 1));
   const xs = ctx.specOfInt(x);

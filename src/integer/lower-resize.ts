@@ -19,7 +19,7 @@ import type { Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { axisGatherOffsets } from "../numerics/remap.js";
 import { finishMovement } from "./lower-elementwise.js";
-import { lowerResizeLinear } from "./lower-resize-linear.js";
+import { linearCoordinateMode, lowerResizeLinear } from "./lower-resize-linear.js";
 import { type LoweringContext, label } from "./lowering-context.js";
 import { COORDINATE_MODES, type CoordinateMode, NEAREST_MODES, type NearestMode, nearestSources } from "./resize-index.js";
 
@@ -59,6 +59,7 @@ export function lowerResize(ctx: LoweringContext, n: Node): void {
   const policy = attrString(n, "keep_aspect_ratio_policy") ?? "stretch";
   if (policy !== "stretch") throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses keep_aspect_ratio_policy '${policy}'; only 'stretch' is covered`);
   if (mode === "linear") {
+    linearCoordinateMode(n, legacy);
     const x = ctx.intInput(n.inputs[0]!, n);
     const inShape = ctx.values.get(x)!.shape;
     const scales = axisScales(ctx, n, [1, ...inShape], [1, ...ctx.sampleShape(n.outputs[0]!, label(n))], legacy);

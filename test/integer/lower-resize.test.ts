@@ -12,13 +12,17 @@
  * ONNX equal the emulator bit for bit. Linear mode by whole factors
  * (lower-resize-linear.ts): the tap weights by hand, three models through the
  * same pipeline (half_pixel ×2, Upsample-9 asymmetric ×2, pytorch_half_pixel
- * ×3/×2 with rounded weights); cubic mode, linear align_corners and
- * fractional linear factors are refused in one line naming the node.
+ * ×3/×2 with rounded weights); linear with moving taps
+ * (lower-resize-matrix.ts: align_corners ×2, ×1.5/×1.6, downsampling ×0.5)
+ * through two dense passes, its matrix by hand; cubic mode,
+ * tf_crop_and_resize and antialiased downsampling are refused in one line
+ * naming the node.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { integerizeModel } from "../../src/integer/integerize.js";
 import { nearestSources } from "../../src/integer/resize-index.js";
 import { linearTaps } from "../../src/integer/lower-resize-linear.js";
+import { interpolationMatrix } from "../../src/integer/lower-resize-matrix.js";
 import type { Attribute, Model } from "../../src/ir/graph.js";
 import { makeFloatTensor, type Tensor } from "../../src/ir/tensor.js";
 import { axisGatherOffsets, remapKernel } from "../../src/numerics/remap.js";
@@ -155,7 +159,7 @@ describe.each([
   convResize("linear ×2 half_pixel (scales)", [str("mode", "linear")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]),
   convResize("linear ×2 asymmetric (Upsample-9)", [str("mode", "linear")], ["scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])], 9),
   convResize("linear ×3 / ×2 pytorch_half_pixel (sizes, static batch)", [str("mode", "linear"), str("coordinate_transformation_mode", "pytorch_half_pixel")], ["", "", "sizes"], [int64Tensor("sizes", [N, 4, 18, 10])], 17, N),
-])("integer linear Resize: $name", (c) => {
+])("integer linear Resize by whole factors: $name", (c) => {
   it("lowers to an edge remap, depthwise phase convs and an interleave; certified; within 3 output steps of fake-quant; JS = integer ONNX = emulator", async () => {
     const { program, worstSteps } = await checkIntegerPipeline(c, N);
     expect(program.ops.filter((o) => o.kind === "remap").length).toBe(2);
@@ -163,6 +167,27 @@ describe.each([
     // the Resize's codes differ from ORT's float interpolation + Q by at most a rounding step; the 1×1 conv after it sums four channels (measured ≤ 2 steps)
     expect(worstSteps).toBeLessThanOrEqual(3);
   }, 60_000);
+});
+
+describe.each([
+  convResize("linear ×2 align_corners", [str("mode", "linear"), str("coordinate_transformation_mode", "align_corners")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]),
+  convResize("linear ×1.5 / ×1.6 half_pixel", [str("mode", "linear")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 1.5, 1.6])]),
+  convResize("linear ×0.5 asymmetric (downsampling)", [str("mode", "linear"), str("coordinate_transformation_mode", "asymmetric")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 0.5, 0.5])]),
+])("integer linear Resize with moving taps: $name", (c) => {
+  it("lowers to two dense interpolation passes (int16 between them) and one requant; certified; within 3 output steps of fake-quant; JS = integer ONNX = emulator", async () => {
+    const { program, worstSteps } = await checkIntegerPipeline(c, N);
+    const dense = program.ops.filter((o) => o.kind === "dense");
+    expect(dense.length).toBe(2);
+    expect(program.values.get(dense[1]!.input)!.type).toEqual({ kind: "int", bits: 16, signed: true });
+    expect(worstSteps).toBeLessThanOrEqual(3);
+  }, 60_000);
+});
+
+describe("interpolationMatrix", () => {
+  it("builds align_corners ×2 rows of 3 → 6 by hand (x_orig = o·2/5), each summing to 2^F", () => {
+    // o = 0…5 → x_orig 0, 0.4, 0.8, 1.2, 1.6, 2 → (i0, f) = (0, 0), (0, .4), (0, .8), (1, .2), (1, .6), (2, 0); at F = 4: round(16f) = 0, 6, 13, 3, 10, 0
+    expect(Array.from(interpolationMatrix("align_corners", 2, 3, 6, 4))).toEqual([16, 0, 0, 10, 6, 0, 3, 13, 0, 0, 13, 3, 0, 6, 10, 0, 0, 16]);
+  });
 });
 
 describe("integer Resize refusals", () => {
@@ -175,10 +200,10 @@ describe("integer Resize refusals", () => {
     const c = convResize("cubic", [str("mode", "cubic")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]);
     expect(await lowered(c)).toThrow(/Resize 'resize' uses mode 'cubic'; integer code covers modes 'nearest' \(a gather of the quantized values\) and 'linear' \(whole factors\)/);
   }, 30_000);
-  it("refuses linear align_corners and a fractional linear factor, naming the node", async () => {
-    const corners = convResize("corners", [str("mode", "linear"), str("coordinate_transformation_mode", "align_corners")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 2, 2])]);
-    expect(await lowered(corners)).toThrow(/Resize 'resize' uses mode 'linear' with coordinate_transformation_mode 'align_corners'/);
-    const frac = convResize("frac", [str("mode", "linear")], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 1.5, 2])]);
-    expect(await lowered(frac)).toThrow(/Resize 'resize' resizes the height from 6 to 9; linear mode is integer code for whole upsampling factors only/);
+  it("refuses linear tf_crop_and_resize and antialiased linear downsampling, naming the node", async () => {
+    const crop = convResize("crop", [str("mode", "linear"), str("coordinate_transformation_mode", "tf_crop_and_resize")], ["roi", "scales"], [makeFloatTensor("roi", [8], [0, 0, 0, 0, 1, 1, 1, 1]), makeFloatTensor("scales", [4], [1, 1, 2, 2])]);
+    expect(await lowered(crop)).toThrow(/Resize 'resize' uses mode 'linear' with coordinate_transformation_mode 'tf_crop_and_resize'/);
+    const aa = convResize("aa", [str("mode", "linear"), { name: "antialias", type: 2, i: 1 }], ["", "scales"], [makeFloatTensor("scales", [4], [1, 1, 0.5, 0.5])], 18);
+    expect(await lowered(aa)).toThrow(/Resize 'resize' downsamples with antialias/);
   }, 30_000);
 });
