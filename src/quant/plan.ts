@@ -26,7 +26,7 @@
  *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
  *   a float kernel between DQ and Q, so quantizing them would only add error.
  */
-import { attrInt, attrString } from "../ir/attrs.js";
+import { attrFloat, attrInt, attrString } from "../ir/attrs.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
@@ -102,10 +102,11 @@ function notFloatReason(name: string, kinds: ValueKinds, asOutput = true): strin
   return isQuantizableType(t) ? undefined : `computes on ${dtypeName(t)} values, not float`;
 }
 
-/** The bias of a Conv or Gemm that becomes int32: a constant 1-D third input. */
+/** The bias of a Conv or Gemm that becomes int32: a constant 1-D third input (a Gemm's only where beta ≠ 0, else it adds nothing). */
 export function constantBias(n: Node, consts: ReadonlyMap<string, Tensor>): Tensor | undefined {
   const b = consts.get(n.inputs[2] ?? "");
-  return b && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1 ? b : undefined;
+  const used = n.opType === "Conv" || (n.opType === "Gemm" && attrFloat(n, "beta", 1) !== 0);
+  return b && used && b.dims.length === 1 ? b : undefined;
 }
 
 /**
