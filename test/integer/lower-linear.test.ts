@@ -1,0 +1,167 @@
+/**
+ * integer/lower-linear.ts on the forms third-party exports use:
+ *   - 1-D Conv (torch Conv1d: [N, C, L] by [M, C/g, K]) grouped, strided,
+ *     dilated and asymmetrically padded, then a pointwise 1-D Conv: each a
+ *     `conv` op of height 1 between two reshapes;
+ *   - Gemm with alpha and beta (transB = 1 and 0, beta < 0, beta = 0).
+ * Quantized by `quantizeModel` (default recipe), then the shared pipeline
+ * check (integer-pipeline.ts): certified, tracks ONNX Runtime's fake-quant
+ * model within two output steps, JS = integer ONNX = emulator bit for bit;
+ * the generated C equals the emulator (skipped with a notice without
+ * gcc/make; required with FIXQ_REQUIRE_DATA=1). The QDQ model itself runs in
+ * ONNX Runtime (integer kernels on) within 3% of the float model's output
+ * range, and its Gemm biases are int32 at α·S_x·S_w / |β|. transA = 1, a 3-D
+ * Conv and alpha ≤ 0 are refused in one line naming the node.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { integerizeModel } from "../../src/integer/integerize.js";
+import type { ConvOp, DenseOp } from "../../src/integer/program.js";
+import type { Model } from "../../src/ir/graph.js";
+import { tensorToFloat64 } from "../../src/ir/tensor.js";
+import { arraySource } from "../../src/quant/feeds.js";
+import { quantizeModel } from "../../src/quant/quantize.js";
+import { buildRecipe } from "../../src/quant/recipe.js";
+import { OrtSession } from "../../src/runtime/ort-session.js";
+import { tallyC } from "../backends/c/check-c.js";
+import { allFeeds } from "../backends/js/feeds.js";
+import { cleanupModules } from "../backends/js/load-module.js";
+import { tempDir, toolAvailable } from "../helpers/c-toolchain.js";
+import { Rng } from "../helpers/prng.js";
+import { floatVector, graph, int, ints, model, node, randomWeight, value } from "../ir/builders.js";
+import { checkIntegerPipeline, type PipelineCase } from "./integer-pipeline.js";
+
+const HAVE_GCC = toolAvailable("gcc") && toolAvailable("make");
+const tmp = tempDir("fixq-lower-linear-");
+afterAll(() => {
+  cleanupModules();
+  tmp.remove();
+});
+
+const rng = new Rng(8);
+const N = 128;
+const randn = (n: number) => Float32Array.from({ length: n }, () => (rng.float() + rng.float() + rng.float() - 1.5) * 2);
+const floatAttr = (name: string, f: number) => ({ name, type: 1, f });
+const bias = (name: string, n: number) => floatVector(name, Array.from({ length: n }, () => rng.float() - 0.5));
+
+/** Conv1d (group 2, stride 2, dilation 2, pads 1/2) → Relu → Conv1d 1×1 → Flatten → three Gemms with alpha/beta. */
+function conv1dGemms(): PipelineCase {
+  const g = graph(
+    [
+      node("Conv", ["x", "wc1", "bc1"], ["c1"], [ints("kernel_shape", [3]), ints("pads", [1, 2]), ints("strides", [2]), ints("dilations", [2]), int("group", 2)], "conv1d"),
+      node("Relu", ["c1"], ["r1"], [], "relu1"),
+      node("Conv", ["r1", "wc2", "bc2"], ["c2"], [ints("kernel_shape", [1])], "pointwise1d"),
+      node("Flatten", ["c2"], ["f"], [], "flatten"),
+      node("Gemm", ["f", "wf1", "bf1"], ["g1"], [int("transB", 1), floatAttr("alpha", 0.5), floatAttr("beta", 2)], "fc1"),
+      node("Relu", ["g1"], ["r2"], [], "relu2"),
+      node("Gemm", ["r2", "wf2", "bf2"], ["g2"], [floatAttr("alpha", 1.5), floatAttr("beta", -0.75)], "fc2"),
+      node("Gemm", ["g2", "wf3", "bf3"], ["y"], [int("transB", 1), floatAttr("alpha", 2), floatAttr("beta", 0)], "fc3"),
+    ],
+    [value("x", 1, ["N", 4, 12])],
+    [value("y", 1, ["N", 5])],
+    [
+      randomWeight(rng, "wc1", [6, 2, 3]),
+      bias("bc1", 6),
+      randomWeight(rng, "wc2", [4, 6, 1]),
+      bias("bc2", 4),
+      randomWeight(rng, "wf1", [10, 24]),
+      bias("bf1", 10),
+      randomWeight(rng, "wf2", [10, 7]),
+      bias("bf2", 7),
+      randomWeight(rng, "wf3", [5, 7]),
+      bias("bf3", 5),
+    ],
+  );
+  return { name: "Conv1d + Gemm alpha/beta", model: model(g, 13), feeds: { x: randn(N * 48) }, dims: { x: [N, 4, 12] } };
+}
+
+async function runOrt(m: Model, feeds: Record<string, Float32Array>, dims: Record<string, number[]>, optimization: "all" | "disabled"): Promise<Float32Array> {
+  const s = await OrtSession.create(m, { threads: 1, optimization });
+  const host = Object.fromEntries(Object.entries(feeds).map(([k, data]) => [k, { dtype: 1, dims: dims[k]!, data }]));
+  const out = await s.run(host).finally(() => s.release());
+  return out[s.outputNames[0]!]!.data as Float32Array;
+}
+
+/** The scale of the int32 initializer a DequantizeLinear feeds into input `slot` of node `name`. */
+function dqScaleInto(m: Model, name: string, slot: number): Float64Array {
+  const g = m.graph!;
+  const target = g.nodes.find((n) => n.name === name)!;
+  const dq = g.nodes.find((n) => n.opType === "DequantizeLinear" && n.outputs[0] === target.inputs[slot])!;
+  return tensorToFloat64(g.initializers.find((t) => t.name === dq.inputs[1])!);
+}
+
+describe("integer Conv1d and Gemm with alpha/beta", () => {
+  const c = conv1dGemms();
+  it("lowers to height-1 convs and dense ops; certified; tracks fake-quant; JS = integer ONNX = emulator (= C)", async () => {
+    const { program: p, qdq, worstSteps } = await checkIntegerPipeline(c, N);
+    const convs = p.ops.filter((o): o is ConvOp => o.kind === "conv");
+    expect(convs.map((o) => o.weightShape)).toEqual([
+      [6, 2, 1, 3],
+      [4, 6, 1, 1],
+    ]);
+    expect(convs[0]!.pads).toEqual([0, 1, 0, 2]);
+    expect([convs[0]!.strides, convs[0]!.dilations]).toEqual([
+      [1, 2],
+      [1, 2],
+    ]);
+    const dense = p.ops.filter((o): o is DenseOp => o.kind === "dense");
+    expect(dense.map((o) => [o.inFeatures, o.outFeatures, o.bias !== undefined])).toEqual([
+      [24, 10, true],
+      [10, 7, true],
+      [7, 5, false], // beta = 0: C adds nothing
+    ]);
+    expect(worstSteps).toBeLessThanOrEqual(2);
+
+    // the QDQ bias scales: α·S_x·S_w[c] / |β| (fc1: 0.5/2, fc2: 1.5/0.75)
+    for (const [fc, ratio] of [
+      ["fc1", 0.25],
+      ["fc2", 2],
+    ] as const) {
+      const [sx, sw, sb] = [0, 1, 2].map((slot) => dqScaleInto(qdq, fc, slot));
+      sb!.forEach((s, k) => expect(Math.abs(s - ratio * sx![0]! * sw![sw!.length === 1 ? 0 : k]!)).toBeLessThanOrEqual(1e-6 * s));
+    }
+    // fc3's bias (beta = 0) is not quantized
+    expect(qdq.graph!.nodes.some((n) => n.opType === "DequantizeLinear" && n.outputs[0] === qdq.graph!.nodes.find((m) => m.name === "fc3")!.inputs[2])).toBe(false);
+
+    // the QDQ model in ONNX Runtime (integer kernels) against the float model
+    const yf = await runOrt(c.model, c.feeds, c.dims, "all");
+    const yq = await runOrt(qdq, c.feeds, c.dims, "all");
+    const range = yf.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    const worst = yf.reduce((a, v, i) => Math.max(a, Math.abs(v - yq[i]!)), 0);
+    expect(worst).toBeLessThanOrEqual(0.03 * range);
+
+    if (HAVE_GCC) {
+      const t = tallyC(p, tmp.dir, allFeeds(p, 3), "-O1 -Wconversion -Wsign-conversion");
+      expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
+      expect(t.compared).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});
+
+/** Quantizes a one-node float model on `count` samples of shape `dims`, then integerizes it; returns the error's message. */
+async function integerizeError(m: Model, dims: number[]): Promise<string> {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const { model: q } = await quantizeModel(m, arraySource({ x: { dtype: 1, dims, data: randn(n) } }), buildRecipe({}), { threads: 1 });
+  try {
+    integerizeModel(q);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return "no error";
+}
+
+describe("integer lowering refuses, in one line naming the node", () => {
+  it("Gemm with transA = 1 (the batch axis would move)", async () => {
+    const g = graph([node("Gemm", ["x", "w"], ["y"], [int("transA", 1)], "tA")], [value("x", 1, [3, 8])], [value("y", 1, [8, 5])], [randomWeight(rng, "w", [3, 5])]);
+    expect(await integerizeError(model(g, 13), [3, 8])).toMatch(/^cannot integerize: Gemm 'tA' has transA = 1: its input's batch axis would become a feature axis/);
+  });
+
+  it("Gemm with alpha ≤ 0", async () => {
+    const g = graph([node("Gemm", ["x", "w"], ["y"], [int("transB", 1), floatAttr("alpha", -1)], "neg")], [value("x", 1, ["N", 8])], [value("y", 1, ["N", 5])], [randomWeight(rng, "w", [5, 8])]);
+    expect(await integerizeError(model(g, 13), [16, 8])).toMatch(/^cannot integerize: Gemm 'neg' has alpha = -1, beta = 1; integer code needs a finite alpha > 0/);
+  });
+
+  it("3-D Conv", async () => {
+    const g = graph([node("Conv", ["x", "w"], ["y"], [ints("kernel_shape", [2, 2, 2])], "c3d")], [value("x", 1, ["N", 2, 4, 4, 4])], [value("y", 1, ["N", 3, 3, 3, 3])], [randomWeight(rng, "w", [3, 2, 2, 2, 2])]);
+    expect(await integerizeError(model(g, 13), [4, 2, 4, 4, 4])).toBe("cannot integerize: Conv 'c3d' is a 3-D convolution; integer code covers 1-D and 2-D Conv");
+  });
+});
