@@ -7,11 +7,13 @@
  * Quantized by `quantizeModel` (default recipe), then the shared pipeline
  * check (integer-pipeline.ts): certified, tracks ONNX Runtime's fake-quant
  * model within two output steps, JS = integer ONNX = emulator bit for bit;
- * the generated C equals the emulator (skipped with a notice without
- * gcc/make; required with FIXQ_REQUIRE_DATA=1). The QDQ model itself runs in
+ * the generated C and the HLS design's C simulation equal the emulator
+ * (skipped with a notice without gcc/g++/make; required with
+ * FIXQ_REQUIRE_DATA=1). The QDQ model itself runs in
  * ONNX Runtime (integer kernels on) within 3% of the float model's output
  * range, and its Gemm biases are int32 at α·S_x·S_w / |β|. transA = 1, a 3-D
- * Conv and alpha ≤ 0 are refused in one line naming the node.
+ * Conv and alpha ≤ 0 are refused in one line naming the node (their QDQ
+ * models run in ONNX Runtime within the same 3%).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { integerizeModel } from "../../src/integer/integerize.js";
@@ -22,7 +24,8 @@ import { arraySource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
-import { tallyC } from "../backends/c/check-c.js";
+import { tallyBuilt, tallyC } from "../backends/c/check-c.js";
+import { buildHls } from "../backends/hls/build-hls.js";
 import { allFeeds } from "../backends/js/feeds.js";
 import { cleanupModules } from "../backends/js/load-module.js";
 import { tempDir, toolAvailable } from "../helpers/c-toolchain.js";
@@ -31,6 +34,7 @@ import { floatVector, graph, int, ints, model, node, randomWeight, value } from 
 import { checkIntegerPipeline, type PipelineCase } from "./integer-pipeline.js";
 
 const HAVE_GCC = toolAvailable("gcc") && toolAvailable("make");
+const HAVE_GPP = toolAvailable("g++") && toolAvailable("make");
 const tmp = tempDir("fixq-lower-linear-");
 afterAll(() => {
   cleanupModules();
@@ -91,7 +95,7 @@ function dqScaleInto(m: Model, name: string, slot: number): Float64Array {
 
 describe("integer Conv1d and Gemm with alpha/beta", () => {
   const c = conv1dGemms();
-  it("lowers to height-1 convs and dense ops; certified; tracks fake-quant; JS = integer ONNX = emulator (= C)", async () => {
+  it("lowers to height-1 convs and dense ops; certified; tracks fake-quant; JS = integer ONNX = emulator (= C, = HLS csim)", async () => {
     const { program: p, qdq, worstSteps } = await checkIntegerPipeline(c, N);
     const convs = p.ops.filter((o): o is ConvOp => o.kind === "conv");
     expect(convs.map((o) => o.weightShape)).toEqual([
@@ -131,17 +135,30 @@ describe("integer Conv1d and Gemm with alpha/beta", () => {
     expect(worst).toBeLessThanOrEqual(0.03 * range);
 
     if (HAVE_GCC) {
-      const t = tallyC(p, tmp.dir, allFeeds(p, 3), "-O1 -Wconversion -Wsign-conversion");
+      const t = tallyC(p, tmp.fresh(), allFeeds(p, 3), "-O1 -Wconversion -Wsign-conversion");
+      expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
+      expect(t.compared).toBeGreaterThan(0);
+    }
+    if (HAVE_GPP) {
+      // the HLS design in C simulation (fixq's ap_types), its own layer loops
+      const t = tallyBuilt(buildHls(p, tmp.fresh()), allFeeds(p, 4, 8));
       expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
       expect(t.compared).toBeGreaterThan(0);
     }
   }, 120_000);
 });
 
-/** Quantizes a one-node float model on `count` samples of shape `dims`, then integerizes it; returns the error's message. */
+/**
+ * Quantizes a one-node float model on data of shape `dims`, checks that the
+ * QDQ model runs in ONNX Runtime within 3% of the float output's range, then
+ * integerizes it; returns the error's message.
+ */
 async function integerizeError(m: Model, dims: number[]): Promise<string> {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const { model: q } = await quantizeModel(m, arraySource({ x: { dtype: 1, dims, data: randn(n) } }), buildRecipe({}), { threads: 1 });
+  const x = randn(dims.reduce((a, b) => a * b, 1));
+  const { model: q } = await quantizeModel(m, arraySource({ x: { dtype: 1, dims, data: x } }), buildRecipe({}), { threads: 1 });
+  const [yf, yq] = [await runOrt(m, { x }, { x: dims }, "all"), await runOrt(q, { x }, { x: dims }, "all")];
+  const range = yf.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+  expect(yf.reduce((a, v, i) => Math.max(a, Math.abs(v - yq[i]!)), 0)).toBeLessThanOrEqual(0.03 * range);
   try {
     integerizeModel(q);
   } catch (e) {
@@ -150,7 +167,7 @@ async function integerizeError(m: Model, dims: number[]): Promise<string> {
   return "no error";
 }
 
-describe("integer lowering refuses, in one line naming the node", () => {
+describe("integer lowering refuses, in one line naming the node (the QDQ model runs near float)", () => {
   it("Gemm with transA = 1 (the batch axis would move)", async () => {
     const g = graph([node("Gemm", ["x", "w"], ["y"], [int("transA", 1)], "tA")], [value("x", 1, [3, 8])], [value("y", 1, [8, 5])], [randomWeight(rng, "w", [3, 5])]);
     expect(await integerizeError(model(g, 13), [3, 8])).toMatch(/^cannot integerize: Gemm 'tA' has transA = 1: its input's batch axis would become a feature axis/);
