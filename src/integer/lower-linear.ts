@@ -17,8 +17,8 @@
  * refused (integer code runs each sample alone).
  *
  * A 1-D Conv ([N, C, L] by [M, C/g, K]) is the 2-D conv of [N, C, 1, L] by
- * [M, C/g, 1, K] (node-attrs.ts windowRow): its input is reshaped to one row
- * and its output back, with no arithmetic of its own.
+ * [M, C/g, 1, K] (one-row.ts): its input is reshaped to one row and its
+ * output back, with no arithmetic of its own.
  */
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
@@ -34,6 +34,7 @@ import { INT32, type LoweringContext, label } from "./lowering-context.js";
 import { attrFloat, attrInt } from "../ir/attrs.js";
 import { window2d } from "./node-attrs.js";
 import { emitFixedRescale, singleScale } from "./lower-fixed.js";
+import { asRow, reshapeInt, rowShape } from "./one-row.js";
 
 
 interface IntWeight {
@@ -158,14 +159,6 @@ function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, s
   ctx.lowered.set(tail.value, reshaped ? reshapeInt(ctx, n, out, `${tail.value}_q`, floatShape) : out);
 }
 
-/** A reshape of integer value `x` (same spec) to the per-sample `shape`. */
-function reshapeInt(ctx: LoweringContext, n: Node, x: string, base: string, shape: readonly number[]): string {
-  const v = ctx.values.get(x)!;
-  const out = ctx.addValue(base, shape, v.type, ctx.specOfInt(x));
-  ctx.ops.push({ kind: "reshape", source: label(n), input: x, output: out });
-  return out;
-}
-
 export function lowerConv(ctx: LoweringContext, n: Node): void {
   let x = ctx.intInput(n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
@@ -176,10 +169,9 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
   const floatShape = ctx.sampleShape(n.outputs[0]!, label(n));
   let shape = floatShape;
   if (rank === 1) {
-    // one row: [C, L] → [C, 1, L], weight [M, C/g, K] → [M, C/g, 1, K] (the same data), output [M, 1, L'] → [M, L']
-    const inShape = ctx.values.get(x)!.shape;
-    x = reshapeInt(ctx, n, x, `${n.inputs[0]}_row`, [inShape[0]!, 1, inShape[1]!]);
-    shape = [floatShape[0]!, 1, floatShape[1]!];
+    // one row (one-row.ts): weight [M, C/g, K] → [M, C/g, 1, K] (the same data), output [M, 1, L'] → [M, L']
+    x = asRow(ctx, n, x);
+    shape = rowShape(floatShape);
   }
   const weightShape: [number, number, number, number] = rank === 1 ? [w.dims[0]!, w.dims[1]!, 1, w.dims[2]!] : (w.dims as [number, number, number, number]);
   const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);

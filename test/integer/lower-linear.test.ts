@@ -2,7 +2,8 @@
  * integer/lower-linear.ts on the forms third-party exports use:
  *   - 1-D Conv (torch Conv1d: [N, C, L] by [M, C/g, K]) grouped, strided,
  *     dilated and asymmetrically padded, then a pointwise 1-D Conv: each a
- *     `conv` op of height 1 between two reshapes;
+ *     `conv` op of height 1 between two reshapes; then 1-D MaxPool, padded
+ *     AveragePool and GlobalAveragePool over [C, L], pools of height 1;
  *   - Gemm with alpha and beta (transB = 1 and 0, beta < 0, beta = 0).
  * Quantized by `quantizeModel` (default recipe), then the shared pipeline
  * check (integer-pipeline.ts): certified, tracks ONNX Runtime's fake-quant
@@ -47,14 +48,18 @@ const randn = (n: number) => Float32Array.from({ length: n }, () => (rng.float()
 const floatAttr = (name: string, f: number) => ({ name, type: 1, f });
 const bias = (name: string, n: number) => floatVector(name, Array.from({ length: n }, () => rng.float() - 0.5));
 
-/** Conv1d (group 2, stride 2, dilation 2, pads 1/2) → Relu → Conv1d 1×1 → Flatten → three Gemms with alpha/beta. */
+/** Conv1d (group 2, stride 2, dilation 2, pads 1/2) → Relu → Conv1d 1×1 → MaxPool1d → AvgPool1d, ‖ GlobalAveragePool → Concat → Flatten → three Gemms with alpha/beta. */
 function conv1dGemms(): PipelineCase {
   const g = graph(
     [
       node("Conv", ["x", "wc1", "bc1"], ["c1"], [ints("kernel_shape", [3]), ints("pads", [1, 2]), ints("strides", [2]), ints("dilations", [2]), int("group", 2)], "conv1d"),
       node("Relu", ["c1"], ["r1"], [], "relu1"),
       node("Conv", ["r1", "wc2", "bc2"], ["c2"], [ints("kernel_shape", [1])], "pointwise1d"),
-      node("Flatten", ["c2"], ["f"], [], "flatten"),
+      node("MaxPool", ["c2"], ["mp"], [ints("kernel_shape", [2]), ints("strides", [2])], "maxpool1d"),
+      node("AveragePool", ["mp"], ["ap"], [ints("kernel_shape", [3]), ints("pads", [1, 1]), int("count_include_pad", 1)], "avgpool1d"),
+      node("GlobalAveragePool", ["c2"], ["gp"], [], "gap1d"),
+      node("Concat", ["ap", "gp"], ["cat"], [int("axis", 2)], "cat"),
+      node("Flatten", ["cat"], ["f"], [], "flatten"),
       node("Gemm", ["f", "wf1", "bf1"], ["g1"], [int("transB", 1), floatAttr("alpha", 0.5), floatAttr("beta", 2)], "fc1"),
       node("Relu", ["g1"], ["r2"], [], "relu2"),
       node("Gemm", ["r2", "wf2", "bf2"], ["g2"], [floatAttr("alpha", 1.5), floatAttr("beta", -0.75)], "fc2"),
@@ -67,7 +72,7 @@ function conv1dGemms(): PipelineCase {
       bias("bc1", 6),
       randomWeight(rng, "wc2", [4, 6, 1]),
       bias("bc2", 4),
-      randomWeight(rng, "wf1", [10, 24]),
+      randomWeight(rng, "wf1", [10, 16]),
       bias("bf1", 10),
       randomWeight(rng, "wf2", [10, 7]),
       bias("bf2", 7),
@@ -107,9 +112,14 @@ describe("integer Conv1d and Gemm with alpha/beta", () => {
       [1, 2],
       [1, 2],
     ]);
+    expect(p.ops.filter((o) => o.kind === "maxpool" || o.kind === "sumpool").map((o) => [o.kind, (o as { kernel: number[] }).kernel])).toEqual([
+      ["maxpool", [1, 2]],
+      ["sumpool", [1, 3]],
+      ["sumpool", [1, 6]],
+    ]);
     const dense = p.ops.filter((o): o is DenseOp => o.kind === "dense");
     expect(dense.map((o) => [o.inFeatures, o.outFeatures, o.bias !== undefined])).toEqual([
-      [24, 10, true],
+      [16, 10, true],
       [10, 7, true],
       [7, 5, false], // beta = 0: C adds nothing
     ]);
