@@ -112,7 +112,7 @@ describe("integer Conv1d and Gemm with alpha/beta", () => {
       [1, 2],
       [1, 2],
     ]);
-    expect(p.ops.filter((o) => o.kind === "maxpool" || o.kind === "sumpool").map((o) => [o.kind, (o as { kernel: number[] }).kernel])).toEqual([
+    expect(p.ops.filter((o) => o.kind === "maxpool" || o.kind === "sumpool").map((o) => [o.kind, (o as { kernel: readonly number[] }).kernel])).toEqual([
       ["maxpool", [1, 2]],
       ["sumpool", [1, 3]],
       ["sumpool", [1, 6]],
