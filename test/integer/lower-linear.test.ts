@@ -14,13 +14,17 @@
  * ONNX Runtime (integer kernels on) within 3% of the float model's output
  * range, and its Gemm biases are int32 at α·S_x·S_w / |β|. transA = 1, a 3-D
  * Conv and alpha ≤ 0 are refused in one line naming the node (their QDQ
- * models run in ONNX Runtime within the same 3%).
+ * models run in ONNX Runtime within the same 3%). On hand-specified graphs:
+ * a C at α·S_x·S_w/|β| is added as its codes (negated for β < 0), a C at
+ * any other scale is rounded to the accumulator's, β = 0 drops it.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { integerizeModel } from "../../src/integer/integerize.js";
+import { integerize, integerizeModel } from "../../src/integer/integerize.js";
 import type { ConvOp, DenseOp } from "../../src/integer/program.js";
-import type { Model } from "../../src/ir/graph.js";
-import { tensorToFloat64 } from "../../src/ir/tensor.js";
+import { DataType } from "../../src/ir/dtype.js";
+import type { Graph, Model } from "../../src/ir/graph.js";
+import { type AffineQuant, intFormat, type QuantSpec } from "../../src/ir/quant.js";
+import { makeFloatTensor, tensorToFloat64 } from "../../src/ir/tensor.js";
 import { arraySource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
@@ -191,5 +195,46 @@ describe("integer lowering refuses, in one line naming the node (the QDQ model r
   it("3-D Conv", async () => {
     const g = graph([node("Conv", ["x", "w"], ["y"], [ints("kernel_shape", [2, 2, 2])], "c3d")], [value("x", 1, ["N", 2, 4, 4, 4])], [value("y", 1, ["N", 3, 3, 3, 3])], [randomWeight(rng, "w", [3, 2, 2, 2, 2])]);
     expect(await integerizeError(model(g, 13), [4, 2, 4, 4, 4])).toBe("cannot integerize: Conv 'c3d' is a 3-D convolution; integer code covers 1-D and 2-D Conv");
+  });
+});
+
+/** A stripped QDQ graph x → Gemm(W, C; transB, alpha 0.5, beta) → y with hand-set specs; C's int32 spec at `biasScale`. */
+function handGemm(beta: number, biasScale: number): Graph {
+  const w = makeFloatTensor("w", [3, 4], [1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12].map((k) => k * 0.02));
+  const c = floatVector("c", [0.0123, -0.456, 0.789].map((v) => Math.round(v / biasScale) * biasScale));
+  const u8 = (scale: number): AffineQuant => ({ kind: "affine", format: intFormat("uint8"), scale: Float32Array.of(scale), zeroPoint: Int32Array.of(128) });
+  const quant = new Map<string, QuantSpec>([
+    ["x", u8(0.05)],
+    ["y", u8(0.1)],
+    ["w", { kind: "affine", format: intFormat("int8", { symmetric: true }), scale: Float32Array.of(0.02), zeroPoint: Int32Array.of(0) }],
+    ["c", { kind: "affine", format: { dtype: DataType.INT32, bits: 32, signed: true, qmin: -(2 ** 31), qmax: 2 ** 31 - 1 }, scale: Float32Array.of(biasScale, biasScale, biasScale), zeroPoint: new Int32Array(3), axis: 0 }],
+  ]);
+  const g = graph([node("Gemm", ["x", "w", "c"], ["y"], [int("transB", 1), floatAttr("alpha", 0.5), floatAttr("beta", beta)], "fc")], [value("x", 1, ["N", 4])], [value("y", 1, ["N", 3])], [w, c]);
+  return { ...g, quant };
+}
+
+describe("Gemm alpha/beta on a hand-specified graph", () => {
+  const dense = (g: Graph) => integerize(g).ops.find((o): o is DenseOp => o.kind === "dense")!;
+  const accScale = 0.5 * 0.05 * 0.02; // α·S_x·S_w
+
+  it("a C stored at α·S_x·S_w/|β| (fixq's, QGemm's) is added as its codes, negated for β < 0; M = α·S_x·S_w/S_y", () => {
+    const s = Math.fround(accScale / 2);
+    const codes = [0.0123, -0.456, 0.789].map((v) => Math.round(v / s));
+    const p = integerize(handGemm(-2, s));
+    const d = p.ops.find((o): o is DenseOp => o.kind === "dense")!;
+    expect(Array.from(d.bias!)).toEqual(codes.map((k) => -k));
+    const r = p.ops.find((o) => o.kind === "requant") as { multipliers: { m: number; s: number }[] };
+    const M = (0.5 * Math.fround(0.05) * Math.fround(0.02)) / Math.fround(0.1); // the specs' float32 scales
+    expect(Math.abs(r.multipliers[0]!.m * 2 ** -r.multipliers[0]!.s - M)).toBeLessThanOrEqual(2 ** -30 * M);
+  });
+
+  it("a C stored at another scale (S_x·S_w, as a tool that ignores alpha and beta writes it) becomes round(β·C / (α·S_x·S_w))", () => {
+    const s = Math.fround(0.05 * 0.02);
+    const c = [0.0123, -0.456, 0.789].map((v) => Math.round(v / s) * s);
+    expect(Array.from(dense(handGemm(2, s)).bias!)).toEqual(c.map((v) => Math.round((2 * v) / accScale)));
+  });
+
+  it("β = 0 adds no bias", () => {
+    expect(dense(handGemm(0, 0.001)).bias).toBeUndefined();
   });
 });
