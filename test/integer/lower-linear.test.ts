@@ -20,7 +20,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { integerize, integerizeModel } from "../../src/integer/integerize.js";
-import type { ConvOp, DenseOp } from "../../src/integer/program.js";
+import type { ConvOp, DenseOp, RequantOp } from "../../src/integer/program.js";
 import { DataType } from "../../src/ir/dtype.js";
 import type { Graph, Model } from "../../src/ir/graph.js";
 import { type AffineQuant, intFormat, type QuantSpec } from "../../src/ir/quant.js";
@@ -223,7 +223,7 @@ describe("Gemm alpha/beta on a hand-specified graph", () => {
     const p = integerize(handGemm(-2, s));
     const d = p.ops.find((o): o is DenseOp => o.kind === "dense")!;
     expect(Array.from(d.bias!)).toEqual(codes.map((k) => -k));
-    const r = p.ops.find((o) => o.kind === "requant") as { multipliers: { m: number; s: number }[] };
+    const r = p.ops.find((o): o is RequantOp => o.kind === "requant")!;
     const M = (0.5 * Math.fround(0.05) * Math.fround(0.02)) / Math.fround(0.1); // the specs' float32 scales
     expect(Math.abs(r.multipliers[0]!.m * 2 ** -r.multipliers[0]!.s - M)).toBeLessThanOrEqual(2 ** -30 * M);
   });
