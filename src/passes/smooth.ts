@@ -1,6 +1,7 @@
 /**
  * SmoothQuant outlier smoothing (Xiao et al. 2023), folded so the float
- * function is unchanged: for a LayerNormalization (last axis, constant γ, β)
+ * function is unchanged: for a LayerNormalization (last axis, constant γ, β),
+ * or an RMSNormalization (opset 23: γ only)
  * whose output X is read only by linear layers with constant weights
  * (MatMul [K, N], Gemm with transB [N, K]), directly or through layout ops
  * that keep the channel axis whole (Transpose, Reshape: smooth-layout.ts; Shape
@@ -47,7 +48,7 @@ function constantsThroughIdentity(g: Graph): Map<string, Tensor> {
 /**
  * Norms whose output only constant-weight linear layers read (directly, or
  * through layout ops that keep the channel axis whole: smooth-layout.ts), with
- * their readers; `refused` says, naming the node, why a norm whose output
+ * their readers; `refused` says, naming the norm (op and name) and the node, why a norm whose output
  * reaches a layout op could not be followed.
  */
 export function smoothTargetsWithReasons(g: Graph): { targets: SmoothTarget[]; refused: { norm: string; reason: string }[] } {
@@ -60,13 +61,13 @@ export function smoothTargetsWithReasons(g: Graph): { targets: SmoothTarget[]; r
   const targets: SmoothTarget[] = [];
   const refused: { norm: string; reason: string }[] = [];
   for (const n of g.nodes) {
-    if (n.opType !== "LayerNormalization" || (n.domain ?? "") !== "" || attrInt(n, "axis", -1) !== -1) continue;
+    if ((n.opType !== "LayerNormalization" && n.opType !== "RMSNormalization") || (n.domain ?? "") !== "" || attrInt(n, "axis", -1) !== -1) continue;
     const gamma = consts.get(n.inputs[1] ?? "");
-    if (!gamma || (n.inputs[2] && !consts.get(n.inputs[2]))) continue;
+    if (!gamma || (n.opType === "LayerNormalization" && n.inputs[2] && !consts.get(n.inputs[2]))) continue;
     const value = n.outputs[0]!;
     const C = gamma.dims.reduce((a, d) => a * Number(d), 1);
     const walk = followChannels(g, value, C, (v) => (v === value ? (shapes(v) ?? shapes(n.inputs[0]!)) : shapes(v)), consts);
-    if (typeof walk === "string") refused.push({ norm: n.name || value, reason: walk });
+    if (typeof walk === "string") refused.push({ norm: `${n.opType} '${n.name || value}'`, reason: walk });
     if (typeof walk !== "object") continue;
     targets.push({ norm: n, value, readers: walk.readers, channels: C, via: walk.via });
   }

@@ -1,6 +1,6 @@
 /**
  * `--smooth [α]`: SmoothQuant before quantizing. The per-channel max |X| of
- * every smoothable LayerNormalization output (passes/smooth.ts) is measured
+ * every smoothable LayerNormalization or RMSNormalization output (passes/smooth.ts) is measured
  * on the calibration data in ONNX Runtime (channel-means.ts), then folded into
  * the norms and the linear layers that read them (directly or through layout
  * ops). Norms whose scale cannot reach their linear layers are returned with
@@ -25,12 +25,12 @@ export async function smoothModel(
   if (alpha !== "search" && !(alpha > 0 && alpha < 1)) throw new FixqError("usage", `--smooth expects α in (0, 1), got ${alpha}`);
   const g = model.graph!;
   const { targets, refused } = smoothTargetsWithReasons(g);
-  if (targets.length === 0 && refused.length > 0) throw new FixqError("unsupported", `--smooth: cannot carry LayerNormalization '${refused[0]!.norm}''s channel scale to its linear layers: ${refused[0]!.reason}`);
+  if (targets.length === 0 && refused.length > 0) throw new FixqError("unsupported", `--smooth: cannot carry ${refused[0]!.norm}'s channel scale to its linear layers: ${refused[0]!.reason}`);
   if (targets.length === 0) throw new FixqError("unsupported", "--smooth: no LayerNormalization feeds only MatMul/Gemm layers with constant weights; there is nothing to smooth");
   const types = inferTypes(g);
   const probes = targets.map((t) => {
     const rank = types.get(t.value)?.shape?.length;
-    if (!rank) throw new FixqError("unsupported", `--smooth: the rank of '${t.value}' is not known`, `LayerNormalization '${t.norm.name ?? t.value}'`);
+    if (!rank) throw new FixqError("unsupported", `--smooth: the rank of '${t.value}' is not known`, `${t.norm.opType} '${t.norm.name ?? t.value}'`);
     return { value: t.value, rank, axis: rank - 1 };
   });
   const absMax = await channelAbsMax(model, source, probes, opts);

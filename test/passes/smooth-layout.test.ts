@@ -14,6 +14,8 @@
  *   measured again in ONNX Runtime on the smoothed model, has the spread
  *   max/mean the report predicts and below 0.7 times the spread before
  *   (α 0.5 takes the square root of each channel's max |x| / max |w|);
+ * - an opset-23 RMSNormalization → MatMul is smoothed too (γ only), float output
+ *   within 1e-5;
  * - fixq quantize --smooth on the Transpose fixture writes a model that ONNX
  *   Runtime loads and runs.
  */
@@ -91,12 +93,32 @@ describe("smoothing through Reshape", () => {
     const m = normReshapeGemm([-1, 4, 2]);
     const { targets, refused } = smoothTargetsWithReasons(m.graph!);
     expect(targets).toEqual([]);
-    expect(refused).toEqual([{ norm: "ln", reason: "Reshape 'flat': it splits or merges the channel axis (8 channels, 1 elements after it, output [?, 4, 2])" }]);
+    expect(refused).toEqual([{ norm: "LayerNormalization 'ln'", reason: "Reshape 'flat': it splits or merges the channel axis (8 channels, 1 elements after it, output [?, 4, 2])" }]);
     const err = await smoothModel(m, source([8, 4, C], 1), 0.5, { batchSize: 8 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FixqError);
     expect((err as Error).message).toBe(
       "--smooth: cannot carry LayerNormalization 'ln''s channel scale to its linear layers: Reshape 'flat': it splits or merges the channel axis (8 channels, 1 elements after it, output [?, 4, 2])",
     );
+  });
+});
+
+describe("smoothing an RMSNormalization (opset 23)", () => {
+  it("γ divided by s (no β), the MatMul's rows multiplied: float output within 1e-5, spread lowered", async () => {
+    const rng = new Rng(12);
+    const gamma = Array.from({ length: C }, (_, j) => (j === 5 ? -25 : 0.5 + rng.float()));
+    const g = graph(
+      [node("RMSNormalization", ["x", "gamma"], ["h"], [int("axis", -1), { name: "epsilon", type: 1, f: 1e-6 }], "rms"), node("MatMul", ["h", "w"], ["y"], [], "proj")],
+      [value("x", 1, ["N", 4, C])],
+      [value("y", 1, ["N", 4, 6])],
+      [tensor("gamma", [C], gamma), randomWeight(rng, "w", [C, 6])],
+    );
+    const m = model(g, 23);
+    const { model: out, report } = await smoothModel(m, source([32, 4, C], 1), 0.5, { batchSize: 16, threads: 1 });
+    expect(report.layers.map((l) => l.norm)).toEqual(["rms"]);
+    expect(out.graph!.nodes[0]!.inputs.length).toBe(2);
+    expect(report.layers[0]!.spreadAfter).toBeLessThan(report.layers[0]!.spreadBefore * 0.7);
+    const feeds = { x: { dtype: 1, dims: [5, 4, C], data: randn(new Rng(2), 5 * 4 * C) } };
+    expect(worstRelErr(await run(m, feeds), await run(out, feeds))).toBeLessThanOrEqual(1e-5);
   });
 });
 
