@@ -110,6 +110,10 @@ export function fuseLayerNorm(g: Graph, opset: number): { graph: Graph; report: 
     types ??= inferTypes(g);
     return types.get(v)?.shape;
   };
+  const dtypeOf = (v: string) => {
+    types ??= inferTypes(g);
+    return types.get(v)?.dtype;
+  };
   const rankOf = (v: string) => typeOf(v)?.length;
   const widthOf = (v: string) => {
     const d = typeOf(v)?.at(-1);
@@ -119,7 +123,7 @@ export function fuseLayerNorm(g: Graph, opset: number): { graph: Graph; report: 
   for (let i = 0; i < ed.nodeCount; i++) {
     const n = ed.node(i);
     if (n?.opType !== "ReduceMean" || !isDefaultDomain(n) || used.has(i)) continue;
-    const m = matchChain(ed, i, rankOf, widthOf) ?? matchRmsChain(ed, i, rankOf, widthOf);
+    const m = matchChain(ed, i, rankOf, widthOf) ?? matchRmsChain(ed, i, { rankOf, widthOf, dtypeOf });
     if (m === undefined) continue;
     const first = typeof m === "string" ? i : m.nodes[0]!;
     if (typeof m === "string") {

@@ -2,12 +2,13 @@
  * The decomposed RMSNorm that torch and Hugging Face (Llama-style) exports
  * write, matched from its ReduceMean for fuse-layernorm.ts:
  *
+ *   [x = Cast(x₀, to=FLOAT), x₀ float32]              (Llama's `.to(torch.float32)`)
  *   m = ReduceMean(x², axes=[−1], keepdims=1)        (x² as Pow(x, 2) or Mul(x, x))
  *   r = Sqrt(m + ε)
  *   n = x / r   or   x · Reciprocal(r)   or   x · (1 / r)
  *   [Cast(n, to=FLOAT)]                             (Llama's `.to(input_dtype)` on float32)
  *   y = n [· γ]
- *     = RMSNormalization(x, γ (ones when absent); axis=−1, epsilon=ε)     (opset 23)
+ *     = RMSNormalization(x₀ or x, γ (ones when absent); axis=−1, epsilon=ε)     (opset 23)
  *
  * Every intermediate value must be read by the chain alone (x itself may have
  * other readers: the residual stream); the means over the last axis only, ε a
@@ -66,8 +67,22 @@ function normalized(ed: GraphEdit, sqrtOut: string, x: string): { nodes: number[
   return { nodes: [k!, mul], out: ed.node(mul)!.outputs[0]! };
 }
 
+/** A Cast to float32 of a float32 value producing x, read only by the chain's `uses` nodes: x's own input, and the Cast's index. */
+function leadingCast(ed: GraphEdit, x: string, uses: readonly number[], dtypeOf: (v: string) => number | undefined): { x: string; cast: number } | undefined {
+  const k = ed.producer(x);
+  const c = k === undefined ? undefined : ed.node(k)!;
+  if (c?.opType !== "Cast" || !isDefaultDomain(c) || attrInt(c, "to") !== DataType.FLOAT || dtypeOf(c.inputs[0] ?? "") !== DataType.FLOAT) return undefined;
+  if (ed.isGraphOutput(x) || ed.consumers(x).some((n) => !uses.includes(n))) return undefined;
+  return { x: c.inputs[0]!, cast: k! };
+}
+
 /** The RMSNorm chain whose mean of squares is ReduceMean node i, a reason it cannot fuse, or undefined when it is none. */
-export function matchRmsChain(ed: GraphEdit, i: number, rankOf: (v: string) => number | undefined, widthOf: (v: string) => number | undefined): Chain | string | undefined {
+export function matchRmsChain(
+  ed: GraphEdit,
+  i: number,
+  types: { rankOf: (v: string) => number | undefined; widthOf: (v: string) => number | undefined; dtypeOf: (v: string) => number | undefined },
+): Chain | string | undefined {
+  const { rankOf, widthOf, dtypeOf } = types;
   const mean = ed.node(i)!;
   const sq = squared(ed, i);
   if (!sq || centred(ed, sq.x)) return undefined;
@@ -81,12 +96,14 @@ export function matchRmsChain(ed: GraphEdit, i: number, rankOf: (v: string) => n
   if (!meanOverLastAxis(ed, mean, rankOf(sq.x))) return "a mean is not over the last axis alone with keepdims 1";
   const eps = scalarFloat(ed, other(ed.node(add)!, mean.outputs[0]!) ?? "");
   if (eps === undefined || !(eps >= 0)) return "ε is not a float32 scalar constant ≥ 0";
-  const nodes = [sq.sq, i, add, sqrt, ...norm.nodes];
+  // Llama's `.to(torch.float32)` on a float32 input: a Cast the fused node can read through
+  const cast = leadingCast(ed, sq.x, [sq.sq, norm.nodes.at(-1)!], dtypeOf);
+  const nodes = [...(cast ? [cast.cast] : []), sq.sq, i, add, sqrt, ...norm.nodes];
   let out = norm.out;
-  const cast = soleReader(ed, out, "Cast");
-  if (cast !== undefined && attrInt(ed.node(cast)!, "to") === DataType.FLOAT) {
-    nodes.push(cast);
-    out = ed.node(cast)!.outputs[0]!;
+  const back = soleReader(ed, out, "Cast");
+  if (back !== undefined && attrInt(ed.node(back)!, "to") === DataType.FLOAT) {
+    nodes.push(back);
+    out = ed.node(back)!.outputs[0]!;
   }
   let c = widthOf(sq.x) ?? -1;
   const k = soleReader(ed, out, "Mul");
@@ -98,5 +115,5 @@ export function matchRmsChain(ed: GraphEdit, i: number, rankOf: (v: string) => n
   }
   if (c < 0) return "the normalized axis' length is unknown";
   const g = gamma && gamma.length === c ? gamma : new Float64Array(c).fill(gamma ? gamma[0]! : 1);
-  return { kind: "rms", x: sq.x, eps, nodes, gamma: g, out };
+  return { kind: "rms", x: cast?.x ?? sq.x, eps, nodes, gamma: g, out };
 }

@@ -7,22 +7,27 @@
  * model upgraded), whose float output in ONNX Runtime equals the chain's
  * within 1e-5 relative (float32 rounding); near misses stay with a reason;
  * the mean of squares inside a decomposed LayerNorm is not taken for an
- * RMSNorm. Through quantize W8A8 and the integer lowering, the fused node (and
- * a model written with opset 23's RMSNormalization directly) lowers to the
+ * RMSNorm. A real torch export of Hugging Face's LlamaRMSNorm
+ * (test/fixtures/transformer/llama-rmsnorm.onnx, with its Cast to float32 in
+ * front) fuses whole. Through quantize W8A8 and the integer lowering, the fused
+ * node (built here, from the torch export, and opset 23's RMSNormalization
+ * written directly) lowers to the
  * integer `layernorm` op without the mean (rmsZero); emulator, generated JS
  * and integer-only ONNX agree bit for bit, and the emulator's output is within
  * 1 output step (at the output's QDQ scale; 0 measured) of the QDQ model run in
  * ONNX Runtime (a LayerNorm's mean where the RMSNorm has none misses by 22+ steps).
  */
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { integerOutputs } from "../../src/integer/program.js";
 import { DataType } from "../../src/ir/dtype.js";
 import { type Model, type Node, opsetVersion } from "../../src/ir/graph.js";
-import { fuseLayerNorm } from "../../src/passes/fuse-layernorm.js";
+import { loadModel } from "../../src/ir/onnx/load.js";
+import { fuseLayerNorm, fuseLayerNormModel } from "../../src/passes/fuse-layernorm.js";
 import { cleanupModules } from "../backends/js/load-module.js";
 import { graph, int, ints, model, node, value } from "../ir/builders.js";
-import { randTensor, Rng, run, tensor } from "./float-helpers.js";
-import { between, fuseAndCompare as fuseAndCompareNorm, quantizeLowerCompare } from "./norm-helpers.js";
+import { randn, randTensor, Rng, run, tensor, worstRelErr } from "./float-helpers.js";
+import { between, fuseAndCompare as fuseAndCompareNorm, lowerAndCompare, quantizeLowerCompare } from "./norm-helpers.js";
 
 afterAll(cleanupModules);
 
@@ -121,7 +126,11 @@ describe("decomposed RMSNorm → RMSNormalization", () => {
 
 /** MatMul → norm → MatMul, W8A8, integerized (norm-helpers.ts): the one integer layernorm op with rmsZero; emulator = JS = integer ONNX, emulator ≈ ORT on the QDQ model. */
 async function quantizeAndLower(norm: Node[], inits: ReturnType<typeof tensor>[], opset: number): Promise<void> {
-  const { q, p, emu, data, out } = await quantizeLowerCompare(norm, inits, C, opset);
+  await checkLowered(await quantizeLowerCompare(norm, inits, C, opset));
+}
+
+/** One RMSNormalization in the QDQ model, one integer layernorm op with rmsZero, and the emulator within 1 output step of ORT on the QDQ model. */
+async function checkLowered({ q, p, emu, data, out }: Awaited<ReturnType<typeof lowerAndCompare>>): Promise<void> {
   expect(q.graph!.nodes.filter((n) => n.opType === "RMSNormalization").length).toBe(1);
   expect(q.graph!.nodes.some((n) => n.opType === "Sqrt" || n.opType === "Pow" || n.opType === "Reciprocal")).toBe(false);
   const norms = p.ops.filter((o) => o.kind === "layernorm");
@@ -147,5 +156,16 @@ describe("RMSNorm through quantize and the integer lowering", () => {
     const rng = new Rng(4);
     const rms = node("RMSNormalization", ["h", "gamma"], ["z"], [int("axis", -1), { name: "epsilon", type: 1, f: 1e-6 }], "rms");
     await quantizeAndLower([rms], [randTensor(rng, "gamma", [C])], 23);
+  }, 60_000);
+
+  it("a torch export of Hugging Face's LlamaRMSNorm (Cast to float32, Pow, rsqrt as Div(1, Sqrt), Cast, γ; opset 13): fused whole, float kept, lowered", async () => {
+    const m = loadModel(join(import.meta.dirname, "../fixtures/transformer/llama-rmsnorm.onnx"));
+    const { model: fused, report } = fuseLayerNormModel(m);
+    expect(report.fused.length).toBe(1);
+    expect(report.fused[0]!.replaced.map((n) => n.replace(/^\/norm\//, ""))).toEqual(["Cast", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Cast_1", "Mul_1"]);
+    expect(fused.graph!.nodes.map((n) => n.opType)).toEqual(["MatMul", "Add", "RMSNormalization", "MatMul", "Add"]);
+    const x = { dtype: 1, dims: [64, 5, 8], data: randn(new Rng(3), 64 * 40, 2) };
+    expect(worstRelErr(await run(m, { x }), await run(fused, { x }))).toBeLessThanOrEqual(1e-5);
+    await checkLowered(await lowerAndCompare(m, x));
   }, 60_000);
 });

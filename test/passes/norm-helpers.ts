@@ -45,8 +45,13 @@ export async function quantizeLowerCompare(
     [value("y", 1, ["N", 4])],
     [...inits, randomWeight(rng, "w1", [8, C]), randomWeight(rng, "w2", [C, 4])],
   );
-  const data = feedsOf("x", [N, 8], rng)["x"]!;
-  const { model: q } = await quantizeModel(model(g, opset), arraySource({ x: data }), buildRecipe({}), { threads: 1 });
+  return lowerAndCompare(model(g, opset), feedsOf("x", [N, 8], rng)["x"]!);
+}
+
+/** `m` (input x) quantized W8A8 on `data` and integerized; the emulator, the generated JS and the integer-only ONNX must agree bit for bit on `data`. */
+export async function lowerAndCompare(m: Model, data: HostTensor): Promise<{ q: Model; p: Program; emu: EmulatorResult; data: HostTensor; out: string }> {
+  const N = data.dims[0]!;
+  const { model: q } = await quantizeModel(m, arraySource({ x: data }), buildRecipe({}), { threads: 1 });
   const p = integerizeModel(q);
   const feeds = new Map([["x", data.data as Float32Array]]);
   const emu = runProgram(p, feeds, N);
