@@ -38,7 +38,10 @@ export async function smoothForQuantize(model: Model, source: DataSource, flag: 
   if (!quiet) {
     for (const r of refused) process.stderr.write(`  smooth  kept ${r.norm}: ${r.reason}\n`);
     process.stderr.write(`  smooth  α ${alpha === "search" ? "searched per norm" : alpha}, ${report.layers.length} LayerNorms; channel spread max/mean of max|X| before → after:\n`);
-    for (const l of report.layers) process.stderr.write(`    ${l.norm} (${l.readers} readers, α ${l.alpha}): ${l.spreadBefore.toFixed(2)} → ${l.spreadAfter.toFixed(2)}\n`);
+    for (const l of report.layers) {
+      const via = l.via.length ? `, via ${l.via.join(" → ")}` : "";
+      process.stderr.write(`    ${l.norm} (${l.readers} readers${via}, α ${l.alpha}): ${l.spreadBefore.toFixed(2)} → ${l.spreadAfter.toFixed(2)}\n`);
+    }
   }
   return out;
 }

@@ -32,7 +32,15 @@ export interface SmoothTarget {
 }
 
 export interface SmoothReport {
-  readonly layers: readonly { readonly norm: string; readonly alpha: number; readonly readers: number; readonly spreadBefore: number; readonly spreadAfter: number }[];
+  readonly layers: readonly {
+    readonly norm: string;
+    readonly alpha: number;
+    readonly readers: number;
+    /** The layout ops the scale passed through (op types), empty when the readers read the norm directly. */
+    readonly via: readonly string[];
+    readonly spreadBefore: number;
+    readonly spreadAfter: number;
+  }[];
 }
 
 /** The constants of g, also through Identity nodes (torch shares equal γ/β that way). */
@@ -119,7 +127,7 @@ export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], abs
     const wMax = readerRowMax(t, t.readers.map((r) => tensorToFloat64(consts.get(r.inputs[1]!)!)));
     const s = smoothFactors(xMax, wMax, alpha);
     factors.set(t, s);
-    layers.push({ norm: t.norm.name || t.value, alpha, readers: t.readers.length, spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
+    layers.push({ norm: t.norm.name || t.value, alpha, readers: t.readers.length, via: t.via.map((n) => n.opType), spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
   }
   return { graph: scaleNormChannels(g, factors), report: { layers } };
 }

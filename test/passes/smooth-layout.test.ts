@@ -162,6 +162,7 @@ describe("torch pre-norm encoder layers", () => {
     const r = await fixqMain("quantize", join(FIXTURES, "prenorm-encoder.onnx"), "-o", out, "--calib", calib, "--smooth", "0.5");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/smooth {2}α 0\.5, 2 LayerNorms/);
+    expect(r.stderr).toMatch(/norm1\/LayerNormalization \(1 readers, via Transpose, α 0\.5\)/);
     const feeds = { x: { dtype: 1, dims: [4, 5, 16], data: randn(new Rng(7), 4 * 5 * 16) } };
     const [f, q] = [await run(loadModel(join(FIXTURES, "prenorm-encoder.onnx")), feeds), await run(loadModel(out), feeds)];
     expect(q.y!.length).toBe(f.y!.length);
