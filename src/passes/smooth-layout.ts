@@ -53,11 +53,9 @@ export function reshapedAxis(inShape: Shape, outShape: Shape, a: number): number
   for (let b = outShape.length - 1; b >= 0; b--) {
     const tail = product(outShape.slice(b + 1));
     if (tail === undefined) return "its output dims are not known";
-    if (tail === after) {
-      if (outShape[b] === C) return b;
-      break;
-    }
     if (tail > after) break;
+    // size-1 dims leave the trailing product alone: keep looking past them
+    if (tail === after && outShape[b] === C) return b;
   }
   return `it splits or merges the channel axis (${C} channels, ${after} elements after it, output [${outShape.map((d) => d ?? "?").join(", ")}])`;
 }

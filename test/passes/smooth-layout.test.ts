@@ -44,6 +44,9 @@ describe("reshapedAxis", () => {
     expect(reshapedAxis(["N", 5, 16], ["?", 16], 2)).toBe(1);
     expect(reshapedAxis([5, "N", 16], [5, "N", 1, 16], 2)).toBe(3);
     expect(reshapedAxis(["N", 16, 5], ["N", 16, 5], 1)).toBe(1);
+    expect(reshapedAxis(["N", 5, 16], ["N", 5, 16, 1], 2)).toBe(2);
+    expect(reshapedAxis(["N", 16, 5], ["N", 16, 1, 5], 1)).toBe(1);
+    expect(reshapedAxis(["N", 16, 5], ["N", 8, 10], 1)).toMatch(/splits or merges/);
     expect(reshapedAxis(["N", 5, 16], ["N", 5, 2, 8], 2)).toMatch(/splits or merges the channel axis \(16 channels, 1 elements after it, output \[N, 5, 2, 8\]\)/);
     expect(reshapedAxis(["N", 5, 16], ["N", 80], 2)).toMatch(/splits or merges/);
     expect(reshapedAxis(["N", 5, 16], undefined, 2)).toBe("its shapes are not known");
