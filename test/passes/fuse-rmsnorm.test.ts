@@ -11,14 +11,19 @@
  * (test/fixtures/transformer/llama-rmsnorm.onnx, with its Cast to float32 in
  * front) fuses whole. Through quantize W8A8 and the integer lowering, the fused
  * node (built here, from the torch export, and opset 23's RMSNormalization
- * written directly) lowers to the
- * integer `layernorm` op without the mean (rmsZero); emulator, generated JS
+ * written directly) lowers to the integer `layernorm` op without the mean
+ * (rmsZero), certified (no error; the ranges hold on the data) with an
+ * integer-only ONNX (no float op); emulator, generated JS
  * and integer-only ONNX agree bit for bit, and the emulator's output is within
  * 1 output step (at the output's QDQ scale; 0 measured) of the QDQ model run in
  * ONNX Runtime (a LayerNorm's mean where the RMSNorm has none misses by 22+ steps).
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { runProgram } from "../../src/backends/emulator/run.js";
+import { emitIntegerOnnx } from "../../src/backends/onnx-int/emit.js";
+import { verifyIntegerOnly } from "../../src/backends/onnx-int/verify.js";
+import { certifyProgram } from "../../src/integer/certify.js";
 import { integerOutputs } from "../../src/integer/program.js";
 import { DataType } from "../../src/ir/dtype.js";
 import { type Model, type Node, opsetVersion } from "../../src/ir/graph.js";
@@ -136,6 +141,11 @@ async function checkLowered({ q, p, emu, data, out }: Awaited<ReturnType<typeof 
   const norms = p.ops.filter((o) => o.kind === "layernorm");
   expect(norms.length).toBe(1);
   expect(norms[0]!.kind === "layernorm" && norms[0]!.rmsZero !== undefined).toBe(true);
+  // the certificate covers it, and holds on the data; the integer ONNX has no float op
+  const cert = certifyProgram(p);
+  expect(cert.problems.filter((x) => x.level === "error")).toEqual([]);
+  expect(() => runProgram(p, new Map([["x", data.data as Float32Array]]), data.dims[0]!, { assertRanges: cert.ranges })).not.toThrow();
+  expect(verifyIntegerOnly(emitIntegerOnnx(p))).toEqual([]);
 
   // the emulator against ORT running the QDQ model: within 1 step of the output's scale (0 measured on both cases)
   const ort = (await run(q, { x: data }))[out]!;
