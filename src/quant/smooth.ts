@@ -6,10 +6,14 @@
  * ops). Norms whose scale cannot reach their linear layers are returned with
  * the reason; when no norm can be smoothed at all, the first reason is the error. α is fixed by the user, or
  * searched per norm on the layer's output error (smooth-search.ts).
+ * Decomposed LayerNorm and RMSNorm chains are fused first
+ * (passes/fuse-layernorm.ts, which the quantizer runs anyway), so that a
+ * Llama-style export's RMSNorm can be smoothed too.
  */
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
+import { fuseLayerNormModel } from "../passes/fuse-layernorm.js";
 import { type SmoothReport, smoothLayerNorms, smoothTargetsWithReasons } from "../passes/smooth.js";
 import { channelAbsMax } from "./channel-means.js";
 import { searchAlphas } from "./smooth-search.js";
@@ -23,6 +27,9 @@ export async function smoothModel(
   opts: { batchSize: number; threads?: number },
 ): Promise<{ model: Model; report: SmoothReport; refused: readonly { norm: string; reason: string }[] }> {
   if (alpha !== "search" && !(alpha > 0 && alpha < 1)) throw new FixqError("usage", `--smooth expects α in (0, 1), got ${alpha}`);
+  // decomposed LayerNorm/RMSNorm chains (older and Llama-style exports) become one norm op first, as quantizing would make them
+  const fused = fuseLayerNormModel(model);
+  if (fused.report.fused.length > 0) model = fused.model;
   const g = model.graph!;
   const { targets, refused } = smoothTargetsWithReasons(g);
   if (targets.length === 0 && refused.length > 0) throw new FixqError("unsupported", `--smooth: cannot carry ${refused[0]!.norm}'s channel scale to its linear layers: ${refused[0]!.reason}`);

@@ -15,7 +15,7 @@
  *   max/mean the report predicts and below 0.7 times the spread before
  *   (α 0.5 takes the square root of each channel's max |x| / max |w|);
  * - an opset-23 RMSNormalization → MatMul is smoothed too (γ only), float output
- *   within 1e-5;
+ *   within 1e-5, and so is a torch export of LlamaRMSNorm, fused first;
  * - fixq quantize --smooth on the Transpose fixture writes a model that ONNX
  *   Runtime loads and runs.
  */
@@ -121,6 +121,15 @@ describe("smoothing an RMSNormalization (opset 23)", () => {
     expect(out.graph!.nodes[0]!.inputs.length).toBe(2);
     expect(report.layers[0]!.spreadAfter).toBeLessThan(report.layers[0]!.spreadBefore * 0.7);
     const feeds = { x: { dtype: 1, dims: [5, 4, C], data: randn(new Rng(2), 5 * 4 * C) } };
+    expect(worstRelErr(await run(m, feeds), await run(out, feeds))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it("a torch export of LlamaRMSNorm (decomposed): fused to RMSNormalization first, then smoothed, float output within 1e-5", async () => {
+    const m = loadModel(join(FIXTURES, "llama-rmsnorm.onnx"));
+    const { model: out, report } = await smoothModel(m, source([32, 5, 8], 3), 0.5, { batchSize: 16, threads: 1 });
+    expect(report.layers.length).toBe(1);
+    expect(out.graph!.nodes.filter((n) => n.opType === "RMSNormalization").length).toBe(1);
+    const feeds = { x: { dtype: 1, dims: [6, 5, 8], data: randn(new Rng(4), 6 * 5 * 8) } };
     expect(worstRelErr(await run(m, feeds), await run(out, feeds))).toBeLessThanOrEqual(1e-5);
   });
 });
