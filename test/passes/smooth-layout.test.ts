@@ -6,6 +6,10 @@
  *   (via the Reshape), smoothing keeps its output within 1e-5 and lowers the
  *   spread below 0.7 times; a Reshape that splits the channels is refused in one line
  *   naming the Reshape, and smoothModel fails with that line;
+ * - Transposes that move the channel axis to the middle, the front and back to
+ *   the end are followed exactly (float output within 1e-5); a Transpose that
+ *   leaves it off the last axis at a MatMul whose weight would fit is refused
+ *   naming the MatMul;
  * - the torch pre-norm encoder fixtures (scripts/make_prenorm_fixtures.py;
  *   batch_first: LayerNorm → Transpose → MatMul, and seq-first: LayerNorm →
  *   MatMul with Shape readers): both norms are smoothed at α 0.5, the float
@@ -32,7 +36,7 @@ import { reshapedAxis } from "../../src/passes/smooth-layout.js";
 import { arraySource } from "../../src/quant/feeds.js";
 import { smoothModel } from "../../src/quant/smooth.js";
 import { fixqMain } from "../helpers/fixq-main.js";
-import { graph, int, model, node, randomWeight, value } from "../ir/builders.js";
+import { graph, int, ints, model, node, randomWeight, value } from "../ir/builders.js";
 import { randn, randTensor, Rng, run, tensor, worstRelErr } from "./float-helpers.js";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/transformer");
@@ -102,6 +106,48 @@ describe("smoothing through Reshape", () => {
     expect((err as Error).message).toBe(
       "--smooth: cannot carry LayerNormalization 'ln''s channel scale to its linear layers: Reshape 'flat': it splits or merges the channel axis (8 channels, 1 elements after it, output [?, 4, 2])",
     );
+  });
+});
+
+/** LayerNorm over [N, 4, C] → Transposes (each perm) → MatMul [C, 6]. */
+function normTransposesMatMul(perms: number[][]): Model {
+  const rng = new Rng(5);
+  const nodes = [node("LayerNormalization", ["x", "gamma", "beta"], ["t0"], [int("axis", -1)], "ln")];
+  perms.forEach((p, k) => nodes.push(node("Transpose", [`t${k}`], [`t${k + 1}`], [ints("perm", p)], `tr${k}`)));
+  nodes.push(node("MatMul", [`t${perms.length}`, "w"], ["y"], [], "mm"));
+  const g = graph(nodes, [value("x", 1, ["N", 4, C])], [value("y", 1)], [randTensor(rng, "gamma", [C]), randTensor(rng, "beta", [C], 0.1), randomWeight(rng, "w", [C, 6])]);
+  return model(g, 17);
+}
+
+describe("smoothing through Transposes", () => {
+  it("the channel axis moved to the middle, the front and back is tracked: float output within 1e-5", async () => {
+    const m = normTransposesMatMul([
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+    ]);
+    // [N, 4, C] → [N, C, 4] (channels on axis 1) → [C, N, 4] (axis 0) → [N, 4, C] (axis 2, last)
+    const { targets, refused } = smoothTargetsWithReasons(m.graph!);
+    expect(refused).toEqual([]);
+    expect(targets[0]!.via.map((n) => n.name)).toEqual(["tr0", "tr1", "tr2"]);
+    const { model: out } = await smoothModel(m, source([16, 4, C], 1), 0.5, { batchSize: 16, threads: 1 });
+    const feeds = { x: { dtype: 1, dims: [3, 4, C], data: randn(new Rng(2), 3 * 4 * C) } };
+    expect(worstRelErr(await run(m, feeds), await run(out, feeds))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it("a Transpose that leaves the channels off the last axis before a MatMul whose weight fits is refused, naming the MatMul", () => {
+    const rng = new Rng(6);
+    const g = graph(
+      [
+        node("LayerNormalization", ["x", "gamma"], ["h"], [int("axis", -1)], "ln"),
+        node("Transpose", ["h"], ["t"], [ints("perm", [0, 2, 1])], "tr"),
+        node("MatMul", ["t", "w"], ["y"], [], "mm"),
+      ],
+      [value("x", 1, ["N", C, C])],
+      [value("y", 1)],
+      [randTensor(rng, "gamma", [C]), randomWeight(rng, "w", [C, 6])],
+    );
+    expect(smoothTargetsWithReasons(g).refused).toEqual([{ norm: "LayerNormalization 'ln'", reason: "MatMul 'mm': it contracts axis 2 but the channels are on axis 1" }]);
   });
 });
 
