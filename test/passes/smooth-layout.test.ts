@@ -113,7 +113,7 @@ describe("smoothing through Reshape", () => {
 function normTransposesMatMul(perms: number[][]): Model {
   const rng = new Rng(5);
   const nodes = [node("LayerNormalization", ["x", "gamma", "beta"], ["t0"], [int("axis", -1)], "ln")];
-  perms.forEach((p, k) => nodes.push(node("Transpose", [`t${k}`], [`t${k + 1}`], [ints("perm", p)], `tr${k}`)));
+  for (const [k, p] of perms.entries()) nodes.push(node("Transpose", [`t${k}`], [`t${k + 1}`], [ints("perm", p)], `tr${k}`));
   nodes.push(node("MatMul", [`t${perms.length}`, "w"], ["y"], [], "mm"));
   const g = graph(nodes, [value("x", 1, ["N", 4, C])], [value("y", 1)], [randTensor(rng, "gamma", [C]), randTensor(rng, "beta", [C], 0.1), randomWeight(rng, "w", [C, 6])]);
   return model(g, 17);
