@@ -73,6 +73,7 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
   MatMul: lowerMatMul,
   Softmax: lowerSoftmax,
   LayerNormalization: lowerLayerNorm,
+  RMSNormalization: lowerLayerNorm,
   ReduceMean: lowerReduceMean,
   MaxPool: lowerPool,
   AveragePool: lowerPool,

@@ -282,7 +282,7 @@ export interface SoftmaxOp extends OpBase {
   readonly clampHi: number;
 }
 
-/** LayerNormalization over the last axis with an integer mean, variance and floor square root (numerics/transformer.ts). */
+/** LayerNormalization (or RMSNormalization: rmsZero) over the last axis with an integer mean, variance and floor square root (numerics/transformer.ts). */
 export interface LayerNormOp extends OpBase {
   readonly kind: "layernorm";
   readonly input: string;
@@ -300,6 +300,8 @@ export interface LayerNormOp extends OpBase {
   readonly outZero: number;
   readonly clampLo: number;
   readonly clampHi: number;
+  /** RMSNormalization: the input's zero point, subtracted instead of the row mean (s = C·z_x); absent for LayerNormalization. */
+  readonly rmsZero?: number;
 }
 
 /** Adds a constant (bias, position embedding): y = clamp(z + rshr((x − zx)·m + offset[i mod |offset|], s), lo, hi). */
