@@ -16,6 +16,8 @@ import { foldShapes } from "../passes/fold-shapes.js";
 import { tensorTypeOf } from "../ir/types.js";
 import { readQdq, stripQdq } from "../quant/qdq-read.js";
 import { lowerConv, lowerDense } from "./lower-linear.js";
+import { lowerResize } from "./lower-resize.js";
+import { lowerConvTranspose } from "./lower-conv-transpose.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
 import { type IntegerizeOptions, LoweringContext, label } from "./lowering-context.js";
 import type { Program, ProgramIo } from "./program.js";
@@ -66,10 +68,12 @@ function lowerElementwise(ctx: LoweringContext, n: Node): void {
 const LOWERINGS: Readonly<Record<string, Lower>> = {
   ...Object.fromEntries(UNARY_OPS.map((op) => [op, lowerElementwise])),
   Conv: lowerConv,
+  ConvTranspose: lowerConvTranspose,
   Gemm: lowerDense,
   MatMul: lowerMatMul,
   Softmax: lowerSoftmax,
   LayerNormalization: lowerLayerNorm,
+  RMSNormalization: lowerLayerNorm,
   ReduceMean: lowerReduceMean,
   MaxPool: lowerPool,
   AveragePool: lowerPool,
@@ -80,6 +84,8 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
   GatherBlockQuantized: lowerGather,
   Cast: lowerCast,
   Slice: lowerSlice,
+  Resize: lowerResize,
+  Upsample: lowerResize,
   ...Object.fromEntries(MOVEMENT.map((op) => [op, lowerMovement])),
 };
 

@@ -151,6 +151,7 @@ const rules: Record<string, Rule> = {
   Dropout: (_n, ins) => [ins[0], ins[0] && { dtype: DataType.BOOL, shape: ins[0].shape }],
   BatchNormalization: same,
   InstanceNormalization: same,
+  RMSNormalization: same,
   LayerNormalization: (n, ins) => {
     const x = ins[0];
     const axis = x?.shape ? normAxis(attrInt(n, "axis", -1), x.shape.length) : undefined;
