@@ -13,6 +13,7 @@
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { foldShapes } from "../passes/fold-shapes.js";
+import { sampleGraph } from "../passes/sample-axis.js";
 import { tensorTypeOf } from "../ir/types.js";
 import { readQdq, stripQdq } from "../quant/qdq-read.js";
 import { lowerConv, lowerDense } from "./lower-linear.js";
@@ -150,8 +151,9 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
 
 /** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
 export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
-  // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic)
-  const g = foldConstantGathers(foldShapes(graph).graph);
+  // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic);
+  // a graph that moves the batch off the leading axis is lowered as one sample of itself
+  const g = foldConstantGathers(foldShapes(sampleGraph(graph) ?? graph).graph);
   checkSupported(g);
   const ctx = new LoweringContext(g, opts);
   const inputs = quantizeInputs(ctx);
