@@ -49,7 +49,7 @@ function mixes(n: Node, why: string): FixqError {
 /** The axis where the batch-β shape is β times the batch-1 shape; null when none; undefined when unknown or not of that form. */
 function shapeAxis(one: readonly Dim[] | undefined, many: readonly Dim[] | undefined, beta: number): number | null | undefined {
   if (!one || !many || one.length !== many.length || [...one, ...many].some((d) => typeof d !== "number")) return undefined;
-  const diff = one.map((d, i) => i).filter((i) => one[i] !== many[i]);
+  const diff = one.map((_, i) => i).filter((i) => one[i] !== many[i]);
   if (diff.length === 0) return null;
   const k = diff[0]!;
   return diff.length === 1 && (many[k] as number) === beta * (one[k] as number) ? k : undefined;
