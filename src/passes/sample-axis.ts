@@ -74,17 +74,27 @@ const ints = (name: string, v: readonly number[]): Tensor => ({ name, dtype: Dat
 const typeOf = (dtype: number, dims: readonly Dim[]) => ({ tensor_type: { elem_type: dtype, shape: { dim: dims.map((d) => ({ dim_value: d })) } } });
 const shift = (a: number) => (a >= 0 ? a + 1 : a);
 
+/** Whether the batch leaves the leading axis somewhere in `g` (an input declares it elsewhere, or a Transpose moves axis 0). */
+export function batchLeavesAxis0(g: Graph): boolean {
+  const symbol = batchSymbol(g);
+  const inits = new Set(g.initializers.map((t) => t.name));
+  const leading = symbol === undefined || g.inputs.every((v) => inits.has(v.name) || dimSymbols(v.type)?.[0] === symbol);
+  return !leading || movesLeadingAxis(foldShapes(g).graph);
+}
+
+/** The graph at batch 1 (shape arithmetic folded) when its batch is symbolic and leaves the leading axis: what `inspect` counts MACs on. */
+export function batchOneInstance(g: Graph): Graph | undefined {
+  const symbol = batchSymbol(g);
+  return symbol !== undefined && batchLeavesAxis0(g) ? instanceAt(g, symbol, 1) : undefined;
+}
+
 /**
  * The per-sample graph of `g` (see the file comment), or undefined when the
  * batch stays the leading axis (the lowering's usual path applies).
  */
 export function sampleGraph(g: Graph): Graph | undefined {
+  if (!batchLeavesAxis0(g)) return undefined;
   const symbol = batchSymbol(g);
-  const inits = new Set(g.initializers.map((t) => t.name));
-  const leading = g.inputs.every((v) => inits.has(v.name) || dimSymbols(v.type)?.[0] === symbol);
-  const folded = foldShapes(g).graph;
-  if (symbol !== undefined && leading && !movesLeadingAxis(folded)) return undefined;
-  if (symbol === undefined && !movesLeadingAxis(folded)) return undefined;
   const one = instanceAt(g, symbol, 1);
   const batchAxes = new Map<string, number>();
   if (symbol !== undefined) {
