@@ -153,7 +153,8 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
 export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
   // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic);
   // a graph that moves the batch off the leading axis is lowered as one sample of itself
-  const g = foldConstantGathers(foldShapes(sampleGraph(graph) ?? graph).graph);
+  const sample = sampleGraph(graph);
+  const g = foldConstantGathers(foldShapes(sample?.graph ?? graph).graph);
   checkSupported(g);
   const ctx = new LoweringContext(g, opts);
   const inputs = quantizeInputs(ctx);
@@ -161,9 +162,10 @@ export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program 
     if (n.opType === "Constant" || ctx.consumed.has(n)) continue;
     LOWERINGS[n.opType]!(ctx, n);
   }
-  const outputs = dequantizeOutputs(ctx);
+  const withAxis = (io: ProgramIo): ProgramIo => (sample?.batchAxes.has(io.name) ? { ...io, batchAxis: sample.batchAxes.get(io.name)! } : io);
+  const outputs = dequantizeOutputs(ctx).map(withAxis);
   checkFixedWriters(ctx.ops, ctx.values);
-  const program: Program = { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
+  const program: Program = { inputs: inputs.map(withAxis), outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
   const problems = verifyProgram(program);
   if (problems.length > 0) throw new Error(`integerize produced an invalid program: ${problems[0]}`);
   return widenAccumulators(program);

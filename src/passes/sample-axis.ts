@@ -78,7 +78,8 @@ const shift = (a: number) => (a >= 0 ? a + 1 : a);
 export function batchLeavesAxis0(g: Graph): boolean {
   const symbol = batchSymbol(g);
   const inits = new Set(g.initializers.map((t) => t.name));
-  const leading = symbol === undefined || g.inputs.every((v) => inits.has(v.name) || dimSymbols(v.type)?.[0] === symbol);
+  // every input that declares the batch declares it first (inputs of fixed shape say nothing)
+  const leading = symbol === undefined || g.inputs.every((v) => inits.has(v.name) || !dimSymbols(v.type)?.includes(symbol) || dimSymbols(v.type)?.[0] === symbol);
   return !leading || movesLeadingAxis(foldShapes(g).graph);
 }
 
@@ -88,11 +89,17 @@ export function batchOneInstance(g: Graph): Graph | undefined {
   return symbol !== undefined && batchLeavesAxis0(g) ? instanceAt(g, symbol, 1) : undefined;
 }
 
+/** A per-sample graph, and the axis of each graph input and output along which the model runs its samples (where not 0). */
+export interface SampleGraph {
+  readonly graph: Graph;
+  readonly batchAxes: ReadonlyMap<string, number>;
+}
+
 /**
  * The per-sample graph of `g` (see the file comment), or undefined when the
  * batch stays the leading axis (the lowering's usual path applies).
  */
-export function sampleGraph(g: Graph): Graph | undefined {
+export function sampleGraph(g: Graph): SampleGraph | undefined {
   if (!batchLeavesAxis0(g)) return undefined;
   const symbol = batchSymbol(g);
   const one = instanceAt(g, symbol, 1);
@@ -106,7 +113,7 @@ export function sampleGraph(g: Graph): Graph | undefined {
       if (l && l.q === 1 && types.get(v.name)?.shape?.[l.k] === 1) batchAxes.set(v.name, l.k);
     }
   }
-  return withSampleAxis(one, batchAxes);
+  return { graph: withSampleAxis(one, batchAxes), batchAxes: new Map([...batchAxes].filter(([, k]) => k !== 0)) };
 }
 
 /** Adds the leading sample axis to every value of the static graph `g`; IO values in `batchAxes` lose their (size-1) batch axis. */

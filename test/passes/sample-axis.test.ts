@@ -44,7 +44,8 @@ describe("sampleGraph", () => {
   it("seq-first attention: each sample alone through the per-sample graph gives the batch-3 result", async () => {
     const g = attention();
     expect(batchSymbol(g)).toBe("batch");
-    const s = sampleGraph(g)!;
+    const { graph: s, batchAxes } = sampleGraph(g)!;
+    expect(batchAxes).toEqual(new Map([["x", 1], ["y", 1]]));
     expect(s.nodes.some((n) => n.opType === "Shape")).toBe(false);
     const B = 3;
     const x = randn(new Rng(1), 5 * B * 8);
