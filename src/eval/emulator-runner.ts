@@ -41,7 +41,7 @@ export function emulatorRunner(model: Model, where?: string): CandidateRunner {
         if (inputs.size > 0 && n !== batch) throw new FixqError("data", `inputs disagree on the batch size (${batch} and ${n})`);
         batch = n;
         const want = axis === 0 ? undefined : [...i.shape.slice(0, axis), n, ...i.shape.slice(axis)];
-        if (!Number.isInteger(n) || t.data.length !== batch * sampleSize(i.shape) || (want && want.some((d, k) => d !== t.dims[k]))) {
+        if (!Number.isInteger(n) || t.data.length !== batch * sampleSize(i.shape) || want?.some((d, k) => d !== t.dims[k])) {
           throw new FixqError("data", `input '${i.name}' has shape [${t.dims.join(",")}], the model wants [N,${i.shape.join(",")}]`);
         }
         inputs.set(i.name, moveAxis(t.data, t.dims, axis, 0));
