@@ -4,6 +4,7 @@
   test/fixtures/torch-encoder/seq-first.onnx         batch_first=False, x [5, batch, 32], dynamic_axes on the batch
   test/fixtures/torch-encoder/batch-first.onnx       batch_first=True,  x [batch, 5, 32]
   test/fixtures/torch-encoder/norm-first.onnx        batch_first=False, norm_first=True, x [5, batch, 32]
+  test/fixtures/torch-encoder/seq-first.dynseq.onnx  batch_first=False, x [seq, batch, 32]: dynamic sequence too
 
 Each is nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64,
 dropout=0) in eval mode under an nn.Sequential (so node names read /l/...),
@@ -51,7 +52,7 @@ def layer(batch_first: bool, norm_first: bool, seed: int) -> nn.Module:
     return model.eval()
 
 
-def export(name: str, batch_first: bool, norm_first: bool, dynamic: bool, seed: int) -> None:
+def export(name: str, batch_first: bool, norm_first: bool, dynamic: bool, seed: int, dynamic_seq: bool = False) -> None:
     model = layer(batch_first, norm_first, seed)
     batch = 2 if dynamic else FIXED_BATCH
     shape = (batch, SEQ, D) if batch_first else (SEQ, batch, D)
@@ -60,7 +61,7 @@ def export(name: str, batch_first: bool, norm_first: bool, dynamic: bool, seed: 
     path = os.path.join(OUT, name)
     torch.onnx.export(
         model, (x,), path, input_names=["x"], output_names=["y"],
-        dynamic_axes={"x": {axis: "batch"}, "y": {axis: "batch"}} if dynamic else None,
+        dynamic_axes={k: {axis: "batch", **({1 - axis: "seq"} if dynamic_seq else {})} for k in ("x", "y")} if dynamic else None,
         opset_version=17, do_constant_folding=True, dynamo=False,
     )  # fmt: skip
     m = onnx.load(path)
@@ -81,6 +82,7 @@ def main() -> None:
     export("seq-first.onnx", batch_first=False, norm_first=False, dynamic=True, seed=2)
     export("batch-first.onnx", batch_first=True, norm_first=False, dynamic=True, seed=3)
     export("norm-first.onnx", batch_first=False, norm_first=True, dynamic=True, seed=4)
+    export("seq-first.dynseq.onnx", batch_first=False, norm_first=False, dynamic=True, seed=5, dynamic_seq=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import { type Attribute, AttrType, type Dim, type Graph, type Model, type Node, 
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { dimSymbols, pinInputShapes } from "../ir/pin-shapes.js";
 import { type Tensor, tensorBytes, tensorToFloat64 } from "../ir/tensor.js";
-import { tensorTypeOf } from "../ir/types.js";
+import { formatShape, tensorTypeOf } from "../ir/types.js";
 import { batchLayouts } from "./batch-layout.js";
 import { foldShapes } from "./fold-shapes.js";
 
@@ -74,6 +74,17 @@ const ints = (name: string, v: readonly number[]): Tensor => ({ name, dtype: Dat
 const typeOf = (dtype: number, dims: readonly Dim[]) => ({ tensor_type: { elem_type: dtype, shape: { dim: dims.map((d) => ({ dim_value: d })) } } });
 const shift = (a: number) => (a >= 0 ? a + 1 : a);
 
+/** With several symbolic input dims the batch is not known: the refusal says how to pin all but the batch. */
+function refuseSeveralSymbols(g: Graph): void {
+  const inits = new Set(g.initializers.map((t) => t.name));
+  for (const v of g.inputs) {
+    const shape = tensorTypeOf(v.type)?.shape;
+    if (inits.has(v.name) || !shape?.some((d) => typeof d === "string")) continue;
+    const example = shape.map((d) => (typeof d === "number" ? d : (d ?? "?").toUpperCase())).join("x");
+    throw new FixqError("unsupported", `cannot integerize: input '${v.name}' ${formatShape(shape)} has several symbolic dims and its batch leaves the leading axis; pin every dim with --input-shape ${v.name}=${example}, the batch at 1 (it stays free)`);
+  }
+}
+
 /** Whether the batch leaves the leading axis somewhere in `g` (an input declares it elsewhere, or a Transpose moves axis 0). */
 export function batchLeavesAxis0(g: Graph): boolean {
   const symbol = batchSymbol(g);
@@ -102,6 +113,7 @@ export interface SampleGraph {
 export function sampleGraph(g: Graph): SampleGraph | undefined {
   if (!batchLeavesAxis0(g)) return undefined;
   const symbol = batchSymbol(g);
+  if (symbol === undefined) refuseSeveralSymbols(g);
   const one = instanceAt(g, symbol, 1);
   const batchAxes = new Map<string, number>();
   if (symbol !== undefined) {

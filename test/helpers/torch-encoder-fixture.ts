@@ -11,6 +11,7 @@ import type { Program } from "../../src/integer/program.js";
 import { DataType } from "../../src/ir/dtype.js";
 import type { Model } from "../../src/ir/graph.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
+import { pinSampleShapes } from "../../src/ir/pin-shapes.js";
 import type { DataSource } from "../../src/quant/feeds.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
@@ -27,6 +28,8 @@ export interface EncoderFixture {
   readonly file: string;
   /** Where the model's batch sits: 1 for seq-first, 0 for batch-first; null for the fixed batch (one program sample is the whole input). */
   readonly batchAxis: 0 | 1 | null;
+  /** `--input-shape x=…` for the integer program (a dynamic sequence length pinned, the batch pinned to 1 stays free). */
+  readonly pin?: readonly number[];
 }
 
 export const ENCODERS: readonly EncoderFixture[] = [
@@ -34,6 +37,7 @@ export const ENCODERS: readonly EncoderFixture[] = [
   { file: "batch-first.onnx", batchAxis: 0 },
   { file: "norm-first.onnx", batchAxis: 1 },
   { file: "seq-first.fixed.onnx", batchAxis: null },
+  { file: "seq-first.dynseq.onnx", batchAxis: 1, pin: [SEQ, 1, D] },
 ];
 
 export const encoderPath = (file: string) => join(import.meta.dirname, "..", "fixtures", "torch-encoder", file);
@@ -84,5 +88,5 @@ export async function encoderProgram(f: EncoderFixture): Promise<{ float: Model;
   const float = loadModel(encoderPath(f.file));
   const n = 48;
   const { model } = await quantizeModel(float, source(f, modelTensor(f, encoderInputs(f, n, 1), n), n), buildRecipe({}), { threads: 1 });
-  return { float, qdq: model, program: integerizeModel(model) };
+  return { float, qdq: model, program: integerizeModel(f.pin ? pinSampleShapes(model, new Map([["x", [...f.pin]]])) : model) };
 }

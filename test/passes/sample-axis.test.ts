@@ -81,3 +81,11 @@ describe("sampleGraph", () => {
     expect(sampleGraph(leading)).toBeUndefined();
   });
 });
+
+describe("sampleGraph: several symbolic dims", () => {
+  it("a seq-first input with a dynamic sequence too: the refusal says how to pin it", () => {
+    const g = attention();
+    const dyn = { ...g, inputs: [value("x", 1, ["seq", "batch", 8])] };
+    expect(() => sampleGraph(dyn)).toThrow(/input 'x' \[seq,batch,8\] has several symbolic dims .* --input-shape x=SEQxBATCHx8, the batch at 1/);
+  });
+});
