@@ -5,6 +5,7 @@
 import { runProgram } from "../backends/emulator/run.js";
 import { integerizeModel } from "../integer/integerize.js";
 import { type Program, sampleSize } from "../integer/program.js";
+import { moveAxis } from "../integer/sample-layout.js";
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
@@ -58,20 +59,3 @@ export function emulatorRunner(model: Model, where?: string): CandidateRunner {
   };
 }
 
-/** A C-order tensor of `dims` with axis `from` moved to position `to` (the data itself when they are equal). */
-function moveAxis(x: Float32Array, dims: readonly number[], from: number, to: number): Float32Array {
-  if (from === to) return x;
-  const order = dims.map((_, i) => i).filter((i) => i !== from);
-  order.splice(to, 0, from);
-  const outDims = order.map((i) => dims[i]!);
-  const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
-  const out = new Float32Array(x.length);
-  const idx = new Array<number>(dims.length).fill(0);
-  for (let k = 0; k < x.length; k++) {
-    let src = 0;
-    for (let j = 0; j < order.length; j++) src += idx[j]! * strides[order[j]!]!;
-    out[k] = x[src]!;
-    for (let j = outDims.length - 1; j >= 0 && ++idx[j]! === outDims[j]; j--) idx[j] = 0;
-  }
-  return out;
-}
