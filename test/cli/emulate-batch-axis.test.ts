@@ -27,7 +27,7 @@ describe("emulate: a model whose samples run along axis 1", () => {
     const n = 5;
     const x = encoderInputs(f, n, 21);
     const t = modelTensor(f, x, n);
-    writeNpy(join(dir, "x.npy"), { dtype: "f4", shape: t.dims, data: t.data as Float32Array });
+    writeNpy(join(dir, "x.npy"), { dtype: "f4", shape: [...t.dims], data: t.data as Float32Array });
     const r = fixq("emulate", model, "--data", join(dir, "x.npy"), "--out", join(dir, "y.npy"));
     expect(r.status, r.stderr).toBe(0);
     const y = readNpy(join(dir, "y.npy"));
