@@ -5,6 +5,7 @@
  * has them moved to the front on the way in and back on the way out:
  *   y[i₀, …] = x[i_order₀, …]   with `order` the axes of x, axis `from` put at `to`.
  */
+
 /** A C-order tensor of `dims` with axis `from` moved to position `to` (the data itself when they are equal). */
 export function moveAxis<T extends Float32Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array>(x: T, dims: readonly number[], from: number, to: number): T {
   if (from === to) return x;

@@ -141,7 +141,7 @@ function withSampleAxis(g: Graph, batchAxes: ReadonlyMap<string, number>): Graph
     },
     lift: (name) => {
       const c = consts.get(name)!;
-      const t = { ...c, name: `${name}__sample`, dims: [1, ...c.dims], raw: tensorBytes(c) };
+      const t = { ...c, name: `${name}__sample1`, dims: [1, ...c.dims], raw: tensorBytes(c) };
       if (!added.some((x) => x.name === t.name)) added.push(t);
       return t.name;
     },
