@@ -13,6 +13,7 @@
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { foldShapes } from "../passes/fold-shapes.js";
+import { sampleGraph } from "../passes/sample-axis.js";
 import { tensorTypeOf } from "../ir/types.js";
 import { readQdq, stripQdq } from "../quant/qdq-read.js";
 import { lowerConv, lowerDense } from "./lower-linear.js";
@@ -156,8 +157,10 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
 
 /** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
 export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
-  // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic)
-  const g = foldConstantGathers(foldShapes(graph).graph);
+  // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic);
+  // a graph that moves the batch off the leading axis is lowered as one sample of itself
+  const sample = sampleGraph(graph);
+  const g = foldConstantGathers(foldShapes(sample?.graph ?? graph).graph);
   checkSupported(g);
   const ctx = new LoweringContext(g, opts);
   const inputs = quantizeInputs(ctx);
@@ -165,9 +168,10 @@ export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program 
     if (n.opType === "Constant" || ctx.consumed.has(n)) continue;
     LOWERINGS[n.opType]!(ctx, n);
   }
-  const outputs = dequantizeOutputs(ctx);
+  const withAxis = (io: ProgramIo): ProgramIo => (sample?.batchAxes.has(io.name) ? { ...io, batchAxis: sample.batchAxes.get(io.name)! } : io);
+  const outputs = dequantizeOutputs(ctx).map(withAxis);
   checkFixedWriters(ctx.ops, ctx.values);
-  const program: Program = { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
+  const program: Program = { inputs: inputs.map(withAxis), outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
   const problems = verifyProgram(program);
   if (problems.length > 0) throw new Error(`integerize produced an invalid program: ${problems[0]}`);
   return widenAccumulators(program);

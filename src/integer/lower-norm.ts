@@ -15,8 +15,9 @@
  * c_i = C·(x_i − z_x), γ only (β = 0), and the bound |c_i| ≤ C·R (rmsZero in
  * the program op; numerics/transformer.ts states both).
  *
- * A final norm the QDQ model leaves float before a ReduceMean gets an internal
- * int16 output that cannot clip (layerNormTail); one it leaves float before a
+ * A final norm the QDQ model leaves float before a ReduceMean, or as a graph
+ * output, gets an int16 output that cannot clip (layerNormTail); one it leaves
+ * float before a
  * Gather of constant indices (the CLS token) takes the Gather's output spec.
  *
  * ReduceMean over one axis of length L: reshape to [outer, L, inner], a
@@ -48,8 +49,9 @@ function constVector(ctx: LoweringContext, n: Node, slot: number, C: number, dfl
 /**
  * Where the LayerNormalization lands: its quantized output, or, when the QDQ
  * model leaves it float and only a ReduceMean reads it (a final norm before
- * mean pooling), an internal int16 value whose scale holds every output the
- * affine map can give: |y| ≤ max|γ|·√(C − 1) + max|β| (|x̂_i| ≤ √(C − 1); RMSNorm: √C).
+ * mean pooling) or it is a graph output (a post-norm encoder layer), an
+ * int16 value whose scale holds every output the affine map can give:
+ * |y| ≤ max|γ|·√(C − 1) + max|β| (|x̂_i| ≤ √(C − 1); RMSNorm: √C).
  */
 function layerNormTail(ctx: LoweringContext, n: Node, gamma: Float64Array, beta: Float64Array, C: number, rms: boolean): ActivationTail {
   const out = n.outputs[0]!;
@@ -57,7 +59,9 @@ function layerNormTail(ctx: LoweringContext, n: Node, gamma: Float64Array, beta:
   const selected = ctx.actSpec(out, label(n)) ? undefined : selectedSpec(ctx, out);
   // a float norm whose only reader selects tokens (the CLS token) into a quantized value: quantization commutes with the selection
   if (selected) return { value: out, spec: selected, clampLo: selected.qmin, clampHi: selected.qmax, nodes: [] };
-  if (ctx.actSpec(out, label(n)) || reader?.opType !== "ReduceMean") return activationTail(ctx, n, out);
+  // a graph output (possibly through the per-sample Reshape of passes/sample-axis.ts) the QDQ model leaves float: the same int16 value
+  const graphOutput = ctx.graphOutputs.has(out) || (reader?.opType === "Reshape" && ctx.graphOutputs.has(reader.outputs[0]!) && !ctx.actSpec(reader.outputs[0]!, label(reader)));
+  if (ctx.actSpec(out, label(n)) || (reader?.opType !== "ReduceMean" && !graphOutput)) return activationTail(ctx, n, out);
   let bound = 0;
   for (let i = 0; i < C; i++) bound = Math.max(bound, Math.abs(gamma[i]!) * Math.sqrt(rms ? C : C - 1) + Math.abs(beta[i]!));
   const scale = Math.fround((bound || 1) / 32767);

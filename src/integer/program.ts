@@ -401,6 +401,13 @@ export interface ProgramIo {
    * that take float32 feeds take the integers as float32 numbers.
    */
   readonly integer?: boolean;
+  /**
+   * The axis of the source model's tensor along which its samples run, when
+   * not the first (torch's seq-first x [seq, batch, d]: 1). The program's data
+   * holds samples first ([N, …shape]); runners that take the model's layout
+   * (eval's emulator engine) move this axis to the front, and back for outputs.
+   */
+  readonly batchAxis?: number;
 }
 
 export interface Program {
