@@ -176,6 +176,9 @@ export function naiveRun(p: Program, feeds: ReadonlyMap<string, Float32Array | I
           }
         break;
       }
+      default:
+        // an op kind this independent reference does not implement must fail the comparison, not pass it silently
+        throw new Error(`naive reference: no implementation of op kind '${op.kind}'`);
     }
     if (op.kind !== "dequantize") vals.set(op.output, out);
   }
