@@ -107,7 +107,7 @@ export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loo
   };
   // with the lane form: its AVX2 steps, then the printed loop from where they stopped
   const loop = (inner: number | string, pad: string): string =>
-    lanes ? [`${pad}{`, `${pad}  int j = 0;`, "#if defined(__AVX2__) && !defined(FIXQ_PORTABLE)", lanes.loop(inner, `${pad}  `), "#endif", scalar(inner, `${pad}  `), `${pad}}`].join("\n") : scalar(inner, pad);
+    lanes ? [`${pad}{`, `${pad}  int j = 0;`, "#if FIXQ_USE_AVX2", lanes.loop(inner, `${pad}  `), "#endif", scalar(inner, `${pad}  `), `${pad}}`].join("\n") : scalar(inner, pad);
   const decls = [
     ...(readsM ? [`static const ${arrayType(op.multipliers.map((d) => d.m))} M${i}[${C}] = ${cList(op.multipliers.map((d) => d.m), cInt)};`] : []),
     ...(readsS ? [`static const ${arrayType(op.multipliers.map((d) => d.s))} S${i}[${C}] = ${cList(op.multipliers.map((d) => d.s), cInt)};`] : []),
