@@ -39,6 +39,7 @@ import { emitTransformerOp } from "./ops-transformer.js";
 import { isTransformerOp, TRANSFORMER_RUNTIME } from "../shared/transformer-c.js";
 import { DISPATCH_CONFIG, dispatchedCode, splitCode } from "./cpu-dispatch.js";
 import { LANE_HELPERS } from "./requant-avx2.js";
+import { QUANTIZE_LANES } from "./quantize-avx2.js";
 
 export interface EmitCOptions {
   /** Prefix of every exported symbol and macro (a C identifier; default "fixq"). */
@@ -228,7 +229,7 @@ function sourceText(p: Program, prefix: string, model: string, io: { ins: Port[]
   const copyOut = (dst: (k: number) => string, guard: boolean) =>
     io.outs.map((x, k) => `  ${guard ? `if (${dst(k)}) ` : ""}memcpy(${dst(k)}, ${at(x.value)}, ${x.size} * sizeof(${x.type}));`);
   const lanes = codes.some((c) => /\bLALO\d/.test(c.decls ?? "")) || /\bLALO\d/.test(batch.text);
-  const { data, code, names } = splitCode(`${codes.some((c) => c.uses?.includes("gemm_s16")) ? `${GEMM_S16}\n\n` : ""}${batch.usesDot ? `${TILE_DOT}\n\n` : ""}${batch.usesDotU8 ? `${TILE_DOT_U8}\n\n` : ""}${lanes ? `${LANE_HELPERS}\n\n` : ""}/* Activations of one sample, statically planned (values whose lives do not overlap share elements). */
+  const { data, code, names } = splitCode(`${codes.some((c) => c.uses?.includes("gemm_s16")) ? `${GEMM_S16}\n\n` : ""}${batch.usesDot ? `${TILE_DOT}\n\n` : ""}${batch.usesDotU8 ? `${TILE_DOT_U8}\n\n` : ""}${QUANTIZE_LANES}\n\n${lanes ? `${LANE_HELPERS}\n\n` : ""}/* Activations of one sample, statically planned (values whose lives do not overlap share elements). */
 ${[...pools, ...scratches].join("\n")}
 
 ${codes.map((c) => (c.decls ? `${c.decls}\n${c.text}` : c.text)).join("\n\n")}

@@ -2,6 +2,7 @@
  * The generated C's harness, Makefile and README:
  *   model_run IN.bin OUT.bin [--int OUT_INT.bin]
  *   model_run --quantized IN_INT.bin OUT_INT.bin   (int32 quantized inputs → NAME_run_int → int32 outputs)
+ *   model_run --cpu                                 (prints NAME_cpu(): the CPU path the calls take; C back end only)
  * reads float32 little-endian samples back to back (each sample: every input's
  * per-sample tensor, inputs in graph order), runs them through NAME_run_batch_full
  * 64 at a time (the HLS testbench: NAME_run_full, one at a time), and
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
 ${io.ins.map((x, k) => `  static float x${k}[CHUNK * ${x.size}];\n  static ${prefix}_in${k}_t qi${k}[CHUNK * ${x.size}];`).join("\n")}
 ${io.outs.map((o, k) => `  static float y${k}[CHUNK * ${o.size}];\n  static ${prefix}_out${k}_t q${k}[CHUNK * ${o.size}];`).join("\n")}
   for (k = 1; k < argc; k++) {
-    if (strcmp(argv[k], "--int") == 0 && k + 1 < argc) int_path = argv[++k];
+${names.batch ? `    if (strcmp(argv[k], "--cpu") == 0) { printf("%s\\n", ${prefix}_cpu()); return 0; } /* the CPU path the calls take (cpu-dispatch.ts) */\n` : ""}    if (strcmp(argv[k], "--int") == 0 && k + 1 < argc) int_path = argv[++k];
     else if (strcmp(argv[k], "--quantized") == 0) quantized = 1;
     else if (!in_path) in_path = argv[k];
     else if (!out_path) out_path = argv[k];
