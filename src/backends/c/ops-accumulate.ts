@@ -95,6 +95,10 @@ export const emitConv: COpEmitter<ConvOp> = (op, ctx) => {
   const PH = Math.max(H + PT + PB, (OH - 1) * SH + (KH - 1) * DH + 1);
   const PW = Math.max(W + PL + PR, (OW - 1) * SW + (KW - 1) * DW + 1);
   if (depthwise) {
+    // stride 1: output (oh, ow) reads plane[oh·PW + ow + tap offset], so all rows form one run of span sums
+    // (the last index read, span − 1 + (KH−1)·DH·PW + (KW−1)·DW, is ≤ PH·PW − 1 by PH's and PW's definitions)
+    const span = (OH - 1) * PW + OW;
+    const wide = SH === 1 && SW === 1 && span <= 4096;
     const text = `${comment}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict plane = fixq_scratch_${d.xt};
@@ -105,7 +109,19 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
     for (int q = 0; q < ${PH * PW}; q++) plane[q] = 0;
     for (int h = 0; h < ${H}; h++)
       for (int v = 0; v < ${W}; v++) plane[(h + ${PT}) * ${PW} + v + ${PL}] = (${d.xt})(${minusZero("xc[h * " + W + " + v]", z)});
-    for (int oh = 0; oh < ${OH}; oh++) {
+${wide ? `    {
+      ${d.acc} s[${span}]; /* every output row at once, ${PW} apart (the ${PW - OW} columns between rows are computed and dropped): one long loop per tap */
+      for (int j = 0; j < ${span}; j++) s[j] = ${d.start("c")};
+      for (int kh = 0; kh < ${KH}; kh++) {
+        for (int kw = 0; kw < ${KW}; kw++) {
+          const ${d.wt} wv = w[kh * ${KW} + kw];
+          const ${d.xt} *r = plane + kh * ${DH * PW} + kw * ${DW};
+          for (int j = 0; j < ${span}; j++) s[j] += ${d.term("wv", "r[j]")};
+        }
+      }
+      for (int oh = 0; oh < ${OH}; oh++)
+        for (int ow = 0; ow < ${OW}; ow++) yc[oh * ${OW} + ow] = ${d.result(`s[oh * ${PW} + ow]`)};
+    }` : `    for (int oh = 0; oh < ${OH}; oh++) {
       ${d.acc} s[${OW}]; /* one output row, tap by tap: the loop over ow vectorizes */
       for (int ow = 0; ow < ${OW}; ow++) s[ow] = ${d.start("c")};
       for (int kh = 0; kh < ${KH}; kh++) {
@@ -116,7 +132,7 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
         }
       }
       for (int ow = 0; ow < ${OW}; ow++) yc[oh * ${OW} + ow] = ${d.result("s[ow]")};
-    }
+    }`}
   }
   return 0;
 }`;
