@@ -99,6 +99,13 @@ export const emitConv: COpEmitter<ConvOp> = (op, ctx) => {
     // (the last index read, span − 1 + (KH−1)·DH·PW + (KW−1)·DW, is ≤ PH·PW − 1 by PH's and PW's definitions)
     const span = (OH - 1) * PW + OW;
     const wide = SH === 1 && SW === 1 && span <= 4096;
+    // stride 2: the padded input split by row and column parity (padded row r, column q at phase (r mod 2, q mod 2),
+    // element (⌊r/2⌋, ⌊q/2⌋)); output (oh, ow) then reads phase (t_h mod 2, t_w mod 2) at (oh + ⌊t_h/2⌋)·PW2 + ow + ⌊t_w/2⌋
+    // for tap offsets t_h = kh·DH, t_w = kw·DW: again one run of span2 sums per tap (oh + ⌊t_h/2⌋ ≤ ⌊(PH−1)/2⌋ = PH2 − 1, and so for columns)
+    const PH2 = Math.ceil(PH / 2);
+    const PW2 = Math.ceil(PW / 2);
+    const span2 = (OH - 1) * PW2 + OW;
+    const phased = SH === 2 && SW === 2 && span2 <= 4096;
     const text = `${comment}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict plane = fixq_scratch_${d.xt};
@@ -106,10 +113,33 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
     const ${xT} *xc = x + c * ${H * W};
     int32_t *yc = y + c * ${P};
     const ${d.wt} *w = W${i} + c * ${KH * KW};
-    for (int q = 0; q < ${PH * PW}; q++) plane[q] = 0;
+${phased ? "" : `    for (int q = 0; q < ${PH * PW}; q++) plane[q] = 0;
     for (int h = 0; h < ${H}; h++)
       for (int v = 0; v < ${W}; v++) plane[(h + ${PT}) * ${PW} + v + ${PL}] = (${d.xt})(${minusZero("xc[h * " + W + " + v]", z)});
-${wide ? `    {
+`}${phased ? `    {
+      ${d.xt} *restrict ph = plane; /* the zero-padded input as 4 phase planes (row parity, column parity), each ${PH2}x${PW2} */
+      ${d.acc} s[${span2}]; /* every output row at once, ${PW2} apart in the phase planes: one long loop per tap */
+      for (int q = 0; q < ${4 * PH2 * PW2}; q++) ph[q] = 0;
+      for (int h = 0; h < ${H}; h++) {
+        /* row h + ${PT}: its columns v = 2u land at phase column ${PL % 2}, element u + ${PL >> 1}; v = 2u + 1 at ${(PL + 1) % 2}, u + ${(PL + 1) >> 1} */
+        const int r = h + ${PT};
+        ${d.xt} *e = ph + ((r & 1) * 2 + ${PL % 2}) * ${PH2 * PW2} + (r >> 1) * ${PW2} + ${PL >> 1};
+        ${d.xt} *o = ph + ((r & 1) * 2 + ${(PL + 1) % 2}) * ${PH2 * PW2} + (r >> 1) * ${PW2} + ${(PL + 1) >> 1};
+        for (int u = 0; u < ${Math.ceil(W / 2)}; u++) e[u] = (${d.xt})(${minusZero(`xc[h * ${W} + 2 * u]`, z)});
+        for (int u = 0; u < ${Math.floor(W / 2)}; u++) o[u] = (${d.xt})(${minusZero(`xc[h * ${W} + 2 * u + 1]`, z)});
+      }
+      for (int j = 0; j < ${span2}; j++) s[j] = ${d.start("c")};
+      for (int kh = 0; kh < ${KH}; kh++) {
+        for (int kw = 0; kw < ${KW}; kw++) {
+          const ${d.wt} wv = w[kh * ${KW} + kw];
+          const int th = kh * ${DH}, tw = kw * ${DW};
+          const ${d.xt} *r = ph + ((th & 1) * 2 + (tw & 1)) * ${PH2 * PW2} + (th >> 1) * ${PW2} + (tw >> 1);
+          for (int j = 0; j < ${span2}; j++) s[j] += ${d.term("wv", "r[j]")};
+        }
+      }
+      for (int oh = 0; oh < ${OH}; oh++)
+        for (int ow = 0; ow < ${OW}; ow++) yc[oh * ${OW} + ow] = ${d.result(`s[oh * ${PW2} + ow]`)};
+    }` : wide ? `    {
       ${d.acc} s[${span}]; /* every output row at once, ${PW} apart (the ${PW - OW} columns between rows are computed and dropped): one long loop per tap */
       for (int j = 0; j < ${span}; j++) s[j] = ${d.start("c")};
       for (int kh = 0; kh < ${KH}; kh++) {
@@ -136,7 +166,7 @@ ${wide ? `    {
   }
   return 0;
 }`;
-    return { name, decls: d.decls, text, scratch: { [d.xt]: PH * PW } };
+    return { name, decls: d.decls, text, scratch: { [d.xt]: phased ? 4 * PH2 * PW2 : PH * PW } };
   }
   const Kp = d.Kp;
   // 1×1, stride 1, no padding: the patch is the input transposed
