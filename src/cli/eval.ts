@@ -2,6 +2,7 @@
 import { join, relative } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
+import { referenceLikeCandidate } from "../eval/reference-model.js";
 import { bindEvalData, bindLabels, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP, type Thresholds } from "../eval/compare.js";
 import { explainDeploymentRisk } from "../eval/divergence.js";
 import { perLayerErrors } from "../eval/per-layer.js";
@@ -151,9 +152,11 @@ async function gate(
   const json = jsonTarget(opts.json);
 
   // --input-shape pins REF's and CAND's dims alike; --input-value feeds both.
-  const { model: ref, values } = applyInputFlags(loadVerified(refPath).model, opts);
+  const { model: refLoaded, values } = applyInputFlags(loadVerified(refPath).model, opts);
   const cand = applyInputFlags(loadVerified(candPath).model, { inputShape: opts.inputShape }).model;
-  guardOutputs([...externalDataInputs(ref, "REF"), ...externalDataInputs(cand, "CAND")], outputs);
+  guardOutputs([...externalDataInputs(refLoaded, "REF"), ...externalDataInputs(cand, "CAND")], outputs);
+  // REF as quantize prepared it (IR < 4 initializer inputs, an opset ONNX Runtime may not run)
+  const ref = referenceLikeCandidate(refLoaded, cand);
   const data = bindEvalData(ref, readArrays(dataPath, "data"), dataPath, values);
   const labels = labelsPath === undefined ? undefined : readLabels(labelsPath, data.samples);
 

@@ -25,6 +25,7 @@ import { type ActSpec, INT32, type LoweringContext, label, quantizeBound } from 
 import { attrInt, attrInts } from "../ir/attrs.js";
 import { type Window2d, window2d } from "./node-attrs.js";
 import { emitFixedRescale } from "./lower-fixed.js";
+import { asRow, reshapeInt, rowShape } from "./one-row.js";
 
 
 /**
@@ -142,20 +143,25 @@ export function lowerClamp(ctx: LoweringContext, n: Node): void {
 }
 
 export function lowerPool(ctx: LoweringContext, n: Node): void {
-  const x = ctx.intInput(n.inputs[0]!, n);
+  let x = ctx.intInput(n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
+  // a 1-D pool ([C, L]) is the 2-D pool of one row, reshaped back after (one-row.ts)
+  const row = ctx.values.get(x)!.shape.length === 2;
+  if (row) x = asRow(ctx, n, x);
   const inShape = ctx.values.get(x)!.shape;
-  if (inShape.length !== 3) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is not a 2-D pool`);
+  if (inShape.length !== 3) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is not a 1-D or 2-D pool`);
   if (attrInt(n, "ceil_mode", 0) !== 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} uses ceil_mode`);
   const global = n.opType.startsWith("Global");
   const win: Window2d = global ? { kernel: [inShape[1]!, inShape[2]!], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } : window2d(n);
   const { kernel, strides, pads } = win;
-  const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  const floatShape = ctx.sampleShape(n.outputs[0]!, label(n));
+  const shape = row ? rowShape(floatShape) : floatShape;
+  const back = (v: string, base: string) => (row ? reshapeInt(ctx, n, v, base, floatShape) : v);
   if (n.opType === "MaxPool" || n.opType === "GlobalMaxPool") {
     if (n.outputs.length > 1 && n.outputs[1]) throw new FixqError("unsupported", `cannot integerize: ${label(n)} returns indices`);
-    const out = ctx.addValue(`${n.outputs[0]}_q`, shape, xs.type, xs);
+    const out = ctx.addValue(`${n.outputs[0]}_q${row ? "_row" : ""}`, shape, xs.type, xs);
     ctx.ops.push({ kind: "maxpool", source: label(n), input: x, output: out, kernel, strides, pads, dilations: win.dilations });
-    finishMovement(ctx, n, out);
+    finishMovement(ctx, n, back(out, `${n.outputs[0]}_q`));
     return;
   }
   if (win.dilations.some((d) => d !== 1)) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a dilated AveragePool`);
@@ -166,10 +172,10 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
   ctx.ops.push({ kind: "sumpool", source: label(n), input: x, output: acc, inputZero: xs.zeroPoint, kernel, strides, pads });
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
-  const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  const out = ctx.addValue(`${tail.value}_q${row ? "_row" : ""}`, shape, tail.spec.type, tail.spec);
   if (tail.spec.fixed) {
     emitFixedRescale(ctx, n, [acc], [xs.scale / (kernel[0] * kernel[1])], tail.spec, out, tail.clampLo, tail.clampHi);
-    ctx.lowered.set(tail.value, out);
+    ctx.lowered.set(tail.value, back(out, `${tail.value}_q`));
     return;
   }
   const M = xs.scale / (tail.spec.scale * kernel[0] * kernel[1]);
@@ -184,7 +190,7 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
     clampLo: tail.clampLo,
     clampHi: tail.clampHi,
   });
-  ctx.lowered.set(tail.value, out);
+  ctx.lowered.set(tail.value, back(out, `${tail.value}_q`));
 }
 
 /** After a movement op writing integer value `out` (in its input's spec): a rescale if the output carries another spec. */

@@ -7,8 +7,10 @@
  *   y = clamp(O(round_Q(Σ_i x_i·m_i / 2^s)), lo, hi),  m_i·2^−s = M_i = S_i / S_y
  *
  * Between fixed-point tensors every M_i is a power of two 2^e_i: then
- * s = max(0, −min e_i) and m_i = 2^(e_i + s), a pure shift. Any other M_i (an
- * average pool's 1/window, an integer input) takes the shared-shift dyadic
+ * s = max(0, −min e_i) and m_i = 2^(e_i + s), a pure shift. A small exact
+ * dyadic M_i = a_i·2^e_i (a Gemm's alpha of 1.5 = 3·2^−1 on a power-of-two
+ * design) keeps its exact m_i = a_i·2^(e_i + s). Any other M_i (an average
+ * pool's 1/window, an integer input) takes the shared-shift dyadic
  * multipliers of a rescale. Inputs must have zero point 0.
  */
 import { FixqError } from "../ir/errors.js";
@@ -27,7 +29,26 @@ function exactLog2(x: number): number | undefined {
   return 2 ** e === x ? e : undefined;
 }
 
-/** Multipliers sharing one shift for real rescales M_i: pure shifts when every M_i is a power of two. */
+/** Largest odd mantissa taken as an exact small multiplier (a Gemm's alpha of 1.5 is 3·2^−1). */
+const SMALL_MANTISSA = 2 ** 20;
+
+/** x = m·2^e exactly with an integer 1 ≤ m < SMALL_MANTISSA, or undefined. */
+function exactDyadic(x: number): { m: number; e: number } | undefined {
+  if (!(x > 0) || !Number.isFinite(x)) return undefined;
+  const top = Math.floor(Math.log2(x));
+  for (let k = 0; 2 ** k < SMALL_MANTISSA; k++) {
+    const m = x * 2 ** (k - top);
+    if (Number.isInteger(m) && m < SMALL_MANTISSA) return { m, e: top - k };
+  }
+  return undefined;
+}
+
+/**
+ * Multipliers sharing one shift for real rescales M_i: pure shifts when every
+ * M_i is a power of two; exact small multipliers m_i·2^(e_i + s) when every
+ * M_i is a dyadic m_i·2^e_i with a small m_i (a power-of-two design times a
+ * Gemm's alpha of 1.5); otherwise the dyadic multipliers of a rescale.
+ */
 export function fixedMultipliers(M: readonly number[], bits: number, where: string): { multipliers: number[]; shift: number } {
   const exps = M.map(exactLog2);
   if (exps.every((e) => e !== undefined)) {
@@ -38,6 +59,13 @@ export function fixedMultipliers(M: readonly number[], bits: number, where: stri
       throw new FixqError("unsupported", `cannot integerize: the fixed-point rescale by 2^${es.join(", 2^")} needs a shift or multiplier past the program's limits (shift ≤ ${RESCALE_MAX_SHIFT}, m < 2^31); its formats are too far apart`, where);
     }
     return { multipliers, shift };
+  }
+  const dyadics = M.map(exactDyadic);
+  if (dyadics.every((d) => d !== undefined)) {
+    const ds = dyadics as { m: number; e: number }[];
+    const shift = Math.max(0, -Math.min(...ds.map((d) => d.e)));
+    const multipliers = ds.map((d) => d.m * 2 ** (d.e + shift));
+    if (shift <= RESCALE_MAX_SHIFT && multipliers.every((m) => m < 2 ** 31)) return { multipliers, shift };
   }
   return sharedShiftMultipliers(M, bits, where);
 }

@@ -7,6 +7,18 @@
  * The bias becomes int32 at scale S_x·S_W[c]: read back as is when the model
  * stores it that way (fixq and ONNX Runtime's tool both do), otherwise
  * round(b / (S_x·S_W[c])) with a range check.
+ *
+ * Gemm's alpha and beta (Y = α·X·W + β·C, α > 0) fold in at compile time:
+ * the accumulator's scale is α·S_x·S_W[c], so M_c = α·S_x·S_W[c] / S_y, and
+ * the bias is β·C at that scale: the int32 codes of C as they are when C is
+ * stored at α·S_x·S_W[c] / |β| (what fixq writes, and ONNX Runtime's QGemm
+ * asks of its C), times sign(β); otherwise round(β·C / (α·S_x·S_W[c])).
+ * β = 0 drops the bias. transA = 1 would transpose the batch axis away and is
+ * refused (integer code runs each sample alone).
+ *
+ * A 1-D Conv ([N, C, L] by [M, C/g, K]) is the 2-D conv of [N, C, 1, L] by
+ * [M, C/g, 1, K] (one-row.ts): its input is reshaped to one row and its
+ * output back, with no arithmetic of its own.
  */
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
@@ -22,6 +34,7 @@ import { INT32, type LoweringContext, label } from "./lowering-context.js";
 import { attrFloat, attrInt } from "../ir/attrs.js";
 import { window2d } from "./node-attrs.js";
 import { emitFixedRescale, singleScale } from "./lower-fixed.js";
+import { asRow, reshapeInt, rowShape } from "./one-row.js";
 
 
 interface IntWeight {
@@ -68,23 +81,29 @@ function subtractZeroPoints(raw: Int32Array, dims: readonly number[], spec: Affi
   return raw.map((v, i) => v - spec.zeroPoint[spec.zeroPoint.length === 1 ? 0 : Math.floor(i / inner) % channels]!);
 }
 
-/** The int32 bias at scale S_x·S_W[c], or undefined without one. */
-function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Float64Array): Int32Array | undefined {
+/**
+ * The int32 bias β·b at the accumulator's scale sx·S_W[c] (sx = α·S_x for a
+ * Gemm), or undefined without one (or with β = 0).
+ */
+function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Float64Array, beta = 1): Int32Array | undefined {
   const name = n.inputs[slot];
-  if (!name) return undefined;
+  if (!name || beta === 0) return undefined;
   const t = ctx.consts.get(name);
   if (!t) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has a non-constant bias '${name}'`);
   const b = tensorToFloat64(t);
   const spec = ctx.graph.quant?.get(name);
-  // A bias stored as int32 at the accumulator's scale S_x·S_w[c] (to float32 precision) is read back exactly.
+  // A bias stored as int32 at the accumulator's scale sx·S_w[c] / |β| (to float32 precision) is read back exactly.
   if (spec?.kind === "affine" && spec.format.dtype === DataType.INT32 && spec.zeroPoint.every((z) => z === 0) && b.length === sw.length) {
-    const scaleOf = (c: number) => spec.scale[spec.scale.length === 1 ? 0 : c]!;
-    if (sw.every((s, c) => Math.abs(scaleOf(c) - sx * s) <= 1e-6 * sx * s)) return quantizeWithSpec(b, t.dims.map(Number), spec);
+    const scaleOf = (c: number) => spec.scale[spec.scale.length === 1 ? 0 : c]! * Math.abs(beta);
+    if (sw.every((s, c) => Math.abs(scaleOf(c) - sx * s) <= 1e-6 * sx * s)) {
+      const codes = quantizeWithSpec(b, t.dims.map(Number), spec);
+      return beta < 0 ? codes.map((v) => -v) : codes;
+    }
   }
   if (b.length !== sw.length) throw new FixqError("unsupported", `cannot integerize: ${label(n)} bias '${name}' has ${b.length} elements for ${sw.length} output channels`);
   const out = new Int32Array(b.length);
   for (let c = 0; c < b.length; c++) {
-    const v = roundHalfEven(b[c]! / (sx * sw[c]!));
+    const v = roundHalfEven((beta * b[c]!) / (sx * sw[c]!));
     if (!(v >= INT32_MIN && v <= INT32_MAX)) {
       throw new FixqError("unsupported", `cannot integerize: ${label(n)} bias[${c}] = ${b[c]} is ${v} at scale S_x·S_w = ${sx * sw[c]!}, beyond int32; use wider activations or coarser weights`);
     }
@@ -111,37 +130,50 @@ export function checkedMultiplier(ctx: LoweringContext, n: Node, M: number): Dya
   return d;
 }
 
-/** Emits the accumulate op's requant into the activation after any fused clamps. */
-function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, shape: readonly number[]): void {
+/**
+ * Emits the accumulate op's requant into the activation after any fused
+ * clamps; `sx` is the accumulator's scale over S_W. The result takes the
+ * float value's per-sample shape `floatShape` by a reshape where `shape`
+ * differs (a 1-D conv's row).
+ */
+function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, shape: readonly number[], floatShape = shape): void {
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
-  const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
+  const reshaped = floatShape !== shape;
+  const out = ctx.addValue(`${tail.value}_q${reshaped ? "_row" : ""}`, shape, tail.spec.type, tail.spec);
   if (tail.spec.fixed) {
     emitFixedRescale(ctx, n, [acc], [sx * singleScale(sw, n, tail.spec)], tail.spec, out, tail.clampLo, tail.clampHi);
-    ctx.lowered.set(tail.value, out);
-    return;
+  } else {
+    ctx.ops.push({
+      kind: "requant",
+      source: label(n),
+      input: acc,
+      output: out,
+      multipliers: multipliers(ctx, n, sx, sw, tail.spec.scale),
+      axis,
+      outZero: tail.spec.zeroPoint,
+      clampLo: tail.clampLo,
+      clampHi: tail.clampHi,
+    });
   }
-  ctx.ops.push({
-    kind: "requant",
-    source: label(n),
-    input: acc,
-    output: out,
-    multipliers: multipliers(ctx, n, sx, sw, tail.spec.scale),
-    axis,
-    outZero: tail.spec.zeroPoint,
-    clampLo: tail.clampLo,
-    clampHi: tail.clampHi,
-  });
-  ctx.lowered.set(tail.value, out);
+  ctx.lowered.set(tail.value, reshaped ? reshapeInt(ctx, n, out, `${tail.value}_q`, floatShape) : out);
 }
 
 export function lowerConv(ctx: LoweringContext, n: Node): void {
-  const x = ctx.intInput(n.inputs[0]!, n);
+  let x = ctx.intInput(n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
   const w = intWeight(ctx, n, 1, 0);
-  if (w.dims.length !== 4) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a ${w.dims.length - 2}-D convolution; only 2-D is supported`);
+  const rank = w.dims.length - 2;
+  if (rank !== 1 && rank !== 2) throw new FixqError("unsupported", `cannot integerize: ${label(n)} is a ${rank}-D convolution; integer code covers 1-D and 2-D Conv`);
   const win = window2d(n, w.dims.slice(2));
-  const shape = ctx.sampleShape(n.outputs[0]!, label(n));
+  const floatShape = ctx.sampleShape(n.outputs[0]!, label(n));
+  let shape = floatShape;
+  if (rank === 1) {
+    // one row (one-row.ts): weight [M, C/g, K] → [M, C/g, 1, K] (the same data), output [M, 1, L'] → [M, L']
+    x = asRow(ctx, n, x);
+    shape = rowShape(floatShape);
+  }
+  const weightShape: [number, number, number, number] = rank === 1 ? [w.dims[0]!, w.dims[1]!, 1, w.dims[2]!] : (w.dims as [number, number, number, number]);
   const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
   ctx.ops.push({
     kind: "conv",
@@ -151,25 +183,33 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
     inputZero: xs.zeroPoint,
     weight: w.q,
     weightType: w.type,
-    weightShape: w.dims as [number, number, number, number],
+    weightShape,
     ...optional("bias", intBias(ctx, n, 2, xs.scale, w.scales)),
     strides: win.strides,
     pads: win.pads,
     dilations: win.dilations,
     group: attrInt(n, "group", 1),
   });
-  emitRequant(ctx, n, acc, 0, xs.scale, w.scales, shape);
+  emitRequant(ctx, n, acc, 0, xs.scale, w.scales, shape, floatShape);
 }
 
 function optional<K extends string, V>(key: K, v: V | undefined): { [k in K]?: V } {
   return (v === undefined ? {} : { [key]: v }) as { [k in K]?: V };
 }
 
-/** Gemm (transA = 0, alpha = beta = 1) and MatMul with a constant 2-D right-hand side. */
+/** Gemm (transA = 0, alpha > 0, any beta and transB) and MatMul with a constant 2-D right-hand side. */
 export function lowerDense(ctx: LoweringContext, n: Node): void {
   const isGemm = n.opType === "Gemm";
-  if (isGemm && (attrInt(n, "transA", 0) !== 0 || (attrFloat(n, "alpha") ?? 1) !== 1 || (attrFloat(n, "beta") ?? 1) !== 1)) {
-    throw new FixqError("unsupported", `cannot integerize: ${label(n)} has transA, alpha or beta other than the defaults`);
+  const alpha = isGemm ? attrFloat(n, "alpha", 1) : 1;
+  const beta = isGemm ? attrFloat(n, "beta", 1) : 1;
+  if (isGemm && attrInt(n, "transA", 0) !== 0) {
+    throw new FixqError(
+      "unsupported",
+      `cannot integerize: ${label(n)} has transA = 1: its input's batch axis would become a feature axis, and integer code runs each sample alone; transpose the input before the Gemm in the model (transA = 0)`,
+    );
+  }
+  if (!(alpha > 0 && Number.isFinite(alpha)) || !Number.isFinite(beta)) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} has alpha = ${alpha}, beta = ${beta}; integer code needs a finite alpha > 0 (fold a negative alpha into the weights)`);
   }
   if (!ctx.consts.has(n.inputs[1] ?? "")) {
     const why = ctx.consts.has(n.inputs[0] ?? "") ? "has its constant on the left" : "multiplies two activations";
@@ -194,9 +234,9 @@ export function lowerDense(ctx: LoweringContext, n: Node): void {
     weightType: w.type,
     inFeatures,
     outFeatures,
-    ...optional("bias", isGemm ? intBias(ctx, n, 2, xs.scale, w.scales) : undefined),
+    ...optional("bias", isGemm ? intBias(ctx, n, 2, alpha * xs.scale, w.scales, beta) : undefined),
   });
-  emitRequant(ctx, n, acc, shape.length - 1, xs.scale, w.scales, shape);
+  emitRequant(ctx, n, acc, shape.length - 1, alpha * xs.scale, w.scales, shape);
 }
 
 /** [rows, cols] → [cols, rows]. */

@@ -1,4 +1,4 @@
-/** The 2-D window attributes (kernel, strides, pads, dilations) pools and convs share. */
+/** The 2-D window attributes (kernel, strides, pads, dilations) pools and convs share; a 1-D window as a 2-D one of height 1. */
 import { attrInts, attrString } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
@@ -24,6 +24,7 @@ export function window2d(n: Node, kernel?: readonly number[]): Window2d {
   }
   const k = kernel ?? attrInts(n, "kernel_shape");
   if (!k) throw new FixqError("model", `${label(n)} has no kernel_shape`);
+  if (k.length === 1) return windowRow(n, k[0]!);
   const pads = attrInts(n, "pads") ?? [0, 0, 0, 0];
   const strides = attrInts(n, "strides") ?? [1, 1];
   const dilations = attrInts(n, "dilations") ?? [1, 1];
@@ -36,4 +37,20 @@ export function window2d(n: Node, kernel?: readonly number[]): Window2d {
     pads: [pads[0]!, pads[1]!, pads[2]!, pads[3]!],
     dilations: [dilations[0]!, dilations[1]!],
   };
+}
+
+/**
+ * A 1-D window over [C, L] as the 2-D window over [C, 1, L]: kernel [1, k],
+ * pads [0, p_begin, 0, p_end], strides [1, s], dilations [1, d]. Over a
+ * height of 1 the extra axis adds nothing, so the 2-D conv computes exactly
+ * the 1-D one.
+ */
+function windowRow(n: Node, k: number): Window2d {
+  const pads = attrInts(n, "pads") ?? [0, 0];
+  const strides = attrInts(n, "strides") ?? [1];
+  const dilations = attrInts(n, "dilations") ?? [1];
+  if (pads.length !== 2 || strides.length !== 1 || dilations.length !== 1) {
+    throw new FixqError("model", `${label(n)} has a 1-D kernel [${k}] but pads [${pads.join(",")}], strides [${strides.join(",")}], dilations [${dilations.join(",")}]`);
+  }
+  return { kernel: [1, k], strides: [1, strides[0]!], pads: [0, pads[0]!, 0, pads[1]!], dilations: [1, dilations[0]!] };
 }

@@ -109,7 +109,8 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
         feedsIn(feeds);
       },
       progress,
-      reduced.fetch,
+      // nothing to reduce (every calibrated tensor is a graph input): the run only streams the feeds
+      reduced.fetch.length > 0 ? reduced.fetch : undefined,
     );
   });
   if (redo.size > 0) {

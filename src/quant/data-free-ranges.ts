@@ -22,7 +22,9 @@
  *   with 0 added to every input interval when a conv pads (padding reads 0).
  * - Flatten(axis 1) with static dims keeps per-channel intervals (feature f
  *   is channel ⌊f/Πd⌋); Reshape, Transpose, Squeeze, Unsqueeze, Slice,
- *   Resize and Concat keep only the tensor's overall interval.
+ *   Resize and Concat keep only the tensor's overall interval; so does a
+ *   Gather of a constant table (an embedding: its rows lie within the table's
+ *   extremes).
  * - Anything else is unknown; a quantized tensor that needs it is refused
  *   with its name and the reason. So is a tensor whose range would come from
  *   interval arithmetic through more than MAX_INTERVAL_LAYERS layers: such
@@ -209,6 +211,9 @@ function rangeStep(ed: GraphEdit, types: ReadonlyMap<string, TensorType>, i: num
     case "Gemm":
     case "MatMul":
       return withX((r) => layerInterval(ed, types, i, r));
+    case "Gather":
+      // rows of a constant table (an embedding) lie within the table's extremes
+      return ed.floats(n.inputs[0] ?? "") ? withX(collapse) : `Gather '${n.outputs[0]}' reads computed data`;
     default:
       return `${n.opType} is not modelled`;
   }

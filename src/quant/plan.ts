@@ -17,7 +17,9 @@
  *   only: the table is stored as integers with a scale per row (int8 by
  *   default; the recipe's 4-bit blocks along the row on request), read
  *   through DequantizeLinear or GatherBlockQuantized (embedding-gather.ts);
- *   the gathered rows stay float.
+ *   the gathered rows stay float, except where they are a graph output (a
+ *   model of embeddings alone): then they are quantized as an activation,
+ *   so that the integer lowering has codes to gather.
  * - Only float values (float32, float16, bfloat16) that carry data are ever
  *   quantized (value-kinds.ts): a node computing on integers, booleans or
  *   shape-derived values (Shape → Gather → Concat reshape targets) is not
@@ -26,7 +28,7 @@
  *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
  *   a float kernel between DQ and Q, so quantizing them would only add error.
  */
-import { attrInt, attrString } from "../ir/attrs.js";
+import { attrFloat, attrInt, attrString } from "../ir/attrs.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
@@ -102,10 +104,20 @@ function notFloatReason(name: string, kinds: ValueKinds, asOutput = true): strin
   return isQuantizableType(t) ? undefined : `computes on ${dtypeName(t)} values, not float`;
 }
 
-/** The bias of a Conv or Gemm that becomes int32: a constant 1-D third input. */
+/**
+ * Whether a decision quantizes a layer: a compute op, or an embedding table
+ * (weight-only), so that a model of embeddings alone (torch nn.Embedding) has
+ * something to quantize.
+ */
+export function quantizesLayer(d: NodeDecision): boolean {
+  return d.quantized && (d.role === "compute" || d.role === "weight-only");
+}
+
+/** The bias of a Conv or Gemm that becomes int32: a constant 1-D third input (a Gemm's only where beta ≠ 0, else it adds nothing). */
 export function constantBias(n: Node, consts: ReadonlyMap<string, Tensor>): Tensor | undefined {
   const b = consts.get(n.inputs[2] ?? "");
-  return b && (n.opType === "Conv" || n.opType === "Gemm") && b.dims.length === 1 ? b : undefined;
+  const used = n.opType === "Conv" || (n.opType === "Gemm" && attrFloat(n, "beta", 1) !== 0);
+  return b && used && b.dims.length === 1 ? b : undefined;
 }
 
 /**
@@ -173,6 +185,9 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
       if (!table) return decide(false, "gathers from computed data, not from a constant table");
       if (table.dtype !== 1 || table.dims.length !== 2 || attrInt(n, "axis", 0) !== 0) return decide(false, "not an embedding (a constant float32 table of rank 2 gathered along axis 0)");
       weights.push({ node: n, slot: 0, tensor: table, axis: 0, embedding: true });
+      // the embedding is what the model returns (an nn.Embedding export): its rows leave as codes of one scale,
+      // as another reader's input would be, so that integer code can run the model
+      if (graphOutputs.has(n.outputs[0]!)) activations.add(n.outputs[0]!);
       return decide(true, "embedding table stored quantized, rows gathered in float", "weight-only");
     }
     if (COMPUTE.has(n.opType)) {

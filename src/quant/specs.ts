@@ -29,6 +29,7 @@
  */
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
+import { attrFloat } from "../ir/attrs.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { graphNames } from "../ir/names.js";
@@ -91,6 +92,16 @@ function biasScales(b: Float64Array, sx: number, sw: Float32Array): Float32Array
   return scale;
 }
 
+
+/**
+ * α / |β| for a Gemm (Y = α·X·W + β·C), 1 otherwise: C's int32 scale is
+ * α·s_x·s_w / |β|, so that β·C is a whole number of accumulator steps
+ * α·s_x·s_w (ONNX Runtime's QGemm asks the same of its C) and the integer
+ * lowering adds the codes as they are.
+ */
+function gemmBiasFactor(n: Node): number {
+  return n.opType === "Gemm" ? attrFloat(n, "alpha", 1) / Math.abs(attrFloat(n, "beta", 1)) : 1;
+}
 
 /** A weight's spec and its scale per output channel (what the int32 bias uses). */
 function weightSpec(u: WeightUse, w: WeightChoice): { spec: QuantSpec; outScale?: Float32Array } {
@@ -225,7 +236,7 @@ export function assignLateSpecs(g: Graph, plan: ResolvedPlan, outScales: Readonl
     const t = constantBias(n, consts);
     if (sx?.kind !== "affine" || !t || late.has(n.inputs[2]!)) continue;
     const b = tensorToFloat64(t);
-    quant.set(n.inputs[2]!, { kind: "affine", format: INT32, scale: biasScales(b, sx.scale[0]!, sw), zeroPoint: new Int32Array(b.length), axis: 0 });
+    quant.set(n.inputs[2]!, { kind: "affine", format: INT32, scale: biasScales(b, gemmBiasFactor(n) * sx.scale[0]!, sw), zeroPoint: new Int32Array(b.length), axis: 0 });
     late.add(n.inputs[2]!);
   }
   return { graph: { ...g, quant }, late };

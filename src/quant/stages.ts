@@ -33,6 +33,7 @@ import { type Recipe, recipeJson } from "./recipe.js";
 import { clampRange, readerBoundsOf } from "./reader-bounds.js";
 import { requiredOpset } from "./recipe-needs.js";
 import { globalChoice, onlyMinMax, type ResolvedPlan, resolvePlan } from "./resolve-plan.js";
+import { quantizesLayer } from "./plan.js";
 import { roundNearest } from "./round-weights.js";
 import { learnRounding } from "./rounding/learned-rounding.js";
 import { assignSpecs, withLateCodes } from "./specs.js";
@@ -96,7 +97,7 @@ function planStage(inputNames: ReadonlySet<string>): Stage {
       const found = findBodies(state.model.graph!, opsetVersion(state.model) ?? 0);
       const plan = resolvePlan(state.model.graph!, ctx.recipe, new Set([...inputNames, ...found.paths]), kinds, { extra: found.nodes });
       state.bodies = planBodies(found.bodies, ctx.recipe);
-      const computes = (p?: ResolvedPlan) => p?.decisions.some((d) => d.quantized && d.role === "compute");
+      const computes = (p?: ResolvedPlan) => p?.decisions.some(quantizesLayer);
       if (!computes(plan) && !activeBodies(state.bodies).some((b) => computes(b.plan))) {
         throw new FixqError("unsupported", noQuantizableOpReason(state.model.graph!, refusedLines(state.bodies)));
       }
@@ -147,7 +148,7 @@ function rangesStage(recipe: Recipe): Stage {
 
 /** Refuses the run when every body that held the compute ops was refused and the main graph has none. */
 function nothingLeft(plan: ResolvedPlan, bodies: readonly BodyState[]): void {
-  if (plan.decisions.some((d) => d.quantized && d.role === "compute") || activeBodies(bodies).length > 0) return;
+  if (plan.decisions.some(quantizesLayer) || activeBodies(bodies).length > 0) return;
   throw new FixqError("unsupported", `nothing left to quantize: the main graph has no quantizable op and every body holding one stays float (${refusedLines(bodies).join("; ")})`);
 }
 

@@ -50,7 +50,7 @@ const QOPERATOR = new Set(["QLinearConv", "QLinearMatMul", "ConvInteger", "MatMu
 export function noQuantizableOpReason(g: Graph, refused: readonly string[] = []): string {
   const inside = describeSubgraphOps(subgraphComputeOps(g));
   const integer = g.nodes.find((n) => QOPERATOR.has(n.opType) && (n.domain ?? "") === "");
-  const base = `the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul)${integer ? `: it is already quantized in operator form (${integer.opType} '${integer.name || integer.outputs[0]}'); fixq reads QuantizeLinear/DequantizeLinear (QDQ) models, so quantize the float original` : ""}`;
+  const base = `the model has no quantizable op (Conv, ConvTranspose, Gemm, MatMul, or a Gather of a constant float32 table [rows, width])${integer ? `: it is already quantized in operator form (${integer.opType} '${integer.name || integer.outputs[0]}'); fixq reads QuantizeLinear/DequantizeLinear (QDQ) models, so quantize the float original` : ""}`;
   if (!inside) return base;
   return `${base} in its main graph, and its ${inside} stay float${refused.length ? ` (${refused.join("; ")})` : ""}`;
 }
