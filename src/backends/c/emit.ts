@@ -291,6 +291,11 @@ ${batch.text}`);
 #include <string.h>
 #include "model.h"
 
+/* Clang (unlike gcc) warns about unused static inline functions in a .c file: numerics' runtime prints them all. */
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wunused-function"
+#endif
+
 ${DISPATCH_CONFIG}
 
 ${C_RUNTIME}

@@ -10,8 +10,10 @@
  * -DFIXQ_PORTABLE build (C bodies) and an -mavx2 build (no dispatch) agree too (-O0:
  * the optimised builds are above and in models.test.ts); and where the CPU lacks
  * AVX512-VNNI, its bodies are compile-checked only (-S: vpdpbusd / vpdpwssd emitted), else run.
+ * Where clang is installed, its build (#pragma clang attribute) is checked the same way.
  * Skips without gcc/make (fails with FIXQ_REQUIRE_DATA=1).
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +30,8 @@ const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const CPU_FLAGS = detectCpu().features;
 const AVX2 = CPU_FLAGS.includes("avx2");
 const VNNI = CPU_FLAGS.includes("avx512_vnni");
+/** Clang where installed: optional (CI installs gcc only; the case is skipped there, even with FIXQ_REQUIRE_DATA=1). */
+const CLANG = ["clang", "clang-14", "clang-15", "clang-16"].find((c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0);
 
 describe("splitting model.c's code part", () => {
   it("declarations go to the data part inside their conditionals; functions stay, named; non-static ones marked FIXQ_API", () => {
@@ -117,6 +121,12 @@ describe.skipIf(!HAVE)("a plain -O3 build dispatches at run time, each path bit-
       expect({ cflags, mismatches: t.floats + t.ints }).toEqual({ cflags, mismatches: 0 });
       expect(run(join(b.dir, "model_run"), ["--cpu"]).trim()).toBe(cflags.includes("PORTABLE") ? "baseline (compiled)" : "avx2 (compiled)");
     }
+  }, 240_000);
+
+  it.skipIf(!CLANG)(`clang (${CLANG ?? "absent"}) -O1: its pragma path dispatches too, both paths 0 mismatches`, () => {
+    const r = bothPaths(buildC(p, tmp.fresh(), { cc: CLANG!, cflags: "-O1" }));
+    expect(r.mismatches).toEqual([0, 0]);
+    expect(r.paths).toEqual([AVX2 ? "avx2 (dispatched)" : "baseline (dispatched)", "baseline (dispatched)"]);
   }, 240_000);
 
   const VNNI_FLAGS = "-O0 -mavx2 -mavx512f -mavx512vnni -mavx512vl";

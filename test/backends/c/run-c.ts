@@ -20,10 +20,10 @@ export interface Built {
   readonly args?: readonly string[];
 }
 
-/** Writes the generated files into `dir` and runs make there (CFLAGS as given, default -O3). */
-export function buildC(p: Program, dir: string, opts: EmitCOptions & { cflags?: string } = {}): Built {
+/** Writes the generated files into `dir` and runs make there (CFLAGS as given, default -O3; CC as given, default the Makefile's). */
+export function buildC(p: Program, dir: string, opts: EmitCOptions & { cflags?: string; cc?: string } = {}): Built {
   for (const [rel, text] of emitC(p, opts)) writeFileSync(join(dir, rel), text);
-  run("make", ["-s", "-C", dir, ...(opts.cflags ? [`CFLAGS=${opts.cflags}`] : [])]);
+  run("make", ["-s", "-C", dir, ...(opts.cflags ? [`CFLAGS=${opts.cflags}`] : []), ...(opts.cc ? [`CC=${opts.cc}`] : [])]);
   return { dir, program: p };
 }
 
