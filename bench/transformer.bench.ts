@@ -33,6 +33,10 @@
  * LayerNorm of the integer-only ViT (the exact-table GELU's error is its
  * output rounding alone, ≤ 1/2 LSB by construction).
  *
+ * Then the torch pre-norm encoder layers (bench/transformer-prenorm.ts):
+ * output SQNR of W8A8 without and with --smooth, the outlier statistic per
+ * norm before and after, and the integer RMSNorm's error alone.
+ *
  * Then the BERT-style fixture (test/fixtures/corpus): SQNR and top-1
  * agreement with float on generated inputs, and the file size, for static
  * W8A8, dynamic-uint8, MatMulNBits int4 (nearest and GPTQ; every layer, and
@@ -88,6 +92,7 @@ import { classifierLogits, type Logits, meanKl } from "./output-kl.js";
 import { printAnchorComparison } from "./transformer-vs-anchor.js";
 import { printThroughput, type ThroughputVariant } from "./transformer-throughput.js";
 import { addRotationRows, printRotationGains, rotatedOnlineW8A8 } from "./transformer-rotate.js";
+import { prenormSection } from "./transformer-prenorm.js";
 import { addOutlierRows, OUTLIER_PREFIX, outlierRatios, outlierViT, printOutlierGains } from "./transformer-outliers.js";
 
 printBenchHeader("transformer");
@@ -422,6 +427,9 @@ console.log("\nInteger approximations alone (first Softmax and first LayerNorm o
 approximationErrors(program);
 console.log("  GELU/Erf, attention scale: exact 256-entry tables, error = the output rounding (≤ 0.5 LSB)");
 ibertComparison(program);
+
+// --- the torch pre-norm encoder layers: --smooth through a Transpose, and the integer RMSNorm alone (bench/transformer-prenorm.ts) ---
+await prenormSection();
 
 // --- the BERT-style fixture: SQNR and top-1 agreement with float on generated inputs ---
 const bert = CORPUS.find((c) => c.name.startsWith("BERT"))!;

@@ -5,6 +5,7 @@
  *
  * MACs are per sample: a symbolic leading (batch) dim counts as 1; a layer
  * with any other dynamic dim has unknown MACs (null), and is not in the total.
+ * A model whose batch leaves the leading axis is counted on its batch-1 instance.
  */
 import { dtypeInfo, dtypeName } from "../ir/dtype.js";
 import { type Graph, type Model, type TensorType, walkGraphs } from "../ir/graph.js";
@@ -58,21 +59,25 @@ function range(t: Tensor): LayerInfo["weight"] | undefined {
   return { name: t.name ?? "", dims: [...t.dims], dtype: dtypeName(t.dtype), min, max, absMax: Math.max(Math.abs(min), Math.abs(max)) };
 }
 
-function layersOf(g: Graph, types: ReadonlyMap<string, TensorType>): LayerInfo[] {
+function layersOf(g: Graph, types: ReadonlyMap<string, TensorType>, whole: boolean): LayerInfo[] {
   const consts = constantTensors(g);
   const out: LayerInfo[] = [];
   for (const n of g.nodes) {
     if ((n.domain ?? "") !== "") continue;
     const w = consts.get(n.inputs[1] ?? "");
-    const macs = nodeMacs(n, types);
+    const macs = nodeMacs(n, types, whole);
     if (macs === undefined) continue;
     out.push({ name: n.name ?? "", op: n.opType, macs, weight: w ? range(w) : undefined });
   }
   return out;
 }
 
-/** `types` may come from runtime probing (runtime/probe-types.ts); static inference is used otherwise. */
-export function inspectModel(m: Model, types?: ReadonlyMap<string, TensorType>): InspectReport {
+/**
+ * `types` may come from runtime probing (runtime/probe-types.ts); static inference is used otherwise.
+ * `sample`: the graph pinned to batch 1 with its shape arithmetic folded (node for node the model's),
+ * for a model whose batch leaves the leading axis; its MACs are counted over whole shapes.
+ */
+export function inspectModel(m: Model, types?: ReadonlyMap<string, TensorType>, sample?: Graph): InspectReport {
   const ops: Record<string, number> = {};
   let nodes = 0;
   let parameters = 0;
@@ -106,7 +111,8 @@ export function inspectModel(m: Model, types?: ReadonlyMap<string, TensorType>):
     }
   }
   types ??= m.graph ? inferTypes(m.graph) : new Map<string, TensorType>();
-  if (m.graph) layers.push(...layersOf(m.graph, types));
+  if (sample) layers.push(...layersOf(sample, inferTypes(sample), true));
+  else if (m.graph) layers.push(...layersOf(m.graph, types, false));
   const io = (vs: Graph["inputs"]) =>
     vs.map((v) => {
       const t = tensorTypeOf(v.type) ?? types.get(v.name);

@@ -13,6 +13,7 @@ import type { NpyArray, NpyDtype } from "../io/npy.js";
 import { writeNpy } from "../io/npy.js";
 import { writeNpz } from "../io/npz.js";
 import { FixqError } from "../ir/errors.js";
+import { moveAxis } from "../integer/sample-layout.js";
 import { halfToFloat } from "../ir/tensor.js";
 import { intTypeName } from "../numerics/int.js";
 import { readArrays } from "./eval.js";
@@ -36,9 +37,12 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
   for (const input of p.inputs) {
     const a = arrays.size === 1 && p.inputs.length === 1 ? [...arrays.values()][0]! : arrays.get(input.name);
     if (!a) throw new FixqError("data", `no array for input '${input.name}' (found ${[...arrays.keys()].join(", ") || "none"})`, `data ${source}`);
+    // samples along the model's batch axis (0 unless the program records another: seq-first [seq, N, d])
+    const axis = input.batchAxis ?? 0;
     const want = [...input.shape];
-    if (a.shape.length !== want.length + 1 || a.shape.slice(1).some((d, i) => d !== want[i])) {
-      throw new FixqError("data", `array of shape [${a.shape.join(",")}] does not fit input '${input.name}' of shape [N,${want.join(",")}]`, `data ${source}`);
+    const layout = [...want.slice(0, axis), "N", ...want.slice(axis)];
+    if (a.shape.length !== want.length + 1 || a.shape.some((d, i) => i !== axis && d !== layout[i])) {
+      throw new FixqError("data", `array of shape [${a.shape.join(",")}] does not fit input '${input.name}' of shape [${layout.join(",")}]`, `data ${source}`);
     }
     if (input.integer && typeof (a.data as ArrayLike<unknown>)[0] === "bigint") {
       // ids and masks (int64): the program clamps them within ±2^24, so larger magnitudes may saturate here
@@ -51,12 +55,12 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
     if (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1") {
       throw new FixqError("data", `input '${input.name}' needs float data, the array is ${a.dtype}`, `data ${source}`);
     }
-    const n = a.shape[0]!;
+    const n = a.shape[axis]!;
     if (samples !== undefined && n !== samples) throw new FixqError("data", `inputs have different sample counts (${samples} and ${n})`, `data ${source}`);
     samples = n;
     // float16 arrives as raw half bits; other numeric dtypes convert by value
     const values = a.data instanceof Float32Array ? a.data : a.dtype === "f2" ? Float32Array.from(a.data as Uint16Array, halfToFloat) : Float32Array.from(a.data as ArrayLike<number>);
-    feeds.set(input.name, values);
+    feeds.set(input.name, moveAxis(values, a.shape, axis, 0));
   }
   return { feeds, samples: samples ?? 0 };
 }
@@ -128,13 +132,20 @@ export function runEmulate(modelPath: string, opts: EmulateOptions): number {
   }
   const { outputs, ints } = result;
   const seconds = (performance.now() - t0) / 1000;
-  const shapeOf = (k: number) => [samples, ...program.outputs[k]!.shape];
-  writeArrays(opts.out, program, outputs.map((data, k) => ({ dtype: "f4", shape: shapeOf(k), data }) as NpyArray));
+  // outputs in the model's layout: samples back on the output's batch axis
+  const axisOf = (k: number) => program.outputs[k]!.batchAxis ?? 0;
+  const shapeOf = (k: number) => {
+    const s = program.outputs[k]!.shape;
+    return [...s.slice(0, axisOf(k)), samples, ...s.slice(axisOf(k))];
+  };
+  const layout = <T extends Float32Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array>(data: T, k: number): T =>
+    moveAxis(data, [samples, ...program.outputs[k]!.shape], 0, axisOf(k));
+  writeArrays(opts.out, program, outputs.map((data, k) => ({ dtype: "f4", shape: shapeOf(k), data: layout(data, k) }) as NpyArray));
   if (opts.outInt !== undefined) {
     const typed = integerOutputs(program).map((name, k) => {
       const dtype = INT_NPY[intTypeName(program.values.get(name)!.type)] ?? "i4";
-      const data = dtype === "i4" ? ints[k]! : convertInts(ints[k]!, dtype);
-      return { dtype, shape: shapeOf(k), data } as NpyArray;
+      const data = dtype === "i4" ? ints[k]! : convertInts(layout(ints[k]!, k), dtype);
+      return { dtype, shape: shapeOf(k), data: dtype === "i4" ? layout(data as Int32Array, k) : data } as NpyArray;
     });
     writeArrays(opts.outInt, program, typed);
   }

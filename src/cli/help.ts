@@ -10,7 +10,7 @@ function footer(codes: readonly string[], example: string, extra: readonly strin
   return ["", ...extra, ...COMMON_HELP, "", "Exit codes:", ...codes.map((c) => `  ${c}`), "", "Example:", `  ${example}`].join("\n");
 }
 
-const SEQUENCE_HELP = "--input-shape input_ids=1x128 pins a symbolic sequence length (BERT-style exports); the batch stays free.";
+const SEQUENCE_HELP = "--input-shape input_ids=1x128 pins a symbolic sequence length (BERT-style exports; torch seq-first x=128x1x512); the dim pinned to 1 is the batch and stays free.";
 
 const USAGE = "2  usage error: a bad flag or value, or an output aimed at an input, a folder or a missing folder";
 

@@ -4,6 +4,7 @@ import { inspectModel, type InspectReport } from "../analysis/inspect.js";
 import { provenanceLines, quantProvenance } from "../analysis/provenance.js";
 import { dumpModel } from "../ir/dump.js";
 import type { ProbeReport } from "../runtime/probe-types.js";
+import { batchOneInstance } from "../passes/sample-axis.js";
 import { applyInputFlags, type InputFlags } from "./input-flags.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { loadVerified } from "./load-verified.js";
@@ -65,14 +66,16 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
     process.stdout.write(dumpModel(model));
     return 0;
   }
-  let report = inspectModel(model);
+  // a batch off the leading axis (torch's seq-first attention): MACs are counted on the model at batch 1
+  const sample = model.graph ? batchOneInstanceOrNone(model.graph) : undefined;
+  let report = inspectModel(model, undefined, sample);
   let probe: ProbeReport | undefined;
   let probeError: string | undefined;
   if (opts.probe) {
     const { probeShapes } = await import("../runtime/probe-types.js");
     try {
       probe = await probeShapes(model);
-      report = inspectModel(model, probe.types);
+      report = inspectModel(model, probe.types, sample);
     } catch (e) {
       // The summary stands without the probe: say why it is missing instead of failing the command.
       probeError = e instanceof Error ? e.message : String(e);
@@ -94,4 +97,13 @@ export async function runInspect(path: string, opts: InspectOptions): Promise<nu
     for (const w of warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w.where}: ${w.message}\n`);
   }
   return 0;
+}
+
+/** batchOneInstance, or undefined when the graph cannot be pinned to batch 1 (the summary then counts MACs as usual). */
+function batchOneInstanceOrNone(g: NonNullable<Parameters<typeof batchOneInstance>[0]>) {
+  try {
+    return batchOneInstance(g);
+  } catch {
+    return undefined;
+  }
 }

@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--fp4-storage <s>", "native (FLOAT4E2M1/FP8 + DequantizeLinear) | dequantized (float32 on the format's grid, runs anywhere): MX and NVFP4 weights (default native)")
     .option("--granularity <g>", "per-channel | per-tensor | per-block:N (default per-channel)")
     .option("--rotate [mode]", "Hadamard rotation, float function unchanged: folded (default: attention value → output projections and MatMul → MatMul pairs, folded into the weights; refused where no pair exists) | online (also an inserted x·H MatMul, int8 weights, before every other MatMul/Gemm, H folded into its weight)")
-    .option("--smooth [alpha]", "SmoothQuant: move activation outliers of LayerNorm outputs into the MatMul/Gemm weights that read them, s = max|X|^α / max|W|^(1−α), float function unchanged (without a value: α searched per norm on its layers' output error)")
+    .option("--smooth [alpha]", "SmoothQuant: move activation outliers of LayerNorm/RMSNorm outputs into the MatMul/Gemm weights that read them (directly or through Transpose/Reshape), s = max|X|^α / max|W|^(1−α), float function unchanged (without a value: α searched per norm on its layers' output error)")
     .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")
     .option("--int4-grid <grid>", "int4 per-block weights with --acts float: symmetric (codes −7…7, default) | full (all 16 codes, each block's extreme on −8, negative scales: ONNX Runtime's MatMulNBits grid)")
     .option("--nbits-accuracy-level <n>", "MatMulNBits accuracy_level: 0 (default) … 4 (int8 activation compute)")

@@ -34,10 +34,14 @@ export async function smoothForQuantize(model: Model, source: DataSource, flag: 
   const alpha = flag === true ? "search" : Number(flag);
   if (typeof alpha === "number" && (flag === true || flag.trim() === "" || !(alpha > 0 && alpha < 1))) throw new FixqError("usage", `--smooth expects α in (0, 1), got '${flag}'`);
   if (source.count === 0) throw new FixqError("usage", "--smooth measures activations: it needs calibration data (not --data-free)");
-  const { model: out, report } = await smoothModel(model, source, alpha, { batchSize, threads });
+  const { model: out, report, refused } = await smoothModel(model, source, alpha, { batchSize, threads });
   if (!quiet) {
+    for (const r of refused) process.stderr.write(`  smooth  kept ${r.norm}: ${r.reason}\n`);
     process.stderr.write(`  smooth  α ${alpha === "search" ? "searched per norm" : alpha}, ${report.layers.length} LayerNorms; channel spread max/mean of max|X| before → after:\n`);
-    for (const l of report.layers) process.stderr.write(`    ${l.norm} (${l.readers} readers, α ${l.alpha}): ${l.spreadBefore.toFixed(2)} → ${l.spreadAfter.toFixed(2)}\n`);
+    for (const l of report.layers) {
+      const via = l.via.length ? `, via ${l.via.join(" → ")}` : "";
+      process.stderr.write(`    ${l.norm} (${l.readers} readers${via}, α ${l.alpha}): ${l.spreadBefore.toFixed(2)} → ${l.spreadAfter.toFixed(2)}\n`);
+    }
   }
   return out;
 }

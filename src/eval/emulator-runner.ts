@@ -5,6 +5,7 @@
 import { runProgram } from "../backends/emulator/run.js";
 import { integerizeModel } from "../integer/integerize.js";
 import { type Program, sampleSize } from "../integer/program.js";
+import { moveAxis } from "../integer/sample-layout.js";
 import { DataType } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
@@ -29,22 +30,32 @@ export function emulatorRunner(model: Model, where?: string): CandidateRunner {
     async run(feeds) {
       const inputs = new Map<string, Float32Array>();
       let batch = 0;
+      let stacked = false;
       for (const i of p.inputs) {
         const t = feeds[i.name];
         if (!t) throw new FixqError("data", `no data for input '${i.name}'`);
         if (!(t.data instanceof Float32Array)) throw new FixqError("data", `the emulator needs float32 data for input '${i.name}'`);
-        const n = t.dims[0] ?? 1;
+        const axis = i.batchAxis ?? 0;
+        // a program whose sample is a whole fixed-batch run of the model (passes/sample-axis.ts) takes runs stacked along axis 0
+        stacked = t.dims.length === i.shape.length && axis === 0;
+        const n = stacked ? (t.dims[0] ?? 0) / (i.shape[0] ?? 1) : (t.dims[axis] ?? 1);
         if (inputs.size > 0 && n !== batch) throw new FixqError("data", `inputs disagree on the batch size (${batch} and ${n})`);
         batch = n;
-        if (t.data.length !== batch * sampleSize(i.shape)) {
+        const want = axis === 0 ? undefined : [...i.shape.slice(0, axis), n, ...i.shape.slice(axis)];
+        if (!Number.isInteger(n) || t.data.length !== batch * sampleSize(i.shape) || want?.some((d, k) => d !== t.dims[k])) {
           throw new FixqError("data", `input '${i.name}' has shape [${t.dims.join(",")}], the model wants [N,${i.shape.join(",")}]`);
         }
-        inputs.set(i.name, t.data);
+        inputs.set(i.name, moveAxis(t.data, t.dims, axis, 0));
       }
       const r = runProgram(p, inputs, batch);
       const out: Record<string, HostTensor> = {};
-      for (const o of p.outputs) out[o.name] = { dtype: DataType.FLOAT, dims: [batch, ...o.shape], data: r.outputs.get(o.name)! };
+      for (const o of p.outputs) {
+        const axis = o.batchAxis ?? 0;
+        const dims = stacked ? [batch * o.shape[0]!, ...o.shape.slice(1)] : [...o.shape.slice(0, axis), batch, ...o.shape.slice(axis)];
+        out[o.name] = { dtype: DataType.FLOAT, dims, data: moveAxis(r.outputs.get(o.name)!, [batch, ...o.shape], 0, axis) };
+      }
       return out;
     },
   };
 }
+

@@ -8,7 +8,8 @@
  *               over the taps inside the input at the best output position (certify-acc.ts)
  *   sumpool:    count·dlo … count·dhi, padding-aware
  *   requant, rescale: their monotone arithmetic on the endpoints, then the clamp (certify-requant.ts)
- *   maxpool, reshape, transpose: the input's range; concat: the union
+ *   maxpool, reshape, transpose: the input's range; concat: the union;
+ *   remap, slice: the union of the input's channels
  *   matmul, mul, table, addconst: exact interval arithmetic (certify-transformer.ts);
  *   softmax, layernorm: their clamp (their internal terms are bounded below
  *   2^52 when they are lowered, lower-attention.ts and lower-norm.ts)
@@ -234,6 +235,7 @@ export function certifyProgram(p: Program, opts: CertifyOptions = {}): Certifica
         put(op, scalarRange(lo, hi));
         break;
       }
+      case "remap":
       case "slice": {
         const u = unionOf(get(op.input));
         put(op, scalarRange(u.lo, u.hi));

@@ -13,9 +13,12 @@
 import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { foldShapes } from "../passes/fold-shapes.js";
+import { sampleGraph } from "../passes/sample-axis.js";
 import { tensorTypeOf } from "../ir/types.js";
 import { readQdq, stripQdq } from "../quant/qdq-read.js";
 import { lowerConv, lowerDense } from "./lower-linear.js";
+import { lowerResize } from "./lower-resize.js";
+import { lowerConvTranspose } from "./lower-conv-transpose.js";
 import { lowerAdd, lowerClamp, lowerConcat, lowerMovement, lowerPool } from "./lower-elementwise.js";
 import { type IntegerizeOptions, LoweringContext, label } from "./lowering-context.js";
 import type { Program, ProgramIo } from "./program.js";
@@ -66,10 +69,12 @@ function lowerElementwise(ctx: LoweringContext, n: Node): void {
 const LOWERINGS: Readonly<Record<string, Lower>> = {
   ...Object.fromEntries(UNARY_OPS.map((op) => [op, lowerElementwise])),
   Conv: lowerConv,
+  ConvTranspose: lowerConvTranspose,
   Gemm: lowerDense,
   MatMul: lowerMatMul,
   Softmax: lowerSoftmax,
   LayerNormalization: lowerLayerNorm,
+  RMSNormalization: lowerLayerNorm,
   ReduceMean: lowerReduceMean,
   MaxPool: lowerPool,
   AveragePool: lowerPool,
@@ -80,6 +85,8 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
   GatherBlockQuantized: lowerGather,
   Cast: lowerCast,
   Slice: lowerSlice,
+  Resize: lowerResize,
+  Upsample: lowerResize,
   ...Object.fromEntries(MOVEMENT.map((op) => [op, lowerMovement])),
 };
 
@@ -150,8 +157,10 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
 
 /** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
 export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
-  // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic)
-  const g = foldConstantGathers(foldShapes(graph).graph);
+  // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic);
+  // a graph that moves the batch off the leading axis is lowered as one sample of itself
+  const sample = sampleGraph(graph);
+  const g = foldConstantGathers(foldShapes(sample?.graph ?? graph).graph);
   checkSupported(g);
   const ctx = new LoweringContext(g, opts);
   const inputs = quantizeInputs(ctx);
@@ -159,9 +168,10 @@ export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program 
     if (n.opType === "Constant" || ctx.consumed.has(n)) continue;
     LOWERINGS[n.opType]!(ctx, n);
   }
-  const outputs = dequantizeOutputs(ctx);
+  const withAxis = (io: ProgramIo): ProgramIo => (sample?.batchAxes.has(io.name) ? { ...io, batchAxis: sample.batchAxes.get(io.name)! } : io);
+  const outputs = dequantizeOutputs(ctx).map(withAxis);
   checkFixedWriters(ctx.ops, ctx.values);
-  const program: Program = { inputs, outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
+  const program: Program = { inputs: inputs.map(withAxis), outputs, values: ctx.values, ops: ctx.ops, rounding: ctx.rounding, multiplierBits: ctx.multiplierBits };
   const problems = verifyProgram(program);
   if (problems.length > 0) throw new Error(`integerize produced an invalid program: ${problems[0]}`);
   return widenAccumulators(program);

@@ -194,7 +194,7 @@ export function lowerPool(ctx: LoweringContext, n: Node): void {
 }
 
 /** After a movement op writing integer value `out` (in its input's spec): a rescale if the output carries another spec. */
-function finishMovement(ctx: LoweringContext, n: Node, out: string): void {
+export function finishMovement(ctx: LoweringContext, n: Node, out: string): void {
   const name = n.outputs[0]!;
   const spec = ctx.actSpec(name, label(n));
   const have = ctx.specOfInt(out);

@@ -118,7 +118,7 @@ export function singleScale(scales: ArrayLike<number>, n: Node, spec: ActSpec): 
 }
 
 /** Ops that may write a fixed-point value: the fixed rescale, the graph input's quantize, and data movement. */
-const FIXED_WRITERS = new Set(["fixedrescale", "quantize", "maxpool", "reshape", "transpose", "concat"]);
+const FIXED_WRITERS = new Set(["fixedrescale", "quantize", "maxpool", "reshape", "transpose", "concat", "remap"]);
 
 /** Refuses a program in which another op (a table, softmax, layer norm, …) writes a fixed-point value, naming it. */
 export function checkFixedWriters(ops: readonly IntOp[], values: ReadonlyMap<string, ProgramValue>): void {

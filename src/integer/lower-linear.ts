@@ -29,7 +29,7 @@ import { type IntType, roundHalfEven } from "../numerics/int.js";
 import { formatType, narrowestIntType } from "../quant/format-annotation.js";
 import { type Dyadic, INT32_MAX, INT32_MIN, quantizeMultiplier } from "../numerics/requant.js";
 import { quantizeWithSpec } from "../quant/weights.js";
-import { activationTail } from "./activation-tail.js";
+import { type ActivationTail, activationTail } from "./activation-tail.js";
 import { INT32, type LoweringContext, label } from "./lowering-context.js";
 import { attrFloat, attrInt } from "../ir/attrs.js";
 import { window2d } from "./node-attrs.js";
@@ -48,7 +48,7 @@ interface IntWeight {
 }
 
 /** The integer weight of a node's input `slot`; `channelAxis` is the output-channel axis of the weight. */
-function intWeight(ctx: LoweringContext, n: Node, slot: number, channelAxis: number): IntWeight {
+export function intWeight(ctx: LoweringContext, n: Node, slot: number, channelAxis: number): IntWeight {
   const name = n.inputs[slot] ?? "";
   const t = ctx.consts.get(name);
   if (!t) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has a non-constant weight '${name}'`);
@@ -85,7 +85,7 @@ function subtractZeroPoints(raw: Int32Array, dims: readonly number[], spec: Affi
  * The int32 bias β·b at the accumulator's scale sx·S_W[c] (sx = α·S_x for a
  * Gemm), or undefined without one (or with β = 0).
  */
-function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Float64Array, beta = 1): Int32Array | undefined {
+export function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number, sw: Float64Array, beta = 1): Int32Array | undefined {
   const name = n.inputs[slot];
   if (!name || beta === 0) return undefined;
   const t = ctx.consts.get(name);
@@ -141,22 +141,27 @@ function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, s
   for (const c of tail.nodes) ctx.consumed.add(c);
   const reshaped = floatShape !== shape;
   const out = ctx.addValue(`${tail.value}_q${reshaped ? "_row" : ""}`, shape, tail.spec.type, tail.spec);
+  requantInto(ctx, n, acc, axis, sx, sw, tail, out);
+  ctx.lowered.set(tail.value, reshaped ? reshapeInt(ctx, n, out, `${tail.value}_q`, floatShape) : out);
+}
+
+/** The requant of accumulator `acc` (scale sx·S_W[c]) into `out`, the tail's spec and clamps (a fixed-point rescale into a fixed-point spec). */
+export function requantInto(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, tail: ActivationTail, out: string): void {
   if (tail.spec.fixed) {
     emitFixedRescale(ctx, n, [acc], [sx * singleScale(sw, n, tail.spec)], tail.spec, out, tail.clampLo, tail.clampHi);
-  } else {
-    ctx.ops.push({
-      kind: "requant",
-      source: label(n),
-      input: acc,
-      output: out,
-      multipliers: multipliers(ctx, n, sx, sw, tail.spec.scale),
-      axis,
-      outZero: tail.spec.zeroPoint,
-      clampLo: tail.clampLo,
-      clampHi: tail.clampHi,
-    });
+    return;
   }
-  ctx.lowered.set(tail.value, reshaped ? reshapeInt(ctx, n, out, `${tail.value}_q`, floatShape) : out);
+  ctx.ops.push({
+    kind: "requant",
+    source: label(n),
+    input: acc,
+    output: out,
+    multipliers: multipliers(ctx, n, sx, sw, tail.spec.scale),
+    axis,
+    outZero: tail.spec.zeroPoint,
+    clampLo: tail.clampLo,
+    clampHi: tail.clampHi,
+  });
 }
 
 export function lowerConv(ctx: LoweringContext, n: Node): void {

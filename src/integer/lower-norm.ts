@@ -1,5 +1,5 @@
 /**
- * LayerNormalization and ReduceMean on integer activations.
+ * LayerNormalization, RMSNormalization and ReduceMean on integer activations.
  *
  * LayerNormalization over the last axis of C (numerics/transformer.ts
  * layerNormKernel): with s = Σ x_j, c_i = C·x_i − s, V = Σ c_i²,
@@ -10,8 +10,14 @@
  * k and F (numerics/transformer-params.ts layerNormParams) keep every step
  * exact in a double for every input of the type; D's relative error is below 1/D.
  *
- * A final norm the QDQ model leaves float before a ReduceMean gets an internal
- * int16 output that cannot clip (layerNormTail); one it leaves float before a
+ * RMSNormalization (opset 23, or fused from its decomposed form by
+ * passes/fuse-layernorm.ts) is the same op without the mean: s = C·z_x, so
+ * c_i = C·(x_i − z_x), γ only (β = 0), and the bound |c_i| ≤ C·R (rmsZero in
+ * the program op; numerics/transformer.ts states both).
+ *
+ * A final norm the QDQ model leaves float before a ReduceMean, or as a graph
+ * output, gets an int16 output that cannot clip (layerNormTail); one it leaves
+ * float before a
  * Gather of constant indices (the CLS token) takes the Gather's output spec.
  *
  * ReduceMean over one axis of length L: reshape to [outer, L, inner], a
@@ -43,38 +49,44 @@ function constVector(ctx: LoweringContext, n: Node, slot: number, C: number, dfl
 /**
  * Where the LayerNormalization lands: its quantized output, or, when the QDQ
  * model leaves it float and only a ReduceMean reads it (a final norm before
- * mean pooling), an internal int16 value whose scale holds every output the
- * affine map can give: |y| ≤ max|γ|·√(C − 1) + max|β| (|x̂_i| ≤ √(C − 1)).
+ * mean pooling) or it is a graph output (a post-norm encoder layer), an
+ * int16 value whose scale holds every output the affine map can give:
+ * |y| ≤ max|γ|·√(C − 1) + max|β| (|x̂_i| ≤ √(C − 1); RMSNorm: √C).
  */
-function layerNormTail(ctx: LoweringContext, n: Node, gamma: Float64Array, beta: Float64Array, C: number): ActivationTail {
+function layerNormTail(ctx: LoweringContext, n: Node, gamma: Float64Array, beta: Float64Array, C: number, rms: boolean): ActivationTail {
   const out = n.outputs[0]!;
   const reader = ctx.soleReader(out);
   const selected = ctx.actSpec(out, label(n)) ? undefined : selectedSpec(ctx, out);
   // a float norm whose only reader selects tokens (the CLS token) into a quantized value: quantization commutes with the selection
   if (selected) return { value: out, spec: selected, clampLo: selected.qmin, clampHi: selected.qmax, nodes: [] };
-  if (ctx.actSpec(out, label(n)) || reader?.opType !== "ReduceMean") return activationTail(ctx, n, out);
+  // a graph output (possibly through the per-sample Reshape of passes/sample-axis.ts) the QDQ model leaves float: the same int16 value
+  const graphOutput = ctx.graphOutputs.has(out) || (reader?.opType === "Reshape" && ctx.graphOutputs.has(reader.outputs[0]!) && !ctx.actSpec(reader.outputs[0]!, label(reader)));
+  if (ctx.actSpec(out, label(n)) || (reader?.opType !== "ReduceMean" && !graphOutput)) return activationTail(ctx, n, out);
   let bound = 0;
-  for (let i = 0; i < C; i++) bound = Math.max(bound, Math.abs(gamma[i]!) * Math.sqrt(C - 1) + Math.abs(beta[i]!));
+  for (let i = 0; i < C; i++) bound = Math.max(bound, Math.abs(gamma[i]!) * Math.sqrt(rms ? C : C - 1) + Math.abs(beta[i]!));
   const scale = Math.fround((bound || 1) / 32767);
   const spec: ActSpec = { scale, zeroPoint: 0, qmin: -32767, qmax: 32767, type: intType(16, true) };
   return { value: out, spec, clampLo: spec.qmin, clampHi: spec.qmax, nodes: [] };
 }
 
+/** LayerNormalization, or RMSNormalization (no mean, no β), over the last axis. */
 export function lowerLayerNorm(ctx: LoweringContext, n: Node): void {
+  const rms = n.opType === "RMSNormalization";
+  const op = rms ? "RMSNormalization" : "LayerNormalization";
   const x = ctx.intInput(n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
   const shape = ctx.values.get(x)!.shape;
   const axis = attrInt(n, "axis", -1);
-  if (axis !== -1 && axis !== shape.length) throw new FixqError("unsupported", `cannot integerize: ${label(n)} normalizes from axis ${axis}; integer LayerNormalization needs the last axis alone`);
+  if (axis !== -1 && axis !== shape.length) throw new FixqError("unsupported", `cannot integerize: ${label(n)} normalizes from axis ${axis}; integer ${op} needs the last axis alone`);
   if (n.outputs.slice(1).some((o) => o)) throw new FixqError("unsupported", `cannot integerize: ${label(n)} also returns its mean or inverse deviation`);
   const C = shape[shape.length - 1]!;
   const gamma = constVector(ctx, n, 1, C, 1);
-  const beta = constVector(ctx, n, 2, C, 0);
+  const beta = rms ? new Float64Array(C) : constVector(ctx, n, 2, C, 0);
   const eps = attrFloat(n, "epsilon") ?? 1e-5;
-  const tail = layerNormTail(ctx, n, gamma, beta, C);
+  const tail = layerNormTail(ctx, n, gamma, beta, C, rms);
   for (const c of tail.nodes) ctx.consumed.add(c);
-  const params = layerNormParams(gamma, beta, eps, xs.scale, intMax(xs.type) - intMin(xs.type), tail.spec.scale);
-  if (!params) throw new FixqError("unsupported", `cannot integerize: ${label(n)} over ${C} channels of ${xs.type.bits} bits into scale ${tail.spec.scale} exceeds integer LayerNormalization's exact range`);
+  const params = layerNormParams(gamma, beta, eps, xs.scale, intMax(xs.type) - intMin(xs.type), tail.spec.scale, rms);
+  if (!params) throw new FixqError("unsupported", `cannot integerize: ${label(n)} over ${C} channels of ${xs.type.bits} bits into scale ${tail.spec.scale} exceeds integer ${op}'s exact range`);
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
   ctx.ops.push({
     kind: "layernorm",
@@ -85,6 +97,7 @@ export function lowerLayerNorm(ctx: LoweringContext, n: Node): void {
     outZero: tail.spec.zeroPoint,
     clampLo: tail.clampLo,
     clampHi: tail.clampHi,
+    ...(rms ? { rmsZero: xs.zeroPoint } : {}),
   });
   ctx.lowered.set(tail.value, out);
 }

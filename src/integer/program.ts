@@ -27,6 +27,9 @@
  *               have zero point 0
  * - maxpool:    max over the window, padding ignored (ONNX MaxPool)
  * - reshape, transpose, concat, slice: data movement only
+ * - remap:      y[i_0, …, i_{r−1}] = x[Σ_a offsets[a][i_a]] (a gather with a
+ *               compile-time, per-axis index map; numerics/remap.ts): nearest
+ *               Resize/Upsample and the interleave of ConvTranspose's phases
  * - gather:     y[i, :] = T[idx_i, :] (embedding rows of output codes; numerics/gather.ts)
  * - dequantize: y = float32(float32(q − zeroPoint) · scale)  (ONNX DequantizeLinear)
  * The one definition of that arithmetic is `src/numerics`; the emulator calls
@@ -279,7 +282,7 @@ export interface SoftmaxOp extends OpBase {
   readonly clampHi: number;
 }
 
-/** LayerNormalization over the last axis with an integer mean, variance and floor square root (numerics/transformer.ts). */
+/** LayerNormalization (or RMSNormalization: rmsZero) over the last axis with an integer mean, variance and floor square root (numerics/transformer.ts). */
 export interface LayerNormOp extends OpBase {
   readonly kind: "layernorm";
   readonly input: string;
@@ -297,6 +300,8 @@ export interface LayerNormOp extends OpBase {
   readonly outZero: number;
   readonly clampLo: number;
   readonly clampHi: number;
+  /** RMSNormalization: the input's zero point, subtracted instead of the row mean (s = C·z_x); absent for LayerNormalization. */
+  readonly rmsZero?: number;
 }
 
 /** Adds a constant (bias, position embedding): y = clamp(z + rshr((x − zx)·m + offset[i mod |offset|], s), lo, hi). */
@@ -344,8 +349,25 @@ export interface SliceOp extends OpBase {
   readonly end: number;
 }
 
+/**
+ * A gather with a compile-time index map, separable per output axis
+ * (numerics/remap.ts): y[i_0, …, i_{r−1}] = x[Σ_a offsets[a][i_a]], per
+ * sample, x read as its flat row-major elements. Nearest Resize/Upsample
+ * (offsets[a][i] = src_a(i)·stride_a(x)) and the interleave of ConvTranspose's
+ * output phases (lower-conv-transpose.ts). Values move; scale and zero point
+ * pass through.
+ */
+export interface RemapOp extends OpBase {
+  readonly kind: "remap";
+  readonly input: string;
+  readonly output: string;
+  /** One table per per-sample output axis, of that axis's length: flat input offsets summed over the axes. */
+  readonly offsets: readonly Int32Array[];
+}
+
 export type IntOp =
   | GatherOp
+  | RemapOp
   | SliceOp
   | MatMulOp
   | MulOp
@@ -379,6 +401,13 @@ export interface ProgramIo {
    * that take float32 feeds take the integers as float32 numbers.
    */
   readonly integer?: boolean;
+  /**
+   * The axis of the source model's tensor along which its samples run, when
+   * not the first (torch's seq-first x [seq, batch, d]: 1). The program's data
+   * holds samples first ([N, …shape]); runners that take the model's layout
+   * (eval's emulator engine) move this axis to the front, and back for outputs.
+   */
+  readonly batchAxis?: number;
 }
 
 export interface Program {

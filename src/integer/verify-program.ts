@@ -16,6 +16,7 @@
  */
 import { intMax, intMin, intTypeName } from "../numerics/int.js";
 import { RESCALE_MAX_SHIFT } from "../numerics/rescale.js";
+import { remapIssue } from "../numerics/remap.js";
 import { type ConvOp, type IntOp, type MaxPoolOp, opInputs, type Program, type SumPoolOp, sampleSize, type WeightTyped } from "./program.js";
 
 function checkOp(p: Program, op: IntOp, problems: string[]): void {
@@ -65,6 +66,11 @@ function checkOp(p: Program, op: IntOp, problems: string[]): void {
       const d = p.values.get(op.input)?.shape[op.axis] ?? 0;
       if (!(op.start >= 0 && op.start < op.end && op.end <= d)) problems.push(`${where}: rows ${op.start}…${op.end - 1} are not within axis ${op.axis} of length ${d}`);
       if ((size(op.input) / d) * (op.end - op.start) !== size(op.output)) problems.push(`${where}: the output's size is not the slice's`);
+      break;
+    }
+    case "remap": {
+      const issue = remapIssue(op.offsets, size(op.input), out?.shape ?? []);
+      if (issue) problems.push(`${where}: ${issue}`);
       break;
     }
     case "concat":

@@ -151,6 +151,7 @@ const rules: Record<string, Rule> = {
   Dropout: (_n, ins) => [ins[0], ins[0] && { dtype: DataType.BOOL, shape: ins[0].shape }],
   BatchNormalization: same,
   InstanceNormalization: same,
+  RMSNormalization: same,
   LayerNormalization: (n, ins) => {
     const x = ins[0];
     const axis = x?.shape ? normAxis(attrInt(n, "axis", -1), x.shape.length) : undefined;
@@ -179,6 +180,8 @@ const rules: Record<string, Rule> = {
     const b = ins[1]?.shape;
     const m = a ? (attrInt(n, "transA", 0) ? a[1] : a[0]) : undefined;
     const k = b ? (attrInt(n, "transB", 0) ? b[0] : b[1]) : undefined;
+    // rank > 2 only in per-sample graphs (passes/sample-axis.ts): the leading axes are kept, the last one multiplied
+    if (a && a.length > 2 && !attrInt(n, "transA", 0)) return [ins[0] && { dtype: ins[0].dtype, shape: [...a.slice(0, -1), k] }];
     return [ins[0] && { dtype: ins[0].dtype, shape: [m, k] }];
   },
   MatMul: (_n, ins) => {

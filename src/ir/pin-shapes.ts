@@ -110,22 +110,40 @@ export function restoreSignature(pinned: Model, original: Model): Model {
 }
 
 /**
+ * The batch among the symbols `pins` sets: the one symbol pinned to 1 (torch's
+ * seq-first x=5x1x32 pins [seq, batch, d]; BERT's input_ids=1x16), or else the
+ * symbolic leading dim of an input.
+ */
+function pinnedBatch(g: Graph, pins: InputShapes): string | undefined {
+  const ones = new Set<string>();
+  for (const [name, dims] of pins) {
+    const shape = tensorTypeOf(g.inputs.find((v) => v.name === name)?.type)?.shape ?? [];
+    shape.forEach((d, i) => {
+      if (typeof d === "string" && dims[i] === 1) ones.add(d);
+    });
+  }
+  if (ones.size === 1) return [...ones][0];
+  return g.inputs.map((v) => tensorTypeOf(v.type)?.shape?.[0]).find((d): d is string => typeof d === "string");
+}
+
+/**
  * Pins the per-sample dims only (`fixq compile/emulate --input-shape`, e.g.
  * a BERT export's sequence length): the dims are pinned as
- * `pinInputShapes` does, then the leading dim of every input and output that
- * was symbolic (the batch) is put back, so the integer program, which is per
+ * `pinInputShapes` does, then the batch (see pinnedBatch) is put back in every
+ * input and output that declared it, so the integer program, which is per
  * sample, still runs any batch size.
  */
 export function pinSampleShapes(model: Model, pins: InputShapes): Model {
   const pinned = pinInputShapes(model, pins);
   const g = pinned.graph;
   if (!g || pinned === model) return pinned;
+  const batch = pinnedBatch(model.graph!, pins);
   const declared = new Map([...model.graph!.inputs, ...model.graph!.outputs].map((v) => [v.name, v.type]));
   const unpinBatch = (v: ValueInfo): ValueInfo => {
-    const was = tensorTypeOf(declared.get(v.name))?.shape?.[0];
+    const was = tensorTypeOf(declared.get(v.name))?.shape;
     const now = tensorTypeOf(v.type)?.shape;
-    if (typeof was !== "string" || !now) return v;
-    return { ...v, type: withDims(v.type, [was, ...now.slice(1)]) };
+    if (batch === undefined || !was?.includes(batch) || !now) return v;
+    return { ...v, type: withDims(v.type, now.map((d, i) => (was[i] === batch ? batch : d))) };
   };
   return { ...pinned, graph: { ...g, inputs: g.inputs.map(unpinBatch), outputs: g.outputs.map(unpinBatch) } };
 }

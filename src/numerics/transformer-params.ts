@@ -6,7 +6,7 @@
  *   softmax    E[d] = round(2^15·exp(−d·S_x)), d = 0 … span; c = round(2^r / S_y),
  *              the least r ≥ 1 with c ≥ 2^15; exact while c < 2^22 and 2^15·L·2^r < 2^52
  *   layernorm  k, F the largest ≤ 20 with V·4^k + E < 2^52 and |c·g| + |b|·D + D·2^F < 2^52,
- *              |c_i| ≤ (C−1)·R, V ≤ C·((C−1)·R)², D ≤ √(V·4^k + E) + 1, R the input span
+ *              |c_i| ≤ (C−1)·R (RMSNorm: C·R), V ≤ C·max|c|², D ≤ √(V·4^k + E) + 1, R the input span
  *   addconst   m = round(S_x/S_y·2^s), o_i = round(C_i/S_y·2^s), s from the multiplier
  *              width (≤ 52), lowered until (R·S_x/S_y + max|C|/S_y + 1)·2^s < 2^51
  */
@@ -40,10 +40,15 @@ export interface LayerNormParams {
   readonly epsilon: number;
 }
 
-/** For rows of C inputs of scale `sx` spanning `span` codes, LayerNormalization(γ, β, ε) into output scale `sy`. */
-export function layerNormParams(gamma: ArrayLike<number>, beta: ArrayLike<number>, eps: number, sx: number, span: number, sy: number): LayerNormParams | undefined {
+/** The bound on |c_i| = |C·x_i − s|: (C − 1)·span for LayerNorm (s = Σ x), C·span for RMSNorm (s = C·z_x). */
+export function layerNormCMax(C: number, span: number, rms: boolean): number {
+  return (rms ? C : C - 1) * span;
+}
+
+/** For rows of C inputs of scale `sx` spanning `span` codes, LayerNormalization(γ, β, ε) (or, `rms`, RMSNormalization) into output scale `sy`. */
+export function layerNormParams(gamma: ArrayLike<number>, beta: ArrayLike<number>, eps: number, sx: number, span: number, sy: number, rms = false): LayerNormParams | undefined {
   const C = gamma.length;
-  const cMax = (C - 1) * span;
+  const cMax = layerNormCMax(C, span, rms);
   const vMax = C * cMax * cMax;
   const epsTerm = (k: number) => Math.max(1, Math.round((eps * C ** 3 * 4 ** k) / sx ** 2));
   let k = 20;

@@ -15,12 +15,14 @@
  *   softmax    per row of L: d_i = max − x_i, e_i = E[d_i] (E[d] = round(2^15·exp(−d·S_x))),
  *              Σ = Σ e_i, y_i = clamp(z + ⌊(e_i·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
  *              with c·2^−r ≈ 1/S_y: round(e_i / (Σ·S_y)), half up
- *   layernorm  per row of C: s = Σ x_j, c_i = C·x_i − s, V = Σ c_i²,
+ *   layernorm  per row of C: s = Σ x_j (RMSNorm: s = C·z_x, no mean), c_i = C·x_i − s, V = Σ c_i²,
  *              D = ⌊√(V·4^k + E)⌋ (exact floor square root),
  *              y_i = clamp(z + ⌊(c_i·g_i + b_i·D + D·2^(F−1)) / (D·2^F)⌋, lo, hi)
  *              with g_i = round(γ_i·√C·2^(k+F) / S_y), b_i = round(β_i·2^F / S_y),
  *              E = round(ε·C³·4^k / S_x²) ≥ 1; the real result is
- *              (γ_i·(x_i − mean)/√(var + ε) + β_i) / S_y + z, the error of D is < 1 in 2^k·√V
+ *              (γ_i·(x_i − mean)/√(var + ε) + β_i) / S_y + z, the error of D is < 1 in 2^k·√V;
+ *              for RMSNorm (s = C·z_x, β = 0) c_i = C·(x_i − z_x) and the same steps give
+ *              γ_i·x_i/√(mean(x²) + ε) / S_y + z: RMSNorm is this LayerNorm without the mean
  *   addconst   y = clamp(z + rshr((x − zx)·m + o[i], s), lo, hi), o the constant pre-scaled
  *              (o[i] = round(C[i]·2^s / S_y) over the trailing axes C spans, repeated: o[i mod |o|])
  */
@@ -124,7 +126,7 @@ export function softmaxKernel(
   }
 }
 
-/** LayerNormalization over rows of C (see the file comment). */
+/** LayerNormalization over rows of C (see the file comment); with `rmsZero` a number, RMSNormalization of inputs at that zero point. */
 export function layerNormKernel(
   x: ArrayLike<number>,
   y: Int32Array,
@@ -137,13 +139,15 @@ export function layerNormKernel(
   z: number,
   lo: number,
   hi: number,
+  rmsZero: number | null = null,
 ): void {
   const scaleK = 4 ** k;
   const unit = 2 ** F;
   const half = 2 ** (F - 1);
   for (let o = 0; o < y.length; o += C) {
     let s = 0;
-    for (let i = 0; i < C; i++) s += x[o + i]!;
+    if (rmsZero === null) for (let i = 0; i < C; i++) s += x[o + i]!;
+    else s = C * rmsZero;
     let V = 0;
     for (let i = 0; i < C; i++) {
       const ci = C * x[o + i]! - s;

@@ -17,6 +17,13 @@
  *     constant [1, d1, …]: the Gather's result then has batch dim 1, and the
  *     ops after it broadcast it over N;
  *   - nodes left without readers are dropped.
+ * With every dim known (a graph pinned to one batch size, passes/sample-axis.ts)
+ * the whole of torch's attention arithmetic folds too: Slice and Mod of
+ * shapes, integer Div (truncating, as ONNX), and the float scale
+ * Sqrt(1 / Sqrt(Cast(head_dim))): float results are rounded to float32 at
+ * every op (IEEE sqrt and division are correctly rounded, as in ONNX
+ * Runtime; only scalars fold), and a folded float value that carries an activation spec becomes
+ * its fake-quantized value, as the QDQ model reads it.
  * What cannot fold stays in the graph (the integer lowering then names it).
  */
 import { attrInt } from "../ir/attrs.js";
@@ -24,6 +31,7 @@ import { DataType } from "../ir/dtype.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
+import { quantizeValue } from "../numerics/int-group.js";
 
 /** An entry of a folded value: an integer, or a symbolic dim by its name (the batch N). */
 type Entry = number | string;
@@ -64,8 +72,9 @@ function binary(a: Sym, b: Sym, f: (x: number, y: number) => number | undefined,
 }
 
 /** Evaluates one shape-arithmetic node on folded inputs; undefined when it does not fold. */
-function evaluate(n: Node, ins: (Sym | undefined)[], shapeOf: (name: string) => Entry[] | undefined): Sym | undefined {
+function evaluate(n: Node, ins: (Sym | undefined)[], shapeOf: (name: string) => Entry[] | undefined, float: boolean): Sym | undefined {
   const [a, b, c] = ins;
+  const r = float ? Math.fround : (x: number) => x;
   switch (n.opType) {
     case "Shape": {
       const s = a ? [...a.dims] : shapeOf(n.inputs[0]!);
@@ -101,9 +110,21 @@ function evaluate(n: Node, ins: (Sym | undefined)[], shapeOf: (name: string) => 
       return { dims: [a.v[0]!], v: Array<Entry>(a.v[0]!).fill(fill) };
     }
     case "Mul":
-      return a && b ? binary(a, b, (x, y) => x * y, (x, y) => (x === 1 ? y : y === 1 ? x : undefined)) : undefined;
+      return a && b ? binary(a, b, (x, y) => r(x * y), (x, y) => (x === 1 ? y : y === 1 ? x : undefined)) : undefined;
     case "Add":
-      return a && b ? binary(a, b, (x, y) => x + y, (x, y) => (x === 0 ? y : y === 0 ? x : undefined)) : undefined;
+      return a && b ? binary(a, b, (x, y) => r(x + y), (x, y) => (x === 0 ? y : y === 0 ? x : undefined)) : undefined;
+    case "Sub":
+      return a && b ? binary(a, b, (x, y) => r(x - y)) : undefined;
+    case "Div":
+      // ONNX integer Div truncates toward zero
+      return a && b ? binary(a, b, (x, y) => (float ? r(x / y) : y === 0 ? undefined : Math.trunc(x / y))) : undefined;
+    case "Mod":
+      // fmod = 0 (integers): the remainder takes the divisor's sign, as Python's %
+      return a && b && !float && attrInt(n, "fmod", 0) === 0 ? binary(a, b, (x, y) => (y === 0 ? undefined : x - Math.floor(x / y) * y)) : undefined;
+    case "Sqrt":
+      return a && known(a) && float ? { dims: a.dims, v: a.v.map((x) => r(Math.sqrt(x))) } : undefined;
+    case "Slice":
+      return a ? sliceVector(a, ins.slice(1)) : undefined;
     case "Equal":
       // N is a positive size: it equals no constant ≤ 0 (the −1 torch compares against)
       return a && b ? binary(a, b, (x, y) => Number(x === y), (x, y) => (x === y ? 1 : typeof x === "number" && x <= 0 ? 0 : typeof y === "number" && y <= 0 ? 0 : undefined)) : undefined;
@@ -127,6 +148,23 @@ function evaluate(n: Node, ins: (Sym | undefined)[], shapeOf: (name: string) => 
   }
 }
 
+/** Slice of a folded vector (axis 0 only; starts, ends, steps known and clamped as ONNX does). */
+function sliceVector(a: Sym, args: (Sym | undefined)[]): Sym | undefined {
+  const [starts, ends, axes, steps] = args;
+  if (a.dims.length !== 1 || !starts || !ends || !known(starts) || !known(ends) || starts.v.length !== 1) return undefined;
+  if ((axes && (!known(axes) || (axes.v[0] !== 0 && axes.v[0] !== -1))) || (steps && !known(steps))) return undefined;
+  const len = a.v.length;
+  const step = steps ? (steps.v[0] as number) : 1;
+  if (step === 0) return undefined;
+  const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x < 0 ? x + len : x, lo), hi);
+  const [lo, hi] = step > 0 ? [0, len] : [-1, len - 1];
+  const start = clamp(starts.v[0] as number, lo, hi);
+  const end = clamp(ends.v[0] as number, lo, hi);
+  const v: Entry[] = [];
+  for (let i = start; step > 0 ? i < end : i > end; i += step) v.push(a.v[i]!);
+  return { dims: [v.length], v };
+}
+
 /** The element type of a folded node's result (only int64 results become initializers). */
 function resultDtype(n: Node, dtypeOf: (name: string) => number | undefined): number | undefined {
   switch (n.opType) {
@@ -148,6 +186,17 @@ function resultDtype(n: Node, dtypeOf: (name: string) => number | undefined): nu
 function int64Tensor(name: string, dims: readonly number[], v: readonly number[]): Tensor {
   const data = BigInt64Array.from(v.map((x) => BigInt(x)));
   return { name, dtype: DataType.INT64, dims: [...dims], raw: new Uint8Array(data.buffer) };
+}
+
+/** A folded float32 value; with a per-tensor integer spec on it, its fake-quantized value (what the QDQ model's DequantizeLinear gives). */
+function floatTensor(g: Graph, name: string, dims: readonly number[], v: readonly number[]): Tensor {
+  const q = g.quant?.get(name);
+  const fq = (x: number) => {
+    if (q?.kind !== "affine" || q.scale.length !== 1) return x;
+    const [s, z] = [q.scale[0]!, q.zeroPoint[0] ?? 0];
+    return Math.fround(Math.fround(quantizeValue(x, s, z, q.format.qmin, q.format.qmax) - z) * s);
+  };
+  return { name, dtype: DataType.FLOAT, dims: [...dims], raw: new Uint8Array(Float32Array.from(v, fq).buffer) };
 }
 
 /** A reshape target whose only symbolic entry is the first, the input's own batch dim (Reshape's 0 copies it). */
@@ -229,7 +278,7 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
   const dtypes = new Map<string, number | undefined>();
   const intConst = (name: string): Sym | undefined => {
     const t = consts.get(name);
-    if (!t || t.dims.length > 1 || (t.dtype !== DataType.INT64 && t.dtype !== DataType.INT32 && t.dtype !== DataType.BOOL)) return undefined;
+    if (!t || t.dims.length > 1 || (t.dtype !== DataType.INT64 && t.dtype !== DataType.INT32 && t.dtype !== DataType.BOOL && t.dtype !== DataType.FLOAT)) return undefined;
     const v = [...tensorToFloat64(t)];
     return { dims: t.dims, v };
   };
@@ -240,10 +289,14 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
   };
   for (const n of g.nodes) {
     if ((n.domain ?? "") !== "" || n.opType === "Constant" || n.outputs.length !== 1) continue;
-    const r = evaluate(n, n.inputs.map((i) => folded.get(i) ?? intConst(i)), shapeOf);
-    if (!r) continue;
+    const dtype = resultDtype(n, (i) => dtypes.get(i) ?? consts.get(i)?.dtype);
+    // float arithmetic folds only on shape-derived values (constants alone are fold-constants' and fold-affine's business)
+    if (dtype === DataType.FLOAT && !n.inputs.some((i) => folded.has(i))) continue;
+    const r = evaluate(n, n.inputs.map((i) => folded.get(i) ?? intConst(i)), shapeOf, dtype === DataType.FLOAT);
+    // a float result folds when it is a scalar (the attention scale); float vectors (position ids cast to float) stay nodes
+    if (!r || (dtype === DataType.FLOAT && r.v.length !== 1)) continue;
     folded.set(n.outputs[0]!, r);
-    dtypes.set(n.outputs[0]!, resultDtype(n, (i) => dtypes.get(i) ?? consts.get(i)?.dtype));
+    dtypes.set(n.outputs[0]!, dtype);
   }
   let reshapes = 0;
   let expands = 0;
@@ -267,14 +320,17 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
       expands++;
     } else nodes.push(n);
   }
-  // int64 values still read by kept nodes become initializers
+  // int64 and float values still read by kept nodes become initializers
   const becomesConstant = (name: string) => {
     const s = folded.get(name);
-    return s !== undefined && known(s) && dtypes.get(name) === DataType.INT64;
+    return s !== undefined && known(s) && (dtypes.get(name) === DataType.INT64 || dtypes.get(name) === DataType.FLOAT);
   };
   const reads = new Set(nodes.filter((n) => !becomesConstant(n.outputs[0]!)).flatMap((n) => n.inputs));
   for (const o of g.outputs) reads.add(o.name);
-  for (const [name, s] of folded) if (reads.has(name) && becomesConstant(name)) replaced.set(name, int64Tensor(name, s.dims, s.v as number[]));
+  for (const [name, s] of folded) {
+    if (!reads.has(name) || !becomesConstant(name)) continue;
+    replaced.set(name, dtypes.get(name) === DataType.FLOAT ? floatTensor(g, name, s.dims, s.v as number[]) : int64Tensor(name, s.dims, s.v as number[]));
+  }
   // drop nodes whose outputs are now constants, then folded nodes and Constants nothing reads any more (other dead nodes stay)
   const readBefore = new Set(g.nodes.flatMap((n) => n.inputs));
   const droppable = (n: Node) => folded.has(n.outputs[0]!) || (n.opType === "Constant" && readBefore.has(n.outputs[0]!));

@@ -17,19 +17,24 @@
  * value read by the chain alone (d by the square and the Div). Anything else
  * stays as it is.
  *
- * LayerNormalization exists from opset 17. `fuseLayerNorm` on a graph of a
- * lower opset finds the chains and keeps them, saying why; `fuseLayerNormModel`
- * (what the float pipeline runs) first upgrades such a model to opset 17 with
- * upgrade-opset.ts when it has a chain, and keeps the chains (with the
- * upgrade's reason) when that upgrade refuses.
+ * The decomposed RMSNorm (match-rmsnorm.ts: x / √(mean(x²) + ε) · γ) fuses the
+ * same way to one RMSNormalization; integer/lower-norm.ts lowers it with the
+ * LayerNorm kernel without the mean.
+ *
+ * LayerNormalization exists from opset 17, RMSNormalization from 23.
+ * `fuseLayerNorm` on a graph of a lower opset finds the chains and keeps them,
+ * saying why; `fuseLayerNormModel` (what the float pipeline runs) first upgrades
+ * such a model to the opset its chains need (17, or 23 with an RMSNorm) with
+ * upgrade-opset.ts, and keeps the chains (with the upgrade's reason) when that
+ * upgrade refuses.
  */
-import { attrInt, attrInt64s, isDefaultDomain } from "../ir/attrs.js";
-import { DataType } from "../ir/dtype.js";
+import { isDefaultDomain } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
 import { AttrType, type Graph, type Model, type Node, opsetVersion } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
-import { tensorToFloat64 } from "../ir/tensor.js";
 import { GraphEdit } from "./graph-edit.js";
+import { matchRmsChain, RMSNORM_OPSET } from "./match-rmsnorm.js";
+import { type Chain, meanOverLastAxis, other, perLastAxis, powerOf, scalarFloat, soleReader } from "./norm-chain.js";
 import { upgradeOpset } from "./upgrade-opset.js";
 
 /** The first opset with LayerNormalization. */
@@ -41,57 +46,6 @@ export interface FuseLayerNormReport {
   readonly fused: readonly { readonly node: string; readonly replaced: readonly string[] }[];
   /** Chains found but kept, with the reason. */
   readonly kept: readonly { readonly node: string; readonly reason: string }[];
-}
-
-interface Chain {
-  readonly x: string;
-  readonly eps: number;
-  /** Node indices of the chain, first to last. */
-  readonly nodes: readonly number[];
-  readonly gamma?: Float64Array;
-  readonly beta?: Float64Array;
-  /** The last node's output: the fused node's output. */
-  readonly out: string;
-}
-
-/** The single default-domain node reading `value` with the given op, when `value` has exactly that one reader. */
-function soleReader(ed: GraphEdit, value: string, op: string): number | undefined {
-  if (ed.isGraphOutput(value) || ed.readers(value) !== 1) return undefined;
-  const i = ed.consumers(value)[0];
-  const n = i === undefined ? undefined : ed.node(i);
-  return n && n.opType === op && isDefaultDomain(n) ? i : undefined;
-}
-
-/** The one-element float32 value of constant `value`, or undefined. */
-function scalarFloat(ed: GraphEdit, value: string): number | undefined {
-  return ed.constantThrough(value)?.dtype === DataType.FLOAT ? powerOf(ed, value) : undefined;
-}
-
-/** The operand of a two-input node that is not `value`. */
-const other = (n: Node, value: string): string | undefined => (n.inputs.length !== 2 ? undefined : n.inputs[0] === value ? n.inputs[1] : n.inputs[1] === value ? n.inputs[0] : undefined);
-
-/** True when ReduceMean node n averages over the last axis only (of an input of rank `rank`), keeping dims. */
-function meanOverLastAxis(ed: GraphEdit, n: Node, rank: number | undefined): boolean {
-  if ((attrInt(n, "keepdims") ?? 1) !== 1) return false;
-  let axes: number[] | undefined;
-  if (n.inputs[1]) {
-    const t = ed.constantThrough(n.inputs[1]);
-    axes = t ? Array.from(tensorToFloat64(t)) : undefined;
-  } else {
-    const a = attrInt64s(n, "axes");
-    axes = a ? a.map(Number) : undefined;
-  }
-  if (axes?.length !== 1) return false;
-  return axes[0] === -1 || (rank !== undefined && axes[0] === rank - 1);
-}
-
-/** γ or β as a vector when its only non-1 dim is the last one, of length C or 1 (C = -1: unknown, any length but 1). */
-function perLastAxis(ed: GraphEdit, value: string, c: number): Float64Array | undefined {
-  const t = ed.constantThrough(value);
-  if (t?.dtype !== DataType.FLOAT || t.dims.length === 0) return undefined;
-  const last = Number(t.dims.at(-1));
-  if (t.dims.slice(0, -1).some((d) => Number(d) !== 1) || (c >= 0 ? last !== c && last !== 1 : last === 1)) return undefined;
-  return tensorToFloat64(t);
 }
 
 /** The chain starting at ReduceMean node i, or a reason it is not one (undefined when node i does not start one at all). */
@@ -139,18 +93,13 @@ function matchChain(ed: GraphEdit, i: number, rankOf: (v: string) => number | un
   if (c < 0) return "the normalized axis' length is unknown";
   // A γ or β of length 1 broadcasts over C > 1: widen it.
   const widen = (v: Float64Array | undefined) => (v && v.length !== c ? Float64Array.from({ length: c }, () => v[0]!) : v);
-  return { x, eps, nodes, gamma: widen(gamma) ?? new Float64Array(c).fill(1), beta: widen(beta), out };
+  return { kind: "layer", x, eps, nodes, gamma: widen(gamma) ?? new Float64Array(c).fill(1), beta: widen(beta), out };
 }
 
-/** A constant's single value (float or integer: Pow's exponent), or undefined. */
-function powerOf(ed: GraphEdit, value: string): number | undefined {
-  const t = ed.constantThrough(value);
-  if (!t) return undefined;
-  const v = tensorToFloat64(t);
-  return v.length === 1 ? v[0] : undefined;
-}
-
-const OPSET_REASON = `LayerNormalization needs opset ${LAYERNORM_OPSET}`;
+/** Why a chain is kept at a model opset below what its fused op needs. */
+const opsetReason = (kind: Chain["kind"], opset: number) =>
+  kind === "layer" ? `LayerNormalization needs opset ${LAYERNORM_OPSET}, the model has ${opset}` : `RMSNormalization needs opset ${RMSNORM_OPSET}, the model has ${opset}`;
+const OPSET_REASON = /^(LayerNormalization|RMSNormalization) needs opset (\d+)/;
 
 export function fuseLayerNorm(g: Graph, opset: number): { graph: Graph; report: FuseLayerNormReport } {
   const ed = new GraphEdit(g);
@@ -161,6 +110,10 @@ export function fuseLayerNorm(g: Graph, opset: number): { graph: Graph; report: 
     types ??= inferTypes(g);
     return types.get(v)?.shape;
   };
+  const dtypeOf = (v: string) => {
+    types ??= inferTypes(g);
+    return types.get(v)?.dtype;
+  };
   const rankOf = (v: string) => typeOf(v)?.length;
   const widthOf = (v: string) => {
     const d = typeOf(v)?.at(-1);
@@ -170,26 +123,27 @@ export function fuseLayerNorm(g: Graph, opset: number): { graph: Graph; report: 
   for (let i = 0; i < ed.nodeCount; i++) {
     const n = ed.node(i);
     if (n?.opType !== "ReduceMean" || !isDefaultDomain(n) || used.has(i)) continue;
-    const m = matchChain(ed, i, rankOf, widthOf);
+    const m = matchChain(ed, i, rankOf, widthOf) ?? matchRmsChain(ed, i, { rankOf, widthOf, dtypeOf });
     if (m === undefined) continue;
+    const first = typeof m === "string" ? i : m.nodes[0]!;
     if (typeof m === "string") {
-      kept.push({ node: ed.label(i), reason: m });
+      kept.push({ node: ed.label(first), reason: m });
       continue;
     }
-    if (opset < LAYERNORM_OPSET) {
-      kept.push({ node: ed.label(i), reason: `${OPSET_REASON}, the model has ${opset}` });
+    if (opset < (m.kind === "layer" ? LAYERNORM_OPSET : RMSNORM_OPSET)) {
+      kept.push({ node: ed.label(first), reason: opsetReason(m.kind, opset) });
       continue;
     }
     for (const k of m.nodes) used.add(k);
     const last = m.nodes.at(-1)!;
-    const label = ed.label(i);
+    const label = ed.label(first);
     const replaced = m.nodes.map((k) => ed.label(k));
     const c = m.gamma!.length;
     const inputs = [m.x, ed.addInitializer(`${label}.gamma`, [c], m.gamma!)];
     if (m.beta) inputs.push(ed.addInitializer(`${label}.beta`, [c], m.beta));
     const ln: Node = {
-      name: ed.freshNodeName(`${label}.layernorm`),
-      opType: "LayerNormalization",
+      name: ed.freshNodeName(`${label}.${m.kind === "layer" ? "layernorm" : "rmsnorm"}`),
+      opType: m.kind === "layer" ? "LayerNormalization" : "RMSNormalization",
       domain: "",
       inputs,
       outputs: [m.out],
@@ -214,17 +168,16 @@ export function fuseLayerNormModel(model: Model): { model: Model; report: FuseLa
   const g = model.graph!;
   const opset = opsetVersion(model) ?? 1;
   const first = fuseLayerNorm(g, opset);
-  if (opset >= LAYERNORM_OPSET || !first.report.kept.some((k) => k.reason.startsWith(OPSET_REASON))) {
-    return { model: first.graph === g ? model : { ...model, graph: first.graph }, report: first.report };
-  }
+  const target = Math.max(0, ...first.report.kept.map((k) => Number(OPSET_REASON.exec(k.reason)?.[2] ?? 0)));
+  if (target <= opset) return { model: first.graph === g ? model : { ...model, graph: first.graph }, report: first.report };
   let upgraded: Model;
   try {
-    upgraded = upgradeOpset(model, LAYERNORM_OPSET);
+    upgraded = upgradeOpset(model, target);
   } catch (e) {
     if (!(e instanceof FixqError)) throw e;
-    const kept = first.report.kept.map((k) => (k.reason.startsWith(OPSET_REASON) ? { ...k, reason: `${k.reason}, and ${e.message}` } : k));
-    return { model, report: { ...first.report, kept } };
+    const kept = first.report.kept.map((k) => (OPSET_REASON.test(k.reason) ? { ...k, reason: `${k.reason}, and ${e.message}` } : k));
+    return { model: first.graph === g ? model : { ...model, graph: first.graph }, report: { ...first.report, kept } };
   }
-  const out = fuseLayerNorm(upgraded.graph!, LAYERNORM_OPSET);
+  const out = fuseLayerNorm(upgraded.graph!, target);
   return { model: { ...upgraded, graph: out.graph }, report: out.report };
 }

@@ -1,8 +1,11 @@
 /**
  * SmoothQuant outlier smoothing (Xiao et al. 2023), folded so the float
- * function is unchanged: for a LayerNormalization (last axis, constant γ, β)
+ * function is unchanged: for a LayerNormalization (last axis, constant γ, β),
+ * or an RMSNormalization (opset 23: γ only)
  * whose output X is read only by linear layers with constant weights
- * (MatMul [K, N], Gemm with transB [N, K]), each input channel j gets
+ * (MatMul [K, N], Gemm with transB [N, K]), directly or through layout ops
+ * that keep the channel axis whole (Transpose, Reshape: smooth-layout.ts; Shape
+ * readers are ignored), each input channel j gets
  *   s_j = max|X_j|^α / max|W_j|^(1−α)     (max over every reader's row j)
  * and then γ_j ← γ_j / s_j, β_j ← β_j / s_j (so X_j ← X_j / s_j) and each
  * reader's row j ← W_j · s_j: X·W = (X / s)·(s·W). Activation outliers move
@@ -11,47 +14,77 @@
  * The report gives, per norm, the channel spread max_j / mean_j of max|X_j|
  * before and after (after: max|X_j| / s_j).
  */
-import type { Graph, Node } from "../ir/graph.js";
-import { attrFloat, attrInt } from "../ir/attrs.js";
-import { constantTensors } from "../ir/infer-types.js";
+import type { Graph, Node, TensorType } from "../ir/graph.js";
+import { attrInt } from "../ir/attrs.js";
+import { constantTensors, inferTypes } from "../ir/infer-types.js";
+import { followChannels } from "./smooth-layout.js";
 import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 
 export interface SmoothTarget {
   readonly norm: Node;
   /** The norm's output (the value whose per-channel max |x| the pass needs). */
   readonly value: string;
+  /** The linear layers the channels reach, directly or through layout ops (smooth-layout.ts). */
   readonly readers: readonly Node[];
   readonly channels: number;
+  /** The layout ops between the norm and its readers (Transpose, Reshape, Identity). */
+  readonly via: readonly Node[];
 }
 
 export interface SmoothReport {
-  readonly layers: readonly { readonly norm: string; readonly alpha: number; readonly readers: number; readonly spreadBefore: number; readonly spreadAfter: number }[];
+  readonly layers: readonly {
+    readonly norm: string;
+    readonly alpha: number;
+    readonly readers: number;
+    /** The layout ops the scale passed through (op types), empty when the readers read the norm directly. */
+    readonly via: readonly string[];
+    readonly spreadBefore: number;
+    readonly spreadAfter: number;
+  }[];
 }
 
-/** Norms whose output only constant-weight linear layers read, with their readers. */
-export function smoothTargets(g: Graph): SmoothTarget[] {
+/** The constants of g, also through Identity nodes (torch shares equal γ/β that way). */
+function constantsThroughIdentity(g: Graph): Map<string, Tensor> {
   const consts = constantTensors(g);
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
-  const outputs = new Set(g.outputs.map((o) => o.name));
-  const out: SmoothTarget[] = [];
   for (const n of g.nodes) {
-    if (n.opType !== "LayerNormalization" || (n.domain ?? "") !== "" || attrInt(n, "axis", -1) !== -1) continue;
-    const gamma = consts.get(n.inputs[1] ?? "");
-    if (!gamma || (n.inputs[2] && !consts.get(n.inputs[2]))) continue;
-    const value = n.outputs[0]!;
-    const rs = readers.get(value) ?? [];
-    const C = gamma.dims.reduce((a, d) => a * Number(d), 1);
-    const linear = (r: Node) => {
-      const w = consts.get(r.inputs[1] ?? "");
-      if (!w || r.inputs[0] !== value || w.dims.length !== 2) return false;
-      if (r.opType === "MatMul") return Number(w.dims[0]) === C;
-      return r.opType === "Gemm" && attrInt(r, "transB", 0) === 1 && attrInt(r, "transA", 0) === 0 && (attrFloat(r, "alpha") ?? 1) === 1 && Number(w.dims[1]) === C;
-    };
-    if (outputs.has(value) || rs.length === 0 || !rs.every(linear)) continue;
-    out.push({ norm: n, value, readers: rs, channels: C });
+    const t = n.opType === "Identity" && (n.domain ?? "") === "" ? consts.get(n.inputs[0] ?? "") : undefined;
+    if (t && n.outputs[0]) consts.set(n.outputs[0], t);
   }
-  return out;
+  return consts;
+}
+
+/**
+ * Norms whose output only constant-weight linear layers read (directly, or
+ * through layout ops that keep the channel axis whole: smooth-layout.ts), with
+ * their readers; `refused` says, naming the norm (op and name) and the node, why a norm whose output
+ * reaches a layout op could not be followed.
+ */
+export function smoothTargetsWithReasons(g: Graph): { targets: SmoothTarget[]; refused: { norm: string; reason: string }[] } {
+  const consts = constantsThroughIdentity(g);
+  let types: Map<string, TensorType> | undefined;
+  const shapes = (v: string) => {
+    types ??= inferTypes(g);
+    return types.get(v)?.shape;
+  };
+  const targets: SmoothTarget[] = [];
+  const refused: { norm: string; reason: string }[] = [];
+  for (const n of g.nodes) {
+    if ((n.opType !== "LayerNormalization" && n.opType !== "RMSNormalization") || (n.domain ?? "") !== "" || attrInt(n, "axis", -1) !== -1) continue;
+    const gamma = consts.get(n.inputs[1] ?? "");
+    if (!gamma || (n.opType === "LayerNormalization" && n.inputs[2] && !consts.get(n.inputs[2]))) continue;
+    const value = n.outputs[0]!;
+    const C = gamma.dims.reduce((a, d) => a * Number(d), 1);
+    const walk = followChannels(g, value, C, (v) => (v === value ? (shapes(v) ?? shapes(n.inputs[0]!)) : shapes(v)), consts);
+    if (typeof walk === "string") refused.push({ norm: `${n.opType} '${n.name || value}'`, reason: walk });
+    if (typeof walk !== "object") continue;
+    targets.push({ norm: n, value, readers: walk.readers, channels: C, via: walk.via });
+  }
+  return { targets, refused };
+}
+
+/** The norms smoothTargetsWithReasons can smooth. */
+export function smoothTargets(g: Graph): SmoothTarget[] {
+  return smoothTargetsWithReasons(g).targets;
 }
 
 const spread = (v: ArrayLike<number>) => {
@@ -84,7 +117,7 @@ export function readerRowMax(t: SmoothTarget, weights: readonly Float64Array[]):
 
 /** Smooths every target with its α (one for all, or per norm output value; 0 < α < 1) and the per-channel max|X| of its value. */
 export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], absMax: ReadonlyMap<string, Float64Array>, alphas: number | ReadonlyMap<string, number>): { graph: Graph; report: SmoothReport } {
-  const consts = constantTensors(g);
+  const consts = constantsThroughIdentity(g);
   const factors = new Map<SmoothTarget, Float64Array>();
   const layers: SmoothReport["layers"][number][] = [];
   for (const t of targets) {
@@ -94,7 +127,7 @@ export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], abs
     const wMax = readerRowMax(t, t.readers.map((r) => tensorToFloat64(consts.get(r.inputs[1]!)!)));
     const s = smoothFactors(xMax, wMax, alpha);
     factors.set(t, s);
-    layers.push({ norm: t.norm.name || t.value, alpha, readers: t.readers.length, spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
+    layers.push({ norm: t.norm.name || t.value, alpha, readers: t.readers.length, via: t.via.map((n) => n.opType), spreadBefore: spread(xMax), spreadAfter: spread(xMax.map((v, j) => v / s[j]!)) });
   }
   return { graph: scaleNormChannels(g, factors), report: { layers } };
 }
@@ -105,7 +138,7 @@ export function smoothLayerNorms(g: Graph, targets: readonly SmoothTarget[], abs
  * X·W = (X / s)·(s·W) and the float function is unchanged (to rounding).
  */
 export function scaleNormChannels(g: Graph, factors: ReadonlyMap<SmoothTarget, Float64Array>): Graph {
-  const consts = constantTensors(g);
+  const consts = constantsThroughIdentity(g);
   const replaced = new Map<string, Tensor>();
   const renamed = new Map<Node, Node>();
   const fresh = (base: string) => {

@@ -23,7 +23,7 @@ export function passesText(runs: readonly PassStageRun[]): string[] {
         lines.push(`constant folding  ${r.folded.length} layout ops on constants folded into initializers (${[...new Set(r.folded.map((f) => f.op))].join(", ")}) ${time}`);
         break;
       case "fuse-layernorm":
-        lines.push(`LayerNorm fusion  ${r.fused.length} decomposed LayerNorm chains → LayerNormalization, ${r.kept.length} kept ${time}`);
+        lines.push(`LayerNorm fusion  ${r.fused.length} decomposed LayerNorm/RMSNorm chains → LayerNormalization/RMSNormalization, ${r.kept.length} kept ${time}`);
         for (const k of r.kept) lines.push(`  kept  ${k.node}: ${k.reason}`);
         break;
       case "fold-batchnorm":

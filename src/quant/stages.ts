@@ -55,7 +55,7 @@ function floatPassStages(recipe: Recipe): Stage[] {
         const out = runFloatPass(pass, before);
         const r = out.report;
         if (r.pass === "fold-constants" && r.folded.length === 0) return { skip: "no layout op computes from constants only" };
-        if (r.pass === "fuse-layernorm" && r.fused.length + r.kept.length === 0) return { skip: "no decomposed LayerNorm" };
+        if (r.pass === "fuse-layernorm" && r.fused.length + r.kept.length === 0) return { skip: "no decomposed LayerNorm or RMSNorm" };
         state.model = out.model;
         return { report: out.report, changed: out.model !== before };
       },

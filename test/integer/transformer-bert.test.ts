@@ -31,6 +31,7 @@ import { saveModel } from "../../src/ir/onnx/save.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { resultMismatches } from "../backends/js/compare.js";
 import { cleanupModules, importProgram } from "../backends/js/load-module.js";
+import { cosine } from "../helpers/cosine.js";
 import { fixq } from "../helpers/fixq-cli.js";
 import { BERT_L, BERT_VOCAB, bertProgram, int64, sentences } from "../helpers/bert-fixture.js";
 
@@ -48,18 +49,6 @@ const feeds = (x: { ids: Float32Array; mask: Float32Array }) =>
     ["input_ids", x.ids],
     ["attention_mask", x.mask],
   ]);
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! ** 2;
-    bb += b[i]! ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 /** Share of samples whose two logits order the same way. */
 function agreement(a: Float32Array, b: Float32Array): number {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { broadcast, inferTypes } from "../../src/ir/infer-types.js";
-import { parseInputShapes, pinInputShapes, restoreSignature } from "../../src/ir/pin-shapes.js";
+import { parseInputShapes, pinInputShapes, pinSampleShapes, restoreSignature } from "../../src/ir/pin-shapes.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
 import { tensorTypeOf } from "../../src/ir/types.js";
 import { graph, model, node, value } from "./builders.js";
@@ -69,5 +69,28 @@ describe("pinInputShapes", () => {
     expect(() => pinInputShapes(m, parseInputShapes(["input=1x2x3"]))).toThrow("input 'input' has rank 2 [batch,sequence]");
     expect(() => pinInputShapes(m, parseInputShapes(["h=3x1x64"]))).toThrow("dim 0 of input 'h' is fixed at 2 [2,batch,64]");
     expect(() => pinInputShapes(m, parseInputShapes(["input=1x512", "h=2x4x64"]))).toThrow("'batch' is 4 here but 1 in input 'input'");
+  });
+});
+
+describe("pinSampleShapes", () => {
+  const shapeOf = (v: { type?: Parameters<typeof tensorTypeOf>[0] }) => tensorTypeOf(v.type)?.shape;
+
+  it("puts back the batch: the symbol pinned to 1 (torch seq-first [seq, batch, d]), else the leading symbolic dim", () => {
+    const seqFirst = model(graph([node("Relu", ["x"], ["y"])], [value("x", 1, ["seq", "batch", 32])], [value("y", 1, ["seq", "batch", 32])]));
+    const a = pinSampleShapes(seqFirst, parseInputShapes(["x=5x1x32"])).graph!;
+    expect([shapeOf(a.inputs[0]!), shapeOf(a.outputs[0]!)]).toEqual([
+      [5, "batch", 32],
+      [5, "batch", 32],
+    ]);
+    // BERT: input_ids=1x16 pins the batch to 1 and the sequence to 16
+    const bert = model(graph([node("Relu", ["ids"], ["y"])], [value("ids", 7, ["batch", "seq"])], [value("y", 1, ["batch", "seq", 8])]));
+    const b = pinSampleShapes(bert, parseInputShapes(["ids=1x16"])).graph!;
+    expect([shapeOf(b.inputs[0]!), shapeOf(b.outputs[0]!)]).toEqual([
+      ["batch", 16],
+      ["batch", 16, 8],
+    ]);
+    // a batch pinned to 4: the leading symbolic dim is the batch
+    const c = pinSampleShapes(bert, parseInputShapes(["ids=4x16"])).graph!;
+    expect(shapeOf(c.inputs[0]!)).toEqual(["batch", 16]);
   });
 });

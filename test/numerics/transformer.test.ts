@@ -4,6 +4,7 @@
  * they guarantee, in output steps (LSB) before the clamp:
  *   softmax     |y − z − p_i/S_y| ≤ 1/2 + (L + 2)/256   (exp table 2^−16 relative, c's rounding)
  *   layernorm   |y − z − (γ·x̂ + β)/S_y| ≤ 1/2 + 1/64    (D = ⌊√·⌋ relative error < 1/D, g, b to 2^−F)
+ *   rmsnorm     |y − z − γ·x/rms(x)/S_y| ≤ 1/2 + 1/64   (the same kernel, s = C·z_x; wide output, no clamp)
  *   addconst    |y − z − (S_x(x − z_x) + C)/S_y| ≤ 1/2 + 2^−10
  *   matmul      exact (an independent sum)
  * Off-by-one rounding at a tie is inside the 1/2; larger misses fail.
@@ -89,6 +90,44 @@ describe("integer LayerNormalization", () => {
     const y = new Int32Array(C);
     layerNormKernel(new Int32Array(C).fill(200), y, C, p.gamma, p.beta, p.varShift, p.fracBits, p.epsilon, 0, -128, 127);
     expect([...y]).toEqual(new Array(C).fill(50));
+  });
+});
+
+describe("integer RMSNormalization (the layernorm kernel with rmsZero: no mean, the zero point subtracted)", () => {
+  it("is within 1/2 + 1/64 LSB of γ·x/√(mean(x²) + ε) of the dequantized row, uint8 at a zero point or int8", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 96 }), fc.integer({ min: 0, max: 2 ** 31 }), fc.double({ min: 0.002, max: 0.1, noNaN: true }), fc.boolean(), (C, seed, sx, signed) => {
+        let s = seed;
+        const rnd = () => {
+          s = (s * 1103515245 + 12345) % 2 ** 31;
+          return s / 2 ** 31;
+        };
+        const gamma = Array.from({ length: C }, () => rnd() * 4 - 2);
+        const eps = 1e-6;
+        const sy = 0.03;
+        const [zx, lo, hi] = signed ? [0, -128, 127] : [100, 0, 255];
+        const p = layerNormParams(gamma, new Array(C).fill(0), eps, sx, 255, sy, true)!;
+        expect(p.beta.every((b) => b === 0)).toBe(true);
+        const rows = 3;
+        const x = Int32Array.from({ length: rows * C }, (_, i) => (i % 5 === 0 ? hi : lo + Math.floor(rnd() * 256)));
+        const y = new Int32Array(x.length);
+        layerNormKernel(x, y, C, p.gamma, p.beta, p.varShift, p.fracBits, p.epsilon, 0, -32768, 32767, zx);
+        for (let r = 0; r < rows; r++) {
+          const v = Array.from(x.subarray(r * C, (r + 1) * C), (q) => (q - zx) * sx);
+          const rms = Math.sqrt(v.reduce((a, b) => a + b * b, 0) / C + eps);
+          for (let i = 0; i < C; i++) expect(Math.abs(y[r * C + i]! - (gamma[i]! * v[i]!) / rms / sy)).toBeLessThanOrEqual(0.5 + 1 / 64);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("an all-zero-point row gives 0 (E ≥ 1, no division by zero), where LayerNorm's mean would not matter", () => {
+    const C = 8;
+    const p = layerNormParams(new Array(C).fill(1), new Array(C).fill(0), 1e-6, 0.02, 255, 0.01, true)!;
+    const y = new Int32Array(C).fill(9);
+    layerNormKernel(new Int32Array(C).fill(100), y, C, p.gamma, p.beta, p.varShift, p.fracBits, p.epsilon, 3, 0, 255, 100);
+    expect([...y]).toEqual(new Array(C).fill(3));
   });
 });
 

@@ -10,19 +10,13 @@
  * ONNX equal bit for bit.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { runProgram } from "../../src/backends/emulator/run.js";
-import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
-import { integerizeModel } from "../../src/integer/integerize.js";
 import { type Model, type Node, opsetVersion } from "../../src/ir/graph.js";
 import { DataType } from "../../src/ir/dtype.js";
 import { fuseLayerNorm, fuseLayerNormModel } from "../../src/passes/fuse-layernorm.js";
-import { arraySource } from "../../src/quant/feeds.js";
-import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe } from "../../src/quant/recipe.js";
-import { resultMismatches } from "../backends/js/compare.js";
-import { cleanupModules, importProgram } from "../backends/js/load-module.js";
-import { graph, int, ints, model, node, randomWeight, value } from "../ir/builders.js";
-import { feedsOf, randTensor, Rng, run, tensor, worstRelErr } from "./float-helpers.js";
+import { cleanupModules } from "../backends/js/load-module.js";
+import { graph, int, ints, model, node, value } from "../ir/builders.js";
+import { randTensor, Rng, tensor } from "./float-helpers.js";
+import { between, fuseAndCompare as fuseAndCompareNorm, quantizeLowerCompare } from "./norm-helpers.js";
 
 afterAll(cleanupModules);
 
@@ -72,15 +66,7 @@ function chainModel(o: ChainOptions = {}, opset = 17): Model {
   return model(graph(nodes, [value("x", 1, ["N", 5, C])], [value("y", 1, ["N", 5, C])], inits), opset);
 }
 
-/** Fuses with fuseLayerNormModel and compares ORT outputs before and after on random inputs (offset so the mean matters). */
-async function fuseAndCompare(m: Model): Promise<{ fusedModel: Model; err: number; ops: string[] }> {
-  const { model: fusedModel } = fuseLayerNormModel(m);
-  const feeds = feedsOf("x", [3, 5, C], new Rng(9), 2);
-  const x = feeds["x"]!.data as Float32Array;
-  for (let i = 0; i < x.length; i++) x[i]! += 3;
-  const err = worstRelErr(await run(m, feeds), await run(fusedModel, feeds));
-  return { fusedModel, err, ops: fusedModel.graph!.nodes.map((n) => n.opType) };
-}
+const fuseAndCompare = (m: Model) => fuseAndCompareNorm(m, C, 3);
 
 describe("fuseLayerNorm: chains that fuse", () => {
   it("Pow(d, 2) with γ and β (β [1, 1, C], written either side of the Add): one LayerNormalization, float output within 1e-5", async () => {
@@ -163,33 +149,11 @@ describe("fuseLayerNorm: near misses stay", () => {
 
 describe("decomposed LayerNorm through quantize and the integer lowering", () => {
   it("W8A8: the fused node lowers to one integer layernorm op; emulator = JS = integer ONNX bit for bit", async () => {
-    const rng = new Rng(31);
-    const N = 64;
     const { nodes, inits } = chain();
-    const renamed = nodes.map((n) => ({ ...n, inputs: n.inputs.map((v) => (v === "x" ? "h" : v)), outputs: n.outputs.map((v) => (v === "y" ? "z" : v)) }));
-    const g = graph(
-      [node("MatMul", ["x", "w1"], ["h"], [], "up"), ...renamed, node("MatMul", ["z", "w2"], ["y"], [], "down")],
-      [value("x", 1, ["N", 8])],
-      [value("y", 1, ["N", 4])],
-      [...inits, randomWeight(rng, "w1", [8, C]), randomWeight(rng, "w2", [C, 4])],
-    );
-    const data = feedsOf("x", [N, 8], rng)["x"]!;
-    const { model: q } = await quantizeModel(model(g, 14), arraySource({ x: data }), buildRecipe({}), { threads: 1 });
+    const { q, p } = await quantizeLowerCompare(between(nodes), inits, C, 14);
     expect(q.graph!.nodes.filter((n) => n.opType === "LayerNormalization").length).toBe(1);
     expect(q.graph!.nodes.some((n) => n.opType === "Sqrt" || n.opType === "Pow")).toBe(false);
-    const p = integerizeModel(q);
     expect(p.ops.filter((o) => o.kind === "layernorm").length).toBe(1);
-
-    const feeds = new Map([["x", data.data as Float32Array]]);
-    const emu = runProgram(p, feeds, N);
-    const out = p.outputs[0]!.name;
-    const { mod } = await importProgram(p);
-    const js = resultMismatches(mod.runAll({ x: data.data as Float32Array }, N), emu, [out]);
-    expect({ floats: js.floats, ints: js.ints }).toEqual({ floats: 0, ints: 0 });
-    const runner = await integerOnnxRunner(p, { threads: 1 });
-    const onnx = await runner.run(feeds, N).finally(() => runner.release());
-    const o = resultMismatches({ outputs: Object.fromEntries(onnx.outputs), ints: Object.fromEntries(onnx.ints) }, emu, [out]);
-    expect({ floats: o.floats, ints: o.ints }).toEqual({ floats: 0, ints: 0 });
   }, 60_000);
 });
 

@@ -74,7 +74,7 @@ describe("fixq quantize --json", () => {
     const s = JSON.parse(r.stdout);
     expect(s.stages.map((x: { name: string }) => x.name)).toEqual(ORDER);
     expect(s.stages[0]).toEqual({ name: "fold-constants", ms: expect.any(Number), ran: false, reason: "no layout op computes from constants only" });
-    expect(s.stages[1]).toEqual({ name: "fuse-layernorm", ms: expect.any(Number), ran: false, reason: "no decomposed LayerNorm" });
+    expect(s.stages[1]).toEqual({ name: "fuse-layernorm", ms: expect.any(Number), ran: false, reason: "no decomposed LayerNorm or RMSNorm" });
     expect(s.stages[2]).toEqual({ name: "fold-batchnorm", ms: expect.any(Number), ran: true, reason: "always" });
     const weights = s.formats.filter((f: { role: string }) => f.role === "weight");
     expect(weights).toHaveLength(5);

@@ -23,6 +23,7 @@ import { emitMaxPool, emitSumPool } from "./ops-accumulate.js";
 import { emitFixedRescale } from "./ops-fixed.js";
 import { emitWideTileAccumulate } from "./ops-wide.js";
 import { emitConcat, emitReshape, emitTranspose } from "./ops-io.js";
+import { emitRemap } from "./ops-remap.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
 import { emitTileConv, takesTileConv } from "./tile-conv.js";
 import { emitTileDepthwise, isDepthwise } from "./tile-depthwise.js";
@@ -41,6 +42,7 @@ const LANE_EMITTERS = {
   reshape: emitReshape,
   transpose: emitTranspose,
   concat: emitConcat,
+  remap: emitRemap,
 } satisfies {
   readonly [K in Lane]: COpEmitter<OpOf<K>>;
 };

@@ -30,4 +30,5 @@ export const C_CHECKS = {
   addconst: none,
   gather: none,
   slice: none,
+  remap: none,
 } satisfies CheckTable;

@@ -28,6 +28,7 @@ import { harnessText, makefileText, readmeText } from "./harness.js";
 import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
 import { emitConv, emitDense, emitMaxPool, emitSumPool } from "./ops-accumulate.js";
 import { emitConcat, emitDequantize, emitQuantize, emitReshape, emitTranspose } from "./ops-io.js";
+import { emitRemap } from "./ops-remap.js";
 import { emitRequant, emitRescale } from "./ops-requant.js";
 import { emitFixedRescale } from "./ops-fixed.js";
 import { emitWideConv, emitWideDense } from "./ops-wide.js";
@@ -76,6 +77,7 @@ const EMITTERS = {
   addconst: emitTransformerOp,
   gather: emitTransformerOp,
   slice: emitTransformerOp,
+  remap: emitRemap,
 } satisfies { readonly [K in IntOpKind]: COpEmitter<OpOf<K>> };
 
 /** Why each op the generated C cannot run is refused: numerics' domain, and tables that do not cover their input (checks.ts). */
@@ -283,6 +285,7 @@ ${batch.text}`);
  *   requant:    y = clamp(R(acc, m[c] * 2^-s[c]) + outZero, lo, hi), R = rshr(acc * m, s) or gemmlowp double rounding
  *   rescale:    y = clamp(outZero + rshr(sum_i (x_i - z_i) * m_i, shift), lo, hi)
  *   maxpool:    max over the window, padding ignored; reshape, transpose, concat: data movement
+ *   remap:      y[i_0, ...] = x[sum_a R_a[i_a]], a gather at compile-time indices (nearest Resize, ConvTranspose phases)
  *   dequantize: y = float32(float32(q - zeroPoint) * scale)                          (ONNX DequantizeLinear)
  * Compile with -std=c99 -ffp-contract=off (the Makefile does): the float boundary relies on IEEE double
  * arithmetic without fused multiply-add. */

@@ -231,6 +231,7 @@ function layersText(p: Program, d: ReturnType<typeof planDesign>, style: HlsIo):
       case "reshape":
       case "transpose":
       case "concat":
+      case "remap":
         return [moveLayer(d, op, i)];
       case "quantize":
       case "dequantize":

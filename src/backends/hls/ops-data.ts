@@ -3,7 +3,7 @@
  *   requant:  y = clamp(R(acc, m[c]·2^−s[c]) + outZero, lo, hi), per channel c
  *   rescale:  y = clamp(outZero + rshr(Σ_i (x_i − z_i)·m_i, shift), lo, hi)
  *   sumpool:  acc = Σ_window (x − inputZero);  maxpool: max over the window
- *   reshape, transpose, concat: data movement
+ *   reshape, transpose, concat: data movement; remap: y[i_0…] = x[Σ_a R_a[i_a]] (a gather at compile-time indices)
  * Requant with ap types is numerics' wide form (requant-wide.ts) printed in
  * exactly-sized ap_int arithmetic (print-ap.ts); with stdint types, and for
  * rescale, numerics' definitions (SINGLE_CASES / DOUBLE_CASES, rescaleDef)
@@ -12,7 +12,7 @@
  * the cases the layer uses. Values are read with to_int64() (ap types) where
  * the arithmetic is int64_t, and stored by construction (hls-types.ts).
  */
-import type { ConcatOp, MaxPoolOp, RequantOp, RescaleOp, ReshapeOp, SumPoolOp, TransposeOp } from "../../integer/program.js";
+import type { ConcatOp, MaxPoolOp, RemapOp, RequantOp, RescaleOp, ReshapeOp, SumPoolOp, TransposeOp } from "../../integer/program.js";
 import { clampE, DOUBLE_CASES, requantCaseOf, rescaleDef, SINGLE_CASES } from "../../numerics/definitions.js";
 import { add, eq, type Expr, iff, num, substitute, v } from "../../numerics/expr.js";
 import { type BigRange, bigRangeWidth, exactValue } from "../../numerics/expr-range.js";
@@ -251,9 +251,22 @@ static int layer${i}(${arg(d, op.input, "x")}, ${arg(d, op.output, "y", true)}) 
 }
 
 /** Reshape (a copy), transpose (y[i_0…] = x[Σ_d i_d · stride_x[perm[d]]]), concat (inputs side by side along the axis). */
-export function moveLayer(d: HlsDesign, op: ReshapeOp | TransposeOp | ConcatOp, i: number): string {
+export function moveLayer(d: HlsDesign, op: ReshapeOp | TransposeOp | ConcatOp | RemapOp, i: number): string {
   const yT = d.typeOf.get(op.output)!;
   const copy = (dst: string, src: string) => `${dst} = ${writeInt(yT, readInt(src, d.mode), d.mode)};`;
+  if (op.kind === "remap") {
+    const tables = op.offsets.map((t, a) => `  static const int32_t R${a}[${t.length}] = ${cList(t).replace(/\n/g, "\n  ")};`);
+    const loops = op.offsets.map((t, a) => `${"  ".repeat(a + 1)}for (int i${a} = 0; i${a} < ${t.length}; i${a}++)`);
+    const src = op.offsets.map((_, a) => `R${a}[i${a}]`).join(" + ") || "0";
+    return `${head(i, op.source, "remap: y[i_0, ...] = x[sum_a R_a[i_a]], a gather at compile-time indices")}
+static int layer${i}(${arg(d, op.input, "x")}, ${arg(d, op.output, "y", true)}) {
+${tables.join("\n")}
+  int j = 0;
+${loops.join("\n")}
+${"  ".repeat(op.offsets.length + 1)}${copy("y[j++]", `x[${src}]`)}
+  return 0;
+}`;
+  }
   if (op.kind === "reshape") {
     return `${head(i, op.source, "reshape: a copy")}
 static int layer${i}(${arg(d, op.input, "x")}, ${arg(d, op.output, "y", true)}) {

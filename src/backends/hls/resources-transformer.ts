@@ -18,6 +18,7 @@
  * 0 when an operand is ≤ 4 bits, else ⌈a/27⌉·⌈w/18⌉). Dividers and the
  * square root are counted, not costed.
  */
+import { layerNormCMax } from "../../numerics/transformer-params.js";
 import type { Certificate } from "../../integer/certify.js";
 import type { IntOp, Program } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
@@ -65,8 +66,9 @@ export function estimateTransformerResources(p: Program, cert: Certificate): Tra
       case "layernorm": {
         const C = last(op.input);
         const r = range(op.input);
-        const c = signedBits(-(C - 1) * (r.hi - r.lo), (C - 1) * (r.hi - r.lo));
-        const D = signedBits(0, Math.ceil(Math.sqrt(C * ((C - 1) * (r.hi - r.lo)) ** 2 * 4 ** op.varShift + op.epsilon)));
+        const cMax = layerNormCMax(C, r.hi - r.lo, op.rmsZero !== undefined);
+        const c = signedBits(-cMax, cMax);
+        const D = signedBits(0, Math.ceil(Math.sqrt(C * cMax ** 2 * 4 ** op.varShift + op.epsilon)));
         return {
           romBits: C * (bitsOf(op.gamma) + bitsOf(op.beta)),
           multipliers: [

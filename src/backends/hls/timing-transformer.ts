@@ -94,7 +94,8 @@ export function transformerTiming(p: Program, op: TransformerOp): TransformerTim
     case "layernorm": {
       const C = shape(op.input).at(-1)!;
       const rows = size(op.input) / C;
-      loops = [loop(rows, C, ELEMENT_DEPTH), loop(rows, C, ELEMENT_DEPTH + MUL_LATENCY), loop(rows, C, ELEMENT_DEPTH + MUL_LATENCY + DIV_LATENCY)];
+      // RMSNorm has no Σx loop (s = C·z_x)
+      loops = [...(op.rmsZero === undefined ? [loop(rows, C, ELEMENT_DEPTH)] : []), loop(rows, C, ELEMENT_DEPTH + MUL_LATENCY), loop(rows, C, ELEMENT_DEPTH + MUL_LATENCY + DIV_LATENCY)];
       extra = rows * ISQRT_CYCLES;
       break;
     }

@@ -101,11 +101,11 @@ function ${name}(x, y) {
 export const emitLayerNorm: OpEmitter<LayerNormOp> = (op, ctx) => {
   const name = opFunctionName(ctx.index, op);
   const s = ctx.value(op.input).shape;
-  const text = `${opHeader(op, ctx, `layernorm over ${s[s.length - 1]}, k = ${op.varShift}, F = ${op.fracBits}, E = ${op.epsilon}`)}
+  const text = `${opHeader(op, ctx, `${op.rmsZero === undefined ? "layernorm" : `rmsnorm (zero point ${op.rmsZero})`} over ${s[s.length - 1]}, k = ${op.varShift}, F = ${op.fracBits}, E = ${op.epsilon}`)}
 const GAMMA${ctx.index} = ${numList(op.gamma)};
 const BETA${ctx.index} = ${numList(op.beta)};
 function ${name}(x, y) {
-  fixqLayerNorm(x, y, ${s[s.length - 1]}, GAMMA${ctx.index}, BETA${ctx.index}, ${op.varShift}, ${op.fracBits}, ${op.epsilon}, ${op.outZero}, ${op.clampLo}, ${op.clampHi});
+  fixqLayerNorm(x, y, ${s[s.length - 1]}, GAMMA${ctx.index}, BETA${ctx.index}, ${op.varShift}, ${op.fracBits}, ${op.epsilon}, ${op.outZero}, ${op.clampLo}, ${op.clampHi}, ${op.rmsZero ?? null});
 }`;
   return { name, text };
 };

@@ -8,9 +8,9 @@
 import { roundHalfEvenDef } from "../../numerics/definitions.js";
 import { printJsFunction } from "../shared/print-js.js";
 
-const INTS = `const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_INDEX = new Int8Array(128).fill(-1);
-for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+const INTS = `const BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_INDEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) BASE64_INDEX[BASE64_ALPHABET.charCodeAt(i)] = i;
 
 /** Base64 text → bytes (whitespace and padding ignored). */
 function bytes(text) {
@@ -20,7 +20,7 @@ function bytes(text) {
   let bits = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    const d = c < 128 ? B64_INDEX[c] : -1;
+    const d = c < 128 ? BASE64_INDEX[c] : -1;
     if (d < 0) continue;
     acc = ((acc << 6) | d) & 0xffff;
     bits += 6;

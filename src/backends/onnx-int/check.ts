@@ -69,4 +69,5 @@ export const ONNX_INT_CHECKS = {
   addconst: none,
   gather: none,
   slice: none,
+  remap: none,
 } satisfies CheckTable;

@@ -35,6 +35,8 @@
  * - Reshape, Transpose, Concat move data; Cast changes carrier types.
  * - matmul and mul of two activations, table, softmax, layernorm, addconst: transformer.ts.
  * - integer inputs (ids, masks; int64), gather, slice: gather.ts.
+ * - remap (nearest Resize, ConvTranspose's phase interleave): Gather at a
+ *   compile-time index (remap.ts).
  * - Carriers: uint8/int8 for ≤ 8-bit values, int32 above (ORT has no Pad,
  *   Max/Min or MaxPool kernels for int16/uint16, and Clip on them expands
  *   to Where). QuantizeLinear / DequantizeLinear use the 8- or 16-bit type,
@@ -72,6 +74,7 @@ import { emitRequant, emitRescale } from "./requant.js";
 import { emitFixedRescale } from "./fixed.js";
 import { emitAddConstOp, emitLayerNormOp, emitMatMulOp, emitMulOp, emitSoftmaxOp, emitTableOp } from "./transformer.js";
 import { emitGatherOp, emitIntegerInput, emitSliceOp, quantizesIntegerInput } from "./gather.js";
+import { emitRemapOp } from "./remap.js";
 
 export interface EmitOptions {
   /** Certified value ranges for the check (computed when needed and absent). */
@@ -188,6 +191,7 @@ const EMITTERS = {
   addconst: emitAddConstOp,
   gather: emitGatherOp,
   slice: emitSliceOp,
+  remap: emitRemapOp,
 } satisfies { readonly [K in IntOpKind]: (ctx: EmitContext, op: OpOf<K>) => void };
 
 function emitOp(ctx: EmitContext, op: IntOp): void {

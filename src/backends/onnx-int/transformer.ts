@@ -13,7 +13,7 @@
  * - softmax:   ReduceMax (int32) of the row, Gather of the exp table at
  *              max − x, ReduceSum (int64), then q = (e·c + Σ·2^(r−1)) Div (Σ·2^r),
  *              non-negative so truncation is the floor; z + q clamped in int32.
- * - layernorm: s = ReduceSum(x), c = C·x − s, V = ReduceSum(c·c), n = V·4^k + E,
+ * - layernorm: s = ReduceSum(x) (RMSNorm: the constant C·z_x), c = C·x − s, V = ReduceSum(c·c), n = V·4^k + E,
  *              D = isqrt(n) by the digit-by-digit method (one fixed step per
  *              bit pair of the bound on n; each step's test n ≥ t is the sign
  *              bit of n − t, uint64 BitShift 63), then
@@ -28,6 +28,7 @@ import { DataType } from "../../ir/dtype.js";
 import { FixqError } from "../../ir/errors.js";
 import type { AddConstOp, LayerNormOp, MatMulOp, MulOp, SoftmaxOp, TableOp } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
+import { layerNormCMax } from "../../numerics/transformer-params.js";
 import { intAttr } from "./builder.js";
 import type { EmitContext, Emitted } from "./context.js";
 import { negativeBit, roundingShift, toU64 } from "./shift.js";
@@ -127,12 +128,13 @@ export function emitLayerNormOp(ctx: EmitContext, op: LayerNormOp): void {
   const C = xv.shape[xv.shape.length - 1]!;
   const k = (v: number | bigint, hint: string) => ctx.b.scalar(I64, v, hint);
   const x = ctx.cast(ctx.get(op.input, where), I64, `${op.input}_i64`);
-  const s = reduce(ctx, "ReduceSum", x, `${op.output}_s`);
+  // RMSNorm: s = C·z_x, a constant, instead of the row sum
+  const s = op.rmsZero === undefined ? reduce(ctx, "ReduceSum", x, `${op.output}_s`) : { name: k(C * op.rmsZero, "Cz"), dtype: I64 };
   const c = ctx.binary("Sub", ctx.binary("Mul", x, k(C, "C")), s.name, `${op.output}_c`);
   const V = reduce(ctx, "ReduceSum", ctx.binary("Mul", c, c.name, `${op.output}_c2`), `${op.output}_V`);
   const n = ctx.binary("Add", ctx.binary("Mul", V, k(4n ** BigInt(op.varShift), "fourk")), k(op.epsilon, "E"), `${op.output}_n`);
   const span = intMax(xv.type) - intMin(xv.type);
-  const nMax = C * ((C - 1) * span) ** 2 * 4 ** op.varShift + op.epsilon;
+  const nMax = C * layerNormCMax(C, span, op.rmsZero !== undefined) ** 2 * 4 ** op.varShift + op.epsilon;
   if (nMax >= 2 ** 62) throw new FixqError("unsupported", `integer ONNX export: layernorm variance bound ${nMax} is beyond int64`, where);
   const D = isqrt(ctx, n, nMax, `${op.output}_isqrt`);
   const g = ctx.b.constant(I64, [C], Array.from(op.gamma, BigInt), `${op.output}_g`);

@@ -13,14 +13,16 @@
  *   fixedrescale           fixedRescaleDomainIssue(multipliers, shift, cast, input ranges)
  *   conv, dense, sumpool   integer input zero point
  *   maxpool, reshape, transpose, concat   data movement: nothing to check
+ *   remap                  index tables matching the output's axes, inside the input
  *   gather                 a table of rows × width codes; slice: rows within the axis
  *   matmul, mul, addconst  integer zero points; table: an entry for every input code
  *   softmax, layernorm     their bounds are checked when they are lowered (integer/lower-transformer.ts)
  * and every integer value fits the int32 storage every back end uses (no uint32).
  */
 import type { CheckContext, CheckTable } from "../contract.js";
-import type { AddConstOp, IntOp, Program, RequantOp, TableOp } from "../../integer/program.js";
+import { type AddConstOp, type IntOp, type Program, type RequantOp, sampleSize, type TableOp } from "../../integer/program.js";
 import { intTypeName } from "../../numerics/int.js";
+import { remapIssue } from "../../numerics/remap.js";
 import { fixedRescaleDomainIssue } from "../../numerics/fixed-rescale.js";
 import { dequantizeDomainIssue, quantizeDomainIssue, requantDomainIssue, rescaleDomainIssue } from "../../numerics/domain.js";
 
@@ -76,6 +78,10 @@ export const NUMERICS_CHECKS = {
   layernorm: storageOnly,
   addconst: (op, ctx) => [...storage(ctx.program, op), ...zeroPoint(op.inputZero), ...offsetSpan(op, ctx)],
   gather: (op, ctx) => [...storage(ctx.program, op), ...(op.table.length === op.rows * op.width ? [] : [`a table of ${op.table.length} codes is not ${op.rows} rows of ${op.width}`])],
+  remap: (op, ctx) => {
+    const shape = (name: string) => ctx.program.values.get(name)?.shape ?? [];
+    return [...storage(ctx.program, op), ...opt(remapIssue(op.offsets, sampleSize(shape(op.input)), shape(op.output)))];
+  },
   slice: (op, ctx) => {
     const d = ctx.program.values.get(op.input)?.shape[op.axis] ?? 0;
     return [...storage(ctx.program, op), ...(op.start >= 0 && op.start < op.end && op.end <= d ? [] : [`rows ${op.start}…${op.end - 1} are not within axis ${op.axis} of length ${d}`])];

@@ -16,7 +16,7 @@
  *              lowering bounds every product below 2^31)
  *   table      y = T[x − xmin]
  *   softmax    per row: d = max − x, e = E[d], Σ = Σ e, y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
- *   layernorm  per row: s = Σ x, c_i = C·x_i − s, V = Σ c_i², D = ⌊√(V·4^k + E)⌋ (integer square root),
+ *   layernorm  per row: s = Σ x (RMSNorm: s = C·z_x), c_i = C·x_i − s, V = Σ c_i², D = ⌊√(V·4^k + E)⌋ (integer square root),
  *              y_i = clamp(z + ⌊(c_i·g_i + b_i·D + D·2^(F−1)) / (D·2^F)⌋, lo, hi)
  *   addconst   y = clamp(z + ⌊((x − zx)·m + o[i mod n] + 2^(s−1)) / 2^s⌋, lo, hi)
  *   gather     y[i, :] = T[r, :], r = id (+ rows when negative); an id outside [−rows, rows) returns FIXQ_EINDEX
@@ -247,11 +247,13 @@ function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
   const n = prod(s);
   const [G, B] = [`GAMMA${t.index}`, `BETA${t.index}`];
   const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
-  const body = `  for (int o = 0; o < ${n}; o += ${C}) {
-    int64_t s = 0, V = 0;
+  // RMSNorm: s = C·z_x, no row sum
+  const sum = op.rmsZero === undefined ? `0, V = 0;
     for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
       s += ${x("i")};
-    }
+    }` : `${cInt(C * op.rmsZero)}, V = 0;`;
+  const body = `  for (int o = 0; o < ${n}; o += ${C}) {
+    int64_t s = ${sum}
     for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
       const int64_t c = ${C} * ${x("i")} - s;
       V += c * c;
@@ -270,7 +272,7 @@ function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
   return {
     consts: [constArray(G, op.gamma), constArray(B, op.beta)],
     body,
-    what: `layernorm over ${C}: D = isqrt(V * 4^${op.varShift} + ${op.epsilon}), y = clamp(${op.outZero} + floor((c*g + b*D + D*2^${op.fracBits - 1}) / (D*2^${op.fracBits})))`,
+    what: `${op.rmsZero === undefined ? "layernorm" : `rmsnorm (s = ${C}*${op.rmsZero})`} over ${C}: D = isqrt(V * 4^${op.varShift} + ${op.epsilon}), y = clamp(${op.outZero} + floor((c*g + b*D + D*2^${op.fracBits - 1}) / (D*2^${op.fracBits})))`,
   };
 }
 

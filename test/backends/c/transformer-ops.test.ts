@@ -5,7 +5,8 @@
  * uint8 × int8 and of int16 × int16 whose sums pass 2^31 and wrap as an int32
  * store does, tables over every int8 code, softmax over rows of 16 and 7 with
  * a clamp that bites, layernorm over 64 and 5 channels with negative β and an
- * int16 output, addconst with shifts 0 and > 0 and negative sums, gather with
+ * int16 output, RMSNorm (the layernorm op with a zero point for its mean) over 16
+ * uint8 and 5 int8 channels, addconst with shifts 0 and > 0 and negative sums, gather with
  * negative ids, slices along two axes), on random floats, integers over each
  * input's whole range and the saturating patterns. Built once with
  * -fsanitize=address,undefined (no recovery) and -Wconversion

@@ -67,6 +67,19 @@ export function transformerOpsProgram(gather = true): Program {
     const y = push(b, (out) => ({ kind: "layernorm", source: "LayerNormalization '/ln'", input: x, output: out, ...lp, outZero: oz, clampLo: intMin(ot), clampHi: intMax(ot) }), [3, C], ot, oz);
     b.output(y, Math.fround(sy));
   }
+  // RMSNorm (the layernorm op with rmsZero): uint8 at zero point 120 over 16 channels, int8 over 5 into int16
+  for (const [ty, z, C, out16] of [
+    [U8, 120, 16, false],
+    [I8, 0, 5, true],
+  ] as const) {
+    const x = b.input([3, C], ty, Math.fround(0.021), z);
+    const gamma = Array.from({ length: C }, (_, i) => ((i * 7) % 13) / 4 - 1.5);
+    const sy = out16 ? 0.0005 : 0.03;
+    const lp = layerNormParams(gamma, new Array(C).fill(0), 1e-6, 0.021, intMax(ty) - intMin(ty), sy, true)!;
+    const ot = out16 ? I16 : I8;
+    const y = push(b, (out) => ({ kind: "layernorm", source: "RMSNormalization '/rms'", input: x, output: out, ...lp, outZero: 0, clampLo: intMin(ot), clampHi: intMax(ot), rmsZero: z }), [3, C], ot, 0);
+    b.output(y, Math.fround(sy));
+  }
   const a = b.input([4, 6], U8, Math.fround(0.0138), 150);
   for (const [sx, sy, clampLo, span] of [
     [0.0138, 0.0145, 143, 24],

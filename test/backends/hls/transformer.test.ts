@@ -106,6 +106,8 @@ describe("resource and timing estimates of the transformer layers", () => {
     expect(of("softmax")[0]).toMatchObject({ ii: 1, depth: 71, cycles: 2 * (18 + 19 + 86) });
     // [3,5]: per row Σx (5), Σc² (5, a multiply), the square root (64), the division (5)
     expect(of("layernorm")[1]).toMatchObject({ ii: 1, cycles: 3 * (8 + 11 + 64 + 75) });
+    // RMSNorm [3,5]: no Σx loop (s = C·z_x), then the same Σc², square root and division
+    expect(of("layernorm")[3]).toMatchObject({ ii: 1, cycles: 3 * (11 + 64 + 75) });
     // [4,6]: offsets of 24 (one block) and of 6 (4 blocks), each with a multiply
     expect(of("addconst").map((l) => l.cycles)).toEqual([30, 30, 4 * 12]);
     // 5 ids: each its check (1) and a row of 3 copies (2 + 2)

@@ -140,6 +140,19 @@ process.stdout.write(JSON.stringify(Array.from(new Uint32Array(r.outputs.out0.bu
     expect(() => emitJsModule(odd)).toThrow(/op kind 'topk' is not part of the integer program/);
   });
 
+  it("names op 64's weight constants apart from the base64 decoder's (a dense layer at op index 64 imports)", async () => {
+    const rng = new Rng(8);
+    const b = new ProgramBuilder("single");
+    let v = b.input([4, 2], U8, 0.1, 3);
+    for (let k = 0; k < 63; k++) v = b.reshape(v, k % 2 === 0 ? [8] : [4, 2]); // ops 1 … 63
+    const d = b.dense(v, 3, randomInts(rng, 8 * 2, -127, 127), 2, randomInts(rng, 2, -50, 50)); // op 64
+    b.output(b.requant(d, [quantizeMultiplier(0.01)], 0, I8, 0), 0.5);
+    const p = b.build();
+    expect(p.ops[64]?.kind).toBe("dense");
+    const { mod } = await importProgram(p);
+    expect(mod.outputs.length).toBe(1);
+  });
+
   it("matches the golden text for a small program (UPDATE_GOLDEN=1 rewrites it)", () => {
     const text = emitJsModuleText(smallProgram(), { modelName: "small" });
     if (process.env.UPDATE_GOLDEN === "1") {

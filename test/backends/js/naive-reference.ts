@@ -145,6 +145,24 @@ export function naiveRun(p: Program, feeds: ReadonlyMap<string, Float32Array | I
           }
         break;
       }
+      case "remap": {
+        // each output element's multi-index, its offsets summed (program.ts)
+        const x = vals.get(op.input)!;
+        const outShape = shape(op.output);
+        const per = sampleSize(outShape);
+        const inPer = sampleSize(shape(op.input));
+        for (let n = 0; n < batch; n++)
+          for (let i = 0; i < per; i++) {
+            let rest = i;
+            let src = 0;
+            for (let k = outShape.length - 1; k >= 0; k--) {
+              src += op.offsets[k]![rest % outShape[k]!]!;
+              rest = Math.floor(rest / outShape[k]!);
+            }
+            out[n * per + i] = x[n * inPer + src]!;
+          }
+        break;
+      }
       case "concat": {
         const outShape = shape(op.output);
         const outer = batch * sampleSize(outShape.slice(0, op.axis));

@@ -200,6 +200,17 @@ describe.each(ROUNDINGS)("%s rounding", (rounding) => {
     expect(await expectBitExact(p, allFeeds(p, 70))).toBeGreaterThan(0);
   });
 
+  it("remap: nearest ×2 of [2, 3, 4], a reversed and repeated gather, and a rank change [2, 3, 4] → [5, 2]", async () => {
+    const b = new ProgramBuilder(rounding);
+    const x = b.input([2, 3, 4], I8, 0.1, -3);
+    const rep = (n: number, s: number, stride: number) => Int32Array.from({ length: n * s }, (_, i) => Math.floor(i / s) * stride);
+    b.output(b.remap(x, [Int32Array.of(0, 12), rep(3, 2, 4), rep(4, 2, 1)]), 0.1); // [2, 6, 8]
+    b.output(b.remap(x, [Int32Array.of(12, 0, 12), Int32Array.of(8, 4, 4, 0), Int32Array.of(3, 2, 1, 0, 0)]), 0.1); // [3, 4, 5]
+    b.output(b.remap(x, [Int32Array.of(0, 4, 8, 12, 23), Int32Array.of(0, 0)]), 0.1); // [5, 2]
+    const p = b.build();
+    expect(await expectBitExact(p, allFeeds(p, 71))).toBeGreaterThan(0);
+  });
+
   it("a small network: conv → requant (ReLU clamp) → maxpool → sumpool → requant → reshape → dense → requant", async () => {
     const rng = new Rng(80);
     const b = new ProgramBuilder(rounding);

@@ -140,6 +140,14 @@ export class ProgramBuilder {
     return out;
   }
 
+  /** y[i_0, …] = x[Σ_a offsets[a][i_a]] (the output shape is the tables' lengths). */
+  remap(x: string, offsets: readonly Int32Array[]): string {
+    const v = this.values.get(x)!;
+    const out = this.fresh("rm", offsets.map((t) => t.length), v.type, v.scale, v.zeroPoint);
+    this.ops.push({ kind: "remap", source: `Resize '/resize${this.n}'`, input: x, output: out, offsets });
+    return out;
+  }
+
   build(): Program {
     return { inputs: this.inputs, outputs: this.outputs, values: this.values, ops: this.ops, rounding: this.rounding, multiplierBits: this.multiplierBits };
   }

@@ -6,6 +6,7 @@ import { convKernel } from "./conv.js";
 import { denseKernel } from "./dense.js";
 import { concatKernel, reshapeKernel, transposeKernel } from "./movement.js";
 import { gatherKernelOp, sliceKernelOp } from "./gather.js";
+import { remapKernelOp } from "./remap.js";
 import { maxpoolKernel, sumpoolKernel } from "./pool.js";
 import { requantKernel, rescaleKernel } from "./requant.js";
 import { fixedRescaleKernel } from "./fixed.js";
@@ -32,4 +33,5 @@ export const KERNELS = {
   addconst: addConstKernelOp,
   gather: gatherKernelOp,
   slice: sliceKernelOp,
+  remap: remapKernelOp,
 } satisfies { [K in IntOpKind]: Kernel<K> };

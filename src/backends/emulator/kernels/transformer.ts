@@ -66,7 +66,7 @@ export const softmaxKernelOp: Kernel<"softmax"> = (op, ctx) => {
 export const layerNormKernelOp: Kernel<"layernorm"> = (op, ctx) => {
   const C = lastAxis(ctx, op.input);
   return plain((inputs, out) =>
-    layerNormKernel(inputs[0]!, out as Int32Array, C, op.gamma, op.beta, op.varShift, op.fracBits, op.epsilon, op.outZero, op.clampLo, op.clampHi),
+    layerNormKernel(inputs[0]!, out as Int32Array, C, op.gamma, op.beta, op.varShift, op.fracBits, op.epsilon, op.outZero, op.clampLo, op.clampHi, op.rmsZero ?? null),
   );
 };
 
