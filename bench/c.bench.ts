@@ -5,8 +5,10 @@
  * For each bundled model fixq compiles to integers (default recipe,
  * calibration set of the manifest), in alternating rounds (so that a busy
  * machine disturbs all alike), samples/s of:
- *   - c:        the generated C, gcc -O3 (its Makefile's flags), NAME_run_batch over 64 samples
- *   - c-native: the same with -O3 -march=native
+ *   - c:        the generated C, gcc -O3 (its Makefile's flags: no -march, so run-time CPU dispatch,
+ *               cpu-dispatch.ts, takes the AVX2 pass where the CPU has AVX2), NAME_run_batch over 64 samples
+ *   - c-base:   the same binary with FIXQ_CPU=portable (the baseline pass: SSE2 on x86-64)
+ *   - c-native: the same with -O3 -march=native (no dispatch: the target macros choose)
  *   - nat1:     -O3 -march=native, NAME_run one sample per call (batch 1)
  *   - ort-int8: ONNX Runtime on the QDQ model (graph optimizations all: int8
  *               QLinearConv / MatMulInteger kernels), intra-op threads 1, batch 64
@@ -116,11 +118,11 @@ function sizes(exe: string): { text: number; ram: number } | undefined {
 }
 
 /** model_run's float outputs on the first `n` samples equal the emulator's, bit for bit (or the bench stops). */
-function checkBits(p: Program, exe: string, dir: string, n: number): void {
+function checkBits(p: Program, exe: string, dir: string, n: number, env?: NodeJS.ProcessEnv): void {
   const size = sampleSize(p.inputs[0]!.shape);
   const xs = x.subarray(0, n * size);
   writeFileSync(join(dir, "check.bin"), Buffer.from(xs.buffer, xs.byteOffset, xs.byteLength));
-  execFileSync(exe, [join(dir, "check.bin"), join(dir, "check.out")]);
+  execFileSync(exe, [join(dir, "check.bin"), join(dir, "check.out")], { env });
   const got = readFileSync(join(dir, "check.out"));
   const want = runProgram(p, new Map([[p.inputs[0]!.name, xs]]), n).outputs.get(p.outputs[0]!.name)!;
   if (!got.equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))) throw new Error(`${exe}: outputs differ from the emulator's`);
@@ -140,8 +142,9 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   printBenchHeader("c");
   console.log(`${CC} ${execFileSync(CC, ["-dumpversion"], { encoding: "utf8" }).trim()}; ${reps} rounds; one thread; batch ${BATCH} (C: NAME_run_batch), and batch 1 (nat1: NAME_run per sample, -march=native; int8b1: ORT at batch 1); ratios are of medians`);
+  console.log("c: gcc -O3 (dispatched: the -O3 build's path is printed per model); base: the same binary with FIXQ_CPU=portable; native: -O3 -march=native");
   console.log(
-    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"nat1/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"nat÷int8".padStart(8)} ${"b1÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB`,
+    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"base/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"nat1/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"base÷int8".padStart(9)} ${"nat÷int8".padStart(8)} ${"b1÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB  -O3 path`,
   );
   try {
     for (const m of bundledModels()) {
@@ -165,11 +168,14 @@ async function main(): Promise<void> {
         continue;
       }
       const native = build(p, join(dir, m.key, "native"), "-O3 -march=native");
+      const portable = { ...process.env, FIXQ_CPU: "portable" };
       checkBits(p, plain.run, join(dir, m.key), BATCH);
+      checkBits(p, plain.run, join(dir, m.key), BATCH, portable);
+      const path = execFileSync(plain.run, ["--cpu"], { encoding: "utf8" }).trim();
       checkBits(p, native.run, join(dir, m.key), BATCH);
       const xBin = join(dir, m.key, "x.bin");
       writeFileSync(xBin, Buffer.from(xs.buffer, xs.byteOffset, xs.byteLength));
-      const timeC = (exe: string, mode: "batch" | "one") => Number(execFileSync(exe, [xBin, "300", mode], { encoding: "utf8" }).trim());
+      const timeC = (exe: string, mode: "batch" | "one", env?: NodeJS.ProcessEnv) => Number(execFileSync(exe, [xBin, "300", mode], { encoding: "utf8", env }).trim());
       const sInt8 = await session(encodeModel(q));
       const sF32 = await session(encodeModel(float));
       const dims = [BATCH, ...p.inputs[0]!.shape];
@@ -182,9 +188,10 @@ async function main(): Promise<void> {
         await sF32.run({ [sF32.inputNames[0]!]: tensor });
       }
       const one = new ort.Tensor("float32", xs.subarray(0, size), [1, ...p.inputs[0]!.shape]);
-      const r = { c: [] as number[], native: [] as number[], native1: [] as number[], int8: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
+      const r = { c: [] as number[], base: [] as number[], native: [] as number[], native1: [] as number[], int8: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
       for (let k = 0; k < reps; k++) {
         r.c.push(timeC(plain.timer, "batch"));
+        r.base.push(timeC(plain.timer, "batch", portable));
         r.native.push(timeC(native.timer, "batch"));
         r.native1.push(timeC(native.timer, "one"));
         r.int8.push(await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: tensor })));
@@ -196,12 +203,12 @@ async function main(): Promise<void> {
       await sF32.release();
       const med = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) as Record<keyof typeof r, number>;
       const sz = sizes(plain.run);
-      const row = { model: m.key, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, native1OverInt8B1: med.native1 / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
+      const row = { model: m.key, cpuPath: path, baseOverInt8: med.base / med.int8, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, native1OverInt8B1: med.native1 / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
       rows.push(row);
       const f = (v: number) => v.toFixed(0).padStart(8);
       const ratio = (v: number, w = 6) => v.toFixed(2).padStart(w);
       console.log(
-        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)} ${f(med.native1)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.native1OverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-"}`,
+        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.base)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)} ${f(med.native1)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.baseOverInt8, 9)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.native1OverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${(sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-").padStart(11)}  ${path}`,
       );
     }
   } finally {

@@ -33,7 +33,7 @@ describe("fixq compile --target c", () => {
     expect(readFileSync(path("c/model.c"), "utf8")).not.toMatch(/\bmalloc\b|\bfloat\b.*\bop\d+_(conv|dense|requant)/);
     run("make", ["-s", "-C", path("c")]);
     expectHarnessEqualsEmulate(path("c/model_run"), tmp.dir);
-  });
+  }, 240_000); // gcc -O3 of the dispatched model.c (its code compiled twice, cpu-dispatch.ts) on a loaded 2-core machine
 
   it.skipIf(!HAVE)("model_run: one line and exit 1 for a file that is not whole samples, exit 2 for bad usage; nothing written", () => {
     writeFileSync(path("bad.bin"), Buffer.alloc(784 * 4 + 3));

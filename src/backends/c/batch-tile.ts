@@ -20,6 +20,7 @@
 import type { ConvOp, DenseOp, DequantizeOp, QuantizeOp, RequantOp } from "../../integer/program.js";
 import { isWideValue } from "../../integer/program.js";
 import { dequantizeDef, quantizeDef } from "../../numerics/definitions.js";
+import { laneQuantizeLoop } from "./quantize-avx2.js";
 import { cInt } from "../shared/print-c.js";
 import { cList, minusZero } from "./c-types.js";
 import type { CEmitCtx, COpCode } from "./op-code.js";
@@ -166,15 +167,17 @@ export function emitTileQuantize(op: QuantizeOp, ctx: CEmitCtx): COpCode {
   const yT = storage(ctx, op.output);
   const n = size(ctx.value(op.output).shape);
   const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i32(${v})`, "q[i]", "      ");
+  const lanes = laneQuantizeLoop(op, yT, `x + b * ${n}`, "q", n, "    ");
   // one sample at a time into a contiguous row (the loop vectorizes), then into its lane
   const text = `${opComment(op, ctx, `as ${opName(ctx.index, op)}, over nb samples into the batch layout`)}
 static int ${name}(const float *restrict x, ${yT} *restrict y, int nb) {
   ${yT} *restrict q = fixq_tileq_${yT};
   for (int b = 0; b < nb; b++) {
-    for (int i = 0; i < ${n}; i++) {
+    int i = 0;
+${lanes ? `${lanes}\n` : ""}    for (; i < ${n}; i++) {
 ${body}
     }
-    for (int i = 0; i < ${n}; i++) y[i * ${L} + b] = q[i];
+    for (i = 0; i < ${n}; i++) y[i * ${L} + b] = q[i];
   }
   for (int i = 0; i < ${n}; i++)
     for (int b = nb; b < ${L}; b++) y[i * ${L} + b] = y[i * ${L}];

@@ -26,7 +26,7 @@ export const GEMM_S16 = `/* y[o*os + p*ps] = bias[o] + sum_{k < Kp} w[o*Kp + k] 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
 #endif
-#if defined(__AVX2__) && !defined(FIXQ_PORTABLE)
+#if FIXQ_USE_AVX2
 #include <immintrin.h>
 static inline int32_t fixq_hsum256(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));

@@ -2,6 +2,8 @@
  * The generated C's harness, Makefile and README:
  *   model_run IN.bin OUT.bin [--int OUT_INT.bin]
  *   model_run --quantized IN_INT.bin OUT_INT.bin   (int32 quantized inputs → NAME_run_int → int32 outputs)
+ *   model_run --cpu                                 (prints NAME_cpu(): the CPU path the calls take; C back end only)
+ *   model_run --one ...                             (one sample per call of the one-sample functions; C back end only)
  * reads float32 little-endian samples back to back (each sample: every input's
  * per-sample tensor, inputs in graph order), runs them through NAME_run_batch_full
  * 64 at a time (the HLS testbench: NAME_run_full, one at a time), and
@@ -77,7 +79,7 @@ static unsigned char *read_all(const char *path, long *n) {
 
 int main(int argc, char **argv) {
   const char *in_path = NULL, *out_path = NULL, *int_path = NULL;
-  int quantized = 0;
+  int quantized = 0${names.batch ? ", one = 0" : ""};
   char tmp_out[4096], tmp_int[4096];
   unsigned char *data;
   long bytes = 0, samples, s, j;
@@ -86,8 +88,9 @@ int main(int argc, char **argv) {
 ${io.ins.map((x, k) => `  static float x${k}[CHUNK * ${x.size}];\n  static ${prefix}_in${k}_t qi${k}[CHUNK * ${x.size}];`).join("\n")}
 ${io.outs.map((o, k) => `  static float y${k}[CHUNK * ${o.size}];\n  static ${prefix}_out${k}_t q${k}[CHUNK * ${o.size}];`).join("\n")}
   for (k = 1; k < argc; k++) {
-    if (strcmp(argv[k], "--int") == 0 && k + 1 < argc) int_path = argv[++k];
+${names.batch ? `    if (strcmp(argv[k], "--cpu") == 0) { printf("%s\\n", ${prefix}_cpu()); return 0; } /* the CPU path the calls take (cpu-dispatch.ts) */\n` : ""}    if (strcmp(argv[k], "--int") == 0 && k + 1 < argc) int_path = argv[++k];
     else if (strcmp(argv[k], "--quantized") == 0) quantized = 1;
+${names.batch ? `    else if (strcmp(argv[k], "--one") == 0) one = 1; /* one sample per call (NAME_run_full / NAME_run_int) instead of the batch functions */\n` : ""}
     else if (!in_path) in_path = argv[k];
     else if (!out_path) out_path = argv[k];
     else { fprintf(stderr, "${names.program}: unexpected argument '%s'\\nusage: ${names.program} IN.bin OUT.bin [--int OUT_INT.bin]\\n", argv[k]); return 2; }
@@ -119,7 +122,9 @@ ${io.outs.map((o, k) => `  static float y${k}[CHUNK * ${o.size}];\n  static ${pr
     for (j = 0; j < nb; j++) {
 ${io.ins.map((x, k) => `      for (k = 0; k < ${x.size}; k++) {\n        const uint32_t u = get32(data + 4 * ((s + j) * IN_FLOATS + ${io.ins.slice(0, k).reduce((a, p) => a + p.size, 0)} + k));\n        if (quantized) qi${k}[j * ${x.size} + k] = (${prefix}_in${k}_t)(int32_t)u;\n        else memcpy(&x${k}[j * ${x.size} + k], &u, 4);\n      }`).join("\n")}
     }
-${names.batch ? `    if ((quantized ? ${runInt("nb")} : ${runFull("nb")}) != ${P}_OK) {
+${names.batch ? `    if (one) {
+      for (j = 0; j < nb && bad < 0; j++) if ((quantized ? ${runInt(null)} : ${runFull(null)}) != ${P}_OK) bad = s + j;
+    } else if ((quantized ? ${runInt("nb")} : ${runFull("nb")}) != ${P}_OK) {
       /* which sample: the one-sample functions give the same bits */
       for (j = 0; j < nb && bad < 0; j++) if ((quantized ? ${runInt(null)} : ${runFull(null)}) != ${P}_OK) bad = s + j;
     }` : `    for (j = 0; j < nb && bad < 0; j++) if ((quantized ? ${runInt(null)} : ${runFull(null)}) != ${P}_OK) bad = s + j;`}

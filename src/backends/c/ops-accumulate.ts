@@ -95,6 +95,17 @@ export const emitConv: COpEmitter<ConvOp> = (op, ctx) => {
   const PH = Math.max(H + PT + PB, (OH - 1) * SH + (KH - 1) * DH + 1);
   const PW = Math.max(W + PL + PR, (OW - 1) * SW + (KW - 1) * DW + 1);
   if (depthwise) {
+    // stride 1: output (oh, ow) reads plane[oh·PW + ow + tap offset], so all rows form one run of span sums
+    // (the last index read, span − 1 + (KH−1)·DH·PW + (KW−1)·DW, is ≤ PH·PW − 1 by PH's and PW's definitions)
+    const span = (OH - 1) * PW + OW;
+    const wide = SH === 1 && SW === 1 && span <= 4096;
+    // stride 2: the padded input split by row and column parity (padded row r, column q at phase (r mod 2, q mod 2),
+    // element (⌊r/2⌋, ⌊q/2⌋)); output (oh, ow) then reads phase (t_h mod 2, t_w mod 2) at (oh + ⌊t_h/2⌋)·PW2 + ow + ⌊t_w/2⌋
+    // for tap offsets t_h = kh·DH, t_w = kw·DW: again one run of span2 sums per tap (oh + ⌊t_h/2⌋ ≤ ⌊(PH−1)/2⌋ = PH2 − 1, and so for columns)
+    const PH2 = Math.ceil(PH / 2);
+    const PW2 = Math.ceil(PW / 2);
+    const span2 = (OH - 1) * PW2 + OW;
+    const phased = SH === 2 && SW === 2 && span2 <= 4096;
     const text = `${comment}
 static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
   ${d.xt} *restrict plane = fixq_scratch_${d.xt};
@@ -102,10 +113,45 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
     const ${xT} *xc = x + c * ${H * W};
     int32_t *yc = y + c * ${P};
     const ${d.wt} *w = W${i} + c * ${KH * KW};
-    for (int q = 0; q < ${PH * PW}; q++) plane[q] = 0;
+${phased ? "" : `    for (int q = 0; q < ${PH * PW}; q++) plane[q] = 0;
     for (int h = 0; h < ${H}; h++)
       for (int v = 0; v < ${W}; v++) plane[(h + ${PT}) * ${PW} + v + ${PL}] = (${d.xt})(${minusZero("xc[h * " + W + " + v]", z)});
-    for (int oh = 0; oh < ${OH}; oh++) {
+`}${phased ? `    {
+      ${d.xt} *restrict ph = plane; /* the zero-padded input as 4 phase planes (row parity, column parity), each ${PH2}x${PW2} */
+      ${d.acc} s[${span2}]; /* every output row at once, ${PW2} apart in the phase planes: one long loop per tap */
+      for (int q = 0; q < ${4 * PH2 * PW2}; q++) ph[q] = 0;
+      for (int h = 0; h < ${H}; h++) {
+        /* row h + ${PT}: its columns v = 2u land at phase column ${PL % 2}, element u + ${PL >> 1}; v = 2u + 1 at ${(PL + 1) % 2}, u + ${(PL + 1) >> 1} */
+        const int r = h + ${PT};
+        ${d.xt} *e = ph + ((r & 1) * 2 + ${PL % 2}) * ${PH2 * PW2} + (r >> 1) * ${PW2} + ${PL >> 1};
+        ${d.xt} *o = ph + ((r & 1) * 2 + ${(PL + 1) % 2}) * ${PH2 * PW2} + (r >> 1) * ${PW2} + ${(PL + 1) >> 1};
+        for (int u = 0; u < ${Math.ceil(W / 2)}; u++) e[u] = (${d.xt})(${minusZero(`xc[h * ${W} + 2 * u]`, z)});
+        for (int u = 0; u < ${Math.floor(W / 2)}; u++) o[u] = (${d.xt})(${minusZero(`xc[h * ${W} + 2 * u + 1]`, z)});
+      }
+      for (int j = 0; j < ${span2}; j++) s[j] = ${d.start("c")};
+      for (int kh = 0; kh < ${KH}; kh++) {
+        for (int kw = 0; kw < ${KW}; kw++) {
+          const ${d.wt} wv = w[kh * ${KW} + kw];
+          const int th = kh * ${DH}, tw = kw * ${DW};
+          const ${d.xt} *r = ph + ((th & 1) * 2 + (tw & 1)) * ${PH2 * PW2} + (th >> 1) * ${PW2} + (tw >> 1);
+          for (int j = 0; j < ${span2}; j++) s[j] += ${d.term("wv", "r[j]")};
+        }
+      }
+      for (int oh = 0; oh < ${OH}; oh++)
+        for (int ow = 0; ow < ${OW}; ow++) yc[oh * ${OW} + ow] = ${d.result(`s[oh * ${PW2} + ow]`)};
+    }` : wide ? `    {
+      ${d.acc} s[${span}]; /* every output row at once, ${PW} apart (the ${PW - OW} columns between rows are computed and dropped): one long loop per tap */
+      for (int j = 0; j < ${span}; j++) s[j] = ${d.start("c")};
+      for (int kh = 0; kh < ${KH}; kh++) {
+        for (int kw = 0; kw < ${KW}; kw++) {
+          const ${d.wt} wv = w[kh * ${KW} + kw];
+          const ${d.xt} *r = plane + kh * ${DH * PW} + kw * ${DW};
+          for (int j = 0; j < ${span}; j++) s[j] += ${d.term("wv", "r[j]")};
+        }
+      }
+      for (int oh = 0; oh < ${OH}; oh++)
+        for (int ow = 0; ow < ${OW}; ow++) yc[oh * ${OW} + ow] = ${d.result(`s[oh * ${PW} + ow]`)};
+    }` : `    for (int oh = 0; oh < ${OH}; oh++) {
       ${d.acc} s[${OW}]; /* one output row, tap by tap: the loop over ow vectorizes */
       for (int ow = 0; ow < ${OW}; ow++) s[ow] = ${d.start("c")};
       for (int kh = 0; kh < ${KH}; kh++) {
@@ -116,15 +162,16 @@ static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
         }
       }
       for (int ow = 0; ow < ${OW}; ow++) yc[oh * ${OW} + ow] = ${d.result("s[ow]")};
-    }
+    }`}
   }
   return 0;
 }`;
-    return { name, decls: d.decls, text, scratch: { [d.xt]: PH * PW } };
+    return { name, decls: d.decls, text, scratch: { [d.xt]: phased ? 4 * PH2 * PW2 : PH * PW } };
   }
   const Kp = d.Kp;
   // 1×1, stride 1, no padding: the patch is the input transposed
   const pointwise = KH === 1 && KW === 1 && SH === 1 && SW === 1 && op.pads.every((q) => q === 0) && OH === H && OW === W;
+  if (pointwise && d.gemm && op.group === 1) return pointwiseTiles(op, name, comment, xT, d, O, P);
   const dots = d.gemm
     ? `    fixq_gemm_s16(W${i} + g * ${og * Kp}, B${i} + g * ${og}, patch, y + g * ${og * P}, ${og}, ${P}, ${Kp}, ${P}, 1);`
     : `    for (int o = g * ${og}; o < (g + 1) * ${og}; o++) {
@@ -165,6 +212,49 @@ ${pointwise ? `    for (int c = 0; c < ${cg}; c++)
 }`;
   return { name, decls: d.decls, text, scratch: { [d.xt]: P * Kp, ...(pointwise ? {} : { [`pad:${d.xt}`]: cg * PH * PW }) }, uses: d.gemm ? ["gemm_s16"] : [] };
 };
+
+/**
+ * A 1×1 stride-1 conv of one sample whose sums are exact int32 with int16
+ * operands (operands().gemm) as the batch kernel's tiles (tile-kernel.ts),
+ * with 16 positions in the place of 16 samples:
+ *   y[o·P + p0 + b] = bias[o] + Σ_{c < Kp} W[o·Kp + c] · (x[c·P + p0 + b] − z)   for b < 16
+ * one block of 16 positions at a time, its channel pairs side by side (pair j
+ * at 32·j, position b's pair at 2b), channels K … Kp − 1 zero (weight 0 there).
+ * A last block of nb < 16 positions runs zeros in lanes nb … 15 into a
+ * separate array and copies nb out. The same integers: the kernel's bodies
+ * are exact under operands()'s bound, in any order.
+ */
+function pointwiseTiles(op: ConvOp, name: string, comment: string, xT: string, d: ReturnType<typeof operands>, O: number, P: number): { name: string; decls: string; text: string; scratch: Record<string, number>; uses: string[] } {
+  const i = Number(/^op(\d+)_/.exec(name)![1]);
+  const z = op.inputZero;
+  const K = op.weightShape[1]!;
+  const Kp = d.Kp;
+  const full = Math.floor(P / 16) * 16;
+  const fill = (p0: string, nb: string) => `    for (int c = 0; c < ${K}; c++) {
+      int16_t *xc = xp + (c >> 1) * 32 + (c & 1);
+      const ${xT} *xs = x + c * ${P} + ${p0};
+      for (int b = 0; b < ${nb}; b++) xc[2 * b] = (int16_t)(${minusZero("xs[b]", z)});${nb === "16" ? "" : `
+      for (int b = ${nb}; b < 16; b++) xc[2 * b] = 0;`}
+    }`;
+  const text = `${comment}
+static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
+  int16_t *restrict xp = fixq_scratch_int16_t; /* 16 positions' channel pairs (pair j at 32 j)${Kp > K ? `; channels ${K}..${Kp - 1} zero` : ""} */
+${Kp > K ? `  for (int q = ${Math.floor(K / 2) * 32}; q < ${(Kp / 2) * 32}; q++) xp[q] = 0;
+` : ""}${full > 0 ? `  for (int p0 = 0; p0 < ${full}; p0 += 16) {
+${fill("p0", "16")}
+    fixq_tile_dot(W${i}, B${i}, xp, NULL, y + p0, ${O}, ${Kp}, ${Kp}, ${P});
+  }
+` : ""}${P > full ? `  {
+    int32_t *restrict tail = fixq_tailacc_int32_t; /* the last ${P - full} positions' sums, 16 apart */
+${fill(String(full), String(P - full))}
+    fixq_tile_dot(W${i}, B${i}, xp, NULL, tail, ${O}, ${Kp}, ${Kp}, 16);
+    for (int o = 0; o < ${O}; o++)
+      for (int b = 0; b < ${P - full}; b++) y[o * ${P} + ${full} + b] = tail[o * 16 + b];
+  }
+` : ""}  return 0;
+}`;
+  return { name, decls: d.decls, text, scratch: { int16_t: (Kp / 2) * 32, ...(P > full ? { "tailacc:int32_t": O * 16 } : {}) }, uses: ["tile_dot"] };
+}
 
 export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
   const name = opName(ctx.index, op);

@@ -8,6 +8,7 @@
  *   reshape: a copy;  transpose: y[i] = x[MAP[i]], MAP computed here;  concat: each input's block in turn.
  */
 import type { ConcatOp, DequantizeOp, QuantizeOp, ReshapeOp, TransposeOp } from "../../integer/program.js";
+import { laneQuantizeLoop } from "./quantize-avx2.js";
 import { dequantizeDef, quantizeDef } from "../../numerics/definitions.js";
 import { type Expr, num as numE, substitute } from "../../numerics/expr.js";
 import { cDouble, printC } from "../shared/print-c.js";
@@ -30,7 +31,8 @@ export const emitQuantize: COpEmitter<QuantizeOp> = (op, ctx) => {
   const n = size(ctx.value(op.output).shape);
   const what = `q = clamp(roundHalfEven(float32(x / ${cDouble(scale)})) + ${op.zeroPoint}, ${op.qmin}, ${op.qmax})`;
   const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", "(double)x[i]"]]), (v) => `(${yT})fixq_d2i32(${v})`); // clamped into [qmin, qmax] ⊂ int32 first
-  return { name, text: `${opComment(op, ctx, what)}\nstatic int ${name}(const float *restrict x, ${yT} *restrict y) {\n  for (int i = 0; i < ${n}; i++) {\n${body}\n  }\n  return 0;\n}` };
+  const lanes = laneQuantizeLoop(op, yT, "x", "y", n, "  ");
+  return { name, text: `${opComment(op, ctx, what)}\nstatic int ${name}(const float *restrict x, ${yT} *restrict y) {\n  int i = 0;\n${lanes ? `${lanes}\n` : ""}  for (; i < ${n}; i++) {\n${body}\n  }\n  return 0;\n}` };
 };
 
 export const emitDequantize: COpEmitter<DequantizeOp> = (op, ctx) => {

@@ -26,6 +26,7 @@ import { cList } from "./c-types.js";
 import { type CEmitCtx, type COpEmitter, opComment, opName, storage } from "./op-code.js";
 import { printC32 } from "./print-c32.js";
 import { laneRequantParts } from "./requant-avx2.js";
+import { splitRescalePrinted } from "./rescale-split-c.js";
 
 /** A channel's case: numerics' (requantCaseOf), or the narrow form with n levels (single rounding, where it exists). */
 type Case = ReturnType<typeof requantCaseOf> | "narrow1" | "narrow2" | "narrow3" | "narrow4";
@@ -107,7 +108,7 @@ export function requantParts(op: RequantOp, ctx: CEmitCtx): { decls: string; loo
   };
   // with the lane form: its AVX2 steps, then the printed loop from where they stopped
   const loop = (inner: number | string, pad: string): string =>
-    lanes ? [`${pad}{`, `${pad}  int j = 0;`, "#if defined(__AVX2__) && !defined(FIXQ_PORTABLE)", lanes.loop(inner, `${pad}  `), "#endif", scalar(inner, `${pad}  `), `${pad}}`].join("\n") : scalar(inner, pad);
+    lanes ? [`${pad}{`, `${pad}  int j = 0;`, "#if FIXQ_USE_AVX2", lanes.loop(inner, `${pad}  `), "#endif", scalar(inner, `${pad}  `), `${pad}}`].join("\n") : scalar(inner, pad);
   const decls = [
     ...(readsM ? [`static const ${arrayType(op.multipliers.map((d) => d.m))} M${i}[${C}] = ${cList(op.multipliers.map((d) => d.m), cInt)};`] : []),
     ...(readsS ? [`static const ${arrayType(op.multipliers.map((d) => d.s))} S${i}[${C}] = ${cList(op.multipliers.map((d) => d.s), cInt)};`] : []),
@@ -156,8 +157,10 @@ export const emitRescale: COpEmitter<RescaleOp> = (op, ctx) => {
     consts[`z${k}`] = numE(op.inputZeros[k]!);
     consts[`m${k}`] = numE(op.multipliers[k]!);
   });
-  const p = printC(substitute(rescaleDef(n).body, consts), { where: `rescale ${op.source}: ` }, new Map(op.inputs.map((_, k) => [`x${k}`, `(int64_t)x${k}[j]`])));
-  const what = `y = clamp(${op.outZero} + rshr(sum (x_i - z_i) * m_i, ${op.shift}), ${op.clampLo}, ${op.clampHi}), z = [${op.inputZeros.join(", ")}], m = [${op.multipliers.join(", ")}]`;
+  // int32 where numerics' split form applies (rescale-split-c.ts), else the definition on int64
+  const split = splitRescalePrinted(op, ctx);
+  const p = split ?? printC(substitute(rescaleDef(n).body, consts), { where: `rescale ${op.source}: ` }, new Map(op.inputs.map((_, k) => [`x${k}`, `(int64_t)x${k}[j]`])));
+  const what = `${split ? "int32 split form (numerics/rescale-split.ts) of " : ""}y = clamp(${op.outZero} + rshr(sum (x_i - z_i) * m_i, ${op.shift}), ${op.clampLo}, ${op.clampHi}), z = [${op.inputZeros.join(", ")}], m = [${op.multipliers.join(", ")}]`;
   const text = elementwiseSumFunction(op, ctx, name, lanes, p, what);
   return { name, text };
 };

@@ -25,10 +25,8 @@ import { storage } from "./op-code.js";
 /** Sums per vector step. */
 export const LANE_STEP = 16;
 
-/** The shared 8-lane helpers, printed once (guarded) with the first requant that uses them. */
-const HELPERS = `#ifndef FIXQ_LANES_RQ
-#define FIXQ_LANES_RQ
-#include <immintrin.h>
+/** The shared 8-lane helpers, printed once among the kernels (emit.ts) where some requant has the lane form (its constants LALO…). */
+export const LANE_HELPERS = `#if FIXQ_USE_AVX2
 /* numerics' lane form on 8 int32 sums: qz + floor((u*m + r) / 2^s) mod 2^32, u = clamp(a, alo, ahi) - alo;
  * the odd lanes' quotient lands in the high half: P >> (s - 32) when s >= 32 (sr = s - 32, sl = 0), P << (32 - s) otherwise (sr = 0, sl = 32 - s) */
 static inline __m256i fixq_lanes_rq(__m256i a, __m256i alo, __m256i ahi, __m256i m, __m256i r, __m128i s, __m128i sr, __m128i sl, __m256i qz) {
@@ -97,8 +95,7 @@ export function laneRequantParts(op: RequantOp, ctx: CEmitCtx): LaneParts | unde
   const every = k.every((x) => x);
   const hi = k.every((x) => !x || x.s >= 32);
   const col = (f: (x: NonNullable<(typeof k)[number]>) => number) => k.map((x) => (x ? f(x) : 0));
-  const decls = `#if defined(__AVX2__) && !defined(FIXQ_PORTABLE)
-${HELPERS}
+  const decls = `#if FIXQ_AVX2_DATA
 /* requant ${i}'s lane-form constants per channel (numerics/requant-lanes.ts) */
 static const int32_t LALO${i}[${C}] = ${cList(col((x) => x.aLo), cInt)};
 static const int32_t LAHI${i}[${C}] = ${cList(col((x) => x.aHi), cInt)};

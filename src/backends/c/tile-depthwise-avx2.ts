@@ -49,8 +49,7 @@ export function avx2DepthwiseDecls(op: ConvOp, ctx: CEmitCtx): string {
       const hi = 2 * j + 1 < T ? op.weight[ch * T + 2 * j + 1]! : 0;
       wp.push(((hi << 16) | (lo & 0xffff)) | 0);
     }
-  return `#if defined(__AVX2__) && !defined(FIXQ_PORTABLE)
-#include <immintrin.h>
+  return `#if FIXQ_AVX2_DATA
 static const int32_t WP${i}[${wp.length}] = ${cList(wp, cInt)};
 static const ${storage(ctx, op.input)} PADZ${i}[${L}] = {${new Array(L).fill(op.inputZero).join(", ")}};
 #endif`;

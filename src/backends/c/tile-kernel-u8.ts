@@ -91,7 +91,7 @@ export const TILE_DOT_U8 = `/* acc[o*ys + b] = bias[o] + sum_{k < Kq} w[o*Kw + k
 #else
 #define FIXQ_TILE_NOINLINE_U8
 #endif
-#if defined(__AVX2__) && !defined(FIXQ_PORTABLE)
+#if FIXQ_USE_AVX2
 #include <immintrin.h>
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 #define FIXQ_DOT4(s, x, w) _mm256_dpbusd_epi32(s, x, w)

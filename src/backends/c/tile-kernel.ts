@@ -31,7 +31,7 @@ export const TILE_DOT = `/* acc[o*ys + b] = bias[o] + sum_{k < Ke} w[o*Kw + k] *
 #else
 #define FIXQ_TILE_NOINLINE
 #endif
-#if (defined(__AVX2__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))) && !defined(FIXQ_PORTABLE)
+#if FIXQ_USE_AVX2 || (defined(__AVX512VNNI__) && defined(__AVX512VL__) && !defined(FIXQ_PORTABLE))
 #include <immintrin.h>
 /* Each sum's update pinned by an empty asm (as in the u8 kernel): else gcc 12 hoists the products of a block
  * and keeps accumulators on the stack. */

@@ -30,7 +30,7 @@ import { buildC, runC } from "./run-c.js";
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-ops-");
 afterAll(tmp.remove);
-const SAN = "-O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion";
+const SAN = "-O0 -g -DFIXQ_NO_DISPATCH -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion";
 const dir = tmp.fresh;
 
 /** Convs of every shape class (3×3 pad 1, depthwise stride 2, grouped and dilated, pointwise) and dense layers, each → requant. */

@@ -16,12 +16,14 @@ export interface Built {
   readonly program: Program;
   /** The harness's file name in dir (default model_run). */
   readonly exe?: string;
+  /** Arguments added to each run (e.g. model_run's --one). */
+  readonly args?: readonly string[];
 }
 
-/** Writes the generated files into `dir` and runs make there (CFLAGS as given, default -O3). */
-export function buildC(p: Program, dir: string, opts: EmitCOptions & { cflags?: string } = {}): Built {
+/** Writes the generated files into `dir` and runs make there (CFLAGS as given, default -O3; CC as given, default the Makefile's). */
+export function buildC(p: Program, dir: string, opts: EmitCOptions & { cflags?: string; cc?: string } = {}): Built {
   for (const [rel, text] of emitC(p, opts)) writeFileSync(join(dir, rel), text);
-  run("make", ["-s", "-C", dir, ...(opts.cflags ? [`CFLAGS=${opts.cflags}`] : [])]);
+  run("make", ["-s", "-C", dir, ...(opts.cflags ? [`CFLAGS=${opts.cflags}`] : []), ...(opts.cc ? [`CC=${opts.cc}`] : [])]);
   return { dir, program: p };
 }
 
@@ -68,10 +70,10 @@ export function runC(b: Built, f: Feeds, tag = "x"): Results {
   const intPath = join(b.dir, `${tag}.int.bin`);
   writeFileSync(inPath, interleave(b.program, f));
   if (f.quantized) {
-    run(join(b.dir, b.exe ?? "model_run"), ["--quantized", inPath, intPath]);
+    run(join(b.dir, b.exe ?? "model_run"), ["--quantized", inPath, intPath, ...(b.args ?? [])]);
     return { outputs: new Map(), ints: split(b.program, new Int32Array(bytesOf(intPath)), f.batch, (n) => new Int32Array(n)) };
   }
-  run(join(b.dir, b.exe ?? "model_run"), [inPath, outPath, "--int", intPath]);
+  run(join(b.dir, b.exe ?? "model_run"), [inPath, outPath, "--int", intPath, ...(b.args ?? [])]);
   return {
     outputs: split(b.program, new Float32Array(bytesOf(outPath)), f.batch, (n) => new Float32Array(n)),
     ints: split(b.program, new Int32Array(bytesOf(intPath)), f.batch, (n) => new Int32Array(n)),
