@@ -123,7 +123,7 @@ export interface Recipe {
    */
   int4Grid?: Int4Grid;
   /**
-   * "mse": each int4/uint4 block's min-max scale shrunk by the factor in [0.7, 1] (steps of 0.01) of least
+   * "mse": each int4/uint4 block's min-max scale shrunk by the factor in [0.85, 1] (steps of 0.01) of least
    * squared rounding error (numerics/int-group-clip.ts). Unset: min-max (ONNX Runtime's RTN).
    */
   blockScale?: "mse";
