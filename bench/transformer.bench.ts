@@ -9,6 +9,7 @@
  *                                (nearest, and with --weight-rounding gptq; and "MatMuls only":
  *                                the patch Conv and head Gemm left float, the format ORT's anchor writes;
  *                                "MatMuls only" also as uint4 and as int4 --int4-grid full, ORT's grid)
+ *                                each "MatMuls only" row also with --block-scale mse
  *   fixq integer-only            the default QDQ model integerized, run in fixq's emulator
  *   fixq FORMAT [--rotate [online]]  int4 b32 / u8 and mxfp4, nvfp4 / fp8 without rotation, folded, folded + online
  *                                (bench/transformer-rotate.ts; then each rotation's paired gain at its format),
@@ -192,12 +193,16 @@ for (const b of [32, 128]) {
 const MATMULS_ONLY = ["/patch_embed/Conv", "/fc/Gemm"];
 // uint4: asymmetric, a zero point per block (ORT's MatMulNBitsQuantizer default, is_symmetric=False)
 // int4 full grid: --int4-grid full, MLAS's symmetric grid (each block's signed extreme on −8, all 16 codes)
-for (const w of ["int4", "int4 full grid", "uint4"]) {
-  for (const b of [32, 128]) {
-    for (const rounding of ["nearest", "gptq"] as const) {
-      const full = w === "int4 full grid";
-      const recipe: RecipeInput = { weights: full ? "int4" : w, granularity: `per-block:${b}`, acts: "float", exclude: MATMULS_ONLY, weightRounding: rounding, ...(full ? { int4Grid: "full" } : {}) };
-      await addModelRow(`fixq MatMulNBits ${w} b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only)`, async () => toMatMulNBits(await quantized(recipe)).model);
+// --block-scale mse: each block's min-max scale shrunk to the least squared rounding error (numerics/int-group-clip.ts)
+for (const mse of [false, true]) {
+  for (const w of ["int4", "int4 full grid", "uint4"]) {
+    for (const b of [32, 128]) {
+      for (const rounding of ["nearest", "gptq"] as const) {
+        const full = w === "int4 full grid";
+        const recipe: RecipeInput = { weights: full ? "int4" : w, granularity: `per-block:${b}`, acts: "float", exclude: MATMULS_ONLY, weightRounding: rounding, ...(full ? { int4Grid: "full" } : {}), ...(mse ? { blockScale: "mse" } : {}) };
+        const name = `fixq MatMulNBits ${w} b${b} (${rounding === "gptq" ? "GPTQ" : "nearest"}, MatMuls only${mse ? ", block-scale mse" : ""})`;
+        await addModelRow(name, async () => toMatMulNBits(await quantized(recipe)).model);
+      }
     }
   }
 }

@@ -98,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--smooth [alpha]", "SmoothQuant: move activation outliers of LayerNorm/RMSNorm outputs into the MatMul/Gemm weights that read them (directly or through Transpose/Reshape), s = max|X|^α / max|W|^(1−α), float function unchanged (without a value: α searched per norm on its layers' output error)")
     .option("--weight-only-op <op>", "with --acts float: qdq (DequantizeLinear + MatMul, default) | matmulnbits (ONNX Runtime's com.microsoft MatMulNBits, 2/4/8-bit blocks along K)")
     .option("--int4-grid <grid>", "int4 per-block weights with --acts float: symmetric (codes −7…7, default) | full (all 16 codes, each block's extreme on −8, negative scales: ONNX Runtime's MatMulNBits grid)")
+    .option("--block-scale <method>", "int4/uint4 per-block weight scales: minmax (default, ONNX Runtime's RTN) | mse (each block's range shrunk to the least squared rounding error)")
     .option("--nbits-accuracy-level <n>", "MatMulNBits accuracy_level: 0 (default) … 4 (int8 activation compute)")
     .option("--symmetric-acts", "symmetric activation ranges")
     .option("--calibration <method>", "minmax | percentile[:P] | mse | entropy (default minmax)")

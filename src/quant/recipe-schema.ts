@@ -42,6 +42,7 @@ export const RECIPE_SCHEMA: Schema = {
   targetCpu: ["string"],
   weightRounding: ["string"],
   int4Grid: ["string"],
+  blockScale: ["string"],
   gptqDamp: ["number", "string"],
   gptqLazyBatch: ["number", "string"],
   gptqActOrder: ["boolean"],

@@ -74,6 +74,8 @@ export type BiasCorrection = "none" | "empirical" | "analytic";
 /** The CPU the model will run on in ONNX Runtime, for the default weight width (see above). */
 export type TargetCpu = "portable" | "vnni" | "native";
 export type Int4Grid = "symmetric" | "full";
+/** How integer block scales are chosen: from each block's min/max, or the shrink of least squared error (numerics/int-group-clip.ts). */
+export type BlockScale = "minmax" | "mse";
 export type Granularity = { kind: "per-channel" } | { kind: "per-tensor" } | { kind: "per-block"; blockSize: number };
 
 export interface Recipe {
@@ -120,6 +122,11 @@ export interface Recipe {
    * numerics/int-group.ts). Unset: the symmetric grid [−7, 7], s = max|w|/7.
    */
   int4Grid?: Int4Grid;
+  /**
+   * "mse": each int4/uint4 block's min-max scale shrunk by the factor in [0.85, 1] (steps of 0.01) of least
+   * squared rounding error (numerics/int-group-clip.ts). Unset: min-max (ONNX Runtime's RTN).
+   */
+  blockScale?: "mse";
   /** Hyperparameters of learned rounding (rounding-options.ts). */
   rounding: RoundingOptions;
   /** Per-layer rules, in order (first match wins), each with its resolved settings. */
@@ -131,7 +138,7 @@ export interface Recipe {
 /** The settings that can differ from layer to layer. */
 export type LayerSettings = Pick<
   Recipe,
-  "weights" | "weightBits" | "exactWeightRange" | "fixedWeights" | "fixedActs" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding" | "int4Grid"
+  "weights" | "weightBits" | "exactWeightRange" | "fixedWeights" | "fixedActs" | "acts" | "granularity" | "symmetricActs" | "calibration" | "fp4Storage" | "weightRounding" | "int4Grid" | "blockScale"
 >;
 
 export interface LayerRule {
@@ -148,9 +155,9 @@ export interface LayerRule {
 }
 
 export function layerSettingsOf(r: LayerSettings): LayerSettings {
-  const { weights, weightBits, exactWeightRange, fixedWeights, fixedActs, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding, int4Grid } = r;
+  const { weights, weightBits, exactWeightRange, fixedWeights, fixedActs, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding, int4Grid, blockScale } = r;
   const s: LayerSettings = { weights, weightBits, acts, granularity, symmetricActs, calibration, fp4Storage, weightRounding };
-  return { ...s, ...(exactWeightRange ? { exactWeightRange } : {}), ...(fixedWeights ? { fixedWeights } : {}), ...(fixedActs ? { fixedActs } : {}), ...(int4Grid ? { int4Grid } : {}) };
+  return { ...s, ...(exactWeightRange ? { exactWeightRange } : {}), ...(fixedWeights ? { fixedWeights } : {}), ...(fixedActs ? { fixedActs } : {}), ...(int4Grid ? { int4Grid } : {}), ...(blockScale ? { blockScale } : {}) };
 }
 
 export const DEFAULT_RECIPE: Readonly<Recipe> = {
@@ -219,6 +226,8 @@ export interface RecipeInput extends RoundingInput {
   weightRounding?: string;
   /** "symmetric" (default) | "full" (see Recipe.int4Grid). */
   int4Grid?: string;
+  /** "minmax" (default) | "mse" (see Recipe.blockScale). */
+  blockScale?: string;
   /** Per-layer rules (recipe files only); checked with parseLayerRules. */
   layers?: unknown;
   /** The file these values come from: errors about them name it. */
@@ -264,7 +273,7 @@ function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRoundi
   const built = layerSettingsOf(buildRecipe(base, o));
   const exact = newWeights ? built.exactWeightRange : r.exactWeightRange;
   // the full int4 grid follows the global setting onto every rule's weight-only int4 blocks (resolve-plan.ts)
-  return { ...built, ...(exact ? { exactWeightRange: true } : {}), weightRounding, ...(r.int4Grid ? { int4Grid: r.int4Grid } : {}) };
+  return { ...built, ...(exact ? { exactWeightRange: true } : {}), weightRounding, ...(r.int4Grid ? { int4Grid: r.int4Grid } : {}), ...(r.blockScale ? { blockScale: r.blockScale } : {}) };
 }
 
 /** The settings of a layer given `o` on top of the global recipe, checked as a `layers` rule is; a usage error starts with `what`. */
@@ -378,6 +387,11 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     if (l.int4Grid === "full") r.int4Grid = "full";
     else delete r.int4Grid;
   }
+  if (l.blockScale !== undefined) {
+    if (l.blockScale !== "minmax" && l.blockScale !== "mse") throw new FixqError("usage", `--block-scale must be minmax or mse, got '${l.blockScale}'`);
+    if (l.blockScale === "mse") r.blockScale = "mse";
+    else delete r.blockScale;
+  }
   r.rounding = applyRoundingOptions(r.rounding, l);
 }
 
@@ -401,6 +415,9 @@ function settleRecipe(r: Recipe, given: Set<string>): Recipe {
   }
   if (r.int4Grid === "full" && (r.weights !== "int4" || r.fixedWeights || r.granularity.kind !== "per-block" || r.acts !== "float")) {
     throw new FixqError("usage", "--int4-grid full is for weight-only int4 blocks: it needs --weights int4 --granularity per-block:N --acts float (its negative block scales have no integer lowering)");
+  }
+  if (r.blockScale === "mse" && (r.fixedWeights || r.granularity.kind !== "per-block" || (r.weights !== "int4" && r.weights !== "uint4"))) {
+    throw new FixqError("usage", "--block-scale mse is for integer blocks: it needs --weights int4 or uint4 with --granularity per-block:N");
   }
   checkOpset(r, opsetNeed(r));
   return r;

@@ -47,7 +47,7 @@ export interface ActChoice {
 }
 
 export type WeightChoice =
-  | { readonly kind: "int"; readonly format: IntFormat; readonly granularity: Granularity; readonly rounding: WeightRounding; readonly fixed?: FixedSetting }
+  | { readonly kind: "int"; readonly format: IntFormat; readonly granularity: Granularity; readonly rounding: WeightRounding; readonly fixed?: FixedSetting; readonly clipBlocks?: boolean }
   | { readonly kind: "float"; readonly scheme: WeightScheme; readonly name: string; readonly rounding: WeightRounding };
 
 export interface NodeChoice {
@@ -84,7 +84,7 @@ export function weightChoice(s: LayerSettings): WeightChoice {
   const f = full ? { ...intFormat("int4"), fullGrid: true } : intFormat(s.weights, { valueBits: s.weightBits, symmetric: true });
   const eightBitActs = s.acts === "uint8" || s.acts === "int8";
   const format = s.weights === "int8" && s.weightBits === 7 && eightBitActs && !s.exactWeightRange ? { ...f, qmin: -64, qmax: 64 } : f;
-  return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding };
+  return { kind: "int", format, granularity: s.granularity, rounding: s.weightRounding, ...(s.blockScale === "mse" ? { clipBlocks: true } : {}) };
 }
 
 /** The activation choice of layer settings (the integer format, symmetry, scheme and calibration). */

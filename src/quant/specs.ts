@@ -110,13 +110,13 @@ function weightSpec(u: WeightUse, w: WeightChoice): { spec: QuantSpec; outScale?
     const { spec } = fixedWeightSpec(tensorToFloat64(u.tensor), w.fixed, w.format);
     return { spec, outScale: spec.scale };
   }
-  const q = quantizeWeightUse(u, w.granularity, w.format);
+  const q = quantizeWeightUse(u, w.granularity, w.format, w.clipBlocks);
   return { spec: q.spec, outScale: q.outScale };
 }
 
 /** A key equal for uses that need the same weight spec (same axis and choice). */
 function weightRole(u: WeightUse, w: WeightChoice): string {
-  const format = w.kind === "float" ? w.name : `${w.format.dtype}[${w.format.qmin},${w.format.qmax}]:${JSON.stringify(w.granularity)}${w.fixed ? w.fixed.name : ""}`;
+  const format = w.kind === "float" ? w.name : `${w.format.dtype}[${w.format.qmin},${w.format.qmax}]:${JSON.stringify(w.granularity)}${w.fixed ? w.fixed.name : ""}${w.clipBlocks ? ":mse" : ""}`;
   return `weight@${u.axis}:${format}`;
 }
 

@@ -25,6 +25,7 @@ import { DataType } from "../ir/dtype.js";
 import { type AffineQuant, type BlockQuant, type IntFormat, type IntQuantSpec, intFormat, isIntSpec, type QuantSpec } from "../ir/quant.js";
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 import { blockLayout, channelGroups, type Groups } from "../numerics/groups.js";
+import { clippedGroupParams } from "../numerics/int-group-clip.js";
 import { dequantizeIntGroups, intGroupParams, quantizeIntGroups } from "../numerics/int-group.js";
 import { decodeFloatWeight, encodeFloatValues } from "./float-weights.js";
 import type { WeightUse } from "./plan.js";
@@ -66,10 +67,12 @@ export function quantizeWeight(w: Tensor, axis: number, f: IntFormat): { spec: A
   return { spec: { kind: "affine", format: f, scale, zeroPoint, axis: axis >= 0 ? axis : undefined }, q };
 }
 
-/** Blocked quantization of a float weight along `axis`, in blocks of `blockSize` (the last may be shorter). */
-export function quantizeWeightBlocked(w: Tensor, axis: number, blockSize: number, f: IntFormat): { spec: BlockQuant; q: Int32Array } {
+/** Blocked quantization of a float weight along `axis`, in blocks of `blockSize` (the last may be shorter); `clip`: scales of least squared error (numerics/int-group-clip.ts), else min-max. */
+export function quantizeWeightBlocked(w: Tensor, axis: number, blockSize: number, f: IntFormat, clip = false): { spec: BlockQuant; q: Int32Array } {
   const groups = blockLayout(w.dims, axis, blockSize);
-  const { scale, zeroPoint, q } = quantizeGroups(tensorToFloat64(w), groups, f);
+  const values = tensorToFloat64(w);
+  const { scale, zeroPoint } = clip ? clippedGroupParams(values, groups, f) : intGroupParams(values, groups, f);
+  const q = quantizeIntGroups(values, groups, scale, zeroPoint, f);
   return { spec: { kind: "block", format: f, axis, blockSize, dims: [...groups.scaleDims], scale, zeroPoint }, q };
 }
 
@@ -96,12 +99,12 @@ export interface QuantizedWeight {
   readonly outScale: Float32Array;
 }
 
-/** Quantizes the weight of one use (`u.axis`: its output-channel axis, or -1) at the recipe's granularity. */
-export function quantizeWeightUse(u: WeightUse, granularity: Granularity, f: IntFormat): QuantizedWeight {
+/** Quantizes the weight of one use (`u.axis`: its output-channel axis, or -1) at the recipe's granularity; `clipBlocks`: the blocks' scales of least squared error. */
+export function quantizeWeightUse(u: WeightUse, granularity: Granularity, f: IntFormat, clipBlocks = false): QuantizedWeight {
   if (granularity.kind === "per-block") {
     const axis = reductionAxis(u.node, u.tensor);
     if (axis >= 0 && u.tensor.dims[axis]! > 1) {
-      const { spec, q } = quantizeWeightBlocked(u.tensor, axis, granularity.blockSize, f);
+      const { spec, q } = quantizeWeightBlocked(u.tensor, axis, granularity.blockSize, f, clipBlocks);
       // A per-channel scale for the bias: what per-channel quantization would have used.
       const { scale } = intGroupParams(tensorToFloat64(u.tensor), channelGroups(u.tensor.dims, u.axis), f);
       return { spec, q, outScale: scale };
