@@ -21,10 +21,12 @@
  * graph output stays (the graph keeps its outputs); a value a subgraph reads
  * keeps its name, and constants left unread are dropped (graph-edit.ts).
  */
+
 import { attrInt, attrInts, isDefaultDomain } from "../ir/attrs.js";
 import { DataType, dtypeInfo } from "../ir/dtype.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { type Tensor, tensorBytes, tensorToFloat64 } from "../ir/tensor.js";
+import { permutationSources } from "../numerics/permute.js";
 import { GraphEdit } from "./graph-edit.js";
 
 export interface ConstantFoldReport {
@@ -63,15 +65,9 @@ function transpose(t: Tensor, perm: readonly number[], size: number): Tensor | u
   if (perm.length !== r || new Set(perm).size !== r || perm.some((p) => p < 0 || p >= r)) return undefined;
   const src = tensorBytes(t);
   const dims = perm.map((p) => t.dims[p]!);
-  const strides = t.dims.map((_, i) => product(t.dims.slice(i + 1)));
+  const map = permutationSources(t.dims, perm);
   const out = new Uint8Array(src.length);
-  const idx = new Array<number>(r).fill(0);
-  for (let o = 0; o < product(dims); o++) {
-    let s = 0;
-    for (let k = 0; k < r; k++) s += idx[k]! * strides[perm[k]!]!;
-    out.set(src.subarray(s * size, (s + 1) * size), o * size);
-    for (let k = r - 1; k >= 0 && ++idx[k]! === dims[k]; k--) idx[k] = 0;
-  }
+  for (let o = 0; o < map.length; o++) out.set(src.subarray(map[o]! * size, (map[o]! + 1) * size), o * size);
   return { dtype: t.dtype, dims, raw: out };
 }
 

@@ -4,6 +4,7 @@
  * along a per-sample axis (contiguous block copies).
  */
 import { sampleSize } from "../../../integer/program.js";
+import { permutationSources } from "../../../numerics/permute.js";
 import type { Kernel } from "../kernel.js";
 import { plain } from "../kernel.js";
 
@@ -13,13 +14,6 @@ export const reshapeKernel: Kernel<"reshape"> = (op, ctx) => {
   if (n !== m) throw new Error(`${op.source}: reshape of ${n} elements into ${m}`);
   return { alias: true, bind: () => () => {} };
 };
-
-/** Row-major strides of a shape. */
-export function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
-  return s;
-}
 
 export const transposeKernel: Kernel<"transpose"> = (op, ctx) => {
   const inShape = ctx.value(op.input).shape;
@@ -31,19 +25,8 @@ export const transposeKernel: Kernel<"transpose"> = (op, ctx) => {
     if (outShape[i] !== inShape[perm[i]!]) throw new Error(`${op.source}: transpose output shape [${outShape}] is not [${inShape}] permuted by [${perm}]`);
   }
   const size = sampleSize(inShape);
-  const inStrides = strides(inShape);
   // map[j] = input index of output element j (within one sample)
-  const map = new Int32Array(size);
-  const idx = new Array<number>(rank).fill(0);
-  for (let j = 0; j < size; j++) {
-    let src = 0;
-    for (let a = 0; a < rank; a++) src += idx[a]! * inStrides[perm[a]!]!;
-    map[j] = src;
-    for (let a = rank - 1; a >= 0; a--) {
-      if (++idx[a]! < outShape[a]!) break;
-      idx[a] = 0;
-    }
-  }
+  const map = permutationSources(inShape, perm);
   const batch = ctx.batch;
   return plain((inputs, out) => {
     const x = inputs[0]!;
