@@ -11,13 +11,16 @@
  * (adaround-batch.ts; the pool holds up to POOL_BATCHES batches, a uniform
  * sample of every column when the data has more) and then the whole
  * 2·E·H/N for the rest, so the final up/down choices are made on every
- * sample. It is the noise the PyTorch anchor's minibatches of B samples
- * have, which the Gram form lacks: measured on the bundled ViT at W3
- * (bench:rounding, round 9 in bench/README.md) the Gram form reaches the
- * lowest layer loss on the calibration samples and on 2,048 held-out
- * training images alike, yet drops more top-1 than minibatch steps of ~32
- * samples. A step costs 2·R·K·B·P multiply-adds instead of the Gram form's
- * R·K²: 16× on the ViT (B·P = 512, K = 64).
+ * sample. These are the PyTorch anchor's minibatches of B samples, whose
+ * noise the Gram form lacks. Opt-in (default 0): on the bundled ViT at W3
+ * (bench:rounding, round 9 in bench/README.md), over four calibration sets
+ * of 512 images, B = 32 dropped 0.22 points of top-1 on average against
+ * the Gram form's 0.38 (+0.16 ± 0.11, between-set SE; −0.03 to +0.44 per
+ * set), at or above the anchor on every set, but with 1.04–1.13× the Gram
+ * form's output KL on three sets of four; the Gram form reaches the lower
+ * layer loss on held-out images too. A step costs 2·R·K·B·P multiply-adds
+ * instead of the Gram form's R·K²: 16× on the ViT (B·P = 512, K = 64;
+ * 2.2× the quantize CPU time).
  *
  * Kept to the Gram form: convolutions (patches; the CNNs' rows measured in
  * rounds 6–8 use it), fully connected layers with one column per sample
