@@ -128,7 +128,8 @@ export function estimateTiming(p: Program, cert: Certificate, layers: readonly L
         stage = io === "stream" ? reads + cycles + writes : cycles;
       }
     } else if (op.kind === "matmul") {
-      const l = plan.get(op.source)!;
+      const l = plan.get(op.source);
+      if (!l) throw new Error(`${op.source}: no reuse plan (estimateResources)`);
       const s = matmulShape(p, cert, op);
       iiRequested = l.reuseFactor;
       ii = Math.max(l.reuseFactor, Math.ceil(s.k / 2), Math.ceil(s.n / 2));
