@@ -10,7 +10,7 @@
  * matmuls at reuse factor 3). Skips without g++/make (fails with FIXQ_REQUIRE_DATA=1); g++ -O1
  * (build-hls.ts). The resource rows of the new layers (ROM bits of the tables, the matmul's
  * reuse-factor row) and their cycle estimates (the loop model of timing-transformer.ts, the
- * matmul's row model) are checked against values computed by hand (more: matmul-reuse.test.ts).
+ * matmul's row model) are checked against values computed by hand (more: matmul-layer.test.ts).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
