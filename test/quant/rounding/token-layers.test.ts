@@ -6,10 +6,12 @@
  * Gemm beside it (on the flattened input, so that its inputs do not depend
  * on the MatMuls' codes), that the token MatMuls' codes change while the
  * Gemm's do not, and that an exact tail over every step or a batch as large
- * as the data gives back the Gram form's codes.
+ * as the data gives back the Gram form's codes; the model is byte-identical
+ * at 1 and 2 threads.
  */
 import { describe, expect, it } from "vitest";
 import { isFixqError } from "../../../src/ir/errors.js";
+import { encodeModel } from "../../../src/ir/onnx/save.js";
 import { tensorToFloat64 } from "../../../src/ir/tensor.js";
 import type { Layer } from "../../../src/passes/layers.js";
 import { arraySource } from "../../../src/quant/feeds.js";
@@ -95,5 +97,13 @@ describe("token layers through the pipeline", () => {
     expect(tokens.get("W1") !== gram.get("W1") || tokens.get("W2") !== gram.get("W2")).toBe(true);
     expect(await codes({ adaroundTokenBatch: 4, adaroundExactTail: 1 })).toEqual(gram);
     expect(await codes({ adaroundTokenBatch: samples })).toEqual(gram);
+  }, 120_000);
+
+  it("writes a byte-identical model at 1 and 2 threads (W1's steps, 24 × 16 × 64 columns, run in ORT's Loop)", async () => {
+    const bytes = async (threads: number) => {
+      const q = await quantizeModel(model(g), feeds, buildRecipe({ acts: "float", batchSize: 4, weights: "int4", weightBits: 3, weightRounding: "adaround", adaroundIters: 60, adaroundTokenBatch: 8 }), { threads });
+      return Buffer.from(encodeModel(q.model)).toString("base64");
+    };
+    expect(await bytes(2)).toBe(await bytes(1));
   }, 120_000);
 });
