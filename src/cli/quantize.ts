@@ -238,7 +238,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   summary["outputBytes"] = statSync(output).size;
   // fixed-point activations whose calibrated range wraps (fixed-range-warnings.ts), one line each
   summary["warnings"] = result.warnings;
-  if (!json) for (const w of result.warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w}\n`);
+  // on stderr also under --json on stdout: a CI log shows them, stdout keeps the document alone
+  for (const w of result.warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w}\n`);
   if (html) {
     const reopen = calibPath ? () => openCalibration(model, calibPath, recipe.calibSamples, values) : undefined;
     summary["histograms"] = await reportHistograms({ result, reopen, batchSize: recipe.batchSize, threads: nThreads, progress });

@@ -52,6 +52,15 @@ describe("fixq quantize", () => {
     expect(JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.calibration"]!).sha256).toBe(expected);
   });
 
+  it("with --json on standard output, still prints each fixed-point wrap warning on standard error", () => {
+    const r = fixq("quantize", "models/mlp.onnx", "-o", join(tmp, "mlp.wrap.onnx"), "--calib-samples", "64", "--acts", "fixed<8,1>", "--json");
+    expect(r.status).toBe(0);
+    const warnings: string[] = JSON.parse(r.stdout).warnings;
+    // mlp's hidden ReLU outputs reach ~10, far past fixed<8,1>'s [-1, 0.99]
+    expect(warnings.some((w) => w.startsWith("activation '/relu/Relu_output_0': calibrated range"))).toBe(true);
+    expect(r.stderr.trimEnd().split("\n")).toEqual(warnings.map((w) => `warning: ${w}`));
+  });
+
   it("prints top-1, agreement and output SQNR after --eval on a bundled model", () => {
     const r = fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "cnn.text.onnx"), "--calib-samples", "64", "--eval");
     expect(r.status).toBe(0);
