@@ -8,6 +8,7 @@
  * is (`reexportQuantized`), never quantized twice.
  */
 import { fixedWrapWarnings } from "./fixed-range-warnings.js";
+import { fixedDesignWarning } from "./recipe-needs.js";
 import { initializerInputsNote, initializersAsConstants } from "../passes/initializer-inputs.js";
 import { FixqError } from "../ir/errors.js";
 import { type Model, withMetadata } from "../ir/graph.js";
@@ -82,6 +83,7 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
     warnings: [
       ...(frozen.removed.length > 0 ? [initializerInputsNote(frozen.removed)] : []),
       ...fixedWrapWarnings(state.ranges ?? new Map(), state.specified?.quant ?? new Map()),
+      ...[fixedDesignWarning(recipe)].filter((w) => w !== undefined),
     ],
   };
 }

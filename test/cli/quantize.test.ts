@@ -52,12 +52,14 @@ describe("fixq quantize", () => {
     expect(JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.calibration"]!).sha256).toBe(expected);
   });
 
-  it("with --json on standard output, still prints each fixed-point wrap warning on standard error", () => {
+  it("with --json on standard output, still prints each fixed-point warning on standard error", () => {
     const r = fixq("quantize", "models/mlp.onnx", "-o", join(tmp, "mlp.wrap.onnx"), "--calib-samples", "64", "--acts", "fixed<8,1>", "--json");
     expect(r.status).toBe(0);
     const warnings: string[] = JSON.parse(r.stdout).warnings;
     // mlp's hidden ReLU outputs reach ~10, far past fixed<8,1>'s [-1, 0.99]
     expect(warnings.some((w) => w.startsWith("activation '/relu/Relu_output_0': calibrated range"))).toBe(true);
+    // fixed-point activations over the default per-channel int8 weights: a design compile refuses, said up front
+    expect(warnings.at(-1)).toMatch(/^fixed<8,1> activations with int8 per-channel weights: compile, emulate and eval --engine emulator refuse such layers/);
     expect(r.stderr.trimEnd().split("\n")).toEqual(warnings.map((w) => `warning: ${w}`));
   });
 
