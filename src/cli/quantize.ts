@@ -27,7 +27,7 @@ import { type LoadCheck, verifyLoad } from "../runtime/verify-load.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { rotateMode, takeDeploymentKeys } from "./deployment-keys.js";
 import { readArrays, readLabels } from "./eval.js";
-import { checkDataFile, checkJsonFile } from "./file-kinds.js";
+import { checkDataFile, checkJsonFile, recipeReadError } from "./file-kinds.js";
 import { emitRun } from "./html-output.js";
 import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
 import { jsonOnStdout, jsonTarget } from "./json-output.js";
@@ -66,8 +66,8 @@ function readRecipeFile(path: string): RecipeInput {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new FixqError("usage", "cannot read recipe file", path);
+  } catch (e) {
+    throw recipeReadError(path, e);
   }
   let value: unknown;
   try {

@@ -123,6 +123,13 @@ describe("fixq quantize", () => {
     expect(ops(out)).toEqual(ops("test/fixtures/onnx/resnet.ort-qdq-defaults.onnx"));
   });
 
+  it("refuses a missing --recipe file as bad input (exit 1, one line), writing nothing", () => {
+    const out = join(tmp, "norecipe.onnx");
+    const r = fixq("quantize", "models/mlp.onnx", "-o", out, "--recipe", join(tmp, "no-such-recipe.json"));
+    oneErrorLine(r, 1, /^error: --recipe .*no-such-recipe\.json: no such file$/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("refuses a model without data, naming --calib and --data-free", () => {
     const copy = join(tmp, "notbundled.onnx");
     copyFileSync("models/cnn.onnx", copy);
