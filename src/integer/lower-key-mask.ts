@@ -48,7 +48,7 @@ function stepFunction(ctx: LoweringContext, n: Node, at: number, source: string)
     return undefined;
   }
   const other = n.inputs.map((i, k) => (k === at || !i ? 0 : uniform(ctx, i)));
-  const bad = other.findIndex((c) => c === undefined);
+  const bad = other.indexOf(undefined);
   if (bad >= 0) throw refuse(n, source, `reads '${n.inputs[bad]}', which is not a constant of one value`);
   const c = other as number[];
   const f32 = Math.fround;

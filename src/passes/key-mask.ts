@@ -14,9 +14,11 @@
  * integer lowering turns M into a per-key exclusion flag of the integer
  * Softmax (numerics/transformer.ts maskedSoftmax, integer/lower-key-mask.ts).
  *
- * MaskDerived(v) ⇔ v is a bool or integer graph input, or v = op(…) with op ∉
- * {Shape, Size}, every input constant, shape arithmetic or MaskDerived, and at
- * least one MaskDerived. Shape arithmetic is a Shape/Size output or computed
+ * MaskDerived(v) ⇔ v is a bool or integer graph input, or v = op(…) with op
+ * elementwise (Cast, Where, Not, Equal, Add, Sub, Mul, Div, Neg) or data
+ * movement (Reshape, Unsqueeze, Squeeze, Flatten, Identity, Expand,
+ * Transpose), every input constant, shape arithmetic or MaskDerived, and at
+ * least one MaskDerived (an embedding gathered by int64 ids is not). Shape arithmetic is a Shape/Size output or computed
  * from such values and constants only: ConstantOfShape(Shape(mask)), the
  * zeros of torch's Where, is not a mask term but a constant of known shape.
  */
@@ -25,6 +27,8 @@ import type { Graph, Node } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { tensorTypeOf } from "../ir/types.js";
 
+/** The ops mask arithmetic may use: elementwise with constants, and data movement (a Gather of an embedding by ids is data, not a mask). */
+const MASK_OPS = new Set(["Cast", "Where", "Not", "Equal", "Add", "Sub", "Mul", "Div", "Neg", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Identity", "Expand", "Transpose"]);
 const MASK_INPUT_TYPES = new Set<number>([DataType.BOOL, DataType.INT64, DataType.INT32, DataType.INT8, DataType.UINT8]);
 
 /** One masked Add: the scores operand, the mask term, the Softmax reading the sum, and the graph input the mask comes from. */
@@ -56,7 +60,7 @@ export function maskDerivedValues(g: Graph): Map<string, string> {
     const ins = n.inputs.filter((i) => i !== "" && !consts.has(i));
     if (n.attributes.some((a) => a.g || a.graphs?.length)) continue;
     const source = ins.map((i) => derived.get(i)).find((s) => s !== undefined);
-    if (source !== undefined && ins.every((i) => derived.has(i) || shapeOnly.has(i))) for (const o of outs) derived.set(o, source);
+    if (source !== undefined && MASK_OPS.has(n.opType) && ins.every((i) => derived.has(i) || shapeOnly.has(i))) for (const o of outs) derived.set(o, source);
     else if (ins.every((i) => shapeOnly.has(i))) for (const o of outs) shapeOnly.add(o); // constants computed by nodes count too
   }
   return derived;

@@ -173,6 +173,8 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
     if ((n.domain ?? "") !== "" && n.domain !== "ai.onnx") return decide(false, `custom domain ${n.domain}`);
     if (excluded(n)) return decide(false, settingsOf(n).skipped!);
     const masked = maskedAdds.get(n.outputs[0] ?? "");
+    // the scores stay quantized (the integer Softmax reads their codes); the sum does not
+    if (masked) activations.add(masked.scores);
     if (masked) return decide(false, `adds the attention mask of input '${masked.source}': kept float, so that the Softmax gives masked keys probability 0`);
     const maskSource = maskTerms.get(n.outputs[0] ?? "");
     if (maskSource !== undefined) return { ...decide(false, `computes the attention mask of input '${maskSource}', not float data`), notFloat: true };
