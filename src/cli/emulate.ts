@@ -44,12 +44,13 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
     if (a.shape.length !== want.length + 1 || a.shape.some((d, i) => i !== axis && d !== layout[i])) {
       throw new FixqError("data", `array of shape [${a.shape.join(",")}] does not fit input '${input.name}' of shape [${layout.join(",")}]`, `data ${source}`);
     }
-    if (input.integer && typeof (a.data as ArrayLike<unknown>)[0] === "bigint") {
-      // ids and masks (int64): the program clamps them within ±2^24, so larger magnitudes may saturate here
+    if (input.integer && (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1")) {
+      // ids and masks (int64, or a bool padding mask as 0/1): the program clamps them within ±2^24, so larger magnitudes may saturate here
       const n = a.shape[0]!;
       if (samples !== undefined && n !== samples) throw new FixqError("data", `inputs have different sample counts (${samples} and ${n})`, `data ${source}`);
       samples = n;
-      feeds.set(input.name, Float32Array.from(a.data as BigInt64Array, (v) => Number(v < -(2n ** 25n) ? -(2n ** 25n) : v > 2n ** 25n ? 2n ** 25n : v)));
+      const big = a.dtype !== "b1";
+      feeds.set(input.name, big ? Float32Array.from(a.data as BigInt64Array, (v) => Number(v < -(2n ** 25n) ? -(2n ** 25n) : v > 2n ** 25n ? 2n ** 25n : v)) : Float32Array.from(a.data as Uint8Array));
       continue;
     }
     if (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1") {
