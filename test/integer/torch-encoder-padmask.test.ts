@@ -65,7 +65,8 @@ describe("torch encoder with src_key_padding_mask", () => {
     expect(ops.some((n) => n.opType === "QuantizeLinear" && n.inputs[0] === softmax.outputs[0])).toBe(true);
     const fl = await ortRun(float, s, N);
     const fq = await ortRun(qdq, s, N);
-    // without the rule (scores + mask quantized at the scores' scale) the output SQNR on padded batches was 18.7 dB; it is 36 dB
+    // with the sum quantized at the scores' scale (before the rule), a padded key kept a weight: the output SQNR on
+    // 16 samples, 8 padded, was 18.9 dB against float; with the mask float it is 36.0 dB (README "Attention masks")
     expect(cosine(unpadded(fq, s.mask), unpadded(fl, s.mask))).toBeGreaterThan(0.999);
     const again = await ortRun(qdq, repadded(s), N);
     expect(unpadded(again, s.mask)).toEqual(unpadded(fq, s.mask));
