@@ -16,6 +16,7 @@ import { FixqError } from "../ir/errors.js";
 import { moveAxis } from "../integer/sample-layout.js";
 import { halfToFloat } from "../ir/tensor.js";
 import { intTypeName } from "../numerics/int.js";
+import { integerFeed } from "../eval/emulator-runner.js";
 import { readArrays } from "./eval.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
@@ -49,8 +50,7 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
       const n = a.shape[0]!;
       if (samples !== undefined && n !== samples) throw new FixqError("data", `inputs have different sample counts (${samples} and ${n})`, `data ${source}`);
       samples = n;
-      const big = a.dtype !== "b1";
-      feeds.set(input.name, big ? Float32Array.from(a.data as BigInt64Array, (v) => Number(v < -(2n ** 25n) ? -(2n ** 25n) : v > 2n ** 25n ? 2n ** 25n : v)) : Float32Array.from(a.data as Uint8Array));
+      feeds.set(input.name, integerFeed(a.data) as Float32Array);
       continue;
     }
     if (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1") {

@@ -3,7 +3,8 @@
  * count samples along the batch (axis 1 of x [5, N, 32]), not sequence
  * positions; the export with src_key_padding_mask takes x and the bool mask
  * [N, 5] from one .npz, and `fixq emulate` reads the same file (the mask as
- * 0/1) and writes what the integer program computes.
+ * 0/1) and writes what the integer program computes; `fixq eval --engine
+ * emulator` takes it too, within 0.5 dB of the QDQ model's SQNR.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,5 +51,14 @@ describe("CLI on seq-first encoder exports", () => {
     expect(y.shape).toEqual([SEQ, N, 32]);
     const want = runProgram(integerizeModel(loadModel(q)), new Map([["x", s.x], ["mask", s.mask]]), N).outputs.get("y")!;
     expect([...programLayout(PADMASK, y.data as Float32Array, N)]).toEqual([...want]);
+    // eval's emulator engine takes the bool mask too (as 0/1), next to ORT running the QDQ model
+    const v = fixq("eval", encoderPath(PADMASK.file), q, "--data", npz, "--engine", "emulator", "--json");
+    expect(v.status, v.stderr).toBe(0);
+    const doc = JSON.parse(v.stdout);
+    const m = doc.metrics;
+    expect([m.candidate.all.engine, doc.inputs.samples]).toEqual(["emulator", N]);
+    // the emulator (all) and the fake-quant QDQ model in ORT (disabled), both against float
+    expect(m.candidate.all.sqnrDb).toBeGreaterThan(25);
+    expect(Math.abs(m.candidate.all.sqnrDb - m.candidate.disabled.sqnrDb)).toBeLessThan(0.5);
   }, 120_000);
 });
