@@ -57,7 +57,8 @@ function stepFunction(ctx: LoweringContext, n: Node, at: number, source: string)
       const to = attrInt(n, "to", 0);
       if (to === DataType.BOOL) return (v) => (v !== 0 ? 1 : 0);
       if (INT_TYPES.has(to)) return (v) => Math.trunc(v);
-      return to === DataType.FLOAT || to === DataType.DOUBLE || to === DataType.FLOAT16 ? (v) => f32(v) : undefined;
+      if (to === DataType.FLOAT || to === DataType.DOUBLE || to === DataType.FLOAT16) return (v) => f32(v);
+      throw refuse(n, source, `casts it to element type ${to}`);
     }
     case "Not":
       return (v) => (v === 0 ? 1 : 0);

@@ -41,7 +41,12 @@ export function padmaskFeeds(s: { x: Float32Array; mask: Float32Array }, n: numb
 /** The fixture quantized (default recipe, 48 padded samples) and its integer program. */
 export async function padmaskProgram(): Promise<{ float: Model; qdq: Model; program: Program }> {
   const float = loadModel(encoderPath(PADMASK.file));
-  const n = 48;
+  const qdq = await padmaskQdq(float);
+  return { float, qdq, program: integerizeModel(qdq) };
+}
+
+/** `float` (the fixture, or an edit of it) quantized with the default recipe on n padded samples. */
+export async function padmaskQdq(float: Model, n = 48): Promise<Model> {
   const t = padmaskFeeds(padmaskInputs(n, 1), n);
   const source: DataSource = {
     count: n,
@@ -53,7 +58,7 @@ export async function padmaskProgram(): Promise<{ float: Model; qdq: Model; prog
     close() {},
   };
   const { model } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 });
-  return { float, qdq: model, program: integerizeModel(model) };
+  return model;
 }
 
 export { D, SEQ };

@@ -21,7 +21,9 @@ import { OrtSession } from "../../src/runtime/ort-session.js";
 import { resultMismatches } from "../backends/js/compare.js";
 import { cleanupModules, importProgram } from "../backends/js/load-module.js";
 import { cosine } from "../helpers/cosine.js";
-import { D, padmaskFeeds, padmaskInputs, padmaskProgram, SEQ } from "../helpers/padmask-fixture.js";
+import { integerizeModel } from "../../src/integer/integerize.js";
+import { makeFloatTensor } from "../../src/ir/tensor.js";
+import { D, padmaskFeeds, padmaskInputs, padmaskProgram, padmaskQdq, SEQ } from "../helpers/padmask-fixture.js";
 import { programLayout } from "../helpers/torch-encoder-fixture.js";
 
 const N = 16;
@@ -84,6 +86,15 @@ describe("torch encoder with src_key_padding_mask", () => {
     const flags = p.ops.find((op) => op.kind === "table" && op.source.includes("attention mask"));
     expect(flags?.kind === "table" && [flags.table[0 - flags.inputMin], flags.table[1 - flags.inputMin]]).toEqual([0, 1]);
     expect(certifyProgram(p).problems.filter((q) => q.level === "error")).toEqual([]);
+  });
+
+  it("a mask value that is neither 0 nor an exclusion (a bias of −1) is refused in one line naming the Add", async () => {
+    // the export's Where(mask, −inf, 0) with −1 in place of −inf: quantize still keeps it float, the lowering refuses
+    const edited = structuredClone(float);
+    const c = edited.graph!.nodes.find((n) => n.outputs[0] === "/l/Constant_output_0")!;
+    c.attributes = c.attributes.map((a) => (a.name === "value" ? { ...a, t: makeFloatTensor("", [], [-1]) } : a));
+    const q = await padmaskQdq(edited, 8);
+    expect(() => integerizeModel(q)).toThrow(/^cannot integerize: Add '\/l\/self_attn\/Add_2' computes the attention mask of input 'mask' and adds -1 for input value 1; an attention mask adds 0 or excludes the key/);
   });
 
   it("the emulator agrees with the QDQ model, ignores padded tokens; JS and the integer ONNX equal it bit for bit", async () => {
