@@ -90,9 +90,11 @@ describe("torch encoder with src_key_padding_mask", () => {
 
   it("a mask value that is neither 0 nor an exclusion (a bias of −1) is refused in one line naming the Add", async () => {
     // the export's Where(mask, −inf, 0) with −1 in place of −inf: quantize still keeps it float, the lowering refuses
-    const edited = structuredClone(float);
-    const c = edited.graph!.nodes.find((n) => n.outputs[0] === "/l/Constant_output_0")!;
-    c.attributes = c.attributes.map((a) => (a.name === "value" ? { ...a, t: makeFloatTensor("", [], [-1]) } : a));
+    const g = float.graph!;
+    const nodes = g.nodes.map((n) =>
+      n.outputs[0] === "/l/Constant_output_0" ? { ...n, attributes: n.attributes.map((a) => (a.name === "value" ? { ...a, t: makeFloatTensor("", [], [-1]) } : a)) } : n,
+    );
+    const edited = { ...float, graph: { ...g, nodes } };
     const q = await padmaskQdq(edited, 8);
     expect(() => integerizeModel(q)).toThrow(/^cannot integerize: Add '\/l\/self_attn\/Add_2' computes the attention mask of input 'mask' and adds -1 for input value 1; an attention mask adds 0 or excludes the key/);
   });
