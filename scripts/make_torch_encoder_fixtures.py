@@ -4,6 +4,8 @@
   test/fixtures/torch-encoder/seq-first.onnx         batch_first=False, x [5, batch, 32], dynamic_axes on the batch
   test/fixtures/torch-encoder/batch-first.onnx       batch_first=True,  x [batch, 5, 32]
   test/fixtures/torch-encoder/norm-first.onnx        batch_first=False, norm_first=True, x [5, batch, 32]
+  test/fixtures/torch-encoder/norm-first.batch-first.onnx  batch_first=True, norm_first=True, x [batch, 5, 32]:
+      the norm's output passes a Transpose before the in-projection
   test/fixtures/torch-encoder/seq-first.dynseq.onnx  batch_first=False, x [seq, batch, 32]: dynamic sequence too
   test/fixtures/torch-encoder/padmask.onnx           batch_first=False, x [5, batch, 32] and mask [batch, 5] (bool,
                                                      True = padding) passed as src_key_padding_mask, dynamic batch
@@ -121,6 +123,7 @@ def main() -> None:
     export("norm-first.onnx", batch_first=False, norm_first=True, dynamic=True, seed=4)
     export("seq-first.dynseq.onnx", batch_first=False, norm_first=False, dynamic=True, seed=5, dynamic_seq=True)
     export_padmask("padmask.onnx", seed=6)
+    export("norm-first.batch-first.onnx", batch_first=True, norm_first=True, dynamic=True, seed=7)
 
 
 if __name__ == "__main__":
