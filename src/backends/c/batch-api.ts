@@ -134,7 +134,7 @@ export function batchParts(p: Program, prefix: string, io: { ins: readonly Port[
     } else if (op.kind === "dequantize") {
       const j = io.outs.findIndex((x) => x.name === op.output);
       dequantizes.push(`    if ((st = ${c.name}(${at(op.input)}, out${j} + s * ${io.outs[j]!.size}, nb)) != 0) return st;`);
-    } else forward.push(call(c, [...("inputs" in op ? op.inputs : [op.input]).map(at), at(output)]));
+    } else forward.push(call(c, [...opInputs(op).map(at), at(output)]));
   });
   /** Copies between sample-major arrays `ext` and the batch layout at `lay` (nb samples from sample s). */
   const move = (x: Port, ext: string, lay: string, dir: "in" | "out") =>

@@ -13,7 +13,7 @@
  * models with different prefixes link into one program. One call runs one
  * sample; the static buffers make the library non-reentrant.
  */
-import { type IntOp, type IntOpKind, integerOutputs, isWideValue, type Program, sampleSize } from "../../integer/program.js";
+import { type IntOp, type IntOpKind, integerOutputs, isWideValue, opInputs, type Program, sampleSize } from "../../integer/program.js";
 import { FixqError } from "../../ir/errors.js";
 import { roundHalfEvenDef } from "../../numerics/definitions.js";
 import { type CheckOptions, checkWith, type Diagnostic, type IntegerBackend, type OpOf, refuseDiagnostics } from "../contract.js";
@@ -219,7 +219,7 @@ function oneSampleParts(p: Program, prefix: string, io: { ins: Port[]; outs: Por
   p.ops.forEach((op, i) => {
     if (op.kind === "quantize") quantizes.push(call(i, [`in${io.ins.findIndex((x) => x.name === op.input)}`, at(op.output)]));
     else if (op.kind === "dequantize") dequantizes.push(call(i, [at(op.input), `out${io.outs.findIndex((x) => x.name === op.output)}`]));
-    else forward.push(call(i, [...("inputs" in op ? op.inputs : [op.input]).map(at), at(op.output)]));
+    else forward.push(call(i, [...opInputs(op).map(at), at(op.output)]));
   });
   const api = apiFunctions(prefix, io);
   const copyOut = (dst: (k: number) => string, guard: boolean) =>

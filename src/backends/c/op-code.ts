@@ -5,7 +5,7 @@
  * values (double rounding's left shift on integer feeds beyond the quantize
  * range), plus file-scope constants (weights, per-channel multipliers).
  */
-import type { DenseOp, IntOp, Program, ProgramValue } from "../../integer/program.js";
+import { type DenseOp, type IntOp, opInputs, type Program, type ProgramValue } from "../../integer/program.js";
 import { cComment } from "../shared/print-c.js";
 import { type CType, cType } from "./c-types.js";
 
@@ -42,7 +42,7 @@ export const storage = (ctx: CEmitCtx, name: string): CType => cType(ctx.value(n
 
 /** The comment naming an op: its ONNX source, its values and its formula. */
 export function opComment(op: IntOp, ctx: CEmitCtx, what: string): string {
-  const ins = "inputs" in op ? op.inputs : [op.input];
+  const ins = opInputs(op);
   const desc = (n: string) => {
     const v = ctx.program.values.get(n);
     return v ? `'${n}' ${v.type.signed ? "" : "u"}int${v.type.bits}[${v.shape.join(", ")}]` : `'${n}' float32`;
