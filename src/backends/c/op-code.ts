@@ -12,9 +12,9 @@ import { type CType, cType } from "./c-types.js";
 export interface COpCode {
   /** The function's name. */
   readonly name: string;
-  /** File-scope constants (weights, per-channel multipliers), printed once and shared by the one-sample and the batch functions. */
+  /** File-scope constants (weights, per-channel multipliers, offset tables), printed once before every CPU path (cpu-dispatch.ts); a one-sample op's serve its batch function too. */
   readonly decls?: string;
-  /** The function (with its comment). */
+  /** The function `name` alone (with its comment): printed once per CPU path, so no file-scope data. */
   readonly text: string;
   /** Elements of scratch the function needs, by array: "int16_t" (fixq_scratch_int16_t), "pad:int16_t" (fixq_pad_int16_t), …; the largest over ops is allocated once. */
   readonly scratch?: Readonly<Record<string, number>>;
