@@ -1,6 +1,7 @@
 /**
- * The transformer ops as HLS layers (matmul of two activations, table,
- * softmax, layernorm, addconst, gather, slice), one function each over one
+ * The transformer ops as HLS layers (mul of two activations, table,
+ * softmax, layernorm, addconst, gather, slice; the matmul is a reuse-factor
+ * layer of its own, matmul-layer.ts), one function each over one
  * sample: the bodies are shared/transformer-c.ts's, the same text the C back
  * end compiles, with elements read through to_int64() (ap types) and stored
  * by construction (hls-types.ts), every innermost loop pipelined at II = 1.
@@ -26,7 +27,8 @@ export function transformerLayer(d: HlsDesign, op: TransformerOp, i: number): st
     write: (v, e) => writeInt(d.typeOf.get(v)!, e, d.mode),
     pipeline: "#pragma HLS PIPELINE II=1",
   });
-  const args = op.kind === "matmul" || op.kind === "mul" ? [arg(op.inputs[0], "a"), arg(op.inputs[1], "b")] : [arg(op.input, "x")];
+  const mask = op.kind === "softmax" && op.mask !== undefined ? [arg(op.mask, "m")] : [];
+  const args = op.kind === "matmul" || op.kind === "mul" ? [arg(op.inputs[0], "a"), arg(op.inputs[1], "b")] : [arg(op.input, "x"), ...mask];
   return `/* layer ${i}: ${cComment(op.source)}
  * ${cComment(k.what)} */
 ${k.consts.join("\n")}
