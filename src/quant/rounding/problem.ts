@@ -9,7 +9,7 @@
  * which is what both GPTQ and AdaRound minimise and what the report shows.
  */
 import type { ChunkedGram } from "./chunk-grams.js";
-import { quadraticForm } from "./dense.js";
+import { sumOfQuadraticForms } from "./dense.js";
 import type { WeightGrid } from "./weight-grid.js";
 
 export interface GroupProblem {
@@ -31,14 +31,8 @@ export interface GroupProblem {
 
 /** loss(Q) for codes Q (R×K, row-major, in the problem's layout). */
 export function reconstructionLoss(p: GroupProblem, codes: Int32Array): number {
-  const e = new Float64Array(p.cols);
-  let total = 0;
-  for (let r = 0; r < p.rows; r++) {
-    for (let c = 0; c < p.cols; c++) {
-      const at = r * p.cols + c;
-      e[c] = p.grid.value(p.index[at]!, codes[at]!) - p.w[at]!;
-    }
-    total += quadraticForm(p.h, p.cols, e);
-  }
+  const e = new Float64Array(p.rows * p.cols);
+  for (let at = 0; at < e.length; at++) e[at] = p.grid.value(p.index[at]!, codes[at]!) - p.w[at]!;
+  const total = sumOfQuadraticForms(p.h, p.cols, e, p.rows);
   return total / Math.max(1, p.columns);
 }

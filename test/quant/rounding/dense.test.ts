@@ -3,7 +3,7 @@
  * entry, L·Lᵀ = H, H·H⁻¹ = I, E·H row by row.
  */
 import { describe, expect, it } from "vitest";
-import { accumulateGram, cholesky, inverseFromCholesky, quadraticForm, rowsTimesSym, symmetrize } from "../../../src/quant/rounding/dense.js";
+import { accumulateGram, cholesky, inverseFromCholesky, quadraticForm, rowsTimesSym, sumOfQuadraticForms, symmetrize } from "../../../src/quant/rounding/dense.js";
 import { seededRandom } from "../../../src/util/random.js";
 
 /** K×K Gram of `count` random patches (stored transposed, row stride `stride`), by the definition. */
@@ -77,6 +77,26 @@ describe("dense kernels", () => {
         q += e[row * k + i]! * s;
       }
       expect(quadraticForm(h, k, e.subarray(row * k, (row + 1) * k))).toBeCloseTo(q, 12);
+    }
+  });
+
+  it("sumOfQuadraticForms equals the row-by-row sum of quadraticForm bit for bit (zeros in E, R not a multiple of 4)", () => {
+    const rnd = seededRandom(10);
+    for (const [r, k] of [
+      [7, 9],
+      [4, 3],
+      [1, 6],
+      [0, 4],
+    ] as const) {
+      const h = randomSpd(k, rnd);
+      const e = Float64Array.from({ length: r * k }, () => (rnd() < 0.3 ? 0 : rnd() - 0.5));
+      let rowByRow = 0;
+      for (let row = 0; row < r; row++) rowByRow += quadraticForm(h, k, e.subarray(row * k, (row + 1) * k));
+      expect(Object.is(sumOfQuadraticForms(h, k, e, r), rowByRow)).toBe(true);
+      // and the definition itself, to rounding
+      let direct = 0;
+      for (let row = 0; row < r; row++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) direct += e[row * k + i]! * h[i * k + j]! * e[row * k + j]!;
+      expect(sumOfQuadraticForms(h, k, e, r)).toBeCloseTo(direct, 12);
     }
   });
 });
