@@ -231,7 +231,7 @@ function sourceText(p: Program, prefix: string, model: string, io: { ins: Port[]
   const copyOut = (dst: (k: number) => string, guard: boolean) =>
     io.outs.map((x, k) => `  ${guard ? `if (${dst(k)}) ` : ""}memcpy(${dst(k)}, ${at(x.value)}, ${x.size} * sizeof(${x.type}));`);
   const lanes = codes.some((c) => /\bLALO\d/.test(c.decls ?? "")) || /\bLALO\d/.test(batch.text);
-  const { data, code, names } = splitCode(`${codes.some((c) => c.uses?.includes("gemm_s16")) ? `${GEMM_S16}\n\n` : ""}${batch.usesDot || codes.some((c) => c.uses?.includes("tile_dot")) ? `${TILE_DOT}\n\n` : ""}${batch.usesDotU8 ? `${TILE_DOT_U8}\n\n` : ""}${QUANTIZE_LANES}\n\n${lanes ? `${LANE_HELPERS}\n\n` : ""}/* Activations of one sample, statically planned (values whose lives do not overlap share elements). */
+  const { data, code, names } = splitCode(`${codes.some((c) => c.uses?.includes("gemm_s16")) ? `${GEMM_S16}\n\n` : ""}${batch.usesDot || codes.some((c) => c.uses?.includes("tile_dot")) ? `${TILE_DOT}\n\n` : ""}${batch.usesDotU8 || codes.some((c) => c.uses?.includes("tile_dot_u8")) ? `${TILE_DOT_U8}\n\n` : ""}${QUANTIZE_LANES}\n\n${lanes ? `${LANE_HELPERS}\n\n` : ""}/* Activations of one sample, statically planned (values whose lives do not overlap share elements). */
 ${[...pools, ...scratches].join("\n")}
 
 ${codes.map((c) => (c.decls ? `${c.decls}\n${c.text}` : c.text)).join("\n\n")}
