@@ -23,7 +23,7 @@
  * Every check is exact integer arithmetic; the test also compares the form
  * with the definition on every u of random channels.
  */
-import { clampedRequantBase } from "./requant-narrow.js";
+import { ceilDiv, clampedRequantBase } from "./requant-narrow.js";
 
 /** Per-channel constants of the short form. */
 export interface ShortRequant {
@@ -44,11 +44,6 @@ const I32_MAX = 2n ** 31n - 1n;
 const U32 = 2n ** 32n;
 /** Steps of g tried at most (a 16-bit output range). */
 const MAX_STEPS = 1024n;
-
-const ceilDiv = (a: bigint, b: bigint): bigint => {
-  const q = a / b;
-  return q * b < a ? q + 1n : q; // b > 0; BigInt division truncates toward zero
-};
 
 /** The short form's constants for y = clamp(rshr(acc·m, s) + z, lo, hi), or undefined where no candidate reproduces it. */
 export function shortRequant(mNum: number, sNum: number, z: number, lo: number, hi: number): ShortRequant | undefined {
