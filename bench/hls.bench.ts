@@ -10,8 +10,11 @@
  * against the emulator on 64 eval samples (raw integers and floats; must be
  * 0) and samples/s of csim_run beside the emulator's, same run.
  *
- * Transformer layers (matmul, softmax, layernorm, tables, addconst; ViT)
- * print one more line per row: their estimates (resources-transformer.ts),
+ * The activation × activation matmuls (attention; ViT) are reuse-factor
+ * layers like conv/dense (matmul-layer.ts): they count in the row's totals,
+ * and one more line gives their share (multipliers, DSP48, b-block bits,
+ * cycles). The other transformer layers (softmax, layernorm, tables,
+ * addconst) print one more line: their estimates (resources-transformer.ts),
  * which no reuse factor changes.
  *
  * A factor applies to a layer where it divides the weight count and keeps
@@ -29,13 +32,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { runProgram } from "../src/backends/emulator/run.js";
 import { emitHls } from "../src/backends/hls/emit.js";
-import { estimateResources, formatResources, PARTITION_LIMIT } from "../src/backends/hls/resources.js";
+import { estimateResources, formatResources, isPlannedOp, PARTITION_LIMIT, productsPerRow } from "../src/backends/hls/resources.js";
 import { estimateTransformerResources, formatTransformerResources } from "../src/backends/hls/resources-transformer.js";
 import { estimateTiming, formatTiming } from "../src/backends/hls/timing.js";
 import type { HlsIo } from "../src/backends/hls/top.js";
 import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
 import { certifyProgram } from "../src/integer/certify.js";
-import { type ConvOp, type DenseOp, type Program, sampleSize } from "../src/integer/program.js";
+import { type Program, sampleSize } from "../src/integer/program.js";
 import { readNpy } from "../src/io/npy.js";
 import { bundledProgram } from "./bundled-program.js";
 import { printBenchHeader } from "./cpu-header.js";
@@ -43,13 +46,13 @@ import { printBenchHeader } from "./cpu-header.js";
 const N = 64;
 const x = readNpy(join(MODELS_DIR, "data/eval.npy")).data as Float32Array;
 
-/** Per layer: the least divisor of its weight count ≥ r whose plan fits (estimateResources checks it again). */
+/** Per layer: the least divisor of its products per row (weights; matmul K·N) ≥ r whose plan fits (estimateResources checks it again). */
 function factors(p: Program, r: number): { byLayer: Map<string, number>; adjusted: number } {
   const cert = certifyProgram(p);
   const byLayer = new Map<string, number>();
   let adjusted = 0;
-  for (const op of p.ops.filter((o): o is ConvOp | DenseOp => o.kind === "conv" || o.kind === "dense")) {
-    const w = op.weight.length;
+  for (const op of p.ops.filter(isPlannedOp)) {
+    const w = productsPerRow(p, op);
     for (let d = r; d <= w; d++) {
       if (w % d !== 0) continue;
       try {
@@ -137,9 +140,17 @@ async function main(): Promise<void> {
         console.log(
           `${m.key.padEnd(12)} ${String(r).padStart(3)} ${String(adjusted).padStart(3)} ${String(sum((l) => l.multipliers)).padStart(7)} ${String(sum((l) => l.dsp)).padStart(7)} ${(sum((l) => l.weightBits) / 1000).toFixed(1).padStart(11)} ${(sum((l) => l.activationBits) / 1000).toFixed(1).padStart(9)} ${String(sum((l) => l.cycles)).padStart(9)} ${String(timing.latency).padStart(8)} ${String(timing.interval).padStart(8)} ${(1e9 / (timing.interval * 5)).toFixed(0).padStart(6)} ${((timing.bufferBits + timing.fifoBits) / 1000).toFixed(0).padStart(8)} ${(bytes / 1024).toFixed(0).padStart(8)} ${String(lines).padStart(7)} ${String(mismatches).padStart(8)} ${(1000 / csim).toFixed(0).padStart(8)} ${(1000 / emuPerSample).toFixed(0).padStart(8)}`,
         );
+        const mm = layers.filter((l) => l.kind === "matmul");
+        if (mm.length > 0) {
+          const t = (f: (l: (typeof mm)[number]) => number) => mm.reduce((s, l) => s + f(l), 0);
+          const ts = timing.layers.filter((l) => l.kind === "matmul");
+          console.log(
+            `${"".padEnd(12)}   of which ${mm.length} activation matmuls (R ${[...new Set(mm.map((l) => l.reuseFactor))].join("/")}): ${t((l) => l.multipliers)} multipliers, ${t((l) => l.dsp)} DSP48, ${(t((l) => l.weightBits) / 1000).toFixed(1)} b-block kbit, ${t((l) => l.cycles)} asked cycles, ${ts.reduce((s, l) => s + l.cycles, 0)} estimated cycles (II est ${[...new Set(ts.map((l) => l.ii))].join("/")})`,
+          );
+        }
         if (ops.length > 0) {
           const total = (f: (l: (typeof ops)[number]) => number) => ops.reduce((t, l) => t + f(l), 0);
-          console.log(`${"".padEnd(12)}   + ${ops.length} transformer layers (R does not apply): ${total((l) => l.multipliers.length)} multipliers, ${total((l) => l.dsp)} DSP48, ${(total((l) => l.romBits) / 1000).toFixed(1)} ROM kbit, ${total((l) => l.dividers)} dividers, ${total((l) => l.cycles)} cycles/sample`);
+          console.log(`${"".padEnd(12)}   + ${ops.length} other transformer layers (R does not apply): ${total((l) => l.multipliers.length)} multipliers, ${total((l) => l.dsp)} DSP48, ${(total((l) => l.romBits) / 1000).toFixed(1)} ROM kbit, ${total((l) => l.dividers)} dividers, ${total((l) => l.cycles)} cycles/sample`);
         }
         if (process.env["FIXQ_BENCH_HLS_LAYERS"] === "1") console.log(`${formatResources(layers)}\n${formatTiming(timing, 5)}`);
         if (process.env["FIXQ_BENCH_HLS_LAYERS"] === "1" && ops.length > 0) console.log(formatTransformerResources(ops));

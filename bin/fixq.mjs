@@ -24,6 +24,14 @@ function bundleIsFresh() {
   return true;
 }
 
+// A reader that went away (`fixq … | head -1`) ends fixq quietly, as it ends Unix tools.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 let main;
 if (bundleIsFresh()) {
   ({ main } = await import(bundle));

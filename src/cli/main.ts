@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--prefix <name>", "c, hls: prefix of the exported symbols and macros (default fixq), so two models link together")
     .option("--part <name>", "hls: FPGA part written into build.tcl (default xcvu9p-flga2104-2-e)")
     .option("--clock <ns>", "hls: clock period in ns written into build.tcl (default 5)")
-    .option("--reuse-factor <n>", "hls: multiplications per multiplier in every conv/dense layer (a divisor of its weight count; the code's PIPELINE II and multiplier count follow it); default: per layer the least that fits the 4096 partition limit")
+    .option("--reuse-factor <n>", "hls: multiplications per multiplier in every conv, dense and activation-matmul layer (a divisor of its products per row: the weight count, K·N for a matmul; the code's PIPELINE II and multiplier count follow it); default: per layer the least that fits the 4096 partition limit")
     .option("--recipe <file>", "hls: a recipe file whose `layers` rules set reuseFactor per layer (overriding --reuse-factor there)")
     .option("--io <style>", "hls: parallel (array ports; default) | stream (hls::stream axis ports, DATAFLOW across layers)")
     .option("--hls-types <kind>", "hls: ap (ap_int/ap_uint; default) | stdint (plain <stdint.h> types)")

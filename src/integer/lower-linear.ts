@@ -30,7 +30,7 @@ import { formatType, narrowestIntType } from "../quant/format-annotation.js";
 import { type Dyadic, INT32_MAX, INT32_MIN, quantizeMultiplier } from "../numerics/requant.js";
 import { quantizeWithSpec } from "../quant/weights.js";
 import { type ActivationTail, activationTail } from "./activation-tail.js";
-import { INT32, type LoweringContext, label } from "./lowering-context.js";
+import { type ActSpec, INT32, type LoweringContext, label } from "./lowering-context.js";
 import { attrFloat, attrInt } from "../ir/attrs.js";
 import { window2d } from "./node-attrs.js";
 import { emitFixedRescale, singleScale } from "./lower-fixed.js";
@@ -112,15 +112,24 @@ export function intBias(ctx: LoweringContext, n: Node, slot: number, sx: number,
   return out;
 }
 
-function multipliers(ctx: LoweringContext, n: Node, sx: number, sw: Float64Array, sy: number): Dyadic[] {
+function multipliers(ctx: LoweringContext, n: Node, sx: number, sw: Float64Array, sy: number, accBound?: Float64Array): Dyadic[] {
   const out: Dyadic[] = [];
-  for (const s of sw) out.push(checkedMultiplier(ctx, n, (sx * s) / sy));
+  for (let c = 0; c < sw.length; c++) out.push(checkedMultiplier(ctx, n, (sx * sw[c]!) / sy, accBound?.[c]));
   return out;
 }
 
-/** quantizeMultiplier with the program's width, refusing shifts integer back ends cannot apply (0 ≤ s ≤ 62). */
-export function checkedMultiplier(ctx: LoweringContext, n: Node, M: number): Dyadic {
+/**
+ * quantizeMultiplier with the program's width, refusing shifts integer back
+ * ends cannot apply (0 ≤ s ≤ 62). One exception, exact: a rescale whose
+ * shift would pass 62 (M < 2⁻³², a dead channel, weights ~1e-35 at ordinary
+ * input and output scales) where the accumulator is known to stay within
+ * `accBound` and accBound·M < ½. Every reachable product acc·M then rounds to
+ * 0 under both roundings, so the zero multiplier (output = zero point) gives
+ * the same bits as the exact rescale would.
+ */
+export function checkedMultiplier(ctx: LoweringContext, n: Node, M: number, accBound?: number): Dyadic {
   const d = quantizeMultiplier(M, ctx.multiplierBits);
+  if (d.m !== 0 && d.s > 62 && accBound !== undefined && accBound * M < 0.5) return { m: 0, s: 0 };
   if (d.m !== 0 && (d.s < 0 || d.s > 62)) {
     const e = Math.ceil(Math.log2(M));
     const hint =
@@ -131,22 +140,37 @@ export function checkedMultiplier(ctx: LoweringContext, n: Node, M: number): Dya
 }
 
 /**
+ * Per output channel c, a bound on |acc[c]| = |Σ_k W[c,k]·(x_k − z_x) + b[c]|:
+ * Σ_k |W[c,k]| · max(|q_min − z_x|, |q_max − z_x|) + |b[c]| (padding reads z_x
+ * and adds 0). `w` holds the weight codes (zero points removed) with the
+ * output channel on `channelAxis` of `dims`.
+ */
+export function accumulatorBounds(w: Int32Array, dims: readonly number[], channelAxis: number, xs: ActSpec, bias?: Int32Array): Float64Array {
+  const channels = dims[channelAxis]!;
+  const inner = dims.slice(channelAxis + 1).reduce((p, d) => p * d, 1);
+  const xMax = Math.max(Math.abs(xs.qmin - xs.zeroPoint), Math.abs(xs.qmax - xs.zeroPoint));
+  const sums = new Float64Array(channels);
+  for (let i = 0; i < w.length; i++) sums[Math.floor(i / inner) % channels]! += Math.abs(w[i]!);
+  return sums.map((s, c) => s * xMax + Math.abs(bias?.[c] ?? 0));
+}
+
+/**
  * Emits the accumulate op's requant into the activation after any fused
  * clamps; `sx` is the accumulator's scale over S_W. The result takes the
  * float value's per-sample shape `floatShape` by a reshape where `shape`
  * differs (a 1-D conv's row).
  */
-function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, shape: readonly number[], floatShape = shape): void {
+function emitRequant(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, shape: readonly number[], floatShape: readonly number[], accBound: Float64Array): void {
   const tail = activationTail(ctx, n, n.outputs[0]!);
   for (const c of tail.nodes) ctx.consumed.add(c);
   const reshaped = floatShape !== shape;
   const out = ctx.addValue(`${tail.value}_q${reshaped ? "_row" : ""}`, shape, tail.spec.type, tail.spec);
-  requantInto(ctx, n, acc, axis, sx, sw, tail, out);
+  requantInto(ctx, n, acc, axis, sx, sw, tail, out, accBound);
   ctx.lowered.set(tail.value, reshaped ? reshapeInt(ctx, n, out, `${tail.value}_q`, floatShape) : out);
 }
 
 /** The requant of accumulator `acc` (scale sx·S_W[c]) into `out`, the tail's spec and clamps (a fixed-point rescale into a fixed-point spec). */
-export function requantInto(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, tail: ActivationTail, out: string): void {
+export function requantInto(ctx: LoweringContext, n: Node, acc: string, axis: number, sx: number, sw: Float64Array, tail: ActivationTail, out: string, accBound?: Float64Array): void {
   if (tail.spec.fixed) {
     emitFixedRescale(ctx, n, [acc], [sx * singleScale(sw, n, tail.spec)], tail.spec, out, tail.clampLo, tail.clampHi);
     return;
@@ -156,7 +180,7 @@ export function requantInto(ctx: LoweringContext, n: Node, acc: string, axis: nu
     source: label(n),
     input: acc,
     output: out,
-    multipliers: multipliers(ctx, n, sx, sw, tail.spec.scale),
+    multipliers: multipliers(ctx, n, sx, sw, tail.spec.scale, accBound),
     axis,
     outZero: tail.spec.zeroPoint,
     clampLo: tail.clampLo,
@@ -180,6 +204,7 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
   }
   const weightShape: [number, number, number, number] = rank === 1 ? [w.dims[0]!, w.dims[1]!, 1, w.dims[2]!] : (w.dims as [number, number, number, number]);
   const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
+  const bias = intBias(ctx, n, 2, xs.scale, w.scales);
   ctx.ops.push({
     kind: "conv",
     source: label(n),
@@ -189,13 +214,13 @@ export function lowerConv(ctx: LoweringContext, n: Node): void {
     weight: w.q,
     weightType: w.type,
     weightShape,
-    ...optional("bias", intBias(ctx, n, 2, xs.scale, w.scales)),
+    ...optional("bias", bias),
     strides: win.strides,
     pads: win.pads,
     dilations: win.dilations,
     group: attrInt(n, "group", 1),
   });
-  emitRequant(ctx, n, acc, 0, xs.scale, w.scales, shape, floatShape);
+  emitRequant(ctx, n, acc, 0, xs.scale, w.scales, shape, floatShape, accumulatorBounds(w.q, w.dims, 0, xs, bias));
 }
 
 function optional<K extends string, V>(key: K, v: V | undefined): { [k in K]?: V } {
@@ -229,6 +254,7 @@ export function lowerDense(ctx: LoweringContext, n: Node): void {
   const weight = transB ? w.q : transpose2d(w.q, inFeatures, outFeatures);
   const shape = ctx.sampleShape(n.outputs[0]!, label(n));
   const acc = ctx.addValue(`${n.outputs[0]}_acc`, shape, INT32);
+  const bias = isGemm ? intBias(ctx, n, 2, alpha * xs.scale, w.scales, beta) : undefined;
   ctx.ops.push({
     kind: "dense",
     source: label(n),
@@ -239,9 +265,9 @@ export function lowerDense(ctx: LoweringContext, n: Node): void {
     weightType: w.type,
     inFeatures,
     outFeatures,
-    ...optional("bias", isGemm ? intBias(ctx, n, 2, alpha * xs.scale, w.scales, beta) : undefined),
+    ...optional("bias", bias),
   });
-  emitRequant(ctx, n, acc, shape.length - 1, alpha * xs.scale, w.scales, shape);
+  emitRequant(ctx, n, acc, shape.length - 1, alpha * xs.scale, w.scales, shape, shape, accumulatorBounds(weight, [outFeatures, inFeatures], 0, xs, bias));
 }
 
 /** [rows, cols] → [cols, rows]. */

@@ -12,8 +12,10 @@
  *   blocks (weights.ts). Constant operands of elementwise ops use the
  *   activation format over their exact range, as ORT's integer kernels need.
  * - Biases of Conv/Gemm: int32, zero point 0, scale s_x·s_w[c]. Where that
- *   scale is too fine for int32 (16-bit formats, large biases), the channel's
- *   scale is widened to |b|/(2³¹−1) rather than saturating.
+ *   scale is too fine for int32, an 8-bit layer's weight scale for the
+ *   channel is raised until it is not (bias-headroom.ts: near-dead channels);
+ *   in wider formats (16-bit, large biases) the bias's own scale is widened
+ *   to |b|/(2³¹−1) rather than saturating.
  * - A constant read in two roles that need different specs (a weight here, an
  *   elementwise operand there) is duplicated, so every value has one spec.
  * - Embedding tables (a Gather's constant data): weight only, int8 per row or
@@ -37,6 +39,7 @@ import { type AffineQuant, affineParams, type IntFormat, type QuantSpec } from "
 import { type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 import { dynamicActivationSpecs, fp8ActivationSpec } from "./float-specs.js";
 import { floatWeightSpec } from "./float-weights.js";
+import { widenWeightScalesForBias } from "./bias-headroom.js";
 import { constantBias, type WeightUse } from "./plan.js";
 import { type ActChoice, operandChoiceOf, type ResolvedPlan, weightChoiceOf, type WeightChoice } from "./resolve-plan.js";
 import { roundNearest } from "./round-weights.js";
@@ -114,6 +117,11 @@ function weightSpec(u: WeightUse, w: WeightChoice): { spec: QuantSpec; outScale?
   return { spec: q.spec, outScale: q.outScale };
 }
 
+/** The spec's own scale array when it is the per-channel (or per-tensor) scale `made` recomputes, so a widening shows in both. */
+function sharedOutScale(spec: QuantSpec, made: Float32Array): Float32Array {
+  return spec.kind === "affine" && !spec.fixed && spec.scale.length === made.length && spec.scale.every((s, i) => s >= made[i]!) ? spec.scale : made;
+}
+
 /** A key equal for uses that need the same weight spec (same axis and choice). */
 function weightRole(u: WeightUse, w: WeightChoice): string {
   const format = w.kind === "float" ? w.name : `${w.format.dtype}[${w.format.qmin},${w.format.qmax}]:${JSON.stringify(w.granularity)}${w.fixed ? w.fixed.name : ""}${w.clipBlocks ? ":mse" : ""}`;
@@ -172,6 +180,7 @@ export function assignSpecs(g: Graph, plan: ResolvedPlan, ranges: ReadonlyMap<st
   };
 
   const outScales = new Map<number, Float32Array>();
+  const consts = constantTensors(g);
   for (const u of plan.weights) {
     if (u.asActivation) {
       const a = operandChoiceOf(plan, u);
@@ -185,14 +194,20 @@ export function assignSpecs(g: Graph, plan: ResolvedPlan, ranges: ReadonlyMap<st
       continue;
     }
     let outScale: Float32Array | undefined;
-    place(u, weightRole(u, w), () => {
+    const spec = place(u, weightRole(u, w), () => {
       const made = weightSpec(u, w);
       outScale = made.outScale;
       return made.spec;
     });
-    // A weight shared by two ops with the same role: the first use computed its output scale.
-    if (!outScale && w.kind === "int") outScale = weightSpec(u, w).outScale;
-    if (u.slot === 1 && outScale) outScales.set(plan.nodeIndex.get(u.node)!, outScale);
+    // A weight shared by two ops with the same role: the first use computed its output scale (and may have widened it).
+    if (!outScale && w.kind === "int") {
+      const made = weightSpec(u, w).outScale;
+      if (made) outScale = sharedOutScale(spec, made);
+    }
+    if (u.slot === 1 && outScale) {
+      widenWeightScalesForBias(spec, outScale, quant.get(u.node.inputs[0]!), constantBias(u.node, consts), gemmBiasFactor(u.node));
+      outScales.set(plan.nodeIndex.get(u.node)!, outScale);
+    }
   }
   // Biases get their specs later (assignBiasSpecs); a bias shared with another role is given its own copy now.
   for (const u of plan.biases) if (outScales.has(plan.nodeIndex.get(u.node)!)) claim(u, `bias@${u.node.name ?? ""}`);

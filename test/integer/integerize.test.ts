@@ -85,11 +85,19 @@ describe("integerize: refusals", () => {
     expect(() => integerize({ ...g, quant: q2 })).toThrow(/not fully quantized: the output 'c' of Conv 'conv' has no integer quantization spec/);
   });
 
-  it("refuses a multiplier whose shift does not fit, suggesting a width", () => {
+  it("gives a conv whose rescale's shift does not fit the zero multiplier where its accumulator bound proves every product below ½", () => {
     const g = convAddGraph();
     const quant = new Map(g.quant);
-    quant.set("y", act(2 ** 40, 0)); // M ≈ 2^-53: shift 83 at 31 bits
-    expect(() => integerize({ ...g, quant })).toThrow(/shift is outside 0…62 at 31-bit multipliers; use a multiplier of at most \d+ bits/);
+    quant.set("y", act(2 ** 40, 0)); // M ≈ 2^-53: shift 83 at 31 bits; |acc| ≤ 96·252 + 819 < 2^15, so |acc·M| < 2^-38
+    const p2 = integerize({ ...g, quant, nodes: g.nodes.slice(0, 2), outputs: [value("y", 1, ["N", 3, 4, 4])] });
+    const rq = p2.ops.find((o): o is RequantOp => o.kind === "requant")!;
+    expect(rq.multipliers).toEqual([
+      { m: 0, s: 0 },
+      { m: 0, s: 0 },
+      { m: 0, s: 0 },
+    ]);
+    // the Add after it cannot rescale 2^40 into 1/8 and says so (the refusal of an unbounded shift: test/quant/bias-headroom.test.ts)
+    expect(() => integerize({ ...g, quant })).toThrow(/Add 'add': cannot integerize: rescale factor .* needs a left shift/);
   });
 
   it("refuses pools it would mis-lower: auto_pad, a dilated AveragePool, a Concat without an axis", () => {

@@ -19,7 +19,7 @@ export interface HlsDesign {
   readonly program: Program;
   readonly cert: Certificate;
   readonly mode: HlsTypes;
-  /** The conv/dense plan (reuse factor …) by op source. */
+  /** The conv/dense/matmul plan (reuse factor …) by op source. */
   readonly layers: ReadonlyMap<string, LayerResources>;
   /** typedef name of each value. */
   readonly typeOf: ReadonlyMap<string, string>;

@@ -6,7 +6,8 @@
  *   firmware/fixq_defines.h     per-layer typedefs (design.ts): layer<i>_acc_t
  *                               exactly the certified accumulator width …
  *   firmware/fixq_layers.h      one function per layer: conv/dense in hls4ml's
- *                               reuse-factor style (mac-layer.ts), requant and
+ *                               reuse-factor style (mac-layer.ts), the activation
+ *                               matmul likewise (matmul-layer.ts), requant and
  *                               the rest (ops-data.ts), weights as const arrays
  *   tb/model.h, model.c         the C back end's code, for the host-side float
  *                               boundary (QuantizeLinear, DequantizeLinear)
@@ -28,6 +29,7 @@ import { buildTclText } from "./build-tcl.js";
 import { planDesign } from "./design.js";
 import { HLS_TYPES, type HlsTypes, readInt, writeInt } from "./hls-types.js";
 import { macLayer } from "./mac-layer.js";
+import { matmulLayer } from "./matmul-layer.js";
 import { moveLayer, poolLayer, requantLayer, rescaleLayer } from "./ops-data.js";
 import { fixedRescaleLayer } from "./ops-fixed.js";
 import { checkTransformerStream, transformerLayer } from "./ops-transformer.js";
@@ -219,6 +221,8 @@ function layersText(p: Program, d: ReturnType<typeof planDesign>, style: HlsIo):
         return style === "stream" ? [] : [macLayer(d, op, i)];
       case "dense":
         return [macLayer(d, op, i)];
+      case "matmul":
+        return [matmulLayer(d, op, i)];
       case "requant":
         return [requantLayer(d, op, i)];
       case "rescale":

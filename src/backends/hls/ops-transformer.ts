@@ -1,6 +1,7 @@
 /**
- * The transformer ops as HLS layers (matmul of two activations, table,
- * softmax, layernorm, addconst, gather, slice), one function each over one
+ * The transformer ops as HLS layers (mul of two activations, table,
+ * softmax, layernorm, addconst, gather, slice; the matmul is a reuse-factor
+ * layer of its own, matmul-layer.ts), one function each over one
  * sample: the bodies are shared/transformer-c.ts's, the same text the C back
  * end compiles, with elements read through to_int64() (ap types) and stored
  * by construction (hls-types.ts), every innermost loop pipelined at II = 1.

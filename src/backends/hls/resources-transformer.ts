@@ -3,8 +3,8 @@
  * (ops-transformer.ts), describing the code it writes: loops over one sample,
  * each innermost loop pipelined at II = 1, nothing unrolled, so each
  * multiplication in a loop body is one multiplier (reused every cycle) and
- * each constant table one ROM:
- *   matmul     1 multiplier (a − za)·(b − zb)
+ * each constant table one ROM. The matmul is not here: a reuse-factor layer
+ * (matmul-layer.ts), its row is in resources.ts's table.
  *   mul        1 multiplier (a − za)·(b − zb)
  *   table      ROM: entries · bits(entry)
  *   softmax    ROM: exp entries · bits(entry); multipliers e·c; 1 divider
@@ -22,14 +22,14 @@ import { layerNormCMax } from "../../numerics/transformer-params.js";
 import type { Certificate } from "../../integer/certify.js";
 import type { IntOp, Program } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
-import { isTransformerOp, type TransformerOp } from "../shared/transformer-c.js";
+import { isTransformerOp } from "../shared/transformer-c.js";
 import { signedBits } from "./hls-types.js";
-import { transformerTiming } from "./timing-transformer.js";
+import { type LoopedOp, transformerTiming } from "./timing-transformer.js";
 import { dspPerMultiplier } from "./resources.js";
 
 export interface TransformerResources {
   readonly source: string;
-  readonly kind: TransformerOp["kind"];
+  readonly kind: LoopedOp["kind"];
   /** Bits of the layer's constant tables (ROM). */
   readonly romBits: number;
   /** Operand widths [a, w] of each multiplier. */
@@ -54,9 +54,8 @@ export function estimateTransformerResources(p: Program, cert: Certificate): Tra
   const range = (v: string) => cert.ranges.get(v) ?? { lo: intMin(p.values.get(v)!.type), hi: intMax(p.values.get(v)!.type) };
   const span = (v: string, z: number) => signedBits(range(v).lo - z, range(v).hi - z);
   const last = (v: string) => p.values.get(v)!.shape.at(-1)!;
-  const one = (op: TransformerOp): Omit<TransformerResources, "source" | "kind" | "dsp" | "cycles"> => {
+  const one = (op: LoopedOp): Omit<TransformerResources, "source" | "kind" | "dsp" | "cycles"> => {
     switch (op.kind) {
-      case "matmul":
       case "mul":
         return { romBits: 0, multipliers: [[span(op.inputs[0], op.inputZeros[0]), span(op.inputs[1], op.inputZeros[1])]], dividers: 0 };
       case "table":
@@ -87,7 +86,7 @@ export function estimateTransformerResources(p: Program, cert: Certificate): Tra
         return { romBits: 0, multipliers: [], dividers: 0 };
     }
   };
-  return p.ops.filter((op: IntOp): op is TransformerOp => isTransformerOp(op)).map((op) => {
+  return p.ops.filter((op: IntOp): op is LoopedOp => isTransformerOp(op) && op.kind !== "matmul").map((op) => {
     const r = one(op);
     return { source: op.source, kind: op.kind, ...r, dsp: r.multipliers.reduce((s, [a, w]) => s + dspPerMultiplier(a, w), 0), cycles: transformerTiming(p, op).cycles };
   });

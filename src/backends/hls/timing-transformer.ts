@@ -1,28 +1,27 @@
 /**
  * Cycle ESTIMATES of the transformer layers of the HLS design (the loops
  * shared/transformer-c.ts prints, with `#pragma HLS PIPELINE II=1` opening
- * every innermost loop), from the loop structure, not from synthesis.
+ * every innermost loop), from the loop structure, not from synthesis. The
+ * matmul is not one of them: it is a reuse-factor layer (matmul-layer.ts),
+ * estimated with the conv/dense layers (timing.ts).
  *
  * Each innermost loop is pipelined. Its II is 1, justified per loop:
  *   loop-carried dependencies  only through one-cycle integer operations (a sum's add: softmax
- *                              Σ e, layernorm Σ x and Σ c², the max's compare-select); the
- *                              matmul's s[j] += … touches a different j each iteration
+ *                              Σ e, layernorm Σ x and Σ c², the max's compare-select)
  *   memory ports               no array is accessed more than twice per iteration (a BRAM is
- *                              dual-port): each input element once, each table entry once,
- *                              the matmul's s[j] one read and one write
+ *                              dual-port): each input element once, each table entry once
  * One invocation of a pipelined loop of T trips takes (T − 1)·II + depth cycles, depth being
  * one iteration's latency:
- *   copy (slice, gather, the matmul's init and store)     2   read, write
+ *   copy (slice, gather)                                  2   read, write
  *   element (table, max, sums, addconst's shift)          4   read, compute, clamp, write
- *   + a multiplier (matmul, mul, Σ c², addconst, the
+ *   + a multiplier (mul, Σ c², addconst, the
  *     softmax's e·c, the layernorm's c·g and b·D)         +3  a pipelined multiply
  *   + a divider (softmax, layernorm)                      +64 the code divides int64_t: a pipelined
  *                                                             divider, one quotient bit per stage
  * Loops around a pipelined loop are not pipelined: each invocation pays the fill (depth) again,
- * plus 1 cycle per outer iteration for its own work (the matmul's a read, gather's id check).
+ * plus 1 cycle per outer iteration for its own work (gather's id check).
  * The integer square root (fixq_isqrt64) is a plain loop of at most 32 steps at 2 cycles each:
  * 64 cycles per layernorm row. Per layer and sample:
- *   matmul     rows·M · [(N − 1 + 2) + K·(1 + N − 1 + 5) + (N − 1 + 2)]
  *   mul        n − 1 + 7
  *   table      n − 1 + 4
  *   softmax    per row of L: (L − 2 + 4) + (L − 1 + 4) + (L − 1 + 4 + 3 + 64)
@@ -32,8 +31,11 @@
  *   slice      per outer index: w − 1 + 2   (w = the elements kept per outer index)
  * The innermost loops' trips per sample are reported too (`trips`).
  */
-import type { Program } from "../../integer/program.js";
+import type { MatMulOp, Program } from "../../integer/program.js";
 import type { TransformerOp } from "../shared/transformer-c.js";
+
+/** The transformer layers of the loop model (the matmul is a reuse-factor layer). */
+export type LoopedOp = Exclude<TransformerOp, MatMulOp>;
 
 export const COPY_DEPTH = 2;
 export const ELEMENT_DEPTH = 4;
@@ -64,21 +66,12 @@ export interface TransformerTiming {
 
 const loop = (times: number, trips: number, depth: number): PipelinedLoop => ({ times, trips, ii: 1, depth });
 
-export function transformerTiming(p: Program, op: TransformerOp): TransformerTiming {
+export function transformerTiming(p: Program, op: LoopedOp): TransformerTiming {
   const shape = (v: string) => p.values.get(v)!.shape;
   const size = (v: string) => shape(v).reduce((a, b) => a * b, 1);
   let loops: PipelinedLoop[];
   let extra = 0;
   switch (op.kind) {
-    case "matmul": {
-      const a = shape(op.inputs[0]);
-      const [M, K] = [a.at(-2)!, a.at(-1)!];
-      const N = shape(op.inputs[1]).at(-1)!;
-      const rows = size(op.inputs[0]) / (M * K);
-      loops = [loop(rows * M, N, COPY_DEPTH), loop(rows * M * K, N, COPY_DEPTH + MUL_LATENCY), loop(rows * M, N, COPY_DEPTH)];
-      extra = rows * M * K; // the k loop's read of a
-      break;
-    }
     case "mul":
       loops = [loop(1, size(op.output), ELEMENT_DEPTH + MUL_LATENCY)];
       break;

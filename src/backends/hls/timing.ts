@@ -8,6 +8,8 @@
  *              per iteration than its 2 ports allow (a BRAM is dual-port):
  *                conv/dense (array form)  max(R, ⌈taps/2⌉, ⌈N/2⌉): the row's taps read from the
  *                                         input array, its N sums written to the output array
+ *                matmul                   max(R, ⌈K/2⌉, ⌈N/2⌉): the row's K elements of a, its N
+ *                                         sums written (the b block is local, partitioned)
  *                conv (line buffer)       max(R, ⌈KH·KW/2⌉): the window's pixels from the line
  *                                         buffer (partitioned by channel)
  *                others                   1
@@ -16,6 +18,8 @@
  *              element loops (read, compute, clamp, write)
  *   cycles     one sample through the layer:
  *                conv/dense               (rows − 1)·II + depth = rows·II + 5
+ *                matmul                   per head: the Load of b (K·N − 1 + 2, II 1), then its M rows
+ *                                         (M − 1)·II + depth; trips: heads·(K·N + M)
  *                conv (line buffer)       H·W·C (reads, II 1) + rows·(II + 5 + N) (the row, then its N writes)
  *                requant                  outer·C·(inner − 1 + 4) (one pipelined loop per channel)
  *                rescale, moves           elements + 3 (concat: the sum of its inputs)
@@ -41,8 +45,9 @@ import { type ConvOp, type IntOp, opInputs, type Program, sampleSize } from "../
 import { type HlsTypes, intTypeName } from "./hls-types.js";
 import { lineBufferPlan } from "./line-buffer-plan.js";
 import { isTransformerOp } from "../shared/transformer-c.js";
+import { matmulShape } from "./matmul-shape.js";
 import { type LayerResources, macShape } from "./resources.js";
-import { transformerTiming } from "./timing-transformer.js";
+import { COPY_DEPTH, transformerTiming } from "./timing-transformer.js";
 import type { HlsIo } from "./top.js";
 
 export interface LayerTiming {
@@ -122,6 +127,16 @@ export function estimateTiming(p: Program, cert: Certificate, layers: readonly L
         cycles = (s.rows - 1) * ii + depth;
         stage = io === "stream" ? reads + cycles + writes : cycles;
       }
+    } else if (op.kind === "matmul") {
+      const l = plan.get(op.source);
+      if (!l) throw new Error(`${op.source}: no reuse plan (estimateResources)`);
+      const s = matmulShape(p, cert, op);
+      iiRequested = l.reuseFactor;
+      ii = Math.max(l.reuseFactor, Math.ceil(s.k / 2), Math.ceil(s.n / 2));
+      depth = ii + ROW_EXTRA;
+      trips = s.heads * (s.k * s.n + s.m);
+      cycles = s.heads * (s.k * s.n - 1 + COPY_DEPTH + (s.m - 1) * ii + depth);
+      stage = io === "stream" ? reads + cycles + writes : cycles;
     } else if (op.kind === "requant") {
       const shape = p.values.get(op.input)!.shape;
       const C = op.multipliers.length;

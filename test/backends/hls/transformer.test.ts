@@ -6,15 +6,17 @@
  * I/O without the gather), on the bundled ViT (default recipe, integer-only)
  * and on the BERT-style fixture (negative ids, extreme masks; an id outside
  * the table fails naming the sample); the testbench's self-check passes.
- * Stream I/O refuses a gather in one line. One build per case. Skips without
- * g++/make (fails with FIXQ_REQUIRE_DATA=1); g++ -O1 (build-hls.ts). The resource rows of the new
- * layers (ROM bits of the tables, the matmul's multiplier) and their cycle estimates (the loop
- * model of timing-transformer.ts) are checked against values computed by hand.
+ * Stream I/O refuses a gather in one line. One build per case (the stdint stream one with the
+ * matmuls at reuse factor 3). Skips without g++/make (fails with FIXQ_REQUIRE_DATA=1); g++ -O1
+ * (build-hls.ts). The resource rows of the new layers (ROM bits of the tables, the matmul's
+ * reuse-factor row) and their cycle estimates (the loop model of timing-transformer.ts, the
+ * matmul's row model) are checked against values computed by hand (more: matmul-layer.test.ts).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitHls } from "../../../src/backends/hls/emit.js";
+import { estimateResources } from "../../../src/backends/hls/resources.js";
 import { estimateTransformerResources, formatTransformerResources } from "../../../src/backends/hls/resources-transformer.js";
 import { estimateTiming } from "../../../src/backends/hls/timing.js";
 import { certifyProgram } from "../../../src/integer/certify.js";
@@ -41,7 +43,7 @@ describe.skipIf(!HAVE)("transformer ops in the HLS C simulation equal the emulat
   it("every op: ap_int parallel I/O, and stdint stream I/O without the gather", () => {
     for (const [name, p, opts] of [
       ["ops-ap", transformerOpsProgram(), {}],
-      ["ops-stream", transformerOpsProgram(false), { io: "stream", types: "stdint" }],
+      ["ops-stream", transformerOpsProgram(false), { io: "stream", types: "stdint", reuse: { all: 3 } }], // the matmuls at R = 3 (K·N = 45 and 12)
     ] as const) {
       const d = dir(name);
       const t = tallyBuilt(buildHls(p, d, opts), allFeeds(p, 4, 9));
@@ -79,27 +81,31 @@ describe("resource and timing estimates of the transformer layers", () => {
   const p = transformerOpsProgram();
   const cert = certifyProgram(p);
 
-  it("ROM bits of the tables, the matmul's multiplier widths, labelled as estimates", () => {
+  it("ROM bits of the tables, labelled as estimates; the matmul's row in the reuse-factor table", () => {
     const rows = estimateTransformerResources(p, cert);
     const of = (kind: string) => rows.filter((r) => r.kind === kind);
-    // uint8 − 131 ∈ [−131, 124] and int8 − 5 ∈ [−133, 122]: 9 bits each, one DSP48
-    expect(of("matmul")[0]).toMatchObject({ romBits: 0, multipliers: [[9, 9]], dsp: 1 });
-    // int16 − 0 ∈ [−32768, 32767]: 16 bits; int16 + 7 ∈ [−32761, 32774]: 17 bits; one DSP48E2 (27 × 18)
-    expect(of("matmul")[1]).toMatchObject({ multipliers: [[16, 17]], dsp: 1 });
+    expect(of("matmul")).toEqual([]); // a reuse-factor layer: resources.ts's table
     // 256 entries of round(90·tanh(·)) ∈ [−90, 90]: 8 bits each
     expect(of("table")[0]).toMatchObject({ romBits: 256 * 8, multipliers: [] });
     // 10 rows of 3 int8 codes
     expect(of("gather")[0]).toMatchObject({ romBits: 30 * 8 });
     expect(formatTransformerResources(rows)).toMatch(/^HLS transformer layers, resource ESTIMATES/);
+    const mm = estimateResources(p, cert).filter((l) => l.kind === "matmul");
+    // [3,4,9]·[3,9,5]: uint8 − 131 ∈ [−131, 124] and int8 − 5 ∈ [−133, 122], 9 bits each, one DSP48; K·N = 45 products
+    // per row at the least fitting R (1); the sum of 9 products lies in [9·124·(−133), 9·(−131)·(−133)] =
+    // [−148428, 156807]: 19 bits; cycles 12 rows · 1 + 3 heads' loads of 45
+    expect(mm[0]).toMatchObject({ weights: 45, rows: 12, reuseFactor: 1, multipliers: 45, operandBits: [9, 9], dsp: 45, weightBits: 45 * 9, accumulatorBits: 19, ii: 1, cycles: 12 + 3 * 45 });
+    // int16 − 0 ∈ [−32768, 32767]: 16 bits; int16 + 7 ∈ [−32761, 32774]: 17 bits; one DSP48E2 (27 × 18); [1,2,4]·[1,4,3]
+    expect(mm[1]).toMatchObject({ weights: 12, rows: 2, multipliers: 12, operandBits: [16, 17], dsp: 12, cycles: 2 + 12 });
   });
 
   // by hand from the loops the code has: a pipelined loop of T trips costs (T − 1)·1 + depth per invocation;
   // depths: copy 2, element 4, + 3 with a multiply, + 64 with the int64 divider; outer-loop work 1 per iteration
   it("cycles: each II = 1 loop's fill paid per invocation, outer-loop work, the square root", () => {
-    const t = estimateTiming(p, cert, [], "parallel");
+    const t = estimateTiming(p, cert, estimateResources(p, cert), "parallel");
     const of = (kind: string) => t.layers.filter((l) => l.kind === kind);
-    // [3,4,9]·[3,9,5]: per (r, i) the init (4 + 2), 9 k steps of (1 + 4 + 5), the store (4 + 2)
-    expect(of("matmul")[0]).toMatchObject({ iiRequested: 1, ii: 1, depth: 5, trips: 12 * 5 + 108 * 5 + 12 * 5, cycles: 12 * (6 + 9 * 10 + 6) });
+    // [3,4,9]·[3,9,5] at R = 1: per head the load of 45 (44 + 2), then 4 rows at II = max(1, ⌈9/2⌉, ⌈5/2⌉) = 5, depth 5 + 5
+    expect(of("matmul")[0]).toMatchObject({ iiRequested: 1, ii: 5, depth: 10, trips: 3 * (45 + 4), cycles: 3 * (46 + 3 * 5 + 10) });
     expect(of("mul")[0]).toMatchObject({ ii: 1, cycles: 14 + 7 }); // 15 elements, one multiply
     expect(of("table")[0]).toMatchObject({ ii: 1, depth: 4, trips: 64, cycles: 63 + 4 });
     // [2,16]: per row the max (15 trips), the sum (16), the division (16, depth 4 + 3 + 64)
@@ -114,11 +120,11 @@ describe("resource and timing estimates of the transformer layers", () => {
     expect(of("gather")[0]).toMatchObject({ trips: 15, cycles: 5 * 5 });
     // rows 1..2 of [4,6] on axis 0 (one run of 12), columns 2..4 on axis 1 (4 runs of 3)
     expect(of("slice").map((l) => l.cycles)).toEqual([13, 16]);
-    // the code pipelines each of the matmul's three innermost loops (init, products, store)
+    // the code pipelines the matmul's load (II = 1) and its row loop (II = R = 1)
     const layers = emitHls(p).get("firmware/fixq_layers.h")!;
     const i = p.ops.findIndex((op) => op.kind === "matmul");
     const fn = layers.slice(layers.indexOf(`static int layer${i}(`), layers.indexOf("\n}\n", layers.indexOf(`static int layer${i}(`)));
-    expect(fn.match(/#pragma HLS PIPELINE II=1/g)).toHaveLength(3);
+    expect(fn.match(/#pragma HLS PIPELINE II=1/g)).toHaveLength(2);
     // the resource rows carry the same cycles
     const rows = estimateTransformerResources(p, cert);
     expect(rows.map((r) => r.cycles)).toEqual(t.layers.filter((l) => rows.some((r) => r.source === l.source && r.kind === l.kind)).map((l) => l.cycles));
