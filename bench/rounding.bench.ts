@@ -43,7 +43,8 @@
  * (AdaRound variants: name → extra recipe keys, each a method row after
  * AdaRound's, with its top-1 minus AdaRound's ± one paired SE), FIXQ_BENCH_ITERS=100,300,1000
  * (part 3; empty skips it), FIXQ_BENCH_PARTS=kernels,accuracy,iters,
- * FIXQ_THREADS (default 1), FIXQ_BENCH_SAVE=DIR (writes every model there), FIXQ_ANCHOR_SEED (the anchor's sample order, default 0).
+ * FIXQ_THREADS (default 1), FIXQ_BENCH_SAVE=DIR (writes every model there), FIXQ_ANCHOR_SEED (the anchor's sample order, default 0),
+ * FIXQ_BENCH_CALIB=FILE.npy (calibration samples for fixq and the anchor; default the 512 bundled images).
  *
  * Not here yet: ORT's MatMulNBits GPTQ on the ViT (see bench/README.md).
  */
@@ -104,6 +105,8 @@ const METHODS = env("FIXQ_BENCH_METHODS") ?? ["nearest", "gptq", "adaround"];
 const adaroundIters = process.env["FIXQ_ADAROUND_ITERS"];
 /** FIXQ_BENCH_SAVE=DIR: every quantized model of the accuracy part (and the anchor's) is written there, for offline comparison. */
 const saveDir = process.env["FIXQ_BENCH_SAVE"];
+/** FIXQ_BENCH_CALIB=FILE.npy: the calibration samples of every row and of the anchor (default the 512 bundled images). */
+const calibPath = process.env["FIXQ_BENCH_CALIB"] || join(MODELS_DIR, "data/calib.npy");
 const gptqExtra = JSON.parse(process.env["FIXQ_BENCH_GPTQ"] || "{}") as RecipeInput;
 const adaroundVariants = Object.entries(JSON.parse(process.env["FIXQ_BENCH_ADAROUND"] || "{}") as Record<string, RecipeInput>);
 /** The method rows: the methods asked for, then the AdaRound variants (when AdaRound is among them). */
@@ -113,7 +116,7 @@ const methodRows: { name: string; extra: RecipeInput }[] = [
 ];
 
 async function quantized(model: Model, recipe: RecipeInput) {
-  const source = npyFileSource(model.graph!, join(MODELS_DIR, "data/calib.npy"));
+  const source = npyFileSource(model.graph!, calibPath);
   const q0 = performance.now();
   const c0 = process.cpuUsage();
   const q = await quantizeModel(model, source, buildRecipe(recipe), { threads }).finally(() => source.close());
@@ -127,7 +130,7 @@ async function quantized(model: Model, recipe: RecipeInput) {
 
 const pts = (x: number) => (100 * x).toFixed(2);
 if (parts.includes("accuracy")) {
-  console.log(`\naccuracy: top-1 on the ${setName}; calibration: the 512 bundled images; ${threads} thread(s)`);
+  console.log(`\naccuracy: top-1 on the ${setName}; calibration: ${process.env["FIXQ_BENCH_CALIB"] ? calibPath : "the 512 bundled images"}; ${threads} thread(s)`);
   const anchorOff = METHODS.includes("adaround") ? adaroundAnchorUnavailable() : "AdaRound not among the methods";
   console.log(anchorOff ? `PyTorch AdaRound anchor skipped: ${anchorOff}` : `PyTorch AdaRound anchor: ${anchorBatch} samples per step, rows with integer weights`);
   for (const key of env("FIXQ_BENCH_MODELS") ?? ["resnet", "mobilenetv2", "cnn", "mlp", "vit"]) {
@@ -162,7 +165,7 @@ if (parts.includes("accuracy")) {
       }
       if (!anchorOff && nearest && fixqAda && row.recipe.weights === "int4") {
         log(`[${elapsed()}] ${key} ${row.name} PyTorch anchor`);
-        const a = runAdaroundAnchor(model, nearest.model, join(MODELS_DIR, "data/calib.npy"), threads, adaroundIters ? Number(adaroundIters) : undefined);
+        const a = runAdaroundAnchor(model, nearest.model, calibPath, threads, adaroundIters ? Number(adaroundIters) : undefined);
         if ("error" in a) console.log(`  ${row.name.padEnd(19)} anchor    ${a.error}`);
         else {
           const p = await predict(a.model);

@@ -25,10 +25,16 @@ function bundleIsFresh() {
 }
 
 // A reader that went away (`fixq … | head -1`) ends fixq quietly, as it ends Unix tools.
+// Any other write error (a redirect to a full disk: ENOSPC) is one line and exit 1, no stack trace.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (e) => {
-    if (e.code !== "EPIPE") throw e;
-    process.exit(process.exitCode ?? 0);
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    if (stream === process.stdout) {
+      try {
+        process.stderr.write(`error: standard output: cannot write (${e.code ?? e.message})\n`);
+      } catch {}
+    }
+    process.exit(1);
   });
 }
 

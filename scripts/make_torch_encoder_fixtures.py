@@ -4,7 +4,11 @@
   test/fixtures/torch-encoder/seq-first.onnx         batch_first=False, x [5, batch, 32], dynamic_axes on the batch
   test/fixtures/torch-encoder/batch-first.onnx       batch_first=True,  x [batch, 5, 32]
   test/fixtures/torch-encoder/norm-first.onnx        batch_first=False, norm_first=True, x [5, batch, 32]
+  test/fixtures/torch-encoder/norm-first.batch-first.onnx  batch_first=True, norm_first=True, x [batch, 5, 32]:
+      the norm's output passes a Transpose before the in-projection
   test/fixtures/torch-encoder/seq-first.dynseq.onnx  batch_first=False, x [seq, batch, 32]: dynamic sequence too
+  test/fixtures/torch-encoder/padmask.onnx           batch_first=False, x [5, batch, 32] and mask [batch, 5] (bool,
+                                                     True = padding) passed as src_key_padding_mask, dynamic batch
 
 Each is nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64,
 dropout=0) in eval mode under an nn.Sequential (so node names read /l/...),
@@ -76,6 +80,41 @@ def export(name: str, batch_first: bool, norm_first: bool, dynamic: bool, seed: 
     print(f"{name}: {os.path.getsize(path)} bytes, max |ORT - torch| {err:.2e}")
 
 
+class Masked(nn.Module):
+    """The layer called with a key padding mask, as a model over padded batches is."""
+
+    def __init__(self, enc: nn.Module) -> None:
+        super().__init__()
+        self.l = enc.l
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.l(x, src_key_padding_mask=mask)
+
+
+def export_padmask(name: str, seed: int) -> None:
+    """Seq-first, dynamic batch, with src_key_padding_mask: the export adds Where(mask, -inf, 0), reshaped and expanded over the heads, to the scores."""
+    model = Masked(layer(False, False, seed)).eval()
+    x = torch.randn(SEQ, 3, D, generator=torch.Generator().manual_seed(seed + 100))
+    mask = torch.tensor([[False] * SEQ, [False, False, False, True, True], [False, True, False, False, True]])
+    path = os.path.join(OUT, name)
+    torch.onnx.export(
+        model, (x, mask), path, input_names=["x", "mask"], output_names=["y"],
+        dynamic_axes={"x": {1: "batch"}, "mask": {0: "batch"}, "y": {1: "batch"}},
+        opset_version=17, do_constant_folding=True, dynamo=False,
+    )  # fmt: skip
+    m = onnx.load(path)
+    m.doc_string = "nn.TransformerEncoderLayer(32, 4, 64, dropout=0) called with src_key_padding_mask (bool [batch, 5], True = padding), x [5, batch, 32]; scripts/make_torch_encoder_fixtures.py"
+    onnx.save(m, path)
+    onnx.checker.check_model(m)
+    with torch.no_grad():
+        want = model(x, mask).numpy()
+    got = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy(), "mask": mask.numpy()})[0]
+    keep = ~mask.numpy().T  # [seq, batch]: torch's fast path may zero the padded positions, so only unpadded ones are compared
+    err = float(np.abs(got - want)[keep].max())
+    assert err < 1e-5, f"{name}: ONNX Runtime differs from torch by {err}"
+    print(f"{name}: {os.path.getsize(path)} bytes, max |ORT - torch| {err:.2e} on unpadded positions")
+
+
 def main() -> None:
     os.makedirs(OUT, exist_ok=True)
     export("seq-first.fixed.onnx", batch_first=False, norm_first=False, dynamic=False, seed=1)
@@ -83,6 +122,8 @@ def main() -> None:
     export("batch-first.onnx", batch_first=True, norm_first=False, dynamic=True, seed=3)
     export("norm-first.onnx", batch_first=False, norm_first=True, dynamic=True, seed=4)
     export("seq-first.dynseq.onnx", batch_first=False, norm_first=False, dynamic=True, seed=5, dynamic_seq=True)
+    export_padmask("padmask.onnx", seed=6)
+    export("norm-first.batch-first.onnx", batch_first=True, norm_first=True, dynamic=True, seed=7)
 
 
 if __name__ == "__main__":

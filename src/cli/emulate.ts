@@ -16,6 +16,7 @@ import { FixqError } from "../ir/errors.js";
 import { moveAxis } from "../integer/sample-layout.js";
 import { halfToFloat } from "../ir/tensor.js";
 import { intTypeName } from "../numerics/int.js";
+import { integerFeed } from "../eval/emulator-runner.js";
 import { readArrays } from "./eval.js";
 import { emitJson, jsonOnStdout, jsonTarget } from "./json-output.js";
 import { type IntegerCliOptions, loadProgram } from "./load-program.js";
@@ -44,12 +45,12 @@ export function bindProgramInputs(p: Program, arrays: ReadonlyMap<string, NpyArr
     if (a.shape.length !== want.length + 1 || a.shape.some((d, i) => i !== axis && d !== layout[i])) {
       throw new FixqError("data", `array of shape [${a.shape.join(",")}] does not fit input '${input.name}' of shape [${layout.join(",")}]`, `data ${source}`);
     }
-    if (input.integer && typeof (a.data as ArrayLike<unknown>)[0] === "bigint") {
-      // ids and masks (int64): the program clamps them within ±2^24, so larger magnitudes may saturate here
+    if (input.integer && (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1")) {
+      // ids and masks (int64, or a bool padding mask as 0/1): the program clamps them within ±2^24, so larger magnitudes may saturate here
       const n = a.shape[0]!;
       if (samples !== undefined && n !== samples) throw new FixqError("data", `inputs have different sample counts (${samples} and ${n})`, `data ${source}`);
       samples = n;
-      feeds.set(input.name, Float32Array.from(a.data as BigInt64Array, (v) => Number(v < -(2n ** 25n) ? -(2n ** 25n) : v > 2n ** 25n ? 2n ** 25n : v)));
+      feeds.set(input.name, integerFeed(a.data) as Float32Array);
       continue;
     }
     if (typeof (a.data as ArrayLike<unknown>)[0] === "bigint" || a.dtype === "b1") {

@@ -82,3 +82,10 @@ export function checkJsonFile(path: string, want: string, kind: "usage" | "data"
   const k = fileKind(path);
   if (k === "npy" || k === "npz" || k === "onnx" || k === "unknown") throw new FixqError(kind, `is ${WORDS[k]}, not ${want}`, path);
 }
+
+/** A `--recipe` file that cannot be read: missing is bad input (exit 1, as for every input file), the rest a usage error naming the cause. */
+export function recipeReadError(path: string, e: unknown): FixqError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new FixqError("io", "no such file", `--recipe ${path}`);
+  return new FixqError("usage", `cannot read recipe file${code ? ` (${code})` : ""}`, path);
+}

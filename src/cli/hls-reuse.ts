@@ -12,7 +12,7 @@ import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import { matcherOf, parseLayerRules } from "../quant/layer-rules.js";
 import { checkObject, RECIPE_SCHEMA } from "../quant/recipe-schema.js";
-import { checkJsonFile } from "./file-kinds.js";
+import { checkJsonFile, recipeReadError } from "./file-kinds.js";
 
 export function reuseFactorsOf(path: string, model: Model): Map<string, number> {
   checkJsonFile(path, "a JSON recipe", "usage");
@@ -20,7 +20,7 @@ export function reuseFactorsOf(path: string, model: Model): Map<string, number> 
   try {
     value = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new FixqError("usage", e instanceof SyntaxError ? `recipe is not valid JSON: ${e.message}` : "cannot read recipe file", path);
+    throw e instanceof SyntaxError ? new FixqError("usage", `recipe is not valid JSON: ${e.message}`, path) : recipeReadError(path, e);
   }
   const recipe = checkObject(value, RECIPE_SCHEMA, path, "");
   const rules = recipe["layers"] === undefined ? [] : parseLayerRules(recipe["layers"], path);

@@ -66,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--threads <n>", "onnxruntime intra-op threads")
     .option("--max-drop <points>", "fail if CAND's top-1 is more than this many percentage points below REF's (needs labels)")
     .option("--min-agreement <f>", "fail if CAND's top-1 class matches REF's on less than this fraction (0..1)")
-    .option("--min-sqnr <db>", "fail if the output SQNR of CAND against REF is below this (dB)")
+    .option("--min-sqnr <db>", "fail if the SQNR of any output of CAND against REF is below this (dB)")
     .option("--max-deployment-gap <points>", "fail with 'deployment risk' if CAND's integer-kernel top-1 or agreement is more than this many points below its fake-quant run (default 2)")
     .option("--json [file]", "JSON report, to FILE or standard output")
     .option("--junit <file>", "write a JUnit XML report (one testcase per threshold)")

@@ -82,6 +82,15 @@ function checkWritableLocation(o: GuardOutput & { path: string }): void {
   } catch {
     st = undefined;
   }
+  if (st && o.kind !== "folder" && (st.isFIFO() || st.isCharacterDevice() || st.isSocket())) {
+    // a pipe or device (--json /dev/stdout, >(jq .)): written in place (atomic-write.ts), so its own permission counts, not its folder's
+    try {
+      accessSync(o.path, constants.W_OK);
+      return;
+    } catch {
+      throw new FixqError("usage", "cannot write (permission denied)", where);
+    }
+  }
   if (st) {
     if (o.kind === "folder" && !st.isDirectory()) throw new FixqError("usage", `${o.what} is a folder; '${o.path}' is a file`);
     if (o.kind !== "folder" && st.isDirectory()) throw new FixqError("usage", "is a directory; give a file name", where);

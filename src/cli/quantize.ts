@@ -27,7 +27,7 @@ import { type LoadCheck, verifyLoad } from "../runtime/verify-load.js";
 import { silentProgress, terminalProgress } from "../util/progress.js";
 import { rotateMode, takeDeploymentKeys } from "./deployment-keys.js";
 import { readArrays, readLabels } from "./eval.js";
-import { checkDataFile, checkJsonFile } from "./file-kinds.js";
+import { checkDataFile, checkJsonFile, recipeReadError } from "./file-kinds.js";
 import { emitRun } from "./html-output.js";
 import { applyInputFlags, type InputFlags, scalarValues } from "./input-flags.js";
 import { jsonOnStdout, jsonTarget } from "./json-output.js";
@@ -66,8 +66,8 @@ function readRecipeFile(path: string): RecipeInput {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new FixqError("usage", "cannot read recipe file", path);
+  } catch (e) {
+    throw recipeReadError(path, e);
   }
   let value: unknown;
   try {
@@ -238,7 +238,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   summary["outputBytes"] = statSync(output).size;
   // fixed-point activations whose calibrated range wraps (fixed-range-warnings.ts), one line each
   summary["warnings"] = result.warnings;
-  if (!json) for (const w of result.warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w}\n`);
+  // on stderr also under --json on stdout: a CI log shows them, stdout keeps the document alone
+  for (const w of result.warnings) process.stderr.write(`${chalk.yellow("warning:")} ${w}\n`);
   if (html) {
     const reopen = calibPath ? () => openCalibration(model, calibPath, recipe.calibSamples, values) : undefined;
     summary["histograms"] = await reportHistograms({ result, reopen, batchSize: recipe.batchSize, threads: nThreads, progress });

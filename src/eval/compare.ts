@@ -306,7 +306,7 @@ function labelled(p: Progress, label: string): Progress {
   return { start: (total) => p.start(total, label), tick: (n) => p.tick(n), stop: () => p.stop() };
 }
 
-/** CI thresholds; each is checked against the "all" (deployed) figures of the first output. */
+/** CI thresholds, checked against the "all" (deployed) figures: SQNR of every output, the rest of the first output. */
 export interface Thresholds {
   /** Max top-1 drop of CAND vs REF, in percentage points (needs labels). */
   readonly maxDrop?: number;
@@ -373,7 +373,19 @@ export function formatDb(x: number): string {
   return Number.isFinite(x) ? x.toFixed(2) : Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
 }
 
-/** Checks the thresholds that are set; a missing or NaN value fails. */
+/**
+ * The output with the lowest SQNR, a NaN one first (NaN fails every bound):
+ * min over outputs o of SQNR_o, so `--min-sqnr` holds for every output.
+ */
+function worstSqnr(outputs: readonly OutputMetrics[]): OutputMetrics | undefined {
+  return outputs.reduce<OutputMetrics | undefined>((w, o) => (w === undefined || Number.isNaN(o.sqnrDb) || (!Number.isNaN(w.sqnrDb) && o.sqnrDb < w.sqnrDb) ? o : w), undefined);
+}
+
+/**
+ * Checks the thresholds that are set; a missing or NaN value fails.
+ * `minSqnrDb` holds for every output (the worst is checked); `maxDrop` and
+ * `minAgreement` look at the first output, the one labels refer to.
+ */
 export function checkGate(r: CompareResult, t: Thresholds): GateResult {
   const checks: GateCheck[] = [];
   const add = (id: GateCheck["id"], limit: number, value: number | null, passed: boolean, requirement: string, measured: string, message: string) =>
@@ -400,10 +412,13 @@ export function checkGate(r: CompareResult, t: Thresholds): GateResult {
     add("min-agreement", t.minAgreement, v, ok, `agreement >= ${limit}`, `${v?.toFixed(4)}`, `agreement ${v?.toFixed(4)} ${ok ? ">=" : "<"} ${limit}`);
   }
   if (t.minSqnrDb !== undefined) {
-    const v = first?.sqnrDb ?? null;
+    const outs = r.candidate.all.outputs;
+    const worst = worstSqnr(outs);
+    const v = worst?.sqnrDb ?? null;
     const ok = v !== null && v >= t.minSqnrDb;
     const limit = formatDb(t.minSqnrDb);
-    add("min-sqnr", t.minSqnrDb, v, ok, `SQNR >= ${limit} dB`, `${formatDb(v ?? Number.NaN)} dB`, `SQNR ${formatDb(v ?? Number.NaN)} dB ${ok ? ">=" : "<"} ${limit} dB`);
+    const which = worst && outs.length > 1 ? ` (output '${worst.name}', the worst of ${outs.length})` : "";
+    add("min-sqnr", t.minSqnrDb, v, ok, `SQNR >= ${limit} dB`, `${formatDb(v ?? Number.NaN)} dB`, `SQNR ${formatDb(v ?? Number.NaN)} dB${which} ${ok ? ">=" : "<"} ${limit} dB`);
   }
   const gap = t.maxDeploymentGap === undefined ? null : deploymentGap(r);
   if (t.maxDeploymentGap !== undefined && gap) {

@@ -34,7 +34,8 @@ export function emulatorRunner(model: Model, where?: string): CandidateRunner {
       for (const i of p.inputs) {
         const t = feeds[i.name];
         if (!t) throw new FixqError("data", `no data for input '${i.name}'`);
-        if (!(t.data instanceof Float32Array)) throw new FixqError("data", `the emulator needs float32 data for input '${i.name}'`);
+        const data = i.integer ? integerFeed(t.data) : t.data;
+        if (!(data instanceof Float32Array)) throw new FixqError("data", `the emulator needs float32 data for input '${i.name}'`);
         const axis = i.batchAxis ?? 0;
         // a program whose sample is a whole fixed-batch run of the model (passes/sample-axis.ts) takes runs stacked along axis 0
         stacked = t.dims.length === i.shape.length && axis === 0;
@@ -42,10 +43,10 @@ export function emulatorRunner(model: Model, where?: string): CandidateRunner {
         if (inputs.size > 0 && n !== batch) throw new FixqError("data", `inputs disagree on the batch size (${batch} and ${n})`);
         batch = n;
         const want = axis === 0 ? undefined : [...i.shape.slice(0, axis), n, ...i.shape.slice(axis)];
-        if (!Number.isInteger(n) || t.data.length !== batch * sampleSize(i.shape) || want?.some((d, k) => d !== t.dims[k])) {
+        if (!Number.isInteger(n) || data.length !== batch * sampleSize(i.shape) || want?.some((d, k) => d !== t.dims[k])) {
           throw new FixqError("data", `input '${i.name}' has shape [${t.dims.join(",")}], the model wants [N,${i.shape.join(",")}]`);
         }
-        inputs.set(i.name, moveAxis(t.data, t.dims, axis, 0));
+        inputs.set(i.name, moveAxis(data, t.dims, axis, 0));
       }
       const r = runProgram(p, inputs, batch);
       const out: Record<string, HostTensor> = {};
@@ -59,3 +60,15 @@ export function emulatorRunner(model: Model, where?: string): CandidateRunner {
   };
 }
 
+/**
+ * An integer input's values (int64 ids and masks, a bool padding mask as 0/1)
+ * as the emulator takes them, float32 numbers; the program clamps ids within
+ * ±2^24, so magnitudes beyond ±2^25 are saturated here first. Other data is
+ * returned as it is.
+ */
+export function integerFeed(data: unknown): unknown {
+  const limit = 2n ** 25n;
+  if (data instanceof BigInt64Array) return Float32Array.from(data, (v) => Number(v < -limit ? -limit : v > limit ? limit : v));
+  if (data instanceof Uint8Array || data instanceof Int32Array || data instanceof Int8Array) return Float32Array.from(data);
+  return data;
+}

@@ -5,6 +5,14 @@
  * clamps become the requant's integer clamp:
  *   Q(clip(v, lo, hi)) = clamp(Q(v), Q(lo), Q(hi))   (Q is monotone)
  * with Relu as clip(v, 0, +∞) and ReLU6 as clip(v, 0, 6).
+ *
+ * Or, where the chain meets pure layout ops (Transpose, Reshape, Flatten,
+ * Squeeze, Unsqueeze, Identity), each the one reader of the last, before any
+ * spec: the first value after them that carries a spec lends it to the value
+ * before them, which the op's result then lands in, and the layout ops stay
+ * to be lowered as they are. Exact, since Q is elementwise and layout ops
+ * only move elements: Q(T(v)) = T(Q(v)). (A batch-first torch export's
+ * pre-norm LayerNorm → Transpose → MatMul is quantized after the Transpose.)
  */
 import { FixqError } from "../ir/errors.js";
 import type { Node } from "../ir/graph.js";
@@ -52,6 +60,12 @@ export function activationTail(ctx: LoweringContext, producer: Node, output: str
       const clampHi = Math.min(spec.qmax, quantizeBound(hi, spec));
       return { value, spec, clampLo, clampHi, nodes };
     }
+    const borrowed = specAfterLayout(ctx, value, label(producer));
+    if (borrowed) {
+      const clampLo = Math.max(borrowed.qmin, quantizeBound(lo, borrowed));
+      const clampHi = Math.min(borrowed.qmax, quantizeBound(hi, borrowed));
+      return { value, spec: borrowed, clampLo, clampHi, nodes };
+    }
     const next = ctx.soleReader(value);
     const bounds = next ? clampBounds(ctx, next) : undefined;
     if (!next || !bounds || next.inputs[0] !== value) {
@@ -63,4 +77,17 @@ export function activationTail(ctx: LoweringContext, producer: Node, output: str
     nodes.push(next);
     value = next.outputs[0]!;
   }
+}
+
+const LAYOUT_OPS: ReadonlySet<string> = new Set(["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"]);
+
+/** The spec of the first value with one after a chain of layout ops from `value` (each its input's one reader), if any. */
+function specAfterLayout(ctx: LoweringContext, value: string, where: string): ActSpec | undefined {
+  let v = value;
+  for (let next = ctx.soleReader(v); next && LAYOUT_OPS.has(next.opType) && next.inputs[0] === v; next = ctx.soleReader(v)) {
+    v = next.outputs[0]!;
+    const spec = ctx.actSpec(v, where);
+    if (spec) return spec;
+  }
+  return undefined;
 }

@@ -31,6 +31,8 @@ import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
 import { widenAccumulators } from "./widen-accumulators.js";
 import { foldConstantGathers, isIntegerInput, lowerCast, lowerGather, lowerSlice, quantizeIntegerInput } from "./lower-gather.js";
 import { verifyProgram } from "./verify-program.js";
+import { keyMaskAdds, maskDerivedValues, maskTermValues } from "../passes/key-mask.js";
+import { lowerMaskedSoftmax, maskChainNodes } from "./lower-key-mask.js";
 import { checkFixedWriters } from "./lower-fixed.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
@@ -91,9 +93,10 @@ const LOWERINGS: Readonly<Record<string, Lower>> = {
 };
 
 /** Every node integer code cannot run, grouped by op, in one message. */
-function checkSupported(g: Graph): void {
+function checkSupported(g: Graph, skip: ReadonlySet<Node>): void {
   const bad = new Map<string, Node[]>();
   for (const n of g.nodes) {
+    if (skip.has(n)) continue;
     const domain = n.opType === "GatherBlockQuantized" ? "com.microsoft" : "";
     const known = (n.domain ?? "") === domain && (n.opType === "Constant" || Object.hasOwn(LOWERINGS, n.opType));
     if (!known) bad.set(n.opType, [...(bad.get(n.opType) ?? []), n]);
@@ -161,12 +164,20 @@ export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program 
   // a graph that moves the batch off the leading axis is lowered as one sample of itself
   const sample = sampleGraph(graph);
   const g = foldConstantGathers(foldShapes(sample?.graph ?? graph).graph);
-  checkSupported(g);
+  // attention masks: their arithmetic and the Add become the key mask of the Softmax (lower-key-mask.ts)
+  const derived = maskDerivedValues(g);
+  const masks = keyMaskAdds(g, derived);
+  const terms = maskTermValues(g, masks, derived);
+  const maskNodes = maskChainNodes(g, terms);
+  checkSupported(g, new Set([...maskNodes, ...[...masks.values()].map((m) => m.add)]));
   const ctx = new LoweringContext(g, opts);
+  for (const m of masks.values()) if (!g.nodes.some((n) => !maskNodes.has(n) && n.inputs.includes(m.source))) ctx.maskInputs.add(m.source);
   const inputs = quantizeInputs(ctx);
   for (const n of g.nodes) {
-    if (n.opType === "Constant" || ctx.consumed.has(n)) continue;
-    LOWERINGS[n.opType]!(ctx, n);
+    if (n.opType === "Constant" || ctx.consumed.has(n) || maskNodes.has(n)) continue;
+    const m = masks.get(n.outputs[0] ?? "");
+    if (m) lowerMaskedSoftmax(ctx, m, terms);
+    else LOWERINGS[n.opType]!(ctx, n);
   }
   const withAxis = (io: ProgramIo): ProgramIo => (sample?.batchAxes.has(io.name) ? { ...io, batchAxis: sample.batchAxes.get(io.name)! } : io);
   const outputs = dequantizeOutputs(ctx).map(withAxis);

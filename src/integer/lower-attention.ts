@@ -5,7 +5,9 @@
  *   with the dyadic multiplier of M = S_a·S_b / S_y.
  * - Softmax over the last axis (numerics/transformer.ts softmaxKernel):
  *   y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋), the rounding of e / (Σ·S_y),
- *   with the constants and bounds of numerics/transformer-params.ts softmaxParams.
+ *   with the constants and bounds of numerics/transformer-params.ts softmaxParams;
+ *   Softmax(S + M) of an attention mask M excludes the masked keys
+ *   (lower-key-mask.ts).
  */
 import { attrInt } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
@@ -43,8 +45,9 @@ export function lowerActProduct(ctx: LoweringContext, n: Node, kind: "matmul" | 
 }
 
 
-export function lowerSoftmax(ctx: LoweringContext, n: Node): void {
-  const x = ctx.intInput(n.inputs[0]!, n);
+/** Softmax of its input, or (masked) of the scores `masked.scores` with the keys where integer value `masked.mask` (the input's shape) is not 0 excluded. */
+export function lowerSoftmax(ctx: LoweringContext, n: Node, masked?: { scores: string; mask: string }): void {
+  const x = ctx.intInput(masked?.scores ?? n.inputs[0]!, n);
   const xs = ctx.specOfInt(x);
   const shape = ctx.values.get(x)!.shape;
   const axis = attrInt(n, "axis", -1);
@@ -58,6 +61,6 @@ export function lowerSoftmax(ctx: LoweringContext, n: Node): void {
   if (!params) throw new FixqError("unsupported", `cannot integerize: ${label(n)} has output scale ${tail.spec.scale} over rows of ${L}, beyond integer Softmax's exact range`);
   const { exp, numerator, shift } = params;
   const out = ctx.addValue(`${tail.value}_q`, shape, tail.spec.type, tail.spec);
-  ctx.ops.push({ kind: "softmax", source: label(n), input: x, output: out, exp, numerator, shift, outZero: tail.spec.zeroPoint, clampLo: tail.clampLo, clampHi: tail.clampHi });
+  ctx.ops.push({ kind: "softmax", source: label(n), input: x, ...(masked ? { mask: masked.mask } : {}), output: out, exp, numerator, shift, outZero: tail.spec.zeroPoint, clampLo: tail.clampLo, clampHi: tail.clampHi });
   ctx.lowered.set(tail.value, out);
 }

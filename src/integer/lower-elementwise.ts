@@ -106,7 +106,7 @@ export function lowerAdd(ctx: LoweringContext, n: Node): void {
  * only: a reshape that prepends 1s, then per axis of size 1 a concat of
  * `target[a]` copies of it.
  */
-function broadcastInto(ctx: LoweringContext, n: Node, x: string, target: readonly number[]): string {
+export function broadcastInto(ctx: LoweringContext, n: Node, x: string, target: readonly number[]): string {
   const v = ctx.values.get(x)!;
   const spec = ctx.specOfInt(x);
   if (v.shape.join("x") === target.join("x")) return x;

@@ -30,6 +30,7 @@ import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 import { blockDequantizeRows } from "../numerics/gather.js";
 import { quantizeValue } from "../numerics/int-group.js";
 import { narrowestIntType } from "../quant/format-annotation.js";
+import { MASK_SPEC } from "./lower-key-mask.js";
 import { type ActSpec, type LoweringContext, label } from "./lowering-context.js";
 
 const GATHERS = new Set(["Gather", "GatherBlockQuantized"]);
@@ -99,11 +100,12 @@ export function foldConstantGathers(g: Graph): Graph {
 /** Whether graph input `name` is an integer tensor (ids, a mask). */
 export function isIntegerInput(ctx: LoweringContext, name: string): boolean {
   const t = ctx.types.get(name)?.dtype;
-  return t === DataType.INT64 || t === DataType.INT32;
+  return t === DataType.INT64 || t === DataType.INT32 || (t === DataType.BOOL && ctx.maskInputs.has(name));
 }
 
 /** The clamp of an integer graph input (see the file comment). */
 function integerInputSpec(ctx: LoweringContext, name: string): ActSpec {
+  if (ctx.maskInputs.has(name)) return MASK_SPEC;
   let rows = 0;
   for (const r of ctx.readers.get(name) ?? []) {
     const table = isGather(r) && r.inputs[1] === name ? constantTable(ctx.consts, r) : undefined;

@@ -60,6 +60,8 @@ export class LoweringContext {
   /** Nodes already lowered as part of another node's pattern (fused clamps). */
   readonly consumed = new Set<Node>();
   readonly readers = new Map<string, Node[]>();
+  /** Graph inputs read only as attention masks (lower-key-mask.ts): quantized to 0/1. */
+  readonly maskInputs = new Set<string>();
   readonly graphOutputs: Set<string>;
   readonly rounding: RequantRounding;
   readonly multiplierBits: number;

@@ -271,6 +271,8 @@ export interface TableOp extends OpBase {
 export interface SoftmaxOp extends OpBase {
   readonly kind: "softmax";
   readonly input: string;
+  /** A key mask of the input's shape: where it is not 0 the key is excluded (probability 0); an attention mask (passes/key-mask.ts). */
+  readonly mask?: string;
   readonly output: string;
   /** exp[d] = round(2^15·exp(−d·S_x)), d = max − x. */
   readonly exp: Int32Array;
@@ -454,5 +456,6 @@ export function sampleSize(shape: readonly number[]): number {
 
 /** The input values an op reads. */
 export function opInputs(op: IntOp): readonly string[] {
-  return "inputs" in op ? op.inputs : [op.input];
+  if ("inputs" in op) return op.inputs;
+  return op.kind === "softmax" && op.mask !== undefined ? [op.input, op.mask] : [op.input];
 }

@@ -1,9 +1,9 @@
 /**
  * Atomic file output: data goes to a temporary file in the destination folder
  * and is renamed over the destination only once it is complete, so a failure
- * never leaves a partial file behind.
+ * never leaves a partial file behind. A pipe or device is written in place.
  */
-import { closeSync, constants, copyFileSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FixqError } from "./errors.js";
 
@@ -18,11 +18,27 @@ export interface AtomicFile {
   copyFrom(source: string): void;
 }
 
+/**
+ * True when `path` (through symlinks) is a pipe, a character device or a
+ * socket: `--json /dev/stdout`, `--json >(jq .)` (/dev/fd/N), a FIFO. Those
+ * are written in place: a temporary file renamed over them would replace
+ * the pipe with a regular file (and, as root, /dev/stdout itself).
+ */
+export function isStreamTarget(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return st.isFIFO() || st.isCharacterDevice() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
 export function openAtomic(path: string): AtomicFile {
-  const tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  const stream = isStreamTarget(path);
+  const tempPath = stream ? path : join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   let fd: number;
   try {
-    fd = openSync(tempPath, "wx");
+    fd = openSync(tempPath, stream ? "w" : "wx");
   } catch (e) {
     throw new FixqError("io", `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, path);
   }
@@ -45,6 +61,10 @@ export function openAtomic(path: string): AtomicFile {
       size += chunk.length;
     },
     copyFrom(source: string) {
+      if (stream) {
+        this.write(readFileSync(source));
+        return;
+      }
       close();
       // A copy-on-write clone where the file system has one (btrfs, XFS), else an in-kernel copy.
       copyFileSync(source, tempPath, constants.COPYFILE_FICLONE);
@@ -52,10 +72,11 @@ export function openAtomic(path: string): AtomicFile {
     },
     commit() {
       close();
-      renameSync(tempPath, path);
+      if (!stream) renameSync(tempPath, path);
     },
     abort() {
       close();
+      if (stream) return;
       try {
         unlinkSync(tempPath);
       } catch {

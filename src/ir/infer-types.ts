@@ -212,6 +212,11 @@ const rules: Record<string, Rule> = {
     const perm = attrInts(n, "perm") ?? x?.map((_d, i) => x.length - 1 - i);
     return [ins[0] && { dtype: ins[0].dtype, shape: x && perm ? perm.map((p) => x[p]) : undefined }];
   },
+  // Expand broadcasts its input and the target shape by numpy's rules
+  Expand: (n, ins, consts) => {
+    const target = constValues(n.inputs[1], consts);
+    return [ins[0] && { dtype: ins[0].dtype, shape: target && target.length <= MAX_RANK ? broadcast(ins[0].shape, target) : undefined }];
+  },
   Reshape: (n, ins, consts) => {
     const target = constValues(n.inputs[1], consts);
     const x = ins[0]?.shape;

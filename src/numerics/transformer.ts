@@ -14,7 +14,8 @@
  *   table      y = T[x − xmin]                                  (an exact table of an 8-bit input)
  *   softmax    per row of L: d_i = max − x_i, e_i = E[d_i] (E[d] = round(2^15·exp(−d·S_x))),
  *              Σ = Σ e_i, y_i = clamp(z + ⌊(e_i·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
- *              with c·2^−r ≈ 1/S_y: round(e_i / (Σ·S_y)), half up
+ *              with c·2^−r ≈ 1/S_y: round(e_i / (Σ·S_y)), half up; with a key mask m (m_i ≠ 0: excluded),
+ *              max and Σ run over the kept keys and an excluded key's y_i = clamp(z, lo, hi) (probability 0)
  *   layernorm  per row of C: s = Σ x_j (RMSNorm: s = C·z_x, no mean), c_i = C·x_i − s, V = Σ c_i²,
  *              D = ⌊√(V·4^k + E)⌋ (exact floor square root),
  *              y_i = clamp(z + ⌊(c_i·g_i + b_i·D + D·2^(F−1)) / (D·2^F)⌋, lo, hi)
@@ -95,7 +96,13 @@ export function tableKernel(x: ArrayLike<number>, y: Int32Array, table: ArrayLik
   for (let i = 0; i < y.length; i++) y[i] = table[x[i]! - xmin]!;
 }
 
-/** Softmax over rows of L (see the file comment); `exp` is indexed by max − x. */
+/**
+ * Softmax over rows of L (see the file comment); `exp` is indexed by max − x.
+ * With `mask` (same length as x), a key whose mask entry is not 0 is excluded:
+ * it takes no part in the max or the sum, and its output is clamp(z), the code
+ * of probability 0 (an attention mask of −inf, passes/key-mask.ts). A row
+ * whose keys are all excluded is all clamp(z) (float Softmax gives NaN there).
+ */
 export function softmaxKernel(
   x: ArrayLike<number>,
   y: Int32Array,
@@ -106,16 +113,22 @@ export function softmaxKernel(
   z: number,
   lo: number,
   hi: number,
+  mask: ArrayLike<number> | null = null,
 ): void {
   const half = 2 ** (r - 1);
   const unit = 2 ** r;
+  const zero = z < lo ? lo : z > hi ? hi : z;
   for (let o = 0; o < y.length; o += L) {
-    let max = x[o]!;
-    for (let i = 1; i < L; i++) if (x[o + i]! > max) max = x[o + i]!;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < L; i++) if ((mask === null || mask[o + i] === 0) && x[o + i]! > max) max = x[o + i]!;
     let sum = 0;
-    for (let i = 0; i < L; i++) sum += exp[max - x[o + i]!]!;
+    for (let i = 0; i < L; i++) if (mask === null || mask[o + i] === 0) sum += exp[max - x[o + i]!]!;
     const den = sum * unit;
     for (let i = 0; i < L; i++) {
+      if (mask !== null && mask[o + i] !== 0) {
+        y[o + i] = zero;
+        continue;
+      }
       const num = exp[max - x[o + i]!]! * c + sum * half;
       let q = Math.floor(num / den);
       if (q * den > num) q--;
@@ -124,6 +137,21 @@ export function softmaxKernel(
       y[o + i] = v < lo ? lo : v > hi ? hi : v;
     }
   }
+}
+
+/** The largest additive mask value that excludes a key: BERT's −10000 (torch writes −inf; HF's finfo.min is below too). */
+export const MASKED_KEY_LIMIT = -10000;
+
+/**
+ * What an additive attention mask value t does to its key (passes/key-mask.ts):
+ * "keep" for t = 0, "exclude" for t ≤ MASKED_KEY_LIMIT (−inf included: the
+ * float Softmax gives the key probability exactly 0 whenever the row's scores
+ * span less than 10^4 − 104, where exp underflows float32), undefined for any
+ * other t (a bias, not a mask: the integer Softmax has no form for it).
+ */
+export function maskedKey(t: number): "keep" | "exclude" | undefined {
+  if (t === 0) return "keep";
+  return t <= MASKED_KEY_LIMIT ? "exclude" : undefined;
 }
 
 /** LayerNormalization over rows of C (see the file comment); with `rmsZero` a number, RMSNormalization of inputs at that zero point. */

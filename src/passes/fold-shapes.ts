@@ -12,7 +12,8 @@
  *   - Expand(C, [N, r1, …]) of a constant C with leading dim 1 that the
  *     expansion does not grow past the batch, read only by broadcasting
  *     elementwise ops, becomes C itself (the readers broadcast it over N);
- *   - ConstantOfShape([N, d1, …]) read only as the indices of a Gather (the
+ *   - ConstantOfShape([N, d1, …]) (or [1, d1, …], the batch pinned to 1: the
+ *     zeros of torch's key padding mask) read only as the indices of a Gather (the
  *     token type ids of BERT exports) or by broadcasting ops becomes the
  *     constant [1, d1, …]: the Gather's result then has batch dim 1, and the
  *     ops after it broadcast it over N;
@@ -51,7 +52,7 @@ export interface ShapeFoldReport {
   readonly expands: number;
 }
 
-const BROADCASTING = new Set(["Add", "Sub", "Mul", "Div"]);
+const BROADCASTING = new Set(["Add", "Sub", "Mul", "Div", "Where"]);
 
 function known(s: Sym): s is { dims: number[]; v: number[] } {
   return s.v.every((e) => typeof e === "number");
@@ -223,9 +224,10 @@ function batchOnlyExpand(c: Tensor | undefined, s: Sym | undefined): boolean {
   return s.v.slice(1).every((e, i) => e === 1 || e === c.dims[i + 1]);
 }
 
-/** A ConstantOfShape target [N, d1, …]: the batch, then known dims (at most 2^20 elements per sample). */
+/** A ConstantOfShape target [N, d1, …]: the batch (or, in a graph pinned to one batch size, its size), then known dims (at most 2^20 elements per sample). */
 function batchFill(s: Sym | undefined): boolean {
-  if (!s || typeof s.v[0] !== "string" || s.v.slice(1).some((e) => typeof e !== "number" || e < 0)) return false;
+  if (!s || s.v.length === 0 || s.v.slice(1).some((e) => typeof e !== "number" || e < 0)) return false;
+  if (typeof s.v[0] === "number" && s.v[0] !== 1) return false;
   return (s.v.slice(1) as number[]).reduce((a, b) => a * b, 1) <= 2 ** 20;
 }
 

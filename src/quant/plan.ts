@@ -24,6 +24,11 @@
  *   quantized (value-kinds.ts): a node computing on integers, booleans or
  *   shape-derived values (Shape → Gather → Concat reshape targets) is not
  *   float compute and is marked `notFloat`, whatever its op.
+ * - An attention mask (passes/key-mask.ts: a term computed from boolean or
+ *   integer inputs, added to scores that a Softmax reads) stays float, its
+ *   arithmetic and the Add included: −inf (or −10000) has no quantized form,
+ *   and a float Softmax gives a masked key probability 0 exactly. The scores
+ *   and the Softmax output are quantized as usual.
  * - Everything else stays float, with the reason recorded. Measured with ORT
  *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
  *   a float kernel between DQ and Q, so quantizing them would only add error.
@@ -32,6 +37,7 @@ import { attrFloat, attrInt, attrString } from "../ir/attrs.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
+import { keyMaskAdds, maskDerivedValues, maskTermValues } from "../passes/key-mask.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type NodeSettingsTable, nodeSettings } from "./node-settings.js";
 import type { Recipe } from "./recipe.js";
@@ -137,6 +143,9 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const graphOutputs = new Set(g.outputs.map((o) => o.name));
   const excluded = (n: Node) => settingsOf(n).skipped !== undefined;
+  const maskDerived = maskDerivedValues(g);
+  const maskedAdds = keyMaskAdds(g, maskDerived);
+  const maskTerms = maskTermValues(g, maskedAdds, maskDerived);
 
   const decisions: NodeDecision[] = [];
   const quantizedOut = new Set<string>(); // outputs known to carry quantization
@@ -163,6 +172,12 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
     const decide = (quantized: boolean, reason: string, role?: NodeRole): NodeDecision => ({ node: n, index, quantized, reason, role });
     if ((n.domain ?? "") !== "" && n.domain !== "ai.onnx") return decide(false, `custom domain ${n.domain}`);
     if (excluded(n)) return decide(false, settingsOf(n).skipped!);
+    const masked = maskedAdds.get(n.outputs[0] ?? "");
+    // the scores stay quantized (the integer Softmax reads their codes); the sum does not
+    if (masked) activations.add(masked.scores);
+    if (masked) return decide(false, `adds the attention mask of input '${masked.source}': kept float, so that the Softmax gives masked keys probability 0`);
+    const maskSource = maskTerms.get(n.outputs[0] ?? "");
+    if (maskSource !== undefined) return { ...decide(false, `computes the attention mask of input '${maskSource}', not float data`), notFloat: true };
     if (fusedInto.has(n)) {
       activations.add(n.outputs[0]!);
       quantizedOut.add(n.outputs[0]!);
@@ -212,8 +227,9 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
       n.inputs.forEach((i, slot) => {
         const c = consts.get(i);
         if (!i) return;
-        if (!c) activations.add(i);
-        else if (c.dtype === 1) weights.push({ node: n, slot, tensor: c, axis: -1, asActivation: true });
+        if (!c) {
+          if (!maskedAdds.has(i)) activations.add(i);
+        } else if (c.dtype === 1) weights.push({ node: n, slot, tensor: c, axis: -1, asActivation: true });
       });
       quantizeOutput(n);
       return decide(true, "quantized", "elementwise");

@@ -7,7 +7,8 @@
  * A model that is already QDQ is read back into specs and re-exported as it
  * is (`reexportQuantized`), never quantized twice.
  */
-import { fixedWrapWarnings } from "./fixed-range-warnings.js";
+import { fixedWeightWarnings, fixedWrapWarnings } from "./fixed-range-warnings.js";
+import { fixedDesignWarning } from "./recipe-needs.js";
 import { initializerInputsNote, initializersAsConstants } from "../passes/initializer-inputs.js";
 import { FixqError } from "../ir/errors.js";
 import { type Model, withMetadata } from "../ir/graph.js";
@@ -82,6 +83,8 @@ export async function quantizeModel(model: Model, source: DataSource, recipe: Re
     warnings: [
       ...(frozen.removed.length > 0 ? [initializerInputsNote(frozen.removed)] : []),
       ...fixedWrapWarnings(state.ranges ?? new Map(), state.specified?.quant ?? new Map()),
+      ...(state.floatModel ? fixedWeightWarnings(state.floatModel, state.specified?.quant ?? new Map()) : []),
+      ...[fixedDesignWarning(recipe)].filter((w) => w !== undefined),
     ],
   };
 }

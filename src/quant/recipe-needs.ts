@@ -3,7 +3,8 @@
  * QuantizeLinear/DequantizeLinear express its formats (the largest over the
  * global settings and every `layers` rule), and one-line notes where ONNX
  * Runtime (CPU) has no integer kernels for them or the CPU saturates its
- * u8×s8 pair sums.
+ * u8×s8 pair sums; and a warning where fixed-point activations meet
+ * per-channel integer weights, a design the integer back ends refuse.
  */
 import { detectCpu } from "../runtime/cpu-features.js";
 import { floatKernelNote, floatOpsetNeed, type OpsetNeed } from "./float-schemes.js";
@@ -55,4 +56,18 @@ export function cpuKernelNote(r: Recipe): string | undefined {
   const cpu = detectCpu();
   if (!eightBit || cpu.u8s8 !== "saturating-int16-pairs") return undefined;
   return `this CPU (${cpu.model}: ${cpu.features.join(" ")}, no VNNI) saturates ONNX Runtime's u8×s8 int16 pair sums, so full 8-bit weights can lose accuracy in its integer kernels here; a CPU with VNNI runs them exactly (the default [−64, 64] weights are exact on both)`;
+}
+
+/**
+ * A one-line warning when a setting (global or a `layers` rule) gives
+ * fixed-point activations (ap_fixed, scale 2^(I−W)) but per-channel integer
+ * weights: a conv/dense accumulator then has one scale S_x·S_w[c] per
+ * channel, while a fixed-point rescale into one output type is a single
+ * shift, so `compile`, `emulate` and `eval --engine emulator` refuse those
+ * layers ("has per-channel weight scales"). The QDQ model itself is valid.
+ */
+export function fixedDesignWarning(r: Recipe): string | undefined {
+  const bad = allSettings(r).find((s) => s.fixedActs && !s.fixedWeights && s.granularity.kind === "per-channel");
+  if (!bad?.fixedActs) return undefined;
+  return `${bad.fixedActs.name} activations with ${bad.weights} per-channel weights: compile, emulate and eval --engine emulator refuse such layers (a rescale into a fixed-point type takes one scale per tensor); give fixed-point weights (--weights 'fixed<W,I>') or --granularity per-tensor for an integer design`;
 }

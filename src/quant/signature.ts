@@ -1,9 +1,13 @@
 /**
  * How data reaches a model's inputs, one rule for calibration and evaluation.
  *
- * The batch dimension is the symbolic name of the first dim of the first
- * input (in model order) whose first dim is symbolic (Silero VAD: `batch`,
- * from `input` [batch, sequence]). Each input is sliced along the axis that
+ * The batch dimension is a symbolic dim named like a batch (`batch`,
+ * `batch_size`: torch seq-first exports declare x [seq, batch, d]); else the
+ * symbolic name of the first dim of the first input (in model order) whose
+ * first dim is symbolic (Silero VAD: `batch`, from `input` [batch, sequence]);
+ * else, when no input has a symbolic first dim, the one symbol the inputs
+ * declare if the graph keeps samples apart along it (x [5, N, 32]: N; see
+ * keptApartSymbol). Each input is sliced along the axis that
  * carries that name (`h` [2, batch, 64]: axis 1); an input without it is
  * sliced along its first axis; a rank-0 input takes a constant, fed whole to
  * every run. A data array has the input's own layout with the batch axis
@@ -24,6 +28,7 @@ import { DataType, dtypeName } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
 import type { Dim, Graph } from "../ir/graph.js";
 import { dimSymbols } from "../ir/pin-shapes.js";
+import { sampleGraph } from "../passes/sample-axis.js";
 import { formatShape, tensorTypeOf } from "../ir/types.js";
 import type { HostTensor } from "../runtime/ort-session.js";
 
@@ -67,8 +72,9 @@ export function inputSignature(g: Graph): InputSignature {
   const inits = new Set(g.initializers.map((t) => t.name));
   // Symbols count as declared even where --input-shape pinned them (ir/pin-shapes.ts).
   const typed = g.inputs.map((v) => ({ v, t: tensorTypeOf(v.type), symbols: dimSymbols(v.type) }));
+  const declared = typed.filter(({ v }) => !inits.has(v.name)).flatMap(({ symbols }) => (symbols ?? []).filter((d): d is string => d !== undefined));
   const first = typed.find(({ v, symbols }) => !inits.has(v.name) && symbols?.[0] !== undefined);
-  const batchSymbol = first?.symbols?.[0];
+  const batchSymbol = declared.find((d) => BATCH_NAME.test(d)) ?? first?.symbols?.[0] ?? keptApartSymbol(g, declared);
   const slots = typed.map(({ v, t, symbols }): InputSlot => {
     const shape = t?.shape;
     const at = batchSymbol === undefined ? -1 : (symbols?.indexOf(batchSymbol) ?? -1);
@@ -76,6 +82,24 @@ export function inputSignature(g: Graph): InputSignature {
     return { name: v.name, dtype: t?.dtype ?? 0, shape, batchAxis, optional: inits.has(v.name) };
   });
   return { slots, batchSymbol };
+}
+
+/** Symbol names that say "batch" (torch dynamic_axes and Hugging Face exports: batch, batch_size, N is not one). */
+const BATCH_NAME = /batch/i;
+
+/**
+ * The one symbol the inputs declare, when none declares it first (torch's
+ * seq-first x [5, N, 32]) and the graph provably keeps the samples along it
+ * apart (passes/sample-axis.ts: no node mixes them); else undefined (a
+ * sequence length of a batch-1 model, [1, T], is read along axis 0 as before).
+ */
+function keptApartSymbol(g: Graph, declared: readonly string[]): string | undefined {
+  if (new Set(declared).size !== 1) return undefined;
+  try {
+    return sampleGraph(g) ? declared[0] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An array to feed, read along its first axis on demand (a .npy/.npz entry, or one in memory). */

@@ -67,6 +67,8 @@ describe("fixq compile --target hls", () => {
       expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
       expect(r.stderr).toMatch(message);
     }
+    const missing = fixq("compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--recipe", path("no-such.json"));
+    expect([missing.status, missing.stderr]).toEqual([1, `error: --recipe ${path("no-such.json")}: no such file\n`]);
     expect(existsSync(path("h2"))).toBe(false);
   }, 120_000); // nine CLI runs: ~25 s, over a minute on a loaded 2-core machine
 });

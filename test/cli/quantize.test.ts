@@ -52,6 +52,17 @@ describe("fixq quantize", () => {
     expect(JSON.parse(Object.fromEntries(metadataOf(loadModel(out)))["fixq.calibration"]!).sha256).toBe(expected);
   });
 
+  it("with --json on standard output, still prints each fixed-point warning on standard error", () => {
+    const r = fixq("quantize", "models/mlp.onnx", "-o", join(tmp, "mlp.wrap.onnx"), "--calib-samples", "64", "--acts", "fixed<8,1>", "--json");
+    expect(r.status).toBe(0);
+    const warnings: string[] = JSON.parse(r.stdout).warnings;
+    // mlp's hidden ReLU outputs reach ~10, far past fixed<8,1>'s [-1, 0.99]
+    expect(warnings.some((w) => w.startsWith("activation '/relu/Relu_output_0': calibrated range"))).toBe(true);
+    // fixed-point activations over the default per-channel int8 weights: a design compile refuses, said up front
+    expect(warnings.at(-1)).toMatch(/^fixed<8,1> activations with int8 per-channel weights: compile, emulate and eval --engine emulator refuse such layers/);
+    expect(r.stderr.trimEnd().split("\n")).toEqual(warnings.map((w) => `warning: ${w}`));
+  });
+
   it("prints top-1, agreement and output SQNR after --eval on a bundled model", () => {
     const r = fixq("quantize", "models/cnn.onnx", "-o", join(tmp, "cnn.text.onnx"), "--calib-samples", "64", "--eval");
     expect(r.status).toBe(0);
@@ -110,6 +121,13 @@ describe("fixq quantize", () => {
     expect(summary).toMatchObject({ reexported: true, activations: 16, weights: 20, leftAsNodes: [] });
     const ops = (p: string) => loadModel(p).graph!.nodes.map((n) => n.opType).sort();
     expect(ops(out)).toEqual(ops("test/fixtures/onnx/resnet.ort-qdq-defaults.onnx"));
+  });
+
+  it("refuses a missing --recipe file as bad input (exit 1, one line), writing nothing", () => {
+    const out = join(tmp, "norecipe.onnx");
+    const r = fixq("quantize", "models/mlp.onnx", "-o", out, "--recipe", join(tmp, "no-such-recipe.json"));
+    oneErrorLine(r, 1, /^error: --recipe .*no-such-recipe\.json: no such file$/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("refuses a model without data, naming --calib and --data-free", () => {

@@ -40,6 +40,9 @@ export const ENCODERS: readonly EncoderFixture[] = [
   { file: "seq-first.dynseq.onnx", batchAxis: 1, pin: [SEQ, 1, D] },
 ];
 
+/** Batch-first and norm-first: the norm's output passes a Transpose before the in-projection (lowered by the integer suite only). */
+export const NORM_FIRST_BATCH_FIRST: EncoderFixture = { file: "norm-first.batch-first.onnx", batchAxis: 0 };
+
 export const encoderPath = (file: string) => join(import.meta.dirname, "..", "fixtures", "torch-encoder", file);
 
 /** n program samples of standard-normal inputs, samples first: [n, SEQ, D], or [n, SEQ, 3, D] for the fixed batch. */

@@ -1,7 +1,8 @@
 /**
  * torch nn.TransformerEncoderLayer exports (test/fixtures/torch-encoder:
  * seq-first with the batch on axis 1, batch-first, norm-first, dynamic and
- * fixed batch) lower to integer-only programs: torch's attention head split
+ * fixed batch; norm-first and batch-first, whose LayerNorm output passes a
+ * Transpose before it is quantized: integer/activation-tail.ts) lower to integer-only programs: torch's attention head split
  * moves the batch off the leading axis and merges it with the heads, and the
  * dynamic exports compute the split's reshape targets and the attention scale
  * in the graph (Shape, Gather, Slice, Mod, Div, Concat, Sqrt); a dynamic
@@ -20,7 +21,7 @@ import { OrtSession } from "../../src/runtime/ort-session.js";
 import { resultMismatches } from "../backends/js/compare.js";
 import { cleanupModules, importProgram } from "../backends/js/load-module.js";
 import { cosine } from "../helpers/cosine.js";
-import { D, ENCODERS, encoderInputs, encoderProgram, FIXED_BATCH, modelTensor, programLayout, SEQ } from "../helpers/torch-encoder-fixture.js";
+import { D, ENCODERS, encoderInputs, encoderProgram, FIXED_BATCH, modelTensor, NORM_FIRST_BATCH_FIRST, programLayout, SEQ } from "../helpers/torch-encoder-fixture.js";
 
 const N = 24;
 afterAll(() => cleanupModules());
@@ -44,7 +45,7 @@ async function ortRun(model: Model, x: ReturnType<typeof modelTensor>, runs: num
   }
 }
 
-describe.each(ENCODERS)("torch TransformerEncoderLayer $file, integer-only", (f) => {
+describe.each([...ENCODERS, NORM_FIRST_BATCH_FIRST])("torch TransformerEncoderLayer $file, integer-only", (f) => {
   let qdq: Model;
   let float: Model;
   let p: Program;

@@ -4,8 +4,9 @@
  * ids from Range, token types from ConstantOfShape, the mask's Cast → Sub →
  * Mul broadcast onto the scores, post-LN encoder, Erf GELU, a CLS-token
  * Gather, a Tanh pooler) lowers to integers once the sequence length is
- * pinned: the ids stay integers and gather embedding rows, the mask is a
- * table of its integers, the CLS token a slice. On generated sentences with
+ * pinned: the ids stay integers and gather embedding rows, the mask's
+ * (1 − m)·−10000 becomes the key mask of both integer Softmaxes (a masked key
+ * has probability 0, lower-key-mask.ts), the CLS token a slice. On generated sentences with
  * padding, the emulator agrees with ONNX Runtime running the fake-quant QDQ
  * model (cosine and top-1 agreement of the logits), every value stays in its
  * certified range, and the generated JS and the integer-only ONNX (run by
@@ -80,6 +81,7 @@ describe("BERT-style fixture, integer-only", () => {
       softmax: 2,
       matmul: 4,
     });
+    expect(p.ops.filter((op) => op.kind === "softmax").every((op) => op.kind === "softmax" && op.mask !== undefined)).toBe(true);
     expect(certifyProgram(p).problems.filter((q) => q.level === "error")).toEqual([]);
   });
 

@@ -4,7 +4,8 @@
  * with 0 for the symbolic batch (and −1 solved from the per-sample size), an
  * Expand of a constant to the batch read by Add becomes the constant, and the
  * folded model computes what the original does at a batch size other than 1
- * (ONNX Runtime runs both). Range position ids fold to int64 constants.
+ * (ONNX Runtime runs both). Range position ids fold to int64 constants, and
+ * the zeros of torch's key padding mask Where to a [1, L] float constant.
  * What does not fold stays.
  */
 import { describe, expect, it } from "vitest";
@@ -120,6 +121,24 @@ describe("foldShapes", () => {
     const ids = { dtype: DataType.INT64, dims: [3, 5], data: new BigInt64Array(15) };
     const feeds = { ...feedsOf("x3", [3, 5, 4], new Rng(4)), x: ids };
     expect(worstRelErr(await run(model(g), feeds), await run(model(out), feeds))).toBe(0);
+  });
+
+  it("torch's key padding mask Where(mask, −inf, ConstantOfShape(Shape(mask))): the zeros fold to [1, L]; ORT gives the same output at batch 3", async () => {
+    const g = graph(
+      [node("Shape", ["mask"], ["s"]), node("ConstantOfShape", ["s"], ["zeros"]), node("Where", ["mask", "ninf", "zeros"], ["m"]), node("Add", ["x", "m"], ["y"])],
+      [value("mask", DataType.BOOL, ["batch", 5]), value("x", 1, ["batch", 5])],
+      [value("y", 1, ["batch", 5])],
+      [makeFloatTensor("ninf", [], [Number.NEGATIVE_INFINITY])],
+    );
+    const { graph: out } = foldShapes(g);
+    expect(out.nodes.map((n) => n.opType)).toEqual(["Where", "Add"]);
+    const zeros = out.initializers.find((t) => t.name === "zeros")!;
+    expect([zeros.dtype, zeros.dims, [...tensorToFloat64(zeros)]]).toEqual([DataType.FLOAT, [1, 5], [0, 0, 0, 0, 0]]);
+    const feeds = { ...feedsOf("x", [3, 5], new Rng(5)), mask: { dtype: DataType.BOOL, dims: [3, 5], data: Uint8Array.from({ length: 15 }, (_, i) => (i % 4 === 0 ? 1 : 0)) } };
+    const [a, b] = [await run(model(g), feeds), await run(model(out), feeds)];
+    // −inf where the mask is set, x elsewhere, batch 3 kept
+    expect([...b["y"]!]).toEqual([...a["y"]!]);
+    expect([...b["y"]!].filter((v) => v === Number.NEGATIVE_INFINITY)).toHaveLength(4);
   });
 
   it("a target that multiplies the batch (N·2) does not fold; a graph without shape arithmetic comes back as is", () => {

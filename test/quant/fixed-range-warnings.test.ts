@@ -14,9 +14,10 @@ import type { QuantSpec } from "../../src/ir/quant.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { fixedType } from "../../src/numerics/fixed.js";
 import { npyFileSource } from "../../src/quant/feeds.js";
-import { fixedWrapWarnings } from "../../src/quant/fixed-range-warnings.js";
+import { fixedWeightWarnings, fixedWrapWarnings } from "../../src/quant/fixed-range-warnings.js";
 import { quantizeModel } from "../../src/quant/quantize.js";
 import { buildRecipe } from "../../src/quant/recipe.js";
+import { floatVector, graph, model } from "../ir/builders.js";
 
 const spec = (bits: number, intBits: number, overflow: "AP_WRAP" | "AP_SAT" | "AP_WRAP_SM", signed = true): QuantSpec => ({
   kind: "affine",
@@ -52,6 +53,32 @@ describe("fixed-point wrap warnings", () => {
     );
     expect(w[1]).toMatch(/^activation 'c': calibrated range \[0\.000, 2\.000\] exceeds fixed<16,2,AP_TRN,AP_WRAP_SM>'s \[-2, 1\.99993896484375\] under AP_WRAP_SM/);
     expect(w[2]).toMatch(/^activation 'e': calibrated range \[0\.000, 20\.00\] exceeds ufixed<8,4>'s \[0, 15\.9375\] under AP_WRAP/);
+  });
+
+  it("weights: a line per fixed-point weight past its range under WRAP, or negative in ufixed", () => {
+    const m = model(
+      graph([], [], [], [
+        floatVector("w_wrap", [-0.8592, 0.25]), // fixed<8,0> holds [-0.5, 0.49609375]: −0.8592 wraps to +0.1408
+        floatVector("w_in", [-0.5, 0.49609375]), // exactly its ends
+        floatVector("w_sat", [-3, 3]), // SAT: clamps, no warning
+        floatVector("w_neg", [-0.25, 1]), // ufixed<8,4> under SAT: −0.25 becomes 0
+        floatVector("w_uwrap", [-0.5, 0.5]), // ufixed<8,4> under WRAP: −0.5 becomes 15.5
+        floatVector("w_int8", [-9, 9]), // an int8 spec
+      ]),
+    );
+    const specs = new Map<string, QuantSpec>([
+      ["w_wrap", spec(8, 0, "AP_WRAP")],
+      ["w_in", spec(8, 0, "AP_WRAP")],
+      ["w_sat", spec(8, 0, "AP_SAT")],
+      ["w_neg", spec(8, 4, "AP_SAT", false)],
+      ["w_uwrap", spec(8, 4, "AP_WRAP", false)],
+      ["w_int8", { kind: "affine", format: { dtype: DataType.INT8, bits: 8, signed: true, qmin: -128, qmax: 127 }, scale: Float32Array.of(0.1), zeroPoint: Int32Array.of(0) }],
+    ]);
+    expect(fixedWeightWarnings(m, specs)).toEqual([
+      "weight 'w_wrap': range [-0.8592, 0.2500] exceeds fixed<8,0>'s [-0.5, 0.49609375] under AP_WRAP: values past it wrap to the other side (use more integer bits, fixed<8> to choose them from the range, or SAT)",
+      "weight 'w_neg': range [-0.2500, 1.000] exceeds ufixed<8,4,AP_TRN,AP_SAT>'s [0, 15.9375]: its negative values become 0 under AP_SAT (signed weights need fixed<…>, not ufixed<…>)",
+      "weight 'w_uwrap': range [-0.5000, 0.5000] exceeds ufixed<8,4>'s [0, 15.9375]: its negative values wrap to large positive ones under AP_WRAP (signed weights need fixed<…>, not ufixed<…>)",
+    ]);
   });
 
   it("quantize with Q2.14 activations warns for the activations whose calibrated magnitude passes 2", async () => {

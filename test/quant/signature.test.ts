@@ -48,6 +48,44 @@ describe("inputSignature", () => {
   });
 });
 
+describe("inputSignature of seq-first exports (the batch on axis 1)", () => {
+  const relu = (x: ReturnType<typeof value>) => graph([node("Relu", ["x"], ["y"])], [x], [value("y")]);
+
+  it("a symbol named like a batch is the batch wherever it sits, also next to a symbolic sequence first", () => {
+    for (const shape of [[5, "batch", 4], ["seq", "batch", 4], ["seq", "batch_size", 4]]) {
+      const sig = inputSignature(relu(value("x", 1, shape)));
+      expect(sig.slots.map((s) => s.batchAxis)).toEqual([1]);
+    }
+  });
+
+  it("the only symbol, off the first axis, is the batch when the graph keeps its samples apart (x [5, N, 4] → Relu), not when a node mixes them", () => {
+    expect(inputSignature(relu(value("x", 1, [5, "N", 4]))).slots[0]!.batchAxis).toBe(1);
+    // a [1, T] signal summed over T: T is a length, not a batch; samples stay on axis 0 as before
+    const summed = graph([node("ReduceSum", ["x"], ["y"], [{ name: "keepdims", type: 2, i: 1 }])], [value("x", 1, [1, "T"])], [value("y")]);
+    const sig = inputSignature(summed);
+    expect([sig.batchSymbol, sig.slots[0]!.batchAxis]).toEqual([undefined, 0]);
+  });
+
+  it("the torch encoder exports: seq-first data is counted and sliced along the batch, the padding mask along its axis 0", async () => {
+    const { loadModel } = await import("../../src/ir/onnx/load.js");
+    const { encoderPath } = await import("../helpers/torch-encoder-fixture.js");
+    const axes = (file: string) => inputSignature(loadModel(encoderPath(file)).graph!).slots.map((s) => [s.name, s.batchAxis]);
+    expect(axes("seq-first.onnx")).toEqual([["x", 1]]);
+    expect(axes("seq-first.dynseq.onnx")).toEqual([["x", 1]]);
+    expect(axes("batch-first.onnx")).toEqual([["x", 0]]);
+    expect(axes("padmask.onnx")).toEqual([
+      ["x", 1],
+      ["mask", 0],
+    ]);
+    // 6 samples of x [5, 6, 4]: 6 samples, not 5 sequence positions
+    const g = relu(value("x", 1, [5, "batch", 4]));
+    const bound = bindData(g, columns({ x: f4([5, 6, 4], (i) => i) }), new Map(), "x.npy");
+    expect(bound.samples).toBe(6);
+    // samples 2…3: element [t, 2 + k, j] of x
+    expect(Array.from(bound.batch(2, 2)["x"]!.data as Float32Array).slice(0, 8)).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+  });
+});
+
 describe("sliceAxis and repeatAxis", () => {
   it("slice a middle axis and repeat a one-sample axis (checked element by element)", () => {
     const t: HostTensor = { dtype: 1, dims: [2, 5, 3], data: Float32Array.from({ length: 30 }, (_, i) => i) };

@@ -16,6 +16,7 @@ import { integerOutputs, isWideValue, opInputs } from "../../integer/program.js"
 import type { OpOf } from "../contract.js";
 import { emitTileAccumulate, emitTileDequantize, emitTileQuantize, fusable } from "./batch-tile.js";
 import { threadedBatchFunction, threadsPrelude } from "./batch-threads.js";
+import { apiFunctions, type CParts, cSignature } from "./c-parts.js";
 import { planBuffers } from "./buffers.js";
 import type { Port } from "./emit.js";
 import type { CEmitCtx, COpCode, COpEmitter } from "./op-code.js";
@@ -71,8 +72,8 @@ function steps(p: Program, ctx: (index: number) => CEmitCtx): Step[] {
   return out;
 }
 
-/** The batch part of model.c: kernels' scratch, arrays, op functions, and the three API functions. */
-export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { text: string; usesDot: boolean; usesDotU8: boolean } {
+/** The batch part of model.c: kernels' scratch, arrays and constants (data); op functions and the three API functions (code). */
+export function batchParts(p: Program, prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): { parts: CParts; usesDot: boolean; usesDotU8: boolean } {
   const ctx = (index: number): CEmitCtx => ({
     program: p,
     index,
@@ -133,54 +134,45 @@ export function batchText(p: Program, prefix: string, io: { ins: readonly Port[]
     } else if (op.kind === "dequantize") {
       const j = io.outs.findIndex((x) => x.name === op.output);
       dequantizes.push(`    if ((st = ${c.name}(${at(op.input)}, out${j} + s * ${io.outs[j]!.size}, nb)) != 0) return st;`);
-    } else forward.push(call(c, [...("inputs" in op ? op.inputs : [op.input]).map(at), at(output)]));
+    } else forward.push(call(c, [...opInputs(op).map(at), at(output)]));
   });
   /** Copies between sample-major arrays `ext` and the batch layout at `lay` (nb samples from sample s). */
   const move = (x: Port, ext: string, lay: string, dir: "in" | "out") =>
     dir === "in"
       ? `    for (int i = 0; i < ${x.size}; i++)\n      for (int b = 0; b < ${TILE}; b++) ${lay}[i * ${TILE} + b] = ${ext}[(s + (b < nb ? b : 0)) * ${x.size} + i];`
       : `    for (int b = 0; b < nb; b++)\n      for (int i = 0; i < ${x.size}; i++) ${ext}[(s + b) * ${x.size} + i] = ${lay}[i * ${TILE} + b];`;
-  const fin = io.ins.map((_, k) => `const float *in${k}`);
-  const fout = io.outs.map((_, k) => `float *out${k}`);
-  const iin = io.ins.map((_, k) => `const ${prefix}_in${k}_t *in${k}`);
-  const iout = io.outs.map((_, k) => `${prefix}_out${k}_t *out${k}`);
-  const names = (params: string[]) => params.map((x) => /(\w+)$/.exec(x)![1]!);
-  const fullParams = [...fin, ...fout, ...iout.map((x) => x.replace(/out(\d+)$/, "out$1_int")), "int n"];
-  const intParams = [...iin, ...iout, "int n"];
+  const api = apiFunctions(prefix, io);
   const fullBody = [...quantizes, "    if ((st = fixq_tile_forward()) != 0) return st;", ...dequantizes, ...io.outs.map((x, k) => `    if (out${k}_int) {\n${move(x, `out${k}_int`, at(x.value), "out")}\n    }`)];
   const intBody = [...io.ins.map((x, k) => move(x, `in${k}`, at(x.value), "in")), "    if ((st = fixq_tile_forward()) != 0) return st;", ...io.outs.map((x, k) => move(x, `out${k}`, at(x.value), "out"))];
-  const text = `/* The batch functions: ${TILE} samples at a time, element i of sample b at i * ${TILE} + b. */
-${threadsPrelude(tlsBytes)}
-${arrays.join("\n")}
-
-${codes.map((c) => c.text).join("\n\n")}
-
-static int fixq_tile_forward(void) {
+  const threads = threadsPrelude(tlsBytes);
+  const full = threadedBatchFunction(api.runBatchFull, "full", fullBody.join("\n"), TILE);
+  const int = threadedBatchFunction(api.runBatchInt, "int", intBody.join("\n"), TILE);
+  const forwardText = `static int fixq_tile_forward(void) {
 ${forward.length > 0 ? `  int st;\n${forward.join("\n")}\n` : ""}  return 0;
-}
-
-${threadedBatchFunction(`int ${prefix}_run_batch_full(${fullParams.join(", ")})`, "full", fullParams, names(fullParams), fullBody.join("\n"), TILE)}
-
-int ${prefix}_run_batch(${[...fin, ...fout, "int n"].join(", ")}) {
-  return ${prefix}_run_batch_full(${[...io.ins.map((_, k) => `in${k}`), ...io.outs.map((_, k) => `out${k}`), ...io.outs.map(() => "NULL"), "n"].join(", ")});
-}
-
-${threadedBatchFunction(`int ${prefix}_run_batch_int(${intParams.join(", ")})`, "int", intParams, names(intParams), intBody.join("\n"), TILE)}
-`;
-  return { text, usesDot: codes.some((c) => c.uses?.includes("tile_dot")), usesDotU8: codes.some((c) => c.uses?.includes("tile_dot_u8")) };
+}`;
+  const runBatch = `FIXQ_API ${cSignature(api.runBatch)} {
+  return ${api.runBatchFull.name}(${[...io.ins.map((_, k) => `in${k}`), ...io.outs.map((_, k) => `out${k}`), ...io.outs.map(() => "NULL"), "n"].join(", ")});
+}`;
+  const parts: CParts = {
+    data: [threads.data, `/* The batch functions' activations: ${TILE} samples at a time, element i of sample b at i * ${TILE} + b. */\n${arrays.join("\n")}`, ...codes.flatMap((c) => (c.decls ? [c.decls] : [])), full.data, int.data],
+    code: [
+      { text: `/* The batch functions: ${TILE} samples at a time, element i of sample b at i * ${TILE} + b. */\n${threads.code.text}`, functions: threads.code.functions },
+      ...codes.map((c) => ({ text: c.text, functions: [c.name] })),
+      { text: forwardText, functions: ["fixq_tile_forward"] },
+      full.code,
+      { text: runBatch, functions: [api.runBatch.name] },
+      int.code,
+    ],
+  };
+  return { parts, usesDot: codes.some((c) => c.uses?.includes("tile_dot")), usesDotU8: codes.some((c) => c.uses?.includes("tile_dot_u8")) };
 }
 
 /** The batch API's declarations for model.h. */
 export function batchHeader(prefix: string, io: { ins: readonly Port[]; outs: readonly Port[] }): string {
-  const fin = io.ins.map((_, k) => `const float *in${k}`);
-  const fout = io.outs.map((_, k) => `float *out${k}`);
-  const iin = io.ins.map((_, k) => `const ${prefix}_in${k}_t *in${k}`);
-  const iout = io.outs.map((_, k) => `${prefix}_out${k}_t *out${k}`);
+  const api = apiFunctions(prefix, io);
   return `/* n samples in one call (the same bits as n calls of the one-sample functions, faster: ${TILE} samples share each
  * weight load). Each input array holds its n samples back to back, each output array receives them so
  * (in0 + k * ${prefix.toUpperCase()}_IN0_SIZE is sample k). Returns at the first tile of ${TILE} that fails. */
-int ${prefix}_run_batch(${[...fin, ...fout, "int n"].join(", ")});
-int ${prefix}_run_batch_int(${[...iin, ...iout, "int n"].join(", ")});
-int ${prefix}_run_batch_full(${[...fin, ...fout, ...iout.map((s) => s.replace(/out(\d+)$/, "out$1_int")), "int n"].join(", ")});
+${[api.runBatch, api.runBatchInt, api.runBatchFull].map((f) => `${cSignature(f)};`).join("\n")}
 `;
 }

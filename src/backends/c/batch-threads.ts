@@ -13,10 +13,15 @@
  * Stacks: glibc carves a thread's static TLS out of its stack, so each
  * thread asks for 8 MiB plus the arrays' bytes.
  */
+import { type CApiFunction, type CCode, cParams, cSignature } from "./c-parts.js";
 
-/** The macros and the driver, printed once before the batch arrays. `tlsBytes`: the thread-local arrays' size. */
-export function threadsPrelude(tlsBytes: number): string {
-  return `#if defined(FIXQ_THREADS) && FIXQ_THREADS > 1
+/**
+ * The macros, types and driver, printed before the batch functions: `data`
+ * (the macros and types, once, before the batch arrays) and `code` (the
+ * driver). `tlsBytes`: the thread-local arrays' size.
+ */
+export function threadsPrelude(tlsBytes: number): { data: string; code: CCode } {
+  const data = `#if defined(FIXQ_THREADS) && FIXQ_THREADS > 1
 #include <pthread.h>
 #define FIXQ_TLS __thread
 #else
@@ -26,6 +31,8 @@ export function threadsPrelude(tlsBytes: number): string {
 typedef int (*fixq_range_fn)(const void *args, int first, int step);
 #if defined(FIXQ_THREADS) && FIXQ_THREADS > 1
 struct fixq_share { fixq_range_fn fn; const void *args; int first, step, st; };
+#endif`;
+  const text = `#if defined(FIXQ_THREADS) && FIXQ_THREADS > 1
 static void *fixq_share_run(void *p) {
   struct fixq_share *sh = (struct fixq_share *)p;
   sh->st = sh->fn(sh->args, sh->first, sh->step);
@@ -68,19 +75,22 @@ static int fixq_tiles(fixq_range_fn fn, const void *args, int n) {
   return fn(args, 0, 1);
 #endif
 }`;
+  return { data, code: { text, functions: ["fixq_share_run", "fixq_tiles"] } };
 }
 
 /**
- * A batch function whose tiles run through fixq_tiles: `params` its C
- * parameters (the last one `int n`), `names` their names (n last), `body`
- * the statements of one tile (samples s … s + nb − 1, `st` declared, the
- * parameters in scope by name).
+ * An API function `f` whose tiles run through fixq_tiles: its parameters
+ * (the last one `int n`) in a struct (`data`, printed once), and `body` the
+ * statements of one tile (samples s … s + nb − 1, `st` declared, the
+ * parameters in scope by name). Its definition is marked FIXQ_API (cpu-dispatch.ts).
  */
-export function threadedBatchFunction(signature: string, tag: string, params: readonly string[], names: readonly string[], body: string, tile: number): string {
+export function threadedBatchFunction(f: CApiFunction, tag: string, body: string, tile: number): { data: string; code: CCode } {
+  const params = f.params.map((p) => cParams([p]));
+  const names = f.params.map((p) => p.name);
   const fields = params.map((p) => `${p};`).join(" ");
   const locals = params.slice(0, -1).map((p, k) => `  ${p} = a->${names[k]};`);
-  return `struct fixq_${tag}_args { ${fields} };
-static int fixq_${tag}_range(const void *args, int first, int step) {
+  const data = `struct fixq_${tag}_args { ${fields} };`;
+  const text = `static int fixq_${tag}_range(const void *args, int first, int step) {
   const struct fixq_${tag}_args *a = (const struct fixq_${tag}_args *)args;
 ${locals.join("\n")}
   const int n = a->n;
@@ -92,9 +102,10 @@ ${body}
   return 0;
 }
 
-${signature} {
+FIXQ_API ${cSignature(f)} {
   struct fixq_${tag}_args a;
 ${names.map((x) => `  a.${x} = ${x};`).join("\n")}
   return fixq_tiles(fixq_${tag}_range, &a, n);
 }`;
+  return { data, code: { text, functions: [`fixq_${tag}_range`, f.name] } };
 }

@@ -147,8 +147,8 @@ ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
     }`;
   // the gathered patch holds tap pair j at 32·j (off = NULL)
-  const u8Decls = useU8 ? `static const int8_t WQ${i}[${wq!.length}] = ${cList(wq!)};\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};\n` : "";
-  const text = `${u8Decls}${head}
+  const decls = useU8 ? `static const int8_t WQ${i}[${wq!.length}] = ${cList(wq!)};\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};` : undefined;
+  const text = `${head}
 ${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
 ${d.gemm ? `  ${eT} *restrict xp = fixq_tile_${eT}; /* ${Ke / G} tap ${useU8 ? "quads" : "pairs"} x ${L} samples x ${G} */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
 ${loopsOpen}
@@ -157,7 +157,7 @@ ${dots}
   }
   return 0;
 }`;
-  return { name, text, scratch: d.gemm ? { [`tile:${eT}`]: Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? [useU8 ? "tile_dot_u8" : "tile_dot"] : [] };
+  return { name, ...(decls ? { decls } : {}), text, scratch: d.gemm ? { [`tile:${eT}`]: Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? [useU8 ? "tile_dot_u8" : "tile_dot"] : [] };
 }
 
 /** QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0. */

@@ -3,9 +3,10 @@
  * `-O3` (no -march), runs its AVX2 bodies on a CPU that has AVX2 and its
  * baseline bodies (SSE2 on x86-64) elsewhere, giving the same bits on both.
  *
- * How. The code part of model.c (kernels, op functions, the API's bodies) is
- * printed twice, its data (weights, constant tables, activation arrays)
- * once, before both:
+ * How. The emitters hand over model.c in parts (c-parts.ts): data (weights,
+ * constant tables, activation arrays) printed once, before both passes, and
+ * code (kernels, op functions, the API's bodies), each piece naming the
+ * functions it defines, printed twice:
  *   pass 1: under `#pragma GCC target("avx2")` (Clang: `#pragma clang attribute`), FIXQ_USE_AVX2 = 1,
  *           every function of the code part renamed NAME_avx2 (a #define per name), all static;
  *   pass 2: FIXQ_USE_AVX2 = 0, renamed NAME_port, all static;
@@ -25,6 +26,7 @@
  * proof (the kernels' doc comments); the float boundary stays IEEE double
  * without contraction (pass 1 enables AVX2, not FMA).
  */
+import { type CApiFunction, type CParts, cSignature } from "./c-parts.js";
 
 /** The macros model.c's conditions use, printed first: FIXQ_DISPATCH, FIXQ_USE_AVX2 (per pass), and which data the passes need. */
 export const DISPATCH_CONFIG = `/* CPU paths (cpu-dispatch.ts): FIXQ_DISPATCH where one build carries an AVX2 and a baseline pass chosen at run time;
@@ -53,162 +55,26 @@ export const DISPATCH_CONFIG = `/* CPU paths (cpu-dispatch.ts): FIXQ_DISPATCH wh
 #endif
 #endif`;
 
-/** One top-level piece of C text: a preprocessor line (with continuations), a function, a declaration, or a comment / blank run. */
-interface Piece {
-  readonly kind: "directive" | "function" | "data" | "other";
-  readonly text: string;
-  /** A function's name. */
-  readonly name?: string;
-}
-
-/** The index just past the comment, string or character literal starting at i, or i where none starts. */
-function skipLexeme(s: string, i: number): number {
-  if (s.startsWith("/*", i)) {
-    const e = s.indexOf("*/", i + 2);
-    return e < 0 ? s.length : e + 2;
-  }
-  if (s.startsWith("//", i)) {
-    const e = s.indexOf("\n", i);
-    return e < 0 ? s.length : e;
-  }
-  const q = s[i];
-  if (q === '"' || q === "'") {
-    let j = i + 1;
-    while (j < s.length && s[j] !== q) j += s[j] === "\\" ? 2 : 1;
-    return j + 1;
-  }
-  return i;
-}
-
-/** The end of the preprocessor line starting at i (past its newline, following backslash continuations). */
-function directiveEnd(s: string, i: number): number {
-  let j = i;
-  for (;;) {
-    const e = s.indexOf("\n", j);
-    if (e < 0) return s.length;
-    if (s[e - 1] !== "\\") return e + 1;
-    j = e + 1;
-  }
-}
-
-/** The name of the function whose body opens at `brace` (the identifier before the parameter list ending just before it). */
-function functionName(s: string, brace: number): string | undefined {
-  let j = brace - 1;
-  while (j >= 0 && /\s/.test(s[j]!)) j--;
-  if (s[j] !== ")") return undefined;
-  let depth = 0;
-  for (; j >= 0; j--) {
-    if (s[j] === ")") depth++;
-    else if (s[j] === "(" && --depth === 0) break;
-  }
-  return /([A-Za-z_]\w*)\s*$/.exec(s.slice(0, j))?.[1];
-}
-
-/** Splits C text into top-level pieces (brace depth 0), comments and literals skipped when counting braces. */
-export function splitTopLevel(s: string): Piece[] {
-  const out: Piece[] = [];
-  let i = 0;
-  while (i < s.length) {
-    const lineStart = i === 0 || s[i - 1] === "\n";
-    if (/\s/.test(s[i]!) || skipLexeme(s, i) !== i) {
-      const j = skipLexeme(s, i);
-      const e = j === i ? i + 1 : j;
-      const last = out[out.length - 1];
-      if (last?.kind === "other") out[out.length - 1] = { kind: "other", text: last.text + s.slice(i, e) };
-      else out.push({ kind: "other", text: s.slice(i, e) });
-      i = e;
-      continue;
-    }
-    if (s[i] === "#" && lineStart) {
-      const e = directiveEnd(s, i);
-      out.push({ kind: "directive", text: s.slice(i, e) });
-      i = e;
-      continue;
-    }
-    // a declaration or a function: up to the ';' at depth 0, or the '}' closing a body that follows a ')'
-    let depth = 0;
-    let j = i;
-    let name: string | undefined;
-    let fn = false;
-    for (; j < s.length; j++) {
-      const k = skipLexeme(s, j);
-      if (k !== j) {
-        j = k - 1;
-        continue;
-      }
-      const c = s[j];
-      if (c === "{") {
-        if (depth === 0 && !fn) {
-          name = functionName(s, j);
-          fn = name !== undefined;
-        }
-        depth++;
-      } else if (c === "}") {
-        depth--;
-        if (depth === 0 && fn) {
-          j++;
-          break;
-        }
-      } else if (c === ";" && depth === 0) {
-        j++;
-        break;
-      }
-    }
-    out.push(fn ? { kind: "function", text: s.slice(i, j), name: name! } : { kind: "data", text: s.slice(i, j) });
-    i = j;
-  }
-  return out;
-}
-
-/** Whether a directive opens, continues or closes a conditional (kept in both parts so the data keeps its conditions). */
-const conditional = (d: string) => /^#\s*(if|ifdef|ifndef|elif|else|endif)\b/.test(d);
-
 /**
- * model.c's code part `code` split for the passes: `data` (its declarations,
- * in order, inside the same conditionals, plus its #defines and #includes,
- * printed once before the passes), `code` (the functions and the
- * directives, non-static functions marked FIXQ_API) and the functions' names.
+ * model.c's body from its parts (c-parts.ts): the data once, then the code
+ * (once per pass where FIXQ_DISPATCH, with every function the parts name
+ * renamed per pass), then the wrappers: `api` the API functions to wrap (the
+ * code defines them as FIXQ_API), `cpu` NAME_cpu, defined here.
  */
-export function splitCode(code: string): { data: string; code: string; names: string[] } {
-  const data: string[] = [];
-  const kept: string[] = [];
-  const names = new Set<string>();
-  for (const p of splitTopLevel(code)) {
-    if (p.kind === "data") data.push(p.text, "\n");
-    else if (p.kind === "directive") {
-      kept.push(p.text);
-      // conditionals wrap the data too; #define / #include lines serve it (FIXQ_TLS …); any other directive stays with the code
-      if (conditional(p.text) || /^#\s*(define|include)\b/.test(p.text)) data.push(p.text);
-    } else if (p.kind === "function") {
-      names.add(p.name!);
-      kept.push(/^\s*static\b/.test(p.text) ? p.text : `FIXQ_API ${p.text}`);
-    } else kept.push(p.text);
-  }
-  return { data: data.join(""), code: kept.join(""), names: [...names] };
-}
-
-/** The API functions model.h declares: return type, name and parameter list. */
-function apiFunctions(header: string): { ret: string; name: string; params: string }[] {
-  return [...header.matchAll(/^(int|const char \*)\s*(\w+)\((.*)\);$/gm)].map((m) => ({ ret: m[1]!.trim(), name: m[2]!, params: m[3]! }));
-}
-
-/** The parameter names of a C parameter list ("void": none). */
-const paramNames = (params: string) => (params.trim() === "void" ? [] : params.split(",").map((x) => /(\w+)\s*$/.exec(x)![1]!));
-
-/**
- * The code part of model.c with its passes: `code` from splitCode, `names`
- * its functions, `header` model.h (whose functions get wrappers), `prefix`
- * the API's prefix. Printed after the data.
- */
-export function dispatchedCode(code: string, names: readonly string[], header: string, prefix: string): string {
+export function composeCpuPaths(parts: CParts, api: readonly CApiFunction[], cpu: CApiFunction): string {
+  const names = [...new Set(parts.code.flatMap((c) => c.functions))];
+  const code = parts.code.map((c) => c.text).join("\n\n");
   const rename = (sfx: string) => names.map((n) => `#define ${n} ${n}_${sfx}`).join("\n");
   const unname = names.map((n) => `#undef ${n}`).join("\n");
-  const api = apiFunctions(header).filter((f) => f.name !== `${prefix}_cpu`);
   const wrappers = api.map((f) => {
-    const args = paramNames(f.params).join(", ");
-    return `${f.ret} ${f.name}(${f.params}) {\n  return fixq_pick() ? ${f.name}_avx2(${args}) : ${f.name}_port(${args});\n}`;
+    const args = f.params.map((x) => x.name).join(", ");
+    return `${cSignature(f)} {\n  return fixq_pick() ? ${f.name}_avx2(${args}) : ${f.name}_port(${args});\n}`;
   });
-  return `#if FIXQ_DISPATCH
+  const path = (what: string) => `${cSignature(cpu)} { return ${what}; }`;
+  return `/* Constants and activation arrays, shared by every CPU path. */
+${parts.data.join("\n")}
+
+#if FIXQ_DISPATCH
 /* pass 1: the AVX2 bodies */
 #define FIXQ_API static
 #undef FIXQ_USE_AVX2
@@ -252,11 +118,11 @@ static int fixq_pick(void) {
 
 ${wrappers.join("\n\n")}
 
-const char *${prefix}_cpu(void) { return fixq_pick() ? "avx2 (dispatched)" : "baseline (dispatched)"; }
+${path('fixq_pick() ? "avx2 (dispatched)" : "baseline (dispatched)"')}
 #elif FIXQ_USE_AVX2
-const char *${prefix}_cpu(void) { return "avx2 (compiled)"; }
+${path('"avx2 (compiled)"')}
 #else
-const char *${prefix}_cpu(void) { return "baseline (compiled)"; }
+${path('"baseline (compiled)"')}
 #endif
 `;
 }

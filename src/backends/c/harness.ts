@@ -11,7 +11,8 @@
  * --int the raw integer outputs as int32 little-endian, same order): the
  * values `fixq emulate --out` / `--out-int` give. Files are written to
  * OUT.tmp and renamed once complete; bad input is one line on stderr and exit 1
- * (usage: exit 2).
+ * (usage: exit 2, also for an output that is the same file as the input or
+ * the other output).
  */
 import { cComment } from "../shared/print-c.js";
 import type { Port } from "./emit.js";
@@ -39,6 +40,9 @@ export function harnessText(prefix: string, io: { ins: readonly Port[]; outs: re
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/stat.h>
+#endif
 #include "${names.header}"
 
 #define IN_FLOATS ${inFloats}
@@ -49,6 +53,21 @@ export function harnessText(prefix: string, io: { ins: readonly Port[]; outs: re
 static int fail(const char *what, const char *msg) {
   fprintf(stderr, "${names.program}: %s: %s\\n", what, msg);
   return 1;
+}
+
+/* Whether paths a and b name one file: the same string, or (POSIX) the same device and inode,
+   so OUT.bin never replaces IN.bin through a symlink, "..", or a hard link. */
+static int same_file(const char *a, const char *b) {
+#if defined(__unix__) || defined(__APPLE__)
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+#endif
+  return strcmp(a, b) == 0;
+}
+
+static int clash(const char *out, const char *other) {
+  fprintf(stderr, "${names.program}: %s: is the same file as %s; choose another output path\\n", out, other);
+  return 2;
 }
 
 /* Little-endian bytes <-> 32-bit words, whatever the host's byte order. */
@@ -97,6 +116,10 @@ ${names.batch ? `    else if (strcmp(argv[k], "--one") == 0) one = 1; /* one sam
   }
   if (quantized && int_path) { fprintf(stderr, "${names.program}: --quantized writes integers to OUT.bin already; drop --int\\n"); return 2; }
   if (!in_path || !out_path) { fprintf(stderr, "usage: ${names.program} IN.bin OUT.bin [--int OUT_INT.bin]\\n"); return 2; }
+  /* no output may replace the input or the other output */
+  if (same_file(out_path, in_path)) return clash(out_path, in_path);
+  if (int_path && same_file(int_path, in_path)) return clash(int_path, in_path);
+  if (int_path && same_file(int_path, out_path)) return clash(int_path, out_path);
   if (strlen(out_path) > sizeof tmp_out - 5 || (int_path && strlen(int_path) > sizeof tmp_int - 5)) return fail(out_path, "path too long");
   data = read_all(in_path, &bytes);
   if (!data) return fail(in_path, "cannot read");

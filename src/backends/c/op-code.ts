@@ -5,16 +5,16 @@
  * values (double rounding's left shift on integer feeds beyond the quantize
  * range), plus file-scope constants (weights, per-channel multipliers).
  */
-import type { DenseOp, IntOp, Program, ProgramValue } from "../../integer/program.js";
+import { type DenseOp, type IntOp, opInputs, type Program, type ProgramValue } from "../../integer/program.js";
 import { cComment } from "../shared/print-c.js";
 import { type CType, cType } from "./c-types.js";
 
 export interface COpCode {
   /** The function's name. */
   readonly name: string;
-  /** File-scope constants (weights, per-channel multipliers), printed once and shared by the one-sample and the batch functions. */
+  /** File-scope constants (weights, per-channel multipliers, offset tables), printed once before every CPU path (cpu-dispatch.ts); a one-sample op's serve its batch function too. */
   readonly decls?: string;
-  /** The function (with its comment). */
+  /** The function `name` alone (with its comment): printed once per CPU path, so no file-scope data. */
   readonly text: string;
   /** Elements of scratch the function needs, by array: "int16_t" (fixq_scratch_int16_t), "pad:int16_t" (fixq_pad_int16_t), …; the largest over ops is allocated once. */
   readonly scratch?: Readonly<Record<string, number>>;
@@ -42,7 +42,7 @@ export const storage = (ctx: CEmitCtx, name: string): CType => cType(ctx.value(n
 
 /** The comment naming an op: its ONNX source, its values and its formula. */
 export function opComment(op: IntOp, ctx: CEmitCtx, what: string): string {
-  const ins = "inputs" in op ? op.inputs : [op.input];
+  const ins = opInputs(op);
   const desc = (n: string) => {
     const v = ctx.program.values.get(n);
     return v ? `'${n}' ${v.type.signed ? "" : "u"}int${v.type.bits}[${v.shape.join(", ")}]` : `'${n}' float32`;

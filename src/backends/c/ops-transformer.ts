@@ -20,7 +20,7 @@ export function emitTransformerOp(op: TransformerOp, ctx: CEmitCtx): COpCode {
   const args =
     op.kind === "matmul" || op.kind === "mul"
       ? [`const ${storage(ctx, op.inputs[0])} *restrict a`, `const ${storage(ctx, op.inputs[1])} *restrict b`]
-      : [`const ${storage(ctx, op.input)} *restrict x`];
+      : [`const ${storage(ctx, op.input)} *restrict x`, ...(op.kind === "softmax" && op.mask !== undefined ? [`const ${storage(ctx, op.mask)} *restrict m`] : [])];
   return {
     name,
     decls: k.consts.join("\n"),

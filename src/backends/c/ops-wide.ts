@@ -70,7 +70,6 @@ export const emitWideConv: COpEmitter<ConvOp> = (op, ctx) => {
   const z = op.inputZero;
   const og = O / op.group;
   const text = `${opComment(op, ctx, `int64 accumulator: kernel ${KH}x${KW}, strides ${SH}x${SW}, pads [${op.pads.join(", ")}], dilations ${DH}x${DW}, group ${op.group}, input zero ${z}: acc = bias + sum (x - ${z}) * w`)}
-${decls(i, op, O)}
 static int ${name}(const ${storage(ctx, op.input)} *restrict x, int64_t *restrict y) {
   for (int o = 0; o < ${O}; o++) {
     const int32_t *w = W${i} + o * ${cg * KH * KW};
@@ -85,7 +84,7 @@ ${tapLoops(op, H, W, `s += (int64_t)w[(c * ${KH} + kh) * ${KW} + kw] * (int64_t)
   }
   return 0;
 }`;
-  return { name, text };
+  return { name, decls: decls(i, op, O), text };
 };
 
 export const emitWideDense: COpEmitter<DenseOp> = (op, ctx) => {
@@ -95,7 +94,6 @@ export const emitWideDense: COpEmitter<DenseOp> = (op, ctx) => {
   checkFits64(op, N, xv);
   const z = op.inputZero;
   const text = `${opComment(op, ctx, `int64 accumulator: K = ${K}, N = ${N}, input zero ${z}: acc = bias + sum (x - ${z}) * w`)}
-${decls(i, op, N)}
 static int ${name}(const ${storage(ctx, op.input)} *restrict x, int64_t *restrict y) {
   for (int r = 0; r < ${rows}; r++) {
     for (int o = 0; o < ${N}; o++) {
@@ -107,7 +105,7 @@ static int ${name}(const ${storage(ctx, op.input)} *restrict x, int64_t *restric
   }
   return 0;
 }`;
-  return { name, text };
+  return { name, decls: decls(i, op, N), text };
 };
 
 /**

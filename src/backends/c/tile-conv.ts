@@ -157,9 +157,9 @@ ${runEpilogue(ctx, rq, "o", `acc + o * ${PB * L}`, `y + (o * ${P} + pos0) * ${L}
   for (int pos = 0; pos < ${P}; pos++) ${dot(`y + pos * ${L}`, P * L)}`;
   const layout = useU8 ? `u8 channel-quad copy x2 (x - ${lo} as bytes; ${CG} quads x ${HP} x ${WP})` : `channel-pair copy x2 (${CG} pairs x ${HP} x ${WP})`;
   const what = `kernel ${KH}x${KW}, strides ${SH}x${SW}, pads [${op.pads.join(", ")}], dilations ${DH}x${DW}, input zero ${z}, ${L} samples, read in place from the padded ${layout}`;
-  const text = `static const int32_t OFF${i}[${off.length}] = ${cList(off)};
-static const ${useU8 ? "int8_t" : "int16_t"} WT${i}[${wt.length}] = ${cList(wt)};${useU8 ? `\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};` : ""}
-${opComment(op, ctx, `${what}: acc = bias + sum (x - ${z}) * w${rq ? `; then requant '${rq.output}' on each position's sums` : ""}`)}
+  const decls = `static const int32_t OFF${i}[${off.length}] = ${cList(off)};
+static const ${useU8 ? "int8_t" : "int16_t"} WT${i}[${wt.length}] = ${cList(wt)};${useU8 ? `\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};` : ""}`;
+  const text = `${opComment(op, ctx, `${what}: acc = bias + sum (x - ${z}) * w${rq ? `; then requant '${rq.output}' on each position's sums` : ""}`)}
 static int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {
   ${eT} *restrict x2 = fixq_tilex2_${eT};${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${O} channels x ${PB} positions x ${L} samples */` : ""}
 ${fill("0", String(Math.floor(C / G)), G)}
@@ -167,5 +167,5 @@ ${C % G !== 0 ? fill(String(Math.floor(C / G)), String(CG), C % G) : ""}
 ${positions}
   return 0;
 }`;
-  return { name, text, scratch: { [`tilex2:${eT}`]: CG * HP * WP * G * L, ...(rq ? { "tileacc:int32_t": O * PB * L } : {}) }, uses: [useU8 ? "tile_dot_u8" : "tile_dot"] };
+  return { name, decls, text, scratch: { [`tilex2:${eT}`]: CG * HP * WP * G * L, ...(rq ? { "tileacc:int32_t": O * PB * L } : {}) }, uses: [useU8 ? "tile_dot_u8" : "tile_dot"] };
 }

@@ -115,11 +115,11 @@ export function emitTileDepthwise(op: ConvOp, ctx: CEmitCtx, rq?: RequantOp): CO
       }
     }
 ${rq ? `${runEpilogue(ctx, rq, "ch", "plane", `y + ch * ${OH * OW * L}`, OH * OW * L, "    ")}\n` : ""}  }`;
-  const text = `${vec ? `${avx2DepthwiseDecls(op, ctx)}\n#if FIXQ_BASE_DATA\n${tables}\n#endif` : tables}
-${opComment(op, ctx, `${what}: acc = bias + sum (x - ${z}) * w${rq ? `; then requant '${rq.output}' on each position's sums` : ""}; interior rows [${OH0}, ${OH1}), columns [${OW0}, ${OW1})`)}
+  const decls = vec ? `${avx2DepthwiseDecls(op, ctx)}\n#if FIXQ_BASE_DATA\n${tables}\n#endif` : tables;
+  const text = `${opComment(op, ctx, `${what}: acc = bias + sum (x - ${z}) * w${rq ? `; then requant '${rq.output}' on each position's sums` : ""}; interior rows [${OH0}, ${OH1}), columns [${OW0}, ${OW1})`)}
 static int ${name}(const ${xT} *restrict x, ${yT} *restrict y) {
 ${vec ? `#if FIXQ_USE_AVX2\n${nest}\n#else\n${portable}\n#endif` : portable}
   return 0;
 }`;
-  return { name, text, ...(rq ? { scratch: { "tileacc:int32_t": OH * OW * L } } : {}) };
+  return { name, decls, text, ...(rq ? { scratch: { "tileacc:int32_t": OH * OW * L } } : {}) };
 }

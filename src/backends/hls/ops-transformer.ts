@@ -27,7 +27,8 @@ export function transformerLayer(d: HlsDesign, op: TransformerOp, i: number): st
     write: (v, e) => writeInt(d.typeOf.get(v)!, e, d.mode),
     pipeline: "#pragma HLS PIPELINE II=1",
   });
-  const args = op.kind === "matmul" || op.kind === "mul" ? [arg(op.inputs[0], "a"), arg(op.inputs[1], "b")] : [arg(op.input, "x")];
+  const mask = op.kind === "softmax" && op.mask !== undefined ? [arg(op.mask, "m")] : [];
+  const args = op.kind === "matmul" || op.kind === "mul" ? [arg(op.inputs[0], "a"), arg(op.inputs[1], "b")] : [arg(op.input, "x"), ...mask];
   return `/* layer ${i}: ${cComment(op.source)}
  * ${cComment(k.what)} */
 ${k.consts.join("\n")}

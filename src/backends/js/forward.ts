@@ -6,7 +6,7 @@
  * `quantized`, the feeds are the already-quantized inputs and the quantize
  * ops are skipped.
  */
-import { integerOutputs, isWideValue, type Program, sampleSize } from "../../integer/program.js";
+import { integerOutputs, isWideValue, opInputs, type Program, sampleSize } from "../../integer/program.js";
 import { commentText } from "./codegen.js";
 
 export interface ForwardCall {
@@ -44,7 +44,7 @@ export function forwardText(p: Program, call: ForwardCall): string {
     } else {
       const v = p.values.get(op.output);
       if (!v) throw new Error(`${what} writes '${op.output}', which has no entry in program.values`);
-      const ins = ("inputs" in op ? op.inputs : [op.input]).map((n) => id(n, what));
+      const ins = opInputs(op).map((n) => id(n, what));
       // an int64 accumulator (program.ts ACC64) lives in doubles: its sums are proven below 2^53 (ops-accumulate.ts)
       lines.push(`const ${y} = scratch(buffers, ${ids.size}, ${isWideValue(v) ? "Float64Array" : "Int32Array"}, batch * ${sampleSize(v.shape)});`);
       lines.push(`${fn}(${[...ins, y].join(", ")}, batch);`);

@@ -90,10 +90,10 @@ export const emitSoftmax: OpEmitter<SoftmaxOp> = (op, ctx) => {
   const name = opFunctionName(ctx.index, op);
   const s = ctx.value(op.input).shape;
   const t = `EXP${ctx.index}`;
-  const text = `${opHeader(op, ctx, `softmax over ${s[s.length - 1]}, exp table, y = clamp(${op.outZero} + ⌊(e·${op.numerator} + Σ·2^${op.shift - 1}) / (Σ·2^${op.shift})⌋)`)}
+  const text = `${opHeader(op, ctx, `softmax over ${s[s.length - 1]}${op.mask === undefined ? "" : " (keys where mask ≠ 0 excluded)"}, exp table, y = clamp(${op.outZero} + ⌊(e·${op.numerator} + Σ·2^${op.shift - 1}) / (Σ·2^${op.shift})⌋)`)}
 const ${t} = Int32Array.from(${numList(op.exp)});
-function ${name}(x, y) {
-  fixqSoftmax(x, y, ${s[s.length - 1]}, ${t}, ${op.numerator}, ${op.shift}, ${op.outZero}, ${op.clampLo}, ${op.clampHi});
+function ${name}(x, ${op.mask === undefined ? "" : "mask, "}y) {
+  fixqSoftmax(x, y, ${s[s.length - 1]}, ${t}, ${op.numerator}, ${op.shift}, ${op.outZero}, ${op.clampLo}, ${op.clampHi}${op.mask === undefined ? "" : ", mask"});
 }`;
   return { name, text };
 };

@@ -87,6 +87,10 @@ function clampOut(ctx: EmitContext, q: Emitted, op: { output: string; outZero: n
 }
 
 export function emitSoftmaxOp(ctx: EmitContext, op: SoftmaxOp): void {
+  if (op.mask !== undefined) {
+    emitMaskedSoftmaxOp(ctx, op, op.mask);
+    return;
+  }
   const where = op.source;
   const x = ctx.cast(ctx.get(op.input, where), DataType.INT32, `${op.input}_i32`);
   const max = reduce(ctx, "ReduceMax", x, `${op.output}_max`);
@@ -94,11 +98,45 @@ export function emitSoftmaxOp(ctx: EmitContext, op: SoftmaxOp): void {
   const table = ctx.b.constant(I64, [op.exp.length], op.exp, `${op.output}_exp`);
   const e: Emitted = { name: ctx.b.op("Gather", [table, d.name], [intAttr("axis", 0)], `${op.output}_e`), dtype: I64 };
   const sum = reduce(ctx, "ReduceSum", e, `${op.output}_sum`);
+  softmaxTail(ctx, op, e, sum, where);
+}
+
+/** num = e·c + Σ·2^(r−1), den = Σ·2^r (+ `none`: 1 where a row keeps no key), y = clamp(z + num / den). */
+function softmaxTail(ctx: EmitContext, op: SoftmaxOp, e: Emitted, sum: Emitted, where: string, none?: Emitted): void {
   const k = (v: number, hint: string) => ctx.b.scalar(I64, v, hint);
   const num = ctx.binary("Add", ctx.binary("Mul", e, k(op.numerator, "c")), ctx.binary("Mul", sum, k(2 ** (op.shift - 1), "half")).name, `${op.output}_num`);
-  const den = ctx.binary("Mul", sum, k(2 ** op.shift, "unit"), `${op.output}_den`);
+  const den0 = ctx.binary("Mul", sum, k(2 ** op.shift, "unit"), `${op.output}_den`);
+  const den = none ? ctx.binary("Add", den0, none.name, `${op.output}_den1`) : den0;
   const q = ctx.binary("Div", num, den.name, `${op.output}_q`);
   clampOut(ctx, ctx.cast(q, DataType.INT32, `${op.output}_q32`), op, where);
+}
+
+/**
+ * The key-masked Softmax (numerics/transformer.ts softmaxKernel with a mask),
+ * in integer arithmetic only (the mask m is 0 or 1, lower-key-mask.ts): with
+ * keep = 1 − m, the max runs over x·keep + L·m (L = −2^16, below every input
+ * of at most 16 bits), the exp index is (max − x)·keep and e = E[·]·keep. An
+ * excluded key then has num = Σ·2^(r−1) < den, so q = 0 and y = clamp(z); a
+ * row with every key excluded has Σ = 0, and den = Σ·2^r + 1 gives q = 0.
+ */
+function emitMaskedSoftmaxOp(ctx: EmitContext, op: SoftmaxOp, mask: string): void {
+  const where = op.source;
+  const x = ctx.cast(ctx.get(op.input, where), DataType.INT32, `${op.input}_i32`);
+  const m = ctx.cast(ctx.get(mask, where), DataType.INT32, `${mask}_i32`);
+  const keep = ctx.binary("Sub", { name: ctx.b.scalar(DataType.INT32, 1, "one"), dtype: DataType.INT32 }, m.name, `${op.output}_keep`);
+  const kept = ctx.binary("Add", ctx.binary("Mul", x, keep.name), ctx.binary("Mul", m, ctx.b.scalar(DataType.INT32, -(2 ** 16), "low")).name, `${op.output}_xk`);
+  const max = ctx.cast(reduce(ctx, "ReduceMax", kept, `${op.output}_max`), I64, `${op.output}_max64`);
+  const keep64 = ctx.cast(keep, I64, `${op.output}_keep64`);
+  const d = ctx.binary("Mul", ctx.binary("Sub", max, ctx.cast(x, I64, `${op.input}_i64`).name, `${op.output}_d`), keep64.name, `${op.output}_dk`);
+  const table = ctx.b.constant(I64, [op.exp.length], op.exp, `${op.output}_exp`);
+  const e0: Emitted = { name: ctx.b.op("Gather", [table, d.name], [intAttr("axis", 0)], `${op.output}_e`), dtype: I64 };
+  const e = ctx.binary("Mul", e0, keep64.name, `${op.output}_ek`);
+  const sum = reduce(ctx, "ReduceSum", e, `${op.output}_sum`);
+  // none = 1 − min(number of kept keys, 1), in int32 (ONNX Runtime's int64 Min is inexact)
+  const count = reduce(ctx, "ReduceSum", keep, `${op.output}_kept`);
+  const one = ctx.b.scalar(DataType.INT32, 1, "one");
+  const none = ctx.binary("Sub", { name: one, dtype: DataType.INT32 }, ctx.binary("Min", count, one, `${op.output}_any`).name, `${op.output}_none`);
+  softmaxTail(ctx, op, e, sum, where, ctx.cast(none, I64, `${op.output}_none64`));
 }
 
 /** ⌊√n⌋ for 0 ≤ n ≤ nMax < 2^62 (int64 tensor), digit by digit: one step per bit pair of nMax. */

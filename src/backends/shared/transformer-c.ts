@@ -15,7 +15,8 @@
  *   mul        y[i] = (a[i_a] − za)·(b[i_b] − zb), i_a and i_b the ONNX broadcast of i (int32: the
  *              lowering bounds every product below 2^31)
  *   table      y = T[x − xmin]
- *   softmax    per row: d = max − x, e = E[d], Σ = Σ e, y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi)
+ *   softmax    per row: d = max − x, e = E[d], Σ = Σ e, y = clamp(z + ⌊(e·c + Σ·2^(r−1)) / (Σ·2^r)⌋, lo, hi);
+ *              with a key mask m, max and Σ over the keys with m = 0, and y = clamp(z) where m ≠ 0
  *   layernorm  per row: s = Σ x (RMSNorm: s = C·z_x), c_i = C·x_i − s, V = Σ c_i², D = ⌊√(V·4^k + E)⌋ (integer square root),
  *              y_i = clamp(z + ⌊(c_i·g_i + b_i·D + D·2^(F−1)) / (D·2^F)⌋, lo, hi)
  *   addconst   y = clamp(z + ⌊((x − zx)·m + o[i mod n] + 2^(s−1)) / 2^s⌋, lo, hi)
@@ -213,6 +214,7 @@ function tableText(op: TableOp, t: TransformerTarget): KernelText {
 }
 
 function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
+  if (op.mask !== undefined) return maskedSoftmaxText(op, op.mask, t);
   const s = shapeOf(t, op.input);
   const L = s[s.length - 1]!;
   const n = prod(s);
@@ -239,6 +241,46 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
   }
   return 0;`;
   return { consts: [constArray(E, op.exp)], body, what: `softmax over ${L}: y = clamp(${op.outZero} + floor((E[max - x] * ${op.numerator} + sum * 2^${op.shift - 1}) / (sum * 2^${op.shift})))` };
+}
+
+/** The key-masked Softmax: keys with m != 0 take no part in the max and the sum and get clamp(z) (probability 0); a row with no key kept is all clamp(z). */
+function maskedSoftmaxText(op: SoftmaxOp, mask: string, t: TransformerTarget): KernelText {
+  const s = shapeOf(t, op.input);
+  const L = s[s.length - 1]!;
+  const n = prod(s);
+  const E = `EXP${t.index}`;
+  const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
+  const keep = (i: string) => `(int64_t)${t.read(mask, `m[o + ${i}]`)} == 0`;
+  const zero = clamp(cInt(op.outZero), op.clampLo, op.clampHi);
+  const body = `  for (int o = 0; o < ${n}; o += ${L}) {
+    int64_t mx = 0, kept = 0;
+    for (int i = 0; i < ${L}; i++) {${pipe(t, "      ")}
+      const int64_t v = ${x("i")};
+      if (${keep("i")} && (kept == 0 || v > mx)) { mx = v; kept = 1; }
+    }
+    int64_t sum = 0;
+    for (int i = 0; i < ${L}; i++) {${pipe(t, "      ")}
+      if (${keep("i")}) sum += ${E}[mx - ${x("i")}];
+    }
+    {
+      const int64_t den = sum * ${cInt(2 ** op.shift)};
+      const int64_t half = sum * ${cInt(2 ** (op.shift - 1))};
+      for (int i = 0; i < ${L}; i++) {${pipe(t, "        ")}
+        if (${keep("i")}) {
+          const int64_t q = ((int64_t)${E}[mx - ${x("i")}] * ${cInt(op.numerator)} + half) / den; /* both >= 0: / is the floor */
+          y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
+        } else {
+          y[o + i] = ${t.write(op.output, zero)};
+        }
+      }
+    }
+  }
+  return 0;`;
+  return {
+    consts: [constArray(E, op.exp)],
+    body,
+    what: `softmax over ${L}, keys with m != 0 excluded (y = ${op.outZero}): y = clamp(${op.outZero} + floor((E[max - x] * ${op.numerator} + sum * 2^${op.shift - 1}) / (sum * 2^${op.shift})))`,
+  };
 }
 
 function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {

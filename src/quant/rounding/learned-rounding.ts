@@ -16,8 +16,9 @@
  * loss would grow keeps nearest (reported). Kept per layer while it is
  * processed: G·K² doubles for H (plus GPTQ's K² work matrices), and for
  * minibatch AdaRound (--adaround-batch N, --adaround-loss post, and wide
- * fully connected layers with adaroundWideBatch N, wide-layers.ts) a pool of
- * 16·N sampled input columns per group (G·16·N·K float32, column-pool.ts),
+ * fully connected layers with adaroundWideBatch N, wide-layers.ts, and token
+ * MatMuls with adaroundTokenBatch B, B·tokens columns, token-layers.ts) a pool of
+ * 16·N sampled input columns per group (G·16·N·K float32, at most 64 MiB, column-pool.ts),
  * and for stochastic-Gram AdaRound (--adaround-chunks M) M + 1 more K×K float32
  * Gram matrices per group (chunk-grams.ts).
  * With the post loss, lossBefore/lossAfter are the post-activation losses
@@ -41,6 +42,7 @@ import { adaroundBatch, adaroundBatchInOrt, type PoolColumns, poolLoss, type Row
 import { AdaroundLoop } from "./adaround-loop.js";
 import { ChunkGrams } from "./chunk-grams.js";
 import { ColumnPool } from "./column-pool.js";
+import { tokenLayerOptions } from "./token-layers.js";
 import { wideLayerOptions } from "./wide-layers.js";
 import { EXHAUSTIVE_MAX_COLS, exactWhereFarBetter } from "./exhaustive.js";
 import { type LayerActivation, layerActivation } from "./layer-activation.js";
@@ -100,7 +102,7 @@ interface Target {
   readonly method: LearnedRounding;
   /** The post-activation loss's activation, or why this layer takes the pre-activation loss instead. */
   readonly act?: LayerActivation | { reason: string };
-  /** A wide layer's own AdaRound options (wide-layers.ts). */
+  /** A wide or token layer's own AdaRound options (wide-layers.ts, token-layers.ts). */
   readonly adaround?: AdaroundOptions;
 }
 
@@ -108,6 +110,14 @@ interface Target {
 export const POST_LOSS_BATCH = 256;
 /** The column pool of minibatch AdaRound holds this many batches (column-pool.ts). */
 export const POOL_BATCHES = 16;
+
+/** Floats a column pool may hold per group (64 MiB), as long as it holds one batch. */
+export const POOL_MAX_FLOATS = 1 << 24;
+
+/** Columns of a pool for steps of `batch` columns of K inputs: POOL_BATCHES batches, capped at POOL_MAX_FLOATS (a large transformer's 32 samples × 197 tokens × 768 inputs would take 16 × 19 MiB). */
+export function poolCapacity(batch: number, k: number): number {
+  return Math.max(batch, Math.min(POOL_BATCHES * batch, Math.floor(POOL_MAX_FLOATS / k)));
+}
 
 /** Columns per AdaRound step: 0 for the Gram form. */
 function stepBatch(o: RoundingOptions): number {
@@ -137,9 +147,9 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
     else {
       const gram = new LayerGram(l, n, m, kernel);
       const opts = ctx.options ?? ROUNDING_DEFAULTS;
-      const wide = method === "adaround" ? wideLayerOptions(opts.adaround, l, m) : undefined;
+      const wide = method === "adaround" ? (wideLayerOptions(opts.adaround, l, m) ?? tokenLayerOptions(opts.adaround, l, m, types.get(l.input)?.shape, ctx.source.count)) : undefined;
       const batch = method === "adaround" ? (wide?.batch ?? stepBatch(opts)) : 0;
-      if (batch > 0) gram.pool = new ColumnPool(m.groups, m.cols, POOL_BATCHES * batch, 0x5eed + i);
+      if (batch > 0) gram.pool = new ColumnPool(m.groups, m.cols, poolCapacity(batch, m.cols), 0x5eed + i);
       else if (method === "adaround" && opts.adaround.chunks > 1) gram.chunks = new ChunkGrams(opts.adaround.chunks, ctx.source.count, m.groups, m.cols);
       const act = batch > 0 && opts.adaround.loss === "post" ? layerActivation(ed, i, l.outChannels) : undefined;
       out.push({ gram, method, ...(act ? { act } : {}), ...(wide ? { adaround: wide } : {}) });

@@ -8,7 +8,8 @@
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
  *   adaroundChunks (--adaround-chunks, default 1: the Gram form): chunks of the samples, each step (but the last 20%) the Gram matrix of one (chunk-grams.ts)
  *   adaroundExactTail (recipe only, default 0): with --adaround-batch and the pre loss, the share of the steps, the last ones, on the whole H
- *   adaroundWideBatch (recipe only, default 64): samples per step on wide fully connected layers (wide-layers.ts); 0: the Gram form everywhere
+ *   adaroundWideBatch (recipe only, default 64): samples per step on wide fully connected layers (wide-layers.ts); 0: the Gram form there
+ *   adaroundTokenBatch (recipe only, default 0): samples per step on token MatMuls (token-layers.ts); 0: the Gram form there
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
@@ -35,6 +36,7 @@ export interface RoundingInput {
   adaroundExhaustive?: boolean;
   adaroundExactTail?: number | string;
   adaroundWideBatch?: number | string;
+  adaroundTokenBatch?: number | string;
 }
 
 function count(v: number | string, flag: string): number {
@@ -68,6 +70,11 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
     const b = Number(l.adaroundWideBatch);
     if (!Number.isInteger(b) || b < 0) throw new FixqError("usage", `recipe field 'adaroundWideBatch' must be an integer ≥ 0, got '${l.adaroundWideBatch}'`);
     adaround = { ...adaround, wideBatch: b };
+  }
+  if (l.adaroundTokenBatch !== undefined) {
+    const b = Number(l.adaroundTokenBatch);
+    if (!Number.isInteger(b) || b < 0) throw new FixqError("usage", `recipe field 'adaroundTokenBatch' must be an integer ≥ 0, got '${l.adaroundTokenBatch}'`);
+    adaround = { ...adaround, tokenBatch: b };
   }
   if (l.adaroundLoss !== undefined) {
     if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);

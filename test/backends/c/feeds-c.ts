@@ -38,6 +38,20 @@ export function feeds(p: Program, evalCount: number, seed: number, randomCount =
   ];
 }
 
+/**
+ * `n` float samples of edge values around the input quantizer (scale s):
+ * 0, −0, exact halves (±0.5s … 255.5s), huge, ±∞, NaN, the smallest
+ * denormal and normal, each sample a different rotation of the list.
+ */
+export function edgeFeeds(p: Program, n = 8): Feeds {
+  const input = p.inputs[0]!;
+  const q = p.ops.find((op): op is QuantizeOp => op.kind === "quantize" && op.input === input.name)!;
+  const size = sampleSize(input.shape);
+  const s = q.scale;
+  const edges = [0, -0, 0.5 * s, -0.5 * s, 1.5 * s, 2.5 * s, 127.5 * s, 128.5 * s, 254.5 * s, 255.5 * s, 1e30, -1e30, 3.4e38, Infinity, -Infinity, Number.NaN, 2 ** -149, -(2 ** -149), 2 ** -126, 1e-40];
+  const x = Float32Array.from({ length: n * size }, (_, i) => edges[(i * 7 + Math.floor(i / size)) % edges.length]!);
+  return { data: { [input.name]: x }, batch: n };
+}
 
 /** A bundled model quantized with `recipe` (the first calibCount calibration images, one thread) and integerized with `opts`. */
 export async function quantizeProgram(name: string, recipe: RecipeInput, opts: IntegerizeOptions, calibCount = 256): Promise<Program> {

@@ -1,15 +1,19 @@
 /**
  * Every bundled CNN/MLP model, quantized with the default recipe and
- * integerized: the generated C, built by its own Makefile, equals the
- * emulator bit for bit (dequantized floats and raw integers) on eval images,
- * on random floats around the input quantizer (ties, ±Inf, NaN) and on
- * extreme integer inputs (all qmin, all qmax, a checkerboard, uniform).
- * mlp, cnn and resnet build with the Makefile's default gcc -O3 (optimisation
- * can expose undefined behaviour), mobilenetv2 with -O1 (-O3 there costs 13 s
- * of gcc; recipes.test.ts builds it at -O3). One model also runs under
- * -fsanitize=address,undefined, and two models with different prefixes (mlp
- * and cnn, whose projects above use those prefixes) link into one program.
- * Each project is built once. Skips without gcc/make (fails with
+ * integerized: the generated C, built by its own Makefile (plain, no -march:
+ * the run-time CPU dispatch, cpu-dispatch.ts), equals the emulator bit for bit
+ * (dequantized floats and raw integers) on both CPU paths of that one build
+ * (its default, AVX2 where the CPU has it, and FIXQ_CPU=portable, the
+ * baseline bodies; `model_run --cpu` names each), on eval images, on random
+ * floats around the input quantizer (ties, ±Inf, NaN), on float edge values
+ * (exact halves, huge, ±∞, NaN, −0, denormals) and on extreme integer inputs
+ * (all qmin, all qmax, a checkerboard, uniform). mlp, cnn and resnet build
+ * with the Makefile's default gcc -O3 (-std=c99 -Wall -Wextra -Werror;
+ * optimisation can expose undefined behaviour), mobilenetv2 with -O1 (-O3
+ * there costs 13 s of gcc; recipes.test.ts builds it at -O3). One model also
+ * runs under -fsanitize=address,undefined, and two models with different
+ * prefixes (mlp and cnn, whose projects above use those prefixes) link into
+ * one program. Each project is built once. Skips without gcc/make (fails with
  * FIXQ_REQUIRE_DATA=1).
  */
 import { execFileSync } from "node:child_process";
@@ -19,14 +23,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runProgram } from "../../../src/backends/emulator/run.js";
 import type { IntegerizeOptions } from "../../../src/integer/integerize.js";
 import { type Program, sampleSize } from "../../../src/integer/program.js";
+import { detectCpu } from "../../../src/runtime/cpu-features.js";
 import { evalX } from "../../helpers/bundled-data.js";
 import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { mismatches } from "../js/compare.js";
-import { feeds, quantizeProgram } from "./feeds-c.js";
-import { tallyBuilt, tallyC } from "./check-c.js";
-import { type Built, buildC, runC } from "./run-c.js";
+import { edgeFeeds, feeds, quantizeProgram } from "./feeds-c.js";
+import { tallyC, tallyEach } from "./check-c.js";
+import { type Built, buildC, cpuPathName, cpuPaths, runC } from "./run-c.js";
 
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
+/** The paths a plain build takes: dispatched on x86-64 (gcc ≥ 5), one compiled baseline pass elsewhere. */
+const PATHS = process.arch === "x64" ? [detectCpu().features.includes("avx2") ? "avx2 (dispatched)" : "baseline (dispatched)", "baseline (dispatched)"] : ["baseline (compiled)", "baseline (compiled)"];
 const tmp = tempDir("fixq-c-models-");
 afterAll(tmp.remove);
 
@@ -55,19 +62,22 @@ function project(name: string): Promise<Built> {
   return projects.get(name)!;
 }
 
-describe.skipIf(!HAVE)("generated C equals the emulator on the bundled models (gcc -O3; mobilenetv2 -O1)", () => {
-  it.each(["mlp", "cnn", "resnet", "mobilenetv2"])("%s (default recipe): 300 eval images, random and extreme inputs", async (name) => {
+describe.skipIf(!HAVE)("generated C equals the emulator on the bundled models, both CPU paths of one plain build (gcc -O3; mobilenetv2 -O1)", () => {
+  it.each(["mlp", "cnn", "resnet", "mobilenetv2"])("%s (default recipe): 300 eval images, random, edge and extreme inputs", async (name) => {
     const built = await project(name);
     const p = built.program;
     expect(p.inputs).toHaveLength(1);
-    const t = tallyBuilt(built, feeds(p, 300, 1));
-    expect({ model: name, floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ model: name, floatMismatches: 0, intMismatches: 0 });
-    expect(t.compared).toBe((300 + 64 + 4 * 16) * 10);
+    const paths = cpuPaths(built);
+    expect(paths.map(cpuPathName)).toEqual(PATHS);
+    const tallies = tallyEach(paths, [...feeds(p, 300, 1), edgeFeeds(p)]);
+    expect(tallies.map((t) => ({ model: name, floatMismatches: t.floats, intMismatches: t.ints }))).toEqual(PATHS.map(() => ({ model: name, floatMismatches: 0, intMismatches: 0 })));
+    for (const t of tallies) expect(t.compared).toBe((300 + 64 + 4 * 16 + 8) * 10);
   }, 240_000); // gcc -O3 on a bundled model's C: up to ~40 s on a loaded 2-core machine
 
   it("cnn with double rounding and 16-bit multipliers, under -fsanitize=address,undefined", async () => {
     const p = await program("cnn", { rounding: "double", multiplierBits: 16 });
-    // -O0: the checks are inserted before optimisation, and the dispatched build compiles its code twice (cpu-dispatch.ts)
+    // -O0: the checks are inserted before optimisation, and the dispatched build compiles its code twice (cpu-dispatch.ts,
+    // whose test runs both paths of cnn's default recipe under the sanitizers)
     const t = tallyC(p, dir("cnn-double"), feeds(p, 40, 2), "-O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all");
     expect({ floatMismatches: t.floats, intMismatches: t.ints }).toEqual({ floatMismatches: 0, intMismatches: 0 });
   }, 240_000);
@@ -94,8 +104,8 @@ int main(void) {
     const linkDir = dir("link");
     writeFileSync(join(linkDir, "main.c"), main);
     const exe = join(linkDir, "both");
-    // -O1: the link is what this checks (each model's -O3 build is checked above); -I: the projects' folders
-    run("gcc", ["-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", `-I${tmp.dir}`, "-o", exe, join(linkDir, "main.c"), join(a.dir, "model.c"), join(b.dir, "model.c"), "-lm"]);
+    // -O0: the link is what this checks (each model's -O3 build is checked above); -I: the projects' folders
+    run("gcc", ["-std=c99", "-O0", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", `-I${tmp.dir}`, "-o", exe, join(linkDir, "main.c"), join(a.dir, "model.c"), join(b.dir, "model.c"), "-lm"]);
     const x = evalX.data.subarray(0, n * size);
     const out = execFileSync(exe, { input: Buffer.from(x.buffer, x.byteOffset, x.byteLength) });
     const got = new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));

@@ -18,6 +18,8 @@ export interface Built {
   readonly exe?: string;
   /** Arguments added to each run (e.g. model_run's --one). */
   readonly args?: readonly string[];
+  /** Environment variables added to each run (e.g. FIXQ_CPU: "portable", the dispatched build's baseline path). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Writes the generated files into `dir` and runs make there (CFLAGS as given, default -O3; CC as given, default the Makefile's). */
@@ -69,13 +71,20 @@ export function runC(b: Built, f: Feeds, tag = "x"): Results {
   const outPath = join(b.dir, `${tag}.out.bin`);
   const intPath = join(b.dir, `${tag}.int.bin`);
   writeFileSync(inPath, interleave(b.program, f));
+  const env = b.env ? { ...process.env, ...b.env } : undefined;
   if (f.quantized) {
-    run(join(b.dir, b.exe ?? "model_run"), ["--quantized", inPath, intPath, ...(b.args ?? [])]);
+    run(join(b.dir, b.exe ?? "model_run"), ["--quantized", inPath, intPath, ...(b.args ?? [])], { env });
     return { outputs: new Map(), ints: split(b.program, new Int32Array(bytesOf(intPath)), f.batch, (n) => new Int32Array(n)) };
   }
-  run(join(b.dir, b.exe ?? "model_run"), [inPath, outPath, "--int", intPath, ...(b.args ?? [])]);
+  run(join(b.dir, b.exe ?? "model_run"), [inPath, outPath, "--int", intPath, ...(b.args ?? [])], { env });
   return {
     outputs: split(b.program, new Float32Array(bytesOf(outPath)), f.batch, (n) => new Float32Array(n)),
     ints: split(b.program, new Int32Array(bytesOf(intPath)), f.batch, (n) => new Int32Array(n)),
   };
 }
+
+/** The CPU paths of one dispatched build (cpu-dispatch.ts): its default (AVX2 where the CPU has it) and FIXQ_CPU=portable (the baseline bodies). */
+export const cpuPaths = (b: Built): Built[] => [b, { ...b, env: { ...b.env, FIXQ_CPU: "portable" } }];
+
+/** The path a run of `b` takes, as `model_run --cpu` names it. */
+export const cpuPathName = (b: Built): string => run(join(b.dir, b.exe ?? "model_run"), ["--cpu"], { env: { ...process.env, ...b.env } }).trim();

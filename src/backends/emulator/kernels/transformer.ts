@@ -60,7 +60,7 @@ function lastAxis(ctx: Parameters<Kernel>[1], input: string): number {
 
 export const softmaxKernelOp: Kernel<"softmax"> = (op, ctx) => {
   const L = lastAxis(ctx, op.input);
-  return plain((inputs, out) => softmaxKernel(inputs[0]!, out as Int32Array, L, op.exp, op.numerator, op.shift, op.outZero, op.clampLo, op.clampHi));
+  return plain((inputs, out) => softmaxKernel(inputs[0]!, out as Int32Array, L, op.exp, op.numerator, op.shift, op.outZero, op.clampLo, op.clampHi, inputs[1] ?? null));
 };
 
 export const layerNormKernelOp: Kernel<"layernorm"> = (op, ctx) => {
