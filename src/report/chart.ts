@@ -9,8 +9,6 @@
  * or dash. Text uses the reader's generic sans-serif font: no font is
  * embedded or fetched.
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import { esc } from "./html.js";
 
@@ -31,11 +29,17 @@ const CONFIG = {
   view: { stroke: "#ccc" },
 };
 
-/** Vega-Lite's compile-time notes stay out of the command's output (the specs are ours; tests check the charts render). */
-const QUIET = (() => {
-  const logger = vega.logger(vega.None);
-  return logger;
-})();
+/**
+ * Vega and Vega-Lite, imported on the first chart: loading them takes most of a
+ * second, which every command that draws no chart would otherwise pay at start-up.
+ * Vega-Lite's compile-time notes stay out of the command's output (the specs are
+ * ours; tests check the charts render).
+ */
+let renderer: Promise<{ vega: typeof import("vega"); vl: typeof import("vega-lite"); quiet: ReturnType<typeof import("vega").logger> }> | undefined;
+function loadRenderer() {
+  renderer ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vl]) => ({ vega, vl, quiet: vega.logger(vega.None) }));
+  return renderer;
+}
 
 /** A chart spec without the shared config: title and axis titles are required by the callers' conventions. */
 export type ChartSpec = TopLevelSpec;
@@ -60,7 +64,8 @@ export function compactSvg(svg: string): string {
 
 /** Renders `spec` to an SVG string (static, scaled to fit its container by CSS). */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
-  const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as TopLevelSpec, { logger: QUIET }).spec;
+  const { vega, vl, quiet } = await loadRenderer();
+  const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as TopLevelSpec, { logger: quiet }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.None });
   try {
     return compactSvg(await view.toSVG()).replace(/^<svg /, '<svg role="img" focusable="false" ');

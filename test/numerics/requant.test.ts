@@ -13,6 +13,7 @@ import {
   roundingDivideByPOT,
   srdhm,
 } from "../../src/numerics/index.js";
+import { caseChecker } from "../helpers/case-checker.js";
 import { Rng } from "../helpers/prng.js";
 import { ratOfDouble } from "./fixed-reference.js";
 
@@ -55,19 +56,21 @@ function randomMultiplier(rng: Rng): number {
 describe("quantizeMultiplier", () => {
   it("gives m in [2^30, 2^31) and s with m·2^−s within half a 31-bit ulp of M", () => {
     const rng = new Rng(31);
+    const c = caseChecker();
     for (let k = 0; k < 20000; k++) {
       const M = randomMultiplier(rng);
       if (M === 0) continue;
       const d = quantizeMultiplier(M);
-      expect(Number.isInteger(d.m) && d.m >= 2 ** 30 && d.m < 2 ** 31, `${M} → ${d.m}`).toBe(true);
+      c.check(Number.isInteger(d.m) && d.m >= 2 ** 30 && d.m < 2 ** 31, true, () => `m of ${M} → ${d.m}`);
       // |m·2^−s − M| ≤ 2^(e−32) with e = frexp exponent: compare as exact rationals
       const r = ratOfDouble(M);
       const e = frexp(M)[1];
       const err = BigInt(d.m) * r.d - r.n * pow2(d.s); // (m·2^−s − M) · d · 2^s
       const bound = pow2(d.s) * r.d; // · 2^(e−32)
       const abs = err < 0n ? -err : err;
-      expect(e >= 0 ? pow2(32) * abs <= bound * pow2(e) : pow2(32 - e) * abs <= bound, `${M}`).toBe(true);
+      c.check(e >= 0 ? pow2(32) * abs <= bound * pow2(e) : pow2(32 - e) * abs <= bound, true, () => `error bound of ${M}`);
     }
+    c.expectNone();
   });
 
   it("handles m rounding up to 2^31: M just below a power of two becomes exactly that power", () => {
@@ -98,15 +101,17 @@ describe("quantizeMultiplier", () => {
 describe("single rounding", () => {
   it("is round(x·m·2^−s) ties toward +∞, exactly, for random int32 x and multipliers", () => {
     const rng = new Rng(1);
+    const c = caseChecker();
     for (let k = 0; k < 50000; k++) {
       const x = randomInt32(rng);
       const d = quantizeMultiplier(randomMultiplier(rng));
       const want = refSingle(BigInt(x), BigInt(d.m), d.s);
       const got = requantizeSingle(x, d);
-      if (want > -pow2(53) && want < pow2(53)) expect(BigInt(got), `${x} · ${d.m}·2^-${d.s}`).toBe(want);
-      else expect(Math.sign(got)).toBe(Number(want > 0n) - Number(want < 0n));
-      expect(requantizeSingleBig(BigInt(x), d)).toBe(want);
+      if (want > -pow2(53) && want < pow2(53)) c.check(BigInt(got), want, () => `${x} · ${d.m}·2^-${d.s}`);
+      else c.check(Math.sign(got), Number(want > 0n) - Number(want < 0n), () => `sign of ${x} · ${d.m}·2^-${d.s}`);
+      c.check(requantizeSingleBig(BigInt(x), d), want, () => `requantizeSingleBig ${x} · ${d.m}·2^-${d.s}`);
     }
+    c.expectNone();
   });
 
   it("rounds exact ties up", () => {
@@ -129,7 +134,9 @@ describe("double rounding (gemmlowp / TFLite)", () => {
     const edges = [INT32_MIN, INT32_MIN + 1, -1, 0, 1, 2 ** 30, -(2 ** 30), INT32_MAX];
     const pairs: [number, number][] = edges.flatMap((a) => edges.map((b) => [a, b] as [number, number]));
     for (let k = 0; k < 50000; k++) pairs.push([randomInt32(rng), randomInt32(rng)]);
-    for (const [a, b] of pairs) expect(srdhm(a, b), `${a}·${b}`).toBe(Number(refSrdhm(BigInt(a), BigInt(b))));
+    const c = caseChecker();
+    for (const [a, b] of pairs) c.check(srdhm(a, b), Number(refSrdhm(BigInt(a), BigInt(b))), () => `${a}·${b}`);
+    c.expectNone();
     expect(srdhm(INT32_MIN, INT32_MIN)).toBe(INT32_MAX);
     expect(srdhm(INT32_MIN, INT32_MAX)).toBe(-INT32_MAX);
     expect(srdhm(2 ** 30, 1)).toBe(1); // ½ → 1
@@ -139,11 +146,13 @@ describe("double rounding (gemmlowp / TFLite)", () => {
 
   it("RoundingDivideByPOT matches gemmlowp's definition (ties away from zero)", () => {
     const rng = new Rng(4);
+    const c = caseChecker();
     for (let k = 0; k < 50000; k++) {
       const x = randomInt32(rng);
       const e = rng.range(0, 31);
-      expect(roundingDivideByPOT(x, e), `${x} >> ${e}`).toBe(Number(refRdbp(BigInt(x), e)));
+      c.check(roundingDivideByPOT(x, e), Number(refRdbp(BigInt(x), e)), () => `${x} >> ${e}`);
     }
+    c.expectNone();
     expect([5, -5, 4, -4, 7, -7].map((x) => roundingDivideByPOT(x, 1))).toEqual([3, -3, 2, -2, 4, -4]);
     expect(roundingDivideByPOT(INT32_MIN, 31)).toBe(-1);
     expect(roundingDivideByPOT(-7, 0)).toBe(-7);
@@ -153,17 +162,19 @@ describe("double rounding (gemmlowp / TFLite)", () => {
   it("requantizeDouble is the TFLite composition, and differs from single rounding on some inputs", () => {
     const rng = new Rng(6);
     let differ = 0;
+    const c = caseChecker();
     for (let k = 0; k < 50000; k++) {
       const x = randomInt32(rng);
       const d = quantizeMultiplier((0.5 + rng.float() / 2) * 2 ** -rng.range(0, 30)); // right shift ≤ 31
       if (d.m === 0) continue;
       const want = refRdbp(refSrdhm(BigInt(x), BigInt(d.m)), d.s - 31);
       const got = requantizeDouble(x, d);
-      expect(got, `${x}`).toBe(Number(want));
+      c.check(got, Number(want), () => `${x} · ${d.m}·2^-${d.s}`);
       const single = requantizeSingle(x, d);
-      expect(Math.abs(got - single)).toBeLessThanOrEqual(1);
+      c.check(Math.abs(got - single) <= 1, true, () => `|double − single| ≤ 1 at ${x} · ${d.m}·2^-${d.s} (${got} vs ${single})`);
       if (got !== single) differ++;
     }
+    c.expectNone();
     expect(differ).toBeGreaterThan(0);
     // a hand-checked case: x·M = −2.5 exactly (M = 5/8·2^−2), single → −2, double → −3
     const d = quantizeMultiplier(5 / 32);

@@ -21,7 +21,7 @@
  * cheapest total, or budgets that together exclude every assignment, are a
  * usage error giving each budget's range.
  */
-import highsModule, { type Highs } from "highs";
+import type { Highs } from "highs";
 import { FixqError } from "../../ir/errors.js";
 import { formatBudgetValue } from "./budget.js";
 import { type Assignment, type Budget, budgetRange, evaluate, type Group, withinBudgets } from "./problem.js";
@@ -41,13 +41,16 @@ export interface Solution extends Assignment {
   readonly notes: readonly string[];
 }
 
-// The package's typings describe a CommonJS module; under Node's ESM loader its default export is the loader itself.
-const highsLoader = highsModule as unknown as (typeof highsModule)["default"];
 let highs: Promise<Highs> | undefined;
 
-/** The HiGHS WebAssembly instance, loaded once per process. */
+/**
+ * The HiGHS WebAssembly instance, loaded once per process, on the first solve (the
+ * package is imported then, so commands that solve nothing do not pay for it at start-up).
+ * The package's typings describe a CommonJS module; under Node's ESM loader its default
+ * export is the loader itself.
+ */
 function loadHighs(): Promise<Highs> {
-  highs ??= highsLoader();
+  highs ??= import("highs").then((m) => (m.default as unknown as (typeof m.default)["default"])());
   return highs;
 }
 

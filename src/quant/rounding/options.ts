@@ -9,7 +9,7 @@
  *   adaroundChunks (--adaround-chunks, default 1: the Gram form): chunks of the samples, each step (but the last 20%) the Gram matrix of one (chunk-grams.ts)
  *   adaroundExactTail (recipe only, default 0): with --adaround-batch and the pre loss, the share of the steps, the last ones, on the whole H
  *   adaroundWideBatch (recipe only, default 64): samples per step on wide fully connected layers (wide-layers.ts); 0: the Gram form there
- *   adaroundTokenBatch (recipe only, default 0): samples per step on token MatMuls (token-layers.ts); 0: the Gram form there
+ *   adaroundTokenBatch (recipe only, default 32): samples per step on token MatMuls (token-layers.ts); 0: the Gram form there
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */

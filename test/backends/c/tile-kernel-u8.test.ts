@@ -12,7 +12,7 @@
  * dense layers (the gathered patch, K not a multiple of 4), fused requant and
  * not; a second, uint4 input (U = 15: any int8 weight fits). A layer with a pair
  * beyond the bound (+127, +127) keeps the int16 kernel. Built as the portable
- * body, under ASan + UBSan, and with AVX2 where this CPU runs it; the VNNI
+ * body, under ASan + UBSan (at -O0: the checks are inserted before optimisation, a third of -O1's compile), and with AVX2 where this CPU runs it; the VNNI
  * bodies are compiled (not run) where gcc knows the flags. Skips without
  * gcc/make (fails with FIXQ_REQUIRE_DATA=1).
  */
@@ -146,7 +146,7 @@ describe.skipIf(!HAVE)("the u8 batch kernel gives the emulator's bits", () => {
 
   const flags = [
     ["portable C", "-O2 -DFIXQ_PORTABLE -Wconversion -Wsign-conversion"],
-    ["ASan + UBSan (SSE2 / portable bodies: no run-time dispatch)", "-O1 -g -DFIXQ_NO_DISPATCH -fsanitize=address,undefined -fno-sanitize-recover=all"],
+    ["ASan + UBSan (SSE2 / portable bodies: no run-time dispatch)", "-O0 -g -DFIXQ_NO_DISPATCH -fsanitize=address,undefined -fno-sanitize-recover=all"],
     ...(detectCpu().features.includes("avx2") ? [["AVX2", "-O2 -mavx2 -Wconversion -Wsign-conversion"]] : []),
   ];
   it.each(flags)("%s (%s)", (_, cflags) => {

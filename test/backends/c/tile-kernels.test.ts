@@ -8,7 +8,7 @@
  * that do not divide the positions, convs whose int32 sums are read twice (no
  * fused requant: the sums go straight to the int32 tensor), per-tensor and
  * per-channel fused requants, and a depthwise conv on int8 with a negative zero
- * point. Built as the portable body (-DFIXQ_PORTABLE), under ASan + UBSan, and
+ * point. Built as the portable body (-DFIXQ_PORTABLE), under ASan + UBSan (at -O0: the checks are inserted before optimisation, a third of -O1's compile), and
  * with AVX2 where this CPU runs it. Skips without gcc/make (fails with
  * FIXQ_REQUIRE_DATA=1).
  */
@@ -61,7 +61,7 @@ describe.skipIf(!HAVE)("the batch conv kernels give the emulator's bits", () => 
 
   const flags = [
     ["portable C", "-O2 -DFIXQ_PORTABLE -Wconversion -Wsign-conversion"],
-    ["ASan + UBSan (SSE2 / portable bodies: no run-time dispatch)", "-O1 -g -DFIXQ_NO_DISPATCH -fsanitize=address,undefined -fno-sanitize-recover=all"],
+    ["ASan + UBSan (SSE2 / portable bodies: no run-time dispatch)", "-O0 -g -DFIXQ_NO_DISPATCH -fsanitize=address,undefined -fno-sanitize-recover=all"],
     ...(detectCpu().features.includes("avx2") ? [["AVX2", "-O2 -mavx2 -Wconversion -Wsign-conversion"]] : []),
   ];
   it.each(flags)("%s (%s)", (_, cflags) => {

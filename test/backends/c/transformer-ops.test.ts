@@ -9,7 +9,7 @@
  * uint8 and 5 int8 channels, addconst with shifts 0 and > 0 and negative sums, gather with
  * negative ids, slices along two axes), on random floats, integers over each
  * input's whole range and the saturating patterns. Built once with
- * -fsanitize=address,undefined (no recovery) and -Wconversion
+ * -fsanitize=address,undefined (no recovery, at -O0: the checks are inserted before optimisation) and -Wconversion
  * -Wsign-conversion under -Werror. The runtime's integer square root and
  * floor division are checked against their definitions (r² ≤ n < (r+1)²,
  * qb ≤ a < qb + b) at edges and on random operands. Skips without gcc/make
@@ -36,7 +36,7 @@ describe.skipIf(!HAVE)("the transformer ops' C text equals the emulator", () => 
   it("every op, random, full-range and saturating feeds, under the sanitizers and -Wconversion", () => {
     const p = transformerOpsProgram();
     expect(checkC(p)).toEqual([]);
-    const t = tallyC(p, tmp.dir, allFeeds(p, 3), "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion");
+    const t = tallyC(p, tmp.dir, allFeeds(p, 3), "-O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wconversion -Wsign-conversion");
     expect({ floats: t.floats, ints: t.ints }).toEqual({ floats: 0, ints: 0 });
     expect(t.compared).toBeGreaterThan(1000);
   }, 120_000);

@@ -43,7 +43,10 @@ describe("token layers", () => {
     expect(tokenLayerOptions(on, layer("MatMul", 3), matrix, ["N", 8, 16], 16)).toMatchObject({ batch: 32, exactTail: TOKEN_EXACT_TAIL });
     // An exact tail asked for is kept.
     expect(tokenLayerOptions({ ...on, exactTail: 0.5 }, layer("MatMul", 3), matrix, ["N", 8, 16], 16)?.exactTail).toBe(0.5);
-    expect(tokenLayerOptions(ADAROUND_DEFAULTS, layer("MatMul", 3), matrix, ["N", 8, 16], 16)).toBeUndefined();
+    expect(tokenLayerOptions({ ...ADAROUND_DEFAULTS, tokenBatch: 0 }, layer("MatMul", 3), matrix, ["N", 8, 16], 16)).toBeUndefined();
+    // the default, 32 samples per step, on 64 samples
+    expect(ADAROUND_DEFAULTS.tokenBatch).toBe(32);
+    expect(tokenLayerOptions(ADAROUND_DEFAULTS, layer("MatMul", 3), matrix, ["N", 8, 16], 64)).toMatchObject({ batch: 256, exactTail: TOKEN_EXACT_TAIL });
     expect(tokenLayerOptions(on, layer("Conv", 4), matrix, ["N", 1, 28, 28], 16)).toBeUndefined();
     expect(tokenLayerOptions(on, layer("MatMul", 2), matrix, ["N", 16], 16)).toBeUndefined();
     expect(tokenLayerOptions(on, layer("MatMul", 3), matrix, ["N", "T", 16], 16)).toBeUndefined();
