@@ -39,7 +39,8 @@ const I32_MIN = -(2n ** 31n);
 const I32_MAX = 2n ** 31n - 1n;
 const LIMIT = 2n ** 31n;
 
-const ceilDiv = (a: bigint, b: bigint): bigint => {
+/** ⌈a / b⌉ for b > 0. */
+export const ceilDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
   return q * b < a ? q + 1n : q; // b > 0; BigInt division truncates toward zero
 };

@@ -24,4 +24,4 @@ export const TILE_DOT_U8_CODE = kernel(TILE_DOT_U8, ["fixq_dot4", "fixq_wquad", 
 /** The input quantize's AVX2 lanes (quantize-avx2.ts). */
 export const QUANTIZE_LANES_CODE = kernel(QUANTIZE_LANES, ["fixq_lanes_q"]);
 /** The requant's AVX2 lane helpers (requant-avx2.ts). */
-export const LANE_HELPERS_CODE = kernel(LANE_HELPERS, ["fixq_lanes_rq", "fixq_lanes_rq_hi"]);
+export const LANE_HELPERS_CODE = kernel(LANE_HELPERS, ["fixq_lanes_rq", "fixq_lanes_rq_hi", "fixq_lanes_rq_short"]);

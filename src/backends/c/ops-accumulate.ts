@@ -21,6 +21,7 @@ import { cInt } from "../shared/print-c.js";
 import { cList, maxAbsShifted, minusZero, operandType, shiftedType } from "./c-types.js";
 import { paddedK } from "./gemm.js";
 import { type COpEmitter, denseGeometry, opComment, opName, storage } from "./op-code.js";
+import { pointwiseTiles } from "./pointwise-one.js";
 
 export function chw(v: ProgramValue, what: string): [number, number, number] {
   if (v.shape.length !== 3) throw new Error(`${what}: value '${v.name}' has per-sample shape [${v.shape.join(", ")}], expected [C, H, W]`);
@@ -171,7 +172,7 @@ ${phased ? "" : `    for (int q = 0; q < ${PH * PW}; q++) plane[q] = 0;
   const Kp = d.Kp;
   // 1×1, stride 1, no padding: the patch is the input transposed
   const pointwise = KH === 1 && KW === 1 && SH === 1 && SW === 1 && op.pads.every((q) => q === 0) && OH === H && OW === W;
-  if (pointwise && d.gemm && op.group === 1) return pointwiseTiles(op, name, comment, xT, d, O, P);
+  if (pointwise && d.gemm && op.group === 1) return pointwiseTiles(op, name, comment, xT, xv, d, O, P);
   const dots = d.gemm
     ? `    fixq_gemm_s16(W${i} + g * ${og * Kp}, B${i} + g * ${og}, patch, y + g * ${og * P}, ${og}, ${P}, ${Kp}, ${P}, 1);`
     : `    for (int o = g * ${og}; o < (g + 1) * ${og}; o++) {
@@ -212,49 +213,6 @@ ${pointwise ? `    for (int c = 0; c < ${cg}; c++)
 }`;
   return { name, decls: d.decls, text, scratch: { [d.xt]: P * Kp, ...(pointwise ? {} : { [`pad:${d.xt}`]: cg * PH * PW }) }, uses: d.gemm ? ["gemm_s16"] : [] };
 };
-
-/**
- * A 1×1 stride-1 conv of one sample whose sums are exact int32 with int16
- * operands (operands().gemm) as the batch kernel's tiles (tile-kernel.ts),
- * with 16 positions in the place of 16 samples:
- *   y[o·P + p0 + b] = bias[o] + Σ_{c < Kp} W[o·Kp + c] · (x[c·P + p0 + b] − z)   for b < 16
- * one block of 16 positions at a time, its channel pairs side by side (pair j
- * at 32·j, position b's pair at 2b), channels K … Kp − 1 zero (weight 0 there).
- * A last block of nb < 16 positions runs zeros in lanes nb … 15 into a
- * separate array and copies nb out. The same integers: the kernel's bodies
- * are exact under operands()'s bound, in any order.
- */
-function pointwiseTiles(op: ConvOp, name: string, comment: string, xT: string, d: ReturnType<typeof operands>, O: number, P: number): { name: string; decls: string; text: string; scratch: Record<string, number>; uses: string[] } {
-  const i = Number(/^op(\d+)_/.exec(name)![1]);
-  const z = op.inputZero;
-  const K = op.weightShape[1]!;
-  const Kp = d.Kp;
-  const full = Math.floor(P / 16) * 16;
-  const fill = (p0: string, nb: string) => `    for (int c = 0; c < ${K}; c++) {
-      int16_t *xc = xp + (c >> 1) * 32 + (c & 1);
-      const ${xT} *xs = x + c * ${P} + ${p0};
-      for (int b = 0; b < ${nb}; b++) xc[2 * b] = (int16_t)(${minusZero("xs[b]", z)});${nb === "16" ? "" : `
-      for (int b = ${nb}; b < 16; b++) xc[2 * b] = 0;`}
-    }`;
-  const text = `${comment}
-static int ${name}(const ${xT} *restrict x, int32_t *restrict y) {
-  int16_t *restrict xp = fixq_scratch_int16_t; /* 16 positions' channel pairs (pair j at 32 j)${Kp > K ? `; channels ${K}..${Kp - 1} zero` : ""} */
-${Kp > K ? `  for (int q = ${Math.floor(K / 2) * 32}; q < ${(Kp / 2) * 32}; q++) xp[q] = 0;
-` : ""}${full > 0 ? `  for (int p0 = 0; p0 < ${full}; p0 += 16) {
-${fill("p0", "16")}
-    fixq_tile_dot(W${i}, B${i}, xp, NULL, y + p0, ${O}, ${Kp}, ${Kp}, ${P});
-  }
-` : ""}${P > full ? `  {
-    int32_t *restrict tail = fixq_tailacc_int32_t; /* the last ${P - full} positions' sums, 16 apart */
-${fill(String(full), String(P - full))}
-    fixq_tile_dot(W${i}, B${i}, xp, NULL, tail, ${O}, ${Kp}, ${Kp}, 16);
-    for (int o = 0; o < ${O}; o++)
-      for (int b = 0; b < ${P - full}; b++) y[o * ${P} + ${full} + b] = tail[o * 16 + b];
-  }
-` : ""}  return 0;
-}`;
-  return { name, decls: d.decls, text, scratch: { int16_t: (Kp / 2) * 32, ...(P > full ? { "tailacc:int32_t": O * 16 } : {}) }, uses: ["tile_dot"] };
-}
 
 export const emitDense: COpEmitter<DenseOp> = (op, ctx) => {
   const name = opName(ctx.index, op);

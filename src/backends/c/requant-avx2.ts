@@ -14,9 +14,20 @@
  * test (test/backends/c/requant-avx2.test.ts) checks this body against.
  * Single rounding only; every channel whose constants exist takes it (a flag
  * array where some channel does not: a zero multiplier, a shift ≤ 0).
+ * A channel that also has numerics' short form (numerics/requant-short.ts:
+ * one multiplier m' and shift s' with u·m' + r' < 2^32) takes one 32-bit
+ * multiply instead of the 64-bit steps (a flag array LSV where only some do):
+ *   y = qz + ((u·m' + r') >> s')                                     vpmulld, vpaddd, vpsrld, vpaddd
+ * with the same clamp points (aLo, aHi, qz) and packing: 7 instructions per 8
+ * sums instead of 12. The flag is a branch per channel and run, mispredicted
+ * as often as the channels alternate: measured (perf, mobilenetv2) it pays
+ * on depthwise planes and whole tensors but costs more than it saves on the
+ * short runs of the group-1 conv and dense epilogues (PB positions or one),
+ * so there the short form is taken only where every channel has it.
  */
 import type { RequantOp } from "../../integer/program.js";
 import { laneRequant } from "../../numerics/requant-lanes.js";
+import { type ShortRequant, shortRequant } from "../../numerics/requant-short.js";
 import { cInt } from "../shared/print-c.js";
 import { cList } from "./c-types.js";
 import type { CEmitCtx } from "./op-code.js";
@@ -41,6 +52,11 @@ static inline __m256i fixq_lanes_rq_hi(__m256i a, __m256i alo, __m256i ahi, __m2
   const __m256i pe = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epu32(u, m), r), s);
   const __m256i po = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(u, 32), m), r);
   return _mm256_add_epi32(_mm256_blend_epi32(pe, _mm256_srl_epi64(po, sr), 0xAA), qz);
+}
+/* numerics' short form (requant-short.ts): qz + ((u*m + r) >> s) on uint32, u*m + r < 2^32 for every u the clamp leaves */
+static inline __m256i fixq_lanes_rq_short(__m256i a, __m256i alo, __m256i ahi, __m256i m, __m256i r, __m128i s, __m256i qz) {
+  const __m256i u = _mm256_sub_epi32(_mm256_min_epi32(_mm256_max_epi32(a, alo), ahi), alo);
+  return _mm256_add_epi32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_mullo_epi32(u, m), r), s), qz);
 }
 #endif`;
 
@@ -92,35 +108,64 @@ export function laneRequantParts(op: RequantOp, ctx: CEmitCtx): LaneParts | unde
   if (k.every((x) => !x)) return undefined;
   const i = ctx.index;
   const C = op.multipliers.length;
+  // per channel: the short form where it exists (same clamp points and qz as the lane form), else the lane form
+  const found = shortForms(op).map((x, c) => (k[c] ? x : undefined));
+  // a flag per channel only where each channel's run is long (see above); else all channels or none
+  const sh = found.every((x) => x) || longRuns(op, ctx) ? found : found.map(() => undefined);
+  const allShort = sh.every((x) => x);
+  const anyShort = sh.some((x) => x);
+  const long = k.map((x, c) => (sh[c] ? undefined : x));
   const every = k.every((x) => x);
-  const hi = k.every((x) => !x || x.s >= 32);
+  const hi = long.every((x) => !x || x.s >= 32);
   const col = (f: (x: NonNullable<(typeof k)[number]>) => number) => k.map((x) => (x ? f(x) : 0));
+  const lcol = (f: (x: NonNullable<(typeof k)[number]>) => number) => long.map((x) => (x ? f(x) : 0));
+  const scol = (f: (x: ShortRequant) => number) => sh.map((x) => (x ? f(x) : 0));
   const decls = `#if FIXQ_AVX2_DATA
-/* requant ${i}'s lane-form constants per channel (numerics/requant-lanes.ts) */
+/* requant ${i}'s lane-form constants per channel (numerics/requant-lanes.ts${anyShort ? ", requant-short.ts" : ""}) */
 static const int32_t LALO${i}[${C}] = ${cList(col((x) => x.aLo), cInt)};
 static const int32_t LAHI${i}[${C}] = ${cList(col((x) => x.aHi), cInt)};
-static const int32_t LQZ${i}[${C}] = ${cList(col((x) => x.qz), cInt)};
-static const uint32_t LM${i}[${C}] = ${cList(col((x) => x.m), (x) => `${x}u`)};
-static const uint64_t LR${i}[${C}] = ${cList(k.map((x) => (x ? x.r : 0n)), (x) => `${x}ull`)};
-static const unsigned char LS${i}[${C}] = ${cList(col((x) => x.s))};${every ? "" : `\n/* 1 where the channel has the lane form */\nstatic const unsigned char LV${i}[${C}] = ${cList(k.map((x) => (x ? 1 : 0)))};`}
+static const int32_t LQZ${i}[${C}] = ${cList(col((x) => x.qz), cInt)};${
+    allShort
+      ? ""
+      : `
+static const uint32_t LM${i}[${C}] = ${cList(lcol((x) => x.m), (x) => `${x}u`)};
+static const uint64_t LR${i}[${C}] = ${cList(long.map((x) => (x ? x.r : 0n)), (x) => `${x}ull`)};
+static const unsigned char LS${i}[${C}] = ${cList(lcol((x) => x.s))};`
+  }${every ? "" : `\n/* 1 where the channel has the lane form */\nstatic const unsigned char LV${i}[${C}] = ${cList(k.map((x) => (x ? 1 : 0)))};`}${
+    anyShort
+      ? `
+static const uint32_t LSM${i}[${C}] = ${cList(scol((x) => x.m), (x) => `${x}u`)};
+static const uint32_t LSR${i}[${C}] = ${cList(scol((x) => x.r), (x) => `${x}u`)};
+static const unsigned char LSS${i}[${C}] = ${cList(scol((x) => x.s))};${allShort ? "" : `\n/* 1 where the channel has the short form */\nstatic const unsigned char LSV${i}[${C}] = ${cList(sh.map((x) => (x ? 1 : 0)))};`}`
+      : ""
+  }
 #endif`;
-  const call = (a: string) => (hi ? `fixq_lanes_rq_hi(${a}, alo, ahi, m, r, s, sr, qz)` : `fixq_lanes_rq(${a}, alo, ahi, m, r, s, sr, sl, qz)`);
-  const setup = (c: string) => [
-    `const __m256i alo = _mm256_set1_epi32(LALO${i}[${c}]), ahi = _mm256_set1_epi32(LAHI${i}[${c}]), qz = _mm256_set1_epi32(LQZ${i}[${c}]);`,
-    `const __m256i m = _mm256_set1_epi32((int32_t)LM${i}[${c}]), r = _mm256_set1_epi64x((long long)LR${i}[${c}]);`,
-    `const __m128i s = _mm_cvtsi32_si128(LS${i}[${c}])${hi ? `, sr = _mm_cvtsi32_si128(LS${i}[${c}] - 32)` : `, sr = _mm_cvtsi32_si128(LS${i}[${c}] >= 32 ? LS${i}[${c}] - 32 : 0), sl = _mm_cvtsi32_si128(LS${i}[${c}] >= 32 ? 0 : 32 - LS${i}[${c}])`};`,
+  const clamp = `const __m256i alo = _mm256_set1_epi32(LALO${i}[c]), ahi = _mm256_set1_epi32(LAHI${i}[c]), qz = _mm256_set1_epi32(LQZ${i}[c]);`;
+  const longCall = (a: string) => (hi ? `fixq_lanes_rq_hi(${a}, alo, ahi, m, r, s, sr, qz)` : `fixq_lanes_rq(${a}, alo, ahi, m, r, s, sr, sl, qz)`);
+  const longSetup = [
+    `const __m256i m = _mm256_set1_epi32((int32_t)LM${i}[c]), r = _mm256_set1_epi64x((long long)LR${i}[c]);`,
+    `const __m128i s = _mm_cvtsi32_si128(LS${i}[c])${hi ? `, sr = _mm_cvtsi32_si128(LS${i}[c] - 32)` : `, sr = _mm_cvtsi32_si128(LS${i}[c] >= 32 ? LS${i}[c] - 32 : 0), sl = _mm_cvtsi32_si128(LS${i}[c] >= 32 ? 0 : 32 - LS${i}[c])`};`,
+  ];
+  const shortCall = (a: string) => `fixq_lanes_rq_short(${a}, alo, ahi, m, r, s, qz)`;
+  const shortSetup = [`const __m256i m = _mm256_set1_epi32((int32_t)LSM${i}[c]), r = _mm256_set1_epi32((int32_t)LSR${i}[c]);`, `const __m128i s = _mm_cvtsi32_si128(LSS${i}[c]);`];
+  const block = (n: number | string, setup: string[], call: (a: string) => string) => [
+    `  ${clamp}`,
+    ...setup.map((l) => `  ${l}`),
+    `  for (; j + ${LANE_STEP} <= ${n}; j += ${LANE_STEP}) {`,
+    `    const __m256i y0 = ${call("_mm256_loadu_si256((const __m256i *)(xc + j))")};`,
+    `    const __m256i y1 = ${call("_mm256_loadu_si256((const __m256i *)(xc + j + 8))")};`,
+    `    ${put}`,
+    "  }",
   ];
   const loop = (n: number | string, pad: string): string => {
-    const lines = [
-      `${every ? "" : `if (LV${i}[c]) `}{`,
-      ...setup("c").map((l) => `  ${l}`),
-      `  for (; j + ${LANE_STEP} <= ${n}; j += ${LANE_STEP}) {`,
-      `    const __m256i y0 = ${call("_mm256_loadu_si256((const __m256i *)(xc + j))")};`,
-      `    const __m256i y1 = ${call("_mm256_loadu_si256((const __m256i *)(xc + j + 8))")};`,
-      `    ${put}`,
-      "  }",
-      "}",
-    ];
+    const lines = allShort
+      ? ["{", ...block(n, shortSetup, shortCall), "}"]
+      : [
+          ...(anyShort ? [`if (LSV${i}[c]) {`, ...block(n, shortSetup, shortCall), "} else"] : []),
+          `${every ? "" : `if (LV${i}[c]) `}{`,
+          ...block(n, longSetup, longCall),
+          "}",
+        ];
     return lines.map((l) => pad + l).join("\n");
   };
   return { decls, loop };
@@ -130,4 +175,21 @@ static const unsigned char LS${i}[${C}] = ${cList(col((x) => x.s))};${every ? ""
 export interface LaneParts {
   readonly decls: string;
   readonly loop: (n: number | string, pad: string) => string;
+}
+
+/** Whether each channel's runs are long: the requant is not fused after a group-1 conv or a dense layer (batch-tile.ts, tile-conv.ts). */
+function longRuns(op: RequantOp, ctx: CEmitCtx): boolean {
+  const from = ctx.program.ops.find((o) => o.output === op.input);
+  return !(from?.kind === "dense" || (from?.kind === "conv" && from.group === 1));
+}
+
+/** Each channel's short form or undefined (cached per op: the search runs once per op). */
+const shortCache = new WeakMap<RequantOp, readonly (ShortRequant | undefined)[]>();
+function shortForms(op: RequantOp): readonly (ShortRequant | undefined)[] {
+  let got = shortCache.get(op);
+  if (!got) {
+    got = op.multipliers.map((d) => shortRequant(d.m, d.s, op.outZero, op.clampLo, op.clampHi));
+    shortCache.set(op, got);
+  }
+  return got;
 }

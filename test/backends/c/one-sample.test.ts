@@ -5,7 +5,9 @@
  * 1, 5×5 dilated with asymmetric pads, int8 input with a zero point, a
  * 1-wide plane), stride 2 (4 phase planes; 3×3 pad 1, 3×2 dilated 2×3 with
  * asymmetric pads), strides 1×2 (row by row), and pointwise convs (the batch
- * kernel over blocks of 16 positions: odd K, a tail block, none), each → requant, equal the emulator
+ * kernels over blocks of 16 positions: odd K, a tail block, none; int16 pairs
+ * for 8-bit weights, u8 quads for weights within ±64, a partial quad, pair
+ * sums at the int16 edge), each → requant, equal the emulator
  * bit for bit on float feeds (ties, ±Inf, NaN) and integer feeds spanning the
  * inputs' ranges; and --one gives the batch functions' bits. Built with the
  * Makefile's -O3 (run-time dispatch: the AVX2 pass on an AVX2 CPU) and with
@@ -36,6 +38,9 @@ function depthwiseProgram() {
   const z = b.input([5, 4, 8], U8, 0.02, 3);
   const pw = (inp: string, zin: number, K: number, O: number) => b.conv(inp, { inputZero: zin, weight: randomInts(rng, O * K, -127, 127), weightShape: [O, K, 1, 1], bias: randomInts(rng, O, -20000, 20000), strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
   accs.push(pw(x, 128, 6, 7), pw(y, -7, 3, 5), pw(z, 3, 5, 9));
+  // …and with weights in [-64, 64] (every pair within vpmaddubsw's bound): the u8 quad kernel; K = 6 (a partial quad), 3, 5; all 64s (pair sums at the int16 edge)
+  const pw7 = (inp: string, zin: number, K: number, O: number, w?: number) => b.conv(inp, { inputZero: zin, weight: w === undefined ? randomInts(rng, O * K, -64, 64) : new Int32Array(O * K).fill(w), weightShape: [O, K, 1, 1], bias: randomInts(rng, O, -20000, 20000), strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
+  accs.push(pw7(x, 128, 6, 7), pw7(y, -7, 3, 5), pw7(z, 3, 5, 9), pw7(z, 3, 5, 4, 64), pw7(x, 128, 6, 3, -64));
   for (const a of accs) b.output(b.requant(a, usefulMultipliers(rng, b.shape(a)[0]!, 14), 0, I8, -3), 0.02);
   return b.build();
 }
@@ -48,6 +53,7 @@ describe.skipIf(!HAVE)("one sample per call (model_run --one) = the emulator", (
     expect(c).toMatch(/4 phase planes/); // …the stride-2 one…
     expect(c).toMatch(/one output row, tap by tap/); // …and the row-by-row one (strides 1x2)
     expect(c.match(/fixq_tile_dot\(W\d+, B\d+, xp, NULL, (y \+ p0|tail)/g)?.length).toBeGreaterThanOrEqual(4); // the pointwise convs' blocks and tails
+    expect(c.match(/fixq_tile_dot_u8\(WP\d+, BP\d+, xp, NULL, (y \+ p0|tail)/g)?.length).toBeGreaterThanOrEqual(6); // …in u8 quads where the weights allow
     const built = buildC(p, tmp.fresh());
     const sets = allFeeds(p, 23, 12);
     for (const env of [undefined, "portable"]) {

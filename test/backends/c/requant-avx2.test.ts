@@ -7,7 +7,8 @@
  * 2^30, 2^31 − 1, odd ones; s = 1, 16, 17, 31, 32, 33, 46, 47, 62, 63; and
  * channels without the lane form: m = 0, s ≤ 0), with runs of 40 sums (two
  * 16-sum vector steps and a scalar tail of 8), on every output type the lane
- * form packs to. Built portable (the printed loop alone), with AVX2 where
+ * form packs to; where a channel has the short form (requant-short.ts), also
+ * both sides of four steps of its output. Built portable (the printed loop alone), with AVX2 where
  * this CPU runs it (also under ASan + UBSan), all with -Wall -Wextra -Werror
  * -Wconversion -Wsign-conversion. Skips without gcc (fails with FIXQ_REQUIRE_DATA=1).
  */
@@ -22,6 +23,7 @@ import type { Program, RequantOp } from "../../../src/integer/program.js";
 import { intType } from "../../../src/numerics/int.js";
 import { type Dyadic, INT32_MAX, INT32_MIN, requantize } from "../../../src/numerics/requant.js";
 import { laneRequant } from "../../../src/numerics/requant-lanes.js";
+import { shortRequant } from "../../../src/numerics/requant-short.js";
 import { detectCpu } from "../../../src/runtime/cpu-features.js";
 import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { Rng } from "../../helpers/prng.js";
@@ -57,6 +59,20 @@ function accumulators(d: Dyadic, z: number, lo: number, hi: number, rng: Rng): n
   const xs = [INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX];
   const k = laneRequant(d.m, d.s, z, lo, hi);
   if (k) xs.push(k.aLo - 1, k.aLo, k.aLo + 1, k.aHi - 1, k.aHi, k.aHi + 1);
+  if (k && shortRequant(d.m, d.s, z, lo, hi)) {
+    // the short form's channels: both sides of four steps of the output (found by bisection on the definition)
+    const f = (a: number) => requantize(a, d, z, lo, hi, "single");
+    const [y0, y1] = [f(k.aLo), f(k.aHi)];
+    for (const level of [1, 2, 3, 4].map((q) => Math.round(y0 + ((y1 - y0) * q) / 5))) {
+      let [a, b] = [k.aLo, k.aHi];
+      while (a < b) {
+        const mid = Math.floor((a + b) / 2);
+        if (f(mid) >= level) b = mid;
+        else a = mid + 1;
+      }
+      xs.push(a - 1, a);
+    }
+  }
   if (d.s >= 1 && d.s <= 31 && d.m % 2 === 1) {
     // a tie: acc·m ≡ 2^(s−1) (mod 2^s); m^−1 mod 2^s by Newton's iteration
     const mod = 2n ** BigInt(d.s);
@@ -125,6 +141,8 @@ describe.skipIf(!HAVE)("the generated requant loops equal numerics' requantize",
   it("prints the lane form for AVX2, with the printed loop after it", () => {
     expect(text).toMatch(/fixq_lanes_rq\(_mm256_loadu_si256/);
     expect(text).toMatch(/if \(LV\d+\[c\]\) \{/); // some channels have no lane form
+    expect(text).toMatch(/if \(LSV\d+\[c\]\) \{/); // some have the short form (requant-short.ts), others not
+    expect(text).toMatch(/fixq_lanes_rq_short\(_mm256_loadu_si256/);
     expect(text).toMatch(/for \(; j < 40; j\+\+\)/);
   });
 
