@@ -135,34 +135,34 @@ export function parseWeightType(text: string, flag = "--weights"): ParsedWeights
   throw new FixqError("usage", `${flag} must be one of ${WEIGHT_NAMES}; got '${text}'`);
 }
 
-export function parseActType(text: string): IntActType | FloatActType {
+export function parseActType(text: string, flag = "--acts"): IntActType | FloatActType {
   if ((INT_ACT_TYPES as readonly string[]).includes(text) || text === "float") return text as IntActType | "float";
-  const f = parseFloatWithBlock(text, "--acts");
+  const f = parseFloatWithBlock(text, flag);
   if (f) return f;
-  throw new FixqError("usage", `--acts must be one of ${ACT_NAMES}; got '${text}'`);
+  throw new FixqError("usage", `${flag} must be one of ${ACT_NAMES}; got '${text}'`);
 }
 
 /** `--acts X` with its fixed-point design, when X is one. */
 export function parseActFormat(text: string, flag = "--acts"): { acts: IntActType | FloatActType; fixed?: FixedSetting } {
-  if (!isFixedFormatName(text)) return { acts: parseActType(text) };
+  if (!isFixedFormatName(text)) return { acts: parseActType(text, flag) };
   const fixed = parseFixedFormat(text, flag);
   return { acts: fixedActStorage(fixed), fixed };
 }
 
 /** `--format X`: the weight format, and the activation format when X makes sense for activations (every float and fixed-point format). */
-export function parseFormat(text: string): ParsedWeights & { acts?: FloatType | IntActType; actsFixed?: FixedSetting } {
+export function parseFormat(text: string, flag = "--format"): ParsedWeights & { acts?: FloatType | IntActType; actsFixed?: FixedSetting } {
   if (isFixedFormatName(text)) {
-    const w = parseFixedWeights(text, "--format");
+    const w = parseFixedWeights(text, flag);
     return { ...w, acts: fixedActStorage(w.fixed!), actsFixed: w.fixed };
   }
   const block = parseIntBlock(text);
   if (block) return block;
-  const f = parseFloatWithBlock(text, "--format");
+  const f = parseFloatWithBlock(text, flag);
   if (f) return { weights: f, acts: f };
-  throw new FixqError("usage", `--format must be one of ${FORMAT_NAMES}; got '${text}'`);
+  throw new FixqError("usage", `${flag} must be one of ${FORMAT_NAMES}; got '${text}'`);
 }
 
-export function parseFp4Storage(text: string): Fp4Storage {
+export function parseFp4Storage(text: string, flag = "--fp4-storage"): Fp4Storage {
   if ((FP4_STORAGES as readonly string[]).includes(text)) return text as Fp4Storage;
-  throw new FixqError("usage", `--fp4-storage must be one of ${FP4_STORAGES.join(", ")}; got '${text}'`);
+  throw new FixqError("usage", `${flag} must be one of ${FP4_STORAGES.join(", ")}; got '${text}'`);
 }

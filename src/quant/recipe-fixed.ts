@@ -18,8 +18,8 @@ export function setFixedWeights(r: Recipe, f: FixedSetting, given: Set<string>):
 }
 
 /** `--acts X`: its storage type, and its design when X is fixed point (else none). */
-export function setActs(r: Recipe, text: string): void {
-  const a = parseActFormat(text);
+export function setActs(r: Recipe, text: string, flag = "--acts"): void {
+  const a = parseActFormat(text, flag);
   r.acts = a.acts;
   delete r.fixedActs;
   if (a.fixed) r.fixedActs = a.fixed;

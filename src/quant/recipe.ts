@@ -47,6 +47,7 @@
 import { parseCalibrationMethod } from "../calib/range.js";
 import { FixqError, isFixqError } from "../ir/errors.js";
 import { detectCpu } from "../runtime/cpu-features.js";
+import { optionName } from "./option-name.js";
 import { type LayerMatch, type LayerOverrides, type LayerRuleInput, overridesOf, parseLayerRules, WEIGHT_ROUNDINGS, type WeightRounding } from "./layer-rules.js";
 import { checkOpset, settleFloatRecipe } from "./float-schemes.js";
 import type { FixedSetting } from "./fixed-formats.js";
@@ -189,11 +190,11 @@ function exactInt8Kernels(t: TargetCpu): boolean {
   return t === "vnni" || (t === "native" && detectCpu().u8s8 === "exact-int32");
 }
 
-export function parseGranularity(s: string): Granularity {
+export function parseGranularity(s: string, flag = "--granularity"): Granularity {
   if (s === "per-channel" || s === "per-tensor") return { kind: s };
   const m = /^per-block:(\d+)$/.exec(s);
   if (m && Number(m[1]) >= 2) return { kind: "per-block", blockSize: Number(m[1]) };
-  throw new FixqError("usage", `--granularity must be per-channel, per-tensor or per-block:N, got '${s}'`);
+  throw new FixqError("usage", `${flag} must be per-channel, per-tensor or per-block:N, got '${s}'`);
 }
 
 export function granularityName(g: Granularity): string {
@@ -232,12 +233,14 @@ export interface RecipeInput extends RoundingInput {
   layers?: unknown;
   /** The file these values come from: errors about them name it. */
   recipeFile?: string;
+  /** True for a `layers` rule's values: like a file's (recipeFile set), errors name their keys, not their flags (option-name.ts). */
+  fromFile?: boolean;
 }
 
-function parseInputRange(v: string | number[]): [number, number] {
+function parseInputRange(v: string | number[], flag: string): [number, number] {
   const parts = typeof v === "string" ? v.split(",").map((x) => (x.trim() === "" ? Number.NaN : Number(x))) : v.map(Number);
   if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0]! < parts[1]!)) {
-    throw new FixqError("usage", `--input-range must be LO,HI with LO < HI, got '${Array.isArray(v) ? JSON.stringify(v) : v}'`);
+    throw new FixqError("usage", `${flag} must be LO,HI with LO < HI, got '${Array.isArray(v) ? JSON.stringify(v) : v}'`);
   }
   return [parts[0]!, parts[1]!];
 }
@@ -265,12 +268,12 @@ function defaultWeightBits(r: Pick<Recipe, "weights" | "acts" | "targetCpu">): n
 }
 
 /** A rule's settings: the global ones with the rule's overrides applied on top, through the same checks. */
-function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRounding): LayerSettings {
+function ruleSettings(r: Recipe, o: LayerOverrides, weightRounding: WeightRounding, fromFile = false): LayerSettings {
   const newWeights = o.weights !== undefined || o.format !== undefined;
   const base: RecipeInput = { weights: r.fixedWeights?.name ?? r.weights, acts: r.fixedActs?.name ?? r.acts, symmetricActs: r.symmetricActs, calibration: r.calibration, fp4Storage: r.fp4Storage, opset: r.opset, targetCpu: r.targetCpu };
   if (!newWeights && (r.weightBits !== defaultWeightBits(r) || r.exactWeightRange)) base.weightBits = r.weightBits;
   if (!newWeights || r.granularity.kind !== "per-block") base.granularity = granularityName(r.granularity);
-  const built = layerSettingsOf(buildRecipe(base, o));
+  const built = layerSettingsOf(buildRecipe(base, { ...o, fromFile }));
   const exact = newWeights ? built.exactWeightRange : r.exactWeightRange;
   // the full int4 grid follows the global setting onto every rule's weight-only int4 blocks (resolve-plan.ts)
   return { ...built, ...(exact ? { exactWeightRange: true } : {}), weightRounding, ...(r.int4Grid ? { int4Grid: r.int4Grid } : {}), ...(r.blockScale ? { blockScale: r.blockScale } : {}) };
@@ -299,7 +302,7 @@ function layerRules(global: Recipe, input: RecipeInput): LayerRule[] {
     const prefix = `layers[${index}]: `;
     const keys = Object.keys(rule).filter((k) => k !== "match");
     const rounding = (rule.weightRounding as WeightRounding | undefined) ?? global.weightRounding;
-    const settings = rule.skip ? layerSettingsOf(global) : within(where, prefix, () => ruleSettings(global, overridesOf(rule), rounding));
+    const settings = rule.skip ? layerSettingsOf(global) : within(where, prefix, () => ruleSettings(global, overridesOf(rule), rounding, true));
     return { index, match: rule.match, skip: rule.skip === true, reuseFactor: rule.reuseFactor, keys, settings };
   });
 }
@@ -316,8 +319,9 @@ function buildGlobal(layers: RecipeInput[]): Recipe {
 
 /** Applies one layer of raw values (a file or the flags) to `r`; `given` collects the keys set explicitly. */
 function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
+  const name = (key: string) => optionName(key, l.recipeFile !== undefined || l.fromFile === true);
   if (l.format !== undefined) {
-    const f = parseFormat(l.format);
+    const f = parseFormat(l.format, name("format"));
     r.weights = f.weights;
     delete r.exactWeightRange;
     delete r.fixedWeights;
@@ -330,7 +334,7 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     if (f.blockSize) r.granularity = { kind: "per-block", blockSize: f.blockSize };
   }
   if (l.weights !== undefined) {
-    const w = parseWeightType(l.weights);
+    const w = parseWeightType(l.weights, name("weights"));
     r.weights = w.weights;
     delete r.exactWeightRange;
     delete r.fixedWeights;
@@ -343,17 +347,17 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     if (w.blockSize) r.granularity = { kind: "per-block", blockSize: w.blockSize };
   }
   if (l.weightBits !== undefined) {
-    r.weightBits = positiveInt(l.weightBits, "--weight-bits")!;
+    r.weightBits = positiveInt(l.weightBits, name("weightBits"))!;
     given.add("weightBits");
   }
   if (l.targetCpu !== undefined) {
-    if (!TARGET_CPUS.includes(l.targetCpu as TargetCpu)) throw new FixqError("usage", `--target-cpu must be one of ${TARGET_CPUS.join(", ")}, got '${l.targetCpu}'`);
+    if (!TARGET_CPUS.includes(l.targetCpu as TargetCpu)) throw new FixqError("usage", `${name("targetCpu")} must be one of ${TARGET_CPUS.join(", ")}, got '${l.targetCpu}'`);
     r.targetCpu = l.targetCpu as TargetCpu;
   }
-  if (l.acts !== undefined) setActs(r, l.acts);
-  if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage);
+  if (l.acts !== undefined) setActs(r, l.acts, name("acts"));
+  if (l.fp4Storage !== undefined) r.fp4Storage = parseFp4Storage(l.fp4Storage, name("fp4Storage"));
   if (l.granularity !== undefined) {
-    r.granularity = parseGranularity(l.granularity);
+    r.granularity = parseGranularity(l.granularity, name("granularity"));
     given.add("granularity");
   }
   if (l.symmetricActs !== undefined) r.symmetricActs = l.symmetricActs;
@@ -362,9 +366,9 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     r.calibration = l.calibration;
   }
   if (l.exclude !== undefined) r.exclude = [...r.exclude, ...(Array.isArray(l.exclude) ? l.exclude : l.exclude.split(","))].filter(Boolean);
-  if (l.opset !== undefined) r.opset = positiveInt(l.opset, "--opset");
-  if (l.calibSamples !== undefined) r.calibSamples = positiveInt(l.calibSamples, "--calib-samples");
-  if (l.batchSize !== undefined) r.batchSize = positiveInt(l.batchSize, "--batch-size")!;
+  if (l.opset !== undefined) r.opset = positiveInt(l.opset, name("opset"));
+  if (l.calibSamples !== undefined) r.calibSamples = positiveInt(l.calibSamples, name("calibSamples"));
+  if (l.batchSize !== undefined) r.batchSize = positiveInt(l.batchSize, name("batchSize"))!;
   for (const k of ["cle", "absorbBias", "relu6ToRelu", "dataFree"] as const) {
     const v = l[k];
     if (v === undefined) continue;
@@ -373,26 +377,26 @@ function applyInput(r: Recipe, l: RecipeInput, given: Set<string>): void {
     given.add(k);
   }
   if (l.biasCorrection !== undefined) {
-    if (!BIAS_CORRECTIONS.includes(l.biasCorrection as BiasCorrection)) throw new FixqError("usage", `--bias-correction must be one of ${BIAS_CORRECTIONS.join(", ")}, got '${l.biasCorrection}'`);
+    if (!BIAS_CORRECTIONS.includes(l.biasCorrection as BiasCorrection)) throw new FixqError("usage", `${name("biasCorrection")} must be one of ${BIAS_CORRECTIONS.join(", ")}, got '${l.biasCorrection}'`);
     r.biasCorrection = l.biasCorrection as BiasCorrection;
     given.add("biasCorrection");
   }
-  if (l.inputRange !== undefined) r.inputRange = parseInputRange(l.inputRange);
+  if (l.inputRange !== undefined) r.inputRange = parseInputRange(l.inputRange, name("inputRange"));
   if (l.weightRounding !== undefined) {
-    if (!WEIGHT_ROUNDINGS.includes(l.weightRounding as WeightRounding)) throw new FixqError("usage", `weightRounding must be one of ${WEIGHT_ROUNDINGS.join(", ")}, got '${l.weightRounding}'`);
+    if (!WEIGHT_ROUNDINGS.includes(l.weightRounding as WeightRounding)) throw new FixqError("usage", `${name("weightRounding")} must be one of ${WEIGHT_ROUNDINGS.join(", ")}, got '${l.weightRounding}'`);
     r.weightRounding = l.weightRounding as WeightRounding;
   }
   if (l.int4Grid !== undefined) {
-    if (l.int4Grid !== "symmetric" && l.int4Grid !== "full") throw new FixqError("usage", `--int4-grid must be symmetric or full, got '${l.int4Grid}'`);
+    if (l.int4Grid !== "symmetric" && l.int4Grid !== "full") throw new FixqError("usage", `${name("int4Grid")} must be symmetric or full, got '${l.int4Grid}'`);
     if (l.int4Grid === "full") r.int4Grid = "full";
     else delete r.int4Grid;
   }
   if (l.blockScale !== undefined) {
-    if (l.blockScale !== "minmax" && l.blockScale !== "mse") throw new FixqError("usage", `--block-scale must be minmax or mse, got '${l.blockScale}'`);
+    if (l.blockScale !== "minmax" && l.blockScale !== "mse") throw new FixqError("usage", `${name("blockScale")} must be minmax or mse, got '${l.blockScale}'`);
     if (l.blockScale === "mse") r.blockScale = "mse";
     else delete r.blockScale;
   }
-  r.rounding = applyRoundingOptions(r.rounding, l);
+  r.rounding = applyRoundingOptions(r.rounding, l, name);
 }
 
 /** The rules that relate options to each other: data-free defaults, float formats, weight bits, blocks, opset. */

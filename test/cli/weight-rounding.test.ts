@@ -45,7 +45,7 @@ describe("fixq quantize --weight-rounding", () => {
   }, 120_000);
 
   it.each([
-    [["--weight-rounding", "learned"], /weightRounding must be one of nearest, gptq, adaround, got 'learned'/],
+    [["--weight-rounding", "learned"], /--weight-rounding must be one of nearest, gptq, adaround, got 'learned'/],
     [["--weight-rounding", "gptq", "--gptq-damp", "-1"], /--gptq-damp must be a number ≥ 0, got '-1'/],
     [["--weight-rounding", "gptq", "--gptq-lazy-batch", "0"], /--gptq-lazy-batch must be a positive integer, got '0'/],
     [["--weight-rounding", "adaround", "--adaround-iters", "1.5"], /--adaround-iters must be a positive integer, got '1.5'/],

@@ -14,6 +14,7 @@
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
  */
 import { FixqError } from "../../ir/errors.js";
+import { optionName } from "../option-name.js";
 import { ADAROUND_DEFAULTS, type AdaroundOptions } from "./adaround.js";
 import { GPTQ_DEFAULTS, type GptqOptions } from "./gptq.js";
 
@@ -45,22 +46,22 @@ function count(v: number | string, flag: string): number {
   return n;
 }
 
-/** `o` with the values `l` gives applied. */
-export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): RoundingOptions {
+/** `o` with the values `l` gives applied; `name` names an option in an error (its flag, or its recipe key: option-name.ts). */
+export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput, name: (key: string) => string = (k) => optionName(k, false)): RoundingOptions {
   let { gptq, adaround } = o;
   if (l.gptqDamp !== undefined) {
     const d = Number(l.gptqDamp);
-    if (!Number.isFinite(d) || d < 0) throw new FixqError("usage", `--gptq-damp must be a number ≥ 0, got '${l.gptqDamp}'`);
+    if (!Number.isFinite(d) || d < 0) throw new FixqError("usage", `${name("gptqDamp")} must be a number ≥ 0, got '${l.gptqDamp}'`);
     gptq = { ...gptq, damp: d };
   }
-  if (l.gptqLazyBatch !== undefined) gptq = { ...gptq, lazyBatch: count(l.gptqLazyBatch, "--gptq-lazy-batch") };
+  if (l.gptqLazyBatch !== undefined) gptq = { ...gptq, lazyBatch: count(l.gptqLazyBatch, name("gptqLazyBatch")) };
   if (l.gptqActOrder !== undefined) {
     if (typeof l.gptqActOrder !== "boolean") throw new FixqError("usage", `recipe field 'gptqActOrder' must be true or false, got '${l.gptqActOrder}'`);
     gptq = { ...gptq, actOrder: l.gptqActOrder };
   }
-  if (l.adaroundIters !== undefined) adaround = { ...adaround, iters: count(l.adaroundIters, "--adaround-iters") };
-  if (l.adaroundBatch !== undefined) adaround = { ...adaround, batch: count(l.adaroundBatch, "--adaround-batch") };
-  if (l.adaroundChunks !== undefined) adaround = { ...adaround, chunks: count(l.adaroundChunks, "--adaround-chunks") };
+  if (l.adaroundIters !== undefined) adaround = { ...adaround, iters: count(l.adaroundIters, name("adaroundIters")) };
+  if (l.adaroundBatch !== undefined) adaround = { ...adaround, batch: count(l.adaroundBatch, name("adaroundBatch")) };
+  if (l.adaroundChunks !== undefined) adaround = { ...adaround, chunks: count(l.adaroundChunks, name("adaroundChunks")) };
   if (l.adaroundExactTail !== undefined) {
     const f = Number(l.adaroundExactTail);
     if (!Number.isFinite(f) || f < 0 || f > 1) throw new FixqError("usage", `recipe field 'adaroundExactTail' must be a number from 0 to 1, got '${l.adaroundExactTail}'`);
@@ -77,7 +78,7 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput): Roun
     adaround = { ...adaround, tokenBatch: b };
   }
   if (l.adaroundLoss !== undefined) {
-    if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `--adaround-loss must be pre or post, got '${l.adaroundLoss}'`);
+    if (l.adaroundLoss !== "pre" && l.adaroundLoss !== "post") throw new FixqError("usage", `${name("adaroundLoss")} must be pre or post, got '${l.adaroundLoss}'`);
     adaround = { ...adaround, loss: l.adaroundLoss };
   }
   if (l.adaroundClipCompensation !== undefined) {
