@@ -38,10 +38,23 @@ export function integerKernelNote(r: Recipe): string | undefined {
   return notes.length ? notes.join("; ") : undefined;
 }
 
+/** The weight format the user named: int2 or fixed<4,2> (with the ONNX type it is stored in), else the storage type itself. */
+function askedWeights(r: LayerSettings): string {
+  if (r.fixedWeights) return `${r.fixedWeights.name} (stored as ${r.weights})`;
+  // the narrow names int2 and int3 are the only exact ranges below INT4's 4 bits (format-names.ts)
+  const narrow = r.exactWeightRange && r.weights === "int4" && r.weightBits < 4;
+  return narrow ? `int${r.weightBits} (stored as ${r.weights})` : r.weights;
+}
+
+/** The activation format the user named: fixed<12,4> (with its storage type), else the storage type. */
+function askedActs(r: LayerSettings): string {
+  return r.fixedActs ? `${r.fixedActs.name} (stored as ${r.acts})` : r.acts;
+}
+
 function kernelNote(r: LayerSettings): string | undefined {
   const float = floatKernelNote(r);
   if (float) return float;
-  const without = [...(SUB_BYTE_OR_16_BIT.has(r.weights) ? [`${r.weights} weights`] : []), ...(SUB_BYTE_OR_16_BIT.has(r.acts) ? [`${r.acts} activations`] : [])];
+  const without = [...(SUB_BYTE_OR_16_BIT.has(r.weights) ? [`${askedWeights(r)} weights`] : []), ...(SUB_BYTE_OR_16_BIT.has(r.acts) ? [`${askedActs(r)} activations`] : [])];
   if (without.length === 0) return undefined;
   return `ONNX Runtime (CPU) has no integer kernels for ${without.join(" or ")}: it runs these layers as DequantizeLinear + float ops, so the model is smaller but no faster than float`;
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildRecipe } from "../../src/quant/recipe.js";
-import { fixedDesignWarning } from "../../src/quant/recipe-needs.js";
+import { fixedDesignWarning, integerKernelNote } from "../../src/quant/recipe-needs.js";
 
 describe("fixedDesignWarning", () => {
   it("warns on fixed-point activations with the default per-channel int8 weights, naming both and the ways out", () => {
@@ -24,5 +24,20 @@ describe("fixedDesignWarning", () => {
   it("looks at layers rules too", () => {
     const r = buildRecipe({ weights: "fixed<8,2>", acts: "fixed<8,4>", layers: [{ match: { op: "Gemm" }, weights: "int8", granularity: "per-channel" }] } as never);
     expect(fixedDesignWarning(r)).toMatch(/^fixed<8,4> activations with int8 per-channel weights: /);
+  });
+});
+
+describe("integerKernelNote", () => {
+  it("names the format asked for, with its storage type, not only the storage type", () => {
+    const rule = buildRecipe({ recipeFile: "r.json", layers: [{ match: { op: "Gemm" }, weights: "int2" }] });
+    expect(integerKernelNote(rule)).toMatch(/^ONNX Runtime \(CPU\) has no integer kernels for int2 \(stored as int4\) weights: /);
+    expect(integerKernelNote(buildRecipe({ weights: "int3" }))).toMatch(/no integer kernels for int3 \(stored as int4\) weights: /);
+    expect(integerKernelNote(buildRecipe({ weights: "fixed<4,2>" }))).toMatch(/no integer kernels for fixed<4,2> \(stored as int4\) weights: /);
+  });
+
+  it("names a plain int4 or int16 format as it is", () => {
+    expect(integerKernelNote(buildRecipe({ weights: "int4" }))).toMatch(/no integer kernels for int4 weights: /);
+    expect(integerKernelNote(buildRecipe({ acts: "int16" }))).toMatch(/no integer kernels for int16 activations: /);
+    expect(integerKernelNote(buildRecipe({ weights: "int5" })), "int5 is stored in int8, which has kernels").toBeUndefined();
   });
 });
