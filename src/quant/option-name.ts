@@ -4,8 +4,8 @@
  * recipe file (or one of its `layers` rules), so the user edits the right one.
  *
  *   flag = "--" + key, each capital letter C written "-" + lower(C)   (weightBits → --weight-bits)
- *   key  = 'key', quoted as the recipe-file checker quotes keys          (weightBits → 'weightBits')
+ *   key  = "key 'KEY'", quoted as the recipe-file checker quotes keys    (weightBits → key 'weightBits')
  */
 export function optionName(key: string, fromFile: boolean): string {
-  return fromFile ? `'${key}'` : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return fromFile ? `key '${key}'` : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }

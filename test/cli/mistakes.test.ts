@@ -97,7 +97,7 @@ describe("wrong file kinds say what was expected", () => {
   it("a value out of range names its flag or recipe key", async () => {
     expectOneLine(await fixqMain("quantize", CNN, "-o", at("a.onnx"), "--calib", at("x.npy"), "--calibration", "percentile:101"), 2, /calibration method 'percentile:101' \(--calibration, or the recipe key 'calibration'\): the percentile must be in \[50, 100\]$/);
     writeFileSync(at("int9.json"), `{"weights": "int9"}`);
-    expectOneLine(await fixqMain("quantize", CNN, "-o", at("a.onnx"), "--calib", at("x.npy"), "--recipe", at("int9.json")), 2, /int9\.json: 'weights' must be one of .*; got 'int9'$/);
+    expectOneLine(await fixqMain("quantize", CNN, "-o", at("a.onnx"), "--calib", at("x.npy"), "--recipe", at("int9.json")), 2, /int9\.json: key 'weights' must be one of .*; got 'int9'$/);
     expectOneLine(await fixqMain("quantize", CNN, "-o", at("a.onnx"), "--calib", at("x.npy"), "--weights", "int9"), 2, /^error: --weights must be one of .*; got 'int9'$/);
     expect(existsSync(at("a.onnx"))).toBe(false);
   });

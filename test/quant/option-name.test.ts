@@ -11,6 +11,6 @@ describe("optionName", () => {
   });
 
   it("quotes the key itself for recipe-file values", () => {
-    expect(optionName("weightBits", true)).toBe("'weightBits'");
+    expect(optionName("weightBits", true)).toBe("key 'weightBits'");
   });
 });

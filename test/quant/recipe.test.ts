@@ -4,11 +4,11 @@ import { buildRecipe } from "../../src/quant/recipe.js";
 
 describe("buildRecipe value errors", () => {
   it("a bad value from a recipe file names the key, not the flag", () => {
-    expect(() => buildRecipe({ recipeFile: "r.json", weights: "int9" })).toThrow(/^r\.json: 'weights' must be one of .*; got 'int9'$/);
-    expect(() => buildRecipe({ recipeFile: "r.json", weightBits: 0 })).toThrow(/^r\.json: 'weightBits' must be a positive integer, got '0'$/);
-    expect(() => buildRecipe({ recipeFile: "r.json", granularity: "per-row" })).toThrow(/^r\.json: 'granularity' must be per-channel/);
-    expect(() => buildRecipe({ recipeFile: "r.json", acts: "uint9" })).toThrow(/^r\.json: 'acts' must be one of/);
-    expect(() => buildRecipe({ recipeFile: "r.json", gptqDamp: -1 })).toThrow(/^r\.json: 'gptqDamp' must be a number ≥ 0/);
+    expect(() => buildRecipe({ recipeFile: "r.json", weights: "int9" })).toThrow(/^r\.json: key 'weights' must be one of .*; got 'int9'$/);
+    expect(() => buildRecipe({ recipeFile: "r.json", weightBits: 0 })).toThrow(/^r\.json: key 'weightBits' must be a positive integer, got '0'$/);
+    expect(() => buildRecipe({ recipeFile: "r.json", granularity: "per-row" })).toThrow(/^r\.json: key 'granularity' must be per-channel/);
+    expect(() => buildRecipe({ recipeFile: "r.json", acts: "uint9" })).toThrow(/^r\.json: key 'acts' must be one of/);
+    expect(() => buildRecipe({ recipeFile: "r.json", gptqDamp: -1 })).toThrow(/^r\.json: key 'gptqDamp' must be a number ≥ 0/);
   });
 
   it("the same bad value given as a flag names the flag", () => {
@@ -24,6 +24,6 @@ describe("buildRecipe value errors", () => {
 
   it("a bad value in a layers rule names the rule and its key", () => {
     const rule = { match: { op: "Gemm" }, weights: "int9" };
-    expect(() => buildRecipe({ recipeFile: "r.json", layers: [rule] })).toThrow(/^r\.json: layers\[0\]: 'weights' must be one of/);
+    expect(() => buildRecipe({ recipeFile: "r.json", layers: [rule] })).toThrow(/^r\.json: layers\[0\]: key 'weights' must be one of/);
   });
 });
