@@ -15,6 +15,7 @@ import chalk from "chalk";
 import { C_FILES, checkPrefix, emitC } from "../backends/c/emit.js";
 import { emitHls, HLS_DEFAULT_CLOCK_NS, HLS_FILES } from "../backends/hls/emit.js";
 import { HLS_TYPES, type HlsTypes } from "../backends/hls/hls-types.js";
+import { checkPartName } from "../backends/hls/part-name.js";
 import { estimateResources, formatResources, type LayerResources } from "../backends/hls/resources.js";
 import { estimateTiming, formatTiming } from "../backends/hls/timing.js";
 import { estimateTransformerResources, formatTransformerResources } from "../backends/hls/resources-transformer.js";
@@ -79,6 +80,8 @@ export async function runCompile(modelPath: string, opts: CompileOptions): Promi
   const clockNs = opts.clock === undefined ? undefined : Number(opts.clock);
   if (clockNs !== undefined && !(Number.isFinite(clockNs) && clockNs > 0)) throw new FixqError("usage", `--clock expects a positive period in ns, got '${opts.clock}'`);
   if (opts.prefix !== undefined) checkPrefix(opts.prefix);
+  const partWarning = opts.part === undefined ? undefined : checkPartName(opts.part);
+  if (partWarning) process.stderr.write(`${chalk.yellow("warning:")} ${partWarning}\n`);
   const json = jsonTarget(opts.json);
   const outputs = [
     target === "js" || target === "c" || target === "hls"

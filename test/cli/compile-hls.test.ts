@@ -57,6 +57,7 @@ describe("fixq compile --target hls", () => {
       [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--reuse-factor", "32"], /^error: Conv '[^']+': --reuse-factor 32 does not divide its 144 weights; valid factors: 1, 2, 3, 4, 6, 8, 9, 12, 16, 18, 24, 36, 48, 72, 144\n$/],
       [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--recipe", path("none.json")], /'layers\[0\]' sets reuseFactor but matches no node of the model/],
       [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--part", "x;rm"], /--part expects a part name .* got 'x;rm'/],
+      [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--part", "foo"], /^error: --part 'foo' is not an AMD\/Xilinx part number \(.*e\.g\. xcvu9p-flga2104-2-e or xc7z020clg400-1\)\n$/],
       [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--reuse-factor", "1"], /^error: (Conv|Gemm) '.*': reuse factor 1 partitions its weights in \d+ banks, over the 4096 limit of config_array_partition; /],
       [["compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--reuse-factor", "0"], /--reuse-factor expects a positive integer, got '0'/],
     ];
@@ -69,6 +70,10 @@ describe("fixq compile --target hls", () => {
     }
     const missing = fixq("compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--recipe", path("no-such.json"));
     expect([missing.status, missing.stderr]).toEqual([1, `error: --recipe ${path("no-such.json")}: no such file\n`]);
+    // a known family without package and speed grade: a warning, then the run goes on (here to the missing recipe)
+    const partial = fixq("compile", path("cnn.q.onnx"), "--target", "hls", "-o", path("h2"), "--part", "xcvu9p", "--recipe", path("no-such.json"));
+    expect(partial.status).toBe(1);
+    expect(partial.stderr).toMatch(/^warning: --part 'xcvu9p' has a known family but no package and speed grade recognised .*\nerror: --recipe .*: no such file\n$/);
     expect(existsSync(path("h2"))).toBe(false);
-  }, 120_000); // nine CLI runs: ~25 s, over a minute on a loaded 2-core machine
+  }, 120_000); // eleven CLI runs: ~25 s, over a minute on a loaded 2-core machine
 });

@@ -31,6 +31,7 @@ import { HLS_TYPES, type HlsTypes, readInt, writeInt } from "./hls-types.js";
 import { macLayer } from "./mac-layer.js";
 import { matmulLayer } from "./matmul-layer.js";
 import { moveLayer, poolLayer, requantLayer, rescaleLayer } from "./ops-data.js";
+import { checkPartName } from "./part-name.js";
 import { fixedRescaleLayer } from "./ops-fixed.js";
 import { checkTransformerStream, transformerLayer } from "./ops-transformer.js";
 import { isTransformerOp, TRANSFORMER_RUNTIME } from "../shared/transformer-c.js";
@@ -266,7 +267,7 @@ export function emitHls(p: Program, opts: EmitHlsOptions = {}): Map<string, stri
   const clockNs = opts.clockNs ?? HLS_DEFAULT_CLOCK_NS;
   if (!(clockNs > 0 && Number.isFinite(clockNs))) throw new FixqError("usage", `--clock expects a positive period in ns, got '${clockNs}'`);
   const part = opts.part ?? HLS_DEFAULT_PART;
-  if (!/^[A-Za-z0-9_.-]+$/.test(part)) throw new FixqError("usage", `--part expects a part name (letters, digits, . _ -), got '${part}'`);
+  checkPartName(part);
   const style = opts.io ?? "parallel";
   if (!HLS_IO.includes(style)) throw new FixqError("usage", `--io expects ${HLS_IO.join(" or ")}, got '${style}'`);
   const types = opts.types ?? "ap";
