@@ -75,6 +75,8 @@ export function parseFixedFormat(text: string, flag: string): FixedSetting {
   }
   if (s.bits < 2 || s.bits > FIXED_MAX_STORED_BITS) throw bad(`W = ${s.bits}; fixed-point formats of 2…${FIXED_MAX_STORED_BITS} bits are stored in ONNX integer types`);
   if (s.overflow === "AP_WRAP_SM") throw bad("AP_WRAP_SM (sign-magnitude wrap) is not supported by fixq's integer code; use SAT, SAT_ZERO, SAT_SYM or WRAP");
+  // UG1399: AP_SAT_SYM clamps to ±max, a symmetric range only a signed type has; on ufixed it is plain AP_SAT
+  if (s.overflow === "AP_SAT_SYM" && !s.signed) throw bad("AP_SAT_SYM (symmetric saturation) is for signed types (fixed<…>); ufixed saturates to [0, max] with SAT");
   return s;
 }
 

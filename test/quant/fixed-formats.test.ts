@@ -70,6 +70,9 @@ describe("fixed-point format names", () => {
     expect(line("fixed<16,6")).toMatch(/^--weights 'fixed<16,6': expected fixed<W,I/);
     expect(line("fixed<8,3,TRN,WRAP_SM>", "acts")).toMatch(/AP_WRAP_SM/);
     expect(line("fixed<8,3,TRN,SAT,2>")).toMatch(/N must be 0/);
+    expect(line("ufixed<8,3,RND,SAT_SYM>", "acts")).toBe("--acts 'ufixed<8,3,RND,SAT_SYM>': AP_SAT_SYM (symmetric saturation) is for signed types (fixed<…>); ufixed saturates to [0, max] with SAT");
+    expect(line("ap_ufixed<8, auto, AP_RND, AP_SAT_SYM>")).toMatch(/^--weights 'ap_ufixed<8, auto, AP_RND, AP_SAT_SYM>': AP_SAT_SYM .* is for signed types/);
+    expect(usageLine(() => buildRecipe({ recipeFile: "r.json", format: "ufixed<8,3,RND,SAT_SYM>" }))).toMatch(/^r\.json: key 'format' 'ufixed<8,3,RND,SAT_SYM>': AP_SAT_SYM/);
     expect(usageLine(() => buildRecipe({ format: "fixed<8,3,RND>" }, { granularity: "per-block:32" }))).toMatch(/one power-of-two scale per tensor/);
     for (const s of ["fixed<16,6,RND,FOO>", "fixed<16,x>", "fixed<24,4>"]) expect(line(s)).not.toMatch(/\n/);
   });
