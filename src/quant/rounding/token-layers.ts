@@ -12,13 +12,14 @@
  * sample of every column when the data has more) and then the whole
  * 2·E·H/N for the rest, so the final up/down choices are made on every
  * sample. These are the PyTorch anchor's minibatches of B samples, whose
- * noise the Gram form lacks. Opt-in (default 0): on the bundled ViT at W3
- * (bench:rounding, round 9 in bench/README.md), over four calibration sets
- * of 512 images, B = 32 dropped 0.22 points of top-1 on average against
- * the Gram form's 0.38 (+0.16 ± 0.11, between-set SE; −0.03 to +0.44 per
- * set), at or above the anchor on every set, but with 1.04–1.13× the Gram
- * form's output KL on three sets of four; the Gram form reaches the lower
- * layer loss on held-out images too. A step costs 2·R·K·B·P multiply-adds
+ * noise the Gram form lacks. Default B = 32 (0: the Gram form): on the
+ * bundled ViT at W3 (bench:rounding, rounds 9 and 10 in bench/README.md),
+ * over four calibration sets of 512 images, B = 32 dropped 0.22 points of
+ * top-1 on average against the Gram form's 0.38 (+0.16 ± 0.11, between-set
+ * SE; −0.03 to +0.44 per set), at or above the anchor on every set and
+ * anchor seed (the Gram form was 1.3–2.1 paired SE below it on the bundled
+ * set), at 1.04–1.13× the Gram form's output KL on three sets of four; the
+ * Gram form reaches the lower layer loss on held-out images. A step costs 2·R·K·B·P multiply-adds
  * instead of the Gram form's R·K²: 16× on the ViT (B·P = 512, K = 64;
  * 2.2× the quantize CPU time).
  *
