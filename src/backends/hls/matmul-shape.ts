@@ -31,11 +31,16 @@ export interface MatMulShape {
   readonly accBits: number;
 }
 
+/** K (a's last axis, the taps of a row) and N (b's last axis, the outputs of a row): a row's W = K·N products. */
+export function matmulKN(p: Program, op: MatMulOp): { k: number; n: number } {
+  return { k: p.values.get(op.inputs[0])!.shape.at(-1)!, n: p.values.get(op.inputs[1])!.shape.at(-1)! };
+}
+
 export function matmulShape(p: Program, cert: Certificate, op: MatMulOp): MatMulShape {
   const a = p.values.get(op.inputs[0])!;
-  const b = p.values.get(op.inputs[1])!;
   const r = a.shape.length;
-  const [m, k, n] = [a.shape[r - 2]!, a.shape[r - 1]!, b.shape.at(-1)!];
+  const { k, n } = matmulKN(p, op);
+  const m = a.shape[r - 2]!;
   const heads = a.shape.slice(0, r - 2).reduce((x, y) => x * y, 1);
   const range = (v: string) => cert.ranges.get(v) ?? { lo: intMin(p.values.get(v)!.type), hi: intMax(p.values.get(v)!.type) };
   const span = (v: string, z: number) => {

@@ -38,7 +38,7 @@ import type { Certificate } from "../../integer/certify.js";
 import { type ConvOp, type DenseOp, type IntOp, type MatMulOp, type Program, sampleSize, weightTypeOf } from "../../integer/program.js";
 import { FixqError } from "../../ir/errors.js";
 import { signedBits } from "./hls-types.js";
-import { matmulShape } from "./matmul-shape.js";
+import { matmulKN, matmulShape } from "./matmul-shape.js";
 
 export const PARTITION_LIMIT = 4096;
 
@@ -106,8 +106,7 @@ export function macShape(p: Program, op: ConvOp | DenseOp): { n: number; k: numb
 /** Arrays a layer partitions at reuse factor r, by name and element count. */
 function partitions(p: Program, op: PlannedOp, r: number): [string, number][] {
   if (op.kind === "matmul") {
-    const k = p.values.get(op.inputs[0])!.shape.at(-1)!;
-    const n = p.values.get(op.inputs[1])!.shape.at(-1)!;
+    const { k, n } = matmulKN(p, op);
     return [
       [`its ${k}x${n} block of b in ${(k * n) / r} banks`, (k * n) / r],
       [`its ${n} accumulators`, n],
@@ -125,7 +124,8 @@ function partitions(p: Program, op: PlannedOp, r: number): [string, number][] {
 /** W: the products of one row (conv, dense: the weights; matmul: K·N). */
 export function productsPerRow(p: Program, op: PlannedOp): number {
   if (op.kind !== "matmul") return op.weight.length;
-  return p.values.get(op.inputs[0])!.shape.at(-1)! * p.values.get(op.inputs[1])!.shape.at(-1)!;
+  const { k, n } = matmulKN(p, op);
+  return k * n;
 }
 
 const fits = (p: Program, op: PlannedOp, r: number) => partitions(p, op, r).every(([, n]) => n <= PARTITION_LIMIT);
