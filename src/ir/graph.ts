@@ -204,6 +204,20 @@ export function valuesRead(g: Graph): Set<string> {
   return read;
 }
 
+/** The nodes of g (not its subgraphs) reading each value, in node order; a node reading a value twice is listed twice. */
+export function readersOf(g: Graph): Map<string, Node[]> {
+  const readers = new Map<string, Node[]>();
+  for (const n of g.nodes) {
+    for (const i of n.inputs) {
+      if (!i) continue;
+      const list = readers.get(i);
+      if (list) list.push(n);
+      else readers.set(i, [n]);
+    }
+  }
+  return readers;
+}
+
 /** Names read by nodes inside g's subgraphs (not by g's own nodes). */
 export function subgraphReads(g: Graph): Set<string> {
   const read = new Set<string>();

@@ -23,7 +23,7 @@
  * zeros of torch's Where, is not a mask term but a constant of known shape.
  */
 import { DataType } from "../ir/dtype.js";
-import type { Graph, Node } from "../ir/graph.js";
+import { type Graph, type Node, readersOf } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { tensorTypeOf } from "../ir/types.js";
 
@@ -68,8 +68,7 @@ export function maskDerivedValues(g: Graph): Map<string, string> {
 
 /** Every Add of scores and a mask term whose one reader is a Softmax over the last axis, by Add output. */
 export function keyMaskAdds(g: Graph, derived: ReadonlyMap<string, string> = maskDerivedValues(g)): Map<string, KeyMaskAdd> {
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const readers = readersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.name));
   const found = new Map<string, KeyMaskAdd>();
   for (const n of g.nodes) {

@@ -18,7 +18,7 @@
  */
 import { attrInts } from "../ir/attrs.js";
 import { FixqError } from "../ir/errors.js";
-import type { Graph, Model, Node } from "../ir/graph.js";
+import { type Graph, type Model, type Node, readersOf } from "../ir/graph.js";
 import { constantTensors, inferTypes } from "../ir/infer-types.js";
 import { makeFloatTensor, type Tensor, tensorToFloat64 } from "../ir/tensor.js";
 
@@ -94,8 +94,7 @@ interface Pair {
 function findPairs(g: Graph): Pair[] {
   const consts = constantTensors(g);
   const types = inferTypes(g);
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const readers = readersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.name));
   const sole = (v: string) => (readers.get(v)?.length === 1 && !outputs.has(v) ? readers.get(v)![0] : undefined);
   const weight = (n: Node) => (n.opType === "MatMul" && (n.domain ?? "") === "" ? consts.get(n.inputs[1] ?? "") : undefined);

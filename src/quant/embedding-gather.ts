@@ -16,7 +16,7 @@
  */
 import { attrInt } from "../ir/attrs.js";
 import { DataType } from "../ir/dtype.js";
-import { type Graph, type Model, type Node, valuesRead } from "../ir/graph.js";
+import { type Graph, type Model, type Node, readersOf, valuesRead } from "../ir/graph.js";
 import type { Tensor } from "../ir/tensor.js";
 
 const MIN_BLOCK = 16;
@@ -36,8 +36,7 @@ export function gatherQuantizedEmbeddings(model: Model): Model {
   const g = model.graph;
   if (!g) return model;
   const init = new Map(g.initializers.map((t) => [t.name, t]));
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const readers = readersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.name));
   const replaced = new Map<Node, Node>();
   const dropped = new Set<Node>();

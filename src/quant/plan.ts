@@ -34,7 +34,7 @@
  *   a float kernel between DQ and Q, so quantizing them would only add error.
  */
 import { attrFloat, attrInt, attrString } from "../ir/attrs.js";
-import type { Graph, Node } from "../ir/graph.js";
+import { type Graph, type Node, readersOf } from "../ir/graph.js";
 import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
 import { keyMaskAdds, maskDerivedValues, maskTermValues } from "../passes/key-mask.js";
@@ -139,8 +139,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
   // defines, so that weights are told apart and their float originals can be dropped after quantization.
   const consts = new Map<string, Tensor>();
   for (const [value, t] of constantTensors(g)) consts.set(value, t.name === value ? t : { ...t, name: value });
-  const consumers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const consumers = readersOf(g);
   const graphOutputs = new Set(g.outputs.map((o) => o.name));
   const excluded = (n: Node) => settingsOf(n).skipped !== undefined;
   const maskDerived = maskDerivedValues(g);

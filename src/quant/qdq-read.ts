@@ -38,7 +38,7 @@
 import { attrInt } from "../ir/attrs.js";
 import { DataType, dtypeName } from "../ir/dtype.js";
 import { type AnnotationEntries, pruneQuantAnnotations, quantAnnotations } from "../ir/annotations.js";
-import { type Graph, type Node, subgraphReads, valuesRead } from "../ir/graph.js";
+import { type Graph, type Node, readersOf, subgraphReads, valuesRead } from "../ir/graph.js";
 import { constantTensors } from "../ir/infer-types.js";
 import type { AffineQuant, BlockQuant, FloatQuant, QuantSpec } from "../ir/quant.js";
 import { makeFloatTensor, type Tensor, tensorBytes, tensorToFloat64 } from "../ir/tensor.js";
@@ -163,8 +163,7 @@ export function readQdq(g: Graph): QdqView {
   const consts = constantTensors(g);
   const annotations = quantAnnotations(g);
   const notes: string[] = [];
-  const consumers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const consumers = readersOf(g);
   const producer = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
   const inSubgraphs = subgraphReads(g);

@@ -24,7 +24,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixqError } from "../../ir/errors.js";
-import type { Graph } from "../../ir/graph.js";
+import { type Graph, readersOf } from "../../ir/graph.js";
 import { prepareFloatModel } from "../../passes/pipeline.js";
 import type { Model } from "../../ir/graph.js";
 import { detectCpu } from "../../runtime/cpu-features.js";
@@ -69,8 +69,7 @@ const FOLLOWERS = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid"
 /** Node name → layer, from the quantized graph (see the module comment). */
 export function attributeNodes(g: Graph, layers: readonly string[]): Map<string, string> {
   const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  const consumers = new Map<string, typeof g.nodes>();
-  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const consumers = readersOf(g);
   const owner = new Map<string, string>();
   for (const layer of layers) {
     const node = g.nodes.find((n) => n.name === layer);
