@@ -75,6 +75,21 @@ describe("pinInputShapes", () => {
 describe("pinSampleShapes", () => {
   const shapeOf = (v: { type?: Parameters<typeof tensorTypeOf>[0] }) => tensorTypeOf(v.type)?.shape;
 
+  it("pins the value_info an exporter declared (torch dynamo: position ids [1, sequence]), the batch put back there too, and restoreSignature undoes it", () => {
+    // ids [batch, seq] → Range(0, seq) → Unsqueeze → pos [1, seq]; h [batch, seq, 8] declared by the exporter
+    const g = graph(
+      [node("Shape", ["ids"], ["n"]), node("Squeeze", ["n"], ["len"]), node("Range", ["zero", "len", "one"], ["arange"]), node("Unsqueeze", ["arange", "axis0"], ["pos"]), node("Cast", ["ids"], ["h"], [{ name: "to", type: 2, i: 1 }])],
+      [value("ids", 7, ["batch", "seq"])],
+      [value("pos", 7, [1, "seq"]), value("h", 1, ["batch", "seq"])],
+    );
+    const declared = model({ ...g, valueInfo: [value("arange", 7, ["seq"]), value("h", 1, ["batch", "seq"])] });
+    const p = pinSampleShapes(declared, parseInputShapes(["ids=1x16"]));
+    expect(p.graph!.valueInfo.map(shapeOf)).toEqual([[16], ["batch", 16]]);
+    expect(inferTypes(p.graph!).get("arange")?.shape).toEqual([16]);
+    expect(pinInputShapes(declared, parseInputShapes(["ids=1x16"])).graph!.valueInfo.map(shapeOf)).toEqual([[16], [1, 16]]);
+    expect(restoreSignature(p, declared).graph!.valueInfo.map(shapeOf)).toEqual([["seq"], ["batch", "seq"]]);
+  });
+
   it("puts back the batch: the symbol pinned to 1 (torch seq-first [seq, batch, d]), else the leading symbolic dim", () => {
     const seqFirst = model(graph([node("Relu", ["x"], ["y"])], [value("x", 1, ["seq", "batch", 32])], [value("y", 1, ["seq", "batch", 32])]));
     const a = pinSampleShapes(seqFirst, parseInputShapes(["x=5x1x32"])).graph!;
