@@ -233,8 +233,8 @@ export function bindData(
     if (key === "" && wanted.length === 0) {
       throw new FixqError("usage", `a .npy file feeds the one input without data, but --input-value already gives every input (${[...values.keys()].map((k) => `'${k}'`).join(", ")})`, where);
     }
-    if (key === "") throw new FixqError("data", `a .npy file feeds one input, but the model has ${wanted.length} inputs without data (${wanted.map((s) => `'${s.name}'`).join(", ")}); use a .npz keyed by input name`, where);
-    throw new FixqError("data", `array '${key}' matches no model input (inputs: ${names})`, where);
+    if (key === "") throw new FixqError("data", `a .npy file feeds one input, but the ${who}model has ${wanted.length} inputs without data (${wanted.map((s) => `'${s.name}'`).join(", ")}); use a .npz keyed by input name`, where);
+    throw new FixqError("data", `array '${key}' matches no ${who}model input (inputs: ${names})`, where);
   }
   for (const key of values.keys()) {
     if (!sig.slots.some((s) => s.name === key)) throw new FixqError("usage", `--input-value names '${key}', which is not a model input (inputs: ${names})`);
