@@ -2,7 +2,11 @@
  * Broadcasting with unknown dims, Resize shapes, and --input-shape pinning
  * (src/ir/infer-types.ts, src/ir/pin-shapes.ts).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fixqMain } from "../helpers/fixq-main.js";
 import { broadcast, inferTypes } from "../../src/ir/infer-types.js";
 import { parseInputShapes, pinInputShapes, pinSampleShapes, restoreSignature } from "../../src/ir/pin-shapes.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
@@ -108,4 +112,20 @@ describe("pinSampleShapes", () => {
     const c = pinSampleShapes(bert, parseInputShapes(["ids=4x16"])).graph!;
     expect(shapeOf(c.inputs[0]!)).toEqual(["batch", 16]);
   });
+});
+
+describe("--input-shape on a torch dynamo export (value_info on every value)", () => {
+  it("quantizes the tiny BERT and compiles it to integer-only ONNX with the sequence pinned (the written model is opened in ORT first)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fixq-dynamo-"));
+    try {
+      const fx = join("test", "fixtures", "dynamo");
+      const q = await fixqMain("quantize", join(fx, "bert-tiny.onnx"), "--calib", join(fx, "bert-tiny.npz"), "-o", join(dir, "q.onnx"));
+      expect(q.status, q.stderr).toBe(0);
+      const c = await fixqMain("compile", join(dir, "q.onnx"), "--target", "onnx-int", "-o", join(dir, "int.onnx"), "--input-shape", "input_ids=1x6");
+      expect(c.status, c.stderr).toBe(0);
+      expect(c.stderr).not.toMatch(/error/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
