@@ -51,6 +51,7 @@ import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
 import { GramKernel } from "./gram-kernel.js";
 import { LayerGram } from "./layer-gram.js";
 import { layerMatrix } from "./layer-matrix.js";
+import { LossKernel } from "./loss-pair.js";
 import { type GroupProblem, reconstructionLoss } from "./problem.js";
 import { type WeightGrid, weightGrid } from "./weight-grid.js";
 import { adaroundStacked } from "./stacked-layers.js";
@@ -167,9 +168,13 @@ const ORT_STEP_MIN = 16384;
  * none), with both losses.
  */
 export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array | undefined, loss: (codes: Int32Array) => number = (c) => reconstructionLoss(p, c)): { codes: Int32Array; lossBefore: number; lossAfter: number } {
-  const lossBefore = loss(near);
-  const la = learned ? loss(learned) : Number.POSITIVE_INFINITY;
-  return learned && la <= lossBefore ? { codes: learned, lossBefore, lossAfter: la } : { codes: near, lossBefore, lossAfter: lossBefore };
+  return lowerOf(near, learned, { near: loss(near), learned: learned ? loss(learned) : Number.POSITIVE_INFINITY });
+}
+
+/** The learned codes when their loss is at most nearest's, else nearest's, with both losses. */
+function lowerOf(near: Int32Array, learned: Int32Array | undefined, loss: { near: number; learned: number }): { codes: Int32Array; lossBefore: number; lossAfter: number } {
+  const lossBefore = loss.near;
+  return learned && loss.learned <= lossBefore ? { codes: learned, lossBefore, lossAfter: loss.learned } : { codes: near, lossBefore, lossAfter: lossBefore };
 }
 
 /** Group gi of target t as a reconstruction problem (w: the layer's float weight, flat). */
@@ -217,15 +222,17 @@ async function stackedWave(wave: readonly Target[], weights: (t: Target) => { w:
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const kernel = await GramKernel.create(ctx.threads);
   const loop = await AdaroundLoop.create(ctx.threads);
+  const losses = LossKernel.create(ctx.threads);
   try {
-    return await learnWith(model, codes, ctx, kernel, loop);
+    return await learnWith(model, codes, ctx, kernel, loop, losses);
   } finally {
     await kernel.release();
     await loop.release();
+    await losses.release();
   }
 }
 
-async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, loop: AdaroundLoop): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
+async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, loop: AdaroundLoop, losses: LossKernel): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const g = model.graph!;
   const opts = ctx.options ?? ROUNDING_DEFAULTS;
   const found = targets(g, ctx, kernel);
@@ -305,7 +312,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           // A 3×3 kernel on one channel, depthwise 3×3: the exact minimum where the relaxation stopped far from it.
           if (opts.adaround.exhaustive && p.cols <= EXHAUSTIVE_MAX_COLS) learned = exactWhereFarBetter(p, learned, opts.adaround.clipCompensation);
         }
-        const pick = betterOf(p, near, learned, loss);
+        const pick = loss ? betterOf(p, near, learned, loss) : lowerOf(near, learned, await losses.pair(p, near, learned));
         before += pick.lossBefore;
         after += pick.lossAfter;
         if (pick.codes === near) kept++;
