@@ -58,15 +58,14 @@ export class LossKernel {
     return this.session;
   }
 
-  /** G = E·H (R×K), float64. */
-  private async product(p: GroupProblem, e: Float64Array): Promise<Float64Array> {
-    const { rows: R, cols: K } = p;
-    if (R * K * K < ORT_LOSS_MIN) {
-      const g = new Float64Array(R * K);
-      rowsTimesSym(e, p.h, g, R, K);
+  /** m·H (rows×K, float64) for m rows×K and H K×K. */
+  async times(m: Float64Array, rows: number, h: Float64Array, k: number): Promise<Float64Array> {
+    if (rows * k * k < ORT_LOSS_MIN) {
+      const g = new Float64Array(rows * k);
+      rowsTimesSym(m, h, g, rows, k);
       return g;
     }
-    const out = await (await this.matmul()).run({ E: { dtype: DataType.DOUBLE, dims: [R, K], data: e }, H: { dtype: DataType.DOUBLE, dims: [K, K], data: p.h } });
+    const out = await (await this.matmul()).run({ E: { dtype: DataType.DOUBLE, dims: [rows, k], data: m }, H: { dtype: DataType.DOUBLE, dims: [k, k], data: h } });
     return out["G"]!.data as Float64Array;
   }
 
@@ -75,7 +74,7 @@ export class LossKernel {
     const { rows: R, cols: K } = p;
     const n = Math.max(1, p.columns);
     const e = errors(p, near);
-    const g = await this.product(p, e);
+    const g = await this.times(e, R, p.h, K);
     let total = 0;
     for (let r = 0; r < R; r++) {
       let t = 0;
