@@ -31,8 +31,9 @@ import { lowerTable, startsTable, UNARY_OPS } from "./lower-unary.js";
 import { widenAccumulators } from "./widen-accumulators.js";
 import { foldConstantGathers, isIntegerInput, lowerCast, lowerGather, lowerSlice, quantizeIntegerInput } from "./lower-gather.js";
 import { verifyProgram } from "./verify-program.js";
-import { keyMaskAdds, maskDerivedValues, maskTermValues } from "../passes/key-mask.js";
-import { lowerMaskedSoftmax, maskChainNodes } from "./lower-key-mask.js";
+import { constantMaskWheres, keyMaskAdds, maskDerivedValues, maskTermValues } from "../passes/key-mask.js";
+import { foldConstants } from "../passes/fold-constants.js";
+import { lowerConstantMaskedSoftmax, lowerMaskedSoftmax, maskChainNodes } from "./lower-key-mask.js";
 import { checkFixedWriters } from "./lower-fixed.js";
 
 export type { IntegerizeOptions } from "./lowering-context.js";
@@ -158,25 +159,56 @@ function dequantizeOutputs(ctx: LoweringContext): ProgramIo[] {
   });
 }
 
+/** Folds the conditions of constant attention masks (GPT-2's causal mask, sliced once the sequence length is pinned) to constants. */
+function foldMaskConditions(g: Graph): Graph {
+  const wheres = [...constantMaskWheres(g).values()];
+  if (wheres.length === 0) return g;
+  const producer = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const chain = new Set<Node>();
+  const stack = wheres.map((w) => w.condition);
+  while (stack.length > 0) {
+    const n = producer.get(stack.pop()!);
+    if (!n || chain.has(n)) continue;
+    chain.add(n);
+    stack.push(...n.inputs.filter((i) => i));
+  }
+  const r = foldConstants(g, (n) => chain.has(n));
+  return r.report.folded.length > 0 ? r.graph : g;
+}
+
+/** Shape folding, then mask conditions, again while a folded mask lets shape inference see past its Where (the next block's shapes). */
+function foldShapesAndMasks(graph: Graph): Graph {
+  let g = foldConstantGathers(foldShapes(graph).graph);
+  for (;;) {
+    const masked = foldMaskConditions(g);
+    if (masked === g) return g;
+    g = foldConstantGathers(foldShapes(masked).graph);
+  }
+}
+
 /** Lowers a stripped quantized graph (float ops, specs in `g.quant`) to an integer program. */
 export function integerize(graph: Graph, opts: IntegerizeOptions = {}): Program {
   // shape arithmetic of torch exports folds for the per-sample shapes (batch symbolic);
   // a graph that moves the batch off the leading axis is lowered as one sample of itself
   const sample = sampleGraph(graph);
-  const g = foldConstantGathers(foldShapes(sample?.graph ?? graph).graph);
+  const g = foldShapesAndMasks(sample?.graph ?? graph);
+  const wheres = constantMaskWheres(g);
   // attention masks: their arithmetic and the Add become the key mask of the Softmax (lower-key-mask.ts)
   const derived = maskDerivedValues(g);
   const masks = keyMaskAdds(g, derived);
   const terms = maskTermValues(g, masks, derived);
   const maskNodes = maskChainNodes(g, terms);
-  checkSupported(g, new Set([...maskNodes, ...[...masks.values()].map((m) => m.add)]));
+  checkSupported(g, new Set([...maskNodes, ...[...masks.values()].map((m) => m.add), ...[...wheres.values()].map((m) => m.where)]));
   const ctx = new LoweringContext(g, opts);
   for (const m of masks.values()) if (!g.nodes.some((n) => !maskNodes.has(n) && n.inputs.includes(m.source))) ctx.maskInputs.add(m.source);
   const inputs = quantizeInputs(ctx);
   for (const n of g.nodes) {
     if (n.opType === "Constant" || ctx.consumed.has(n) || maskNodes.has(n)) continue;
     const m = masks.get(n.outputs[0] ?? "");
+    const w = wheres.get(n.outputs[0] ?? "");
     if (m) lowerMaskedSoftmax(ctx, m, terms);
+    else if (w) lowerConstantMaskedSoftmax(ctx, w);
     else LOWERINGS[n.opType]!(ctx, n);
   }
   const withAxis = (io: ProgramIo): ProgramIo => (sample?.batchAxes.has(io.name) ? { ...io, batchAxis: sample.batchAxes.get(io.name)! } : io);

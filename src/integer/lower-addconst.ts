@@ -28,7 +28,7 @@ function constantValues(ctx: LoweringContext, name: string): Float64Array {
 }
 
 /** Broadcasts `c` (dims `cd`) to one sample of `shape` (numpy rules; the batch axis of `cd` must be 1). */
-function broadcastToSample(c: Float64Array, cd: readonly number[], shape: readonly number[], where: string): Float64Array {
+export function broadcastToSample(c: Float64Array, cd: readonly number[], shape: readonly number[], where: string): Float64Array {
   const full = [1, ...shape];
   if (cd.length > full.length) throw new FixqError("unsupported", `cannot integerize: ${where} adds a constant of rank ${cd.length} to rank ${full.length}`);
   const dims = [...Array<number>(full.length - cd.length).fill(1), ...cd];

@@ -21,8 +21,10 @@ import type { Graph, Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { intMax, intMin, intType } from "../numerics/int.js";
 import { maskedKey } from "../numerics/transformer.js";
-import type { KeyMaskAdd } from "../passes/key-mask.js";
+import { type ConstantMaskWhere, type KeyMaskAdd, uniformValue } from "../passes/key-mask.js";
 import { lowerSoftmax } from "./lower-attention.js";
+import { broadcastToSample } from "./lower-addconst.js";
+import { constantValue } from "./lower-constant.js";
 import { broadcastInto } from "./lower-elementwise.js";
 import { type ActSpec, type LoweringContext, label } from "./lowering-context.js";
 
@@ -33,21 +35,13 @@ export const MASK_SPEC: ActSpec = { scale: 1, zeroPoint: 0, qmin: 0, qmax: 1, ty
 
 type Step = { node: Node; fn?: (v: number) => number };
 
-/** The one uniform value of constant `name`, or undefined when it is not a constant of equal elements. */
-function uniform(ctx: LoweringContext, name: string): number | undefined {
-  const t = ctx.consts.get(name);
-  if (!t) return undefined;
-  const v = tensorToFloat64(t);
-  return v.length > 0 && v.every((x) => x === v[0] || (Number.isNaN(x) && Number.isNaN(v[0]))) ? v[0] : undefined;
-}
-
 /** The scalar function of one chain node applied to its carrier input `at`, or undefined for data movement; throws naming the node when neither. */
 function stepFunction(ctx: LoweringContext, n: Node, at: number, source: string): ((v: number) => number) | undefined {
   if (RESHAPES.has(n.opType) || n.opType === "Expand" || n.opType === "Transpose") {
     if (at !== 0) throw refuse(n, source, "reads the mask as its shape operand");
     return undefined;
   }
-  const other = n.inputs.map((i, k) => (k === at || !i ? 0 : uniform(ctx, i)));
+  const other = n.inputs.map((i, k) => (k === at || !i ? 0 : uniformValue(ctx.consts.get(i))));
   const bad = other.indexOf(undefined);
   if (bad >= 0) throw refuse(n, source, `reads '${n.inputs[bad]}', which is not a constant of one value`);
   const c = other as number[];
@@ -142,6 +136,28 @@ export function lowerMaskedSoftmax(ctx: LoweringContext, m: KeyMaskAdd, terms: R
   const scores = ctx.intInput(m.scores, m.add);
   const mask = broadcastInto(ctx, m.add, cur, ctx.values.get(scores)!.shape);
   ctx.consumed.add(m.add);
+  ctx.consumed.add(m.softmax);
+  lowerSoftmax(ctx, m.softmax, { scores: m.scores, mask });
+}
+
+/**
+ * Lowers Softmax(Where(C, S, fill)) of a constant mask C (passes/key-mask.ts
+ * constantMaskWheres; C folded once the sequence length is pinned) as the
+ * masked integer Softmax of S: flag = C where the fill is Where's second input,
+ * ¬C where it is the third, broadcast to one sample of S (C's batch axis is 1)
+ * and held as a constant value (lower-constant.ts).
+ */
+export function lowerConstantMaskedSoftmax(ctx: LoweringContext, m: ConstantMaskWhere): void {
+  const c = ctx.consts.get(m.condition);
+  if (!c) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(m.where)} masks attention by '${m.condition}', which is not a constant once shapes are folded; pin the sequence length with --input-shape`);
+  }
+  const scores = ctx.intInput(m.scores, m.where);
+  const shape = ctx.values.get(scores)!.shape;
+  const flags = tensorToFloat64(c).map((v) => ((v !== 0) === m.excludeWhenTrue ? 1 : 0));
+  const full = broadcastToSample(flags, c.dims.map(Number), shape, label(m.where));
+  const mask = constantValue(ctx, `${label(m.where)} (constant attention mask: 1 = key excluded)`, `${m.where.outputs[0]}_keymask`, scores, full, MASK_SPEC);
+  ctx.consumed.add(m.where);
   ctx.consumed.add(m.softmax);
   lowerSoftmax(ctx, m.softmax, { scores: m.scores, mask });
 }

@@ -17,7 +17,9 @@
  * or float16/bfloat16 → float32). Arithmetic on constants (Mul, Add, …) is
  * not folded: a moved element is bit-identical by construction, a computed
  * one would have to match ONNX Runtime's kernels, and the Mul/Add by a
- * constant next to a layer is fold-affine's job. A node whose output is a
+ * constant next to a layer is fold-affine's job. On request (`select`: the
+ * integer lowering folds an attention mask's condition with it) Slice (a
+ * move), Equal, Not and Cast to bool (comparisons, exact) fold too. A node whose output is a
  * graph output stays (the graph keeps its outputs); a value a subgraph reads
  * keeps its name, and constants left unread are dropped (graph-edit.ts).
  */
@@ -36,6 +38,9 @@ export interface ConstantFoldReport {
 }
 
 const FOLDABLE = new Set(["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Cast"]);
+
+/** Ops folded only where a caller selects them (see the file comment). */
+export const EXACT_FOLDABLE: ReadonlySet<string> = new Set(["Slice", "Equal", "Not"]);
 
 /** Bytes per element, or undefined for types without a whole-byte element (strings, 4/6-bit). */
 function itemSize(dtype: number): number | undefined {
@@ -93,11 +98,62 @@ function concat(ts: readonly Tensor[], axis: number, size: number): Tensor | und
   return { dtype: ts[0]!.dtype, dims, raw: out };
 }
 
+const boolTensor = (dims: readonly number[], v: ArrayLike<number>): Tensor => ({ dtype: DataType.BOOL, dims, raw: Uint8Array.from(v) });
+
 function cast(t: Tensor, to: number): Tensor | undefined {
   if (to === t.dtype) return withDims(t, t.dims);
+  if (to === DataType.BOOL) return boolTensor(t.dims, tensorToFloat64(t).map((v) => (v !== 0 ? 1 : 0)));
   if (to !== DataType.FLOAT || (t.dtype !== DataType.FLOAT16 && t.dtype !== DataType.BFLOAT16)) return undefined;
   const f = Float32Array.from(tensorToFloat64(t));
   return { dtype: DataType.FLOAT, dims: t.dims, raw: new Uint8Array(f.buffer) };
+}
+
+/** ONNX Slice: per listed axis, elements start, start + step, … before end (clamped as ONNX does); whole elements are copied. */
+function slice(t: Tensor, args: readonly (Tensor | undefined)[], size: number): Tensor | undefined {
+  const [starts, ends, axesT, stepsT] = args.map(ints);
+  const r = t.dims.length;
+  if (!starts || !ends || starts.length !== ends.length) return undefined;
+  const axes = (axesT ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + r : a));
+  const steps = stepsT ?? starts.map(() => 1);
+  const first = t.dims.map(() => 0);
+  const step = t.dims.map(() => 1);
+  const dims = [...t.dims];
+  for (let k = 0; k < axes.length; k++) {
+    const a = axes[k]!;
+    const d = t.dims[a]!;
+    const st = steps[k]!;
+    if (a < 0 || a >= r || st === 0 || st === undefined) return undefined;
+    const clamp = (x: number, lo: number, hi: number) => Math.min(Math.max(x < 0 ? x + d : x, lo), hi);
+    const [lo, hi] = st > 0 ? [0, d] : [-1, d - 1];
+    const b = clamp(starts[k]!, lo, hi);
+    const e = clamp(ends[k]!, lo, hi);
+    first[a] = b;
+    step[a] = st;
+    dims[a] = Math.max(0, Math.ceil((e - b) / st));
+  }
+  const src = tensorBytes(t);
+  const strides = t.dims.map((_, i) => product(t.dims.slice(i + 1)));
+  const count = product(dims);
+  const out = new Uint8Array(count * size);
+  const idx = dims.map(() => 0);
+  for (let o = 0; o < count; o++) {
+    const from = idx.reduce((acc, j, a) => acc + (first[a]! + j * step[a]!) * strides[a]!, 0);
+    out.set(src.subarray(from * size, (from + 1) * size), o * size);
+    for (let a = r - 1; a >= 0; a--) {
+      if (++idx[a]! < dims[a]!) break;
+      idx[a] = 0;
+    }
+  }
+  return { dtype: t.dtype, dims, raw: out };
+}
+
+/** ONNX Equal where one side is a single element or both have the same dims (the mask conditions exports write). */
+function equal(x: Tensor, y: Tensor): Tensor | undefined {
+  const [a, b] = [tensorToFloat64(x), tensorToFloat64(y)];
+  const same = x.dims.length === y.dims.length && x.dims.every((d, i) => d === y.dims[i]);
+  if (b.length === 1 && (same || y.dims.length <= x.dims.length)) return boolTensor(x.dims, a.map((v) => (v === b[0] ? 1 : 0)));
+  if (a.length === 1 && x.dims.length <= y.dims.length) return boolTensor(y.dims, b.map((v) => (v === a[0] ? 1 : 0)));
+  return same ? boolTensor(x.dims, a.map((v, i) => (v === b[i] ? 1 : 0))) : undefined;
 }
 
 /** The node's result on constant inputs, or undefined when it does not fold. */
@@ -139,6 +195,12 @@ function evaluate(n: Node, ins: readonly Tensor[]): Tensor | undefined {
       return concat(ins, attrInt(n, "axis", 0), size);
     case "Cast":
       return cast(x, attrInt(n, "to", 0));
+    case "Slice":
+      return slice(x, ins.slice(1), size);
+    case "Equal":
+      return second && equal(x, second);
+    case "Not":
+      return x.dtype === DataType.BOOL ? boolTensor(x.dims, tensorToFloat64(x).map((v) => (v !== 0 ? 0 : 1))) : undefined;
   }
   return undefined;
 }
@@ -151,13 +213,18 @@ function aliasReaders(edit: GraphEdit, from: string, to: string): void {
   }
 }
 
-/** Folds every layout node whose inputs are all constants, in graph order (so chains fold whole). */
-export function foldConstants(g: Graph): { graph: Graph; report: ConstantFoldReport } {
+/**
+ * Folds every layout node whose inputs are all constants, in graph order (so
+ * chains fold whole); with `select`, the nodes it picks among the layout ops
+ * and EXACT_FOLDABLE instead.
+ */
+export function foldConstants(g: Graph, select?: (n: Node) => boolean): { graph: Graph; report: ConstantFoldReport } {
   const edit = new GraphEdit(g);
   const folded: { node: string; op: string }[] = [];
   for (let i = 0; i < edit.nodeCount; i++) {
     const n = edit.node(i)!;
-    if (!FOLDABLE.has(n.opType) || !isDefaultDomain(n) || n.outputs.length !== 1 || edit.isGraphOutput(n.outputs[0]!)) continue;
+    const wanted = select ? (FOLDABLE.has(n.opType) || EXACT_FOLDABLE.has(n.opType)) && select(n) : FOLDABLE.has(n.opType);
+    if (!wanted || !isDefaultDomain(n) || n.outputs.length !== 1 || edit.isGraphOutput(n.outputs[0]!)) continue;
     const ins = n.inputs.filter((v) => v).map((v) => edit.constant(v));
     if (ins.length === 0 || ins.some((t) => t === undefined)) continue;
     const y = evaluate(n, ins as Tensor[]);

@@ -28,7 +28,8 @@
  *   integer inputs, added to scores that a Softmax reads) stays float, its
  *   arithmetic and the Add included: −inf (or −10000) has no quantized form,
  *   and a float Softmax gives a masked key probability 0 exactly. The scores
- *   and the Softmax output are quantized as usual.
+ *   and the Softmax output are quantized as usual. So is a constant mask
+ *   selected by Where (GPT-2's causal mask, key-mask.ts constantMaskWheres).
  * - Everything else stays float, with the reason recorded. Measured with ORT
  *   1.30 (CPU): HardSigmoid, HardSwish, Gelu, Tanh and non-nearest Resize keep
  *   a float kernel between DQ and Q, so quantizing them would only add error.
@@ -37,7 +38,7 @@ import { attrFloat, attrInt, attrString } from "../ir/attrs.js";
 import { type Graph, type Node, readersOf } from "../ir/graph.js";
 import { dtypeName } from "../ir/dtype.js";
 import { constantTensors } from "../ir/infer-types.js";
-import { keyMaskAdds, maskDerivedValues, maskTermValues } from "../passes/key-mask.js";
+import { constantMaskWheres, keyMaskAdds, maskDerivedValues, maskTermValues } from "../passes/key-mask.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type NodeSettingsTable, nodeSettings } from "./node-settings.js";
 import type { Recipe } from "./recipe.js";
@@ -145,6 +146,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
   const maskDerived = maskDerivedValues(g);
   const maskedAdds = keyMaskAdds(g, maskDerived);
   const maskTerms = maskTermValues(g, maskedAdds, maskDerived);
+  const maskedWheres = constantMaskWheres(g);
 
   const decisions: NodeDecision[] = [];
   const quantizedOut = new Set<string>(); // outputs known to carry quantization
@@ -175,6 +177,9 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
     // the scores stay quantized (the integer Softmax reads their codes); the sum does not
     if (masked) activations.add(masked.scores);
     if (masked) return decide(false, `adds the attention mask of input '${masked.source}': kept float, so that the Softmax gives masked keys probability 0`);
+    const where = maskedWheres.get(n.outputs[0] ?? "");
+    if (where) activations.add(where.scores);
+    if (where) return decide(false, "applies a constant attention mask (causal): kept float, so that the Softmax gives masked keys probability 0");
     const maskSource = maskTerms.get(n.outputs[0] ?? "");
     if (maskSource !== undefined) return { ...decide(false, `computes the attention mask of input '${maskSource}', not float data`), notFloat: true };
     if (fusedInto.has(n)) {
@@ -227,7 +232,7 @@ export function planQuantization(g: Graph, recipe: Recipe, kinds: ValueKinds = v
         const c = consts.get(i);
         if (!i) return;
         if (!c) {
-          if (!maskedAdds.has(i)) activations.add(i);
+          if (!maskedAdds.has(i) && !maskedWheres.has(i)) activations.add(i);
         } else if (c.dtype === 1) weights.push({ node: n, slot, tensor: c, axis: -1, asActivation: true });
       });
       quantizeOutput(n);
