@@ -179,11 +179,11 @@ function foldMaskConditions(g: Graph): Graph {
 
 /** Shape folding, then mask conditions, again while a folded mask lets shape inference see past its Where (the next block's shapes). */
 function foldShapesAndMasks(graph: Graph): Graph {
-  let g = foldConstantGathers(foldShapes(graph).graph);
+  let g = foldConstantGathers(foldShapes(graph, true).graph);
   for (;;) {
     const masked = foldMaskConditions(g);
     if (masked === g) return g;
-    g = foldConstantGathers(foldShapes(masked).graph);
+    g = foldConstantGathers(foldShapes(masked, true).graph);
   }
 }
 

@@ -18,7 +18,7 @@ import { activationTail } from "./activation-tail.js";
 import { type LoweringContext, label } from "./lowering-context.js";
 
 /** The constant's float values as the QDQ model reads them. */
-function constantValues(ctx: LoweringContext, name: string): Float64Array {
+export function constantValues(ctx: LoweringContext, name: string): Float64Array {
   const v = tensorToFloat64(ctx.consts.get(name)!);
   const q = ctx.graph.quant?.get(name);
   if (q?.kind !== "affine" || q.scale.length !== 1) return v;

@@ -26,6 +26,9 @@ import { attrInt, attrInts } from "../ir/attrs.js";
 import { type Window2d, window2d } from "./node-attrs.js";
 import { emitFixedRescale } from "./lower-fixed.js";
 import { asRow, reshapeInt, rowShape } from "./one-row.js";
+import { quantizeValue } from "../numerics/int-group.js";
+import { constantValues } from "./lower-addconst.js";
+import { constantValue } from "./lower-constant.js";
 
 
 /**
@@ -222,15 +225,44 @@ export function lowerMovement(ctx: LoweringContext, n: Node): void {
   finishMovement(ctx, n, out);
 }
 
+/**
+ * A constant operand of a Concat (the ViT cls token once its Expand over the
+ * batch folds, passes/fold-shapes.ts): C as the QDQ model reads it
+ * (fake-quantized at its own spec, if any) quantized at the output spec,
+ *   q_i = clamp(round(C_i / S_y) + z_y, qmin, qmax),
+ * exactly the Q/DQ model's Concat output there. It is held as a constant value
+ * (lower-constant.ts) shaped like `like` sliced to C's extent along the axis.
+ */
+function constantPart(ctx: LoweringContext, n: Node, name: string, like: string, axis: number, spec: ActSpec, base: string): string {
+  const c = ctx.consts.get(name)!;
+  const shape = ctx.values.get(like)!.shape;
+  const dims = c.dims.map(Number);
+  const per = dims.slice(1);
+  if (dims[0] !== 1 || per.length !== shape.length || per.some((d, a) => a !== axis && d !== shape[a]) || per[axis]! > shape[axis]!) {
+    throw new FixqError("unsupported", `cannot integerize: ${label(n)} joins a constant [${dims}] that is not one sample of the shape of '${n.inputs.find((i) => !ctx.consts.has(i))}' along axis ${axis + 1}`);
+  }
+  const x = ctx.specOfInt(like);
+  const sliced = ctx.addValue(`${base}_like`, per, x.type, x);
+  ctx.ops.push({ kind: "slice", source: label(n), input: like, output: sliced, axis, start: 0, end: per[axis]! });
+  const codes = constantValues(ctx, name).map((v) => quantizeValue(v, spec.scale, spec.zeroPoint, spec.qmin, spec.qmax));
+  return constantValue(ctx, `${label(n)} (constant '${name}')`, base, sliced, codes, spec);
+}
+
 export function lowerConcat(ctx: LoweringContext, n: Node): void {
-  const xs = n.inputs.map((i) => ctx.intInput(i, n));
+  const data = n.inputs.filter((i) => !ctx.consts.has(i));
+  if (data.length === 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} joins constants only`);
+  const xs = data.map((i) => ctx.intInput(i, n));
   const shape = ctx.sampleShape(n.outputs[0]!, label(n));
   if (!n.attributes.some((a) => a.name === "axis")) throw new FixqError("model", `${label(n)} has no axis attribute`);
   let axis = attrInt(n, "axis", 0);
   if (axis < 0) axis += shape.length + 1;
   if (axis === 0) throw new FixqError("unsupported", `cannot integerize: ${label(n)} concatenates along the batch axis`);
   const target = ctx.actSpec(n.outputs[0]!, label(n)) ?? ctx.specOfInt(xs[0]!);
-  const parts = xs.map((x, i) => (sameSpec(ctx.specOfInt(x), target) ? x : rescaleInto(ctx, n, x, target, `${n.outputs[0]}_in${i}`)));
+  const parts = n.inputs.map((name, i) => {
+    if (ctx.consts.has(name)) return constantPart(ctx, n, name, xs[0]!, axis - 1, target, `${n.outputs[0]}_in${i}`);
+    const x = xs[data.indexOf(name)]!;
+    return sameSpec(ctx.specOfInt(x), target) ? x : rescaleInto(ctx, n, x, target, `${n.outputs[0]}_in${i}`);
+  });
   const out = ctx.addValue(`${n.outputs[0]}_q`, shape, target.type, target);
   ctx.ops.push({ kind: "concat", source: label(n), inputs: parts, output: out, axis: axis - 1 });
   ctx.lowered.set(n.outputs[0]!, out);

@@ -12,6 +12,9 @@
  *   - Expand(C, [N, r1, …]) of a constant C with leading dim 1 that the
  *     expansion does not grow past the batch, read only by broadcasting
  *     elementwise ops, becomes C itself (the readers broadcast it over N);
+ *     with `perSample` (the integer program, whose values have no batch
+ *     axis) also when read by a Concat along another axis: the ViT cls
+ *     token Concat(Expand(cls, [N, 1, D]), patches) joins C to each sample;
  *   - ConstantOfShape([N, d1, …]) (or [1, d1, …], the batch pinned to 1: the
  *     zeros of torch's key padding mask) read only as the indices of a Gather (the
  *     token type ids of BERT exports) or by broadcasting ops becomes the
@@ -259,11 +262,11 @@ function filledTensor(n: Node, dims: readonly number[]): Tensor | undefined {
  * inference see the shapes after it); returns the graph unchanged (same
  * object) when nothing folds.
  */
-export function foldShapes(g: Graph): { graph: Graph; report: ShapeFoldReport } {
+export function foldShapes(g: Graph, perSample = false): { graph: Graph; report: ShapeFoldReport } {
   let graph = g;
   const total = { removed: 0, reshapes: 0, expands: 0 };
   for (;;) {
-    const r = foldOnce(graph);
+    const r = foldOnce(graph, perSample);
     if (r.graph === graph) break;
     graph = r.graph;
     total.removed += r.report.removed;
@@ -273,7 +276,13 @@ export function foldShapes(g: Graph): { graph: Graph; report: ShapeFoldReport } 
   return { graph, report: { pass: "fold-shapes", ...total } };
 }
 
-function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
+/** A Concat that joins along an axis other than the batch (axis 0) of rank-`rank` values. */
+function concatsPerSample(m: Node, rank: number): boolean {
+  const axis = attrInt(m, "axis", 0);
+  return m.opType === "Concat" && m.attributes.some((a) => a.name === "axis") && (axis < 0 ? axis + rank : axis) > 0;
+}
+
+function foldOnce(g: Graph, perSample: boolean): { graph: Graph; report: ShapeFoldReport } {
   const types = inferTypes(g);
   const consts = constantTensors(g);
   const folded = new Map<string, Sym>();
@@ -313,7 +322,11 @@ function foldOnce(g: Graph): { graph: Graph; report: ShapeFoldReport } {
       replaced.set(name, int64Tensor(name, [target.v.length], [0, ...resolveMinusOne(target.v.slice(1) as number[], shapeOf(n.inputs[0]!))]));
       nodes.push({ ...n, inputs: [n.inputs[0]!, name] });
       reshapes++;
-    } else if (n.opType === "Expand" && batchOnlyExpand(consts.get(n.inputs[0]!), target) && readersOf(n.outputs[0]!).every((m) => BROADCASTING.has(m.opType))) {
+    } else if (
+      n.opType === "Expand" &&
+      batchOnlyExpand(consts.get(n.inputs[0]!), target) &&
+      readersOf(n.outputs[0]!).every((m) => BROADCASTING.has(m.opType) || (perSample && concatsPerSample(m, consts.get(n.inputs[0]!)!.dims.length)))
+    ) {
       const c = consts.get(n.inputs[0]!)!;
       replaced.set(n.outputs[0]!, { ...c, name: n.outputs[0]! });
       expands++;

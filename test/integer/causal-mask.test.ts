@@ -50,9 +50,9 @@ async function ortRun(model: Model, ids: Float32Array, n: number): Promise<Float
 
 /** Sample `ids` with the token at position `at` of every sample changed. */
 const changedAt = (ids: Float32Array, at: number) => ids.map((v, i) => (i % T === at ? (v + 7) % V : v));
-/** The outputs of positions before `at` (rows of V per position). */
-const before = (y: Float32Array, at: number) => y.filter((_, i) => Math.floor(i / V) % T < at);
-const from = (y: Float32Array, at: number) => y.filter((_, i) => Math.floor(i / V) % T >= at);
+/** The outputs of the positions before `at` (rows of V per position), and of the others. */
+const earlier = (y: Float32Array, at: number) => y.filter((_, i) => Math.floor(i / V) % T < at);
+const fromOn = (y: Float32Array, at: number) => y.filter((_, i) => Math.floor(i / V) % T >= at);
 
 describe("GPT-2 causal mask", () => {
   let float: Model;
@@ -78,8 +78,8 @@ describe("GPT-2 causal mask", () => {
     // measured 32.7 dB over 12 samples of 8 tokens
     expect(c.sqnrDb).toBeGreaterThan(25);
     const later = await ortRun(qdq, changedAt(ids, 5), N);
-    expect(before(later, 5)).toEqual(before(fq, 5));
-    expect(from(later, 5)).not.toEqual(from(fq, 5));
+    expect(earlier(later, 5)).toEqual(earlier(fq, 5));
+    expect(fromOn(later, 5)).not.toEqual(fromOn(fq, 5));
   });
 
   it("lowers both Softmaxes with a constant causal key mask", () => {
@@ -106,8 +106,8 @@ describe("GPT-2 causal mask", () => {
     expect(c.agreement).toBeGreaterThan(0.97);
     for (const at of [1, 4, T - 1]) {
       const again = runProgram(p, new Map([["input_ids", changedAt(ids, at)]]), N).outputs.get("out")!;
-      expect(before(again, at)).toEqual(before(y, at));
-      expect(from(again, at)).not.toEqual(from(y, at));
+      expect(earlier(again, at)).toEqual(earlier(y, at));
+      expect(fromOn(again, at)).not.toEqual(fromOn(y, at));
     }
     const runner = await integerOnnxRunner(p, { threads: 1 });
     const onnx = await runner.run(new Map([["input_ids", ids]]), N).finally(() => runner.release());
