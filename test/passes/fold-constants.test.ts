@@ -152,4 +152,37 @@ describe("foldConstants on the bundled models", () => {
     expect(out.report.folded.map((f) => f.op)).toEqual(["Identity", "Identity"]);
     expect(out.graph.nodes).toHaveLength(g.nodes.length - 2);
   });
+
+  it("on request folds a causal mask's condition: Slice (axes, a negative step), Equal and Not; by default they stay", async () => {
+    // tril(ones(6, 6)) as [1, 1, 6, 6], sliced to the first 4 queries and keys, compared with 0: key j > query i
+    const tril = tensor("tril", [1, 1, 6, 6], Array.from({ length: 36 }, (_, k) => Number(k % 6 <= Math.floor(k / 6))));
+    const g = graph(
+      [
+        node("Slice", ["tril", "z", "four", "two"], ["rows"], [], "rows"),
+        node("Slice", ["rows", "z", "four", "three"], ["sq"], [], "cols"),
+        node("Equal", ["sq", "zero"], ["future"], [], "eq"),
+        node("Not", ["future"], ["past"], [], "not"),
+        node("Slice", ["past", "m1", "big", "three", "m2"], ["rev"], [], "rev"),
+        node("Where", ["past", "x", "ninf"], ["y"]),
+        node("Where", ["rev", "x2", "ninf"], ["y2"]),
+      ],
+      [value("x", 1, [1, 1, 4, 4]), value("x2", 1, [1, 1, 4, 2])],
+      [value("y", 1, [1, 1, 4, 4]), value("y2", 1, [1, 1, 4, 2])],
+      [tril, int64("z", [1], [0]), int64("four", [1], [4]), int64("two", [1], [2]), int64("three", [1], [3]), int64("m1", [1], [-1]), int64("big", [1], [-100]), int64("m2", [1], [-2]), tensor("zero", [], [0]), tensor("ninf", [], [Number.NEGATIVE_INFINITY])],
+    );
+    expect(foldConstants(g).report.folded).toEqual([]);
+    const out = foldConstants(g, (n) => n.opType !== "Where");
+    expect(out.report.folded.map((f) => f.node)).toEqual(["rows", "cols", "eq", "not", "rev"]);
+    expect(out.graph.nodes.map((n) => n.opType)).toEqual(["Where", "Where"]);
+    const past = out.graph.initializers.find((t) => t.name === "past")!;
+    expect([past.dtype, past.dims]).toEqual([DataType.BOOL, [1, 1, 4, 4]]);
+    expect(Array.from(past.raw!)).toEqual(Array.from({ length: 16 }, (_, k) => Number(k % 4 <= Math.floor(k / 4))));
+    // keys 3 and 1 of each query (step −2 from the last)
+    const rev = out.graph.initializers.find((t) => t.name === "rev")!;
+    expect([rev.dims, Array.from(rev.raw!)]).toEqual([[1, 1, 4, 2], [0, 0, 0, 1, 0, 1, 1, 1]]);
+    const x: HostTensor = { dtype: 1, dims: [1, 1, 4, 4], data: randn(new Rng(3), 16) };
+    const x2: HostTensor = { dtype: 1, dims: [1, 1, 4, 2], data: randn(new Rng(4), 8) };
+    const [a, b] = [await run(model(g, 13), { x, x2 }), await run(model(out.graph, 13), { x, x2 })];
+    for (const k of ["y", "y2"]) expect(Array.from(b[k]!)).toEqual(Array.from(a[k]!));
+  });
 });
