@@ -11,33 +11,16 @@
  *   position's integer output identical.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { join } from "node:path";
 import { runProgram } from "../../src/backends/emulator/run.js";
 import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
-import { integerizeModel } from "../../src/integer/integerize.js";
 import type { Program } from "../../src/integer/program.js";
-import { DataType } from "../../src/ir/dtype.js";
 import type { Model } from "../../src/ir/graph.js";
-import { loadModel } from "../../src/ir/onnx/load.js";
-import { pinSampleShapes } from "../../src/ir/pin-shapes.js";
-import type { DataSource } from "../../src/quant/feeds.js";
-import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe } from "../../src/quant/recipe.js";
-import { sliceAxis } from "../../src/quant/signature.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { resultMismatches } from "../backends/js/compare.js";
+import { GPT2, gpt2Feeds as feeds, gpt2Program, gpt2Tokens as tokens } from "../helpers/causal-fixture.js";
 import { compareOutputs } from "../helpers/corpus.js";
-import { Rng } from "../helpers/prng.js";
 
-const FIXTURE = join(__dirname, "../fixtures/causal/gpt2-tiny.onnx");
-const [V, T, N] = [40, 8, 12];
-
-function tokens(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  return Float32Array.from({ length: n * T }, () => Math.floor(rng.float() * V));
-}
-
-const feeds = (ids: Float32Array, n: number) => ({ input_ids: { dtype: DataType.INT64, dims: [n, T], data: BigInt64Array.from(ids, (v) => BigInt(v)) } });
+const [V, T, N] = [GPT2.vocab, GPT2.seq, 12];
 
 async function ortRun(model: Model, ids: Float32Array, n: number): Promise<Float32Array> {
   const session = await OrtSession.create(model, { optimization: "disabled", threads: 1 });
@@ -60,11 +43,7 @@ describe("GPT-2 causal mask", () => {
   let p: Program;
   const ids = tokens(N, 3);
   beforeAll(async () => {
-    float = loadModel(FIXTURE);
-    const t = feeds(tokens(32, 1), 32).input_ids;
-    const source: DataSource = { count: 32, sampleAxes: new Map([["input_ids", 0]]), batch: (start, count) => ({ input_ids: sliceAxis(t, 0, start, count) }), close() {} };
-    ({ model: qdq } = await quantizeModel(float, source, buildRecipe({}), { threads: 1 }));
-    p = integerizeModel(pinSampleShapes(qdq, new Map([["input_ids", [1, T]]])));
+    ({ float, qdq, program: p } = await gpt2Program());
   }, 120_000);
 
   it("quantize keeps the Where float; the QDQ model is close to float and causal in ONNX Runtime", async () => {

@@ -8,34 +8,19 @@
  * agrees with the QDQ model, and the integer-only ONNX equals it bit for bit.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { join } from "node:path";
 import { runProgram } from "../../src/backends/emulator/run.js";
 import { integerOnnxRunner } from "../../src/backends/onnx-int/run.js";
-import { integerizeModel } from "../../src/integer/integerize.js";
 import type { Program } from "../../src/integer/program.js";
 import { DataType } from "../../src/ir/dtype.js";
 import type { Model } from "../../src/ir/graph.js";
-import { loadModel } from "../../src/ir/onnx/load.js";
-import type { DataSource } from "../../src/quant/feeds.js";
-import { quantizeModel } from "../../src/quant/quantize.js";
-import { buildRecipe } from "../../src/quant/recipe.js";
-import { sliceAxis } from "../../src/quant/signature.js";
 import { OrtSession } from "../../src/runtime/ort-session.js";
 import { resultMismatches } from "../backends/js/compare.js";
+import { VIT, vitFeeds as feeds, vitImages as images, vitProgram } from "../helpers/causal-fixture.js";
 import { compareOutputs } from "../helpers/corpus.js";
-import { Rng } from "../helpers/prng.js";
 
-const FIXTURE = join(__dirname, "../fixtures/causal/vit-tiny.onnx");
-const [N, SIZE, TOKENS, D] = [12, 3 * 8 * 8, 5, 16];
+const [N, TOKENS, D] = [12, VIT.tokens, VIT.width];
 /** The Concat's output in the QDQ model (its DequantizeLinear), made a graph output too. */
 const JOINED = "/Concat_2_output_0";
-
-function images(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  return Float32Array.from({ length: n * SIZE }, () => 2 * rng.float() - 1);
-}
-
-const feeds = (x: Float32Array, n: number) => ({ pixel_values: { dtype: DataType.FLOAT, dims: [n, 3, 8, 8], data: x } });
 
 async function ortRun(model: Model, x: Float32Array, n: number): Promise<Record<string, Float32Array>> {
   const session = await OrtSession.create(model, { optimization: "disabled", threads: 1 });
@@ -52,13 +37,11 @@ describe("ViT cls token", () => {
   let p: Program;
   const x = images(N, 5);
   beforeAll(async () => {
-    const t = feeds(images(32, 1), 32).pixel_values;
-    const source: DataSource = { count: 32, sampleAxes: new Map([["pixel_values", 0]]), batch: (start, count) => ({ pixel_values: sliceAxis(t, 0, start, count) }), close() {} };
-    const { model } = await quantizeModel(loadModel(FIXTURE), source, buildRecipe({}), { threads: 1 });
-    const g = model.graph!;
-    expect(g.nodes.some((n) => n.opType === "DequantizeLinear" && n.outputs[0] === JOINED)).toBe(true);
-    qdq = { ...model, graph: { ...g, outputs: [...g.outputs, { name: JOINED, type: { tensor_type: { elem_type: DataType.FLOAT } } }] } };
-    p = integerizeModel(qdq);
+    ({ qdq, program: p } = await vitProgram((m) => {
+      const g = m.graph!;
+      expect(g.nodes.some((n) => n.opType === "DequantizeLinear" && n.outputs[0] === JOINED)).toBe(true);
+      return { ...m, graph: { ...g, outputs: [...g.outputs, { name: JOINED, type: { tensor_type: { elem_type: DataType.FLOAT } } }] } };
+    }));
   }, 120_000);
 
   it("joins the cls token as a constant: its row equals the QDQ model's exactly", async () => {
