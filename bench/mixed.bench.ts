@@ -61,6 +61,9 @@
  * Knobs: FIXQ_BENCH_PART=solve|accuracy|sensitivity|all (default all), FIXQ_BENCH_MODELS,
  * FIXQ_BENCH_RANDOM, FIXQ_BENCH_BUDGETS (60,75,90), FIXQ_BENCH_SETS (int4,int8;int4,int6,int8),
  * FIXQ_BENCH_SEARCH (16), FIXQ_BENCH_SEARCH_DATA (calib | train:N), FIXQ_BENCH_SEARCH_SAMPLES (512),
+ * FIXQ_BENCH_SEARCH_SCORE (kl | xent | kl+xent: the search's objective, src/quant/mixed/search-objective.ts;
+ * the labelled ones use the training labels of the scored images, which are training images either way),
+ * FIXQ_BENCH_ROWS (only these rows, `model/candidates/budget` joined by `;`, e.g. `cnn/int4,int6,int8/60`),
  * FIXQ_BENCH_PYTHON (python3).
  */
 import { spawnSync } from "node:child_process";
@@ -77,6 +80,7 @@ import { loadFashionMnist } from "../src/data/fashion-mnist.js";
 import { allocateMixed, ruleFor } from "../src/quant/mixed/allocate.js";
 import { parseBudgets } from "../src/quant/mixed/budget.js";
 import { parseCandidates } from "../src/quant/mixed/candidates.js";
+import { SEARCH_OBJECTIVES, type SearchObjective } from "../src/quant/mixed/search-objective.js";
 import { type Budget, evaluate, type Group, groupsOf, type MixedProblem } from "../src/quant/mixed/problem.js";
 import { scaledObjective, solveAllocation } from "../src/quant/mixed/solve.js";
 import { quantizeModel } from "../src/quant/quantize.js";
@@ -176,7 +180,10 @@ const SETS = (process.env["FIXQ_BENCH_SETS"] ?? "int4,int8;int4,int6,int8").spli
 const searchEvaluations = Number(process.env["FIXQ_BENCH_SEARCH"] ?? 16);
 const budgetsPct = (process.env["FIXQ_BENCH_BUDGETS"] ?? "60,75,90").split(",").map(Number);
 const nRandom = Number(process.env["FIXQ_BENCH_RANDOM"] ?? 10);
-const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? ["mlp", "cnn", "resnet", "mobilenetv2", "vit"];
+const rowsOnly = process.env["FIXQ_BENCH_ROWS"] ? new Set(process.env["FIXQ_BENCH_ROWS"].split(";").filter(Boolean)) : undefined;
+const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? (rowsOnly ? [...new Set([...rowsOnly].map((r) => r.split("/")[0]!))] : ["mlp", "cnn", "resnet", "mobilenetv2", "vit"]);
+const searchScore = (process.env["FIXQ_BENCH_SEARCH_SCORE"] ?? "kl") as SearchObjective;
+if (!SEARCH_OBJECTIVES.includes(searchScore)) throw new Error(`FIXQ_BENCH_SEARCH_SCORE must be one of ${SEARCH_OBJECTIVES.join(", ")}`);
 // The samples the search (and the calibration-picked random fill) is scored on: the bundled calibration set
 // (training images 0..511), or "train:N", training images 0..N-1 (a superset; never the test set).
 const searchData = process.env["FIXQ_BENCH_SEARCH_DATA"] ?? "calib";
@@ -186,11 +193,13 @@ if (runs("accuracy")) {
   if (!full) log("dataset-fashion-mnist not installed: scoring on the committed 2,000-image eval set only");
   const calibFile = join(MODELS_DIR, "data/calib.npy");
   const train = searchData.startsWith("train:") ? loadFashionMnist("train", { limit: Number(searchData.slice(6)) }) : undefined;
+  // The bundled calibration images are training images 0..511: their labels are the training set's first 512.
+  const scoreLabels = searchScore === "kl" ? undefined : (train ?? loadFashionMnist("train", { limit: 512 })).labels;
   const top1 = (r: AccuracyFigures) => (full ? r.test10k! : r.eval2000!) * 100;
   const signed = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(2)}`;
   const pm = (diff: number, se: number) => `${signed(diff)} ± ${se.toFixed(2)} (${verdict(diff, se)})`;
   const scoredOn = train ? `training images 0..${train.count - 1}` : "the bundled calibration images (training 0..511)";
-  console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; ${nRandom} random fills; mixed = ILP + search (${searchEvaluations}); search and calibration-picked fill scored on ${Math.min(searchSamples, train?.count ?? 512)} of ${scoredOn}`);
+  console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; ${nRandom} random fills; mixed = ILP + search (${searchEvaluations}) by ${searchScore}; search and calibration-picked fill scored on ${Math.min(searchSamples, train?.count ?? 512)} of ${scoredOn}`);
   console.log("model | candidates | budget | mixed | ILP | vs line ± SE | search: scored (moves), D ILP → kept | best random by test top-1 (distinct), vs ± SE | best random cross-fitted (picked on one test half, scored on the other), vs ± SE | random picked by calib D, vs ± SE | random mean ± SE, vs ± SE | agree mixed / best random, ± SE | uniform int4 | uniform int8 | float");
   const tallies = { label: new Tally(), cross: new Tally(), calib: new Tally(), mean: new Tally(), agree: new Tally() };
   const diagnosis: string[] = [];
@@ -233,7 +242,7 @@ if (runs("accuracy")) {
     const calibSrc = source();
     const scoreOn = train ? arraySource({ [float.graph!.inputs[0]!.name]: { dtype: 1, dims: train.shape, data: train.images } }) : calibSrc;
     const recipeWith = (rules: LayerRuleInput[]) => buildRecipe({ layers: rules });
-    const scoreCalib = await assignmentScorer(float, calibSrc, recipeWith, { samples: searchSamples, batchSize: recipe.batchSize }, scoreOn);
+    const scoreCalib = await assignmentScorer(float, calibSrc, recipeWith, { samples: searchSamples, batchSize: recipe.batchSize, objective: searchScore, labels: scoreLabels }, scoreOn);
     const agree = (r: AccuracyFigures) => (r.preds && floatRow.preds ? (r.preds.reduce((t, p, i) => t + (p === floatRow.preds![i] ? 1 : 0), 0) / r.preds.length) * 100 : Number.NaN);
     const predicted: number[] = [];
     const measured: number[] = [];
@@ -249,9 +258,10 @@ if (runs("accuracy")) {
     for (const set of SETS) {
       const candidates = parseCandidates(set, recipe);
       for (const pct of budgetsPct) {
+        if (rowsOnly && !rowsOnly.has(`${m.key}/${set}/${pct}`)) continue;
         const t1 = performance.now();
         const src = source();
-        const a = await allocateMixed(float, src, recipe, { candidates: set, budgets: parseBudgets([`size=${pct}%`]), cacheRoot, search: searchEvaluations > 0 ? { evaluations: searchEvaluations, samples: searchSamples, scoreOn, recipeWith } : undefined });
+        const a = await allocateMixed(float, src, recipe, { candidates: set, budgets: parseBudgets([`size=${pct}%`]), cacheRoot, search: searchEvaluations > 0 ? { evaluations: searchEvaluations, samples: searchSamples, scoreOn, recipeWith, objective: searchScore, labels: scoreLabels } : undefined });
         src.close();
         if (a.kind !== "solved") throw new Error("unreachable");
         searchMs += a.report.search?.ms ?? 0;
@@ -353,7 +363,7 @@ if (runs("accuracy")) {
         const minD = Math.min(...others.map((f) => f.d));
         const minKl = Math.min(...others.map((f) => f.kl));
         diagnosis.push(
-          `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(2) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
+          `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(searchScore === "kl" ? 2 : 4) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
         );
         log(`diagnosis: ${diagnosis[diagnosis.length - 1]}`);
         console.log(
