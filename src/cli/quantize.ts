@@ -116,6 +116,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
       { what: "the model", path: input },
       { what: "--calib", path: calib ?? inModels("calibration") },
       { what: "--recipe", path: recipe },
+      { what: "--mixed-labels", path: opts.mixedLabels },
       { what: "--latency-table", path: opts.latencyTable },
       { what: "--eval data", path: typeof evalOpt === "string" ? evalOpt : inModels("eval") },
       { what: "the eval labels", path: typeof evalOpt === "string" ? undefined : inModels("eval_labels") },
