@@ -89,7 +89,7 @@ import { Rng } from "../src/util/random.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { type AccuracyFigures, evaluateRow, full } from "./eval-sets.js";
 import { crossFitted, halves, randomFill, Tally, versusMean, verdict } from "./mixed-baselines.js";
-import { classifierLogits, type Logits, meanKl } from "./output-kl.js";
+import { classifierLogits, crossEntropies, type Logits, meanKl, pairedStats } from "./output-kl.js";
 import type { Model } from "../src/ir/graph.js";
 import { pairedDrop } from "./paired.js";
 
@@ -224,9 +224,13 @@ if (runs("accuracy")) {
     const floatScored = await scoreModel(float);
     const floatRow = floatScored.row;
     const testKl = (l?: Logits) => (l && floatScored.logits ? meanKl(floatScored.logits, l) : Number.NaN);
+    // Each test image's cross-entropy of its label: diagnosis only (never scored by the search).
+    const testCe = (l?: Logits) => (l && full ? crossEntropies(l, full.labels) : undefined);
+    const meanOf = (v?: Float64Array) => (v ? v.reduce((t, x) => t + x, 0) / v.length : Number.NaN);
     const allD: number[] = [];
     const allKl: number[] = [];
     const allTop1: number[] = [];
+    const allCe: number[] = [];
     const cacheRoot = join(tmp, `cache-${m.key}`);
     const source = () => npyFileSource(float.graph!, calibFile);
     const t0 = performance.now();
@@ -295,7 +299,7 @@ if (runs("accuracy")) {
         const ilpRow = ilpScored.row;
         // K random fills (duplicates kept: the mean is over draws), each scored on the test set and on calibration data.
         const rng = new Rng(pct * 31 + set.length);
-        type Fill = { row: AccuracyFigures; d: number; kl: number; key: string };
+        type Fill = { row: AccuracyFigures; d: number; kl: number; key: string; ce?: Float64Array };
         const byKey = new Map<string, Fill>();
         const fills: Fill[] = [];
         for (let k = 0; k < nRandom; k++) {
@@ -303,7 +307,7 @@ if (runs("accuracy")) {
           let f = byKey.get(choice.join(","));
           if (!f) {
             const scored = await quantizeAndScore(rulesOf(choice));
-            f = { row: scored.row, d: await scoreCalib(rulesOf(choice)), kl: testKl(scored.logits), key: choice.join(",") };
+            f = { row: scored.row, d: await scoreCalib(rulesOf(choice)), kl: testKl(scored.logits), key: choice.join(","), ce: testCe(scored.logits) };
             byKey.set(choice.join(","), f);
             record(evaluate(groups, choice, budgets).objective, f.row);
           }
@@ -340,20 +344,35 @@ if (runs("accuracy")) {
         const crossCell = cross ? `${cross.top1.toFixed(2)}${crossSame ? `, ${crossSame}/2 = mixed` : ""}, ${pm(cross.diff, cross.se)}` : "n/a";
         // Diagnosis: where mixed ranks among the distinct assignments of the row (mixed and the fills unlike it) on calibration D, test KL and test top-1.
         const mixedKl = testKl(mixedScored.logits);
+        const mixedCe = testCe(mixedScored.logits);
         const others = [...byKey.values()].filter((f) => f.key !== mixedKey);
         const rank = (better: (f: Fill) => boolean) => 1 + others.filter(better).length;
         const rD = rank((f) => f.d < mixedD);
         const rKl = rank((f) => f.kl < mixedKl);
         const rTop = rank((f) => top1(f.row) > top1(mixedRow));
+        const rCe = rank((f) => meanOf(f.ce) < meanOf(mixedCe));
+        // Noise: against the fill of best test top-1 (when not mixed's), the per-image differences in test CE and in
+        // right/wrong, their mean ± sd/√n, and the images a scoring set needs to resolve that mean at one SE: (sd/mean)².
+        let noise = "-";
+        if (bestFill.key !== mixedKey && mixedCe && bestFill.ce && mixedRow.preds && bestFill.row.preds && full) {
+          const ce = pairedStats(mixedCe, bestFill.ce);
+          const labels = full.labels;
+          const right = (p: Int32Array) => Float64Array.from(p, (v, i) => (v === labels[i] ? 1 : 0));
+          const t = pairedStats(right(mixedRow.preds), right(bestFill.row.preds));
+          const n = full.labels.length;
+          const need = (x: { mean: number; sd: number }) => (x.mean === 0 ? "∞" : Math.round((x.sd / x.mean) ** 2).toString());
+          noise = `CE ${ce.mean >= 0 ? "+" : ""}${ce.mean.toExponential(2)} ± ${(ce.sd / Math.sqrt(n)).toExponential(2)} (n ${need(ce)}), top-1 ${signed(100 * t.mean)} ± ${((100 * t.sd) / Math.sqrt(n)).toFixed(2)} (n ${need(t)})`;
+        }
         ranks.rows++;
         if (rD === 1) ranks.calib++;
         if (rKl === 1) ranks.kl++;
         if (rTop === 1) ranks.top1++;
-        const points = [...byKey.values(), ...(byKey.has(mixedKey) ? [] : [{ d: mixedD, kl: mixedKl, row: mixedRow }])];
+        const points = [...byKey.values(), ...(byKey.has(mixedKey) ? [] : [{ d: mixedD, kl: mixedKl, row: mixedRow, ce: mixedCe }])];
         for (const f of points) {
           allD.push(f.d);
           allKl.push(f.kl);
           allTop1.push(top1(f.row));
+          allCe.push(meanOf(f.ce));
         }
         const ilpKl = testKl(ilpScored.logits);
         if (moved) {
@@ -363,7 +382,7 @@ if (runs("accuracy")) {
         const minD = Math.min(...others.map((f) => f.d));
         const minKl = Math.min(...others.map((f) => f.kl));
         diagnosis.push(
-          `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(searchScore === "kl" ? 2 : 4) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
+          `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(searchScore === "kl" ? 2 : 4) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${rCe} (${meanOf(mixedCe).toExponential(3)}) | ${noise} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
         );
         log(`diagnosis: ${diagnosis[diagnosis.length - 1]}`);
         console.log(
@@ -374,10 +393,10 @@ if (runs("accuracy")) {
     }
     calibSrc.close();
     const disagreement = agreements.map((v) => 100 - v);
-    console.log(`${m.key}: Spearman ρ over ${predicted.length} assignments: predicted objective vs top-1 ${spearman(predicted, measured).toFixed(3)}, vs disagreement with float ${spearman(predicted, disagreement).toFixed(3)}; over ${allD.length} (fills and mixed): calib D vs test KL ${spearman(allD, allKl).toFixed(3)}, test KL vs top-1 ${spearman(allKl, allTop1).toFixed(3)}, calib D vs top-1 ${spearman(allD, allTop1).toFixed(3)}; search ${(searchMs / 1000 / Math.max(1, searches)).toFixed(1)} s per budget; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(`${m.key}: Spearman ρ over ${predicted.length} assignments: predicted objective vs top-1 ${spearman(predicted, measured).toFixed(3)}, vs disagreement with float ${spearman(predicted, disagreement).toFixed(3)}; over ${allD.length} (fills and mixed): calib D vs test KL ${spearman(allD, allKl).toFixed(3)}, test KL vs top-1 ${spearman(allKl, allTop1).toFixed(3)}, test CE vs top-1 ${spearman(allCe, allTop1).toFixed(3)}, calib D vs top-1 ${spearman(allD, allTop1).toFixed(3)}; search ${(searchMs / 1000 / Math.max(1, searches)).toFixed(1)} s per budget; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   console.log("\ndiagnosis: mixed's rank among the row's distinct assignments (mixed and the fills unlike it; 1 = best) by calibration D (the search's data), test KL against float and test top-1; and what the search did to D and test KL");
-  console.log("model | candidates | budget | other fills | rank by calib D (mixed D; least fill D / mixed D) | rank by test KL (mixed KL; least fill KL / mixed KL) | rank by top-1 | search: calib D ILP → kept, test KL ILP → kept");
+  console.log("model | candidates | budget | other fills | rank by calib D (mixed D; least fill D / mixed D) | rank by test KL (mixed KL; least fill KL / mixed KL) | rank by top-1 | rank by test CE (mixed CE) | mixed − best fill by top-1, per image on the test set: CE ± SE (images to resolve at 1 SE), top-1 points ± SE (images) | search: calib D ILP → kept, test KL ILP → kept");
   for (const d of diagnosis) console.log(d);
   console.log(`mixed ranks first of its row by calib D in ${ranks.calib}/${ranks.rows} rows, by test KL in ${ranks.kl}, by top-1 in ${ranks.top1}; where the search moved (${ranks.searchMoved} rows) it lowered test KL in ${ranks.searchKlDown}`);
   console.log(`mixed vs best random by test top-1: ${tallies.label}`);
