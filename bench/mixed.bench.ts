@@ -30,7 +30,11 @@
  * baseline is mixed's very assignment. A diagnosis table follows: mixed's
  * rank among the row's distinct assignments by calibration D, by KL
  * against float on the test set and by test top-1, and what the search did
- * to D and to test KL (whether the calibration gain carries to unseen data).
+ * to D and to test KL (whether the calibration gain carries to unseen data);
+ * also the rank by test cross-entropy of the label, and against the fill of
+ * best test top-1 the per-image CE and right/wrong differences (mean ± SE)
+ * with the images a scoring set would need to resolve each at one SE,
+ * (sd/mean)², the noise analysis of labelled scoring.
  * "mixed" is fixq's default (the ILP optimum, then the beam search on
  * calibration data, FIXQ_BENCH_SEARCH = 16 quantizations); "ILP" the
  * optimum alone; "search" the distinct assignments scored, by move, and D
