@@ -150,6 +150,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const recipeFlags = splitMixedInput(flags, {}).rest;
   // A recipe's measureLatency is an output too: the same guard, with it.
   if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);
+  // A recipe's mixedLabels is an input: no output may be it.
+  if (mixedInput.mixedLabels !== undefined && opts.mixedLabels === undefined) guardFiles(input, { ...opts, mixedLabels: mixedInput.mixedLabels }, inModels, jsonOut?.file);
   let recipe = buildRecipe(fileRecipe, recipeFlags);
   const recipeWith = (rules: LayerRuleInput[]) => buildRecipe(fileRecipe, recipeFlags, { layers: [...rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
   let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`), recipeWith });

@@ -7,7 +7,7 @@
  * run in ONNX Runtime on those 64 images, against their labels. Usage
  * mistakes are checked in-process (mixedOptions), one spawn for a data one.
  */
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -45,11 +45,18 @@ describe("fixq quantize --mixed-score", () => {
     expect(Math.abs(s.kept.measured - ce / 64) / (ce / 64)).toBeLessThan(1e-4);
   }, 120_000);
 
-  it("too few labels is one line, exit 1, nothing written", () => {
+  it("too few labels is one line, exit 1, nothing written; labels named in a recipe are guarded as an input", () => {
     const out = join(tmp, "bad.onnx");
     const few = fixq("quantize", "models/cnn.onnx", "-o", out, "--sensitivity-samples", "32", "--sensitivity-cache", join(tmp, "cache"), "--mixed", "int4,int8", "--budget", "size=75%", "--mixed-score", "xent", "--mixed-labels", LABELS);
     expect([few.status, few.stderr.trim()]).toEqual([1, "error: --mixed-labels models/data/eval_labels.npy: 2000 labels for 512 calibration samples"]);
     expect(existsSync(out)).toBe(false);
+    // The recipe key is an input too: -o may not be it.
+    const recipe = join(tmp, "r.json");
+    const copy = join(tmp, "labels.npy");
+    copyFileSync(LABELS, copy);
+    writeFileSync(recipe, JSON.stringify({ mixed: "int4,int8", budget: "size=75%", mixedScore: "xent", mixedLabels: copy }));
+    const over = fixq("quantize", "models/cnn.onnx", "-o", copy, "--recipe", recipe);
+    expect([over.status, over.stderr.trim()]).toEqual([2, `error: -o ${copy} would overwrite the input: it is the same file as --mixed-labels ${copy}; choose another path`]);
   }, 60_000);
 
   it("usage mistakes name the flag (checked before any work)", () => {
