@@ -12,8 +12,12 @@
  * 2×2 tile of H per pass over those rows (four accumulators, four loads per
  * four multiply-adds) and only the lower triangle; `symmetrize` mirrors it.
  * Accumulation is float64 throughout (inputs arrive as float32 from ONNX
- * Runtime and are widened exactly).
+ * Runtime and are widened exactly). The Cholesky factor and the inverse are
+ * cholesky.ts's register-blocked kernels.
  */
+import { cholesky, inverseFromCholesky } from "./cholesky.js";
+
+export { cholesky, inverseFromCholesky };
 
 /** H (K×K, lower triangle) += Pᵀ·P for the `b` patches of `pt` (K rows of length `stride` ≥ b, patch-major within a row). */
 export function accumulateGram(h: Float64Array, k: number, pt: Float64Array, b: number, stride = b): void {
@@ -74,54 +78,6 @@ export function accumulateGram(h: Float64Array, k: number, pt: Float64Array, b: 
 /** Copies the lower triangle of H onto the upper one. */
 export function symmetrize(h: Float64Array, k: number): void {
   for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) h[j * k + i] = h[i * k + j]!;
-}
-
-/**
- * The Cholesky factor L of a symmetric positive-definite H (row-major, lower
- * triangle, zeros above), or undefined when a pivot is not positive (H is
- * singular or indefinite).
- */
-export function cholesky(h: Float64Array, k: number): Float64Array | undefined {
-  const l = new Float64Array(k * k);
-  for (let j = 0; j < k; j++) {
-    const rj = j * k;
-    let d = h[rj + j]!;
-    for (let t = 0; t < j; t++) d -= l[rj + t]! * l[rj + t]!;
-    if (!(d > 0)) return undefined;
-    const ljj = Math.sqrt(d);
-    l[rj + j] = ljj;
-    for (let i = j + 1; i < k; i++) {
-      const ri = i * k;
-      let s = h[ri + j]!;
-      for (let t = 0; t < j; t++) s -= l[ri + t]! * l[rj + t]!;
-      l[ri + j] = s / ljj;
-    }
-  }
-  return l;
-}
-
-/** H⁻¹ from H's Cholesky factor L: L⁻¹ by forward substitution, then (L⁻¹)ᵀ·L⁻¹. */
-export function inverseFromCholesky(l: Float64Array, k: number): Float64Array {
-  const m = new Float64Array(k * k); // L⁻¹, lower
-  for (let j = 0; j < k; j++) {
-    m[j * k + j] = 1 / l[j * k + j]!;
-    for (let i = j + 1; i < k; i++) {
-      let s = 0;
-      for (let t = j; t < i; t++) s -= l[i * k + t]! * m[t * k + j]!;
-      m[i * k + j] = s / l[i * k + i]!;
-    }
-  }
-  const inv = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j <= i; j++) {
-      // (L⁻ᵀL⁻¹)[i][j] = Σ_{t ≥ max(i,j)} M[t][i]·M[t][j]
-      let s = 0;
-      for (let t = i; t < k; t++) s += m[t * k + i]! * m[t * k + j]!;
-      inv[i * k + j] = s;
-      inv[j * k + i] = s;
-    }
-  }
-  return inv;
 }
 
 /** The dampings tried in turn when H is singular: `damp`, then tenfold from at least 10⁻⁴, four times. */
