@@ -2,7 +2,8 @@
 // every output, not only the first (a detector's box head could otherwise
 // degrade to noise while its class head passes the gate).
 import { describe, expect, it } from "vitest";
-import { type CompareResult, checkGate, type OutputMetrics } from "../../src/eval/compare.js";
+import type { CompareResult, OutputMetrics } from "../../src/eval/compare.js";
+import { checkGate } from "../../src/eval/gate.js";
 
 const output = (name: string, sqnrDb: number, agreement = 0.99): OutputMetrics => ({ name, candidateName: name, agreement, sqnrDb, cosine: 0.99, maxAbsError: 0.1 });
 
