@@ -8,6 +8,13 @@
  * it (adaround-loop.ts: one ORT Loop, elementwise work included) and counts
  * only the 2·R·K² flops of E·H, so its ratio to ORT's bare MatMul is the
  * share of a step spent in the product.
+ *
+ * The O(K³) kernels of GPTQ (cholesky.ts, 4×4 register tiles) against the
+ * textbook loops they equal bit for bit (test/quant/rounding/naive-dense.ts),
+ * at K = 256, 784 (the MLP's first layer) and 1152 (a 3×3 conv over 128
+ * channels), or FIXQ_BENCH_KERNEL_K=…: the Cholesky factor (K³/3 flops), the
+ * inverse from it (L⁻¹ then Mᵀ·M, 2K³/3) and GPTQ's whole factor, the upper
+ * Cholesky factor of (H + λI)⁻¹ (Cholesky, inverse, Cholesky: 4K³/3).
  */
 import * as ort from "onnxruntime-node";
 import type { Model } from "../src/ir/graph.js";
@@ -17,8 +24,9 @@ import { ADAROUND_DEFAULTS } from "../src/quant/rounding/adaround.js";
 import { AdaroundLoop } from "../src/quant/rounding/adaround-loop.js";
 import { GramKernel } from "../src/quant/rounding/gram-kernel.js";
 import { GRAM_BLOCK } from "../src/quant/rounding/layer-gram.js";
-import { accumulateGram, cholesky, rowsTimesSym, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
+import { accumulateGram, cholesky, dampedInverse, inverseFromCholesky, rowsTimesSym, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
 import { seededRandom } from "../src/util/random.js";
+import { naiveCholesky, naiveInverse } from "../test/quant/rounding/naive-dense.js";
 
 function timeIt(f: () => void, minMs = 300): number {
   f();
@@ -131,14 +139,24 @@ export async function measureKernels(): Promise<KernelRow[]> {
     await loop.release();
     rows.push({ kernel: "AdaRound step, Loop", shape: `R=${r}, K=${k}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
   }
-  {
-    const k = 576;
-    const pt = Float64Array.from({ length: k * 2 * k }, () => rnd());
-    const h = new Float64Array(k * k);
-    accumulateGram(h, k, pt, 2 * k);
-    symmetrize(h, k);
-    const ms = timeIt(() => cholesky(h, k));
-    rows.push({ kernel: "Cholesky", shape: `K=${k}`, fixqGflops: k ** 3 / 3 / ms / 1e6, naiveGflops: Number.NaN });
+  const sizes = (process.env["FIXQ_BENCH_KERNEL_K"] ?? "256,784,1152").split(",").map(Number);
+  for (const k of sizes) {
+    // A damped Gram of 2K random patches, as GPTQ factors it.
+    const pt = Float64Array.from({ length: k * 2 * k }, () => rnd() - 0.5);
+    const g = new Float64Array(k * k);
+    accumulateGram(g, k, pt, 2 * k);
+    symmetrize(g, k);
+    let mean = 0;
+    for (let i = 0; i < k; i++) mean += g[i * k + i]! / k;
+    const h = Float64Array.from(g, (x, at) => (at % (k + 1) === 0 ? x + 0.01 * mean : x));
+    const l = cholesky(h, k)!;
+    const gflops = (flops: number, ms: number) => flops / ms / 1e6;
+    const slow = 50;
+    rows.push({ kernel: "Cholesky", shape: `K=${k}`, fixqGflops: gflops(k ** 3 / 3, timeIt(() => cholesky(h, k))), naiveGflops: gflops(k ** 3 / 3, timeIt(() => naiveCholesky(h, k), slow)) });
+    rows.push({ kernel: "inverse from L", shape: `K=${k}`, fixqGflops: gflops((2 * k ** 3) / 3, timeIt(() => inverseFromCholesky(l, k))), naiveGflops: gflops((2 * k ** 3) / 3, timeIt(() => naiveInverse(l, k), slow)) });
+    const factor = () => cholesky(dampedInverse(g, k, 0.01)!, k);
+    const naiveFactor = () => naiveCholesky(naiveInverse(naiveCholesky(h, k)!, k), k);
+    rows.push({ kernel: "GPTQ factor of H⁻¹", shape: `K=${k}`, fixqGflops: gflops((4 * k ** 3) / 3, timeIt(factor)), naiveGflops: gflops((4 * k ** 3) / 3, timeIt(naiveFactor, slow)) });
   }
   return rows;
 }
