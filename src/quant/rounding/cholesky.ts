@@ -9,11 +9,13 @@
  * Every entry is a running sum over t, and the textbook loops add its terms
  * one by one in ascending t. The kernels here keep that: each entry's sum is
  * still one accumulator taking its terms in ascending t, one rounded multiply
- * and one rounded add or subtract per term (JavaScript never fuses them), so
- * the results equal the textbook loops' bit for bit; only which entries are
- * computed side by side changes. The speed comes from a 4×4 tile of entries
- * per pass over t (tile-dots.ts) and from keeping M transposed, so
- * every dot product runs over two contiguous rows. The parts of a sum that
+ * and one rounded add or subtract per term (neither JavaScript nor
+ * WebAssembly fuses them), so the results equal the textbook loops' bit for
+ * bit; only which entries are computed side by side changes. The bulk of
+ * every sum runs in a 4×4 tile of entries per pass over t (tile-dots.ts,
+ * WebAssembly SIMD), with M kept transposed so that every dot product runs
+ * over contiguous rows; the four rows on the tile's other side are packed
+ * side by side (p[4t + c]) as the tile reads them. The parts of a sum that
  * differ between the entries of a tile (where t starts or ends inside the
  * tile) are added one entry at a time, in their place in the order.
  *
@@ -22,9 +24,15 @@
  * s + a·b, signed zeros included.
  */
 
-import { TILE, tileAt } from "./tile-dots.js";
+import { TILE, TileArena } from "./tile-dots.js";
 
 const T = TILE;
+
+/** The tile over rows i0 … i0 + 3 of `a` (K columns; rows past K − 1 read row K − 1, whose results the caller drops) against the packed rows at pBase. */
+function tileRows(arena: TileArena, a: Float64Array, i0: number, k: number, p: Float64Array, pBase: number, t0: number, t1: number): void {
+  const last = k - 1;
+  arena.tile(a, Math.min(i0, last) * k, Math.min(i0 + 1, last) * k, Math.min(i0 + 2, last) * k, Math.min(i0 + 3, last) * k, p, pBase, t0, t1);
+}
 
 /**
  * The Cholesky factor L of a symmetric positive-definite H (row-major; only
@@ -34,14 +42,16 @@ const T = TILE;
  * block's columns one by one.
  */
 export function cholesky(h: Float64Array, k: number): Float64Array | undefined {
-  const l = new Float64Array(k * k);
-  const acc = new Float64Array(T * T);
+  const arena = TileArena.open([k * k, T * k]);
+  const [l, packed] = arena.arrays as [Float64Array, Float64Array];
+  const acc = arena.acc;
   for (let j0 = 0; j0 < k; j0 += T) {
     const jn = Math.min(T, k - j0);
+    for (let t = 0; t < j0; t++) for (let c = 0; c < T; c++) packed[T * t + c] = c < jn ? l[(j0 + c) * k + t]! : 0;
     for (let i0 = j0; i0 < k; i0 += T) {
       const rows = Math.min(T, k - i0);
       for (let r = 0; r < T; r++) for (let c = 0; c < T; c++) acc[r * T + c] = r < rows && c < jn ? h[(i0 + r) * k + j0 + c]! : 0;
-      tileAt(acc, l, i0, l, j0, k, 0, j0);
+      tileRows(arena, l, i0, k, packed, 0, 0, j0);
       // Park the partial sums where L's entries will go.
       for (let r = 0; r < rows; r++) for (let c = 0; c < jn && j0 + c <= i0 + r; c++) l[(i0 + r) * k + j0 + c] = acc[r * T + c]!;
     }
@@ -60,17 +70,25 @@ export function cholesky(h: Float64Array, k: number): Float64Array | undefined {
       }
     }
   }
-  return l;
+  return l.slice();
 }
 
 /**
  * Mᵀ = (L⁻¹)ᵀ, upper triangular, row-major: row j of Mᵀ is column j of L⁻¹.
  * By tiles of four rows of M in order; inside a tile of columns j0.. the
- * terms t < j0 + 4 and t ≥ i0 are added entry by entry, the rest by the tile.
+ * terms t < j0 + 4 and t ≥ i0 are added entry by entry, the rest by the tile
+ * (Mᵀ's rows j0 … j0 + 3 packed as they fill: packed[j0·K + 4t + c]).
  */
-export function transposedInverseOfLower(l: Float64Array, k: number): Float64Array {
-  const mt = new Float64Array(k * k);
-  const acc = new Float64Array(T * T);
+export function transposedInverseOfLower(lower: Float64Array, k: number): Float64Array {
+  const kp = Math.ceil(k / T) * T;
+  const arena = TileArena.open([k * k, k * k, kp * k]);
+  const [l, mt, packed] = arena.arrays as [Float64Array, Float64Array, Float64Array];
+  l.set(lower);
+  const acc = arena.acc;
+  const put = (j: number, i: number, v: number) => {
+    mt[j * k + i] = v;
+    packed[(j - (j % T)) * k + T * i + (j % T)] = v;
+  };
   for (let i0 = 0; i0 < k; i0 += T) {
     const rows = Math.min(T, k - i0);
     for (let j0 = 0; j0 < i0; j0 += T) {
@@ -84,36 +102,44 @@ export function transposedInverseOfLower(l: Float64Array, k: number): Float64Arr
           acc[r * T + c] = s;
         }
       }
-      tileAt(acc, l, i0, mt, j0, k, j0 + T, i0);
+      tileRows(arena, l, i0, k, packed, j0 * k, j0 + T, i0);
       for (let r = 0; r < rows; r++) {
         const i = i0 + r;
         for (let c = 0; c < T; c++) {
           const j = j0 + c;
           let s = acc[r * T + c]!;
           for (let t = i0; t < i; t++) s -= l[i * k + t]! * mt[j * k + t]!;
-          mt[j * k + i] = s / l[i * k + i]!;
+          put(j, i, s / l[i * k + i]!);
         }
       }
     }
     // The diagonal tile, entry by entry.
     for (let r = 0; r < rows; r++) {
       const i = i0 + r;
-      mt[i * k + i] = 1 / l[i * k + i]!;
+      put(i, i, 1 / l[i * k + i]!);
       for (let j = i0; j < i; j++) {
         let s = 0;
         for (let t = j; t < i; t++) s -= l[i * k + t]! * mt[j * k + t]!;
-        mt[j * k + i] = s / l[i * k + i]!;
+        put(j, i, s / l[i * k + i]!);
       }
     }
   }
-  return mt;
+  return mt.slice();
 }
 
-/** H⁻¹ = Mᵀ·M from Mᵀ (upper, row-major): both triangles. Terms i ≤ t < i0 + 4 entry by entry, the rest by the tile. */
-export function gramOfUpperRows(mt: Float64Array, k: number): Float64Array {
-  const neg = mt.map((x) => -x);
+/**
+ * H⁻¹ = Mᵀ·M from Mᵀ (upper, row-major): both triangles. Terms
+ * i ≤ t < i0 + 4 entry by entry, the rest by the tile against −Mᵀ's rows
+ * packed (negated[j0·K + 4t + c] = −Mᵀ[j0 + c, t]).
+ */
+export function gramOfUpperRows(upper: Float64Array, k: number): Float64Array {
+  const kp = Math.ceil(k / T) * T;
+  const arena = TileArena.open([k * k, kp * k]);
+  const [mt, negated] = arena.arrays as [Float64Array, Float64Array];
+  mt.set(upper);
+  for (let j = 0; j < k; j++) for (let t = 0; t < k; t++) negated[(j - (j % T)) * k + T * t + (j % T)] = -mt[j * k + t]!;
+  const acc = arena.acc;
   const inv = new Float64Array(k * k);
-  const acc = new Float64Array(T * T);
   for (let i0 = 0; i0 < k; i0 += T) {
     const rows = Math.min(T, k - i0);
     const end = Math.min(i0 + T, k);
@@ -127,7 +153,7 @@ export function gramOfUpperRows(mt: Float64Array, k: number): Float64Array {
           acc[r * T + c] = s;
         }
       }
-      tileAt(acc, mt, i0, neg, j0, k, end, k);
+      tileRows(arena, mt, i0, k, negated, j0 * k, end, k);
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < T && j0 + c <= i0 + r; c++) {
           const [i, j] = [i0 + r, j0 + c];

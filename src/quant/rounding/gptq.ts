@@ -24,7 +24,7 @@
  */
 import { cholesky, dampedInverse, dampings } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
-import { TILE, tileDots } from "./tile-dots.js";
+import { TILE, TileArena } from "./tile-dots.js";
 
 const T = TILE;
 
@@ -68,21 +68,28 @@ function inverseFactor(h: Float64Array, k: number, damp: number): { u: Float64Ar
 
 /**
  * A block's errors fed to every later column at once: W[:, i2:] −= E·U[i1:i2, i2:]
- * (E row-major R×B, its column t the error of column i1 + t; U[i, j] read as
- * Uᵀ[j, i], a contiguous row). Four rows by four columns at a time
- * (tile-dots.ts), each weight taking the block's terms in column order, as a
- * loop over one row does. Rows and columns past the end read the last one,
- * whose results are dropped.
+ * (E row-major R×B in the arena, its column t the error of column i1 + t;
+ * U[i, j] read as Uᵀ[j, i]). Four rows by four columns at a time
+ * (tile-dots.ts, Uᵀ's rows packed side by side for the block), each weight
+ * taking the block's terms in column order, as a loop over one row does.
+ * Rows and columns past the end read the last one, whose results are dropped.
  */
-function feedBlock(w: Float64Array, rows: number, k: number, err: Float64Array, b: number, ut: Float64Array, i1: number, i2: number): void {
-  const acc = new Float64Array(T * T);
+function feedBlock(w: Float64Array, rows: number, k: number, arena: TileArena, b: number, ut: Float64Array, i1: number, i2: number): void {
+  const [err, packed] = arena.arrays as [Float64Array, Float64Array];
+  const n = i2 - i1;
+  for (let j0 = i2; j0 < k; j0 += T) {
+    for (let c = 0; c < T; c++) {
+      const row = Math.min(j0 + c, k - 1) * k + i1;
+      for (let t = 0; t < n; t++) packed[(j0 - i2) * n + T * t + c] = ut[row + t]!;
+    }
+  }
+  const acc = arena.acc;
   const row = (r: number) => Math.min(r, rows - 1);
   const col = (j: number) => Math.min(j, k - 1);
   for (let r0 = 0; r0 < rows; r0 += T) {
-    const [e0, e1, e2, e3] = [row(r0) * b - i1, row(r0 + 1) * b - i1, row(r0 + 2) * b - i1, row(r0 + 3) * b - i1];
     for (let j0 = i2; j0 < k; j0 += T) {
       for (let r = 0; r < T; r++) for (let c = 0; c < T; c++) acc[r * T + c] = w[row(r0 + r) * k + col(j0 + c)]!;
-      tileDots(acc, err, e0, e1, e2, e3, ut, col(j0) * k, col(j0 + 1) * k, col(j0 + 2) * k, col(j0 + 3) * k, i1, i2);
+      arena.tile(err, row(r0) * b, row(r0 + 1) * b, row(r0 + 2) * b, row(r0 + 3) * b, packed, (j0 - i2) * n, 0, n);
       for (let r = 0; r < Math.min(T, rows - r0); r++) for (let c = 0; c < Math.min(T, k - j0); c++) w[(r0 + r) * k + j0 + c] = acc[r * T + c]!;
     }
   }
@@ -103,7 +110,8 @@ export function gptq(p: GroupProblem, opts: GptqOptions = GPTQ_DEFAULTS): GptqRe
   for (let r = 0; r < R; r++) for (let i = 0; i < K; i++) w[r * K + i] = p.w[r * K + perm[i]!]!;
   const codes = new Int32Array(R * K);
   const B = Math.max(1, opts.lazyBatch);
-  const err = new Float64Array(R * B);
+  const arena = TileArena.open([R * B, Math.ceil(K / T) * T * B]);
+  const err = arena.arrays[0]!;
   for (let i1 = 0; i1 < K; i1 += B) {
     const i2 = Math.min(i1 + B, K);
     for (let i = i1; i < i2; i++) {
@@ -121,7 +129,7 @@ export function gptq(p: GroupProblem, opts: GptqOptions = GPTQ_DEFAULTS): GptqRe
         for (let j = i + 1; j < i2; j++) w[wr + j] -= e * u[ui + j]!;
       }
     }
-    feedBlock(w, R, K, err, B, ut, i1, i2);
+    feedBlock(w, R, K, arena, B, ut, i1, i2);
   }
   return { codes, damp: f.damp };
 }

@@ -6,67 +6,113 @@
  *
  * over four rows a_r of one matrix and four rows b_c of another, each entry
  * taking its terms one at a time in ascending t (one rounded multiply and
- * one rounded subtract per term, which JavaScript never fuses), exactly as a
- * loop over one entry would. Sixteen accumulators take eight loads per
- * sixteen multiply-subtracts, where one entry at a time takes two per one.
+ * one rounded subtract per term), exactly as a loop over one entry would.
+ *
+ * It runs in WebAssembly SIMD: the four b rows are packed side by side,
+ * p[4t + c] = b_c[t], so one t loads b_0..b_3 as two f64x2 vectors, each
+ * a_r[t] is splatted to both lanes, and the sixteen sums are eight f64x2
+ * accumulators. f64x2.mul and f64x2.sub round each lane as IEEE 754 double
+ * operations and are never fused, so every lane computes what scalar
+ * JavaScript would, bit for bit. The operands live in the memory of a
+ * TileArena (the matrices the kernels work on are views into it).
  */
+import { type WasmMemory, type WasmModule, WebAssemblyApi } from "../../util/wasm-api.js";
+import { assemble, Fn, I32, SIMD, V128 } from "../../util/wasm-asm.js";
 
 /** Entries per side of a tile. */
 export const TILE = 4;
 
-/**
- * acc[4r + c] −= a[ar + t]·b[bc + t] for t = t0, t0 + 1, …, t1 − 1 in turn
- * (r, c in 0..3; ar = a0..a3 and bc = b0..b3 are row offsets).
- */
-export function tileDots(acc: Float64Array, a: Float64Array, a0: number, a1: number, a2: number, a3: number, b: Float64Array, b0: number, b1: number, b2: number, b3: number, t0: number, t1: number): void {
-  if (t0 >= t1) return;
-  let s00 = acc[0]!;
-  let s01 = acc[1]!;
-  let s02 = acc[2]!;
-  let s03 = acc[3]!;
-  let s10 = acc[4]!;
-  let s11 = acc[5]!;
-  let s12 = acc[6]!;
-  let s13 = acc[7]!;
-  let s20 = acc[8]!;
-  let s21 = acc[9]!;
-  let s22 = acc[10]!;
-  let s23 = acc[11]!;
-  let s30 = acc[12]!;
-  let s31 = acc[13]!;
-  let s32 = acc[14]!;
-  let s33 = acc[15]!;
-  for (let t = t0; t < t1; t++) {
-    const x0 = a[a0 + t]!;
-    const x1 = a[a1 + t]!;
-    const x2 = a[a2 + t]!;
-    const x3 = a[a3 + t]!;
-    const y0 = b[b0 + t]!;
-    const y1 = b[b1 + t]!;
-    const y2 = b[b2 + t]!;
-    const y3 = b[b3 + t]!;
-    s00 -= x0 * y0;
-    s01 -= x0 * y1;
-    s02 -= x0 * y2;
-    s03 -= x0 * y3;
-    s10 -= x1 * y0;
-    s11 -= x1 * y1;
-    s12 -= x1 * y2;
-    s13 -= x1 * y3;
-    s20 -= x2 * y0;
-    s21 -= x2 * y1;
-    s22 -= x2 * y2;
-    s23 -= x2 * y3;
-    s30 -= x3 * y0;
-    s31 -= x3 * y1;
-    s32 -= x3 * y2;
-    s33 -= x3 * y3;
-  }
-  acc.set([s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33]);
+/** tile(acc, a0, a1, a2, a3, p, n): byte addresses of the 16 sums, of a_r[t0], of p[4·t0]; n terms. */
+function tileFunction(): Fn {
+  const f = new Fn("tile", [I32, I32, I32, I32, I32, I32, I32]);
+  const [acc, p, n] = [0, 5, 6];
+  const a = [1, 2, 3, 4];
+  const s = Array.from({ length: 8 }, () => f.local(V128));
+  const [x, y0, y1] = [f.local(V128), f.local(V128), f.local(V128)];
+  for (let i = 0; i < 8; i++) f.get(acc).v128Load(16 * i).set(s[i]!);
+  f.block(() => {
+    f.loop(() => {
+      f.get(n).eqz().brIf(1);
+      f.get(p).v128Load(0).set(y0);
+      f.get(p).v128Load(16).set(y1);
+      for (let r = 0; r < 4; r++) {
+        f.get(a[r]!).v128Load64Splat(0).set(x);
+        f.get(s[2 * r]!).get(x).get(y0).simd(SIMD.f64x2Mul).simd(SIMD.f64x2Sub).set(s[2 * r]!);
+        f.get(s[2 * r + 1]!).get(x).get(y1).simd(SIMD.f64x2Mul).simd(SIMD.f64x2Sub).set(s[2 * r + 1]!);
+        f.get(a[r]!).i32(8).add().set(a[r]!);
+      }
+      f.get(p).i32(32).add().set(p);
+      f.get(n).i32(1).sub().set(n);
+      f.br(0);
+    });
+  });
+  for (let i = 0; i < 8; i++) f.get(acc).get(s[i]!).v128Store(16 * i);
+  return f;
 }
 
-/** tileDots over rows i0.. of `a` and j0.. of `b` (K columns each); rows past K − 1 read row K − 1, whose results the caller drops. */
-export function tileAt(acc: Float64Array, a: Float64Array, i0: number, b: Float64Array, j0: number, k: number, t0: number, t1: number): void {
-  const last = k - 1;
-  tileDots(acc, a, Math.min(i0, last) * k, Math.min(i0 + 1, last) * k, Math.min(i0 + 2, last) * k, Math.min(i0 + 3, last) * k, b, Math.min(j0, last) * k, Math.min(j0 + 1, last) * k, Math.min(j0 + 2, last) * k, Math.min(j0 + 3, last) * k, t0, t1);
+let compiled: WasmModule | undefined;
+/** The arena kept between calls while it stays this small (bytes); larger ones are dropped after use. */
+const KEEP_BYTES = 16 << 20;
+let kept: { memory: WasmMemory; tile: (...args: number[]) => void } | undefined;
+
+const PAGE = 65536;
+
+/**
+ * Float64 arrays in one WebAssembly memory, and the tile kernel over them.
+ * Opening an arena invalidates the previous one's arrays: a kernel opens
+ * one, works, and copies its result out before returning.
+ */
+export class TileArena {
+  /** The 16 sums of a tile, row-major (acc[4r + c]). */
+  readonly acc: Float64Array;
+  /** The arrays asked for, in order, zero-filled. */
+  readonly arrays: Float64Array[];
+
+  private constructor(
+    memory: WasmMemory,
+    private readonly run: (...args: number[]) => void,
+    sizes: readonly number[],
+  ) {
+    let at = 0;
+    const take = (n: number) => {
+      const v = new Float64Array(memory.buffer, at, n);
+      at += 8 * n + ((16 - ((8 * n) % 16)) % 16);
+      v.fill(0);
+      return v;
+    };
+    this.acc = take(TILE * TILE);
+    this.arrays = sizes.map(take);
+  }
+
+  /** An arena holding arrays of the given lengths (float64 elements). */
+  static open(sizes: readonly number[]): TileArena {
+    const bytes = 8 * (TILE * TILE + sizes.reduce((s, n) => s + n + 1, 0));
+    const pages = Math.ceil(bytes / PAGE);
+    if (!WebAssemblyApi) throw new Error("no WebAssembly in this runtime (learned rounding's dense kernels need it)");
+    const api = WebAssemblyApi;
+    compiled ??= new api.Module(assemble([tileFunction()]));
+    const fresh = () => {
+      const memory = new api.Memory({ initial: pages });
+      const instance = new api.Instance(compiled!, { env: { memory } });
+      return { memory, tile: instance.exports["tile"] as (...args: number[]) => void };
+    };
+    if (bytes > KEEP_BYTES) {
+      const t = fresh();
+      return new TileArena(t.memory, t.tile, sizes);
+    }
+    kept ??= fresh();
+    const have = kept.memory.buffer.byteLength / PAGE;
+    if (have < pages) kept.memory.grow(pages - have);
+    return new TileArena(kept.memory, kept.tile, sizes);
+  }
+
+  /**
+   * acc[4r + c] −= a[ar + t]·p[pBase + 4t + c] for t = t0 … t1 − 1 in turn
+   * (r, c in 0..3; a and p arrays of this arena, ar = a0..a3 row offsets).
+   */
+  tile(a: Float64Array, a0: number, a1: number, a2: number, a3: number, p: Float64Array, pBase: number, t0: number, t1: number): void {
+    if (t0 >= t1) return;
+    const at = (row: number) => a.byteOffset + 8 * (row + t0);
+    this.run(this.acc.byteOffset, at(a0), at(a1), at(a2), at(a3), p.byteOffset + 8 * (pBase + TILE * t0), t1 - t0);
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * The register-blocked Cholesky and inverse against the textbook loops
+ * The tiled (WebAssembly SIMD) Cholesky and inverse against the textbook loops
  * (naive-dense.ts): equal bit for bit, on sizes around the 4×4 tiles, on
  * well-conditioned, rank-deficient-then-damped (as GPTQ damps) and badly
  * scaled SPD matrices. Then the error bounds they must meet whatever the
@@ -50,7 +50,7 @@ for (const k of [1, 2, 3, 4, 5, 7, 8, 9, 17, 33, 70]) {
   cases.push([`rows scaled 10⁻⁴…10⁴, K = ${k}`, k, () => spd(k, 2 * k, 200 + k, 0.01, (i) => 10 ** (8 * (i / Math.max(1, k - 1)) - 4))]);
 }
 
-describe("register-blocked Cholesky and inverse", () => {
+describe("tiled Cholesky and inverse", () => {
   it.each(cases)("equal the textbook loops bit for bit: %s", (_name, k, make) => {
     const h = make();
     const l = cholesky(h, k)!;
@@ -61,6 +61,17 @@ describe("register-blocked Cholesky and inverse", () => {
     const m = naiveLowerInverse(want, k);
     expect(sameBits(mt, Float64Array.from({ length: k * k }, (_, at) => m[(at % k) * k + Math.floor(at / k)]!))).toBe(true);
     expect(sameBits(gramOfUpperRows(mt, k), naiveInverse(want, k))).toBe(true);
+  });
+
+  it("equal them at K = 850 too, where the inverse's workspace (3·K² doubles, 17 MB) is a fresh WebAssembly memory, not the kept one", () => {
+    const k = 850;
+    const h = damped(spd(k, 40, 850), k);
+    const l = cholesky(h, k)!;
+    const want = naiveCholesky(h, k)!;
+    expect(sameBits(l, want)).toBe(true);
+    const mt = transposedInverseOfLower(l, k);
+    const m = naiveLowerInverse(want, k);
+    expect(sameBits(mt, Float64Array.from({ length: k * k }, (_, at) => m[(at % k) * k + Math.floor(at / k)]!))).toBe(true);
   });
 
   it.each([5, 33, 70])("meet Cholesky's backward-error bound and the inverse's residual bound (K = %i, rank K/3 + damping)", (k) => {
