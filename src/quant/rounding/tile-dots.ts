@@ -112,7 +112,7 @@ export class TileArena {
    */
   tile(a: Float64Array, a0: number, a1: number, a2: number, a3: number, p: Float64Array, pBase: number, t0: number, t1: number): void {
     if (t0 >= t1) return;
-    const at = (row: number) => a.byteOffset + 8 * (row + t0);
-    this.run(this.acc.byteOffset, at(a0), at(a1), at(a2), at(a3), p.byteOffset + 8 * (pBase + TILE * t0), t1 - t0);
+    const base = a.byteOffset + 8 * t0;
+    this.run(this.acc.byteOffset, base + 8 * a0, base + 8 * a1, base + 8 * a2, base + 8 * a3, p.byteOffset + 8 * (pBase + TILE * t0), t1 - t0);
   }
 }
