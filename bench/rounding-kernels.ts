@@ -14,7 +14,9 @@
  * at K = 256, 784 (the MLP's first layer) and 1152 (a 3×3 conv over 128
  * channels), or FIXQ_BENCH_KERNEL_K=…: the Cholesky factor (K³/3 flops), the
  * inverse from it (L⁻¹ then Mᵀ·M, 2K³/3) and GPTQ's whole factor, the upper
- * Cholesky factor of (H + λI)⁻¹ (Cholesky, inverse, Cholesky: 4K³/3).
+ * Cholesky factor of (H + λI)⁻¹ (Cholesky, inverse, Cholesky: 4K³/3). The
+ * "E·H, SIMD tiles" rows are the same product in those tiles, as the
+ * reconstruction loss computes it once per group.
  */
 import * as ort from "onnxruntime-node";
 import type { Model } from "../src/ir/graph.js";
@@ -24,7 +26,7 @@ import { ADAROUND_DEFAULTS } from "../src/quant/rounding/adaround.js";
 import { AdaroundLoop } from "../src/quant/rounding/adaround-loop.js";
 import { GramKernel } from "../src/quant/rounding/gram-kernel.js";
 import { GRAM_BLOCK } from "../src/quant/rounding/layer-gram.js";
-import { accumulateGram, cholesky, dampedInverse, inverseFromCholesky, rowsTimesSym, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
+import { accumulateGram, cholesky, dampedInverse, inverseFromCholesky, rowsTimesSym, rowsTimesSymTiled, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
 import { seededRandom } from "../src/util/random.js";
 import { naiveCholesky, naiveInverse } from "../test/quant/rounding/naive-dense.js";
 
@@ -123,6 +125,9 @@ export async function measureKernels(): Promise<KernelRow[]> {
     });
     const ortMs = await ortMatMulMs(r, k, k);
     rows.push({ kernel: "E·H, JS float64", shape: `R=${r}, K=${k}`, fixqGflops: flops / fixq / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+    // The loss's product (sumOfQuadraticForms): the same sums in WebAssembly SIMD tiles.
+    const tiled = timeIt(() => rowsTimesSymTiled(e, h, g, r, k), 300, 3);
+    rows.push({ kernel: "E·H, SIMD tiles", shape: `R=${r}, K=${k}`, fixqGflops: flops / tiled / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
     // What AdaRound runs in the pipeline: the whole Adam step (σ, E·H, regularizer, Adam) in one ORT Loop; flops of E·H only.
     const loop = await AdaroundLoop.create(1);
     const iters = 40;

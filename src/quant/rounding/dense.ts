@@ -16,6 +16,7 @@
  * cholesky.ts's register-blocked kernels.
  */
 import { cholesky, inverseFromCholesky } from "./cholesky.js";
+import { TILE, TileArena } from "./tile-dots.js";
 
 export { cholesky, inverseFromCholesky };
 
@@ -129,16 +130,15 @@ export function quadraticForm(h: Float64Array, k: number, e: Float64Array): numb
 }
 
 /**
- * Σ_r e_rᵀ·H·e_r over R rows e_r (E row-major R×K): G = E·H by rowsTimesSym
- * (four rows per pass over H, which is the memory traffic: K² float64, 4.9 MB
- * at K = 784), then Σ_r Σ_i e_ri·g_ri. g_ri is quadraticForm's inner sum in
- * the same order, and rows are added in row order, so the result equals the
- * row-by-row sum of quadraticForm bit for bit (a zero e_ri adds ±0 where
- * quadraticForm skips it).
+ * Σ_r e_rᵀ·H·e_r over R rows e_r (E row-major R×K): G = E·H by
+ * rowsTimesSymTiled, then Σ_r Σ_i e_ri·g_ri. g_ri is quadraticForm's inner
+ * sum in the same order, and rows are added in row order, so the result
+ * equals the row-by-row sum of quadraticForm bit for bit (a zero e_ri adds ±0
+ * where quadraticForm skips it).
  */
 export function sumOfQuadraticForms(h: Float64Array, k: number, e: Float64Array, rows: number): number {
   const g = new Float64Array(rows * k);
-  rowsTimesSym(e, h, g, rows, k);
+  rowsTimesSymTiled(e, h, g, rows, k);
   let total = 0;
   for (let r = 0; r < rows; r++) {
     let t = 0;
@@ -176,4 +176,30 @@ export function rowsTimesSym(e: Float64Array, h: Float64Array, g: Float64Array, 
     }
   }
   for (; r < rows; r++) symMatVec(h, k, e.subarray(r * k, (r + 1) * k), g.subarray(r * k, (r + 1) * k));
+}
+
+/**
+ * rowsTimesSym by 4×4 tiles in WebAssembly SIMD (tile-dots.ts): four rows of
+ * H against four rows of E per pass over j, each g_ri still summed from 0 in
+ * ascending j, as s − h_ij·(−e_rj), which IEEE 754 defines to be
+ * s + h_ij·e_rj, so G equals rowsTimesSym's bit for bit. For products done
+ * once per group (the loss, R·K² multiply-adds: 157 M at R = 256, K = 784);
+ * AdaRound's per-step products stay on rowsTimesSym, whose small groups
+ * would pay more to fill the workspace (a copy of H) than to multiply.
+ */
+export function rowsTimesSymTiled(e: Float64Array, h: Float64Array, g: Float64Array, rows: number, k: number): void {
+  const arena = TileArena.open([k * k, Math.ceil(rows / TILE) * TILE * k]);
+  const [hw, negated] = arena.arrays as [Float64Array, Float64Array];
+  hw.set(h.subarray(0, k * k));
+  for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) negated[(r - (r % TILE)) * k + TILE * j + (r % TILE)] = -e[r * k + j]!;
+  const acc = arena.acc;
+  const last = k - 1;
+  for (let i0 = 0; i0 < k; i0 += TILE) {
+    const [a0, a1, a2, a3] = [i0, i0 + 1, i0 + 2, i0 + 3].map((i) => Math.min(i, last) * k) as [number, number, number, number];
+    for (let r0 = 0; r0 < rows; r0 += TILE) {
+      acc.fill(0);
+      arena.tile(hw, a0, a1, a2, a3, negated, r0 * k, 0, k);
+      for (let a = 0; a < Math.min(TILE, k - i0); a++) for (let c = 0; c < Math.min(TILE, rows - r0); c++) g[(r0 + c) * k + i0 + a] = acc[a * TILE + c]!;
+    }
+  }
 }
