@@ -1,5 +1,5 @@
 /**
- * The O(K³) kernels of GPTQ and clip compensation, register-blocked:
+ * The O(K³) kernels of GPTQ and clip compensation, in 4×4 tiles:
  *
  *   H = L·Lᵀ                        (cholesky, L lower triangular)
  *   L_ij = (H_ij − Σ_{t<j} L_it·L_jt) / L_jj,   L_jj = √(H_jj − Σ_{t<j} L_jt²)

@@ -13,7 +13,7 @@
  * four multiply-adds) and only the lower triangle; `symmetrize` mirrors it.
  * Accumulation is float64 throughout (inputs arrive as float32 from ONNX
  * Runtime and are widened exactly). The Cholesky factor and the inverse are
- * cholesky.ts's register-blocked kernels.
+ * cholesky.ts's tiled kernels (WebAssembly SIMD, tile-dots.ts).
  */
 import { cholesky, inverseFromCholesky } from "./cholesky.js";
 import { TILE, TileArena } from "./tile-dots.js";
