@@ -16,7 +16,8 @@
  * inverse from it (L⁻¹ then Mᵀ·M, 2K³/3) and GPTQ's whole factor, the upper
  * Cholesky factor of (H + λI)⁻¹ (Cholesky, inverse, Cholesky: 4K³/3). The
  * "E·H, SIMD tiles" rows are the same product in those tiles, as the
- * reconstruction loss computes it once per group.
+ * reconstruction loss computes it once per group. FIXQ_BENCH_CPU_TIME=1
+ * times every row in user CPU time instead of wall time.
  */
 import * as ort from "onnxruntime-node";
 import type { Model } from "../src/ir/graph.js";
@@ -30,15 +31,18 @@ import { accumulateGram, cholesky, dampedInverse, inverseFromCholesky, rowsTimes
 import { seededRandom } from "../src/util/random.js";
 import { naiveCholesky, naiveInverse } from "../test/quant/rounding/naive-dense.js";
 
+/** The clock: wall time, or with FIXQ_BENCH_CPU_TIME=1 the process's user CPU time (steadier on a loaded machine; every row here runs one thread). */
+const now = process.env["FIXQ_BENCH_CPU_TIME"] === "1" ? () => process.cpuUsage().user / 1000 : () => performance.now();
+
 function timeIt(f: () => void, minMs = 300, warm = 1): number {
   for (let w = 0; w < warm; w++) f();
   let runs = 0;
-  const t0 = performance.now();
+  const t0 = now();
   do {
     f();
     runs++;
-  } while (performance.now() - t0 < minMs);
-  return (performance.now() - t0) / runs;
+  } while (now() - t0 < minMs);
+  return (now() - t0) / runs;
 }
 
 /** ms per run of ORT's MatMul A[m, n]·B[n, p] (float32, one thread). */
@@ -51,13 +55,13 @@ async function ortMatMulMs(m: number, n: number, p: number): Promise<number> {
   const b = new ort.Tensor("float32", Float32Array.from({ length: n * p }, (_, i) => (i % 5) / 5), [n, p]);
   await s.run({ A: a, B: b });
   let runs = 0;
-  const t0 = performance.now();
+  const t0 = now();
   do {
     await s.run({ A: a, B: b });
     runs++;
-  } while (performance.now() - t0 < 300);
+  } while (now() - t0 < 300);
   await s.release();
-  return (performance.now() - t0) / runs;
+  return (now() - t0) / runs;
 }
 
 function naiveGram(pt: Float64Array, k: number, n: number, h: Float64Array): void {
@@ -102,12 +106,12 @@ export async function measureKernels(): Promise<KernelRow[]> {
     };
     await blocked();
     let runs = 0;
-    const t1 = performance.now();
+    const t1 = now();
     do {
       await blocked();
       runs++;
-    } while (performance.now() - t1 < 300);
-    const engineMs = (performance.now() - t1) / runs;
+    } while (now() - t1 < 300);
+    const engineMs = (now() - t1) / runs;
     await kernel.release();
     rows.push({ kernel: "Gram, fixq engine", shape: `K=${k}, N=${n}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
   }
@@ -135,12 +139,12 @@ export async function measureKernels(): Promise<KernelRow[]> {
     const opts = { ...ADAROUND_DEFAULTS, iters };
     await loop.run(input, opts);
     let runs = 0;
-    const t1 = performance.now();
+    const t1 = now();
     do {
       await loop.run(input, opts);
       runs++;
-    } while (performance.now() - t1 < 300);
-    const engineMs = (performance.now() - t1) / runs / iters;
+    } while (now() - t1 < 300);
+    const engineMs = (now() - t1) / runs / iters;
     await loop.release();
     rows.push({ kernel: "AdaRound step, Loop", shape: `R=${r}, K=${k}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
   }
