@@ -12,7 +12,7 @@
  * and one rounded add or subtract per term (neither JavaScript nor
  * WebAssembly fuses them), so the results equal the textbook loops' bit for
  * bit; only which entries are computed side by side changes. The bulk of
- * every sum runs in a 4×4 tile of entries per pass over t (tile-dots.ts,
+ * every sum runs in a 4×4 tile of entries per pass over t (simd-kernels.ts,
  * WebAssembly SIMD), with M kept transposed so that every dot product runs
  * over contiguous rows; the four rows on the tile's other side are packed
  * side by side (p[4t + c]) as the tile reads them. The parts of a sum that
@@ -24,12 +24,12 @@
  * s + a·b, signed zeros included.
  */
 
-import { TILE, TileArena } from "./tile-dots.js";
+import { TILE, SimdArena } from "./simd-kernels.js";
 
 const T = TILE;
 
 /** The tile over rows i0 … i0 + 3 of `a` (K columns; rows past K − 1 read row K − 1, whose results the caller drops) against the packed rows at pBase. */
-function tileRows(arena: TileArena, a: Float64Array, i0: number, k: number, p: Float64Array, pBase: number, t0: number, t1: number): void {
+function tileRows(arena: SimdArena, a: Float64Array, i0: number, k: number, p: Float64Array, pBase: number, t0: number, t1: number): void {
   const last = k - 1;
   arena.tile(a, Math.min(i0, last) * k, Math.min(i0 + 1, last) * k, Math.min(i0 + 2, last) * k, Math.min(i0 + 3, last) * k, p, pBase, t0, t1);
 }
@@ -42,7 +42,7 @@ function tileRows(arena: TileArena, a: Float64Array, i0: number, k: number, p: F
  * block's columns one by one.
  */
 export function cholesky(h: Float64Array, k: number): Float64Array | undefined {
-  const arena = TileArena.open([k * k, T * k]);
+  const arena = SimdArena.open([k * k, T * k]);
   const [l, packed] = arena.arrays as [Float64Array, Float64Array];
   const acc = arena.acc;
   for (let j0 = 0; j0 < k; j0 += T) {
@@ -81,7 +81,7 @@ export function cholesky(h: Float64Array, k: number): Float64Array | undefined {
  */
 export function transposedInverseOfLower(lower: Float64Array, k: number): Float64Array {
   const kp = Math.ceil(k / T) * T;
-  const arena = TileArena.open([k * k, k * k, kp * k]);
+  const arena = SimdArena.open([k * k, k * k, kp * k]);
   const [l, mt, packed] = arena.arrays as [Float64Array, Float64Array, Float64Array];
   l.set(lower);
   const acc = arena.acc;
@@ -134,7 +134,7 @@ export function transposedInverseOfLower(lower: Float64Array, k: number): Float6
  */
 export function gramOfUpperRows(upper: Float64Array, k: number): Float64Array {
   const kp = Math.ceil(k / T) * T;
-  const arena = TileArena.open([k * k, kp * k]);
+  const arena = SimdArena.open([k * k, kp * k]);
   const [mt, negated] = arena.arrays as [Float64Array, Float64Array];
   mt.set(upper);
   for (let j = 0; j < k; j++) for (let t = 0; t < k; t++) negated[(j - (j % T)) * k + T * t + (j % T)] = -mt[j * k + t]!;

@@ -13,10 +13,10 @@
  * four multiply-adds) and only the lower triangle; `symmetrize` mirrors it.
  * Accumulation is float64 throughout (inputs arrive as float32 from ONNX
  * Runtime and are widened exactly). The Cholesky factor and the inverse are
- * cholesky.ts's tiled kernels (WebAssembly SIMD, tile-dots.ts).
+ * cholesky.ts's tiled kernels (WebAssembly SIMD, simd-kernels.ts).
  */
 import { cholesky, inverseFromCholesky } from "./cholesky.js";
-import { TILE, TileArena } from "./tile-dots.js";
+import { TILE, SimdArena } from "./simd-kernels.js";
 
 export { cholesky, inverseFromCholesky };
 
@@ -179,7 +179,7 @@ export function rowsTimesSym(e: Float64Array, h: Float64Array, g: Float64Array, 
 }
 
 /**
- * rowsTimesSym by 4×4 tiles in WebAssembly SIMD (tile-dots.ts): four rows of
+ * rowsTimesSym by 4×4 tiles in WebAssembly SIMD (simd-kernels.ts): four rows of
  * H against four rows of E per pass over j, each g_ri still summed from 0 in
  * ascending j, as s − h_ij·(−e_rj), which IEEE 754 defines to be
  * s + h_ij·e_rj, so G equals rowsTimesSym's bit for bit. For products done
@@ -188,7 +188,7 @@ export function rowsTimesSym(e: Float64Array, h: Float64Array, g: Float64Array, 
  * would pay more to fill the workspace (a copy of H) than to multiply.
  */
 export function rowsTimesSymTiled(e: Float64Array, h: Float64Array, g: Float64Array, rows: number, k: number): void {
-  const arena = TileArena.open([k * k, Math.ceil(rows / TILE) * TILE * k]);
+  const arena = SimdArena.open([k * k, Math.ceil(rows / TILE) * TILE * k]);
   const [hw, negated] = arena.arrays as [Float64Array, Float64Array];
   hw.set(h.subarray(0, k * k));
   for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) negated[(r - (r % TILE)) * k + TILE * j + (r % TILE)] = -e[r * k + j]!;

@@ -24,7 +24,7 @@
  */
 import { cholesky, dampedInverse, dampings } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
-import { TILE, TileArena } from "./tile-dots.js";
+import { TILE, SimdArena } from "./simd-kernels.js";
 
 const T = TILE;
 
@@ -70,11 +70,11 @@ function inverseFactor(h: Float64Array, k: number, damp: number): { u: Float64Ar
  * A block's errors fed to every later column at once: W[:, i2:] −= E·U[i1:i2, i2:]
  * (E row-major R×B in the arena, its column t the error of column i1 + t;
  * U[i, j] read as Uᵀ[j, i]). Four rows by four columns at a time
- * (tile-dots.ts, Uᵀ's rows packed side by side for the block), each weight
+ * (simd-kernels.ts, Uᵀ's rows packed side by side for the block), each weight
  * taking the block's terms in column order, as a loop over one row does.
  * Rows and columns past the end read the last one, whose results are dropped.
  */
-function feedBlock(w: Float64Array, rows: number, k: number, arena: TileArena, b: number, ut: Float64Array, i1: number, i2: number): void {
+function feedBlock(w: Float64Array, rows: number, k: number, arena: SimdArena, b: number, ut: Float64Array, i1: number, i2: number): void {
   const [err, packed] = arena.arrays as [Float64Array, Float64Array];
   const n = i2 - i1;
   for (let j0 = i2; j0 < k; j0 += T) {
@@ -106,12 +106,12 @@ export function gptq(p: GroupProblem, opts: GptqOptions = GPTQ_DEFAULTS): GptqRe
   const f = inverseFactor(h, K, opts.damp);
   if (!f) return undefined;
   const { u, ut } = f;
-  const w = new Float64Array(R * K);
-  for (let r = 0; r < R; r++) for (let i = 0; i < K; i++) w[r * K + i] = p.w[r * K + perm[i]!]!;
   const codes = new Int32Array(R * K);
   const B = Math.max(1, opts.lazyBatch);
-  const arena = TileArena.open([R * B, Math.ceil(K / T) * T * B]);
-  const err = arena.arrays[0]!;
+  // The errors of a block, Uᵀ's rows packed for feedBlock, W (permuted), one row of U.
+  const arena = SimdArena.open([R * B, Math.ceil(K / T) * T * B, R * K, B]);
+  const [err, , w, uRow] = arena.arrays as [Float64Array, Float64Array, Float64Array, Float64Array];
+  for (let r = 0; r < R; r++) for (let i = 0; i < K; i++) w[r * K + i] = p.w[r * K + perm[i]!]!;
   for (let i1 = 0; i1 < K; i1 += B) {
     const i2 = Math.min(i1 + B, K);
     for (let i = i1; i < i2; i++) {
@@ -122,12 +122,15 @@ export function gptq(p: GroupProblem, opts: GptqOptions = GPTQ_DEFAULTS): GptqRe
         const flat = p.index[r * K + col]!;
         const q = p.grid.nearest(flat, x);
         codes[r * K + col] = q;
-        const e = (x - p.grid.value(flat, q)) / d;
-        err[r * B + (i - i1)] = e;
-        const wr = r * K;
-        const ui = i * K;
-        for (let j = i + 1; j < i2; j++) w[wr + j] -= e * u[ui + j]!;
+        err[r * B + (i - i1)] = (x - p.grid.value(flat, q)) / d;
       }
+      // Inside the block: W[:, i+1:i2] −= e·U[i, i+1:i2], two columns per f64x2, an odd last one here.
+      const ui = i * K;
+      const pairs = (i2 - i - 1) >> 1;
+      uRow.set(u.subarray(ui + i + 1, ui + i + 1 + 2 * pairs));
+      arena.rank1(w, i + 1, K, err, i - i1, B, uRow, R, pairs);
+      const j = i + 1 + 2 * pairs;
+      if (j < i2) for (let r = 0; r < R; r++) w[r * K + j] -= err[r * B + (i - i1)]! * u[ui + j]!;
     }
     feedBlock(w, R, K, arena, B, ut, i1, i2);
   }
