@@ -22,6 +22,6 @@ export const TILE_DOT_CODE = kernel(TILE_DOT, ["fixq_dot2", "fixq_wpair", "fixq_
 /** The batch tiles' u8 × s8 quad dot product (tile-kernel-u8.ts). */
 export const TILE_DOT_U8_CODE = kernel(TILE_DOT_U8, ["fixq_dot4", "fixq_wquad", "fixq_tile_dot_u8", "fixq_wquad16", "fixq_pairsum"]);
 /** The input quantize's AVX2 lanes (quantize-avx2.ts). */
-export const QUANTIZE_LANES_CODE = kernel(QUANTIZE_LANES, ["fixq_lanes_q"]);
+export const QUANTIZE_LANES_CODE = kernel(QUANTIZE_LANES, ["fixq_lanes_q", "fixq_lanes_k"]);
 /** The requant's AVX2 lane helpers (requant-avx2.ts). */
 export const LANE_HELPERS_CODE = kernel(LANE_HELPERS, ["fixq_lanes_rq", "fixq_lanes_rq_hi", "fixq_lanes_rq_short"]);
