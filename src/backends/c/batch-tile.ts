@@ -160,30 +160,42 @@ ${dots}
   return { name, ...(decls ? { decls } : {}), text, scratch: d.gemm ? { [`tile:${eT}`]: Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? [useU8 ? "tile_dot_u8" : "tile_dot"] : [] };
 }
 
-/** QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0. */
+/**
+ * QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0.
+ * Each sample's row is quantized into a contiguous row of the scratch (the lane loop vectorizes), then the
+ * 16 rows are transposed into the layout: 16 × 16 bytes at a time by fixq_t16 (transpose-bytes.ts) for 8-bit
+ * types where SSE2 is there, element by element otherwise.
+ */
 export function emitTileQuantize(op: QuantizeOp, ctx: CEmitCtx): COpCode {
   const name = opName(ctx.index, op, L);
   const scale = Math.fround(op.scale);
   const yT = storage(ctx, op.output);
   const n = size(ctx.value(op.output).shape);
-  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i32(${v})`, "q[i]", "      ");
-  const lanes = laneQuantizeLoop(op, yT, `x + b * ${n}`, "q", n, "    ");
-  // one sample at a time into a contiguous row (the loop vectorizes), then into its lane
+  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i32(${v})`, "qb[i]", "      ");
+  const lanes = laneQuantizeLoop(op, yT, `x + b * ${n}`, "qb", n, "    ");
+  const bytes = yT === "uint8_t" || yT === "int8_t";
   const text = `${opComment(op, ctx, `as ${opName(ctx.index, op)}, over nb samples into the batch layout`)}
 static int ${name}(const float *restrict x, ${yT} *restrict y, int nb) {
-  ${yT} *restrict q = fixq_tileq_${yT};
+  ${yT} *restrict q = fixq_tileq_${yT}; /* ${L} rows of ${n}: sample b's row at b * ${n} */
+  int i;
   for (int b = 0; b < nb; b++) {
-    int i = 0;
-${lanes ? `${lanes}\n` : ""}    for (; i < ${n}; i++) {
+    ${yT} *restrict qb = q + b * ${n};
+    i = 0;
+${lanes ? `${lanes}
+` : ""}    for (; i < ${n}; i++) {
 ${body}
     }
-    for (i = 0; i < ${n}; i++) y[i * ${L} + b] = q[i];
   }
-  for (int i = 0; i < ${n}; i++)
-    for (int b = nb; b < ${L}; b++) y[i * ${L} + b] = y[i * ${L}];
+  for (int b = nb; b < ${L}; b++) memcpy(q + b * ${n}, q, ${n} * sizeof *q);
+  i = 0;
+${bytes ? `#if FIXQ_HAVE_T16
+  for (; i + 16 <= ${n}; i += 16) fixq_t16((const uint8_t *)(q + i), ${n}, (uint8_t *)(y + i * ${L}));
+#endif
+` : ""}  for (; i < ${n}; i++)
+    for (int b = 0; b < ${L}; b++) y[i * ${L} + b] = q[b * ${n} + i];
   return 0;
 }`;
-  return { name, text, scratch: { [`tileq:${yT}`]: n } };
+  return { name, text, scratch: { [`tileq:${yT}`]: L * n } };
 }
 
 /** DequantizeLinear of the batch layout's first nb samples into sample-major floats. */
