@@ -115,13 +115,22 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
     : `    for (int k = 0; k < ${K}; k++) src[k] = x + (r * ${K} + k) * ${L};${padTaps}`;
   const og = O / groups;
   const loopsOpen = conv ? `  for (int g = 0; g < ${groups}; g++)\n  for (int oh = 0; oh < ${OH}; oh++)\n  for (int ow = 0; ow < ${OW}; ow++) {` : `  for (int r = 0; r < ${size(xv.shape.slice(0, -1))}; r++) {\n    const int g = 0;\n    (void)g;`;
+  // 8-bit operands of a full-range type (x − min T is x itself or x ^ 0x80) take fixq_quads16 where SSE2 is there
+  const flip = useU8 && (u8!.lo === 0 || u8!.lo === -128) ? -u8!.lo : undefined;
+  const quadLoop = `      for (int b = 0; b < ${L}; b++) {
+${Array.from({ length: G }, (_, e) => `        dj[${G} * b + ${e}] = ${useU8 ? `(uint8_t)(${minusZero(`s${e}[b]`, u8!.lo)})` : `(int16_t)(${minusZero(`s${e}[b]`, z)})`};`).join("\n")}
+      }`;
+  const quads =
+    flip === undefined ? quadLoop : `#if FIXQ_HAVE_T16
+      fixq_quads16((const uint8_t *)s0, (const uint8_t *)s1, (const uint8_t *)s2, (const uint8_t *)s3, ${flip}, dj);
+#else
+${quadLoop}
+#endif`;
   const dots = d.gemm
     ? `    for (int j = 0; j < ${Ke / G}; j++) {
       const ${xT} ${Array.from({ length: G }, (_, e) => `*s${e} = src[${G} * j + ${e}]`).join(", ")};
       ${eT} *dj = xp + j * ${G * L};
-      for (int b = 0; b < ${L}; b++) {
-${Array.from({ length: G }, (_, e) => `        dj[${G} * b + ${e}] = ${useU8 ? `(uint8_t)(${minusZero(`s${e}[b]`, u8!.lo)})` : `(int16_t)(${minusZero(`s${e}[b]`, z)})`};`).join("\n")}
-      }
+${quads}
     }
 ${
       rq

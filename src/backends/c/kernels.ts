@@ -26,5 +26,5 @@ export const TILE_DOT_U8_CODE = kernel(TILE_DOT_U8, ["fixq_dot4", "fixq_wquad", 
 export const QUANTIZE_LANES_CODE = kernel(QUANTIZE_LANES, ["fixq_lanes_q", "fixq_lanes_k"]);
 /** The requant's AVX2 lane helpers (requant-avx2.ts). */
 export const LANE_HELPERS_CODE = kernel(LANE_HELPERS, ["fixq_lanes_rq", "fixq_lanes_rq_hi", "fixq_lanes_rq_short"]);
-/** The batch quantize's byte transpose (transpose-bytes.ts). */
-export const TRANSPOSE16_CODE = kernel(TRANSPOSE16, ["fixq_t16"]);
+/** The batch quantize's byte transpose and the dense layers' quad gather (transpose-bytes.ts). */
+export const TRANSPOSE16_CODE = kernel(TRANSPOSE16, ["fixq_t16", "fixq_quads16"]);

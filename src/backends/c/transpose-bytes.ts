@@ -12,6 +12,12 @@
  * register names and element order worked out here. It moves bytes only, so
  * any 8-bit type goes through it unchanged. Elsewhere (no SSE2, or
  * FIXQ_PORTABLE) the caller's scalar loop does the same copy.
+ *
+ * Also the u8 kernel's quads (tile-kernel-u8.ts) from four rows of the batch
+ * layout, as the dense layers' gather forms them:
+ *   d[4b + e] = s_e[b] ^ flip,  b < 16, e < 4
+ * (flip = 0x80 gives x − min(T) = x + 128 for int8, 0 the byte itself for
+ * uint8): two rounds of unpacks, 8 per 64 bytes.
  */
 
 interface Reg {
@@ -64,6 +70,17 @@ static inline void fixq_t16(const uint8_t *q, long n, uint8_t *y) {
 ${transposeLines()
   .map((l) => `  ${l}`)
   .join("\n")}
+}
+/* d[4b + e] = s_e[b] ^ flip for b < 16, e < 4: four rows of 16 bytes into the u8 kernel's 16 quads */
+static inline void fixq_quads16(const uint8_t *s0, const uint8_t *s1, const uint8_t *s2, const uint8_t *s3, int flip, uint8_t *d) {
+  const __m128i f = _mm_set1_epi8((char)flip);
+  const __m128i a = _mm_xor_si128(_mm_loadu_si128((const __m128i *)s0), f), b = _mm_xor_si128(_mm_loadu_si128((const __m128i *)s1), f);
+  const __m128i c = _mm_xor_si128(_mm_loadu_si128((const __m128i *)s2), f), e = _mm_xor_si128(_mm_loadu_si128((const __m128i *)s3), f);
+  const __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b), ce0 = _mm_unpacklo_epi8(c, e), ce1 = _mm_unpackhi_epi8(c, e);
+  _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(ab0, ce0));
+  _mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(ab0, ce0));
+  _mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(ab1, ce1));
+  _mm_storeu_si128((__m128i *)(d + 48), _mm_unpackhi_epi16(ab1, ce1));
 }
 #else
 #define FIXQ_HAVE_T16 0
