@@ -32,6 +32,7 @@ import { takesTileConv } from "./tile-conv.js";
 import { isDepthwise } from "./tile-depthwise.js";
 import { evenK, TILE } from "./tile-kernel.js";
 import { biasU8, packRows, pairsFitInt16, quadK, u8Operand } from "./tile-kernel-u8.js";
+import { octetSchedule } from "./tile-kernel-u8-octets.js";
 
 const L = TILE;
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -99,8 +100,12 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
   const Kw = useU8 ? Ke : d.Kp;
   const eT = useU8 ? "uint8_t" : "int16_t";
   const padTaps = Ke > K ? `\n    for (int k = ${K}; k < ${Ke}; k++) src[k] = PAD;` : "";
+  // one group: the AVX2 body may add octets' pair sums before vpmaddwd where the weights allow (tile-kernel-u8-octets.ts)
+  const sched = useU8 && groups === 1 ? octetSchedule(wq!, O, Kw, Ke, u8!.U) : undefined;
   const call = (acc: string, ys: number) =>
-    `${useU8 ? "fixq_tile_dot_u8(WQ" : "fixq_tile_dot(W"}${i} + g * ${og * Kw}, ${useU8 ? "BQ" : "B"}${i} + g * ${og}, xp, NULL, ${acc}, ${og}, ${Kw}, ${Ke}, ${ys});`;
+    sched
+      ? `fixq_tile_dot_u8s(WQ${i}, BQ${i}, xp, SQ${i}, ${acc}, ${O}, ${Kw}, ${Ke}, ${ys});`
+      : `${useU8 ? "fixq_tile_dot_u8(WQ" : "fixq_tile_dot(W"}${i} + g * ${og * Kw}, ${useU8 ? "BQ" : "B"}${i} + g * ${og}, xp, NULL, ${acc}, ${og}, ${Kw}, ${Ke}, ${ys});`;
   const gather = conv
     ? `    int k = 0;
     for (int c = 0; c < ${cg}; c++) {
@@ -156,7 +161,9 @@ ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
     }`;
   // the gathered patch holds tap pair j at 32·j (off = NULL)
-  const decls = useU8 ? `static const int8_t WQ${i}[${wq!.length}] = ${cList(wq!)};\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};` : undefined;
+  const decls = useU8
+    ? `static const int8_t WQ${i}[${wq!.length}] = ${cList(wq!)};\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};${sched ? `\nstatic const int32_t SQ${i}[${sched.length}] = ${cList(sched)};` : ""}`
+    : undefined;
   const text = `${head}
 ${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
 ${d.gemm ? `  ${eT} *restrict xp = fixq_tile_${eT}; /* ${Ke / G} tap ${useU8 ? "quads" : "pairs"} x ${L} samples x ${G} */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
