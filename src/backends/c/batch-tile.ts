@@ -203,11 +203,17 @@ ${body}
     }
   }
   for (int b = nb; b < ${L}; b++) memcpy(q + b * ${n}, q, ${n} * sizeof *q);
+${
+  bytes && n >= 16
+    ? `#if FIXQ_HAVE_T16
+  for (int t = 0; t < ${Math.floor(n / 16)}; t++) fixq_t16((const uint8_t *)(q + t * 16), ${n}, (uint8_t *)(y + t * ${16 * L}));
+  i = ${Math.floor(n / 16) * 16};
+#else
   i = 0;
-${bytes ? `#if FIXQ_HAVE_T16
-  for (; i + 16 <= ${n}; i += 16) fixq_t16((const uint8_t *)(q + i), ${n}, (uint8_t *)(y + i * ${L}));
-#endif
-` : ""}  for (; i < ${n}; i++)
+#endif`
+    : "  i = 0;"
+}
+  for (; i < ${n}; i++)
     for (int b = 0; b < ${L}; b++) y[i * ${L} + b] = q[b * ${n} + i];
   return 0;
 }`;
