@@ -19,7 +19,7 @@ import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type CandidateRunner, emulatorRunner } from "./emulator-runner.js";
 import { asModel } from "./model-label.js";
 import { type Progress, silentProgress } from "../util/progress.js";
-import { type Accuracy, Agreement, ErrorStats, TopKAccuracy } from "./metrics.js";
+import { type Accuracy, Agreement, agreementRows, ErrorStats, TopKAccuracy } from "./metrics.js";
 
 /**
  * Evaluation inputs bound to a model's input names, each in the model's
@@ -177,6 +177,7 @@ class OutputAccumulator {
     readonly candidateName: string,
   ) {}
 
+  /** `rows`: the arg-max rows of this batch's output (agreementRows); `perSample`: it has them. */
   update(ref: ArrayLike<number>, cand: ArrayLike<number>, rows: number, perSample: boolean): void {
     this.error.update(ref, cand);
     this.perSample &&= perSample;
@@ -260,7 +261,8 @@ export async function compareModels(
               throw new FixqError("model", `output #${i}: REF '${acc.name}' gives shape [${r.dims.join(",")}], CAND '${n}' gives [${c.dims.join(",")}]`);
             }
             const values = numeric(c, `CAND output '${n}'`);
-            acc.update(refValues[i]!, values, count, isPerSample(r, count));
+            const rows = agreementRows(r.dims, count);
+            acc.update(refValues[i]!, values, rows ?? count, rows !== undefined);
             if (i === 0 && labels) {
               run.accuracy ??= new TopKAccuracy(refAccuracy!.classes);
               run.accuracy.update(values, count, labels, start);

@@ -2,7 +2,9 @@
 // every output, not only the first (a detector's box head could otherwise
 // degrade to noise while its class head passes the gate).
 import { describe, expect, it } from "vitest";
-import { type CompareResult, checkGate, type OutputMetrics } from "../../src/eval/compare.js";
+import { bindEvalData, type CompareResult, checkGate, compareModels, type OutputMetrics } from "../../src/eval/compare.js";
+import { makeFloatTensor } from "../../src/ir/tensor.js";
+import { graph, model, node, value } from "../ir/builders.js";
 
 const output = (name: string, sqnrDb: number, agreement = 0.99): OutputMetrics => ({ name, candidateName: name, agreement, sqnrDb, cosine: 0.99, maxAbsError: 0.1 });
 
@@ -41,5 +43,19 @@ describe("checkGate on several outputs", () => {
     const gate = checkGate(twoHeads(output("cls", 40, 0.95), output("box", 40, 0.2)), { minAgreement: 0.9 });
     expect(gate.passed).toBe(true);
     expect(gate.checks[0]!.message).toBe("agreement 0.9500 >= 0.9000");
+  });
+});
+
+describe("compareModels on token logits [N, S, V]", () => {
+  it("takes the arg-max agreement per position over the vocabulary, not over a sample's S·V values", async () => {
+    const ref = model(graph([node("Identity", ["x"], ["y"])], [value("x", 1, ["N", 2, 3])], [value("y", 1, ["N", 2, 3])]));
+    const cand = model(graph([node("Add", ["x", "c"], ["y"])], [value("x", 1, ["N", 2, 3])], [value("y", 1, ["N", 2, 3])], [makeFloatTensor("c", [3], [0, 0, 0.5])]));
+    // sample 0: position 0 [1, 0, 0.8] → 0, the candidate's [1, 0, 1.3] → 2 (differs); position 1 → 1 in both.
+    // sample 1: positions → 2 and 0 in both. Over each sample's 6 values both models pick the same index (4, then 3).
+    const x = Float32Array.from([1, 0, 0.8, 0, 2, 0, 0, 0, 3, 5, 0, 0]);
+    const data = bindEvalData(ref, new Map([["x", { dtype: "f4", shape: [2, 2, 3], data: x }]]), "x.npy");
+    const r = await compareModels(ref, cand, data, undefined);
+    expect(r.candidate.all.outputs[0]!.agreement).toBe(0.75);
+    expect(r.candidate.disabled.outputs[0]!.agreement).toBe(0.75);
   });
 });
