@@ -46,7 +46,7 @@ import type { LayerRuleInput } from "../quant/layer-rules.js";
 import type { Recipe, RecipeInput } from "../quant/recipe.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
 import { needsLabels, SEARCH_OBJECTIVES, type SearchObjective } from "../quant/mixed/search-objective.js";
-import { bindLabels } from "../eval/compare.js";
+import { bindLabels } from "../eval/eval-data.js";
 import { readArrays } from "./eval.js";
 
 export interface MixedInput {
