@@ -85,13 +85,21 @@ describe("integerize: refusals", () => {
     expect(() => integerize({ ...g, quant: q2 })).toThrow(/not fully quantized: the output 'c' of Conv 'conv' has no integer quantization spec/);
   });
 
-  it("names a constant read where only a computed value can go (a ViT's cls token concatenated to the patches) as a constant, not as 'float'", () => {
+  it("joins a constant to a Concat (a ViT's cls token) at the output spec, and refuses one that is not one sample of its shape", () => {
     const g = convAddGraph();
-    const cls = makeFloatTensor("cls", [1, 1, 4, 4], new Array<number>(16).fill(0.5));
-    const cat = { ...g, nodes: [...g.nodes, node("Concat", ["z", "cls"], ["cat"], [int("axis", 1)], "concat")], outputs: [value("cat", 1, ["N", 4, 4, 4])], initializers: [...g.initializers, cls] };
-    expect(() => integerize({ ...cat, quant: new Map([...g.quant!, ["cat", act(1 / 8, 7)]]) })).toThrow(
-      "cannot integerize: Concat 'concat' reads the constant 'cls' (f32 [1,1,4,4]) where integer code takes only a computed value",
-    );
+    const withCls = (dims: number[]) => {
+      const cls = makeFloatTensor("cls", dims, new Array<number>(dims.reduce((x, y) => x * y, 1)).fill(0.5));
+      const nodes = [...g.nodes, node("Concat", ["z", "cls"], ["cat"], [int("axis", 1)], "concat")];
+      return { ...g, nodes, outputs: [value("cat", 1, ["N", 4, 4, 4])], initializers: [...g.initializers, cls], quant: new Map([...g.quant!, ["cat", act(1 / 8, 7)]]) };
+    };
+    const p = integerize(withCls([1, 1, 4, 4]));
+    const cat = p.ops.find((o) => o.kind === "concat")!;
+    const made = p.ops.find((o) => cat.kind === "concat" && o.output === cat.inputs[1]);
+    // 0.5 at scale 1/8, zero point 7: code 11, held as 7 + (11 − 7) from a slice of z whatever z holds
+    expect(made).toMatchObject({ kind: "addconst", multiplier: 0, shift: 0, outZero: 7 });
+    expect(made?.kind === "addconst" && [...new Set(made.offset)]).toEqual([4]);
+    expect(p.values.get(cat.kind === "concat" ? cat.inputs[1]! : "")?.shape).toEqual([1, 4, 4]);
+    expect(() => integerize(withCls([1, 1, 4, 3]))).toThrow("cannot integerize: Concat 'concat' joins a constant [1,1,4,3] that is not one sample of the shape of 'z' along axis 1");
   });
 
   it("gives a conv whose rescale's shift does not fit the zero multiplier where its accumulator bound proves every product below ½", () => {
