@@ -77,6 +77,11 @@ export interface TransformerTarget {
   write(v: string, e: string): string;
   /** A line opening each innermost loop's body (HLS: `#pragma HLS PIPELINE II=1`); none in C. */
   readonly pipeline?: string;
+  /**
+   * Samples per call in the batch layout (element i of sample l at i·lanes + l; the C back end's
+   * batch functions, c/tile-transformer.ts); only the elementwise bodies take it (addconst). Default 1.
+   */
+  readonly lanes?: number;
 }
 
 /** A function body and the file-scope constants it reads. */
@@ -324,11 +329,14 @@ function addConstText(op: AddConstOp, t: TransformerTarget): KernelText {
   if (m === 0 || n % m !== 0) throw new Error(`addconst ${op.source}: ${m} offsets do not tile a sample of ${n}`);
   const O = `OFFSET${t.index}`;
   const half = op.shift === 0 ? 0 : 2 ** (op.shift - 1);
-  // blocks of m elements, each adding offset[0 … m − 1] (no modulo in the loop)
-  const e = `fixq_shr(((int64_t)${t.read(op.input, "x[o + j]")} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[j] + ${cInt(half)}, ${op.shift})`;
+  // blocks of m elements, each adding offset[0 … m − 1] (no modulo in the loop); in the batch layout, L lanes per element
+  const L = t.lanes ?? 1;
+  const at = L === 1 ? "o + j" : `(o + j) * ${L} + l`;
+  const e = `fixq_shr(((int64_t)${t.read(op.input, `x[${at}]`)} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[j] + ${cInt(half)}, ${op.shift})`;
+  const store = `y[${at}] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};`;
   const body = `  for (int o = 0; o < ${n}; o += ${m}) {
     for (int j = 0; j < ${m}; j++) {${pipe(t, "      ")}
-      y[o + j] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};
+      ${L === 1 ? store : `for (int l = 0; l < ${L}; l++) ${store}`}
     }
   }
   return 0;`;
