@@ -47,9 +47,10 @@ export const TRANSFORMER_RUNTIME = `/* An id outside its embedding table (gather
 static inline int64_t fixq_isqrt64(int64_t n) {
   uint64_t x = (uint64_t)n, r = 0, bit = (uint64_t)1 << 62;
   while (bit > x) bit >>= 2;
-  while (bit != 0) {
-    if (x >= r + bit) { x -= r + bit; r = (r >> 1) + bit; }
-    else r >>= 1;
+  while (bit != 0) { /* without a branch on the digit (it is unpredictable): masks */
+    const uint64_t t = r + bit, take = (uint64_t)0 - (uint64_t)(x >= t);
+    x -= t & take;
+    r = (r >> 1) + (bit & take);
     bit >>= 2;
   }
   return (int64_t)r;
@@ -59,6 +60,45 @@ static inline int64_t fixq_isqrt64(int64_t n) {
 static inline int64_t fixq_floordiv(int64_t a, int64_t b) {
   const int64_t q = a / b;
   return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* A divisor d >= 1 and the reciprocal fixq_div_clamp estimates its quotients with:
+ * sh = max(0, bitlength(d) - 31), rec = floor(2^46 / (d >> sh)) (so rec <= 2^16 where sh > 0). */
+typedef struct { int64_t d; uint64_t rec; int sh; } fixq_recip;
+static inline fixq_recip fixq_recip_of(int64_t d) {
+  uint64_t v = (uint64_t)d;
+  int e = 0;
+  fixq_recip r;
+  if (v >> 32) { v >>= 32; e += 32; }
+  if (v >> 16) { v >>= 16; e += 16; }
+  if (v >> 8) { v >>= 8; e += 8; }
+  if (v >> 4) { v >>= 4; e += 4; }
+  if (v >> 2) { v >>= 2; e += 2; }
+  if (v >> 1) { v >>= 1; e += 1; }
+  e += (int)v;
+  r.d = d;
+  r.sh = e > 31 ? e - 31 : 0;
+  r.rec = ((uint64_t)1 << 46) / ((uint64_t)d >> r.sh);
+  return r;
+}
+
+/* clamp(floor(n / d), qlo, qhi) for qlo <= qhi, without a division per call: outside
+ * [qlo·d, (qhi + 1)·d) the bound; inside, t = n − qlo·d < W·d (W = qhi − qlo + 1), an estimate
+ * q = ((t >> sh)·rec) >> 46, then corrected until 0 <= t − q·d < d, which makes q = floor(t / d)
+ * whatever the estimate (it is off by a few at most, so q <= W). Exact where W <= 2^16 and
+ * max(|qlo|, |qhi + 1|, W + 1)·d < 2^63: every product then stays below 2^63 ((t >> sh)·rec < W·2^47),
+ * which the emitters check from the operands' bounds (divClampFits). */
+static inline int64_t fixq_div_clamp(int64_t n, fixq_recip r, int64_t qlo, int64_t qhi) {
+  const int64_t lo = qlo * r.d;
+  int64_t t, q, rem;
+  if (n < lo) return qlo;
+  if (n >= (qhi + 1) * r.d) return qhi;
+  t = n - lo;
+  q = (int64_t)((((uint64_t)t >> r.sh) * r.rec) >> 46);
+  rem = t - q * r.d;
+  while (rem < 0) { q--; rem += r.d; }
+  while (rem >= r.d) { q++; rem -= r.d; }
+  return qlo + q;
 }
 
 /* v modulo 2^32 as int32 (an Int32Array store), without an implementation-defined conversion. */
@@ -82,6 +122,12 @@ export interface TransformerTarget {
    * batch functions, c/tile-transformer.ts); only the elementwise bodies take it (addconst). Default 1.
    */
   readonly lanes?: number;
+  /**
+   * Whether layernorm and softmax divide by their per-row divisor through fixq_div_clamp (a
+   * reciprocal per row, exact; the C back end) instead of one 64-bit division per element, where
+   * the operands' bounds allow it (divClampFits).
+   */
+  readonly reciprocal?: boolean;
 }
 
 /** A function body and the file-scope constants it reads. */
@@ -130,6 +176,16 @@ function typeRange(t: TransformerTarget, v: string): { lo: number; hi: number } 
   return { lo: intMin(x.type), hi: intMax(x.type) };
 }
 
+/** Whether no partial sum Σ_k (a − za)·(b − zb) of the matmul can reach 2^31 over its input types (int32_t sums, any order exact). */
+export function matmulFitsInt32(op: MatMulOp, program: Program): boolean {
+  const t = { program, index: 0, read: (_v: string, e: string) => e, write: (_v: string, e: string) => e };
+  const [za, zb] = op.inputZeros;
+  const ra = typeRange(t, op.inputs[0]);
+  const rb = typeRange(t, op.inputs[1]);
+  const K = shapeOf(t, op.inputs[0]).at(-1)!;
+  return K * Math.max(Math.abs(ra.lo - za), Math.abs(ra.hi - za)) * Math.max(Math.abs(rb.lo - zb), Math.abs(rb.hi - zb)) < 2 ** 31;
+}
+
 /**
  * Σ_k (a − za)·(b − zb) in int32_t where no partial sum can reach 2^31 over the
  * input types (any order is then exact), else in int64_t stored modulo 2^32
@@ -143,11 +199,7 @@ function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
   const [M, K, N] = [a[r - 2]!, a[r - 1]!, b[r - 1]!];
   const rows = prod(a.slice(0, r - 2));
   const [za, zb] = op.inputZeros;
-  const ra = typeRange(t, op.inputs[0]);
-  const rb = typeRange(t, op.inputs[1]);
-  const maxA = Math.max(Math.abs(ra.lo - za), Math.abs(ra.hi - za));
-  const maxB = Math.max(Math.abs(rb.lo - zb), Math.abs(rb.hi - zb));
-  const narrow = K * maxA * maxB < 2 ** 31;
+  const narrow = matmulFitsInt32(op, t.program);
   const acc = narrow ? "int32_t" : "int64_t";
   const outBits = t.program.values.get(op.output)!.type.bits;
   const store = narrow || outBits > 32 ? "s[j]" : "fixq_wrap32(s[j])";
@@ -225,6 +277,9 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
   const n = prod(s);
   const E = `EXP${t.index}`;
   const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
+  let eMax = 0;
+  for (const e of op.exp) eMax = Math.max(eMax, e);
+  const fast = t.reciprocal === true && divClampFits(BigInt(L) * BigInt(eMax) * 2n ** BigInt(op.shift), op);
   const body = `  for (int o = 0; o < ${n}; o += ${L}) {
     int64_t mx = ${x("0")};
     for (int i = 1; i < ${L}; i++) {${pipe(t, "      ")}
@@ -237,10 +292,10 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
     }
     {
       const int64_t den = sum * ${cInt(2 ** op.shift)};
-      const int64_t half = sum * ${cInt(2 ** (op.shift - 1))};
+      const int64_t half = sum * ${cInt(2 ** (op.shift - 1))};${fast ? "\n      const fixq_recip R = fixq_recip_of(den);" : ""}
       for (int i = 0; i < ${L}; i++) {${pipe(t, "        ")}
-        const int64_t q = ((int64_t)${E}[mx - ${x("i")}] * ${cInt(op.numerator)} + half) / den; /* both >= 0: / is the floor */
-        y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
+        const int64_t n = (int64_t)${E}[mx - ${x("i")}] * ${cInt(op.numerator)} + half;
+        y[o + i] = ${t.write(op.output, fast ? divClamped("n", "R", op) : clamp(`${cInt(op.outZero)} + n / den`, op.clampLo, op.clampHi))}; /* n, den >= 0: / is the floor */
       }
     }
   }
@@ -288,11 +343,40 @@ function maskedSoftmaxText(op: SoftmaxOp, mask: string, t: TransformerTarget): K
   };
 }
 
+/** z + clamp(floor(n / d), lo − z, hi − z) = clamp(z + floor(n / d), lo, hi), through fixq_div_clamp (r: n's divisor's fixq_recip). */
+function divClamped(n: string, r: string, op: { outZero: number; clampLo: number; clampHi: number }): string {
+  return `${cInt(op.outZero)} + fixq_div_clamp(${n}, ${r}, ${cInt(op.clampLo - op.outZero)}, ${cInt(op.clampHi - op.outZero)})`;
+}
+
+/**
+ * Whether fixq_div_clamp is exact for divisors up to `dMax` and this output clamp (qlo = lo − z,
+ * qhi = hi − z): qlo ≤ qhi, W = qhi − qlo + 1 ≤ 2^16, and max(|qlo|, |qhi + 1|, W + 1)·dMax < 2^63.
+ */
+export function divClampFits(dMax: bigint, op: { outZero: number; clampLo: number; clampHi: number }): boolean {
+  const [qlo, qhi] = [op.clampLo - op.outZero, op.clampHi - op.outZero];
+  const w = qhi - qlo + 1;
+  return qlo <= qhi && w <= 2 ** 16 && BigInt(Math.max(Math.abs(qlo), Math.abs(qhi + 1), w + 1)) * dMax < 2n ** 63n;
+}
+
+/**
+ * A bound on a layernorm row's divisor D·2^F over inputs in [lo, hi]: c_i = C·x_i − s with
+ * |c_i| ≤ (C − 1)·(hi − lo) (layernorm, s = Σ x) or C·max|x − z| (RMSNorm), V = Σ c_i² ≤ C·max c²,
+ * D = ⌊√(V·4^k + E)⌋.
+ */
+function layerNormDenMax(op: LayerNormOp, C: number, r: { lo: number; hi: number }): bigint {
+  const c = BigInt(op.rmsZero === undefined ? (C - 1) * (r.hi - r.lo) : C * Math.max(Math.abs(r.lo - op.rmsZero), Math.abs(r.hi - op.rmsZero)));
+  const n = BigInt(C) * c * c * 4n ** BigInt(op.varShift) + BigInt(op.epsilon);
+  let d = 1n;
+  while (d * d <= n) d *= 2n; // a power of two above √n: a bound is all that is needed
+  return d * 2n ** BigInt(op.fracBits);
+}
+
 function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
   const s = shapeOf(t, op.input);
   const C = s[s.length - 1]!;
   const n = prod(s);
   const [G, B] = [`GAMMA${t.index}`, `BETA${t.index}`];
+  const fast = t.reciprocal === true && divClampFits(layerNormDenMax(op, C, typeRange(t, op.input)), op);
   const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
   // RMSNorm: s = C·z_x, no row sum
   const sum = op.rmsZero === undefined ? `0, V = 0;
@@ -307,11 +391,11 @@ function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
     }
     {
       const int64_t D = fixq_isqrt64(V * ${cInt(4 ** op.varShift)} + ${cInt(op.epsilon)});
-      const int64_t den = D * ${cInt(2 ** op.fracBits)};
+      const int64_t den = D * ${cInt(2 ** op.fracBits)};${fast ? "\n      const fixq_recip R = fixq_recip_of(den);" : ""}
       for (int i = 0; i < ${C}; i++) {${pipe(t, "        ")}
         const int64_t c = ${C} * ${x("i")} - s;
-        const int64_t q = fixq_floordiv(c * (int64_t)${G}[i] + (int64_t)${B}[i] * D + D * ${cInt(2 ** (op.fracBits - 1))}, den);
-        y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
+        const int64_t n = c * (int64_t)${G}[i] + (int64_t)${B}[i] * D + D * ${cInt(2 ** (op.fracBits - 1))};
+        y[o + i] = ${t.write(op.output, fast ? divClamped("n", "R", op) : clamp(`${cInt(op.outZero)} + fixq_floordiv(n, den)`, op.clampLo, op.clampHi))};
       }
     }
   }
