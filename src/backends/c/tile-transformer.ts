@@ -9,8 +9,13 @@
  *   table      elementwise and independent of the element's index: the
  *              one-sample function over each run of |x| elements of the
  *              16·|x| (the same table lookup, in another order);
- *   addconst   the one-sample body with a lane loop inside (offset[i mod n]
+ *   addconst   in int32 lanes where its operands allow (laneAddConst32), else
+ *              the one-sample body with a lane loop inside (offset[i mod n]
  *              by the element i, the same for its 16 lanes);
+ *   layernorm  the one-sample body with each row's sums, square root and
+ *              reciprocal per lane, the lane loop innermost; on AVX2 the
+ *              element loop 4 lanes at a time (layernorm-avx2.ts);
+ *   matmul     with int32 sums (matmulFitsInt32): laneMatMul;
  *   the others per sample: lane l of each input is copied out into a
  *              sample-major scratch array, the one-sample function runs on it
  *              (the same function NAME_run calls), and its output goes back
@@ -24,6 +29,7 @@ import { intMax, intMin } from "../../numerics/int.js";
 import { cInt } from "../shared/print-c.js";
 import { matmulFitsInt32, type TransformerOp, transformerText } from "../shared/transformer-c.js";
 import { cList } from "./c-types.js";
+import { layerNormRowAvx2 } from "./layernorm-avx2.js";
 import { type CEmitCtx, type COpCode, opComment, opName, storage } from "./op-code.js";
 import { TILE } from "./tile-kernel.js";
 
@@ -48,10 +54,11 @@ static int ${name}(${params}) {
     return { name, text };
   }
   if (op.kind === "matmul" && matmulFitsInt32(op, ctx.program)) return laneMatMul(op, ctx, name);
-  if (op.kind === "addconst") {
-    const narrow = laneAddConst32(op, ctx, name);
-    if (narrow) return narrow;
-    const k = transformerText(op, { program: ctx.program, index: ctx.index, read: (_v, e) => e, write: (v, e) => `(${storage(ctx, v)})(${e})`, lanes: L });
+  const narrow = op.kind === "addconst" ? laneAddConst32(op, ctx, name) : undefined;
+  if (narrow) return narrow;
+  if (op.kind === "addconst" || op.kind === "layernorm") {
+    const row = op.kind === "layernorm" ? (fast: boolean) => layerNormRowAvx2(op, ctx, L, fast) : undefined;
+    const k = transformerText(op, { program: ctx.program, index: ctx.index, read: (_v, e) => e, write: (v, e) => `(${storage(ctx, v)})(${e})`, lanes: L, reciprocal: true, ...(row ? { layerNormRow: row } : {}) });
     const text = `${opComment(op, ctx, `${k.what}, ${L} samples`)}\nstatic int ${name}(const ${xT[0]} *restrict x, ${yT} *restrict y) {\n${k.body}\n}`;
     return { name, text };
   }

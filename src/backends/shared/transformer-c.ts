@@ -65,17 +65,19 @@ static inline int64_t fixq_floordiv(int64_t a, int64_t b) {
 /* A divisor d >= 1 and the reciprocal fixq_div_clamp estimates its quotients with:
  * sh = max(0, bitlength(d) - 31), rec = floor(2^46 / (d >> sh)) (so rec <= 2^16 where sh > 0). */
 typedef struct { int64_t d; uint64_t rec; int sh; } fixq_recip;
-static inline fixq_recip fixq_recip_of(int64_t d) {
-  uint64_t v = (uint64_t)d;
+static inline int fixq_bitlen64(uint64_t v) {
   int e = 0;
-  fixq_recip r;
   if (v >> 32) { v >>= 32; e += 32; }
   if (v >> 16) { v >>= 16; e += 16; }
   if (v >> 8) { v >>= 8; e += 8; }
   if (v >> 4) { v >>= 4; e += 4; }
   if (v >> 2) { v >>= 2; e += 2; }
   if (v >> 1) { v >>= 1; e += 1; }
-  e += (int)v;
+  return e + (int)v;
+}
+static inline fixq_recip fixq_recip_of(int64_t d) {
+  const int e = fixq_bitlen64((uint64_t)d);
+  fixq_recip r;
   r.d = d;
   r.sh = e > 31 ? e - 31 : 0;
   r.rec = ((uint64_t)1 << 46) / ((uint64_t)d >> r.sh);
@@ -119,7 +121,7 @@ export interface TransformerTarget {
   readonly pipeline?: string;
   /**
    * Samples per call in the batch layout (element i of sample l at i·lanes + l; the C back end's
-   * batch functions, c/tile-transformer.ts); only the elementwise bodies take it (addconst). Default 1.
+   * batch functions, c/tile-transformer.ts); addconst and layernorm take it. Default 1.
    */
   readonly lanes?: number;
   /**
@@ -128,6 +130,12 @@ export interface TransformerTarget {
    * the operands' bounds allow it (divClampFits).
    */
   readonly reciprocal?: boolean;
+  /**
+   * Lanes only: text printed in layernorm's row loop once each lane's s[l], D[l], den[l] (and R[l])
+   * are known, before the element loop; it may form the row's outputs itself and `continue`
+   * (c/layernorm-avx2.ts). Given whether the reciprocal form is taken.
+   */
+  readonly layerNormRow?: (reciprocal: boolean) => string;
 }
 
 /** A function body and the file-scope constants it reads. */
@@ -363,7 +371,7 @@ export function divClampFits(dMax: bigint, op: { outZero: number; clampLo: numbe
  * |c_i| ≤ (C − 1)·(hi − lo) (layernorm, s = Σ x) or C·max|x − z| (RMSNorm), V = Σ c_i² ≤ C·max c²,
  * D = ⌊√(V·4^k + E)⌋.
  */
-function layerNormDenMax(op: LayerNormOp, C: number, r: { lo: number; hi: number }): bigint {
+export function layerNormDenMax(op: LayerNormOp, C: number, r: { lo: number; hi: number }): bigint {
   const c = BigInt(op.rmsZero === undefined ? (C - 1) * (r.hi - r.lo) : C * Math.max(Math.abs(r.lo - op.rmsZero), Math.abs(r.hi - op.rmsZero)));
   const n = BigInt(C) * c * c * 4n ** BigInt(op.varShift) + BigInt(op.epsilon);
   let d = 1n;
@@ -377,33 +385,76 @@ function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
   const n = prod(s);
   const [G, B] = [`GAMMA${t.index}`, `BETA${t.index}`];
   const fast = t.reciprocal === true && divClampFits(layerNormDenMax(op, C, typeRange(t, op.input)), op);
-  const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
+  // one sample (L = 1), or L lanes per element with each row's s, V, D, den, R per lane (the lane loop innermost)
+  const L = t.lanes ?? 1;
+  const v = (name: string) => (L === 1 ? name : `${name}[l]`);
+  const x = (i: string) => `(int64_t)${t.read(op.input, L === 1 ? `x[o + ${i}]` : `x[(o + ${i}) * ${L} + l]`)}`;
+  const y = (i: string) => (L === 1 ? `y[o + ${i}]` : `y[(o + ${i}) * ${L} + l]`);
+  const c = (i: string) => `const int64_t c = ${C} * ${x(i)} - ${v("s")};`;
+  const root = `${v("D")} = fixq_isqrt64(${v("V")} * ${cInt(4 ** op.varShift)} + ${cInt(op.epsilon)});`;
+  const den = `${v("den")} = ${v("D")} * ${cInt(2 ** op.fracBits)};`;
+  const num = `const int64_t n = c * (int64_t)${G}[i] + (int64_t)${B}[i] * ${v("D")} + ${v("D")} * ${cInt(2 ** (op.fracBits - 1))};`;
+  const store = `${y("i")} = ${t.write(op.output, fast ? divClamped("n", v("R"), op) : clamp(`${cInt(op.outZero)} + fixq_floordiv(n, ${v("den")})`, op.clampLo, op.clampHi))};`;
   // RMSNorm: s = C·z_x, no row sum
-  const sum = op.rmsZero === undefined ? `0, V = 0;
+  const s0 = op.rmsZero === undefined ? "0" : cInt(C * op.rmsZero);
+  const rowSum = op.rmsZero === undefined;
+  const body =
+    L === 1
+      ? `  for (int o = 0; o < ${n}; o += ${C}) {
+    int64_t s = ${s0}, V = 0;${
+      rowSum
+        ? `
     for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
       s += ${x("i")};
-    }` : `${cInt(C * op.rmsZero)}, V = 0;`;
-  const body = `  for (int o = 0; o < ${n}; o += ${C}) {
-    int64_t s = ${sum}
+    }`
+        : ""
+    }
     for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
-      const int64_t c = ${C} * ${x("i")} - s;
+      ${c("i")}
       V += c * c;
     }
     {
-      const int64_t D = fixq_isqrt64(V * ${cInt(4 ** op.varShift)} + ${cInt(op.epsilon)});
-      const int64_t den = D * ${cInt(2 ** op.fracBits)};${fast ? "\n      const fixq_recip R = fixq_recip_of(den);" : ""}
+      int64_t D, den;
+      ${root}
+      ${den}${fast ? "\n      const fixq_recip R = fixq_recip_of(den);" : ""}
       for (int i = 0; i < ${C}; i++) {${pipe(t, "        ")}
-        const int64_t c = ${C} * ${x("i")} - s;
-        const int64_t n = c * (int64_t)${G}[i] + (int64_t)${B}[i] * D + D * ${cInt(2 ** (op.fracBits - 1))};
-        y[o + i] = ${t.write(op.output, fast ? divClamped("n", "R", op) : clamp(`${cInt(op.outZero)} + fixq_floordiv(n, den)`, op.clampLo, op.clampHi))};
+        ${c("i")}
+        ${num}
+        ${store}
       }
     }
+  }
+  return 0;`
+      : `  for (int o = 0; o < ${n}; o += ${C}) {
+    int64_t s[${L}], V[${L}], D[${L}], den[${L}];${fast ? `\n    fixq_recip R[${L}];` : ""}
+    for (int l = 0; l < ${L}; l++) { s[l] = ${s0}; V[l] = 0; }${
+      rowSum
+        ? `
+    for (int i = 0; i < ${C}; i++)
+      for (int l = 0; l < ${L}; l++) s[l] += ${x("i")};`
+        : ""
+    }
+    for (int i = 0; i < ${C}; i++)
+      for (int l = 0; l < ${L}; l++) {
+        ${c("i")}
+        V[l] += c * c;
+      }
+    for (int l = 0; l < ${L}; l++) {
+      ${root}
+      ${den}${fast ? "\n      R[l] = fixq_recip_of(den[l]);" : ""}
+    }${t.layerNormRow ? `\n${t.layerNormRow(fast)}` : ""}
+    for (int i = 0; i < ${C}; i++)
+      for (int l = 0; l < ${L}; l++) {
+        ${c("i")}
+        ${num}
+        ${store}
+      }
   }
   return 0;`;
   return {
     consts: [constArray(G, op.gamma), constArray(B, op.beta)],
     body,
-    what: `${op.rmsZero === undefined ? "layernorm" : `rmsnorm (s = ${C}*${op.rmsZero})`} over ${C}: D = isqrt(V * 4^${op.varShift} + ${op.epsilon}), y = clamp(${op.outZero} + floor((c*g + b*D + D*2^${op.fracBits - 1}) / (D*2^${op.fracBits})))`,
+    what: `${op.rmsZero === undefined ? "layernorm" : `rmsnorm (s = ${C}*${op.rmsZero})`} over ${C}: D = isqrt(V * 4^${op.varShift} + ${op.epsilon}), y = clamp(${op.outZero} + floor((c*g + b*D + D*2^${op.fracBits - 1}) / (D*2^${op.fracBits})))${L === 1 ? "" : `, ${L} samples`}`,
   };
 }
 

@@ -93,11 +93,12 @@ int main(void) {
     expect(run(join(tmp.dir, "runtime"), [])).toMatch(/^\d+ checked, 0 failures/);
   }, 60_000);
 
-  it("the batch functions print the fast forms this suite's bits check: lane matmul, int32-lane addconst, reciprocal division in layernorm and softmax", () => {
+  it("the batch functions print the fast forms this suite's bits check: lane matmul, int32-lane addconst, reciprocal division in layernorm and softmax, AVX2 layernorm rows", () => {
     const c = emitC(transformerOpsProgram()).get("model.c")!;
     expect(c).toContain("int32 sums, 16 samples");
     expect(c).toContain("in int32 lanes");
     expect((c.match(/fixq_div_clamp\(n, R,/g) ?? []).length).toBeGreaterThanOrEqual(2 * 6); // 2 softmax + 4 layernorm ops, in both CPU passes
+    expect((c.match(/without a division \(layernorm-avx2\.ts\)/g) ?? []).length).toBe(2 * 4); // every layernorm's AVX2 rows (uint8, int8 and int16 outputs)
   });
 
   it("refuses a softmax whose exp table does not cover its input's span, naming the op", () => {
