@@ -15,6 +15,7 @@
  *   layernorm  the one-sample body with each row's sums, square root and
  *              reciprocal per lane, the lane loop innermost; on AVX2 the
  *              element loop 4 lanes at a time (layernorm-avx2.ts);
+ *   softmax    (without a key mask) the same: max, sum and divisor per lane;
  *   matmul     with int32 sums (matmulFitsInt32): laneMatMul;
  *   the others per sample: lane l of each input is copied out into a
  *              sample-major scratch array, the one-sample function runs on it
@@ -56,7 +57,7 @@ static int ${name}(${params}) {
   if (op.kind === "matmul" && matmulFitsInt32(op, ctx.program)) return laneMatMul(op, ctx, name);
   const narrow = op.kind === "addconst" ? laneAddConst32(op, ctx, name) : undefined;
   if (narrow) return narrow;
-  if (op.kind === "addconst" || op.kind === "layernorm") {
+  if (op.kind === "addconst" || op.kind === "layernorm" || (op.kind === "softmax" && op.mask === undefined)) {
     const row = op.kind === "layernorm" ? (fast: boolean) => layerNormRowAvx2(op, ctx, L, fast) : undefined;
     const k = transformerText(op, { program: ctx.program, index: ctx.index, read: (_v, e) => e, write: (v, e) => `(${storage(ctx, v)})(${e})`, lanes: L, reciprocal: true, ...(row ? { layerNormRow: row } : {}) });
     const text = `${opComment(op, ctx, `${k.what}, ${L} samples`)}\nstatic int ${name}(const ${xT[0]} *restrict x, ${yT} *restrict y) {\n${k.body}\n}`;

@@ -121,7 +121,7 @@ export interface TransformerTarget {
   readonly pipeline?: string;
   /**
    * Samples per call in the batch layout (element i of sample l at i·lanes + l; the C back end's
-   * batch functions, c/tile-transformer.ts); addconst and layernorm take it. Default 1.
+   * batch functions, c/tile-transformer.ts); addconst, layernorm and softmax without a key mask take it. Default 1.
    */
   readonly lanes?: number;
   /**
@@ -284,11 +284,21 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
   const L = s[s.length - 1]!;
   const n = prod(s);
   const E = `EXP${t.index}`;
-  const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
   let eMax = 0;
   for (const e of op.exp) eMax = Math.max(eMax, e);
   const fast = t.reciprocal === true && divClampFits(BigInt(L) * BigInt(eMax) * 2n ** BigInt(op.shift), op);
-  const body = `  for (int o = 0; o < ${n}; o += ${L}) {
+  // one sample (W = 1), or W lanes per element with each row's max, sum and divisor per lane (the lane loop innermost)
+  const W = t.lanes ?? 1;
+  const v = (name: string) => (W === 1 ? name : `${name}[l]`);
+  const at = (i: string) => (W === 1 ? `o + ${i}` : `(o + ${i}) * ${W} + l`);
+  const x = (i: string) => `(int64_t)${t.read(op.input, `x[${at(i)}]`)}`;
+  const num = `const int64_t n = (int64_t)${E}[${v("mx")} - ${x("i")}] * ${cInt(op.numerator)} + ${v("half")};`;
+  const store = `y[${at("i")}] = ${t.write(op.output, fast ? divClamped("n", v("R"), op) : clamp(`${cInt(op.outZero)} + n / ${v("den")}`, op.clampLo, op.clampHi))}; /* n, den >= 0: / is the floor */`;
+  const divisor = `${v("den")} = ${v("sum")} * ${cInt(2 ** op.shift)};
+      ${v("half")} = ${v("sum")} * ${cInt(2 ** (op.shift - 1))};${fast ? `\n      ${v("R")} = fixq_recip_of(${v("den")});` : ""}`;
+  const body =
+    W === 1
+      ? `  for (int o = 0; o < ${n}; o += ${L}) {
     int64_t mx = ${x("0")};
     for (int i = 1; i < ${L}; i++) {${pipe(t, "      ")}
       const int64_t v = ${x("i")};
@@ -299,13 +309,33 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
       sum += ${E}[mx - ${x("i")}];
     }
     {
-      const int64_t den = sum * ${cInt(2 ** op.shift)};
-      const int64_t half = sum * ${cInt(2 ** (op.shift - 1))};${fast ? "\n      const fixq_recip R = fixq_recip_of(den);" : ""}
+      int64_t den, half;${fast ? "\n      fixq_recip R;" : ""}
+      ${divisor}
       for (int i = 0; i < ${L}; i++) {${pipe(t, "        ")}
-        const int64_t n = (int64_t)${E}[mx - ${x("i")}] * ${cInt(op.numerator)} + half;
-        y[o + i] = ${t.write(op.output, fast ? divClamped("n", "R", op) : clamp(`${cInt(op.outZero)} + n / den`, op.clampLo, op.clampHi))}; /* n, den >= 0: / is the floor */
+        ${num}
+        ${store}
       }
     }
+  }
+  return 0;`
+      : `  for (int o = 0; o < ${n}; o += ${L}) {
+    int64_t mx[${W}], sum[${W}], den[${W}], half[${W}];${fast ? `\n    fixq_recip R[${W}];` : ""}
+    for (int l = 0; l < ${W}; l++) { mx[l] = ${x("0")}; sum[l] = 0; }
+    for (int i = 1; i < ${L}; i++)
+      for (int l = 0; l < ${W}; l++) {
+        const int64_t v = ${x("i")};
+        if (v > mx[l]) mx[l] = v;
+      }
+    for (int i = 0; i < ${L}; i++)
+      for (int l = 0; l < ${W}; l++) sum[l] += ${E}[mx[l] - ${x("i")}];
+    for (int l = 0; l < ${W}; l++) {
+      ${divisor}
+    }
+    for (int i = 0; i < ${L}; i++)
+      for (int l = 0; l < ${W}; l++) {
+        ${num}
+        ${store}
+      }
   }
   return 0;`;
   return { consts: [constArray(E, op.exp)], body, what: `softmax over ${L}: y = clamp(${op.outZero} + floor((E[max - x] * ${op.numerator} + sum * 2^${op.shift - 1}) / (sum * 2^${op.shift})))` };
@@ -454,7 +484,7 @@ function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
   return {
     consts: [constArray(G, op.gamma), constArray(B, op.beta)],
     body,
-    what: `${op.rmsZero === undefined ? "layernorm" : `rmsnorm (s = ${C}*${op.rmsZero})`} over ${C}: D = isqrt(V * 4^${op.varShift} + ${op.epsilon}), y = clamp(${op.outZero} + floor((c*g + b*D + D*2^${op.fracBits - 1}) / (D*2^${op.fracBits})))${L === 1 ? "" : `, ${L} samples`}`,
+    what: `${op.rmsZero === undefined ? "layernorm" : `rmsnorm (s = ${C}*${op.rmsZero})`} over ${C}: D = isqrt(V * 4^${op.varShift} + ${op.epsilon}), y = clamp(${op.outZero} + floor((c*g + b*D + D*2^${op.fracBits - 1}) / (D*2^${op.fracBits})))`,
   };
 }
 
