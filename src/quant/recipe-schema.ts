@@ -54,6 +54,7 @@ export const RECIPE_SCHEMA: Schema = {
   adaroundExhaustive: ["boolean"],
   adaroundExactTail: ["number", "string"],
   adaroundWideBatch: ["number", "string"],
+  adaroundWideRank: ["number", "string"],
   adaroundTokenBatch: ["number", "string"],
   layers: ["object[]"],
   // Deployment (cli/deployment-keys.ts).

@@ -22,7 +22,9 @@
  * the chunk c = I[t] of the step's schedule, gathered from the [M, K, K]
  * input HS; with minibatches of pool columns (adaround-batch.ts) G comes
  * from the step's columns instead of H, the product E·X_bᵀ scaled by 2c/b
- * (LoopGradient).
+ * (LoopGradient); with H's rank-q plus diagonal approximation
+ * (low-rank-gram.ts, wide layers) G = (E·U')·LU + E·DG with U' = Uᵀ·2c/N,
+ * LU = Λ·U and DG = d·2c/N.
  *
  * The optimisation runs as one or more Loop calls ("phases": warm-up steps,
  * whose body leaves out the regularizer's nodes since its term is exactly 0
@@ -45,6 +47,7 @@ import { makeFloatTensor, type Tensor } from "../../ir/tensor.js";
 import { typeProtoOf } from "../../ir/types.js";
 import { type HostTensor, OrtSession } from "../../runtime/ort-session.js";
 import { type AdaroundOptions, exactFrom } from "./adaround.js";
+import type { LowRankGram } from "./low-rank-gram.js";
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
@@ -73,7 +76,7 @@ const toFloat: Attribute[] = [{ name: "to", type: 2, i: DataType.FLOAT }];
  * X_b = POOL[IDX[t]] (adaround-batch.ts): pre G = (E·X_bᵀ)·X_b; post
  * G = ((Ẑ − T_b)·[lo < Ẑ < hi])·X_b with Ẑ = Ŵ·X_bᵀ + BIAS, T_b = TGT[:, IDX[t]].
  */
-export type LoopGradient = "gram" | "chunks" | "columns" | "post";
+export type LoopGradient = "gram" | "chunks" | "columns" | "post" | "lowrank";
 
 /** The Loop body: one Adam step (inputs it, cond, V, M1, M2; outer-scope SPAN, LW, the gradient's inputs and the scalars). */
 function body(kind: LoopGradient, warm: boolean): Graph {
@@ -92,6 +95,7 @@ function body(kind: LoopGradient, warm: boolean): Graph {
   const row = () => b.op("Add", ["it", "T0I"]);
   if (kind === "gram") g = b.op("MatMul", [e, "H"]);
   else if (kind === "chunks") g = b.op("MatMul", [e, b.op("Gather", ["HS", b.op("Gather", ["I", row()])])]);
+  else if (kind === "lowrank") g = add(b.op("MatMul", [b.op("MatMul", [e, "UT"]), "LU"]), mul(e, "DG"));
   else {
     const idx = b.op("Gather", ["IDX", row()]);
     const xb = b.op("Gather", ["POOL", idx]);
@@ -143,6 +147,7 @@ function body(kind: LoopGradient, warm: boolean): Graph {
 const GRADIENT_INPUTS: Record<LoopGradient, ValueInfo[]> = {
   gram: [vi("H", DataType.FLOAT, ["k", "k"])],
   chunks: [vi("HS", DataType.FLOAT, ["m", "k", "k"]), vi("I", DataType.INT64, ["t"])],
+  lowrank: [vi("UT", DataType.FLOAT, ["k", "q"]), vi("LU", DataType.FLOAT, ["q", "k"]), vi("DG", DataType.FLOAT, ["k"])],
   columns: [vi("POOL", DataType.FLOAT, ["n", "k"]), vi("IDX", DataType.INT64, ["t", "b"]), vi("SCALE", DataType.FLOAT, [])],
   post: [vi("SCALE", DataType.FLOAT, []), vi("POOL", DataType.FLOAT, ["n", "k"]), vi("IDX", DataType.INT64, ["t", "b"]), vi("W", DataType.FLOAT, ["r", "k"]), vi("BIAS", DataType.FLOAT, ["r", 1]), vi("TGT", DataType.FLOAT, ["r", "n"]), vi("ALO", DataType.FLOAT, []), vi("AHI", DataType.FLOAT, [])],
 };
@@ -190,6 +195,8 @@ export interface AdaroundLoopInput {
   readonly columns: number;
   /** Set for stochastic-Gram steps: the chunks' H_c/N_c and the chunk of each step. */
   readonly chunks?: { readonly h: Float32Array; readonly count: number; readonly schedule: Int32Array };
+  /** Set for low-rank steps (low-rank-gram.ts): H's approximation for the steps before the exact tail. */
+  readonly lowRank?: LowRankGram;
   /** Set for minibatch steps: the pool [n, K], the `batch` pool columns of each step (iters·batch), and for the post loss the activation and targets [R, n]. */
   readonly batch?: {
     readonly pool: Float32Array;
@@ -246,6 +253,15 @@ export class AdaroundLoop {
       const post = mb.post;
       if (post) phases.push({ kind: "post", from: 0, to, gradient: () => ({ ...columns(), W: f(p.w, rk), BIAS: f(post.bias, [p.rows, 1]), TGT: f(post.targets, [p.rows, mb.n]), ALO: s(post.lo), AHI: s(post.hi) }) });
       else if (to > 0) phases.push({ kind: "columns", from: 0, to, gradient: columns });
+      if (to < o.iters) phases.push({ kind: "gram", from: to, to: o.iters, gradient: gram });
+    } else if (p.lowRank) {
+      const lr = p.lowRank;
+      const to = exactFrom(o, o.exactTail);
+      const [q, k] = [lr.rank, p.cols];
+      const ut = new Float32Array(k * q);
+      for (let i = 0; i < q; i++) for (let c = 0; c < k; c++) ut[c * q + i] = lr.u[i * k + c]! * hScale;
+      const lu = Float32Array.from(lr.u, (x, at) => x * lr.lambda[Math.floor(at / k)]!);
+      if (to > 0) phases.push({ kind: "lowrank", from: 0, to, gradient: () => ({ UT: { dtype: DataType.FLOAT, dims: [k, q], data: ut }, LU: { dtype: DataType.FLOAT, dims: [q, k], data: lu }, DG: { dtype: DataType.FLOAT, dims: [k], data: Float32Array.from(lr.d, (x) => x * hScale) } }) });
       if (to < o.iters) phases.push({ kind: "gram", from: to, to: o.iters, gradient: gram });
     } else phases.push({ kind: "gram", from: 0, to: o.iters, gradient: gram });
     const common: Record<string, HostTensor> = {

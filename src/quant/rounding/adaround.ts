@@ -51,8 +51,10 @@ export interface AdaroundOptions {
   readonly exhaustive: boolean;
   /** With minibatch steps and the pre loss: this share of the steps, the last ones, take the whole H/N instead (0: none). */
   readonly exactTail: number;
-  /** Samples per step on wide fully connected layers (wide-layers.ts); 0: the Gram form there. */
+  /** Samples per step on wide fully connected layers (wide-layers.ts) when wideRank is 0; 0: the Gram form there. */
   readonly wideBatch: number;
+  /** Rank of H's approximation for the steps on wide fully connected layers (wide-layers.ts, low-rank-gram.ts); 0: minibatches of wideBatch samples. */
+  readonly wideRank: number;
   /** Samples per step on token MatMuls (token-layers.ts); 0: the Gram form there. */
   readonly tokenBatch: number;
 }
@@ -68,6 +70,11 @@ export interface AdaroundOptions {
  * top-1 within one paired SE of the Gram form (−0.07 ± 0.08, −0.04 ± 0.14)
  * and at or above the anchor, at 1.2–1.6× the Gram form's layer loss and
  * 1.1–1.2× its output KL (still below the anchor's on both).
+ * wideRank 64 (the same layers take steps on H's rank-64 plus diagonal
+ * approximation, low-rank-gram.ts, and no exact tail, instead of those
+ * minibatches): on the MLP (bench/README round 11) 0.76–0.87× the
+ * minibatches' layer loss on its two wide layers at W4, W4A8, W3 and
+ * per-block:32, the 784-input layer's 1000 steps 0.75× their time.
  * tokenBatch 32 (token-layers.ts: the ViT's q/k/v, projection and MLP
  * MatMuls; the anchor's own step, minibatches of 32 whole samples, then a
  * 30% exact tail): on the ViT at W3 it gained +0.16 ± 0.11 top-1 over four
@@ -77,7 +84,7 @@ export interface AdaroundOptions {
  * time (0.20–0.23× the anchor's); W4, W4A8 and per-block:32 within one
  * paired SE of the Gram form (bench/README, rounds 9 and 10).
  */
-export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 1, clipCompensation: true, exhaustive: true, exactTail: 0, wideBatch: 64, tokenBatch: 32 };
+export const ADAROUND_DEFAULTS: AdaroundOptions = { iters: 1000, lambda: 0.01, lr: 1e-2, warmup: 0.2, betaStart: 20, betaEnd: 2, batch: 0, loss: "pre", chunks: 1, clipCompensation: true, exhaustive: true, exactTail: 0, wideBatch: 64, wideRank: 64, tokenBatch: 32 };
 
 const ZETA = 1.1;
 const GAMMA = -0.1;
@@ -147,11 +154,11 @@ function finalCodes(st: Start, v: ArrayLike<number>): Int32Array {
 }
 
 /** AdaRound codes for one group, the whole optimisation in one ONNX Runtime Loop (adaround-loop.ts, float32); `batch`: minibatch steps (adaround-batch.ts). */
-export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: AdaroundOptions = ADAROUND_DEFAULTS, batch?: AdaroundLoopInput["batch"]): Promise<Int32Array> {
+export async function adaroundInOrt(p: GroupProblem, loop: AdaroundLoop, opts: AdaroundOptions = ADAROUND_DEFAULTS, batch?: AdaroundLoopInput["batch"], lowRank?: AdaroundLoopInput["lowRank"]): Promise<Int32Array> {
   const st = start(p, opts.clipCompensation);
   if (opts.iters === 0) return finalCodes(st, st.v0);
   const chunks = p.chunks && !batch ? { h: p.chunks.h, count: p.chunks.count + 1, schedule: chunkSchedule(p.chunks.count, opts.iters, p.chunks.seed, exactFrom(opts)) } : undefined;
-  const v = await loop.run({ rows: p.rows, cols: p.cols, v0: st.v0, lo: st.lo, span: st.span, w: p.w, h: p.h, columns: p.columns, ...(chunks ? { chunks } : {}), ...(batch ? { batch } : {}) }, opts);
+  const v = await loop.run({ rows: p.rows, cols: p.cols, v0: st.v0, lo: st.lo, span: st.span, w: p.w, h: p.h, columns: p.columns, ...(chunks ? { chunks } : {}), ...(batch ? { batch } : {}), ...(lowRank ? { lowRank } : {}) }, opts);
   return finalCodes(st, v);
 }
 

@@ -16,11 +16,13 @@
  * loss would grow keeps nearest (reported). Kept per layer while it is
  * processed: G·K² doubles for H (plus GPTQ's K² work matrices), and for
  * minibatch AdaRound (--adaround-batch N, --adaround-loss post, and wide
- * fully connected layers with adaroundWideBatch N, wide-layers.ts, and token
- * MatMuls with adaroundTokenBatch B, B·tokens columns, token-layers.ts) a pool of
- * 16·N sampled input columns per group (G·16·N·K float32, at most 64 MiB, column-pool.ts),
- * and for stochastic-Gram AdaRound (--adaround-chunks M) M + 1 more K×K float32
- * Gram matrices per group (chunk-grams.ts).
+ * fully connected layers with adaroundWideRank 0 and adaroundWideBatch N,
+ * wide-layers.ts, and token MatMuls with adaroundTokenBatch B, B·tokens
+ * columns, token-layers.ts) a pool of 16·N sampled input columns per group
+ * (G·16·N·K float32, at most 64 MiB, column-pool.ts), for wide layers' low-rank
+ * steps (the default there) q·K doubles of H's top eigenvectors
+ * (low-rank-gram.ts), and for stochastic-Gram AdaRound (--adaround-chunks M)
+ * M + 1 more K×K float32 Gram matrices per group (chunk-grams.ts).
  * With the post loss, lossBefore/lossAfter are the post-activation losses
  * over that pool, and layers without a ReLU/Clip after them take the pre loss
  * (noted in the report).
@@ -51,6 +53,8 @@ import { ROUNDING_DEFAULTS, type RoundingOptions } from "./options.js";
 import { GramKernel } from "./gram-kernel.js";
 import { LayerGram } from "./layer-gram.js";
 import { layerMatrix } from "./layer-matrix.js";
+import { LossKernel } from "./loss-pair.js";
+import { lowRankGram } from "./low-rank-gram.js";
 import { type GroupProblem, reconstructionLoss } from "./problem.js";
 import { type WeightGrid, weightGrid } from "./weight-grid.js";
 import { adaroundStacked } from "./stacked-layers.js";
@@ -104,6 +108,8 @@ interface Target {
   readonly act?: LayerActivation | { reason: string };
   /** A wide or token layer's own AdaRound options (wide-layers.ts, token-layers.ts). */
   readonly adaround?: AdaroundOptions;
+  /** A wide layer's rank of H's approximation for its steps (wide-layers.ts, low-rank-gram.ts). */
+  readonly lowRank?: number;
 }
 
 /** Input columns per minibatch step with the post-activation loss when --adaround-batch is not given. */
@@ -147,12 +153,14 @@ function targets(g: Graph, ctx: LearnedRoundingContext, kernel: GramKernel): { t
     else {
       const gram = new LayerGram(l, n, m, kernel);
       const opts = ctx.options ?? ROUNDING_DEFAULTS;
-      const wide = method === "adaround" ? (wideLayerOptions(opts.adaround, l, m) ?? tokenLayerOptions(opts.adaround, l, m, types.get(l.input)?.shape, ctx.source.count)) : undefined;
-      const batch = method === "adaround" ? (wide?.batch ?? stepBatch(opts)) : 0;
+      const wideFc = method === "adaround" ? wideLayerOptions(opts.adaround, l, m) : undefined;
+      const wide = method === "adaround" ? (wideFc ?? tokenLayerOptions(opts.adaround, l, m, types.get(l.input)?.shape, ctx.source.count)) : undefined;
+      const lowRank = wideFc && wideFc.batch === 0 ? wideFc.wideRank : 0;
+      const batch = lowRank ? 0 : method === "adaround" ? (wide?.batch ?? stepBatch(opts)) : 0;
       if (batch > 0) gram.pool = new ColumnPool(m.groups, m.cols, poolCapacity(batch, m.cols), 0x5eed + i);
       else if (method === "adaround" && opts.adaround.chunks > 1) gram.chunks = new ChunkGrams(opts.adaround.chunks, ctx.source.count, m.groups, m.cols);
       const act = batch > 0 && opts.adaround.loss === "post" ? layerActivation(ed, i, l.outChannels) : undefined;
-      out.push({ gram, method, ...(act ? { act } : {}), ...(wide ? { adaround: wide } : {}) });
+      out.push({ gram, method, ...(act ? { act } : {}), ...(wide ? { adaround: wide } : {}), ...(lowRank ? { lowRank } : {}) });
     }
   });
   return { targets: out, skipped };
@@ -167,9 +175,13 @@ const ORT_STEP_MIN = 16384;
  * none), with both losses.
  */
 export function betterOf(p: GroupProblem, near: Int32Array, learned: Int32Array | undefined, loss: (codes: Int32Array) => number = (c) => reconstructionLoss(p, c)): { codes: Int32Array; lossBefore: number; lossAfter: number } {
-  const lossBefore = loss(near);
-  const la = learned ? loss(learned) : Number.POSITIVE_INFINITY;
-  return learned && la <= lossBefore ? { codes: learned, lossBefore, lossAfter: la } : { codes: near, lossBefore, lossAfter: lossBefore };
+  return lowerOf(near, learned, { near: loss(near), learned: learned ? loss(learned) : Number.POSITIVE_INFINITY });
+}
+
+/** The learned codes when their loss is at most nearest's, else nearest's, with both losses. */
+function lowerOf(near: Int32Array, learned: Int32Array | undefined, loss: { near: number; learned: number }): { codes: Int32Array; lossBefore: number; lossAfter: number } {
+  const lossBefore = loss.near;
+  return learned && loss.learned <= lossBefore ? { codes: learned, lossBefore, lossAfter: loss.learned } : { codes: near, lossBefore, lossAfter: lossBefore };
 }
 
 /** Group gi of target t as a reconstruction problem (w: the layer's float weight, flat). */
@@ -191,7 +203,7 @@ async function stackedWave(wave: readonly Target[], weights: (t: Target) => { w:
   const out = { codes: new Map<Target, Int32Array>(), ms: new Map<Target, number>() };
   const eligible = wave.filter((t) => {
     const m = t.gram.m;
-    return t.method === "adaround" && !t.gram.pool && !t.gram.chunks && m.groups === 1 && m.cols > EXHAUSTIVE_MAX_COLS && m.rows * m.cols * m.cols >= ORT_STEP_MIN;
+    return t.method === "adaround" && !t.gram.pool && !t.gram.chunks && !t.lowRank && m.groups === 1 && m.cols > EXHAUSTIVE_MAX_COLS && m.rows * m.cols * m.cols >= ORT_STEP_MIN;
   });
   for (const input of new Set(eligible.map((t) => t.gram.layer.input))) {
     const members = eligible.filter((t) => t.gram.layer.input === input);
@@ -217,15 +229,17 @@ async function stackedWave(wave: readonly Target[], weights: (t: Target) => { w:
 export async function learnRounding(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const kernel = await GramKernel.create(ctx.threads);
   const loop = await AdaroundLoop.create(ctx.threads);
+  const losses = LossKernel.create(ctx.threads);
   try {
-    return await learnWith(model, codes, ctx, kernel, loop);
+    return await learnWith(model, codes, ctx, kernel, loop, losses);
   } finally {
     await kernel.release();
     await loop.release();
+    await losses.release();
   }
 }
 
-async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, loop: AdaroundLoop): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
+async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, ctx: LearnedRoundingContext, kernel: GramKernel, loop: AdaroundLoop, losses: LossKernel): Promise<{ codes: Map<string, Int32Array>; report: WeightRoundingReport }> {
   const g = model.graph!;
   const opts = ctx.options ?? ROUNDING_DEFAULTS;
   const found = targets(g, ctx, kernel);
@@ -288,6 +302,9 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           if (!r) note = "H stays singular after damping ×10⁴: nearest kept for the group";
           else if (r.damp !== opts.gptq.damp) note = `H singular after damping ${opts.gptq.damp} (K = ${m.cols}, ${t.gram.columns} input columns): damped with ${r.damp}`;
           learned = r?.codes;
+        } else if (t.lowRank) {
+          const lr = await lowRankGram(p.h, p.cols, t.lowRank, (x, rows) => losses.times(x, rows, p.h, p.cols), 0x5eed * (gi + 1));
+          learned = await adaroundInOrt(p, loop, t.adaround ?? opts.adaround, undefined, lr);
         } else if (pool) {
           const cols: PoolColumns = { x: pool.x[gi]!, n: pool.size };
           rowAct = act ? { lo: act.lo, hi: act.hi, bias: act.bias.subarray(gi * m.rows, (gi + 1) * m.rows) } : undefined;
@@ -305,7 +322,7 @@ async function learnWith(model: Model, codes: ReadonlyMap<string, Int32Array>, c
           // A 3×3 kernel on one channel, depthwise 3×3: the exact minimum where the relaxation stopped far from it.
           if (opts.adaround.exhaustive && p.cols <= EXHAUSTIVE_MAX_COLS) learned = exactWhereFarBetter(p, learned, opts.adaround.clipCompensation);
         }
-        const pick = betterOf(p, near, learned, loss);
+        const pick = loss ? betterOf(p, near, learned, loss) : lowerOf(near, learned, await losses.pair(p, near, learned));
         before += pick.lossBefore;
         after += pick.lossAfter;
         if (pick.codes === near) kept++;

@@ -8,7 +8,8 @@
  *   adaroundLoss (--adaround-loss, default pre): pre | post, the loss before or after the layer's ReLU/Clip
  *   adaroundChunks (--adaround-chunks, default 1: the Gram form): chunks of the samples, each step (but the last 20%) the Gram matrix of one (chunk-grams.ts)
  *   adaroundExactTail (recipe only, default 0): with --adaround-batch and the pre loss, the share of the steps, the last ones, on the whole H
- *   adaroundWideBatch (recipe only, default 64): samples per step on wide fully connected layers (wide-layers.ts); 0: the Gram form there
+ *   adaroundWideBatch (recipe only, default 64): samples per step on wide fully connected layers (wide-layers.ts) when adaroundWideRank is 0; 0: the Gram form there
+ *   adaroundWideRank (recipe only, default 64): wide layers step on H's rank-q plus diagonal approximation (low-rank-gram.ts) instead; 0: minibatches
  *   adaroundTokenBatch (recipe only, default 32): samples per step on token MatMuls (token-layers.ts); 0: the Gram form there
  *   adaroundClipCompensation (recipe only, default true): centre AdaRound on w* where weights are clipped (clip-compensation.ts)
  *   adaroundExhaustive (recipe only, default true): solve groups of ≤ 12 inputs exactly (exhaustive.ts)
@@ -37,6 +38,7 @@ export interface RoundingInput {
   adaroundExhaustive?: boolean;
   adaroundExactTail?: number | string;
   adaroundWideBatch?: number | string;
+  adaroundWideRank?: number | string;
   adaroundTokenBatch?: number | string;
 }
 
@@ -71,6 +73,11 @@ export function applyRoundingOptions(o: RoundingOptions, l: RoundingInput, name:
     const b = Number(l.adaroundWideBatch);
     if (!Number.isInteger(b) || b < 0) throw new FixqError("usage", `recipe field 'adaroundWideBatch' must be an integer ≥ 0, got '${l.adaroundWideBatch}'`);
     adaround = { ...adaround, wideBatch: b };
+  }
+  if (l.adaroundWideRank !== undefined) {
+    const q = Number(l.adaroundWideRank);
+    if (!Number.isInteger(q) || q < 0) throw new FixqError("usage", `recipe field 'adaroundWideRank' must be an integer ≥ 0, got '${l.adaroundWideRank}'`);
+    adaround = { ...adaround, wideRank: q };
   }
   if (l.adaroundTokenBatch !== undefined) {
     const b = Number(l.adaroundTokenBatch);

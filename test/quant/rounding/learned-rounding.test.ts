@@ -9,9 +9,10 @@
  *    grid) run through and do not lose to nearest;
  *  - ConvTranspose and Gemm with transA are rounded, not skipped;
  *  - AdaRound's default is the Gram form; chunks change the codes; wide
- *    fully connected layers take minibatch steps with an exact tail;
- *  - AdaRound (Gram form and stochastic-Gram chunks) and GPTQ write
- *    byte-identical models at 1 and 2 threads;
+ *    fully connected layers take low-rank steps (or, asked, minibatch steps
+ *    with an exact tail);
+ *  - AdaRound (Gram form, stochastic-Gram chunks, wide layers' low-rank and
+ *    minibatch steps) and GPTQ write byte-identical models at 1 and 2 threads;
  *  - data-free mode refuses learned rounding in one line.
  */
 import { join } from "node:path";
@@ -73,9 +74,9 @@ describe("learned rounding in the pipeline", () => {
     expect(Buffer.from(encodeModel(two.q.model)).equals(Buffer.from(encodeModel(one.q.model)))).toBe(true);
   }, 120_000);
 
-  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, Gram form, 4 chunks and wide layers' minibatch phase; GPTQ)", async () => {
+  it("writes a byte-identical model at 1 and 2 threads (AdaRound, 60 iterations, Gram form with wide layers' low-rank steps, 4 chunks, wide layers' minibatch phase; GPTQ)", async () => {
     const written: Buffer[] = [];
-    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "adaround", adaroundIters: 60, adaroundChunks: 4 }, { weightRounding: "gptq" }, { weightRounding: "adaround", adaroundIters: 60, adaroundWideBatch: 16 }] as RecipeInput[]) {
+    for (const flags of [{ weightRounding: "adaround", adaroundIters: 60 }, { weightRounding: "adaround", adaroundIters: 60, adaroundChunks: 4 }, { weightRounding: "gptq" }, { weightRounding: "adaround", adaroundIters: 60, adaroundWideRank: 0, adaroundWideBatch: 16 }] as RecipeInput[]) {
       const one = flags.weightRounding === "gptq" ? await gptqInt4() : await quantize({ weights: "int4", ...flags }, 1);
       const two = await quantize({ weights: "int4", ...flags }, 2);
       expect(one.report!.layers.some((l) => l.changedFraction > 0)).toBe(true);
@@ -99,22 +100,36 @@ describe("learned rounding in the pipeline", () => {
     expect(byDefault).not.toBe(await run({ adaroundChunks: 2 }));
   }, 120_000);
 
-  it("wide fully connected layers (K ≥ 4 × adaroundWideBatch, one column per sample) take minibatch steps with an exact tail; the others keep the Gram form's codes", async () => {
+  it("wide fully connected layers (K ≥ 4 × adaroundWideRank, one column per sample) take low-rank steps, or minibatch steps with an exact tail (adaroundWideRank 0); the others keep the Gram form's codes", async () => {
     const data64 = arraySource({ [inputName]: evalImages(64) });
-    const codes = async (extra: RecipeInput) => {
+    const run = async (extra: RecipeInput) => {
       const q = await quantizeModel(cnn, data64, buildRecipe({ acts: "float", batchSize: 16, weights: "int4", weightRounding: "adaround", adaroundIters: 60, ...extra }), { threads: 1 });
-      return new Map(q.model.graph!.initializers.filter((t) => t.name?.endsWith("__quantized")).map((t) => [t.name, JSON.stringify(Array.from(tensorToFloat64(t)))]));
+      const codes = new Map(q.model.graph!.initializers.filter((t) => t.name?.endsWith("__quantized")).map((t) => [t.name, JSON.stringify(Array.from(tensorToFloat64(t)))]));
+      return { codes, layers: findReport(q.passes, "weight-rounding")!.layers };
     };
-    const gram = await codes({ adaroundWideBatch: 0 });
-    const wide = await codes({ adaroundWideBatch: 48 });
+    const gram = (await run({ adaroundWideBatch: 0 })).codes;
     expect(gram.size).toBe(5);
-    // The 576-input Gemm (4 × 48 = 192 ≤ 576) changes; the convs (patches) and the 128-input Gemm do not.
-    const changed = [...gram.keys()].filter((k) => gram.get(k) !== wide.get(k));
-    expect(changed.length).toBe(1);
     const fc = cnn.graph!.nodes.filter((n) => n.opType === "Gemm").map((n) => n.inputs[1]!);
-    expect(changed[0]!.startsWith(fc[0]!)).toBe(true);
-    // A whole tail on H is the Gram form again.
-    expect(await codes({ adaroundWideBatch: 48, adaroundExactTail: 1 })).toEqual(gram);
+    // The 576-input Gemm (4 × 16 ≤ 576, 4 × 48 ≤ 576) changes; the convs (patches, upstream) do not; the 128-input
+    // Gemm keeps the Gram form but may change with its inputs. (64 samples give H rank ≤ 64, which the default
+    // rank 64 holds whole: rank 16 approximates it.)
+    const onlyTheWideGemm = (codes: Map<string | undefined, string>) => {
+      const changed = [...gram.keys()].filter((k) => gram.get(k) !== codes.get(k));
+      expect(changed.some((k) => k!.startsWith(fc[0]!))).toBe(true);
+      expect(changed.every((k) => fc.some((w) => k!.startsWith(w)))).toBe(true);
+    };
+    const lowRank = await run({ adaroundWideRank: 16 });
+    onlyTheWideGemm(lowRank.codes);
+    const wide = lowRank.layers.find((l) => l.node === cnn.graph!.nodes.find((n) => n.inputs[1] === fc[0])!.name)!;
+    expect(wide.changedFraction).toBeGreaterThan(0);
+    expect(wide.lossAfter).toBeLessThan(wide.lossBefore);
+    const minibatch = (await run({ adaroundWideRank: 0, adaroundWideBatch: 48 })).codes;
+    onlyTheWideGemm(minibatch);
+    expect(minibatch).not.toEqual(lowRank.codes);
+    // The rank matters; a whole tail on H is the Gram form again, after low-rank or minibatch steps.
+    expect((await run({ adaroundWideRank: 8 })).codes).not.toEqual(lowRank.codes);
+    expect((await run({ adaroundWideRank: 16, adaroundExactTail: 1 })).codes).toEqual(gram);
+    expect((await run({ adaroundWideRank: 0, adaroundWideBatch: 48, adaroundExactTail: 1 })).codes).toEqual(gram);
   }, 120_000);
 
   it("rounds ConvTranspose (transposed patches) and Gemm with transA: reported, not skipped, none worse than nearest", async () => {
