@@ -19,7 +19,7 @@
 import type { LayerNormOp } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { cInt } from "../shared/print-c.js";
-import { divClampFits, layerNormDenMax } from "../shared/transformer-c.js";
+import { divClampFits, layerNormDenMax } from "../shared/transformer-runtime.js";
 import type { CEmitCtx } from "./op-code.js";
 import { storage } from "./op-code.js";
 
