@@ -12,6 +12,12 @@
  *   - nat1:     -O3 -march=native, NAME_run one sample per call (batch 1)
  *   - ort-int8: ONNX Runtime on the QDQ model (graph optimizations all: int8
  *               QLinearConv / MatMulInteger kernels), intra-op threads 1, batch 64
+ *   - int8-own: ort-int8 without the cost of a call through onnxruntime-node:
+ *               64 / (t_int8 − t_call), t_call the time per run of an Identity
+ *               model whose output has the same size as the model's (the
+ *               binding, the output copy into JS). The C driver times compute
+ *               only (its input read once beforehand), as ORT's own model_run
+ *               does; c ÷ int8-own compares them on that footing.
  *   - int8-b1:  the same at batch 1, one sample per call as the C API runs
  *   - ort-f32:  ONNX Runtime on the float model, threads 1, batch 64
  *   - emu:      fixq's emulator (WebAssembly SIMD engine, one thread), batch 64
@@ -37,6 +43,8 @@ import { bundledModels, MODELS_DIR } from "../src/data/manifest.js";
 import { type Program, sampleSize } from "../src/integer/program.js";
 import { readNpy } from "../src/io/npy.js";
 import { encodeModel } from "../src/ir/onnx/save.js";
+import { DataType } from "../src/ir/dtype.js";
+import { graph, model, node, value } from "../test/ir/builders.js";
 import { bundledProgram } from "./bundled-program.js";
 import { printBenchHeader } from "./cpu-header.js";
 
@@ -94,6 +102,11 @@ async function rate(run: () => unknown, ms = 300): Promise<number> {
   return (n * BATCH) / ((performance.now() - t0) / 1000);
 }
 
+/** An Identity model on [BATCH, n] floats: a call through the binding and an output copy of n floats per sample, no compute. */
+function identityModel(n: number) {
+  return model(graph([node("Identity", ["x"], ["y"])], [value("x", DataType.FLOAT, [BATCH, n])], [value("y", DataType.FLOAT, [BATCH, n])]), 17);
+}
+
 function session(bytes: Uint8Array) {
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 });
 }
@@ -143,8 +156,9 @@ async function main(): Promise<void> {
   printBenchHeader("c");
   console.log(`${CC} ${execFileSync(CC, ["-dumpversion"], { encoding: "utf8" }).trim()}; ${reps} rounds; one thread; batch ${BATCH} (C: NAME_run_batch), and batch 1 (nat1: NAME_run per sample, -march=native; int8b1: ORT at batch 1); ratios are of medians`);
   console.log("c: gcc -O3 (dispatched: the -O3 build's path is printed per model); base: the same binary with FIXQ_CPU=portable; native: -O3 -march=native");
+  console.log("own: ORT int8 less the time of a call through onnxruntime-node (an Identity model with the same output size), as the C driver times compute only");
   console.log(
-    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"base/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"nat1/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"base÷int8".padStart(9)} ${"nat÷int8".padStart(8)} ${"b1÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB  -O3 path`,
+    `${"model".padEnd(14)} ${"c/s".padStart(8)} ${"base/s".padStart(8)} ${"native/s".padStart(8)} ${"int8/s".padStart(8)} ${"own/s".padStart(8)} ${"f32/s".padStart(8)} ${"emu/s".padStart(8)} ${"nat1/s".padStart(8)} ${"int8b1/s".padStart(8)}  ${"c÷int8".padStart(6)} ${"c÷own".padStart(6)} ${"base÷int8".padStart(9)} ${"nat÷int8".padStart(8)} ${"b1÷b1".padStart(6)} ${"c÷f32".padStart(6)} ${"c÷emu".padStart(6)}  text/ram KB  -O3 path`,
   );
   try {
     for (const m of bundledModels()) {
@@ -178,6 +192,9 @@ async function main(): Promise<void> {
       const timeC = (exe: string, mode: "batch" | "one", env?: NodeJS.ProcessEnv) => Number(execFileSync(exe, [xBin, "300", mode], { encoding: "utf8", env }).trim());
       const sInt8 = await session(encodeModel(q));
       const sF32 = await session(encodeModel(float));
+      const outSize = sampleSize(p.outputs[0]!.shape);
+      const sCall = await session(encodeModel(identityModel(outSize)));
+      const callIn = new ort.Tensor("float32", new Float32Array(BATCH * outSize), [BATCH, outSize]);
       const dims = [BATCH, ...p.inputs[0]!.shape];
       const tensor = new ort.Tensor("float32", xs, dims);
       const emu = Emulator.compile(p, BATCH);
@@ -186,29 +203,34 @@ async function main(): Promise<void> {
         emu.run(feeds);
         await sInt8.run({ [sInt8.inputNames[0]!]: tensor });
         await sF32.run({ [sF32.inputNames[0]!]: tensor });
+        await sCall.run({ x: callIn });
       }
       const one = new ort.Tensor("float32", xs.subarray(0, size), [1, ...p.inputs[0]!.shape]);
-      const r = { c: [] as number[], base: [] as number[], native: [] as number[], native1: [] as number[], int8: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
+      const r = { c: [] as number[], base: [] as number[], native: [] as number[], native1: [] as number[], int8: [] as number[], int8own: [] as number[], int8b1: [] as number[], f32: [] as number[], emu: [] as number[] };
       for (let k = 0; k < reps; k++) {
         r.c.push(timeC(plain.timer, "batch"));
         r.base.push(timeC(plain.timer, "batch", portable));
         r.native.push(timeC(native.timer, "batch"));
         r.native1.push(timeC(native.timer, "one"));
-        r.int8.push(await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: tensor })));
+        const int8 = await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: tensor }));
+        const call = await rate(() => sCall.run({ x: callIn }));
+        r.int8.push(int8);
+        r.int8own.push(BATCH / (BATCH / int8 - BATCH / call));
         r.int8b1.push((await rate(() => sInt8.run({ [sInt8.inputNames[0]!]: one }))) / BATCH);
         r.f32.push(await rate(() => sF32.run({ [sF32.inputNames[0]!]: tensor })));
         r.emu.push(await rate(() => emu.run(feeds)));
       }
       await sInt8.release();
       await sF32.release();
+      await sCall.release();
       const med = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) as Record<keyof typeof r, number>;
       const sz = sizes(plain.run);
-      const row = { model: m.key, cpuPath: path, baseOverInt8: med.base / med.int8, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, native1OverInt8B1: med.native1 / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
+      const row = { model: m.key, cpuPath: path, baseOverInt8: med.base / med.int8, ...Object.fromEntries(Object.entries(med).map(([k, v]) => [`${k}PerS`, v])), cOverInt8: med.c / med.int8, cOverInt8Own: med.c / med.int8own, native1OverInt8B1: med.native1 / med.int8b1, nativeOverInt8: med.native / med.int8, cOverF32: med.c / med.f32, cOverEmu: med.c / med.emu, textBytes: sz?.text, staticRamBytes: sz?.ram };
       rows.push(row);
       const f = (v: number) => v.toFixed(0).padStart(8);
       const ratio = (v: number, w = 6) => v.toFixed(2).padStart(w);
       console.log(
-        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.base)} ${f(med.native)} ${f(med.int8)} ${f(med.f32)} ${f(med.emu)} ${f(med.native1)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.baseOverInt8, 9)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.native1OverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${(sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-").padStart(11)}  ${path}`,
+        `${m.key.padEnd(14)} ${f(med.c)} ${f(med.base)} ${f(med.native)} ${f(med.int8)} ${f(med.int8own)} ${f(med.f32)} ${f(med.emu)} ${f(med.native1)} ${f(med.int8b1)}  ${ratio(row.cOverInt8)} ${ratio(row.cOverInt8Own)} ${ratio(row.baseOverInt8, 9)} ${ratio(row.nativeOverInt8, 8)} ${ratio(row.native1OverInt8B1)} ${ratio(row.cOverF32)} ${ratio(row.cOverEmu)}  ${(sz ? `${(sz.text / 1024).toFixed(0)}/${(sz.ram / 1024).toFixed(0)}` : "-").padStart(11)}  ${path}`,
       );
     }
   } finally {

@@ -30,7 +30,11 @@
  * baseline is mixed's very assignment. A diagnosis table follows: mixed's
  * rank among the row's distinct assignments by calibration D, by KL
  * against float on the test set and by test top-1, and what the search did
- * to D and to test KL (whether the calibration gain carries to unseen data).
+ * to D and to test KL (whether the calibration gain carries to unseen data);
+ * also the rank by test cross-entropy of the label, and against the fill of
+ * best test top-1 the per-image CE and right/wrong differences (mean ± SE)
+ * with the images a scoring set would need to resolve each at one SE,
+ * (sd/mean)², the noise analysis of labelled scoring.
  * "mixed" is fixq's default (the ILP optimum, then the beam search on
  * calibration data, FIXQ_BENCH_SEARCH = 16 quantizations); "ILP" the
  * optimum alone; "search" the distinct assignments scored, by move, and D
@@ -61,6 +65,9 @@
  * Knobs: FIXQ_BENCH_PART=solve|accuracy|sensitivity|all (default all), FIXQ_BENCH_MODELS,
  * FIXQ_BENCH_RANDOM, FIXQ_BENCH_BUDGETS (60,75,90), FIXQ_BENCH_SETS (int4,int8;int4,int6,int8),
  * FIXQ_BENCH_SEARCH (16), FIXQ_BENCH_SEARCH_DATA (calib | train:N), FIXQ_BENCH_SEARCH_SAMPLES (512),
+ * FIXQ_BENCH_SEARCH_SCORE (kl | xent | kl+xent: the search's objective, src/quant/mixed/search-objective.ts;
+ * the labelled ones use the training labels of the scored images, which are training images either way),
+ * FIXQ_BENCH_ROWS (only these rows, `model/candidates/budget` joined by `;`, e.g. `cnn/int4,int6,int8/60`),
  * FIXQ_BENCH_PYTHON (python3).
  */
 import { spawnSync } from "node:child_process";
@@ -77,6 +84,7 @@ import { loadFashionMnist } from "../src/data/fashion-mnist.js";
 import { allocateMixed, ruleFor } from "../src/quant/mixed/allocate.js";
 import { parseBudgets } from "../src/quant/mixed/budget.js";
 import { parseCandidates } from "../src/quant/mixed/candidates.js";
+import { SEARCH_OBJECTIVES, type SearchObjective } from "../src/quant/mixed/search-objective.js";
 import { type Budget, evaluate, type Group, groupsOf, type MixedProblem } from "../src/quant/mixed/problem.js";
 import { scaledObjective, solveAllocation } from "../src/quant/mixed/solve.js";
 import { quantizeModel } from "../src/quant/quantize.js";
@@ -85,7 +93,7 @@ import { Rng } from "../src/util/random.js";
 import { printBenchHeader } from "./cpu-header.js";
 import { type AccuracyFigures, evaluateRow, full } from "./eval-sets.js";
 import { crossFitted, halves, randomFill, Tally, versusMean, verdict } from "./mixed-baselines.js";
-import { classifierLogits, type Logits, meanKl } from "./output-kl.js";
+import { classifierLogits, crossEntropies, type Logits, meanKl, pairedStats } from "./output-kl.js";
 import type { Model } from "../src/ir/graph.js";
 import { pairedDrop } from "./paired.js";
 
@@ -176,7 +184,10 @@ const SETS = (process.env["FIXQ_BENCH_SETS"] ?? "int4,int8;int4,int6,int8").spli
 const searchEvaluations = Number(process.env["FIXQ_BENCH_SEARCH"] ?? 16);
 const budgetsPct = (process.env["FIXQ_BENCH_BUDGETS"] ?? "60,75,90").split(",").map(Number);
 const nRandom = Number(process.env["FIXQ_BENCH_RANDOM"] ?? 10);
-const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? ["mlp", "cnn", "resnet", "mobilenetv2", "vit"];
+const rowsOnly = process.env["FIXQ_BENCH_ROWS"] ? new Set(process.env["FIXQ_BENCH_ROWS"].split(";").filter(Boolean)) : undefined;
+const only = process.env["FIXQ_BENCH_MODELS"]?.split(",").filter(Boolean) ?? (rowsOnly ? [...new Set([...rowsOnly].map((r) => r.split("/")[0]!))] : ["mlp", "cnn", "resnet", "mobilenetv2", "vit"]);
+const searchScore = (process.env["FIXQ_BENCH_SEARCH_SCORE"] ?? "kl") as SearchObjective;
+if (!SEARCH_OBJECTIVES.includes(searchScore)) throw new Error(`FIXQ_BENCH_SEARCH_SCORE must be one of ${SEARCH_OBJECTIVES.join(", ")}`);
 // The samples the search (and the calibration-picked random fill) is scored on: the bundled calibration set
 // (training images 0..511), or "train:N", training images 0..N-1 (a superset; never the test set).
 const searchData = process.env["FIXQ_BENCH_SEARCH_DATA"] ?? "calib";
@@ -186,11 +197,13 @@ if (runs("accuracy")) {
   if (!full) log("dataset-fashion-mnist not installed: scoring on the committed 2,000-image eval set only");
   const calibFile = join(MODELS_DIR, "data/calib.npy");
   const train = searchData.startsWith("train:") ? loadFashionMnist("train", { limit: Number(searchData.slice(6)) }) : undefined;
+  // The bundled calibration images are training images 0..511: their labels are the training set's first 512.
+  const scoreLabels = searchScore === "kl" ? undefined : (train ?? loadFashionMnist("train", { limit: 512 })).labels;
   const top1 = (r: AccuracyFigures) => (full ? r.test10k! : r.eval2000!) * 100;
   const signed = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(2)}`;
   const pm = (diff: number, se: number) => `${signed(diff)} ± ${se.toFixed(2)} (${verdict(diff, se)})`;
   const scoredOn = train ? `training images 0..${train.count - 1}` : "the bundled calibration images (training 0..511)";
-  console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; ${nRandom} random fills; mixed = ILP + search (${searchEvaluations}); search and calibration-picked fill scored on ${Math.min(searchSamples, train?.count ?? 512)} of ${scoredOn}`);
+  console.log(`\naccuracy at equal cost: top-1 (%) on ${full ? "the 10k test set" : "2,000 eval images"}; budgets are % of all-int8 size; ${nRandom} random fills; mixed = ILP + search (${searchEvaluations}) by ${searchScore}; search and calibration-picked fill scored on ${Math.min(searchSamples, train?.count ?? 512)} of ${scoredOn}`);
   console.log("model | candidates | budget | mixed | ILP | vs line ± SE | search: scored (moves), D ILP → kept | best random by test top-1 (distinct), vs ± SE | best random cross-fitted (picked on one test half, scored on the other), vs ± SE | random picked by calib D, vs ± SE | random mean ± SE, vs ± SE | agree mixed / best random, ± SE | uniform int4 | uniform int8 | float");
   const tallies = { label: new Tally(), cross: new Tally(), calib: new Tally(), mean: new Tally(), agree: new Tally() };
   const diagnosis: string[] = [];
@@ -215,9 +228,13 @@ if (runs("accuracy")) {
     const floatScored = await scoreModel(float);
     const floatRow = floatScored.row;
     const testKl = (l?: Logits) => (l && floatScored.logits ? meanKl(floatScored.logits, l) : Number.NaN);
+    // Each test image's cross-entropy of its label: diagnosis only (never scored by the search).
+    const testCe = (l?: Logits) => (l && full ? crossEntropies(l, full.labels) : undefined);
+    const meanOf = (v?: Float64Array) => (v ? v.reduce((t, x) => t + x, 0) / v.length : Number.NaN);
     const allD: number[] = [];
     const allKl: number[] = [];
     const allTop1: number[] = [];
+    const allCe: number[] = [];
     const cacheRoot = join(tmp, `cache-${m.key}`);
     const source = () => npyFileSource(float.graph!, calibFile);
     const t0 = performance.now();
@@ -233,7 +250,7 @@ if (runs("accuracy")) {
     const calibSrc = source();
     const scoreOn = train ? arraySource({ [float.graph!.inputs[0]!.name]: { dtype: 1, dims: train.shape, data: train.images } }) : calibSrc;
     const recipeWith = (rules: LayerRuleInput[]) => buildRecipe({ layers: rules });
-    const scoreCalib = await assignmentScorer(float, calibSrc, recipeWith, { samples: searchSamples, batchSize: recipe.batchSize }, scoreOn);
+    const scoreCalib = await assignmentScorer(float, calibSrc, recipeWith, { samples: searchSamples, batchSize: recipe.batchSize, objective: searchScore, labels: scoreLabels }, scoreOn);
     const agree = (r: AccuracyFigures) => (r.preds && floatRow.preds ? (r.preds.reduce((t, p, i) => t + (p === floatRow.preds![i] ? 1 : 0), 0) / r.preds.length) * 100 : Number.NaN);
     const predicted: number[] = [];
     const measured: number[] = [];
@@ -249,9 +266,10 @@ if (runs("accuracy")) {
     for (const set of SETS) {
       const candidates = parseCandidates(set, recipe);
       for (const pct of budgetsPct) {
+        if (rowsOnly && !rowsOnly.has(`${m.key}/${set}/${pct}`)) continue;
         const t1 = performance.now();
         const src = source();
-        const a = await allocateMixed(float, src, recipe, { candidates: set, budgets: parseBudgets([`size=${pct}%`]), cacheRoot, search: searchEvaluations > 0 ? { evaluations: searchEvaluations, samples: searchSamples, scoreOn, recipeWith } : undefined });
+        const a = await allocateMixed(float, src, recipe, { candidates: set, budgets: parseBudgets([`size=${pct}%`]), cacheRoot, search: searchEvaluations > 0 ? { evaluations: searchEvaluations, samples: searchSamples, scoreOn, recipeWith, objective: searchScore, labels: scoreLabels } : undefined });
         src.close();
         if (a.kind !== "solved") throw new Error("unreachable");
         searchMs += a.report.search?.ms ?? 0;
@@ -285,7 +303,7 @@ if (runs("accuracy")) {
         const ilpRow = ilpScored.row;
         // K random fills (duplicates kept: the mean is over draws), each scored on the test set and on calibration data.
         const rng = new Rng(pct * 31 + set.length);
-        type Fill = { row: AccuracyFigures; d: number; kl: number; key: string };
+        type Fill = { row: AccuracyFigures; d: number; kl: number; key: string; ce?: Float64Array };
         const byKey = new Map<string, Fill>();
         const fills: Fill[] = [];
         for (let k = 0; k < nRandom; k++) {
@@ -293,7 +311,7 @@ if (runs("accuracy")) {
           let f = byKey.get(choice.join(","));
           if (!f) {
             const scored = await quantizeAndScore(rulesOf(choice));
-            f = { row: scored.row, d: await scoreCalib(rulesOf(choice)), kl: testKl(scored.logits), key: choice.join(",") };
+            f = { row: scored.row, d: await scoreCalib(rulesOf(choice)), kl: testKl(scored.logits), key: choice.join(","), ce: testCe(scored.logits) };
             byKey.set(choice.join(","), f);
             record(evaluate(groups, choice, budgets).objective, f.row);
           }
@@ -330,20 +348,35 @@ if (runs("accuracy")) {
         const crossCell = cross ? `${cross.top1.toFixed(2)}${crossSame ? `, ${crossSame}/2 = mixed` : ""}, ${pm(cross.diff, cross.se)}` : "n/a";
         // Diagnosis: where mixed ranks among the distinct assignments of the row (mixed and the fills unlike it) on calibration D, test KL and test top-1.
         const mixedKl = testKl(mixedScored.logits);
+        const mixedCe = testCe(mixedScored.logits);
         const others = [...byKey.values()].filter((f) => f.key !== mixedKey);
         const rank = (better: (f: Fill) => boolean) => 1 + others.filter(better).length;
         const rD = rank((f) => f.d < mixedD);
         const rKl = rank((f) => f.kl < mixedKl);
         const rTop = rank((f) => top1(f.row) > top1(mixedRow));
+        const rCe = rank((f) => meanOf(f.ce) < meanOf(mixedCe));
+        // Noise: against the fill of best test top-1 (when not mixed's), the per-image differences in test CE and in
+        // right/wrong, their mean ± sd/√n, and the images a scoring set needs to resolve that mean at one SE: (sd/mean)².
+        let noise = "-";
+        if (bestFill.key !== mixedKey && mixedCe && bestFill.ce && mixedRow.preds && bestFill.row.preds && full) {
+          const ce = pairedStats(mixedCe, bestFill.ce);
+          const labels = full.labels;
+          const right = (p: Int32Array) => Float64Array.from(p, (v, i) => (v === labels[i] ? 1 : 0));
+          const t = pairedStats(right(mixedRow.preds), right(bestFill.row.preds));
+          const n = full.labels.length;
+          const need = (x: { mean: number; sd: number }) => (x.mean === 0 ? "∞" : Math.round((x.sd / x.mean) ** 2).toString());
+          noise = `CE ${ce.mean >= 0 ? "+" : ""}${ce.mean.toExponential(2)} ± ${(ce.sd / Math.sqrt(n)).toExponential(2)} (n ${need(ce)}), top-1 ${signed(100 * t.mean)} ± ${((100 * t.sd) / Math.sqrt(n)).toFixed(2)} (n ${need(t)})`;
+        }
         ranks.rows++;
         if (rD === 1) ranks.calib++;
         if (rKl === 1) ranks.kl++;
         if (rTop === 1) ranks.top1++;
-        const points = [...byKey.values(), ...(byKey.has(mixedKey) ? [] : [{ d: mixedD, kl: mixedKl, row: mixedRow }])];
+        const points = [...byKey.values(), ...(byKey.has(mixedKey) ? [] : [{ d: mixedD, kl: mixedKl, row: mixedRow, ce: mixedCe }])];
         for (const f of points) {
           allD.push(f.d);
           allKl.push(f.kl);
           allTop1.push(top1(f.row));
+          allCe.push(meanOf(f.ce));
         }
         const ilpKl = testKl(ilpScored.logits);
         if (moved) {
@@ -353,7 +386,7 @@ if (runs("accuracy")) {
         const minD = Math.min(...others.map((f) => f.d));
         const minKl = Math.min(...others.map((f) => f.kl));
         diagnosis.push(
-          `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(2) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
+          `${m.key} | ${set} | ${pct}% | ${others.length} | ${rD} (${mixedD.toExponential(2)}; best fill ${others.length ? (minD / mixedD).toFixed(searchScore === "kl" ? 2 : 4) : "-"}×) | ${rKl} (${mixedKl.toExponential(2)}; best fill ${others.length ? (minKl / mixedKl).toFixed(2) : "-"}×) | ${rTop} | ${rCe} (${meanOf(mixedCe).toExponential(3)}) | ${noise} | ${moved ? `${s!.ilp.measured.toExponential(2)} → ${mixedD.toExponential(2)}, test KL ${ilpKl.toExponential(2)} → ${mixedKl.toExponential(2)}` : "not moved"}`,
         );
         log(`diagnosis: ${diagnosis[diagnosis.length - 1]}`);
         console.log(
@@ -364,10 +397,10 @@ if (runs("accuracy")) {
     }
     calibSrc.close();
     const disagreement = agreements.map((v) => 100 - v);
-    console.log(`${m.key}: Spearman ρ over ${predicted.length} assignments: predicted objective vs top-1 ${spearman(predicted, measured).toFixed(3)}, vs disagreement with float ${spearman(predicted, disagreement).toFixed(3)}; over ${allD.length} (fills and mixed): calib D vs test KL ${spearman(allD, allKl).toFixed(3)}, test KL vs top-1 ${spearman(allKl, allTop1).toFixed(3)}, calib D vs top-1 ${spearman(allD, allTop1).toFixed(3)}; search ${(searchMs / 1000 / Math.max(1, searches)).toFixed(1)} s per budget; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(`${m.key}: Spearman ρ over ${predicted.length} assignments: predicted objective vs top-1 ${spearman(predicted, measured).toFixed(3)}, vs disagreement with float ${spearman(predicted, disagreement).toFixed(3)}; over ${allD.length} (fills and mixed): calib D vs test KL ${spearman(allD, allKl).toFixed(3)}, test KL vs top-1 ${spearman(allKl, allTop1).toFixed(3)}, test CE vs top-1 ${spearman(allCe, allTop1).toFixed(3)}, calib D vs top-1 ${spearman(allD, allTop1).toFixed(3)}; search ${(searchMs / 1000 / Math.max(1, searches)).toFixed(1)} s per budget; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   console.log("\ndiagnosis: mixed's rank among the row's distinct assignments (mixed and the fills unlike it; 1 = best) by calibration D (the search's data), test KL against float and test top-1; and what the search did to D and test KL");
-  console.log("model | candidates | budget | other fills | rank by calib D (mixed D; least fill D / mixed D) | rank by test KL (mixed KL; least fill KL / mixed KL) | rank by top-1 | search: calib D ILP → kept, test KL ILP → kept");
+  console.log("model | candidates | budget | other fills | rank by calib D (mixed D; least fill D / mixed D) | rank by test KL (mixed KL; least fill KL / mixed KL) | rank by top-1 | rank by test CE (mixed CE) | mixed − best fill by top-1, per image on the test set: CE ± SE (images to resolve at 1 SE), top-1 points ± SE (images) | search: calib D ILP → kept, test KL ILP → kept");
   for (const d of diagnosis) console.log(d);
   console.log(`mixed ranks first of its row by calib D in ${ranks.calib}/${ranks.rows} rows, by test KL in ${ranks.kl}, by top-1 in ${ranks.top1}; where the search moved (${ranks.searchMoved} rows) it lowered test KL in ${ranks.searchKlDown}`);
   console.log(`mixed vs best random by test top-1: ${tallies.label}`);

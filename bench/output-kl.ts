@@ -6,10 +6,13 @@
  *
  * in nats, computed in float64 with log-sum-exp. It resolves differences
  * between quantized models that top-1 cannot (a few images flip either way).
+ * Also each image's cross-entropy of its label, and paired per-image
+ * statistics (the noise analysis of the search's scoring set).
  */
 import type { Model } from "../src/ir/graph.js";
 import { argmaxRows } from "../src/eval/classify.js";
 import { klSoftmaxSum } from "../src/quant/mixed/output-change.js";
+import { crossEntropySum } from "../src/quant/mixed/search-objective.js";
 import { OrtSession, type HostTensor } from "../src/runtime/ort-session.js";
 
 export interface Logits {
@@ -47,4 +50,26 @@ export async function classifierLogits(model: Model, images: HostTensor, labels:
 /** Mean KL(softmax(ref) ‖ softmax(cand)) over the rows, in nats. */
 export function meanKl(ref: Logits, cand: Logits): number {
   return klSoftmaxSum(ref.logits, cand.logits, ref.predictions.length, ref.classes) / ref.predictions.length;
+}
+
+/** Per image, the cross-entropy of the true label: −log softmax(logits)[label]. */
+export function crossEntropies(l: Logits, labels: ArrayLike<number>): Float64Array {
+  const n = l.predictions.length;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = crossEntropySum(l.logits.subarray(i * l.classes, (i + 1) * l.classes), labels, i, 1, l.classes);
+  return out;
+}
+
+/** Mean and standard deviation over the images of a − b (paired per image). */
+export function pairedStats(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; sd: number } {
+  const n = a.length;
+  let s = 0;
+  let s2 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    s += d;
+    s2 += d * d;
+  }
+  const mean = s / n;
+  return { mean, sd: Math.sqrt(Math.max(0, s2 / n - mean * mean) * (n / Math.max(1, n - 1))) };
 }

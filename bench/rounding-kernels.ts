@@ -8,6 +8,16 @@
  * it (adaround-loop.ts: one ORT Loop, elementwise work included) and counts
  * only the 2·R·K² flops of E·H, so its ratio to ORT's bare MatMul is the
  * share of a step spent in the product.
+ *
+ * The O(K³) kernels of GPTQ (cholesky.ts, 4×4 register tiles) against the
+ * textbook loops they equal bit for bit (test/quant/rounding/naive-dense.ts),
+ * at K = 256, 784 (the MLP's first layer) and 1152 (a 3×3 conv over 128
+ * channels), or FIXQ_BENCH_KERNEL_K=…: the Cholesky factor (K³/3 flops), the
+ * inverse from it (L⁻¹ then Mᵀ·M, 2K³/3) and GPTQ's whole factor, the upper
+ * Cholesky factor of (H + λI)⁻¹ (Cholesky, inverse, Cholesky: 4K³/3). The
+ * "E·H, SIMD tiles" rows are the same product in those tiles, as the
+ * reconstruction loss computes it once per group. FIXQ_BENCH_CPU_TIME=1
+ * times every row in user CPU time instead of wall time.
  */
 import * as ort from "onnxruntime-node";
 import type { Model } from "../src/ir/graph.js";
@@ -17,18 +27,22 @@ import { ADAROUND_DEFAULTS } from "../src/quant/rounding/adaround.js";
 import { AdaroundLoop } from "../src/quant/rounding/adaround-loop.js";
 import { GramKernel } from "../src/quant/rounding/gram-kernel.js";
 import { GRAM_BLOCK } from "../src/quant/rounding/layer-gram.js";
-import { accumulateGram, cholesky, rowsTimesSym, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
+import { accumulateGram, cholesky, dampedInverse, inverseFromCholesky, rowsTimesSym, rowsTimesSymTiled, symMatVec, symmetrize } from "../src/quant/rounding/dense.js";
 import { seededRandom } from "../src/util/random.js";
+import { naiveCholesky, naiveInverse } from "../test/quant/rounding/naive-dense.js";
 
-function timeIt(f: () => void, minMs = 300): number {
-  f();
+/** The clock: wall time, or with FIXQ_BENCH_CPU_TIME=1 the process's user CPU time (steadier on a loaded machine; every row here runs one thread). */
+const now = process.env["FIXQ_BENCH_CPU_TIME"] === "1" ? () => process.cpuUsage().user / 1000 : () => performance.now();
+
+function timeIt(f: () => void, minMs = 300, warm = 1): number {
+  for (let w = 0; w < warm; w++) f();
   let runs = 0;
-  const t0 = performance.now();
+  const t0 = now();
   do {
     f();
     runs++;
-  } while (performance.now() - t0 < minMs);
-  return (performance.now() - t0) / runs;
+  } while (now() - t0 < minMs);
+  return (now() - t0) / runs;
 }
 
 /** ms per run of ORT's MatMul A[m, n]·B[n, p] (float32, one thread). */
@@ -41,13 +55,13 @@ async function ortMatMulMs(m: number, n: number, p: number): Promise<number> {
   const b = new ort.Tensor("float32", Float32Array.from({ length: n * p }, (_, i) => (i % 5) / 5), [n, p]);
   await s.run({ A: a, B: b });
   let runs = 0;
-  const t0 = performance.now();
+  const t0 = now();
   do {
     await s.run({ A: a, B: b });
     runs++;
-  } while (performance.now() - t0 < 300);
+  } while (now() - t0 < 300);
   await s.release();
-  return (performance.now() - t0) / runs;
+  return (now() - t0) / runs;
 }
 
 function naiveGram(pt: Float64Array, k: number, n: number, h: Float64Array): void {
@@ -92,12 +106,12 @@ export async function measureKernels(): Promise<KernelRow[]> {
     };
     await blocked();
     let runs = 0;
-    const t1 = performance.now();
+    const t1 = now();
     do {
       await blocked();
       runs++;
-    } while (performance.now() - t1 < 300);
-    const engineMs = (performance.now() - t1) / runs;
+    } while (now() - t1 < 300);
+    const engineMs = (now() - t1) / runs;
     await kernel.release();
     rows.push({ kernel: "Gram, fixq engine", shape: `K=${k}, N=${n}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
   }
@@ -115,6 +129,9 @@ export async function measureKernels(): Promise<KernelRow[]> {
     });
     const ortMs = await ortMatMulMs(r, k, k);
     rows.push({ kernel: "E·H, JS float64", shape: `R=${r}, K=${k}`, fixqGflops: flops / fixq / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
+    // The loss's product (sumOfQuadraticForms): the same sums in WebAssembly SIMD tiles.
+    const tiled = timeIt(() => rowsTimesSymTiled(e, h, g, r, k), 300, 3);
+    rows.push({ kernel: "E·H, SIMD tiles", shape: `R=${r}, K=${k}`, fixqGflops: flops / tiled / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
     // What AdaRound runs in the pipeline: the whole Adam step (σ, E·H, regularizer, Adam) in one ORT Loop; flops of E·H only.
     const loop = await AdaroundLoop.create(1);
     const iters = 40;
@@ -122,23 +139,35 @@ export async function measureKernels(): Promise<KernelRow[]> {
     const opts = { ...ADAROUND_DEFAULTS, iters };
     await loop.run(input, opts);
     let runs = 0;
-    const t1 = performance.now();
+    const t1 = now();
     do {
       await loop.run(input, opts);
       runs++;
-    } while (performance.now() - t1 < 300);
-    const engineMs = (performance.now() - t1) / runs / iters;
+    } while (now() - t1 < 300);
+    const engineMs = (now() - t1) / runs / iters;
     await loop.release();
     rows.push({ kernel: "AdaRound step, Loop", shape: `R=${r}, K=${k}`, fixqGflops: flops / engineMs / 1e6, naiveGflops: flops / naive / 1e6, ortGflops: flops / ortMs / 1e6 });
   }
-  {
-    const k = 576;
-    const pt = Float64Array.from({ length: k * 2 * k }, () => rnd());
-    const h = new Float64Array(k * k);
-    accumulateGram(h, k, pt, 2 * k);
-    symmetrize(h, k);
-    const ms = timeIt(() => cholesky(h, k));
-    rows.push({ kernel: "Cholesky", shape: `K=${k}`, fixqGflops: k ** 3 / 3 / ms / 1e6, naiveGflops: Number.NaN });
+  const sizes = (process.env["FIXQ_BENCH_KERNEL_K"] ?? "256,784,1152").split(",").map(Number);
+  for (const k of sizes) {
+    // A damped Gram of 2K random patches, as GPTQ factors it.
+    const pt = Float64Array.from({ length: k * 2 * k }, () => rnd() - 0.5);
+    const g = new Float64Array(k * k);
+    accumulateGram(g, k, pt, 2 * k);
+    symmetrize(g, k);
+    let mean = 0;
+    for (let i = 0; i < k; i++) mean += g[i * k + i]! / k;
+    const h = Float64Array.from(g, (x, at) => (at % (k + 1) === 0 ? x + 0.01 * mean : x));
+    const l = cholesky(h, k)!;
+    const gflops = (flops: number, ms: number) => flops / ms / 1e6;
+    // fixq's kernels after three warm-up calls (steady JIT state); the textbook loops after one.
+    const slow = 50;
+    const warm = 3;
+    rows.push({ kernel: "Cholesky", shape: `K=${k}`, fixqGflops: gflops(k ** 3 / 3, timeIt(() => cholesky(h, k), 300, warm)), naiveGflops: gflops(k ** 3 / 3, timeIt(() => naiveCholesky(h, k), slow)) });
+    rows.push({ kernel: "inverse from L", shape: `K=${k}`, fixqGflops: gflops((2 * k ** 3) / 3, timeIt(() => inverseFromCholesky(l, k), 300, warm)), naiveGflops: gflops((2 * k ** 3) / 3, timeIt(() => naiveInverse(l, k), slow)) });
+    const factor = () => cholesky(dampedInverse(g, k, 0.01)!, k);
+    const naiveFactor = () => naiveCholesky(naiveInverse(naiveCholesky(h, k)!, k), k);
+    rows.push({ kernel: "GPTQ factor of H⁻¹", shape: `K=${k}`, fixqGflops: gflops((4 * k ** 3) / 3, timeIt(factor, 300, warm)), naiveGflops: gflops((4 * k ** 3) / 3, timeIt(naiveFactor, slow)) });
   }
   return rows;
 }

@@ -79,10 +79,10 @@ const sampler = setInterval(() => {
 
 if (parts.includes("kernels")) {
   console.log("\nkernels (one thread; GFLOP/s, Gram counted as 2·K²·N; fixq float64, ORT float32):");
-  console.log("  kernel               shape           fixq    naive   ORT MatMul   fixq/ORT");
+  console.log("  kernel               shape           fixq    naive   ORT MatMul   fixq/ORT   fixq/naive");
   for (const r of await measureKernels()) {
     const ratio = r.ortGflops ? `${((100 * r.fixqGflops) / r.ortGflops).toFixed(0)}%` : "";
-    console.log(`  ${r.kernel.padEnd(20)} ${r.shape.padEnd(15)} ${r.fixqGflops.toFixed(2).padStart(5)}  ${Number.isNaN(r.naiveGflops) ? "    -" : r.naiveGflops.toFixed(2).padStart(6)}  ${r.ortGflops ? r.ortGflops.toFixed(2).padStart(10) : "         -"}   ${ratio.padStart(8)}`);
+    console.log(`  ${r.kernel.padEnd(20)} ${r.shape.padEnd(15)} ${r.fixqGflops.toFixed(2).padStart(5)}  ${Number.isNaN(r.naiveGflops) ? "    -" : r.naiveGflops.toFixed(2).padStart(6)}  ${r.ortGflops ? r.ortGflops.toFixed(2).padStart(10) : "         -"}   ${ratio.padStart(8)}   ${Number.isNaN(r.naiveGflops) ? "" : `${(r.fixqGflops / r.naiveGflops).toFixed(1)}×`.padStart(10)}`);
   }
 }
 

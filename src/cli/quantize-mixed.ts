@@ -20,12 +20,17 @@
  *   --mixed-search N           whole-model quantizations the beam search around the
  *                              ILP optimum scores on calibration data (default 16; 0: the
  *                              ILP optimum as is; quant/mixed/search.ts, moves.ts)
+ *   --mixed-score OBJECTIVE    what the search minimises: kl (default; the float model's
+ *                              output KL, label-free) | xent (cross-entropy of the true
+ *                              label) | kl+xent (quant/mixed/search-objective.ts)
+ *   --mixed-labels FILE        the class of each calibration sample (.npy/.npz, one integer
+ *                              array), for xent and kl+xent
  *   --pareto FILE              also sweep the first budget (quantize-pareto.ts)
  *   --pareto-points N          points of the sweep (default 12)
  *
  * Recipe keys: mixed, budget (a string or a list), tieResidual, tie (lists
  * of node names), latencyTable, measureLatency, latencySamples, latencyRuns, sensitivity, sensitivityCache,
- * sensitivitySamples, mixedSearch.
+ * sensitivitySamples, mixedSearch, mixedScore, mixedLabels.
  */
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -40,6 +45,9 @@ import { measureLatencyTable } from "../quant/mixed/measure-latency.js";
 import type { LayerRuleInput } from "../quant/layer-rules.js";
 import type { Recipe, RecipeInput } from "../quant/recipe.js";
 import { writeFileAtomic } from "../ir/atomic-write.js";
+import { needsLabels, SEARCH_OBJECTIVES, type SearchObjective } from "../quant/mixed/search-objective.js";
+import { bindLabels } from "../eval/eval-data.js";
+import { readArrays } from "./eval.js";
 
 export interface MixedInput {
   mixed?: string;
@@ -54,12 +62,14 @@ export interface MixedInput {
   sensitivityCache?: string;
   sensitivitySamples?: string | number;
   mixedSearch?: string | number;
+  mixedScore?: string;
+  mixedLabels?: string;
   shard?: string;
   pareto?: string;
   paretoPoints?: string | number;
 }
 
-export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "measureLatency", "latencySamples", "latencyRuns", "sensitivity", "sensitivityCache", "sensitivitySamples", "mixedSearch", "shard", "pareto", "paretoPoints"] as const;
+export const MIXED_KEYS = ["mixed", "budget", "tieResidual", "tie", "latencyTable", "measureLatency", "latencySamples", "latencyRuns", "sensitivity", "sensitivityCache", "sensitivitySamples", "mixedSearch", "mixedScore", "mixedLabels", "shard", "pareto", "paretoPoints"] as const;
 
 const collect = (v: string, all: string[] = []) => [...all, v];
 
@@ -80,6 +90,8 @@ export function withMixedFlags(cmd: Command): Command {
     .option("--sensitivity-cache <dir>", "with --mixed: where measured sensitivities are kept (default .fixq-sensitivity next to the output)")
     .option("--sensitivity-samples <n>", "with --mixed: calibration samples the sensitivities are measured on (default 128)")
     .option("--mixed-search <n>", `with --mixed: whole-model quantizations a beam search around the ILP optimum scores on calibration data (neighbours: the ILP re-solved with one layer pinned, swaps, 2-opt pairs), keeping the assignment of least measured error (default ${DEFAULT_SEARCH_EVALUATIONS}; 0: the ILP optimum as is)`)
+    .option("--mixed-score <objective>", "with --mixed: what the search scores assignments by: kl (default; KL of the quantized outputs against the float model's, label-free) | xent (cross-entropy of the true label; needs --mixed-labels) | kl+xent (both summed)")
+    .option("--mixed-labels <file>", "with --mixed-score xent or kl+xent: the class of each calibration sample (.npy or .npz holding one integer array, [N] or [N,1]); never use test labels")
     .option("--pareto <file>", "with --mixed: also sweep the first budget from all-lowest to all-highest, quantize and evaluate each point (bundled models: their eval set; else --eval DATA), and write the front as JSON")
     .option("--pareto-points <n>", "with --pareto: budget points (default 12)")
     .option("--shard <i/n>", "with --mixed: measure part I of N (1..N) of the sensitivities into the cache and stop (merge the caches by copying, then run without --shard)");
@@ -112,8 +124,8 @@ export interface MeasureLatencyRequest {
   readonly runs?: number;
 }
 
-/** The mixed options, and the latency measurement to run before allocating. */
-export type MixedCliOptions = MixedOptions & { readonly measureLatency?: MeasureLatencyRequest };
+/** The mixed options, the latency measurement to run before allocating, and the search's labels file (read once the calibration data is open). */
+export type MixedCliOptions = MixedOptions & { readonly measureLatency?: MeasureLatencyRequest; readonly labelsFile?: string };
 
 function positiveInt(v: string | number | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -129,6 +141,26 @@ function measureRequest(m: MixedInput): MeasureLatencyRequest | undefined {
   }
   if (m.latencyTable !== undefined) throw new FixqError("usage", "give --latency-table FILE or --measure-latency FILE, not both");
   return { file: m.measureLatency, samples: positiveInt(m.latencySamples, "--latency-samples"), runs: positiveInt(m.latencyRuns, "--latency-runs") };
+}
+
+/** --mixed-score and --mixed-labels, checked: the search's objective (search-objective.ts). */
+function searchObjective(m: MixedInput, evaluations: number): SearchObjective {
+  const o = (m.mixedScore ?? "kl") as SearchObjective;
+  if (!SEARCH_OBJECTIVES.includes(o)) throw new FixqError("usage", `--mixed-score must be kl, xent or kl+xent, got '${m.mixedScore}'`);
+  if (m.mixedScore !== undefined && evaluations === 0) throw new FixqError("usage", "--mixed-score scores the search, which --mixed-search 0 turns off");
+  if (needsLabels(o) && m.mixedLabels === undefined) throw new FixqError("usage", `--mixed-score ${o} needs the class of each calibration sample, which calibration data does not carry: give --mixed-labels FILE (one integer array)`);
+  if (!needsLabels(o) && m.mixedLabels !== undefined) throw new FixqError("usage", "--mixed-labels is read only by --mixed-score xent or kl+xent");
+  return o;
+}
+
+/** The labels of the calibration samples for the search: as many as the calibration file holds (at least as many with --calib-samples). */
+function calibrationLabels(path: string, source: DataSource, limited: boolean): Int32Array {
+  const arrays = readArrays(path, "--mixed-labels");
+  if (arrays.size !== 1) throw new FixqError("data", `expected one array of labels, found ${arrays.size}`, `--mixed-labels ${path}`);
+  const a = [...arrays.values()][0]!;
+  const labels = bindLabels(a, a.shape[0] ?? 0, path);
+  if (limited ? labels.length < source.count : labels.length !== source.count) throw new FixqError("data", `${labels.length} labels for ${source.count} calibration samples`, `--mixed-labels ${path}`);
+  return labels;
 }
 
 /** Checks the mixed keys into allocation options; undefined without --mixed. */
@@ -150,6 +182,7 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
   const evaluations = m.mixedSearch === undefined ? DEFAULT_SEARCH_EVALUATIONS : Number(m.mixedSearch);
   if (!(Number.isInteger(evaluations) && evaluations >= 0)) throw new FixqError("usage", `--mixed-search must be an integer >= 0, got '${m.mixedSearch}'`);
   if (m.paretoPoints !== undefined && m.pareto === undefined) throw new FixqError("usage", "--pareto-points needs --pareto FILE");
+  const objective = searchObjective(m, evaluations);
   const cacheRoot = m.sensitivityCache ?? join(dirname(ctx.output), ".fixq-sensitivity");
   if (existsSync(cacheRoot) && !statSync(cacheRoot).isDirectory()) throw new FixqError("usage", "--sensitivity-cache must be a folder (it is created when missing); this is a file", cacheRoot);
   return {
@@ -165,7 +198,8 @@ export function mixedOptions(recipe: Recipe, m: MixedInput, ctx: { output: strin
     threads: ctx.threads,
     progress: ctx.progress,
     measureLatency,
-    search: ctx.recipeWith && evaluations > 0 ? { evaluations, recipeWith: ctx.recipeWith } : undefined,
+    search: ctx.recipeWith && evaluations > 0 ? { evaluations, recipeWith: ctx.recipeWith, objective } : undefined,
+    labelsFile: evaluations > 0 && needsLabels(objective) ? m.mixedLabels : undefined,
   };
 }
 
@@ -184,7 +218,9 @@ export async function withMeasuredLatency(model: Model, source: DataSource, o: M
   return { ...o, latencyTable: { file: req.file, layers: table.layers } };
 }
 
-/** Runs the allocation when --mixed is given. */
-export async function runMixedStep(model: Model, source: DataSource, recipe: Recipe, o: MixedOptions | undefined): Promise<MixedOutcome | undefined> {
-  return o === undefined ? undefined : allocateMixed(model, source, recipe, o);
+/** Runs the allocation when --mixed is given (reading the search's labels, if any, first). */
+export async function runMixedStep(model: Model, source: DataSource, recipe: Recipe, o: MixedCliOptions | undefined): Promise<MixedOutcome | undefined> {
+  if (o === undefined) return undefined;
+  const labels = o.labelsFile !== undefined && o.search && !o.shard ? calibrationLabels(o.labelsFile, source, recipe.calibSamples !== undefined) : undefined;
+  return allocateMixed(model, source, recipe, labels && o.search ? { ...o, search: { ...o.search, labels } } : o);
 }

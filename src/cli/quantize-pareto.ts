@@ -17,7 +17,8 @@
 import { writeFileAtomic } from "../ir/atomic-write.js";
 import { isFixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
-import { compareModels, type EvalData } from "../eval/compare.js";
+import { compareModels } from "../eval/compare.js";
+import type { EvalData } from "../eval/eval-data.js";
 import { spearman } from "../eval/rank-correlation.js";
 import type { DataSource } from "../quant/feeds.js";
 import { allocateMixed, type MixedOptions } from "../quant/mixed/allocate.js";

@@ -50,9 +50,15 @@ export interface QuantizeRun {
 /** The JSON summary of a quantize run, printed as text on stderr unless `quiet`. */
 export function quantizeSummary(run: QuantizeRun, quiet: boolean): Record<string, unknown> {
   const { result, recipe, output, calibPath, loads, inlined } = run;
-  const quantized = result.decisions.filter((d) => d.quantized);
-  const float = result.decisions.filter((d) => !d.quantized && !d.notFloat && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
-  const notFloat = result.decisions.filter((d) => d.notFloat && d.node.opType !== "Constant");
+  // weight-only (no activation quantized: --acts float): the planner's elementwise and pass-through nodes get no Q/DQ, so only the layers reading a quantized weight count
+  const tensors = new Set(result.formats.map((f) => f.tensor));
+  const weightOnly = !result.formats.some((f) => f.role === "activation");
+  const decisions = result.decisions.map((d) =>
+    d.quantized && weightOnly && !d.node.inputs.some((i) => tensors.has(i)) ? { ...d, quantized: false, reason: "weight-only quantization: no weight, and activations stay float" } : d,
+  );
+  const quantized = decisions.filter((d) => d.quantized);
+  const float = decisions.filter((d) => !d.quantized && !d.notFloat && !["Constant", "QuantizeLinear", "DequantizeLinear"].includes(d.node.opType));
+  const notFloat = decisions.filter((d) => d.notFloat && d.node.opType !== "Constant");
   const where = (d: (typeof float)[number]) => ({ node: d.node.name ?? `#${d.index}`, op: d.node.opType, reason: d.reason });
   const summary: Record<string, unknown> = {
     output: resolve(output),

@@ -3,7 +3,9 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import chalk from "chalk";
 import { bundledModelFor, MODELS_DIR } from "../data/manifest.js";
-import { bindEvalData, checkGate, compareModels, DEFAULT_MAX_DEPLOYMENT_GAP } from "../eval/compare.js";
+import { bindEvalData } from "../eval/eval-data.js";
+import { checkGate, DEFAULT_MAX_DEPLOYMENT_GAP } from "../eval/gate.js";
+import { compareModels } from "../eval/compare.js";
 import { explainDeploymentRisk } from "../eval/divergence.js";
 import { divergenceText, quantizeEvalLine, quantizeEvalSummary } from "../eval/reports.js";
 import { readTensorFile } from "../io/npz.js";
@@ -116,6 +118,7 @@ function guardFiles(input: string, opts: QuantizeCliOptions, inModels: (f: "cali
       { what: "the model", path: input },
       { what: "--calib", path: calib ?? inModels("calibration") },
       { what: "--recipe", path: recipe },
+      { what: "--mixed-labels", path: opts.mixedLabels },
       { what: "--latency-table", path: opts.latencyTable },
       { what: "--eval data", path: typeof evalOpt === "string" ? evalOpt : inModels("eval") },
       { what: "the eval labels", path: typeof evalOpt === "string" ? undefined : inModels("eval_labels") },
@@ -149,6 +152,8 @@ export async function runQuantize(input: string, opts: QuantizeCliOptions): Prom
   const recipeFlags = splitMixedInput(flags, {}).rest;
   // A recipe's measureLatency is an output too: the same guard, with it.
   if (mixedInput.measureLatency !== undefined && opts.measureLatency === undefined) guardFiles(input, { ...opts, measureLatency: mixedInput.measureLatency }, inModels, jsonOut?.file);
+  // A recipe's mixedLabels is an input: no output may be it.
+  if (mixedInput.mixedLabels !== undefined && opts.mixedLabels === undefined) guardFiles(input, { ...opts, mixedLabels: mixedInput.mixedLabels }, inModels, jsonOut?.file);
   let recipe = buildRecipe(fileRecipe, recipeFlags);
   const recipeWith = (rules: LayerRuleInput[]) => buildRecipe(fileRecipe, recipeFlags, { layers: [...rules, ...((fileRecipe.layers as unknown[] | undefined) ?? [])], recipeFile: fileRecipe.recipeFile });
   let mixedOpts = mixedOptions(recipe, mixedInput, { output, threads: nThreads, progress: (t) => json || process.stderr.write(`  ${t}\n`), recipeWith });

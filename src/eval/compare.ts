@@ -7,32 +7,17 @@
  * model, ORT fuses Q/DQ into integer kernels: what actually deploys) and
  * "disabled" (Q/DQ run as float fake-quant). A gap between the two is a
  * deployment risk. The reference runs with optimizations "all", so a model
- * compared with itself matches exactly. The gate uses the "all" figures.
+ * compared with itself matches exactly. The gate uses the "all" figures
+ * (gate.ts); the data and labels are bound to the models by eval-data.ts.
  */
-import { DataType, dtypeName } from "../ir/dtype.js";
 import { FixqError } from "../ir/errors.js";
-import type { Model, ValueInfo } from "../ir/graph.js";
-import { halfToFloat } from "../ir/tensor.js";
-import type { NpyArray } from "../io/npy.js";
-import { type BoundData, bindData, hostColumn, memoryColumn, NPY_TO_ONNX } from "../quant/signature.js";
+import type { Model } from "../ir/graph.js";
 import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
-import { type CandidateRunner, emulatorRunner } from "./emulator-runner.js";
-import { asModel } from "./model-label.js";
 import { type Progress, silentProgress } from "../util/progress.js";
-import { type Accuracy, Agreement, ErrorStats, TopKAccuracy } from "./metrics.js";
-
-/**
- * Evaluation inputs bound to a model's input names, each in the model's
- * layout with its samples along its batch axis (quant/signature.ts).
- */
-export interface EvalData {
-  readonly inputs: Readonly<Record<string, HostTensor>>;
-  readonly samples: number;
-  /** The data file, for messages. */
-  readonly source: string;
-  /** Constants for inputs the file does not hold (`--input-value`), fed to every run. */
-  readonly values?: ReadonlyMap<string, HostTensor>;
-}
+import { type CandidateRunner, emulatorRunner } from "./emulator-runner.js";
+import { checkEvalData, type EvalData, evalFeeds, numeric } from "./eval-data.js";
+import { type Accuracy, Agreement, agreementRows, ErrorStats, TopKAccuracy } from "./metrics.js";
+import { asModel } from "./model-label.js";
 
 export interface CompareOptions {
   /** Samples per run (default 256); a model input with a fixed first dim forces that size. */
@@ -85,89 +70,6 @@ export interface CompareResult {
   };
 }
 
-/** Graph inputs the caller must feed (inputs with an initializer are optional). */
-export function modelInputs(model: Model): readonly ValueInfo[] {
-  const g = model.graph;
-  if (!g) throw new FixqError("model", "model has no graph");
-  const init = new Set(g.initializers.map((t) => t.name));
-  return g.inputs.filter((v) => !init.has(v.name));
-}
-
-function nonFinite(a: NpyArray): number {
-  const d = a.data;
-  if (a.dtype === "f2") return (d as Uint16Array).findIndex((h) => (h & 0x7c00) === 0x7c00);
-  if (a.dtype === "f4" || a.dtype === "f8") return (d as Float32Array).findIndex((v) => !Number.isFinite(v));
-  return -1;
-}
-
-/**
- * Binds the arrays of a .npy (key "") or .npz file, and `values` from
- * `--input-value`, to the model's inputs (quant/signature.ts) and checks
- * dtypes, shapes and values against the declared input types.
- */
-export function bindEvalData(model: Model, arrays: ReadonlyMap<string, NpyArray>, source: string, values: ReadonlyMap<string, HostTensor> = new Map()): EvalData {
-  const where = `data ${source}`;
-  if (!model.graph) throw new FixqError("model", "model has no graph");
-  for (const [name, a] of arrays) {
-    const bad = nonFinite(a);
-    if (bad >= 0) {
-      const row = a.shape.slice(1).reduce((x, y) => x * y, 1);
-      throw new FixqError("data", `${name ? `array '${name}' ` : ""}contains NaN or Inf (element ${bad}, sample ${Math.floor(bad / row)})`, where);
-    }
-  }
-  const bound = bindData(model.graph, new Map([...arrays].map(([k, a]) => [k, memoryColumn(a)])), values, where);
-  const inputs: Record<string, HostTensor> = {};
-  for (const [key, a] of arrays) inputs[bound.inputOf.get(key) ?? key] = { dtype: NPY_TO_ONNX[a.dtype], dims: a.shape, data: a.data };
-  return { inputs, samples: bound.samples, source, values };
-}
-
-/** `data` bound to `model`'s inputs, checked; `who` prefixes the input in messages ("CAND input ..."). */
-export function evalFeeds(model: Model, data: EvalData, who = ""): BoundData {
-  if (!model.graph) throw new FixqError("model", "model has no graph");
-  const columns = new Map(Object.entries(data.inputs).map(([k, t]) => [k, hostColumn(t)]));
-  return bindData(model.graph, columns, data.values ?? new Map(), `data ${data.source}`, { who });
-}
-
-/**
- * Checks bound data against a model's declared inputs; returns the fixed
- * batch size an input imposes, if any. `who` prefixes the input in
- * messages ("CAND input ...").
- */
-export function checkEvalData(model: Model, data: EvalData, who = ""): number | undefined {
-  const bound = evalFeeds(model, data, who);
-  if (bound.samples !== data.samples) throw new FixqError("data", `${who}model takes ${bound.samples} samples from the data, expected ${data.samples}`, `data ${data.source}`);
-  return bound.fixedBatch;
-}
-
-/** Integer class labels, one per sample (shape [N] or [N,1]). */
-export function bindLabels(a: NpyArray, samples: number, source: string): Int32Array {
-  const where = `labels ${source}`;
-  if (a.dtype.startsWith("f") || a.dtype === "b1") throw new FixqError("data", `labels must be integers, got ${dtypeName(NPY_TO_ONNX[a.dtype])}`, where);
-  if (a.shape.length > 2 || (a.shape.length === 2 && a.shape[1] !== 1) || a.shape.length === 0) {
-    throw new FixqError("data", `labels must have shape [N] or [N,1], got [${a.shape.join(",")}]`, where);
-  }
-  const count = a.shape[0]!;
-  if (count !== samples) throw new FixqError("data", `${count} labels for ${samples} data samples`, where);
-  const out = new Int32Array(count);
-  const src = a.data as ArrayLike<number | bigint>;
-  for (let i = 0; i < count; i++) {
-    const v = Number(src[i]);
-    if (v < 0 || v > 0x7fffffff) throw new FixqError("data", `label ${v} (sample ${i}) is not a class index`, where);
-    out[i] = v;
-  }
-  return out;
-}
-
-/** Output values as numbers: float32 stays a view; float16 is decoded; integers are converted. */
-export function numeric(t: HostTensor, what: string): ArrayLike<number> {
-  const d = t.data;
-  if (d instanceof Float32Array || d instanceof Float64Array) return d;
-  if (t.dtype === DataType.FLOAT16 && d instanceof Uint16Array) return Float64Array.from(d, halfToFloat);
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d, Number);
-  if (ArrayBuffer.isView(d)) return d as unknown as ArrayLike<number>;
-  throw new FixqError("unsupported", `cannot compare ${dtypeName(t.dtype)} outputs`, what);
-}
-
 class OutputAccumulator {
   readonly error = new ErrorStats();
   readonly agreement = new Agreement();
@@ -177,6 +79,7 @@ class OutputAccumulator {
     readonly candidateName: string,
   ) {}
 
+  /** `rows`: the arg-max rows of this batch's output (agreementRows); `perSample`: it has them. */
   update(ref: ArrayLike<number>, cand: ArrayLike<number>, rows: number, perSample: boolean): void {
     this.error.update(ref, cand);
     this.perSample &&= perSample;
@@ -260,7 +163,8 @@ export async function compareModels(
               throw new FixqError("model", `output #${i}: REF '${acc.name}' gives shape [${r.dims.join(",")}], CAND '${n}' gives [${c.dims.join(",")}]`);
             }
             const values = numeric(c, `CAND output '${n}'`);
-            acc.update(refValues[i]!, values, count, isPerSample(r, count));
+            const rows = agreementRows(r.dims, count);
+            acc.update(refValues[i]!, values, rows ?? count, rows !== undefined);
             if (i === 0 && labels) {
               run.accuracy ??= new TopKAccuracy(refAccuracy!.classes);
               run.accuracy.update(values, count, labels, start);
@@ -306,129 +210,3 @@ function labelled(p: Progress, label: string): Progress {
   return { start: (total) => p.start(total, label), tick: (n) => p.tick(n), stop: () => p.stop() };
 }
 
-/** CI thresholds, checked against the "all" (deployed) figures: SQNR of every output, the rest of the first output. */
-export interface Thresholds {
-  /** Max top-1 drop of CAND vs REF, in percentage points (needs labels). */
-  readonly maxDrop?: number;
-  /** Min arg-max agreement with REF, 0..1. */
-  readonly minAgreement?: number;
-  /** Min output SQNR in dB. */
-  readonly minSqnrDb?: number;
-  /**
-   * Max points by which the integer-kernel run (ORT, optimizations on) may
-   * fall below the fake-quant run (optimizations off), in top-1 (with labels)
-   * and in agreement with REF. Checked only for the ORT engine, and only when
-   * one of the two can be measured.
-   */
-  readonly maxDeploymentGap?: number;
-}
-
-/** Default --max-deployment-gap, points. */
-export const DEFAULT_MAX_DEPLOYMENT_GAP = 2;
-
-/**
- * Points by which the integer-kernel run falls below the fake-quant run: the
- * larger of the top-1 gap (with labels) and the agreement gap, with which one
- * it is; null when neither is measured or CAND did not run in ORT.
- */
-export function deploymentGap(r: CompareResult): { points: number; metric: "top-1" | "agreement" } | null {
-  const all = r.candidate.all;
-  const dis = r.candidate.disabled;
-  if (all.optimization !== "all") return null;
-  const gaps: { points: number; metric: "top-1" | "agreement" }[] = [];
-  if (all.accuracy && dis.accuracy) gaps.push({ points: ((dis.accuracy.correct1 - all.accuracy.correct1) * 100) / all.accuracy.count, metric: "top-1" });
-  const a = all.outputs[0]?.agreement;
-  const d = dis.outputs[0]?.agreement;
-  if (a != null && d != null) gaps.push({ points: (d - a) * 100, metric: "agreement" });
-  return gaps.reduce<{ points: number; metric: "top-1" | "agreement" } | null>((w, g) => (w === null || g.points > w.points ? g : w), null);
-}
-
-export interface GateCheck {
-  readonly id: "max-drop" | "min-agreement" | "min-sqnr" | "max-deployment-gap";
-  /** What must hold, e.g. "top-1 drop <= 1.00 points". */
-  readonly requirement: string;
-  readonly limit: number;
-  /** The measured value; null when it cannot be measured (which fails the check). */
-  readonly value: number | null;
-  readonly passed: boolean;
-  /** The value as shown, e.g. "3.10 points", "inf dB", "n/a". */
-  readonly measured: string;
-  /** The outcome in words, e.g. "top-1 drop 3.10 points > 1.00". */
-  readonly message: string;
-}
-
-export interface GateResult {
-  readonly passed: boolean;
-  readonly checks: readonly GateCheck[];
-}
-
-/** Top-1 drop of CAND (optimizations on) vs REF in percentage points, from the correct counts. */
-export function top1Drop(r: CompareResult): number | null {
-  const a = r.reference.accuracy;
-  const b = r.candidate.all.accuracy;
-  return a && b ? ((a.correct1 - b.correct1) * 100) / a.count : null;
-}
-
-export function formatDb(x: number): string {
-  return Number.isFinite(x) ? x.toFixed(2) : Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
-}
-
-/**
- * The output with the lowest SQNR, a NaN one first (NaN fails every bound):
- * min over outputs o of SQNR_o, so `--min-sqnr` holds for every output.
- */
-function worstSqnr(outputs: readonly OutputMetrics[]): OutputMetrics | undefined {
-  return outputs.reduce<OutputMetrics | undefined>((w, o) => (w === undefined || Number.isNaN(o.sqnrDb) || (!Number.isNaN(w.sqnrDb) && o.sqnrDb < w.sqnrDb) ? o : w), undefined);
-}
-
-/**
- * Checks the thresholds that are set; a missing or NaN value fails.
- * `minSqnrDb` holds for every output (the worst is checked); `maxDrop` and
- * `minAgreement` look at the first output, the one labels refer to.
- */
-export function checkGate(r: CompareResult, t: Thresholds): GateResult {
-  const checks: GateCheck[] = [];
-  const add = (id: GateCheck["id"], limit: number, value: number | null, passed: boolean, requirement: string, measured: string, message: string) =>
-    checks.push({
-      id,
-      requirement,
-      limit,
-      value,
-      passed,
-      measured: value === null ? "n/a" : measured,
-      message: value === null ? `${requirement}: not measured` : message,
-    });
-  if (t.maxDrop !== undefined) {
-    const v = top1Drop(r);
-    const ok = v !== null && v <= t.maxDrop;
-    const limit = t.maxDrop.toFixed(2);
-    add("max-drop", t.maxDrop, v, ok, `top-1 drop <= ${limit} points`, `${v?.toFixed(2)} points`, `top-1 drop ${v?.toFixed(2)} points ${ok ? "<=" : ">"} ${limit}`);
-  }
-  const first = r.candidate.all.outputs[0];
-  if (t.minAgreement !== undefined) {
-    const v = first?.agreement ?? null;
-    const ok = v !== null && v >= t.minAgreement;
-    const limit = t.minAgreement.toFixed(4);
-    add("min-agreement", t.minAgreement, v, ok, `agreement >= ${limit}`, `${v?.toFixed(4)}`, `agreement ${v?.toFixed(4)} ${ok ? ">=" : "<"} ${limit}`);
-  }
-  if (t.minSqnrDb !== undefined) {
-    const outs = r.candidate.all.outputs;
-    const worst = worstSqnr(outs);
-    const v = worst?.sqnrDb ?? null;
-    const ok = v !== null && v >= t.minSqnrDb;
-    const limit = formatDb(t.minSqnrDb);
-    const which = worst && outs.length > 1 ? ` (output '${worst.name}', the worst of ${outs.length})` : "";
-    add("min-sqnr", t.minSqnrDb, v, ok, `SQNR >= ${limit} dB`, `${formatDb(v ?? Number.NaN)} dB`, `SQNR ${formatDb(v ?? Number.NaN)} dB${which} ${ok ? ">=" : "<"} ${limit} dB`);
-  }
-  const gap = t.maxDeploymentGap === undefined ? null : deploymentGap(r);
-  if (t.maxDeploymentGap !== undefined && gap) {
-    const ok = gap.points <= t.maxDeploymentGap;
-    const limit = t.maxDeploymentGap.toFixed(2);
-    const v = gap.points.toFixed(2);
-    const message = ok
-      ? `integer kernels within ${limit} points of fake-quant (${gap.metric} gap ${v})`
-      : `deployment risk: ${gap.metric} in ORT integer kernels is ${v} points below fake-quant (> ${limit})`;
-    add("max-deployment-gap", t.maxDeploymentGap, gap.points, ok, `integer-kernel ${gap.metric} within ${limit} points of fake-quant`, `${v} points`, message);
-  }
-  return { passed: checks.every((c) => c.passed), checks };
-}

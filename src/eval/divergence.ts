@@ -36,7 +36,8 @@ import { FixqError } from "../ir/errors.js";
 import type { Graph, Model, Node } from "../ir/graph.js";
 import { tensorToFloat64 } from "../ir/tensor.js";
 import { type HostTensor, OrtSession, sliceBatch } from "../runtime/ort-session.js";
-import { type EvalData, type GateResult, numeric } from "./compare.js";
+import { type EvalData, numeric } from "./eval-data.js";
+import type { GateResult } from "./gate.js";
 
 export interface Divergence {
   /** The DequantizeLinear output where the runs first part. */

@@ -61,6 +61,20 @@ function asFloat32(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
+/**
+ * The rows whose arg-max `Agreement` compares, for an output of `dims` from a
+ * batch of `count` samples; undefined when it has none.
+ *   rank 3 ([N, S, V] token logits, seq-first [S, N, V]): one row per position,
+ *     arg-max over the last axis, rows = N·S (the whole output over V);
+ *   else [N, …] with at least two values per sample: one row per sample, the
+ *     arg-max over all its values (C for [N, C] scores), rows = N.
+ */
+export function agreementRows(dims: readonly number[], count: number): number | undefined {
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (dims.length === 3 && dims[2]! >= 2) return size / dims[2]!;
+  return dims[0] === count && size / count >= 2 ? count : undefined;
+}
+
 /** Rate at which the arg-max of each candidate row equals the arg-max of the reference row. */
 export class Agreement {
   count = 0;

@@ -12,7 +12,7 @@
  */
 import type { Model } from "../ir/graph.js";
 import { OrtSession } from "../runtime/ort-session.js";
-import { type EvalData, evalFeeds, numeric } from "./compare.js";
+import { type EvalData, evalFeeds, numeric } from "./eval-data.js";
 import { ErrorStats } from "./metrics.js";
 import { type PerLayerResult, referenceAfterFloatPasses } from "./per-layer.js";
 

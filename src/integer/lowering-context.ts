@@ -109,10 +109,12 @@ export class LoweringContext {
     return name;
   }
 
-  /** The integer value holding float value `name`, or a "not fully quantized" error naming the node. */
+  /** The integer value holding float value `name`, or a "not fully quantized" error naming the node (and a constant as one: it has no integer value). */
   intInput(name: string, n: Node): string {
     const v = this.lowered.get(name);
     if (v) return v;
+    const c = this.consts.get(name);
+    if (c) throw new FixqError("unsupported", `cannot integerize: ${label(n)} reads the constant '${name}' (${dtypeName(c.dtype)} [${c.dims.join(",")}]) where integer code takes only a computed value`);
     throw new FixqError("unsupported", `not fully quantized: ${label(n)} reads '${name}', which is float (it has no integer quantization spec)`);
   }
 

@@ -4,8 +4,11 @@
  * probing and data checks see concrete shapes.
  *
  * A symbolic dim pinned to size s is pinned everywhere it is declared: in the
- * other inputs and in the outputs (Silero's `input` [batch, sequence] pinned
- * to 1x512 makes `h` [2, batch, 64] into [2, 1, 64]). A static dim must be
+ * other inputs, in the outputs (Silero's `input` [batch, sequence] pinned
+ * to 1x512 makes `h` [2, batch, 64] into [2, 1, 64]) and in the intermediate
+ * value_info (torch's dynamo exporter declares every value: position ids
+ * [1, sequence]; left symbolic, a declared type stands in for the shape
+ * inference finds, and a constant such as Unsqueeze(Range(0, 16)) does not fold). A static dim must be
  * given its own size; a rank must match; a name must be an input.
  */
 import { FixqError } from "./errors.js";
@@ -94,19 +97,21 @@ export function pinInputShapes(model: Model, pins: InputShapes): Model {
     if (!shape?.some((d) => typeof d === "string" && symbols.has(d))) return v;
     return { ...v, type: withDims(v.type, shape.map((d) => (typeof d === "string" ? (symbols.get(d)?.[0] ?? d) : d))) };
   };
-  const graph: Graph = { ...g, inputs: g.inputs.map(pin), outputs: g.outputs.map(pin) };
+  const graph: Graph = { ...g, inputs: g.inputs.map(pin), outputs: g.outputs.map(pin), valueInfo: g.valueInfo.map(pin) };
   return { ...model, graph };
 }
 
 /**
- * `pinned` with the declared input and output types of `original` put back
- * (by name): a model written after pinning keeps the signature it was given.
+ * `pinned` with the declared input, output and value_info types of `original`
+ * put back (by name): a model written after pinning keeps the signature it
+ * was given.
  */
 export function restoreSignature(pinned: Model, original: Model): Model {
   if (!pinned.graph || !original.graph || pinned === original) return pinned;
-  const declared = new Map([...original.graph.inputs, ...original.graph.outputs].map((v) => [v.name, v.type]));
+  const g = original.graph;
+  const declared = new Map([...g.inputs, ...g.outputs, ...g.valueInfo].map((v) => [v.name, v.type]));
   const put = (v: ValueInfo): ValueInfo => (declared.has(v.name) ? { ...v, type: declared.get(v.name) } : v);
-  return { ...pinned, graph: { ...pinned.graph, inputs: pinned.graph.inputs.map(put), outputs: pinned.graph.outputs.map(put) } };
+  return { ...pinned, graph: { ...pinned.graph, inputs: pinned.graph.inputs.map(put), outputs: pinned.graph.outputs.map(put), valueInfo: pinned.graph.valueInfo.map(put) } };
 }
 
 /**
@@ -138,12 +143,12 @@ export function pinSampleShapes(model: Model, pins: InputShapes): Model {
   const g = pinned.graph;
   if (!g || pinned === model) return pinned;
   const batch = pinnedBatch(model.graph!, pins);
-  const declared = new Map([...model.graph!.inputs, ...model.graph!.outputs].map((v) => [v.name, v.type]));
+  const declared = new Map([...model.graph!.inputs, ...model.graph!.outputs, ...model.graph!.valueInfo].map((v) => [v.name, v.type]));
   const unpinBatch = (v: ValueInfo): ValueInfo => {
     const was = tensorTypeOf(declared.get(v.name))?.shape;
     const now = tensorTypeOf(v.type)?.shape;
     if (batch === undefined || !was?.includes(batch) || !now) return v;
     return { ...v, type: withDims(v.type, now.map((d, i) => (was[i] === batch ? batch : d))) };
   };
-  return { ...pinned, graph: { ...g, inputs: g.inputs.map(unpinBatch), outputs: g.outputs.map(unpinBatch) } };
+  return { ...pinned, graph: { ...g, inputs: g.inputs.map(unpinBatch), outputs: g.outputs.map(unpinBatch), valueInfo: g.valueInfo.map(unpinBatch) } };
 }

@@ -90,10 +90,26 @@ interface Pair {
   readonly kind: RotatedPair["kind"];
 }
 
+/**
+ * The last dim a Reshape gives: from shape inference, else the last entry of
+ * its target when that is a Concat ending in a positive constant. A dynamic-axes
+ * torch export computes view(B, T, h, d) as Reshape(x, Concat(Unsqueeze(B),
+ * Unsqueeze(T), [h], [d])), which static inference cannot size, but d is there.
+ */
+function reshapeLastDim(n: Node, types: ReturnType<typeof inferTypes>, consts: ReturnType<typeof constantTensors>, producer: ReadonlyMap<string, Node>): number | undefined {
+  const last = types.get(n.outputs[0]!)?.shape?.at(-1);
+  if (typeof last === "number") return last;
+  const concat = producer.get(n.inputs[1] ?? "");
+  const tail = concat?.opType === "Concat" ? consts.get(concat.inputs.at(-1) ?? "") : undefined;
+  const v = tail && tail.dims.reduce((a, b) => a * b, 1) === 1 ? tensorToFloat64(tail)[0]! : undefined;
+  return v !== undefined && v > 0 ? v : undefined;
+}
+
 /** Finds the pairs of `g` (see the file comment). */
 function findPairs(g: Graph): Pair[] {
   const consts = constantTensors(g);
   const types = inferTypes(g);
+  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const readers = readersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.name));
   const sole = (v: string) => (readers.get(v)?.length === 1 && !outputs.has(v) ? readers.get(v)![0] : undefined);
@@ -135,8 +151,8 @@ function findPairs(g: Graph): Pair[] {
         if (!perm || perm[perm.length - 1] !== perm.length - 1) ok = false;
       }
       if (op === "Reshape") {
-        const last = types.get(next.outputs[0]!)?.shape?.at(-1);
-        if (typeof last !== "number") ok = false;
+        const last = reshapeLastDim(next, types, consts, producer);
+        if (last === undefined) ok = false;
         else if (d === 0) d = last;
         else if (last !== n) ok = false;
       }

@@ -74,14 +74,14 @@ const ints = (name: string, v: readonly number[]): Tensor => ({ name, dtype: Dat
 const typeOf = (dtype: number, dims: readonly Dim[]) => ({ tensor_type: { elem_type: dtype, shape: { dim: dims.map((d) => ({ dim_value: d })) } } });
 const shift = (a: number) => (a >= 0 ? a + 1 : a);
 
-/** With several symbolic input dims the batch is not known: the refusal says how to pin all but the batch. */
+/** With several symbolic input dims (and a Transpose moving axis 0: batchLeavesAxis0) the batch is not known: the refusal says how to pin all but the batch. */
 function refuseSeveralSymbols(g: Graph): void {
   const inits = new Set(g.initializers.map((t) => t.name));
   for (const v of g.inputs) {
     const shape = tensorTypeOf(v.type)?.shape;
     if (inits.has(v.name) || !shape?.some((d) => typeof d === "string")) continue;
     const example = shape.map((d) => (typeof d === "number" ? d : (d ?? "?").toUpperCase())).join("x");
-    throw new FixqError("unsupported", `cannot integerize: input '${v.name}' ${formatShape(shape)} has several symbolic dims and its batch leaves the leading axis; pin every dim with --input-shape ${v.name}=${example}, the batch at 1 (it stays free)`);
+    throw new FixqError("unsupported", `cannot integerize: input '${v.name}' ${formatShape(shape)} has several symbolic dims, and the graph moves its leading axis (a Transpose: torch attention runs seq-first inside, batch_first or not), so which dim is the batch cannot be told; pin every dim with --input-shape ${v.name}=${example}, the batch at 1 (it stays free)`);
   }
 }
 

@@ -85,7 +85,7 @@ async function runHoisted(
   const hoisted = hoistBodyValues(model, wanted);
   try {
     const tensors = [...new Set([...mainActs, ...mainExtra]), ...hoisted.exposed.keys()];
-    return { result: await calibrate(hoisted.model, source, tensors, { ...opts, quiet: true }), hoisted };
+    return { result: await calibrate(hoisted.model, source, tensors, opts), hoisted };
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0]!.replace(/^onnxruntime failed to run: /, "");
     return `ONNX Runtime could not run the model with its body values exposed for calibration: ${msg}`;

@@ -50,8 +50,6 @@ export interface CalibrateOptions {
   statistics?: CalibrationStatistics;
   /** Bins of each StreamingHistogram (default DEFAULT_BINS, 2048); entropy wants ENTROPY_HISTOGRAM_BINS. */
   histogramBins?: number;
-  /** ORT's error log off stderr: the caller reports a failed run itself. */
-  quiet?: boolean;
 }
 
 export async function calibrate(model: Model, source: DataSource, tensors: readonly string[], opts: CalibrateOptions): Promise<CalibrationResult> {
@@ -126,7 +124,7 @@ export async function calibrate(model: Model, source: DataSource, tensors: reado
 }
 
 async function runAll(model: Model, extraOutputs: readonly string[], opts: CalibrateOptions, body: (s: OrtSession) => Promise<void>): Promise<void> {
-  const session = await OrtSession.create(model, { optimization: "disabled", threads: opts.threads, extraOutputs, quiet: opts.quiet });
+  const session = await OrtSession.create(model, { optimization: "disabled", threads: opts.threads, extraOutputs });
   try {
     await body(session);
   } finally {

@@ -75,6 +75,8 @@ export const RECIPE_SCHEMA: Schema = {
   sensitivityCache: ["string"],
   sensitivitySamples: ["number", "string"],
   mixedSearch: ["number", "string"],
+  mixedScore: ["string"],
+  mixedLabels: ["string"],
 };
 
 /** One `layers` rule: a match and the settings it overrides. */

@@ -49,6 +49,23 @@ export const NPY_TO_ONNX: Record<NpyDtype, number> = {
 
 /** NumPy's names of the float types a data file can be cast to (the hint of a float dtype mismatch). */
 const NUMPY_FLOAT: Readonly<Record<number, string>> = { [DataType.FLOAT]: "float32", [DataType.DOUBLE]: "float64", [DataType.FLOAT16]: "float16" };
+/** The same for integer types: token ids saved as int32 for an int64 input_ids (the hint of an integer dtype mismatch). */
+const NUMPY_INT: Readonly<Record<number, string>> = {
+  [DataType.INT8]: "int8",
+  [DataType.INT16]: "int16",
+  [DataType.INT32]: "int32",
+  [DataType.INT64]: "int64",
+  [DataType.UINT8]: "uint8",
+  [DataType.UINT16]: "uint16",
+  [DataType.UINT32]: "uint32",
+  [DataType.UINT64]: "uint64",
+};
+
+/** ": save the array as T (NumPy: a.astype(np.t))" when the file's dtype and the input's are both float or both integer, else "". */
+function castHint(file: number, input: number): string {
+  const names = NUMPY_FLOAT[file] && NUMPY_FLOAT[input] ? NUMPY_FLOAT : NUMPY_INT[file] && NUMPY_INT[input] ? NUMPY_INT : undefined;
+  return names ? `: save the array as ${dtypeName(input)} (NumPy: a.astype(np.${names[input]}))` : "";
+}
 
 export interface InputSlot {
   readonly name: string;
@@ -216,8 +233,8 @@ export function bindData(
     if (key === "" && wanted.length === 0) {
       throw new FixqError("usage", `a .npy file feeds the one input without data, but --input-value already gives every input (${[...values.keys()].map((k) => `'${k}'`).join(", ")})`, where);
     }
-    if (key === "") throw new FixqError("data", `a .npy file feeds one input, but the model has ${wanted.length} inputs without data (${wanted.map((s) => `'${s.name}'`).join(", ")}); use a .npz keyed by input name`, where);
-    throw new FixqError("data", `array '${key}' matches no model input (inputs: ${names})`, where);
+    if (key === "") throw new FixqError("data", `a .npy file feeds one input, but the ${who}model has ${wanted.length} inputs without data (${wanted.map((s) => `'${s.name}'`).join(", ")}); use a .npz keyed by input name`, where);
+    throw new FixqError("data", `array '${key}' matches no ${who}model input (inputs: ${names})`, where);
   }
   for (const key of values.keys()) {
     if (!sig.slots.some((s) => s.name === key)) throw new FixqError("usage", `--input-value names '${key}', which is not a model input (inputs: ${names})`);
@@ -241,7 +258,7 @@ export function bindData(
     const dims = column ? column.shape : constant!.dims;
     const dtype = column ? NPY_TO_ONNX[column.dtype] : constant!.dtype;
     if (dtype === undefined || (slot.dtype && dtype !== slot.dtype)) {
-      const hint = column && dtype !== undefined && slot.dtype && NUMPY_FLOAT[dtype] && NUMPY_FLOAT[slot.dtype] ? `: save the array as ${dtypeName(slot.dtype)} (NumPy: a.astype(np.${NUMPY_FLOAT[slot.dtype]}))` : "";
+      const hint = column && dtype !== undefined && slot.dtype ? castHint(dtype, slot.dtype) : "";
       throw new FixqError("data", `dtype ${dtype === undefined ? column?.dtype : dtypeName(dtype)} does not match ${label} ${slot.dtype ? dtypeName(slot.dtype) : "?"}${hint}`, where);
     }
     const shape = slot.shape;

@@ -8,11 +8,14 @@
  * searched per norm on the layer's output error (smooth-search.ts).
  * Decomposed LayerNorm and RMSNorm chains are fused first
  * (passes/fuse-layernorm.ts, which the quantizer runs anyway), so that a
- * Llama-style export's RMSNorm can be smoothed too.
+ * Llama-style export's RMSNorm can be smoothed too. A norm output whose rank
+ * static inference cannot tell takes it from one ONNX Runtime run
+ * (runtime/probe-types.ts) on the first calibration sample.
  */
 import { FixqError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import { inferTypes } from "../ir/infer-types.js";
+import { probeTypes } from "../runtime/probe-types.js";
 import { fuseLayerNormModel } from "../passes/fuse-layernorm.js";
 import { type SmoothReport, smoothLayerNorms, smoothTargetsWithReasons } from "../passes/smooth.js";
 import { channelAbsMax } from "./channel-means.js";
@@ -34,7 +37,13 @@ export async function smoothModel(
   const { targets, refused } = smoothTargetsWithReasons(g);
   if (targets.length === 0 && refused.length > 0) throw new FixqError("unsupported", `--smooth: cannot carry ${refused[0]!.norm}'s channel scale to its linear layers: ${refused[0]!.reason}`);
   if (targets.length === 0) throw new FixqError("unsupported", "--smooth: no LayerNormalization feeds only MatMul/Gemm layers with constant weights; there is nothing to smooth");
-  const types = inferTypes(g);
+  let types = inferTypes(g);
+  if (targets.some((t) => !types.get(t.value)?.shape?.length)) {
+    // static inference loses the rank behind computed shapes (a torch ViT's cls_token.expand(B, -1, -1)
+    // concatenated with the patches): ONNX Runtime tells it, run on the first calibration sample
+    const probed = await probeTypes(model, source.batch(0, source.fixedBatch ?? 1));
+    types = new Map([...types, ...[...probed].filter(([v, t]) => t.shape && !types.get(v)?.shape)]);
+  }
   const probes = targets.map((t) => {
     const rank = types.get(t.value)?.shape?.length;
     if (!rank) throw new FixqError("unsupported", `--smooth: the rank of '${t.value}' is not known`, `${t.norm.opType} '${t.norm.name ?? t.value}'`);

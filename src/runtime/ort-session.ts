@@ -21,8 +21,6 @@ export interface SessionOptions {
   optimization?: "disabled" | "basic" | "extended" | "all";
   /** Intermediate value names to expose as extra outputs. */
   extraOutputs?: readonly string[];
-  /** Keep ORT's own error log off stderr (a caller that reports run failures itself). */
-  quiet?: boolean;
   /** Turns ORT's profiler on: it writes `<prefix>_<date>.json` when `endProfiling()` is called. */
   profileFilePrefix?: string;
 }
@@ -47,10 +45,12 @@ let logLevelSet = false;
 /** Rewrites an ORT error message into a FixqError, naming the node when the message does. */
 export function runtimeError(e: unknown, what: string): FixqError {
   const msg = String((e as Error)?.message ?? e).replace(/\s+/g, " ").trim();
-  // ORT names a node as "Node (name)", "In Node, ("name", Op, …", "Op(version) node with name 'name'" (empty when unnamed) or "node: name".
+  // ORT names a node as "Node (name)", "In Node, ("name", Op, …", "Op(version) node with name 'name'" (empty when unnamed),
+  // "running Op node. Name:'name'" (a kernel that failed at run time) or "node: name".
   const kernel = /(\w+)\(\d+\) node with name '([^']*)'/.exec(msg);
   if (kernel) return new FixqError("runtime", `onnxruntime ${what}: ${msg}`, kernel[2] ? `node '${kernel[2]}'` : `an unnamed ${kernel[1]} node`, { cause: e });
-  const node = /Node \(([^)"]*)\)/.exec(msg)?.[1] ?? /In Node, \("([^"]*)"/.exec(msg)?.[1] ?? /node[: ]+'?([\w./:-]+)'?/i.exec(msg)?.[1];
+  const node =
+    /Node \(([^)"]*)\)/.exec(msg)?.[1] ?? /In Node, \("([^"]*)"/.exec(msg)?.[1] ?? /running \w+ node\. Name:'([^']*)'/.exec(msg)?.[1] ?? /node[: ]+'?([\w./:-]+)'?/i.exec(msg)?.[1];
   return new FixqError("runtime", `onnxruntime ${what}: ${msg}`, node ? `node '${node}'` : undefined, { cause: e });
 }
 
@@ -78,7 +78,8 @@ export class OrtSession {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       // FP8 QDQ models: ORT 1.30 rewrites them wrongly at every optimization level (fp8-qdq.ts).
       graphOptimizationLevel: safeOptimization(full, opts.optimization ?? "all"),
-      logSeverityLevel: opts.quiet ? 4 : 3,
+      // Fatal only: ORT's error log would print a second line (with a timestamp) for every failure that is thrown, and reported, as one FixqError.
+      logSeverityLevel: 4,
     };
     if (opts.profileFilePrefix !== undefined) {
       sessionOptions.enableProfiling = true;

@@ -140,7 +140,7 @@ describe("Silero VAD: a scalar input and states batched along axis 1", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/6 samples from .*vad\.npz, batch 4,/);
     // The reference outputs fixq fed, recomputed here one sample at a time with h[:, i, :] cut by hand.
-    const { bindEvalData, evalFeeds } = await import("../../src/eval/compare.js");
+    const { bindEvalData, evalFeeds } = await import("../../src/eval/eval-data.js");
     const { resolveInputValues, parseInputValues } = await import("../../src/quant/input-values.js");
     const model = loadModel(VAD);
     const values = resolveInputValues(model.graph!, parseInputValues(["sr=16000"]));

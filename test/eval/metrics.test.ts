@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Agreement, ErrorStats, labelRank, TopKAccuracy } from "../../src/eval/metrics.js";
+import { Agreement, agreementRows, ErrorStats, labelRank, TopKAccuracy } from "../../src/eval/metrics.js";
 
 describe("labelRank", () => {
   it("counts larger scores, and equal scores at lower indices (arg-max's tie rule)", () => {
@@ -134,5 +134,16 @@ describe("streaming", () => {
         expect(run(batch)).toEqual(run(samples.length));
       }),
     );
+  });
+});
+
+describe("agreementRows", () => {
+  it("gives a rank-3 output one row per position (token logits), a classifier one per sample, one value per sample none", () => {
+    expect(agreementRows([4, 16, 500], 4)).toBe(64); // [N, S, V]
+    expect(agreementRows([16, 4, 5], 4)).toBe(64); // seq-first [S, N, C]
+    expect(agreementRows([4, 10], 4)).toBe(4);
+    expect(agreementRows([4, 3, 8, 8], 4)).toBe(4);
+    expect(agreementRows([4, 1], 4)).toBeUndefined();
+    expect(agreementRows([4, 16, 1], 4)).toBe(4); // one score per position: the arg-max picks a position, per sample
   });
 });

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MODELS_DIR } from "../../src/data/manifest.js";
-import { bindEvalData, type EvalData } from "../../src/eval/compare.js";
+import { bindEvalData, type EvalData } from "../../src/eval/eval-data.js";
 import { type LayerError, localSqnr, mapQuantizedTensors, noisiestLayer, PER_LAYER_BATCH_BYTES, type PerLayerResult, perLayerBatch, perLayerErrors, referenceAfterFloatPasses, worstFirst } from "../../src/eval/per-layer.js";
 import { loadModel } from "../../src/ir/onnx/load.js";
 import { arraySource } from "../../src/quant/feeds.js";

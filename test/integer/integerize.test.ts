@@ -85,6 +85,15 @@ describe("integerize: refusals", () => {
     expect(() => integerize({ ...g, quant: q2 })).toThrow(/not fully quantized: the output 'c' of Conv 'conv' has no integer quantization spec/);
   });
 
+  it("names a constant read where only a computed value can go (a ViT's cls token concatenated to the patches) as a constant, not as 'float'", () => {
+    const g = convAddGraph();
+    const cls = makeFloatTensor("cls", [1, 1, 4, 4], new Array<number>(16).fill(0.5));
+    const cat = { ...g, nodes: [...g.nodes, node("Concat", ["z", "cls"], ["cat"], [int("axis", 1)], "concat")], outputs: [value("cat", 1, ["N", 4, 4, 4])], initializers: [...g.initializers, cls] };
+    expect(() => integerize({ ...cat, quant: new Map([...g.quant!, ["cat", act(1 / 8, 7)]]) })).toThrow(
+      "cannot integerize: Concat 'concat' reads the constant 'cls' (f32 [1,1,4,4]) where integer code takes only a computed value",
+    );
+  });
+
   it("gives a conv whose rescale's shift does not fit the zero multiplier where its accumulator bound proves every product below ½", () => {
     const g = convAddGraph();
     const quant = new Map(g.quant);

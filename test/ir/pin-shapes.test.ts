@@ -2,7 +2,11 @@
  * Broadcasting with unknown dims, Resize shapes, and --input-shape pinning
  * (src/ir/infer-types.ts, src/ir/pin-shapes.ts).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fixqMain } from "../helpers/fixq-main.js";
 import { broadcast, inferTypes } from "../../src/ir/infer-types.js";
 import { parseInputShapes, pinInputShapes, pinSampleShapes, restoreSignature } from "../../src/ir/pin-shapes.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
@@ -75,6 +79,21 @@ describe("pinInputShapes", () => {
 describe("pinSampleShapes", () => {
   const shapeOf = (v: { type?: Parameters<typeof tensorTypeOf>[0] }) => tensorTypeOf(v.type)?.shape;
 
+  it("pins the value_info an exporter declared (torch dynamo: position ids [1, sequence]), the batch put back there too, and restoreSignature undoes it", () => {
+    // ids [batch, seq] → Range(0, seq) → Unsqueeze → pos [1, seq]; h [batch, seq, 8] declared by the exporter
+    const g = graph(
+      [node("Shape", ["ids"], ["n"]), node("Squeeze", ["n"], ["len"]), node("Range", ["zero", "len", "one"], ["arange"]), node("Unsqueeze", ["arange", "axis0"], ["pos"]), node("Cast", ["ids"], ["h"], [{ name: "to", type: 2, i: 1 }])],
+      [value("ids", 7, ["batch", "seq"])],
+      [value("pos", 7, [1, "seq"]), value("h", 1, ["batch", "seq"])],
+    );
+    const declared = model({ ...g, valueInfo: [value("arange", 7, ["seq"]), value("h", 1, ["batch", "seq"])] });
+    const p = pinSampleShapes(declared, parseInputShapes(["ids=1x16"]));
+    expect(p.graph!.valueInfo.map(shapeOf)).toEqual([[16], ["batch", 16]]);
+    expect(inferTypes(p.graph!).get("arange")?.shape).toEqual([16]);
+    expect(pinInputShapes(declared, parseInputShapes(["ids=1x16"])).graph!.valueInfo.map(shapeOf)).toEqual([[16], [1, 16]]);
+    expect(restoreSignature(p, declared).graph!.valueInfo.map(shapeOf)).toEqual([["seq"], ["batch", "seq"]]);
+  });
+
   it("puts back the batch: the symbol pinned to 1 (torch seq-first [seq, batch, d]), else the leading symbolic dim", () => {
     const seqFirst = model(graph([node("Relu", ["x"], ["y"])], [value("x", 1, ["seq", "batch", 32])], [value("y", 1, ["seq", "batch", 32])]));
     const a = pinSampleShapes(seqFirst, parseInputShapes(["x=5x1x32"])).graph!;
@@ -93,4 +112,20 @@ describe("pinSampleShapes", () => {
     const c = pinSampleShapes(bert, parseInputShapes(["ids=4x16"])).graph!;
     expect(shapeOf(c.inputs[0]!)).toEqual(["batch", 16]);
   });
+});
+
+describe("--input-shape on a torch dynamo export (value_info on every value)", () => {
+  it("quantizes the tiny BERT and compiles it to integer-only ONNX with the sequence pinned (the written model is opened in ORT first)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fixq-dynamo-"));
+    try {
+      const fx = join("test", "fixtures", "dynamo");
+      const q = await fixqMain("quantize", join(fx, "bert-tiny.onnx"), "--calib", join(fx, "bert-tiny.npz"), "-o", join(dir, "q.onnx"));
+      expect(q.status, q.stderr).toBe(0);
+      const c = await fixqMain("compile", join(dir, "q.onnx"), "--target", "onnx-int", "-o", join(dir, "int.onnx"), "--input-shape", "input_ids=1x6");
+      expect(c.status, c.stderr).toBe(0);
+      expect(c.stderr).not.toMatch(/error/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -86,6 +86,13 @@ describe("sampleGraph: several symbolic dims", () => {
   it("a seq-first input with a dynamic sequence too: the refusal says how to pin it", () => {
     const g = attention();
     const dyn = { ...g, inputs: [value("x", 1, ["seq", "batch", 8])] };
-    expect(() => sampleGraph(dyn)).toThrow(/input 'x' \[seq,batch,8\] has several symbolic dims .* --input-shape x=SEQxBATCHx8, the batch at 1/);
+    expect(() => sampleGraph(dyn)).toThrow(/input 'x' \[seq,batch,8\] has several symbolic dims, .* --input-shape x=SEQxBATCHx8, the batch at 1/);
+  });
+
+  it("a batch-first input: the refusal says the graph moves the leading axis, not that the input's batch is elsewhere", () => {
+    const batchFirst = { ...attention(), inputs: [value("x", 1, ["batch", "seq", 8])] };
+    expect(() => sampleGraph(batchFirst)).toThrow(
+      "cannot integerize: input 'x' [batch,seq,8] has several symbolic dims, and the graph moves its leading axis (a Transpose: torch attention runs seq-first inside, batch_first or not), so which dim is the batch cannot be told; pin every dim with --input-shape x=BATCHxSEQx8, the batch at 1 (it stays free)",
+    );
   });
 });

@@ -130,6 +130,23 @@ describe("bindData", () => {
     );
   });
 
+  it("says how to cast token ids saved as int32 for an int64 input, and gives no cast between ints and floats", () => {
+    const ids = graph([node("Identity", ["input_ids"], ["y"])], [value("input_ids", DataType.INT64, ["batch", "sequence"])], [value("y")]);
+    const i4: NpyArray = { dtype: "i4", shape: [2, 3], data: new Int32Array(6) };
+    expect(() => bindData(ids, columns({ input_ids: i4 }), new Map(), "ids.npz")).toThrow(
+      "ids.npz: dtype int32 does not match input 'input_ids' int64: save the array as int64 (NumPy: a.astype(np.int64))",
+    );
+    expect(() => bindData(ids, columns({ input_ids: f4([2, 3], () => 0) }), new Map(), "ids.npz")).toThrow(/^ids\.npz: dtype f32 does not match input 'input_ids' int64$/);
+  });
+
+  it("names CAND when the data fits REF but not CAND (eval of two different models)", () => {
+    const ids = graph([node("Identity", ["input_ids"], ["y"])], [value("input_ids", DataType.INT64, ["batch", "sequence"])], [value("y")]);
+    const i8 = (): NpyArray => ({ dtype: "i8", shape: [2, 3], data: new BigInt64Array(6) });
+    expect(() => bindData(ids, columns({ input_ids: i8(), token_type_ids: i8() }), new Map(), "data d.npz", { who: "CAND " })).toThrow(
+      "data d.npz: array 'token_type_ids' matches no CAND model input (inputs: 'input_ids')",
+    );
+  });
+
   it("checks the batch axis against the other inputs' sample count", () => {
     expect(() => bindData(vadLike, columns({ input, h: f4([2, 4, 3], () => 0), c }), sr, "d.npz")).toThrow("different sample counts (5 and 4: input 'h')");
     expect(() => bindData(vadLike, columns({ input, h: f4([3, N, 3], () => 0), c }), sr, "d.npz")).toThrow("shape [3,5,3] does not match input 'h' [2,batch,3]");

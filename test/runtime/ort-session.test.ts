@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { FixqError } from "../../src/ir/errors.js";
 import { makeFloatTensor } from "../../src/ir/tensor.js";
@@ -50,6 +51,27 @@ describe("runtimeError", () => {
     const msg = (name: string) => new Error(`Could not find an implementation for Gemm(6) node with name '${name}'`);
     expect(runtimeError(msg(""), "refused the model").message).toMatch(/^an unnamed Gemm node: onnxruntime refused the model: Could not find/);
     expect(runtimeError(msg("fc/Gemm"), "refused the model").message).toMatch(/^node 'fc\/Gemm': onnxruntime refused/);
+  });
+});
+
+describe("a run ORT fails", () => {
+  it("is one line naming the node, and ORT's own log stays off stderr (token ids past the embedding table)", () => {
+    // A child process: ORT's log is written by native code to file descriptor 2, which this process cannot capture.
+    const script = `
+      import { OrtSession } from "./src/runtime/ort-session.ts";
+      import { graph, model, node, value } from "./test/ir/builders.ts";
+      import { makeFloatTensor } from "./src/ir/tensor.ts";
+      const g = graph([node("Gather", ["table", "ids"], ["y"], [], "/we/Gather")], [value("ids", 7, ["N", 2])], [value("y")], [makeFloatTensor("table", [3, 2], [1, 2, 3, 4, 5, 6])]);
+      const s = await OrtSession.create(model(g));
+      try {
+        await s.run({ ids: { dtype: 7, dims: [1, 2], data: BigInt64Array.from([0n, 7n]) } });
+      } catch (e) {
+        console.log(e.message);
+      }`;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stdout).toMatch(/^node '\/we\/Gather': onnxruntime failed to run: .*indices element out of data bounds, idx=7/);
   });
 });
 

@@ -32,6 +32,7 @@ import { takesTileConv } from "./tile-conv.js";
 import { isDepthwise } from "./tile-depthwise.js";
 import { evenK, TILE } from "./tile-kernel.js";
 import { biasU8, packRows, pairsFitInt16, quadK, u8Operand } from "./tile-kernel-u8.js";
+import { octetSchedule } from "./tile-kernel-u8-octets.js";
 
 const L = TILE;
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -99,8 +100,12 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
   const Kw = useU8 ? Ke : d.Kp;
   const eT = useU8 ? "uint8_t" : "int16_t";
   const padTaps = Ke > K ? `\n    for (int k = ${K}; k < ${Ke}; k++) src[k] = PAD;` : "";
+  // one group: the AVX2 body may add octets' pair sums before vpmaddwd where the weights allow (tile-kernel-u8-octets.ts)
+  const sched = useU8 && groups === 1 ? octetSchedule(wq!, O, Kw, Ke, u8!.U) : undefined;
   const call = (acc: string, ys: number) =>
-    `${useU8 ? "fixq_tile_dot_u8(WQ" : "fixq_tile_dot(W"}${i} + g * ${og * Kw}, ${useU8 ? "BQ" : "B"}${i} + g * ${og}, xp, NULL, ${acc}, ${og}, ${Kw}, ${Ke}, ${ys});`;
+    sched
+      ? `fixq_tile_dot_u8s(WQ${i}, BQ${i}, xp, SQ${i}, ${acc}, ${O}, ${Kw}, ${Ke}, ${ys});`
+      : `${useU8 ? "fixq_tile_dot_u8(WQ" : "fixq_tile_dot(W"}${i} + g * ${og * Kw}, ${useU8 ? "BQ" : "B"}${i} + g * ${og}, xp, NULL, ${acc}, ${og}, ${Kw}, ${Ke}, ${ys});`;
   const gather = conv
     ? `    int k = 0;
     for (int c = 0; c < ${cg}; c++) {
@@ -115,13 +120,22 @@ export function emitTileAccumulate(op: ConvOp | DenseOp, ctx: CEmitCtx, rq?: Req
     : `    for (int k = 0; k < ${K}; k++) src[k] = x + (r * ${K} + k) * ${L};${padTaps}`;
   const og = O / groups;
   const loopsOpen = conv ? `  for (int g = 0; g < ${groups}; g++)\n  for (int oh = 0; oh < ${OH}; oh++)\n  for (int ow = 0; ow < ${OW}; ow++) {` : `  for (int r = 0; r < ${size(xv.shape.slice(0, -1))}; r++) {\n    const int g = 0;\n    (void)g;`;
+  // 8-bit operands of a full-range type (x − min T is x itself or x ^ 0x80) take fixq_quads16 where SSE2 is there
+  const flip = useU8 && (u8!.lo === 0 || u8!.lo === -128) ? -u8!.lo : undefined;
+  const quadLoop = `      for (int b = 0; b < ${L}; b++) {
+${Array.from({ length: G }, (_, e) => `        dj[${G} * b + ${e}] = ${useU8 ? `(uint8_t)(${minusZero(`s${e}[b]`, u8!.lo)})` : `(int16_t)(${minusZero(`s${e}[b]`, z)})`};`).join("\n")}
+      }`;
+  const quads =
+    flip === undefined ? quadLoop : `#if FIXQ_HAVE_T16
+      fixq_quads16((const uint8_t *)s0, (const uint8_t *)s1, (const uint8_t *)s2, (const uint8_t *)s3, ${flip}, dj);
+#else
+${quadLoop}
+#endif`;
   const dots = d.gemm
     ? `    for (int j = 0; j < ${Ke / G}; j++) {
       const ${xT} ${Array.from({ length: G }, (_, e) => `*s${e} = src[${G} * j + ${e}]`).join(", ")};
       ${eT} *dj = xp + j * ${G * L};
-      for (int b = 0; b < ${L}; b++) {
-${Array.from({ length: G }, (_, e) => `        dj[${G} * b + ${e}] = ${useU8 ? `(uint8_t)(${minusZero(`s${e}[b]`, u8!.lo)})` : `(int16_t)(${minusZero(`s${e}[b]`, z)})`};`).join("\n")}
-      }
+${quads}
     }
 ${
       rq
@@ -147,7 +161,9 @@ ${epilogue(ctx, rq, "o", outAt("o"), (b) => `acc[oo * ${L} + ${b}]`, "      ")}`
 ${epilogue(ctx, rq, "o", outAt("o"), (b) => d.result(`s[${b}]`), "      ")}
     }`;
   // the gathered patch holds tap pair j at 32·j (off = NULL)
-  const decls = useU8 ? `static const int8_t WQ${i}[${wq!.length}] = ${cList(wq!)};\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};` : undefined;
+  const decls = useU8
+    ? `static const int8_t WQ${i}[${wq!.length}] = ${cList(wq!)};\nstatic const int32_t BQ${i}[${O}] = ${cList(biasU8(op.weight, O, op.bias, u8!.padByte), cInt)};${sched ? `\nstatic const int32_t SQ${i}[${sched.length}] = ${cList(sched)};` : ""}`
+    : undefined;
   const text = `${head}
 ${conv || Ke > K ? `  static const ${xT} PAD[${L}] = {${new Array(L).fill(z).join(", ")}};\n` : ""}  const ${xT} *src[${Ke}];
 ${d.gemm ? `  ${eT} *restrict xp = fixq_tile_${eT}; /* ${Ke / G} tap ${useU8 ? "quads" : "pairs"} x ${L} samples x ${G} */${rq ? `\n  int32_t *restrict acc = fixq_tileacc_int32_t; /* ${og} channels x ${L} samples */` : ""}` : `  ${d.xt} *restrict xs = fixq_tile_${d.xt}; /* ${K} taps x ${L} samples */`}
@@ -160,30 +176,48 @@ ${dots}
   return { name, ...(decls ? { decls } : {}), text, scratch: d.gemm ? { [`tile:${eT}`]: Ke * L, ...(rq ? { "tileacc:int32_t": og * L } : {}) } : { [`tile:${d.xt}`]: K * L }, uses: d.gemm ? [useU8 ? "tile_dot_u8" : "tile_dot"] : [] };
 }
 
-/** QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0. */
+/**
+ * QuantizeLinear of nb ≤ 16 sample-major float samples into the batch layout; lanes nb… copy sample 0.
+ * Each sample's row is quantized into a contiguous row of the scratch (the lane loop vectorizes), then the
+ * 16 rows are transposed into the layout: 16 × 16 bytes at a time by fixq_t16 (transpose-bytes.ts) for 8-bit
+ * types where SSE2 is there, element by element otherwise.
+ */
 export function emitTileQuantize(op: QuantizeOp, ctx: CEmitCtx): COpCode {
   const name = opName(ctx.index, op, L);
   const scale = Math.fround(op.scale);
   const yT = storage(ctx, op.output);
   const n = size(ctx.value(op.output).shape);
-  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i32(${v})`, "q[i]", "      ");
-  const lanes = laneQuantizeLoop(op, yT, `x + b * ${n}`, "q", n, "    ");
-  // one sample at a time into a contiguous row (the loop vectorizes), then into its lane
+  const body = elementwise(quantizeDef.body, { scale, z: op.zeroPoint, qmin: op.qmin, qmax: op.qmax }, new Map([["x", `(double)x[b * ${n} + i]`]]), (v) => `(${yT})fixq_d2i32(${v})`, "qb[i]", "      ");
+  const lanes = laneQuantizeLoop(op, yT, `x + b * ${n}`, "qb", n, "    ");
+  const bytes = yT === "uint8_t" || yT === "int8_t";
   const text = `${opComment(op, ctx, `as ${opName(ctx.index, op)}, over nb samples into the batch layout`)}
 static int ${name}(const float *restrict x, ${yT} *restrict y, int nb) {
-  ${yT} *restrict q = fixq_tileq_${yT};
+  ${yT} *restrict q = fixq_tileq_${yT}; /* ${L} rows of ${n}: sample b's row at b * ${n} */
+  int i;
   for (int b = 0; b < nb; b++) {
-    int i = 0;
-${lanes ? `${lanes}\n` : ""}    for (; i < ${n}; i++) {
+    ${yT} *restrict qb = q + b * ${n};
+    i = 0;
+${lanes ? `${lanes}
+` : ""}    for (; i < ${n}; i++) {
 ${body}
     }
-    for (i = 0; i < ${n}; i++) y[i * ${L} + b] = q[i];
   }
-  for (int i = 0; i < ${n}; i++)
-    for (int b = nb; b < ${L}; b++) y[i * ${L} + b] = y[i * ${L}];
+  for (int b = nb; b < ${L}; b++) memcpy(q + b * ${n}, q, ${n} * sizeof *q);
+${
+  bytes && n >= 16
+    ? `#if FIXQ_HAVE_T16
+  for (int t = 0; t < ${Math.floor(n / 16)}; t++) fixq_t16((const uint8_t *)(q + t * 16), ${n}, (uint8_t *)(y + t * ${16 * L}));
+  i = ${Math.floor(n / 16) * 16};
+#else
+  i = 0;
+#endif`
+    : "  i = 0;"
+}
+  for (; i < ${n}; i++)
+    for (int b = 0; b < ${L}; b++) y[i * ${L} + b] = q[b * ${n} + i];
   return 0;
 }`;
-  return { name, text, scratch: { [`tileq:${yT}`]: n } };
+  return { name, text, scratch: { [`tileq:${yT}`]: L * n } };
 }
 
 /** DequantizeLinear of the batch layout's first nb samples into sample-major floats. */

@@ -37,7 +37,7 @@ import { isTransformerOp, TRANSFORMER_RUNTIME } from "../shared/transformer-c.js
 import { composeCpuPaths, DISPATCH_CONFIG } from "./cpu-dispatch.js";
 import { laneRequantParts } from "./requant-avx2.js";
 import { apiFunctions, type CApiFunction, type CCode, type CParts, cSignature, joinParts } from "./c-parts.js";
-import { GEMM_S16_CODE, LANE_HELPERS_CODE, QUANTIZE_LANES_CODE, TILE_DOT_CODE, TILE_DOT_U8_CODE } from "./kernels.js";
+import { GEMM_S16_CODE, LANE_HELPERS_CODE, QUANTIZE_LANES_CODE, TILE_DOT_CODE, TILE_DOT_U8_CODE, TRANSPOSE16_CODE } from "./kernels.js";
 
 export interface EmitCOptions {
   /** Prefix of every exported symbol and macro (a C identifier; default "fixq"). */
@@ -226,7 +226,7 @@ function oneSampleParts(p: Program, prefix: string, io: { ins: Port[]; outs: Por
   // the requant lane helpers serve every requant with a lane form (its constants and loops: requant-avx2.ts)
   const lanes = p.ops.some((op, i) => op.kind === "requant" && laneRequantParts(op, ctx(i)) !== undefined);
   const uses = (k: string) => codes.some((c) => c.uses?.includes(k));
-  const kernels = [...(uses("gemm_s16") ? [GEMM_S16_CODE] : []), ...(batch.usesDot || uses("tile_dot") ? [TILE_DOT_CODE] : []), ...(batch.usesDotU8 || uses("tile_dot_u8") ? [TILE_DOT_U8_CODE] : []), QUANTIZE_LANES_CODE, ...(lanes ? [LANE_HELPERS_CODE] : [])];
+  const kernels = [...(uses("gemm_s16") ? [GEMM_S16_CODE] : []), ...(batch.usesDot || uses("tile_dot") ? [TILE_DOT_CODE] : []), ...(batch.usesDotU8 || uses("tile_dot_u8") ? [TILE_DOT_U8_CODE] : []), QUANTIZE_LANES_CODE, TRANSPOSE16_CODE, ...(lanes ? [LANE_HELPERS_CODE] : [])];
   const define = (f: CApiFunction, body: string[]): CCode => ({ text: `FIXQ_API ${cSignature(f)} {\n${body.filter((l) => l !== "").join("\n")}\n}`, functions: [f.name] });
   const runFull = define(api.runFull, ["  int st;", ...quantizes, "  if ((st = fixq_forward()) != 0) return st;", ...dequantizes, ...copyOut((k) => `out${k}_int`, true), "  return 0;"]);
   const quantize = define(api.quantize, ["  int st;", ...quantizes, ...io.ins.map((x, k) => `  memcpy(q${k}, ${at(x.value)}, ${x.size} * sizeof(${x.type}));`), "  return 0;"]);

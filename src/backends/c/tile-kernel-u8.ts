@@ -114,6 +114,13 @@ static inline __m256i fixq_dot4(__m256i s, __m256i x, __m256i w, __m256i ones) {
 #endif
 #define FIXQ_TILE_STORE_U8(o, lo, hi) do { const __m256i bo_ = _mm256_set1_epi32(bias[o]); \\
     _mm256_storeu_si256((__m256i *)(acc + (o) * ys), _mm256_add_epi32(lo, bo_)); _mm256_storeu_si256((__m256i *)(acc + (o) * ys + 8), _mm256_add_epi32(hi, bo_)); } while (0)
+/* Quad k of rows w0 … w3 (the 16 samples' bytes at xk) into the sums s00 … s31 (samples 0–7, 8–15 of each row). */
+#define FIXQ_U8_STEP(xk, k) do { const uint8_t *xk_ = (xk); \
+    const __m256i x0 = _mm256_loadu_si256((const __m256i *)xk_), x1 = _mm256_loadu_si256((const __m256i *)(xk_ + 32)); \
+    __m256i v = fixq_wquad(w0 + (k)); s00 = FIXQ_DOT4(s00, x0, v); s01 = FIXQ_DOT4(s01, x1, v); \
+    v = fixq_wquad(w1 + (k)); s10 = FIXQ_DOT4(s10, x0, v); s11 = FIXQ_DOT4(s11, x1, v); \
+    v = fixq_wquad(w2 + (k)); s20 = FIXQ_DOT4(s20, x0, v); s21 = FIXQ_DOT4(s21, x1, v); \
+    v = fixq_wquad(w3 + (k)); s30 = FIXQ_DOT4(s30, x0, v); s31 = FIXQ_DOT4(s31, x1, v); } while (0)
 /* Four adjacent int8 weights as one 32-bit lane, broadcast (the first is the low byte, as vpmaddubsw pairs them). */
 static inline __m256i fixq_wquad(const int8_t *w) { int32_t v; memcpy(&v, w, 4); return _mm256_set1_epi32(v); }
 static FIXQ_TILE_NOINLINE_U8 void fixq_tile_dot_u8(const int8_t *restrict w, const int32_t *restrict bias, const uint8_t *restrict xq, const int32_t *restrict off, int32_t *restrict acc, long O, long Kw, long Kq, long ys) {
@@ -123,18 +130,7 @@ static FIXQ_TILE_NOINLINE_U8 void fixq_tile_dot_u8(const int8_t *restrict w, con
   for (; o + 4 <= O; o += 4) {
     const int8_t *w0 = w + o * Kw, *w1 = w0 + Kw, *w2 = w1 + Kw, *w3 = w2 + Kw;
     __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-    for (long k = 0; k < Kq; k += 4) {
-      const uint8_t *xk = FIXQ_QUAD(k);
-      const __m256i x0 = _mm256_loadu_si256((const __m256i *)xk), x1 = _mm256_loadu_si256((const __m256i *)(xk + 32));
-      __m256i v = fixq_wquad(w0 + k);
-      s00 = FIXQ_DOT4(s00, x0, v); s01 = FIXQ_DOT4(s01, x1, v);
-      v = fixq_wquad(w1 + k);
-      s10 = FIXQ_DOT4(s10, x0, v); s11 = FIXQ_DOT4(s11, x1, v);
-      v = fixq_wquad(w2 + k);
-      s20 = FIXQ_DOT4(s20, x0, v); s21 = FIXQ_DOT4(s21, x1, v);
-      v = fixq_wquad(w3 + k);
-      s30 = FIXQ_DOT4(s30, x0, v); s31 = FIXQ_DOT4(s31, x1, v);
-    }
+    for (long k = 0; k < Kq; k += 4) FIXQ_U8_STEP(FIXQ_QUAD(k), k);
     FIXQ_TILE_STORE_U8(o, s00, s01); FIXQ_TILE_STORE_U8(o + 1, s10, s11); FIXQ_TILE_STORE_U8(o + 2, s20, s21); FIXQ_TILE_STORE_U8(o + 3, s30, s31);
   }
   for (; o < O; o++) {

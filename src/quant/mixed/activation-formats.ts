@@ -60,7 +60,7 @@ export async function activationMeasurement(float: Model, source: DataSource, re
   const tensors = [...new Set(tensorsOf.flat())];
   if (tensors.length === 0 || !choices.some(isIntegerStatic) || (opsetVersion(float) ?? 0) < 11) return { list: [], masks: () => [] };
   const bins = choices.some((a) => a.calibration.kind === "entropy") ? ENTROPY_HISTOGRAM_BINS : DEFAULT_BINS;
-  const { histograms } = await calibrate(float, source, tensors, { batchSize: o.batchSize, threads: o.threads, statistics: "histogram", histogramBins: bins, quiet: true });
+  const { histograms } = await calibrate(float, source, tensors, { batchSize: o.batchSize, threads: o.threads, statistics: "histogram", histogramBins: bins });
   const list = new Map<string, ActFakeQuant>();
   // Within each tensor's reader bounds, as the ranges stage chooses (reader-bounds.ts).
   const bounds = readerBounds(float.graph!, tensors);

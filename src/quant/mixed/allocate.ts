@@ -28,6 +28,7 @@ import { type CandidateCost, evaluate, groupsOf, type MixedLayer, type MixedProb
 import { mixedReport, type MixedReport, type SearchReport, searchReport } from "./report.js";
 import { assignmentScorer } from "./score-assignment.js";
 import { type SearchShape, searchAround } from "./search.js";
+import { objectiveName, type SearchObjective } from "./search-objective.js";
 import { solveAllocation } from "./solve.js";
 import { HESSIAN_PROBES, hessianPairs, hessianSensitivity, traceOf } from "./hessian.js";
 import { tensorToFloat64 } from "../../ir/tensor.js";
@@ -54,9 +55,11 @@ export interface MixedOptions {
    * puts the given rules ahead of the user's. Absent or 0 evaluations: the
    * ILP optimum as it is. `scoreOn`: the calibration samples to score on
    * when not the first `samples` of the calibration source (which the
-   * quantizer still calibrates on).
+   * quantizer still calibrates on). `objective`: what the search minimises
+   * (search-objective.ts; default kl, the label-free D), `labels` the class
+   * of each scored sample, needed by xent and kl+xent.
    */
-  readonly search?: { readonly evaluations: number; readonly samples?: number; readonly scoreOn?: DataSource; readonly shape?: SearchShape; readonly recipeWith: (rules: LayerRuleInput[]) => Recipe };
+  readonly search?: { readonly evaluations: number; readonly samples?: number; readonly scoreOn?: DataSource; readonly shape?: SearchShape; readonly recipeWith: (rules: LayerRuleInput[]) => Recipe; readonly objective?: SearchObjective; readonly labels?: ArrayLike<number> };
 }
 
 export type MixedOutcome =
@@ -161,12 +164,13 @@ export async function allocateMixed(model: Model, source: DataSource, recipe: Re
   if (o.search && o.search.evaluations > 0) {
     const scoreOn = o.search.scoreOn ?? source;
     const searchSamples = Math.min(o.search.samples ?? 512, scoreOn.count);
-    o.progress?.(`searching around the ILP optimum: up to ${o.search.evaluations} quantized assignments scored on ${searchSamples} calibration samples`);
+    const objective = o.search.objective ?? "kl";
+    o.progress?.(`searching around the ILP optimum: up to ${o.search.evaluations} quantized assignments scored on ${searchSamples} calibration samples by ${objectiveName(objective, metric ?? "relative-mse")}`);
     const t1 = performance.now();
-    const score = await assignmentScorer(model, source, o.search.recipeWith, { samples: searchSamples, batchSize: recipe.batchSize, threads: o.threads }, scoreOn);
+    const score = await assignmentScorer(model, source, o.search.recipeWith, { samples: searchSamples, batchSize: recipe.batchSize, threads: o.threads, objective, labels: o.search.labels }, scoreOn);
     const r = await searchAround(groups, budgets, ilp.choice, (choice) => score(rulesOf(choice)), o.search.evaluations, o.search.shape);
     solution = { ...ilp, ...evaluate(groups, r.best.choice, budgets) };
-    search = searchReport(r, groups, candidates.map((c) => c.text), searchSamples, performance.now() - t1);
+    search = searchReport(r, groups, candidates.map((c) => c.text), { samples: searchSamples, ms: performance.now() - t1, objective: objectiveName(objective, metric ?? "relative-mse") });
   }
   const report = mixedReport({ problem, groups, ties, budgets, solution, metric: metric ?? "relative-mse", method, samples, cache: { folder, measured: pairs.length, reused: total - pairs.length, measureMs }, search });
   return { kind: "solved", report, problem, rules: rulesOf(solution.choice) };

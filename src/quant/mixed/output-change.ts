@@ -16,7 +16,8 @@ export type SensitivityMetric = "kl-softmax" | "relative-mse";
 
 export const isClassifierOutput = (t: HostTensor) => t.dims.length === 2 && t.dims[1]! >= 2;
 
-function logSoftmaxRow(x: ArrayLike<number>, off: number, n: number, out: Float64Array): void {
+/** out[j] = x[off + j] − log Σ_k exp(x[off + k]), for j < n. */
+export function logSoftmaxRow(x: ArrayLike<number>, off: number, n: number, out: Float64Array): void {
   let m = Number.NEGATIVE_INFINITY;
   for (let j = 0; j < n; j++) m = Math.max(m, x[off + j]!);
   let s = 0;

@@ -33,17 +33,19 @@ export interface SearchReport {
   /** Improving moves made. */
   readonly moves: number;
   readonly samples: number;
+  /** What `measured` is (search-objective.ts): kl-softmax or relative-mse (label-free), cross-entropy, or kl-softmax+cross-entropy (labelled). */
+  readonly objective: string;
   readonly ms: number;
   readonly ilp: ScoredAssignment;
   readonly kept: ScoredAssignment;
 }
 
 /** The search's result in report form (choices keyed by group). */
-export function searchReport(r: SearchResult, groups: readonly Group[], candidates: readonly string[], samples: number, ms: number): SearchReport {
+export function searchReport(r: SearchResult, groups: readonly Group[], candidates: readonly string[], run: { samples: number; ms: number; objective: string }): SearchReport {
   const scored = (s: SearchStep): ScoredAssignment => ({ predicted: s.predicted, measured: s.measured, choice: Object.fromEntries(groups.map((g, i) => [g.name, candidates[s.choice[i]!]!])) });
   const byMove: Record<string, number> = {};
   for (const s of r.scored) byMove[s.move] = (byMove[s.move] ?? 0) + 1;
-  return { evaluations: r.scored.length, byMove, keptMove: r.best.move, moves: r.moves, samples, ms, ilp: scored(r.start), kept: scored(r.best) };
+  return { evaluations: r.scored.length, byMove, keptMove: r.best.move, moves: r.moves, ...run, ilp: scored(r.start), kept: scored(r.best) };
 }
 
 export interface MixedReport {
@@ -90,7 +92,7 @@ export function mixedText(r: MixedReport): string {
   for (const g of r.groups) if (g.members.length > 1) lines.push(`    tied: ${g.members.join(", ")} (${g.reasons.join("; ")})`);
   if (r.search) {
     const s = r.search;
-    const what = s.moves > 0 ? `kept a ${s.keptMove} neighbour (${s.moves} improvement(s)): ${r.sensitivityMetric} ${s.kept.measured.toPrecision(4)} against the ILP optimum's ${s.ilp.measured.toPrecision(4)}` : `kept the ILP optimum (${r.sensitivityMetric} ${s.ilp.measured.toPrecision(4)})`;
+    const what = s.moves > 0 ? `kept a ${s.keptMove} neighbour (${s.moves} improvement(s)): ${s.objective} ${s.kept.measured.toPrecision(4)} against the ILP optimum's ${s.ilp.measured.toPrecision(4)}` : `kept the ILP optimum (${s.objective} ${s.ilp.measured.toPrecision(4)})`;
     const kinds = Object.entries(s.byMove).filter(([k]) => k !== "start").map(([k, v]) => `${v} ${k}`).join(", ");
     lines.push(`    search: ${s.evaluations} assignments scored (${kinds || "no neighbour"}) on ${s.samples} samples in ${(s.ms / 1000).toFixed(1)} s; ${what}`);
   }

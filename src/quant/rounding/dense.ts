@@ -12,8 +12,13 @@
  * 2×2 tile of H per pass over those rows (four accumulators, four loads per
  * four multiply-adds) and only the lower triangle; `symmetrize` mirrors it.
  * Accumulation is float64 throughout (inputs arrive as float32 from ONNX
- * Runtime and are widened exactly).
+ * Runtime and are widened exactly). The Cholesky factor and the inverse are
+ * cholesky.ts's tiled kernels (WebAssembly SIMD, simd-kernels.ts).
  */
+import { cholesky, inverseFromCholesky } from "./cholesky.js";
+import { TILE, SimdArena } from "./simd-kernels.js";
+
+export { cholesky, inverseFromCholesky };
 
 /** H (K×K, lower triangle) += Pᵀ·P for the `b` patches of `pt` (K rows of length `stride` ≥ b, patch-major within a row). */
 export function accumulateGram(h: Float64Array, k: number, pt: Float64Array, b: number, stride = b): void {
@@ -76,54 +81,6 @@ export function symmetrize(h: Float64Array, k: number): void {
   for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) h[j * k + i] = h[i * k + j]!;
 }
 
-/**
- * The Cholesky factor L of a symmetric positive-definite H (row-major, lower
- * triangle, zeros above), or undefined when a pivot is not positive (H is
- * singular or indefinite).
- */
-export function cholesky(h: Float64Array, k: number): Float64Array | undefined {
-  const l = new Float64Array(k * k);
-  for (let j = 0; j < k; j++) {
-    const rj = j * k;
-    let d = h[rj + j]!;
-    for (let t = 0; t < j; t++) d -= l[rj + t]! * l[rj + t]!;
-    if (!(d > 0)) return undefined;
-    const ljj = Math.sqrt(d);
-    l[rj + j] = ljj;
-    for (let i = j + 1; i < k; i++) {
-      const ri = i * k;
-      let s = h[ri + j]!;
-      for (let t = 0; t < j; t++) s -= l[ri + t]! * l[rj + t]!;
-      l[ri + j] = s / ljj;
-    }
-  }
-  return l;
-}
-
-/** H⁻¹ from H's Cholesky factor L: L⁻¹ by forward substitution, then (L⁻¹)ᵀ·L⁻¹. */
-export function inverseFromCholesky(l: Float64Array, k: number): Float64Array {
-  const m = new Float64Array(k * k); // L⁻¹, lower
-  for (let j = 0; j < k; j++) {
-    m[j * k + j] = 1 / l[j * k + j]!;
-    for (let i = j + 1; i < k; i++) {
-      let s = 0;
-      for (let t = j; t < i; t++) s -= l[i * k + t]! * m[t * k + j]!;
-      m[i * k + j] = s / l[i * k + i]!;
-    }
-  }
-  const inv = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j <= i; j++) {
-      // (L⁻ᵀL⁻¹)[i][j] = Σ_{t ≥ max(i,j)} M[t][i]·M[t][j]
-      let s = 0;
-      for (let t = i; t < k; t++) s += m[t * k + i]! * m[t * k + j]!;
-      inv[i * k + j] = s;
-      inv[j * k + i] = s;
-    }
-  }
-  return inv;
-}
-
 /** The dampings tried in turn when H is singular: `damp`, then tenfold from at least 10⁻⁴, four times. */
 export function dampings(damp: number): number[] {
   const out = [damp];
@@ -173,16 +130,15 @@ export function quadraticForm(h: Float64Array, k: number, e: Float64Array): numb
 }
 
 /**
- * Σ_r e_rᵀ·H·e_r over R rows e_r (E row-major R×K): G = E·H by rowsTimesSym
- * (four rows per pass over H, which is the memory traffic: K² float64, 4.9 MB
- * at K = 784), then Σ_r Σ_i e_ri·g_ri. g_ri is quadraticForm's inner sum in
- * the same order, and rows are added in row order, so the result equals the
- * row-by-row sum of quadraticForm bit for bit (a zero e_ri adds ±0 where
- * quadraticForm skips it).
+ * Σ_r e_rᵀ·H·e_r over R rows e_r (E row-major R×K): G = E·H by
+ * rowsTimesSymTiled, then Σ_r Σ_i e_ri·g_ri. g_ri is quadraticForm's inner
+ * sum in the same order, and rows are added in row order, so the result
+ * equals the row-by-row sum of quadraticForm bit for bit (a zero e_ri adds ±0
+ * where quadraticForm skips it).
  */
 export function sumOfQuadraticForms(h: Float64Array, k: number, e: Float64Array, rows: number): number {
   const g = new Float64Array(rows * k);
-  rowsTimesSym(e, h, g, rows, k);
+  rowsTimesSymTiled(e, h, g, rows, k);
   let total = 0;
   for (let r = 0; r < rows; r++) {
     let t = 0;
@@ -220,4 +176,30 @@ export function rowsTimesSym(e: Float64Array, h: Float64Array, g: Float64Array, 
     }
   }
   for (; r < rows; r++) symMatVec(h, k, e.subarray(r * k, (r + 1) * k), g.subarray(r * k, (r + 1) * k));
+}
+
+/**
+ * rowsTimesSym by 4×4 tiles in WebAssembly SIMD (simd-kernels.ts): four rows of
+ * H against four rows of E per pass over j, each g_ri still summed from 0 in
+ * ascending j, as s − h_ij·(−e_rj), which IEEE 754 defines to be
+ * s + h_ij·e_rj, so G equals rowsTimesSym's bit for bit. For products done
+ * once per group (the loss, R·K² multiply-adds: 157 M at R = 256, K = 784);
+ * AdaRound's per-step products stay on rowsTimesSym, whose small groups
+ * would pay more to fill the workspace (a copy of H) than to multiply.
+ */
+export function rowsTimesSymTiled(e: Float64Array, h: Float64Array, g: Float64Array, rows: number, k: number): void {
+  const arena = SimdArena.open([k * k, Math.ceil(rows / TILE) * TILE * k]);
+  const [hw, negated] = arena.arrays as [Float64Array, Float64Array];
+  hw.set(h.subarray(0, k * k));
+  for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) negated[(r - (r % TILE)) * k + TILE * j + (r % TILE)] = -e[r * k + j]!;
+  const acc = arena.acc;
+  const last = k - 1;
+  for (let i0 = 0; i0 < k; i0 += TILE) {
+    const [a0, a1, a2, a3] = [i0, i0 + 1, i0 + 2, i0 + 3].map((i) => Math.min(i, last) * k) as [number, number, number, number];
+    for (let r0 = 0; r0 < rows; r0 += TILE) {
+      acc.fill(0);
+      arena.tile(hw, a0, a1, a2, a3, negated, r0 * k, 0, k);
+      for (let a = 0; a < Math.min(TILE, k - i0); a++) for (let c = 0; c < Math.min(TILE, rows - r0); c++) g[(r0 + c) * k + i0 + a] = acc[a * TILE + c]!;
+    }
+  }
 }

@@ -24,6 +24,9 @@
  */
 import { cholesky, dampedInverse, dampings } from "./dense.js";
 import type { GroupProblem } from "./problem.js";
+import { TILE, SimdArena } from "./simd-kernels.js";
+
+const T = TILE;
 
 export interface GptqOptions {
   readonly damp: number;
@@ -47,17 +50,49 @@ export interface GptqResult {
   readonly damp: number;
 }
 
-/** The upper Cholesky factor of (H + λI)⁻¹ for the first damping of `dampings(damp)` that makes H positive definite. */
-function inverseFactor(h: Float64Array, k: number, damp: number): { u: Float64Array; damp: number } | undefined {
+/**
+ * The upper Cholesky factor U of (H + λI)⁻¹ for the first damping of
+ * `dampings(damp)` that makes H positive definite, and Uᵀ (the lower factor).
+ */
+function inverseFactor(h: Float64Array, k: number, damp: number): { u: Float64Array; ut: Float64Array; damp: number } | undefined {
   for (const d of dampings(damp)) {
     const inv = dampedInverse(h, k, d);
-    const l2 = inv && cholesky(inv, k);
-    if (!l2) continue;
+    const ut = inv && cholesky(inv, k);
+    if (!ut) continue;
     const u = new Float64Array(k * k);
-    for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = l2[j * k + i]!;
-    return { u, damp: d };
+    for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = ut[j * k + i]!;
+    return { u, ut, damp: d };
   }
   return undefined;
+}
+
+/**
+ * A block's errors fed to every later column at once: W[:, i2:] −= E·U[i1:i2, i2:]
+ * (E row-major R×B in the arena, its column t the error of column i1 + t;
+ * U[i, j] read as Uᵀ[j, i]). Four rows by four columns at a time
+ * (simd-kernels.ts, Uᵀ's rows packed side by side for the block), each weight
+ * taking the block's terms in column order, as a loop over one row does.
+ * Rows and columns past the end read the last one, whose results are dropped.
+ */
+function feedBlock(w: Float64Array, rows: number, k: number, arena: SimdArena, b: number, ut: Float64Array, i1: number, i2: number): void {
+  const [err, packed] = arena.arrays as [Float64Array, Float64Array];
+  const n = i2 - i1;
+  for (let j0 = i2; j0 < k; j0 += T) {
+    for (let c = 0; c < T; c++) {
+      const row = Math.min(j0 + c, k - 1) * k + i1;
+      for (let t = 0; t < n; t++) packed[(j0 - i2) * n + T * t + c] = ut[row + t]!;
+    }
+  }
+  const acc = arena.acc;
+  const row = (r: number) => Math.min(r, rows - 1);
+  const col = (j: number) => Math.min(j, k - 1);
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    for (let j0 = i2; j0 < k; j0 += T) {
+      for (let r = 0; r < T; r++) for (let c = 0; c < T; c++) acc[r * T + c] = w[row(r0 + r) * k + col(j0 + c)]!;
+      arena.tile(err, row(r0) * b, row(r0 + 1) * b, row(r0 + 2) * b, row(r0 + 3) * b, packed, (j0 - i2) * n, 0, n);
+      for (let r = 0; r < Math.min(T, rows - r0); r++) for (let c = 0; c < Math.min(T, k - j0); c++) w[(r0 + r) * k + j0 + c] = acc[r * T + c]!;
+    }
+  }
 }
 
 /** GPTQ codes for one group; undefined when H cannot be made positive definite. */
@@ -70,12 +105,13 @@ export function gptq(p: GroupProblem, opts: GptqOptions = GPTQ_DEFAULTS): GptqRe
   for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) h[i * K + j] = p.h[perm[i]! * K + perm[j]!]!;
   const f = inverseFactor(h, K, opts.damp);
   if (!f) return undefined;
-  const { u } = f;
-  const w = new Float64Array(R * K);
-  for (let r = 0; r < R; r++) for (let i = 0; i < K; i++) w[r * K + i] = p.w[r * K + perm[i]!]!;
+  const { u, ut } = f;
   const codes = new Int32Array(R * K);
   const B = Math.max(1, opts.lazyBatch);
-  const err = new Float64Array(R * B);
+  // The errors of a block, Uᵀ's rows packed for feedBlock, W (permuted), one row of U.
+  const arena = SimdArena.open([R * B, Math.ceil(K / T) * T * B, R * K, B]);
+  const [err, , w, uRow] = arena.arrays as [Float64Array, Float64Array, Float64Array, Float64Array];
+  for (let r = 0; r < R; r++) for (let i = 0; i < K; i++) w[r * K + i] = p.w[r * K + perm[i]!]!;
   for (let i1 = 0; i1 < K; i1 += B) {
     const i2 = Math.min(i1 + B, K);
     for (let i = i1; i < i2; i++) {
@@ -86,23 +122,17 @@ export function gptq(p: GroupProblem, opts: GptqOptions = GPTQ_DEFAULTS): GptqRe
         const flat = p.index[r * K + col]!;
         const q = p.grid.nearest(flat, x);
         codes[r * K + col] = q;
-        const e = (x - p.grid.value(flat, q)) / d;
-        err[r * B + (i - i1)] = e;
-        const wr = r * K;
-        const ui = i * K;
-        for (let j = i + 1; j < i2; j++) w[wr + j] -= e * u[ui + j]!;
+        err[r * B + (i - i1)] = (x - p.grid.value(flat, q)) / d;
       }
+      // Inside the block: W[:, i+1:i2] −= e·U[i, i+1:i2], two columns per f64x2, an odd last one here.
+      const ui = i * K;
+      const pairs = (i2 - i - 1) >> 1;
+      uRow.set(u.subarray(ui + i + 1, ui + i + 1 + 2 * pairs));
+      arena.rank1(w, i + 1, K, err, i - i1, B, uRow, R, pairs);
+      const j = i + 1 + 2 * pairs;
+      if (j < i2) for (let r = 0; r < R; r++) w[r * K + j] -= err[r * B + (i - i1)]! * u[ui + j]!;
     }
-    // The block's errors, fed to every later column at once: W[:, i2:] −= E · U[i1:i2, i2:].
-    for (let r = 0; r < R; r++) {
-      const wr = r * K;
-      for (let t = 0; t < i2 - i1; t++) {
-        const e = err[r * B + t]!;
-        if (e === 0) continue;
-        const ui = (i1 + t) * K;
-        for (let j = i2; j < K; j++) w[wr + j] -= e * u[ui + j]!;
-      }
-    }
+    feedBlock(w, R, K, arena, B, ut, i1, i2);
   }
   return { codes, damp: f.damp };
 }

@@ -12,7 +12,7 @@
  * this CPU runs it (also under ASan + UBSan), all with -Wall -Wextra -Werror
  * -Wconversion -Wsign-conversion. Skips without gcc (fails with FIXQ_REQUIRE_DATA=1).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CEmitCtx } from "../../../src/backends/c/op-code.js";
@@ -24,9 +24,9 @@ import { intType } from "../../../src/numerics/int.js";
 import { type Dyadic, INT32_MAX, INT32_MIN, requantize } from "../../../src/numerics/requant.js";
 import { laneRequant } from "../../../src/numerics/requant-lanes.js";
 import { shortRequant } from "../../../src/numerics/requant-short.js";
-import { detectCpu } from "../../../src/runtime/cpu-features.js";
-import { run, tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
+import { tempDir, toolAvailable } from "../../helpers/c-toolchain.js";
 import { Rng } from "../../helpers/prng.js";
+import { laneBuilds, laneMain, laneMismatches } from "./lane-builds.js";
 
 const HAVE = toolAvailable("gcc");
 const tmp = tempDir("fixq-c-rq-");
@@ -119,17 +119,7 @@ function source(rng: Rng): { text: string; accs: Int32Array; want: Int32Array } 
 ${C_RUNTIME}
 ${C_RUNTIME32}
 ${fns.join("\n")}
-int main(int argc, char **argv) {
-  static int32_t x[${total}], out[${total}];
-  FILE *f = fopen(argv[1], "rb");
-  if (argc < 3 || !f || fread(x, sizeof x, 1, f) != 1) return 1;
-  fclose(f);
-${calls.join("\n")}
-  f = fopen(argv[2], "wb");
-  if (!f || fwrite(out, sizeof out, 1, f) != 1) return 1;
-  return fclose(f) != 0;
-}
-`;
+${laneMain("int32_t", total, calls)}`;
   return { text, accs: Int32Array.from(accs), want: Int32Array.from(want) };
 }
 
@@ -146,30 +136,9 @@ describe.skipIf(!HAVE)("the generated requant loops equal numerics' requantize",
     expect(text).toMatch(/for \(; j < 40; j\+\+\)/);
   });
 
-  const avx2 = detectCpu().features.includes("avx2");
-  const flags = [
-    ["portable", "-O2 -DFIXQ_PORTABLE"],
-    ...(avx2
-      ? [
-          ["AVX2", "-O2 -mavx2"],
-          ["AVX2 under ASan + UBSan", "-O1 -g -mavx2 -fsanitize=address,undefined -fno-sanitize-recover=all"],
-        ]
-      : []),
-  ];
-  it.each(flags)("%s (%s)", (name, cflags) => {
-    const exe = join(tmp.dir, `rq-${name.replace(/\W+/g, "-")}`);
-    run("gcc", ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-Wsign-conversion", ...cflags.split(" "), "-o", exe, join(tmp.dir, "rq.c")]);
-    run(exe, [join(tmp.dir, "acc.bin"), `${exe}.out`]);
-    const got = new Int32Array(new Uint8Array(readFileSync(`${exe}.out`)).buffer);
-    let bad = 0;
-    let first = "";
-    for (let i = 0; i < want.length; i++) {
-      if (got[i] !== want[i]) {
-        if (!bad) first = `element ${i}: acc ${accs[i]}, got ${got[i]}, want ${want[i]}`;
-        bad++;
-      }
-    }
-    expect({ mismatches: bad, first }).toEqual({ mismatches: 0, first: "" });
+  it.each(laneBuilds("-O2"))("%s (%s)", (name, cflags) => {
+    const r = laneMismatches(tmp.dir, "rq.c", "acc.bin", `rq-${name}`, ["-Wconversion", "-Wsign-conversion"], cflags, want, (i, got) => `element ${i}: acc ${accs[i]}, got ${got}, want ${want[i]}`);
+    expect(r).toEqual({ mismatches: 0, first: "" });
     expect(want.length).toBe(OUTS.length * CHANNELS.length * N);
   }, 120_000);
 });

@@ -11,7 +11,11 @@
  * stride 2 and a channel count that leaves a partial quad; a grouped conv and
  * dense layers (the gathered patch, K not a multiple of 4), fused requant and
  * not; a second, uint4 input (U = 15: any int8 weight fits). A layer with a pair
- * beyond the bound (+127, +127) keeps the int16 kernel. Built as the portable
+ * beyond the bound (+127, +127) keeps the int16 kernel. The octet form
+ * (tile-kernel-u8-octets.ts): its bound against the int16 sum of two exact
+ * pair sums at every corner of [0, U]^4 (a linear form's extremes), and dense
+ * layers whose blocks mix octets that fit and quads that do not, all octets
+ * fitting with a last lone quad (K = 36), and rows past the last block of 4. Built as the portable
  * body, under ASan + UBSan (at -O0: the checks are inserted before optimisation, a third of -O1's compile), and with AVX2 where this CPU runs it; the VNNI
  * bodies are compiled (not run) where gcc knows the flags. Skips without
  * gcc/make (fails with FIXQ_REQUIRE_DATA=1).
@@ -21,6 +25,7 @@ import { writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitC } from "../../../src/backends/c/emit.js";
 import { biasU8, pairsFitInt16 } from "../../../src/backends/c/tile-kernel-u8.js";
+import { octetFits, octetSchedule } from "../../../src/backends/c/tile-kernel-u8-octets.js";
 import { intType } from "../../../src/numerics/int.js";
 import { quantizeMultiplier } from "../../../src/numerics/requant.js";
 import { detectCpu } from "../../../src/runtime/cpu-features.js";
@@ -88,6 +93,47 @@ describe("pairsFitInt16", () => {
   });
 });
 
+describe("octetFits / octetSchedule", () => {
+  /** Whether w0·u0 + w1·u1 + w2·u2 + w3·u3 stays in int16 at every corner of [0, U]^4 (so everywhere in the box). */
+  const cornersFit = (w: number[], U: number) => {
+    for (let m = 0; m < 16; m++) {
+      const s = w.reduce((a, v, j) => a + ((m >> j) & 1 ? v * U : 0), 0);
+      if (s < -32768 || s > 32767) return false;
+    }
+    return true;
+  };
+
+  it("agrees with the int16 sum at the corners, per position and row of a block", () => {
+    const rng = new Rng(8);
+    const Kw = 16;
+    for (let trial = 0; trial < 400; trial++) {
+      const U = [255, 128, 15][trial % 3]!;
+      const big = trial % 2 === 0 ? 64 : 127;
+      const wq = Int32Array.from({ length: 4 * Kw }, () => rng.range(-big, big));
+      for (let t = 0; t < 2; t++) {
+        let want = true;
+        for (let r = 0; r < 4; r++)
+          for (let p = 0; p < 2; p++) {
+            const b = r * Kw + 8 * t + 2 * p;
+            want &&= cornersFit([wq[b]!, wq[b + 1]!, wq[b + 4]!, wq[b + 5]!], U);
+          }
+        expect([trial, t, octetFits(wq, 0, t, Kw, U)]).toEqual([trial, t, want]);
+      }
+    }
+    // the edge: Σ w⁺ = 128 fits at U = 255 (32640), 129 does not; Σ w⁻ = 128 fits (−32640)
+    expect(octetFits(Int32Array.from({ length: 32 }, (_, k) => (k % 8 === 0 || k % 8 === 4 ? 64 : 0)), 0, 0, 8, 255)).toBe(true);
+    expect(octetFits(Int32Array.from({ length: 32 }, (_, k) => (k % 8 === 0 ? 65 : k % 8 === 4 ? 64 : 0)), 0, 0, 8, 255)).toBe(false);
+  });
+
+  it("lists per block of 4 rows the octets that fit, then the quads left over (a last lone quad included)", () => {
+    // 5 rows of Kq = 20 (2 octets + 1 quad): block 0 has octet 1 too large in row 2
+    const Kw = 20;
+    const wq = Int32Array.from({ length: 5 * Kw }, (_, k) => (Math.floor(k / Kw) === 2 && k % Kw === 9 ? 127 : 1));
+    expect([...octetSchedule(wq, 5, Kw, 20, 255)!]).toEqual([1, 3, 0, 2, 3, 4]);
+    expect(octetSchedule(Int32Array.from({ length: 4 * 8 }, () => 64), 4, 8, 8, 255)).toBeUndefined(); // Σ w⁺ = 256: none fits
+  });
+});
+
 const HAVE = toolAvailable("gcc") && toolAvailable("make");
 const tmp = tempDir("fixq-c-u8-");
 afterAll(tmp.remove);
@@ -127,6 +173,11 @@ function program() {
   const h = b.requant(d1, usefulMultipliers(rng, 30, 18), 0, U8, 2);
   const d2 = b.dense(h, 2, randomInts(rng, 7 * 30, -64, 64), 7);
   b.output(d2, 0.001);
+  // a third input: dense layers on 36 uint8 features (Kq = 36: four octets and a lone quad), small weights (every octet
+  // fits), 9 rows (two blocks of 4 and one more), and full 7-bit weights (blocks mixing octets and quads), fused and not
+  const x36 = b.input([36], U8, 0.05, 0);
+  b.output(b.requant(b.dense(x36, 0, randomInts(rng, 9 * 36, -16, 16), 9), usefulMultipliers(rng, 9, 16), 0, U8, 0), 0.02);
+  b.output(b.dense(x36, 0, randomInts(rng, 8 * 36, -64, 64), 8), 0.001);
   // a second input, uint4 (U = 15): any int8 weight fits, including all −128 and all +127
   const x4 = b.input([6, 5, 5], intType(4, false), 0.1, 8);
   const c = b.conv(x4, { inputZero: 8, weight: fill(7 * 6 * 9, (k) => (k % 7 < 3 ? -128 : 127)), weightShape: [7, 6, 3, 3], bias: randomInts(rng, 7, -500, 500), strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 });
@@ -142,6 +193,12 @@ describe.skipIf(!HAVE)("the u8 batch kernel gives the emulator's bits", () => {
     expect(c.match(/fixq_tile_dot_u8\(WQ\d+/g)?.length).toBeGreaterThanOrEqual(3); // grouped conv, two dense layers
     expect(c).toMatch(/fixq_tile_dot\(WT\d+/); // the (+127, +127) layer
     expect(c).toMatch(/_mm256_maddubs_epi16/);
+    // the octet form on the dense layers: per block [np, ns, …]; some blocks mix octets and quads, one layer has all octets and a lone quad
+    const scheds = [...c.matchAll(/static const int32_t SQ\d+\[\d+\] = \{([^}]*)\}/g)].map((m) => m[1]!.split(",").map(Number));
+    expect(c.match(/fixq_tile_dot_u8s\(WQ\d+/g)?.length).toBe(2 * scheds.length);
+    expect(scheds.length).toBeGreaterThanOrEqual(3);
+    expect(scheds.some((q) => q[0]! > 0 && q[1]! > 0)).toBe(true);
+    expect(scheds.some((q) => q[0] === 4 && q[1] === 1)).toBe(true);
   });
 
   const flags = [

@@ -3,7 +3,7 @@
  * entry, L·Lᵀ = H, H·H⁻¹ = I, E·H row by row.
  */
 import { describe, expect, it } from "vitest";
-import { accumulateGram, cholesky, inverseFromCholesky, quadraticForm, rowsTimesSym, sumOfQuadraticForms, symmetrize } from "../../../src/quant/rounding/dense.js";
+import { accumulateGram, cholesky, inverseFromCholesky, quadraticForm, rowsTimesSym, rowsTimesSymTiled, sumOfQuadraticForms, symmetrize } from "../../../src/quant/rounding/dense.js";
 import { seededRandom } from "../../../src/util/random.js";
 
 /** K×K Gram of `count` random patches (stored transposed, row stride `stride`), by the definition. */
@@ -77,6 +77,28 @@ describe("dense kernels", () => {
         q += e[row * k + i]! * s;
       }
       expect(quadraticForm(h, k, e.subarray(row * k, (row + 1) * k))).toBeCloseTo(q, 12);
+    }
+  });
+
+  it("rowsTimesSymTiled equals rowsTimesSym bit for bit (R, K around the 4×4 tiles; zeros of both signs in E and H)", () => {
+    const rnd = seededRandom(12);
+    for (const [r, k] of [
+      [1, 1],
+      [3, 5],
+      [4, 4],
+      [9, 13],
+      [17, 70],
+    ] as const) {
+      const pick = () => (rnd() < 0.2 ? (rnd() < 0.5 ? 0 : -0) : rnd() - 0.5);
+      const h = Float64Array.from({ length: k * k }, pick);
+      const e = Float64Array.from({ length: r * k }, pick);
+      // A row of zeros: each g_ri a sum of signed zeros, +0 from s = 0 on.
+      for (let j = 0; j < k; j++) e[j] = j % 2 ? -0 : 0;
+      const want = new Float64Array(r * k);
+      rowsTimesSym(e, h, want, r, k);
+      const got = new Float64Array(r * k);
+      rowsTimesSymTiled(e, h, got, r, k);
+      expect(got.every((x, i) => Object.is(x, want[i]))).toBe(true);
     }
   });
 

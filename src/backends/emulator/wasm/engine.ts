@@ -3,7 +3,7 @@
  * memory per emulator. Kernels get its exports at bind time and pass byte
  * offsets into that memory (every value buffer is a view of it).
  */
-import { WebAssemblyApi, type WasmMemory } from "./api.js";
+import { WebAssemblyApi, type WasmMemory } from "../../../util/wasm-api.js";
 import { type SimdExports, simdModule } from "./module.js";
 
 export type WasmEngine = SimdExports;

@@ -13,7 +13,7 @@
  *   (wrapping, exact whenever the result fits int32), the nine weights held
  *   in vector registers per output channel o = c·mult + j.
  */
-import { Fn, I32, SIMD, V128 } from "../../shared/wasm-asm.js";
+import { Fn, I32, SIMD, V128 } from "../../../util/wasm-asm.js";
 import { emitPadPlaneCopy } from "./pad-plane.js";
 
 const EVEN32 = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];

@@ -17,7 +17,7 @@
  * maxpool(in, out, planes, inPlane4, outPlane, start, taps)
  *   out[p, j] = max over t in [start[j], start[j+1]) of in[p, taps[t]] (taps in bytes)
  */
-import { Fn, I32, I64, SIMD, V128 } from "../../shared/wasm-asm.js";
+import { Fn, I32, I64, SIMD, V128 } from "../../../util/wasm-asm.js";
 import { emitPadPlaneCopy } from "./pad-plane.js";
 
 const LOW_WORDS = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];

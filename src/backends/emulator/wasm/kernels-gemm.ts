@@ -12,7 +12,7 @@
  *   (which the accumulator certificate guarantees; with assertRanges on, the
  *   exact JS GEMM runs instead). Row tails are stored lane by lane.
  */
-import { Fn, I32, SIMD, V128 } from "../../shared/wasm-asm.js";
+import { Fn, I32, SIMD, V128 } from "../../../util/wasm-asm.js";
 
 /** Position vectors per block of the exported `gemm`. */
 export const GEMM_NV = 2;

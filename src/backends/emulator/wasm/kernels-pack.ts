@@ -16,7 +16,7 @@
  *   padding positions ≥ P, which no output reads; the caller leaves 8
  *   positions of margin after the operand.
  */
-import { Fn, I32, SIMD, V128 } from "../../shared/wasm-asm.js";
+import { Fn, I32, SIMD, V128 } from "../../../util/wasm-asm.js";
 
 export function pad16(): Fn {
   const f = new Fn("pad16", Array<typeof I32>(10).fill(I32));

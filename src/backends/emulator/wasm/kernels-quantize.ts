@@ -11,7 +11,7 @@
  * Int32Array, is 0. The last vector may read past `in` (scratch) and write
  * up to 3 lanes into the output value's slack.
  */
-import { Fn, I32, SIMD, V128 } from "../../shared/wasm-asm.js";
+import { Fn, I32, SIMD, V128 } from "../../../util/wasm-asm.js";
 
 export function quantize(): Fn {
   const f = new Fn("quantize", Array<typeof I32>(4).fill(I32));

@@ -10,7 +10,7 @@
  * (L unsigned) gives floor(v' / 2^31) = 2H + (L >>> 31), all in 32-bit lanes.
  * lo, hi are the clamp bounds minus zp.
  */
-import { Fn, I32, I64, SIMD, V128 } from "../../shared/wasm-asm.js";
+import { Fn, I32, I64, SIMD, V128 } from "../../../util/wasm-asm.js";
 
 const LOW_WORDS = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 const HIGH_WORDS = LOW_WORDS.map((b) => b + 4);

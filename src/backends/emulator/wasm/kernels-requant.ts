@@ -12,7 +12,7 @@
  *   no 64-bit arithmetic vector shift); channels with m ≥ 2^s
  *   (multiplier ≥ 1, `wide`) are clamped in 64-bit lanes before narrowing.
  */
-import { Fn, I32, I64, SIMD, V128 } from "../../shared/wasm-asm.js";
+import { Fn, I32, I64, SIMD, V128 } from "../../../util/wasm-asm.js";
 
 const LOW_WORDS = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 const HIGH_WORDS = LOW_WORDS.map((b) => b + 4);

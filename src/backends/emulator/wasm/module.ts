@@ -15,8 +15,8 @@
  *   out16[i] = gather[i] < 0 ? 0 : in32[gather[i] / 4] − z, i < n (gather holds
  *   byte offsets; padding is masked, not branched on). x − z must fit int16.
  */
-import { WebAssemblyApi, type WasmModule } from "./api.js";
-import { assemble, Fn, I32 } from "../../shared/wasm-asm.js";
+import { WebAssemblyApi, type WasmModule } from "../../../util/wasm-api.js";
+import { assemble, Fn, I32 } from "../../../util/wasm-asm.js";
 import { dwconv, maxpool, maxpool2, rescale2 } from "./kernels-extra.js";
 import { dw3x3 } from "./kernels-dw3.js";
 import { pack, pack1x1, pad16 } from "./kernels-pack.js";

@@ -5,7 +5,7 @@
  * zeroed once per call by the caller and never written here, so padded taps
  * contribute 0 as the program requires.
  */
-import { type Fn, SIMD } from "../../shared/wasm-asm.js";
+import { type Fn, SIMD } from "../../../util/wasm-asm.js";
 
 /** Locals and parameters (indices into `f`) the copy reads and the scratch locals it uses. */
 export interface PadPlaneSlots {

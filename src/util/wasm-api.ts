@@ -1,6 +1,7 @@
 /**
- * The slice of the WebAssembly JS API the SIMD engine uses, typed here
- * because the project's TypeScript libs (es2023, no DOM) do not declare it.
+ * The slice of the WebAssembly JS API fixq uses (the emulator's SIMD engine,
+ * learned rounding's float64 tiles), typed here because the project's
+ * TypeScript libs (es2023, no DOM) do not declare it.
  */
 export interface WasmModule {
   readonly __wasmModule?: never;
@@ -8,6 +9,8 @@ export interface WasmModule {
 
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
+  /** Adds `pages` pages of 64 KiB; views of the old buffer detach. */
+  grow(pages: number): number;
 }
 
 interface WasmApi {

@@ -1,6 +1,6 @@
 /**
- * A minimal WebAssembly assembler for every back end that generates
- * WebAssembly (today the emulator's SIMD kernels): just the instructions they use, encoded per the WebAssembly 2.0 binary format (LEB128
+ * A minimal WebAssembly assembler for every part of fixq that generates
+ * WebAssembly (the emulator's SIMD kernels, learned rounding's float64 tiles): just the instructions they use, encoded per the WebAssembly 2.0 binary format (LEB128
  * immediates, 0xFD-prefixed SIMD opcodes, 0xFC-prefixed bulk memory). One
  * module imports its memory as env.memory and exports its functions.
  */
@@ -42,6 +42,7 @@ function name(s: string, out: number[]): void {
 export const SIMD = {
   load: 0x00,
   load32Splat: 0x09,
+  load64Splat: 0x0a,
   store: 0x0b,
   shuffle: 0x0d,
   i32x4Splat: 0x11,
@@ -76,6 +77,8 @@ export const SIMD = {
   i64x2ExtmulHighI32x4S: 0xdd,
   i64x2LtS: 0xd8,
   i64x2GtS: 0xd9,
+  f64x2Sub: 0xf1,
+  f64x2Mul: 0xf2,
 } as const;
 
 /** One function's body, written instruction by instruction. */
@@ -155,6 +158,9 @@ export class Fn {
   }
   v128Load32Splat(offset = 0): this {
     return this.simdMem(SIMD.load32Splat, offset);
+  }
+  v128Load64Splat(offset = 0): this {
+    return this.simdMem(SIMD.load64Splat, offset);
   }
   v128Store(offset = 0): this {
     return this.simdMem(SIMD.store, offset);
