@@ -29,10 +29,12 @@ import { emitRequant, emitRescale } from "./ops-requant.js";
 import { emitTileConv, takesTileConv } from "./tile-conv.js";
 import { emitTileDepthwise, isDepthwise } from "./tile-depthwise.js";
 import { TILE } from "./tile-kernel.js";
+import { emitTileTransformer } from "./tile-transformer.js";
+import { isTransformerOp } from "../shared/transformer-c.js";
 
-/** Transformer ops: a program with any takes batch-loop.ts instead. */
-type Refused = "matmul" | "mul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
-type Lane = Exclude<IntOpKind, "quantize" | "dequantize" | "conv" | "dense" | Refused>;
+/** Transformer ops: tile-transformer.ts. */
+type Transformer = "matmul" | "mul" | "table" | "softmax" | "layernorm" | "addconst" | "gather" | "slice";
+type Lane = Exclude<IntOpKind, "quantize" | "dequantize" | "conv" | "dense" | Transformer>;
 /** The ops whose one-sample emitter also prints the batch function (its `lanes` = TILE). */
 const LANE_EMITTERS = {
   sumpool: emitSumPool,
@@ -94,6 +96,7 @@ export function batchParts(p: Program, prefix: string, io: { ins: readonly Port[
     if (op.kind === "conv" && isDepthwise(op, ctx(index))) return emitTileDepthwise(op, ctx(index), fused);
     if (op.kind === "conv" && takesTileConv(op, ctx(index))) return emitTileConv(op, ctx(index), fused);
     if (op.kind === "conv" || op.kind === "dense") return emitTileAccumulate(op as ConvOp | DenseOp, ctx(index), fused);
+    if (isTransformerOp(op)) return emitTileTransformer(op, ctx(index));
     const { decls: _, ...code } = (LANE_EMITTERS[op.kind as Lane] as COpEmitter<IntOp>)(op, ctx(index)); // arrays: printed once, by the one-sample op
     return code;
   });

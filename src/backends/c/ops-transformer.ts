@@ -16,6 +16,7 @@ export function emitTransformerOp(op: TransformerOp, ctx: CEmitCtx): COpCode {
     index: ctx.index,
     read: (_v, element) => element,
     write: (v, e) => `(${storage(ctx, v)})(${e})`,
+    reciprocal: true,
   });
   const args =
     op.kind === "matmul" || op.kind === "mul"

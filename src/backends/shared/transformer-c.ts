@@ -28,6 +28,9 @@
 import type { AddConstOp, GatherOp, IntOp, LayerNormOp, MatMulOp, MulOp, Program, SliceOp, SoftmaxOp, TableOp } from "../../integer/program.js";
 import { intMax, intMin } from "../../numerics/int.js";
 import { cInt } from "./print-c.js";
+import { divClamped, divClampFits, layerNormDenMax } from "./transformer-runtime.js";
+
+export { TRANSFORMER_RUNTIME } from "./transformer-runtime.js";
 
 /** The ops this module prints. */
 export const TRANSFORMER_KINDS = ["matmul", "mul", "table", "softmax", "layernorm", "addconst", "gather", "slice"] as const;
@@ -37,35 +40,6 @@ export function isTransformerOp(op: IntOp): op is TransformerOp {
   return (TRANSFORMER_KINDS as readonly string[]).includes(op.kind);
 }
 
-/** The helpers the bodies call (C and C++), printed once per file after print-c.ts's C_RUNTIME. */
-export const TRANSFORMER_RUNTIME = `/* An id outside its embedding table (gather). */
-#ifndef FIXQ_EINDEX
-#define FIXQ_EINDEX 2
-#endif
-
-/* floor(sqrt(n)) for 0 <= n < 2^62, exactly: digit by digit in base 4, integers only. */
-static inline int64_t fixq_isqrt64(int64_t n) {
-  uint64_t x = (uint64_t)n, r = 0, bit = (uint64_t)1 << 62;
-  while (bit > x) bit >>= 2;
-  while (bit != 0) {
-    if (x >= r + bit) { x -= r + bit; r = (r >> 1) + bit; }
-    else r >>= 1;
-    bit >>= 2;
-  }
-  return (int64_t)r;
-}
-
-/* floor(a / b) for b > 0 (C's / truncates toward zero). */
-static inline int64_t fixq_floordiv(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-/* v modulo 2^32 as int32 (an Int32Array store), without an implementation-defined conversion. */
-static inline int32_t fixq_wrap32(int64_t v) {
-  const uint32_t u = (uint32_t)((uint64_t)v & 0xffffffffu);
-  return u <= 0x7fffffffu ? (int32_t)u : (int32_t)(u - 0x80000000u) + INT32_MIN;
-}`;
 
 /** How a target spells element access. */
 export interface TransformerTarget {
@@ -77,6 +51,23 @@ export interface TransformerTarget {
   write(v: string, e: string): string;
   /** A line opening each innermost loop's body (HLS: `#pragma HLS PIPELINE II=1`); none in C. */
   readonly pipeline?: string;
+  /**
+   * Samples per call in the batch layout (element i of sample l at i·lanes + l; the C back end's
+   * batch functions, c/tile-transformer.ts); addconst, layernorm and softmax without a key mask take it. Default 1.
+   */
+  readonly lanes?: number;
+  /**
+   * Whether layernorm and softmax divide by their per-row divisor through fixq_div_clamp (a
+   * reciprocal per row, exact; the C back end) instead of one 64-bit division per element, where
+   * the operands' bounds allow it (divClampFits).
+   */
+  readonly reciprocal?: boolean;
+  /**
+   * Lanes only: text printed in layernorm's row loop once each lane's s[l], D[l], den[l] (and R[l])
+   * are known, before the element loop; it may form the row's outputs itself and `continue`
+   * (c/layernorm-avx2.ts). Given whether the reciprocal form is taken.
+   */
+  readonly layerNormRow?: (reciprocal: boolean) => string;
 }
 
 /** A function body and the file-scope constants it reads. */
@@ -125,6 +116,16 @@ function typeRange(t: TransformerTarget, v: string): { lo: number; hi: number } 
   return { lo: intMin(x.type), hi: intMax(x.type) };
 }
 
+/** Whether no partial sum Σ_k (a − za)·(b − zb) of the matmul can reach 2^31 over its input types (int32_t sums, any order exact). */
+export function matmulFitsInt32(op: MatMulOp, program: Program): boolean {
+  const t = { program, index: 0, read: (_v: string, e: string) => e, write: (_v: string, e: string) => e };
+  const [za, zb] = op.inputZeros;
+  const ra = typeRange(t, op.inputs[0]);
+  const rb = typeRange(t, op.inputs[1]);
+  const K = shapeOf(t, op.inputs[0]).at(-1)!;
+  return K * Math.max(Math.abs(ra.lo - za), Math.abs(ra.hi - za)) * Math.max(Math.abs(rb.lo - zb), Math.abs(rb.hi - zb)) < 2 ** 31;
+}
+
 /**
  * Σ_k (a − za)·(b − zb) in int32_t where no partial sum can reach 2^31 over the
  * input types (any order is then exact), else in int64_t stored modulo 2^32
@@ -138,11 +139,7 @@ function matmulText(op: MatMulOp, t: TransformerTarget): KernelText {
   const [M, K, N] = [a[r - 2]!, a[r - 1]!, b[r - 1]!];
   const rows = prod(a.slice(0, r - 2));
   const [za, zb] = op.inputZeros;
-  const ra = typeRange(t, op.inputs[0]);
-  const rb = typeRange(t, op.inputs[1]);
-  const maxA = Math.max(Math.abs(ra.lo - za), Math.abs(ra.hi - za));
-  const maxB = Math.max(Math.abs(rb.lo - zb), Math.abs(rb.hi - zb));
-  const narrow = K * maxA * maxB < 2 ** 31;
+  const narrow = matmulFitsInt32(op, t.program);
   const acc = narrow ? "int32_t" : "int64_t";
   const outBits = t.program.values.get(op.output)!.type.bits;
   const store = narrow || outBits > 32 ? "s[j]" : "fixq_wrap32(s[j])";
@@ -219,8 +216,21 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
   const L = s[s.length - 1]!;
   const n = prod(s);
   const E = `EXP${t.index}`;
-  const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
-  const body = `  for (int o = 0; o < ${n}; o += ${L}) {
+  let eMax = 0;
+  for (const e of op.exp) eMax = Math.max(eMax, e);
+  const fast = t.reciprocal === true && divClampFits(BigInt(L) * BigInt(eMax) * 2n ** BigInt(op.shift), op);
+  // one sample (W = 1), or W lanes per element with each row's max, sum and divisor per lane (the lane loop innermost)
+  const W = t.lanes ?? 1;
+  const v = (name: string) => (W === 1 ? name : `${name}[l]`);
+  const at = (i: string) => (W === 1 ? `o + ${i}` : `(o + ${i}) * ${W} + l`);
+  const x = (i: string) => `(int64_t)${t.read(op.input, `x[${at(i)}]`)}`;
+  const num = `const int64_t n = (int64_t)${E}[${v("mx")} - ${x("i")}] * ${cInt(op.numerator)} + ${v("half")};`;
+  const store = `y[${at("i")}] = ${t.write(op.output, fast ? divClamped("n", v("R"), op) : clamp(`${cInt(op.outZero)} + n / ${v("den")}`, op.clampLo, op.clampHi))}; /* n, den >= 0: / is the floor */`;
+  const divisor = `${v("den")} = ${v("sum")} * ${cInt(2 ** op.shift)};
+      ${v("half")} = ${v("sum")} * ${cInt(2 ** (op.shift - 1))};${fast ? `\n      ${v("R")} = fixq_recip_of(${v("den")});` : ""}`;
+  const body =
+    W === 1
+      ? `  for (int o = 0; o < ${n}; o += ${L}) {
     int64_t mx = ${x("0")};
     for (int i = 1; i < ${L}; i++) {${pipe(t, "      ")}
       const int64_t v = ${x("i")};
@@ -231,13 +241,33 @@ function softmaxText(op: SoftmaxOp, t: TransformerTarget): KernelText {
       sum += ${E}[mx - ${x("i")}];
     }
     {
-      const int64_t den = sum * ${cInt(2 ** op.shift)};
-      const int64_t half = sum * ${cInt(2 ** (op.shift - 1))};
+      int64_t den, half;${fast ? "\n      fixq_recip R;" : ""}
+      ${divisor}
       for (int i = 0; i < ${L}; i++) {${pipe(t, "        ")}
-        const int64_t q = ((int64_t)${E}[mx - ${x("i")}] * ${cInt(op.numerator)} + half) / den; /* both >= 0: / is the floor */
-        y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
+        ${num}
+        ${store}
       }
     }
+  }
+  return 0;`
+      : `  for (int o = 0; o < ${n}; o += ${L}) {
+    int64_t mx[${W}], sum[${W}], den[${W}], half[${W}];${fast ? `\n    fixq_recip R[${W}];` : ""}
+    for (int l = 0; l < ${W}; l++) { mx[l] = ${x("0")}; sum[l] = 0; }
+    for (int i = 1; i < ${L}; i++)
+      for (int l = 0; l < ${W}; l++) {
+        const int64_t v = ${x("i")};
+        if (v > mx[l]) mx[l] = v;
+      }
+    for (int i = 0; i < ${L}; i++)
+      for (int l = 0; l < ${W}; l++) sum[l] += ${E}[mx[l] - ${x("i")}];
+    for (int l = 0; l < ${W}; l++) {
+      ${divisor}
+    }
+    for (int i = 0; i < ${L}; i++)
+      for (int l = 0; l < ${W}; l++) {
+        ${num}
+        ${store}
+      }
   }
   return 0;`;
   return { consts: [constArray(E, op.exp)], body, what: `softmax over ${L}: y = clamp(${op.outZero} + floor((E[max - x] * ${op.numerator} + sum * 2^${op.shift - 1}) / (sum * 2^${op.shift})))` };
@@ -288,27 +318,71 @@ function layerNormText(op: LayerNormOp, t: TransformerTarget): KernelText {
   const C = s[s.length - 1]!;
   const n = prod(s);
   const [G, B] = [`GAMMA${t.index}`, `BETA${t.index}`];
-  const x = (i: string) => `(int64_t)${t.read(op.input, `x[o + ${i}]`)}`;
+  const fast = t.reciprocal === true && divClampFits(layerNormDenMax(op, C, typeRange(t, op.input)), op);
+  // one sample (L = 1), or L lanes per element with each row's s, V, D, den, R per lane (the lane loop innermost)
+  const L = t.lanes ?? 1;
+  const v = (name: string) => (L === 1 ? name : `${name}[l]`);
+  const x = (i: string) => `(int64_t)${t.read(op.input, L === 1 ? `x[o + ${i}]` : `x[(o + ${i}) * ${L} + l]`)}`;
+  const y = (i: string) => (L === 1 ? `y[o + ${i}]` : `y[(o + ${i}) * ${L} + l]`);
+  const c = (i: string) => `const int64_t c = ${C} * ${x(i)} - ${v("s")};`;
+  const root = `${v("D")} = fixq_isqrt64(${v("V")} * ${cInt(4 ** op.varShift)} + ${cInt(op.epsilon)});`;
+  const den = `${v("den")} = ${v("D")} * ${cInt(2 ** op.fracBits)};`;
+  const num = `const int64_t n = c * (int64_t)${G}[i] + (int64_t)${B}[i] * ${v("D")} + ${v("D")} * ${cInt(2 ** (op.fracBits - 1))};`;
+  const store = `${y("i")} = ${t.write(op.output, fast ? divClamped("n", v("R"), op) : clamp(`${cInt(op.outZero)} + fixq_floordiv(n, ${v("den")})`, op.clampLo, op.clampHi))};`;
   // RMSNorm: s = C·z_x, no row sum
-  const sum = op.rmsZero === undefined ? `0, V = 0;
+  const s0 = op.rmsZero === undefined ? "0" : cInt(C * op.rmsZero);
+  const rowSum = op.rmsZero === undefined;
+  const body =
+    L === 1
+      ? `  for (int o = 0; o < ${n}; o += ${C}) {
+    int64_t s = ${s0}, V = 0;${
+      rowSum
+        ? `
     for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
       s += ${x("i")};
-    }` : `${cInt(C * op.rmsZero)}, V = 0;`;
-  const body = `  for (int o = 0; o < ${n}; o += ${C}) {
-    int64_t s = ${sum}
+    }`
+        : ""
+    }
     for (int i = 0; i < ${C}; i++) {${pipe(t, "      ")}
-      const int64_t c = ${C} * ${x("i")} - s;
+      ${c("i")}
       V += c * c;
     }
     {
-      const int64_t D = fixq_isqrt64(V * ${cInt(4 ** op.varShift)} + ${cInt(op.epsilon)});
-      const int64_t den = D * ${cInt(2 ** op.fracBits)};
+      int64_t D, den;
+      ${root}
+      ${den}${fast ? "\n      const fixq_recip R = fixq_recip_of(den);" : ""}
       for (int i = 0; i < ${C}; i++) {${pipe(t, "        ")}
-        const int64_t c = ${C} * ${x("i")} - s;
-        const int64_t q = fixq_floordiv(c * (int64_t)${G}[i] + (int64_t)${B}[i] * D + D * ${cInt(2 ** (op.fracBits - 1))}, den);
-        y[o + i] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + q`, op.clampLo, op.clampHi))};
+        ${c("i")}
+        ${num}
+        ${store}
       }
     }
+  }
+  return 0;`
+      : `  for (int o = 0; o < ${n}; o += ${C}) {
+    int64_t s[${L}], V[${L}], D[${L}], den[${L}];${fast ? `\n    fixq_recip R[${L}];` : ""}
+    for (int l = 0; l < ${L}; l++) { s[l] = ${s0}; V[l] = 0; }${
+      rowSum
+        ? `
+    for (int i = 0; i < ${C}; i++)
+      for (int l = 0; l < ${L}; l++) s[l] += ${x("i")};`
+        : ""
+    }
+    for (int i = 0; i < ${C}; i++)
+      for (int l = 0; l < ${L}; l++) {
+        ${c("i")}
+        V[l] += c * c;
+      }
+    for (int l = 0; l < ${L}; l++) {
+      ${root}
+      ${den}${fast ? "\n      R[l] = fixq_recip_of(den[l]);" : ""}
+    }${t.layerNormRow ? `\n${t.layerNormRow(fast)}` : ""}
+    for (int i = 0; i < ${C}; i++)
+      for (int l = 0; l < ${L}; l++) {
+        ${c("i")}
+        ${num}
+        ${store}
+      }
   }
   return 0;`;
   return {
@@ -324,11 +398,14 @@ function addConstText(op: AddConstOp, t: TransformerTarget): KernelText {
   if (m === 0 || n % m !== 0) throw new Error(`addconst ${op.source}: ${m} offsets do not tile a sample of ${n}`);
   const O = `OFFSET${t.index}`;
   const half = op.shift === 0 ? 0 : 2 ** (op.shift - 1);
-  // blocks of m elements, each adding offset[0 … m − 1] (no modulo in the loop)
-  const e = `fixq_shr(((int64_t)${t.read(op.input, "x[o + j]")} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[j] + ${cInt(half)}, ${op.shift})`;
+  // blocks of m elements, each adding offset[0 … m − 1] (no modulo in the loop); in the batch layout, L lanes per element
+  const L = t.lanes ?? 1;
+  const at = L === 1 ? "o + j" : `(o + j) * ${L} + l`;
+  const e = `fixq_shr(((int64_t)${t.read(op.input, `x[${at}]`)} - ${cInt(op.inputZero)}) * ${cInt(op.multiplier)} + (int64_t)${O}[j] + ${cInt(half)}, ${op.shift})`;
+  const store = `y[${at}] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};`;
   const body = `  for (int o = 0; o < ${n}; o += ${m}) {
     for (int j = 0; j < ${m}; j++) {${pipe(t, "      ")}
-      y[o + j] = ${t.write(op.output, clamp(`${cInt(op.outZero)} + ${e}`, op.clampLo, op.clampHi))};
+      ${L === 1 ? store : `for (int l = 0; l < ${L}; l++) ${store}`}
     }
   }
   return 0;`;

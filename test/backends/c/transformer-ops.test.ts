@@ -12,7 +12,11 @@
  * -fsanitize=address,undefined (no recovery, at -O0: the checks are inserted before optimisation) and -Wconversion
  * -Wsign-conversion under -Werror. The runtime's integer square root and
  * floor division are checked against their definitions (r² ≤ n < (r+1)²,
- * qb ≤ a < qb + b) at edges and on random operands. Skips without gcc/make
+ * qb ≤ a < qb + b) at edges and on random operands, and the reciprocal
+ * division (fixq_div_clamp) against floor division and clamp over divisors of
+ * every bit length. model_run runs the batch functions, so the bits check
+ * covers their lane forms (c/tile-transformer.ts); one more case checks that
+ * they are the ones printed. Skips without gcc/make
  * (fails with FIXQ_REQUIRE_DATA=1).
  */
 import { afterAll, describe, expect, it } from "vitest";
@@ -41,7 +45,7 @@ describe.skipIf(!HAVE)("the transformer ops' C text equals the emulator", () => 
     expect(t.compared).toBeGreaterThan(1000);
   }, 120_000);
 
-  it("the runtime's integer square root and floor division: floor(sqrt(n)) at squares ± 1 (every root to 2^16, random roots to 2^31) and random n < 2^62; floor(a / b) on signs and edges", () => {
+  it("the runtime's integer square root and floor division: floor(sqrt(n)) at squares ± 1 (every root to 2^16, random roots to 2^31) and random n < 2^62; floor(a / b) on signs and edges; fixq_div_clamp against floor division and clamp", () => {
     const main = `#include <stdint.h>
 #include <stdio.h>
 ${C_RUNTIME}
@@ -67,6 +71,19 @@ int main(void) {
     fails += !(q * b <= a && a < q * b + b);
   }
   fails += fixq_floordiv(-1, 2) != -1 || fixq_floordiv(-4, 2) != -2 || fixq_floordiv(3, 2) != 1 || fixq_floordiv(0, 5) != 0;
+  /* fixq_div_clamp = clamp(floor(n / d), qlo, qhi) within its bounds (W <= 2^16, max(|qlo|, |qhi + 1|, W + 1)·d < 2^63):
+     u8-like and int16-like clamps, divisors of every bit length to 2^46 (and to 2^62 / 2^17 for the int16 one), n around the clamp's edges and far past them */
+  for (int i = 0; i < 400000; i++, checked++) {
+    const int wide = i & 1;
+    const int64_t qlo = wide ? -32768 : -(int64_t)(next() % 256), qhi = wide ? 32767 : qlo + 255;
+    const int bits = 1 + (int)(next() % (wide ? 45 : 46));
+    const int64_t d = (int64_t)(next() >> (64 - bits)) | ((int64_t)1 << (bits - 1));
+    const int64_t span = (qhi - qlo + 3) * d, n = (qlo - 1) * d + (int64_t)(next() % (uint64_t)span) + (i % 7 == 0 ? (int64_t)(next() % 3) - 1 : 0);
+    int64_t want = fixq_floordiv(n, d);
+    want = want < qlo ? qlo : want > qhi ? qhi : want;
+    fails += fixq_div_clamp(n, fixq_recip_of(d), qlo, qhi) != want;
+  }
+  fails += fixq_div_clamp(INT64_MIN / 2, fixq_recip_of(7), -5, 5) != -5 || fixq_div_clamp(INT64_MAX / 2, fixq_recip_of(7), -5, 5) != 5 || fixq_div_clamp(-1, fixq_recip_of(1), -3, 3) != -1;
   printf("%ld checked, %ld failures\\n", checked, fails);
   return 0;
 }
@@ -75,6 +92,14 @@ int main(void) {
     run("gcc", ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fsanitize=undefined", "-fno-sanitize-recover=all", "-o", join(tmp.dir, "runtime"), join(tmp.dir, "runtime.c")]);
     expect(run(join(tmp.dir, "runtime"), [])).toMatch(/^\d+ checked, 0 failures/);
   }, 60_000);
+
+  it("the batch functions print the fast forms this suite's bits check: lane matmul, int32-lane addconst, reciprocal division in layernorm and softmax, AVX2 layernorm rows", () => {
+    const c = emitC(transformerOpsProgram()).get("model.c")!;
+    expect(c).toContain("int32 sums, 16 samples");
+    expect(c).toContain("in int32 lanes");
+    expect((c.match(/fixq_div_clamp\(n, R,/g) ?? []).length).toBeGreaterThanOrEqual(2 * 6); // 2 softmax + 4 layernorm ops, in both CPU passes
+    expect((c.match(/without a division \(layernorm-avx2\.ts\)/g) ?? []).length).toBe(2 * 4); // every layernorm's AVX2 rows (uint8, int8 and int16 outputs)
+  });
 
   it("refuses a softmax whose exp table does not cover its input's span, naming the op", () => {
     const b = new ProgramBuilder();
