@@ -49,7 +49,7 @@
  * the layer that hurts where the cumulative figure only shows where it hurts.
  */
 import { FixqError } from "../ir/errors.js";
-import { type Graph, type Model, metadataOf, type Node } from "../ir/graph.js";
+import { type Graph, type Model, metadataOf, type Node, readersOf } from "../ir/graph.js";
 import { type FloatPassOptions, prepareFloatModel } from "../passes/pipeline.js";
 import { type HostTensor, OrtSession } from "../runtime/ort-session.js";
 import { type Progress, silentProgress } from "../util/progress.js";
@@ -189,15 +189,7 @@ export function mapQuantizedTensors(ref: Graph, cand: Graph): TensorMapping {
   const refConst = constants(ref);
   const candProducer = producers(cand);
   const candConst = constants(cand);
-  const readers = new Map<string, Node[]>();
-  for (const n of cand.nodes) {
-    for (const i of n.inputs) {
-      if (!i) continue;
-      const list = readers.get(i);
-      if (list) list.push(n);
-      else readers.set(i, [n]);
-    }
-  }
+  const readers = readersOf(cand);
 
   const activations: ActivationPair[] = [];
   const weights: WeightPair[] = [];
